@@ -1,0 +1,67 @@
+/* Log line formatting and the process-wide level (the one piece of global state: logging
+ * must work before any context exists, e.g. while parsing the command line). */
+#define LOG_MODULE "log"
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static enum log_level current_level = LOG_WARN;
+static log_sink_fn current_sink;
+static void *current_sink_user;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void log_set_level(enum log_level level) { current_level = level; }
+enum log_level log_get_level(void) { return current_level; }
+
+bool log_level_parse(const char *name, enum log_level *out)
+{
+	for (int i = 0; i <= LOG_DEBUG; i++) {
+		if (strcmp(name, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+void log_set_sink(log_sink_fn sink, void *user)
+{
+	current_sink = sink;
+	current_sink_user = user;
+}
+
+static void emit(enum log_level level, const char *module, const char *msg)
+{
+	fprintf(stderr, "%-5s %s: %s\n", level_names[level], module, msg);
+	if (current_sink)
+		current_sink(current_sink_user, level, module, msg);
+}
+
+void log_msg(enum log_level level, const char *module, const char *fmt, ...)
+{
+	if (level > current_level)
+		return;
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	emit(level, module, buf);
+}
+
+void log_errno(enum log_level level, const char *module, int errno_value, const char *fmt, ...)
+{
+	if (level > current_level)
+		return;
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - (size_t)n, ": %s", strerror(errno_value));
+	emit(level, module, buf);
+}
