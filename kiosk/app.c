@@ -1,0 +1,519 @@
+/*
+ * The application: start-up in a fixed order (configuration, catalogues, scenario,
+ * fonts, display, database, devices), one event loop, device events turned into screen
+ * state, and an orderly shutdown that undoes each step.
+ *
+ * The loop: input and timers are handled as they come; the page is rebuilt only when
+ * state changed and drawn only when rebuilt, so an idle attract screen costs nothing.
+ * With the real clock it blocks in SDL_WaitEventTimeout until the next event or timer.
+ * With the virtual clock (headless) there is no waiting: when the kiosk is quiet the
+ * scenario runs its next command, and `wait` jumps the clock from timer to timer.
+ */
+#define LOG_MODULE "app"
+#include "app.h"
+
+#include <SDL2/SDL.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "drivers/class/cardprn.h"
+#include "drivers/class/cash.h"
+#include "drivers/class/receipt.h"
+#include "drivers/sim/simdev.h"
+#include "kiosk/core/clock.h"
+#include "kiosk/core/log.h"
+#include "kiosk/core/timers.h"
+#include "kiosk/core/xmalloc.h"
+#include "kiosk/ledger/store.h"
+#include "kiosk/scenario/runner.h"
+#include "kiosk/text/text.h"
+
+struct app {
+	struct app_options opts;
+	struct core_config cfg;
+	struct core_clock *clock;
+	struct core_timers *timers;
+	struct i18n *i18n;
+	struct text_engine *text;
+	struct ui_display *display;
+	struct ledger *ledger;
+	struct sim_devices *sims;
+	struct cash_unit *cash;
+	struct receipt_printer *receipt;
+	struct card_issuer *card;
+	struct script *script;
+	struct runner *runner;
+
+	enum scr_id screen;
+	enum lang lang;
+	struct ui_page page;
+	bool page_stale; /* state changed: rebuild before the next look or draw */
+	bool need_draw;
+	char pressed[48]; /* the widget a finger went down on */
+	uint64_t idle_timer;
+	bool quit;
+	int exit_code;
+	bool first_frame_reported;
+};
+
+/* ---- screens' API ---- */
+
+enum lang app_lang(const struct app *app) { return app->lang; }
+const struct core_config *app_config(const struct app *app) { return &app->cfg; }
+const char *app_str(const struct app *app, const char *key) { return i18n_get(app->i18n, app->lang, key); }
+const char *app_str_in(const struct app *app, enum lang lang, const char *key)
+{
+	return i18n_get(app->i18n, lang, key);
+}
+
+static void invalidate(struct app *app) { app->page_stale = true; }
+
+void app_set_lang(struct app *app, enum lang lang)
+{
+	if (app->lang != lang)
+		LOG_INFO("language: %s", lang_code(lang));
+	app->lang = lang;
+	invalidate(app);
+}
+
+static void on_idle_timeout(void *user)
+{
+	struct app *app = user;
+	app->idle_timer = 0;
+	LOG_INFO("no touch for %d s on %s: back to attract", app->cfg.inactivity_timeout_s,
+		 scr_get(app->screen)->id);
+	app_go(app, SCR_ATTRACT);
+}
+
+/* Restarts the inactivity countdown on customer screens; stops it elsewhere. */
+static void rearm_idle_timer(struct app *app)
+{
+	if (app->idle_timer)
+		core_timer_cancel(app->timers, app->idle_timer);
+	app->idle_timer = 0;
+	if (scr_get(app->screen)->customer_session)
+		app->idle_timer = core_timer_add(app->timers, (uint64_t)app->cfg.inactivity_timeout_s * 1000,
+						 on_idle_timeout, app);
+}
+
+void app_go(struct app *app, enum scr_id screen)
+{
+	LOG_INFO("screen: %s -> %s", scr_get(app->screen)->id, scr_get(screen)->id);
+	if (screen == SCR_ATTRACT)
+		app->lang = app_default_lang(app);
+	app->screen = screen;
+	app->pressed[0] = '\0';
+	rearm_idle_timer(app);
+	invalidate(app);
+}
+
+int app_device_notices(struct app *app, struct app_notice *out, int max)
+{
+	int n = 0;
+	struct cash_status cs;
+	struct receipt_status rs;
+	struct cardprn_status ks;
+	static char keys[3][48];
+	app->cash->ops->get_status(app->cash, &cs);
+	app->receipt->ops->get_status(app->receipt, &rs);
+	app->card->ops->get_status(app->card, &ks);
+	/* The acceptor first: without it no service takes money. */
+	if (cs.state != DEV_STATE_OK && n < max) {
+		snprintf(keys[0], sizeof(keys[0]), "status.cash.%s", cash_fault_name(cs.fault));
+		out[n++] = (struct app_notice){"cash", keys[0], cs.state};
+	}
+	if (ks.state != DEV_STATE_OK && n < max) {
+		snprintf(keys[1], sizeof(keys[1]), "status.card.%s", cardprn_fault_name(ks.fault));
+		out[n++] = (struct app_notice){"card", keys[1], ks.state};
+	}
+	if (rs.state != DEV_STATE_OK && n < max) {
+		snprintf(keys[2], sizeof(keys[2]), "status.receipt.%s", receipt_fault_name(rs.fault));
+		out[n++] = (struct app_notice){"receipt", keys[2], rs.state};
+	}
+	return n;
+}
+
+bool app_service_available(struct app *app, enum app_service service)
+{
+	struct cash_status cs;
+	struct cardprn_status ks;
+	app->cash->ops->get_status(app->cash, &cs);
+	app->card->ops->get_status(app->card, &ks);
+	bool cash_ok = cs.state == DEV_STATE_OK;
+	switch (service) {
+	case APP_SERVICE_TOPUP:
+	case APP_SERVICE_FEES: return cash_ok;
+	case APP_SERVICE_BUY_CARD: return cash_ok && (ks.state == DEV_STATE_OK || ks.state == DEV_STATE_WARNING);
+	case APP_SERVICE_BALANCE: return true;
+	}
+	return false;
+}
+
+/* ---- test port ---- */
+
+static void rebuild_page(struct app *app)
+{
+	if (!app->page_stale)
+		return;
+	ui_page_clear(&app->page);
+	ui_page_init(&app->page, app->cfg.width, app->cfg.height, app->lang == LANG_AR, 0xF3F5F4FFu);
+	scr_get(app->screen)->build(app, &app->page);
+	app->page_stale = false;
+	app->need_draw = true;
+}
+
+struct ui_page *app_current_page(struct app *app)
+{
+	rebuild_page(app);
+	return &app->page;
+}
+
+enum scr_id app_screen(const struct app *app) { return app->screen; }
+struct sim_devices *app_sims(struct app *app) { return app->sims; }
+
+int app_push_tap(struct app *app, int x, int y, struct kio_error *err)
+{
+	float fx, fy;
+	ui_display_logical_to_finger(app->display, x, y, &fx, &fy);
+	static SDL_FingerID next_finger = 1;
+	SDL_Event ev = {0};
+	ev.type = SDL_FINGERDOWN;
+	ev.tfinger.timestamp = SDL_GetTicks();
+	ev.tfinger.touchId = 1;
+	ev.tfinger.fingerId = next_finger;
+	ev.tfinger.x = fx;
+	ev.tfinger.y = fy;
+	ev.tfinger.pressure = 1.0f;
+	if (SDL_PushEvent(&ev) < 0)
+		return kio_fail(err, KIO_ERR_IO, "cannot queue a touch: %s", SDL_GetError());
+	ev.type = SDL_FINGERUP;
+	ev.tfinger.pressure = 0.0f;
+	if (SDL_PushEvent(&ev) < 0)
+		return kio_fail(err, KIO_ERR_IO, "cannot queue a touch: %s", SDL_GetError());
+	next_finger++;
+	return 0;
+}
+
+int app_screenshot(struct app *app, const char *name, struct kio_error *err)
+{
+	char *path = xasprintf("%s/%s.png", app->cfg.out_dir, name);
+	int rc = ui_display_screenshot(app->display, app_current_page(app), path, err);
+	if (rc == 0)
+		LOG_INFO("screenshot %s", path);
+	free(path);
+	return rc;
+}
+
+/* ---- input ---- */
+
+static void handle_touch(struct app *app, bool down, int x, int y)
+{
+	rebuild_page(app);
+	struct ui_widget *w = ui_page_hit(&app->page, x, y);
+	rearm_idle_timer(app);
+	if (down) {
+		snprintf(app->pressed, sizeof(app->pressed), "%s", w && w->enabled ? w->id : "");
+		return;
+	}
+	/* A tap is a press and a release on the same enabled widget. */
+	if (!w || !w->enabled || strcmp(app->pressed, w->id) != 0) {
+		app->pressed[0] = '\0';
+		return;
+	}
+	char id[sizeof(app->pressed)];
+	snprintf(id, sizeof(id), "%s", w->id);
+	app->pressed[0] = '\0';
+	LOG_DBG("tap %s on %s", id, scr_get(app->screen)->id);
+	scr_get(app->screen)->on_tap(app, id);
+}
+
+static void handle_event(struct app *app, const SDL_Event *ev)
+{
+	int x, y;
+	switch (ev->type) {
+	case SDL_QUIT: app->quit = true; break;
+	case SDL_FINGERDOWN:
+	case SDL_FINGERUP:
+		ui_display_finger_to_logical(app->display, ev->tfinger.x, ev->tfinger.y, &x, &y);
+		handle_touch(app, ev->type == SDL_FINGERDOWN, x, y);
+		break;
+	case SDL_MOUSEBUTTONDOWN:
+	case SDL_MOUSEBUTTONUP:
+		/* A developer's mouse in windowed mode; real touches arrive as finger events. */
+		if (ev->button.which != SDL_TOUCH_MOUSEID && ev->button.button == SDL_BUTTON_LEFT)
+			handle_touch(app, ev->type == SDL_MOUSEBUTTONDOWN, ev->button.x, ev->button.y);
+		break;
+	case SDL_WINDOWEVENT:
+		if (ev->window.event == SDL_WINDOWEVENT_EXPOSED || ev->window.event == SDL_WINDOWEVENT_SIZE_CHANGED)
+			app->need_draw = true;
+		break;
+	default: break;
+	}
+}
+
+/* ---- devices ---- */
+
+static void record_device(struct app *app, const char *device, enum dev_state state, const char *detail)
+{
+	struct kio_error err;
+	LOG_INFO("%s: %s (%s)", device, dev_state_name(state), detail);
+	if (ledger_device_event_add(app->ledger, core_clock_wall_s(app->clock), device, dev_state_name(state),
+				    detail, &err) != 0)
+		LOG_ERR("%s", err.msg);
+	invalidate(app);
+}
+
+static void on_cash_event(void *user, const struct cash_event *ev)
+{
+	struct app *app = user;
+	struct cash_status st;
+	switch (ev->kind) {
+	case CASH_EV_FAULT:
+	case CASH_EV_RECOVERED:
+		app->cash->ops->get_status(app->cash, &st);
+		record_device(app, "cash", st.state, cash_fault_name(ev->fault));
+		break;
+	case CASH_EV_ESCROW:
+		/* No screen takes money yet: a note offered now goes back to the customer. */
+		LOG_INFO("cash: %lld fils in escrow on %s: returning", (long long)ev->value_fils, scr_get(app->screen)->id);
+		app->cash->ops->escrow_return(app->cash);
+		break;
+	default:
+		LOG_INFO("cash: event %d, %lld fils", ev->kind, (long long)ev->value_fils);
+		break;
+	}
+}
+
+static void on_receipt_event(void *user, const struct receipt_event *ev)
+{
+	struct app *app = user;
+	struct receipt_status st;
+	if (ev->kind == RECEIPT_EV_FAULT || ev->kind == RECEIPT_EV_RECOVERED) {
+		app->receipt->ops->get_status(app->receipt, &st);
+		record_device(app, "receipt", st.state, receipt_fault_name(ev->fault));
+	}
+}
+
+static void on_card_event(void *user, const struct cardprn_event *ev)
+{
+	struct app *app = user;
+	struct cardprn_status st;
+	if (ev->kind == CARDPRN_EV_FAULT || ev->kind == CARDPRN_EV_RECOVERED) {
+		app->card->ops->get_status(app->card, &st);
+		record_device(app, "card", st.state, cardprn_fault_name(ev->fault));
+	}
+}
+
+/* ---- the loop ---- */
+
+static void report_first_frame(struct app *app)
+{
+	app->first_frame_reported = true;
+	if (!app->opts.startup_report)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	FILE *f = fopen(app->opts.startup_report, "w");
+	if (!f) {
+		LOG_ERRNO("%s", app->opts.startup_report);
+		return;
+	}
+	fprintf(f, "first_frame_monotonic_ns %lld\n", (long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+	fclose(f);
+}
+
+static void draw_if_needed(struct app *app)
+{
+	rebuild_page(app);
+	if (!app->need_draw)
+		return;
+	struct kio_error err;
+	if (ui_display_present(app->display, &app->page, &err) != 0)
+		LOG_ERR("%s", err.msg);
+	app->need_draw = false;
+	if (!app->first_frame_reported)
+		report_first_frame(app);
+}
+
+static void run_loop(struct app *app)
+{
+	bool is_virtual = core_clock_is_virtual(app->clock);
+	uint64_t wait_until = 0;
+	bool runner_waiting = false;
+	while (!app->quit) {
+		SDL_Event ev;
+		while (SDL_PollEvent(&ev))
+			handle_event(app, &ev);
+		core_timers_fire_due(app->timers);
+		if (app->quit)
+			break;
+		draw_if_needed(app);
+		/* Input or timers may have queued more: drain before the scenario moves on. */
+		if (SDL_PeepEvents(NULL, 0, SDL_PEEKEVENT, SDL_FIRSTEVENT, SDL_LASTEVENT) > 0)
+			continue;
+		uint64_t now = core_clock_now_ms(app->clock), next_timer = 0;
+		bool have_timer = core_timers_next_deadline(app->timers, &next_timer);
+		if (have_timer && next_timer <= now)
+			continue;
+
+		if (app->runner && !runner_waiting) {
+			int code = 0;
+			enum runner_status st = runner_step(app->runner, now, &wait_until, &code);
+			if (st == RUNNER_DONE) {
+				app->exit_code = code;
+				break;
+			}
+			runner_waiting = st == RUNNER_WAIT;
+			continue;
+		}
+
+		/* Quiet: sleep (real) or jump (virtual) to the next thing that happens. */
+		uint64_t target = UINT64_MAX;
+		if (have_timer)
+			target = next_timer;
+		if (runner_waiting && wait_until < target)
+			target = wait_until;
+		if (is_virtual) {
+			if (target == UINT64_MAX) {
+				LOG_ERR("headless run has nothing left to do");
+				app->exit_code = 1;
+				break;
+			}
+			core_clock_advance_to(app->clock, target);
+		} else {
+			int timeout = -1;
+			if (target != UINT64_MAX)
+				timeout = target > now ? (int)(target - now < 60000 ? target - now : 60000) : 0;
+			if (timeout < 0 ? SDL_WaitEvent(&ev) : SDL_WaitEventTimeout(&ev, timeout))
+				handle_event(app, &ev);
+		}
+		if (runner_waiting && core_clock_now_ms(app->clock) >= wait_until)
+			runner_waiting = false;
+	}
+}
+
+/* ---- start-up and shutdown ---- */
+
+enum lang app_default_lang(const struct app *app)
+{
+	enum lang lang = LANG_AR;
+	lang_parse(app->opts.lang ? app->opts.lang : app->cfg.default_language, &lang);
+	return lang;
+}
+
+/* mkdir -p: the output folder may be nested in a fresh checkout. */
+static int make_dir(const char *path, struct kio_error *err)
+{
+	char *copy = xstrdup(path);
+	int rc = 0;
+	for (char *p = copy + 1; rc == 0; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(copy, 0755) != 0 && errno != EEXIST)
+			rc = kio_fail(err, KIO_ERR_IO, "%s: %s", copy, strerror(errno));
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	free(copy);
+	return rc;
+}
+
+int app_run(const struct app_options *opts)
+{
+	struct app *app = xcalloc(1, sizeof(*app));
+	struct kio_error err = {0};
+	int status = 3;
+	app->opts = *opts;
+
+	/* Everything a user can get wrong is checked before the database is touched. */
+	if (!opts->simulate) {
+		/* The libusb drivers arrive with the device-driver work; until then say so plainly. */
+		fprintf(stderr, "kiosk: real devices are not supported yet: run with --simulate\n");
+		status = 2;
+		goto out_free;
+	}
+	core_config_defaults(&app->cfg);
+	if (opts->config_path && core_config_load(&app->cfg, opts->config_path, &err) != 0) {
+		fprintf(stderr, "kiosk: %s\n", err.msg);
+		status = 2;
+		goto out_free;
+	}
+	if (opts->out_dir)
+		snprintf(app->cfg.out_dir, sizeof(app->cfg.out_dir), "%s", opts->out_dir);
+	if (opts->db_path)
+		snprintf(app->cfg.db_path, sizeof(app->cfg.db_path), "%s", opts->db_path);
+	if (i18n_load(app->cfg.data_dir, &app->i18n, &err) != 0) {
+		fprintf(stderr, "kiosk: %s\n", err.msg);
+		status = 2;
+		goto out_free;
+	}
+	if (opts->script_path && script_load(opts->script_path, runner_check_cmd, &app->script, &err) != 0) {
+		fprintf(stderr, "kiosk: %s\n", err.msg);
+		status = 2;
+		goto out_i18n;
+	}
+
+	bool headless = opts->mode == UI_MODE_HEADLESS;
+	app->clock = core_clock_new(headless, app->cfg.virtual_epoch_s);
+	app->timers = core_timers_new(app->clock);
+
+	if (text_engine_new(NULL, &app->text, &err) != 0) {
+		LOG_ERR("fonts: %s", err.msg);
+		goto out_clock;
+	}
+	if (make_dir(app->cfg.out_dir, &err) != 0) {
+		LOG_ERR("output folder: %s", err.msg);
+		goto out_text;
+	}
+	if (ui_display_open(opts->mode, app->cfg.width, app->cfg.height, app->text, &app->display, &err) != 0) {
+		LOG_ERR("%s", err.msg);
+		goto out_text;
+	}
+	if (ledger_open(app->cfg.db_path, &app->ledger, &err) != 0) {
+		LOG_ERR("%s", err.msg);
+		goto out_display;
+	}
+	app->sims = sim_devices_new(app->timers, app->cfg.out_dir);
+	app->cash = sim_devices_cash(app->sims);
+	app->receipt = sim_devices_receipt(app->sims);
+	app->card = sim_devices_card(app->sims);
+	cash_set_listener(app->cash, on_cash_event, app);
+	app->receipt->on_event = on_receipt_event, app->receipt->on_event_user = app;
+	app->card->on_event = on_card_event, app->card->on_event_user = app;
+
+	app->lang = app_default_lang(app);
+	app->screen = SCR_ATTRACT;
+	app->page_stale = true;
+	if (app->script)
+		app->runner = runner_new(app->script, app);
+	LOG_INFO("kiosk %s ready (%s clock, %s devices)", app->cfg.kiosk_id, headless ? "virtual" : "real",
+		 opts->simulate ? "simulated" : "real");
+
+	run_loop(app);
+	status = app->exit_code;
+
+	runner_free(app->runner);
+	ui_page_clear(&app->page);
+	sim_devices_free(app->sims);
+	ledger_close(app->ledger);
+out_display:
+	ui_display_close(app->display);
+out_text:
+	text_engine_free(app->text);
+out_clock:
+	core_timers_free(app->timers);
+	core_clock_free(app->clock);
+	script_free(app->script);
+out_i18n:
+	i18n_free(app->i18n);
+out_free:
+	free(app);
+	return status;
+}

@@ -1,0 +1,68 @@
+/*
+ * The kiosk application: owns the configuration, clock, timers, catalogues, display,
+ * database and devices, runs the event loop, and gives screens the narrow API below.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "drivers/class/device.h"
+#include "kiosk/core/config.h"
+#include "kiosk/core/i18n.h"
+#include "kiosk/screens/screen.h"
+#include "kiosk/ui/display.h"
+
+struct app;
+
+struct app_options {
+	enum ui_display_mode mode;
+	bool simulate;
+	const char *config_path;   /* NULL: built-in defaults */
+	const char *script_path;   /* NULL: interactive */
+	const char *out_dir;       /* overrides paths.out_dir */
+	const char *db_path;       /* overrides paths.db */
+	const char *lang;          /* overrides kiosk.default_language */
+	const char *startup_report; /* write the first-frame time here (bench/startup) */
+};
+
+/* Runs the kiosk until it is asked to stop or its scenario ends; returns the exit status
+ * (0 ok, 1 a scenario expectation failed, 2 bad input, 3 a start-up fault). */
+int app_run(const struct app_options *opts);
+
+/* ---- for screens ---- */
+
+enum lang app_lang(const struct app *app);
+void app_set_lang(struct app *app, enum lang lang);
+void app_go(struct app *app, enum scr_id screen);
+const char *app_str(const struct app *app, const char *key);
+const char *app_str_in(const struct app *app, enum lang lang, const char *key);
+const struct core_config *app_config(const struct app *app);
+/* The language a new customer session starts in (--lang, else kiosk.default_language). */
+enum lang app_default_lang(const struct app *app);
+
+#define APP_MAX_NOTICES 3
+struct app_notice {
+	const char *device;      /* "cash", "receipt", "card" */
+	const char *key;         /* catalogue key of the message */
+	enum dev_state severity;
+};
+/* Devices that are not OK, worst first; returns how many were written. */
+int app_device_notices(struct app *app, struct app_notice *out, int max);
+
+enum app_service { APP_SERVICE_TOPUP, APP_SERVICE_BUY_CARD, APP_SERVICE_FEES, APP_SERVICE_BALANCE };
+/* Whether the devices a service needs can serve a customer now. */
+bool app_service_available(struct app *app, enum app_service service);
+
+/* ---- for the scenario runner (the headless test port) ---- */
+
+struct sim_devices;
+
+/* The page as the customer sees it now (rebuilt first if the state changed). Borrowed. */
+struct ui_page *app_current_page(struct app *app);
+enum scr_id app_screen(const struct app *app);
+/* Pushes a real SDL finger-down/finger-up pair at logical (x, y). */
+int app_push_tap(struct app *app, int x, int y, struct kio_error *err);
+/* Writes OUT/name.png of the full screen as drawn. */
+int app_screenshot(struct app *app, const char *name, struct kio_error *err);
+/* NULL unless running with --simulate. */
+struct sim_devices *app_sims(struct app *app);

@@ -1,0 +1,190 @@
+/* Configuration keys, their defaults and ranges, and applying a key file to them. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keyfile.h"
+#include "kiosk-config.h"
+
+enum key_type { KEY_INT, KEY_INT64, KEY_STRING, KEY_CHOICE };
+
+struct key_desc {
+	const char *section, *name;
+	enum key_type type;
+	size_t offset, size;       /* size: string buffer size */
+	int64_t min, max;          /* KEY_INT, KEY_INT64 */
+	const char *const *choices; /* KEY_CHOICE: stored as the int index */
+	const char *doc;
+};
+
+static const char *const language_choices[] = {"ar", "en", NULL};
+static const char *const digit_choices[] = {"western", "eastern", NULL};
+
+#define OFF(f) offsetof(struct core_config, f)
+#define SZ(f) sizeof(((struct core_config *)0)->f)
+
+static const struct key_desc keys[] = {
+	{"kiosk", "id", KEY_STRING, OFF(kiosk_id), SZ(kiosk_id), 0, 0, NULL,
+	 "Kiosk identity, printed on receipts and sent to the host"},
+	{"kiosk", "default_language", KEY_STRING, OFF(default_language), SZ(default_language), 0, 0,
+	 language_choices, "Language the kiosk starts in: ar or en"},
+	{"ui", "width", KEY_INT, OFF(width), 0, 320, 7680, NULL, "Logical screen width in pixels"},
+	{"ui", "height", KEY_INT, OFF(height), 0, 320, 7680, NULL, "Logical screen height in pixels"},
+	{"ui", "inactivity_timeout_s", KEY_INT, OFF(inactivity_timeout_s), 0, 10, 600, NULL,
+	 "Seconds without a touch before a customer screen returns to attract"},
+	{"ui", "digits", KEY_CHOICE, OFF(digits), 0, 0, 0, digit_choices,
+	 "Digits for numbers and amounts: western (UAE receipts) or eastern (Arabic-Indic)"},
+	{"paths", "data_dir", KEY_STRING, OFF(data_dir), SZ(data_dir), 0, 0, NULL,
+	 "Folder holding assets/ and locales/"},
+	{"paths", "db", KEY_STRING, OFF(db_path), SZ(db_path), 0, 0, NULL, "SQLite database file"},
+	{"paths", "out_dir", KEY_STRING, OFF(out_dir), SZ(out_dir), 0, 0, NULL,
+	 "Folder for screenshots and simulated receipt and card images"},
+	{"sim", "virtual_epoch_s", KEY_INT64, OFF(virtual_epoch_s), 0, 0, INT64_C(4102444800), NULL,
+	 "Wall-clock time (Unix seconds) at the start of a headless run"},
+};
+
+void core_config_defaults(struct core_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->kiosk_id, sizeof(cfg->kiosk_id), "KIOSK-0001");
+	snprintf(cfg->default_language, sizeof(cfg->default_language), "ar");
+	cfg->width = 1080;
+	cfg->height = 1920;
+	cfg->inactivity_timeout_s = 60;
+	cfg->digits = CONFIG_DIGITS_WESTERN;
+	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", KIOSK_DATA_DIR);
+	snprintf(cfg->db_path, sizeof(cfg->db_path), "kiosk.db");
+	snprintf(cfg->out_dir, sizeof(cfg->out_dir), "out");
+	cfg->virtual_epoch_s = INT64_C(1798761600); /* 2027-01-01 00:00 UTC: fixed, so runs repeat */
+}
+
+static int set_key(const struct key_desc *k, struct core_config *cfg, const char *value,
+		   struct kio_error *err)
+{
+	char *field = (char *)cfg + k->offset;
+	if (k->type == KEY_STRING) {
+		if (strlen(value) >= k->size)
+			return kio_fail(err, KIO_ERR_INVALID, "%s.%s: longer than %zu bytes", k->section,
+					k->name, k->size - 1);
+		if (value[0] == '\0')
+			return kio_fail(err, KIO_ERR_INVALID, "%s.%s: must not be empty", k->section, k->name);
+		if (k->choices) {
+			bool ok = false;
+			for (const char *const *c = k->choices; *c; c++)
+				ok |= strcmp(*c, value) == 0;
+			if (!ok)
+				return kio_fail(err, KIO_ERR_INVALID, "%s.%s = '%s': not one of the allowed values",
+						k->section, k->name, value);
+		}
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	}
+	if (k->type == KEY_CHOICE) {
+		for (int i = 0; k->choices[i]; i++) {
+			if (strcmp(k->choices[i], value) == 0) {
+				*(int *)field = i;
+				return 0;
+			}
+		}
+		return kio_fail(err, KIO_ERR_INVALID, "%s.%s = '%s': not one of the allowed values", k->section,
+				k->name, value);
+	}
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(value, &end, 10);
+	if (errno || end == value || *end != '\0')
+		return kio_fail(err, KIO_ERR_INVALID, "%s.%s = '%s': not a whole number", k->section, k->name,
+				value);
+	if (v < k->min || v > k->max)
+		return kio_fail(err, KIO_ERR_INVALID, "%s.%s = %lld: must be between %lld and %lld", k->section,
+				k->name, v, (long long)k->min, (long long)k->max);
+	if (k->type == KEY_INT)
+		*(int *)field = (int)v;
+	else
+		*(int64_t *)field = v;
+	return 0;
+}
+
+static const struct key_desc *find_key(const char *section, const char *name)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Applies every key of kfile to cfg, or fails at the first bad one with its line. */
+static int apply(struct core_config *cfg, const struct core_keyfile *kfile, struct kio_error *err)
+{
+	int rc = 0;
+	gchar **groups = g_key_file_get_groups(kfile->kf, NULL);
+	for (gchar **g = groups; *g && rc == 0; g++) {
+		gchar **names = g_key_file_get_keys(kfile->kf, *g, NULL, NULL);
+		for (gchar **n = names; n && *n && rc == 0; n++) {
+			int line = core_keyfile_line(kfile, *g, *n);
+			const struct key_desc *k = find_key(*g, *n);
+			struct kio_error why = {0};
+			if (!k) {
+				rc = kio_fail(&why, KIO_ERR_INVALID, "[%s] %s: unknown key", *g, *n);
+			} else {
+				gchar *value = g_key_file_get_string(kfile->kf, *g, *n, NULL);
+				rc = value ? set_key(k, cfg, g_strstrip(value), &why)
+					   : kio_fail(&why, KIO_ERR_INVALID, "%s.%s: unreadable value", *g, *n);
+				g_free(value);
+			}
+			if (rc)
+				kio_fail(err, rc, "%s:%d: %s", kfile->name, line, why.msg);
+		}
+		g_strfreev(names);
+	}
+	g_strfreev(groups);
+	return rc;
+}
+
+int core_config_load(struct core_config *cfg, const char *path, struct kio_error *err)
+{
+	struct core_keyfile *kfile = NULL;
+	int rc = core_keyfile_load(path, &kfile, err);
+	if (rc == 0)
+		rc = apply(cfg, kfile, err);
+	core_keyfile_free(kfile);
+	return rc;
+}
+
+int core_config_load_string(struct core_config *cfg, const char *name, const char *text,
+			    struct kio_error *err)
+{
+	struct core_keyfile *kfile = NULL;
+	int rc = core_keyfile_load_data(name, text, &kfile, err);
+	if (rc == 0)
+		rc = apply(cfg, kfile, err);
+	core_keyfile_free(kfile);
+	return rc;
+}
+
+void core_config_dump(const struct core_config *cfg, FILE *out)
+{
+	const char *section = "";
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key_desc *k = &keys[i];
+		const char *field = (const char *)cfg + k->offset;
+		if (strcmp(section, k->section) != 0) {
+			fprintf(out, "%s[%s]\n", i ? "\n" : "", k->section);
+			section = k->section;
+		}
+		fprintf(out, "# %s", k->doc);
+		if (k->type == KEY_INT || k->type == KEY_INT64)
+			fprintf(out, " (%lld to %lld)", (long long)k->min, (long long)k->max);
+		fprintf(out, "\n");
+		switch (k->type) {
+		case KEY_INT: fprintf(out, "%s = %d\n", k->name, *(const int *)field); break;
+		case KEY_INT64: fprintf(out, "%s = %lld\n", k->name, (long long)*(const int64_t *)field); break;
+		case KEY_STRING: fprintf(out, "%s = %s\n", k->name, field); break;
+		case KEY_CHOICE: fprintf(out, "%s = %s\n", k->name, k->choices[*(const int *)field]); break;
+		}
+	}
+}

@@ -1,0 +1,45 @@
+/*
+ * The kiosk's configuration: one INI file (docs/config.md lists every key), every key
+ * with a default and a range checked at load. A bad value is an error naming the file,
+ * the line and the key; an unknown key is an error too, since a typo in a money kiosk's
+ * configuration must not silently fall back to a default.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <stdio.h>
+
+#include "err.h"
+
+enum config_digits { CONFIG_DIGITS_WESTERN, CONFIG_DIGITS_EASTERN };
+
+struct core_config {
+	/* [kiosk] */
+	char kiosk_id[32];         /* printed on receipts, sent to the host */
+	char default_language[3];  /* "ar" or "en": the language the kiosk starts in */
+	/* [ui] */
+	int width, height;         /* logical screen size in pixels */
+	int inactivity_timeout_s;  /* idle customer screens return to attract */
+	enum config_digits digits; /* digits used when formatting numbers */
+	/* [paths] */
+	char data_dir[512];        /* assets/ and locales/ live here */
+	char db_path[512];
+	char out_dir[512];         /* screenshots, receipt and card images */
+	/* [sim] */
+	int64_t virtual_epoch_s;   /* wall clock at the start of a headless run */
+};
+
+/* Fills cfg with every default. */
+void core_config_defaults(struct core_config *cfg);
+
+/* Reads path over the current values of cfg. On error returns KIO_ERR_INVALID (or
+ * KIO_ERR_IO if the file cannot be read) with "path:line: key: reason" in err. */
+int core_config_load(struct core_config *cfg, const char *path, struct kio_error *err);
+/* The same from a string (tests); name is used in messages. */
+int core_config_load_string(struct core_config *cfg, const char *name, const char *text,
+			    struct kio_error *err);
+
+/* Writes every key with its current value and documentation, as a template file. */
+void core_config_dump(const struct core_config *cfg, FILE *out);

@@ -1,0 +1,54 @@
+/* PNG output through libpng, with its longjmp error path kept inside this file. */
+#include "image.h"
+
+#include <errno.h>
+#include <png.h>
+#include <stdio.h>
+#include <string.h>
+
+static int write_png(const char *path, int width, int height, int stride, const uint8_t *pixels,
+		     int color_type, struct kio_error *err)
+{
+	if (width <= 0 || height <= 0)
+		return kio_fail(err, KIO_ERR_INVALID, "%s: empty image %dx%d", path, width, height);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return kio_fail(err, KIO_ERR_IO, "%s: %s", path, strerror(errno));
+	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+	png_infop info = png ? png_create_info_struct(png) : NULL;
+	volatile int rc = 0;
+	if (!png || !info) {
+		rc = kio_fail(err, KIO_ERR_NOMEM, "%s: libpng setup failed", path);
+		goto out;
+	}
+	if (setjmp(png_jmpbuf(png))) {
+		rc = kio_fail(err, KIO_ERR_IO, "%s: libpng write failed", path);
+		goto out;
+	}
+	png_init_io(png, f);
+	png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, color_type, PNG_INTERLACE_NONE,
+		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	/* Screenshots are written often in tests: favour speed over the last few percent of size. */
+	png_set_compression_level(png, 3);
+	png_write_info(png, info);
+	for (int y = 0; y < height; y++)
+		png_write_row(png, (png_const_bytep)(pixels + (size_t)y * (size_t)stride));
+	png_write_end(png, NULL);
+out:
+	png_destroy_write_struct(png ? &png : NULL, info ? &info : NULL);
+	if (fclose(f) != 0 && rc == 0)
+		rc = kio_fail(err, KIO_ERR_IO, "%s: %s", path, strerror(errno));
+	return rc;
+}
+
+int core_png_write_rgba(const char *path, int width, int height, int stride, const uint8_t *rgba,
+			struct kio_error *err)
+{
+	return write_png(path, width, height, stride, rgba, PNG_COLOR_TYPE_RGBA, err);
+}
+
+int core_png_write_gray(const char *path, int width, int height, int stride, const uint8_t *gray,
+			struct kio_error *err)
+{
+	return write_png(path, width, height, stride, gray, PNG_COLOR_TYPE_GRAY, err);
+}

@@ -1,0 +1,13 @@
+/* Writing images as PNG (libpng): screenshots, simulated receipts and card faces. */
+#pragma once
+
+#include <stdint.h>
+
+#include "err.h"
+
+/* rgba: 4 bytes per pixel, R G B A in memory order. */
+int core_png_write_rgba(const char *path, int width, int height, int stride, const uint8_t *rgba,
+			struct kio_error *err);
+/* gray: 1 byte per pixel, 0 black .. 255 white. */
+int core_png_write_gray(const char *path, int width, int height, int stride, const uint8_t *gray,
+			struct kio_error *err);

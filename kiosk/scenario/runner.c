@@ -1,0 +1,245 @@
+/* Scenario commands carried out through the app's test port. */
+#define LOG_MODULE "scenario"
+#include "runner.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drivers/sim/simdev.h"
+#include "kiosk/app.h"
+#include "kiosk/core/log.h"
+#include "kiosk/core/xmalloc.h"
+
+struct runner {
+	struct script *script;
+	struct app *app;
+	size_t next;
+	/* `type` taps one key per step so each tap is processed like a finger's. */
+	const char *typing;
+	size_t typed;
+	bool waiting;
+	uint64_t wait_until;
+};
+
+struct runner *runner_new(struct script *script, struct app *app)
+{
+	struct runner *r = xcalloc(1, sizeof(*r));
+	r->script = script;
+	r->app = app;
+	return r;
+}
+
+void runner_free(struct runner *r) { free(r); }
+
+int runner_check_cmd(const struct script_cmd *cmd, char *why, size_t why_len)
+{
+	enum sim_device dev;
+	int fault;
+	enum scr_id screen;
+	switch (cmd->op) {
+	case SCRIPT_FAULT:
+	case SCRIPT_CLEAR:
+		if (sim_device_parse(cmd->arg, &dev) != 0) {
+			snprintf(why, why_len, "unknown device '%s' (cash, receipt, card)", cmd->arg);
+			return -1;
+		}
+		if (cmd->op == SCRIPT_FAULT && sim_fault_parse(dev, cmd->arg2, &fault) != 0) {
+			snprintf(why, why_len, "unknown %s fault '%s' (%s)", cmd->arg, cmd->arg2, sim_fault_kinds(dev));
+			return -1;
+		}
+		return 0;
+	case SCRIPT_EXPECT_SCREEN:
+		if (scr_parse(cmd->arg, &screen) != 0) {
+			snprintf(why, why_len, "unknown screen '%s'", cmd->arg);
+			return -1;
+		}
+		return 0;
+	case SCRIPT_TYPE:
+		if (!cmd->arg[0]) {
+			snprintf(why, why_len, "nothing to type");
+			return -1;
+		}
+		return 0;
+	default: return 0;
+	}
+}
+
+static int fail(struct runner *r, const struct script_cmd *cmd, int *exit_code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(struct runner *r, const struct script_cmd *cmd, int *exit_code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s:%d: FAILED: %s\n  %s\n", r->script->path, cmd->line, cmd->source, msg);
+	*exit_code = 1;
+	return RUNNER_DONE;
+}
+
+/* Taps w the way a finger would, after checking a finger could reach it. */
+static int tap_widget(struct runner *r, const struct script_cmd *cmd, struct ui_widget *w, int *exit_code)
+{
+	struct ui_page *page = app_current_page(r->app);
+	if (!w->visible)
+		return fail(r, cmd, exit_code, "expected '%s' to be visible on screen '%s', found it hidden", w->id,
+			    scr_get(app_screen(r->app))->id);
+	if (!w->enabled)
+		return fail(r, cmd, exit_code, "expected '%s' to be enabled on screen '%s', found it disabled", w->id,
+			    scr_get(app_screen(r->app))->id);
+	int cx = w->rect.x + w->rect.w / 2, cy = w->rect.y + w->rect.h / 2;
+	char id[sizeof(w->id)];
+	snprintf(id, sizeof(id), "%s", w->id);
+	struct ui_widget *top = ui_page_hit(page, cx, cy);
+	if (top != w)
+		return fail(r, cmd, exit_code, "expected '%s' under the finger at (%d, %d), found %s%s%s", id, cx, cy,
+			    top ? "'" : "nothing touchable", top ? top->id : "", top ? "' covering it" : "");
+	struct kio_error err;
+	if (app_push_tap(r->app, cx, cy, &err) != 0)
+		return fail(r, cmd, exit_code, "%s", err.msg);
+	return RUNNER_CONTINUE;
+}
+
+static const char *screen_id(struct runner *r) { return scr_get(app_screen(r->app))->id; }
+
+/* The next UTF-8 character of s as a code point; advances *len. */
+static uint32_t next_char(const char *s, size_t *len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	if (u[0] < 0x80) {
+		*len = 1;
+		return u[0];
+	}
+	int n = (u[0] & 0xE0) == 0xC0 ? 2 : (u[0] & 0xF0) == 0xE0 ? 3 : (u[0] & 0xF8) == 0xF0 ? 4 : 1;
+	uint32_t cp = n == 2 ? u[0] & 0x1F : n == 3 ? u[0] & 0x0F : u[0] & 0x07;
+	for (int i = 1; i < n; i++) {
+		if ((u[i] & 0xC0) != 0x80) {
+			*len = 1;
+			return 0xFFFD;
+		}
+		cp = (cp << 6) | (u[i] & 0x3F);
+	}
+	*len = (size_t)n;
+	return cp;
+}
+
+static int type_step(struct runner *r, const struct script_cmd *cmd, int *exit_code)
+{
+	size_t len;
+	uint32_t cp = next_char(r->typing + r->typed, &len);
+	struct ui_page *page = app_current_page(r->app);
+	struct ui_widget *key = NULL;
+	for (size_t i = 0; i < page->n && !key; i++)
+		if (page->widgets[i].kind == UI_KEY && page->widgets[i].key == cp && page->widgets[i].visible)
+			key = &page->widgets[i];
+	if (!key) {
+		r->typing = NULL;
+		return fail(r, cmd, exit_code, "expected a key for '%.*s' on screen '%s', found none", (int)len,
+			    cmd->arg + r->typed, screen_id(r));
+	}
+	r->typed += len;
+	if (!r->typing[r->typed])
+		r->typing = NULL;
+	return tap_widget(r, cmd, key, exit_code);
+}
+
+static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd, uint64_t now,
+				  uint64_t *wait_until, int *exit_code)
+{
+	struct ui_page *page = app_current_page(r->app);
+	struct sim_devices *sims = app_sims(r->app);
+	struct kio_error err;
+	enum sim_device dev;
+	int fault = 0;
+	switch (cmd->op) {
+	case SCRIPT_TAP: {
+		struct ui_widget *w = ui_page_find(page, cmd->arg);
+		if (!w || !ui_widget_touchable(w))
+			return fail(r, cmd, exit_code, "expected a touchable widget '%s' on screen '%s', found none",
+				    cmd->arg, screen_id(r));
+		return tap_widget(r, cmd, w, exit_code);
+	}
+	case SCRIPT_TAP_TEXT: {
+		struct ui_widget *w = ui_page_find_text(page, cmd->arg);
+		if (!w)
+			return fail(r, cmd, exit_code, "expected a touchable widget labelled \"%s\" on screen '%s', found none",
+				    cmd->arg, screen_id(r));
+		return tap_widget(r, cmd, w, exit_code);
+	}
+	case SCRIPT_TYPE:
+		r->typing = cmd->arg;
+		r->typed = 0;
+		return type_step(r, cmd, exit_code);
+	case SCRIPT_NOTE:
+	case SCRIPT_NOTE_FAKE:
+	case SCRIPT_FAULT:
+	case SCRIPT_CLEAR:
+		if (!sims)
+			return fail(r, cmd, exit_code, "device commands need simulated devices (--simulate)");
+		if (cmd->op == SCRIPT_NOTE && sim_insert_note(sims, cmd->number) != 0)
+			return fail(r, cmd, exit_code, "the simulated acceptor refused the note");
+		if (cmd->op == SCRIPT_NOTE_FAKE)
+			sim_insert_fake_note(sims);
+		if (cmd->op == SCRIPT_FAULT || cmd->op == SCRIPT_CLEAR) {
+			sim_device_parse(cmd->arg, &dev);
+			if (cmd->op == SCRIPT_FAULT) {
+				sim_fault_parse(dev, cmd->arg2, &fault);
+				sim_fault_set(sims, dev, fault);
+			} else {
+				sim_fault_clear(sims, dev);
+			}
+		}
+		return RUNNER_CONTINUE;
+	case SCRIPT_WAIT:
+		r->waiting = true;
+		r->wait_until = now + (uint64_t)cmd->number;
+		*wait_until = r->wait_until;
+		return RUNNER_WAIT;
+	case SCRIPT_EXPECT_SCREEN:
+		if (strcmp(screen_id(r), cmd->arg) != 0)
+			return fail(r, cmd, exit_code, "expected screen '%s', found '%s'", cmd->arg, screen_id(r));
+		return RUNNER_CONTINUE;
+	case SCRIPT_EXPECT_TEXT:
+	case SCRIPT_EXPECT_NO_TEXT: {
+		bool shown = ui_page_shows_text(page, cmd->arg);
+		if (cmd->op == SCRIPT_EXPECT_TEXT && !shown)
+			return fail(r, cmd, exit_code, "expected \"%s\" on screen '%s', found it absent", cmd->arg,
+				    screen_id(r));
+		if (cmd->op == SCRIPT_EXPECT_NO_TEXT && shown)
+			return fail(r, cmd, exit_code, "expected no \"%s\" on screen '%s', found it shown", cmd->arg,
+				    screen_id(r));
+		return RUNNER_CONTINUE;
+	}
+	case SCRIPT_SCREENSHOT:
+		if (app_screenshot(r->app, cmd->arg, &err) != 0)
+			return fail(r, cmd, exit_code, "%s", err.msg);
+		return RUNNER_CONTINUE;
+	case SCRIPT_OP_COUNT: break;
+	}
+	return fail(r, cmd, exit_code, "internal: unknown command");
+}
+
+enum runner_status runner_step(struct runner *r, uint64_t now_ms, uint64_t *wait_until_ms, int *exit_code)
+{
+	if (r->waiting) {
+		if (now_ms < r->wait_until) {
+			*wait_until_ms = r->wait_until;
+			return RUNNER_WAIT;
+		}
+		r->waiting = false;
+	}
+	if (r->typing)
+		return (enum runner_status)type_step(r, &r->script->cmds[r->next - 1], exit_code);
+	if (r->next >= r->script->n) {
+		*exit_code = 0;
+		return RUNNER_DONE;
+	}
+	const struct script_cmd *cmd = &r->script->cmds[r->next++];
+	LOG_DBG("%s:%d: %s", r->script->path, cmd->line, cmd->source);
+	return run_cmd(r, cmd, now_ms, wait_until_ms, exit_code);
+}

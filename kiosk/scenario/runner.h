@@ -1,0 +1,26 @@
+/*
+ * Runs a parsed scenario against the app, one command per step. The app's loop calls
+ * runner_step only when the kiosk is quiet (no pending input, no due timer), so each
+ * command sees the effects of the one before.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "script.h"
+
+struct app;
+struct runner;
+
+enum runner_status {
+	RUNNER_CONTINUE, /* a command ran; let the app process what it caused */
+	RUNNER_WAIT,     /* let time pass until *wait_until_ms */
+	RUNNER_DONE,     /* finished: *exit_code is 0 (all held) or 1 (an expectation failed) */
+};
+
+struct runner *runner_new(struct script *script, struct app *app); /* borrows both */
+void runner_free(struct runner *runner);
+enum runner_status runner_step(struct runner *runner, uint64_t now_ms, uint64_t *wait_until_ms, int *exit_code);
+
+/* The parse-time check of device names, fault kinds and screen ids (script_check_fn). */
+int runner_check_cmd(const struct script_cmd *cmd, char *why, size_t why_len);

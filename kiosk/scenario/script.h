@@ -1,0 +1,57 @@
+/*
+ * The scenario language (README: "Scenarios"): one command per line, `#` comments,
+ * strings in double quotes with \" and \\ escapes. Parsing is pure and complete before
+ * anything runs, so a malformed script is reported (file:line) before the kiosk touches
+ * its database or devices.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiosk/core/err.h"
+
+enum script_op {
+	SCRIPT_TAP,            /* tap ID */
+	SCRIPT_TAP_TEXT,       /* tap-text "TEXT" */
+	SCRIPT_TYPE,           /* type "TEXT" */
+	SCRIPT_NOTE,           /* note AED */
+	SCRIPT_NOTE_FAKE,      /* note-fake */
+	SCRIPT_WAIT,           /* wait SECONDS (decimals allowed, millisecond resolution) */
+	SCRIPT_EXPECT_SCREEN,  /* expect-screen ID */
+	SCRIPT_EXPECT_TEXT,    /* expect-text "TEXT" */
+	SCRIPT_EXPECT_NO_TEXT, /* expect-no-text "TEXT" */
+	SCRIPT_SCREENSHOT,     /* screenshot NAME */
+	SCRIPT_FAULT,          /* fault DEVICE KIND */
+	SCRIPT_CLEAR,          /* clear DEVICE */
+	SCRIPT_OP_COUNT
+};
+
+struct script_cmd {
+	enum script_op op;
+	int line;
+	char *source;   /* the line as written, for failure messages */
+	char *arg;      /* ID, TEXT, NAME or DEVICE */
+	char *arg2;     /* KIND */
+	int64_t number; /* note: fils; wait: milliseconds */
+};
+
+struct script {
+	char *path;
+	struct script_cmd *cmds;
+	size_t n, cap;
+};
+
+/*
+ * Argument checks that need knowledge outside the parser (device and fault names, screen
+ * ids) go through this hook; it returns 0 or fills why. NULL skips them.
+ */
+typedef int (*script_check_fn)(const struct script_cmd *cmd, char *why, size_t why_len);
+
+/* Parses text; name is used in messages ("name:line: reason"). Caller frees. */
+int script_parse(const char *name, const char *text, script_check_fn check, struct script **out,
+		 struct kio_error *err);
+int script_load(const char *path, script_check_fn check, struct script **out, struct kio_error *err);
+void script_free(struct script *script); /* accepts NULL */
+
+const char *script_op_name(enum script_op op);

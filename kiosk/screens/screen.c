@@ -1,0 +1,26 @@
+/* The screen table: ids to definitions. */
+#include "screen.h"
+
+#include <string.h>
+
+#include "kiosk/core/err.h"
+
+extern const struct scr_def scr_attract, scr_home, scr_topup, scr_buy_card, scr_fees, scr_balance;
+
+static const struct scr_def *const screens[SCR_COUNT] = {
+	[SCR_ATTRACT] = &scr_attract, [SCR_HOME] = &scr_home,   [SCR_TOPUP] = &scr_topup,
+	[SCR_BUY_CARD] = &scr_buy_card, [SCR_FEES] = &scr_fees, [SCR_BALANCE] = &scr_balance,
+};
+
+const struct scr_def *scr_get(enum scr_id id) { return screens[id]; }
+
+int scr_parse(const char *id, enum scr_id *out)
+{
+	for (int i = 0; i < SCR_COUNT; i++) {
+		if (strcmp(screens[i]->id, id) == 0) {
+			*out = (enum scr_id)i;
+			return 0;
+		}
+	}
+	return KIO_ERR_INVALID;
+}

@@ -1,0 +1,40 @@
+/* The services whose flows are not built yet: an honest "coming soon" and a way back. */
+#include "kiosk/app.h"
+#include "theme.h"
+
+static void build_soon(struct app *app, struct ui_page *page, const char *screen, const char *title_key)
+{
+	int w = page->width;
+	char id[48];
+	snprintf(id, sizeof(id), "%s.title", screen);
+	theme_header(page, id, app_str(app, title_key));
+	snprintf(id, sizeof(id), "%s.soon", screen);
+	struct ui_widget *msg = ui_page_add(page, id, UI_LABEL,
+					    (struct ui_rect){THEME_MARGIN, 700, w - 2 * THEME_MARGIN, 300},
+					    app_str(app, "soon.message"));
+	msg->text_px = 56, msg->fg = THEME_TEXT, msg->bold = true;
+	snprintf(id, sizeof(id), "%s.back", screen);
+	theme_button(page, id, (struct ui_rect){THEME_MARGIN, page->height - THEME_MARGIN - 160, w - 2 * THEME_MARGIN, 160},
+		     app_str(app, "common.back"));
+}
+
+static void on_tap_soon(struct app *app, const char *widget_id)
+{
+	const char *dot = strrchr(widget_id, '.');
+	if (dot && strcmp(dot, ".back") == 0)
+		app_go(app, SCR_HOME);
+}
+
+#define SOON_SCREEN(var, sid, key)                                                          \
+	static void build_##var(struct app *app, struct ui_page *page)                      \
+	{                                                                                   \
+		build_soon(app, page, sid, key);                                            \
+	}                                                                                   \
+	const struct scr_def var = {                                                        \
+		.id = sid, .customer_session = true, .build = build_##var, .on_tap = on_tap_soon, \
+	}
+
+SOON_SCREEN(scr_topup, "topup", "home.topup");
+SOON_SCREEN(scr_buy_card, "buy-card", "home.buy_card");
+SOON_SCREEN(scr_fees, "fees", "home.fees");
+SOON_SCREEN(scr_balance, "balance", "home.balance");

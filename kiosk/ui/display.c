@@ -1,0 +1,263 @@
+/* SDL window, renderer, page drawing and screenshots. */
+#define LOG_MODULE "ui"
+#include "display.h"
+
+#include <SDL2/SDL.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiosk/core/image.h"
+#include "kiosk/core/log.h"
+#include "kiosk/core/xmalloc.h"
+
+struct ui_display {
+	SDL_Window *window;
+	SDL_Renderer *renderer;
+	SDL_Texture *target; /* screenshots render here at the logical size */
+	struct text_engine *text;
+	int width, height;
+};
+
+enum { CORNER_RADIUS = 18, CORNER_SEGMENTS = 6, TEXT_PAD = 24 };
+
+static SDL_Color color_of(uint32_t rgba)
+{
+	return (SDL_Color){(Uint8)(rgba >> 24), (Uint8)(rgba >> 16), (Uint8)(rgba >> 8), (Uint8)rgba};
+}
+
+int ui_display_open(enum ui_display_mode mode, int width, int height, struct text_engine *text,
+		    struct ui_display **out, struct kio_error *err)
+{
+	if (mode == UI_MODE_HEADLESS)
+		SDL_SetHint(SDL_HINT_VIDEODRIVER, "offscreen");
+	/* A kiosk must never blank its screen on its own; the OS policy decides. */
+	SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "1");
+	/* Taps come as finger events; synthetic mouse events would double them. */
+	SDL_SetHint(SDL_HINT_TOUCH_MOUSE_EVENTS, "0");
+	if (SDL_InitSubSystem(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0)
+		return kio_fail(err, KIO_ERR_NO_DEVICE, "display: SDL video: %s", SDL_GetError());
+
+	struct ui_display *d = xcalloc(1, sizeof(*d));
+	d->text = text;
+	d->width = width;
+	d->height = height;
+	int win_w = width, win_h = height;
+	Uint32 flags = SDL_WINDOW_ALLOW_HIGHDPI;
+	if (mode == UI_MODE_FULLSCREEN) {
+		flags |= SDL_WINDOW_FULLSCREEN_DESKTOP;
+	} else if (mode == UI_MODE_WINDOWED) {
+		/* Fit a portrait kiosk screen on a developer's monitor, keeping the aspect. */
+		SDL_Rect usable;
+		if (SDL_GetDisplayUsableBounds(0, &usable) == 0 && usable.h > 0 && win_h > usable.h * 9 / 10) {
+			win_w = (int)((int64_t)win_w * usable.h * 9 / 10 / win_h);
+			win_h = usable.h * 9 / 10;
+		}
+		flags |= SDL_WINDOW_RESIZABLE;
+	} else {
+		flags |= SDL_WINDOW_HIDDEN;
+	}
+	int rc = 0;
+	d->window = SDL_CreateWindow("e-Dirham kiosk", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, win_w,
+				     win_h, flags);
+	if (!d->window) {
+		rc = kio_fail(err, KIO_ERR_NO_DEVICE, "display: window: %s", SDL_GetError());
+		goto out_close;
+	}
+	Uint32 rflags = mode == UI_MODE_HEADLESS ? SDL_RENDERER_SOFTWARE : SDL_RENDERER_ACCELERATED;
+	d->renderer = SDL_CreateRenderer(d->window, -1, rflags | SDL_RENDERER_TARGETTEXTURE);
+	if (!d->renderer && mode != UI_MODE_HEADLESS) {
+		LOG_WARN("no accelerated renderer (%s); using the software renderer", SDL_GetError());
+		d->renderer = SDL_CreateRenderer(d->window, -1, SDL_RENDERER_SOFTWARE);
+	}
+	if (!d->renderer) {
+		rc = kio_fail(err, KIO_ERR_NO_DEVICE, "display: renderer: %s", SDL_GetError());
+		goto out_close;
+	}
+	SDL_RenderSetLogicalSize(d->renderer, width, height);
+	SDL_SetRenderDrawBlendMode(d->renderer, SDL_BLENDMODE_BLEND);
+	SDL_RendererInfo info;
+	if (SDL_GetRendererInfo(d->renderer, &info) == 0)
+		LOG_INFO("display: %s driver, %s renderer, %dx%d logical", SDL_GetCurrentVideoDriver(), info.name,
+			 width, height);
+	if (mode == UI_MODE_FULLSCREEN)
+		SDL_ShowCursor(SDL_DISABLE);
+	*out = d;
+	return 0;
+
+out_close:
+	ui_display_close(d);
+	return rc;
+}
+
+void ui_display_close(struct ui_display *d)
+{
+	if (!d)
+		return;
+	if (d->target)
+		SDL_DestroyTexture(d->target);
+	if (d->renderer)
+		SDL_DestroyRenderer(d->renderer);
+	if (d->window)
+		SDL_DestroyWindow(d->window);
+	free(d);
+	SDL_QuitSubSystem(SDL_INIT_VIDEO | SDL_INIT_EVENTS);
+}
+
+/* A filled rectangle with rounded corners, as one triangle list. */
+static void fill_rounded(SDL_Renderer *r, const struct ui_rect *rect, int radius, uint32_t rgba)
+{
+	if (radius * 2 > rect->w)
+		radius = rect->w / 2;
+	if (radius * 2 > rect->h)
+		radius = rect->h / 2;
+	SDL_Color c = color_of(rgba);
+	enum { MAXV = 4 * (CORNER_SEGMENTS + 1) };
+	SDL_Vertex ring[MAXV];
+	int n = 0;
+	/* Corners in clockwise order: top-right, bottom-right, bottom-left, top-left. */
+	const float cx[4] = {(float)(rect->x + rect->w - radius), (float)(rect->x + rect->w - radius),
+			     (float)(rect->x + radius), (float)(rect->x + radius)};
+	const float cy[4] = {(float)(rect->y + radius), (float)(rect->y + rect->h - radius),
+			     (float)(rect->y + rect->h - radius), (float)(rect->y + radius)};
+	/* Unit circle points for a quarter, precomputed for 6 segments (cos/sin of k*15 degrees). */
+	static const float qc[CORNER_SEGMENTS + 1] = {1.0f, 0.9659f, 0.8660f, 0.7071f, 0.5f, 0.2588f, 0.0f};
+	for (int corner = 0; corner < 4; corner++) {
+		for (int k = 0; k <= CORNER_SEGMENTS; k++) {
+			float a = qc[k], b = qc[CORNER_SEGMENTS - k];
+			float dx, dy;
+			switch (corner) {
+			case 0: dx = b; dy = -a; break;
+			case 1: dx = a; dy = b; break;
+			case 2: dx = -b; dy = a; break;
+			default: dx = -a; dy = -b; break;
+			}
+			ring[n++] = (SDL_Vertex){{cx[corner] + dx * (float)radius, cy[corner] + dy * (float)radius}, c, {0, 0}};
+		}
+	}
+	SDL_Vertex verts[MAXV + 1];
+	int indices[MAXV * 3];
+	verts[0] = (SDL_Vertex){{(float)rect->x + (float)rect->w / 2, (float)rect->y + (float)rect->h / 2}, c, {0, 0}};
+	memcpy(&verts[1], ring, sizeof(SDL_Vertex) * (size_t)n);
+	for (int i = 0; i < n; i++) {
+		indices[i * 3] = 0;
+		indices[i * 3 + 1] = 1 + i;
+		indices[i * 3 + 2] = 1 + (i + 1) % n;
+	}
+	SDL_RenderGeometry(r, NULL, verts, n + 1, indices, n * 3);
+}
+
+static void draw_text(struct ui_display *d, const char *text, int px, bool bold, enum text_align align,
+		      enum text_dir dir, const struct ui_rect *box, int y, uint32_t rgba)
+{
+	struct text_style style = {
+		.size_px = px, .bold = bold, .dir = dir, .align = align, .max_width = box->w - 2 * TEXT_PAD};
+	const struct text_layout *layout = text_layout(d->text, text, &style);
+	if (layout)
+		text_draw_sdl(d->text, d->renderer, layout, box->x + TEXT_PAD, y, rgba);
+}
+
+static int text_height(struct ui_display *d, const char *text, int px, bool bold, enum text_dir dir, int w)
+{
+	struct text_style style = {.size_px = px, .bold = bold, .dir = dir, .max_width = w - 2 * TEXT_PAD};
+	const struct text_layout *layout = text_layout(d->text, text, &style);
+	return layout ? text_layout_height(layout) : 0;
+}
+
+static void draw_widget(struct ui_display *d, const struct ui_widget *w)
+{
+	uint32_t fg = w->fg, bg = w->bg;
+	if (!w->enabled) {
+		/* Disabled: keep the layout, wash out the colours. */
+		fg = (fg & 0xFFFFFF00u) | 0x70;
+		bg = (bg & 0xFFFFFF00u) | ((bg & 0xFF) / 3);
+	}
+	if (bg & 0xFF) {
+		if (w->kind == UI_PANEL || w->kind == UI_LABEL) {
+			SDL_Color c = color_of(bg);
+			SDL_SetRenderDrawColor(d->renderer, c.r, c.g, c.b, c.a);
+			SDL_Rect r = {w->rect.x, w->rect.y, w->rect.w, w->rect.h};
+			SDL_RenderFillRect(d->renderer, &r);
+		} else {
+			if (w->border & 0xFF) {
+				fill_rounded(d->renderer, &w->rect, CORNER_RADIUS, w->border);
+				struct ui_rect inner = {w->rect.x + 3, w->rect.y + 3, w->rect.w - 6, w->rect.h - 6};
+				fill_rounded(d->renderer, &inner, CORNER_RADIUS - 3, bg);
+			} else {
+				fill_rounded(d->renderer, &w->rect, CORNER_RADIUS, bg);
+			}
+		}
+	}
+	if (!w->text)
+		return;
+	int title_h = text_height(d, w->text, w->text_px, w->bold, w->dir, w->rect.w);
+	int sub_px = w->text_px * 3 / 5;
+	int sub_h = w->subtext ? text_height(d, w->subtext, sub_px, false, w->dir, w->rect.w) : 0;
+	int gap = w->subtext ? w->text_px / 3 : 0;
+	int y = w->rect.y + (w->rect.h - title_h - gap - sub_h) / 2;
+	draw_text(d, w->text, w->text_px, w->bold, w->align, w->dir, &w->rect, y, fg);
+	if (w->subtext)
+		draw_text(d, w->subtext, sub_px, false, w->align, w->dir, &w->rect, y + title_h + gap,
+			  (fg & 0xFFFFFF00u) | ((fg & 0xFF) * 3 / 4));
+}
+
+static void draw_page(struct ui_display *d, const struct ui_page *page)
+{
+	SDL_Color bg = color_of(page->background);
+	SDL_SetRenderDrawColor(d->renderer, bg.r, bg.g, bg.b, 0xFF);
+	SDL_RenderClear(d->renderer);
+	for (size_t i = 0; i < page->n; i++)
+		if (page->widgets[i].visible)
+			draw_widget(d, &page->widgets[i]);
+}
+
+int ui_display_present(struct ui_display *d, const struct ui_page *page, struct kio_error *err)
+{
+	draw_page(d, page);
+	SDL_RenderPresent(d->renderer);
+	return 0;
+}
+
+int ui_display_screenshot(struct ui_display *d, const struct ui_page *page, const char *path,
+			  struct kio_error *err)
+{
+	if (!d->target) {
+		d->target = SDL_CreateTexture(d->renderer, SDL_PIXELFORMAT_RGBA32, SDL_TEXTUREACCESS_TARGET, d->width,
+					      d->height);
+		if (!d->target)
+			return kio_fail(err, KIO_ERR_IO, "screenshot: %s", SDL_GetError());
+	}
+	/* Logical scaling is per target: draw 1:1 into the texture, then restore. */
+	SDL_SetRenderTarget(d->renderer, d->target);
+	SDL_RenderSetLogicalSize(d->renderer, d->width, d->height);
+	draw_page(d, page);
+	size_t stride = (size_t)d->width * 4;
+	uint8_t *pixels = xmalloc(stride * (size_t)d->height);
+	int rc = 0;
+	if (SDL_RenderReadPixels(d->renderer, NULL, SDL_PIXELFORMAT_RGBA32, pixels, (int)stride) != 0)
+		rc = kio_fail(err, KIO_ERR_IO, "screenshot: %s", SDL_GetError());
+	SDL_SetRenderTarget(d->renderer, NULL);
+	SDL_RenderSetLogicalSize(d->renderer, d->width, d->height);
+	if (rc == 0)
+		rc = core_png_write_rgba(path, d->width, d->height, (int)stride, pixels, err);
+	free(pixels);
+	return rc;
+}
+
+void ui_display_finger_to_logical(struct ui_display *d, float fx, float fy, int *x, int *y)
+{
+	int ww, wh;
+	SDL_GetWindowSize(d->window, &ww, &wh);
+	float lx, ly;
+	SDL_RenderWindowToLogical(d->renderer, (int)(fx * (float)ww), (int)(fy * (float)wh), &lx, &ly);
+	*x = (int)lx;
+	*y = (int)ly;
+}
+
+void ui_display_logical_to_finger(struct ui_display *d, int x, int y, float *fx, float *fy)
+{
+	int ww, wh, wx, wy;
+	SDL_GetWindowSize(d->window, &ww, &wh);
+	SDL_RenderLogicalToWindow(d->renderer, (float)x + 0.5f, (float)y + 0.5f, &wx, &wy);
+	*fx = ww ? ((float)wx + 0.5f) / (float)ww : 0;
+	*fy = wh ? ((float)wy + 0.5f) / (float)wh : 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * The screen: an SDL window and renderer at the kiosk's logical size (full screen, a
+ * window, or SDL's offscreen driver when headless), drawing pages through the text engine
+ * and writing screenshots. The only UI module that talks to SDL's video API.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "kiosk/core/err.h"
+#include "kiosk/text/text.h"
+#include "widget.h"
+
+struct ui_display;
+
+enum ui_display_mode { UI_MODE_FULLSCREEN, UI_MODE_WINDOWED, UI_MODE_HEADLESS };
+
+/* Initialises SDL video; borrows text. */
+int ui_display_open(enum ui_display_mode mode, int width, int height, struct text_engine *text,
+		    struct ui_display **out, struct kio_error *err);
+void ui_display_close(struct ui_display *display); /* accepts NULL; quits SDL video */
+
+/* Draws page and presents it. */
+int ui_display_present(struct ui_display *display, const struct ui_page *page, struct kio_error *err);
+/* Draws page off the screen and writes it as a PNG at the logical size. */
+int ui_display_screenshot(struct ui_display *display, const struct ui_page *page, const char *path,
+			  struct kio_error *err);
+
+/* Window pixel coordinates of a finger (normalised 0..1) to logical coordinates, and back. */
+void ui_display_finger_to_logical(struct ui_display *display, float fx, float fy, int *x, int *y);
+void ui_display_logical_to_finger(struct ui_display *display, int x, int y, float *fx, float *fy);

@@ -1,0 +1,72 @@
+/*
+ * A screen's page: the widgets it shows, each with a stable dotted id (`home.topup`),
+ * its text already in the session language, and the hit-testing a finger goes through.
+ * No SDL here: pages are built and inspected headless (scenarios, unit tests).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiosk/text/text.h"
+
+struct ui_rect {
+	int x, y, w, h;
+};
+
+enum ui_kind {
+	UI_LABEL,  /* text only, not touchable */
+	UI_PANEL,  /* a coloured area (header band, banner); not touchable */
+	UI_BUTTON, /* touchable, one line of text */
+	UI_TILE,   /* touchable, a title and a subtitle */
+	UI_KEY,    /* a key of an on-screen keypad: `type` taps these */
+};
+
+struct ui_widget {
+	char id[48];
+	enum ui_kind kind;
+	struct ui_rect rect;
+	char *text;     /* owned; may be NULL */
+	char *subtext;  /* owned; tiles only */
+	uint32_t key;   /* UI_KEY: the character it types (a code point) */
+	int text_px;
+	bool bold;
+	enum text_align align;
+	enum text_dir dir; /* defaults to the page's direction */
+	uint32_t fg, bg, border; /* 0xRRGGBBAA; bg alpha 0 = transparent */
+	bool visible;
+	bool enabled;
+};
+
+struct ui_page {
+	struct ui_widget *widgets; /* drawn in order: later ones are on top */
+	size_t n, cap;
+	uint32_t background;
+	bool rtl;       /* the page's language reads right to left */
+	int width, height;
+};
+
+void ui_page_init(struct ui_page *page, int width, int height, bool rtl, uint32_t background);
+void ui_page_clear(struct ui_page *page); /* frees the widgets' texts; keeps size and direction */
+
+/*
+ * Adds a widget (visible, enabled, centred text); text is copied. In an RTL page the
+ * rect is mirrored horizontally, so screens lay out once in reading order ("start" = x 0).
+ * Returns the widget, borrowed from the page until the next add or clear.
+ */
+struct ui_widget *ui_page_add(struct ui_page *page, const char *id, enum ui_kind kind,
+			      struct ui_rect rect, const char *text);
+
+struct ui_widget *ui_page_find(struct ui_page *page, const char *id);
+/* The topmost visible touchable widget under (x, y), enabled or not, or NULL. */
+struct ui_widget *ui_page_hit(struct ui_page *page, int x, int y);
+/* The touchable widget whose text is exactly text, or NULL. */
+struct ui_widget *ui_page_find_text(struct ui_page *page, const char *text);
+/* True if text is one of the strings the page shows (any visible widget's text or subtext). */
+bool ui_page_shows_text(const struct ui_page *page, const char *text);
+
+static inline bool ui_widget_touchable(const struct ui_widget *w)
+{
+	return w->kind == UI_BUTTON || w->kind == UI_TILE || w->kind == UI_KEY;
+}
