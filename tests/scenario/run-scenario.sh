@@ -1,0 +1,25 @@
+#!/bin/bash
+# Runs one scenario headless and checks the outcome a user would see:
+#   run-scenario.sh KIOSK SCENARIO WORKDIR EXPECTED_EXIT [STDERR_TEXT]
+# EXPECTED_EXIT 2 (malformed input) also requires that no database was created.
+set -u
+kiosk=$1 scenario=$2 work=$3 expected=$4 want_text=${5:-}
+rm -rf "$work"
+mkdir -p "$work"
+"$kiosk" --headless --simulate --script "$scenario" --out "$work/out" --db "$work/kiosk.db" \
+	2>"$work/stderr"
+status=$?
+cat "$work/stderr" >&2
+if [ "$status" -ne "$expected" ]; then
+	echo "FAIL: exit status $status, expected $expected" >&2
+	exit 1
+fi
+if [ -n "$want_text" ] && ! grep -qF -- "$want_text" "$work/stderr"; then
+	echo "FAIL: expected the message to contain: $want_text" >&2
+	exit 1
+fi
+if [ "$expected" -eq 2 ] && [ -e "$work/kiosk.db" ]; then
+	echo "FAIL: bad input, yet the database was created" >&2
+	exit 1
+fi
+echo "ok: exit $status"

@@ -1,0 +1,177 @@
+/* Unit tests of kiosk/core: clock, timers, configuration, catalogues. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kiosk/core/clock.h"
+#include "kiosk/core/config.h"
+#include "kiosk/core/i18n.h"
+#include "kiosk/core/timers.h"
+
+struct fired {
+	char log[64];
+	struct core_timers *timers;
+};
+
+static void on_a(void *user) { strcat(((struct fired *)user)->log, "a"); }
+static void on_b(void *user) { strcat(((struct fired *)user)->log, "b"); }
+static void on_c(void *user) { strcat(((struct fired *)user)->log, "c"); }
+static void on_chain(void *user)
+{
+	struct fired *f = user;
+	strcat(f->log, "x");
+	core_timer_add(f->timers, 0, on_a, f); /* due now: fires in the same pass */
+}
+
+static void test_virtual_clock(void)
+{
+	struct core_clock *clock = core_clock_new(true, 1000);
+	g_assert_true(core_clock_is_virtual(clock));
+	g_assert_cmpuint(core_clock_now_ms(clock), ==, 0);
+	core_clock_advance_to(clock, 2500);
+	g_assert_cmpuint(core_clock_now_ms(clock), ==, 2500);
+	core_clock_advance_to(clock, 100); /* never backwards */
+	g_assert_cmpuint(core_clock_now_ms(clock), ==, 2500);
+	g_assert_cmpint(core_clock_wall_s(clock), ==, 1002);
+	core_clock_free(clock);
+}
+
+static void test_timers_order_and_cancel(void)
+{
+	struct core_clock *clock = core_clock_new(true, 0);
+	struct core_timers *timers = core_timers_new(clock);
+	struct fired f = {.timers = timers};
+	core_timer_add(timers, 300, on_c, &f);
+	uint64_t b = core_timer_add(timers, 100, on_b, &f);
+	core_timer_add(timers, 100, on_a, &f); /* same deadline as b: after b */
+	core_timer_add(timers, 200, on_chain, &f);
+	uint64_t next = 0;
+	g_assert_true(core_timers_next_deadline(timers, &next));
+	g_assert_cmpuint(next, ==, 100);
+	g_assert_cmpint(core_timers_fire_due(timers), ==, 0);
+	core_clock_advance_to(clock, 100);
+	g_assert_cmpint(core_timers_fire_due(timers), ==, 2);
+	g_assert_cmpstr(f.log, ==, "ba");
+	core_timer_cancel(timers, b); /* already fired: no-op */
+	core_clock_advance_to(clock, 250);
+	g_assert_cmpint(core_timers_fire_due(timers), ==, 2); /* chain + the timer it added */
+	g_assert_cmpstr(f.log, ==, "baxa");
+	uint64_t c2 = core_timer_add(timers, 10, on_c, &f);
+	core_timer_cancel(timers, c2);
+	core_clock_advance_to(clock, 1000);
+	g_assert_cmpint(core_timers_fire_due(timers), ==, 1);
+	g_assert_cmpstr(f.log, ==, "baxac");
+	g_assert_false(core_timers_next_deadline(timers, &next));
+	core_timers_free(timers);
+	core_clock_free(clock);
+}
+
+static void test_config_defaults_and_load(void)
+{
+	struct core_config cfg;
+	struct kio_error err = {0};
+	core_config_defaults(&cfg);
+	g_assert_cmpint(cfg.inactivity_timeout_s, ==, 60);
+	g_assert_cmpint(cfg.width, ==, 1080);
+	const char *text = "[kiosk]\nid = DXB-0042\n\n[ui]\n# comment\ninactivity_timeout_s = 90\ndigits = eastern\n";
+	g_assert_cmpint(core_config_load_string(&cfg, "k.ini", text, &err), ==, 0);
+	g_assert_cmpstr(cfg.kiosk_id, ==, "DXB-0042");
+	g_assert_cmpint(cfg.inactivity_timeout_s, ==, 90);
+	g_assert_cmpint(cfg.digits, ==, CONFIG_DIGITS_EASTERN);
+}
+
+static void expect_config_error(const char *text, const char *message)
+{
+	struct core_config cfg;
+	struct kio_error err = {0};
+	core_config_defaults(&cfg);
+	g_assert_cmpint(core_config_load_string(&cfg, "k.ini", text, &err), ==, KIO_ERR_INVALID);
+	if (!strstr(err.msg, message))
+		g_error("expected \"%s\" in \"%s\"", message, err.msg);
+}
+
+static void test_config_errors_name_file_line_key(void)
+{
+	expect_config_error("[ui]\nwidth = 1080\ninactivity_timeout_s = 5\n",
+			    "k.ini:3: ui.inactivity_timeout_s = 5: must be between 10 and 600");
+	expect_config_error("[ui]\n\nwidht = 10\n", "k.ini:3: [ui] widht: unknown key");
+	expect_config_error("[ui]\nheight = tall\n", "k.ini:2: ui.height = 'tall': not a whole number");
+	expect_config_error("[kiosk]\ndefault_language = fr\n", "k.ini:2: kiosk.default_language = 'fr'");
+	expect_config_error("[ui]\nthis line is not ini\n", "k.ini:2:");
+	expect_config_error("[ui]\nwidth = 99999999999999999999\n", "k.ini:2: ui.width");
+}
+
+static void test_config_dump_round_trips(void)
+{
+	struct core_config a, b;
+	core_config_defaults(&a);
+	snprintf(a.kiosk_id, sizeof(a.kiosk_id), "AUH-7");
+	a.inactivity_timeout_s = 45;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	core_config_dump(&a, f);
+	fclose(f);
+	struct kio_error err = {0};
+	core_config_defaults(&b);
+	g_assert_cmpint(core_config_load_string(&b, "dump", buf, &err), ==, 0);
+	g_assert_cmpstr(b.kiosk_id, ==, "AUH-7");
+	g_assert_cmpint(b.inactivity_timeout_s, ==, 45);
+	free(buf);
+}
+
+/* The shipped catalogues: both languages, the same keys, no raw keys on screen. */
+static void test_catalogues_load(void)
+{
+	struct i18n *i18n = NULL;
+	struct kio_error err = {0};
+	const char *src = g_getenv("KIOSK_SOURCE_DIR");
+	g_assert_nonnull(src);
+	if (i18n_load(src, &i18n, &err) != 0)
+		g_error("%s", err.msg);
+	g_assert_cmpstr(i18n_get(i18n, LANG_EN, "home.topup"), ==, "Top up card");
+	g_assert_cmpstr(i18n_get(i18n, LANG_AR, "home.topup"), ==, "شحن البطاقة");
+	g_assert_true(i18n_has(i18n, "status.cash.jam"));
+	g_assert_false(i18n_has(i18n, "no.such.key"));
+	i18n_free(i18n);
+}
+
+static void test_catalogue_missing_key_is_an_error(void)
+{
+	char *dir = g_dir_make_tmp("kiosk-i18n-XXXXXX", NULL);
+	char *loc = g_build_filename(dir, "locales", NULL);
+	g_mkdir(loc, 0755);
+	char *ar = g_build_filename(loc, "ar.ini", NULL), *en = g_build_filename(loc, "en.ini", NULL);
+	g_file_set_contents(ar, "[strings]\na = أ\n", -1, NULL);
+	g_file_set_contents(en, "[strings]\na = A\nb = B\n", -1, NULL);
+	struct i18n *i18n = NULL;
+	struct kio_error err = {0};
+	g_assert_cmpint(i18n_load(dir, &i18n, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "ar.ini: key 'b' is missing"));
+	/* Long Arabic lines must survive whole (the reason for GKeyFile over inih). */
+	GString *longline = g_string_new("[strings]\na = ");
+	for (int i = 0; i < 300; i++)
+		g_string_append(longline, "ب");
+	g_string_append(longline, "\nb = x\n");
+	g_file_set_contents(ar, longline->str, -1, NULL);
+	g_assert_cmpint(i18n_load(dir, &i18n, &err), ==, 0);
+	g_assert_cmpuint(strlen(i18n_get(i18n, LANG_AR, "a")), ==, 600);
+	i18n_free(i18n);
+	g_string_free(longline, TRUE);
+	g_remove(ar), g_remove(en), g_rmdir(loc), g_rmdir(dir);
+	g_free(ar), g_free(en), g_free(loc), g_free(dir);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/core/clock/virtual", test_virtual_clock);
+	g_test_add_func("/core/timers/order-and-cancel", test_timers_order_and_cancel);
+	g_test_add_func("/core/config/load", test_config_defaults_and_load);
+	g_test_add_func("/core/config/errors", test_config_errors_name_file_line_key);
+	g_test_add_func("/core/config/dump-round-trip", test_config_dump_round_trips);
+	g_test_add_func("/core/i18n/catalogues", test_catalogues_load);
+	g_test_add_func("/core/i18n/missing-key", test_catalogue_missing_key_is_an_error);
+	return g_test_run();
+}
