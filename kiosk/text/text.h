@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kiosk/core/err.h"
@@ -69,3 +70,77 @@ int text_draw_gray(struct text_engine *engine, const struct text_layout *layout,
 
 /* `kiosk layout ...`: the developer tool (see `kiosk layout --help`). Returns an exit status. */
 int text_layout_tool_main(int argc, char **argv);
+
+/* ---- Added by the engine work: inspection, carets, digits, uncached layouts ---- */
+
+/* The widest line, whatever max_width is. */
+int text_layout_natural_width(const struct text_layout *layout);
+
+/*
+ * A layout outside the cache, owned by the caller (text_layout_free): for tools, tests and
+ * benchmarks. len is the byte count (utf8 need not be NUL-terminated). NULL only on
+ * allocation failure of the engine's libraries (logged).
+ */
+struct text_layout *text_layout_new(struct text_engine *engine, const char *utf8, size_t len,
+				    const struct text_style *style);
+void text_layout_free(struct text_layout *layout); /* accepts NULL */
+
+/* One glyph as laid out; advances and offsets in 26.6 pixels (1/64 px). */
+struct text_glyph_info {
+	uint32_t glyph_id;     /* in its own face */
+	uint32_t cluster;      /* UTF-8 byte offset of the first character it shows */
+	int32_t x26;           /* pen position from the line's left edge (before alignment) */
+	int32_t x_offset26, y_offset26, x_advance26;
+	bool arabic_face;      /* which of the engine's two faces (bold follows the style) */
+	bool rtl;              /* shaped right to left */
+};
+/* Glyphs of one visual line, left to right. Returns the count, or -1 if line is out of range. */
+int text_layout_line_glyphs(const struct text_layout *layout, int line);
+/* Fills out for glyph i of line; false if out of range. */
+bool text_layout_glyph(const struct text_layout *layout, int line, int i,
+		       struct text_glyph_info *out);
+/* Left edge of a line inside the block after alignment, in pixels; -1 if out of range. */
+int text_layout_line_x(const struct text_layout *layout, int line);
+/*
+ * Destroys the glyph atlas texture. Call it before destroying the renderer that
+ * text_draw_sdl() drew with (text_engine_free() also destroys the texture, so free the
+ * engine first or call this). The next draw makes a new atlas.
+ */
+void text_engine_release_renderer(struct text_engine *engine);
+
+/* Path of the face a glyph came from (borrowed from the engine). */
+const char *text_engine_face_path(const struct text_engine *engine, bool arabic, bool bold);
+
+/*
+ * Carets for the on-screen keyboard. A caret sits before the character at byte index
+ * (clamped to the text and moved back to a character start). Where one index has two
+ * screen positions (a direction boundary), rtl_affinity picks the one that belongs to the
+ * right-to-left side. Positions are in block pixels, as drawn. Ligatures (lam-alef) are
+ * split evenly between the characters they show.
+ */
+struct text_caret {
+	int line;
+	int x, y, height;
+};
+int text_layout_caret(const struct text_layout *layout, size_t index, bool rtl_affinity,
+		      struct text_caret *out); /* 0, or KIO_ERR_INVALID for an empty layout */
+/* The byte index whose caret is nearest to (x, y), block pixels. */
+size_t text_layout_hit(const struct text_layout *layout, int x, int y);
+/*
+ * Logical caret movement over the text the layout holds: the next or previous character
+ * start that is not a combining mark (harakat stay with their letter).
+ */
+size_t text_layout_next_index(const struct text_layout *layout, size_t index);
+size_t text_layout_prev_index(const struct text_layout *layout, size_t index);
+
+/*
+ * Digit shapes, chosen when an amount or number is formatted (issue 4: Western by default,
+ * Eastern Arabic as an option), never by the renderer.
+ */
+enum text_digits { TEXT_DIGITS_WESTERN, TEXT_DIGITS_EASTERN_ARABIC };
+/*
+ * Copies utf8 to out (NUL-terminated, truncated to out_size), with EASTERN_ARABIC turning
+ * 0-9 into U+0660..0669 and '.' / ',' between two digits into U+066B / U+066C.
+ * Returns the length the whole result needs (without NUL), like snprintf.
+ */
+size_t text_digits_apply(enum text_digits digits, const char *utf8, char *out, size_t out_size);

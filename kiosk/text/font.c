@@ -1,0 +1,223 @@
+/*
+ * The engine object and its faces: the four font files loaded once, and one FreeType face
+ * plus HarfBuzz font per (role, pixel size), bounded by TEXT_SIZED_FONTS_MAX.
+ */
+#define LOG_MODULE "text"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hb-ft.h>
+
+#include "kiosk/core/log.h"
+#include "kiosk/core/xmalloc.h"
+#include "kiosk/text/text-priv.h"
+
+#define NOTO_DIR "/usr/share/fonts/truetype/noto/"
+
+/*
+ * Noto Sans Arabic, not Naskh: kiosk labels are read at arm's length on a touch screen,
+ * and the sans design has the larger x-height and open counters of UI lettering and
+ * matches Noto Sans in stroke and weight beside Latin text. (Naskh is a book hand whose
+ * tall ascenders and deep descenders also cost line height.)
+ */
+static const char *const default_paths[TEXT_ROLE_COUNT] = {
+	[TEXT_ROLE_ARABIC] = NOTO_DIR "NotoSansArabic-Regular.ttf",
+	[TEXT_ROLE_ARABIC_BOLD] = NOTO_DIR "NotoSansArabic-Bold.ttf",
+	[TEXT_ROLE_LATIN] = NOTO_DIR "NotoSans-Regular.ttf",
+	[TEXT_ROLE_LATIN_BOLD] = NOTO_DIR "NotoSans-Bold.ttf",
+};
+
+const char *text_default_face_path(enum text_role role)
+{
+	return default_paths[role];
+}
+
+static int read_file(const char *path, void **data, size_t *len, struct kio_error *err)
+{
+	int rc = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return kio_fail(err, errno == ENOENT ? KIO_ERR_NOT_FOUND : KIO_ERR_IO,
+				"open font %s: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) != 0) {
+		rc = kio_fail(err, KIO_ERR_IO, "seek font %s: %s", path, strerror(errno));
+		goto out_close;
+	}
+	long size = ftell(f);
+	/* A font file beyond 64 MiB is not one of ours; refuse before allocating. */
+	if (size <= 0 || size > (64L << 20)) {
+		rc = kio_fail(err, KIO_ERR_INVALID, "font %s: size %ld out of range", path, size);
+		goto out_close;
+	}
+	rewind(f);
+	*data = xmalloc((size_t)size);
+	if (fread(*data, 1, (size_t)size, f) != (size_t)size) {
+		rc = kio_fail(err, KIO_ERR_IO, "read font %s: short read", path);
+		free(*data);
+		*data = NULL;
+		goto out_close;
+	}
+	*len = (size_t)size;
+out_close:
+	fclose(f);
+	return rc;
+}
+
+int text_engine_new(const struct text_engine_config *cfg, struct text_engine **out,
+		    struct kio_error *err)
+{
+	int rc = 0;
+	struct text_engine *e = xcalloc(1, sizeof(*e));
+	*out = NULL;
+
+	if (FT_Init_FreeType(&e->ft) != 0) {
+		rc = kio_fail(err, KIO_ERR_NOMEM, "FT_Init_FreeType failed");
+		goto out_free;
+	}
+	const char *want[TEXT_ROLE_COUNT] = {
+		cfg ? cfg->arabic_regular : NULL, cfg ? cfg->arabic_bold : NULL,
+		cfg ? cfg->latin_regular : NULL, cfg ? cfg->latin_bold : NULL,
+	};
+	for (int r = 0; r < TEXT_ROLE_COUNT; r++) {
+		e->paths[r] = xstrdup(want[r] ? want[r] : default_paths[r]);
+		rc = read_file(e->paths[r], &e->data[r], &e->data_len[r], err);
+		if (rc)
+			goto out_free;
+		FT_Error fe = FT_New_Memory_Face(e->ft, e->data[r], (FT_Long)e->data_len[r], 0,
+						 &e->base[r]);
+		if (fe) {
+			rc = kio_fail(err, KIO_ERR_INVALID, "font %s: FreeType error %d", e->paths[r],
+				      fe);
+			goto out_free;
+		}
+		if (!FT_IS_SCALABLE(e->base[r])) {
+			rc = kio_fail(err, KIO_ERR_UNSUPPORTED, "font %s: not scalable", e->paths[r]);
+			goto out_free;
+		}
+	}
+	e->buf = hb_buffer_create();
+	if (!hb_buffer_allocation_successful(e->buf)) {
+		rc = kio_fail(err, KIO_ERR_NOMEM, "hb_buffer_create failed");
+		goto out_free;
+	}
+	e->ufuncs = hb_unicode_funcs_get_default();
+	e->lang_ar = hb_language_from_string("ar", -1);
+	e->lang_en = hb_language_from_string("en", -1);
+	text_layout_cache_init(&e->lc);
+	text_glyph_cache_init(&e->gc);
+	*out = e;
+	return 0;
+
+out_free:
+	text_engine_free(e);
+	return rc;
+}
+
+static void fonts_drop(struct text_engine *e)
+{
+	for (int i = 0; i < e->n_fonts; i++) {
+		/* hb owns the sized FT_Face (see text_font_get). */
+		hb_font_destroy(e->fonts[i].hb);
+	}
+	e->n_fonts = 0;
+	e->font_gen++;
+}
+
+void text_fonts_flush(struct text_engine *e)
+{
+	LOG_INFO("flushing %d sized fonts and the caches", e->n_fonts);
+	text_layout_cache_clear(&e->lc);
+	text_glyph_cache_clear(&e->gc);
+	fonts_drop(e);
+}
+
+void text_engine_free(struct text_engine *e)
+{
+	if (!e)
+		return;
+	text_layout_cache_clear(&e->lc);
+	free(e->lc.buckets);
+	text_glyph_cache_fini(&e->gc);
+	fonts_drop(e);
+	hb_buffer_destroy(e->buf);
+	for (int r = 0; r < TEXT_ROLE_COUNT; r++) {
+		if (e->base[r])
+			FT_Done_Face(e->base[r]);
+		free(e->data[r]);
+		free(e->paths[r]);
+	}
+	if (e->ft)
+		FT_Done_FreeType(e->ft);
+	struct scratch *s = &e->s;
+	free(s->cps);
+	free(s->offs);
+	free(s->types);
+	free(s->btypes);
+	free(s->levels);
+	free(s->map);
+	free(s->scripts);
+	free(s->roles);
+	free(s->brk);
+	free(s->adv26);
+	free(s->cluster_start);
+	free(s->run_of);
+	free(s->glyphs);
+	free(s->runs);
+	free(s->lines);
+	free(s->items);
+	free(s->shaped);
+	free(e);
+}
+
+int text_font_get(struct text_engine *e, enum text_role role, int size_px)
+{
+	for (int i = 0; i < e->n_fonts; i++)
+		if (e->fonts[i].role == role && e->fonts[i].size_px == size_px)
+			return i;
+	/*
+	 * Full: drop them all rather than one, since cached layouts and glyphs name fonts by
+	 * index. Only a caller cycling through dozens of sizes gets here.
+	 */
+	if (e->n_fonts == TEXT_SIZED_FONTS_MAX)
+		text_fonts_flush(e);
+
+	struct text_font *f = &e->fonts[e->n_fonts];
+	FT_Error fe = FT_New_Memory_Face(e->ft, e->data[role], (FT_Long)e->data_len[role], 0, &f->ft);
+	if (fe) {
+		LOG_ERR("%s: FT_New_Memory_Face error %d", e->paths[role], fe);
+		return -1;
+	}
+	fe = FT_Set_Pixel_Sizes(f->ft, 0, (FT_UInt)size_px);
+	if (fe) {
+		LOG_ERR("%s: FT_Set_Pixel_Sizes(%d) error %d", e->paths[role], size_px, fe);
+		FT_Done_Face(f->ft);
+		return -1;
+	}
+	f->hb = hb_ft_font_create_referenced(f->ft);
+	/* Same load flags as the rasteriser, so shaped advances match the drawn bitmaps. */
+	hb_ft_font_set_load_flags(f->hb, TEXT_FT_LOAD_FLAGS);
+	/* hb_ft_font_create_referenced took a reference; drop ours so hb owns the face. */
+	FT_Done_Face(f->ft);
+	f->role = role;
+	f->size_px = size_px;
+	f->ascent26 = (int32_t)f->ft->size->metrics.ascender;
+	f->descent26 = (int32_t)-f->ft->size->metrics.descender;
+	return e->n_fonts++;
+}
+
+bool text_role_has(const struct text_engine *e, enum text_role role, uint32_t cp)
+{
+	return FT_Get_Char_Index(e->base[role], cp) != 0;
+}
+
+const char *text_role_path(const struct text_engine *e, enum text_role role)
+{
+	return e->paths[role];
+}
+
+const char *text_engine_face_path(const struct text_engine *e, bool arabic, bool bold)
+{
+	return e->paths[(arabic ? TEXT_ROLE_ARABIC : TEXT_ROLE_LATIN) + (bold ? 1 : 0)];
+}
