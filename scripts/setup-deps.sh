@@ -1,0 +1,35 @@
+#!/bin/bash
+# Installs the Debian 12 packages the kiosk builds, runs and tests with, when any is missing.
+# Safe to run again: it does nothing when everything is there.
+set -euo pipefail
+
+packages=(
+	# toolchain
+	gcc pkg-config meson ninja-build
+	# the kiosk: window and touch, text layout, devices, storage, images, configuration
+	libsdl2-dev libsdl2-ttf-dev libfribidi-dev libharfbuzz-dev libfreetype-dev libunibreak-dev
+	libusb-1.0-0-dev libsqlite3-dev libpng-dev libglib2.0-dev
+	# fonts (Noto Naskh Arabic, Noto Sans) and Unicode conformance data for the text tests
+	fonts-noto-core unicode-data
+	# test-only: libraqm as a layout oracle, umockdev to emulate USB devices under libusb
+	libraqm-dev umockdev libumockdev-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+echo "setup: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	sudo=sudo
+else
+	sudo=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

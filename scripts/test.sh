@@ -1,0 +1,36 @@
+#!/bin/bash
+# Quick start, second command (and what CI runs): install what is missing, build with
+# warnings as errors, and run the whole suite twice: a normal build, then an
+# AddressSanitizer + UndefinedBehaviorSanitizer build. Ends with "tests: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-deps.sh || exit 1
+
+passed=0 failed=0 skipped=0
+run_suite() {
+	local dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" -Dwerror=true "$@" >"$dir.setup.log" 2>&1 || {
+			cat "$dir.setup.log"
+			echo "tests: 0 passed, 1 failed"
+			exit 1
+		}
+	fi
+	ninja -C "$dir" || { echo "tests: 0 passed, 1 failed"; exit 1; }
+	meson test -C "$dir" --num-processes "$(nproc)" --print-errorlogs --no-rebuild
+	# meson writes one JSON object per test; count outcomes from it, not from screen text.
+	local log="$dir/meson-logs/testlog.json"
+	local ok fail skip
+	ok=$(grep -c '"result": "OK"' "$log" || true)
+	skip=$(grep -c '"result": "SKIP"' "$log" || true)
+	fail=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)
+	echo "$dir: $ok passed, $fail failed, $skip skipped"
+	passed=$((passed + ok)) failed=$((failed + fail)) skipped=$((skipped + skip))
+}
+
+run_suite build
+run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
+
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
