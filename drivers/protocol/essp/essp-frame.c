@@ -150,7 +150,7 @@ void essp_seq_init(struct essp_seq *s, uint8_t addr)
 
 int essp_seq_prepare(struct essp_seq *s, const struct essp_cmd *cmd, struct essp_packet *pkt)
 {
-	if (cmd->len == 0 || cmd->len > sizeof(cmd->data))
+	if (cmd->len == 0)
 		return KIO_ERR_INVALID;
 	if (cmd->data[0] == ESSP_CMD_SYNC)
 		s->flag = true;

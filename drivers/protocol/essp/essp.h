@@ -128,7 +128,7 @@ enum essp_cmd_code {
 /* The DATA field of one command, ready for essp_frame_encode or essp_seq_prepare. */
 struct essp_cmd {
 	uint8_t len;
-	uint8_t data[16];
+	uint8_t data[ESSP_DATA_MAX];
 };
 
 /* Host protocol versions whose poll events this module parses (NV9USB: 6 from fw 3.27,
@@ -378,3 +378,60 @@ int essp_event_data_len(uint8_t code, uint8_t protocol_version);
 bool essp_event_needs_ack(uint8_t code);
 /* Name for logs ("NOTE CREDIT"); "UNKNOWN" otherwise. Never NULL. */
 const char *essp_event_name(uint8_t code);
+
+/* ---- eSSP encryption (GA138 "Encryption Layer"; research §1.7) ----
+ *
+ * Built when Debian's nettle-dev is present (ESSP_HAVE_CRYPTO is then defined for every
+ * user of essp_dep). Nothing here draws random numbers or reads a clock: the caller
+ * passes the DH secrets and the padding bytes, so tests are exact.
+ *
+ * Key: AES-128 over LE64(fixed key) || LE64(negotiated key). Packet DATA: 0x7E then
+ * AES-128-ECB(eLEN, eCOUNT (LE32), eDATA, padding, eCRC) in 16-byte blocks.
+ * eCOUNT as the ITL SDK keeps it: a command goes out with the host's count, which then
+ * goes up by one; the reply must carry the new count; the next command uses it. A retry
+ * re-sends the stored packet and must never be sealed again (GA138 Transport Layer).
+ */
+#ifdef ESSP_HAVE_CRYPTO
+
+#define ESSP_FIXED_KEY_DEFAULT 0x0123456701234567ull /* GA973 §6.2.2 */
+/* Largest eDATA that still fits a frame: 1 + round16(len + 7) <= 255. */
+#define ESSP_CRYPTO_DATA_MAX 233
+
+/* base^exp mod m for the 64-bit Diffie-Hellman of the key exchange; m > 0. */
+uint64_t essp_dh_powmod(uint64_t base, uint64_t exp, uint64_t m);
+/* Deterministic for 64-bit n; the device refuses a non-prime generator or modulus with
+ * PARAMETER OUT OF RANGE (GA138 Set Generator). */
+bool essp_is_prime(uint64_t n);
+
+struct essp_crypto {
+	uint8_t key[16];
+	uint32_t count;
+};
+
+/* Sets the key after a key exchange and resets eCOUNT to 0 (GA138, ITL SDK). */
+void essp_crypto_init(struct essp_crypto *c, uint64_t fixed_key, uint64_t negotiated_key);
+
+/*
+ * Low level, either side: seals data (1..ESSP_CRYPTO_DATA_MAX bytes) with eCOUNT `count`
+ * into out->data (0x7E + ciphertext); pad gives up to 15 filler bytes (random on a real
+ * link). KIO_ERR_INVALID for a bad length.
+ */
+int essp_crypto_seal(const struct essp_crypto *c, uint32_t count, const uint8_t *data, size_t len,
+		     const uint8_t pad[16], struct essp_cmd *out);
+/*
+ * Low level: opens an encrypted DATA field (0x7E + n×16 bytes) into out (at least
+ * ESSP_DATA_MAX bytes) and reports its eCOUNT. KIO_ERR_PROTOCOL if it is not an
+ * encrypted packet, is misaligned, or its eLEN or eCRC is wrong.
+ */
+int essp_crypto_open(const struct essp_crypto *c, const uint8_t *buf, size_t len, uint8_t *out,
+		     size_t *out_len, uint32_t *count, struct kio_error *err);
+
+/* Host side: seals a command with the current count, then counts it. */
+int essp_crypto_host_seal(struct essp_crypto *c, const struct essp_cmd *plain, const uint8_t pad[16],
+			  struct essp_cmd *out);
+/* Host side: opens a reply and checks its eCOUNT is the current count; a mismatch is
+ * KIO_ERR_PROTOCOL and the reply must be discarded (GA138: it is not acted on). */
+int essp_crypto_host_open(const struct essp_crypto *c, const uint8_t *buf, size_t len, uint8_t *out,
+			  size_t *out_len, struct kio_error *err);
+
+#endif /* ESSP_HAVE_CRYPTO */

@@ -1,5 +1,6 @@
-/* Fuzz target: every eSSP reply parser on the same arbitrary DATA field, at a protocol
- * version taken from the first byte. Parsers must never read past len. */
+/* Fuzz target: every eSSP reply parser (and the eSSP packet opener, when built) on the same
+ * arbitrary DATA field, at a protocol version taken from the first byte. Parsers must never
+ * read past len. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -44,5 +45,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)essp_last_reject_parse(data, size, &code, &err);
 	uint64_t key;
 	(void)essp_key_exchange_parse(data, size, &key, &err);
+#ifdef ESSP_HAVE_CRYPTO
+	struct essp_crypto crypto;
+	essp_crypto_init(&crypto, ESSP_FIXED_KEY_DEFAULT, size);
+	uint8_t plain[ESSP_DATA_MAX];
+	size_t plain_len = 0;
+	uint32_t count;
+	if (essp_crypto_open(&crypto, data, size, plain, &plain_len, &count, &err) == 0 &&
+	    (plain_len == 0 || plain_len + 8 > size))
+		abort();
+#endif
 	return 0;
 }
