@@ -374,6 +374,10 @@ static void test_draw(void)
 		ink += gray[i] > 128;
 	CHECK(ink > 200);
 	free(gray);
+	/* More colours than atlas pages: pages get recoloured, every draw still succeeds. */
+	for (int round = 0; round < 3; round++)
+		for (uint32_t c = 0; c < 7; c++)
+			CHECK(text_draw_sdl(engine, r, l, 0, 0, (c * 0x23456700u) | 0xffu) == 0);
 	text_engine_release_renderer(engine);
 	SDL_DestroyRenderer(r);
 	SDL_FreeSurface(surf);

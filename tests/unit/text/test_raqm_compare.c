@@ -168,11 +168,13 @@ int main(int argc, char **argv)
 	       raqm_version_string(), pass, total, c.count, sizeof(configs) / sizeof(configs[0]));
 	printf("  documented difference: %ld mark glyphs keep their own cluster (raqm merges them)\n",
 	       mark_cluster_diffs);
+	/* Issue 4 asks for at least 200 strings; every layout must match. */
+	int rc = c.count >= 200 && pass == total ? 0 : 1;
 	for (int a = 0; a < 2; a++)
 		for (int b = 0; b < 2; b++)
 			FT_Done_Face(faces[a][b]);
 	FT_Done_FreeType(ft);
 	corpus_free(&c);
 	text_engine_free(e);
-	return c.count >= 200 && pass == total ? 0 : 1;
+	return rc;
 }
