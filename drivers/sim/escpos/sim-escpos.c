@@ -81,6 +81,7 @@ struct sim_escpos {
 
 	struct sim_escpos_stats stats;
 	struct kio_error last_error;
+	struct kio_error chunk_error; /* the first of this write: the cause, not an echo */
 	bool chunk_failed;
 };
 
@@ -109,8 +110,10 @@ static void proto_error(struct sim_escpos *s, const char *fmt, ...)
 	kio_vfail(&s->last_error, KIO_ERR_PROTOCOL, fmt, ap);
 	va_end(ap);
 	s->stats.protocol_errors++;
-	if (!s->chunk_failed)
+	if (!s->chunk_failed) {
 		LOG_WARN("%s", s->last_error.msg);
+		s->chunk_error = s->last_error;
+	}
 	s->chunk_failed = true;
 }
 
@@ -640,7 +643,7 @@ int sim_escpos_write(struct sim_escpos *s, const uint8_t *buf, size_t len, size_
 		*accepted = i;
 	if (s->chunk_failed) {
 		if (err)
-			*err = s->last_error;
+			*err = s->chunk_error;
 		return KIO_ERR_PROTOCOL;
 	}
 	return 0;
@@ -649,6 +652,8 @@ int sim_escpos_write(struct sim_escpos *s, const uint8_t *buf, size_t len, size_
 size_t sim_escpos_read(struct sim_escpos *s, uint8_t *buf, size_t cap)
 {
 	size_t n = s->tx_len < cap ? s->tx_len : cap;
+	if (n == 0)
+		return 0; /* tx may still be NULL: memcpy forbids it even for 0 bytes */
 	memcpy(buf, s->tx, n);
 	memmove(s->tx, s->tx + n, s->tx_len - n);
 	s->tx_len -= n;

@@ -463,6 +463,8 @@ int sim_evolis_write(struct sim_evolis *s, const uint8_t *buf, size_t len, struc
 size_t sim_evolis_read(struct sim_evolis *s, uint8_t *buf, size_t cap)
 {
 	size_t n = s->tx_len < cap ? s->tx_len : cap;
+	if (n == 0)
+		return 0; /* tx may still be NULL: memcpy forbids it even for 0 bytes */
 	memcpy(buf, s->tx, n);
 	memmove(s->tx, s->tx + n, s->tx_len - n);
 	s->tx_len -= n;
