@@ -9,6 +9,8 @@ packages=(
 	# the kiosk: window and touch, text layout, devices, storage, images, configuration
 	libsdl2-dev libsdl2-ttf-dev libfribidi-dev libharfbuzz-dev libfreetype-dev libunibreak-dev
 	libusb-1.0-0-dev libsqlite3-dev libpng-dev libglib2.0-dev
+	# eSSP encryption (AES-128, Diffie-Hellman) for note acceptors that require it
+	nettle-dev
 	# fonts (Noto Naskh Arabic, Noto Sans) and Unicode conformance data for the text tests
 	fonts-noto-core unicode-data
 	# test-only: libraqm as a layout oracle, umockdev to emulate USB devices under libusb

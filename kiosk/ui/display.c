@@ -93,6 +93,8 @@ void ui_display_close(struct ui_display *d)
 {
 	if (!d)
 		return;
+	/* The engine's glyph atlases belong to this renderer: release them first. */
+	text_engine_release_renderer(d->text);
 	if (d->target)
 		SDL_DestroyTexture(d->target);
 	if (d->renderer)
