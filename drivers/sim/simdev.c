@@ -247,18 +247,9 @@ static int receipt_print(struct receipt_printer *prn, const char *job_id, const 
 		r->pending.kind = RECEIPT_EV_FAILED;
 		r->pending.fault = r->fault;
 	} else {
-		/* Expand the 1-bit raster to gray for the PNG: 1 = ink = black. */
-		uint8_t *gray = xmalloc((size_t)image->width * (size_t)image->height);
-		for (int y = 0; y < image->height; y++)
-			for (int x = 0; x < image->width; x++) {
-				uint8_t byte = image->bits[(size_t)y * (size_t)image->stride + (size_t)(x / 8)];
-				gray[(size_t)y * (size_t)image->width + (size_t)x] =
-					(byte & (0x80 >> (x % 8))) ? 0 : 255;
-			}
 		char *path = xasprintf("%s/receipt-%s.png", r->sims->out_dir, job_id);
 		struct kio_error err;
-		int rc = core_png_write_gray(path, image->width, image->height, image->width, gray, &err);
-		free(gray);
+		int rc = core_png_write_ink(path, image->width, image->height, image->stride, image->bits, &err);
 		free(path);
 		if (rc) {
 			LOG_ERR("receipt: %s", err.msg);

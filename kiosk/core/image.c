@@ -7,7 +7,7 @@
 #include <string.h>
 
 static int write_png(const char *path, int width, int height, int stride, const uint8_t *pixels,
-		     int color_type, struct kio_error *err)
+		     int color_type, int bit_depth, struct kio_error *err)
 {
 	if (width <= 0 || height <= 0)
 		return kio_fail(err, KIO_ERR_INVALID, "%s: empty image %dx%d", path, width, height);
@@ -26,11 +26,13 @@ static int write_png(const char *path, int width, int height, int stride, const 
 		goto out;
 	}
 	png_init_io(png, f);
-	png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, color_type, PNG_INTERLACE_NONE,
+	png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, bit_depth, color_type, PNG_INTERLACE_NONE,
 		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
 	/* Screenshots are written often in tests: favour speed over the last few percent of size. */
 	png_set_compression_level(png, 3);
 	png_write_info(png, info);
+	if (bit_depth == 1)
+		png_set_invert_mono(png); /* PNG grey 1 is white; ours is ink */
 	for (int y = 0; y < height; y++)
 		png_write_row(png, (png_const_bytep)(pixels + (size_t)y * (size_t)stride));
 	png_write_end(png, NULL);
@@ -44,11 +46,17 @@ out:
 int core_png_write_rgba(const char *path, int width, int height, int stride, const uint8_t *rgba,
 			struct kio_error *err)
 {
-	return write_png(path, width, height, stride, rgba, PNG_COLOR_TYPE_RGBA, err);
+	return write_png(path, width, height, stride, rgba, PNG_COLOR_TYPE_RGBA, 8, err);
 }
 
 int core_png_write_gray(const char *path, int width, int height, int stride, const uint8_t *gray,
 			struct kio_error *err)
 {
-	return write_png(path, width, height, stride, gray, PNG_COLOR_TYPE_GRAY, err);
+	return write_png(path, width, height, stride, gray, PNG_COLOR_TYPE_GRAY, 8, err);
+}
+
+int core_png_write_ink(const char *path, int width, int height, int stride, const uint8_t *bits,
+		       struct kio_error *err)
+{
+	return write_png(path, width, height, stride, bits, PNG_COLOR_TYPE_GRAY, 1, err);
 }

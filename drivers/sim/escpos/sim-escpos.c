@@ -23,12 +23,12 @@
  */
 #include "drivers/sim/escpos/sim-escpos.h"
 
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LOG_MODULE "sim-escpos"
+#include "kiosk/core/image.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 
@@ -796,37 +796,5 @@ int sim_escpos_page_write_png(const struct sim_escpos_page *p, const char *path,
 {
 	if (!p || p->height < 1 || p->width < 1)
 		return kio_fail(err, KIO_ERR_INVALID, "sim-escpos: empty page for %s", path);
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return kio_fail(err, KIO_ERR_IO, "sim-escpos: fopen %s: %m", path);
-	int rc = 0;
-	uint8_t *row = xmalloc((size_t)p->stride);
-	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-	png_infop info = png ? png_create_info_struct(png) : NULL;
-	if (!png || !info) {
-		rc = kio_fail(err, KIO_ERR_NOMEM, "sim-escpos: libpng init for %s", path);
-		goto out_destroy;
-	}
-	if (setjmp(png_jmpbuf(png))) {
-		rc = kio_fail(err, KIO_ERR_IO, "sim-escpos: libpng failed writing %s", path);
-		goto out_destroy;
-	}
-	png_init_io(png, f);
-	png_set_IHDR(png, info, (png_uint_32)p->width, (png_uint_32)p->height, 1, PNG_COLOR_TYPE_GRAY,
-		PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-	png_write_info(png, info);
-	for (int y = 0; y < p->height; y++) {
-		/* PNG grey 1 = white; our 1 = ink. */
-		const uint8_t *src = p->bits + (size_t)y * (size_t)p->stride;
-		for (int i = 0; i < p->stride; i++)
-			row[i] = (uint8_t)~src[i];
-		png_write_row(png, row);
-	}
-	png_write_end(png, NULL);
-out_destroy:
-	png_destroy_write_struct(png ? &png : NULL, info ? &info : NULL);
-	free(row);
-	if (fclose(f) != 0 && rc == 0)
-		rc = kio_fail(err, KIO_ERR_IO, "sim-escpos: close %s: %m", path);
-	return rc;
+	return core_png_write_ink(path, p->width, p->height, p->stride, p->bits, err);
 }

@@ -26,12 +26,12 @@
  */
 #include "drivers/sim/evolis/sim-evolis.h"
 
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LOG_MODULE "sim-evolis"
+#include "kiosk/core/image.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 
@@ -602,34 +602,5 @@ const struct kio_error *sim_evolis_last_error(const struct sim_evolis *s)
 int sim_evolis_card_write_png(const struct sim_evolis_card *c, const char *path,
 	struct kio_error *err)
 {
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return kio_fail(err, KIO_ERR_IO, "sim-evolis: fopen %s: %m", path);
-	int rc = 0;
-	uint8_t row[127];
-	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-	png_infop info = png ? png_create_info_struct(png) : NULL;
-	if (!png || !info) {
-		rc = kio_fail(err, KIO_ERR_NOMEM, "sim-evolis: libpng init for %s", path);
-		goto out_destroy;
-	}
-	if (setjmp(png_jmpbuf(png))) {
-		rc = kio_fail(err, KIO_ERR_IO, "sim-evolis: libpng failed writing %s", path);
-		goto out_destroy;
-	}
-	png_init_io(png, f);
-	png_set_IHDR(png, info, FACE_W, FACE_H, 1, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
-		PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-	png_write_info(png, info);
-	for (int y = 0; y < FACE_H; y++) {
-		for (int i = 0; i < 127; i++)
-			row[i] = (uint8_t)~c->face[y][i]; /* PNG grey 1 = white */
-		png_write_row(png, row);
-	}
-	png_write_end(png, NULL);
-out_destroy:
-	png_destroy_write_struct(png ? &png : NULL, info ? &info : NULL);
-	if (fclose(f) != 0 && rc == 0)
-		rc = kio_fail(err, KIO_ERR_IO, "sim-evolis: close %s: %m", path);
-	return rc;
+	return core_png_write_ink(path, FACE_W, FACE_H, (int)sizeof(c->face[0]), &c->face[0][0], err);
 }
