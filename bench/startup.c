@@ -124,7 +124,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int idle_s = argc > 3 ? atoi(argv[3]) : 30;
-	char dir[] = "/tmp/kiosk-bench-XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s/kiosk-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;
