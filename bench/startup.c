@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 		perror("mkdtemp");
 		return 1;
 	}
-	char report[256], db[256], out[256];
+	char report[600], db[600], out[600];
 	snprintf(report, sizeof(report), "%s/report", dir);
 	snprintf(db, sizeof(db), "%s/kiosk.db", dir);
 	snprintf(out, sizeof(out), "%s/out", dir);
