@@ -47,6 +47,10 @@ struct card_issuer;
 struct card_issuer_ops {
 	int (*issue)(struct card_issuer *iss, const char *card_number, const struct cardprn_image *front);
 	void (*get_status)(struct card_issuer *iss, struct cardprn_status *out);
+	/* Processes what the device sent since the last call. The kiosk calls it whenever the
+	 * device's transport wakes it; drivers keep their own timers for polls and timeouts.
+	 * NULL when the implementation needs no servicing. */
+	void (*service)(struct card_issuer *iss);
 	void (*destroy)(struct card_issuer *iss);
 };
 

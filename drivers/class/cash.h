@@ -72,6 +72,10 @@ struct cash_unit_ops {
 	int (*escrow_accept)(struct cash_unit *unit);
 	int (*escrow_return)(struct cash_unit *unit);
 	void (*get_status)(struct cash_unit *unit, struct cash_status *out);
+	/* Processes what the device sent since the last call. The kiosk calls it whenever the
+	 * device's transport wakes it; drivers keep their own timers for polls and timeouts.
+	 * NULL when the implementation needs no servicing. */
+	void (*service)(struct cash_unit *unit);
 	void (*destroy)(struct cash_unit *unit);
 };
 

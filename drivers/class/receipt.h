@@ -48,6 +48,10 @@ struct receipt_printer_ops {
 	/* job_id names the transaction (the simulator writes receipt-<job_id>.png). */
 	int (*print)(struct receipt_printer *prn, const char *job_id, const struct receipt_image *image);
 	void (*get_status)(struct receipt_printer *prn, struct receipt_status *out);
+	/* Processes what the device sent since the last call. The kiosk calls it whenever the
+	 * device's transport wakes it; drivers keep their own timers for polls and timeouts.
+	 * NULL when the implementation needs no servicing. */
+	void (*service)(struct receipt_printer *prn);
 	void (*destroy)(struct receipt_printer *prn);
 };
 
