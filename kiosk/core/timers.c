@@ -36,6 +36,8 @@ void core_timers_free(struct core_timers *timers)
 	free(timers);
 }
 
+struct core_clock *core_timers_clock(const struct core_timers *timers) { return timers->clock; }
+
 uint64_t core_timer_add(struct core_timers *timers, uint64_t delay_ms, core_timer_fn fn, void *user)
 {
 	if (timers->len == timers->cap) {

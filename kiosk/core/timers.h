@@ -16,6 +16,8 @@ typedef void (*core_timer_fn)(void *user);
 
 struct core_timers *core_timers_new(struct core_clock *clock); /* borrows clock */
 void core_timers_free(struct core_timers *timers);
+/* The clock the set reads (borrowed), so a module handed the timers can tell the time. */
+struct core_clock *core_timers_clock(const struct core_timers *timers);
 
 /* Returns a timer id (> 0) that stays unique for the life of the set. */
 uint64_t core_timer_add(struct core_timers *timers, uint64_t delay_ms, core_timer_fn fn, void *user);
