@@ -1,0 +1,338 @@
+/* The simulated devices on the bench: models, their transports, faults by name, output files. */
+#include "drivers/sim/bench.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MODULE "sim-bench"
+#include "drivers/sim/escpos/sim-escpos.h"
+#include "drivers/sim/essp/sim-essp.h"
+#include "drivers/sim/evolis/sim-evolis.h"
+#include "drivers/sim/model.h"
+#include "drivers/transport/transport-sim.h"
+#include "kiosk/core/log.h"
+#include "kiosk/core/xmalloc.h"
+
+/* GA138 reject code 0x02 (validation fail): what a photocopy or foreign note gets. */
+#define FAKE_NOTE_REJECT 0x02
+
+struct sim_bench {
+	const struct core_clock *clock;
+	char *out_dir;
+	char *cash_state_path;
+	struct sim_essp *essp;
+	struct sim_escpos *escpos;
+	struct sim_evolis *evolis;
+	struct sim_model models[SIM_BENCH_DEV_COUNT];
+	struct transport *transports[SIM_BENCH_DEV_COUNT];
+	size_t receipts_collected;
+	size_t cards_collected;
+};
+
+static char *read_file(const char *path, struct kio_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		if (errno != ENOENT)
+			kio_fail(err, KIO_ERR_IO, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 4096, len = 0;
+	char *text = xmalloc(cap);
+	size_t n;
+	while ((n = fread(text + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len - 1 == 0) {
+			if (cap >= (1u << 20)) {
+				fclose(f);
+				free(text);
+				kio_fail(err, KIO_ERR_CORRUPT, "%s: larger than any saved validator state", path);
+				return NULL;
+			}
+			cap *= 2;
+			text = xrealloc(text, cap);
+		}
+	}
+	text[len] = '\0';
+	fclose(f);
+	return text;
+}
+
+static int new_essp(struct sim_bench *b, struct kio_error *err)
+{
+	uint64_t now = core_clock_now_ms(b->clock);
+	struct kio_error read_err = {0};
+	char *saved = b->cash_state_path ? read_file(b->cash_state_path, &read_err) : NULL;
+	if (read_err.code)
+		return kio_fail(err, read_err.code, "%s", read_err.msg);
+	if (saved) {
+		struct kio_error model_err;
+		b->essp = sim_essp_new_from_state(NULL, saved, now, &model_err);
+		free(saved);
+		if (!b->essp)
+			return kio_fail(err, KIO_ERR_CORRUPT, "%s: %s", b->cash_state_path, model_err.msg);
+		LOG_INFO("cash: validator state restored from %s", b->cash_state_path);
+		return 0;
+	}
+	b->essp = sim_essp_new(NULL, now, err);
+	return b->essp ? 0 : err->code;
+}
+
+int sim_bench_new(const struct core_clock *clock, const struct sim_bench_config *cfg,
+		  struct sim_bench **out, struct kio_error *err)
+{
+	struct sim_bench *b = xcalloc(1, sizeof(*b));
+	b->clock = clock;
+	b->out_dir = xstrdup(cfg->out_dir ? cfg->out_dir : ".");
+	b->cash_state_path = cfg->cash_state_path ? xstrdup(cfg->cash_state_path) : NULL;
+	int rc = new_essp(b, err);
+	if (rc == 0)
+		rc = sim_escpos_new(NULL, &b->escpos, err);
+	if (rc == 0)
+		rc = sim_evolis_new(NULL, &b->evolis, err);
+	if (rc != 0) {
+		free(b->cash_state_path);
+		b->cash_state_path = NULL; /* never overwrite a state file we could not read */
+		sim_bench_free(b);
+		return rc;
+	}
+	sim_model_essp(&b->models[SIM_BENCH_CASH], b->essp);
+	sim_model_escpos(&b->models[SIM_BENCH_RECEIPT], b->escpos);
+	sim_model_evolis(&b->models[SIM_BENCH_CARD], b->evolis);
+	for (int d = 0; d < SIM_BENCH_DEV_COUNT; d++)
+		b->transports[d] = transport_sim_new(sim_bench_device_name(d), &b->models[d], clock);
+	*out = b;
+	return 0;
+}
+
+void sim_bench_free(struct sim_bench *b)
+{
+	if (!b)
+		return;
+	struct kio_error err;
+	if (b->essp && sim_bench_save_cash_state(b, &err) != 0)
+		LOG_ERR("%s", err.msg);
+	for (int d = 0; d < SIM_BENCH_DEV_COUNT; d++)
+		transport_free(b->transports[d]);
+	sim_essp_free(b->essp);
+	sim_escpos_free(b->escpos);
+	sim_evolis_free(b->evolis);
+	free(b->cash_state_path);
+	free(b->out_dir);
+	free(b);
+}
+
+struct transport *sim_bench_transport(struct sim_bench *b, enum sim_bench_dev dev)
+{
+	return (unsigned)dev < SIM_BENCH_DEV_COUNT ? b->transports[dev] : NULL;
+}
+
+static const char *const device_names[SIM_BENCH_DEV_COUNT] = {"cash", "receipt", "card"};
+
+int sim_bench_device_parse(const char *name, enum sim_bench_dev *out)
+{
+	for (int d = 0; d < SIM_BENCH_DEV_COUNT; d++) {
+		if (strcmp(name, device_names[d]) == 0) {
+			*out = (enum sim_bench_dev)d;
+			return 0;
+		}
+	}
+	return KIO_ERR_INVALID;
+}
+
+const char *sim_bench_device_name(enum sim_bench_dev dev)
+{
+	return (unsigned)dev < SIM_BENCH_DEV_COUNT ? device_names[dev] : "?";
+}
+
+static int fault_count(enum sim_bench_dev dev)
+{
+	switch (dev) {
+	case SIM_BENCH_CASH: return SIM_ESSP_FAULT_COUNT;
+	case SIM_BENCH_RECEIPT: return SIM_ESCPOS_FAULT_COUNT;
+	case SIM_BENCH_CARD: return SIM_EVOLIS_FAULT_COUNT;
+	default: return 0;
+	}
+}
+
+static const char *fault_name(enum sim_bench_dev dev, int fault)
+{
+	switch (dev) {
+	case SIM_BENCH_CASH: return sim_essp_fault_name((enum sim_essp_fault)fault);
+	case SIM_BENCH_RECEIPT: return sim_escpos_fault_name((enum sim_escpos_fault)fault);
+	case SIM_BENCH_CARD: return sim_evolis_fault_name((enum sim_evolis_fault)fault);
+	default: return "?";
+	}
+}
+
+int sim_bench_fault_parse(enum sim_bench_dev dev, const char *kind, int *fault_out)
+{
+	for (int f = 0; f < fault_count(dev); f++) {
+		if (strcmp(fault_name(dev, f), kind) == 0) {
+			*fault_out = f;
+			return 0;
+		}
+	}
+	return KIO_ERR_INVALID;
+}
+
+const char *sim_bench_fault_kinds(enum sim_bench_dev dev)
+{
+	static char lists[SIM_BENCH_DEV_COUNT][160];
+	if ((unsigned)dev >= SIM_BENCH_DEV_COUNT)
+		return "";
+	char *out = lists[dev];
+	size_t len = 0;
+	out[0] = '\0';
+	for (int f = 0; f < fault_count(dev); f++) {
+		int n = snprintf(out + len, sizeof(lists[dev]) - len, "%s%s", len ? " " : "", fault_name(dev, f));
+		if (n < 0 || (size_t)n >= sizeof(lists[dev]) - len)
+			break;
+		len += (size_t)n;
+	}
+	return out;
+}
+
+int sim_bench_fault(struct sim_bench *b, enum sim_bench_dev dev, int fault, bool on)
+{
+	if ((unsigned)dev >= SIM_BENCH_DEV_COUNT || fault < 0 || fault >= fault_count(dev))
+		return KIO_ERR_INVALID;
+	switch (dev) {
+	case SIM_BENCH_CASH: sim_essp_set_fault(b->essp, (enum sim_essp_fault)fault, on); break;
+	case SIM_BENCH_RECEIPT: sim_escpos_fault_set(b->escpos, (enum sim_escpos_fault)fault, on); break;
+	case SIM_BENCH_CARD: sim_evolis_fault_set(b->evolis, (enum sim_evolis_fault)fault, on); break;
+	default: break;
+	}
+	LOG_INFO("%s: %s %s", device_names[dev], fault_name(dev, fault), on ? "raised" : "cleared");
+	transport_sim_notify(b->transports[dev]);
+	return 0;
+}
+
+static bool fault_on(const struct sim_bench *b, enum sim_bench_dev dev, int fault)
+{
+	switch (dev) {
+	case SIM_BENCH_CASH: return sim_essp_fault(b->essp, (enum sim_essp_fault)fault);
+	case SIM_BENCH_RECEIPT: return sim_escpos_fault_get(b->escpos, (enum sim_escpos_fault)fault);
+	case SIM_BENCH_CARD: return sim_evolis_fault_get(b->evolis, (enum sim_evolis_fault)fault);
+	default: return false;
+	}
+}
+
+int sim_bench_clear_all(struct sim_bench *b, enum sim_bench_dev dev)
+{
+	if ((unsigned)dev >= SIM_BENCH_DEV_COUNT)
+		return KIO_ERR_INVALID;
+	for (int f = 0; f < fault_count(dev); f++) {
+		if (fault_on(b, dev, f))
+			sim_bench_fault(b, dev, f, false);
+	}
+	return 0;
+}
+
+int sim_bench_insert_note(struct sim_bench *b, int64_t value_fils)
+{
+	int rc = sim_essp_insert_note(b->essp, value_fils);
+	if (rc == 0)
+		transport_sim_notify(b->transports[SIM_BENCH_CASH]);
+	return rc;
+}
+
+int sim_bench_insert_fake(struct sim_bench *b)
+{
+	int rc = sim_essp_insert_fake(b->essp, FAKE_NOTE_REJECT);
+	if (rc == 0)
+		transport_sim_notify(b->transports[SIM_BENCH_CASH]);
+	return rc;
+}
+
+/* Job ids and card numbers become file names: nothing that could leave the folder. */
+static bool safe_name(const char *s)
+{
+	if (!s || !*s || strlen(s) > 64)
+		return false;
+	for (const char *p = s; *p; p++) {
+		char c = *p;
+		bool ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
+			  c == '_';
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static int write_text(const char *path, const char *text, struct kio_error *err)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return kio_fail(err, KIO_ERR_IO, "%s: %s", path, strerror(errno));
+	size_t len = strlen(text);
+	bool ok = fwrite(text, 1, len, f) == len;
+	if (fclose(f) != 0)
+		ok = false;
+	return ok ? 0 : kio_fail(err, KIO_ERR_IO, "%s: write failed", path);
+}
+
+int sim_bench_collect_receipt(struct sim_bench *b, const char *job_id, const char *text,
+			      struct kio_error *err)
+{
+	if (!safe_name(job_id))
+		return kio_fail(err, KIO_ERR_INVALID, "receipt job id '%s' is not a safe file name",
+				job_id ? job_id : "");
+	if (b->receipts_collected >= sim_escpos_receipt_count(b->escpos))
+		return kio_fail(err, KIO_ERR_NOT_FOUND, "receipt %s: the printer cut no new receipt", job_id);
+	const struct sim_escpos_page *page = sim_escpos_receipt(b->escpos, b->receipts_collected);
+	char *path = xasprintf("%s/receipt-%s.png", b->out_dir, job_id);
+	int rc = sim_escpos_page_write_png(page, path, err);
+	free(path);
+	if (rc == 0 && text) {
+		path = xasprintf("%s/receipt-%s.txt", b->out_dir, job_id);
+		rc = write_text(path, text, err);
+		free(path);
+	}
+	if (rc == 0)
+		b->receipts_collected++;
+	return rc;
+}
+
+int sim_bench_collect_card(struct sim_bench *b, const char *card_number, struct kio_error *err)
+{
+	if (!safe_name(card_number))
+		return kio_fail(err, KIO_ERR_INVALID, "card number is not a safe file name");
+	const struct sim_evolis_card *card = NULL;
+	while (b->cards_collected < sim_evolis_card_count(b->evolis)) {
+		card = sim_evolis_card(b->evolis, b->cards_collected++);
+		if (!card->rejected)
+			break;
+		card = NULL;
+	}
+	if (!card)
+		return kio_fail(err, KIO_ERR_NOT_FOUND, "card: the printer ejected no new card");
+	char *path = xasprintf("%s/card-%s.png", b->out_dir, card_number);
+	int rc = sim_evolis_card_write_png(card, path, err);
+	free(path);
+	if (rc == 0) {
+		char *text = xasprintf("track2=%s\n", card->encoded ? card->track2 : "");
+		path = xasprintf("%s/card-%s.txt", b->out_dir, card_number);
+		rc = write_text(path, text, err);
+		free(path);
+		free(text);
+	}
+	return rc;
+}
+
+int sim_bench_save_cash_state(struct sim_bench *b, struct kio_error *err)
+{
+	if (!b->cash_state_path)
+		return 0;
+	char *text = sim_essp_save(b->essp);
+	/* Write-then-rename, so a kill mid-write leaves the previous state, not half of one. */
+	char *tmp = xasprintf("%s.tmp", b->cash_state_path);
+	int rc = write_text(tmp, text, err);
+	if (rc == 0 && rename(tmp, b->cash_state_path) != 0)
+		rc = kio_fail(err, KIO_ERR_IO, "%s: %s", b->cash_state_path, strerror(errno));
+	free(tmp);
+	free(text);
+	return rc;
+}

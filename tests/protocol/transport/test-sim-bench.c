@@ -1,0 +1,112 @@
+/* The simulated bench: names, faults through to the models, output files, saved validator state. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "drivers/sim/bench.h"
+
+static void test_names(void)
+{
+	enum sim_bench_dev dev;
+	int fault;
+	g_assert_cmpint(sim_bench_device_parse("cash", &dev), ==, 0);
+	g_assert_cmpint(dev, ==, SIM_BENCH_CASH);
+	g_assert_cmpint(sim_bench_device_parse("printer", &dev), ==, KIO_ERR_INVALID);
+	g_assert_cmpstr(sim_bench_fault_kinds(SIM_BENCH_CASH), ==,
+			"jam stacker-full cashbox-removed fraud no-answer disconnect");
+	g_assert_cmpstr(sim_bench_fault_kinds(SIM_BENCH_RECEIPT), ==,
+			"paper-near-end paper-out cover-open disconnect");
+	g_assert_cmpstr(sim_bench_fault_kinds(SIM_BENCH_CARD), ==,
+			"feeder-empty ribbon-out jam cover-open disconnect");
+	g_assert_cmpint(sim_bench_fault_parse(SIM_BENCH_CARD, "ribbon-out", &fault), ==, 0);
+	g_assert_cmpint(sim_bench_fault_parse(SIM_BENCH_RECEIPT, "jam", &fault), ==, KIO_ERR_INVALID);
+}
+
+static void test_faults_and_files(void)
+{
+	struct kio_error err;
+	char *dir = g_dir_make_tmp("bench-XXXXXX", NULL);
+	struct core_clock *clock = core_clock_new(true, 0);
+	struct sim_bench_config cfg = {.out_dir = dir};
+	struct sim_bench *b = NULL;
+	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, 0);
+
+	struct transport *cash = sim_bench_transport(b, SIM_BENCH_CASH);
+	g_assert_true(transport_connected(cash));
+	g_assert_cmpint(sim_bench_fault(b, SIM_BENCH_CASH, 5 /* disconnect */, true), ==, 0);
+	g_assert_false(transport_connected(cash));
+	g_assert_cmpint(sim_bench_clear_all(b, SIM_BENCH_CASH), ==, 0);
+	g_assert_cmpint(transport_reopen(cash, &err), ==, 0);
+
+	/* The validator is disabled at power-up: the bezel refuses notes. */
+	g_assert_cmpint(sim_bench_insert_note(b, 5000), ==, KIO_ERR_BUSY);
+	g_assert_cmpint(sim_bench_insert_note(b, 700), ==, KIO_ERR_NOT_FOUND);
+
+	g_assert_cmpint(sim_bench_collect_receipt(b, "TXN-1", "x\n", &err), ==, KIO_ERR_NOT_FOUND);
+	g_assert_cmpint(sim_bench_collect_receipt(b, "../etc/passwd", NULL, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(sim_bench_collect_card(b, "1234 5678", &err), ==, KIO_ERR_INVALID);
+
+	/* ESC @, one 8 x 8 band of ink, full cut: then the bench names it after the job. */
+	static const uint8_t job[] = {0x1B, '@', 0x1D, 'v', '0', 0, 1, 0, 8, 0,
+				      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1D, 'V', 0};
+	struct transport *prn = sim_bench_transport(b, SIM_BENCH_RECEIPT);
+	g_assert_cmpint(transport_write(prn, job, sizeof(job)), ==, 0);
+	g_assert_cmpint(sim_bench_collect_receipt(b, "TXN-1", "line one\n", &err), ==, 0);
+	char *png = g_build_filename(dir, "receipt-TXN-1.png", NULL);
+	char *txt = g_build_filename(dir, "receipt-TXN-1.txt", NULL);
+	g_assert_true(g_file_test(png, G_FILE_TEST_IS_REGULAR));
+	char *contents = NULL;
+	g_assert_true(g_file_get_contents(txt, &contents, NULL, NULL));
+	g_assert_cmpstr(contents, ==, "line one\n");
+	/* Collected once: the same paper is not handed out twice. */
+	g_assert_cmpint(sim_bench_collect_receipt(b, "TXN-2", NULL, &err), ==, KIO_ERR_NOT_FOUND);
+
+	sim_bench_free(b);
+	g_remove(png);
+	g_remove(txt);
+	g_rmdir(dir);
+	g_free(contents);
+	g_free(png);
+	g_free(txt);
+	g_free(dir);
+	core_clock_free(clock);
+}
+
+static void test_state_survives_restart(void)
+{
+	struct kio_error err;
+	char *dir = g_dir_make_tmp("bench-XXXXXX", NULL);
+	char *state = g_build_filename(dir, "cash.state", NULL);
+	struct core_clock *clock = core_clock_new(true, 0);
+	struct sim_bench_config cfg = {.out_dir = dir, .cash_state_path = state};
+	struct sim_bench *b = NULL;
+	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, 0);
+	sim_bench_free(b);
+	g_assert_true(g_file_test(state, G_FILE_TEST_IS_REGULAR));
+	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, 0);
+	sim_bench_free(b);
+
+	g_assert_true(g_file_set_contents(state, "not a validator\n", -1, NULL));
+	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, KIO_ERR_CORRUPT);
+	g_assert_nonnull(strstr(err.msg, "cash.state"));
+	/* A state it could not read is left alone for a technician, not overwritten. */
+	char *contents = NULL;
+	g_assert_true(g_file_get_contents(state, &contents, NULL, NULL));
+	g_assert_cmpstr(contents, ==, "not a validator\n");
+
+	g_free(contents);
+	g_remove(state);
+	g_rmdir(dir);
+	g_free(state);
+	g_free(dir);
+	core_clock_free(clock);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/sim-bench/names", test_names);
+	g_test_add_func("/sim-bench/faults-and-files", test_faults_and_files);
+	g_test_add_func("/sim-bench/state-survives-restart", test_state_survives_restart);
+	return g_test_run();
+}
