@@ -27,6 +27,11 @@ struct core_config {
 	char data_dir[512];        /* assets/ and locales/ live here */
 	char db_path[512];
 	char out_dir[512];         /* screenshots, receipt and card images */
+	/* [devices] */
+	char cash_usb[64];         /* VID:PID[:serial] of the note acceptor */
+	char receipt_usb[64];      /* ... of the receipt printer */
+	char card_usb[64];         /* ... of the card printer */
+	int receipt_width_dots;    /* printable dots per receipt line */
 	/* [sim] */
 	int64_t virtual_epoch_s;   /* wall clock at the start of a headless run */
 };

@@ -100,6 +100,23 @@ static void test_config_errors_name_file_line_key(void)
 	expect_config_error("[kiosk]\ndefault_language = fr\n", "k.ini:2: kiosk.default_language = 'fr'");
 	expect_config_error("[ui]\nthis line is not ini\n", "k.ini:2:");
 	expect_config_error("[ui]\nwidth = 99999999999999999999\n", "k.ini:2: ui.width");
+	expect_config_error("[devices]\ncash_usb = 191c\n", "k.ini:2: devices.cash_usb = '191c': not a USB id");
+	expect_config_error("[devices]\nreceipt_usb = 04b8:20g2\n", "k.ini:2: devices.receipt_usb");
+	expect_config_error("[devices]\ncard_usb = 0f49:0c01:\n", "k.ini:2: devices.card_usb");
+	expect_config_error("[devices]\ncard_usb = 0f49:0c01x\n", "k.ini:2: devices.card_usb");
+	expect_config_error("[devices]\nreceipt_width_dots = 100\n", "k.ini:2: devices.receipt_width_dots = 100");
+}
+
+static void test_config_devices(void)
+{
+	struct core_config cfg;
+	struct kio_error err;
+	core_config_defaults(&cfg);
+	g_assert_cmpint(cfg.receipt_width_dots, ==, 576);
+	const char *text = "[devices]\ncash_usb = 191C:4104:NV9-0042\nreceipt_width_dots = 384\n";
+	g_assert_cmpint(core_config_load_string(&cfg, "k.ini", text, &err), ==, 0);
+	g_assert_cmpstr(cfg.cash_usb, ==, "191C:4104:NV9-0042");
+	g_assert_cmpint(cfg.receipt_width_dots, ==, 384);
 }
 
 static void test_config_dump_round_trips(void)
@@ -170,6 +187,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/core/timers/order-and-cancel", test_timers_order_and_cancel);
 	g_test_add_func("/core/config/load", test_config_defaults_and_load);
 	g_test_add_func("/core/config/errors", test_config_errors_name_file_line_key);
+	g_test_add_func("/core/config/devices", test_config_devices);
 	g_test_add_func("/core/config/dump-round-trip", test_config_dump_round_trips);
 	g_test_add_func("/core/i18n/catalogues", test_catalogues_load);
 	g_test_add_func("/core/i18n/missing-key", test_catalogue_missing_key_is_an_error);
