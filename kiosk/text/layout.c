@@ -9,6 +9,12 @@
  * 2. Reordering (L1, L2) happens per line, after wrapping, never on the whole paragraph.
  * 3. Glyph clusters are byte offsets into layout->text, monotone inside a run.
  * 4. Every character is shaped with one of the engine's two faces (role + weight).
+ * 5. A line shows the paragraph's shaping, except at a break that falls inside a shaping
+ *    context (HarfBuzz flags the glyph after it UNSAFE_TO_BREAK): there the run's piece on
+ *    that line is shaped again with the line alone as context, so a break after a ZERO
+ *    WIDTH SPACE or an emergency cut inside a word ends the line with a final form and
+ *    starts the next with an initial one (as Blink's ShapingLineBreaker and Pango do).
+ *    A break at a space changes no form. tests/unit/text/test_break_reshape.c holds both.
  */
 #define LOG_MODULE "text"
 #include <stdlib.h>
