@@ -511,7 +511,7 @@ static int32_t ceil26(int32_t v)
 }
 
 struct text_layout *text_layout_build(struct text_engine *e, const char *utf8, size_t len,
-				      const struct text_style *style)
+				      const struct text_style *style, struct layout_cache *lc)
 {
 	struct scratch *s = &e->s;
 	struct text_style st = *style;
@@ -596,8 +596,11 @@ struct text_layout *text_layout_build(struct text_engine *e, const char *utf8, s
 	size_t bytes = sizeof(struct text_layout) + s->n_lines * sizeof(struct text_line) +
 		       s->n_runs * sizeof(struct text_run) + s->n_glyphs * sizeof(struct text_glyph) +
 		       len + 1;
-	char *mem = xmalloc(bytes);
+	size_t cap = bytes;
+	char *mem = lc ? text_layout_block_get(lc, bytes, &cap) : xmalloc(bytes);
 	struct text_layout *l = (struct text_layout *)mem;
+	l->cap = cap;
+	l->pooled = lc != NULL;
 	mem += sizeof(*l);
 	l->lines = (struct text_line *)mem;
 	mem += s->n_lines * sizeof(struct text_line);
@@ -646,7 +649,7 @@ struct text_layout *text_layout_build(struct text_engine *e, const char *utf8, s
 struct text_layout *text_layout_new(struct text_engine *e, const char *utf8, size_t len,
 				    const struct text_style *style)
 {
-	return text_layout_build(e, utf8, len, style);
+	return text_layout_build(e, utf8, len, style, NULL);
 }
 
 void text_layout_free(struct text_layout *layout)
