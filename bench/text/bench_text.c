@@ -181,8 +181,8 @@ static int bench_misses(struct text_engine *e, const struct corpus *c, int round
 	double per = (double)rounds * N_WIDTHS * (double)c->count;
 	printf("cached API, every call a miss (%zu keys, %d-entry LRU full), %d rounds:\n",
 	       c->count * N_WIDTHS, TEXT_LAYOUT_CACHE_ENTRIES, rounds);
-	printf("  text_layout() %8.2f us/call  %6.2f heap allocations/call  (%llu hits)\n",
-	       (t1 - t0) / per * 1e6, (double)(n_allocs - a0) / per,
+	printf("  text_layout() %8.2f us/call  %6.2f heap allocations/call  (%lu in %.0f calls, %llu hits)\n",
+	       (t1 - t0) / per * 1e6, (double)(n_allocs - a0) / per, n_allocs - a0, per,
 	       (unsigned long long)(e->lc.hits - hits0));
 	return 0;
 }

@@ -162,6 +162,7 @@ void text_engine_free(struct text_engine *e)
 	free(s->adv26);
 	free(s->cluster_start);
 	free(s->run_of);
+	text_bidi_work_free(&s->bidi);
 	free(s->glyphs);
 	free(s->runs);
 	free(s->lines);

@@ -450,7 +450,7 @@ static int layout_paragraph(struct text_engine *e, const struct text_style *st, 
 	}
 	FriBidiBracketType *bt = s->btypes + p0;
 	text_bidi_classify(p.cps, n, p.types, bt);
-	int rc = text_bidi_levels(p.types, bt, n, &p.dir, p.levels);
+	int rc = text_bidi_levels(&s->bidi, p.types, bt, n, &p.dir, p.levels);
 	if (rc)
 		return rc;
 	*dir = p.dir;

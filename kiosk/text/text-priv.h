@@ -49,14 +49,24 @@ enum text_role {
 
 /* ---- bidi stage (bidi.c) ---- */
 
+/* Work arrays of the level resolver, grown to the longest paragraph seen and kept. */
+struct text_bidi_work {
+	int cap;
+	uint8_t *cls, *orig, *seq_cls, *xlevel;
+	int *match, *kept, *run_of, *run_start, *seq, *pairs;
+};
+void text_bidi_work_reserve(struct text_bidi_work *w, int len);
+void text_bidi_work_free(struct text_bidi_work *w); /* leaves w empty, reusable */
+
 /*
- * Resolves embedding levels of one paragraph (rules P2..I1 with N0 bracket pairs).
- * btypes may be NULL (BidiTest.txt has classes only). *par_dir is in/out: FRIBIDI_PAR_LTR,
- * _RTL, _ON (auto, LTR if no strong), _WLTR/_WRTL (auto, else the given one); on return the
- * resolved direction. Returns 0, or KIO_ERR_NOMEM if FriBidi fails.
+ * Resolves embedding levels of one paragraph (rules P2..I2 with N0 bracket pairs, and L1
+ * for segment and paragraph separators). btypes may be NULL (BidiTest.txt has classes
+ * only). *par_dir is in/out: FRIBIDI_PAR_LTR, _RTL, _ON (auto, LTR if no strong),
+ * _WLTR/_WRTL (auto, else the given one); on return the resolved direction. Allocates
+ * only to grow w. Returns 0.
  */
-int text_bidi_levels(const FriBidiCharType *types, const FriBidiBracketType *btypes, int len,
-		     FriBidiParType *par_dir, FriBidiLevel *levels);
+int text_bidi_levels(struct text_bidi_work *w, const FriBidiCharType *types, const FriBidiBracketType *btypes,
+		     int len, FriBidiParType *par_dir, FriBidiLevel *levels);
 
 /*
  * Rules L1 (trailing whitespace reset) and L2 for the line [off, off+len) of a paragraph.
@@ -207,6 +217,7 @@ struct scratch {
 	int32_t *adv26;
 	uint8_t *cluster_start;
 	int32_t *run_of;
+	struct text_bidi_work bidi;
 	/* growable outputs */
 	struct text_glyph *glyphs; size_t glyphs_cap, n_glyphs;
 	struct text_run *runs; size_t runs_cap, n_runs;
