@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "corpus.h"
+#include "kiosk/text/text-priv.h" /* the cache's hit and miss counters */
 #include "kiosk/text/text.h"
 
 /* Counting allocator: glibc lets the executable interpose malloc for the whole process. */
@@ -144,6 +145,48 @@ static int bench_uncached(struct text_engine *e, const struct corpus *c, int rou
 	return 0;
 }
 
+/*
+ * text_layout() in its steady state when every call misses: the cache is full and each
+ * new layout evicts the least recently used one. Corpus strings at four wrap widths make
+ * 4 x 260 keys against 512 entries, cycled in order, so LRU never hits.
+ */
+static int bench_misses(struct text_engine *e, const struct corpus *c, int rounds)
+{
+	static const int widths[] = {0, 1200, 900, 600};
+	enum { N_WIDTHS = sizeof(widths) / sizeof(widths[0]) };
+	if (c->count * N_WIDTHS <= TEXT_LAYOUT_CACHE_ENTRIES) {
+		fprintf(stderr, "corpus too small to keep the layout cache missing\n");
+		return -1;
+	}
+	struct text_style st = {.size_px = 32, .dir = TEXT_DIR_AUTO};
+	/* Warm-up: fonts, scratch, the entry pool and the spare blocks of every size. */
+	for (int r = 0; r < 3; r++)
+		for (int w = 0; w < N_WIDTHS; w++)
+			for (size_t i = 0; i < c->count; i++) {
+				st.max_width = widths[w];
+				if (!text_layout(e, c->lines[i], &st))
+					return -1;
+			}
+	uint64_t hits0 = e->lc.hits;
+	unsigned long a0 = n_allocs;
+	double t0 = now_cpu();
+	for (int r = 0; r < rounds; r++)
+		for (int w = 0; w < N_WIDTHS; w++)
+			for (size_t i = 0; i < c->count; i++) {
+				st.max_width = widths[w];
+				if (!text_layout(e, c->lines[i], &st))
+					return -1;
+			}
+	double t1 = now_cpu();
+	double per = (double)rounds * N_WIDTHS * (double)c->count;
+	printf("cached API, every call a miss (%zu keys, %d-entry LRU full), %d rounds:\n",
+	       c->count * N_WIDTHS, TEXT_LAYOUT_CACHE_ENTRIES, rounds);
+	printf("  text_layout() %8.2f us/call  %6.2f heap allocations/call  (%lu in %.0f calls, %llu hits)\n",
+	       (t1 - t0) / per * 1e6, (double)(n_allocs - a0) / per, n_allocs - a0, per,
+	       (unsigned long long)(e->lc.hits - hits0));
+	return 0;
+}
+
 /* The home screen: a title, eight service tiles in both languages, amounts, a footer. */
 static const char *const home[] = {
 	"Welcome", "أهلاً وسهلاً",
@@ -226,7 +269,8 @@ int main(int argc, char **argv)
 	if (FT_Init_FreeType(&ft) || FT_New_Face(ft, text_engine_face_path(e, false, false), 0, &faces[0]) ||
 	    FT_New_Face(ft, text_engine_face_path(e, true, false), 0, &faces[1]))
 		return 1;
-	int rc = bench_uncached(e, &c, rounds) || bench_screen(e, 200);
+	int rc = bench_uncached(e, &c, rounds) || bench_misses(e, &c, rounds > 4 ? rounds / 4 : 1) ||
+		 bench_screen(e, 200);
 	FT_Done_Face(faces[0]);
 	FT_Done_Face(faces[1]);
 	FT_Done_FreeType(ft);

@@ -52,6 +52,7 @@ int runner_check_cmd(const struct script_cmd *cmd, char *why, size_t why_len)
 		}
 		return 0;
 	case SCRIPT_EXPECT_SCREEN:
+	case SCRIPT_GOTO:
 		if (scr_parse(cmd->arg, &screen) != 0) {
 			snprintf(why, why_len, "unknown screen '%s'", cmd->arg);
 			return -1;
@@ -213,6 +214,14 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		if (cmd->op == SCRIPT_EXPECT_NO_TEXT && shown)
 			return fail(r, cmd, exit_code, "expected no \"%s\" on screen '%s', found it shown", cmd->arg,
 				    screen_id(r));
+		return RUNNER_CONTINUE;
+	}
+	case SCRIPT_GOTO: {
+		/* Checked at parse time (runner_check_cmd), so the id is known here. */
+		enum scr_id screen = SCR_ATTRACT;
+		if (scr_parse(cmd->arg, &screen) != 0)
+			return fail(r, cmd, exit_code, "unknown screen '%s'", cmd->arg);
+		app_go(r->app, screen);
 		return RUNNER_CONTINUE;
 	}
 	case SCRIPT_SCREENSHOT:

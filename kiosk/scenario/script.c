@@ -28,6 +28,7 @@ static const struct {
 	[SCRIPT_SCREENSHOT] = {"screenshot", ARG_NAME, ARG_NONE},
 	[SCRIPT_FAULT] = {"fault", ARG_WORD, ARG_WORD},
 	[SCRIPT_CLEAR] = {"clear", ARG_WORD, ARG_NONE},
+	[SCRIPT_GOTO] = {"goto", ARG_WORD, ARG_NONE},
 };
 
 /* The notes a UAE acceptor takes, in dirhams. */

@@ -24,6 +24,7 @@ enum script_op {
 	SCRIPT_SCREENSHOT,     /* screenshot NAME */
 	SCRIPT_FAULT,          /* fault DEVICE KIND */
 	SCRIPT_CLEAR,          /* clear DEVICE */
+	SCRIPT_GOTO,           /* goto SCREEN (test port: any screen, customer path or not) */
 	SCRIPT_OP_COUNT
 };
 

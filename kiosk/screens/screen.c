@@ -6,10 +6,12 @@
 #include "kiosk/core/err.h"
 
 extern const struct scr_def scr_attract, scr_home, scr_topup, scr_buy_card, scr_fees, scr_balance;
+extern const struct scr_def scr_specimen;
 
 static const struct scr_def *const screens[SCR_COUNT] = {
 	[SCR_ATTRACT] = &scr_attract, [SCR_HOME] = &scr_home,   [SCR_TOPUP] = &scr_topup,
 	[SCR_BUY_CARD] = &scr_buy_card, [SCR_FEES] = &scr_fees, [SCR_BALANCE] = &scr_balance,
+	[SCR_SPECIMEN] = &scr_specimen,
 };
 
 const struct scr_def *scr_get(enum scr_id id) { return screens[id]; }

@@ -7,6 +7,9 @@
  *   attract --(language chosen)--> home --(service)--> topup | buy-card | fees | balance
  *      ^                            |                            |
  *      +----(cancel, or inactivity timeout on any customer screen)+
+ *
+ *   specimen: a developer's screen (text engine cases), reached only by the scenario
+ *   command `goto`; it leaves to attract.
  */
 #pragma once
 
@@ -16,7 +19,8 @@
 
 struct app;
 
-enum scr_id { SCR_ATTRACT, SCR_HOME, SCR_TOPUP, SCR_BUY_CARD, SCR_FEES, SCR_BALANCE, SCR_COUNT };
+enum scr_id { SCR_ATTRACT, SCR_HOME, SCR_TOPUP, SCR_BUY_CARD, SCR_FEES, SCR_BALANCE,
+	     SCR_SPECIMEN, SCR_COUNT };
 
 struct scr_def {
 	const char *id;

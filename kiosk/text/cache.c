@@ -44,6 +44,72 @@ void text_layout_cache_init(struct layout_cache *lc)
 	memset(lc, 0, sizeof(*lc));
 	lc->n_buckets = 1024; /* power of two, twice the entry bound */
 	lc->buckets = xcalloc(lc->n_buckets, sizeof(*lc->buckets));
+	/* One more than the bound: a new entry goes in before the LRU one is evicted. */
+	lc->pool = xcalloc(TEXT_LAYOUT_CACHE_ENTRIES + 1, sizeof(*lc->pool));
+	for (size_t i = 0; i <= TEXT_LAYOUT_CACHE_ENTRIES; i++) {
+		lc->pool[i].chain = lc->free_entries;
+		lc->free_entries = &lc->pool[i];
+	}
+}
+
+void text_layout_cache_fini(struct layout_cache *lc)
+{
+	text_layout_cache_clear(lc);
+	for (int k = 0; k <= TEXT_LAYOUT_BLOCK_MAX_SHIFT; k++) {
+		while (lc->spare[k]) {
+			void *next = *(void **)lc->spare[k];
+			free(lc->spare[k]);
+			lc->spare[k] = next;
+		}
+	}
+	lc->spare_bytes = 0;
+	free(lc->buckets);
+	free(lc->pool);
+	lc->buckets = NULL;
+	lc->pool = NULL;
+}
+
+/* log2 of the block that holds bytes, or -1 above the largest block. */
+static int block_shift(size_t bytes)
+{
+	int k = TEXT_LAYOUT_BLOCK_MIN_SHIFT;
+	while (k <= TEXT_LAYOUT_BLOCK_MAX_SHIFT && ((size_t)1 << k) < bytes)
+		k++;
+	return k <= TEXT_LAYOUT_BLOCK_MAX_SHIFT ? k : -1;
+}
+
+void *text_layout_block_get(struct layout_cache *lc, size_t bytes, size_t *cap)
+{
+	int k = block_shift(bytes);
+	if (k < 0) {
+		*cap = bytes;
+		return xmalloc(bytes);
+	}
+	/* A spare up to four times larger beats a trip to the heap. */
+	for (int j = k; j <= k + 2 && j <= TEXT_LAYOUT_BLOCK_MAX_SHIFT; j++) {
+		if (lc->spare[j]) {
+			void *b = lc->spare[j];
+			lc->spare[j] = *(void **)b;
+			lc->spare_bytes -= (size_t)1 << j;
+			*cap = (size_t)1 << j;
+			return b;
+		}
+	}
+	*cap = (size_t)1 << k;
+	return xmalloc(*cap);
+}
+
+void text_layout_block_put(struct layout_cache *lc, struct text_layout *l)
+{
+	int k = block_shift(l->cap);
+	if (!l->pooled || k < 0 || ((size_t)1 << k) != l->cap ||
+	    lc->spare_bytes + l->cap > TEXT_LAYOUT_SPARE_BYTES) {
+		free(l);
+		return;
+	}
+	*(void **)l = lc->spare[k];
+	lc->spare[k] = l;
+	lc->spare_bytes += l->cap;
 }
 
 static void lru_unlink(struct layout_cache *lc, struct layout_entry *e)
@@ -78,9 +144,11 @@ static void entry_drop(struct layout_cache *lc, struct layout_entry *e)
 	*pp = e->chain;
 	lru_unlink(lc, e);
 	lc->count--;
-	lc->bytes -= e->layout->bytes;
-	text_layout_free(e->layout);
-	free(e);
+	lc->bytes -= e->layout->cap;
+	text_layout_block_put(lc, e->layout);
+	e->layout = NULL;
+	e->chain = lc->free_entries;
+	lc->free_entries = e;
 }
 
 void text_layout_cache_clear(struct layout_cache *lc)
@@ -109,12 +177,15 @@ const struct text_layout *text_layout_cache_get(struct text_engine *engine, cons
 		}
 	}
 	lc->misses++;
-	struct text_layout *l = text_layout_build(engine, utf8, len, style);
+	struct text_layout *l = text_layout_build(engine, utf8, len, style, lc);
 	if (!l)
 		return NULL;
 	/* The key is the style as asked for, not as clamped. */
 	l->asked = *style;
-	e = xcalloc(1, sizeof(*e));
+	/* The pool has one entry more than the bound, and the bound holds after each miss. */
+	e = lc->free_entries;
+	lc->free_entries = e->chain;
+	memset(e, 0, sizeof(*e));
 	e->hash = h;
 	e->layout = l;
 	struct layout_entry **bucket = &lc->buckets[h & (lc->n_buckets - 1)];
@@ -122,7 +193,7 @@ const struct text_layout *text_layout_cache_get(struct text_engine *engine, cons
 	*bucket = e;
 	lru_push(lc, e);
 	lc->count++;
-	lc->bytes += l->bytes;
+	lc->bytes += l->cap;
 	/* Never evict the entry just made: the caller borrows it. */
 	while (lc->lru_tail != e &&
 	       (lc->count > TEXT_LAYOUT_CACHE_ENTRIES || lc->bytes > TEXT_LAYOUT_CACHE_BYTES))

@@ -137,8 +137,7 @@ void text_engine_free(struct text_engine *e)
 {
 	if (!e)
 		return;
-	text_layout_cache_clear(&e->lc);
-	free(e->lc.buckets);
+	text_layout_cache_fini(&e->lc);
 	text_glyph_cache_fini(&e->gc);
 	fonts_drop(e);
 	hb_buffer_destroy(e->buf);
@@ -163,12 +162,73 @@ void text_engine_free(struct text_engine *e)
 	free(s->adv26);
 	free(s->cluster_start);
 	free(s->run_of);
+	text_bidi_work_free(&s->bidi);
 	free(s->glyphs);
 	free(s->runs);
 	free(s->lines);
 	free(s->items);
 	free(s->shaped);
 	free(e);
+}
+
+/*
+ * Horizontal advances of one sized font, every glyph of the face, filled on first use.
+ * hb_ft keeps only 256 advances (keyed by the low bits of the glyph id), so Arabic text
+ * kept reloading glyphs through FT_Load_Glyph, which allocates in the auto-hinter:
+ * 1 to 4 heap allocations per uncached layout after warm-up (bench-text --count-allocs).
+ */
+struct advance_cache {
+	hb_font_t *parent;  /* the hb_ft font, which owns the FT_Face */
+	unsigned n;
+	int32_t *adv;       /* ADV_UNKNOWN until asked */
+};
+#define ADV_UNKNOWN INT32_MIN
+
+static void advance_cache_free(void *data)
+{
+	struct advance_cache *c = data;
+	hb_font_destroy(c->parent);
+	free(c->adv);
+	free(c);
+}
+
+static void on_h_advances(hb_font_t *font, void *data, unsigned count, const hb_codepoint_t *glyph,
+			  unsigned glyph_stride, hb_position_t *adv, unsigned adv_stride, void *user)
+{
+	(void)font, (void)user;
+	struct advance_cache *c = data;
+	for (unsigned i = 0; i < count; i++) {
+		hb_codepoint_t g = *glyph;
+		if (g < c->n) {
+			if (c->adv[g] == ADV_UNKNOWN)
+				c->adv[g] = hb_font_get_glyph_h_advance(c->parent, g);
+			*adv = c->adv[g];
+		} else {
+			*adv = hb_font_get_glyph_h_advance(c->parent, g);
+		}
+		glyph = (const hb_codepoint_t *)((const char *)glyph + glyph_stride);
+		adv = (hb_position_t *)((char *)adv + adv_stride);
+	}
+}
+
+/* A sub-font of hb (taking it) whose advances come from a per-glyph table. */
+static hb_font_t *with_advance_cache(hb_font_t *hb, unsigned num_glyphs)
+{
+	struct advance_cache *c = xcalloc(1, sizeof(*c));
+	c->parent = hb;
+	c->n = num_glyphs;
+	c->adv = xmalloc((num_glyphs ? num_glyphs : 1) * sizeof(*c->adv));
+	for (unsigned i = 0; i < num_glyphs; i++)
+		c->adv[i] = ADV_UNKNOWN;
+	hb_font_t *sub = hb_font_create_sub_font(hb);
+	hb_font_funcs_t *funcs = hb_font_funcs_create();
+	hb_font_funcs_set_glyph_h_advances_func(funcs, on_h_advances, NULL, NULL);
+	hb_font_funcs_make_immutable(funcs);
+	/* Everything else (glyph lookup, extents, names) falls through to the parent. */
+	hb_font_set_funcs(sub, funcs, c, advance_cache_free);
+	hb_font_funcs_destroy(funcs);
+	hb_font_make_immutable(sub);
+	return sub;
 }
 
 int text_font_get(struct text_engine *e, enum text_role role, int size_px)
@@ -195,9 +255,10 @@ int text_font_get(struct text_engine *e, enum text_role role, int size_px)
 		FT_Done_Face(f->ft);
 		return -1;
 	}
-	f->hb = hb_ft_font_create_referenced(f->ft);
+	hb_font_t *hb = hb_ft_font_create_referenced(f->ft);
 	/* Same load flags as the rasteriser, so shaped advances match the drawn bitmaps. */
-	hb_ft_font_set_load_flags(f->hb, TEXT_FT_LOAD_FLAGS);
+	hb_ft_font_set_load_flags(hb, TEXT_FT_LOAD_FLAGS);
+	f->hb = with_advance_cache(hb, (unsigned)f->ft->num_glyphs);
 	/* hb_ft_font_create_referenced took a reference; drop ours so hb owns the face. */
 	FT_Done_Face(f->ft);
 	f->role = role;

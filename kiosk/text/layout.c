@@ -9,6 +9,12 @@
  * 2. Reordering (L1, L2) happens per line, after wrapping, never on the whole paragraph.
  * 3. Glyph clusters are byte offsets into layout->text, monotone inside a run.
  * 4. Every character is shaped with one of the engine's two faces (role + weight).
+ * 5. A line shows the paragraph's shaping, except at a break that falls inside a shaping
+ *    context (HarfBuzz flags the glyph after it UNSAFE_TO_BREAK): there the run's piece on
+ *    that line is shaped again with the line alone as context, so a break after a ZERO
+ *    WIDTH SPACE or an emergency cut inside a word ends the line with a final form and
+ *    starts the next with an initial one (as Blink's ShapingLineBreaker and Pango do).
+ *    A break at a space changes no form. tests/unit/text/test_break_reshape.c holds both.
  */
 #define LOG_MODULE "text"
 #include <stdlib.h>
@@ -444,7 +450,7 @@ static int layout_paragraph(struct text_engine *e, const struct text_style *st, 
 	}
 	FriBidiBracketType *bt = s->btypes + p0;
 	text_bidi_classify(p.cps, n, p.types, bt);
-	int rc = text_bidi_levels(p.types, bt, n, &p.dir, p.levels);
+	int rc = text_bidi_levels(&s->bidi, p.types, bt, n, &p.dir, p.levels);
 	if (rc)
 		return rc;
 	*dir = p.dir;
@@ -505,7 +511,7 @@ static int32_t ceil26(int32_t v)
 }
 
 struct text_layout *text_layout_build(struct text_engine *e, const char *utf8, size_t len,
-				      const struct text_style *style)
+				      const struct text_style *style, struct layout_cache *lc)
 {
 	struct scratch *s = &e->s;
 	struct text_style st = *style;
@@ -590,8 +596,11 @@ struct text_layout *text_layout_build(struct text_engine *e, const char *utf8, s
 	size_t bytes = sizeof(struct text_layout) + s->n_lines * sizeof(struct text_line) +
 		       s->n_runs * sizeof(struct text_run) + s->n_glyphs * sizeof(struct text_glyph) +
 		       len + 1;
-	char *mem = xmalloc(bytes);
+	size_t cap = bytes;
+	char *mem = lc ? text_layout_block_get(lc, bytes, &cap) : xmalloc(bytes);
 	struct text_layout *l = (struct text_layout *)mem;
+	l->cap = cap;
+	l->pooled = lc != NULL;
 	mem += sizeof(*l);
 	l->lines = (struct text_line *)mem;
 	mem += s->n_lines * sizeof(struct text_line);
@@ -640,7 +649,7 @@ struct text_layout *text_layout_build(struct text_engine *e, const char *utf8, s
 struct text_layout *text_layout_new(struct text_engine *e, const char *utf8, size_t len,
 				    const struct text_style *style)
 {
-	return text_layout_build(e, utf8, len, style);
+	return text_layout_build(e, utf8, len, style, NULL);
 }
 
 void text_layout_free(struct text_layout *layout)

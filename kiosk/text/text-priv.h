@@ -29,7 +29,16 @@ enum text_role {
 
 /* Bounds of the caches (issue 4: "state the bound"). */
 #define TEXT_LAYOUT_CACHE_ENTRIES 512
-#define TEXT_LAYOUT_CACHE_BYTES (8u << 20)
+#define TEXT_LAYOUT_CACHE_BYTES (8u << 20)   /* block capacities, not just the bytes used */
+/*
+ * Cached layouts live in power-of-two blocks (1 KiB to 8 MiB); an evicted layout's block
+ * waits in a spare list for the next miss of its size, so a full cache that keeps
+ * missing allocates nothing (issue 4: zero allocations per call in the steady state).
+ * Spare blocks are bounded too; past the bound they go back to the heap.
+ */
+#define TEXT_LAYOUT_BLOCK_MIN_SHIFT 10
+#define TEXT_LAYOUT_BLOCK_MAX_SHIFT 23
+#define TEXT_LAYOUT_SPARE_BYTES (2u << 20)
 #define TEXT_GLYPH_CACHE_ENTRIES 4096
 #define TEXT_SIZED_FONTS_MAX 64
 #define TEXT_ATLAS_SIZE 1024
@@ -40,14 +49,24 @@ enum text_role {
 
 /* ---- bidi stage (bidi.c) ---- */
 
+/* Work arrays of the level resolver, grown to the longest paragraph seen and kept. */
+struct text_bidi_work {
+	int cap;
+	uint8_t *cls, *orig, *seq_cls, *xlevel;
+	int *match, *kept, *run_of, *run_start, *seq, *pairs;
+};
+void text_bidi_work_reserve(struct text_bidi_work *w, int len);
+void text_bidi_work_free(struct text_bidi_work *w); /* leaves w empty, reusable */
+
 /*
- * Resolves embedding levels of one paragraph (rules P2..I1 with N0 bracket pairs).
- * btypes may be NULL (BidiTest.txt has classes only). *par_dir is in/out: FRIBIDI_PAR_LTR,
- * _RTL, _ON (auto, LTR if no strong), _WLTR/_WRTL (auto, else the given one); on return the
- * resolved direction. Returns 0, or KIO_ERR_NOMEM if FriBidi fails.
+ * Resolves embedding levels of one paragraph (rules P2..I2 with N0 bracket pairs, and L1
+ * for segment and paragraph separators). btypes may be NULL (BidiTest.txt has classes
+ * only). *par_dir is in/out: FRIBIDI_PAR_LTR, _RTL, _ON (auto, LTR if no strong),
+ * _WLTR/_WRTL (auto, else the given one); on return the resolved direction. Allocates
+ * only to grow w. Returns 0.
  */
-int text_bidi_levels(const FriBidiCharType *types, const FriBidiBracketType *btypes, int len,
-		     FriBidiParType *par_dir, FriBidiLevel *levels);
+int text_bidi_levels(struct text_bidi_work *w, const FriBidiCharType *types, const FriBidiBracketType *btypes,
+		     int len, FriBidiParType *par_dir, FriBidiLevel *levels);
 
 /*
  * Rules L1 (trailing whitespace reset) and L2 for the line [off, off+len) of a paragraph.
@@ -134,7 +153,9 @@ struct text_layout {
 	struct text_glyph *glyphs;
 	uint32_t n_lines, n_runs, n_glyphs;
 	int width, height, baseline, line_height, natural_width;
-	size_t bytes;       /* total allocation, for the cache budget */
+	size_t bytes;       /* bytes used */
+	size_t cap;         /* bytes allocated: a cache block's capacity, else bytes */
+	bool pooled;        /* in a cache block: goes back to the spare list, not to free() */
 };
 
 /* ---- caches (cache.c, glyph.c) ---- */
@@ -157,6 +178,10 @@ struct atlas_page {
 };
 
 struct layout_cache {
+	struct layout_entry *pool;        /* TEXT_LAYOUT_CACHE_ENTRIES + 1, allocated once */
+	struct layout_entry *free_entries;
+	void *spare[TEXT_LAYOUT_BLOCK_MAX_SHIFT + 1]; /* blocks by log2 capacity, linked */
+	size_t spare_bytes;
 	struct layout_entry **buckets;
 	size_t n_buckets;
 	struct layout_entry *lru_head, *lru_tail; /* head = most recent */
@@ -192,6 +217,7 @@ struct scratch {
 	int32_t *adv26;
 	uint8_t *cluster_start;
 	int32_t *run_of;
+	struct text_bidi_work bidi;
 	/* growable outputs */
 	struct text_glyph *glyphs; size_t glyphs_cap, n_glyphs;
 	struct text_run *runs; size_t runs_cap, n_runs;
@@ -217,12 +243,19 @@ struct text_engine {
 	struct glyph_cache gc;
 };
 
-/* Builds a layout outside the cache; the caller owns it (text_layout_free). */
+/*
+ * Builds a layout. With lc NULL the caller owns it (text_layout_free); otherwise its
+ * memory is a block from lc's spares (text_layout_block_put gives it back).
+ */
 struct text_layout *text_layout_build(struct text_engine *engine, const char *utf8, size_t len,
-				      const struct text_style *style);
+				      const struct text_style *style, struct layout_cache *lc);
+/* A block of at least bytes from lc's spares, or the heap; *cap receives its capacity. */
+void *text_layout_block_get(struct layout_cache *lc, size_t bytes, size_t *cap);
+void text_layout_block_put(struct layout_cache *lc, struct text_layout *layout);
 
 void text_layout_cache_init(struct layout_cache *lc);
 void text_layout_cache_clear(struct layout_cache *lc);
+void text_layout_cache_fini(struct layout_cache *lc); /* clears, then frees spares and tables */
 const struct text_layout *text_layout_cache_get(struct text_engine *engine, const char *utf8,
 						size_t len, const struct text_style *style);
 
