@@ -175,6 +175,29 @@ struct ui_page *app_current_page(struct app *app)
 enum scr_id app_screen(const struct app *app) { return app->screen; }
 struct sim_devices *app_sims(struct app *app) { return app->sims; }
 
+int app_device_status(struct app *app, const char *device, enum dev_state *state, const char **fault)
+{
+	if (strcmp(device, "cash") == 0) {
+		struct cash_status st;
+		app->cash->ops->get_status(app->cash, &st);
+		*state = st.state;
+		*fault = cash_fault_name(st.fault);
+	} else if (strcmp(device, "receipt") == 0) {
+		struct receipt_status st;
+		app->receipt->ops->get_status(app->receipt, &st);
+		*state = st.state;
+		*fault = receipt_fault_name(st.fault);
+	} else if (strcmp(device, "card") == 0) {
+		struct cardprn_status st;
+		app->card->ops->get_status(app->card, &st);
+		*state = st.state;
+		*fault = cardprn_fault_name(st.fault);
+	} else {
+		return KIO_ERR_INVALID;
+	}
+	return 0;
+}
+
 int app_push_tap(struct app *app, int x, int y, struct kio_error *err)
 {
 	float fx, fy;

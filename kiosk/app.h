@@ -66,3 +66,6 @@ int app_push_tap(struct app *app, int x, int y, struct kio_error *err);
 int app_screenshot(struct app *app, const char *name, struct kio_error *err);
 /* NULL unless running with --simulate. */
 struct sim_devices *app_sims(struct app *app);
+/* What the device class reports now for "cash", "receipt" or "card": its state and the name of
+ * its fault ("none" when there is none). KIO_ERR_INVALID for another device name. */
+int app_device_status(struct app *app, const char *device, enum dev_state *state, const char **fault);

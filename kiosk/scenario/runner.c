@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/class/cardprn.h"
+#include "drivers/class/cash.h"
+#include "drivers/class/receipt.h"
 #include "drivers/sim/simdev.h"
 #include "kiosk/app.h"
 #include "kiosk/core/log.h"
@@ -34,6 +37,41 @@ struct runner *runner_new(struct script *script, struct app *app)
 
 void runner_free(struct runner *r) { free(r); }
 
+/* The class fault names of a device, as the technician sees them (`expect-device`). */
+static const char *class_fault_name(const char *device, int fault)
+{
+	if (strcmp(device, "cash") == 0)
+		return fault < CASH_FAULT_COUNT ? cash_fault_name((enum cash_fault)fault) : NULL;
+	if (strcmp(device, "receipt") == 0)
+		return fault < RECEIPT_FAULT_COUNT ? receipt_fault_name((enum receipt_fault)fault) : NULL;
+	if (strcmp(device, "card") == 0)
+		return fault < CARDPRN_FAULT_COUNT ? cardprn_fault_name((enum cardprn_fault)fault) : NULL;
+	return NULL;
+}
+
+static int check_expect_device(const struct script_cmd *cmd, char *why, size_t why_len)
+{
+	if (!class_fault_name(cmd->arg, 0)) {
+		snprintf(why, why_len, "unknown device '%s' (cash, receipt, card)", cmd->arg);
+		return -1;
+	}
+	if (strcmp(cmd->arg2, "ok") == 0)
+		return 0;
+	char kinds[160] = "ok";
+	size_t len = strlen(kinds);
+	const char *name;
+	/* Fault 0 is "none": a device without a fault is "ok" here. */
+	for (int f = 1; (name = class_fault_name(cmd->arg, f)); f++) {
+		if (strcmp(name, cmd->arg2) == 0)
+			return 0;
+		int n = snprintf(kinds + len, sizeof(kinds) - len, " %s", name);
+		if (n > 0 && (size_t)n < sizeof(kinds) - len)
+			len += (size_t)n;
+	}
+	snprintf(why, why_len, "unknown %s state '%s' (%s)", cmd->arg, cmd->arg2, kinds);
+	return -1;
+}
+
 int runner_check_cmd(const struct script_cmd *cmd, char *why, size_t why_len)
 {
 	enum sim_device dev;
@@ -51,6 +89,7 @@ int runner_check_cmd(const struct script_cmd *cmd, char *why, size_t why_len)
 			return -1;
 		}
 		return 0;
+	case SCRIPT_EXPECT_DEVICE: return check_expect_device(cmd, why, why_len);
 	case SCRIPT_EXPECT_SCREEN:
 	case SCRIPT_GOTO:
 		if (scr_parse(cmd->arg, &screen) != 0) {
@@ -222,6 +261,17 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		if (scr_parse(cmd->arg, &screen) != 0)
 			return fail(r, cmd, exit_code, "unknown screen '%s'", cmd->arg);
 		app_go(r->app, screen);
+		return RUNNER_CONTINUE;
+	}
+	case SCRIPT_EXPECT_DEVICE: {
+		enum dev_state state;
+		const char *shown;
+		if (app_device_status(r->app, cmd->arg, &state, &shown) != 0)
+			return fail(r, cmd, exit_code, "internal: no device '%s'", cmd->arg);
+		bool ok = strcmp(cmd->arg2, "ok") == 0 ? state == DEV_STATE_OK : strcmp(cmd->arg2, shown) == 0;
+		if (!ok)
+			return fail(r, cmd, exit_code, "expected %s %s, found %s (%s)", cmd->arg, cmd->arg2,
+				    dev_state_name(state), shown);
 		return RUNNER_CONTINUE;
 	}
 	case SCRIPT_SCREENSHOT:

@@ -29,6 +29,7 @@ static const struct {
 	[SCRIPT_FAULT] = {"fault", ARG_WORD, ARG_WORD},
 	[SCRIPT_CLEAR] = {"clear", ARG_WORD, ARG_NONE},
 	[SCRIPT_GOTO] = {"goto", ARG_WORD, ARG_NONE},
+	[SCRIPT_EXPECT_DEVICE] = {"expect-device", ARG_WORD, ARG_WORD},
 };
 
 /* The notes a UAE acceptor takes, in dirhams. */

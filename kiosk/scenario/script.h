@@ -25,6 +25,7 @@ enum script_op {
 	SCRIPT_FAULT,          /* fault DEVICE KIND */
 	SCRIPT_CLEAR,          /* clear DEVICE */
 	SCRIPT_GOTO,           /* goto SCREEN (test port: any screen, customer path or not) */
+	SCRIPT_EXPECT_DEVICE,  /* expect-device DEVICE ok|FAULT (what the technician is shown) */
 	SCRIPT_OP_COUNT
 };
 
