@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/transport/usb-ids.h"
 #include "keyfile.h"
 #include "kiosk-config.h"
 
@@ -44,11 +45,11 @@ static const struct key_desc keys[] = {
 	{"paths", "out_dir", KEY_STRING, OFF(out_dir), SZ(out_dir), 0, 0, NULL,
 	 "Folder for screenshots and simulated receipt and card images"},
 	{"devices", "cash_usb", KEY_USB_ID, OFF(cash_usb), SZ(cash_usb), 0, 0, NULL,
-	 "Note acceptor USB id: VID:PID in hex, optionally :serial"},
+	 "Note acceptor USB id: VID:PID in hex, then optionally :SERIAL and ,if=N ,in=EP ,out=EP"},
 	{"devices", "receipt_usb", KEY_USB_ID, OFF(receipt_usb), SZ(receipt_usb), 0, 0, NULL,
-	 "Receipt printer USB id: VID:PID in hex, optionally :serial"},
+	 "Receipt printer USB id (same form)"},
 	{"devices", "card_usb", KEY_USB_ID, OFF(card_usb), SZ(card_usb), 0, 0, NULL,
-	 "Card printer USB id: VID:PID in hex, optionally :serial"},
+	 "Card printer USB id (same form)"},
 	{"devices", "receipt_width_dots", KEY_INT, OFF(receipt_width_dots), 0, 384, 832, NULL,
 	 "Printable dots per receipt line: 576 for 80 mm paper at 203 dpi, 384 for 58 mm"},
 	{"sim", "virtual_epoch_s", KEY_INT64, OFF(virtual_epoch_s), 0, 0, INT64_C(4102444800), NULL,
@@ -68,26 +69,23 @@ void core_config_defaults(struct core_config *cfg)
 	snprintf(cfg->db_path, sizeof(cfg->db_path), "kiosk.db");
 	snprintf(cfg->out_dir, sizeof(cfg->out_dir), "out");
 	/* The models the drivers were written for; a site with other units sets its own ids. */
-	snprintf(cfg->cash_usb, sizeof(cfg->cash_usb), "191c:4104");    /* ITL NV9USB */
-	snprintf(cfg->receipt_usb, sizeof(cfg->receipt_usb), "04b8:0202"); /* Epson TM-T88 series */
-	snprintf(cfg->card_usb, sizeof(cfg->card_usb), "0f49:0c01");    /* Evolis Primacy */
+	snprintf(cfg->cash_usb, sizeof(cfg->cash_usb), "%s", USB_ID_CASH_DEFAULT);
+	snprintf(cfg->receipt_usb, sizeof(cfg->receipt_usb), "%s", USB_ID_RECEIPT_DEFAULT);
+	snprintf(cfg->card_usb, sizeof(cfg->card_usb), "%s", USB_ID_CARD_DEFAULT);
 	cfg->receipt_width_dots = 576;
 	cfg->virtual_epoch_s = INT64_C(1798761600); /* 2027-01-01 00:00 UTC: fixed, so runs repeat */
 }
 
-/* hhhh:hhhh with an optional :serial of printable ASCII (what libusb returns for iSerial). */
-static bool usb_id_valid(const char *v)
+/*
+ * The shape of a USB id ("VID:PID[:SERIAL][,if=N][,in=EP][,out=EP]"): printable, no spaces,
+ * with a ':'. Its fields are checked by the transport's parser (usbx_id_parse) when the kiosk
+ * starts, before anything is opened.
+ */
+static bool usb_id_shaped(const char *v)
 {
-	for (int i = 0; i < 9; i++) {
-		bool hex = (v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f') || (v[i] >= 'A' && v[i] <= 'F');
-		if (i == 4 ? v[i] != ':' : !hex)
-			return false;
-	}
-	if (v[9] == '\0')
-		return true;
-	if (v[9] != ':' || v[10] == '\0')
+	if (!strchr(v, ':'))
 		return false;
-	for (const char *p = v + 10; *p; p++)
+	for (const char *p = v; *p; p++)
 		if (*p <= ' ' || *p > '~')
 			return false;
 	return true;
@@ -98,8 +96,8 @@ static int set_key(const struct key_desc *k, struct core_config *cfg, const char
 {
 	char *field = (char *)cfg + k->offset;
 	if (k->type == KEY_USB_ID) {
-		if (strlen(value) >= k->size || !usb_id_valid(value))
-			return kio_fail(err, KIO_ERR_INVALID, "%s.%s = '%s': not a USB id (VID:PID in hex, e.g. 191c:4104, optionally :serial)",
+		if (strlen(value) >= k->size || !usb_id_shaped(value))
+			return kio_fail(err, KIO_ERR_INVALID, "%s.%s = '%s': not a USB id (VID:PID in hex, e.g. 191c:4104, then optionally :SERIAL and ,if=N ,in=EP ,out=EP)",
 					k->section, k->name, value);
 		memcpy(field, value, strlen(value) + 1);
 		return 0;
