@@ -282,10 +282,13 @@ int ledger_notes_count(struct ledger_notes *n, const char *device, enum cash_not
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(ledger_db(n->ledger),
 			       "SELECT count(*), coalesce(sum(value_fils), 0) FROM note_journey"
-			       " WHERE device = ? AND state = ?",
+			       " WHERE (?1 IS NULL OR device = ?1) AND state = ?2",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(n, err, "count journeys");
-	sqlite3_bind_text(st, 1, device, -1, SQLITE_TRANSIENT);
+	if (device)
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 1);
 	sqlite3_bind_text(st, 2, cash_note_state_name(state), -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_fail(n, err, "count journeys");
 	if (!rc) {

@@ -20,7 +20,8 @@ void ledger_notes_free(struct ledger_notes *notes); /* accepts NULL */
 struct cash_journal *ledger_notes_journal(struct ledger_notes *notes);
 
 /* For tests and the technicians' menu: one journey by id (KIO_ERR_NOT_FOUND if none), and
- * how many journeys of a device are in a state with their total value. */
+ * how many journeys of a device (NULL: of every device) are in a state with their total
+ * value (total_fils may be NULL). */
 int ledger_notes_get(struct ledger_notes *notes, int64_t id, struct cash_note *out, struct kio_error *err);
 int ledger_notes_count(struct ledger_notes *notes, const char *device, enum cash_note_state state,
 		       int64_t *count, int64_t *total_fils, struct kio_error *err);
