@@ -1,6 +1,7 @@
 /* SQLite open, pragmas and schema migrations. */
 #define LOG_MODULE "ledger"
 #include "store.h"
+#include "store-priv.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -27,6 +28,32 @@ static const char *const migrations[] = {
 	"  detail TEXT NOT NULL DEFAULT ''"
 	");"
 	"CREATE INDEX device_event_by_device ON device_event(device, id);",
+	/* 2: each banknote's journey from escrow to the cashbox or back (notes.h). One row per
+	 * note with its current state, and every step it took, for reconciliation after a
+	 * crash and for the technicians' audit. */
+	"CREATE TABLE note_journey ("
+	"  id INTEGER PRIMARY KEY,"
+	"  device TEXT NOT NULL,"
+	"  channel INTEGER NOT NULL,"
+	"  value_fils INTEGER NOT NULL CHECK (value_fils >= 0),"
+	"  state TEXT NOT NULL"
+	"    CHECK (state IN ('escrow', 'accepted', 'credited', 'stacked', 'returned')),"
+	"  counters_known INTEGER NOT NULL,"
+	"  stacked_before INTEGER NOT NULL,"
+	"  rejected_before INTEGER NOT NULL,"
+	"  begun_s INTEGER NOT NULL,"
+	"  credited_s INTEGER,"
+	"  closed_s INTEGER"
+	");"
+	"CREATE INDEX note_journey_open ON note_journey(device, state, id);"
+	"CREATE TABLE note_step ("
+	"  id INTEGER PRIMARY KEY,"
+	"  note_id INTEGER NOT NULL REFERENCES note_journey(id),"
+	"  at_s INTEGER NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  why TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX note_step_by_note ON note_step(note_id, id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -115,6 +142,8 @@ void ledger_close(struct ledger *ledger)
 	sqlite3_close(ledger->db);
 	free(ledger);
 }
+
+sqlite3 *ledger_db(struct ledger *ledger) { return ledger->db; }
 
 int ledger_schema_version(struct ledger *ledger)
 {

@@ -26,6 +26,10 @@
  *     not move, until EVENT ACK (GA138 Poll With Ack).
  *  4. Events not defined at the protocol version in force are not reported (GA138 Host
  *     Protocol Version: hosts only see events they know the length of).
+ *  5. In eSSP mode, a command runs only if it came sealed with the expected eCOUNT under the
+ *     negotiated key (SYNC and the key exchange excepted); the count moves once per command
+ *     run, and its reply carries the new count (GA138 Encryption Layer, as the ITL SDK).
+ *     A repeat (same flag) gets the stored sealed reply, byte for byte, not a new seal.
  */
 #define LOG_MODULE "sim-essp"
 #include "sim-essp.h"
@@ -65,6 +69,14 @@ struct sim_essp {
 	size_t out_len, out_cap;
 	uint64_t escrow_ref;
 	uint64_t last_cmd;
+	/* eSSP (volatile: the key is lost at power-up and RESET, GA138). */
+	uint64_t dh_gen, dh_mod;
+	bool key_set;
+	struct essp_frame inner; /* the opened command of a sealed packet */
+	uint8_t last_plain_resp; /* for the log */
+#ifdef ESSP_HAVE_CRYPTO
+	struct essp_crypto crypto;
+#endif
 
 	/* Persistent: kept across power cycles and in sim_essp_save. */
 	uint32_t serial;
@@ -113,6 +125,7 @@ void sim_essp_config_default(struct sim_essp_config *cfg)
 	cfg->power_up_protocol = 4;
 	cfg->escrow_timeout_ms = 10000;
 	cfg->comms_timeout_ms = 10000;
+	cfg->fixed_key = 0x0123456701234567ull; /* GA973 §6.2.2 */
 }
 
 static int check_config(const struct sim_essp_config *cfg, struct kio_error *err)
@@ -135,6 +148,10 @@ static int check_config(const struct sim_essp_config *cfg, struct kio_error *err
 				cfg->power_up_protocol, cfg->max_protocol);
 	if (cfg->addr > ESSP_ADDR_MAX)
 		return kio_fail(err, KIO_ERR_INVALID, "sim-essp: address 0x%02x", cfg->addr);
+#ifndef ESSP_HAVE_CRYPTO
+	if (cfg->encryption)
+		return kio_fail(err, KIO_ERR_UNSUPPORTED, "sim-essp: eSSP mode needs a build with nettle");
+#endif
 	return 0;
 }
 
@@ -188,6 +205,8 @@ static void power_up(struct sim_essp *m, bool lose_output)
 	m->protocol = m->cfg.power_up_protocol;
 	m->last_flag = -1;
 	m->last_reply_len = 0;
+	m->dh_gen = m->dh_mod = 0;
+	m->key_set = false;
 	m->reset_pending = false;
 	m->n_queue = 0;
 	essp_decoder_init(&m->dec);
@@ -707,6 +726,55 @@ static void do_poll(struct sim_essp *m, struct reply *r, bool with_ack)
 	m->n_queue = keep;
 }
 
+#ifdef ESSP_HAVE_CRYPTO
+static uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* GA138 Set Generator / Set Modulus / Request Key Exchange: both numbers must be prime
+ * (PARAMETER OUT OF RANGE otherwise); the exchange fails until both are set. The slave's
+ * secret is fixed per power-up so runs are repeatable. */
+static void key_exchange(struct sim_essp *m, const struct essp_frame *f, struct reply *r)
+{
+	if (f->len != 9) {
+		put(r, ESSP_RESP_WRONG_PARAMS);
+		return;
+	}
+	uint64_t v = get_le64(f->data + 1);
+	switch (f->data[0]) {
+	case ESSP_CMD_SET_GENERATOR:
+	case ESSP_CMD_SET_MODULUS:
+		if (!essp_is_prime(v)) {
+			put(r, ESSP_RESP_PARAM_OUT_OF_RANGE);
+			return;
+		}
+		if (f->data[0] == ESSP_CMD_SET_GENERATOR)
+			m->dh_gen = v;
+		else
+			m->dh_mod = v;
+		put(r, ESSP_RESP_OK);
+		return;
+	default:
+		if (!m->dh_gen || !m->dh_mod) {
+			put(r, ESSP_RESP_FAIL);
+			return;
+		}
+		uint64_t secret = (0x2545F491ull + 7919ull * m->power_ups) % m->dh_mod;
+		uint64_t slave = essp_dh_powmod(m->dh_gen, secret, m->dh_mod);
+		essp_crypto_init(&m->crypto, m->cfg.fixed_key, essp_dh_powmod(v, secret, m->dh_mod));
+		m->key_set = true;
+		put(r, ESSP_RESP_OK);
+		for (int i = 0; i < 8; i++)
+			put(r, (uint8_t)(slave >> (8 * i)));
+		return;
+	}
+}
+#endif
+
 static void execute(struct sim_essp *m, const struct essp_frame *f, struct reply *r)
 {
 	uint8_t cmd = f->data[0];
@@ -837,12 +905,62 @@ static void execute(struct sim_essp *m, const struct essp_frame *f, struct reply
 		memset(&m->counters, 0, sizeof(m->counters));
 		put(r, ESSP_RESP_OK);
 		break;
+#ifdef ESSP_HAVE_CRYPTO
+	case ESSP_CMD_SET_GENERATOR:
+	case ESSP_CMD_SET_MODULUS:
+	case ESSP_CMD_REQUEST_KEY_EXCHANGE:
+		if (m->cfg.encryption) {
+			key_exchange(m, f, r);
+			break;
+		}
+		put(r, ESSP_RESP_UNKNOWN_COMMAND);
+		break;
+#endif
 	default:
-		/* Includes the eSSP key exchange: this model has no encryption, so it answers as
-		 * a device without the command would, and the host stays in plain SSP. */
+		/* Without eSSP mode the key exchange is not known here either: the model answers
+		 * as a device without the command would, and the host stays in plain SSP. */
 		put(r, ESSP_RESP_UNKNOWN_COMMAND);
 		break;
 	}
+}
+
+/*
+ * eSSP mode: decides whether a frame may run (invariant 5). Returns false to ignore it;
+ * true with r filled (KEY NOT SET) to answer without running it; true with r empty to run
+ * it, *seal telling that it came sealed (opened into m->inner) and its reply must be too.
+ */
+static bool open_sealed(struct sim_essp *m, const struct essp_frame *f, struct reply *r, bool *seal)
+{
+	uint8_t cmd = f->data[0];
+	*seal = false;
+	if (cmd == ESSP_CMD_SYNC || cmd == ESSP_CMD_SET_GENERATOR || cmd == ESSP_CMD_SET_MODULUS ||
+	    cmd == ESSP_CMD_REQUEST_KEY_EXCHANGE)
+		return true;
+#ifdef ESSP_HAVE_CRYPTO
+	if (cmd == ESSP_STEX && m->key_set) {
+		uint8_t plain[ESSP_DATA_MAX];
+		size_t len = 0;
+		uint32_t count = 0;
+		struct kio_error err;
+		if (essp_crypto_open(&m->crypto, f->data, f->len, plain, &len, &count, &err) != 0 || len == 0) {
+			LOG_DBG("sealed packet not opened: %s", err.msg);
+			return false;
+		}
+		if (count != m->crypto.count) {
+			LOG_DBG("sealed packet eCOUNT %u, expected %u: ignored", count, m->crypto.count);
+			return false;
+		}
+		m->crypto.count++;
+		m->inner.seqid = f->seqid;
+		m->inner.len = (uint8_t)len;
+		memcpy(m->inner.data, plain, len);
+		*seal = true;
+		return true;
+	}
+#endif
+	/* GA138: in eSSP mode nothing else runs until keys are set, and then only sealed. */
+	put(r, ESSP_RESP_KEY_NOT_SET);
+	return true;
 }
 
 static void handle_frame(struct sim_essp *m, const struct essp_frame *f)
@@ -871,7 +989,25 @@ static void handle_frame(struct sim_essp *m, const struct essp_frame *f)
 	}
 
 	struct reply r = {.len = 0};
-	execute(m, f, &r);
+	bool seal = false;
+	if (m->cfg.encryption && !open_sealed(m, f, &r, &seal))
+		return; /* invariant 5: not acted on */
+	if (!r.len)
+		execute(m, seal ? &m->inner : f, &r);
+	m->last_plain_resp = r.len ? r.data[0] : 0;
+#ifdef ESSP_HAVE_CRYPTO
+	if (seal) {
+		/* Invariant 5: the reply carries the count the next command must use. */
+		uint8_t pad[16];
+		for (size_t i = 0; i < sizeof(pad); i++)
+			pad[i] = (uint8_t)(0xA5 ^ (m->crypto.count + i));
+		struct essp_cmd sealed;
+		if (essp_crypto_seal(&m->crypto, m->crypto.count, r.data, r.len, pad, &sealed) == 0) {
+			memcpy(r.data, sealed.data, sealed.len);
+			r.len = sealed.len;
+		}
+	}
+#endif
 	m->executed++;
 	/* SYNC makes the device expect flag 0 next (GA138 Sync). */
 	m->last_flag = cmd == ESSP_CMD_SYNC ? 1 : flag;
@@ -880,7 +1016,8 @@ static void handle_frame(struct sim_essp *m, const struct essp_frame *f)
 		m->last_reply_len = 0;
 		return;
 	}
-	LOG_DBG("%s -> %s (%zu bytes)", essp_cmd_name(cmd), essp_resp_name(r.data[0]), r.len);
+	LOG_DBG("%s -> %s (%zu bytes%s)", essp_cmd_name(seal ? m->inner.data[0] : cmd),
+		essp_resp_name(seal ? m->last_plain_resp : r.data[0]), r.len, seal ? ", sealed" : "");
 	send_reply(m);
 	if (m->reset_pending) {
 		/* The reply leaves first; then the unit reboots and USB re-enumerates (GA973 Reset). */

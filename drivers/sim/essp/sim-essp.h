@@ -39,6 +39,14 @@ struct sim_essp_config {
 	 * When false they get COMMAND NOT KNOWN, GA138's answer for "not supported".
 	 */
 	bool poll_with_ack;
+	/*
+	 * eSSP mode (GA138 Encryption Layer): until the host negotiates a key (SET GENERATOR,
+	 * SET MODULUS, REQUEST KEY EXCHANGE) every other command but SYNC gets KEY NOT SET;
+	 * afterwards commands must come sealed with the expected eCOUNT and replies go sealed.
+	 * Needs a build with ESSP_HAVE_CRYPTO (else sim_essp_new refuses it).
+	 */
+	bool encryption;
+	uint64_t fixed_key; /* lower 64 key bits; sim_essp_config_default: GA973's default */
 };
 
 /* AED 5, 10, 20, 50, 100, 200, 500, 1000 in channels 1..8, serial 0x001C962C,

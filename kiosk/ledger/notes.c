@@ -1,0 +1,315 @@
+/* The note journal over SQLite: one row per banknote plus its steps (cash-journal.h). */
+#define LOG_MODULE "ledger-notes"
+#include "notes.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiosk/core/log.h"
+#include "kiosk/core/xmalloc.h"
+#include "store-priv.h"
+
+struct ledger_notes {
+	struct cash_journal journal; /* first: the journal face */
+	struct ledger *ledger;
+	const struct core_clock *clock;
+};
+
+static struct ledger_notes *notes_of(struct cash_journal *j) { return (struct ledger_notes *)j; }
+
+static int db_fail(struct ledger_notes *n, struct kio_error *err, const char *what)
+{
+	return kio_fail(err, KIO_ERR_IO, "note journal: %s: %s", what, sqlite3_errmsg(ledger_db(n->ledger)));
+}
+
+static int exec(struct ledger_notes *n, const char *sql, struct kio_error *err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(ledger_db(n->ledger), sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	int rc = kio_fail(err, KIO_ERR_IO, "note journal: %s: %s", sql, msg ? msg : "?");
+	sqlite3_free(msg);
+	return rc;
+}
+
+static int parse_state(const unsigned char *text, enum cash_note_state *out)
+{
+	for (int s = 0; s < CASH_NOTE_STATE_COUNT; s++) {
+		if (text && strcmp((const char *)text, cash_note_state_name((enum cash_note_state)s)) == 0) {
+			*out = (enum cash_note_state)s;
+			return 0;
+		}
+	}
+	return KIO_ERR_CORRUPT;
+}
+
+static int add_step(struct ledger_notes *n, int64_t id, enum cash_note_state state, const char *why, int64_t now,
+		    struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ledger_db(n->ledger), "INSERT INTO note_step(note_id, at_s, state, why) VALUES (?, ?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(n, err, "record step");
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, cash_note_state_name(state), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, why ? why : "", -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(n, err, "record step");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int notes_begin(struct cash_journal *j, struct cash_note *note, struct kio_error *err)
+{
+	struct ledger_notes *n = notes_of(j);
+	if (note->state != CASH_NOTE_ESCROW && note->state != CASH_NOTE_CREDITED)
+		return kio_fail(err, KIO_ERR_INVALID, "note journal: a journey cannot begin %s",
+				cash_note_state_name(note->state));
+	if (note->value_fils < 0)
+		return kio_fail(err, KIO_ERR_INVALID, "note journal: negative value %" PRId64, note->value_fils);
+	int64_t now = core_clock_wall_s(n->clock);
+	int rc = exec(n, "BEGIN IMMEDIATE", err);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ledger_db(n->ledger),
+			       "INSERT INTO note_journey(device, channel, value_fils, state, counters_known,"
+			       " stacked_before, rejected_before, begun_s, credited_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(n, err, "begin journey");
+		goto out_rollback;
+	}
+	sqlite3_bind_text(st, 1, note->device, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, note->channel);
+	sqlite3_bind_int64(st, 3, note->value_fils);
+	sqlite3_bind_text(st, 4, cash_note_state_name(note->state), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, note->counters_known);
+	sqlite3_bind_int64(st, 6, note->stacked_before);
+	sqlite3_bind_int64(st, 7, note->rejected_before);
+	sqlite3_bind_int64(st, 8, now);
+	if (note->state == CASH_NOTE_CREDITED)
+		sqlite3_bind_int64(st, 9, now);
+	else
+		sqlite3_bind_null(st, 9);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(n, err, "begin journey");
+	sqlite3_finalize(st);
+	if (rc)
+		goto out_rollback;
+	int64_t id = sqlite3_last_insert_rowid(ledger_db(n->ledger));
+	rc = add_step(n, id, note->state, "begin", now, err);
+	if (rc)
+		goto out_rollback;
+	rc = exec(n, "COMMIT", err);
+	if (rc)
+		goto out_rollback;
+	note->id = id;
+	LOG_DBG("note %" PRId64 " %s: %s ch %u %" PRId64 " fils", id, note->device, cash_note_state_name(note->state),
+		note->channel, note->value_fils);
+	return 0;
+
+out_rollback:
+	sqlite3_exec(ledger_db(n->ledger), "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static int read_state(struct ledger_notes *n, int64_t id, enum cash_note_state *state, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ledger_db(n->ledger), "SELECT state FROM note_journey WHERE id = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_fail(n, err, "read journey");
+	sqlite3_bind_int64(st, 1, id);
+	int rc;
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		rc = parse_state(sqlite3_column_text(st, 0), state) == 0
+			     ? 0
+			     : kio_fail(err, KIO_ERR_CORRUPT, "note journal: journey %" PRId64 " has a bad state", id);
+	else if (step == SQLITE_DONE)
+		rc = kio_fail(err, KIO_ERR_NOT_FOUND, "note journal: no journey %" PRId64, id);
+	else
+		rc = db_fail(n, err, "read journey");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int notes_advance(struct cash_journal *j, int64_t id, enum cash_note_state to, const char *why,
+			 struct kio_error *err)
+{
+	struct ledger_notes *n = notes_of(j);
+	int64_t now = core_clock_wall_s(n->clock);
+	/* IMMEDIATE: the state read and the update are one step even if another process
+	 * shares the database (invariant 1 holds against a second writer too). */
+	int rc = exec(n, "BEGIN IMMEDIATE", err);
+	if (rc)
+		return rc;
+	enum cash_note_state from = CASH_NOTE_STATE_COUNT;
+	rc = read_state(n, id, &from, err);
+	if (rc)
+		goto out_rollback;
+	if (!cash_note_move_allowed(from, to)) {
+		rc = kio_fail(err, KIO_ERR_INVALID, "note journal: journey %" PRId64 " cannot go %s -> %s", id,
+			      cash_note_state_name(from), cash_note_state_name(to));
+		goto out_rollback;
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ledger_db(n->ledger),
+			       "UPDATE note_journey SET state = ?,"
+			       " credited_s = CASE WHEN ? THEN ? ELSE credited_s END,"
+			       " closed_s = CASE WHEN ? THEN ? ELSE closed_s END WHERE id = ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(n, err, "advance journey");
+		goto out_rollback;
+	}
+	sqlite3_bind_text(st, 1, cash_note_state_name(to), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, to == CASH_NOTE_CREDITED);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int(st, 4, cash_note_state_final(to));
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, id);
+	rc = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(ledger_db(n->ledger)) == 1
+		     ? 0
+		     : db_fail(n, err, "advance journey");
+	sqlite3_finalize(st);
+	if (rc)
+		goto out_rollback;
+	rc = add_step(n, id, to, why, now, err);
+	if (rc)
+		goto out_rollback;
+	rc = exec(n, "COMMIT", err);
+	if (rc)
+		goto out_rollback;
+	LOG_DBG("note %" PRId64 ": %s -> %s (%s)", id, cash_note_state_name(from), cash_note_state_name(to),
+		why ? why : "");
+	return 0;
+
+out_rollback:
+	sqlite3_exec(ledger_db(n->ledger), "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+#define NOTE_COLUMNS "id, device, channel, value_fils, state, counters_known, stacked_before, rejected_before"
+
+static int row_to_note(sqlite3_stmt *st, struct cash_note *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	const unsigned char *dev = sqlite3_column_text(st, 1);
+	snprintf(out->device, sizeof(out->device), "%s", dev ? (const char *)dev : "");
+	int ch = sqlite3_column_int(st, 2);
+	out->channel = (uint8_t)(ch >= 0 && ch <= 0xFF ? ch : 0);
+	out->value_fils = sqlite3_column_int64(st, 3);
+	int rc = parse_state(sqlite3_column_text(st, 4), &out->state);
+	out->counters_known = sqlite3_column_int(st, 5) != 0;
+	out->stacked_before = (uint32_t)sqlite3_column_int64(st, 6);
+	out->rejected_before = (uint32_t)sqlite3_column_int64(st, 7);
+	return rc;
+}
+
+static int notes_list_open(struct cash_journal *j, const char *device, struct cash_note *out, size_t cap, size_t *n_out,
+			   struct kio_error *err)
+{
+	struct ledger_notes *n = notes_of(j);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ledger_db(n->ledger),
+			       "SELECT " NOTE_COLUMNS " FROM note_journey"
+			       " WHERE device = ? AND state IN ('escrow', 'accepted', 'credited') ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(n, err, "list open journeys");
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_TRANSIENT);
+	size_t count = 0;
+	int rc = 0, step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count < cap && row_to_note(st, &out[count]) != 0) {
+			rc = kio_fail(err, KIO_ERR_CORRUPT, "note journal: journey %" PRId64 " has a bad state",
+				      (int64_t)sqlite3_column_int64(st, 0));
+			break;
+		}
+		count++;
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = db_fail(n, err, "list open journeys");
+	sqlite3_finalize(st);
+	*n_out = count;
+	return rc;
+}
+
+static const struct cash_journal_ops notes_ops = {
+	.begin = notes_begin,
+	.advance = notes_advance,
+	.list_open = notes_list_open,
+};
+
+struct ledger_notes *ledger_notes_new(struct ledger *ledger, const struct core_clock *clock)
+{
+	struct ledger_notes *n = xcalloc(1, sizeof(*n));
+	n->journal.ops = &notes_ops;
+	n->ledger = ledger;
+	n->clock = clock;
+	return n;
+}
+
+void ledger_notes_free(struct ledger_notes *notes) { free(notes); }
+
+struct cash_journal *ledger_notes_journal(struct ledger_notes *notes) { return &notes->journal; }
+
+int ledger_notes_get(struct ledger_notes *n, int64_t id, struct cash_note *out, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ledger_db(n->ledger), "SELECT " NOTE_COLUMNS " FROM note_journey WHERE id = ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(n, err, "read journey");
+	sqlite3_bind_int64(st, 1, id);
+	int rc;
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		rc = row_to_note(st, out) == 0
+			     ? 0
+			     : kio_fail(err, KIO_ERR_CORRUPT, "note journal: journey %" PRId64 " has a bad state", id);
+	else if (step == SQLITE_DONE)
+		rc = kio_fail(err, KIO_ERR_NOT_FOUND, "note journal: no journey %" PRId64, id);
+	else
+		rc = db_fail(n, err, "read journey");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ledger_notes_count(struct ledger_notes *n, const char *device, enum cash_note_state state, int64_t *count,
+		       int64_t *total_fils, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ledger_db(n->ledger),
+			       "SELECT count(*), coalesce(sum(value_fils), 0) FROM note_journey"
+			       " WHERE (?1 IS NULL OR device = ?1) AND state = ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(n, err, "count journeys");
+	if (device)
+		sqlite3_bind_text(st, 1, device, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_text(st, 2, cash_note_state_name(state), -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_fail(n, err, "count journeys");
+	if (!rc) {
+		*count = sqlite3_column_int64(st, 0);
+		if (total_fils)
+			*total_fils = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ledger_notes_steps(struct ledger_notes *n, int64_t id, int64_t *count, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ledger_db(n->ledger), "SELECT count(*) FROM note_step WHERE note_id = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_fail(n, err, "count steps");
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_fail(n, err, "count steps");
+	if (!rc)
+		*count = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}

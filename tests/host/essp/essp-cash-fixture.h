@@ -1,0 +1,70 @@
+/*
+ * Test fixture for the eSSP host driver: the real driver over the in-process transport to
+ * the NV9USB model, in virtual time (tests/common/devloop.h), with a tap between them that
+ * records every write, can inject bytes towards the driver and can hand them over one byte
+ * at a time, and an in-memory note journal.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "drivers/class/cash.h"
+#include "drivers/host/essp/essp-cash.h"
+#include "drivers/sim/essp/sim-essp.h"
+#include "drivers/transport/transport-sim.h"
+#include "kiosk/ledger/notes.h"
+#include "tests/common/devloop.h"
+
+#define FX_EVENTS_MAX 256
+
+struct tap {
+	struct transport base;
+	struct transport *inner;
+	GPtrArray *writes;   /* GByteArray per write, in order */
+	GByteArray *inject;  /* delivered to the driver before the device's bytes */
+	size_t read_cap;     /* 0: whole reads; n: at most n bytes per read */
+};
+
+struct fx {
+	struct devloop loop;
+	struct sim_essp_config sim_cfg;
+	struct sim_essp *sim;
+	struct sim_model model;
+	struct transport *sim_t;
+	struct tap *tap;
+	struct ledger *ledger;
+	struct ledger_notes *notes;
+	struct essp_cash_config cfg;
+	struct cash_unit *unit;
+	struct cash_event ev[FX_EVENTS_MAX];
+	size_t n_ev;
+	/* What the listener does with a note in escrow: 0 nothing, 1 accept, 2 return. */
+	int on_escrow;
+};
+
+/* Sets defaults: the model's sim_essp_config_default; the driver with poll 200 ms, reply
+ * timeout 1000 ms, 3 retries, reconnect 2000 ms. Change f->sim_cfg / f->cfg, then fx_start. */
+void fx_init(struct fx *f);
+void fx_start(struct fx *f);
+void fx_fini(struct fx *f);
+
+/* Enables every denomination and runs until the device is enabled. */
+void fx_enable_all(struct fx *f);
+/* Runs until pred or max_ms of virtual time; returns pred's answer. */
+bool fx_run_until(struct fx *f, bool (*pred)(struct fx *f), uint64_t max_ms);
+void fx_run_for(struct fx *f, uint64_t ms);
+/* Device-side change (note, fault, power): tell the transport. */
+void fx_notify(struct fx *f);
+
+size_t fx_count(const struct fx *f, enum cash_event_kind kind);
+size_t fx_count_fault(const struct fx *f, enum cash_event_kind kind, enum cash_fault fault);
+int64_t fx_sum(const struct fx *f, enum cash_event_kind kind);
+struct cash_status fx_status(struct fx *f);
+struct essp_cash_info fx_info(struct fx *f);
+struct sim_essp_state fx_sim(struct fx *f);
+
+/* Command codes (plain, first DATA byte; 0x7E for sealed) of the writes since index from. */
+GArray *fx_sent_cmds(struct fx *f, size_t from);
+size_t fx_writes(struct fx *f);
+/* Journal rows of this device in a state, and their sum. */
+int64_t fx_journal(struct fx *f, enum cash_note_state state, int64_t *total);

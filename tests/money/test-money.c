@@ -1,0 +1,642 @@
+/*
+ * Money path under SIGKILL. The device outlives the process as real hardware does: this
+ * (parent) process owns the NV9USB model and serves it over a socketpair; a child runs the
+ * real eSSP driver and the SQLite note journal, and kills itself with SIGKILL at a named
+ * point of the note's journey (the kill points of drivers/host/essp/essp-cash.c). The
+ * parent then does what the world might do meanwhile (nothing; a power cycle; the device
+ * finishing the note's movement on its own with nobody listening), starts a new child on
+ * the same database and the same device, and checks the note ended exactly once: credited
+ * if and only if it is in the cashbox, otherwise returned; no journey left open; at most
+ * one CREDITED event, and exactly one unless the kill fell between the journal commit and
+ * the event (where the committed journal row is the credit). A random-kill loop does the
+ * same across many notes.
+ */
+#define LOG_MODULE "test-money"
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drivers/host/essp/essp-cash.h"
+#include "drivers/sim/essp/sim-essp.h"
+#include "kiosk/core/log.h"
+#include "kiosk/core/xmalloc.h"
+#include "kiosk/ledger/notes.h"
+
+#define NOTE_FILS 10000 /* AED 100 */
+
+/* ---- A byte pipe over a socket (the child's end of the "USB cable") ---- */
+
+struct fd_transport {
+	struct transport base;
+	int fd;
+	bool open;
+};
+
+static struct fd_transport *fdt_of(struct transport *t) { return (struct fd_transport *)t; }
+
+static int fdt_write(struct transport *t, const uint8_t *buf, size_t len)
+{
+	struct fd_transport *s = fdt_of(t);
+	if (!s->open)
+		return KIO_ERR_NO_DEVICE;
+	while (len) {
+		ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return KIO_ERR_BUSY;
+		if (n < 0) {
+			s->open = false;
+			return KIO_ERR_NO_DEVICE;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static ssize_t fdt_read(struct transport *t, uint8_t *buf, size_t cap)
+{
+	struct fd_transport *s = fdt_of(t);
+	if (!s->open)
+		return KIO_ERR_NO_DEVICE;
+	ssize_t n = recv(s->fd, buf, cap, MSG_DONTWAIT);
+	if (n > 0)
+		return n;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	s->open = false;
+	return KIO_ERR_NO_DEVICE;
+}
+
+static size_t fdt_out_pending(struct transport *t) { return 0; }
+static void fdt_flush(struct transport *t)
+{
+	uint8_t buf[256];
+	while (fdt_read(t, buf, sizeof(buf)) > 0)
+		;
+}
+static bool fdt_connected(struct transport *t) { return fdt_of(t)->open; }
+static int fdt_reopen(struct transport *t, struct kio_error *err) { return fdt_of(t)->open ? 0 : KIO_ERR_NO_DEVICE; }
+static void fdt_destroy(struct transport *t) { free(t); }
+
+static const struct transport_ops fdt_ops = {
+	.write = fdt_write,
+	.read = fdt_read,
+	.out_pending = fdt_out_pending,
+	.flush = fdt_flush,
+	.connected = fdt_connected,
+	.reopen = fdt_reopen,
+	.destroy = fdt_destroy,
+};
+
+/* ---- The child: the kiosk's cash path, killed at a checkpoint ---- */
+
+struct child {
+	const char *kill_point;
+	int events_fd;
+	struct cash_unit *unit;
+	bool accept;
+};
+
+static void child_line(struct child *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void child_line(struct child *c, const char *fmt, ...)
+{
+	char line[96];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* One write(2) per line on an O_APPEND file: survives our SIGKILL, never torn. */
+	if (n > 0 && write(c->events_fd, line, (size_t)n) != n)
+		_exit(5);
+}
+
+static void child_checkpoint(void *user, const char *point)
+{
+	struct child *c = user;
+	if (c->kill_point && strcmp(point, c->kill_point) == 0) {
+		child_line(c, "KILLED %s\n", point);
+		kill(getpid(), SIGKILL);
+	}
+}
+
+static void child_event(void *user, const struct cash_event *ev)
+{
+	struct child *c = user;
+	static const char *const names[CASH_EV_COUNT] = {"ESCROW",   "STACKED", "CREDITED", "REJECTED",
+							 "RETURNED", "FAULT",   "RECOVERED"};
+	child_line(c, "%s %lld\n", names[ev->kind], (long long)ev->value_fils);
+	if (ev->kind == CASH_EV_ESCROW) {
+		int rc = c->accept ? c->unit->ops->escrow_accept(c->unit) : c->unit->ops->escrow_return(c->unit);
+		if (rc)
+			child_line(c, "DECIDE-FAILED %d\n", rc);
+	}
+}
+
+static _Noreturn void child_main(int fd, const char *db, const char *kill_point, bool accept, int events_fd)
+{
+	log_set_level(LOG_ERROR);
+	struct core_clock *clock = core_clock_new(false, 0);
+	struct core_timers *timers = core_timers_new(clock);
+	struct ledger *ledger = NULL;
+	struct kio_error err;
+	if (ledger_open(db, &ledger, &err) != 0)
+		_exit(3);
+	struct ledger_notes *notes = ledger_notes_new(ledger, clock);
+	struct fd_transport *t = xcalloc(1, sizeof(*t));
+	t->base.ops = &fdt_ops;
+	snprintf(t->base.name, sizeof(t->base.name), "cash");
+	t->fd = fd;
+	t->open = true;
+	struct child c = {.kill_point = kill_point, .events_fd = events_fd, .accept = accept};
+	struct essp_cash_config cfg;
+	essp_cash_config_default(&cfg);
+	/* Real time: short enough that a test takes milliseconds, long enough for ASan. */
+	cfg.poll_ms = 5;
+	cfg.reply_timeout_ms = 200;
+	cfg.retries = 10;
+	cfg.reconnect_ms = 50;
+	cfg.checkpoint = child_checkpoint;
+	cfg.checkpoint_user = &c;
+	if (essp_cash_new(&t->base, timers, &cfg, ledger_notes_journal(notes), &c.unit, &err) != 0)
+		_exit(4);
+	cash_set_listener(c.unit, child_event, &c);
+	int64_t all[] = {500, 1000, 2000, 5000, 10000, 20000, 50000, 100000};
+	c.unit->ops->enable(c.unit, all, 8);
+	bool ready = false;
+	for (;;) {
+		int timeout = 20;
+		uint64_t at;
+		if (core_timers_next_deadline(timers, &at)) {
+			uint64_t now = core_clock_now_ms(clock);
+			timeout = at <= now ? 0 : (int)(at - now < 20 ? at - now : 20);
+		}
+		struct pollfd p = {.fd = t->open ? fd : -1, .events = POLLIN};
+		if (poll(&p, 1, timeout) > 0)
+			c.unit->ops->service(c.unit);
+		core_timers_fire_due(timers);
+		struct cash_status st;
+		c.unit->ops->get_status(c.unit, &st);
+		struct essp_cash_info info;
+		essp_cash_get_info(c.unit, &info);
+		if (!ready && st.enabled && info.note_id == 0 && strcmp(info.phase, "run") == 0) {
+			ready = true;
+			child_line(&c, "READY 0\n");
+		}
+	}
+}
+
+/* ---- The parent: the device, and the world around it ---- */
+
+enum fate {
+	FATE_AS_IS,        /* restart at once: the device kept everything */
+	FATE_POWER_CYCLE,  /* the kiosk lost power: the device powers up with the note where it was */
+	FATE_ALONE,        /* minutes pass with nobody talking: the device finishes on its own and
+			    * the events are lost (its escrow times out; a note past the gate stacks) */
+};
+
+static const char *const fate_names[] = {"as-is", "power-cycle", "alone"};
+
+struct world {
+	char *dir, *db, *events;
+	struct sim_essp *sim;
+	struct timespec start;
+	uint64_t offset_ms; /* device time jumps (FATE_ALONE) */
+	int fd;             /* parent's end of the current cable */
+	pid_t pid;
+	int status;
+	bool exited;
+	unsigned inserted;  /* notes the customer put in */
+	unsigned insert_max;
+	GRand *rand;
+};
+
+static uint64_t now_ms(struct world *w)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)((ts.tv_sec - w->start.tv_sec) * 1000 + (ts.tv_nsec - w->start.tv_nsec) / 1000000) +
+	       w->offset_ms;
+}
+
+static void world_init(struct world *w, unsigned insert_max)
+{
+	memset(w, 0, sizeof(*w));
+	w->dir = g_dir_make_tmp("money-XXXXXX", NULL);
+	g_assert_nonnull(w->dir);
+	w->db = g_build_filename(w->dir, "kiosk.db", NULL);
+	w->events = g_build_filename(w->dir, "events.txt", NULL);
+	clock_gettime(CLOCK_MONOTONIC, &w->start);
+	struct kio_error err;
+	w->sim = sim_essp_new(NULL, now_ms(w), &err);
+	g_assert_nonnull(w->sim);
+	w->fd = -1;
+	w->insert_max = insert_max;
+	w->rand = g_rand_new_with_seed(20240501);
+}
+
+static void world_fini(struct world *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	sim_essp_free(w->sim);
+	char *cmd = g_strdup_printf("rm -rf '%s'", w->dir);
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_free(cmd);
+	g_rand_free(w->rand);
+	g_free(w->db);
+	g_free(w->events);
+	g_free(w->dir);
+}
+
+static void spawn(struct world *w, const char *kill_point, bool accept)
+{
+	int sv[2];
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	int events_fd = open(w->events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	g_assert_cmpint(events_fd, >=, 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		close(sv[0]);
+		child_main(sv[1], w->db, kill_point, accept, events_fd);
+	}
+	close(sv[1]);
+	close(events_fd);
+	/* The old cable is gone with the old process: bytes the device had not yet handed
+	 * over went nowhere. */
+	uint8_t junk[512];
+	while (sim_essp_read(w->sim, junk, sizeof(junk)) > 0)
+		;
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = sv[0];
+	w->pid = pid;
+	w->exited = false;
+}
+
+static void maybe_insert(struct world *w)
+{
+	if (w->inserted >= w->insert_max)
+		return;
+	struct sim_essp_state st;
+	sim_essp_get_state(w->sim, &st);
+	if (!st.enabled || !st.inhibit_mask || st.note != SIM_ESSP_NOTE_NONE)
+		return;
+	static const int64_t values[] = {500, 1000, 2000, 5000, 10000, 20000, 50000, 100000};
+	int64_t v = w->insert_max == 1 ? NOTE_FILS : values[g_rand_int_range(w->rand, 0, 8)];
+	if (sim_essp_insert_note(w->sim, v) == 0)
+		w->inserted++;
+}
+
+static bool events_have(struct world *w, const char *line_start, unsigned *count);
+
+/* Serves the device to the child until it exits, done(w) holds, or timeout_ms passes
+ * (a failure when `must`, else simply the end of the serving). */
+static void serve(struct world *w, bool (*done)(struct world *w), uint64_t timeout_ms, bool must)
+{
+	uint64_t until = now_ms(w) + timeout_ms;
+	bool eof = false;
+	for (;;) {
+		struct pollfd p = {.fd = eof ? -1 : w->fd, .events = POLLIN};
+		poll(&p, 1, 1);
+		uint8_t buf[512];
+		if (!eof && (p.revents & (POLLIN | POLLHUP))) {
+			ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n > 0)
+				sim_essp_write(w->sim, buf, (size_t)n, now_ms(w));
+			else if (n == 0)
+				eof = true;
+		}
+		sim_essp_tick(w->sim, now_ms(w));
+		size_t n;
+		while ((n = sim_essp_read(w->sim, buf, sizeof(buf))) > 0)
+			if (!eof && send(w->fd, buf, n, MSG_NOSIGNAL) < 0)
+				eof = true;
+		maybe_insert(w);
+		if (!w->exited && waitpid(w->pid, &w->status, WNOHANG) == w->pid) {
+			w->exited = true;
+			/* What it wrote before dying is on the wire: the device gets it, and its
+			 * answer goes nowhere. */
+			ssize_t n2;
+			while ((n2 = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+				sim_essp_write(w->sim, buf, (size_t)n2, now_ms(w));
+		}
+		if (w->exited || (done && done(w)))
+			return;
+		if (now_ms(w) > until && !must)
+			return;
+		if (now_ms(w) > until) {
+			kill(w->pid, SIGKILL);
+			waitpid(w->pid, &w->status, 0);
+			w->exited = true;
+			g_error("child %d: no progress within %" G_GUINT64_FORMAT " ms", (int)w->pid, timeout_ms);
+		}
+	}
+}
+
+static void stop_child(struct world *w)
+{
+	if (!w->exited) {
+		kill(w->pid, SIGKILL);
+		waitpid(w->pid, &w->status, 0);
+		w->exited = true;
+	}
+}
+
+static char *read_events(struct world *w)
+{
+	char *text = NULL;
+	if (!g_file_get_contents(w->events, &text, NULL, NULL))
+		text = g_strdup("");
+	return text;
+}
+
+/* Lines starting with line_start; true if at least one. */
+static bool events_have(struct world *w, const char *line_start, unsigned *count)
+{
+	char *text = read_events(w);
+	unsigned n = 0;
+	size_t len = strlen(line_start);
+	for (char *p = text; p && *p;) {
+		if (strncmp(p, line_start, len) == 0)
+			n++;
+		char *nl = strchr(p, '\n');
+		p = nl ? nl + 1 : NULL;
+	}
+	g_free(text);
+	if (count)
+		*count = n;
+	return n > 0;
+}
+
+static unsigned ready_lines;
+
+static bool child_ready(struct world *w)
+{
+	unsigned n = 0;
+	events_have(w, "READY", &n);
+	return n > ready_lines;
+}
+
+/* The device finishes the note's movement with nobody listening: its escrow times out
+ * (GA138: 10 s) and whatever moves on its own moves; the events are polled by nobody we
+ * know (a service tool, a reset) and are lost. */
+static void device_alone(struct world *w)
+{
+	w->offset_ms += 15000;
+	sim_essp_tick(w->sim, now_ms(w));
+	struct essp_seq seq;
+	essp_seq_init(&seq, ESSP_ADDR_VALIDATOR);
+	for (int i = 0; i < 8; i++) {
+		struct essp_cmd c;
+		if (i == 0)
+			essp_cmd_sync(&c);
+		else
+			essp_cmd_poll(&c);
+		struct essp_packet pkt;
+		g_assert_cmpint(essp_seq_prepare(&seq, &c, &pkt), ==, 0);
+		sim_essp_write(w->sim, pkt.bytes, pkt.len, now_ms(w));
+		uint8_t junk[512];
+		while (sim_essp_read(w->sim, junk, sizeof(junk)) > 0)
+			;
+		seq.flag = !seq.flag;
+	}
+	struct sim_essp_state st;
+	sim_essp_get_state(w->sim, &st);
+	g_assert_cmpint(st.note, ==, SIM_ESSP_NOTE_NONE);
+}
+
+static void apply_fate(struct world *w, enum fate fate)
+{
+	switch (fate) {
+	case FATE_AS_IS:
+		break;
+	case FATE_POWER_CYCLE: {
+		/* Power off: only what the device keeps survives (sim_essp_save), then power up. */
+		char *state = sim_essp_save(w->sim);
+		sim_essp_free(w->sim);
+		struct kio_error err;
+		w->sim = sim_essp_new_from_state(NULL, state, now_ms(w), &err);
+		g_assert_nonnull(w->sim);
+		free(state);
+		break;
+	}
+	case FATE_ALONE:
+		device_alone(w);
+		break;
+	}
+}
+
+struct outcome {
+	int64_t journeys, open, credited_fils, credited, returned;
+	unsigned ev_credited, ev_returned, ev_stacked;
+	struct sim_essp_state sim;
+};
+
+static void collect(struct world *w, struct outcome *o)
+{
+	memset(o, 0, sizeof(*o));
+	struct ledger *ledger;
+	struct kio_error err;
+	g_assert_cmpint(ledger_open(w->db, &ledger, &err), ==, 0);
+	struct core_clock *clock = core_clock_new(true, 0);
+	struct ledger_notes *notes = ledger_notes_new(ledger, clock);
+	const char *dev = "essp:001C962C";
+	for (int s = 0; s < CASH_NOTE_STATE_COUNT; s++) {
+		int64_t n = 0, total = 0;
+		g_assert_cmpint(ledger_notes_count(notes, dev, (enum cash_note_state)s, &n, &total, &err), ==, 0);
+		o->journeys += n;
+		if (!cash_note_state_final((enum cash_note_state)s))
+			o->open += n;
+		if (s == CASH_NOTE_STACKED || s == CASH_NOTE_CREDITED) {
+			o->credited += n;
+			o->credited_fils += total;
+		}
+		if (s == CASH_NOTE_RETURNED)
+			o->returned += n;
+	}
+	ledger_notes_free(notes);
+	core_clock_free(clock);
+	ledger_close(ledger);
+	events_have(w, "CREDITED", &o->ev_credited);
+	events_have(w, "RETURNED", &o->ev_returned);
+	events_have(w, "STACKED", &o->ev_stacked);
+	sim_essp_get_state(w->sim, &o->sim);
+}
+
+/* Money invariants that hold whatever happened. */
+static void assert_money(struct world *w, const struct outcome *o, unsigned kills_between_commit_and_emit)
+{
+	g_assert_cmpint(o->open, ==, 0);
+	/* Credited in the journal exactly when in the cashbox, value for value. */
+	g_assert_cmpint(o->credited, ==, (int64_t)o->sim.counters.stacked);
+	g_assert_cmpint(o->credited_fils, ==, o->sim.cashbox_fils);
+	/* Reported at most once; only a kill between commit and report can make it less. */
+	g_assert_cmpint((int64_t)o->ev_credited, <=, o->credited);
+	g_assert_cmpint((int64_t)o->ev_credited + kills_between_commit_and_emit, >=, o->credited);
+	g_assert_cmpint((int64_t)o->ev_returned, <=, o->returned);
+	g_assert_cmpint(o->sim.note, ==, SIM_ESSP_NOTE_NONE);
+	(void)w;
+}
+
+#define ALONE (1u << FATE_ALONE)
+
+struct kill_case {
+	const char *name;
+	const char *points[3]; /* kill point of each successive child; NULL: runs to READY */
+	bool accept;
+	bool credited;         /* the note ends in the cashbox */
+	unsigned fates;        /* fates after the first kill that reach every point (0: all) */
+};
+
+static const struct kill_case kill_cases[] = {
+	{"escrow-read", {"escrow-read"}, true, false, 0},
+	{"escrow-journaled", {"escrow-journaled"}, true, false, 0},
+	{"accept-journaled", {"accept-journaled"}, true, false, 0},
+	{"accept-sent", {"accept-sent"}, true, true, 0},
+	{"credit-read", {"credit-read"}, true, true, 0},
+	{"credit-journaled", {"credit-journaled"}, true, true, 0},
+	{"credit-emitted", {"credit-emitted"}, true, true, 0},
+	{"stacked-read", {"stacked-read"}, true, true, 0},
+	{"stacked-journaled", {"stacked-journaled"}, true, true, 0},
+	{"return-sent", {"return-sent"}, false, false, 0},
+	{"returned-read", {"returned-read"}, false, false, 0},
+	{"returned-journaled", {"returned-journaled"}, false, false, 0},
+	/* Killed again while reconciling at restart. */
+	{"credit-read+settle-listed", {"credit-read", "settle-listed"}, true, true, 0},
+	/* settle-resolved is reached only when the counters decide: the events were lost. */
+	{"accept-sent+settle-resolved", {"accept-sent", "settle-resolved"}, true, true, ALONE},
+	{"escrow-journaled+settle-resolved", {"escrow-journaled", "settle-resolved"}, true, false, ALONE},
+};
+
+struct kill_param {
+	const struct kill_case *kc;
+	enum fate fate;
+};
+
+static void test_kill_point(gconstpointer data)
+{
+	const struct kill_param *p = data;
+	const struct kill_case *kc = p->kc;
+	struct world w;
+	world_init(&w, 1);
+	ready_lines = 0;
+	unsigned between = 0;
+	for (int i = 0; i < 3 && kc->points[i]; i++) {
+		spawn(&w, kc->points[i], kc->accept);
+		serve(&w, NULL, 10000, true);
+		/* It must have died where we asked, not elsewhere. */
+		g_assert_true(WIFSIGNALED(w.status));
+		g_assert_cmpint(WTERMSIG(w.status), ==, SIGKILL);
+		char *want = g_strdup_printf("KILLED %s", kc->points[i]);
+		unsigned n = 0;
+		events_have(&w, want, &n);
+		g_free(want);
+		g_assert_cmpuint(n, ==, 1);
+		if (strcmp(kc->points[i], "credit-journaled") == 0 || strcmp(kc->points[i], "returned-journaled") == 0)
+			between++;
+		if (i == 0)
+			apply_fate(&w, p->fate);
+	}
+	ready_lines = 0;
+	events_have(&w, "READY", &ready_lines);
+	spawn(&w, NULL, kc->accept);
+	serve(&w, child_ready, 10000, true);
+	g_assert_false(w.exited);
+	stop_child(&w);
+
+	struct outcome o;
+	collect(&w, &o);
+	assert_money(&w, &o, between);
+	g_assert_cmpuint(w.inserted, ==, 1);
+	if (kc->credited) {
+		g_assert_cmpint(o.credited, ==, 1);
+		g_assert_cmpint(o.sim.cashbox_fils, ==, NOTE_FILS);
+		g_assert_cmpint(o.returned, ==, 0);
+		g_assert_cmpuint(o.ev_credited, ==, between ? 0 : 1);
+	} else {
+		g_assert_cmpint(o.credited, ==, 0);
+		g_assert_cmpint(o.sim.cashbox_fils, ==, 0);
+		g_assert_cmpuint(o.ev_credited, ==, 0);
+		/* Journaled notes end RETURNED, reported once (unless killed right after the commit);
+		 * a note killed before its journey began is simply given back. */
+		bool journaled = strcmp(kc->points[0], "escrow-read") != 0;
+		g_assert_cmpint(o.returned, ==, journaled ? 1 : 0);
+		if (journaled)
+			g_assert_cmpuint(o.ev_returned, ==, between ? 0 : 1);
+	}
+	world_fini(&w);
+}
+
+/* Many notes, kills at random moments, sometimes a power cycle, accept and return mixed. */
+static void test_random_kills(void)
+{
+	const unsigned notes = 30;
+	struct world w;
+	world_init(&w, notes);
+	unsigned kills = 0, power_cycles = 0;
+	for (unsigned round = 0; w.inserted < notes || round < 2; round++) {
+		g_assert_cmpuint(round, <, 400);
+		bool accept = g_rand_int_range(w.rand, 0, 4) != 0;
+		spawn(&w, NULL, accept);
+		/* A note's journey takes about 25 ms here (5 ms polls): kills land all along it. */
+		uint64_t life = (uint64_t)g_rand_int_range(w.rand, 3, 60);
+		uint64_t end = now_ms(&w) + life;
+		serve(&w, NULL, end - now_ms(&w), false);
+		if (!w.exited) {
+			kill(w.pid, SIGKILL);
+			kills++;
+		}
+		serve(&w, NULL, 5000, true); /* reap, and deliver what it had written */
+		if (g_rand_int_range(w.rand, 0, 3) == 0) {
+			apply_fate(&w, FATE_POWER_CYCLE);
+			power_cycles++;
+		}
+	}
+	ready_lines = 0;
+	events_have(&w, "READY", &ready_lines);
+	spawn(&w, NULL, true);
+	serve(&w, child_ready, 10000, true);
+	stop_child(&w);
+	struct outcome o;
+	collect(&w, &o);
+	/* Any kill may have fallen between a commit and its report. */
+	assert_money(&w, &o, kills + 1);
+	g_assert_cmpint(o.credited + o.returned, <=, notes);
+	g_test_message("%u notes inserted, %" G_GINT64_FORMAT " journeys: %" G_GINT64_FORMAT " credited (%" G_GINT64_FORMAT
+		       " fils), %" G_GINT64_FORMAT " returned; %u CREDITED events; %u kills, %u power cycles",
+		       w.inserted, o.journeys, o.credited, o.credited_fils, o.returned, o.ev_credited, kills, power_cycles);
+	g_assert_cmpint(o.credited, >, 0);
+	g_assert_cmpuint(kills, >=, 10);
+	world_fini(&w);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	static struct kill_param params[sizeof(kill_cases) / sizeof(kill_cases[0])][3];
+	for (size_t i = 0; i < sizeof(kill_cases) / sizeof(kill_cases[0]); i++) {
+		for (int f = 0; f < 3; f++) {
+			if (kill_cases[i].fates && !(kill_cases[i].fates & (1u << f)))
+				continue;
+			params[i][f] = (struct kill_param){&kill_cases[i], (enum fate)f};
+			char *path = g_strdup_printf("/money/kill/%s/%s", kill_cases[i].name, fate_names[f]);
+			g_test_add_data_func(path, &params[i][f], test_kill_point);
+			g_free(path);
+		}
+	}
+	g_test_add_func("/money/random-kills", test_random_kills);
+	return g_test_run();
+}

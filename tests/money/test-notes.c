@@ -1,0 +1,132 @@
+/* The SQLite note journal: journeys begin, advance forward only, credit at most once,
+ * survive reopening, and list what is unfinished per device. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "kiosk/ledger/notes.h"
+
+struct fixture {
+	char *dir, *path;
+	struct core_clock *clock;
+	struct ledger *ledger;
+	struct ledger_notes *notes;
+	struct cash_journal *j;
+};
+
+static void open_db(struct fixture *f)
+{
+	struct kio_error err;
+	g_assert_cmpint(ledger_open(f->path, &f->ledger, &err), ==, 0);
+	f->notes = ledger_notes_new(f->ledger, f->clock);
+	f->j = ledger_notes_journal(f->notes);
+}
+
+static void close_db(struct fixture *f)
+{
+	ledger_notes_free(f->notes);
+	ledger_close(f->ledger);
+	f->notes = NULL;
+	f->ledger = NULL;
+}
+
+static void setup(struct fixture *f, gconstpointer data)
+{
+	f->dir = g_dir_make_tmp("notes-XXXXXX", NULL);
+	g_assert_nonnull(f->dir);
+	f->path = g_build_filename(f->dir, "kiosk.db", NULL);
+	f->clock = core_clock_new(true, 1700000000);
+	open_db(f);
+}
+
+static void teardown(struct fixture *f, gconstpointer data)
+{
+	close_db(f);
+	core_clock_free(f->clock);
+	char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_free(cmd);
+	g_free(f->path);
+	g_free(f->dir);
+}
+
+static int64_t begin(struct fixture *f, const char *device, int64_t fils, uint32_t stacked)
+{
+	struct cash_note n = {.channel = 3, .value_fils = fils, .state = CASH_NOTE_ESCROW,
+			      .counters_known = true, .stacked_before = stacked};
+	snprintf(n.device, sizeof(n.device), "%s", device);
+	struct kio_error err;
+	g_assert_cmpint(cash_journal_begin(f->j, &n, &err), ==, 0);
+	g_assert_cmpint(n.id, >, 0);
+	return n.id;
+}
+
+static void test_journey(struct fixture *f, gconstpointer data)
+{
+	struct kio_error err;
+	g_assert_cmpint(ledger_schema_version(f->ledger), ==, 2);
+	int64_t id = begin(f, "essp:1", 2000, 41);
+	g_assert_cmpint(cash_journal_advance(f->j, id, CASH_NOTE_ACCEPTED, "kiosk", &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(f->j, id, CASH_NOTE_CREDITED, "poll: NOTE CREDIT", &err), ==, 0);
+	/* Invariant 1: a second credit is refused, whatever the caller thinks. */
+	g_assert_cmpint(cash_journal_advance(f->j, id, CASH_NOTE_CREDITED, "again", &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(cash_journal_advance(f->j, id, CASH_NOTE_RETURNED, "late", &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(cash_journal_advance(f->j, id, CASH_NOTE_STACKED, "poll: STACKED", &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(f->j, id, CASH_NOTE_STACKED, "again", &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(cash_journal_advance(f->j, 9999, CASH_NOTE_STACKED, "nobody", &err), ==, KIO_ERR_NOT_FOUND);
+	struct cash_note n;
+	g_assert_cmpint(ledger_notes_get(f->notes, id, &n, &err), ==, 0);
+	g_assert_cmpint(n.state, ==, CASH_NOTE_STACKED);
+	g_assert_cmpint(n.value_fils, ==, 2000);
+	g_assert_cmpuint(n.stacked_before, ==, 41);
+	g_assert_cmpstr(n.device, ==, "essp:1");
+	int64_t steps = 0;
+	g_assert_cmpint(ledger_notes_steps(f->notes, id, &steps, &err), ==, 0);
+	g_assert_cmpint(steps, ==, 4); /* begin, accepted, credited, stacked; refusals leave no step */
+}
+
+static void test_open_survives_reopen(struct fixture *f, gconstpointer data)
+{
+	struct kio_error err;
+	int64_t a = begin(f, "essp:1", 500, 0);
+	int64_t b = begin(f, "essp:1", 1000, 1);
+	int64_t c = begin(f, "essp:2", 5000, 7);
+	g_assert_cmpint(cash_journal_advance(f->j, a, CASH_NOTE_RETURNED, "poll: REJECTED", &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(f->j, b, CASH_NOTE_ACCEPTED, "kiosk", &err), ==, 0);
+	close_db(f);
+	open_db(f);
+	struct cash_note open[4];
+	size_t n = 0;
+	g_assert_cmpint(cash_journal_list_open(f->j, "essp:1", open, 4, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_cmpint(open[0].id, ==, b);
+	g_assert_cmpint(open[0].state, ==, CASH_NOTE_ACCEPTED);
+	g_assert_cmpint(cash_journal_list_open(f->j, "essp:2", open, 0, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 1); /* counted even when it does not fit */
+	g_assert_cmpint(cash_journal_advance(f->j, c, CASH_NOTE_CREDITED, "power-up", &err), ==, 0);
+	int64_t count = 0, total = 0;
+	g_assert_cmpint(ledger_notes_count(f->notes, "essp:2", CASH_NOTE_CREDITED, &count, &total, &err), ==, 0);
+	g_assert_cmpint(count, ==, 1);
+	g_assert_cmpint(total, ==, 5000);
+}
+
+static void test_begin_credited(struct fixture *f, gconstpointer data)
+{
+	/* A note the device credited without an escrow we saw (power-up, anomaly). */
+	struct kio_error err;
+	struct cash_note n = {.channel = 1, .value_fils = 500, .state = CASH_NOTE_CREDITED};
+	snprintf(n.device, sizeof(n.device), "essp:9");
+	g_assert_cmpint(cash_journal_begin(f->j, &n, &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(f->j, n.id, CASH_NOTE_CREDITED, "again", &err), ==, KIO_ERR_INVALID);
+	n.state = CASH_NOTE_STACKED;
+	g_assert_cmpint(cash_journal_begin(f->j, &n, &err), ==, KIO_ERR_INVALID);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add("/notes/journey", struct fixture, NULL, setup, test_journey, teardown);
+	g_test_add("/notes/open-survives-reopen", struct fixture, NULL, setup, test_open_survives_reopen, teardown);
+	g_test_add("/notes/begin-credited", struct fixture, NULL, setup, test_begin_credited, teardown);
+	return g_test_run();
+}
