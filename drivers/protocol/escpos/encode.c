@@ -1,12 +1,8 @@
 /* ESC/POS command encoders: a receipt job as bytes (init, raster bands, feeds, cut, status). */
 #include "drivers/protocol/escpos/escpos.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 #define LOG_MODULE "escpos"
 #include "kiosk/core/log.h"
-#include "kiosk/core/xmalloc.h"
 
 enum {
 	DLE = 0x10,
@@ -16,38 +12,19 @@ enum {
 	LF = 0x0A,
 };
 
-void escpos_buf_free(struct escpos_buf *b)
+void escpos_encode_init(struct core_bytebuf *b)
 {
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
+	core_bytebuf_append(b, (const uint8_t[]){ESC, '@'}, 2);
 }
 
-static void put(struct escpos_buf *b, const void *bytes, size_t n)
-{
-	if (n > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap - b->len < n)
-			cap *= 2;
-		b->data = xrealloc(b->data, cap);
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, bytes, n);
-	b->len += n;
-}
-
-void escpos_encode_init(struct escpos_buf *b)
-{
-	put(b, (const uint8_t[]){ESC, '@'}, 2);
-}
-
-void escpos_encode_realtime_disable(struct escpos_buf *b)
+void escpos_encode_realtime_disable(struct core_bytebuf *b)
 {
 	/* m = 20 (0x14) with two (a, b) pairs: a = 1 pulse, a = 2 power-off; b = 0 disables. */
-	put(b, (const uint8_t[]){GS, '(', 'D', 0x05, 0x00, 0x14, 0x01, 0x00, 0x02, 0x00}, 10);
+	core_bytebuf_append(b, (const uint8_t[]){GS, '(', 'D', 0x05, 0x00, 0x14, 0x01, 0x00, 0x02, 0x00},
+		10);
 }
 
-int escpos_encode_raster(struct escpos_buf *b, const struct escpos_bitmap *bm, int band_rows,
+int escpos_encode_raster(struct core_bytebuf *b, const struct escpos_bitmap *bm, int band_rows,
 	struct kio_error *err)
 {
 	if (band_rows == 0)
@@ -67,56 +44,57 @@ int escpos_encode_raster(struct escpos_buf *b, const struct escpos_bitmap *bm, i
 		/* GS v 0 m xL xH yL yH: x in bytes per row, y in dot rows, little-endian. */
 		const uint8_t head[8] = {GS, 'v', '0', 0x00, (uint8_t)(bm->stride & 0xFF),
 			(uint8_t)(bm->stride >> 8), (uint8_t)(rows & 0xFF), (uint8_t)(rows >> 8)};
-		put(b, head, sizeof(head));
-		put(b, bm->bits + (size_t)y * (size_t)bm->stride, (size_t)rows * (size_t)bm->stride);
+		core_bytebuf_append(b, head, sizeof(head));
+		core_bytebuf_append(b, bm->bits + (size_t)y * (size_t)bm->stride,
+			(size_t)rows * (size_t)bm->stride);
 		bands++;
 	}
 	LOG_DBG("raster %dx%d in %d band(s) of <= %d rows", bm->width, bm->height, bands, band_rows);
 	return 0;
 }
 
-void escpos_encode_lf(struct escpos_buf *b)
+void escpos_encode_lf(struct core_bytebuf *b)
 {
-	put(b, (const uint8_t[]){LF}, 1);
+	core_bytebuf_append(b, (const uint8_t[]){LF}, 1);
 }
 
-void escpos_encode_feed_lines(struct escpos_buf *b, uint8_t lines)
+void escpos_encode_feed_lines(struct core_bytebuf *b, uint8_t lines)
 {
-	put(b, (const uint8_t[]){ESC, 'd', lines}, 3);
+	core_bytebuf_append(b, (const uint8_t[]){ESC, 'd', lines}, 3);
 }
 
-void escpos_encode_feed_dots(struct escpos_buf *b, uint8_t dots)
+void escpos_encode_feed_dots(struct core_bytebuf *b, uint8_t dots)
 {
-	put(b, (const uint8_t[]){ESC, 'J', dots}, 3);
+	core_bytebuf_append(b, (const uint8_t[]){ESC, 'J', dots}, 3);
 }
 
-void escpos_encode_cut(struct escpos_buf *b, enum escpos_cut kind, uint8_t feed)
+void escpos_encode_cut(struct core_bytebuf *b, enum escpos_cut kind, uint8_t feed)
 {
 	switch (kind) {
 	case ESCPOS_CUT_FULL:
-		put(b, (const uint8_t[]){GS, 'V', 0x00}, 3);
+		core_bytebuf_append(b, (const uint8_t[]){GS, 'V', 0x00}, 3);
 		break;
 	case ESCPOS_CUT_PARTIAL:
-		put(b, (const uint8_t[]){GS, 'V', 0x01}, 3);
+		core_bytebuf_append(b, (const uint8_t[]){GS, 'V', 0x01}, 3);
 		break;
 	case ESCPOS_CUT_FULL_FEED:
-		put(b, (const uint8_t[]){GS, 'V', 65, feed}, 4);
+		core_bytebuf_append(b, (const uint8_t[]){GS, 'V', 65, feed}, 4);
 		break;
 	case ESCPOS_CUT_PARTIAL_FEED:
-		put(b, (const uint8_t[]){GS, 'V', 66, feed}, 4);
+		core_bytebuf_append(b, (const uint8_t[]){GS, 'V', 66, feed}, 4);
 		break;
 	}
 }
 
-int escpos_encode_status_request(struct escpos_buf *b, int kind, struct kio_error *err)
+int escpos_encode_status_request(struct core_bytebuf *b, int kind, struct kio_error *err)
 {
 	if (kind < ESCPOS_STATUS_PRINTER || kind > ESCPOS_STATUS_PAPER)
 		return kio_fail(err, KIO_ERR_INVALID, "escpos: DLE EOT %d (1..4)", kind);
-	put(b, (const uint8_t[]){DLE, EOT, (uint8_t)kind}, 3);
+	core_bytebuf_append(b, (const uint8_t[]){DLE, EOT, (uint8_t)kind}, 3);
 	return 0;
 }
 
-int escpos_encode_process_id(struct escpos_buf *b, const char id[4], struct kio_error *err)
+int escpos_encode_process_id(struct core_bytebuf *b, const char id[4], struct kio_error *err)
 {
 	for (int i = 0; i < 4; i++)
 		if ((uint8_t)id[i] < 0x20 || (uint8_t)id[i] > 0x7E)
@@ -125,6 +103,6 @@ int escpos_encode_process_id(struct escpos_buf *b, const char id[4], struct kio_
 	/* pL pH = 6: fn 48 (0x30) with m = 48, then the four id bytes. */
 	const uint8_t cmd[11] = {GS, '(', 'H', 0x06, 0x00, 0x30, 0x30, (uint8_t)id[0], (uint8_t)id[1],
 		(uint8_t)id[2], (uint8_t)id[3]};
-	put(b, cmd, sizeof(cmd));
+	core_bytebuf_append(b, cmd, sizeof(cmd));
 	return 0;
 }

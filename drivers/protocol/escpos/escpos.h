@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kiosk/core/bytebuf.h"
 #include "kiosk/core/err.h"
 
 /* 80 mm paper at 203 dpi: 72 mm printable = 576 dots (TM-T20II/III, TM-m30III). */
@@ -61,23 +62,18 @@ void escpos_bitmap_set(struct escpos_bitmap *bm, int x, int y, bool ink); /* ign
 int escpos_bitmap_from_coverage(const uint8_t *cov, int width, int height, int cov_stride,
 	uint8_t threshold, int printer_width, struct escpos_bitmap **out, struct kio_error *err);
 
-/* A growable byte buffer the encoders append to. Zero-initialise, then escpos_buf_free. */
-struct escpos_buf {
-	uint8_t *data;
-	size_t len;
-	size_t cap;
-};
-void escpos_buf_free(struct escpos_buf *b); /* frees data, leaves b empty and reusable */
+/* The encoders append to a caller's struct core_bytebuf (kiosk/core/bytebuf.h): zero-initialise
+ * it, then core_bytebuf_free. Nothing is appended when an encoder fails. */
 
 /* ESC @ (1B 40): clears the print buffer and resets modes; the receive buffer is kept. */
-void escpos_encode_init(struct escpos_buf *b);
+void escpos_encode_init(struct core_bytebuf *b);
 
 /*
  * GS ( D (1D 28 44 05 00 14 01 00 02 00): disables the real-time commands DLE DC4 fn1 (drawer
  * pulse) and fn2 (power off), so raster data containing 10 14 can neither pulse nor power off
  * the printer (Epson TM-T88III guide, "GS ( D"). Send after ESC @.
  */
-void escpos_encode_realtime_disable(struct escpos_buf *b);
+void escpos_encode_realtime_disable(struct core_bytebuf *b);
 
 /*
  * The bitmap as GS v 0 m=0 blocks (1D 76 30 00 xL xH yL yH d...) of at most `band_rows` rows
@@ -85,15 +81,15 @@ void escpos_encode_realtime_disable(struct escpos_buf *b);
  * KIO_ERR_INVALID for an empty bitmap, a row wider than ESCPOS_RASTER_MAX_ROW_BYTES or a band
  * height out of range; nothing is appended then.
  */
-int escpos_encode_raster(struct escpos_buf *b, const struct escpos_bitmap *bm, int band_rows,
+int escpos_encode_raster(struct core_bytebuf *b, const struct escpos_bitmap *bm, int band_rows,
 	struct kio_error *err);
 
 /* LF (0A): print and feed one line at the current line spacing. */
-void escpos_encode_lf(struct escpos_buf *b);
+void escpos_encode_lf(struct core_bytebuf *b);
 /* ESC d n (1B 64 n): print and feed n lines. */
-void escpos_encode_feed_lines(struct escpos_buf *b, uint8_t lines);
+void escpos_encode_feed_lines(struct core_bytebuf *b, uint8_t lines);
 /* ESC J n (1B 4A n): print and feed n motion units (1 dot vertical on 203 dpi TM models). */
-void escpos_encode_feed_dots(struct escpos_buf *b, uint8_t dots);
+void escpos_encode_feed_dots(struct core_bytebuf *b, uint8_t dots);
 
 enum escpos_cut {
 	ESCPOS_CUT_FULL,    /* GS V 0: cut where the paper is (content under the head is lost to the next receipt) */
@@ -102,7 +98,7 @@ enum escpos_cut {
 	ESCPOS_CUT_PARTIAL_FEED, /* GS V 66 n: the kiosk default (research §5 "Cut not executed") */
 };
 /* GS V (1D 56 m [n]); `feed` is used only by the *_FEED kinds. */
-void escpos_encode_cut(struct escpos_buf *b, enum escpos_cut kind, uint8_t feed);
+void escpos_encode_cut(struct core_bytebuf *b, enum escpos_cut kind, uint8_t feed);
 
 /* Real-time status request kinds, DLE EOT n (Epson reference "DLE EOT"). */
 enum escpos_status_kind {
@@ -112,14 +108,14 @@ enum escpos_status_kind {
 	ESCPOS_STATUS_PAPER = 4,
 };
 /* DLE EOT n (10 04 n), n = 1..4; each is answered by one byte. KIO_ERR_INVALID otherwise. */
-int escpos_encode_status_request(struct escpos_buf *b, int kind, struct kio_error *err);
+int escpos_encode_status_request(struct core_bytebuf *b, int kind, struct kio_error *err);
 
 /*
  * GS ( H fn48 (1D 28 48 06 00 30 30 d1 d2 d3 d4): the printer answers 37 22 d1..d4 00 once
  * all data before it has been printed (Epson reference "GS ( H"). Each d must be 0x20..0x7E;
  * KIO_ERR_INVALID otherwise.
  */
-int escpos_encode_process_id(struct escpos_buf *b, const char id[4], struct kio_error *err);
+int escpos_encode_process_id(struct core_bytebuf *b, const char id[4], struct kio_error *err);
 
 /*
  * The status decoded from DLE EOT replies. Each parse fills only the fields its byte carries;

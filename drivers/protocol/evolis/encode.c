@@ -11,34 +11,14 @@
 
 enum { ESC = 0x1B, CR = 0x0D };
 
-void evolis_buf_free(struct evolis_buf *b)
+static void frame(struct core_bytebuf *b, const char *text)
 {
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
+	core_bytebuf_append(b, (const uint8_t[]){ESC}, 1);
+	core_bytebuf_append(b, text, strlen(text));
+	core_bytebuf_append(b, (const uint8_t[]){CR}, 1);
 }
 
-static void put(struct evolis_buf *b, const void *bytes, size_t n)
-{
-	if (n > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap - b->len < n)
-			cap *= 2;
-		b->data = xrealloc(b->data, cap);
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, bytes, n);
-	b->len += n;
-}
-
-static void frame(struct evolis_buf *b, const char *text)
-{
-	put(b, (const uint8_t[]){ESC}, 1);
-	put(b, text, strlen(text));
-	put(b, (const uint8_t[]){CR}, 1);
-}
-
-int evolis_encode_command(struct evolis_buf *b, const char *text, struct kio_error *err)
+int evolis_encode_command(struct core_bytebuf *b, const char *text, struct kio_error *err)
 {
 	size_t n = text ? strlen(text) : 0;
 	if (n < 1 || n > 255)
@@ -69,7 +49,7 @@ const char *evolis_read_text(enum evolis_read what)
 	return (unsigned)what < EVOLIS_READ_COUNT ? read_texts[what] : NULL;
 }
 
-int evolis_encode_read(struct evolis_buf *b, enum evolis_read what, struct kio_error *err)
+int evolis_encode_read(struct core_bytebuf *b, enum evolis_read what, struct kio_error *err)
 {
 	const char *t = evolis_read_text(what);
 	if (!t)
@@ -78,17 +58,17 @@ int evolis_encode_read(struct evolis_buf *b, enum evolis_read what, struct kio_e
 	return 0;
 }
 
-void evolis_encode_ribbon_k(struct evolis_buf *b)
+void evolis_encode_ribbon_k(struct core_bytebuf *b)
 {
 	frame(b, "Pr;k");
 }
 
-void evolis_encode_move_to_station(struct evolis_buf *b, enum evolis_station st)
+void evolis_encode_move_to_station(struct core_bytebuf *b, enum evolis_station st)
 {
 	frame(b, st == EVOLIS_STATION_CONTACT ? "Sis" : "Sic");
 }
 
-int evolis_encode_mag_track2(struct evolis_buf *b, const char *digits, struct kio_error *err)
+int evolis_encode_mag_track2(struct core_bytebuf *b, const char *digits, struct kio_error *err)
 {
 	size_t n = digits ? strlen(digits) : 0;
 	if (n < 1 || n > EVOLIS_TRACK2_MAX)
@@ -160,29 +140,29 @@ void evolis_panel_to_face(const uint8_t *panel, struct evolis_face *f)
 	}
 }
 
-void evolis_encode_print_front_k(struct evolis_buf *b, const struct evolis_face *f)
+void evolis_encode_print_front_k(struct core_bytebuf *b, const struct evolis_face *f)
 {
 	frame(b, "Ss");
 	frame(b, "Sr");
 	/* Db;panel;levels;data: fixed-size binary, then CR (dpavlin's driver and qzind/tray's
 	 * EvolisEncoder both close it with CR; the guide's §21 example leaves it implicit). */
 	static const char head[] = "\x1b" "Db;k;2;";
-	put(b, head, sizeof(head) - 1);
+	core_bytebuf_append(b, head, sizeof(head) - 1);
 	uint8_t *panel = xmalloc(EVOLIS_PANEL_K_BYTES);
 	evolis_face_to_panel(f, panel);
-	put(b, panel, EVOLIS_PANEL_K_BYTES);
+	core_bytebuf_append(b, panel, EVOLIS_PANEL_K_BYTES);
 	free(panel);
-	put(b, (const uint8_t[]){CR}, 1);
+	core_bytebuf_append(b, (const uint8_t[]){CR}, 1);
 	frame(b, "Se");
 	LOG_DBG("front K job: %zu bytes", b->len);
 }
 
-void evolis_encode_reject(struct evolis_buf *b)
+void evolis_encode_reject(struct core_bytebuf *b)
 {
 	frame(b, "Ser");
 }
 
-void evolis_encode_eject(struct evolis_buf *b)
+void evolis_encode_eject(struct core_bytebuf *b)
 {
 	frame(b, "Se");
 }

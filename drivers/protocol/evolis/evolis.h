@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kiosk/core/bytebuf.h"
 #include "kiosk/core/err.h"
 
 /*
@@ -32,20 +33,15 @@
 /* ISO 7811 track 2 carries at most 37 data characters between its sentinels. */
 #define EVOLIS_TRACK2_MAX 37
 
-/* A growable byte buffer the encoders append to. Zero-initialise, then evolis_buf_free. */
-struct evolis_buf {
-	uint8_t *data;
-	size_t len;
-	size_t cap;
-};
-void evolis_buf_free(struct evolis_buf *b);
+/* The encoders append to a caller's struct core_bytebuf (kiosk/core/bytebuf.h): zero-initialise
+ * it, then core_bytebuf_free. Nothing is appended when an encoder fails. */
 
 /*
  * Any command: ESC text CR (guide §3: start ESC, separator ';', stop CR). text is the command
  * and its ';'-separated parameters, printable ASCII 0x20..0x7E, 1..255 characters;
  * KIO_ERR_INVALID otherwise (it could not be framed).
  */
-int evolis_encode_command(struct evolis_buf *b, const char *text, struct kio_error *err);
+int evolis_encode_command(struct core_bytebuf *b, const char *text, struct kio_error *err);
 
 /* The reads the kiosk uses (guide §R and field code; see the doc for each reply). */
 enum evolis_read {
@@ -63,24 +59,24 @@ enum evolis_read {
 };
 /* The command text of a read ("Rlr;p"); NULL for an out-of-range value. */
 const char *evolis_read_text(enum evolis_read what);
-int evolis_encode_read(struct evolis_buf *b, enum evolis_read what, struct kio_error *err);
+int evolis_encode_read(struct core_bytebuf *b, enum evolis_read what, struct kio_error *err);
 
 /* Pr;k: monochrome resin ribbon, the only one the kiosk loads. */
-void evolis_encode_ribbon_k(struct evolis_buf *b);
+void evolis_encode_ribbon_k(struct core_bytebuf *b);
 
 enum evolis_station {
 	EVOLIS_STATION_CONTACT,     /* Sis: under the smart card contacts (offset Pos) */
 	EVOLIS_STATION_CONTACTLESS, /* Sic: at the contactless antenna (offset Poc) */
 };
 /* Takes a card from the feeder (or moves the one inside) to the encoding station. */
-void evolis_encode_move_to_station(struct evolis_buf *b, enum evolis_station st);
+void evolis_encode_move_to_station(struct core_bytebuf *b, enum evolis_station st);
 
 /*
  * Dm;2;digits then Smw: writes the card number on magnetic track 2 (guide §10, "Dm", "Smw").
  * digits: 1..EVOLIS_TRACK2_MAX of '0'..'9' (the kiosk's card numbers are numeric);
  * KIO_ERR_INVALID otherwise, nothing appended.
  */
-int evolis_encode_mag_track2(struct evolis_buf *b, const char *digits, struct kio_error *err);
+int evolis_encode_mag_track2(struct core_bytebuf *b, const char *digits, struct kio_error *err);
 
 /* A landscape 1-bit card face, 1016 x 648, row-major, MSB leftmost, 1 = resin ink. */
 struct evolis_face {
@@ -108,12 +104,12 @@ void evolis_panel_to_face(const uint8_t *panel, struct evolis_face *f);
  * The print job for a front face on the K ribbon: Ss, Sr, Db;k;2;<82,296 bytes> CR, Se. Se
  * prints and ejects the card (taking it from the feeder if none is at a station).
  */
-void evolis_encode_print_front_k(struct evolis_buf *b, const struct evolis_face *f);
+void evolis_encode_print_front_k(struct core_bytebuf *b, const struct evolis_face *f);
 
 /* Ser: ejects the card into the reject box (encoding failed, card not to be issued). */
-void evolis_encode_reject(struct evolis_buf *b);
+void evolis_encode_reject(struct core_bytebuf *b);
 /* Se outside a sequence: ejects the card at the station without printing. */
-void evolis_encode_eject(struct evolis_buf *b);
+void evolis_encode_eject(struct core_bytebuf *b);
 
 /* ---- replies ---- */
 

@@ -4,47 +4,47 @@
 #include <glib.h>
 #include <string.h>
 
-static void assert_bytes(const struct escpos_buf *b, const uint8_t *want, size_t n)
+static void assert_bytes(const struct core_bytebuf *b, const uint8_t *want, size_t n)
 {
 	g_assert_cmpmem(b->data, b->len, want, n);
 }
 
 static void test_simple_commands(void)
 {
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	escpos_encode_init(&b);
 	assert_bytes(&b, (const uint8_t[]){0x1B, 0x40}, 2);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 
 	escpos_encode_realtime_disable(&b);
 	assert_bytes(&b, (const uint8_t[]){0x1D, 0x28, 0x44, 0x05, 0x00, 0x14, 0x01, 0x00, 0x02, 0x00},
 		10);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 
 	escpos_encode_lf(&b);
 	escpos_encode_feed_lines(&b, 3);
 	escpos_encode_feed_dots(&b, 24);
 	assert_bytes(&b, (const uint8_t[]){0x0A, 0x1B, 0x64, 0x03, 0x1B, 0x4A, 0x18}, 7);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 	g_assert_null(b.data);
 	g_assert_cmpuint(b.len, ==, 0);
 }
 
 static void test_cut(void)
 {
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	escpos_encode_cut(&b, ESCPOS_CUT_FULL, 99);
 	escpos_encode_cut(&b, ESCPOS_CUT_PARTIAL, 99);
 	escpos_encode_cut(&b, ESCPOS_CUT_FULL_FEED, 0x10);
 	escpos_encode_cut(&b, ESCPOS_CUT_PARTIAL_FEED, 0x00);
 	assert_bytes(&b, (const uint8_t[]){0x1D, 0x56, 0x00, 0x1D, 0x56, 0x01, 0x1D, 0x56, 0x41, 0x10,
 		0x1D, 0x56, 0x42, 0x00}, 14);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 }
 
 static void test_status_request(void)
 {
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	struct kio_error err = {0};
 	for (int n = 1; n <= 4; n++)
 		g_assert_cmpint(escpos_encode_status_request(&b, n, &err), ==, 0);
@@ -54,12 +54,12 @@ static void test_status_request(void)
 	g_assert_cmpint(err.code, ==, KIO_ERR_INVALID);
 	g_assert_cmpint(escpos_encode_status_request(&b, 5, NULL), ==, KIO_ERR_INVALID);
 	g_assert_cmpuint(b.len, ==, 12);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 }
 
 static void test_process_id(void)
 {
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	struct kio_error err = {0};
 	g_assert_cmpint(escpos_encode_process_id(&b, "R042", &err), ==, 0);
 	assert_bytes(&b, (const uint8_t[]){0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30, 'R', '0', '4',
@@ -67,7 +67,7 @@ static void test_process_id(void)
 	g_assert_cmpint(escpos_encode_process_id(&b, "R\x1f" "42", &err), ==, KIO_ERR_INVALID);
 	g_assert_cmpint(escpos_encode_process_id(&b, "R4\x7f" "2", &err), ==, KIO_ERR_INVALID);
 	g_assert_cmpuint(b.len, ==, 11);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 }
 
 static void test_raster_exact(void)
@@ -87,17 +87,17 @@ static void test_raster_exact(void)
 	g_assert_false(escpos_bitmap_get(bm, 13, 0));
 	g_assert_false(escpos_bitmap_get(bm, -1, 0));
 
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	g_assert_cmpint(escpos_encode_raster(&b, bm, 0, &err), ==, 0);
 	assert_bytes(&b, (const uint8_t[]){0x1D, 0x76, 0x30, 0x00, 0x02, 0x00, 0x03, 0x00, 0x80, 0x08,
 		0x01, 0x00, 0x00, 0x40}, 14);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 
 	/* Band of 2 rows: two blocks, 2 rows then 1. */
 	g_assert_cmpint(escpos_encode_raster(&b, bm, 2, &err), ==, 0);
 	assert_bytes(&b, (const uint8_t[]){0x1D, 0x76, 0x30, 0x00, 0x02, 0x00, 0x02, 0x00, 0x80, 0x08,
 		0x01, 0x00, 0x1D, 0x76, 0x30, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x40}, 22);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 	escpos_bitmap_free(bm);
 }
 
@@ -108,7 +108,7 @@ static void test_raster_bands(void)
 	g_assert_cmpint(escpos_bitmap_new(576, 600, &bm, &err), ==, 0);
 	for (int y = 0; y < 600; y++)
 		escpos_bitmap_set(bm, (y * 7) % 576, y, true);
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	g_assert_cmpint(escpos_encode_raster(&b, bm, 0, &err), ==, 0);
 	/* 600 rows = 255 + 255 + 90, each block 8 header bytes + rows * 72. */
 	g_assert_cmpuint(b.len, ==, 3 * 8 + 600 * 72);
@@ -123,12 +123,12 @@ static void test_raster_bands(void)
 		off += 8 + (size_t)heights[i] * 72;
 		y += heights[i];
 	}
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 
 	/* The maximum band puts yH to use: 600 rows in one block, yL 0x58 yH 0x02. */
 	g_assert_cmpint(escpos_encode_raster(&b, bm, ESCPOS_BAND_ROWS_MAX, &err), ==, 0);
 	g_assert_cmpmem(b.data, 8, ((const uint8_t[]){0x1D, 0x76, 0x30, 0, 72, 0, 0x58, 0x02}), 8);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 
 	g_assert_cmpint(escpos_encode_raster(&b, bm, -1, &err), ==, KIO_ERR_INVALID);
 	g_assert_cmpint(escpos_encode_raster(&b, bm, ESCPOS_BAND_ROWS_MAX + 1, &err), ==,

@@ -29,7 +29,7 @@ static void write_all(struct sim_escpos *s, const uint8_t *buf, size_t len, int 
 	g_assert_cmpuint(acc, ==, len);
 }
 
-static void write_buf(struct sim_escpos *s, const struct escpos_buf *b)
+static void write_buf(struct sim_escpos *s, const struct core_bytebuf *b)
 {
 	write_all(s, b->data, b->len, 0);
 }
@@ -64,7 +64,7 @@ static void assert_page_equals_bitmap(const struct sim_escpos_page *p, const str
 static void test_round_trip(void)
 {
 	struct escpos_bitmap *bm = pattern(576, 600);
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	escpos_encode_init(&b);
 	escpos_encode_realtime_disable(&b);
 	g_assert_cmpint(escpos_encode_raster(&b, bm, 0, NULL), ==, 0);
@@ -86,12 +86,12 @@ static void test_round_trip(void)
 	g_assert_cmpuint(st.bytes_in, ==, b.len);
 	g_assert_null(sim_escpos_receipt(s, 1));
 	sim_escpos_free(s);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 	escpos_bitmap_free(bm);
 }
 
 /* A compact job touching every parser state, then compared over every split point. */
-static void build_job(struct escpos_buf *b, struct escpos_bitmap **out_bm)
+static void build_job(struct core_bytebuf *b, struct escpos_bitmap **out_bm)
 {
 	struct escpos_bitmap *bm;
 	g_assert_cmpint(escpos_bitmap_new(24, 5, &bm, NULL), ==, 0);
@@ -127,7 +127,7 @@ static void check_job_result(struct sim_escpos *s, const struct escpos_bitmap *b
 
 static void test_every_split(void)
 {
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	struct escpos_bitmap *bm;
 	build_job(&b, &bm);
 	for (size_t cut = 0; cut <= b.len; cut++) {
@@ -152,18 +152,18 @@ static void test_every_split(void)
 			check_job_result(s, bm);
 			sim_escpos_free(s);
 		}
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 	escpos_bitmap_free(bm);
 }
 
 static void status_all(struct sim_escpos *s, uint8_t out[4], size_t *n)
 {
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	for (int k = 1; k <= 4; k++)
 		g_assert_cmpint(escpos_encode_status_request(&b, k, NULL), ==, 0);
 	write_buf(s, &b);
 	*n = sim_escpos_read(s, out, 4);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 }
 
 static void test_status_faults(void)
@@ -236,7 +236,7 @@ static void test_fault_names(void)
 static void test_paper_out_holds_and_resumes(void)
 {
 	struct escpos_bitmap *bm = pattern(576, 100);
-	struct escpos_buf first = {0}, rest = {0};
+	struct core_bytebuf first = {0}, rest = {0};
 	struct escpos_bitmap *top, *bottom;
 	g_assert_cmpint(escpos_bitmap_new(576, 40, &top, NULL), ==, 0);
 	g_assert_cmpint(escpos_bitmap_new(576, 60, &bottom, NULL), ==, 0);
@@ -279,8 +279,8 @@ static void test_paper_out_holds_and_resumes(void)
 	g_assert_cmpmem(pid, 7, ((const uint8_t[]){0x37, 0x22, 'P', '0', '0', '1', 0}), 7);
 
 	sim_escpos_free(s);
-	escpos_buf_free(&first);
-	escpos_buf_free(&rest);
+	core_bytebuf_free(&first);
+	core_bytebuf_free(&rest);
 	escpos_bitmap_free(bm);
 	escpos_bitmap_free(top);
 	escpos_bitmap_free(bottom);
@@ -375,7 +375,7 @@ static void test_unknown_and_text(void)
 /* Truncated at every length: never crashes, prints only completed rows, no receipt. */
 static void test_truncated(void)
 {
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	struct escpos_bitmap *bm;
 	build_job(&b, &bm);
 	size_t cut_at = b.len - 7; /* before GS V 65 2 and DLE EOT 1 */
@@ -386,7 +386,7 @@ static void test_truncated(void)
 		g_assert_cmpint(sim_escpos_current(s)->height, <=, 5 + 34 + 3);
 		sim_escpos_free(s);
 	}
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 	escpos_bitmap_free(bm);
 }
 
@@ -431,7 +431,7 @@ static void test_realtime_inside_data(void)
 	bm->bits[0] = 0x10;
 	bm->bits[1] = 0x04;
 	bm->bits[2] = 0x02;
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	g_assert_cmpint(escpos_encode_raster(&b, bm, 0, NULL), ==, 0);
 	struct sim_escpos *s = new_sim(NULL);
 	write_buf(s, &b);
@@ -444,7 +444,7 @@ static void test_realtime_inside_data(void)
 	g_assert_true(sim_escpos_page_get(sim_escpos_current(s), 22, 0));
 	g_assert_cmpuint(sim_escpos_page_ink(sim_escpos_current(s)), ==, 3);
 	sim_escpos_free(s);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 
 	/* DLE DC4 fn2 inside image data powers the printer off unless GS ( D disabled it. */
 	bm->bits[0] = 0x10;
@@ -462,7 +462,7 @@ static void test_realtime_inside_data(void)
 	g_assert_cmpuint(st.power_offs, ==, 1);
 	sim_escpos_power_cycle(s);
 	g_assert_true(sim_escpos_connected(s));
-	struct escpos_buf safe = {0};
+	struct core_bytebuf safe = {0};
 	escpos_encode_init(&safe);
 	escpos_encode_realtime_disable(&safe);
 	write_buf(s, &safe);
@@ -470,8 +470,8 @@ static void test_realtime_inside_data(void)
 	g_assert_true(sim_escpos_connected(s));
 	g_assert_cmpint(sim_escpos_current(s)->height, ==, 1);
 	sim_escpos_free(s);
-	escpos_buf_free(&b);
-	escpos_buf_free(&safe);
+	core_bytebuf_free(&b);
+	core_bytebuf_free(&safe);
 	escpos_bitmap_free(bm);
 	escpos_bitmap_free(bm5);
 }
@@ -483,7 +483,7 @@ static void test_cutter_offset(void)
 	cfg.cutter_offset = 20;
 	struct sim_escpos *s = new_sim(&cfg);
 	struct escpos_bitmap *bm = pattern(576, 50);
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	g_assert_cmpint(escpos_encode_raster(&b, bm, 0, NULL), ==, 0);
 	escpos_encode_cut(&b, ESCPOS_CUT_FULL, 0);
 	write_buf(s, &b);
@@ -494,7 +494,7 @@ static void test_cutter_offset(void)
 	for (int x = 0; x < 576; x++)
 		g_assert_cmpint(sim_escpos_page_get(sim_escpos_current(s), x, 0), ==,
 			escpos_bitmap_get(bm, x, 30));
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 	/* Cut with feed: all printed rows pass the cutter, n more are fed. */
 	escpos_encode_cut(&b, ESCPOS_CUT_PARTIAL_FEED, 5);
 	write_buf(s, &b);
@@ -502,7 +502,7 @@ static void test_cutter_offset(void)
 	g_assert_cmpint(sim_escpos_receipt(s, 1)->height, ==, 25);
 	g_assert_cmpint(sim_escpos_current(s)->height, ==, 20);
 	sim_escpos_free(s);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 	escpos_bitmap_free(bm);
 }
 
@@ -531,7 +531,7 @@ static void test_page_limit(void)
 	cfg.max_page_rows = 100;
 	struct sim_escpos *s = new_sim(&cfg);
 	struct escpos_bitmap *bm = pattern(576, 150);
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	g_assert_cmpint(escpos_encode_raster(&b, bm, 0, NULL), ==, 0);
 	size_t acc;
 	struct kio_error err = {0};
@@ -542,7 +542,7 @@ static void test_page_limit(void)
 	sim_escpos_stats(s, &st);
 	g_assert_cmpuint(st.lost_rows, ==, 50);
 	sim_escpos_free(s);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 	escpos_bitmap_free(bm);
 
 	struct sim_escpos_config bad;
@@ -588,7 +588,7 @@ static uint8_t *read_png(const char *path, int *w, int *h)
 static void test_png(void)
 {
 	struct escpos_bitmap *bm = pattern(576, 300);
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	escpos_encode_init(&b);
 	g_assert_cmpint(escpos_encode_raster(&b, bm, 0, NULL), ==, 0);
 	escpos_encode_cut(&b, ESCPOS_CUT_PARTIAL_FEED, 0);
@@ -625,7 +625,7 @@ static void test_png(void)
 	g_free(path);
 	g_free(dir);
 	sim_escpos_free(s);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 	escpos_bitmap_free(bm);
 }
 

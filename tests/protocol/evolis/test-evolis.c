@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void assert_frames(const struct evolis_buf *b, const char *want)
+static void assert_frames(const struct core_bytebuf *b, const char *want)
 {
 	/* want uses '|' for ESC and '#' for CR, so tests read like the guide's "(ESC)..(CR)". */
 	size_t n = strlen(want);
@@ -19,7 +19,7 @@ static void assert_frames(const struct evolis_buf *b, const char *want)
 
 static void test_commands(void)
 {
-	struct evolis_buf b = {0};
+	struct core_bytebuf b = {0};
 	struct kio_error err = {0};
 	g_assert_cmpint(evolis_encode_command(&b, "Pem;2", &err), ==, 0);
 	assert_frames(&b, "|Pem;2#");
@@ -34,14 +34,14 @@ static void test_commands(void)
 	longer[255] = '\0';
 	g_assert_cmpint(evolis_encode_command(&b, longer, &err), ==, 0);
 	g_assert_cmpuint(b.len, ==, 7 + 257);
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 
 	const char *want[EVOLIS_READ_COUNT] = {"|Rtp#", "|Rfv#", "|Rsn#", "|Rlr;p#", "|Rse;o#",
 		"|Rse;f#", "|Rcr#", "|Rco;c#", "|Rco;p#", "|Rco;l#"};
 	for (int r = 0; r < EVOLIS_READ_COUNT; r++) {
 		g_assert_cmpint(evolis_encode_read(&b, (enum evolis_read)r, &err), ==, 0);
 		assert_frames(&b, want[r]);
-		evolis_buf_free(&b);
+		core_bytebuf_free(&b);
 	}
 	g_assert_cmpint(evolis_encode_read(&b, EVOLIS_READ_COUNT, &err), ==, KIO_ERR_INVALID);
 	g_assert_null(evolis_read_text(EVOLIS_READ_COUNT));
@@ -52,7 +52,7 @@ static void test_commands(void)
 	evolis_encode_reject(&b);
 	evolis_encode_eject(&b);
 	assert_frames(&b, "|Pr;k#|Sis#|Sic#|Ser#|Se#");
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 
 	g_assert_cmpint(evolis_encode_mag_track2(&b, "6354120000012345", &err), ==, 0);
 	assert_frames(&b, "|Dm;2;6354120000012345#|Smw#");
@@ -62,7 +62,7 @@ static void test_commands(void)
 		==, KIO_ERR_INVALID);
 	g_assert_cmpint(evolis_encode_mag_track2(&b, "1234567890123456789012345678901234567", &err),
 		==, 0);
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 }
 
 static void test_face_panel(void)
@@ -90,13 +90,13 @@ static void test_face_panel(void)
 	evolis_panel_to_face(panel, back);
 	g_assert_cmpmem(back, sizeof(*back), f, sizeof(*f));
 
-	struct evolis_buf b = {0};
+	struct core_bytebuf b = {0};
 	evolis_encode_print_front_k(&b, f);
 	g_assert_cmpuint(b.len, ==, 4 + 4 + 8 + EVOLIS_PANEL_K_BYTES + 1 + 4);
 	g_assert_cmpmem(b.data, 16, "\x1bSs\r\x1bSr\r\x1b" "Db;k;2;", 16);
 	g_assert_cmpmem(b.data + 16, EVOLIS_PANEL_K_BYTES, panel, EVOLIS_PANEL_K_BYTES);
 	g_assert_cmpmem(b.data + 16 + EVOLIS_PANEL_K_BYTES, 5, "\r\x1bSe\r", 5);
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 
 	const uint8_t cov[2 * 3] = {0, 200, 255, 127, 128, 0};
 	struct kio_error err = {0};

@@ -22,7 +22,7 @@ static struct sim_evolis *new_sim(int feeder, int ribbon)
 }
 
 /* Sends one encoded command and returns its single parsed reply. */
-static struct evolis_reply chat(struct sim_evolis *s, const struct evolis_buf *b)
+static struct evolis_reply chat(struct sim_evolis *s, const struct core_bytebuf *b)
 {
 	struct kio_error err = {0};
 	if (sim_evolis_write(s, b->data, b->len, &err) != 0)
@@ -39,19 +39,19 @@ static struct evolis_reply chat(struct sim_evolis *s, const struct evolis_buf *b
 
 static struct evolis_reply cmd(struct sim_evolis *s, const char *text)
 {
-	struct evolis_buf b = {0};
+	struct core_bytebuf b = {0};
 	g_assert_cmpint(evolis_encode_command(&b, text, NULL), ==, 0);
 	struct evolis_reply r = chat(s, &b);
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 	return r;
 }
 
 static struct evolis_reply read_(struct sim_evolis *s, enum evolis_read what)
 {
-	struct evolis_buf b = {0};
+	struct core_bytebuf b = {0};
 	g_assert_cmpint(evolis_encode_read(&b, what, NULL), ==, 0);
 	struct evolis_reply r = chat(s, &b);
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 	return r;
 }
 
@@ -130,13 +130,13 @@ static void test_identity_and_status(void)
 /* The full issue conversation: pre-check, station, encode, print, eject. */
 static void issue_card(struct sim_evolis *s, const char *number, const struct evolis_face *f)
 {
-	struct evolis_buf b = {0};
+	struct core_bytebuf b = {0};
 	evolis_encode_ribbon_k(&b);
 	expect_ok(chat(s, &b));
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 	evolis_encode_move_to_station(&b, EVOLIS_STATION_CONTACTLESS);
 	expect_ok(chat(s, &b));
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 	g_assert_cmpint(position(s), ==, EVOLIS_CARD_CONTACTLESS);
 	g_assert_cmpint(evolis_encode_mag_track2(&b, number, NULL), ==, 0);
 	/* Two commands, two replies. */
@@ -144,12 +144,12 @@ static void issue_card(struct sim_evolis *s, const char *number, const struct ev
 	uint8_t rx[16];
 	size_t n = sim_evolis_read(s, rx, sizeof(rx));
 	g_assert_cmpmem(rx, n, "OK\rOK\r", 6);
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 	evolis_encode_print_front_k(&b, f);
 	g_assert_cmpint(sim_evolis_write(s, b.data, b.len, NULL), ==, 0);
 	n = sim_evolis_read(s, rx, sizeof(rx));
 	g_assert_cmpmem(rx, n, "OK\rOK\rOK\rOK\r", 12); /* Ss, Sr, Db, Se */
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 	g_assert_cmpint(position(s), ==, EVOLIS_CARD_NONE);
 }
 
@@ -179,13 +179,13 @@ static void test_issue(void)
 	g_assert_cmpint(sim_evolis_feeder_level(s), ==, 9);
 
 	/* A second card straight through the print job (no station first). */
-	struct evolis_buf b = {0};
+	struct core_bytebuf b = {0};
 	evolis_encode_print_front_k(&b, f);
 	g_assert_cmpint(sim_evolis_write(s, b.data, b.len, NULL), ==, 0);
 	g_assert_cmpuint(sim_evolis_readable(s), ==, 12);
 	uint8_t rx[16];
 	sim_evolis_read(s, rx, sizeof(rx));
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 	g_assert_cmpuint(sim_evolis_card_count(s), ==, 2);
 	g_assert_false(sim_evolis_card(s, 1)->encoded);
 	g_assert_null(sim_evolis_card(s, 2));
@@ -198,7 +198,7 @@ static void test_reject(void)
 	struct sim_evolis *s = new_sim(10, 200);
 	expect_ok(cmd(s, "Sis"));
 	g_assert_cmpint(position(s), ==, EVOLIS_CARD_CONTACT);
-	struct evolis_buf b = {0};
+	struct core_bytebuf b = {0};
 	evolis_encode_reject(&b);
 	expect_ok(chat(s, &b));
 	g_assert_cmpuint(sim_evolis_card_count(s), ==, 1);
@@ -207,12 +207,12 @@ static void test_reject(void)
 	struct evolis_reply r = chat(s, &b); /* nothing left to reject */
 	g_assert_cmpint(r.kind, ==, EVOLIS_REPLY_ERROR);
 	g_assert_cmpstr(r.text, ==, "ERR NO CARD");
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 	/* Se outside a sequence ejects an unprinted card. */
 	expect_ok(cmd(s, "Sic"));
 	evolis_encode_eject(&b);
 	expect_ok(chat(s, &b));
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 	g_assert_cmpuint(sim_evolis_card_count(s), ==, 2);
 	g_assert_false(sim_evolis_card(s, 1)->rejected);
 	/* Smw without Dm is a parameter error. */
@@ -242,13 +242,13 @@ static void test_fault_feeder_empty(void)
 	/* Injected: feeder-empty while cards are counted in. */
 	sim_evolis_fault_set(s, SIM_EVOLIS_FAULT_FEEDER_EMPTY, true);
 	g_assert_cmpint(volts(s, EVOLIS_READ_FEEDER), ==, 0);
-	struct evolis_buf b = {0};
+	struct core_bytebuf b = {0};
 	evolis_encode_print_front_k(&b, f);
 	g_assert_cmpint(sim_evolis_write(s, b.data, b.len, NULL), ==, 0);
 	uint8_t rx[64];
 	size_t n = sim_evolis_read(s, rx, sizeof(rx));
 	g_assert_cmpmem(rx, n, "OK\rOK\rOK\rERR FEEDER EMPTY\r", 26);
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 	g_assert_cmpuint(sim_evolis_card_count(s), ==, 2);
 	sim_evolis_fault_set(s, SIM_EVOLIS_FAULT_FEEDER_EMPTY, false);
 	g_assert_cmpint(volts(s, EVOLIS_READ_FEEDER), ==, 5000);
@@ -273,13 +273,13 @@ static void test_fault_ribbon(void)
 		counter(s, EVOLIS_READ_RIBBON_LEFT), 5), ==, EVOLIS_FAULT_RIBBON_OUT);
 	/* Printing now fails; the encoded card stays at the station for Ser. */
 	expect_ok(cmd(s, "Sic"));
-	struct evolis_buf b = {0};
+	struct core_bytebuf b = {0};
 	evolis_encode_print_front_k(&b, f);
 	g_assert_cmpint(sim_evolis_write(s, b.data, b.len, NULL), ==, 0);
 	uint8_t rx[64];
 	size_t n = sim_evolis_read(s, rx, sizeof(rx));
 	g_assert_cmpmem(rx, n, "OK\rOK\rOK\rERR RIBBON ENDED\r", 26);
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 	g_assert_cmpint(position(s), ==, EVOLIS_CARD_CONTACTLESS);
 	expect_ok(cmd(s, "Ser"));
 
@@ -354,7 +354,7 @@ static void test_fault_disconnect(void)
 static void test_splits(void)
 {
 	struct evolis_face *f = face_pattern();
-	struct evolis_buf b = {0};
+	struct core_bytebuf b = {0};
 	evolis_encode_ribbon_k(&b);
 	evolis_encode_move_to_station(&b, EVOLIS_STATION_CONTACT);
 	g_assert_cmpint(evolis_encode_mag_track2(&b, "987654321", NULL), ==, 0);
@@ -373,7 +373,7 @@ static void test_splits(void)
 			assert_card_face(sim_evolis_card(s, 0), f);
 		sim_evolis_free(s);
 	}
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 	free(f);
 }
 
