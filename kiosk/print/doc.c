@@ -1,0 +1,283 @@
+/* Receipt documents: paragraphs, label/value rows and rules, laid out and drawn to 1 bit. */
+#include "kiosk/print/print.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MODULE "print"
+#include "kiosk/core/log.h"
+#include "kiosk/core/xmalloc.h"
+
+/* Paper edges left white: the head's outer dots print weakest (TM manuals print 576 of the
+ * head's dots on 80 mm paper; 8 more each side keeps glyphs off the edge). */
+#define MARGIN_X 8
+#define MARGIN_TOP 16
+#define MARGIN_BOTTOM 16
+#define ITEM_GAP 4       /* between two items */
+#define RULE_PAD 10      /* white above and below a rule */
+#define RULE_DOTS 2
+
+enum item_kind { ITEM_TEXT, ITEM_ROW, ITEM_RULE, ITEM_SPACE };
+
+struct item {
+	enum item_kind kind;
+	struct print_style st;
+	char *a, *b; /* text, or label and value */
+	int px;
+};
+
+struct print_doc {
+	struct item *items;
+	size_t n, cap;
+};
+
+struct print_doc *print_doc_new(void)
+{
+	return xcalloc(1, sizeof(struct print_doc));
+}
+
+void print_doc_free(struct print_doc *doc)
+{
+	if (!doc)
+		return;
+	for (size_t i = 0; i < doc->n; i++) {
+		free(doc->items[i].a);
+		free(doc->items[i].b);
+	}
+	free(doc->items);
+	free(doc);
+}
+
+static struct item *add(struct print_doc *doc, enum item_kind kind, const struct print_style *st)
+{
+	if (doc->n == doc->cap) {
+		doc->cap = doc->cap ? doc->cap * 2 : 16;
+		doc->items = xrealloc(doc->items, doc->cap * sizeof(*doc->items));
+	}
+	struct item *it = &doc->items[doc->n++];
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	if (st)
+		it->st = *st;
+	if (it->st.size_px <= 0)
+		it->st.size_px = PRINT_SIZE_BODY;
+	return it;
+}
+
+void print_doc_text(struct print_doc *doc, const struct print_style *st, const char *utf8)
+{
+	add(doc, ITEM_TEXT, st)->a = xstrdup(utf8 ? utf8 : "");
+}
+
+void print_doc_row(struct print_doc *doc, const struct print_style *st, const char *label,
+	const char *value)
+{
+	struct item *it = add(doc, ITEM_ROW, st);
+	it->a = xstrdup(label ? label : "");
+	it->b = xstrdup(value ? value : "");
+}
+
+void print_doc_rule(struct print_doc *doc)
+{
+	add(doc, ITEM_RULE, NULL);
+}
+
+void print_doc_space(struct print_doc *doc, int px)
+{
+	add(doc, ITEM_SPACE, NULL)->px = px > 0 ? px : 0;
+}
+
+/* ---- rendering ---- */
+
+struct canvas {
+	uint8_t *cov; /* NULL while measuring */
+	int w, h;
+};
+
+static struct text_style text_style_of(const struct print_style *st, enum text_align align,
+	int max_width)
+{
+	return (struct text_style){.size_px = st->size_px, .bold = st->bold, .dir = st->dir,
+		.align = align, .max_width = max_width};
+}
+
+/* Lays out utf8; NULL (logged) only if the engine cannot allocate. */
+static struct text_layout *lay(struct text_engine *e, const char *utf8, struct text_style ts)
+{
+	return text_layout_new(e, utf8, strlen(utf8), &ts);
+}
+
+static void draw(struct text_engine *e, const struct canvas *c, const struct text_layout *l,
+	int x, int y)
+{
+	if (c->cov)
+		text_draw_gray(e, l, c->cov, c->w, c->w, c->h, x, y);
+}
+
+/* Places one item at y; returns its height, or -1 if the engine failed. */
+static int place(struct text_engine *e, const struct canvas *c, const struct item *it, int y)
+{
+	int cw = c->w - 2 * MARGIN_X;
+	switch (it->kind) {
+	case ITEM_SPACE:
+		return it->px;
+	case ITEM_RULE:
+		if (c->cov)
+			for (int k = 0; k < RULE_DOTS; k++)
+				memset(c->cov + (size_t)(y + RULE_PAD + k) * (size_t)c->w + MARGIN_X, 255,
+					(size_t)cw);
+		return 2 * RULE_PAD + RULE_DOTS;
+	case ITEM_TEXT: {
+		struct text_layout *l = lay(e, it->a, text_style_of(&it->st, it->st.align, cw));
+		if (!l)
+			return -1;
+		draw(e, c, l, MARGIN_X, y);
+		int h = text_layout_height(l);
+		text_layout_free(l);
+		return h;
+	}
+	case ITEM_ROW: {
+		/* Label at the paragraph's start edge, value at its end edge: the same direction
+		 * for both, so an RTL row puts the label right and the value left. */
+		struct text_layout *lab = lay(e, it->a, text_style_of(&it->st, TEXT_ALIGN_START, cw));
+		struct text_layout *val = lay(e, it->b, text_style_of(&it->st, TEXT_ALIGN_END, cw));
+		int h = -1;
+		if (lab && val) {
+			int gap = it->st.size_px;
+			int lw = text_layout_natural_width(lab), vw = text_layout_natural_width(val);
+			int lh = text_layout_height(lab);
+			draw(e, c, lab, MARGIN_X, y);
+			if (text_layout_line_count(lab) == 1 && text_layout_line_count(val) == 1 &&
+				lw + gap + vw <= cw) {
+				draw(e, c, val, MARGIN_X, y);
+				h = lh > text_layout_height(val) ? lh : text_layout_height(val);
+			} else { /* too long for one line: the value under its label */
+				draw(e, c, val, MARGIN_X, y + lh);
+				h = lh + text_layout_height(val);
+			}
+		}
+		text_layout_free(lab);
+		text_layout_free(val);
+		return h;
+	}
+	}
+	return 0;
+}
+
+/* Runs the items once: measures when c->cov is NULL, draws otherwise. -1 on engine failure. */
+static int flow(const struct print_doc *doc, struct text_engine *e, const struct canvas *c)
+{
+	int y = MARGIN_TOP;
+	for (size_t i = 0; i < doc->n; i++) {
+		int h = place(e, c, &doc->items[i], y);
+		if (h < 0)
+			return -1;
+		y += h + (i + 1 < doc->n ? ITEM_GAP : 0);
+	}
+	return y + MARGIN_BOTTOM;
+}
+
+/* Appends s without the bidi isolates and embeddings (U+202A..202E, U+2066..2069). */
+static void append_plain(char **out, size_t *len, size_t *cap, const char *s)
+{
+	size_t n = strlen(s);
+	if (*len + n + 2 > *cap) {
+		*cap = (*len + n + 2) * 2;
+		*out = xrealloc(*out, *cap);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *u = (const unsigned char *)s + i;
+		if (i + 2 < n && u[0] == 0xE2 && ((u[1] == 0x80 && u[2] >= 0xAA && u[2] <= 0xAE) ||
+			(u[1] == 0x81 && u[2] >= 0xA6 && u[2] <= 0xA9))) {
+			i += 2;
+			continue;
+		}
+		(*out)[(*len)++] = s[i];
+	}
+	(*out)[*len] = '\0';
+}
+
+static char *logical_text(const struct print_doc *doc)
+{
+	size_t len = 0, cap = 256;
+	char *t = xmalloc(cap);
+	t[0] = '\0';
+	for (size_t i = 0; i < doc->n; i++) {
+		const struct item *it = &doc->items[i];
+		switch (it->kind) {
+		case ITEM_TEXT:
+			append_plain(&t, &len, &cap, it->a);
+			break;
+		case ITEM_ROW:
+			append_plain(&t, &len, &cap, it->a);
+			append_plain(&t, &len, &cap, "\t");
+			append_plain(&t, &len, &cap, it->b);
+			break;
+		case ITEM_RULE:
+			append_plain(&t, &len, &cap, "---");
+			break;
+		case ITEM_SPACE:
+			continue;
+		}
+		append_plain(&t, &len, &cap, "\n");
+	}
+	return t;
+}
+
+int print_doc_render(const struct print_doc *doc, struct text_engine *engine, int width_dots,
+	struct print_receipt **out, struct kio_error *err)
+{
+	*out = NULL;
+	if (width_dots == 0)
+		width_dots = 576;
+	if (!doc || !engine || doc->n == 0 || width_dots < 64 || width_dots > 2048)
+		return kio_fail(err, KIO_ERR_INVALID, "print: %zu items at %d dots",
+			doc ? doc->n : 0, width_dots);
+	struct canvas c = {.cov = NULL, .w = width_dots, .h = 0};
+	int h = flow(doc, engine, &c);
+	if (h < 0)
+		return kio_fail(err, KIO_ERR_NOMEM, "print: text layout failed");
+	c.h = h;
+	c.cov = xcalloc((size_t)h, (size_t)width_dots);
+	if (flow(doc, engine, &c) != h) {
+		free(c.cov);
+		return kio_fail(err, KIO_ERR_NOMEM, "print: text layout failed while drawing");
+	}
+	struct print_receipt *r = xcalloc(1, sizeof(*r));
+	int stride = (width_dots + 7) / 8;
+	uint8_t *bits = xcalloc((size_t)h, (size_t)stride);
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < width_dots; x++)
+			if (c.cov[(size_t)y * (size_t)width_dots + (size_t)x] >= 128)
+				bits[(size_t)y * (size_t)stride + (size_t)x / 8] |= (uint8_t)(0x80u >> (x % 8));
+	free(c.cov);
+	r->image = (struct receipt_image){.width = width_dots, .height = h, .stride = stride,
+		.bits = bits};
+	r->text = logical_text(doc);
+	*out = r;
+	return 0;
+}
+
+void print_receipt_free(struct print_receipt *r)
+{
+	if (!r)
+		return;
+	free((void *)r->image.bits);
+	free(r->text);
+	free(r);
+}
+
+int print_receipt_write_text(const struct print_receipt *r, const char *path,
+	struct kio_error *err)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return kio_fail(err, KIO_ERR_IO, "print: open %s: %s", path, strerror(errno));
+	size_t n = strlen(r->text);
+	bool ok = fwrite(r->text, 1, n, f) == n;
+	if (fclose(f) != 0)
+		ok = false;
+	return ok ? 0 : kio_fail(err, KIO_ERR_IO, "print: write %s: %s", path, strerror(errno));
+}

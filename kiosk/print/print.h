@@ -1,0 +1,132 @@
+/*
+ * What the kiosk prints, drawn by its own text engine before the printer classes see it:
+ * receipt documents rendered to a 1-bit struct receipt_image (with the logical lines as plain
+ * text beside it), the bilingual transaction receipt, and the card face as RGBA. No SDL, no
+ * printer bytes: Arabic reaches the printers only as pixels (issue 5).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drivers/class/cardprn.h"
+#include "drivers/class/receipt.h"
+#include "kiosk/core/err.h"
+#include "kiosk/text/text.h"
+
+/* Text sizes in pixels per em at 203 dpi (8 dots/mm): 24 px is a 3 mm em, a body size that
+ * stays legible on thermal paper. */
+#define PRINT_SIZE_SMALL 20
+#define PRINT_SIZE_BODY 24
+#define PRINT_SIZE_LARGE 30
+#define PRINT_SIZE_TITLE 36
+
+struct print_style {
+	int size_px;           /* 0 = PRINT_SIZE_BODY */
+	bool bold;
+	enum text_dir dir;     /* AUTO: the first strong character decides */
+	enum text_align align; /* START: right in RTL, left in LTR */
+};
+
+/* ---- receipt documents ---- */
+
+struct print_doc;
+
+/* Caller frees with print_doc_free (accepts NULL). Aborts on exhaustion (xmalloc). */
+struct print_doc *print_doc_new(void);
+void print_doc_free(struct print_doc *doc);
+
+/* A paragraph, wrapped at the paper width. st NULL = body, AUTO, START. utf8 is copied. */
+void print_doc_text(struct print_doc *doc, const struct print_style *st, const char *utf8);
+/*
+ * A label and its value in one paragraph direction: the label at the start edge, the value at
+ * the end edge (label right and value left in RTL, the reverse in LTR), on one line when they
+ * fit; otherwise the label on its line and the value, wrapped, end-aligned below it. Wrap
+ * values that must read left to right inside Arabic (references, dates, card numbers) with
+ * print_ltr. Copied.
+ */
+void print_doc_row(struct print_doc *doc, const struct print_style *st, const char *label,
+	const char *value);
+void print_doc_rule(struct print_doc *doc);          /* a separator across the paper */
+void print_doc_space(struct print_doc *doc, int px); /* blank paper */
+
+struct print_receipt {
+	struct receipt_image image; /* bits owned here: MSB leftmost, 1 = ink */
+	/* The logical lines, UTF-8, each ended by '\n': a paragraph as written, a row as
+	 * "label\tvalue", a rule as "---"; no bidi controls, no wrapping (the .txt beside the
+	 * simulator's PNG, for assertions). */
+	char *text;
+};
+
+/*
+ * Lays out and draws doc at width_dots (0 = 576) into a 1-bit image: coverage thresholded at
+ * 50% (no dither: strokes stay crisp, research §1.6). Borrows engine. Caller frees *out with
+ * print_receipt_free. KIO_ERR_INVALID for a width out of 64..2048 or an empty doc;
+ * KIO_ERR_NOMEM if the engine cannot lay out.
+ */
+int print_doc_render(const struct print_doc *doc, struct text_engine *engine, int width_dots,
+	struct print_receipt **out, struct kio_error *err);
+void print_receipt_free(struct print_receipt *r); /* accepts NULL */
+/* Writes r->text to path. KIO_ERR_IO naming the path. */
+int print_receipt_write_text(const struct print_receipt *r, const char *path,
+	struct kio_error *err);
+
+/* ---- formatting ---- */
+
+/* fils as "1,250.00" ("-0.50" below zero): integers only, never a float. Returns out. */
+char *print_format_fils(int64_t fils, char *out, size_t size);
+/* Wall-clock seconds as Gulf Standard Time (UTC+4, no daylight saving), "2027-03-14 10:32". */
+char *print_format_time(int64_t wall_s, char *out, size_t size);
+/* Digits in groups of four, "6001 2345 6789 0123"; mask_all_but_last4 gives "•••• 0123". */
+char *print_format_card_number(const char *digits, bool mask_all_but_last4, char *out,
+	size_t size);
+/* utf8 between LEFT-TO-RIGHT ISOLATE and POP DIRECTIONAL ISOLATE (UAX #9): a run of digits
+ * and Latin that keeps its order inside an Arabic line. */
+char *print_ltr(const char *utf8, char *out, size_t size);
+
+/* ---- the transaction receipt ---- */
+
+struct print_txn {
+	const char *kiosk_name_en, *kiosk_name_ar;
+	const char *kiosk_id;          /* "KSK-DXB-0042" */
+	int64_t when_s;                /* wall clock; printed in Gulf time */
+	const char *reference;         /* "TXN-2027-000123" */
+	const char *service_en, *service_ar;
+	const char *card_number;       /* digits, printed masked; NULL = no line */
+	int64_t amount_fils;           /* the service */
+	int64_t fee_fils;              /* 0 = no line */
+	int64_t paid_fils;             /* cash inserted; above the total, the rest is credited */
+};
+
+/* The sample the tests and the technician's test print use: TXN-2027-000123, an e-Dirham
+ * card top-up of AED 150.00 paid with AED 200.00. Strings are static. */
+void print_txn_sample(struct print_txn *out);
+/*
+ * Appends the bilingual receipt of t: titles, the Arabic block (RTL rows), the English block
+ * (LTR rows), footer. KIO_ERR_INVALID for a missing field or a negative amount.
+ */
+int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, struct kio_error *err);
+
+/* ---- the card face ---- */
+
+struct print_card {
+	const char *title_ar, *title_en;   /* "بطاقة الدرهم الإلكتروني", "e-Dirham Card" */
+	const char *issuer_ar, *issuer_en; /* the kiosk's name */
+	const char *number;                /* digits */
+	int64_t issued_s;                  /* wall clock */
+};
+
+struct print_card_face {
+	int width, height, stride; /* 1016 x 648 (Evolis panel, landscape), stride = width * 4 */
+	uint8_t *rgba;             /* black on white, opaque */
+};
+
+/* Draws the front: titles in Arabic and English, the number in groups of four read left to
+ * right, labels, issuer and date. Borrows engine; caller frees with print_card_face_free.
+ * KIO_ERR_INVALID for a missing field or a number that is not 1..23 digits. */
+int print_card_face_render(struct text_engine *engine, const struct print_card *card,
+	struct print_card_face **out, struct kio_error *err);
+void print_card_face_free(struct print_card_face *face); /* accepts NULL */
+/* The face as the card issuer class takes it (borrowing face's pixels). */
+struct cardprn_image print_card_face_image(const struct print_card_face *face);

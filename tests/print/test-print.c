@@ -1,0 +1,478 @@
+/*
+ * What the kiosk prints: formatting, receipt documents (size, ink, the logical text, RTL and
+ * LTR rows, numbers in order, wrapping), the card face, and the sample receipt and a card
+ * going through the real drivers into the device models, written as PNGs in the build
+ * directory (argv[1]) for a person to look at.
+ */
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drivers/host/escpos/escpos-receipt.h"
+#include "drivers/host/evolis/evolis-card.h"
+#include "drivers/sim/escpos/sim-escpos.h"
+#include "drivers/sim/evolis/sim-evolis.h"
+#include "drivers/transport/transport-sim.h"
+#include "kiosk/core/image.h"
+#include "kiosk/print/print.h"
+#include "tests/common/devloop.h"
+
+static struct text_engine *engine;
+static const char *out_dir = ".";
+
+static void test_format(void)
+{
+	char b[64];
+	g_assert_cmpstr(print_format_fils(0, b, sizeof(b)), ==, "0.00");
+	g_assert_cmpstr(print_format_fils(5, b, sizeof(b)), ==, "0.05");
+	g_assert_cmpstr(print_format_fils(15000, b, sizeof(b)), ==, "150.00");
+	g_assert_cmpstr(print_format_fils(100000, b, sizeof(b)), ==, "1,000.00");
+	g_assert_cmpstr(print_format_fils(123456789, b, sizeof(b)), ==, "1,234,567.89");
+	g_assert_cmpstr(print_format_fils(-50, b, sizeof(b)), ==, "-0.50");
+	g_assert_cmpstr(print_format_fils(INT64_MAX, b, sizeof(b)), ==,
+		"92,233,720,368,547,758.07");
+	g_assert_cmpstr(print_format_fils(INT64_MIN, b, sizeof(b)), ==,
+		"-92,233,720,368,547,758.08");
+	g_assert_cmpstr(print_format_time(1805005920, b, sizeof(b)), ==, "2027-03-14 10:32");
+	g_assert_cmpstr(print_format_time(0, b, sizeof(b)), ==, "1970-01-01 04:00");
+	g_assert_cmpstr(print_format_card_number("6001234567890123", false, b, sizeof(b)), ==,
+		"6001 2345 6789 0123");
+	g_assert_cmpstr(print_format_card_number("6001234567890123", true, b, sizeof(b)), ==,
+		"•••• •••• •••• 0123");
+	g_assert_cmpstr(print_format_card_number("12345", false, b, sizeof(b)), ==, "1234 5");
+	g_assert_cmpstr(print_format_card_number("6001234567890123", false, b, 10), ==,
+		"6001 2345");
+	g_assert_cmpstr(print_ltr("TXN-1", b, sizeof(b)), ==, "\u2066TXN-1\u2069");
+}
+
+static struct print_receipt *render(struct print_doc *doc, int width)
+{
+	struct print_receipt *r = NULL;
+	struct kio_error err;
+	if (print_doc_render(doc, engine, width, &r, &err) != 0)
+		g_error("render: %s", err.msg);
+	return r;
+}
+
+static bool ink(const struct receipt_image *im, int x, int y)
+{
+	return im->bits[(size_t)y * (size_t)im->stride + (size_t)x / 8] & (0x80u >> (x % 8));
+}
+
+/* Ink extent: columns [*x0, *x1] and count. */
+static size_t extent(const struct receipt_image *im, int *x0, int *x1)
+{
+	size_t n = 0;
+	*x0 = im->width;
+	*x1 = -1;
+	for (int y = 0; y < im->height; y++)
+		for (int x = 0; x < im->width; x++)
+			if (ink(im, x, y)) {
+				n++;
+				if (x < *x0)
+					*x0 = x;
+				if (x > *x1)
+					*x1 = x;
+			}
+	return n;
+}
+
+static const char sample_text[] =
+	"إيصال دفع\n"
+	"Payment Receipt\n"
+	"كشك الدرهم الإلكتروني، البرشاء\n"
+	"e-Dirham Kiosk, Al Barsha\n"
+	"---\n"
+	"رقم الكشك\tKSK-DXB-0042\n"
+	"التاريخ\t2027-03-14 10:32\n"
+	"المرجع\tTXN-2027-000123\n"
+	"الخدمة\tتعبئة بطاقة الدرهم الإلكتروني\n"
+	"رقم البطاقة\t•••• •••• •••• 0123\n"
+	"المبلغ\t150.00 د.إ\n"
+	"الإجمالي\t150.00 د.إ\n"
+	"المدفوع نقداً\t200.00 د.إ\n"
+	"أضيف إلى البطاقة\t50.00 د.إ\n"
+	"---\n"
+	"Kiosk\tKSK-DXB-0042\n"
+	"Date\t2027-03-14 10:32\n"
+	"Reference\tTXN-2027-000123\n"
+	"Service\te-Dirham card top-up\n"
+	"Card\t•••• •••• •••• 0123\n"
+	"Amount\tAED 150.00\n"
+	"Total\tAED 150.00\n"
+	"Paid in cash\tAED 200.00\n"
+	"Credited to card\tAED 50.00\n"
+	"---\n"
+	"شكراً لاستخدامكم خدمة الدرهم الإلكتروني\n"
+	"Thank you for using e-Dirham\n";
+
+static void test_sample_receipt(void)
+{
+	struct print_doc *doc = print_doc_new();
+	struct print_txn t;
+	struct kio_error err;
+	print_txn_sample(&t);
+	g_assert_cmpint(print_doc_add_txn(doc, &t, &err), ==, 0);
+	struct print_receipt *r = render(doc, 0);
+	g_assert_cmpint(r->image.width, ==, 576);
+	g_assert_cmpint(r->image.stride, ==, 72);
+	/* 27 lines of 24-36 px text, rules, margins: between 8 and 20 cm of paper. */
+	g_assert_cmpint(r->image.height, >, 640);
+	g_assert_cmpint(r->image.height, <, 1600);
+	int x0, x1;
+	size_t n = extent(&r->image, &x0, &x1);
+	g_assert_cmpuint(n, >, 20000);
+	g_assert_cmpint(x0, >=, 8);   /* margins stay white */
+	g_assert_cmpint(x1, <=, 567);
+	g_assert_cmpstr(r->text, ==, sample_text);
+
+	/* A fee line appears when there is a fee; a bad transaction is refused. */
+	struct print_doc *d2 = print_doc_new();
+	t.fee_fils = 250;
+	g_assert_cmpint(print_doc_add_txn(d2, &t, &err), ==, 0);
+	struct print_receipt *r2 = render(d2, 0);
+	g_assert_nonnull(strstr(r2->text, "Fee\tAED 2.50\n"));
+	g_assert_nonnull(strstr(r2->text, "Total\tAED 152.50\n"));
+	g_assert_nonnull(strstr(r2->text, "الرسوم\t2.50 د.إ\n"));
+	t.amount_fils = -1;
+	g_assert_cmpint(print_doc_add_txn(d2, &t, &err), ==, KIO_ERR_INVALID);
+	print_receipt_free(r2);
+	print_doc_free(d2);
+	print_receipt_free(r);
+	print_doc_free(doc);
+}
+
+/* A row's label sits at the start edge and its value at the end edge, in both directions,
+ * and the row is exactly its label alone plus its value alone. */
+static void check_row(enum text_dir dir, const char *label, const char *value)
+{
+	struct print_style st = {.dir = dir};
+	struct print_doc *both = print_doc_new(), *lab = print_doc_new(), *val = print_doc_new();
+	print_doc_row(both, &st, label, value);
+	print_doc_row(lab, &st, label, "");
+	print_doc_row(val, &st, "", value);
+	struct print_receipt *rb = render(both, 0), *rl = render(lab, 0), *rv = render(val, 0);
+	int lx0, lx1, vx0, vx1;
+	g_assert_cmpuint(extent(&rl->image, &lx0, &lx1), >, 50);
+	g_assert_cmpuint(extent(&rv->image, &vx0, &vx1), >, 50);
+	if (dir == TEXT_DIR_RTL) {
+		g_assert_cmpint(lx1, >=, 576 - 8 - 4); /* label flush right */
+		g_assert_cmpint(vx0, <=, 8 + 4);       /* value flush left */
+		g_assert_cmpint(vx1, <, lx0);
+	} else {
+		g_assert_cmpint(lx0, <=, 8 + 4);
+		g_assert_cmpint(vx1, >=, 576 - 8 - 4);
+		g_assert_cmpint(lx1, <, vx0);
+	}
+	g_assert_cmpint(rb->image.height, ==, rl->image.height);
+	for (int y = 0; y < rb->image.height; y++)
+		for (int x = 0; x < 576; x++)
+			g_assert_cmpint(ink(&rb->image, x, y), ==,
+				ink(&rl->image, x, y) || ink(&rv->image, x, y));
+	print_receipt_free(rb);
+	print_receipt_free(rl);
+	print_receipt_free(rv);
+	print_doc_free(both);
+	print_doc_free(lab);
+	print_doc_free(val);
+}
+
+static void test_rows_align(void)
+{
+	check_row(TEXT_DIR_RTL, "المبلغ", "150.00 د.إ");
+	check_row(TEXT_DIR_RTL, "المرجع", "\u2066TXN-2027-000123\u2069");
+	check_row(TEXT_DIR_LTR, "Amount", "AED 150.00");
+}
+
+/* Visual left-to-right clusters of line 0. */
+static int clusters(const char *s, enum text_dir dir, uint32_t *out, int max)
+{
+	struct text_style ts = {.size_px = 24, .dir = dir};
+	struct text_layout *l = text_layout_new(engine, s, strlen(s), &ts);
+	g_assert_nonnull(l);
+	int n = text_layout_line_glyphs(l, 0);
+	for (int i = 0; i < n && i < max; i++) {
+		struct text_glyph_info g;
+		g_assert_true(text_layout_glyph(l, 0, i, &g));
+		out[i] = g.cluster;
+	}
+	text_layout_free(l);
+	return n;
+}
+
+/* Digits at byte offsets [from, to) of s appear left to right in logical order. */
+static void assert_digits_in_order(const char *s, enum text_dir dir, size_t from, size_t to)
+{
+	uint32_t c[128];
+	int n = clusters(s, dir, c, 128);
+	uint32_t last = 0;
+	bool any = false;
+	for (int i = 0; i < n; i++) {
+		if (c[i] < from || c[i] >= to)
+			continue;
+		if (any && c[i] <= last)
+			g_error("\"%s\": cluster %u after %u, left to right: the number is reversed", s,
+				c[i], last);
+		last = c[i];
+		any = true;
+	}
+	g_assert_true(any);
+}
+
+static void test_numbers_keep_order(void)
+{
+	/* An amount before the dirham sign in an Arabic line: the digits left to right, the sign
+	 * to their left (read right to left: amount, then sign). */
+	const char *amount = "150.00 د.إ";
+	assert_digits_in_order(amount, TEXT_DIR_RTL, 0, 6);
+	uint32_t c[32];
+	int n = clusters(amount, TEXT_DIR_RTL, c, 32);
+	g_assert_cmpint(n, >, 6);
+	g_assert_cmpuint(c[n - 1], <, 6); /* the rightmost glyph belongs to the number */
+	g_assert_cmpuint(c[0], >=, 7);    /* the leftmost to the sign */
+
+	/* References, dates and grouped card numbers isolated inside Arabic keep their order
+	 * whole, groups included (the isolate controls, 3 bytes each end, sit outside). */
+	char b[96];
+	const char *ref = print_ltr("TXN-2027-000123", b, sizeof(b));
+	assert_digits_in_order(ref, TEXT_DIR_RTL, 3, strlen(ref) - 3);
+	char d[64];
+	const char *date = print_ltr(print_format_time(1805005920, d, sizeof(d)), b, sizeof(b));
+	assert_digits_in_order(date, TEXT_DIR_RTL, 3, strlen(date) - 3);
+	const char *card = print_ltr("6001 2345 6789 0123", b, sizeof(b));
+	assert_digits_in_order(card, TEXT_DIR_RTL, 3, strlen(card) - 3);
+	/* Without the isolate, the groups of a card number in an Arabic line would run right
+	 * to left: this is why rows isolate them. */
+	n = clusters("6001 2345", TEXT_DIR_RTL, c, 32);
+	g_assert_cmpuint(c[0], >=, 5);
+}
+
+static void test_wrapping(void)
+{
+	struct print_doc *one = print_doc_new(), *many = print_doc_new();
+	print_doc_text(one, NULL, "Short");
+	print_doc_text(many, NULL,
+		"This line is far too long to fit on eighty millimetre paper at this size, so the "
+		"engine must wrap it at the printer width instead of cutting it off at the edge.");
+	struct print_receipt *r1 = render(one, 0), *rm = render(many, 0);
+	g_assert_cmpint(rm->image.height, >=, r1->image.height + 2 * 24);
+	int x0, x1;
+	extent(&rm->image, &x0, &x1);
+	g_assert_cmpint(x1, <=, 567);
+	/* A value too long for its row goes under its label, end-aligned. */
+	struct print_doc *row = print_doc_new();
+	struct print_style ar = {.dir = TEXT_DIR_RTL};
+	print_doc_row(row, &ar, "الخدمة",
+		"تعبئة بطاقة الدرهم الإلكتروني مع رسوم خدمة إضافية للمعاملات الحكومية");
+	struct print_receipt *rr = render(row, 0);
+	g_assert_cmpint(rr->image.height, >=, r1->image.height + 24);
+	/* A narrower paper. */
+	struct print_receipt *r512 = render(many, 512);
+	g_assert_cmpint(r512->image.width, ==, 512);
+	g_assert_cmpint(r512->image.stride, ==, 64);
+	print_receipt_free(r1);
+	print_receipt_free(rm);
+	print_receipt_free(rr);
+	print_receipt_free(r512);
+	print_doc_free(one);
+	print_doc_free(many);
+	print_doc_free(row);
+	struct print_doc *empty = print_doc_new();
+	struct print_receipt *r = NULL;
+	struct kio_error err;
+	g_assert_cmpint(print_doc_render(empty, engine, 0, &r, &err), ==, KIO_ERR_INVALID);
+	g_assert_null(r);
+	print_doc_free(empty);
+}
+
+static struct print_card sample_card(void)
+{
+	return (struct print_card){.title_ar = "بطاقة الدرهم الإلكتروني", .title_en = "e-Dirham Card",
+		.issuer_ar = "كشك الدرهم الإلكتروني، البرشاء", .issuer_en = "e-Dirham Kiosk, Al Barsha",
+		.number = "6001234567890123", .issued_s = 1805005920};
+}
+
+static void test_card_face(void)
+{
+	struct print_card card = sample_card();
+	struct print_card_face *f = NULL;
+	struct kio_error err;
+	g_assert_cmpint(print_card_face_render(engine, &card, &f, &err), ==, 0);
+	g_assert_cmpint(f->width, ==, 1016);
+	g_assert_cmpint(f->height, ==, 648);
+	size_t black = 0;
+	for (size_t i = 0; i < 1016u * 648u; i++) {
+		g_assert_cmpuint(f->rgba[i * 4 + 3], ==, 255);
+		black += f->rgba[i * 4] < 128;
+	}
+	g_assert_cmpuint(black, >, 20000);
+	g_assert_cmpuint(black, <, 1016u * 648u / 4);
+	struct cardprn_image im = print_card_face_image(f);
+	g_assert_true(im.rgba == f->rgba && im.stride == 1016 * 4);
+	print_card_face_free(f);
+	card.number = "6001-2345";
+	g_assert_cmpint(print_card_face_render(engine, &card, &f, &err), ==, KIO_ERR_INVALID);
+	card.number = "";
+	g_assert_cmpint(print_card_face_render(engine, &card, &f, &err), ==, KIO_ERR_INVALID);
+}
+
+/* ---- through the drivers and the models, to PNG ---- */
+
+struct loop_fx {
+	struct devloop loop;
+	struct receipt_printer *prn;
+	struct card_issuer *iss;
+	int printed, issued, failed;
+};
+
+static void on_receipt(void *user, const struct receipt_event *ev)
+{
+	struct loop_fx *f = user;
+	f->printed += ev->kind == RECEIPT_EV_PRINTED;
+	f->failed += ev->kind == RECEIPT_EV_FAILED;
+}
+
+static void on_card(void *user, const struct cardprn_event *ev)
+{
+	struct loop_fx *f = user;
+	f->issued += ev->kind == CARDPRN_EV_ISSUED;
+	f->failed += ev->kind == CARDPRN_EV_FAILED;
+}
+
+static void service(void *user)
+{
+	struct loop_fx *f = user;
+	if (f->prn)
+		f->prn->ops->service(f->prn);
+	if (f->iss)
+		f->iss->ops->service(f->iss);
+}
+
+static bool job_done(void *user)
+{
+	struct loop_fx *f = user;
+	return f->printed + f->issued + f->failed > 0;
+}
+
+static void test_sample_through_printer(void)
+{
+	struct kio_error err;
+	struct print_doc *doc = print_doc_new();
+	struct print_txn t;
+	print_txn_sample(&t);
+	g_assert_cmpint(print_doc_add_txn(doc, &t, &err), ==, 0);
+	struct print_receipt *r = render(doc, 0);
+
+	struct loop_fx f = {0};
+	devloop_init(&f.loop);
+	struct sim_escpos *sim;
+	g_assert_cmpint(sim_escpos_new(NULL, &sim, &err), ==, 0);
+	struct sim_model model;
+	sim_model_escpos(&model, sim);
+	struct transport *tr = transport_sim_new("receipt", &model, f.loop.clock);
+	transport_set_wake(tr, devloop_wake, &f.loop);
+	f.loop.service = service;
+	f.loop.service_user = &f;
+	g_assert_cmpint(escpos_receipt_new(tr, f.loop.timers, NULL, &f.prn, &err), ==, 0);
+	f.prn->on_event = on_receipt;
+	f.prn->on_event_user = &f;
+	devloop_run_for(&f.loop, 500);
+	g_assert_cmpint(f.prn->ops->print(f.prn, t.reference, &r->image), ==, 0);
+	g_assert_true(devloop_run_until(&f.loop, job_done, &f, 30000));
+	g_assert_cmpint(f.printed, ==, 1);
+	g_assert_cmpuint(sim_escpos_receipt_count(sim), ==, 1);
+	const struct sim_escpos_page *pg = sim_escpos_receipt(sim, 0);
+	for (int y = 0; y < r->image.height; y++)
+		for (int x = 0; x < 576; x++)
+			g_assert_cmpint(sim_escpos_page_get(pg, x, y), ==, ink(&r->image, x, y));
+
+	char *png = g_strdup_printf("%s/receipt-%s.png", out_dir, t.reference);
+	char *txt = g_strdup_printf("%s/receipt-%s.txt", out_dir, t.reference);
+	g_assert_cmpint(sim_escpos_page_write_png(pg, png, &err), ==, 0);
+	g_assert_cmpint(print_receipt_write_text(r, txt, &err), ==, 0);
+	gchar *back = NULL;
+	g_assert_true(g_file_get_contents(txt, &back, NULL, NULL));
+	g_assert_cmpstr(back, ==, sample_text);
+	g_test_message("receipt: %s (%dx%d) and %s", png, pg->width, pg->height, txt);
+	g_free(back);
+	g_free(png);
+	g_free(txt);
+
+	f.prn->ops->destroy(f.prn);
+	transport_free(tr);
+	sim_escpos_free(sim);
+	devloop_fini(&f.loop);
+	print_receipt_free(r);
+	print_doc_free(doc);
+}
+
+static void test_card_through_printer(void)
+{
+	struct kio_error err;
+	struct print_card card = sample_card();
+	struct print_card_face *face = NULL;
+	g_assert_cmpint(print_card_face_render(engine, &card, &face, &err), ==, 0);
+
+	struct loop_fx f = {0};
+	devloop_init(&f.loop);
+	struct sim_evolis *sim;
+	g_assert_cmpint(sim_evolis_new(NULL, &sim, &err), ==, 0);
+	struct sim_model model;
+	sim_model_evolis(&model, sim);
+	struct transport *tr = transport_sim_new("card", &model, f.loop.clock);
+	transport_set_wake(tr, devloop_wake, &f.loop);
+	f.loop.service = service;
+	f.loop.service_user = &f;
+	g_assert_cmpint(evolis_card_new(tr, f.loop.timers, NULL, &f.iss, &err), ==, 0);
+	f.iss->on_event = on_card;
+	f.iss->on_event_user = &f;
+	devloop_run_for(&f.loop, 1000);
+	struct cardprn_image im = print_card_face_image(face);
+	g_assert_cmpint(f.iss->ops->issue(f.iss, card.number, &im), ==, 0);
+	g_assert_true(devloop_run_until(&f.loop, job_done, &f, 120000));
+	g_assert_cmpint(f.issued, ==, 1);
+	const struct sim_evolis_card *c = sim_evolis_card(sim, 0);
+	g_assert_cmpstr(c->track2, ==, card.number);
+	for (int y = 0; y < 648; y++)
+		for (int x = 0; x < 1016; x++)
+			g_assert_cmpint(sim_evolis_card_get(c, x, y), ==,
+				face->rgba[((size_t)y * 1016 + (size_t)x) * 4] < 128);
+	char *png = g_strdup_printf("%s/card-%s.png", out_dir, card.number);
+	char *rgba = g_strdup_printf("%s/card-%s-front.png", out_dir, card.number);
+	g_assert_cmpint(sim_evolis_card_write_png(c, png, &err), ==, 0);
+	g_assert_cmpint(core_png_write_rgba(rgba, face->width, face->height, face->stride,
+		face->rgba, &err), ==, 0);
+	g_test_message("card: %s (printed) and %s (front sent)", png, rgba);
+	g_free(png);
+	g_free(rgba);
+
+	f.iss->ops->destroy(f.iss);
+	transport_free(tr);
+	sim_evolis_free(sim);
+	devloop_fini(&f.loop);
+	print_card_face_free(face);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	if (argc > 1)
+		out_dir = argv[1];
+	struct kio_error err;
+	if (text_engine_new(NULL, &engine, &err) != 0) {
+		fprintf(stderr, "text engine: %s\n", err.msg);
+		return 1;
+	}
+	g_test_add_func("/print/format", test_format);
+	g_test_add_func("/print/sample-receipt", test_sample_receipt);
+	g_test_add_func("/print/rows-align", test_rows_align);
+	g_test_add_func("/print/numbers-keep-order", test_numbers_keep_order);
+	g_test_add_func("/print/wrapping", test_wrapping);
+	g_test_add_func("/print/card-face", test_card_face);
+	g_test_add_func("/print/sample-through-printer", test_sample_through_printer);
+	g_test_add_func("/print/card-through-printer", test_card_through_printer);
+	int rc = g_test_run();
+	text_engine_free(engine);
+	return rc;
+}
