@@ -23,11 +23,14 @@
 #include "drivers/class/cardprn.h"
 #include "drivers/class/cash.h"
 #include "drivers/class/receipt.h"
-#include "drivers/sim/simdev.h"
+#include "drivers/transport/usbx.h"
+#include "kiosk/devices.h"
+#include "kiosk/tech/testprint.h"
 #include "kiosk/core/clock.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/timers.h"
 #include "kiosk/core/xmalloc.h"
+#include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/store.h"
 #include "kiosk/scenario/runner.h"
 #include "kiosk/text/text.h"
@@ -41,7 +44,22 @@ struct app {
 	struct text_engine *text;
 	struct ui_display *display;
 	struct ledger *ledger;
-	struct sim_devices *sims;
+	struct ledger_notes *notes;
+	struct devices *devices;
+	/* Device wake-ups arrive as one SDL event type; wake_pending coalesces them, since the
+	 * USB event thread may wake the loop many times between two turns. */
+	uint32_t wake_event;
+	SDL_atomic_t wake_pending;
+	uint64_t escrow_timer;
+	/* The devices' state and fault as last drawn: a driver may change them from a timer
+	 * (a reply timeout) as well as from an event, and the page must follow either way. */
+	char devices_seen[96];
+	/* The technician's last test print per printer (receipt, card), for the test port. */
+	struct {
+		char id[40];
+		enum app_job_state state;
+	} test_jobs[2];
+	unsigned test_seq;
 	struct cash_unit *cash;
 	struct receipt_printer *receipt;
 	struct card_issuer *card;
@@ -111,6 +129,13 @@ void app_go(struct app *app, enum scr_id screen)
 	invalidate(app);
 }
 
+/* The catalogue key for a device that cannot serve: its fault, or "starting" while a driver is
+ * still setting the device up (offline with no fault yet). */
+static void notice_key(char *key, size_t cap, const char *device, const char *fault)
+{
+	snprintf(key, cap, "status.%s.%s", device, strcmp(fault, "none") == 0 ? "starting" : fault);
+}
+
 int app_device_notices(struct app *app, struct app_notice *out, int max)
 {
 	int n = 0;
@@ -123,15 +148,15 @@ int app_device_notices(struct app *app, struct app_notice *out, int max)
 	app->card->ops->get_status(app->card, &ks);
 	/* The acceptor first: without it no service takes money. */
 	if (cs.state != DEV_STATE_OK && n < max) {
-		snprintf(keys[0], sizeof(keys[0]), "status.cash.%s", cash_fault_name(cs.fault));
+		notice_key(keys[0], sizeof(keys[0]), "cash", cash_fault_name(cs.fault));
 		out[n++] = (struct app_notice){"cash", keys[0], cs.state};
 	}
 	if (ks.state != DEV_STATE_OK && n < max) {
-		snprintf(keys[1], sizeof(keys[1]), "status.card.%s", cardprn_fault_name(ks.fault));
+		notice_key(keys[1], sizeof(keys[1]), "card", cardprn_fault_name(ks.fault));
 		out[n++] = (struct app_notice){"card", keys[1], ks.state};
 	}
 	if (rs.state != DEV_STATE_OK && n < max) {
-		snprintf(keys[2], sizeof(keys[2]), "status.receipt.%s", receipt_fault_name(rs.fault));
+		notice_key(keys[2], sizeof(keys[2]), "receipt", receipt_fault_name(rs.fault));
 		out[n++] = (struct app_notice){"receipt", keys[2], rs.state};
 	}
 	return n;
@@ -173,7 +198,36 @@ struct ui_page *app_current_page(struct app *app)
 }
 
 enum scr_id app_screen(const struct app *app) { return app->screen; }
-struct sim_devices *app_sims(struct app *app) { return app->sims; }
+struct sim_bench *app_bench(struct app *app) { return app->devices ? devices_bench(app->devices) : NULL; }
+
+int app_test_print(struct app *app, const char *device, struct kio_error *err)
+{
+	int which = strcmp(device, "receipt") == 0 ? 0 : strcmp(device, "card") == 0 ? 1 : -1;
+	if (which < 0)
+		return kio_fail(err, KIO_ERR_INVALID, "no test print for '%s' (receipt, card)", device);
+	struct tech_print_ctx ctx = {
+		.engine = app->text,
+		.i18n = app->i18n,
+		.cfg = &app->cfg,
+		.devices = app->devices,
+		.wall_s = core_clock_wall_s(app->clock),
+	};
+	char id[sizeof(app->test_jobs[0].id)];
+	unsigned seq = ++app->test_seq;
+	int rc = which == 0 ? tech_test_receipt(&ctx, seq, id, sizeof(id), err)
+			    : tech_test_card(&ctx, seq, id, sizeof(id), err);
+	memcpy(app->test_jobs[which].id, id, sizeof(id));
+	app->test_jobs[which].state = rc == 0 ? APP_JOB_RUNNING : APP_JOB_FAILED;
+	return rc;
+}
+
+enum app_job_state app_test_print_state(const struct app *app, const char *device)
+{
+	int which = strcmp(device, "receipt") == 0 ? 0 : strcmp(device, "card") == 0 ? 1 : -1;
+	return which < 0 ? APP_JOB_NONE : app->test_jobs[which].state;
+}
+
+const char *app_out_dir(const struct app *app) { return app->cfg.out_dir; }
 
 int app_device_status(struct app *app, const char *device, enum dev_state *state, const char **fault)
 {
@@ -257,6 +311,11 @@ static void handle_touch(struct app *app, bool down, int x, int y)
 static void handle_event(struct app *app, const SDL_Event *ev)
 {
 	int x, y;
+	if (ev->type == app->wake_event && app->wake_event != (uint32_t)-1) {
+		SDL_AtomicSet(&app->wake_pending, 0);
+		devices_service(app->devices);
+		return;
+	}
 	switch (ev->type) {
 	case SDL_QUIT: app->quit = true; break;
 	case SDL_FINGERDOWN:
@@ -290,6 +349,15 @@ static void record_device(struct app *app, const char *device, enum dev_state st
 	invalidate(app);
 }
 
+static void return_escrow(void *user)
+{
+	struct app *app = user;
+	app->escrow_timer = 0;
+	int rc = app->cash->ops->escrow_return(app->cash);
+	if (rc != 0 && rc != KIO_ERR_BUSY)
+		LOG_ERR("cash: cannot return the note in escrow: %s", kio_strerror(rc));
+}
+
 static void on_cash_event(void *user, const struct cash_event *ev)
 {
 	struct app *app = user;
@@ -301,9 +369,11 @@ static void on_cash_event(void *user, const struct cash_event *ev)
 		record_device(app, "cash", st.state, cash_fault_name(ev->fault));
 		break;
 	case CASH_EV_ESCROW:
-		/* No screen takes money yet: a note offered now goes back to the customer. */
+		/* No screen takes money yet: a note offered now goes back to the customer. Decided
+		 * from the loop, not inside the driver's callback. */
 		LOG_INFO("cash: %lld fils in escrow on %s: returning", (long long)ev->value_fils, scr_get(app->screen)->id);
-		app->cash->ops->escrow_return(app->cash);
+		if (!app->escrow_timer)
+			app->escrow_timer = core_timer_add(app->timers, 0, return_escrow, app);
 		break;
 	default:
 		LOG_INFO("cash: event %d, %lld fils", ev->kind, (long long)ev->value_fils);
@@ -315,6 +385,11 @@ static void on_receipt_event(void *user, const struct receipt_event *ev)
 {
 	struct app *app = user;
 	struct receipt_status st;
+	if ((ev->kind == RECEIPT_EV_PRINTED || ev->kind == RECEIPT_EV_FAILED) &&
+	    strcmp(ev->job_id, app->test_jobs[0].id) == 0) {
+		app->test_jobs[0].state = ev->kind == RECEIPT_EV_PRINTED ? APP_JOB_DONE : APP_JOB_FAILED;
+		LOG_INFO("receipt: test print %s %s", ev->job_id, ev->kind == RECEIPT_EV_PRINTED ? "printed" : "failed");
+	}
 	if (ev->kind == RECEIPT_EV_FAULT || ev->kind == RECEIPT_EV_RECOVERED) {
 		app->receipt->ops->get_status(app->receipt, &st);
 		record_device(app, "receipt", st.state, receipt_fault_name(ev->fault));
@@ -325,6 +400,11 @@ static void on_card_event(void *user, const struct cardprn_event *ev)
 {
 	struct app *app = user;
 	struct cardprn_status st;
+	if ((ev->kind == CARDPRN_EV_ISSUED || ev->kind == CARDPRN_EV_FAILED) &&
+	    strcmp(ev->card_number, app->test_jobs[1].id) == 0) {
+		app->test_jobs[1].state = ev->kind == CARDPRN_EV_ISSUED ? APP_JOB_DONE : APP_JOB_FAILED;
+		LOG_INFO("card: test card %s", ev->kind == CARDPRN_EV_ISSUED ? "issued" : "failed");
+	}
 	if (ev->kind == CARDPRN_EV_FAULT || ev->kind == CARDPRN_EV_RECOVERED) {
 		app->card->ops->get_status(app->card, &st);
 		record_device(app, "card", st.state, cardprn_fault_name(ev->fault));
@@ -332,6 +412,26 @@ static void on_card_event(void *user, const struct cardprn_event *ev)
 }
 
 /* ---- the loop ---- */
+
+static void notice_device_changes(struct app *app)
+{
+	static const char *const names[] = {"cash", "receipt", "card"};
+	char now[sizeof(app->devices_seen)];
+	size_t len = 0;
+	for (int i = 0; i < 3; i++) {
+		enum dev_state state;
+		const char *fault;
+		app_device_status(app, names[i], &state, &fault);
+		int n = snprintf(now + len, sizeof(now) - len, "%s:%s ", dev_state_name(state), fault);
+		if (n > 0 && (size_t)n < sizeof(now) - len)
+			len += (size_t)n;
+	}
+	if (strcmp(now, app->devices_seen) != 0) {
+		LOG_DBG("devices: %s", now);
+		memcpy(app->devices_seen, now, len + 1);
+		invalidate(app);
+	}
+}
 
 static void report_first_frame(struct app *app)
 {
@@ -372,6 +472,7 @@ static void run_loop(struct app *app)
 		while (SDL_PollEvent(&ev))
 			handle_event(app, &ev);
 		core_timers_fire_due(app->timers);
+		notice_device_changes(app);
 		if (app->quit)
 			break;
 		draw_if_needed(app);
@@ -448,6 +549,40 @@ static int make_dir(const char *path, struct kio_error *err)
 	return rc;
 }
 
+/* Thread-safe: the USB transports call it from their event thread. */
+static void on_device_wake(void *user)
+{
+	struct app *app = user;
+	if (!SDL_AtomicCAS(&app->wake_pending, 0, 1))
+		return;
+	SDL_Event ev = {0};
+	ev.type = app->wake_event;
+	if (SDL_PushEvent(&ev) < 0) {
+		/* The queue is full of input; the drivers' own timers will look again. */
+		SDL_AtomicSet(&app->wake_pending, 0);
+	}
+}
+
+/* A mistyped id must stop the kiosk before anything opens, naming the key. */
+static int check_usb_ids(struct app *app, struct kio_error *err)
+{
+	const struct {
+		const char *key, *value;
+	} ids[] = {
+		{"devices.cash_usb", app->cfg.cash_usb},
+		{"devices.receipt_usb", app->cfg.receipt_usb},
+		{"devices.card_usb", app->cfg.card_usb},
+	};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct usbx_id id;
+		struct kio_error why;
+		if (usbx_id_parse(ids[i].value, &id, &why) != 0)
+			return kio_fail(err, KIO_ERR_INVALID, "%s: %s: %s",
+					app->opts.config_path ? app->opts.config_path : "defaults", ids[i].key, why.msg);
+	}
+	return 0;
+}
+
 int app_run(const struct app_options *opts)
 {
 	struct app *app = xcalloc(1, sizeof(*app));
@@ -456,14 +591,13 @@ int app_run(const struct app_options *opts)
 	app->opts = *opts;
 
 	/* Everything a user can get wrong is checked before the database is touched. */
-	if (!opts->simulate) {
-		/* The libusb drivers arrive with the device-driver work; until then say so plainly. */
-		fprintf(stderr, "kiosk: real devices are not supported yet: run with --simulate\n");
+	core_config_defaults(&app->cfg);
+	if (opts->config_path && core_config_load(&app->cfg, opts->config_path, &err) != 0) {
+		fprintf(stderr, "kiosk: %s\n", err.msg);
 		status = 2;
 		goto out_free;
 	}
-	core_config_defaults(&app->cfg);
-	if (opts->config_path && core_config_load(&app->cfg, opts->config_path, &err) != 0) {
+	if (!opts->simulate && check_usb_ids(app, &err) != 0) {
 		fprintf(stderr, "kiosk: %s\n", err.msg);
 		status = 2;
 		goto out_free;
@@ -503,13 +637,32 @@ int app_run(const struct app_options *opts)
 		LOG_ERR("%s", err.msg);
 		goto out_display;
 	}
-	app->sims = sim_devices_new(app->timers, app->cfg.out_dir);
-	app->cash = sim_devices_cash(app->sims);
-	app->receipt = sim_devices_receipt(app->sims);
-	app->card = sim_devices_card(app->sims);
-	cash_set_listener(app->cash, on_cash_event, app);
-	app->receipt->on_event = on_receipt_event, app->receipt->on_event_user = app;
-	app->card->on_event = on_card_event, app->card->on_event_user = app;
+	app->notes = ledger_notes_new(app->ledger, app->clock);
+	app->wake_event = SDL_RegisterEvents(1);
+	if (app->wake_event == (uint32_t)-1) {
+		LOG_ERR("SDL has no room for the device wake-up event");
+		goto out_notes;
+	}
+	char *cash_state = xasprintf("%s.sim-cash", app->cfg.db_path);
+	struct devices_config dc = {
+		.simulate = opts->simulate,
+		.cfg = &app->cfg,
+		.cash_state_path = cash_state,
+		.timers = app->timers,
+		.journal = ledger_notes_journal(app->notes),
+		.wake = on_device_wake,
+		.wake_user = app,
+		.listeners = {on_cash_event, on_receipt_event, on_card_event, app},
+	};
+	int dev_rc = devices_open(&dc, &app->devices, &err);
+	free(cash_state);
+	if (dev_rc != 0) {
+		LOG_ERR("devices: %s", err.msg);
+		goto out_notes;
+	}
+	app->cash = devices_cash(app->devices);
+	app->receipt = devices_receipt(app->devices);
+	app->card = devices_card(app->devices);
 
 	app->lang = app_default_lang(app);
 	app->screen = SCR_ATTRACT;
@@ -524,7 +677,9 @@ int app_run(const struct app_options *opts)
 
 	runner_free(app->runner);
 	ui_page_clear(&app->page);
-	sim_devices_free(app->sims);
+	devices_free(app->devices);
+out_notes:
+	ledger_notes_free(app->notes);
 	ledger_close(app->ledger);
 out_display:
 	ui_display_close(app->display);

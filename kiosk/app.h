@@ -55,7 +55,7 @@ bool app_service_available(struct app *app, enum app_service service);
 
 /* ---- for the scenario runner (the headless test port) ---- */
 
-struct sim_devices;
+struct sim_bench;
 
 /* The page as the customer sees it now (rebuilt first if the state changed). Borrowed. */
 struct ui_page *app_current_page(struct app *app);
@@ -64,8 +64,16 @@ enum scr_id app_screen(const struct app *app);
 int app_push_tap(struct app *app, int x, int y, struct kio_error *err);
 /* Writes OUT/name.png of the full screen as drawn. */
 int app_screenshot(struct app *app, const char *name, struct kio_error *err);
-/* NULL unless running with --simulate. */
-struct sim_devices *app_sims(struct app *app);
+/* The simulated devices' test port; NULL unless running with --simulate. */
+struct sim_bench *app_bench(struct app *app);
 /* What the device class reports now for "cash", "receipt" or "card": its state and the name of
  * its fault ("none" when there is none). KIO_ERR_INVALID for another device name. */
 int app_device_status(struct app *app, const char *device, enum dev_state *state, const char **fault);
+
+enum app_job_state { APP_JOB_NONE, APP_JOB_RUNNING, APP_JOB_DONE, APP_JOB_FAILED };
+/* The technician's test print on "receipt" or "card" (kiosk/tech/testprint.h): started, or
+ * refused with err filled. */
+int app_test_print(struct app *app, const char *device, struct kio_error *err);
+enum app_job_state app_test_print_state(const struct app *app, const char *device);
+/* Where screenshots and the simulated printers' output go. Borrowed. */
+const char *app_out_dir(const struct app *app);

@@ -200,7 +200,16 @@ int sim_bench_fault(struct sim_bench *b, enum sim_bench_dev dev, int fault, bool
 	if ((unsigned)dev >= SIM_BENCH_DEV_COUNT || fault < 0 || fault >= fault_count(dev))
 		return KIO_ERR_INVALID;
 	switch (dev) {
-	case SIM_BENCH_CASH: sim_essp_set_fault(b->essp, (enum sim_essp_fault)fault, on); break;
+	case SIM_BENCH_CASH:
+		sim_essp_set_fault(b->essp, (enum sim_essp_fault)fault, on);
+		/* With no note in the path, act the fault out the way it happens at a kiosk whose
+		 * acceptor is idle: debris blocks the path; someone fishes at the bezel. (With a note
+		 * in the path the model jams or flags that note itself.) */
+		if (on && fault == SIM_ESSP_FAULT_JAM)
+			sim_essp_obstruct(b->essp);
+		if (on && fault == SIM_ESSP_FAULT_FRAUD)
+			sim_essp_fraud_attempt(b->essp);
+		break;
 	case SIM_BENCH_RECEIPT: sim_escpos_fault_set(b->escpos, (enum sim_escpos_fault)fault, on); break;
 	case SIM_BENCH_CARD: sim_evolis_fault_set(b->evolis, (enum sim_evolis_fault)fault, on); break;
 	default: break;
@@ -224,9 +233,18 @@ int sim_bench_clear_all(struct sim_bench *b, enum sim_bench_dev dev)
 {
 	if ((unsigned)dev >= SIM_BENCH_DEV_COUNT)
 		return KIO_ERR_INVALID;
+	bool any = false;
 	for (int f = 0; f < fault_count(dev); f++) {
-		if (fault_on(b, dev, f))
+		if (fault_on(b, dev, f)) {
 			sim_bench_fault(b, dev, f, false);
+			any = true;
+		}
+	}
+	/* A technician clears a validator jam or empties a full box with the unit opened, which
+	 * powers it down; the latches (unsafe jam, stacker full) clear only at power-up (GA973). */
+	if (dev == SIM_BENCH_CASH && any) {
+		sim_essp_power_cycle(b->essp, core_clock_now_ms(b->clock));
+		transport_sim_notify(b->transports[dev]);
 	}
 	return 0;
 }

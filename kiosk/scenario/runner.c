@@ -11,7 +11,7 @@
 #include "drivers/class/cardprn.h"
 #include "drivers/class/cash.h"
 #include "drivers/class/receipt.h"
-#include "drivers/sim/simdev.h"
+#include "drivers/sim/bench.h"
 #include "kiosk/app.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
@@ -25,6 +25,17 @@ struct runner {
 	size_t typed;
 	bool waiting;
 	uint64_t wait_until;
+	/* After `fault` or `clear`: the next line waits until the device's class status shows it
+	 * (changed from `before`, or ok after a clear), as a person at the kiosk would. */
+	bool settling;
+	bool printing;        /* after `test-print`: wait for the job to end */
+	const char *print_device;
+	uint64_t print_deadline;
+	bool settle_to_ok;
+	const char *settle_device;
+	enum dev_state before_state;
+	const char *before_fault;
+	uint64_t settle_deadline;
 };
 
 struct runner *runner_new(struct script *script, struct app *app)
@@ -72,24 +83,39 @@ static int check_expect_device(const struct script_cmd *cmd, char *why, size_t w
 	return -1;
 }
 
+/* Virtual time `note` lets pass: the acceptor is polled every 200 ms (GA973 §7.4) and a note
+ * reaches escrow in two polls. */
+#define RUNNER_NOTE_SETTLE_MS 1000
+/* The longest `fault`/`clear` waits for the device to show it: the slowest idle status poll
+ * (the card printer's, 10 s) plus a reconnect. */
+#define RUNNER_FAULT_SETTLE_MS 15000
+#define RUNNER_SETTLE_STEP_MS 100
+
 int runner_check_cmd(const struct script_cmd *cmd, char *why, size_t why_len)
 {
-	enum sim_device dev;
+	enum sim_bench_dev dev;
 	int fault;
 	enum scr_id screen;
 	switch (cmd->op) {
 	case SCRIPT_FAULT:
 	case SCRIPT_CLEAR:
-		if (sim_device_parse(cmd->arg, &dev) != 0) {
+		if (sim_bench_device_parse(cmd->arg, &dev) != 0) {
 			snprintf(why, why_len, "unknown device '%s' (cash, receipt, card)", cmd->arg);
 			return -1;
 		}
-		if (cmd->op == SCRIPT_FAULT && sim_fault_parse(dev, cmd->arg2, &fault) != 0) {
-			snprintf(why, why_len, "unknown %s fault '%s' (%s)", cmd->arg, cmd->arg2, sim_fault_kinds(dev));
+		if (cmd->op == SCRIPT_FAULT && sim_bench_fault_parse(dev, cmd->arg2, &fault) != 0) {
+			snprintf(why, why_len, "unknown %s fault '%s' (%s)", cmd->arg, cmd->arg2,
+				 sim_bench_fault_kinds(dev));
 			return -1;
 		}
 		return 0;
 	case SCRIPT_EXPECT_DEVICE: return check_expect_device(cmd, why, why_len);
+	case SCRIPT_TEST_PRINT:
+		if (strcmp(cmd->arg, "receipt") != 0 && strcmp(cmd->arg, "card") != 0) {
+			snprintf(why, why_len, "no test print for '%s' (receipt, card)", cmd->arg);
+			return -1;
+		}
+		return 0;
 	case SCRIPT_EXPECT_SCREEN:
 	case SCRIPT_GOTO:
 		if (scr_parse(cmd->arg, &screen) != 0) {
@@ -188,14 +214,68 @@ static int type_step(struct runner *r, const struct script_cmd *cmd, int *exit_c
 	return tap_widget(r, cmd, key, exit_code);
 }
 
+/* A card takes about 20 s in a real printer; a receipt a few. Longer means the job is stuck,
+ * which the driver reports itself well before this (its job timeout is 60 s). */
+#define RUNNER_PRINT_WAIT_MS 120000
+
+static enum runner_status print_step(struct runner *r, uint64_t now, uint64_t *wait_until)
+{
+	enum app_job_state st = app_test_print_state(r->app, r->print_device);
+	if (st != APP_JOB_RUNNING || now >= r->print_deadline) {
+		if (st == APP_JOB_RUNNING)
+			LOG_INFO("%s: test print still running after %d s", r->print_device, RUNNER_PRINT_WAIT_MS / 1000);
+		r->printing = false;
+		return RUNNER_CONTINUE;
+	}
+	*wait_until = now + RUNNER_SETTLE_STEP_MS;
+	return RUNNER_WAIT;
+}
+
+/* OUT/name as text (NUL-terminated), or NULL. Small files only: receipts' logical lines. */
+static char *read_out_file(struct runner *r, const char *name, size_t *len_out)
+{
+	char *path = xasprintf("%s/%s", app_out_dir(r->app), name);
+	FILE *f = fopen(path, "rb");
+	free(path);
+	if (!f)
+		return NULL;
+	size_t cap = 1 << 16, len = 0;
+	char *text = xmalloc(cap + 1);
+	len = fread(text, 1, cap, f);
+	fclose(f);
+	text[len] = '\0';
+	*len_out = len;
+	return text;
+}
+
+/* Whether the device has shown the last `fault`/`clear` yet; waits in small steps until it has. */
+static enum runner_status settle_step(struct runner *r, uint64_t now, uint64_t *wait_until)
+{
+	enum dev_state state;
+	const char *fault;
+	app_device_status(r->app, r->settle_device, &state, &fault);
+	bool shown = r->settle_to_ok ? state == DEV_STATE_OK
+				     : state != r->before_state || strcmp(fault, r->before_fault) != 0;
+	if (shown || now >= r->settle_deadline) {
+		if (!shown)
+			LOG_INFO("%s: still %s (%s) after %d s", r->settle_device, dev_state_name(state), fault,
+				 RUNNER_FAULT_SETTLE_MS / 1000);
+		r->settling = false;
+		return RUNNER_CONTINUE;
+	}
+	*wait_until = now + RUNNER_SETTLE_STEP_MS;
+	return RUNNER_WAIT;
+}
+
 static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd, uint64_t now,
 				  uint64_t *wait_until, int *exit_code)
 {
 	struct ui_page *page = app_current_page(r->app);
-	struct sim_devices *sims = app_sims(r->app);
+	struct sim_bench *bench = app_bench(r->app);
 	struct kio_error err;
-	enum sim_device dev;
+	enum sim_bench_dev dev;
 	int fault = 0;
+	int rc;
 	switch (cmd->op) {
 	case SCRIPT_TAP: {
 		struct ui_widget *w = ui_page_find(page, cmd->arg);
@@ -219,22 +299,33 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 	case SCRIPT_NOTE_FAKE:
 	case SCRIPT_FAULT:
 	case SCRIPT_CLEAR:
-		if (!sims)
+		if (!bench)
 			return fail(r, cmd, exit_code, "device commands need simulated devices (--simulate)");
-		if (cmd->op == SCRIPT_NOTE && sim_insert_note(sims, cmd->number) != 0)
-			return fail(r, cmd, exit_code, "the simulated acceptor refused the note");
-		if (cmd->op == SCRIPT_NOTE_FAKE)
-			sim_insert_fake_note(sims);
-		if (cmd->op == SCRIPT_FAULT || cmd->op == SCRIPT_CLEAR) {
-			sim_device_parse(cmd->arg, &dev);
-			if (cmd->op == SCRIPT_FAULT) {
-				sim_fault_parse(dev, cmd->arg2, &fault);
-				sim_fault_set(sims, dev, fault);
-			} else {
-				sim_fault_clear(sims, dev);
-			}
+		if (cmd->op == SCRIPT_NOTE || cmd->op == SCRIPT_NOTE_FAKE) {
+			rc = cmd->op == SCRIPT_NOTE ? sim_bench_insert_note(bench, cmd->number) : sim_bench_insert_fake(bench);
+			/* A shut bezel (acceptor disabled, busy or faulty) is the kiosk's answer, not a
+			 * broken script: the customer keeps the note and the page says why. */
+			if (rc != 0)
+				LOG_INFO("%s:%d: the acceptor did not take the note (%s)", r->script->path, cmd->line,
+					 kio_strerror(rc));
+			r->waiting = true;
+			r->wait_until = now + RUNNER_NOTE_SETTLE_MS;
+			*wait_until = r->wait_until;
+			return RUNNER_WAIT;
 		}
-		return RUNNER_CONTINUE;
+		r->settling = true;
+		r->settle_to_ok = cmd->op == SCRIPT_CLEAR;
+		r->settle_device = cmd->arg;
+		r->settle_deadline = now + RUNNER_FAULT_SETTLE_MS;
+		app_device_status(r->app, cmd->arg, &r->before_state, &r->before_fault);
+		sim_bench_device_parse(cmd->arg, &dev);
+		if (cmd->op == SCRIPT_FAULT) {
+			sim_bench_fault_parse(dev, cmd->arg2, &fault);
+			sim_bench_fault(bench, dev, fault, true);
+		} else {
+			sim_bench_clear_all(bench, dev);
+		}
+		return settle_step(r, now, wait_until);
 	case SCRIPT_WAIT:
 		r->waiting = true;
 		r->wait_until = now + (uint64_t)cmd->number;
@@ -274,6 +365,30 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 				    dev_state_name(state), shown);
 		return RUNNER_CONTINUE;
 	}
+	case SCRIPT_TEST_PRINT:
+		if (!bench)
+			return fail(r, cmd, exit_code, "test prints in scenarios need simulated devices (--simulate)");
+		if (app_test_print(r->app, cmd->arg, &err) != 0)
+			return fail(r, cmd, exit_code, "the test print was refused: %s", err.msg);
+		r->printing = true;
+		r->print_device = cmd->arg;
+		r->print_deadline = now + RUNNER_PRINT_WAIT_MS;
+		return print_step(r, now, wait_until);
+	case SCRIPT_EXPECT_FILE:
+	case SCRIPT_EXPECT_FILE_TEXT: {
+		size_t len = 0;
+		char *text = read_out_file(r, cmd->arg, &len);
+		if (!text || len == 0) {
+			free(text);
+			return fail(r, cmd, exit_code, "expected a file '%s' in %s, found none%s", cmd->arg,
+				    app_out_dir(r->app), text ? " (it is empty)" : "");
+		}
+		bool found = cmd->op == SCRIPT_EXPECT_FILE || strstr(text, cmd->arg2) != NULL;
+		free(text);
+		if (!found)
+			return fail(r, cmd, exit_code, "expected \"%s\" in %s, found it absent", cmd->arg2, cmd->arg);
+		return RUNNER_CONTINUE;
+	}
 	case SCRIPT_SCREENSHOT:
 		if (app_screenshot(r->app, cmd->arg, &err) != 0)
 			return fail(r, cmd, exit_code, "%s", err.msg);
@@ -291,6 +406,16 @@ enum runner_status runner_step(struct runner *r, uint64_t now_ms, uint64_t *wait
 			return RUNNER_WAIT;
 		}
 		r->waiting = false;
+	}
+	if (r->settling) {
+		enum runner_status st = settle_step(r, now_ms, wait_until_ms);
+		if (st != RUNNER_CONTINUE)
+			return st;
+	}
+	if (r->printing) {
+		enum runner_status st = print_step(r, now_ms, wait_until_ms);
+		if (st != RUNNER_CONTINUE)
+			return st;
 	}
 	if (r->typing)
 		return (enum runner_status)type_step(r, &r->script->cmds[r->next - 1], exit_code);

@@ -30,6 +30,9 @@ static const struct {
 	[SCRIPT_CLEAR] = {"clear", ARG_WORD, ARG_NONE},
 	[SCRIPT_GOTO] = {"goto", ARG_WORD, ARG_NONE},
 	[SCRIPT_EXPECT_DEVICE] = {"expect-device", ARG_WORD, ARG_WORD},
+	[SCRIPT_TEST_PRINT] = {"test-print", ARG_WORD, ARG_NONE},
+	[SCRIPT_EXPECT_FILE] = {"expect-file", ARG_NAME, ARG_NONE},
+	[SCRIPT_EXPECT_FILE_TEXT] = {"expect-file-text", ARG_NAME, ARG_STRING},
 };
 
 /* The notes a UAE acceptor takes, in dirhams. */

@@ -26,6 +26,9 @@ enum script_op {
 	SCRIPT_CLEAR,          /* clear DEVICE */
 	SCRIPT_GOTO,           /* goto SCREEN (test port: any screen, customer path or not) */
 	SCRIPT_EXPECT_DEVICE,  /* expect-device DEVICE ok|FAULT (what the technician is shown) */
+	SCRIPT_TEST_PRINT,     /* test-print receipt|card (the technician's test print) */
+	SCRIPT_EXPECT_FILE,    /* expect-file NAME (in the output folder, not empty) */
+	SCRIPT_EXPECT_FILE_TEXT, /* expect-file-text NAME "TEXT" */
 	SCRIPT_OP_COUNT
 };
 

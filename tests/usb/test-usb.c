@@ -329,7 +329,7 @@ static struct sim_escpos *new_printer(struct sim_model *model, size_t rx_capacit
 }
 
 /* ESC @, a 576-dot band of `rows` rows of `pattern`, then a second band of `pattern2`, cut. */
-static void receipt_job(struct escpos_buf *b, int rows, uint8_t pattern, uint8_t pattern2)
+static void receipt_job(struct core_bytebuf *b, int rows, uint8_t pattern, uint8_t pattern2)
 {
 	struct kio_error err;
 	escpos_encode_init(b);
@@ -346,12 +346,12 @@ static void receipt_job(struct escpos_buf *b, int rows, uint8_t pattern, uint8_t
 /* DLE EOT 1..4, each answered by one status byte. */
 static void check_status(struct usbtest_dev *d, bool want_cover_open)
 {
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	struct kio_error err;
 	for (int k = 1; k <= 4; k++)
 		g_assert_cmpint(escpos_encode_status_request(&b, k, &err), ==, 0);
 	g_assert_cmpint(transport_write(d->t, b.data, b.len), ==, 0);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 	uint8_t reply[4];
 	g_assert_true(usbtest_read_n(d, reply, sizeof(reply), WAIT_MS));
 	struct escpos_status st;
@@ -386,10 +386,10 @@ static void test_escpos_receipt(void)
 	g_assert_false(usbemu_kernel_driver_bound(d->emu));
 
 	check_status(d, false);
-	struct escpos_buf job = {0};
+	struct core_bytebuf job = {0};
 	receipt_job(&job, 4, 0xAA, 0x0F);
 	g_assert_cmpint(transport_write(d->t, job.data, job.len), ==, 0);
-	escpos_buf_free(&job);
+	core_bytebuf_free(&job);
 	g_assert_true(usbtest_wait(d, out_drained, d->t, WAIT_MS));
 	check_status(d, false); /* answered after the job: the job has been processed */
 	g_assert_cmpuint(sim_escpos_receipt_count(prn), ==, 1);
@@ -429,7 +429,7 @@ static void test_escpos_nak(void)
 	struct usbtest_dev *d = usbtest_attach(&u, USB_ID_RECEIPT_DEFAULT, &model, NULL);
 
 	set_cover(d, prn, true);
-	struct escpos_buf job = {0};
+	struct core_bytebuf job = {0};
 	receipt_job(&job, 16, 0xAA, 0x0F);
 	g_assert_cmpint(transport_write(d->t, job.data, job.len), ==, 0);
 	struct emu_naks n = {d->emu, 1};
@@ -437,7 +437,7 @@ static void test_escpos_nak(void)
 	g_assert_cmpuint(transport_out_pending(d->t), >, 0);
 	g_assert_cmpuint(transport_out_pending(d->t), <=, job.len);
 	g_assert_cmpuint(sim_escpos_receipt_count(prn), ==, 0);
-	escpos_buf_free(&job);
+	core_bytebuf_free(&job);
 
 	set_cover(d, prn, false);
 	g_assert_true(usbtest_wait(d, out_drained, d->t, WAIT_MS));
@@ -459,10 +459,10 @@ static void test_escpos_unplug_mid_transfer(void)
 	struct usbtest_dev *d = usbtest_attach(&u, USB_ID_RECEIPT_DEFAULT, &model, NULL);
 
 	set_cover(d, prn, true);
-	struct escpos_buf job = {0};
+	struct core_bytebuf job = {0};
 	receipt_job(&job, 16, 0xFF, 0xFF);
 	g_assert_cmpint(transport_write(d->t, job.data, job.len), ==, 0);
-	escpos_buf_free(&job);
+	core_bytebuf_free(&job);
 	struct emu_naks n = {d->emu, 1};
 	g_assert_true(usbtest_poll(emu_naked, &n, WAIT_MS));
 
@@ -486,10 +486,10 @@ static void test_escpos_unplug_mid_transfer(void)
 	g_assert_true(usbtest_wait(d, reopened, &r, WAIT_MS));
 	check_status(d, false);
 	g_assert_cmpuint(sim_escpos_receipt_count(prn), ==, 0); /* the half job never printed */
-	struct escpos_buf job2 = {0};
+	struct core_bytebuf job2 = {0};
 	receipt_job(&job2, 2, 0xF0, 0x3C);
 	g_assert_cmpint(transport_write(d->t, job2.data, job2.len), ==, 0);
-	escpos_buf_free(&job2);
+	core_bytebuf_free(&job2);
 	g_assert_true(usbtest_wait(d, out_drained, d->t, WAIT_MS));
 	check_status(d, false);
 	g_assert_cmpuint(sim_escpos_receipt_count(prn), ==, 1);
@@ -523,11 +523,11 @@ static void test_escpos_zlp(void)
 	struct usbtest_dev *d = usbtest_attach(&u, USB_ID_RECEIPT_DEFAULT, &model, &cfg);
 
 	enum { N = 4096 };
-	struct escpos_buf b = {0};
+	struct core_bytebuf b = {0};
 	for (int i = 0; i < N; i++)
 		g_assert_cmpint(escpos_encode_status_request(&b, 1, &err), ==, 0);
 	g_assert_cmpint(transport_write(d->t, b.data, b.len), ==, 0);
-	escpos_buf_free(&b);
+	core_bytebuf_free(&b);
 	static uint8_t reply[N];
 	g_assert_true(usbtest_read_n(d, reply, N, WAIT_MS));
 	for (int i = 0; i < N; i++)
@@ -602,11 +602,11 @@ static bool evolis_reply_ready(void *arg)
 
 static void evolis_read(struct evolis_link *l, enum evolis_read what)
 {
-	struct evolis_buf b = {0};
+	struct core_bytebuf b = {0};
 	struct kio_error err;
 	g_assert_cmpint(evolis_encode_read(&b, what, &err), ==, 0);
 	g_assert_cmpint(transport_write(l->d->t, b.data, b.len), ==, 0);
-	evolis_buf_free(&b);
+	core_bytebuf_free(&b);
 	g_assert_true(usbtest_wait(l->d, evolis_reply_ready, l, WAIT_MS));
 }
 
@@ -658,10 +658,10 @@ static void test_three_devices(void)
 	essp_start(&l, &setup);
 	insert_note(dc, cash, 10000);
 	/* Interleaved: a receipt and a card status while the note travels. */
-	struct escpos_buf job = {0};
+	struct core_bytebuf job = {0};
 	receipt_job(&job, 8, 0xC3, 0x81);
 	g_assert_cmpint(transport_write(dr->t, job.data, job.len), ==, 0);
-	escpos_buf_free(&job);
+	core_bytebuf_free(&job);
 	struct evolis_link lk = {.d = dk};
 	evolis_read(&lk, EVOLIS_READ_SERIAL);
 	g_assert_cmpint(essp_poll_until_credit(&l, &setup), ==, 10000);

@@ -1113,6 +1113,27 @@ void sim_essp_set_fault(struct sim_essp *m, enum sim_essp_fault fault, bool on)
 	}
 }
 
+int sim_essp_obstruct(struct sim_essp *m)
+{
+	if (m->note != SIM_ESSP_NOTE_NONE)
+		return KIO_ERR_BUSY;
+	m->fault[SIM_ESSP_FAULT_JAM] = true;
+	m->note_ch = 0;
+	set_note(m, SIM_ESSP_NOTE_JAMMED);
+	LOG_DBG("path obstructed: unsafe jam");
+	return 0;
+}
+
+int sim_essp_fraud_attempt(struct sim_essp *m)
+{
+	if (m->note != SIM_ESSP_NOTE_NONE)
+		return KIO_ERR_BUSY;
+	m->last_reject = ESSP_REJ_FRAUD;
+	push_event(m, ESSP_EV_FRAUD_ATTEMPT, 0);
+	LOG_DBG("fraud attempt at the bezel");
+	return 0;
+}
+
 bool sim_essp_fault(const struct sim_essp *m, enum sim_essp_fault fault)
 {
 	return fault < SIM_ESSP_FAULT_COUNT && m->fault[fault];

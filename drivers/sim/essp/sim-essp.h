@@ -126,6 +126,16 @@ int sim_essp_insert_note(struct sim_essp *m, int64_t value_fils);
 int sim_essp_insert_fake(struct sim_essp *m, uint8_t reject_code);
 
 void sim_essp_set_fault(struct sim_essp *m, enum sim_essp_fault fault, bool on);
+/*
+ * Something other than a note blocks the path (a torn note, a coin, a tool): the sensors see
+ * it at once, so the device reports UNSAFE JAM on every poll, raising the jam fault, until the
+ * fault is cleared and the unit powered up again. KIO_ERR_BUSY while a note is in the path
+ * (raise the jam fault to jam that note instead).
+ */
+int sim_essp_obstruct(struct sim_essp *m);
+/* Someone fishes at the bezel with a string or a strip: FRAUD ATTEMPT (channel 0) on the next
+ * poll, with no note to credit. KIO_ERR_BUSY while a note is in the path. */
+int sim_essp_fraud_attempt(struct sim_essp *m);
 bool sim_essp_fault(const struct sim_essp *m, enum sim_essp_fault fault);
 
 /* Link knobs for the host's retry tests; each counts down one reply or frame. */

@@ -565,6 +565,36 @@ static void test_fault_jam(void)
 	host_free(&h);
 }
 
+/* A path blocked by no note at all still jams the unit, at once; at power-up with the jam
+ * cleared nothing comes out that anyone could be owed. */
+static void test_obstruct_and_fraud_attempt(void)
+{
+	struct host h;
+	host_init(&h, NULL);
+	host_setup(&h, 7);
+	expect_poll(&h, "F1");
+	g_assert_cmpint(sim_essp_fraud_attempt(h.m), ==, 0);
+	expect_poll(&h, "E6 00");
+	expect_poll(&h, "");
+	g_assert_cmpint(sim_essp_obstruct(h.m), ==, 0);
+	g_assert_true(sim_essp_fault(h.m, SIM_ESSP_FAULT_JAM));
+	expect_poll(&h, "E9 E8");
+	expect_poll(&h, "E9 E8");
+	g_assert_cmpint(sim_essp_insert_note(h.m, 500), ==, KIO_ERR_BUSY);
+	g_assert_cmpint(sim_essp_obstruct(h.m), ==, KIO_ERR_BUSY);
+	g_assert_cmpint(sim_essp_fraud_attempt(h.m), ==, KIO_ERR_BUSY);
+	sim_essp_set_fault(h.m, SIM_ESSP_FAULT_JAM, false);
+	h.now += 1000;
+	sim_essp_power_cycle(h.m, h.now);
+	essp_decoder_init(&h.dec);
+	host_setup(&h, 7);
+	expect_poll(&h, "F1 E1 00");
+	expect_poll(&h, "");
+	g_assert_cmpint(state(&h).note, ==, SIM_ESSP_NOTE_NONE);
+	g_assert_cmpint(state(&h).cashbox_fils, ==, 0);
+	host_free(&h);
+}
+
 static void test_fault_jam_cleared_at_power_up(void)
 {
 	struct host h;
@@ -844,6 +874,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sim-essp/chunking", test_chunking);
 	g_test_add_func("/sim-essp/fault/jam", test_fault_jam);
 	g_test_add_func("/sim-essp/fault/jam-cleared", test_fault_jam_cleared_at_power_up);
+	g_test_add_func("/sim-essp/fault/obstruct-and-fraud-attempt", test_obstruct_and_fraud_attempt);
 	g_test_add_func("/sim-essp/fault/stacker-full", test_fault_stacker_full);
 	g_test_add_func("/sim-essp/fault/cashbox", test_fault_cashbox);
 	g_test_add_func("/sim-essp/fault/fraud", test_fault_fraud);

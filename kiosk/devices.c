@@ -1,0 +1,214 @@
+/* The kiosk's devices: drivers over libusb or over the simulated bench, wake-ups, output files. */
+#include "kiosk/devices.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MODULE "devices"
+#include "drivers/host/escpos/escpos-receipt.h"
+#include "drivers/host/essp/essp-cash.h"
+#include "drivers/host/evolis/evolis-card.h"
+#include "drivers/transport/usbx.h"
+#include "kiosk/core/log.h"
+#include "kiosk/core/xmalloc.h"
+
+/* Receipts queued at once: a customer flow prints one at a time; room for a retry. */
+#define MAX_PENDING_TEXTS 4
+
+struct pending_text {
+	char job_id[40];
+	char *text;
+};
+
+struct devices {
+	struct devices_config dc;
+	struct sim_bench *bench;      /* simulated */
+	struct usbx_context *usb;     /* real */
+	struct transport *owned[3];   /* real transports (the bench owns the simulated ones) */
+	struct cash_unit *cash;
+	struct receipt_printer *receipt;
+	struct card_issuer *card;
+	struct pending_text texts[MAX_PENDING_TEXTS];
+};
+
+static void forward_cash(void *user, const struct cash_event *ev)
+{
+	struct devices *d = user;
+	struct kio_error err;
+	/* The validator's memory must be on disk before the kiosk acts on a note event, so a
+	 * kiosk killed right after finds the device where it left it. */
+	if (d->bench && sim_bench_save_cash_state(d->bench, &err) != 0)
+		LOG_ERR("%s", err.msg);
+	if (d->dc.listeners.on_cash)
+		d->dc.listeners.on_cash(d->dc.listeners.user, ev);
+}
+
+static char *take_text(struct devices *d, const char *job_id)
+{
+	for (int i = 0; i < MAX_PENDING_TEXTS; i++) {
+		if (d->texts[i].text && strcmp(d->texts[i].job_id, job_id) == 0) {
+			char *text = d->texts[i].text;
+			d->texts[i].text = NULL;
+			return text;
+		}
+	}
+	return NULL;
+}
+
+static void forward_receipt(void *user, const struct receipt_event *ev)
+{
+	struct devices *d = user;
+	struct kio_error err;
+	if (ev->kind == RECEIPT_EV_PRINTED || ev->kind == RECEIPT_EV_FAILED) {
+		char *text = take_text(d, ev->job_id);
+		if (d->bench && ev->kind == RECEIPT_EV_PRINTED &&
+		    sim_bench_collect_receipt(d->bench, ev->job_id, text, &err) != 0)
+			LOG_ERR("receipt %s: %s", ev->job_id, err.msg);
+		free(text);
+	}
+	if (d->dc.listeners.on_receipt)
+		d->dc.listeners.on_receipt(d->dc.listeners.user, ev);
+}
+
+static void forward_card(void *user, const struct cardprn_event *ev)
+{
+	struct devices *d = user;
+	struct kio_error err;
+	if (d->bench && ev->kind == CARDPRN_EV_ISSUED && sim_bench_collect_card(d->bench, ev->card_number, &err) != 0)
+		LOG_ERR("card: %s", err.msg);
+	if (d->dc.listeners.on_card)
+		d->dc.listeners.on_card(d->dc.listeners.user, ev);
+}
+
+static int open_transports(struct devices *d, struct transport *t[3], struct kio_error *err)
+{
+	const struct core_config *cfg = d->dc.cfg;
+	if (d->dc.simulate) {
+		struct sim_bench_config bc = {.out_dir = cfg->out_dir, .cash_state_path = d->dc.cash_state_path};
+		int rc = sim_bench_new(core_timers_clock(d->dc.timers), &bc, &d->bench, err);
+		if (rc != 0)
+			return rc;
+		for (int i = 0; i < 3; i++)
+			t[i] = sim_bench_transport(d->bench, (enum sim_bench_dev)i);
+		return 0;
+	}
+	int rc = usbx_context_new(&d->usb, err);
+	if (rc != 0)
+		return rc;
+	const char *ids[3] = {cfg->cash_usb, cfg->receipt_usb, cfg->card_usb};
+	const char *names[3] = {"cash", "receipt", "card"};
+	for (int i = 0; i < 3; i++) {
+		struct usbx_id id;
+		struct kio_error open_err;
+		rc = usbx_id_parse(ids[i], &id, err);
+		if (rc != 0)
+			return rc;
+		/* An absent or busy device is the driver's to report and retry (offline on screen),
+		 * not a reason to refuse to start: the transport waits for it. */
+		rc = usbx_open(d->usb, &id, names[i], &d->owned[i], &open_err);
+		if (!d->owned[i])
+			return kio_fail(err, rc, "%s: %s", names[i], open_err.msg);
+		if (rc != 0)
+			LOG_WARN("%s: %s: waiting for the device", names[i], open_err.msg);
+		t[i] = d->owned[i];
+	}
+	return 0;
+}
+
+int devices_open(const struct devices_config *dc, struct devices **out, struct kio_error *err)
+{
+	struct devices *d = xcalloc(1, sizeof(*d));
+	d->dc = *dc;
+	struct transport *t[3] = {0};
+	int rc = open_transports(d, t, err);
+	if (rc != 0)
+		goto out_free;
+	for (int i = 0; i < 3; i++)
+		transport_set_wake(t[i], dc->wake, dc->wake_user);
+
+	struct essp_cash_config cash_cfg;
+	essp_cash_config_default(&cash_cfg);
+	rc = essp_cash_new(t[0], dc->timers, &cash_cfg, dc->journal, &d->cash, err);
+	if (rc != 0)
+		goto out_free;
+	cash_set_listener(d->cash, forward_cash, d);
+
+	struct escpos_receipt_config receipt_cfg;
+	escpos_receipt_config_default(&receipt_cfg);
+	receipt_cfg.width_dots = dc->cfg->receipt_width_dots;
+	rc = escpos_receipt_new(t[1], dc->timers, &receipt_cfg, &d->receipt, err);
+	if (rc != 0)
+		goto out_free;
+	d->receipt->on_event = forward_receipt;
+	d->receipt->on_event_user = d;
+
+	struct evolis_card_config card_cfg;
+	evolis_card_config_default(&card_cfg);
+	rc = evolis_card_new(t[2], dc->timers, &card_cfg, &d->card, err);
+	if (rc != 0)
+		goto out_free;
+	d->card->on_event = forward_card;
+	d->card->on_event_user = d;
+
+	*out = d;
+	return 0;
+out_free:
+	devices_free(d);
+	return rc;
+}
+
+void devices_free(struct devices *d)
+{
+	if (!d)
+		return;
+	/* Drivers first: they hold the transports. */
+	if (d->cash)
+		d->cash->ops->destroy(d->cash);
+	if (d->receipt)
+		d->receipt->ops->destroy(d->receipt);
+	if (d->card)
+		d->card->ops->destroy(d->card);
+	for (int i = 0; i < 3; i++)
+		transport_free(d->owned[i]);
+	usbx_context_free(d->usb);
+	sim_bench_free(d->bench);
+	for (int i = 0; i < MAX_PENDING_TEXTS; i++)
+		free(d->texts[i].text);
+	free(d);
+}
+
+void devices_service(struct devices *d)
+{
+	if (d->cash->ops->service)
+		d->cash->ops->service(d->cash);
+	if (d->receipt->ops->service)
+		d->receipt->ops->service(d->receipt);
+	if (d->card->ops->service)
+		d->card->ops->service(d->card);
+}
+
+struct cash_unit *devices_cash(struct devices *d) { return d->cash; }
+struct receipt_printer *devices_receipt(struct devices *d) { return d->receipt; }
+struct card_issuer *devices_card(struct devices *d) { return d->card; }
+struct sim_bench *devices_bench(struct devices *d) { return d->bench; }
+
+int devices_print_receipt(struct devices *d, const char *job_id, const struct receipt_image *image,
+			  const char *text, struct kio_error *err)
+{
+	int slot = -1;
+	for (int i = 0; i < MAX_PENDING_TEXTS && slot < 0; i++)
+		if (!d->texts[i].text)
+			slot = i;
+	if (slot < 0)
+		return kio_fail(err, KIO_ERR_BUSY, "receipt %s: %d receipts already waiting", job_id, MAX_PENDING_TEXTS);
+	/* Kept before printing: a driver may report the job done before print() returns. */
+	snprintf(d->texts[slot].job_id, sizeof(d->texts[slot].job_id), "%s", job_id);
+	d->texts[slot].text = xstrdup(text ? text : "");
+	int rc = d->receipt->ops->print(d->receipt, job_id, image);
+	if (rc != 0) {
+		free(take_text(d, job_id));
+		return kio_fail(err, rc, "receipt %s: %s", job_id, kio_strerror(rc));
+	}
+	return 0;
+}
