@@ -93,6 +93,10 @@ static inline uint8_t lb_rule(const struct lb_ctx *c, unsigned b, const uint32_t
 {
 	unsigned a = c->a;
 
+	/* Letter after letter, most of any text: the answer of LB28, which no rule before it
+	 * changes for these classes. */
+	if (in(a, AHL) && in(b, AHL))
+		return TEXT_BRK_NO;
 	if (a == LB_BK)                                                     /* LB4 */
 		return TEXT_BRK_MUST;
 	if (a == LB_CR)                                                     /* LB5 */

@@ -238,8 +238,54 @@ static void test_urls_and_slashes(void)
 	CHECK_BREAKS("card@example.ae");
 }
 
+/*
+ * Every code point, and arbitrary 32-bit values, in contexts that reach the look-back and
+ * look-ahead rules: the answers stay in range and nothing is read or written out of
+ * bounds (the sanitizer build runs this too).
+ */
+static void test_sweep(void)
+{
+	static const uint32_t around[] = {'a', ' ', '$', '(', '1', '-', 0x308, 0x200d, 0x1f1e6, 0x5d0};
+	enum { N = 8 };
+	uint32_t cps[N];
+	uint8_t brk[N + 1];
+	unsigned bad = 0;
+	for (uint64_t v = 0; v <= 0x110100; v++) {
+		uint32_t cp = (uint32_t)v, ctx = around[v % (sizeof(around) / sizeof(around[0]))];
+		uint32_t seq[N] = {cp, ctx, cp, cp, ctx, '1', cp, ctx};
+		memcpy(cps, seq, sizeof(cps));
+		brk[N] = 0xee;
+		for (size_t n = 1; n <= N; n += 7) {
+			text_linebreaks(cps, n, brk);
+			for (size_t i = 0; i < n; i++)
+				bad += brk[i] > TEXT_BRK_NO;
+			bad += brk[n - 1] != TEXT_BRK_MUST;
+		}
+		bad += brk[N] != 0xee;
+	}
+	/* Random 32-bit values: a long text, then its every suffix start of a few lengths. */
+	static uint32_t text[4096];
+	static uint8_t out[4096];
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	for (size_t i = 0; i < 4096; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint32_t r = (uint32_t)(x >> 32);
+		text[i] = (x & 3) == 0 ? r : (x & 3) == 1 ? r % 0x110000 : (x & 3) == 2 ? r % 0x3000 : r % 0x80;
+	}
+	text_linebreaks(text, 4096, out);
+	for (size_t i = 0; i < 4096; i++)
+		bad += out[i] > TEXT_BRK_NO;
+	for (size_t off = 0; off < 4096; off += 61)
+		for (size_t n = 1; off + n <= 4096 && n < 300; n *= 3) {
+			text_linebreaks(text + off, n, out);
+			bad += out[n - 1] != TEXT_BRK_MUST;
+		}
+	CHECK(bad == 0);
+}
+
 int main(void)
 {
+	test_sweep();
 	test_empty();
 	test_not_text();
 	test_newlines_and_spaces();
