@@ -5,16 +5,20 @@ set -euo pipefail
 
 packages=(
 	# toolchain
-	gcc pkg-config meson ninja-build
+	gcc pkg-config meson ninja-build python3
 	# the kiosk: window and touch, text layout, devices, storage, images, configuration
-	libsdl2-dev libsdl2-ttf-dev libfribidi-dev libharfbuzz-dev libfreetype-dev libunibreak-dev
+	libsdl2-dev libsdl2-ttf-dev libfribidi-dev libharfbuzz-dev libfreetype-dev
 	libusb-1.0-0-dev libsqlite3-dev libpng-dev libglib2.0-dev
 	# eSSP encryption (AES-128, Diffie-Hellman) for note acceptors that require it
 	nettle-dev
-	# fonts (Noto Naskh Arabic, Noto Sans) and Unicode conformance data for the text tests
+	# fonts (Noto Naskh Arabic, Noto Sans); Unicode data: the line-break table is generated
+	# from it at build time, and the text conformance tests read it
 	fonts-noto-core unicode-data
 	# test-only: libraqm as a layout oracle, umockdev to emulate USB devices under libusb
 	libraqm-dev umockdev libumockdev-dev
+	# bench-only: libunibreak, the line-break stage the own UAX #14 breaker replaced, as the
+	# speed baseline of bench/text/bench-linebreak (the kiosk no longer links it)
+	libunibreak-dev
 )
 
 missing=()

@@ -85,10 +85,13 @@ void text_bidi_classify(const uint32_t *cps, int len, FriBidiCharType *types,
 enum text_brk { TEXT_BRK_MUST, TEXT_BRK_ALLOW, TEXT_BRK_NO };
 
 /*
- * UAX #14 opportunities: brk[i] says whether a break is allowed after cps[i]. Never aborts:
- * characters libunibreak 1.1 cannot take (regional indicators) are substituted first.
+ * UAX #14 opportunities: brk[i] says whether a break is allowed after cps[i] (the last is
+ * TEXT_BRK_MUST, rule LB3). Any uint32_t values are valid input (surrogates, noncharacters
+ * and values above U+10FFFF break like unassigned code points); allocates nothing.
  */
 void text_linebreaks(const uint32_t *cps, size_t len, uint8_t *brk);
+/* The Unicode version of the line-break tables and rules, e.g. "15.0.0". */
+extern const char text_linebreak_unicode[];
 
 /* ---- UTF-8 (utf8.c) ---- */
 

@@ -296,7 +296,7 @@ static void test_invalid_and_empty(void)
 	struct text_caret c;
 	CHECK(text_layout_caret(l, 0, true, &c) == 0 && c.x == 100);
 	text_layout_free(l);
-	/* Regional indicators used to abort libunibreak 1.1; U+FFFF is its end marker. */
+	/* Regional indicators and U+FFFF aborted the libunibreak 1.1 stage this engine replaced. */
 	l = lay("\xf0\x9f\x87\xa6\xf0\x9f\x87\xaa flag \xef\xbf\xbf end", style(20, TEXT_DIR_AUTO, 40));
 	CHECK(text_layout_line_count(l) >= 2);
 	text_layout_free(l);
