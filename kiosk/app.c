@@ -618,7 +618,8 @@ int app_run(const struct app_options *opts)
 	}
 
 	bool headless = opts->mode == UI_MODE_HEADLESS;
-	app->clock = core_clock_new(headless, app->cfg.virtual_epoch_s);
+	/* Virtual time only where every device is simulated too: real devices answer in real time. */
+	app->clock = core_clock_new(headless && opts->simulate, app->cfg.virtual_epoch_s);
 	app->timers = core_timers_new(app->clock);
 
 	if (text_engine_new(NULL, &app->text, &err) != 0) {
@@ -669,7 +670,7 @@ int app_run(const struct app_options *opts)
 	app->page_stale = true;
 	if (app->script)
 		app->runner = runner_new(app->script, app);
-	LOG_INFO("kiosk %s ready (%s clock, %s devices)", app->cfg.kiosk_id, headless ? "virtual" : "real",
+	LOG_INFO("kiosk %s ready (%s clock, %s devices)", app->cfg.kiosk_id, core_clock_is_virtual(app->clock) ? "virtual" : "real",
 		 opts->simulate ? "simulated" : "real");
 
 	run_loop(app);

@@ -1548,10 +1548,13 @@ int essp_cash_new(struct transport *t, struct core_timers *timers, const struct 
 	d->rng |= 1;
 	d->phase = PH_OFFLINE;
 	*out = &d->base;
-	if (transport_connected(t))
+	if (transport_connected(t)) {
 		enter(d, PH_SYNC, "start");
-	else
+	} else {
+		/* Absent at start is the same state as unplugged later: say so, not "starting". */
+		set_fault(d, CASH_FAULT_DISCONNECTED, true);
 		enter(d, PH_OFFLINE, "start: no device");
+	}
 	return 0;
 }
 
