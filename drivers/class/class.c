@@ -27,7 +27,7 @@ const char *receipt_fault_name(enum receipt_fault fault)
 const char *cardprn_fault_name(enum cardprn_fault fault)
 {
 	static const char *const names[CARDPRN_FAULT_COUNT] = {
-		"none", "ribbon-low", "feeder-empty", "ribbon-out", "jam", "disconnect"};
+		"none", "ribbon-low", "feeder-empty", "ribbon-out", "jam", "cover-open", "disconnect"};
 	return (unsigned)fault < CARDPRN_FAULT_COUNT ? names[fault] : "?";
 }
 

@@ -197,19 +197,18 @@ static void arm(struct evolis_card *p, uint64_t at)
 
 /* ---- faults ---- */
 
-/*
- * The class fault of what the printer last said, most urgent first. The class has no cover
- * fault: an open cover reads as JAM, since either way the card path is blocked until a
- * technician closes it (logged as what it is).
- */
+/* The class fault of what the printer last said, most urgent first: a jam needs hands inside
+ * the printer, an open cover only needs closing. */
 static void update_fault(struct evolis_card *p)
 {
 	enum cardprn_fault f = CARDPRN_FAULT_NONE;
 	enum dev_state st = DEV_STATE_OK;
 	enum evolis_fault ribbon = evolis_ribbon_state(p->ribbon_end, p->ribbon_left,
 		p->cfg.ribbon_low);
-	if (p->cover_open || p->jammed)
+	if (p->jammed)
 		f = CARDPRN_FAULT_JAM;
+	else if (p->cover_open)
+		f = CARDPRN_FAULT_COVER_OPEN;
 	else if (p->feeder_empty)
 		f = CARDPRN_FAULT_FEEDER_EMPTY;
 	else if (ribbon == EVOLIS_FAULT_RIBBON_OUT)
@@ -229,8 +228,7 @@ static void update_fault(struct evolis_card *p)
 		LOG_INFO("%s: recovered from %s", p->t->name, cardprn_fault_name(old));
 		queue_event(p, CARDPRN_EV_RECOVERED, old, NULL);
 	} else {
-		LOG_WARN("%s: %s%s", p->t->name, cardprn_fault_name(f),
-			p->cover_open ? " (cover open)" : "");
+		LOG_WARN("%s: %s", p->t->name, cardprn_fault_name(f));
 		queue_event(p, CARDPRN_EV_FAULT, f, NULL);
 	}
 }
@@ -266,8 +264,8 @@ static enum cardprn_fault class_fault(enum evolis_fault f)
 	case EVOLIS_FAULT_FEEDER_EMPTY: return CARDPRN_FAULT_FEEDER_EMPTY;
 	case EVOLIS_FAULT_RIBBON_OUT: return CARDPRN_FAULT_RIBBON_OUT;
 	case EVOLIS_FAULT_RIBBON_LOW: return CARDPRN_FAULT_RIBBON_LOW;
-	case EVOLIS_FAULT_JAM:
-	case EVOLIS_FAULT_COVER_OPEN: return CARDPRN_FAULT_JAM;
+	case EVOLIS_FAULT_JAM: return CARDPRN_FAULT_JAM;
+	case EVOLIS_FAULT_COVER_OPEN: return CARDPRN_FAULT_COVER_OPEN;
 	default: return CARDPRN_FAULT_NONE; /* encoding, refused command: the device is fine */
 	}
 }

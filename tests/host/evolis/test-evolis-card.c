@@ -275,6 +275,7 @@ static void test_fault_before(gconstpointer data)
 	enum sim_evolis_fault kind = (enum sim_evolis_fault)GPOINTER_TO_INT(data);
 	enum cardprn_fault want = kind == SIM_EVOLIS_FAULT_FEEDER_EMPTY ? CARDPRN_FAULT_FEEDER_EMPTY
 				: kind == SIM_EVOLIS_FAULT_RIBBON_OUT ? CARDPRN_FAULT_RIBBON_OUT
+				: kind == SIM_EVOLIS_FAULT_COVER_OPEN ? CARDPRN_FAULT_COVER_OPEN
 								      : CARDPRN_FAULT_JAM;
 	struct fx f;
 	setup(&f, NULL);
@@ -331,12 +332,13 @@ static void test_fault_during(gconstpointer data)
 		g_assert_nonnull(wait_event(&f, 0, CARDPRN_EV_RECOVERED, 20000));
 		break;
 	case SIM_EVOLIS_FAULT_JAM:
-	case SIM_EVOLIS_FAULT_COVER_OPEN:
-		g_assert_cmpint(ev->fault, ==, CARDPRN_FAULT_JAM);
+	case SIM_EVOLIS_FAULT_COVER_OPEN: {
+		enum cardprn_fault want = kind == SIM_EVOLIS_FAULT_JAM ? CARDPRN_FAULT_JAM : CARDPRN_FAULT_COVER_OPEN;
+		g_assert_cmpint(ev->fault, ==, want);
 		g_assert_cmpuint(sim_evolis_card_count(f.sim), ==, 0); /* stuck inside */
 		devloop_run_for(&f.loop, 30000);
 		f.iss->ops->get_status(f.iss, &st);
-		g_assert_cmpint(st.fault, ==, CARDPRN_FAULT_JAM); /* still: the card is inside */
+		g_assert_cmpint(st.fault, ==, want); /* still: the card is inside */
 		sim_evolis_fault_set(f.sim, kind, false);
 		g_assert_nonnull(wait_event(&f, 0, CARDPRN_EV_RECOVERED, 20000));
 		sim_evolis_stats(f.sim, &ss);
@@ -347,6 +349,7 @@ static void test_fault_during(gconstpointer data)
 			g_assert_true(sim_evolis_card(f.sim, 0)->rejected);
 		}
 		break;
+	}
 	case SIM_EVOLIS_FAULT_DISCONNECT:
 		g_assert_cmpint(ev->fault, ==, CARDPRN_FAULT_DISCONNECTED);
 		f.iss->ops->get_status(f.iss, &st);
