@@ -389,6 +389,15 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 			return fail(r, cmd, exit_code, "expected \"%s\" in %s, found it absent", cmd->arg2, cmd->arg);
 		return RUNNER_CONTINUE;
 	}
+	case SCRIPT_EXPECT_NO_FILE: {
+		size_t len = 0;
+		char *text = read_out_file(r, cmd->arg, &len);
+		free(text);
+		if (text)
+			return fail(r, cmd, exit_code, "expected no file '%s' in %s, found one", cmd->arg,
+				    app_out_dir(r->app));
+		return RUNNER_CONTINUE;
+	}
 	case SCRIPT_SCREENSHOT:
 		if (app_screenshot(r->app, cmd->arg, &err) != 0)
 			return fail(r, cmd, exit_code, "%s", err.msg);

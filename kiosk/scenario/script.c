@@ -33,6 +33,7 @@ static const struct {
 	[SCRIPT_TEST_PRINT] = {"test-print", ARG_WORD, ARG_NONE},
 	[SCRIPT_EXPECT_FILE] = {"expect-file", ARG_NAME, ARG_NONE},
 	[SCRIPT_EXPECT_FILE_TEXT] = {"expect-file-text", ARG_NAME, ARG_STRING},
+	[SCRIPT_EXPECT_NO_FILE] = {"expect-no-file", ARG_NAME, ARG_NONE},
 };
 
 /* The notes a UAE acceptor takes, in dirhams. */

@@ -29,6 +29,7 @@ enum script_op {
 	SCRIPT_TEST_PRINT,     /* test-print receipt|card (the technician's test print) */
 	SCRIPT_EXPECT_FILE,    /* expect-file NAME (in the output folder, not empty) */
 	SCRIPT_EXPECT_FILE_TEXT, /* expect-file-text NAME "TEXT" */
+	SCRIPT_EXPECT_NO_FILE, /* expect-no-file NAME */
 	SCRIPT_OP_COUNT
 };
 
