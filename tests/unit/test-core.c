@@ -6,6 +6,7 @@
 
 #include "kiosk/core/clock.h"
 #include "kiosk/core/config.h"
+#include "kiosk/core/fifo.h"
 #include "kiosk/core/i18n.h"
 #include "kiosk/core/timers.h"
 
@@ -105,6 +106,30 @@ static void test_config_errors_name_file_line_key(void)
 	expect_config_error("[devices]\nreceipt_width_dots = 100\n", "k.ini:2: devices.receipt_width_dots = 100");
 }
 
+static void test_fifo_order_wrap_full(void)
+{
+	int storage[3];
+	struct core_fifo q;
+	core_fifo_init(&q, storage, sizeof(int), 3);
+	int v = 0;
+	g_assert_false(core_fifo_pop(&q, &v));
+	for (int round = 0; round < 4; round++) { /* wraps the ring several times */
+		for (int i = 1; i <= 3; i++)
+			g_assert_true(core_fifo_push(&q, &(int){round * 10 + i}));
+		g_assert_false(core_fifo_push(&q, &(int){99}));
+		for (int i = 1; i <= 2; i++) {
+			g_assert_true(core_fifo_pop(&q, &v));
+			g_assert_cmpint(v, ==, round * 10 + i);
+		}
+		g_assert_true(core_fifo_pop(&q, &v));
+		g_assert_cmpint(v, ==, round * 10 + 3);
+		g_assert_false(core_fifo_pop(&q, &v));
+		g_assert_true(core_fifo_push(&q, &(int){7})); /* head moves by one each round */
+		g_assert_true(core_fifo_pop(&q, &v));
+		g_assert_cmpint(v, ==, 7);
+	}
+}
+
 static void test_config_devices(void)
 {
 	struct core_config cfg;
@@ -187,6 +212,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/core/config/load", test_config_defaults_and_load);
 	g_test_add_func("/core/config/errors", test_config_errors_name_file_line_key);
 	g_test_add_func("/core/config/devices", test_config_devices);
+	g_test_add_func("/core/fifo", test_fifo_order_wrap_full);
 	g_test_add_func("/core/config/dump-round-trip", test_config_dump_round_trips);
 	g_test_add_func("/core/i18n/catalogues", test_catalogues_load);
 	g_test_add_func("/core/i18n/missing-key", test_catalogue_missing_key_is_an_error);

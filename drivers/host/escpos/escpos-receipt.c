@@ -69,6 +69,7 @@
 #include "drivers/host/escpos/escpos-rx.h"
 #include "drivers/protocol/escpos/escpos.h"
 #include "kiosk/core/bytebuf.h"
+#include "kiosk/core/fifo.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 
@@ -136,8 +137,8 @@ struct escpos_receipt {
 	bool resync_pending;
 
 	bool running, again;          /* re-entrancy guard of run() */
-	struct receipt_event events[EVENTS_MAX];
-	size_t n_events;
+	struct receipt_event event_storage[EVENTS_MAX];
+	struct core_fifo events;
 	struct escpos_receipt_stats stats;
 };
 
@@ -158,26 +159,18 @@ static void run(struct escpos_receipt *p);
 static void queue_event(struct escpos_receipt *p, enum receipt_event_kind kind,
 	enum receipt_fault fault, const char *job_id)
 {
-	if (p->n_events == EVENTS_MAX) {
-		LOG_ERR("%s: event queue full, dropping %d", p->t->name, (int)kind);
-		return;
-	}
-	struct receipt_event *ev = &p->events[p->n_events++];
-	memset(ev, 0, sizeof(*ev));
-	ev->kind = kind;
-	ev->fault = fault;
+	struct receipt_event ev = {.kind = kind, .fault = fault};
 	if (job_id)
-		snprintf(ev->job_id, sizeof(ev->job_id), "%s", job_id);
+		snprintf(ev.job_id, sizeof(ev.job_id), "%s", job_id);
+	if (!core_fifo_push(&p->events, &ev))
+		LOG_ERR("%s: event queue full, dropping %d", p->t->name, (int)kind);
 }
 
 static void deliver_events(struct escpos_receipt *p)
 {
-	while (p->n_events) {
-		struct receipt_event ev = p->events[0];
-		memmove(p->events, p->events + 1, (p->n_events - 1) * sizeof(p->events[0]));
-		p->n_events--;
+	struct receipt_event ev;
+	while (core_fifo_pop(&p->events, &ev))
 		receipt_emit(&p->base, &ev);
-	}
 }
 
 /* ---- state, timer ---- */
@@ -1005,6 +998,7 @@ int escpos_receipt_new(struct transport *t, struct core_timers *timers,
 			"printer buffer %u out of range", t->name, c.width_dots, c.band_rows,
 			c.cut_feed_dots, c.chunk_bytes, c.printer_buffer_bytes);
 	struct escpos_receipt *p = xcalloc(1, sizeof(*p));
+	core_fifo_init(&p->events, p->event_storage, sizeof(p->event_storage[0]), EVENTS_MAX);
 	p->base.ops = &escpos_receipt_ops;
 	p->base.name = "receipt";
 	p->cfg = c;

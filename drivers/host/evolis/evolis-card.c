@@ -47,6 +47,7 @@
 
 #define LOG_MODULE "evolis-card"
 #include "kiosk/core/bytebuf.h"
+#include "kiosk/core/fifo.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 
@@ -114,8 +115,8 @@ struct evolis_card {
 
 	struct job job;
 	bool running, again;
-	struct cardprn_event events[EVENTS_MAX];
-	size_t n_events;
+	struct cardprn_event event_storage[EVENTS_MAX];
+	struct core_fifo events;
 	struct evolis_card_stats stats;
 };
 
@@ -146,26 +147,18 @@ static const char *masked(const char *number, char out[24])
 static void queue_event(struct evolis_card *p, enum cardprn_event_kind kind,
 	enum cardprn_fault fault, const char *number)
 {
-	if (p->n_events == EVENTS_MAX) {
-		LOG_ERR("%s: event queue full, dropping %d", p->t->name, (int)kind);
-		return;
-	}
-	struct cardprn_event *ev = &p->events[p->n_events++];
-	memset(ev, 0, sizeof(*ev));
-	ev->kind = kind;
-	ev->fault = fault;
+	struct cardprn_event ev = {.kind = kind, .fault = fault};
 	if (number)
-		snprintf(ev->card_number, sizeof(ev->card_number), "%s", number);
+		snprintf(ev.card_number, sizeof(ev.card_number), "%s", number);
+	if (!core_fifo_push(&p->events, &ev))
+		LOG_ERR("%s: event queue full, dropping %d", p->t->name, (int)kind);
 }
 
 static void deliver_events(struct evolis_card *p)
 {
-	while (p->n_events) {
-		struct cardprn_event ev = p->events[0];
-		memmove(p->events, p->events + 1, (p->n_events - 1) * sizeof(p->events[0]));
-		p->n_events--;
+	struct cardprn_event ev;
+	while (core_fifo_pop(&p->events, &ev))
 		cardprn_emit(&p->base, &ev);
-	}
 }
 
 /* ---- state, timer ---- */
@@ -807,6 +800,7 @@ int evolis_card_new(struct transport *t, struct core_timers *timers,
 		return kio_fail(err, KIO_ERR_INVALID, "evolis card %s: station %d", t->name,
 			(int)c.station);
 	struct evolis_card *p = xcalloc(1, sizeof(*p));
+	core_fifo_init(&p->events, p->event_storage, sizeof(p->event_storage[0]), EVENTS_MAX);
 	p->base.ops = &evolis_card_ops;
 	p->base.name = "card";
 	p->cfg = c;
