@@ -85,7 +85,12 @@ static int open_transports(struct devices *d, struct transport *t[3], struct kio
 {
 	const struct core_config *cfg = d->dc.cfg;
 	if (d->dc.simulate) {
-		struct sim_bench_config bc = {.out_dir = cfg->out_dir, .cash_state_path = d->dc.cash_state_path};
+		struct sim_bench_config bc = {
+			.out_dir = cfg->out_dir,
+			.cash_state_path = d->dc.cash_state_path,
+			.cash_encryption = cfg->cash_encryption != 0,
+			.cash_fixed_key = cfg->cash_fixed_key,
+		};
 		int rc = sim_bench_new(core_timers_clock(d->dc.timers), &bc, &d->bench, err);
 		if (rc != 0)
 			return rc;
@@ -129,6 +134,8 @@ int devices_open(const struct devices_config *dc, struct devices **out, struct k
 
 	struct essp_cash_config cash_cfg;
 	essp_cash_config_default(&cash_cfg);
+	cash_cfg.encryption = dc->cfg->cash_encryption != 0;
+	cash_cfg.fixed_key = dc->cfg->cash_fixed_key;
 	rc = essp_cash_new(t[0], dc->timers, &cash_cfg, dc->journal, &d->cash, err);
 	if (rc != 0)
 		goto out_free;

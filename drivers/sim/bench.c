@@ -22,6 +22,7 @@ struct sim_bench {
 	const struct core_clock *clock;
 	char *out_dir;
 	char *cash_state_path;
+	struct sim_essp_config essp_cfg;
 	struct sim_essp *essp;
 	struct sim_escpos *escpos;
 	struct sim_evolis *evolis;
@@ -69,14 +70,14 @@ static int new_essp(struct sim_bench *b, struct kio_error *err)
 		return kio_fail(err, read_err.code, "%s", read_err.msg);
 	if (saved) {
 		struct kio_error model_err;
-		b->essp = sim_essp_new_from_state(NULL, saved, now, &model_err);
+		b->essp = sim_essp_new_from_state(&b->essp_cfg, saved, now, &model_err);
 		free(saved);
 		if (!b->essp)
 			return kio_fail(err, KIO_ERR_CORRUPT, "%s: %s", b->cash_state_path, model_err.msg);
 		LOG_INFO("cash: validator state restored from %s", b->cash_state_path);
 		return 0;
 	}
-	b->essp = sim_essp_new(NULL, now, err);
+	b->essp = sim_essp_new(&b->essp_cfg, now, err);
 	return b->essp ? 0 : err->code;
 }
 
@@ -87,6 +88,10 @@ int sim_bench_new(const struct core_clock *clock, const struct sim_bench_config 
 	b->clock = clock;
 	b->out_dir = xstrdup(cfg->out_dir ? cfg->out_dir : ".");
 	b->cash_state_path = cfg->cash_state_path ? xstrdup(cfg->cash_state_path) : NULL;
+	sim_essp_config_default(&b->essp_cfg);
+	b->essp_cfg.encryption = cfg->cash_encryption;
+	if (cfg->cash_encryption)
+		b->essp_cfg.fixed_key = cfg->cash_fixed_key;
 	int rc = new_essp(b, err);
 	if (rc == 0)
 		rc = sim_escpos_new(NULL, &b->escpos, err);

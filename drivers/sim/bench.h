@@ -20,6 +20,9 @@ struct sim_bench_config {
 	/* The validator's memory (counters, cashbox, a note left in the path) survives a restart
 	 * of the kiosk as it would on real hardware; NULL: a factory-fresh device every run. */
 	const char *cash_state_path;
+	/* A validator set to require eSSP encryption with this fixed key (the site's choice). */
+	bool cash_encryption;
+	uint64_t cash_fixed_key;
 };
 
 struct sim_bench;

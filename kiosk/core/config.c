@@ -11,7 +11,7 @@
 #include "keyfile.h"
 #include "kiosk-config.h"
 
-enum key_type { KEY_INT, KEY_INT64, KEY_STRING, KEY_CHOICE, KEY_USB_ID };
+enum key_type { KEY_INT, KEY_INT64, KEY_STRING, KEY_CHOICE, KEY_USB_ID, KEY_HEX64 };
 
 struct key_desc {
 	const char *section, *name;
@@ -24,6 +24,7 @@ struct key_desc {
 
 static const char *const language_choices[] = {"ar", "en", NULL};
 static const char *const digit_choices[] = {"western", "eastern", NULL};
+static const char *const off_on_choices[] = {"off", "on", NULL};
 
 #define OFF(f) offsetof(struct core_config, f)
 #define SZ(f) sizeof(((struct core_config *)0)->f)
@@ -52,6 +53,10 @@ static const struct key_desc keys[] = {
 	 "Card printer USB id (same form)"},
 	{"devices", "receipt_width_dots", KEY_INT, OFF(receipt_width_dots), 0, 384, 832, NULL,
 	 "Printable dots per receipt line: 576 for 80 mm paper at 203 dpi, 384 for 58 mm"},
+	{"devices", "cash_encryption", KEY_CHOICE, OFF(cash_encryption), 0, 0, 0, off_on_choices,
+	 "eSSP encryption with the note acceptor (off|on): on for a validator set to require it"},
+	{"devices", "cash_fixed_key", KEY_HEX64, OFF(cash_fixed_key), 0, 0, 0, NULL,
+	 "eSSP fixed key, 16 hex digits (ITL's factory default 0123456701234567)"},
 	{"sim", "virtual_epoch_s", KEY_INT64, OFF(virtual_epoch_s), 0, 0, INT64_C(4102444800), NULL,
 	 "Wall-clock time (Unix seconds) at the start of a headless run"},
 };
@@ -73,6 +78,8 @@ void core_config_defaults(struct core_config *cfg)
 	snprintf(cfg->receipt_usb, sizeof(cfg->receipt_usb), "%s", USB_ID_RECEIPT_DEFAULT);
 	snprintf(cfg->card_usb, sizeof(cfg->card_usb), "%s", USB_ID_CARD_DEFAULT);
 	cfg->receipt_width_dots = 576;
+	cfg->cash_encryption = 0;
+	cfg->cash_fixed_key = UINT64_C(0x0123456701234567); /* GA973 §6.2.2: the factory key */
 	cfg->virtual_epoch_s = INT64_C(1798761600); /* 2027-01-01 00:00 UTC: fixed, so runs repeat */
 }
 
@@ -100,6 +107,24 @@ static int set_key(const struct key_desc *k, struct core_config *cfg, const char
 			return kio_fail(err, KIO_ERR_INVALID, "%s.%s = '%s': not a USB id (VID:PID in hex, e.g. 191c:4104, then optionally :SERIAL and ,if=N ,in=EP ,out=EP)",
 					k->section, k->name, value);
 		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	}
+	if (k->type == KEY_HEX64) {
+		uint64_t v = 0;
+		size_t n = strlen(value);
+		for (size_t i = 0; i < n && n == 16; i++) {
+			char c = value[i];
+			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+				: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			if (d < 0) {
+				n = 0;
+				break;
+			}
+			v = v << 4 | (uint64_t)d;
+		}
+		if (n != 16)
+			return kio_fail(err, KIO_ERR_INVALID, "%s.%s: not 16 hex digits", k->section, k->name);
+		*(uint64_t *)field = v;
 		return 0;
 	}
 	if (k->type == KEY_STRING) {
@@ -222,6 +247,9 @@ void core_config_dump(const struct core_config *cfg, FILE *out)
 		case KEY_STRING:
 		case KEY_USB_ID: fprintf(out, "%s = %s\n", k->name, field); break;
 		case KEY_CHOICE: fprintf(out, "%s = %s\n", k->name, k->choices[*(const int *)field]); break;
+		case KEY_HEX64:
+			fprintf(out, "%s = %016llx\n", k->name, (unsigned long long)*(const uint64_t *)field);
+			break;
 		}
 	}
 }

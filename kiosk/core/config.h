@@ -32,6 +32,8 @@ struct core_config {
 	char receipt_usb[64];      /* ... of the receipt printer */
 	char card_usb[64];         /* ... of the card printer */
 	int receipt_width_dots;    /* printable dots per receipt line */
+	int cash_encryption;       /* 0 off, 1 on: eSSP (key exchange, AES-128) */
+	uint64_t cash_fixed_key;   /* eSSP fixed key, the lower 64 bits of the AES key */
 	/* [sim] */
 	int64_t virtual_epoch_s;   /* wall clock at the start of a headless run */
 };

@@ -104,6 +104,9 @@ static void test_config_errors_name_file_line_key(void)
 	expect_config_error("[devices]\ncash_usb = 191c\n", "k.ini:2: devices.cash_usb = '191c': not a USB id");
 	expect_config_error("[devices]\nreceipt_usb = 04b8 0202\n", "k.ini:2: devices.receipt_usb");
 	expect_config_error("[devices]\nreceipt_width_dots = 100\n", "k.ini:2: devices.receipt_width_dots = 100");
+	expect_config_error("[devices]\ncash_fixed_key = 0123\n", "k.ini:2: devices.cash_fixed_key: not 16 hex digits");
+	expect_config_error("[devices]\ncash_fixed_key = 012345670123456g\n", "k.ini:2: devices.cash_fixed_key");
+	expect_config_error("[devices]\ncash_encryption = yes\n", "k.ini:2: devices.cash_encryption = 'yes'");
 }
 
 static void test_fifo_order_wrap_full(void)
@@ -141,6 +144,10 @@ static void test_config_devices(void)
 	g_assert_cmpstr(cfg.cash_usb, ==, "191C:4104:NV9-0042,if=1");
 	g_assert_cmpstr(cfg.card_usb, ==, "0f49:0a00"); /* the default stays */
 	g_assert_cmpint(cfg.receipt_width_dots, ==, 384);
+	text = "[devices]\ncash_encryption = on\ncash_fixed_key = 00000000DEADBEEF\n";
+	g_assert_cmpint(core_config_load_string(&cfg, "k.ini", text, &err), ==, 0);
+	g_assert_cmpint(cfg.cash_encryption, ==, 1);
+	g_assert_cmphex(cfg.cash_fixed_key, ==, 0xDEADBEEF);
 }
 
 static void test_config_dump_round_trips(void)
