@@ -375,6 +375,13 @@ static void on_cash_event(void *user, const struct cash_event *ev)
 		if (!app->escrow_timer)
 			app->escrow_timer = core_timer_add(app->timers, 0, return_escrow, app);
 		break;
+	case CASH_EV_CREDITED:
+		/* No flow takes money yet, so a credit here is a note settled at start-up (the
+		 * kiosk died with it in the path) or one the device stacked on its own. Its journey
+		 * is in the note journal; the ledger will book it to whoever it belongs to. */
+		LOG_WARN("cash: %lld fils credited with no customer session to claim them (see note_journey)",
+			 (long long)ev->value_fils);
+		break;
 	default:
 		LOG_INFO("cash: event %d, %lld fils", ev->kind, (long long)ev->value_fils);
 		break;
