@@ -45,6 +45,8 @@ static void on_wake(void *user)
 	d->wakes++;
 	pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);
+	if (d->owner->on_any_wake)
+		d->owner->on_any_wake(d->owner->on_any_wake_user);
 }
 
 void usbtest_default_config(const struct sim_model *model, const struct usbx_id *id,
@@ -75,6 +77,7 @@ int usbtest_open(struct usbtest *u, const char *usb_id, struct usbtest_dev **out
 {
 	g_assert_cmpuint(u->n, <, USBTEST_DEVS_MAX);
 	struct usbtest_dev *d = g_new0(struct usbtest_dev, 1);
+	d->owner = u;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	g_assert_cmpint(usbx_id_parse(usb_id, &d->id, err), ==, 0);

@@ -22,7 +22,10 @@
 
 #define USBTEST_DEVS_MAX 8
 
+struct usbtest;
+
 struct usbtest_dev {
+	struct usbtest *owner;
 	struct usbemu_dev *emu;
 	struct transport *t;   /* usbx transport, freed by usbtest_fini */
 	struct usbx_id id;
@@ -36,6 +39,11 @@ struct usbtest {
 	struct usbx_context *ctx;
 	size_t n;
 	struct usbtest_dev *devs[USBTEST_DEVS_MAX];
+	/* Optional: called on the event thread after any device's wake-up is counted, so one
+	 * loop can wait on all devices (tests/usb/test-usb-drivers.c). Set it after usbtest_init
+	 * and before the first usbtest_attach/usbtest_open: the event thread reads it unlocked. */
+	void (*on_any_wake)(void *user);
+	void *on_any_wake_user;
 };
 
 /* Sets timer slack to 1 ns (research §3: umockdev's per-ioctl usleep(0)); call first in main. */
