@@ -28,6 +28,8 @@ struct runner {
 	/* After `fault` or `clear`: the next line waits until the device's class status shows it
 	 * (changed from `before`, or ok after a clear), as a person at the kiosk would. */
 	bool settling;
+	const struct script_cmd *device_wait; /* `wait-device` in progress */
+	uint64_t device_wait_deadline;
 	bool printing;        /* after `test-print`: wait for the job to end */
 	const char *print_device;
 	uint64_t print_deadline;
@@ -109,7 +111,8 @@ int runner_check_cmd(const struct script_cmd *cmd, char *why, size_t why_len)
 			return -1;
 		}
 		return 0;
-	case SCRIPT_EXPECT_DEVICE: return check_expect_device(cmd, why, why_len);
+	case SCRIPT_EXPECT_DEVICE:
+	case SCRIPT_WAIT_DEVICE: return check_expect_device(cmd, why, why_len);
 	case SCRIPT_TEST_PRINT:
 		if (strcmp(cmd->arg, "receipt") != 0 && strcmp(cmd->arg, "card") != 0) {
 			snprintf(why, why_len, "no test print for '%s' (receipt, card)", cmd->arg);
@@ -226,6 +229,37 @@ static enum runner_status print_step(struct runner *r, uint64_t now, uint64_t *w
 			LOG_INFO("%s: test print still running after %d s", r->print_device, RUNNER_PRINT_WAIT_MS / 1000);
 		r->printing = false;
 		return RUNNER_CONTINUE;
+	}
+	*wait_until = now + RUNNER_SETTLE_STEP_MS;
+	return RUNNER_WAIT;
+}
+
+/* Whether the device shows what cmd (expect-device or wait-device) names. */
+static bool device_shows(struct runner *r, const struct script_cmd *cmd, enum dev_state *state,
+			 const char **shown)
+{
+	if (app_device_status(r->app, cmd->arg, state, shown) != 0)
+		return false;
+	return strcmp(cmd->arg2, "ok") == 0 ? *state == DEV_STATE_OK : strcmp(cmd->arg2, *shown) == 0;
+}
+
+/* `wait-device`: long enough for a reconnect and the slowest status poll, with margin. */
+#define RUNNER_DEVICE_WAIT_MS 30000
+
+static enum runner_status device_wait_step(struct runner *r, uint64_t now, uint64_t *wait_until,
+					   int *exit_code)
+{
+	const struct script_cmd *cmd = r->device_wait;
+	enum dev_state state = DEV_STATE_OK;
+	const char *shown = "?";
+	if (device_shows(r, cmd, &state, &shown)) {
+		r->device_wait = NULL;
+		return RUNNER_CONTINUE;
+	}
+	if (now >= r->device_wait_deadline) {
+		r->device_wait = NULL;
+		return fail(r, cmd, exit_code, "expected %s %s within %d s, found %s (%s)", cmd->arg, cmd->arg2,
+			    RUNNER_DEVICE_WAIT_MS / 1000, dev_state_name(state), shown);
 	}
 	*wait_until = now + RUNNER_SETTLE_STEP_MS;
 	return RUNNER_WAIT;
@@ -354,6 +388,10 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		app_go(r->app, screen);
 		return RUNNER_CONTINUE;
 	}
+	case SCRIPT_WAIT_DEVICE:
+		r->device_wait = cmd;
+		r->device_wait_deadline = now + RUNNER_DEVICE_WAIT_MS;
+		return device_wait_step(r, now, wait_until, exit_code);
 	case SCRIPT_EXPECT_DEVICE: {
 		enum dev_state state;
 		const char *shown;
@@ -425,6 +463,11 @@ enum runner_status runner_step(struct runner *r, uint64_t now_ms, uint64_t *wait
 		enum runner_status st = print_step(r, now_ms, wait_until_ms);
 		if (st != RUNNER_CONTINUE)
 			return st;
+	}
+	if (r->device_wait) {
+		int st = device_wait_step(r, now_ms, wait_until_ms, exit_code);
+		if (st != RUNNER_CONTINUE)
+			return (enum runner_status)st;
 	}
 	if (r->typing)
 		return (enum runner_status)type_step(r, &r->script->cmds[r->next - 1], exit_code);

@@ -34,6 +34,7 @@ static const struct {
 	[SCRIPT_EXPECT_FILE] = {"expect-file", ARG_NAME, ARG_NONE},
 	[SCRIPT_EXPECT_FILE_TEXT] = {"expect-file-text", ARG_NAME, ARG_STRING},
 	[SCRIPT_EXPECT_NO_FILE] = {"expect-no-file", ARG_NAME, ARG_NONE},
+	[SCRIPT_WAIT_DEVICE] = {"wait-device", ARG_WORD, ARG_WORD},
 };
 
 /* The notes a UAE acceptor takes, in dirhams. */

@@ -30,6 +30,7 @@ enum script_op {
 	SCRIPT_EXPECT_FILE,    /* expect-file NAME (in the output folder, not empty) */
 	SCRIPT_EXPECT_FILE_TEXT, /* expect-file-text NAME "TEXT" */
 	SCRIPT_EXPECT_NO_FILE, /* expect-no-file NAME */
+	SCRIPT_WAIT_DEVICE,    /* wait-device DEVICE ok|FAULT (up to 30 s, then a failure) */
 	SCRIPT_OP_COUNT
 };
 
