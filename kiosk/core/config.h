@@ -1,5 +1,5 @@
 /*
- * The kiosk's configuration: one INI file (docs/config.md lists every key), every key
+ * The kiosk's configuration: one INI file (`kiosk --print-config` lists every key), every key
  * with a default and a range checked at load. A bad value is an error naming the file,
  * the line and the key; an unknown key is an error too, since a typo in a money kiosk's
  * configuration must not silently fall back to a default.
