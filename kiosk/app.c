@@ -604,7 +604,7 @@ int app_run(const struct app_options *opts)
 		status = 2;
 		goto out_free;
 	}
-	if (!opts->simulate && check_usb_ids(app, &err) != 0) {
+	if (check_usb_ids(app, &err) != 0) {
 		fprintf(stderr, "kiosk: %s\n", err.msg);
 		status = 2;
 		goto out_free;
