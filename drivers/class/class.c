@@ -20,7 +20,7 @@ const char *cash_fault_name(enum cash_fault fault)
 const char *receipt_fault_name(enum receipt_fault fault)
 {
 	static const char *const names[RECEIPT_FAULT_COUNT] = {
-		"none", "paper-near-end", "paper-out", "cover-open", "disconnect"};
+		"none", "paper-near-end", "paper-out", "cover-open", "error", "disconnect"};
 	return (unsigned)fault < RECEIPT_FAULT_COUNT ? names[fault] : "?";
 }
 

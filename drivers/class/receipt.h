@@ -16,6 +16,7 @@ enum receipt_fault {
 	RECEIPT_FAULT_PAPER_NEAR_END, /* a warning: still prints */
 	RECEIPT_FAULT_PAPER_OUT,
 	RECEIPT_FAULT_COVER_OPEN,
+	RECEIPT_FAULT_ERROR,       /* the printer reports an error: cutter, mechanism, offline */
 	RECEIPT_FAULT_DISCONNECTED,
 	RECEIPT_FAULT_COUNT
 };

@@ -221,10 +221,12 @@ static enum receipt_fault fault_of(const struct escpos_status *st, enum dev_stat
 		*state = DEV_STATE_FAULT;
 		return RECEIPT_FAULT_PAPER_OUT;
 	}
+	/* Connected but not printing for a reason of its own (DLE EOT 1-3): a technician's
+	 * matter, not a cable's. */
 	if (st->offline || st->error || st->autocutter_error || st->unrecoverable_error ||
 		st->recoverable_error || st->auto_recoverable_error) {
 		*state = DEV_STATE_FAULT;
-		return RECEIPT_FAULT_DISCONNECTED;
+		return RECEIPT_FAULT_ERROR;
 	}
 	if (paper == ESCPOS_PAPER_NEAR_END) {
 		*state = DEV_STATE_WARNING;

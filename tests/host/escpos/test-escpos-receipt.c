@@ -603,17 +603,17 @@ static void test_status_bits(void)
 	} cases[] = {
 		{1, 0x12, RECEIPT_FAULT_NONE, DEV_STATE_OK},
 		{1, 0x16, RECEIPT_FAULT_NONE, DEV_STATE_OK},         /* drawer pin 3 high */
-		{1, 0x1A, RECEIPT_FAULT_DISCONNECTED, DEV_STATE_FAULT}, /* offline, no cause given */
+		{1, 0x1A, RECEIPT_FAULT_ERROR, DEV_STATE_FAULT}, /* offline, no cause given */
 		{1, 0x32, RECEIPT_FAULT_NONE, DEV_STATE_OK},         /* waiting for online recovery */
 		{1, 0x52, RECEIPT_FAULT_NONE, DEV_STATE_OK},         /* FEED button pressed */
 		{2, 0x16, RECEIPT_FAULT_COVER_OPEN, DEV_STATE_FAULT},
 		{2, 0x1A, RECEIPT_FAULT_NONE, DEV_STATE_OK},         /* paper fed by the button */
 		{2, 0x32, RECEIPT_FAULT_PAPER_OUT, DEV_STATE_FAULT}, /* stopped by paper end */
-		{2, 0x52, RECEIPT_FAULT_DISCONNECTED, DEV_STATE_FAULT}, /* error occurred */
-		{3, 0x16, RECEIPT_FAULT_DISCONNECTED, DEV_STATE_FAULT}, /* mechanical error */
-		{3, 0x1A, RECEIPT_FAULT_DISCONNECTED, DEV_STATE_FAULT}, /* autocutter error */
-		{3, 0x32, RECEIPT_FAULT_DISCONNECTED, DEV_STATE_FAULT}, /* unrecoverable */
-		{3, 0x52, RECEIPT_FAULT_DISCONNECTED, DEV_STATE_FAULT}, /* auto-recoverable */
+		{2, 0x52, RECEIPT_FAULT_ERROR, DEV_STATE_FAULT}, /* error occurred */
+		{3, 0x16, RECEIPT_FAULT_ERROR, DEV_STATE_FAULT}, /* mechanical error */
+		{3, 0x1A, RECEIPT_FAULT_ERROR, DEV_STATE_FAULT}, /* autocutter error */
+		{3, 0x32, RECEIPT_FAULT_ERROR, DEV_STATE_FAULT}, /* unrecoverable */
+		{3, 0x52, RECEIPT_FAULT_ERROR, DEV_STATE_FAULT}, /* auto-recoverable */
 		{4, 0x1E, RECEIPT_FAULT_PAPER_NEAR_END, DEV_STATE_WARNING},
 		{4, 0x16, RECEIPT_FAULT_PAPER_NEAR_END, DEV_STATE_WARNING}, /* one bit of the pair */
 		{4, 0x72, RECEIPT_FAULT_PAPER_OUT, DEV_STATE_FAULT},
