@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kiosk/core/bytebuf.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 
@@ -65,8 +66,7 @@ struct sim_essp {
 	struct queued_event queue[QUEUE_MAX];
 	size_t n_queue;
 	struct essp_decoder dec;
-	uint8_t *out;
-	size_t out_len, out_cap;
+	struct core_bytebuf out; /* replies not yet read by the host */
 	uint64_t escrow_ref;
 	uint64_t last_cmd;
 	/* eSSP (volatile: the key is lost at power-up and RESET, GA138). */
@@ -212,7 +212,7 @@ static void power_up(struct sim_essp *m, bool lose_output)
 	essp_decoder_init(&m->dec);
 	/* After RESET the reply is already on the wire; a power cut loses what was in flight. */
 	if (lose_output)
-		m->out_len = 0;
+		core_bytebuf_clear(&m->out);
 	m->last_cmd = m->now;
 	m->escrow_ref = m->now;
 	/* Emptying the box is done with the power off; a still-full box stays full. */
@@ -286,7 +286,7 @@ void sim_essp_free(struct sim_essp *m)
 {
 	if (!m)
 		return;
-	free(m->out);
+	core_bytebuf_free(&m->out);
 	free(m);
 }
 
@@ -416,15 +416,7 @@ out_free:
 
 static void out_append(struct sim_essp *m, const uint8_t *buf, size_t len)
 {
-	if (m->out_cap - m->out_len < len) {
-		size_t cap = m->out_cap ? m->out_cap : 1024;
-		while (cap - m->out_len < len)
-			cap *= 2;
-		m->out = xrealloc(m->out, cap);
-		m->out_cap = cap;
-	}
-	memcpy(m->out + m->out_len, buf, len);
-	m->out_len += len;
+	core_bytebuf_append(&m->out, buf, len);
 }
 
 /*
@@ -478,18 +470,17 @@ static void send_reply(struct sim_essp *m)
 
 size_t sim_essp_read(struct sim_essp *m, uint8_t *buf, size_t cap)
 {
-	size_t n = m->out_len < cap ? m->out_len : cap;
+	size_t n = m->out.len < cap ? m->out.len : cap;
 	if (n == 0 || m->fault[SIM_ESSP_FAULT_DISCONNECT])
 		return 0;
-	memcpy(buf, m->out, n);
-	memmove(m->out, m->out + n, m->out_len - n);
-	m->out_len -= n;
+	memcpy(buf, m->out.data, n);
+	core_bytebuf_consume(&m->out, n);
 	return n;
 }
 
 size_t sim_essp_pending(const struct sim_essp *m)
 {
-	return m->fault[SIM_ESSP_FAULT_DISCONNECT] ? 0 : m->out_len;
+	return m->fault[SIM_ESSP_FAULT_DISCONNECT] ? 0 : m->out.len;
 }
 
 bool sim_essp_connected(const struct sim_essp *m)
@@ -1106,7 +1097,7 @@ void sim_essp_set_fault(struct sim_essp *m, enum sim_essp_fault fault, bool on)
 	case SIM_ESSP_FAULT_DISCONNECT:
 		/* Bytes in flight when the cable goes are lost. */
 		if (on)
-			m->out_len = 0;
+			core_bytebuf_clear(&m->out);
 		break;
 	default:
 		break;
