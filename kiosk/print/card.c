@@ -62,18 +62,34 @@ static int pair(struct face_ctx *c, const char *ar, const char *en, int size, bo
 	return ha + he;
 }
 
-int print_card_face_render(struct text_engine *engine, const struct print_card *card,
-	struct print_card_face **out, struct kio_error *err)
+/* The catalogue's template with {date} replaced; refused without it (a card shows its date). */
+static int with_date(const char *tmpl, const char *date, char *out, size_t size, struct kio_error *err)
+{
+	const char *at = strstr(tmpl, "{date}");
+	if (!at)
+		return kio_fail(err, KIO_ERR_INVALID, "print: catalogue text \"%s\" has no {date}", tmpl);
+	snprintf(out, size, "%.*s%s%s", (int)(at - tmpl), tmpl, date, at + strlen("{date}"));
+	return 0;
+}
+
+int print_card_face_render(struct text_engine *engine, const struct i18n *i18n,
+	const struct print_card *card, struct print_card_face **out, struct kio_error *err)
 {
 	*out = NULL;
 	size_t n = card && card->number ? strlen(card->number) : 0;
 	bool digits = n >= 1 && n <= 23;
 	for (size_t i = 0; digits && i < n; i++)
 		digits = card->number[i] >= '0' && card->number[i] <= '9';
-	if (!engine || !card || !card->title_ar || !card->title_en || !card->issuer_ar ||
-		!card->issuer_en || !digits)
+	if (!engine || !i18n || !card || !card->issuer_ar || !card->issuer_en || !digits)
 		return kio_fail(err, KIO_ERR_INVALID, "print: card face with a field missing or a "
 			"number that is not 1..23 digits");
+	char date[32], when[32], ar_date[160], en_date[160];
+	print_format_time(card->issued_s, date, sizeof(date));
+	date[7] = '\0'; /* "2027-03": month and year, as cards carry */
+	if (with_date(i18n_get(i18n, LANG_AR, "card.issued"), print_ltr(date, when, sizeof(when)), ar_date,
+		    sizeof(ar_date), err) != 0 ||
+	    with_date(i18n_get(i18n, LANG_EN, "card.issued"), date, en_date, sizeof(en_date), err) != 0)
+		return err->code;
 	struct face_ctx c = {engine, xcalloc(FACE_H, FACE_W)};
 	int rc = 0;
 
@@ -84,7 +100,8 @@ int print_card_face_render(struct text_engine *engine, const struct print_card *
 	fill(c.cov, FACE_W - EDGE - FRAME, EDGE, FACE_W - EDGE, FACE_H - EDGE);
 
 	int y = EDGE + 28;
-	int h = pair(&c, card->title_ar, card->title_en, 48, true, y);
+	int h = pair(&c, i18n_get(i18n, LANG_AR, "card.title"), i18n_get(i18n, LANG_EN, "card.title"), 48,
+		true, y);
 	if (h < 0)
 		goto fail;
 	y += h + 14;
@@ -100,16 +117,12 @@ int print_card_face_render(struct text_engine *engine, const struct print_card *
 	if (h < 0)
 		goto fail;
 	y += h + 4;
-	h = pair(&c, "رقم البطاقة", "Card No.", 26, false, y);
+	h = pair(&c, i18n_get(i18n, LANG_AR, "card.number"), i18n_get(i18n, LANG_EN, "card.number"), 26,
+		false, y);
 	if (h < 0)
 		goto fail;
 
 	/* Issuer and date at the foot. */
-	char date[32], when[32], ar_date[96], en_date[96];
-	print_format_time(card->issued_s, date, sizeof(date));
-	date[7] = '\0'; /* "2027-03": month and year, as cards carry */
-	snprintf(ar_date, sizeof(ar_date), "تاريخ الإصدار %s", print_ltr(date, when, sizeof(when)));
-	snprintf(en_date, sizeof(en_date), "Issued %s", date);
 	y = FACE_H - EDGE - 28 - 2 * 36;
 	h = pair(&c, card->issuer_ar, card->issuer_en, 26, false, y);
 	if (h < 0)

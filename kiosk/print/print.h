@@ -13,6 +13,7 @@
 #include "drivers/class/cardprn.h"
 #include "drivers/class/receipt.h"
 #include "kiosk/core/err.h"
+#include "kiosk/core/i18n.h"
 #include "kiosk/text/text.h"
 
 /* Text sizes in pixels per em at 203 dpi (8 dots/mm): 24 px is a 3 mm em, a body size that
@@ -104,14 +105,16 @@ struct print_txn {
 void print_txn_sample(struct print_txn *out);
 /*
  * Appends the bilingual receipt of t: titles, the Arabic block (RTL rows), the English block
- * (LTR rows), footer. KIO_ERR_INVALID for a missing field or a negative amount.
+ * (LTR rows), footer, in the words of the catalogues (receipt.* keys; receipt.money must hold
+ * {amount}). Borrows i18n. KIO_ERR_INVALID for a missing field, a negative amount or a money
+ * template without {amount} (nothing is added then).
  */
-int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, struct kio_error *err);
+int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, const struct i18n *i18n,
+	struct kio_error *err);
 
 /* ---- the card face ---- */
 
 struct print_card {
-	const char *title_ar, *title_en;   /* "بطاقة الدرهم الإلكتروني", "e-Dirham Card" */
 	const char *issuer_ar, *issuer_en; /* the kiosk's name */
 	const char *number;                /* digits */
 	int64_t issued_s;                  /* wall clock */
@@ -123,10 +126,11 @@ struct print_card_face {
 };
 
 /* Draws the front: titles in Arabic and English, the number in groups of four read left to
- * right, labels, issuer and date. Borrows engine; caller frees with print_card_face_free.
- * KIO_ERR_INVALID for a missing field or a number that is not 1..23 digits. */
-int print_card_face_render(struct text_engine *engine, const struct print_card *card,
-	struct print_card_face **out, struct kio_error *err);
+ * right, labels, issuer and date, in the words of the catalogues (card.* keys; card.issued must
+ * hold {date}). Borrows engine and i18n; caller frees with print_card_face_free.
+ * KIO_ERR_INVALID for a missing field, a number that is not 1..23 digits or a bad template. */
+int print_card_face_render(struct text_engine *engine, const struct i18n *i18n,
+	const struct print_card *card, struct print_card_face **out, struct kio_error *err);
 void print_card_face_free(struct print_card_face *face); /* accepts NULL */
 /* The face as the card issuer class takes it (borrowing face's pixels). */
 struct cardprn_image print_card_face_image(const struct print_card_face *face);

@@ -2,6 +2,7 @@
 #include "kiosk/print/print.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void print_txn_sample(struct print_txn *out)
 {
@@ -20,31 +21,40 @@ void print_txn_sample(struct print_txn *out)
 	};
 }
 
-/* One language's block: rows in that language's direction. */
-struct lang {
+/* One language's block: rows in that language's direction, words from its catalogue. */
+struct block_lang {
+	const struct i18n *i18n;
+	enum lang lang;
 	enum text_dir dir;
-	const char *kiosk, *date, *ref, *service, *card, *amount, *fee, *total, *paid, *credit;
 	bool arabic;
 };
 
-static const struct lang ar = {TEXT_DIR_RTL, "رقم الكشك", "التاريخ", "المرجع", "الخدمة",
-	"رقم البطاقة", "المبلغ", "الرسوم", "الإجمالي", "المدفوع نقداً", "أضيف إلى البطاقة", true};
-static const struct lang en = {TEXT_DIR_LTR, "Kiosk", "Date", "Reference", "Service", "Card",
-	"Amount", "Fee", "Total", "Paid in cash", "Credited to card", false};
+static const char *word(const struct block_lang *l, const char *key) { return i18n_get(l->i18n, l->lang, key); }
 
-/* "150.00 د.إ" reads right to left as amount then dirham sign; "AED 150.00" in English. */
-static const char *money(const struct lang *l, int64_t fils, char *out, size_t size)
+/*
+ * The catalogue's template with {name} replaced by value: "{amount} د.إ" reads right to left
+ * as amount then dirham sign, "AED {amount}" in English. A template without the placeholder
+ * is refused: a receipt must never lose its amount to a translation.
+ */
+static int fill_in(const char *tmpl, const char *name, const char *value, char *out, size_t size,
+	struct kio_error *err)
+{
+	const char *at = strstr(tmpl, name);
+	if (!at)
+		return kio_fail(err, KIO_ERR_INVALID, "print: catalogue text \"%s\" has no %s", tmpl, name);
+	snprintf(out, size, "%.*s%s%s", (int)(at - tmpl), tmpl, value, at + strlen(name));
+	return 0;
+}
+
+static int money(const struct block_lang *l, int64_t fils, char *out, size_t size, struct kio_error *err)
 {
 	char num[40];
 	print_format_fils(fils, num, sizeof(num));
-	if (l->arabic)
-		snprintf(out, size, "%s د.إ", num);
-	else
-		snprintf(out, size, "AED %s", num);
-	return out;
+	return fill_in(word(l, "receipt.money"), "{amount}", num, out, size, err);
 }
 
-static void block(struct print_doc *doc, const struct print_txn *t, const struct lang *l)
+static int block(struct print_doc *doc, const struct print_txn *t, const struct block_lang *l,
+	struct kio_error *err)
 {
 	struct print_style row = {.size_px = PRINT_SIZE_BODY, .dir = l->dir};
 	struct print_style strong = row;
@@ -53,28 +63,38 @@ static void block(struct print_doc *doc, const struct print_txn *t, const struct
 	char v[160], w[160];
 	/* Kiosk id, date, reference and card number read left to right in both languages:
 	 * isolated, so an Arabic line neither reverses nor reorders them. */
-	print_doc_row(doc, &row, l->kiosk, print_ltr(t->kiosk_id, v, sizeof(v)));
-	print_doc_row(doc, &row, l->date,
+	print_doc_row(doc, &row, word(l, "receipt.kiosk"), print_ltr(t->kiosk_id, v, sizeof(v)));
+	print_doc_row(doc, &row, word(l, "receipt.date"),
 		print_ltr(print_format_time(t->when_s, w, sizeof(w)), v, sizeof(v)));
-	print_doc_row(doc, &row, l->ref, print_ltr(t->reference, v, sizeof(v)));
-	print_doc_row(doc, &row, l->service, l->arabic ? t->service_ar : t->service_en);
+	print_doc_row(doc, &row, word(l, "receipt.reference"), print_ltr(t->reference, v, sizeof(v)));
+	print_doc_row(doc, &row, word(l, "receipt.service"), l->arabic ? t->service_ar : t->service_en);
 	if (t->card_number)
-		print_doc_row(doc, &row, l->card,
+		print_doc_row(doc, &row, word(l, "receipt.card"),
 			print_ltr(print_format_card_number(t->card_number, true, w, sizeof(w)), v,
 				sizeof(v)));
 	int64_t total = t->amount_fils + t->fee_fils;
-	print_doc_row(doc, &row, l->amount, money(l, t->amount_fils, v, sizeof(v)));
-	if (t->fee_fils)
-		print_doc_row(doc, &row, l->fee, money(l, t->fee_fils, v, sizeof(v)));
-	print_doc_row(doc, &strong, l->total, money(l, total, v, sizeof(v)));
-	print_doc_row(doc, &row, l->paid, money(l, t->paid_fils, v, sizeof(v)));
-	if (t->paid_fils > total)
-		print_doc_row(doc, &row, l->credit, money(l, t->paid_fils - total, v, sizeof(v)));
+	if (money(l, t->amount_fils, v, sizeof(v), err) != 0)
+		return err->code;
+	print_doc_row(doc, &row, word(l, "receipt.amount"), v);
+	if (t->fee_fils) {
+		money(l, t->fee_fils, v, sizeof(v), err);
+		print_doc_row(doc, &row, word(l, "receipt.fee"), v);
+	}
+	money(l, total, v, sizeof(v), err);
+	print_doc_row(doc, &strong, word(l, "receipt.total"), v);
+	money(l, t->paid_fils, v, sizeof(v), err);
+	print_doc_row(doc, &row, word(l, "receipt.paid"), v);
+	if (t->paid_fils > total) {
+		money(l, t->paid_fils - total, v, sizeof(v), err);
+		print_doc_row(doc, &row, word(l, "receipt.credit"), v);
+	}
+	return 0;
 }
 
-int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, struct kio_error *err)
+int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, const struct i18n *i18n,
+	struct kio_error *err)
 {
-	if (!t->kiosk_name_en || !t->kiosk_name_ar || !t->kiosk_id || !t->reference ||
+	if (!i18n || !t->kiosk_name_en || !t->kiosk_name_ar || !t->kiosk_id || !t->reference ||
 		!t->service_en || !t->service_ar)
 		return kio_fail(err, KIO_ERR_INVALID, "print: transaction receipt with a field missing");
 	if (t->amount_fils < 0 || t->fee_fils < 0 || t->paid_fils < 0 ||
@@ -89,17 +109,24 @@ int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, struct k
 	struct print_style name_en = name_ar;
 	name_en.dir = TEXT_DIR_LTR;
 
-	print_doc_text(doc, &title_ar, "إيصال دفع");
-	print_doc_text(doc, &title_en, "Payment Receipt");
+	const struct block_lang ar = {i18n, LANG_AR, TEXT_DIR_RTL, true};
+	const struct block_lang en = {i18n, LANG_EN, TEXT_DIR_LTR, false};
+	/* The amount template is checked before anything is added, so a bad catalogue leaves
+	 * the document as it was. */
+	char probe[64];
+	if (money(&ar, 0, probe, sizeof(probe), err) != 0 || money(&en, 0, probe, sizeof(probe), err) != 0)
+		return err->code;
+	print_doc_text(doc, &title_ar, word(&ar, "receipt.title"));
+	print_doc_text(doc, &title_en, word(&en, "receipt.title"));
 	print_doc_space(doc, 6);
 	print_doc_text(doc, &name_ar, t->kiosk_name_ar);
 	print_doc_text(doc, &name_en, t->kiosk_name_en);
 	print_doc_rule(doc);
-	block(doc, t, &ar);
+	block(doc, t, &ar, err);
 	print_doc_rule(doc);
-	block(doc, t, &en);
+	block(doc, t, &en, err);
 	print_doc_rule(doc);
-	print_doc_text(doc, &name_ar, "شكراً لاستخدامكم خدمة الدرهم الإلكتروني");
-	print_doc_text(doc, &name_en, "Thank you for using e-Dirham");
+	print_doc_text(doc, &name_ar, word(&ar, "receipt.thanks"));
+	print_doc_text(doc, &name_en, word(&en, "receipt.thanks"));
 	return 0;
 }

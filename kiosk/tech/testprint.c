@@ -23,7 +23,9 @@ int tech_test_receipt(const struct tech_print_ctx *ctx, unsigned seq, char *job_
 	txn.kiosk_id = ctx->cfg->kiosk_id;
 	txn.when_s = ctx->wall_s;
 	txn.reference = job_out;
-	int rc = print_doc_add_txn(doc, &txn, err);
+	txn.kiosk_name_ar = i18n_get(ctx->i18n, LANG_AR, "card.issuer");
+	txn.kiosk_name_en = i18n_get(ctx->i18n, LANG_EN, "card.issuer");
+	int rc = print_doc_add_txn(doc, &txn, ctx->i18n, err);
 	print_doc_rule(doc);
 	print_doc_text(doc, &banner, i18n_get(ctx->i18n, LANG_AR, "testprint.banner"));
 	print_doc_text(doc, &banner, i18n_get(ctx->i18n, LANG_EN, "testprint.banner"));
@@ -45,15 +47,13 @@ int tech_test_card(const struct tech_print_ctx *ctx, unsigned seq, char *number_
 {
 	snprintf(number_out, number_cap, "99%014u", seq);
 	const struct print_card card = {
-		.title_ar = i18n_get(ctx->i18n, LANG_AR, "card.title"),
-		.title_en = i18n_get(ctx->i18n, LANG_EN, "card.title"),
 		.issuer_ar = i18n_get(ctx->i18n, LANG_AR, "card.issuer"),
 		.issuer_en = i18n_get(ctx->i18n, LANG_EN, "card.issuer"),
 		.number = number_out,
 		.issued_s = ctx->wall_s,
 	};
 	struct print_card_face *face = NULL;
-	int rc = print_card_face_render(ctx->engine, &card, &face, err);
+	int rc = print_card_face_render(ctx->engine, ctx->i18n, &card, &face, err);
 	if (rc == 0) {
 		struct card_issuer *iss = devices_card(ctx->devices);
 		struct cardprn_image image = print_card_face_image(face);

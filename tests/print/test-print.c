@@ -5,6 +5,7 @@
  * directory (argv[1]) for a person to look at.
  */
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "tests/common/devloop.h"
 
 static struct text_engine *engine;
+static struct i18n *i18n; /* the kiosk's own catalogues (KIOSK_SOURCE_DIR/locales) */
 static const char *out_dir = ".";
 
 static void test_format(void)
@@ -113,7 +115,7 @@ static void test_sample_receipt(void)
 	struct print_txn t;
 	struct kio_error err;
 	print_txn_sample(&t);
-	g_assert_cmpint(print_doc_add_txn(doc, &t, &err), ==, 0);
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, 0);
 	struct print_receipt *r = render(doc, 0);
 	g_assert_cmpint(r->image.width, ==, 576);
 	g_assert_cmpint(r->image.stride, ==, 72);
@@ -130,13 +132,13 @@ static void test_sample_receipt(void)
 	/* A fee line appears when there is a fee; a bad transaction is refused. */
 	struct print_doc *d2 = print_doc_new();
 	t.fee_fils = 250;
-	g_assert_cmpint(print_doc_add_txn(d2, &t, &err), ==, 0);
+	g_assert_cmpint(print_doc_add_txn(d2, &t, i18n, &err), ==, 0);
 	struct print_receipt *r2 = render(d2, 0);
 	g_assert_nonnull(strstr(r2->text, "Fee\tAED 2.50\n"));
 	g_assert_nonnull(strstr(r2->text, "Total\tAED 152.50\n"));
 	g_assert_nonnull(strstr(r2->text, "الرسوم\t2.50 د.إ\n"));
 	t.amount_fils = -1;
-	g_assert_cmpint(print_doc_add_txn(d2, &t, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(print_doc_add_txn(d2, &t, i18n, &err), ==, KIO_ERR_INVALID);
 	print_receipt_free(r2);
 	print_doc_free(d2);
 	print_receipt_free(r);
@@ -288,8 +290,7 @@ static void test_wrapping(void)
 
 static struct print_card sample_card(void)
 {
-	return (struct print_card){.title_ar = "بطاقة الدرهم الإلكتروني", .title_en = "e-Dirham Card",
-		.issuer_ar = "كشك الدرهم الإلكتروني، البرشاء", .issuer_en = "e-Dirham Kiosk, Al Barsha",
+	return (struct print_card){.issuer_ar = "كشك الدرهم الإلكتروني، البرشاء", .issuer_en = "e-Dirham Kiosk, Al Barsha",
 		.number = "6001234567890123", .issued_s = 1805005920};
 }
 
@@ -298,7 +299,7 @@ static void test_card_face(void)
 	struct print_card card = sample_card();
 	struct print_card_face *f = NULL;
 	struct kio_error err;
-	g_assert_cmpint(print_card_face_render(engine, &card, &f, &err), ==, 0);
+	g_assert_cmpint(print_card_face_render(engine, i18n, &card, &f, &err), ==, 0);
 	g_assert_cmpint(f->width, ==, 1016);
 	g_assert_cmpint(f->height, ==, 648);
 	size_t black = 0;
@@ -312,9 +313,79 @@ static void test_card_face(void)
 	g_assert_true(im.rgba == f->rgba && im.stride == 1016 * 4);
 	print_card_face_free(f);
 	card.number = "6001-2345";
-	g_assert_cmpint(print_card_face_render(engine, &card, &f, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(print_card_face_render(engine, i18n, &card, &f, &err), ==, KIO_ERR_INVALID);
 	card.number = "";
-	g_assert_cmpint(print_card_face_render(engine, &card, &f, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(print_card_face_render(engine, i18n, &card, &f, &err), ==, KIO_ERR_INVALID);
+}
+
+/* A translation that drops the amount (or the date) must stop the print, not print a receipt
+ * without its figure. The catalogues are copied with one template broken. */
+static struct i18n *broken_catalogue(const char *key, const char *bad_line, char **dir_out)
+{
+	char *dir = g_dir_make_tmp("print-i18n-XXXXXX", NULL);
+	char *locales = g_build_filename(dir, "locales", NULL);
+	g_assert_cmpint(g_mkdir(locales, 0700), ==, 0);
+	for (int i = 0; i < 2; i++) {
+		const char *lang = i ? "en" : "ar";
+		char *src = g_strdup_printf("%s/locales/%s.ini", g_getenv("KIOSK_SOURCE_DIR"), lang);
+		char *text = NULL;
+		g_assert_true(g_file_get_contents(src, &text, NULL, NULL));
+		GString *out = g_string_new(NULL);
+		char **lines = g_strsplit(text, "\n", -1);
+		for (char **l = lines; *l; l++) {
+			bool hit = i == 1 && g_str_has_prefix(*l, key) && (*l)[strlen(key)] == ' ';
+			g_string_append(out, hit ? bad_line : *l);
+			if (l[1])
+				g_string_append_c(out, '\n');
+		}
+		char *dst = g_strdup_printf("%s/%s.ini", locales, lang);
+		g_assert_true(g_file_set_contents(dst, out->str, -1, NULL));
+		g_strfreev(lines);
+		g_string_free(out, TRUE);
+		g_free(text);
+		g_free(src);
+		g_free(dst);
+	}
+	struct i18n *cat = NULL;
+	struct kio_error err;
+	g_assert_cmpint(i18n_load(dir, &cat, &err), ==, 0);
+	g_free(locales);
+	*dir_out = dir;
+	return cat;
+}
+
+static void remove_catalogue(char *dir)
+{
+	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_free(cmd);
+	g_free(dir);
+}
+
+static void test_templates_keep_figures(void)
+{
+	struct kio_error err;
+	char *dir;
+	struct i18n *bad = broken_catalogue("receipt.money", "receipt.money = AED", &dir);
+	struct print_doc *doc = print_doc_new();
+	struct print_txn t;
+	print_txn_sample(&t);
+	g_assert_cmpint(print_doc_add_txn(doc, &t, bad, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "{amount}"));
+	struct print_receipt *r = NULL;
+	g_assert_cmpint(print_doc_render(doc, engine, 0, &r, &err), ==, KIO_ERR_INVALID); /* still empty */
+	print_doc_free(doc);
+	i18n_free(bad);
+	remove_catalogue(dir);
+
+	bad = broken_catalogue("card.issued", "card.issued = Issued", &dir);
+	struct print_card card = sample_card();
+	struct print_card_face *f = NULL;
+	g_assert_cmpint(print_card_face_render(engine, bad, &card, &f, &err), ==, KIO_ERR_INVALID);
+	g_assert_null(f);
+	g_assert_nonnull(strstr(err.msg, "{date}"));
+	i18n_free(bad);
+	remove_catalogue(dir);
 }
 
 /* ---- through the drivers and the models, to PNG ---- */
@@ -361,7 +432,7 @@ static void test_sample_through_printer(void)
 	struct print_doc *doc = print_doc_new();
 	struct print_txn t;
 	print_txn_sample(&t);
-	g_assert_cmpint(print_doc_add_txn(doc, &t, &err), ==, 0);
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, 0);
 	struct print_receipt *r = render(doc, 0);
 
 	struct loop_fx f = {0};
@@ -412,7 +483,7 @@ static void test_card_through_printer(void)
 	struct kio_error err;
 	struct print_card card = sample_card();
 	struct print_card_face *face = NULL;
-	g_assert_cmpint(print_card_face_render(engine, &card, &face, &err), ==, 0);
+	g_assert_cmpint(print_card_face_render(engine, i18n, &card, &face, &err), ==, 0);
 
 	struct loop_fx f = {0};
 	devloop_init(&f.loop);
@@ -464,15 +535,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "text engine: %s\n", err.msg);
 		return 1;
 	}
+	const char *src = g_getenv("KIOSK_SOURCE_DIR");
+	if (!src || i18n_load(src, &i18n, &err) != 0) {
+		fprintf(stderr, "catalogues: %s\n", src ? err.msg : "KIOSK_SOURCE_DIR is not set");
+		return 1;
+	}
 	g_test_add_func("/print/format", test_format);
 	g_test_add_func("/print/sample-receipt", test_sample_receipt);
 	g_test_add_func("/print/rows-align", test_rows_align);
 	g_test_add_func("/print/numbers-keep-order", test_numbers_keep_order);
 	g_test_add_func("/print/wrapping", test_wrapping);
 	g_test_add_func("/print/card-face", test_card_face);
+	g_test_add_func("/print/templates-keep-figures", test_templates_keep_figures);
 	g_test_add_func("/print/sample-through-printer", test_sample_through_printer);
 	g_test_add_func("/print/card-through-printer", test_card_through_printer);
 	int rc = g_test_run();
 	text_engine_free(engine);
+	i18n_free(i18n);
 	return rc;
 }
