@@ -107,6 +107,10 @@ struct evolis_card {
 	/* What the printer last said. */
 	bool have_status;
 	bool cover_open, feeder_empty, ribbon_end, jammed;
+	/* A jam with no card inside (the feeder or the mechanism) cannot be read from any status
+	 * command, so it is latched until the one act that clears it is seen: a technician opens
+	 * the cover and closes it again. A jam with a card inside clears when the card is gone. */
+	bool jam_without_card, jam_cover_opened;
 	uint32_t ribbon_left;
 	enum evolis_card_position position;
 	enum cardprn_fault fault;
@@ -243,7 +247,11 @@ static void note_device_error(struct evolis_card *p, enum evolis_fault f)
 	switch (f) {
 	case EVOLIS_FAULT_FEEDER_EMPTY: p->feeder_empty = true; break;
 	case EVOLIS_FAULT_RIBBON_OUT: p->ribbon_end = true; break;
-	case EVOLIS_FAULT_JAM: p->jammed = true; break;
+	case EVOLIS_FAULT_JAM:
+		if (!p->jammed)
+			p->jam_without_card = true; /* until a position read finds a card */
+		p->jammed = true;
+		break;
 	case EVOLIS_FAULT_COVER_OPEN: p->cover_open = true; break;
 	default: break;
 	}
@@ -405,13 +413,14 @@ static void on_done(struct evolis_card *p)
 			p->position = EVOLIS_CARD_NONE;
 		}
 		if (p->position != EVOLIS_CARD_NONE) {
+			p->jam_without_card = false; /* the jam is this card's: it clears with it */
 			command(p, CS_CLEAR_CARD, "a card is inside (invariant 4)");
 			break;
 		}
-		/* Nothing inside any more. A jam with a card is cleared by taking the card out (the
-		 * model does the same); a jam without one cannot be read (no documented status
-		 * command says so) and shows again at the next motion. */
-		p->jammed = false;
+		/* Nothing inside: a jam with a card was cleared by taking the card out; one without
+		 * stays latched until the cover has been opened and closed (see struct evolis_card). */
+		if (p->jammed && !p->jam_without_card)
+			p->jammed = false;
 		command(p, CS_COVER, "position read");
 		break;
 	case CS_CLEAR_CARD:
@@ -428,6 +437,14 @@ static void on_done(struct evolis_card *p)
 			p->cover_open = !evolis_sensor_high(mv);
 		else
 			LOG_WARN("%s: %s", p->t->name, err.msg);
+		if (p->jammed && p->jam_without_card) {
+			if (p->cover_open) {
+				p->jam_cover_opened = true;
+			} else if (p->jam_cover_opened) {
+				LOG_INFO("%s: cover opened and closed: jam cleared", p->t->name);
+				p->jammed = p->jam_without_card = p->jam_cover_opened = false;
+			}
+		}
 		command(p, CS_FEEDER, "cover read");
 		break;
 	case CS_FEEDER:

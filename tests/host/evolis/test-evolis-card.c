@@ -296,6 +296,18 @@ static void test_fault_before(gconstpointer data)
 	devloop_run_for(&f.loop, 11000); /* a poll */
 	struct cardprn_status st;
 	f.iss->ops->get_status(f.iss, &st);
+	if (kind == SIM_EVOLIS_FAULT_JAM) {
+		/* No card was inside and no status reads a jam: it stays latched until the
+		 * technician's visit shows, the cover opened and closed. */
+		g_assert_cmpint(st.fault, ==, CARDPRN_FAULT_JAM);
+		sim_evolis_fault_set(f.sim, SIM_EVOLIS_FAULT_COVER_OPEN, true);
+		devloop_run_for(&f.loop, 11000);
+		f.iss->ops->get_status(f.iss, &st);
+		g_assert_cmpint(st.fault, ==, CARDPRN_FAULT_JAM); /* the jam still ranks first */
+		sim_evolis_fault_set(f.sim, SIM_EVOLIS_FAULT_COVER_OPEN, false);
+		devloop_run_for(&f.loop, 11000);
+		f.iss->ops->get_status(f.iss, &st);
+	}
 	g_assert_cmpint(st.state, ==, DEV_STATE_OK);
 	g_assert_cmpint(f.iss->ops->issue(f.iss, NUMBER, &f.img), ==, 0);
 	g_assert_nonnull(wait_event(&f, from, CARDPRN_EV_ISSUED, 120000));
