@@ -44,6 +44,10 @@ struct cash_event {
 	enum cash_event_kind kind;
 	int64_t value_fils;   /* ESCROW, STACKED, CREDITED, RETURNED: the note's value */
 	enum cash_fault fault; /* FAULT, RECOVERED */
+	/* ESCROW, CREDITED, STACKED, RETURNED: the note's journey in the cash journal
+	 * (cash-journal.h), so a listener can tie the events of one note together and never
+	 * book one twice; 0 when the implementation keeps no journal. */
+	int64_t note_id;
 };
 
 #define CASH_MAX_DENOMS 16

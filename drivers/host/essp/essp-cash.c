@@ -265,9 +265,11 @@ static void cancel(struct essp_cash *d, uint64_t *id)
 	}
 }
 
-static void emit(struct essp_cash *d, enum cash_event_kind kind, int64_t fils, enum cash_fault fault)
+/* note_id: the note's journey (cash_note.id), 0 for events about no journaled note. */
+static void emit(struct essp_cash *d, enum cash_event_kind kind, int64_t fils, enum cash_fault fault,
+		 int64_t note_id)
 {
-	struct cash_event ev = {.kind = kind, .value_fils = fils, .fault = fault};
+	struct cash_event ev = {.kind = kind, .value_fils = fils, .fault = fault, .note_id = note_id};
 	cash_emit(&d->base, &ev);
 }
 
@@ -280,11 +282,11 @@ static void set_fault(struct essp_cash *d, enum cash_fault f, bool on)
 	if (on) {
 		d->faults |= 1u << f;
 		LOG_WARN("%s: fault %s", d->name, cash_fault_name(f));
-		emit(d, CASH_EV_FAULT, 0, f);
+		emit(d, CASH_EV_FAULT, 0, f, 0);
 	} else {
 		d->faults &= ~(1u << f);
 		LOG_INFO("%s: %s cleared", d->name, cash_fault_name(f));
-		emit(d, CASH_EV_RECOVERED, 0, f);
+		emit(d, CASH_EV_RECOVERED, 0, f, 0);
 	}
 }
 
@@ -499,7 +501,7 @@ static bool journal_unknown_credit(struct essp_cash *d, uint8_t ch, const char *
 	d->cur.ph = NOTE_CREDITED;
 	LOG_WARN("%s: note %" PRId64 " (ch %u, %" PRId64 " fils) credited with no escrow seen (%s)", d->name, j->id,
 		 ch, d->cur.fils, why);
-	emit(d, CASH_EV_CREDITED, d->cur.fils, CASH_FAULT_NONE);
+	emit(d, CASH_EV_CREDITED, d->cur.fils, CASH_FAULT_NONE, d->cur.j.id);
 	return true;
 }
 
@@ -515,7 +517,7 @@ static bool credit_cur(struct essp_cash *d, const char *why)
 	set_note(d, NOTE_CREDITED);
 	if (m == JMOVE_DONE) {
 		LOG_INFO("%s: note %" PRId64 " credited, %" PRId64 " fils (%s)", d->name, d->cur.j.id, d->cur.fils, why);
-		emit(d, CASH_EV_CREDITED, d->cur.fils, CASH_FAULT_NONE);
+		emit(d, CASH_EV_CREDITED, d->cur.fils, CASH_FAULT_NONE, d->cur.j.id);
 	}
 	checkpoint(d, "credit-emitted");
 	return true;
@@ -530,10 +532,10 @@ static bool stack_cur(struct essp_cash *d, const char *why)
 	checkpoint(d, "stacked-journaled");
 	if (d->cur.ch >= 1 && d->cur.ch <= ESSP_CHANNELS_MAX && m == JMOVE_DONE)
 		d->counts[d->cur.ch - 1]++;
-	int64_t fils = d->cur.fils;
+	int64_t fils = d->cur.fils, id = d->cur.j.id;
 	set_note(d, NOTE_NONE);
 	if (m == JMOVE_DONE)
-		emit(d, CASH_EV_STACKED, fils, CASH_FAULT_NONE);
+		emit(d, CASH_EV_STACKED, fils, CASH_FAULT_NONE, id);
 	return true;
 }
 
@@ -544,12 +546,12 @@ static bool return_cur(struct essp_cash *d, const char *why)
 	if (m == JMOVE_FAILED)
 		return false;
 	checkpoint(d, "returned-journaled");
-	int64_t fils = d->cur.fils;
+	int64_t fils = d->cur.fils, id = d->cur.j.id;
 	cancel(d, &d->decide_timer);
 	set_note(d, NOTE_NONE);
 	if (m == JMOVE_DONE) {
 		LOG_INFO("%s: note returned (%s)", d->name, why);
-		emit(d, CASH_EV_RETURNED, fils, CASH_FAULT_NONE);
+		emit(d, CASH_EV_RETURNED, fils, CASH_FAULT_NONE, id);
 	}
 	return true;
 }
@@ -647,7 +649,7 @@ static bool handle_event(struct essp_cash *d, const struct essp_event *ev, struc
 		}
 		if (d->cur.ph == NOTE_READ)
 			set_note(d, NOTE_NONE);
-		emit(d, CASH_EV_REJECTED, 0, CASH_FAULT_NONE);
+		emit(d, CASH_EV_REJECTED, 0, CASH_FAULT_NONE, 0);
 		return true;
 	case ESSP_EV_CLEARED_FROM_FRONT:
 		/* Power-up found a note in the path and gave it back (GA138 event table). */
@@ -905,7 +907,7 @@ static void escrow_journal(struct essp_cash *d, bool have_counters)
 	LOG_INFO("%s: note %" PRId64 " in escrow: %" PRId64 " fils (ch %u)", d->name, j->id, d->cur.fils, d->cur.ch);
 	if (d->cfg.escrow_decide_ms)
 		d->decide_timer = core_timer_add(d->timers, d->cfg.escrow_decide_ms, on_decide_timer, d);
-	emit(d, CASH_EV_ESCROW, d->cur.fils, CASH_FAULT_NONE);
+	emit(d, CASH_EV_ESCROW, d->cur.fils, CASH_FAULT_NONE, j->id);
 }
 
 /* Replies to the commands of RUN and SETTLE. */

@@ -175,6 +175,11 @@ static void test_accept(void)
 	}
 	g_assert_cmpuint(i_esc, <, i_cred);
 	g_assert_cmpuint(i_cred, <, i_stk);
+	/* One note, one journey: the three events name it, so a listener can never book it twice. */
+	int64_t id = f.ev[i_esc - 1].note_id;
+	g_assert_cmpint(id, >, 0);
+	g_assert_cmpint(f.ev[i_cred - 1].note_id, ==, id);
+	g_assert_cmpint(f.ev[i_stk - 1].note_id, ==, id);
 	st = fx_status(&f);
 	g_assert_false(st.escrow_held);
 	g_assert_cmpuint(st.counts[2], ==, 1); /* AED 20 is the third denomination */
