@@ -47,6 +47,9 @@ struct transport_ops {
 	 * while it is still absent, another KIO_ERR_* with err filled if opening failed. */
 	int (*reopen)(struct transport *t, struct kio_error *err);
 	void (*destroy)(struct transport *t);
+	/* Optional: sets wake/wake_user under the lock the implementation's own thread reads them
+	 * with (usbx). NULL: plain stores, for transports that wake on the caller's thread. */
+	void (*set_wake)(struct transport *t, transport_wake_fn fn, void *user);
 };
 
 /* Implementations embed this as their first member. */
@@ -59,6 +62,10 @@ struct transport {
 
 static inline void transport_set_wake(struct transport *t, transport_wake_fn fn, void *user)
 {
+	if (t->ops->set_wake) {
+		t->ops->set_wake(t, fn, user);
+		return;
+	}
 	t->wake = fn;
 	t->wake_user = user;
 }

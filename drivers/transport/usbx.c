@@ -925,6 +925,17 @@ static void usbx_destroy(struct transport *t)
 	free(d);
 }
 
+/* The event thread reads wake and wake_user under the device lock (finish_callback, the
+ * hotplug callback): set them under it too. */
+static void usbx_set_wake(struct transport *t, transport_wake_fn fn, void *user)
+{
+	struct usbx_dev *d = (struct usbx_dev *)t;
+	pthread_mutex_lock(&d->lock);
+	d->base.wake = fn;
+	d->base.wake_user = user;
+	pthread_mutex_unlock(&d->lock);
+}
+
 static const struct transport_ops usbx_ops = {
 	.write = usbx_write,
 	.read = usbx_read,
@@ -933,6 +944,7 @@ static const struct transport_ops usbx_ops = {
 	.connected = usbx_connected,
 	.reopen = usbx_reopen,
 	.destroy = usbx_destroy,
+	.set_wake = usbx_set_wake,
 };
 
 int usbx_open(struct usbx_context *ctx, const struct usbx_id *id, const char *name,
