@@ -35,11 +35,6 @@ struct devices {
 static void forward_cash(void *user, const struct cash_event *ev)
 {
 	struct devices *d = user;
-	struct kio_error err;
-	/* The validator's memory must be on disk before the kiosk acts on a note event, so a
-	 * kiosk killed right after finds the device where it left it. */
-	if (d->bench && sim_bench_save_cash_state(d->bench, &err) != 0)
-		LOG_ERR("%s", err.msg);
 	if (d->dc.listeners.on_cash)
 		d->dc.listeners.on_cash(d->dc.listeners.user, ev);
 }

@@ -24,6 +24,8 @@ struct sim_bench {
 	char *cash_state_path;
 	struct sim_essp_config essp_cfg;
 	struct sim_essp *essp;
+	char *cash_saved;             /* the validator state last written to cash_state_path */
+	struct sim_model essp_inner;  /* the model's own adapter, wrapped by persisting_ops */
 	struct sim_escpos *escpos;
 	struct sim_evolis *evolis;
 	struct sim_model models[SIM_BENCH_DEV_COUNT];
@@ -81,6 +83,64 @@ static int new_essp(struct sim_bench *b, struct kio_error *err)
 	return b->essp ? 0 : err->code;
 }
 
+/*
+ * The validator's memory goes to disk the moment it changes, inside the write or tick that
+ * changed it, so before the driver can read the reply: a kiosk killed at any point then
+ * restarts against the device as it really was, as with hardware that keeps its own state.
+ * Comparing the saved text means no I/O on the polls that change nothing.
+ */
+static void persist_cash(struct sim_bench *b)
+{
+	if (!b->cash_state_path)
+		return;
+	char *text = sim_essp_save(b->essp);
+	if (b->cash_saved && strcmp(text, b->cash_saved) == 0) {
+		free(text);
+		return;
+	}
+	struct kio_error err;
+	if (sim_bench_save_cash_state(b, &err) != 0)
+		LOG_ERR("%s", err.msg);
+	free(b->cash_saved);
+	b->cash_saved = text;
+}
+
+static int persisting_write(void *dev, const uint8_t *buf, size_t len, size_t *accepted, uint64_t now_ms)
+{
+	struct sim_bench *b = dev;
+	int rc = b->essp_inner.ops->write(b->essp_inner.dev, buf, len, accepted, now_ms);
+	persist_cash(b);
+	return rc;
+}
+
+static size_t persisting_read(void *dev, uint8_t *buf, size_t cap, uint64_t now_ms)
+{
+	struct sim_bench *b = dev;
+	size_t n = b->essp_inner.ops->read(b->essp_inner.dev, buf, cap, now_ms);
+	persist_cash(b); /* time may have moved the note (the escrow timeout) */
+	return n;
+}
+
+static void persisting_tick(void *dev, uint64_t now_ms)
+{
+	struct sim_bench *b = dev;
+	b->essp_inner.ops->tick(b->essp_inner.dev, now_ms);
+	persist_cash(b);
+}
+
+static bool persisting_connected(const void *dev)
+{
+	const struct sim_bench *b = dev;
+	return b->essp_inner.ops->connected(b->essp_inner.dev);
+}
+
+static const struct sim_model_ops persisting_ops = {
+	.write = persisting_write,
+	.read = persisting_read,
+	.tick = persisting_tick,
+	.connected = persisting_connected,
+};
+
 int sim_bench_new(const struct core_clock *clock, const struct sim_bench_config *cfg,
 		  struct sim_bench **out, struct kio_error *err)
 {
@@ -103,7 +163,9 @@ int sim_bench_new(const struct core_clock *clock, const struct sim_bench_config 
 		sim_bench_free(b);
 		return rc;
 	}
-	sim_model_essp(&b->models[SIM_BENCH_CASH], b->essp);
+	sim_model_essp(&b->essp_inner, b->essp);
+	b->models[SIM_BENCH_CASH] = (struct sim_model){&persisting_ops, b, "essp"};
+	persist_cash(b);
 	sim_model_escpos(&b->models[SIM_BENCH_RECEIPT], b->escpos);
 	sim_model_evolis(&b->models[SIM_BENCH_CARD], b->evolis);
 	for (int d = 0; d < SIM_BENCH_DEV_COUNT; d++)
@@ -125,6 +187,7 @@ void sim_bench_free(struct sim_bench *b)
 	sim_escpos_free(b->escpos);
 	sim_evolis_free(b->evolis);
 	free(b->cash_state_path);
+	free(b->cash_saved);
 	free(b->out_dir);
 	free(b);
 }
@@ -220,6 +283,8 @@ int sim_bench_fault(struct sim_bench *b, enum sim_bench_dev dev, int fault, bool
 	default: break;
 	}
 	LOG_INFO("%s: %s %s", device_names[dev], fault_name(dev, fault), on ? "raised" : "cleared");
+	if (dev == SIM_BENCH_CASH)
+		persist_cash(b);
 	transport_sim_notify(b->transports[dev]);
 	return 0;
 }
@@ -249,6 +314,7 @@ int sim_bench_clear_all(struct sim_bench *b, enum sim_bench_dev dev)
 	 * powers it down; the latches (unsafe jam, stacker full) clear only at power-up (GA973). */
 	if (dev == SIM_BENCH_CASH && any) {
 		sim_essp_power_cycle(b->essp, core_clock_now_ms(b->clock));
+		persist_cash(b);
 		transport_sim_notify(b->transports[dev]);
 	}
 	return 0;
@@ -257,16 +323,20 @@ int sim_bench_clear_all(struct sim_bench *b, enum sim_bench_dev dev)
 int sim_bench_insert_note(struct sim_bench *b, int64_t value_fils)
 {
 	int rc = sim_essp_insert_note(b->essp, value_fils);
-	if (rc == 0)
+	if (rc == 0) {
+		persist_cash(b);
 		transport_sim_notify(b->transports[SIM_BENCH_CASH]);
+	}
 	return rc;
 }
 
 int sim_bench_insert_fake(struct sim_bench *b)
 {
 	int rc = sim_essp_insert_fake(b->essp, FAKE_NOTE_REJECT);
-	if (rc == 0)
+	if (rc == 0) {
+		persist_cash(b);
 		transport_sim_notify(b->transports[SIM_BENCH_CASH]);
+	}
 	return rc;
 }
 

@@ -68,5 +68,6 @@ int sim_bench_collect_receipt(struct sim_bench *b, const char *job_id, const cha
  * OUT/card-<number>.txt with what was encoded on track 2. Errors as above. */
 int sim_bench_collect_card(struct sim_bench *b, const char *card_number, struct kio_error *err);
 
-/* Writes the validator state now (after each note event, so a killed kiosk finds it). */
+/* Writes the validator state now. The bench also writes it by itself whenever it changes,
+ * before the driver can see the change, so a killed kiosk finds the device as it was. */
 int sim_bench_save_cash_state(struct sim_bench *b, struct kio_error *err);

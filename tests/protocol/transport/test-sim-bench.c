@@ -1,8 +1,10 @@
 /* The simulated bench: names, faults through to the models, output files, saved validator state. */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "drivers/protocol/essp/essp.h"
 #include "drivers/sim/bench.h"
 
 static void test_names(void)
@@ -102,11 +104,82 @@ static void test_state_survives_restart(void)
 	core_clock_free(clock);
 }
 
+/* Writes one command with the sequence rule and drops the reply: what matters here is when the
+ * device's memory reaches the disk, not what it answers. */
+static void send(struct transport *t, struct essp_seq *seq, void (*build)(struct essp_cmd *))
+{
+	struct essp_cmd cmd;
+	struct essp_packet pkt;
+	build(&cmd);
+	g_assert_cmpint(essp_seq_prepare(seq, &cmd, &pkt), ==, 0);
+	g_assert_cmpint(transport_write(t, pkt.bytes, pkt.len), ==, 0);
+}
+
+static void drain(struct transport *t, struct essp_seq *seq)
+{
+	uint8_t buf[ESSP_WIRE_MAX * 4];
+	g_assert_cmpint(transport_read(t, buf, sizeof(buf)), >, 0);
+	seq->flag = !seq->flag; /* the reply was good: the next command toggles (GA138) */
+}
+
+static void inhibits_all(struct essp_cmd *c) { essp_cmd_set_inhibits(c, 0xFFFF); }
+
+static char *on_disk(const char *path)
+{
+	char *text = NULL;
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	return text;
+}
+
+/* A kiosk killed at any moment must restart against the device as it really was: the note's
+ * move is on disk inside the write that made it, before the driver could read the reply. */
+static void test_state_on_disk_before_the_reply(void)
+{
+	struct kio_error err;
+	char *dir = g_dir_make_tmp("bench-XXXXXX", NULL);
+	char *state = g_build_filename(dir, "cash.state", NULL);
+	struct core_clock *clock = core_clock_new(true, 0);
+	struct sim_bench_config cfg = {.out_dir = dir, .cash_state_path = state};
+	struct sim_bench *b = NULL;
+	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, 0);
+	struct transport *t = sim_bench_transport(b, SIM_BENCH_CASH);
+	struct essp_seq seq;
+	essp_seq_init(&seq, ESSP_ADDR_VALIDATOR);
+	send(t, &seq, essp_cmd_sync);
+	drain(t, &seq);
+	seq.flag = false; /* after SYNC the next command uses 0 (rule 1) */
+	send(t, &seq, inhibits_all);
+	drain(t, &seq);
+	send(t, &seq, essp_cmd_enable);
+	drain(t, &seq);
+
+	char *idle = on_disk(state);
+	g_assert_cmpint(sim_bench_insert_note(b, 5000), ==, 0);
+	char *inserted = on_disk(state);
+	g_assert_cmpstr(inserted, !=, idle); /* the note is in the path */
+	send(t, &seq, essp_cmd_poll);      /* READ 0: the note moves on to validation */
+	char *polled = on_disk(state);
+	g_assert_cmpstr(polled, !=, inserted);
+	drain(t, &seq);
+
+	sim_bench_free(b);
+	g_free(idle);
+	g_free(inserted);
+	g_free(polled);
+	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_free(cmd);
+	g_free(state);
+	g_free(dir);
+	core_clock_free(clock);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/sim-bench/names", test_names);
 	g_test_add_func("/sim-bench/faults-and-files", test_faults_and_files);
 	g_test_add_func("/sim-bench/state-survives-restart", test_state_survives_restart);
+	g_test_add_func("/sim-bench/state-on-disk-before-the-reply", test_state_on_disk_before_the_reply);
 	return g_test_run();
 }
