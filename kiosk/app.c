@@ -200,9 +200,15 @@ struct ui_page *app_current_page(struct app *app)
 enum scr_id app_screen(const struct app *app) { return app->screen; }
 struct sim_bench *app_bench(struct app *app) { return app->devices ? devices_bench(app->devices) : NULL; }
 
+/* The slot in test_jobs of a printer: 0 receipt, 1 card, -1 for any other name. */
+static int test_job_slot(const char *device)
+{
+	return strcmp(device, "receipt") == 0 ? 0 : strcmp(device, "card") == 0 ? 1 : -1;
+}
+
 int app_test_print(struct app *app, const char *device, struct kio_error *err)
 {
-	int which = strcmp(device, "receipt") == 0 ? 0 : strcmp(device, "card") == 0 ? 1 : -1;
+	int which = test_job_slot(device);
 	if (which < 0)
 		return kio_fail(err, KIO_ERR_INVALID, "no test print for '%s' (receipt, card)", device);
 	struct tech_print_ctx ctx = {
@@ -223,7 +229,7 @@ int app_test_print(struct app *app, const char *device, struct kio_error *err)
 
 enum app_job_state app_test_print_state(const struct app *app, const char *device)
 {
-	int which = strcmp(device, "receipt") == 0 ? 0 : strcmp(device, "card") == 0 ? 1 : -1;
+	int which = test_job_slot(device);
 	return which < 0 ? APP_JOB_NONE : app->test_jobs[which].state;
 }
 

@@ -110,21 +110,10 @@ static int set_key(const struct key_desc *k, struct core_config *cfg, const char
 		return 0;
 	}
 	if (k->type == KEY_HEX64) {
-		uint64_t v = 0;
-		size_t n = strlen(value);
-		for (size_t i = 0; i < n && n == 16; i++) {
-			char c = value[i];
-			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-				: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-			if (d < 0) {
-				n = 0;
-				break;
-			}
-			v = v << 4 | (uint64_t)d;
-		}
-		if (n != 16)
+		/* Exactly 16 hex digits: strtoull alone would take a sign, spaces or "0x". */
+		if (strlen(value) != 16 || strspn(value, "0123456789abcdefABCDEF") != 16)
 			return kio_fail(err, KIO_ERR_INVALID, "%s.%s: not 16 hex digits", k->section, k->name);
-		*(uint64_t *)field = v;
+		*(uint64_t *)field = strtoull(value, NULL, 16);
 		return 0;
 	}
 	if (k->type == KEY_STRING) {

@@ -393,12 +393,9 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		r->device_wait_deadline = now + RUNNER_DEVICE_WAIT_MS;
 		return device_wait_step(r, now, wait_until, exit_code);
 	case SCRIPT_EXPECT_DEVICE: {
-		enum dev_state state;
-		const char *shown;
-		if (app_device_status(r->app, cmd->arg, &state, &shown) != 0)
-			return fail(r, cmd, exit_code, "internal: no device '%s'", cmd->arg);
-		bool ok = strcmp(cmd->arg2, "ok") == 0 ? state == DEV_STATE_OK : strcmp(cmd->arg2, shown) == 0;
-		if (!ok)
+		enum dev_state state = DEV_STATE_OK;
+		const char *shown = "?";
+		if (!device_shows(r, cmd, &state, &shown))
 			return fail(r, cmd, exit_code, "expected %s %s, found %s (%s)", cmd->arg, cmd->arg2,
 				    dev_state_name(state), shown);
 		return RUNNER_CONTINUE;
