@@ -23,7 +23,6 @@
 #include "drivers/class/cardprn.h"
 #include "drivers/class/cash.h"
 #include "drivers/class/receipt.h"
-#include "drivers/transport/usbx.h"
 #include "kiosk/devices.h"
 #include "kiosk/tech/testprint.h"
 #include "kiosk/core/clock.h"
@@ -576,26 +575,6 @@ static void on_device_wake(void *user)
 	}
 }
 
-/* A mistyped id must stop the kiosk before anything opens, naming the key. */
-static int check_usb_ids(struct app *app, struct kio_error *err)
-{
-	const struct {
-		const char *key, *value;
-	} ids[] = {
-		{"devices.cash_usb", app->cfg.cash_usb},
-		{"devices.receipt_usb", app->cfg.receipt_usb},
-		{"devices.card_usb", app->cfg.card_usb},
-	};
-	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		struct usbx_id id;
-		struct kio_error why;
-		if (usbx_id_parse(ids[i].value, &id, &why) != 0)
-			return kio_fail(err, KIO_ERR_INVALID, "%s: %s: %s",
-					app->opts.config_path ? app->opts.config_path : "defaults", ids[i].key, why.msg);
-	}
-	return 0;
-}
-
 int app_run(const struct app_options *opts)
 {
 	struct app *app = xcalloc(1, sizeof(*app));
@@ -610,7 +589,7 @@ int app_run(const struct app_options *opts)
 		status = 2;
 		goto out_free;
 	}
-	if (check_usb_ids(app, &err) != 0) {
+	if (devices_check_config(&app->cfg, opts->config_path ? opts->config_path : "defaults", &err) != 0) {
 		fprintf(stderr, "kiosk: %s\n", err.msg);
 		status = 2;
 		goto out_free;

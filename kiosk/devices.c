@@ -116,6 +116,24 @@ static int open_transports(struct devices *d, struct transport *t[3], struct kio
 	return 0;
 }
 
+int devices_check_config(const struct core_config *cfg, const char *source, struct kio_error *err)
+{
+	const struct {
+		const char *key, *value;
+	} ids[] = {
+		{"devices.cash_usb", cfg->cash_usb},
+		{"devices.receipt_usb", cfg->receipt_usb},
+		{"devices.card_usb", cfg->card_usb},
+	};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct usbx_id id;
+		struct kio_error why;
+		if (usbx_id_parse(ids[i].value, &id, &why) != 0)
+			return kio_fail(err, KIO_ERR_INVALID, "%s: %s: %s", source, ids[i].key, why.msg);
+	}
+	return 0;
+}
+
 int devices_open(const struct devices_config *dc, struct devices **out, struct kio_error *err)
 {
 	struct devices *d = xcalloc(1, sizeof(*d));
