@@ -27,77 +27,12 @@
 
 #include "drivers/host/essp/essp-cash.h"
 #include "drivers/sim/essp/sim-essp.h"
+#include "fd-transport.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 #include "kiosk/ledger/notes.h"
 
 #define NOTE_FILS 10000 /* AED 100 */
-
-/* ---- A byte pipe over a socket (the child's end of the "USB cable") ---- */
-
-struct fd_transport {
-	struct transport base;
-	int fd;
-	bool open;
-};
-
-static struct fd_transport *fdt_of(struct transport *t) { return (struct fd_transport *)t; }
-
-static int fdt_write(struct transport *t, const uint8_t *buf, size_t len)
-{
-	struct fd_transport *s = fdt_of(t);
-	if (!s->open)
-		return KIO_ERR_NO_DEVICE;
-	while (len) {
-		ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return KIO_ERR_BUSY;
-		if (n < 0) {
-			s->open = false;
-			return KIO_ERR_NO_DEVICE;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static ssize_t fdt_read(struct transport *t, uint8_t *buf, size_t cap)
-{
-	struct fd_transport *s = fdt_of(t);
-	if (!s->open)
-		return KIO_ERR_NO_DEVICE;
-	ssize_t n = recv(s->fd, buf, cap, MSG_DONTWAIT);
-	if (n > 0)
-		return n;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return 0;
-	s->open = false;
-	return KIO_ERR_NO_DEVICE;
-}
-
-static size_t fdt_out_pending(struct transport *t) { return 0; }
-static void fdt_flush(struct transport *t)
-{
-	uint8_t buf[256];
-	while (fdt_read(t, buf, sizeof(buf)) > 0)
-		;
-}
-static bool fdt_connected(struct transport *t) { return fdt_of(t)->open; }
-static int fdt_reopen(struct transport *t, struct kio_error *err) { return fdt_of(t)->open ? 0 : KIO_ERR_NO_DEVICE; }
-static void fdt_destroy(struct transport *t) { free(t); }
-
-static const struct transport_ops fdt_ops = {
-	.write = fdt_write,
-	.read = fdt_read,
-	.out_pending = fdt_out_pending,
-	.flush = fdt_flush,
-	.connected = fdt_connected,
-	.reopen = fdt_reopen,
-	.destroy = fdt_destroy,
-};
 
 /* ---- The child: the kiosk's cash path, killed at a checkpoint ---- */
 
@@ -153,11 +88,7 @@ static _Noreturn void child_main(int fd, const char *db, const char *kill_point,
 	if (ledger_open(db, &ledger, &err) != 0)
 		_exit(3);
 	struct ledger_notes *notes = ledger_notes_new(ledger, clock);
-	struct fd_transport *t = xcalloc(1, sizeof(*t));
-	t->base.ops = &fdt_ops;
-	snprintf(t->base.name, sizeof(t->base.name), "cash");
-	t->fd = fd;
-	t->open = true;
+	struct transport *t = fd_transport_new("cash", fd);
 	struct child c = {.kill_point = kill_point, .events_fd = events_fd, .accept = accept};
 	struct essp_cash_config cfg;
 	essp_cash_config_default(&cfg);
@@ -168,7 +99,7 @@ static _Noreturn void child_main(int fd, const char *db, const char *kill_point,
 	cfg.reconnect_ms = 50;
 	cfg.checkpoint = child_checkpoint;
 	cfg.checkpoint_user = &c;
-	if (essp_cash_new(&t->base, timers, &cfg, ledger_notes_journal(notes), &c.unit, &err) != 0)
+	if (essp_cash_new(t, timers, &cfg, ledger_notes_journal(notes), &c.unit, &err) != 0)
 		_exit(4);
 	cash_set_listener(c.unit, child_event, &c);
 	int64_t all[] = {500, 1000, 2000, 5000, 10000, 20000, 50000, 100000};
@@ -181,9 +112,13 @@ static _Noreturn void child_main(int fd, const char *db, const char *kill_point,
 			uint64_t now = core_clock_now_ms(clock);
 			timeout = at <= now ? 0 : (int)(at - now < 20 ? at - now : 20);
 		}
-		struct pollfd p = {.fd = t->open ? fd : -1, .events = POLLIN};
-		if (poll(&p, 1, timeout) > 0)
+		short want = (short)(POLLIN | (transport_out_pending(t) ? POLLOUT : 0));
+		struct pollfd p = {.fd = transport_connected(t) ? fd : -1, .events = want};
+		if (poll(&p, 1, timeout) > 0) {
+			if (p.revents & POLLOUT)
+				fd_transport_drain(t);
 			c.unit->ops->service(c.unit);
+		}
 		core_timers_fire_due(timers);
 		struct cash_status st;
 		c.unit->ops->get_status(c.unit, &st);
