@@ -34,6 +34,38 @@
 
 #define NOTE_FILS 10000 /* AED 100 */
 
+/* ---- A journal that cannot list once (a transient database error) ---- */
+
+struct flaky_journal {
+	struct cash_journal base;
+	struct cash_journal *inner;
+	unsigned fail_list;
+};
+
+static int fj_begin(struct cash_journal *j, struct cash_note *note, struct kio_error *err)
+{
+	return cash_journal_begin(((struct flaky_journal *)j)->inner, note, err);
+}
+
+static int fj_advance(struct cash_journal *j, int64_t id, enum cash_note_state to, const char *why,
+		      struct kio_error *err)
+{
+	return cash_journal_advance(((struct flaky_journal *)j)->inner, id, to, why, err);
+}
+
+static int fj_list_open(struct cash_journal *j, const char *device, struct cash_note *out, size_t cap, size_t *n,
+			struct kio_error *err)
+{
+	struct flaky_journal *fj = (struct flaky_journal *)j;
+	if (fj->fail_list) {
+		fj->fail_list--;
+		return kio_fail(err, KIO_ERR_IO, "test: database is locked");
+	}
+	return cash_journal_list_open(fj->inner, device, out, cap, n, err);
+}
+
+static const struct cash_journal_ops fj_ops = {.begin = fj_begin, .advance = fj_advance, .list_open = fj_list_open};
+
 /* ---- The child: the kiosk's cash path, killed at a checkpoint ---- */
 
 struct child {
@@ -78,7 +110,8 @@ static void child_event(void *user, const struct cash_event *ev)
 	}
 }
 
-static _Noreturn void child_main(int fd, const char *db, const char *kill_point, bool accept, int events_fd)
+static _Noreturn void child_main(int fd, const char *db, const char *kill_point, bool accept, unsigned fail_list,
+				 int events_fd)
 {
 	log_set_level(LOG_ERROR);
 	struct core_clock *clock = core_clock_new(false, 0);
@@ -88,6 +121,7 @@ static _Noreturn void child_main(int fd, const char *db, const char *kill_point,
 	if (ledger_open(db, &ledger, &err) != 0)
 		_exit(3);
 	struct ledger_notes *notes = ledger_notes_new(ledger, clock);
+	struct flaky_journal journal = {.base.ops = &fj_ops, .inner = ledger_notes_journal(notes), .fail_list = fail_list};
 	struct transport *t = fd_transport_new("cash", fd);
 	struct child c = {.kill_point = kill_point, .events_fd = events_fd, .accept = accept};
 	struct essp_cash_config cfg;
@@ -99,7 +133,7 @@ static _Noreturn void child_main(int fd, const char *db, const char *kill_point,
 	cfg.reconnect_ms = 50;
 	cfg.checkpoint = child_checkpoint;
 	cfg.checkpoint_user = &c;
-	if (essp_cash_new(t, timers, &cfg, ledger_notes_journal(notes), &c.unit, &err) != 0)
+	if (essp_cash_new(t, timers, &cfg, &journal.base, &c.unit, &err) != 0)
 		_exit(4);
 	cash_set_listener(c.unit, child_event, &c);
 	int64_t all[] = {500, 1000, 2000, 5000, 10000, 20000, 50000, 100000};
@@ -153,6 +187,8 @@ struct world {
 	bool exited;
 	unsigned inserted;  /* notes the customer put in */
 	unsigned insert_max;
+	const int64_t *values; /* the notes' values in order; NULL: random (one: NOTE_FILS) */
+	unsigned fail_list;    /* the next child's journal fails list_open this many times */
 	GRand *rand;
 };
 
@@ -205,10 +241,11 @@ static void spawn(struct world *w, const char *kill_point, bool accept)
 	g_assert_cmpint(pid, >=, 0);
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(sv[1], w->db, kill_point, accept, events_fd);
+		child_main(sv[1], w->db, kill_point, accept, w->fail_list, events_fd);
 	}
 	close(sv[1]);
 	close(events_fd);
+	w->fail_list = 0;
 	/* The old cable is gone with the old process: bytes the device had not yet handed
 	 * over went nowhere. */
 	uint8_t junk[512];
@@ -230,7 +267,9 @@ static void maybe_insert(struct world *w)
 	if (!st.enabled || !st.inhibit_mask || st.note != SIM_ESSP_NOTE_NONE)
 		return;
 	static const int64_t values[] = {500, 1000, 2000, 5000, 10000, 20000, 50000, 100000};
-	int64_t v = w->insert_max == 1 ? NOTE_FILS : values[g_rand_int_range(w->rand, 0, 8)];
+	int64_t v = w->values ? w->values[w->inserted]
+		    : w->insert_max == 1 ? NOTE_FILS
+					 : values[g_rand_int_range(w->rand, 0, 8)];
 	if (sim_essp_insert_note(w->sim, v) == 0)
 		w->inserted++;
 }
@@ -515,6 +554,48 @@ static void test_kill_point(gconstpointer data)
 	world_fini(&w);
 }
 
+static bool one_stacked(struct world *w) { return events_have(w, "STACKED", NULL); }
+
+/*
+ * Issue 9: a note goes back to the customer while the kiosk dies (return-sent); at the next
+ * start the journal cannot list open journeys once. That child must stay disabled until it
+ * can and settle the note as returned; before the fix it ran on, took the next note (the
+ * stacked counter moved), and the start after that credited the returned note by the
+ * counters: 3,000 fils credited with 2,000 in the cashbox.
+ */
+static void test_list_open_fails(void)
+{
+	static const int64_t notes[] = {1000, 2000};
+	struct world w;
+	world_init(&w, 2);
+	w.values = notes;
+	spawn(&w, "return-sent", false);
+	serve(&w, NULL, 10000, true);
+	g_assert_true(WIFSIGNALED(w.status));
+	g_assert_true(events_have(&w, "KILLED return-sent", NULL));
+	g_assert_cmpuint(w.inserted, ==, 1);
+
+	w.fail_list = 1;
+	spawn(&w, NULL, true);
+	serve(&w, one_stacked, 10000, true);
+	stop_child(&w);
+	g_assert_cmpuint(w.inserted, ==, 2);
+
+	ready_lines = 0;
+	events_have(&w, "READY", &ready_lines);
+	spawn(&w, NULL, true);
+	serve(&w, child_ready, 10000, true);
+	stop_child(&w);
+	struct outcome o;
+	collect(&w, &o);
+	assert_money(&w, &o, 0);
+	g_assert_cmpint(o.credited, ==, 1);
+	g_assert_cmpint(o.credited_fils, ==, 2000);
+	g_assert_cmpint(o.returned, ==, 1);
+	g_assert_cmpuint(o.ev_credited, ==, 1);
+	world_fini(&w);
+}
+
 /* Many notes, kills at random moments, sometimes a power cycle, accept and return mixed. */
 static void test_random_kills(void)
 {
@@ -572,6 +653,7 @@ int main(int argc, char **argv)
 			g_free(path);
 		}
 	}
+	g_test_add_func("/money/list-open-fails", test_list_open_fails);
 	g_test_add_func("/money/random-kills", test_random_kills);
 	return g_test_run();
 }

@@ -27,8 +27,11 @@
  *   SETUP        SETUP REQUEST (0x05)         channel values → SERIAL        step
  *   SERIAL       GET SERIAL (0x0C)            serial → DISABLE               step
  *   DISABLE      DISABLE (0x09)               → SETTLE                       step
- *   SETTLE       REJECT, then POLL until a    journeys reconciled → INHIBITS settle_*
- *                quiet reply, GET COUNTERS
+ *   SETTLE       (list open journeys; on a    journeys reconciled → INHIBITS settle_*
+ *                journal error again every
+ *                reconnect_ms), REJECT, then
+ *                POLL until a quiet reply,
+ *                GET COUNTERS
  *   INHIBITS     SET INHIBITS (0x02)          → ENABLE                       step
  *   ENABLE       ENABLE (0x0A) if wanted      → RUN                          step
  *   RUN          POLL / HOLD every poll_ms,   events → cash_unit events      run_reply, pump
@@ -50,6 +53,9 @@
  * SETTLE runs at every session start (first connect, resync after NO_ANSWER, SLAVE RESET,
  * reopen after unplug). It reconciles the note the driver was carrying and every journey
  * the journal lists as open for this device serial:
+ *   0. List them all (settle_list: why all, and why the newest is the note in the path).
+ *      If the journal cannot, nothing is sent and the list is tried again every
+ *      reconnect_ms: the device stays disabled meanwhile (invariant 5).
  *   1. REJECT: a note still held in escrow goes back to the customer (nothing promised it
  *      credit yet: an accepted note not yet past the credit point is returned too).
  *   2. POLL until a reply carries no note-path event: the first polls after a restart
@@ -96,7 +102,8 @@
  *     journey (cash-journal.h invariant 1); ESCROW only after ESCROW is committed.
  *  5. A journey the driver carries or the journal lists as open for this serial is not left
  *     behind: SETTLE ends it as credited or returned, or the device stays disabled (a jam
- *     holds it) until it can.
+ *     holds it, or the journal cannot list or write) until it can. RUN is entered only
+ *     after the list was read and every journey on it ended.
  *  6. Events of one poll reply are handled in order and completely before the next command;
  *     if the journal refuses a write, the rest wait and no command is sent (GA973 §7.5).
  *  7. FAULT is sticky per kind: NO_ANSWER and DISCONNECTED clear only when a new session
@@ -105,12 +112,12 @@
 #define LOG_MODULE "essp-cash"
 #include "essp-cash.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
@@ -161,9 +168,11 @@ struct note {
 	struct cash_note j;
 };
 
-enum settle_step { SETTLE_REJECT, SETTLE_POLL, SETTLE_COUNTERS };
+enum settle_step { SETTLE_LIST, SETTLE_REJECT, SETTLE_POLL, SETTLE_COUNTERS };
 
-#define OLDER_MAX 8
+/* Open journeys SETTLE takes in hand at once; past this a technician must look (the device
+ * stays disabled, invariant 5). Each is a note a crash or a refused write left unfinished. */
+#define SETTLE_OPEN_MAX 4096
 
 struct essp_cash {
 	struct cash_unit base; /* first: the class face */
@@ -199,7 +208,6 @@ struct essp_cash {
 	uint64_t dh_gen, dh_mod, dh_secret;
 #endif
 	bool crypto_on;
-	uint64_t rng;
 	bool dev_enabled;
 	bool counters_known;
 	struct essp_counters counters;
@@ -224,8 +232,13 @@ struct essp_cash {
 	bool ev_from_poll;
 
 	struct note cur;
-	struct cash_note older[OLDER_MAX];
-	size_t n_older;
+	struct cash_note *older; /* open journeys before cur, oldest first (SETTLE) */
+	size_t n_older, older_cap;
+	/* The stacked counter at the escrow of the journey after the last older one (the note
+	 * in the path), kept when listed: that note may be over before the older ones are. */
+	bool older_bound_known;
+	uint32_t older_bound;
+	bool list_failed;        /* the last list_open failed: logged once until it works */
 
 	unsigned faults; /* 1 << enum cash_fault */
 	uint32_t counts[ESSP_CHANNELS_MAX];
@@ -248,14 +261,63 @@ static void checkpoint(struct essp_cash *d, const char *point)
 		d->cfg.checkpoint(d->cfg.checkpoint_user, point);
 }
 
-static uint64_t rng_next(struct essp_cash *d)
+/*
+ * The kernel's CSPRNG. The DH secret decides the session key: a guessable one (a PRNG seeded
+ * by the clock) lets anyone who recorded the key exchange on the cable read and forge every
+ * sealed command, ENABLE and credit included. EINTR (a signal before any byte) is asked
+ * again, a short read is completed; anything else (ENOSYS on an old kernel, EFAULT) is an
+ * error and never falls back to a weaker source.
+ */
+static int os_random(void *user, uint8_t *buf, size_t len)
 {
-	/* xorshift64*: padding and DH secrets; seeded from getrandom at creation. */
-	d->rng ^= d->rng >> 12;
-	d->rng ^= d->rng << 25;
-	d->rng ^= d->rng >> 27;
-	return d->rng * 0x2545F4914F6CDD1Dull;
+	(void)user;
+	size_t got = 0;
+	unsigned interrupted = 0;
+	while (got < len) {
+		ssize_t n = getrandom(buf + got, len - got, 0);
+		if (n < 0 && errno == EINTR && ++interrupted < 100)
+			continue;
+		if (n <= 0) {
+			LOG_ERR("getrandom: %s", n < 0 ? strerror(errno) : "no bytes");
+			return KIO_ERR_IO;
+		}
+		got += (size_t)n;
+	}
+	return 0;
 }
+
+static int random_bytes(struct essp_cash *d, void *buf, size_t len)
+{
+	int rc = d->cfg.random ? d->cfg.random(d->cfg.random_user, buf, len) : os_random(NULL, buf, len);
+	if (rc)
+		LOG_ERR("%s: no random bytes: %s", d->name, kio_strerror(rc));
+	return rc;
+}
+
+#ifdef ESSP_HAVE_CRYPTO
+/* The key exchange's primes and host secret. ITL's SDK draws them below 2^31 (research
+ * §1.7); every draw comes from random_bytes, none from a seeded generator. */
+static int draw_dh(struct essp_cash *d)
+{
+	uint64_t p[2] = {0, 0}, secret = 0;
+	for (int k = 0; k < 2; k++) {
+		do {
+			uint32_t r;
+			if (random_bytes(d, &r, sizeof(r)) != 0)
+				return KIO_ERR_IO;
+			p[k] = ((uint64_t)r & 0x7FFFFFFFull) | 0x40000001ull;
+		} while (!essp_is_prime(p[k]) || (k == 1 && p[1] == p[0]));
+	}
+	uint32_t r;
+	if (random_bytes(d, &r, sizeof(r)) != 0)
+		return KIO_ERR_IO;
+	secret = ((uint64_t)r & 0x7FFFFFFFull) | 1;
+	d->dh_gen = p[0] < p[1] ? p[0] : p[1];
+	d->dh_mod = p[0] < p[1] ? p[1] : p[0];
+	d->dh_secret = secret;
+	return 0;
+}
+#endif
 
 static void cancel(struct essp_cash *d, uint64_t *id)
 {
@@ -338,20 +400,29 @@ static void write_pkt(struct essp_cash *d)
 	}
 }
 
-static void send_cmd(struct essp_cash *d, const struct essp_cmd *plain)
+static void no_answer(struct essp_cash *d, const char *why);
+
+/*
+ * Writes a new command; false if it could not be made (no random pad, sealing or framing
+ * refused it). Then nothing is in flight and no reply timer would ever fire, so the session
+ * is given up through NO_ANSWER, which sets it up again after reconnect_ms: a driver that
+ * only logged here sat in its phase for good ("offline" during set-up). The caller does
+ * nothing more after false: the phase has changed.
+ */
+static bool send_cmd(struct essp_cash *d, const struct essp_cmd *plain)
 {
 	struct essp_cmd wire = *plain;
+	char why[64];
 	d->sealed = false;
+	d->busy = false;
 #ifdef ESSP_HAVE_CRYPTO
 	if (d->crypto_on && !cmd_goes_plain(plain->data[0])) {
 		uint8_t pad[16];
-		for (size_t i = 0; i < sizeof(pad); i += 8) {
-			uint64_t r = rng_next(d);
-			memcpy(pad + i, &r, 8);
-		}
-		if (essp_crypto_host_seal(&d->crypto, plain, pad, &wire) != 0) {
-			LOG_ERR("%s: cannot seal %s", d->name, essp_cmd_name(plain->data[0]));
-			return;
+		if (random_bytes(d, pad, sizeof(pad)) != 0 || essp_crypto_host_seal(&d->crypto, plain, pad, &wire) != 0) {
+			snprintf(why, sizeof(why), "cannot seal %s", essp_cmd_name(plain->data[0]));
+			LOG_ERR("%s: %s", d->name, why);
+			no_answer(d, why);
+			return false;
 		}
 		d->sealed = true;
 	}
@@ -359,8 +430,10 @@ static void send_cmd(struct essp_cash *d, const struct essp_cmd *plain)
 	(void)cmd_goes_plain;
 #endif
 	if (essp_seq_prepare(&d->seq, &wire, &d->pkt) != 0) {
-		LOG_ERR("%s: cannot frame %s", d->name, essp_cmd_name(plain->data[0]));
-		return;
+		snprintf(why, sizeof(why), "cannot frame %s", essp_cmd_name(plain->data[0]));
+		LOG_ERR("%s: %s", d->name, why);
+		no_answer(d, why);
+		return false;
 	}
 	d->cmd = plain->data[0];
 	d->busy = true;
@@ -369,6 +442,7 @@ static void send_cmd(struct essp_cash *d, const struct essp_cmd *plain)
 	LOG_DBG("%s: -> %s seq %d%s", d->name, essp_cmd_name(d->cmd), (d->pkt.seqid & ESSP_SEQ_FLAG) ? 1 : 0,
 		d->sealed ? " (sealed)" : "");
 	write_pkt(d);
+	return true;
 }
 
 static void no_answer(struct essp_cash *d, const char *why)
@@ -746,9 +820,8 @@ static bool process_events(struct essp_cash *d)
 
 /* ---- Settling at session start ---- */
 
-/* Takes the journal's open journeys for this device in hand (the newest as the current
- * note if none is carried); a note held undecided goes back (SETTLE step 1). */
-static void settle_load(struct essp_cash *d)
+/* SETTLE step 1 for the note the driver carries: one held undecided goes back. */
+static void settle_begin(struct essp_cash *d)
 {
 	d->n_older = 0;
 	if (d->cur.ph == NOTE_READ)
@@ -760,43 +833,95 @@ static void settle_load(struct essp_cash *d)
 	}
 	if (d->cur.ph == NOTE_RETURNING)
 		d->cur.reject_sent = true; /* SETTLE's own REJECT covers it */
+}
 
-	struct cash_note open[OLDER_MAX + 1];
+/*
+ * SETTLE step 0: takes every journey the journal lists as open for this device in hand,
+ * the newest as the current note if none is carried, the others in `older`. False if the
+ * journal cannot list them (or there are more than SETTLE_OPEN_MAX): the caller retries
+ * and nothing else happens meanwhile (invariant 5). Going on without them would let the
+ * next session's notes move the stacked counter past an open journey's snapshot, and the
+ * next SETTLE would credit a note the customer got back.
+ *
+ * All of them, and the newest as the current note: SETTLE's REJECT and polls report what
+ * happened to the note in the path, which can only be the last journey begun; applied to
+ * an older one, a NOTE CREDIT would close the wrong journey (maybe of another value) and
+ * leave the newest to the counters, which the same note moved: a second credit. An older
+ * journey is decided by the counters against the snapshot of the journey after it, so none
+ * may be left for later, when the journeys after it are closed and no longer bound it.
+ */
+static bool settle_list(struct essp_cash *d)
+{
+	d->n_older = 0;
 	size_t n = 0;
 	struct kio_error err = {0};
-	if (cash_journal_list_open(d->journal, d->device, open, OLDER_MAX + 1, &n, &err) != 0) {
-		LOG_ERR("%s: cannot list open journeys: %s", d->name, err.msg);
-		return;
+	for (;;) {
+		if (cash_journal_list_open(d->journal, d->device, d->older, d->older_cap, &n, &err) != 0) {
+			if (!d->list_failed)
+				LOG_ERR("%s: cannot list open journeys (%s): staying disabled, retrying every %u ms",
+					d->name, err.msg, d->cfg.reconnect_ms);
+			d->list_failed = true;
+			return false;
+		}
+		if (n <= d->older_cap)
+			break;
+		if (n > SETTLE_OPEN_MAX) {
+			if (!d->list_failed)
+				LOG_ERR("%s: %zu open journeys (more than %d): staying disabled for a technician",
+					d->name, n, SETTLE_OPEN_MAX);
+			d->list_failed = true;
+			return false;
+		}
+		free(d->older);
+		d->older_cap = n;
+		d->older = xcalloc(n, sizeof(*d->older));
 	}
-	if (n > OLDER_MAX + 1) {
-		LOG_ERR("%s: %zu open journeys, handling the newest %d", d->name, n, OLDER_MAX + 1);
-		n = OLDER_MAX + 1;
-	}
+	if (d->list_failed)
+		LOG_INFO("%s: open journeys listed: %zu", d->name, n);
+	d->list_failed = false;
+	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct cash_note *j = &open[i];
-		if (d->cur.journaled && d->cur.j.id == j->id)
+		struct cash_note j = d->older[i];
+		if (d->cur.journaled && d->cur.j.id == j.id)
 			continue;
-		bool newest = i + 1 == n;
-		if (newest && d->cur.ph == NOTE_NONE) {
-			d->cur.j = *j;
+		if (i + 1 == n && d->cur.ph == NOTE_NONE) {
+			d->cur.j = j;
 			d->cur.journaled = true;
-			d->cur.ch = j->channel;
-			d->cur.fils = j->value_fils;
+			d->cur.ch = j.channel;
+			d->cur.fils = j.value_fils;
 			d->cur.auto_return = true;
 			d->cur.reject_sent = true;
 			d->cur.accept_sent = true;
-			d->cur.ph = j->state == CASH_NOTE_CREDITED ? NOTE_CREDITED
-				    : j->state == CASH_NOTE_ACCEPTED ? NOTE_ACCEPTED
-								     : NOTE_RETURNING;
+			d->cur.ph = j.state == CASH_NOTE_CREDITED ? NOTE_CREDITED
+				    : j.state == CASH_NOTE_ACCEPTED ? NOTE_ACCEPTED
+								    : NOTE_RETURNING;
 			LOG_INFO("%s: note %" PRId64 " (%" PRId64 " fils) was %s when the driver stopped: reconciling",
-				 d->name, j->id, j->value_fils, cash_note_state_name(j->state));
-		} else if (d->n_older < OLDER_MAX) {
-			LOG_WARN("%s: older open note %" PRId64 " (%s): reconciling by counters", d->name, j->id,
-				 cash_note_state_name(j->state));
-			d->older[d->n_older++] = *j;
+				 d->name, j.id, j.value_fils, cash_note_state_name(j.state));
+			continue;
 		}
+		LOG_WARN("%s: older open note %" PRId64 " (%s): reconciling by counters", d->name, j.id,
+			 cash_note_state_name(j.state));
+		d->older[k++] = j;
 	}
+	d->n_older = k;
+	d->older_bound_known = d->cur.journaled && d->cur.j.counters_known;
+	d->older_bound = d->cur.j.stacked_before;
 	checkpoint(d, "settle-listed");
+	return true;
+}
+
+/* Steps 0 and 1: list, then REJECT; or wait for the retry timer and list again. */
+static void settle_list_or_wait(struct essp_cash *d)
+{
+	if (!settle_list(d)) {
+		cancel(d, &d->retry_timer);
+		d->retry_timer = core_timer_add(d->timers, d->cfg.reconnect_ms, on_retry_timer, d);
+		return;
+	}
+	struct essp_cmd c;
+	d->settle = SETTLE_REJECT;
+	essp_cmd_reject(&c);
+	send_cmd(d, &c);
 }
 
 /* Ends one journey from the counters (SETTLE step 3): the note went into the cashbox iff
@@ -837,9 +962,11 @@ static bool settle_resolve(struct essp_cash *d)
 		d->cur.ch = d->older[0].channel;
 		d->cur.fils = d->older[0].value_fils;
 		d->cur.ph = d->older[0].state == CASH_NOTE_CREDITED ? NOTE_CREDITED : NOTE_RETURNING;
+		/* The bound is the next journey's snapshot even when that note is over by now
+		 * (SETTLE's polls may have stacked it): the current counter includes it. */
 		uint32_t next = d->n_older > 1 ? d->older[1].stacked_before
-				: note_open(&saved) ? saved.j.stacked_before
-						    : d->counters.stacked;
+				: d->older_bound_known ? d->older_bound
+						       : d->counters.stacked;
 		bool ok = settle_resolve_one(d, next);
 		if (ok && d->cur.ph != NOTE_NONE)
 			set_note(d, NOTE_NONE);
@@ -1156,15 +1283,10 @@ static void enter(struct essp_cash *d, enum phase to, const char *why)
 	case PH_KEY_EXCHANGE:
 #ifdef ESSP_HAVE_CRYPTO
 		if (to == PH_GENERATOR) {
-			/* ITL's SDK draws primes and secrets below 2^31 (research §1.7). */
-			uint64_t p[2];
-			for (int k = 0; k < 2; k++)
-				do
-					p[k] = (rng_next(d) & 0x7FFFFFFFull) | 0x40000001ull;
-				while (!essp_is_prime(p[k]) || (k == 1 && p[1] == p[0]));
-			d->dh_gen = p[0] < p[1] ? p[0] : p[1];
-			d->dh_mod = p[0] < p[1] ? p[1] : p[0];
-			d->dh_secret = (rng_next(d) & 0x7FFFFFFFull) | 1;
+			if (draw_dh(d) != 0) {
+				no_answer(d, "no random numbers for the key exchange");
+				break;
+			}
 			essp_cmd_set_generator(&c, d->dh_gen);
 		} else if (to == PH_MODULUS) {
 			essp_cmd_set_modulus(&c, d->dh_mod);
@@ -1193,10 +1315,9 @@ static void enter(struct essp_cash *d, enum phase to, const char *why)
 		send_cmd(d, &c);
 		break;
 	case PH_SETTLE:
-		settle_load(d);
-		d->settle = SETTLE_REJECT;
-		essp_cmd_reject(&c);
-		send_cmd(d, &c);
+		settle_begin(d);
+		d->settle = SETTLE_LIST;
+		settle_list_or_wait(d);
 		break;
 	case PH_INHIBITS:
 		d->want_mask = mask_for(d);
@@ -1236,6 +1357,11 @@ static void pump(struct essp_cash *d)
 		return;
 	if (d->phase != PH_RUN && d->phase != PH_SETTLE)
 		return; /* the events asked for a new session */
+	if (d->phase == PH_SETTLE && d->settle == SETTLE_LIST) {
+		if (!d->retry_timer)
+			settle_list_or_wait(d);
+		return;
+	}
 	struct essp_cmd c;
 	bool run = d->phase == PH_RUN;
 	if (d->cur.ph == NOTE_READ) {
@@ -1244,8 +1370,8 @@ static void pump(struct essp_cash *d)
 	} else if (d->cur.ph == NOTE_RETURNING && !d->cur.reject_sent) {
 		d->cur.reject_sent = true;
 		essp_cmd_reject(&c);
-		send_cmd(d, &c);
-		checkpoint(d, "return-sent");
+		if (send_cmd(d, &c))
+			checkpoint(d, "return-sent");
 	} else if (d->need_last_reject) {
 		d->need_last_reject = false;
 		essp_cmd_last_reject_code(&c);
@@ -1280,8 +1406,7 @@ static void pump(struct essp_cash *d)
 		} else {
 			bool accepting = d->cur.ph == NOTE_ACCEPTED && !d->cur.accept_sent;
 			essp_cmd_poll(&c);
-			send_cmd(d, &c);
-			if (accepting) {
+			if (send_cmd(d, &c) && accepting) {
 				d->cur.accept_sent = true;
 				checkpoint(d, "accept-sent");
 			}
@@ -1489,6 +1614,7 @@ static void drv_destroy(struct cash_unit *u)
 	cancel(d, &d->retry_timer);
 	cancel(d, &d->decide_timer);
 	cancel(d, &d->fraud_timer);
+	free(d->older);
 	free(d);
 }
 
@@ -1545,9 +1671,8 @@ int essp_cash_new(struct transport *t, struct core_timers *timers, const struct 
 	d->t = t;
 	d->timers = timers;
 	d->journal = journal;
-	if (getrandom(&d->rng, sizeof(d->rng), 0) != (ssize_t)sizeof(d->rng))
-		d->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)d;
-	d->rng |= 1;
+	d->older_cap = 8;
+	d->older = xcalloc(d->older_cap, sizeof(*d->older));
 	d->phase = PH_OFFLINE;
 	*out = &d->base;
 	if (transport_connected(t)) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "drivers/class/cash-journal.h"
@@ -38,6 +39,14 @@ struct essp_cash_config {
 	 */
 	void (*checkpoint)(void *user, const char *point);
 	void *checkpoint_user;
+	/*
+	 * Where the key exchange's secrets and the sealing pads come from: fills buf[0..len)
+	 * and returns 0, or a negative KIO_ERR_* when it cannot (then nothing is sent: the
+	 * session goes through NO_ANSWER and is set up again after reconnect_ms). NULL, the
+	 * default: the kernel's CSPRNG, getrandom(2). Tests set it to inject a failing source.
+	 */
+	int (*random)(void *user, uint8_t *buf, size_t len);
+	void *random_user;
 };
 
 void essp_cash_config_default(struct essp_cash_config *cfg);

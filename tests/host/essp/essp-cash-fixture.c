@@ -79,6 +79,61 @@ static struct tap *tap_new(struct transport *inner)
 	return tp;
 }
 
+/* ---- The flaky journal ---- */
+
+static struct flaky_journal *fj_of(struct cash_journal *j) { return (struct flaky_journal *)j; }
+
+static int fj_begin(struct cash_journal *j, struct cash_note *note, struct kio_error *err)
+{
+	return cash_journal_begin(fj_of(j)->inner, note, err);
+}
+
+static int fj_advance(struct cash_journal *j, int64_t id, enum cash_note_state to, const char *why,
+		      struct kio_error *err)
+{
+	struct flaky_journal *fj = fj_of(j);
+	if (fj->fail_advance) {
+		fj->fail_advance--;
+		return kio_fail(err, KIO_ERR_IO, "test: advance refused");
+	}
+	return cash_journal_advance(fj->inner, id, to, why, err);
+}
+
+static int fj_list_open(struct cash_journal *j, const char *device, struct cash_note *out, size_t cap, size_t *n,
+			struct kio_error *err)
+{
+	struct flaky_journal *fj = fj_of(j);
+	fj->n_list++;
+	if (fj->fail_list) {
+		fj->fail_list--;
+		return kio_fail(err, KIO_ERR_IO, "test: database is locked");
+	}
+	return cash_journal_list_open(fj->inner, device, out, cap, n, err);
+}
+
+static const struct cash_journal_ops fj_ops = {
+	.begin = fj_begin,
+	.advance = fj_advance,
+	.list_open = fj_list_open,
+};
+
+int fx_random(void *user, uint8_t *buf, size_t len)
+{
+	struct fx *f = user;
+	f->n_random++;
+	if (f->fail_random) {
+		f->fail_random--;
+		return KIO_ERR_IO;
+	}
+	if (len == 16 && f->fail_pad) {
+		f->fail_pad--;
+		return KIO_ERR_IO;
+	}
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)g_random_int();
+	return 0;
+}
+
 /* ---- Fixture ---- */
 
 static void on_event(void *user, const struct cash_event *ev)
@@ -109,7 +164,7 @@ void fx_init(struct fx *f)
 	f->cfg.reconnect_ms = 2000;
 }
 
-void fx_start(struct fx *f)
+void fx_prepare(struct fx *f)
 {
 	struct kio_error err;
 	devloop_init(&f->loop);
@@ -121,12 +176,30 @@ void fx_start(struct fx *f)
 	transport_set_wake(&f->tap->base, devloop_wake, &f->loop);
 	g_assert_cmpint(ledger_open(":memory:", &f->ledger, &err), ==, 0);
 	f->notes = ledger_notes_new(f->ledger, f->loop.clock);
-	g_assert_cmpint(essp_cash_new(&f->tap->base, f->loop.timers, &f->cfg, ledger_notes_journal(f->notes), &f->unit,
-				      &err),
-			==, 0);
+	f->journal.base.ops = &fj_ops;
+	f->journal.inner = ledger_notes_journal(f->notes);
+}
+
+void fx_start(struct fx *f)
+{
+	struct kio_error err;
+	if (!f->notes)
+		fx_prepare(f);
+	g_assert_cmpint(essp_cash_new(&f->tap->base, f->loop.timers, &f->cfg, &f->journal.base, &f->unit, &err), ==, 0);
 	cash_set_listener(f->unit, on_event, f);
 	f->loop.service = service;
 	f->loop.service_user = f;
+}
+
+void fx_restart(struct fx *f)
+{
+	struct kio_error err;
+	f->unit->ops->destroy(f->unit);
+	f->unit = NULL;
+	transport_flush(&f->tap->base);
+	f->n_ev = 0;
+	g_assert_cmpint(essp_cash_new(&f->tap->base, f->loop.timers, &f->cfg, &f->journal.base, &f->unit, &err), ==, 0);
+	cash_set_listener(f->unit, on_event, f);
 }
 
 void fx_fini(struct fx *f)

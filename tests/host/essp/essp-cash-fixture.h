@@ -25,6 +25,15 @@ struct tap {
 	size_t read_cap;     /* 0: whole reads; n: at most n bytes per read */
 };
 
+/* The note journal the driver sees: the SQLite one, with failures a test switches on. */
+struct flaky_journal {
+	struct cash_journal base;
+	struct cash_journal *inner;
+	unsigned fail_list;     /* the next n list_open calls fail with KIO_ERR_IO */
+	unsigned fail_advance;  /* the next n advance calls fail with KIO_ERR_IO */
+	unsigned n_list;        /* list_open calls, failed ones included */
+};
+
 struct fx {
 	struct devloop loop;
 	struct sim_essp_config sim_cfg;
@@ -34,6 +43,10 @@ struct fx {
 	struct tap *tap;
 	struct ledger *ledger;
 	struct ledger_notes *notes;
+	struct flaky_journal journal;
+	unsigned fail_random;   /* cfg.random = fx_random: the next n calls fail */
+	unsigned fail_pad;      /* ... the next n 16-byte calls (a sealing pad) fail */
+	unsigned n_random;      /* fx_random calls */
 	struct essp_cash_config cfg;
 	struct cash_unit *unit;
 	struct cash_event ev[FX_EVENTS_MAX];
@@ -45,8 +58,16 @@ struct fx {
 /* Sets defaults: the model's sim_essp_config_default; the driver with poll 200 ms, reply
  * timeout 1000 ms, 3 retries, reconnect 2000 ms. Change f->sim_cfg / f->cfg, then fx_start. */
 void fx_init(struct fx *f);
+/* Everything but the driver: loop, model, transports, journal (fx_start calls it if not
+ * called); between the two a test can write journeys the driver finds at its start. */
+void fx_prepare(struct fx *f);
 void fx_start(struct fx *f);
+/* For cfg.random (user: the fx): fails with KIO_ERR_IO while f->fail_random counts down. */
+int fx_random(void *user, uint8_t *buf, size_t len);
 void fx_fini(struct fx *f);
+/* The kiosk process dies and a new one starts: a new driver on the same journal, model and
+ * transport (what was in flight is lost); the events seen so far are forgotten. */
+void fx_restart(struct fx *f);
 
 /* Enables every denomination and runs until the device is enabled. */
 void fx_enable_all(struct fx *f);

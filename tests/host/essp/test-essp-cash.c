@@ -4,7 +4,17 @@
  * duplicated and corrupt replies, lost commands, garbage and partial frames, timeouts,
  * link loss, every fault kind, power cycles with a note in the path, and eSSP.
  */
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <string.h>
 
 #define LOG_MODULE "test-essp-cash"
@@ -673,6 +683,157 @@ static void test_power_cycle_after_credit(void)
 	fx_fini(&f);
 }
 
+
+/* ---- Settling with a journal that fails ---- */
+
+static bool listed(struct fx *f) { return f->journal.n_list > 0; }
+
+/*
+ * Issue 9: a note went back to the customer while the kiosk was down (its journey still
+ * says ESCROW, the stacked counter did not move), and the journal could not list open
+ * journeys once at the next start. The driver went on to RUN; the next note moved the
+ * counter, and the start after that credited the returned note by the counters: two
+ * credits, 3,000 fils, with 2,000 in the cashbox. It must stay in SETTLE, disabled, and
+ * list again.
+ */
+static void test_settle_list_fails(void)
+{
+	struct fx f;
+	fx_init(&f);
+	fx_prepare(&f);
+	struct cash_note j = {.channel = 2, .value_fils = AED(10), .state = CASH_NOTE_ESCROW, .counters_known = true};
+	snprintf(j.device, sizeof(j.device), "essp:%08X", f.sim_cfg.serial);
+	struct kio_error err;
+	g_assert_cmpint(cash_journal_begin(f.journal.inner, &j, &err), ==, 0);
+	f.journal.fail_list = 1;
+	fx_start(&f);
+	int64_t all[] = {AED(5), AED(10), AED(20), AED(50), AED(100), AED(200), AED(500), AED(1000)};
+	g_assert_cmpint(f.unit->ops->enable(f.unit, all, 8), ==, 0);
+	g_assert_true(fx_run_until(&f, listed, 5000));
+	/* Nothing moves while the journeys are unknown: no command, the device disabled. */
+	size_t writes = fx_writes(&f);
+	fx_run_for(&f, 1500);
+	g_assert_cmpstr(fx_info(&f).phase, ==, "settle");
+	g_assert_cmpuint(fx_writes(&f), ==, writes);
+	g_assert_false(fx_sim(&f).enabled);
+	g_assert_false(fx_status(&f).enabled);
+	/* The retry lists it, and the counters say it never reached the cashbox. */
+	g_assert_true(fx_run_until(&f, no_fault_enabled, 5000));
+	g_assert_cmpuint(f.journal.n_list, ==, 2);
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_RETURNED, NULL), ==, 1);
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_ESCROW, NULL), ==, 0);
+
+	/* The next note, then a new session: one credit, the note in the cashbox. */
+	f.on_escrow = 1;
+	insert(&f, AED(20));
+	g_assert_true(fx_run_until(&f, has_stacked, 10000));
+	sim_essp_power_cycle(f.sim, core_clock_now_ms(f.loop.clock));
+	fx_notify(&f);
+	fx_run_for(&f, 3000);
+	g_assert_true(fx_run_until(&f, no_fault_enabled, 10000));
+	g_assert_cmpuint(f.journal.n_list, ==, 3);
+	/* Before the fix: CREDITED 1,000 (the returned note) + 2,000, with 2,000 in the box. */
+	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 1);
+	g_assert_cmpint(fx_sum(&f, CASH_EV_CREDITED), ==, AED(20));
+	int64_t total = 0;
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_STACKED, &total), ==, 1);
+	g_assert_cmpint(total, ==, AED(20));
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_RETURNED, NULL), ==, 1);
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_ESCROW, NULL) + fx_journal(&f, CASH_NOTE_ACCEPTED, NULL) +
+				fx_journal(&f, CASH_NOTE_CREDITED, NULL),
+			==, 0);
+	g_assert_cmpint(fx_sim(&f).cashbox_fils, ==, AED(20));
+	fx_fini(&f);
+}
+
+/* A journal that fails for a long time keeps the device disabled all along, and says so
+ * once, not at every retry. */
+static void test_settle_list_fails_long(void)
+{
+	struct fx f;
+	fx_init(&f);
+	f.journal.fail_list = 5;
+	fx_start(&f);
+	fx_enable_all(&f);
+	g_assert_cmpuint(f.journal.n_list, ==, 6);
+	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
+	fx_fini(&f);
+}
+
+/*
+ * More open journeys than fit the driver's first list: every one is taken in hand, the
+ * newest as the note in the path, each older one decided by the counters against the
+ * snapshot of the journey after it.
+ */
+static void test_settle_many_open(void)
+{
+	struct fx f;
+	fx_init(&f);
+	fx_prepare(&f);
+	const int n = 20;
+	char dev[CASH_NOTE_DEVICE_MAX];
+	snprintf(dev, sizeof(dev), "essp:%08X", f.sim_cfg.serial);
+	struct kio_error err;
+	/* Journeys 0..n-1, all ESCROW with the counter at 0: none reached the cashbox. */
+	for (int i = 0; i < n; i++) {
+		struct cash_note j = {.channel = 1, .value_fils = AED(5), .state = CASH_NOTE_ESCROW,
+				      .counters_known = true};
+		snprintf(j.device, sizeof(j.device), "%s", dev);
+		g_assert_cmpint(cash_journal_begin(f.journal.inner, &j, &err), ==, 0);
+	}
+	fx_start(&f);
+	fx_enable_all(&f);
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_RETURNED, NULL), ==, n);
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_ESCROW, NULL), ==, 0);
+	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
+	fx_fini(&f);
+}
+
+/*
+ * The newest open journey is the note the device still holds: a new process's SETTLE
+ * finishes it from the device's events (CLEARED INTO CASHBOX of a 200 note at power-up),
+ * never an older journey of another value, and more open journeys than the driver's first
+ * list held change nothing.
+ */
+static void test_settle_newest_in_path(void)
+{
+	struct fx f;
+	fx_init(&f);
+	fx_start(&f);
+	fx_enable_all(&f);
+	char dev[CASH_NOTE_DEVICE_MAX];
+	snprintf(dev, sizeof(dev), "essp:%08X", f.sim_cfg.serial);
+	struct kio_error err;
+	for (int i = 0; i < 12; i++) {
+		/* Older notes of AED 5 that went back with nobody to record it. */
+		struct cash_note j = {.channel = 1, .value_fils = AED(5), .state = CASH_NOTE_ESCROW,
+				      .counters_known = true};
+		snprintf(j.device, sizeof(j.device), "%s", dev);
+		g_assert_cmpint(cash_journal_begin(f.journal.inner, &j, &err), ==, 0);
+	}
+	insert(&f, AED(200));
+	g_assert_true(fx_run_until(&f, has_escrow, 5000));
+	g_assert_cmpint(f.unit->ops->escrow_accept(f.unit), ==, 0);
+	fx_run_for(&f, 10);
+	g_assert_cmpint(fx_sim(&f).note, ==, SIM_ESSP_NOTE_STACKING);
+	/* The kiosk dies and the power goes: a new process meets CLEARED INTO CASHBOX. */
+	sim_essp_power_cycle(f.sim, core_clock_now_ms(f.loop.clock));
+	fx_restart(&f);
+	fx_enable_all(&f);
+	fx_run_for(&f, 1000);
+	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 1);
+	g_assert_cmpint(fx_sum(&f, CASH_EV_CREDITED), ==, AED(200));
+	int64_t total = 0;
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_STACKED, &total), ==, 1);
+	g_assert_cmpint(total, ==, AED(200));
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_RETURNED, NULL), ==, 12);
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_ESCROW, NULL) + fx_journal(&f, CASH_NOTE_ACCEPTED, NULL) +
+				fx_journal(&f, CASH_NOTE_CREDITED, NULL),
+			==, 0);
+	g_assert_cmpint(fx_sim(&f).cashbox_fils, ==, AED(200));
+	fx_fini(&f);
+}
+
 /* ---- eSSP ---- */
 
 #ifdef ESSP_HAVE_CRYPTO
@@ -710,6 +871,124 @@ static void test_encrypted(void)
 	fx_run_for(&f, 3000);
 	g_assert_true(fx_run_until(&f, no_fault_enabled, 10000));
 	g_assert_true(fx_info(&f).encrypted);
+	fx_fini(&f);
+}
+
+static bool fault_no_answer_ev(struct fx *f) { return fx_count_fault(f, CASH_EV_FAULT, CASH_FAULT_NO_ANSWER) > 0; }
+
+/*
+ * Issue 9: a command that cannot be sealed (here: no random bytes for its pad) left the
+ * driver in its set-up phase with nothing in flight and no timer: "offline" for good. It
+ * goes through NO_ANSWER and sets the session up again.
+ */
+static void test_seal_failure_resyncs(void)
+{
+	struct fx f;
+	fx_init(&f);
+	f.sim_cfg.encryption = true;
+	f.cfg.encryption = true;
+	f.cfg.random = fx_random;
+	f.cfg.random_user = &f;
+	f.fail_pad = 2; /* HOST PROTOCOL VERSION, the first sealed command, twice */
+	fx_start(&f);
+	g_assert_true(fx_run_until(&f, fault_no_answer_ev, 5000));
+	g_assert_cmpint(fx_status(&f).state, ==, DEV_STATE_OFFLINE);
+	fx_enable_all(&f);
+	g_assert_cmpuint(f.fail_pad, ==, 0);
+	g_assert_cmpuint(fx_count_fault(&f, CASH_EV_FAULT, CASH_FAULT_NO_ANSWER), ==, 1);
+	g_assert_cmpuint(fx_count_fault(&f, CASH_EV_RECOVERED, CASH_FAULT_NO_ANSWER), ==, 1);
+	g_assert_true(fx_info(&f).encrypted);
+	g_assert_cmpuint(fx_info(&f).resyncs, ==, 3);
+	/* A pad that fails in RUN (the accepting POLL): a new session, the note settled. */
+	insert(&f, AED(50));
+	g_assert_true(fx_run_until(&f, has_escrow, 5000));
+	f.fail_pad = 1;
+	g_assert_cmpint(f.unit->ops->escrow_accept(f.unit), ==, 0);
+	g_assert_true(fx_run_until(&f, has_returned, 10000));
+	g_assert_true(fx_run_until(&f, no_fault_enabled, 10000));
+	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
+	g_assert_cmpint(fx_sim(&f).cashbox_fils, ==, 0);
+	fx_fini(&f);
+}
+
+/*
+ * The key exchange's secrets come from the random source and nowhere else: while it fails
+ * no SET GENERATOR goes out (no fallback to a clock-seeded generator) and the driver shows
+ * NO_ANSWER; when it works again the session is set up.
+ */
+static void test_key_exchange_needs_random(void)
+{
+	struct fx f;
+	fx_init(&f);
+	f.sim_cfg.encryption = true;
+	f.cfg.encryption = true;
+	f.cfg.random = fx_random;
+	f.cfg.random_user = &f;
+	f.fail_random = 3;
+	fx_start(&f);
+	g_assert_true(fx_run_until(&f, fault_no_answer_ev, 5000));
+	fx_run_for(&f, 4500); /* two more session attempts (every 2 s), both without random bytes */
+	g_assert_cmpuint(f.fail_random, ==, 0);
+	GArray *cmds = fx_sent_cmds(&f, 0);
+	g_assert_false(contains(cmds, ESSP_CMD_SET_GENERATOR));
+	g_array_free(cmds, TRUE);
+	fx_enable_all(&f);
+	g_assert_true(fx_info(&f).encrypted);
+	g_assert_cmpuint(f.n_random, >, 3);
+	fx_fini(&f);
+}
+
+/* Makes getrandom(2) fail with ENOSYS in this process from now on; false if the kernel
+ * has no seccomp filters. */
+static bool deny_getrandom(void)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getrandom, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(filter) / sizeof(filter[0]), .filter = filter};
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
+/* The kernel's source refusing (ENOSYS, as under a seccomp filter or an old kernel) is an
+ * error, not a reason to use a weaker one: no key exchange, NO_ANSWER. */
+static void test_getrandom_enosys(void)
+{
+	if (!g_test_subprocess()) {
+		pid_t pid = fork();
+		g_assert_cmpint(pid, >=, 0);
+		if (pid == 0)
+			_exit(deny_getrandom() ? 0 : 1);
+		int status = 0;
+		g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			g_test_skip("no seccomp filters here");
+			return;
+		}
+		g_test_trap_subprocess(NULL, 20 * 1000000, G_TEST_SUBPROCESS_DEFAULT);
+		g_test_trap_assert_passed();
+		g_test_trap_assert_stderr("*getrandom: Function not implemented*");
+		return;
+	}
+	struct fx f;
+	fx_init(&f);
+	f.sim_cfg.encryption = true;
+	f.cfg.encryption = true;
+	fx_prepare(&f);
+	g_assert_true(deny_getrandom());
+	uint8_t probe;
+	g_assert_cmpint(getrandom(&probe, 1, 0), ==, -1);
+	g_assert_cmpint(errno, ==, ENOSYS);
+	fx_start(&f);
+	g_assert_true(fx_run_until(&f, fault_no_answer_ev, 5000));
+	fx_run_for(&f, 5000);
+	GArray *cmds = fx_sent_cmds(&f, 0);
+	g_assert_false(contains(cmds, ESSP_CMD_SET_GENERATOR));
+	g_array_free(cmds, TRUE);
+	g_assert_false(fx_info(&f).encrypted);
+	g_assert_cmpint(fx_status(&f).state, ==, DEV_STATE_OFFLINE);
 	fx_fini(&f);
 }
 
@@ -767,10 +1046,17 @@ int main(int argc, char **argv)
 	g_test_add_func("/essp-cash/power-cycle-held", test_power_cycle_held);
 	g_test_add_func("/essp-cash/power-cycle-stacking", test_power_cycle_stacking);
 	g_test_add_func("/essp-cash/power-cycle-after-credit", test_power_cycle_after_credit);
+	g_test_add_func("/essp-cash/settle-list-fails", test_settle_list_fails);
+	g_test_add_func("/essp-cash/settle-list-fails-long", test_settle_list_fails_long);
+	g_test_add_func("/essp-cash/settle-many-open", test_settle_many_open);
+	g_test_add_func("/essp-cash/settle-newest-in-path", test_settle_newest_in_path);
 #ifdef ESSP_HAVE_CRYPTO
 	g_test_add_func("/essp-cash/encrypted", test_encrypted);
 	g_test_add_func("/essp-cash/encryption-required", test_encryption_required);
 	g_test_add_func("/essp-cash/wrong-fixed-key", test_wrong_fixed_key);
+	g_test_add_func("/essp-cash/seal-failure-resyncs", test_seal_failure_resyncs);
+	g_test_add_func("/essp-cash/key-exchange-needs-random", test_key_exchange_needs_random);
+	g_test_add_func("/essp-cash/getrandom-enosys", test_getrandom_enosys);
 #endif
 	return g_test_run();
 }
