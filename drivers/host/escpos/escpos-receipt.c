@@ -68,8 +68,8 @@
 #define LOG_MODULE "escpos-receipt"
 #include "drivers/host/escpos/escpos-rx.h"
 #include "drivers/protocol/escpos/escpos.h"
+#include "drivers/class/evq.h"
 #include "kiosk/core/bytebuf.h"
-#include "kiosk/core/fifo.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 
@@ -81,8 +81,6 @@ static const char *const state_names[PS_COUNT] = {"CLOSED", "SETTLE", "STATUS", 
 enum status_then { THEN_IDLE, THEN_PRECHECK, THEN_STALL, THEN_WAIT, THEN_CONFIRM, THEN_COUNT };
 static const char *const then_names[THEN_COUNT] = {"idle", "precheck", "stall", "wait",
 	"confirm"};
-
-#define EVENTS_MAX 8
 
 /* One GS v 0 block and the GS ( H that confirms it: [at, data_at) header, [data_at,
  * data_end) rows, [data_end, end) the process-ID request. */
@@ -137,8 +135,7 @@ struct escpos_receipt {
 	bool resync_pending;
 
 	bool running, again;          /* re-entrancy guard of run() */
-	struct receipt_event event_storage[EVENTS_MAX];
-	struct core_fifo events;
+	struct class_evq events;     /* finals never dropped, status coalesced (evq.h) */
 	struct escpos_receipt_stats stats;
 };
 
@@ -162,14 +159,13 @@ static void queue_event(struct escpos_receipt *p, enum receipt_event_kind kind,
 	struct receipt_event ev = {.kind = kind, .fault = fault};
 	if (job_id)
 		snprintf(ev.job_id, sizeof(ev.job_id), "%s", job_id);
-	if (!core_fifo_push(&p->events, &ev))
-		LOG_ERR("%s: event queue full, dropping %d", p->t->name, (int)kind);
+	class_evq_push(&p->events, &ev, kind == RECEIPT_EV_PRINTED || kind == RECEIPT_EV_FAILED);
 }
 
 static void deliver_events(struct escpos_receipt *p)
 {
 	struct receipt_event ev;
-	while (core_fifo_pop(&p->events, &ev))
+	while (class_evq_pop(&p->events, &ev))
 		receipt_emit(&p->base, &ev);
 }
 
@@ -921,6 +917,7 @@ static void op_destroy(struct receipt_printer *prn)
 	core_bytebuf_free(&p->job.bytes);
 	free(p->job.bands);
 	core_bytebuf_free(&p->resync);
+	class_evq_free(&p->events);
 	free(p);
 }
 
@@ -1000,7 +997,7 @@ int escpos_receipt_new(struct transport *t, struct core_timers *timers,
 			"printer buffer %u out of range", t->name, c.width_dots, c.band_rows,
 			c.cut_feed_dots, c.chunk_bytes, c.printer_buffer_bytes);
 	struct escpos_receipt *p = xcalloc(1, sizeof(*p));
-	core_fifo_init(&p->events, p->event_storage, sizeof(p->event_storage[0]), EVENTS_MAX);
+	class_evq_init(&p->events, sizeof(struct receipt_event));
 	p->base.ops = &escpos_receipt_ops;
 	p->base.name = "receipt";
 	p->cfg = c;

@@ -46,8 +46,8 @@
 #include <string.h>
 
 #define LOG_MODULE "evolis-card"
+#include "drivers/class/evq.h"
 #include "kiosk/core/bytebuf.h"
-#include "kiosk/core/fifo.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 
@@ -73,8 +73,6 @@ enum card_state {
 static const char *const state_names[CS_COUNT] = {"CLOSED", "SETTLE", "IDLE", "POSITION",
 	"CLEAR_CARD", "COVER", "FEEDER", "RIBBON_END", "RIBBON_LEFT", "RIBBON_SELECT", "MOVE",
 	"ENCODE", "PRINT", "CONFIRM", "REJECT"};
-
-#define EVENTS_MAX 8
 
 struct job {
 	bool active;
@@ -119,8 +117,7 @@ struct evolis_card {
 
 	struct job job;
 	bool running, again;
-	struct cardprn_event event_storage[EVENTS_MAX];
-	struct core_fifo events;
+	struct class_evq events;     /* finals never dropped, status coalesced (evq.h) */
 	struct evolis_card_stats stats;
 };
 
@@ -154,14 +151,13 @@ static void queue_event(struct evolis_card *p, enum cardprn_event_kind kind,
 	struct cardprn_event ev = {.kind = kind, .fault = fault};
 	if (number)
 		snprintf(ev.card_number, sizeof(ev.card_number), "%s", number);
-	if (!core_fifo_push(&p->events, &ev))
-		LOG_ERR("%s: event queue full, dropping %d", p->t->name, (int)kind);
+	class_evq_push(&p->events, &ev, kind == CARDPRN_EV_ISSUED || kind == CARDPRN_EV_FAILED);
 }
 
 static void deliver_events(struct evolis_card *p)
 {
 	struct cardprn_event ev;
-	while (core_fifo_pop(&p->events, &ev))
+	while (class_evq_pop(&p->events, &ev))
 		cardprn_emit(&p->base, &ev);
 }
 
@@ -771,6 +767,7 @@ static void op_destroy(struct card_issuer *iss)
 	free(p->job.face);
 	core_bytebuf_free(&p->cmd);
 	core_bytebuf_free(&p->in);
+	class_evq_free(&p->events);
 	free(p);
 }
 
@@ -817,7 +814,7 @@ int evolis_card_new(struct transport *t, struct core_timers *timers,
 		return kio_fail(err, KIO_ERR_INVALID, "evolis card %s: station %d", t->name,
 			(int)c.station);
 	struct evolis_card *p = xcalloc(1, sizeof(*p));
-	core_fifo_init(&p->events, p->event_storage, sizeof(p->event_storage[0]), EVENTS_MAX);
+	class_evq_init(&p->events, sizeof(struct cardprn_event));
 	p->base.ops = &evolis_card_ops;
 	p->base.name = "card";
 	p->cfg = c;
