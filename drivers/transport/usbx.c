@@ -30,10 +30,11 @@
  *     function. reopen() closes the old handle only when inflight is 0; transport_free frees
  *     only when both are 0, so after it returns no callback can reach the owner.
  *
- * Locking: ctx->lock guards the device list and is held across hotplug dispatch, so a device
- * cannot be freed under the hotplug callback (order: ctx->lock, then dev->lock). dev->lock
- * guards every field of a device below `lock`. The wake callback is called with no usbx lock
- * held. libusb_close and synchronous requests never run inside a libusb callback: halts are
+ * Locking: ctx->lock guards the device list and is held while the hotplug callback walks it,
+ * so a device cannot be freed under it (order: ctx->lock, then dev->lock). dev->lock guards
+ * every field of a device below `lock`. The wake callback is called with no usbx lock held,
+ * from the transfer callbacks and the hotplug callback alike; `waking` keeps the device
+ * alive meanwhile (invariant 4). libusb_close and synchronous requests never run inside a libusb callback: halts are
  * cleared by the event thread between two rounds of event handling (libusb docs, "Thread
  * safety": synchronous I/O from a callback would deadlock the event handler).
  */
@@ -95,6 +96,11 @@ struct usbx_dev {
 	bool closing;        /* transport_free is waiting: no resubmits, no wakes */
 	int inflight;        /* invariant 4 */
 	int waking;          /* callbacks calling the wake function (invariant 4) */
+	/* The hotplug callback's list of devices to wake once it dropped every lock (event
+	 * thread only). */
+	transport_wake_fn hotplug_fn;
+	void *hotplug_user;
+	struct usbx_dev *hotplug_next;
 	libusb_device_handle *handle;
 	bool claimed;
 	uint8_t ep_in, ep_out;
@@ -527,6 +533,11 @@ static int LIBUSB_CALL on_hotplug(libusb_context *usb, libusb_device *device,
 	/* Cached by libusb at enumeration: no I/O in the callback. */
 	if (libusb_get_device_descriptor(device, &dd) < 0)
 		return 0;
+	/* Decide under the locks, wake after dropping them (the locking rule above): a wake
+	 * function that waits on the kiosk's main thread while that thread opens or frees a
+	 * transport (ctx->lock) would deadlock. `waking` pins each device meanwhile
+	 * (invariant 4), so dropping ctx->lock cannot let transport_free free it under us. */
+	struct usbx_dev *to_wake = NULL;
 	pthread_mutex_lock(&c->lock);
 	for (struct usbx_dev *d = c->devs; d; d = d->next) {
 		bool wake = false;
@@ -540,14 +551,25 @@ static int LIBUSB_CALL on_hotplug(libusb_context *usb, libusb_device *device,
 			wake = d->state != USBX_OPEN;
 			LOG_INFO("%s: %04x:%04x arrived", d->base.name, dd.idVendor, dd.idProduct);
 		}
-		transport_wake_fn fn = d->closing ? NULL : d->base.wake;
-		void *wake_user = d->base.wake_user;
+		if (wake && !d->closing && d->base.wake) {
+			d->waking++;
+			d->hotplug_fn = d->base.wake;
+			d->hotplug_user = d->base.wake_user;
+			d->hotplug_next = to_wake;
+			to_wake = d;
+		}
 		pthread_mutex_unlock(&d->lock);
-		/* ctx->lock keeps d alive (transport_free unlinks under it). */
-		if (wake && fn)
-			fn(wake_user);
 	}
 	pthread_mutex_unlock(&c->lock);
+	while (to_wake) {
+		struct usbx_dev *d = to_wake;
+		to_wake = d->hotplug_next; /* only this thread touches the hotplug_* fields */
+		d->hotplug_fn(d->hotplug_user);
+		pthread_mutex_lock(&d->lock);
+		if (--d->waking == 0 && d->inflight == 0)
+			pthread_cond_broadcast(&d->idle);
+		pthread_mutex_unlock(&d->lock);
+	}
 	return 0; /* stay registered */
 }
 

@@ -5,6 +5,8 @@
  * generous deadlines; nothing sleeps except the idle-CPU measurement.
  */
 #include <glib.h>
+#include <pthread.h>
+#include <time.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -311,6 +313,99 @@ static void test_absent_at_start(void)
 	g_assert_false(usbemu_kernel_driver_bound(d->emu)); /* usblp detached */
 	usbtest_fini(&u);
 	sim_evolis_free(prn);
+}
+
+/*
+ * The wake function runs with no usbx lock held, from the hotplug callback too (the locking
+ * rule in usbx.c). A kiosk whose wake function waits a moment for its main thread, while
+ * that thread opens a transport (which takes the context's lock), deadlocked before: the
+ * hotplug callback held that lock across the wake. Here the wake waits up to 3 s for the
+ * main thread to open another transport; it must get through.
+ */
+struct probe {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool in_wake, opened, opened_in_time, done;
+};
+
+static void probe_wake(void *user)
+{
+	struct probe *p = user;
+	pthread_mutex_lock(&p->lock);
+	if (p->in_wake) { /* only the first wake waits */
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	p->in_wake = true;
+	pthread_cond_broadcast(&p->cond);
+	gint64 until = g_get_monotonic_time() + 3 * G_TIME_SPAN_SECOND;
+	while (!p->opened && g_get_monotonic_time() < until) {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 0};
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+	}
+	p->opened_in_time = p->opened;
+	p->done = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void test_hotplug_wake_unlocked(void)
+{
+	struct usbtest u;
+	struct usbtest_dev *d = NULL;
+	struct kio_error err;
+	usbtest_init(&u);
+	if (!usbx_context_has_hotplug(u.ctx)) {
+		usbtest_fini(&u);
+		g_test_skip("libusb has no hotplug here");
+		return;
+	}
+	struct probe p = {.in_wake = false};
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.cond, NULL);
+	u.on_any_wake = probe_wake;
+	u.on_any_wake_user = &p;
+	g_assert_cmpint(usbtest_open(&u, USB_ID_CARD_DEFAULT, &d, &err), ==, KIO_ERR_NO_DEVICE);
+
+	struct sim_evolis *prn = NULL;
+	g_assert_cmpint(sim_evolis_new(NULL, &prn, &err), ==, 0);
+	struct sim_model model;
+	sim_model_evolis(&model, prn);
+	struct usbemu_config cfg;
+	usbtest_default_config(&model, &d->id, &cfg);
+	d->emu = usbemu_add(u.emu, &cfg, &model); /* the arrival: hotplug wakes d */
+
+	pthread_mutex_lock(&p.lock);
+	gint64 until = g_get_monotonic_time() + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+	while (!p.in_wake && g_get_monotonic_time() < until) {
+		pthread_mutex_unlock(&p.lock);
+		g_usleep(1000);
+		pthread_mutex_lock(&p.lock);
+	}
+	g_assert_true(p.in_wake);
+	pthread_mutex_unlock(&p.lock);
+	/* The main thread opens a transport while the wake is running. */
+	struct usbtest_dev *other = NULL;
+	g_assert_cmpint(usbtest_open(&u, USB_ID_RECEIPT_DEFAULT, &other, &err), ==, KIO_ERR_NO_DEVICE);
+	pthread_mutex_lock(&p.lock);
+	p.opened = true;
+	pthread_cond_broadcast(&p.cond);
+	while (!p.done)
+		pthread_cond_wait(&p.cond, &p.lock);
+	pthread_mutex_unlock(&p.lock);
+	g_assert_true(p.opened_in_time);
+	g_assert_cmpint(transport_reopen(d->t, &err), ==, 0);
+
+	usbtest_fini(&u);
+	sim_evolis_free(prn);
+	pthread_cond_destroy(&p.cond);
+	pthread_mutex_destroy(&p.lock);
 }
 
 /* ---- ESC/POS over usbx ---- */
@@ -767,6 +862,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/usb/escpos/queue-bound", test_queue_bound);
 	g_test_add_func("/usb/evolis/status", test_evolis_status);
 	g_test_add_func("/usb/absent-at-start", test_absent_at_start);
+	g_test_add_func("/usb/hotplug-wake-unlocked", test_hotplug_wake_unlocked);
 	g_test_add_func("/usb/three-devices", test_three_devices);
 	g_test_add_func("/usb/idle-cpu", test_idle_cpu);
 	return g_test_run();
