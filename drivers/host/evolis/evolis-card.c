@@ -319,6 +319,14 @@ static bool is_motion(enum card_state s)
 		s == CS_REJECT;
 }
 
+static uint64_t reply_deadline(const struct evolis_card *p)
+{
+	return now_ms(p) + (is_motion(p->state) ? p->cfg.motion_timeout_ms : p->cfg.reply_timeout_ms);
+}
+
+/* The deadline runs from the command's first attempt (command()) and again from the write
+ * that took it: a command the transport refuses for good (BUSY: the printer NAKs every
+ * bulk OUT) times out as no answer instead of being re-offered for ever with the job open. */
 static void try_send(struct evolis_card *p)
 {
 	int rc = transport_write(p->t, p->cmd.data, p->cmd.len);
@@ -328,8 +336,7 @@ static void try_send(struct evolis_card *p)
 	}
 	p->cmd_unsent = rc != 0;
 	if (rc == 0)
-		p->deadline_ms = now_ms(p) +
-			(is_motion(p->state) ? p->cfg.motion_timeout_ms : p->cfg.reply_timeout_ms);
+		p->deadline_ms = reply_deadline(p);
 }
 
 /* Enters a command state: encodes its command(s), sends, expects one reply each. */
@@ -375,6 +382,7 @@ static void command(struct evolis_card *p, enum card_state s, const char *why)
 	/* Nothing to step until the reply wakes us (or the deadline passes): one command per
 	 * loop turn, so the kiosk's loop, and a test, sees every step. */
 	p->again = false;
+	p->deadline_ms = reply_deadline(p);
 	try_send(p);
 	if (p->state == s)
 		arm(p, p->cmd_unsent ? now_ms(p) + 10 : p->deadline_ms);
@@ -653,7 +661,9 @@ static void step(struct evolis_card *p)
 			arm(p, p->next_poll_ms);
 		break;
 	default: /* a command in flight */
-		if (p->cmd_unsent) {
+		if (p->cmd_unsent && now >= p->deadline_ms) {
+			command_timeout(p); /* never taken: as silent as a printer that does not answer */
+		} else if (p->cmd_unsent) {
 			try_send(p);
 			if (p->cmd_unsent)
 				arm(p, now + 10);

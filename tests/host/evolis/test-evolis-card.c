@@ -28,6 +28,7 @@ struct tap {
 	struct transport *inner;
 	struct core_bytebuf inject;
 	bool mute;
+	bool refuse; /* every write is KIO_ERR_BUSY: a printer NAKing bulk OUT for good */
 };
 
 struct fx {
@@ -47,6 +48,8 @@ static struct tap *tap_of(struct transport *t) { return (struct tap *)t; }
 
 static int tap_write(struct transport *t, const uint8_t *buf, size_t len)
 {
+	if (tap_of(t)->refuse)
+		return KIO_ERR_BUSY;
 	return transport_write(tap_of(t)->inner, buf, len);
 }
 
@@ -474,6 +477,28 @@ static void test_no_answer(void)
 	teardown(&f);
 }
 
+/*
+ * A command the transport never takes (BUSY for good: the printer NAKs every bulk OUT) was
+ * re-offered every 10 ms for ever, with no reply deadline running: the job never ended and
+ * a sale would wait for ISSUED or FAILED for ever. The reply deadline runs from the first
+ * attempt: the job fails as no answer.
+ */
+static void test_write_refused(void)
+{
+	struct fx f;
+	setup(&f, NULL);
+	g_assert_cmpint(f.iss->ops->issue(f.iss, NUMBER, &f.img), ==, 0);
+	g_assert_true(devloop_run_until(&f.loop, at_station, &f, 120000));
+	f.tap->refuse = true;
+	const struct cardprn_event *ev = wait_event(&f, 0, CARDPRN_EV_FAILED, 120000);
+	g_assert_nonnull(ev);
+	g_assert_cmpint(ev->fault, ==, CARDPRN_FAULT_DISCONNECTED);
+	g_assert_cmpint(count_events(&f, CARDPRN_EV_ISSUED), ==, 0);
+	f.tap->refuse = false;
+	g_assert_nonnull(wait_event(&f, 0, CARDPRN_EV_RECOVERED, 30000));
+	teardown(&f);
+}
+
 /* RGBA to the K panel: luminance threshold over white. */
 static void test_face_from_rgba(void)
 {
@@ -523,5 +548,6 @@ int main(int argc, char **argv)
 		test_feeder_runs_out_and_ribbon_low);
 	g_test_add_func("/evolis-card/garbage-replies", test_garbage_replies);
 	g_test_add_func("/evolis-card/no-answer", test_no_answer);
+	g_test_add_func("/evolis-card/write-refused", test_write_refused);
 	return g_test_run();
 }
