@@ -236,7 +236,7 @@ struct essp_cash {
 	size_t n_older, older_cap;
 	/* The stacked counter at the escrow of the journey after the last older one (the note
 	 * in the path), kept when listed: that note may be over before the older ones are. */
-	bool older_bound_known;
+	bool older_bound_from_cur, older_bound_known;
 	uint32_t older_bound;
 	bool list_failed;        /* the last list_open failed: logged once until it works */
 
@@ -904,8 +904,9 @@ static bool settle_list(struct essp_cash *d)
 		d->older[k++] = j;
 	}
 	d->n_older = k;
-	d->older_bound_known = d->cur.journaled && d->cur.j.counters_known;
+	d->older_bound_from_cur = d->cur.journaled;
 	d->older_bound = d->cur.j.stacked_before;
+	d->older_bound_known = d->cur.j.counters_known;
 	checkpoint(d, "settle-listed");
 	return true;
 }
@@ -926,7 +927,7 @@ static void settle_list_or_wait(struct essp_cash *d)
 
 /* Ends one journey from the counters (SETTLE step 3): the note went into the cashbox iff
  * the stacked counter moved past its snapshot before the next note's snapshot. */
-static bool settle_resolve_one(struct essp_cash *d, uint32_t stacked_next)
+static bool settle_resolve_one(struct essp_cash *d, uint32_t stacked_next, bool next_known)
 {
 	struct cash_note *j = &d->cur.j;
 	char why[80];
@@ -935,9 +936,13 @@ static bool settle_resolve_one(struct essp_cash *d, uint32_t stacked_next)
 		snprintf(why, sizeof(why), "settle: out of the path (stacked +%" PRIu32 ")", moved);
 		return stack_cur(d, why);
 	}
-	if (!j->counters_known) {
-		/* No snapshot: nothing proves it reached the box; a technician reconciles it. */
-		LOG_ERR("%s: note %" PRId64 " has no counters snapshot; left open", d->name, j->id);
+	if (!j->counters_known || (moved >= 1 && !next_known)) {
+		/* No snapshot; or the counter moved but the journey after it has no snapshot to
+		 * bound it, and that later note may be what moved it. Nothing proves where this
+		 * one went: a technician reconciles it (never credited by counters later either,
+		 * so never twice). */
+		LOG_ERR("%s: note %" PRId64 " cannot be decided by the counters (%s); left open", d->name, j->id,
+			j->counters_known ? "the next journey has no snapshot" : "no snapshot");
 		set_note(d, NOTE_NONE);
 		return true;
 	}
@@ -964,10 +969,16 @@ static bool settle_resolve(struct essp_cash *d)
 		d->cur.ph = d->older[0].state == CASH_NOTE_CREDITED ? NOTE_CREDITED : NOTE_RETURNING;
 		/* The bound is the next journey's snapshot even when that note is over by now
 		 * (SETTLE's polls may have stacked it): the current counter includes it. */
-		uint32_t next = d->n_older > 1 ? d->older[1].stacked_before
-				: d->older_bound_known ? d->older_bound
-						       : d->counters.stacked;
-		bool ok = settle_resolve_one(d, next);
+		bool next_known = d->n_older > 1       ? d->older[1].counters_known
+				  : d->older_bound_from_cur ? d->older_bound_known
+							    : true;
+		/* Without the next snapshot the current counter still proves "not stacked"
+		 * when it has not moved; a move is then ambiguous (settle_resolve_one). */
+		uint32_t next = !next_known		 ? d->counters.stacked
+				: d->n_older > 1	 ? d->older[1].stacked_before
+				: d->older_bound_from_cur ? d->older_bound
+							  : d->counters.stacked;
+		bool ok = settle_resolve_one(d, next, next_known);
 		if (ok && d->cur.ph != NOTE_NONE)
 			set_note(d, NOTE_NONE);
 		d->cur = saved;
@@ -977,7 +988,7 @@ static bool settle_resolve(struct essp_cash *d)
 		d->n_older--;
 	}
 	if (cur_open(d)) {
-		if (!settle_resolve_one(d, d->counters.stacked))
+		if (!settle_resolve_one(d, d->counters.stacked, true))
 			return false;
 		checkpoint(d, "settle-resolved");
 	}

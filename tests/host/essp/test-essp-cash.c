@@ -834,6 +834,51 @@ static void test_settle_newest_in_path(void)
 	fx_fini(&f);
 }
 
+/*
+ * An open journey followed by one without a counters snapshot (GET COUNTERS failed at its
+ * escrow). While the stacked counter has not moved past the first one's snapshot, it was
+ * not stacked: returned. Once it moved, the later note may be what moved it: the first
+ * cannot be decided either and stays open for a technician; nothing is credited for it.
+ */
+static void test_settle_next_without_snapshot(void)
+{
+	struct fx f;
+	fx_init(&f);
+	fx_prepare(&f);
+	char dev[CASH_NOTE_DEVICE_MAX];
+	snprintf(dev, sizeof(dev), "essp:%08X", f.sim_cfg.serial);
+	struct kio_error err;
+	struct cash_note x = {.channel = 1, .value_fils = AED(5), .state = CASH_NOTE_ESCROW, .counters_known = true};
+	struct cash_note y = {.channel = 2, .value_fils = AED(10), .state = CASH_NOTE_ESCROW, .stacked_before = 7};
+	snprintf(x.device, sizeof(x.device), "%s", dev);
+	snprintf(y.device, sizeof(y.device), "%s", dev);
+	g_assert_cmpint(cash_journal_begin(f.journal.inner, &x, &err), ==, 0);
+	g_assert_cmpint(cash_journal_begin(f.journal.inner, &y, &err), ==, 0);
+	fx_start(&f);
+	fx_enable_all(&f);
+	/* Counter unchanged (0): x returned; y has no snapshot at all: open. */
+	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_RETURNED, NULL), ==, 1);
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_ESCROW, NULL), ==, 1);
+
+	/* Now the counter moves (a note stacks), and two more such journeys wait at a restart. */
+	f.on_escrow = 1;
+	insert(&f, AED(50));
+	g_assert_true(fx_run_until(&f, has_stacked, 10000));
+	x.id = y.id = 0;
+	g_assert_cmpint(cash_journal_begin(f.journal.inner, &x, &err), ==, 0);
+	g_assert_cmpint(cash_journal_begin(f.journal.inner, &y, &err), ==, 0);
+	fx_restart(&f);
+	fx_enable_all(&f);
+	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_RETURNED, NULL), ==, 1);
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_ESCROW, NULL), ==, 3);
+	int64_t total = 0;
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_STACKED, &total), ==, 1);
+	g_assert_cmpint(total, ==, AED(50));
+	fx_fini(&f);
+}
+
 /* ---- eSSP ---- */
 
 #ifdef ESSP_HAVE_CRYPTO
@@ -1050,6 +1095,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/essp-cash/settle-list-fails-long", test_settle_list_fails_long);
 	g_test_add_func("/essp-cash/settle-many-open", test_settle_many_open);
 	g_test_add_func("/essp-cash/settle-newest-in-path", test_settle_newest_in_path);
+	g_test_add_func("/essp-cash/settle-next-without-snapshot", test_settle_next_without_snapshot);
 #ifdef ESSP_HAVE_CRYPTO
 	g_test_add_func("/essp-cash/encrypted", test_encrypted);
 	g_test_add_func("/essp-cash/encryption-required", test_encryption_required);
