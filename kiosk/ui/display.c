@@ -18,7 +18,7 @@ struct ui_display {
 	int width, height;
 };
 
-enum { CORNER_RADIUS = 18, CORNER_SEGMENTS = 6, TEXT_PAD = 24 };
+enum { CORNER_RADIUS = 18, CORNER_SEGMENTS = 6 };
 
 static SDL_Color color_of(uint32_t rgba)
 {
@@ -152,17 +152,12 @@ static void draw_text(struct ui_display *d, const char *text, int px, bool bold,
 		      enum text_dir dir, const struct ui_rect *box, int y, uint32_t rgba)
 {
 	struct text_style style = {
-		.size_px = px, .bold = bold, .dir = dir, .align = align, .max_width = box->w - 2 * TEXT_PAD};
+		.size_px = px, .bold = bold, .dir = dir, .align = align, .max_width = box->w - 2 * UI_TEXT_PAD};
+	if (style.max_width < 1)
+		style.max_width = 1;
 	const struct text_layout *layout = text_layout(d->text, text, &style);
 	if (layout)
-		text_draw_sdl(d->text, d->renderer, layout, box->x + TEXT_PAD, y, rgba);
-}
-
-static int text_height(struct ui_display *d, const char *text, int px, bool bold, enum text_dir dir, int w)
-{
-	struct text_style style = {.size_px = px, .bold = bold, .dir = dir, .max_width = w - 2 * TEXT_PAD};
-	const struct text_layout *layout = text_layout(d->text, text, &style);
-	return layout ? text_layout_height(layout) : 0;
+		text_draw_sdl(d->text, d->renderer, layout, box->x + UI_TEXT_PAD, y, rgba);
 }
 
 static void draw_widget(struct ui_display *d, const struct ui_widget *w)
@@ -191,15 +186,21 @@ static void draw_widget(struct ui_display *d, const struct ui_widget *w)
 	}
 	if (!w->text)
 		return;
-	int title_h = text_height(d, w->text, w->text_px, w->bold, w->dir, w->rect.w);
-	int sub_px = w->text_px * 3 / 5;
-	int sub_h = w->subtext ? text_height(d, w->subtext, sub_px, false, w->dir, w->rect.w) : 0;
-	int gap = w->subtext ? w->text_px / 3 : 0;
-	int y = w->rect.y + (w->rect.h - title_h - gap - sub_h) / 2;
+	struct ui_text_extent title, all;
+	struct ui_widget title_only = *w;
+	title_only.subtext = NULL;
+	if (ui_widget_measure(d->text, &title_only, &title) != 0 || ui_widget_measure(d->text, w, &all) != 0)
+		return;
+	int y = w->rect.y + (w->rect.h - all.height) / 2;
+	/* Text that does not fit is a layout error (the page check fails the scenario); on a
+	 * customer's screen it stays inside its own box rather than run over its neighbours. */
+	SDL_Rect clip = {w->rect.x, w->rect.y, w->rect.w, w->rect.h};
+	SDL_RenderSetClipRect(d->renderer, &clip);
 	draw_text(d, w->text, w->text_px, w->bold, w->align, w->dir, &w->rect, y, fg);
 	if (w->subtext)
-		draw_text(d, w->subtext, sub_px, false, w->align, w->dir, &w->rect, y + title_h + gap,
-			  (fg & 0xFFFFFF00u) | ((fg & 0xFF) * 3 / 4));
+		draw_text(d, w->subtext, UI_SUBTEXT_PX(w->text_px), false, w->align, w->dir, &w->rect,
+			  y + title.height + UI_SUBTEXT_GAP(w->text_px), (fg & 0xFFFFFF00u) | ((fg & 0xFF) * 3 / 4));
+	SDL_RenderSetClipRect(d->renderer, NULL);
 }
 
 static void draw_page(struct ui_display *d, const struct ui_page *page)

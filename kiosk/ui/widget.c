@@ -1,10 +1,11 @@
-/* Page bookkeeping and hit-testing. */
+/* Page bookkeeping, hit-testing, and measuring a widget's text as it will be drawn. */
 #include "widget.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kiosk/core/err.h"
 #include "kiosk/core/xmalloc.h"
 
 void ui_page_init(struct ui_page *page, int width, int height, bool rtl, uint32_t background)
@@ -94,4 +95,48 @@ bool ui_page_shows_text(const struct ui_page *page, const char *text)
 			return true;
 	}
 	return false;
+}
+
+/* One block of text at the box width the drawing uses; false if the engine failed. */
+static bool measure_block(struct text_engine *text, const char *s, int px, bool bold, enum text_dir dir,
+			  int box_w, struct ui_text_extent *out)
+{
+	struct text_style style = {.size_px = px, .bold = bold, .dir = dir, .max_width = box_w - 2 * UI_TEXT_PAD};
+	/* A box narrower than its padding wraps at every cluster; the check reports it. */
+	if (style.max_width < 1)
+		style.max_width = 1;
+	const struct text_layout *layout = text_layout(text, s, &style);
+	if (!layout)
+		return false;
+	out->width = text_layout_natural_width(layout);
+	out->height = text_layout_height(layout);
+	out->lines = text_layout_line_count(layout);
+	return true;
+}
+
+int ui_widget_measure(struct text_engine *text, const struct ui_widget *w, struct ui_text_extent *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!w->text)
+		return 0;
+	if (!measure_block(text, w->text, w->text_px, w->bold, w->dir, w->rect.w, out))
+		return KIO_ERR_NOMEM;
+	if (w->subtext) {
+		struct ui_text_extent sub;
+		if (!measure_block(text, w->subtext, UI_SUBTEXT_PX(w->text_px), false, w->dir, w->rect.w, &sub))
+			return KIO_ERR_NOMEM;
+		out->width = sub.width > out->width ? sub.width : out->width;
+		out->height += UI_SUBTEXT_GAP(w->text_px) + sub.height;
+		out->lines += sub.lines;
+	}
+	return 0;
+}
+
+int ui_page_text_height(const struct ui_page *page, const char *text, int px, bool bold, enum text_dir dir,
+			int box_w)
+{
+	struct ui_text_extent ext = {0};
+	if (!page->text || !text || !measure_block(page->text, text, px, bold, dir, box_w, &ext))
+		return 0;
+	return ext.height;
 }

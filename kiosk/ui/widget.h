@@ -45,7 +45,36 @@ struct ui_page {
 	uint32_t background;
 	bool rtl;       /* the page's language reads right to left */
 	int width, height;
+	/* Borrowed, may be NULL: measures text so screens can size boxes to it (ui_text_measure). */
+	struct text_engine *text;
 };
+
+/*
+ * How text sits in a widget, shared by the drawing (display.c), the layouts (screens) and the
+ * page check: it wraps at the box width less UI_TEXT_PAD on each side and is centred
+ * vertically; a tile's subtitle is 3/5 of the title's size, UI_SUBTEXT_GAP(px) below it.
+ */
+enum { UI_TEXT_PAD = 24 };
+#define UI_SUBTEXT_PX(px) ((px) * 3 / 5)
+#define UI_SUBTEXT_GAP(px) ((px) / 3)
+
+/* The extent of a widget's text as it will be drawn in its box. */
+struct ui_text_extent {
+	int width;  /* the widest line, title or subtitle */
+	int height; /* title, gap and subtitle */
+	int lines;
+};
+/*
+ * Measures w's text (and subtext) at w's box width. Returns 0, or KIO_ERR_NOMEM if the engine
+ * could not lay it out. A widget without text measures 0 x 0.
+ */
+int ui_widget_measure(struct text_engine *text, const struct ui_widget *w, struct ui_text_extent *out);
+/*
+ * The height text takes in a box box_w wide (UI_TEXT_PAD inside each side), for layouts that
+ * size a box to its content; 0 if page->text is NULL (a page built without an engine).
+ */
+int ui_page_text_height(const struct ui_page *page, const char *text, int px, bool bold, enum text_dir dir,
+			int box_w);
 
 void ui_page_init(struct ui_page *page, int width, int height, bool rtl, uint32_t background);
 void ui_page_clear(struct ui_page *page); /* frees the widgets' texts; keeps size and direction */

@@ -1,0 +1,31 @@
+/*
+ * The page check: what every page the kiosk draws must satisfy, whatever the language, the
+ * device notices or the catalogue's strings (issue 9, "What the customer sees"). Scenario runs
+ * apply it to every page built, and fail at the first violation.
+ */
+#pragma once
+
+#include "kiosk/core/err.h"
+#include "kiosk/text/text.h"
+#include "widget.h"
+
+/*
+ * The smallest touch target, both sides, in logical pixels: the kiosk screens were designed
+ * at 1080 x 1920 with no target under 100 px, and a fingertip is about 80 px there.
+ */
+enum { UI_TOUCH_MIN_PX = 80 };
+
+/*
+ * Checks every visible widget of page, in drawing order:
+ *   1. it lies inside the screen (0, 0, width, height), with a non-empty box;
+ *   2. its text, measured by text as display.c draws it, fits its box: no line wider than
+ *      the box less UI_TEXT_PAD on each side, the block no taller than the box;
+ *   3. a touch target is at least UI_TOUCH_MIN_PX on both sides;
+ *   4. it overlaps no widget drawn before it, unless that one is a backdrop (a label or panel
+ *      without text: a colour band). So nothing covers a touch target or any text, and no
+ *      touch target sits on another.
+ * Returns 0, or KIO_ERR_INVALID with err naming the page (its first widget's id prefix, size
+ * and direction), the widget(s) and the numbers of the first violation; KIO_ERR_NOMEM if text
+ * could not be measured. Borrows both.
+ */
+int ui_page_check(const struct ui_page *page, struct text_engine *text, struct kio_error *err);
