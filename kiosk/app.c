@@ -33,6 +33,7 @@
 #include "kiosk/ledger/store.h"
 #include "kiosk/scenario/runner.h"
 #include "kiosk/text/text.h"
+#include "kiosk/ui/check.h"
 
 struct app {
 	struct app_options opts;
@@ -74,6 +75,7 @@ struct app {
 	uint64_t idle_timer;
 	bool quit;
 	int exit_code;
+	bool page_failed; /* a scenario run's page check failed: the run's outcome is 1 */
 	bool first_frame_reported;
 };
 
@@ -179,15 +181,31 @@ bool app_service_available(struct app *app, enum app_service service)
 
 /* ---- test port ---- */
 
+/* Scenario runs hold every page built (so every frame drawn) to the page check
+ * (kiosk/ui/check.h); the first violation ends the run with exit 1. */
+static void check_page(struct app *app)
+{
+	struct kio_error err;
+	if (!app->runner || app->page_failed || ui_page_check(&app->page, app->text, &err) == 0)
+		return;
+	runner_report_failure(app->runner, "page check on screen '%s' (%s): %s", scr_get(app->screen)->id,
+			      lang_code(app->lang), err.msg);
+	app->page_failed = true;
+	app->exit_code = 1;
+	app->quit = true;
+}
+
 static void rebuild_page(struct app *app)
 {
 	if (!app->page_stale)
 		return;
 	ui_page_clear(&app->page);
 	ui_page_init(&app->page, app->cfg.width, app->cfg.height, app->lang == LANG_AR, 0xF3F5F4FFu);
+	app->page.text = app->text;
 	scr_get(app->screen)->build(app, &app->page);
 	app->page_stale = false;
 	app->need_draw = true;
+	check_page(app);
 }
 
 struct ui_page *app_current_page(struct app *app)
@@ -500,7 +518,8 @@ static void run_loop(struct app *app)
 			int code = 0;
 			enum runner_status st = runner_step(app->runner, now, &wait_until, &code);
 			if (st == RUNNER_DONE) {
-				app->exit_code = code;
+				if (!app->page_failed)
+					app->exit_code = code;
 				break;
 			}
 			runner_waiting = st == RUNNER_WAIT;

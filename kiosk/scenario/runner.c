@@ -151,6 +151,21 @@ static int fail(struct runner *r, const struct script_cmd *cmd, int *exit_code, 
 	return RUNNER_DONE;
 }
 
+void runner_report_failure(struct runner *r, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (r->next == 0) {
+		fprintf(stderr, "%s: FAILED: before the first line\n  %s\n", r->script->path, msg);
+		return;
+	}
+	const struct script_cmd *cmd = &r->script->cmds[r->next - 1];
+	fprintf(stderr, "%s:%d: FAILED: %s\n  %s\n", r->script->path, cmd->line, cmd->source, msg);
+}
+
 /* Taps w the way a finger would, after checking a finger could reach it. */
 static int tap_widget(struct runner *r, const struct script_cmd *cmd, struct ui_widget *w, int *exit_code)
 {

@@ -22,5 +22,12 @@ struct runner *runner_new(struct script *script, struct app *app); /* borrows bo
 void runner_free(struct runner *runner);
 enum runner_status runner_step(struct runner *runner, uint64_t now_ms, uint64_t *wait_until_ms, int *exit_code);
 
+/*
+ * A failure the app found outside a command (the page check): prints it as the failure of the
+ * command that ran last (`file:line: FAILED: <line>`, or before the first line), like a failed
+ * expectation.
+ */
+void runner_report_failure(struct runner *runner, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The parse-time check of device names, fault kinds and screen ids (script_check_fn). */
 int runner_check_cmd(const struct script_cmd *cmd, char *why, size_t why_len);

@@ -33,5 +33,19 @@ struct ui_widget *theme_button(struct ui_page *page, const char *id, struct ui_r
 /* A quiet secondary button (white, green text). */
 struct ui_widget *theme_button_secondary(struct ui_page *page, const char *id, struct ui_rect rect,
 					 const char *text);
-/* Device notices stacked upward from bottom_y; returns the y above the last one. */
-int theme_device_notices(struct app *app, struct ui_page *page, int bottom_y, bool bilingual);
+/*
+ * A label across the page's width less the margins, its box as tall as its text measures
+ * there; the caller sets its y. dir AUTO: the page's direction.
+ */
+struct ui_widget *theme_label(struct ui_page *page, const char *id, const char *text, int px, bool bold,
+			      enum text_dir dir, uint32_t fg);
+
+/*
+ * Device notices: one band per device and language, each as tall as its text measures at the
+ * page's width less the margins (a notice that wraps to two lines gets a two-line band).
+ * theme_notices_height is the height of the whole area (0 without notices); theme_device_notices
+ * adds the bands from top_y down and returns the y below the last one. Bilingual pages
+ * (attract) show Arabic over English for each device.
+ */
+int theme_notices_height(struct app *app, const struct ui_page *page, bool bilingual);
+int theme_device_notices(struct app *app, struct ui_page *page, int top_y, bool bilingual);
