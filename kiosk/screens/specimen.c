@@ -8,7 +8,8 @@
 
 /*
  * Row heights fit the engine's line box (1.12 em above the baseline, 0.48 em below, each
- * rounded up): 43 px at 26 px, 69 at 42, 56 at 34, 136 at 84. Everything fits 1080 x 1920.
+ * rounded up): 43 px at 26 px, 69 at 42, 56 at 34, 136 at 84, and grow to what the text
+ * measures where a narrower screen wraps it (the page check holds every row to its text).
  */
 enum { CAPTION_PX = 26, CAPTION_H = 44, SAMPLE_PX = 42, SAMPLE_H = 70, GAP = 4 };
 
@@ -18,28 +19,37 @@ struct layout_cursor {
 	int y;
 };
 
-static void caption(struct layout_cursor *c, const char *id, const char *key)
+/* h, or what text takes at px in a box w wide if that is more (a narrower screen wraps it). */
+static int fit(const struct layout_cursor *c, const char *text, int px, bool bold, int w, int h)
 {
-	struct ui_widget *w = ui_page_add(c->page, id, UI_LABEL,
-					  (struct ui_rect){THEME_MARGIN, c->y, c->page->width - 2 * THEME_MARGIN, CAPTION_H},
-					  app_str(c->app, key));
-	w->text_px = CAPTION_PX, w->fg = THEME_MUTED, w->align = TEXT_ALIGN_START;
-	c->y += CAPTION_H;
+	int need = ui_page_text_height(c->page, text, px, bold, c->page->rtl ? TEXT_DIR_RTL : TEXT_DIR_LTR, w);
+	return need > h ? need : h;
 }
 
-/* A sample over [x, x + w) of the row (in reading order: x 0 is the start side). */
-static struct ui_widget *sample_at(struct layout_cursor *c, const char *id, const char *text, int x, int w,
-				   int px, int h)
+static void caption(struct layout_cursor *c, const char *id, const char *key)
 {
+	const char *text = app_str(c->app, key);
+	int w = c->page->width - 2 * THEME_MARGIN, h = fit(c, text, CAPTION_PX, false, w, CAPTION_H);
+	struct ui_widget *cap = ui_page_add(c->page, id, UI_LABEL, (struct ui_rect){THEME_MARGIN, c->y, w, h}, text);
+	cap->text_px = CAPTION_PX, cap->fg = THEME_MUTED, cap->align = TEXT_ALIGN_START;
+	c->y += h;
+}
+
+/* A sample over [x, x + w) of the row (in reading order: x 0 is the start side); returns its height. */
+static int sample_at(struct layout_cursor *c, const char *id, const char *text, int x, int w, int px, int h,
+		     bool bold)
+{
+	h = fit(c, text, px, bold, w, h);
 	struct ui_widget *s = ui_page_add(c->page, id, UI_LABEL, (struct ui_rect){x, c->y, w, h}, text);
-	s->text_px = px, s->fg = THEME_TEXT, s->align = TEXT_ALIGN_START;
-	return s;
+	s->text_px = px, s->fg = bold ? THEME_BAND : THEME_TEXT, s->align = TEXT_ALIGN_START, s->bold = bold;
+	return h;
 }
 
 static void sample(struct layout_cursor *c, const char *id, const char *key)
 {
-	sample_at(c, id, app_str(c->app, key), THEME_MARGIN, c->page->width - 2 * THEME_MARGIN, SAMPLE_PX, SAMPLE_H);
-	c->y += SAMPLE_H + GAP;
+	c->y += sample_at(c, id, app_str(c->app, key), THEME_MARGIN, c->page->width - 2 * THEME_MARGIN, SAMPLE_PX,
+			  SAMPLE_H, false) +
+		GAP;
 }
 
 static void build(struct app *app, struct ui_page *page)
@@ -58,11 +68,11 @@ static void build(struct app *app, struct ui_page *page)
 	/* Two amounts side by side, so each sits at the start of its own box. */
 	caption(&c, "specimen.cap.amounts", "specimen.cap.amounts");
 	int half = (inner - 40) / 2;
-	sample_at(&c, "specimen.amount.local", app_str(app, "specimen.amount.local"), THEME_MARGIN, half, SAMPLE_PX,
-		  SAMPLE_H);
-	sample_at(&c, "specimen.amount.code", app_str(app, "specimen.amount.code"), THEME_MARGIN + half + 40, half,
-		  SAMPLE_PX, SAMPLE_H);
-	c.y += SAMPLE_H + GAP;
+	int h1 = sample_at(&c, "specimen.amount.local", app_str(app, "specimen.amount.local"), THEME_MARGIN, half,
+			   SAMPLE_PX, SAMPLE_H, false);
+	int h2 = sample_at(&c, "specimen.amount.code", app_str(app, "specimen.amount.code"), THEME_MARGIN + half + 40,
+			   half, SAMPLE_PX, SAMPLE_H, false);
+	c.y += (h1 > h2 ? h1 : h2) + GAP;
 	sample(&c, "specimen.amount.total", "specimen.amount.total");
 
 	caption(&c, "specimen.cap.brackets", "specimen.cap.brackets");
@@ -75,21 +85,19 @@ static void build(struct app *app, struct ui_page *page)
 	caption(&c, "specimen.cap.digits", "specimen.cap.digits");
 	char eastern[256];
 	text_digits_apply(TEXT_DIGITS_EASTERN_ARABIC, app_str(app, "specimen.digits"), eastern, sizeof(eastern));
-	sample_at(&c, "specimen.digits", eastern, THEME_MARGIN, inner, SAMPLE_PX, SAMPLE_H);
-	c.y += SAMPLE_H + GAP;
+	c.y += sample_at(&c, "specimen.digits", eastern, THEME_MARGIN, inner, SAMPLE_PX, SAMPLE_H, false) + GAP;
 
 	/* Wrapped by the engine at the box width: four lines in Arabic, five in English. */
 	caption(&c, "specimen.cap.paragraph", "specimen.cap.paragraph");
 	enum { PARA_PX = 34, PARA_H = 5 * 56 };
-	sample_at(&c, "specimen.paragraph", app_str(app, "specimen.paragraph"), THEME_MARGIN, inner, PARA_PX, PARA_H);
-	c.y += PARA_H + GAP;
+	c.y += sample_at(&c, "specimen.paragraph", app_str(app, "specimen.paragraph"), THEME_MARGIN, inner, PARA_PX,
+			 PARA_H, false) +
+	       GAP;
 
 	caption(&c, "specimen.cap.large", "specimen.cap.large");
 	/* Large text mode: twice the sample size, one line in both languages (857 px in English). */
 	enum { LARGE_PX = 84, LARGE_H = 140 };
-	struct ui_widget *big = sample_at(&c, "specimen.large", app_str(app, "specimen.large"), THEME_MARGIN, inner,
-					  LARGE_PX, LARGE_H);
-	big->bold = true, big->fg = THEME_BAND;
+	sample_at(&c, "specimen.large", app_str(app, "specimen.large"), THEME_MARGIN, inner, LARGE_PX, LARGE_H, true);
 
 	/* The other language, as on home, so one scenario shows both. */
 	int bottom = page->height - THEME_MARGIN / 2, bw = (inner - 40) / 2;
