@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Generates and runs one device-notice scenario (issue 9, "What the customer sees").
 
-    run-notices.py KIOSK SOURCE_DIR WORKDIR DEVICES LANG
+    run-notices.py KIOSK SOURCE_DIR WORKDIR DEVICES LANG [WIDTHxHEIGHT]
 
 DEVICES is a '+'-joined subset of cash, receipt, card; LANG (ar or en) is the language the kiosk
 starts in. Each device gets the fault whose notice is the longest (the widest of its Arabic and
 English texts, measured with `kiosk layout` at the notice size, so a catalogue change keeps
 the test on the worst case). The scenario shows attract with every notice, opens home in LANG,
 switches home to the other language and goes back; the page check the runner applies to every
-page fails it if a notice covers a touch target or any text overflows its box. Screenshots
-land in WORKDIR/out.
+page fails it if a notice covers a touch target or any text overflows its box. With a size, the
+kiosk runs at that logical screen size (ui.width, ui.height). Screenshots land in WORKDIR/run/out.
 """
 import os
 import re
@@ -45,6 +45,7 @@ def width(kiosk, text):
 
 def main():
     kiosk, source, work, devices, lang = sys.argv[1:6]
+    size = sys.argv[6].split('x') if len(sys.argv) > 6 else None
     devices = devices.split('+')
     other = 'en' if lang == 'ar' else 'ar'
     cat = {'ar': catalogue(source, 'ar'), 'en': catalogue(source, 'en')}
@@ -73,6 +74,8 @@ def main():
         f.write('\n'.join(lines) + '\n')
     with open(scenario[:-len('.scenario')] + '.ini', 'w', encoding='utf-8') as f:
         f.write(f'[kiosk]\ndefault_language = {lang}\n')
+        if size:
+            f.write(f'[ui]\nwidth = {size[0]}\nheight = {size[1]}\n')
     runner = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'run-scenario.sh')
     os.execv(runner, [runner, kiosk, scenario, os.path.join(work, 'run'), '0'])
 

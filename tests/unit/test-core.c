@@ -109,6 +109,21 @@ static void test_config_errors_name_file_line_key(void)
 	expect_config_error("[devices]\ncash_encryption = yes\n", "k.ini:2: devices.cash_encryption = 'yes'");
 }
 
+/* The smallest screen is one the layouts work at (issue 9): 800 x 1920, not 320 x 320. */
+static void test_config_screen_minimum(void)
+{
+	struct core_config cfg;
+	struct kio_error err = {0};
+	core_config_defaults(&cfg);
+	g_assert_cmpint(core_config_load_string(&cfg, "k.ini", "[ui]\nwidth = 800\nheight = 1920\n", &err), ==, 0);
+	g_assert_cmpint(cfg.width, ==, 800);
+	g_assert_cmpint(cfg.height, ==, 1920);
+	expect_config_error("[ui]\nwidth = 320\n", "k.ini:2: ui.width = 320: must be between 800 and 7680");
+	expect_config_error("[ui]\nwidth = 799\n", "k.ini:2: ui.width = 799");
+	expect_config_error("[ui]\nheight = 320\n", "k.ini:2: ui.height = 320: must be between 1920 and 7680");
+	expect_config_error("[ui]\nheight = 1919\n", "k.ini:2: ui.height = 1919");
+}
+
 static void test_fifo_order_wrap_full(void)
 {
 	int storage[3];
@@ -218,6 +233,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/core/timers/order-and-cancel", test_timers_order_and_cancel);
 	g_test_add_func("/core/config/load", test_config_defaults_and_load);
 	g_test_add_func("/core/config/errors", test_config_errors_name_file_line_key);
+	g_test_add_func("/core/config/screen-minimum", test_config_screen_minimum);
 	g_test_add_func("/core/config/devices", test_config_devices);
 	g_test_add_func("/core/fifo", test_fifo_order_wrap_full);
 	g_test_add_func("/core/config/dump-round-trip", test_config_dump_round_trips);
