@@ -35,9 +35,9 @@ static const struct key_desc keys[] = {
 	{"kiosk", "default_language", KEY_STRING, OFF(default_language), SZ(default_language), 0, 0,
 	 language_choices, "Language the kiosk starts in: ar or en"},
 	/* The smallest screen the layouts pass the page check at (kiosk/ui/check.h) with every
-	 * device notice, in both languages: 800 x 1920 (measured by the scenario suite's
-	 * notices-*-min tests; 780 wide or a shorter screen leaves home's cancel button off the
-	 * bottom). Landscape waits for layouts that derive from the size (issue 11). */
+	 * device notice, in both languages: 800 x 1920 (the scenario suite runs every scenario
+	 * there, `*-min`; 780 wide or 1080 x 1700 leaves home's cancel button off the bottom).
+	 * Landscape waits for layouts that derive from the size (issue 11). */
 	{"ui", "width", KEY_INT, OFF(width), 0, 800, 7680, NULL, "Logical screen width in pixels"},
 	{"ui", "height", KEY_INT, OFF(height), 0, 1920, 7680, NULL, "Logical screen height in pixels"},
 	{"ui", "inactivity_timeout_s", KEY_INT, OFF(inactivity_timeout_s), 0, 10, 600, NULL,

@@ -13,11 +13,17 @@
  */
 enum { CAPTION_PX = 26, CAPTION_H = 44, SAMPLE_PX = 42, SAMPLE_H = 70, GAP = 4 };
 
+/* The screen is designed 1080 px wide; narrower, its sizes shrink with it so it still fits. */
+enum { DESIGN_W = 1080 };
+
 struct layout_cursor {
 	struct app *app;
 	struct ui_page *page;
 	int y;
+	int scale_w; /* the page width, at most DESIGN_W */
 };
+
+static int scaled(const struct layout_cursor *c, int v) { return v * c->scale_w / DESIGN_W; }
 
 /* h, or what text takes at px in a box w wide if that is more (a narrower screen wraps it). */
 static int fit(const struct layout_cursor *c, const char *text, int px, bool bold, int w, int h)
@@ -29,9 +35,10 @@ static int fit(const struct layout_cursor *c, const char *text, int px, bool bol
 static void caption(struct layout_cursor *c, const char *id, const char *key)
 {
 	const char *text = app_str(c->app, key);
-	int w = c->page->width - 2 * THEME_MARGIN, h = fit(c, text, CAPTION_PX, false, w, CAPTION_H);
+	int px = scaled(c, CAPTION_PX), w = c->page->width - 2 * THEME_MARGIN;
+	int h = fit(c, text, px, false, w, scaled(c, CAPTION_H));
 	struct ui_widget *cap = ui_page_add(c->page, id, UI_LABEL, (struct ui_rect){THEME_MARGIN, c->y, w, h}, text);
-	cap->text_px = CAPTION_PX, cap->fg = THEME_MUTED, cap->align = TEXT_ALIGN_START;
+	cap->text_px = px, cap->fg = THEME_MUTED, cap->align = TEXT_ALIGN_START;
 	c->y += h;
 }
 
@@ -39,7 +46,8 @@ static void caption(struct layout_cursor *c, const char *id, const char *key)
 static int sample_at(struct layout_cursor *c, const char *id, const char *text, int x, int w, int px, int h,
 		     bool bold)
 {
-	h = fit(c, text, px, bold, w, h);
+	px = scaled(c, px);
+	h = fit(c, text, px, bold, w, scaled(c, h));
 	struct ui_widget *s = ui_page_add(c->page, id, UI_LABEL, (struct ui_rect){x, c->y, w, h}, text);
 	s->text_px = px, s->fg = bold ? THEME_BAND : THEME_TEXT, s->align = TEXT_ALIGN_START, s->bold = bold;
 	return h;
@@ -55,7 +63,7 @@ static void sample(struct layout_cursor *c, const char *id, const char *key)
 static void build(struct app *app, struct ui_page *page)
 {
 	int w = page->width, inner = w - 2 * THEME_MARGIN;
-	struct layout_cursor c = {app, page, THEME_HEADER_H + 20};
+	struct layout_cursor c = {app, page, THEME_HEADER_H + 20, w < DESIGN_W ? w : DESIGN_W};
 	theme_header(page, "specimen.title", app_str(app, "specimen.title"));
 
 	caption(&c, "specimen.cap.lam_alef", "specimen.cap.lam_alef");
