@@ -58,6 +58,7 @@ static void build(struct app *app, struct ui_page *page)
 			row_min[i / 2] = h;
 	}
 	int notices_h = theme_notices_height(app, page, false);
+	int header_h = theme_header_height(page, app_str(app, "home.title"));
 	int cancel_text = ui_page_text_height(page, app_str(app, "common.cancel"), 48, true, dir, inner);
 	int prompt_h = ui_page_text_height(page, app_str(app, "home.prompt"), 48, false, dir, inner);
 	enum lang other = app_lang(app) == LANG_AR ? LANG_EN : LANG_AR;
@@ -65,7 +66,7 @@ static void build(struct app *app, struct ui_page *page)
 	int lang_h = ui_page_text_height(page, other_name, 48, true, other == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR, LANG_W);
 	lang_h = lang_h > LANG_H ? lang_h : LANG_H;
 	struct ui_flow_item s[S_COUNT] = {
-		[S_HEADER] = {THEME_HEADER_H, THEME_HEADER_H},
+		[S_HEADER] = {header_h, header_h},
 		[S_LANG] = {lang_h, lang_h},
 		[S_PROMPT] = {prompt_h, prompt_h},
 		[S_ROW_1] = {row_min[0], TILE_PREF > row_min[0] ? TILE_PREF : row_min[0]},

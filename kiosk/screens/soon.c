@@ -7,12 +7,12 @@ static void build_soon(struct app *app, struct ui_page *page, const char *screen
 	int w = page->width;
 	char id[48];
 	snprintf(id, sizeof(id), "%s.title", screen);
-	theme_header(page, id, app_str(app, title_key));
+	int header_h = theme_header(page, id, app_str(app, title_key));
 	/* The message is as tall as its text, centred between the header and the button. */
 	int back_y = page->height - THEME_MARGIN - 160;
 	snprintf(id, sizeof(id), "%s.soon", screen);
 	struct ui_widget *msg = theme_label(page, id, app_str(app, "soon.message"), 56, true, TEXT_DIR_AUTO, THEME_TEXT);
-	msg->rect.y = THEME_HEADER_H + (back_y - THEME_HEADER_H - msg->rect.h) / 2;
+	msg->rect.y = header_h + (back_y - header_h - msg->rect.h) / 2;
 	snprintf(id, sizeof(id), "%s.back", screen);
 	theme_button(page, id, (struct ui_rect){THEME_MARGIN, back_y, w - 2 * THEME_MARGIN, 160}, app_str(app, "common.back"));
 }

@@ -63,8 +63,8 @@ static void sample(struct layout_cursor *c, const char *id, const char *key)
 static void build(struct app *app, struct ui_page *page)
 {
 	int w = page->width, inner = w - 2 * THEME_MARGIN;
-	struct layout_cursor c = {app, page, THEME_HEADER_H + 20, w < DESIGN_W ? w : DESIGN_W};
-	theme_header(page, "specimen.title", app_str(app, "specimen.title"));
+	struct layout_cursor c = {app, page, 0, w < DESIGN_W ? w : DESIGN_W};
+	c.y = theme_header(page, "specimen.title", app_str(app, "specimen.title")) + 20;
 
 	caption(&c, "specimen.cap.lam_alef", "specimen.cap.lam_alef");
 	sample(&c, "specimen.lam_alef", "specimen.lam_alef");

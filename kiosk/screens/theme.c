@@ -3,13 +3,24 @@
 
 #include "kiosk/app.h"
 
-void theme_header(struct ui_page *page, const char *id, const char *title)
+enum { HEADER_PX = 64, HEADER_PAD = 40 };
+
+int theme_header_height(const struct ui_page *page, const char *title)
 {
-	struct ui_widget *band = ui_page_add(page, id, UI_PANEL, (struct ui_rect){0, 0, page->width, THEME_HEADER_H}, title);
+	int h = ui_page_text_height(page, title, HEADER_PX, true, page->rtl ? TEXT_DIR_RTL : TEXT_DIR_LTR, page->width) +
+		2 * HEADER_PAD;
+	return h > THEME_HEADER_H ? h : THEME_HEADER_H;
+}
+
+int theme_header(struct ui_page *page, const char *id, const char *title)
+{
+	int h = theme_header_height(page, title);
+	struct ui_widget *band = ui_page_add(page, id, UI_PANEL, (struct ui_rect){0, 0, page->width, h}, title);
 	band->bg = THEME_BAND;
 	band->fg = THEME_ON_BAND;
-	band->text_px = 64;
+	band->text_px = HEADER_PX;
 	band->bold = true;
+	return h;
 }
 
 struct ui_widget *theme_button(struct ui_page *page, const char *id, struct ui_rect rect, const char *text)

@@ -26,8 +26,13 @@ struct app;
 
 enum { THEME_MARGIN = 60, THEME_HEADER_H = 220, THEME_FOOTER_H = 200 };
 
-/* The green header band with a title (in the page's language). */
-void theme_header(struct ui_page *page, const char *id, const char *title);
+/*
+ * The green header band with a title (in the page's language): THEME_HEADER_H tall, or as tall
+ * as the title measures plus a margin when it wraps further. theme_header_height says how tall
+ * before it is added; theme_header returns it.
+ */
+int theme_header_height(const struct ui_page *page, const char *title);
+int theme_header(struct ui_page *page, const char *id, const char *title);
 /* A primary action button (green, white text). */
 struct ui_widget *theme_button(struct ui_page *page, const char *id, struct ui_rect rect, const char *text);
 /* A quiet secondary button (white, green text). */
