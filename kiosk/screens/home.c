@@ -28,7 +28,7 @@ static const struct tile tiles[] = {
 
 enum {
 	TILE_PX = 52, TILE_PAD = 24, TILE_MIN = 160, TILE_PREF = 520, TILE_GAP = 40,
-	LANG_W = 300, LANG_H = 100, CANCEL_MIN = 100, CANCEL_PREF = 130,
+	LANG_W = 300, LANG_H = 100, CANCEL_MIN = 100, CANCEL_PREF = 130, PROMPT_PX = 48,
 };
 _Static_assert((int)TILE_MIN >= (int)UI_TOUCH_MIN_PX && (int)LANG_H >= (int)UI_TOUCH_MIN_PX &&
 		       (int)CANCEL_MIN >= (int)UI_TOUCH_MIN_PX,
@@ -59,11 +59,13 @@ static void build(struct app *app, struct ui_page *page)
 	}
 	int notices_h = theme_notices_height(app, page, false);
 	int header_h = theme_header_height(page, app_str(app, "home.title"));
-	int cancel_text = ui_page_text_height(page, app_str(app, "common.cancel"), 48, true, dir, inner);
-	int prompt_h = ui_page_text_height(page, app_str(app, "home.prompt"), 48, false, dir, inner);
+	int cancel_text = ui_page_text_height(page, app_str(app, "common.cancel"), THEME_BUTTON_SECONDARY_PX, true, dir,
+						inner);
+	int prompt_h = ui_page_text_height(page, app_str(app, "home.prompt"), PROMPT_PX, false, dir, inner);
 	enum lang other = app_lang(app) == LANG_AR ? LANG_EN : LANG_AR;
+	enum text_dir other_dir = other == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR;
 	const char *other_name = app_str_in(app, other, "lang.name");
-	int lang_h = ui_page_text_height(page, other_name, 48, true, other == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR, LANG_W);
+	int lang_h = ui_page_text_height(page, other_name, THEME_BUTTON_SECONDARY_PX, true, other_dir, LANG_W);
 	lang_h = lang_h > LANG_H ? lang_h : LANG_H;
 	struct ui_flow_item s[S_COUNT] = {
 		[S_HEADER] = {header_h, header_h},
@@ -83,12 +85,12 @@ static void build(struct app *app, struct ui_page *page)
 	struct ui_widget *lang = theme_button_secondary(page, "home.lang",
 							(struct ui_rect){w - LANG_W - 30, s[S_LANG].y, LANG_W, s[S_LANG].h},
 							other_name);
-	lang->dir = other == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR;
+	lang->dir = other_dir;
 
 	struct ui_widget *prompt = ui_page_add(page, "home.prompt", UI_LABEL,
 					       (struct ui_rect){THEME_MARGIN, s[S_PROMPT].y, inner, s[S_PROMPT].h},
 					       app_str(app, "home.prompt"));
-	prompt->text_px = 48, prompt->fg = THEME_TEXT, prompt->align = TEXT_ALIGN_START;
+	prompt->text_px = PROMPT_PX, prompt->fg = THEME_TEXT, prompt->align = TEXT_ALIGN_START;
 
 	for (size_t i = 0; i < N_TILES; i++) {
 		int col = (int)(i % 2), row = (int)(i / 2);

@@ -4,17 +4,21 @@
 
 static void build_soon(struct app *app, struct ui_page *page, const char *screen, const char *title_key)
 {
-	int w = page->width;
+	int w = page->width, inner = w - 2 * THEME_MARGIN;
 	char id[48];
 	snprintf(id, sizeof(id), "%s.title", screen);
 	int header_h = theme_header(page, id, app_str(app, title_key));
-	/* The message is as tall as its text, centred between the header and the button. */
-	int back_y = page->height - THEME_MARGIN - 160;
+	/* The button is 160 px or as tall as its label; the message as tall as its text, centred
+	 * between the header and the button. */
+	const char *back = app_str(app, "common.back");
+	int back_h = ui_page_text_height(page, back, THEME_BUTTON_PX, true, page->rtl ? TEXT_DIR_RTL : TEXT_DIR_LTR, inner);
+	back_h = back_h > 160 ? back_h : 160;
+	int back_y = page->height - THEME_MARGIN - back_h;
 	snprintf(id, sizeof(id), "%s.soon", screen);
 	struct ui_widget *msg = theme_label(page, id, app_str(app, "soon.message"), 56, true, TEXT_DIR_AUTO, THEME_TEXT);
 	msg->rect.y = header_h + (back_y - header_h - msg->rect.h) / 2;
 	snprintf(id, sizeof(id), "%s.back", screen);
-	theme_button(page, id, (struct ui_rect){THEME_MARGIN, back_y, w - 2 * THEME_MARGIN, 160}, app_str(app, "common.back"));
+	theme_button(page, id, (struct ui_rect){THEME_MARGIN, back_y, inner, back_h}, back);
 }
 
 static void on_tap_soon(struct app *app, const char *widget_id)

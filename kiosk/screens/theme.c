@@ -28,7 +28,7 @@ struct ui_widget *theme_button(struct ui_page *page, const char *id, struct ui_r
 	struct ui_widget *w = ui_page_add(page, id, UI_BUTTON, rect, text);
 	w->bg = THEME_BUTTON;
 	w->fg = THEME_ON_BAND;
-	w->text_px = 56;
+	w->text_px = THEME_BUTTON_PX;
 	w->bold = true;
 	return w;
 }
@@ -40,7 +40,7 @@ struct ui_widget *theme_button_secondary(struct ui_page *page, const char *id, s
 	w->bg = THEME_TILE;
 	w->border = THEME_BAND;
 	w->fg = THEME_BAND;
-	w->text_px = 48;
+	w->text_px = THEME_BUTTON_SECONDARY_PX;
 	w->bold = true;
 	return w;
 }

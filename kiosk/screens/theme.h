@@ -25,6 +25,8 @@ struct app;
 #define THEME_FAULT_TEXT 0x7A1520FFu
 
 enum { THEME_MARGIN = 60, THEME_HEADER_H = 220, THEME_FOOTER_H = 200 };
+/* Text sizes of theme_button and theme_button_secondary, for layouts that measure their labels. */
+enum { THEME_BUTTON_PX = 56, THEME_BUTTON_SECONDARY_PX = 48 };
 
 /*
  * The green header band with a title (in the page's language): THEME_HEADER_H tall, or as tall
