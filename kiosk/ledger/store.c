@@ -145,10 +145,10 @@ static int read_user_version(struct ledger *ledger, int *version, struct kio_err
 	return rc == SQLITE_ROW ? 0 : db_fail(ledger, err, "read user_version");
 }
 
-static int refuse_newer(int version, struct kio_error *err)
+static int refuse_newer(const char *path, int version, struct kio_error *err)
 {
-	return kio_fail(err, KIO_ERR_CORRUPT, "database schema version %d is newer than this kiosk knows (%d)",
-			version, N_MIGRATIONS);
+	return kio_fail(err, KIO_ERR_CORRUPT, "database %s: schema version %d is newer than this kiosk knows (%d)",
+			path, version, N_MIGRATIONS);
 }
 
 /* Runs migrations from..to-1 on an open transaction. */
@@ -169,7 +169,7 @@ static int apply_migrations(sqlite3 *db, int from, int to, struct kio_error *err
 	return rc;
 }
 
-static int migrate(struct ledger *ledger, struct kio_error *err)
+static int migrate(struct ledger *ledger, const char *path, struct kio_error *err)
 {
 	/* IMMEDIATE takes the write lock first, then the version is read again under it: what
 	 * ledger_open saw before may have been changed by another writer meanwhile. */
@@ -181,7 +181,7 @@ static int migrate(struct ledger *ledger, struct kio_error *err)
 	if (rc)
 		goto out_rollback;
 	if (version > N_MIGRATIONS) {
-		rc = refuse_newer(version, err);
+		rc = refuse_newer(path, version, err);
 		goto out_rollback;
 	}
 	if (version == N_MIGRATIONS)
@@ -357,7 +357,7 @@ int ledger_open(const char *path, struct ledger **out, struct kio_error *err)
 		goto out_close;
 	}
 	if (version > N_MIGRATIONS) {
-		rc = refuse_newer(version, err);
+		rc = refuse_newer(path, version, err);
 		goto out_close;
 	}
 	if (sqlite3_db_readonly(ledger->db, "main") == 1) {
@@ -371,7 +371,7 @@ int ledger_open(const char *path, struct ledger **out, struct kio_error *err)
 	rc = exec(ledger->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err,
 		  "set WAL");
 	if (!rc)
-		rc = migrate(ledger, err);
+		rc = migrate(ledger, path, err);
 	if (!rc)
 		rc = write_probe(ledger, false, err);
 	if (rc) {

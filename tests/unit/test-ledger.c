@@ -515,6 +515,44 @@ static void test_failing_store_keeps_events(void)
 	remove_db(path);
 }
 
+/* The note journal's failed write (what the eSSP driver meets at escrow or credit) takes the
+ * store out of service too, and the driver's retry then fails fast until it recovers. */
+static void test_journal_failure_is_a_store_fault(void)
+{
+	char *path = made_db();
+	struct ledger *l = NULL;
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_open(path, &l, &err), ==, 0);
+	struct faults f = {0};
+	ledger_set_fault_listener(l, on_fault, &f);
+	struct core_clock *clock = core_clock_new(true, 1798761600);
+	struct ledger_notes *notes = ledger_notes_new(l, clock);
+	struct cash_journal *j = ledger_notes_journal(notes);
+	struct cash_note note = {.device = "essp:1", .channel = 3, .value_fils = 2000, .state = CASH_NOTE_ESCROW};
+	g_assert_cmpint(cash_journal_begin(j, &note, &err), ==, 0);
+
+	sqlite3 *other;
+	g_assert_cmpint(sqlite3_open(path, &other), ==, SQLITE_OK);
+	exec_ok(other, "BEGIN IMMEDIATE");
+	g_assert_cmpint(cash_journal_advance(j, note.id, CASH_NOTE_ACCEPTED, "kiosk: accept", &err), ==, KIO_ERR_IO);
+	g_assert_true(ledger_failing(l));
+	g_assert_cmpint(f.down, ==, 1);
+	g_assert_nonnull(strstr(f.why, "note journal"));
+	gint64 t0 = g_get_monotonic_time();
+	g_assert_cmpint(cash_journal_advance(j, note.id, CASH_NOTE_ACCEPTED, "retry", &err), ==, KIO_ERR_IO);
+	g_assert_cmpint((g_get_monotonic_time() - t0) / 1000, <, 500);
+	exec_ok(other, "ROLLBACK");
+	sqlite3_close(other);
+
+	g_assert_cmpint(ledger_recover(l, &err), ==, 0);
+	g_assert_cmpint(f.up, ==, 1);
+	g_assert_cmpint(cash_journal_advance(j, note.id, CASH_NOTE_ACCEPTED, "retry", &err), ==, 0);
+	ledger_notes_free(notes);
+	core_clock_free(clock);
+	ledger_close(l);
+	remove_db(path);
+}
+
 /* Beyond the queue, events are counted and the count itself is recorded. */
 static void test_failing_store_counts_overflow(void)
 {
@@ -553,6 +591,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ledger/migration-race", test_migration_rereads_version_under_lock);
 	g_test_add_func("/ledger/upgrade-previous-version", test_upgrade_populated_previous_version);
 	g_test_add_func("/ledger/failing-keeps-events", test_failing_store_keeps_events);
+	g_test_add_func("/ledger/journal-failure", test_journal_failure_is_a_store_fault);
 	g_test_add_func("/ledger/failing-counts-overflow", test_failing_store_counts_overflow);
 	return g_test_run();
 }
