@@ -118,6 +118,8 @@ static const char *const migrations[] = {
 
 int ledger_schema_latest(void) { return N_MIGRATIONS; }
 
+static bool in_memory(const char *path) { return strcmp(path, ":memory:") == 0; }
+
 static int db_fail(struct ledger *ledger, struct kio_error *err, const char *what)
 {
 	return kio_fail(err, KIO_ERR_IO, "database: %s: %s", what, sqlite3_errmsg(ledger->db));
@@ -311,6 +313,26 @@ out_free:
 	return rc;
 }
 
+/* journal_mode answers with the mode it got, which is not always the one asked for (a file
+ * system without shared memory keeps the rollback journal): the durability promise rests on
+ * WAL, so anything else is refused rather than assumed. */
+static int set_wal(struct ledger *ledger, const char *path, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ledger->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ledger, err, "set WAL");
+	int rc = 0;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = db_fail(ledger, err, "set WAL");
+	} else {
+		const char *mode = (const char *)sqlite3_column_text(st, 0);
+		if (!mode || (strcmp(mode, "wal") != 0 && !(in_memory(path) && strcmp(mode, "memory") == 0)))
+			rc = kio_fail(err, KIO_ERR_IO, "database: journal mode is %s, not wal", mode ? mode : "?");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Names the file in a write failure; a lock held by another program gets a hint. */
 static void cannot_write(const char *path, struct kio_error *err)
 {
@@ -322,7 +344,6 @@ static void cannot_write(const char *path, struct kio_error *err)
 		 strstr(msg, "locked") ? " (another program holds it)" : "");
 }
 
-static bool in_memory(const char *path) { return strcmp(path, ":memory:") == 0; }
 
 int ledger_open(const char *path, struct ledger **out, struct kio_error *err)
 {
@@ -368,8 +389,9 @@ int ledger_open(const char *path, struct ledger **out, struct kio_error *err)
 	if (rc)
 		goto out_close;
 	/* WAL + synchronous=FULL: a committed money record survives a power cut. */
-	rc = exec(ledger->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err,
-		  "set WAL");
+	rc = exec(ledger->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err, "set pragmas");
+	if (!rc)
+		rc = set_wal(ledger, path, err);
 	if (!rc)
 		rc = migrate(ledger, path, err);
 	if (!rc)
@@ -406,7 +428,10 @@ void ledger_close(struct ledger *ledger)
 		LOG_ERR("closing with %zu device events never written (%llu more lost): the store failed",
 			ledger->n_pending, (unsigned long long)ledger->lost);
 	drop_pending(ledger);
-	sqlite3_close(ledger->db);
+	/* A statement left open keeps the connection (and its file locks) alive: say so, since
+	 * the lock file below is released regardless. */
+	if (sqlite3_close(ledger->db) != SQLITE_OK)
+		LOG_ERR("database close: %s", sqlite3_errmsg(ledger->db));
 	/* After the database: the lock covers the files until SQLite has let go of them. */
 	if (ledger->lock_fd >= 0)
 		close(ledger->lock_fd);
