@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kiosk/core/log.h"
@@ -353,6 +354,12 @@ int ledger_open(const char *path, struct ledger **out, struct kio_error *err)
 	int rc = 0;
 	if (path[0] == '\0') {
 		rc = kio_fail(err, KIO_ERR_INVALID, "database: an empty path names no file");
+		goto out_close;
+	}
+	struct stat st;
+	if (!in_memory(path) && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* Before the lock file: nothing is left beside a folder or a device named by mistake. */
+		rc = kio_fail(err, KIO_ERR_INVALID, "database %s is not a regular file", path);
 		goto out_close;
 	}
 	if (!in_memory(path)) {

@@ -159,6 +159,23 @@ static void test_not_a_database(void)
 	remove_db(path);
 }
 
+/* A folder (or any other non-file) named as the database: refused, and no lock file is left
+ * beside it. */
+static void test_not_a_file_is_refused(void)
+{
+	char *path = temp_db();
+	g_assert_cmpint(g_mkdir(path, 0755), ==, 0);
+	struct ledger *l = NOT_SET;
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_open(path, &l, &err), ==, KIO_ERR_INVALID);
+	g_assert_null(l);
+	g_assert_nonnull(strstr(err.msg, "is not a regular file"));
+	char *lock = g_strconcat(path, ".lock", NULL);
+	g_assert_false(g_file_test(lock, G_FILE_TEST_EXISTS));
+	g_free(lock);
+	remove_db(path);
+}
+
 /* A database the kiosk made and closed, then left for a check. */
 static char *made_db(void)
 {
@@ -583,6 +600,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ledger/migrate", test_fresh_database_is_migrated);
 	g_test_add_func("/ledger/newer-schema-unchanged", test_newer_schema_is_refused_unchanged);
 	g_test_add_func("/ledger/not-a-database", test_not_a_database);
+	g_test_add_func("/ledger/not-a-file", test_not_a_file_is_refused);
 	g_test_add_func("/ledger/read-only-file", test_read_only_file_is_refused);
 	g_test_add_func("/ledger/read-only-folder", test_read_only_folder_is_refused);
 	g_test_add_func("/ledger/damaged-page", test_damaged_page_is_refused);
