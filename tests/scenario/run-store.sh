@@ -40,15 +40,6 @@ expect_refusal() {
 	[ "$(wc -l <stderr)" -eq 1 ] || fail "expected exactly one line of message"
 }
 
-# Waits (generous ceiling, no fixed sleep) until a file is non-empty.
-wait_for() {
-	for _ in $(seq 600); do
-		[ -s "$1" ] && return 0
-		sleep 0.05
-	done
-	fail "timed out waiting for $1"
-}
-
 case $case in
 read-only-file)
 	"$kiosk" --headless --simulate --script idle.scenario --db "$db" --out "$work/out" 2>/dev/null ||
@@ -92,14 +83,18 @@ newer)
 	;;
 second-kiosk)
 	mkdir out1
-	mkfifo out1/hold.png
-	printf 'expect-screen attract\nscreenshot hold\n' >hold.scenario
+	mkfifo out1/ready.png out1/hold.png
+	printf 'expect-screen attract\nscreenshot ready\nscreenshot hold\n' >hold.scenario
 	"$kiosk" --headless --simulate --script hold.scenario --db "$db" --out "$work/out1" 2>first.stderr &
 	first=$!
 	background+=("$first")
-	wait_for "$db.lock"
-	# The first kiosk waits in its screenshot (a FIFO nobody reads yet) holding the database.
+	# `ready` read to the end: the first kiosk holds the database and the simulated
+	# validator's memory and waits in `hold` (a FIFO nobody reads yet); virtual time stands
+	# still, so its memory file does not change meanwhile. The second must not touch it.
+	drain out1/ready.png
+	cp "$db.sim-cash" sim-cash.before || fail "no $db.sim-cash"
 	expect_refusal "database $db is in use by another kiosk (pid $first)"
+	cmp -s sim-cash.before "$db.sim-cash" || fail "the second kiosk changed $db.sim-cash"
 	[ ! -e "$work/out/hold.png" ] || fail "the second kiosk wrote output"
 	drain out1/hold.png
 	wait "$first" || { cat first.stderr >&2; fail "the first kiosk failed"; }
