@@ -479,9 +479,11 @@ void ledger_write_failed(struct ledger *ledger, const struct kio_error *why)
 		return;
 	ledger->failing = true;
 	snprintf(ledger->why, sizeof(ledger->why), "%s", why && why->msg[0] ? why->msg : "a write failed");
-	LOG_ERR("store failing: %s", ledger->why);
+	/* Logged once, where handled: by the listener if there is one. */
 	if (ledger->on_fault)
 		ledger->on_fault(ledger->on_fault_user, true, ledger->why);
+	else
+		LOG_ERR("store failing: %s", ledger->why);
 }
 
 int ledger_refuse_while_failing(struct ledger *ledger, const char *what, struct kio_error *err)
@@ -498,7 +500,7 @@ int ledger_recover(struct ledger *ledger, struct kio_error *err)
 	int rc = write_probe(ledger, true, err);
 	if (rc)
 		return rc;
-	LOG_WARN("store writes again: %zu kept device events written", ledger->n_pending);
+	LOG_INFO("store writes again: %zu kept device events written", ledger->n_pending);
 	drop_pending(ledger);
 	ledger->failing = false;
 	ledger->why[0] = '\0';
