@@ -8,6 +8,17 @@
  * With the real clock it blocks in SDL_WaitEventTimeout until the next event or timer.
  * With the virtual clock (headless) there is no waiting: when the kiosk is quiet the
  * scenario runs its next command, and `wait` jumps the clock from timer to timer.
+ *
+ * Out of service (the store cannot record money; kiosk/ledger/store.h):
+ *
+ *   IN SERVICE ──a ledger write fails (device event, note journal)──► OUT OF SERVICE
+ *        ▲                                                                 │
+ *        └──────── the store check (every APP_STORE_CHECK_MS) writes ──────┘
+ *
+ *  1. Out of service, no money is taken: the note acceptor is disabled, every customer
+ *     service is unavailable, and attract and home say so in both languages.
+ *  2. The switch is made from the loop (a timer), never inside the ledger call that failed:
+ *     that call may come from a driver's own call stack.
  */
 #define LOG_MODULE "app"
 #include "app.h"
@@ -51,6 +62,9 @@ struct app {
 	uint32_t wake_event;
 	SDL_atomic_t wake_pending;
 	uint64_t escrow_timer;
+	/* Out of service (invariant 1): the store failed and has not written since. */
+	bool out_of_service;
+	uint64_t store_timer;
 	/* The devices' state and fault as last drawn: a driver may change them from a timer
 	 * (a reply timeout) as well as from an event, and the page must follow either way. */
 	char devices_seen[96];
@@ -140,6 +154,9 @@ static void notice_key(char *key, size_t cap, const char *device, const char *fa
 int app_device_notices(struct app *app, struct app_notice *out, int max)
 {
 	int n = 0;
+	/* The store first: out of service, nothing else matters to a customer. */
+	if (app->out_of_service && n < max)
+		out[n++] = (struct app_notice){"store", "status.store.write-failed", DEV_STATE_FAULT};
 	struct cash_status cs;
 	struct receipt_status rs;
 	struct cardprn_status ks;
@@ -170,6 +187,8 @@ bool app_service_available(struct app *app, enum app_service service)
 	app->cash->ops->get_status(app->cash, &cs);
 	app->card->ops->get_status(app->card, &ks);
 	bool cash_ok = cs.state == DEV_STATE_OK;
+	if (app->out_of_service)
+		return false; /* invariant 1 */
 	switch (service) {
 	case APP_SERVICE_TOPUP:
 	case APP_SERVICE_FEES: return cash_ok;
@@ -269,6 +288,9 @@ int app_device_status(struct app *app, const char *device, enum dev_state *state
 		app->card->ops->get_status(app->card, &st);
 		*state = st.state;
 		*fault = cardprn_fault_name(st.fault);
+	} else if (strcmp(device, "store") == 0) {
+		*state = app->out_of_service ? DEV_STATE_FAULT : DEV_STATE_OK;
+		*fault = ledger_fault_name(app->out_of_service ? LEDGER_FAULT_WRITE_FAILED : LEDGER_FAULT_NONE);
 	} else {
 		return KIO_ERR_INVALID;
 	}
@@ -362,13 +384,64 @@ static void handle_event(struct app *app, const SDL_Event *ev)
 
 /* ---- devices ---- */
 
+/* A failed write is not lost: the ledger keeps the event until the store writes again, and
+ * its fault listener has taken the kiosk out of service. */
 static void record_device(struct app *app, const char *device, enum dev_state state, const char *detail)
 {
 	struct kio_error err;
 	LOG_INFO("%s: %s (%s)", device, dev_state_name(state), detail);
 	if (ledger_device_event_add(app->ledger, core_clock_wall_s(app->clock), device, dev_state_name(state),
 				    detail, &err) != 0)
-		LOG_ERR("%s", err.msg);
+		LOG_WARN("%s event kept until the store writes again: %s", device, err.msg);
+	invalidate(app);
+}
+
+/* ---- out of service ---- */
+
+/* Long enough that a locked store (each try waits the busy timeout) leaves the loop mostly
+ * free; short enough that a kiosk is back soon after a technician freed the store. */
+#define APP_STORE_CHECK_MS 10000
+
+static void on_store_check(void *user)
+{
+	struct app *app = user;
+	app->store_timer = 0;
+	struct kio_error err;
+	if (ledger_recover(app->ledger, &err) != 0) {
+		LOG_WARN("store still failing: %s", err.msg);
+		app->store_timer = core_timer_add(app->timers, APP_STORE_CHECK_MS, on_store_check, app);
+	}
+}
+
+/* Invariant 1, applied from the loop (invariant 2). */
+static void apply_store_state(void *user)
+{
+	struct app *app = user;
+	app->store_timer = 0;
+	if (!app->out_of_service)
+		return;
+	int rc = app->cash->ops->disable(app->cash);
+	if (rc != 0)
+		LOG_ERR("cash: cannot disable the note acceptor: %s", kio_strerror(rc));
+	app->store_timer = core_timer_add(app->timers, APP_STORE_CHECK_MS, on_store_check, app);
+}
+
+/* The ledger's fault listener: called inside the failing ledger call, so it only notes. */
+static void on_store_fault(void *user, bool failing, const char *why)
+{
+	struct app *app = user;
+	if (app->out_of_service == failing)
+		return;
+	app->out_of_service = failing;
+	if (failing)
+		LOG_ERR("OUT OF SERVICE: the database cannot record money (%s); no note is taken until it writes "
+			"again",
+			why);
+	else
+		LOG_WARN("back in service: the database writes again");
+	if (app->store_timer)
+		core_timer_cancel(app->timers, app->store_timer);
+	app->store_timer = failing ? core_timer_add(app->timers, 0, apply_store_state, app) : 0;
 	invalidate(app);
 }
 
@@ -650,6 +723,7 @@ int app_run(const struct app_options *opts)
 		goto out_display;
 	}
 	app->notes = ledger_notes_new(app->ledger, app->clock);
+	ledger_set_fault_listener(app->ledger, on_store_fault, app);
 	app->wake_event = SDL_RegisterEvents(1);
 	if (app->wake_event == (uint32_t)-1) {
 		LOG_ERR("SDL has no room for the device wake-up event");

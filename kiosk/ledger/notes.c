@@ -1,4 +1,6 @@
-/* The note journal over SQLite: one row per banknote plus its steps (cash-journal.h). */
+/* The note journal over SQLite: one row per banknote plus its steps (cash-journal.h). A write
+ * the store cannot take puts the whole store in FAILING (store.c invariant 4): the driver then
+ * waits and retries, and the kiosk is out of service until the store writes again. */
 #define LOG_MODULE "ledger-notes"
 #include "notes.h"
 
@@ -19,9 +21,15 @@ struct ledger_notes {
 
 static struct ledger_notes *notes_of(struct cash_journal *j) { return (struct ledger_notes *)j; }
 
+/* Every SQLite failure of the journal is a store fault: a journey the kiosk cannot record or
+ * read back is money it cannot account for. */
 static int db_fail(struct ledger_notes *n, struct kio_error *err, const char *what)
 {
-	return kio_fail(err, KIO_ERR_IO, "note journal: %s: %s", what, sqlite3_errmsg(ledger_db(n->ledger)));
+	struct kio_error local;
+	struct kio_error *e = err ? err : &local;
+	int rc = kio_fail(e, KIO_ERR_IO, "note journal: %s: %s", what, sqlite3_errmsg(ledger_db(n->ledger)));
+	ledger_write_failed(n->ledger, e);
+	return rc;
 }
 
 static int exec(struct ledger_notes *n, const char *sql, struct kio_error *err)
@@ -29,8 +37,11 @@ static int exec(struct ledger_notes *n, const char *sql, struct kio_error *err)
 	char *msg = NULL;
 	if (sqlite3_exec(ledger_db(n->ledger), sql, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
-	int rc = kio_fail(err, KIO_ERR_IO, "note journal: %s: %s", sql, msg ? msg : "?");
+	struct kio_error local;
+	struct kio_error *e = err ? err : &local;
+	int rc = kio_fail(e, KIO_ERR_IO, "note journal: %s: %s", sql, msg ? msg : "?");
 	sqlite3_free(msg);
+	ledger_write_failed(n->ledger, e);
 	return rc;
 }
 
@@ -70,7 +81,10 @@ static int notes_begin(struct cash_journal *j, struct cash_note *note, struct ki
 	if (note->value_fils < 0)
 		return kio_fail(err, KIO_ERR_INVALID, "note journal: negative value %" PRId64, note->value_fils);
 	int64_t now = core_clock_wall_s(n->clock);
-	int rc = exec(n, "BEGIN IMMEDIATE", err);
+	int rc = ledger_refuse_while_failing(n->ledger, "note journal: begin journey", err);
+	if (rc)
+		return rc;
+	rc = exec(n, "BEGIN IMMEDIATE", err);
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = NULL;
@@ -140,9 +154,12 @@ static int notes_advance(struct cash_journal *j, int64_t id, enum cash_note_stat
 {
 	struct ledger_notes *n = notes_of(j);
 	int64_t now = core_clock_wall_s(n->clock);
+	int rc = ledger_refuse_while_failing(n->ledger, "note journal: advance journey", err);
+	if (rc)
+		return rc;
 	/* IMMEDIATE: the state read and the update are one step even if another process
 	 * shares the database (invariant 1 holds against a second writer too). */
-	int rc = exec(n, "BEGIN IMMEDIATE", err);
+	rc = exec(n, "BEGIN IMMEDIATE", err);
 	if (rc)
 		return rc;
 	enum cash_note_state from = CASH_NOTE_STATE_COUNT;

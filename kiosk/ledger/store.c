@@ -1,22 +1,72 @@
-/* SQLite open, pragmas and schema migrations. */
+/* SQLite open, start-up checks, schema migrations, and the store's health at run time. */
 #define LOG_MODULE "ledger"
 #include "store.h"
 #include "store-priv.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 
+/*
+ * The store's health (one kiosk, one database):
+ *
+ *   (ledger_open)         a write fails after the busy timeout
+ *   ─────────────► OK ─────────────────────────────────────────► FAILING
+ *                   ▲                                              │
+ *                   └──── ledger_recover: probe + kept events ─────┘
+ *                         committed in one transaction
+ *
+ * Invariants:
+ *  1. One process has the database: ledger_open takes an exclusive lock on <db>.lock for
+ *     the ledger's life, so two kiosks never migrate, write or run a simulated device
+ *     (<db>.sim-cash) over the same files. The holder's pid is in the lock file.
+ *  2. Nothing writes the database file before its schema version is known to be one this
+ *     kiosk understands: a newer database is refused byte for byte unchanged.
+ *  3. ledger_open returns 0 only for a store that took a committed write (the probe), is
+ *     not read-only and passes PRAGMA quick_check.
+ *  4. In FAILING no write is tried (the note journal and device events fail at once, without
+ *     the busy wait), and every device event offered is kept in memory, in order, until
+ *     ledger_recover commits it; only events beyond LEDGER_PENDING_MAX are lost, and their
+ *     number is itself recorded. The listener hears each change of state once.
+ */
+
+/* How long a write waits for another connection's lock before the store counts as failing:
+ * long enough for a technician's sqlite3 read or a checkpoint, short enough that the UI
+ * thread does not freeze for long. */
+#define LEDGER_BUSY_MS 2000
+/* Device events kept while the store fails: a day of flapping devices is far below this. */
+#define LEDGER_PENDING_MAX 256
+
+struct pending_event {
+	int64_t at_s;
+	char *device, *state, *detail;
+};
+
 struct ledger {
 	sqlite3 *db;
+	int lock_fd; /* -1 for an in-memory database */
+	bool failing;
+	char why[256];
+	ledger_fault_fn on_fault;
+	void *on_fault_user;
+	struct pending_event pending[LEDGER_PENDING_MAX];
+	size_t n_pending;
+	uint64_t lost; /* device events beyond the queue while failing */
 };
 
 /*
  * Append-only: migration N takes user_version N-1 to N. Never edit one that has shipped;
- * add the next. Each runs inside the same transaction as its user_version bump, so a crash
- * mid-migration leaves the previous version intact.
+ * add the next. All pending migrations run in one BEGIN IMMEDIATE transaction that first
+ * re-reads user_version, so a crash mid-migration leaves the previous version intact and a
+ * second writer can never apply one twice.
  */
 static const char *const migrations[] = {
 	/* 1: device state changes, for the technicians' menu and fault history. */
@@ -54,15 +104,36 @@ static const char *const migrations[] = {
 	"  why TEXT NOT NULL DEFAULT ''"
 	");"
 	"CREATE INDEX note_step_by_note ON note_step(note_id, id);",
+	/* 3: one row the kiosk rewrites at start-up and when it checks a failing store: a
+	 * committed write proves the file, its WAL and the disk under them take one (invariant
+	 * 3), which neither sqlite3_db_readonly nor quick_check can. */
+	"CREATE TABLE store_probe ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  pid INTEGER NOT NULL,"
+	"  writes INTEGER NOT NULL"
+	");"
+	"INSERT INTO store_probe(id, pid, writes) VALUES (1, 0, 0);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 int ledger_schema_latest(void) { return N_MIGRATIONS; }
 
+static bool in_memory(const char *path) { return strcmp(path, ":memory:") == 0; }
+
 static int db_fail(struct ledger *ledger, struct kio_error *err, const char *what)
 {
 	return kio_fail(err, KIO_ERR_IO, "database: %s: %s", what, sqlite3_errmsg(ledger->db));
+}
+
+static int exec(sqlite3 *db, const char *sql, struct kio_error *err, const char *what)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	int rc = kio_fail(err, KIO_ERR_IO, "database: %s: %s", what, msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return rc;
 }
 
 static int read_user_version(struct ledger *ledger, int *version, struct kio_error *err)
@@ -77,56 +148,266 @@ static int read_user_version(struct ledger *ledger, int *version, struct kio_err
 	return rc == SQLITE_ROW ? 0 : db_fail(ledger, err, "read user_version");
 }
 
-static int migrate(struct ledger *ledger, struct kio_error *err)
+static int refuse_newer(const char *path, int version, struct kio_error *err)
 {
-	int version = 0;
-	int rc = read_user_version(ledger, &version, err);
+	return kio_fail(err, KIO_ERR_CORRUPT, "database %s: schema version %d is newer than this kiosk knows (%d)",
+			path, version, N_MIGRATIONS);
+}
+
+/* Runs migrations from..to-1 on an open transaction. */
+static int apply_migrations(sqlite3 *db, int from, int to, struct kio_error *err)
+{
+	for (int v = from; v < to; v++) {
+		char *msg = NULL;
+		if (sqlite3_exec(db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
+			int rc = kio_fail(err, KIO_ERR_IO, "database: migration %d failed: %s", v + 1,
+					  msg ? msg : sqlite3_errmsg(db));
+			sqlite3_free(msg);
+			return rc;
+		}
+	}
+	char *bump = xasprintf("PRAGMA user_version = %d", to);
+	int rc = exec(db, bump, err, "set user_version");
+	free(bump);
+	return rc;
+}
+
+static int migrate(struct ledger *ledger, const char *path, struct kio_error *err)
+{
+	/* IMMEDIATE takes the write lock first, then the version is read again under it: what
+	 * ledger_open saw before may have been changed by another writer meanwhile. */
+	int rc = exec(ledger->db, "BEGIN IMMEDIATE", err, "migrate");
 	if (rc)
 		return rc;
-	if (version > N_MIGRATIONS)
-		return kio_fail(err, KIO_ERR_CORRUPT,
-				"database schema version %d is newer than this kiosk knows (%d)", version,
-				N_MIGRATIONS);
-	for (int v = version; v < N_MIGRATIONS; v++) {
-		char *sql = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;", migrations[v],
-				      v + 1);
-		char *msg = NULL;
-		int src = sqlite3_exec(ledger->db, sql, NULL, NULL, &msg);
-		free(sql);
-		if (src != SQLITE_OK) {
-			kio_fail(err, KIO_ERR_IO, "database: migration %d failed: %s", v + 1, msg ? msg : "?");
-			sqlite3_free(msg);
-			sqlite3_exec(ledger->db, "ROLLBACK", NULL, NULL, NULL);
-			return KIO_ERR_IO;
-		}
-		LOG_INFO("schema migrated to version %d", v + 1);
+	int version = 0;
+	rc = read_user_version(ledger, &version, err);
+	if (rc)
+		goto out_rollback;
+	if (version > N_MIGRATIONS) {
+		rc = refuse_newer(path, version, err);
+		goto out_rollback;
 	}
+	if (version == N_MIGRATIONS)
+		return exec(ledger->db, "COMMIT", err, "migrate");
+	rc = apply_migrations(ledger->db, version, N_MIGRATIONS, err);
+	if (rc)
+		goto out_rollback;
+	rc = exec(ledger->db, "COMMIT", err, "migrate");
+	if (rc)
+		goto out_rollback;
+	LOG_INFO("schema migrated from version %d to %d", version, N_MIGRATIONS);
 	return 0;
+
+out_rollback:
+	sqlite3_exec(ledger->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
 }
+
+/* PRAGMA quick_check: the b-tree pages are sound (not every index entry, which is slow on a
+ * big file). Its first complaint is the message. */
+static int check_sound(struct ledger *ledger, const char *path, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ledger->db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK)
+		return kio_fail(err, KIO_ERR_CORRUPT, "database %s is damaged: %s", path, sqlite3_errmsg(ledger->db));
+	int rc = 0;
+	int step = sqlite3_step(st);
+	if (step != SQLITE_ROW) {
+		rc = kio_fail(err, KIO_ERR_CORRUPT, "database %s is damaged: %s", path, sqlite3_errmsg(ledger->db));
+	} else {
+		const unsigned char *verdict = sqlite3_column_text(st, 0);
+		if (!verdict || strcmp((const char *)verdict, "ok") != 0) {
+			rc = kio_fail(err, KIO_ERR_CORRUPT, "database %s is damaged: %s", path,
+				      verdict ? (const char *)verdict : "no verdict");
+			/* quick_check's verdict spans lines; the kiosk's message is one. */
+			for (char *p = err ? err->msg : NULL; p && *p; p++)
+				if (*p == '\n')
+					*p = ' ';
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The probe write (invariant 3), optionally with the device events kept while failing, in
+ * one committed transaction. */
+static int write_probe(struct ledger *ledger, bool flush, struct kio_error *err)
+{
+	int rc = exec(ledger->db, "BEGIN IMMEDIATE", err, "write check");
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ledger->db, "UPDATE store_probe SET pid = ?, writes = writes + 1 WHERE id = 1", -1, &st,
+			       NULL) != SQLITE_OK) {
+		rc = db_fail(ledger, err, "write check");
+		goto out_rollback;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)getpid());
+	rc = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(ledger->db) == 1 ? 0 : db_fail(ledger, err, "write check");
+	sqlite3_finalize(st);
+	if (rc)
+		goto out_rollback;
+	if (flush) {
+		for (size_t i = 0; i < ledger->n_pending && !rc; i++) {
+			struct pending_event *p = &ledger->pending[i];
+			rc = ledger_insert_device_event(ledger, p->at_s, p->device, p->state, p->detail, err);
+		}
+		if (!rc && ledger->lost) {
+			char detail[64];
+			snprintf(detail, sizeof(detail), "%llu device events lost while the store failed",
+				 (unsigned long long)ledger->lost);
+			int64_t at = ledger->n_pending ? ledger->pending[ledger->n_pending - 1].at_s : 0;
+			rc = ledger_insert_device_event(ledger, at, "store", "lost", detail, err);
+		}
+		if (rc)
+			goto out_rollback;
+	}
+	rc = exec(ledger->db, "COMMIT", err, "write check");
+	if (rc)
+		goto out_rollback;
+	return 0;
+
+out_rollback:
+	sqlite3_exec(ledger->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Invariant 1. Side files live beside the database, so the lock file does too. */
+static int take_lock(struct ledger *ledger, const char *path, struct kio_error *err)
+{
+	char *lock_path = xasprintf("%s.lock", path);
+	int rc = 0;
+	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		rc = kio_fail(err, KIO_ERR_IO, "database %s: cannot create its lock file %s: %s%s", path, lock_path,
+			      strerror(errno), errno == EACCES || errno == EROFS ? " (the folder is not writable)" : "");
+		goto out_free;
+	}
+	/* An open-file-description lock: unlike a POSIX record lock it is not dropped when
+	 * SQLite closes another descriptor, and it excludes a second open in this process too. */
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+		if (errno == EAGAIN || errno == EACCES) {
+			char pid[24] = "";
+			ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			rc = kio_fail(err, KIO_ERR_BUSY, "database %s is in use by another kiosk (pid %s)", path,
+				      pid[0] ? pid : "unknown");
+		} else {
+			rc = kio_fail(err, KIO_ERR_IO, "database %s: cannot lock %s: %s", path, lock_path,
+				      strerror(errno));
+		}
+		close(fd);
+		goto out_free;
+	}
+	char pid[24];
+	int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+		rc = kio_fail(err, KIO_ERR_IO, "database %s: cannot write %s: %s", path, lock_path, strerror(errno));
+		close(fd);
+		goto out_free;
+	}
+	ledger->lock_fd = fd;
+out_free:
+	free(lock_path);
+	return rc;
+}
+
+/* journal_mode answers with the mode it got, which is not always the one asked for (a file
+ * system without shared memory keeps the rollback journal): the durability promise rests on
+ * WAL, so anything else is refused rather than assumed. */
+static int set_wal(struct ledger *ledger, const char *path, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ledger->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ledger, err, "set WAL");
+	int rc = 0;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = db_fail(ledger, err, "set WAL");
+	} else {
+		const char *mode = (const char *)sqlite3_column_text(st, 0);
+		if (!mode || (strcmp(mode, "wal") != 0 && !(in_memory(path) && strcmp(mode, "memory") == 0)))
+			rc = kio_fail(err, KIO_ERR_IO, "database: journal mode is %s, not wal", mode ? mode : "?");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Names the file in a write failure; a lock held by another program gets a hint. */
+static void cannot_write(const char *path, struct kio_error *err)
+{
+	if (!err)
+		return;
+	struct kio_error cause = *err;
+	const char *msg = strncmp(cause.msg, "database: ", 10) == 0 ? cause.msg + 10 : cause.msg;
+	kio_fail(err, cause.code, "database %s cannot be written: %s%s", path, msg,
+		 strstr(msg, "locked") ? " (another program holds it)" : "");
+}
+
 
 int ledger_open(const char *path, struct ledger **out, struct kio_error *err)
 {
+	*out = NULL;
 	struct ledger *ledger = xcalloc(1, sizeof(*ledger));
-	int rc;
-	if (sqlite3_open_v2(path, &ledger->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
+	ledger->lock_fd = -1;
+	int rc = 0;
+	if (path[0] == '\0') {
+		rc = kio_fail(err, KIO_ERR_INVALID, "database: an empty path names no file");
+		goto out_close;
+	}
+	struct stat st;
+	if (!in_memory(path) && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* Before the lock file: nothing is left beside a folder or a device named by mistake. */
+		rc = kio_fail(err, KIO_ERR_INVALID, "database %s is not a regular file", path);
+		goto out_close;
+	}
+	if (!in_memory(path)) {
+		rc = take_lock(ledger, path, err);
+		if (rc)
+			goto out_close;
+	}
+	if (sqlite3_open_v2(path, &ledger->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
 		rc = kio_fail(err, KIO_ERR_IO, "database %s: %s", path,
 			      ledger->db ? sqlite3_errmsg(ledger->db) : "cannot open");
 		goto out_close;
 	}
-	sqlite3_busy_timeout(ledger->db, 2000);
-	/* WAL + synchronous=FULL: a committed money record survives a power cut. */
-	char *msg = NULL;
-	if (sqlite3_exec(ledger->db,
-			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL,
-			 NULL, &msg) != SQLITE_OK) {
-		rc = kio_fail(err, KIO_ERR_IO, "database %s: %s", path, msg ? msg : "pragma failed");
-		sqlite3_free(msg);
+	sqlite3_busy_timeout(ledger->db, LEDGER_BUSY_MS);
+	/* Invariant 2: the version first, by a read; journal_mode=WAL below rewrites the header. */
+	int version = 0;
+	rc = read_user_version(ledger, &version, err);
+	if (rc) {
+		int code = sqlite3_errcode(ledger->db);
+		bool access = code == SQLITE_READONLY || code == SQLITE_CANTOPEN || code == SQLITE_PERM;
+		rc = kio_fail(err, access ? KIO_ERR_IO : KIO_ERR_CORRUPT, "database %s cannot be read: %s%s", path,
+			      sqlite3_errmsg(ledger->db),
+			      access ? " (the file and its folder must be writable for the WAL)" : "");
 		goto out_close;
 	}
-	rc = migrate(ledger, err);
+	if (version > N_MIGRATIONS) {
+		rc = refuse_newer(path, version, err);
+		goto out_close;
+	}
+	if (sqlite3_db_readonly(ledger->db, "main") == 1) {
+		rc = kio_fail(err, KIO_ERR_IO, "database %s is read-only: the kiosk could not record money", path);
+		goto out_close;
+	}
+	rc = check_sound(ledger, path, err);
 	if (rc)
 		goto out_close;
+	/* WAL + synchronous=FULL: a committed money record survives a power cut. */
+	rc = exec(ledger->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err, "set pragmas");
+	if (!rc)
+		rc = set_wal(ledger, path, err);
+	if (!rc)
+		rc = migrate(ledger, path, err);
+	if (!rc)
+		rc = write_probe(ledger, false, err);
+	if (rc) {
+		if (rc != KIO_ERR_CORRUPT)
+			cannot_write(path, err);
+		goto out_close;
+	}
 	*out = ledger;
 	return 0;
 
@@ -135,11 +416,32 @@ out_close:
 	return rc;
 }
 
+static void drop_pending(struct ledger *ledger)
+{
+	for (size_t i = 0; i < ledger->n_pending; i++) {
+		free(ledger->pending[i].device);
+		free(ledger->pending[i].state);
+		free(ledger->pending[i].detail);
+	}
+	ledger->n_pending = 0;
+	ledger->lost = 0;
+}
+
 void ledger_close(struct ledger *ledger)
 {
 	if (!ledger)
 		return;
-	sqlite3_close(ledger->db);
+	if (ledger->n_pending || ledger->lost)
+		LOG_ERR("closing with %zu device events never written (%llu more lost): the store failed",
+			ledger->n_pending, (unsigned long long)ledger->lost);
+	drop_pending(ledger);
+	/* A statement left open keeps the connection (and its file locks) alive: say so, since
+	 * the lock file below is released regardless. */
+	if (sqlite3_close(ledger->db) != SQLITE_OK)
+		LOG_ERR("database close: %s", sqlite3_errmsg(ledger->db));
+	/* After the database: the lock covers the files until SQLite has let go of them. */
+	if (ledger->lock_fd >= 0)
+		close(ledger->lock_fd);
 	free(ledger);
 }
 
@@ -152,12 +454,68 @@ int ledger_schema_version(struct ledger *ledger)
 	return version;
 }
 
-int ledger_device_event_add(struct ledger *ledger, int64_t wall_s, const char *device,
-			    const char *state, const char *detail, struct kio_error *err)
+/* ---- health ---- */
+
+void ledger_set_fault_listener(struct ledger *ledger, ledger_fault_fn fn, void *user)
+{
+	ledger->on_fault = fn;
+	ledger->on_fault_user = user;
+}
+
+bool ledger_failing(const struct ledger *ledger) { return ledger->failing; }
+
+const char *ledger_fault_name(int fault)
+{
+	switch (fault) {
+	case LEDGER_FAULT_NONE: return "none";
+	case LEDGER_FAULT_WRITE_FAILED: return "write-failed";
+	default: return NULL;
+	}
+}
+
+void ledger_write_failed(struct ledger *ledger, const struct kio_error *why)
+{
+	if (ledger->failing)
+		return;
+	ledger->failing = true;
+	snprintf(ledger->why, sizeof(ledger->why), "%s", why && why->msg[0] ? why->msg : "a write failed");
+	/* Logged once, where handled: by the listener if there is one. */
+	if (ledger->on_fault)
+		ledger->on_fault(ledger->on_fault_user, true, ledger->why);
+	else
+		LOG_ERR("store failing: %s", ledger->why);
+}
+
+int ledger_refuse_while_failing(struct ledger *ledger, const char *what, struct kio_error *err)
+{
+	if (!ledger->failing)
+		return 0;
+	return kio_fail(err, KIO_ERR_IO, "%s: not written, the store is failing (%s)", what, ledger->why);
+}
+
+int ledger_recover(struct ledger *ledger, struct kio_error *err)
+{
+	if (!ledger->failing)
+		return 0;
+	int rc = write_probe(ledger, true, err);
+	if (rc)
+		return rc;
+	LOG_INFO("store writes again: %zu kept device events written", ledger->n_pending);
+	drop_pending(ledger);
+	ledger->failing = false;
+	ledger->why[0] = '\0';
+	if (ledger->on_fault)
+		ledger->on_fault(ledger->on_fault_user, false, NULL);
+	return 0;
+}
+
+/* ---- device events ---- */
+
+int ledger_insert_device_event(struct ledger *ledger, int64_t wall_s, const char *device, const char *state,
+			       const char *detail, struct kio_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ledger->db,
-			       "INSERT INTO device_event(at_s, device, state, detail) VALUES (?, ?, ?, ?)",
+	if (sqlite3_prepare_v2(ledger->db, "INSERT INTO device_event(at_s, device, state, detail) VALUES (?, ?, ?, ?)",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(ledger, err, "record device event");
 	sqlite3_bind_int64(st, 1, wall_s);
@@ -166,6 +524,35 @@ int ledger_device_event_add(struct ledger *ledger, int64_t wall_s, const char *d
 	sqlite3_bind_text(st, 4, detail ? detail : "", -1, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(ledger, err, "record device event");
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Invariant 4: kept in order; beyond the queue only counted. */
+static void keep_event(struct ledger *ledger, int64_t wall_s, const char *device, const char *state,
+		       const char *detail)
+{
+	if (ledger->n_pending == LEDGER_PENDING_MAX) {
+		ledger->lost++;
+		return;
+	}
+	struct pending_event *p = &ledger->pending[ledger->n_pending++];
+	p->at_s = wall_s;
+	p->device = xstrdup(device);
+	p->state = xstrdup(state);
+	p->detail = xstrdup(detail ? detail : "");
+}
+
+int ledger_device_event_add(struct ledger *ledger, int64_t wall_s, const char *device, const char *state,
+			    const char *detail, struct kio_error *err)
+{
+	int rc = ledger_refuse_while_failing(ledger, "device event", err);
+	if (!rc) {
+		rc = ledger_insert_device_event(ledger, wall_s, device, state, detail, err);
+		if (!rc)
+			return 0;
+		ledger_write_failed(ledger, err);
+	}
+	keep_event(ledger, wall_s, device, state, detail);
 	return rc;
 }
 
@@ -179,4 +566,28 @@ int ledger_device_event_count(struct ledger *ledger, int64_t *count, struct kio_
 		*count = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 0 : db_fail(ledger, err, "count device events");
+}
+
+int ledger_test_apply(sqlite3 *db, int from, int to, struct kio_error *err)
+{
+	if (from < 0 || to > N_MIGRATIONS || from > to)
+		return kio_fail(err, KIO_ERR_INVALID, "no migrations %d..%d", from, to);
+	return apply_migrations(db, from, to, err);
+}
+
+int ledger_test_build_at(const char *path, int version, struct kio_error *err)
+{
+	struct ledger tmp = {.lock_fd = -1};
+	if (sqlite3_open_v2(path, &tmp.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		int rc = kio_fail(err, KIO_ERR_IO, "database %s: %s", path, tmp.db ? sqlite3_errmsg(tmp.db) : "?");
+		sqlite3_close(tmp.db);
+		return rc;
+	}
+	int rc = exec(tmp.db, "PRAGMA journal_mode=WAL; BEGIN IMMEDIATE", err, "build");
+	if (!rc)
+		rc = ledger_test_apply(tmp.db, 0, version, err);
+	if (!rc)
+		rc = exec(tmp.db, "COMMIT", err, "build");
+	sqlite3_close(tmp.db);
+	return rc;
 }

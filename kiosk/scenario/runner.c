@@ -15,6 +15,7 @@
 #include "kiosk/app.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
+#include "kiosk/ledger/store.h"
 
 struct runner {
 	struct script *script;
@@ -59,13 +60,15 @@ static const char *class_fault_name(const char *device, int fault)
 		return fault < RECEIPT_FAULT_COUNT ? receipt_fault_name((enum receipt_fault)fault) : NULL;
 	if (strcmp(device, "card") == 0)
 		return fault < CARDPRN_FAULT_COUNT ? cardprn_fault_name((enum cardprn_fault)fault) : NULL;
+	if (strcmp(device, "store") == 0) /* the database: out of service while it cannot write */
+		return ledger_fault_name(fault);
 	return NULL;
 }
 
 static int check_expect_device(const struct script_cmd *cmd, char *why, size_t why_len)
 {
 	if (!class_fault_name(cmd->arg, 0)) {
-		snprintf(why, why_len, "unknown device '%s' (cash, receipt, card)", cmd->arg);
+		snprintf(why, why_len, "unknown device '%s' (cash, receipt, card, store)", cmd->arg);
 		return -1;
 	}
 	if (strcmp(cmd->arg2, "ok") == 0)

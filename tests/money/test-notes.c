@@ -64,7 +64,7 @@ static int64_t begin(struct fixture *f, const char *device, int64_t fils, uint32
 static void test_journey(struct fixture *f, gconstpointer data)
 {
 	struct kio_error err;
-	g_assert_cmpint(ledger_schema_version(f->ledger), ==, 2);
+	g_assert_cmpint(ledger_schema_version(f->ledger), ==, ledger_schema_latest());
 	int64_t id = begin(f, "essp:1", 2000, 41);
 	g_assert_cmpint(cash_journal_advance(f->j, id, CASH_NOTE_ACCEPTED, "kiosk", &err), ==, 0);
 	g_assert_cmpint(cash_journal_advance(f->j, id, CASH_NOTE_CREDITED, "poll: NOTE CREDIT", &err), ==, 0);
