@@ -33,11 +33,26 @@ enum cash_event_kind {
 	CASH_EV_ESCROW,           /* a valid note is held: call accept or return */
 	CASH_EV_STACKED,          /* the note reached the cashbox */
 	CASH_EV_CREDITED,         /* the credit point: count the money */
-	CASH_EV_REJECTED,         /* the device refused a note (fake, unreadable, disabled) */
+	CASH_EV_REJECTED,         /* a note went back with no journey: the device refused it
+				   * (fake, unreadable, disabled), or the unit could not take it
+				   * safely (see cause) */
 	CASH_EV_RETURNED,         /* an escrowed note went back to the customer */
 	CASH_EV_FAULT,            /* status.fault changed to a fault */
 	CASH_EV_RECOVERED,        /* the fault cleared */
 	CASH_EV_COUNT
+};
+
+/*
+ * Why the unit gave a note back before the kiosk was asked about it (CASH_EV_REJECTED), so
+ * the screen can say more than "refused". The customer keeps the note; nothing is credited.
+ */
+enum cash_cause {
+	CASH_CAUSE_NONE,         /* the device refused it (fake, unreadable, disabled) */
+	CASH_CAUSE_NOT_RECORDED, /* the note journal could not record it: a note we cannot
+				  * record is a note we must not take */
+	CASH_CAUSE_NO_COUNTERS,  /* the device could not give its counters: after a crash
+				  * nothing could prove whether the note reached the cashbox */
+	CASH_CAUSE_COUNT
 };
 
 struct cash_event {
@@ -48,6 +63,7 @@ struct cash_event {
 	 * (cash-journal.h), so a listener can tie the events of one note together and never
 	 * book one twice; 0 when the implementation keeps no journal. */
 	int64_t note_id;
+	enum cash_cause cause; /* REJECTED: why (CASH_CAUSE_NONE for a device refusal) */
 };
 
 #define CASH_MAX_DENOMS 16
@@ -101,3 +117,5 @@ static inline void cash_set_listener(struct cash_unit *unit, cash_event_fn fn, v
 void cash_emit(struct cash_unit *unit, const struct cash_event *ev);
 
 const char *cash_fault_name(enum cash_fault fault);
+/* "none", "not-recorded", "no-counters"; never NULL. */
+const char *cash_cause_name(enum cash_cause cause);

@@ -17,6 +17,12 @@ const char *cash_fault_name(enum cash_fault fault)
 	return (unsigned)fault < CASH_FAULT_COUNT ? names[fault] : "?";
 }
 
+const char *cash_cause_name(enum cash_cause cause)
+{
+	static const char *const names[CASH_CAUSE_COUNT] = {"none", "not-recorded", "no-counters"};
+	return (unsigned)cause < CASH_CAUSE_COUNT ? names[cause] : "?";
+}
+
 const char *receipt_fault_name(enum receipt_fault fault)
 {
 	static const char *const names[RECEIPT_FAULT_COUNT] = {

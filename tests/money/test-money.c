@@ -33,18 +33,24 @@
 #include "kiosk/ledger/notes.h"
 
 #define NOTE_FILS 10000 /* AED 100 */
+#define CHILD_RETRIES 10 /* the child driver's cfg.retries */
 
-/* ---- A journal that cannot list once (a transient database error) ---- */
+/* ---- A journal that cannot list or begin (a transient database error) ---- */
 
 struct flaky_journal {
 	struct cash_journal base;
 	struct cash_journal *inner;
-	unsigned fail_list;
+	unsigned fail_list, fail_begin;
 };
 
 static int fj_begin(struct cash_journal *j, struct cash_note *note, struct kio_error *err)
 {
-	return cash_journal_begin(((struct flaky_journal *)j)->inner, note, err);
+	struct flaky_journal *fj = (struct flaky_journal *)j;
+	if (fj->fail_begin) {
+		fj->fail_begin--;
+		return kio_fail(err, KIO_ERR_IO, "test: disk I/O error");
+	}
+	return cash_journal_begin(fj->inner, note, err);
 }
 
 static int fj_advance(struct cash_journal *j, int64_t id, enum cash_note_state to, const char *why,
@@ -111,7 +117,7 @@ static void child_event(void *user, const struct cash_event *ev)
 }
 
 static _Noreturn void child_main(int fd, const char *db, const char *kill_point, bool accept, unsigned fail_list,
-				 int events_fd)
+				 unsigned fail_begin, int events_fd)
 {
 	log_set_level(LOG_ERROR);
 	struct core_clock *clock = core_clock_new(false, 0);
@@ -121,7 +127,8 @@ static _Noreturn void child_main(int fd, const char *db, const char *kill_point,
 	if (ledger_open(db, &ledger, &err) != 0)
 		_exit(3);
 	struct ledger_notes *notes = ledger_notes_new(ledger, clock);
-	struct flaky_journal journal = {.base.ops = &fj_ops, .inner = ledger_notes_journal(notes), .fail_list = fail_list};
+	struct flaky_journal journal = {.base.ops = &fj_ops, .inner = ledger_notes_journal(notes), .fail_list = fail_list,
+				       .fail_begin = fail_begin};
 	struct transport *t = fd_transport_new("cash", fd);
 	struct child c = {.kill_point = kill_point, .events_fd = events_fd, .accept = accept};
 	struct essp_cash_config cfg;
@@ -129,7 +136,7 @@ static _Noreturn void child_main(int fd, const char *db, const char *kill_point,
 	/* Real time: short enough that a test takes milliseconds, long enough for ASan. */
 	cfg.poll_ms = 5;
 	cfg.reply_timeout_ms = 200;
-	cfg.retries = 10;
+	cfg.retries = CHILD_RETRIES;
 	cfg.reconnect_ms = 50;
 	cfg.checkpoint = child_checkpoint;
 	cfg.checkpoint_user = &c;
@@ -189,6 +196,8 @@ struct world {
 	unsigned insert_max;
 	const int64_t *values; /* the notes' values in order; NULL: random (one: NOTE_FILS) */
 	unsigned fail_list;    /* the next child's journal fails list_open this many times */
+	unsigned fail_begin;   /* ... and begin */
+	bool no_counters;      /* the device refuses GET COUNTERS for each note it takes in */
 	GRand *rand;
 };
 
@@ -241,11 +250,12 @@ static void spawn(struct world *w, const char *kill_point, bool accept)
 	g_assert_cmpint(pid, >=, 0);
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(sv[1], w->db, kill_point, accept, w->fail_list, events_fd);
+		child_main(sv[1], w->db, kill_point, accept, w->fail_list, w->fail_begin, events_fd);
 	}
 	close(sv[1]);
 	close(events_fd);
 	w->fail_list = 0;
+	w->fail_begin = 0;
 	/* The old cable is gone with the old process: bytes the device had not yet handed
 	 * over went nowhere. */
 	uint8_t junk[512];
@@ -270,8 +280,12 @@ static void maybe_insert(struct world *w)
 	int64_t v = w->values ? w->values[w->inserted]
 		    : w->insert_max == 1 ? NOTE_FILS
 					 : values[g_rand_int_range(w->rand, 0, 8)];
-	if (sim_essp_insert_note(w->sim, v) == 0)
+	if (sim_essp_insert_note(w->sim, v) == 0) {
 		w->inserted++;
+		/* Every try of the driver for this note: it must give the note back. */
+		if (w->no_counters)
+			sim_essp_refuse_command(w->sim, ESSP_CMD_GET_COUNTERS, CHILD_RETRIES + 1);
+	}
 }
 
 static bool events_have(struct world *w, const char *line_start, unsigned *count);
@@ -473,26 +487,35 @@ struct kill_case {
 	bool accept;
 	bool credited;         /* the note ends in the cashbox */
 	unsigned fates;        /* fates after the first kill that reach every point (0: all) */
+	bool no_counters;      /* GET COUNTERS refused at the note's escrow (invariant 8) */
+	bool not_recorded;     /* the first child's journal refuses the note's ESCROW */
 };
 
 static const struct kill_case kill_cases[] = {
-	{"escrow-read", {"escrow-read"}, true, false, 0},
-	{"escrow-journaled", {"escrow-journaled"}, true, false, 0},
-	{"accept-journaled", {"accept-journaled"}, true, false, 0},
-	{"accept-sent", {"accept-sent"}, true, true, 0},
-	{"credit-read", {"credit-read"}, true, true, 0},
-	{"credit-journaled", {"credit-journaled"}, true, true, 0},
-	{"credit-emitted", {"credit-emitted"}, true, true, 0},
-	{"stacked-read", {"stacked-read"}, true, true, 0},
-	{"stacked-journaled", {"stacked-journaled"}, true, true, 0},
-	{"return-sent", {"return-sent"}, false, false, 0},
-	{"returned-read", {"returned-read"}, false, false, 0},
-	{"returned-journaled", {"returned-journaled"}, false, false, 0},
+	{"escrow-read", {"escrow-read"}, true, false, 0, false, false},
+	{"escrow-journaled", {"escrow-journaled"}, true, false, 0, false, false},
+	{"accept-journaled", {"accept-journaled"}, true, false, 0, false, false},
+	{"accept-sent", {"accept-sent"}, true, true, 0, false, false},
+	{"credit-read", {"credit-read"}, true, true, 0, false, false},
+	{"credit-journaled", {"credit-journaled"}, true, true, 0, false, false},
+	{"credit-emitted", {"credit-emitted"}, true, true, 0, false, false},
+	{"stacked-read", {"stacked-read"}, true, true, 0, false, false},
+	{"stacked-journaled", {"stacked-journaled"}, true, true, 0, false, false},
+	{"return-sent", {"return-sent"}, false, false, 0, false, false},
+	{"returned-read", {"returned-read"}, false, false, 0, false, false},
+	{"returned-journaled", {"returned-journaled"}, false, false, 0, false, false},
 	/* Killed again while reconciling at restart. */
-	{"credit-read+settle-listed", {"credit-read", "settle-listed"}, true, true, 0},
+	{"credit-read+settle-listed", {"credit-read", "settle-listed"}, true, true, 0, false, false},
 	/* settle-resolved is reached only when the counters decide: the events were lost. */
-	{"accept-sent+settle-resolved", {"accept-sent", "settle-resolved"}, true, true, ALONE},
-	{"escrow-journaled+settle-resolved", {"escrow-journaled", "settle-resolved"}, true, false, ALONE},
+	{"accept-sent+settle-resolved", {"accept-sent", "settle-resolved"}, true, true, ALONE, false, false},
+	{"escrow-journaled+settle-resolved", {"escrow-journaled", "settle-resolved"}, true, false, ALONE, false, false},
+	/* A note the driver gives back unjournaled (invariant 8): the kiosk wanted it, but the
+	 * device gave no counters, or the journal refused it; killed once decided, or with its
+	 * REJECT written. The device hands it back; nothing is journaled, nothing credited. */
+	{"no-counters+escrow-refused", {"escrow-refused"}, true, false, 0, true, false},
+	{"no-counters+return-sent", {"return-sent"}, true, false, 0, true, false},
+	{"not-recorded+escrow-refused", {"escrow-refused"}, true, false, 0, false, true},
+	{"not-recorded+return-sent", {"return-sent"}, true, false, 0, false, true},
 };
 
 struct kill_param {
@@ -508,7 +531,10 @@ static void test_kill_point(gconstpointer data)
 	world_init(&w, 1);
 	ready_lines = 0;
 	unsigned between = 0;
+	w.no_counters = kc->no_counters;
 	for (int i = 0; i < 3 && kc->points[i]; i++) {
+		if (i == 0 && kc->not_recorded)
+			w.fail_begin = 1;
 		spawn(&w, kc->points[i], kc->accept);
 		serve(&w, NULL, 10000, true);
 		/* It must have died where we asked, not elsewhere. */
@@ -545,8 +571,8 @@ static void test_kill_point(gconstpointer data)
 		g_assert_cmpint(o.sim.cashbox_fils, ==, 0);
 		g_assert_cmpuint(o.ev_credited, ==, 0);
 		/* Journaled notes end RETURNED, reported once (unless killed right after the commit);
-		 * a note killed before its journey began is simply given back. */
-		bool journaled = strcmp(kc->points[0], "escrow-read") != 0;
+		 * a note killed before its journey began, or never journaled, is simply given back. */
+		bool journaled = strcmp(kc->points[0], "escrow-read") != 0 && !kc->no_counters && !kc->not_recorded;
 		g_assert_cmpint(o.returned, ==, journaled ? 1 : 0);
 		if (journaled)
 			g_assert_cmpuint(o.ev_returned, ==, between ? 0 : 1);

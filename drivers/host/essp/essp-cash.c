@@ -43,11 +43,14 @@
  * A note in RUN (struct note; one at a time: the NV9 escrow holds one note):
  *
  *   NONE ─READ ch─► READ ─GET COUNTERS, journal ESCROW, emit ESCROW─► HELD (HOLD each poll_ms)
+ *   READ ─no counters after 1 + retries GET COUNTERS, or the journal refuses ESCROW:
+ *          nothing journaled (invariant 8)─► RETURNING (REJECT 0x08)
  *   HELD ─escrow_accept: journal ACCEPTED─► ACCEPTED (next POLL lets it stack, GA973 §8)
  *   HELD ─escrow_return / escrow_decide_ms─► RETURNING (REJECT 0x08)
  *   ACCEPTED ─NOTE CREDIT: journal CREDITED, emit CREDITED─► CREDITED
  *   CREDITED ─STACKED: journal STACKED, emit STACKED─► NONE
  *   HELD/ACCEPTED/RETURNING ─REJECTED or CLEARED FROM FRONT: journal RETURNED, emit─► NONE
+ *   RETURNING unjournaled ─REJECTED or CLEARED FROM FRONT: emit REJECTED with the cause─► NONE
  *   any journaled ─CLEARED INTO CASHBOX: journal CREDITED (if not), STACKED, emit─► NONE
  *
  * SETTLE runs at every session start (first connect, resync after NO_ANSWER, SLAVE RESET,
@@ -85,7 +88,12 @@
  *   credit-emitted     after the emit: as credit-journaled.
  *   stacked-read       STACKED parsed, not journaled: SETTLE closes it (counters or
  *                      CLEARED INTO CASHBOX), no second credit.
+ *   escrow-refused     a note read in escrow is going back unjournaled (no counters after the
+ *                      retries, or the journal refused ESCROW), REJECT not yet written. The
+ *                      device holds it: SETTLE's REJECT returns it (CLEARED FROM FRONT after a
+ *                      power cycle; its own escrow timeout if left alone). No journey, no money.
  *   return-sent        REJECT written: REJECTED → RETURNED, or counters unchanged → RETURNED.
+ *                      For an unjournaled note: REJECTED reported, or already over; no journey.
  *   returned-read      REJECTED parsed, not journaled: counters unchanged → RETURNED.
  *   settle-listed      at restart, open journeys listed, nothing done: SETTLE runs again.
  *   settle-resolved    a journey resolved by counters, before INHIBITS: nothing left open.
@@ -108,6 +116,12 @@
  *     if the journal refuses a write, the rest wait and no command is sent (GA973 §7.5).
  *  7. FAULT is sticky per kind: NO_ANSWER and DISCONNECTED clear only when a new session
  *     reaches RUN; jam, stacker full and cashbox removed follow what each poll reports.
+ *  8. A note is journaled, and offered to the kiosk, only with its counters snapshot: without
+ *     one, SETTLE could not tell after a crash whether it reached the cashbox (a technician
+ *     would have to). GET COUNTERS refused or unreadable is asked again up to cfg.retries
+ *     times, then the note goes back from escrow with no journey and REJECTED says why
+ *     (CASH_CAUSE_NO_COUNTERS); a journal that refuses ESCROW does the same
+ *     (CASH_CAUSE_NOT_RECORDED). The driver never advances the note on missing data.
  */
 #define LOG_MODULE "essp-cash"
 #include "essp-cash.h"
@@ -165,6 +179,8 @@ struct note {
 	bool auto_return;  /* the driver decides (settle, journal failure), not the kiosk */
 	bool reject_sent;
 	bool accept_sent;
+	unsigned counters_fails; /* GET COUNTERS refused or unreadable for this READ */
+	enum cash_cause cause;   /* why an unjournaled note goes back (invariant 8) */
 	struct cash_note j;
 };
 
@@ -332,6 +348,13 @@ static void emit(struct essp_cash *d, enum cash_event_kind kind, int64_t fils, e
 		 int64_t note_id)
 {
 	struct cash_event ev = {.kind = kind, .value_fils = fils, .fault = fault, .note_id = note_id};
+	cash_emit(&d->base, &ev);
+}
+
+/* A note given back with no journey (cash.h: CASH_EV_REJECTED); fils 0 if its value is unknown. */
+static void emit_rejected(struct essp_cash *d, int64_t fils, enum cash_cause cause)
+{
+	struct cash_event ev = {.kind = CASH_EV_REJECTED, .value_fils = fils, .cause = cause};
 	cash_emit(&d->base, &ev);
 }
 
@@ -630,6 +653,17 @@ static bool return_cur(struct essp_cash *d, const char *why)
 	return true;
 }
 
+/* The unjournaled note of refuse_cur is back at the bezel (invariant 8): say why. */
+static void refused_back(struct essp_cash *d, const char *why)
+{
+	int64_t fils = d->cur.fils;
+	enum cash_cause cause = d->cur.cause;
+	LOG_WARN("%s: note (ch %u, %" PRId64 " fils) given back (%s): %s", d->name, d->cur.ch, fils, why,
+		 cash_cause_name(cause));
+	set_note(d, NOTE_NONE);
+	emit_rejected(d, fils, cause);
+}
+
 static bool note_open(const struct note *n)
 {
 	return n->journaled && (n->ph == NOTE_HELD || n->ph == NOTE_ACCEPTED || n->ph == NOTE_RETURNING ||
@@ -721,15 +755,23 @@ static bool handle_event(struct essp_cash *d, const struct essp_event *ev, struc
 			LOG_ERR("%s: REJECTED after NOTE CREDIT for note %" PRId64 ": kept as credited", d->name, d->cur.j.id);
 			return true;
 		}
+		if (d->cur.ph == NOTE_RETURNING) {
+			refused_back(d, "poll: REJECTED");
+			return true;
+		}
 		if (d->cur.ph == NOTE_READ)
 			set_note(d, NOTE_NONE);
-		emit(d, CASH_EV_REJECTED, 0, CASH_FAULT_NONE, 0);
+		emit_rejected(d, 0, CASH_CAUSE_NONE);
 		return true;
 	case ESSP_EV_CLEARED_FROM_FRONT:
 		/* Power-up found a note in the path and gave it back (GA138 event table). */
 		seen->path = true;
 		if (cur_open(d) && d->cur.ph != NOTE_CREDITED)
 			return return_cur(d, "power-up: cleared from front");
+		if (d->cur.ph == NOTE_RETURNING) {
+			refused_back(d, "power-up: cleared from front");
+			return true;
+		}
 		if (d->cur.ph == NOTE_READ)
 			set_note(d, NOTE_NONE);
 		LOG_INFO("%s: note (ch %u) cleared from the front at power-up, none of ours", d->name, ch);
@@ -1011,8 +1053,23 @@ static void counters_reply(struct essp_cash *d, const uint8_t *data, size_t len,
 		LOG_WARN("%s: GET COUNTERS: %s", d->name, err.msg);
 }
 
-/* READ ch answered by GET COUNTERS: journal the escrow, then tell the kiosk (invariant 4). */
-static void escrow_journal(struct essp_cash *d, bool have_counters)
+/*
+ * A note read in escrow that the driver will not offer to the kiosk (invariant 8): nothing
+ * journaled, REJECT next (pump), and REJECTED tells the kiosk why once the device gave it
+ * back. Nothing promised it credit, so the customer keeping it is the whole outcome.
+ */
+static void refuse_cur(struct essp_cash *d, enum cash_cause cause)
+{
+	d->cur.auto_return = true;
+	d->cur.reject_sent = false;
+	d->cur.cause = cause;
+	set_note(d, NOTE_RETURNING);
+	checkpoint(d, "escrow-refused");
+}
+
+/* READ ch answered by GET COUNTERS: journal the escrow with its snapshot, then tell the
+ * kiosk (invariants 4, 8). */
+static void escrow_journal(struct essp_cash *d)
 {
 	struct cash_note *j = &d->cur.j;
 	memset(j, 0, sizeof(*j));
@@ -1020,16 +1077,14 @@ static void escrow_journal(struct essp_cash *d, bool have_counters)
 	j->channel = d->cur.ch;
 	j->value_fils = d->cur.fils > 0 ? d->cur.fils : 0;
 	j->state = CASH_NOTE_ESCROW;
-	j->counters_known = have_counters;
+	j->counters_known = true;
 	j->stacked_before = d->counters.stacked;
 	j->rejected_before = d->counters.rejected;
 	struct kio_error err = {0};
 	if (cash_journal_begin(d->journal, j, &err) != 0) {
 		/* A note we cannot record is a note we must not take. */
 		LOG_ERR("%s: escrow not recorded (%s): returning the note", d->name, err.msg);
-		d->cur.auto_return = true;
-		d->cur.reject_sent = false;
-		set_note(d, NOTE_RETURNING);
+		refuse_cur(d, CASH_CAUSE_NOT_RECORDED);
 		return;
 	}
 	d->cur.journaled = true;
@@ -1089,8 +1144,20 @@ static void run_reply(struct essp_cash *d, uint8_t cmd, const uint8_t *data, siz
 		break;
 	case ESSP_CMD_GET_COUNTERS:
 		counters_reply(d, data, len, &ok);
-		if (d->cur.ph == NOTE_READ) {
-			escrow_journal(d, ok);
+		if (d->cur.ph == NOTE_READ && ok) {
+			escrow_journal(d);
+		} else if (d->cur.ph == NOTE_READ) {
+			/* Invariant 8: no snapshot, no journey. Asked again (pump) as a lost reply
+			 * would be re-sent; then the note goes back. */
+			if (++d->cur.counters_fails <= d->cfg.retries) {
+				LOG_WARN("%s: no counters for the note in escrow (ch %u): asking again (%u/%u)",
+					 d->name, d->cur.ch, d->cur.counters_fails, d->cfg.retries);
+			} else {
+				LOG_ERR("%s: note (ch %u, %" PRId64 " fils) returned: the device gave no counters "
+					"after %u tries, and without them a crash could leave it unprovable",
+					d->name, d->cur.ch, d->cur.fils, d->cur.counters_fails);
+				refuse_cur(d, CASH_CAUSE_NO_COUNTERS);
+			}
 		} else if (d->phase == PH_SETTLE && d->settle == SETTLE_COUNTERS) {
 			if (!ok || !settle_resolve(d)) {
 				cancel(d, &d->retry_timer);

@@ -90,6 +90,8 @@ struct sim_essp {
 	uint8_t last_reject;
 
 	unsigned drop_replies, drop_commands, dup_replies, corrupt_replies;
+	uint8_t refuse_code;
+	unsigned refuse_n;
 	uint64_t executed, repeats, resets, power_ups;
 };
 
@@ -774,6 +776,11 @@ static void execute(struct sim_essp *m, const struct essp_frame *f, struct reply
 	if (m->note == SIM_ESSP_NOTE_ESCROW && cmd != ESSP_CMD_POLL && cmd != ESSP_CMD_POLL_WITH_ACK)
 		m->escrow_ref = m->now; /* GA138 Hold: any command but a poll restarts the timer */
 
+	if (m->refuse_n && cmd == m->refuse_code) {
+		m->refuse_n--;
+		put(r, ESSP_RESP_CANNOT_PROCESS);
+		return;
+	}
 	switch (cmd) {
 	case ESSP_CMD_SYNC:
 	case ESSP_CMD_DISPLAY_ON:
@@ -1134,6 +1141,12 @@ void sim_essp_drop_replies(struct sim_essp *m, unsigned n) { m->drop_replies = n
 void sim_essp_drop_commands(struct sim_essp *m, unsigned n) { m->drop_commands = n; }
 void sim_essp_duplicate_replies(struct sim_essp *m, unsigned n) { m->dup_replies = n; }
 void sim_essp_corrupt_replies(struct sim_essp *m, unsigned n) { m->corrupt_replies = n; }
+
+void sim_essp_refuse_command(struct sim_essp *m, uint8_t code, unsigned n)
+{
+	m->refuse_code = code;
+	m->refuse_n = n;
+}
 
 void sim_essp_get_state(const struct sim_essp *m, struct sim_essp_state *out)
 {

@@ -143,6 +143,10 @@ void sim_essp_drop_replies(struct sim_essp *m, unsigned n);     /* executed, rep
 void sim_essp_drop_commands(struct sim_essp *m, unsigned n);    /* lost before the device */
 void sim_essp_duplicate_replies(struct sim_essp *m, unsigned n); /* reply arrives twice */
 void sim_essp_corrupt_replies(struct sim_essp *m, unsigned n);  /* reply CRC broken */
+/* The next n executions of command `code` answer COMMAND CANNOT BE PROCESSED (0xF5) and do
+ * nothing else (e.g. GET COUNTERS while the firmware cannot read its counters). One code at
+ * a time: a new call replaces the last. */
+void sim_essp_refuse_command(struct sim_essp *m, uint8_t code, unsigned n);
 
 void sim_essp_get_state(const struct sim_essp *m, struct sim_essp_state *out);
 const char *sim_essp_fault_name(enum sim_essp_fault fault);

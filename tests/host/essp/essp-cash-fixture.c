@@ -85,7 +85,12 @@ static struct flaky_journal *fj_of(struct cash_journal *j) { return (struct flak
 
 static int fj_begin(struct cash_journal *j, struct cash_note *note, struct kio_error *err)
 {
-	return cash_journal_begin(fj_of(j)->inner, note, err);
+	struct flaky_journal *fj = fj_of(j);
+	if (fj->fail_begin) {
+		fj->fail_begin--;
+		return kio_fail(err, KIO_ERR_IO, "test: disk I/O error");
+	}
+	return cash_journal_begin(fj->inner, note, err);
 }
 
 static int fj_advance(struct cash_journal *j, int64_t id, enum cash_note_state to, const char *why,

@@ -31,6 +31,7 @@ struct flaky_journal {
 	struct cash_journal *inner;
 	unsigned fail_list;     /* the next n list_open calls fail with KIO_ERR_IO */
 	unsigned fail_advance;  /* the next n advance calls fail with KIO_ERR_IO */
+	unsigned fail_begin;    /* the next n begin calls fail with KIO_ERR_IO */
 	unsigned n_list;        /* list_open calls, failed ones included */
 };
 

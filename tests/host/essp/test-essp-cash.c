@@ -688,6 +688,205 @@ static void test_power_cycle_after_credit(void)
 
 static bool listed(struct fx *f) { return f->journal.n_list > 0; }
 
+/* ---- A note the driver cannot take safely goes back (invariant 8) ---- */
+
+/* The one REJECTED event of the run; fails the test if there is not exactly one. */
+static struct cash_event the_rejected(const struct fx *f)
+{
+	g_assert_cmpuint(fx_count(f, CASH_EV_REJECTED), ==, 1);
+	for (size_t i = 0; i < f->n_ev; i++)
+		if (f->ev[i].kind == CASH_EV_REJECTED)
+			return f->ev[i];
+	g_assert_not_reached();
+}
+
+static size_t count_cmd(GArray *cmds, uint8_t code)
+{
+	size_t n = 0;
+	for (guint i = 0; i < cmds->len; i++)
+		n += g_array_index(cmds, uint8_t, i) == code;
+	return n;
+}
+
+static int64_t journeys(struct fx *f)
+{
+	int64_t n = 0;
+	for (int s = 0; s < CASH_NOTE_STATE_COUNT; s++)
+		n += fx_journal(f, (enum cash_note_state)s, NULL);
+	return n;
+}
+
+/*
+ * Issue 9 follow-up: GET COUNTERS fails at escrow on every try. The note used to be
+ * journaled without a snapshot and offered to the kiosk; accepted, and had the kiosk died
+ * with the note's events lost, no SETTLE could decide it (a technician had to). Now the
+ * driver asks again (cfg.retries), then returns the note from escrow unjournaled and says
+ * why: REJECTED with cause no-counters and the note's value. The next note, whose counters
+ * answer, is taken as usual, without a new session.
+ */
+static void test_counters_fail_at_escrow(void)
+{
+	struct fx f;
+	fx_init(&f);
+	fx_start(&f);
+	fx_enable_all(&f);
+	f.on_escrow = 1;
+	uint64_t resyncs = fx_info(&f).resyncs;
+	size_t from = fx_writes(&f);
+	sim_essp_refuse_command(f.sim, ESSP_CMD_GET_COUNTERS, f.cfg.retries + 1);
+	insert(&f, AED(100));
+	g_assert_true(fx_run_until(&f, has_rejected, 5000));
+	g_assert_true(fx_run_until(&f, path_empty, 5000));
+	fx_run_for(&f, 1000);
+	struct cash_event ev = the_rejected(&f);
+	g_assert_cmpint(ev.cause, ==, CASH_CAUSE_NO_COUNTERS);
+	g_assert_cmpint(ev.value_fils, ==, AED(100));
+	g_assert_cmpint(ev.note_id, ==, 0);
+	g_assert_cmpuint(fx_count(&f, CASH_EV_ESCROW), ==, 0);
+	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
+	g_assert_cmpuint(fx_count(&f, CASH_EV_RETURNED), ==, 0);
+	g_assert_cmpint(journeys(&f), ==, 0);
+	g_assert_cmpint(fx_sim(&f).cashbox_fils, ==, 0);
+	g_assert_cmphex(fx_sim(&f).last_reject, ==, ESSP_REJ_BY_HOST);
+	GArray *cmds = fx_sent_cmds(&f, from);
+	g_assert_cmpuint(count_cmd(cmds, ESSP_CMD_GET_COUNTERS), ==, f.cfg.retries + 1);
+	g_assert_cmpuint(count_cmd(cmds, ESSP_CMD_REJECT), ==, 1);
+	g_assert_cmpuint(count_cmd(cmds, ESSP_CMD_HOLD), ==, 0);
+	g_array_free(cmds, TRUE);
+
+	insert(&f, AED(20));
+	g_assert_true(fx_run_until(&f, has_stacked, 10000));
+	assert_one_credit(&f, AED(20));
+	g_assert_cmpuint(fx_count(&f, CASH_EV_ESCROW), ==, 1);
+	g_assert_cmpuint(fx_info(&f).resyncs, ==, resyncs);
+	g_assert_cmpint(fx_status(&f).fault, ==, CASH_FAULT_NONE);
+	fx_fini(&f);
+}
+
+/* Counters that fail fewer times than cfg.retries: asked again, the note is journaled with
+ * its snapshot and offered as usual. Before: journaled at the first failure without one. */
+static void test_counters_fail_then_answer(void)
+{
+	struct fx f;
+	fx_init(&f);
+	fx_start(&f);
+	fx_enable_all(&f);
+	/* Something in the cashbox already, so the snapshot is not simply zero. */
+	f.on_escrow = 1;
+	insert(&f, AED(5));
+	g_assert_true(fx_run_until(&f, has_stacked, 10000));
+	f.on_escrow = 0;
+	f.n_ev = 0;
+	sim_essp_refuse_command(f.sim, ESSP_CMD_GET_COUNTERS, f.cfg.retries);
+	insert(&f, AED(50));
+	g_assert_true(fx_run_until(&f, has_escrow, 5000));
+	struct cash_note open[2];
+	size_t n = 0;
+	struct kio_error err;
+	g_assert_cmpint(cash_journal_list_open(f.journal.inner, fx_info(&f).device, open, 2, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_true(open[0].counters_known);
+	g_assert_cmpuint(open[0].stacked_before, ==, 1);
+	g_assert_cmpint(f.unit->ops->escrow_accept(f.unit), ==, 0);
+	g_assert_true(fx_run_until(&f, has_stacked, 10000));
+	g_assert_cmpint(fx_sum(&f, CASH_EV_CREDITED), ==, AED(50));
+	g_assert_cmpuint(fx_count(&f, CASH_EV_REJECTED), ==, 0);
+	fx_fini(&f);
+}
+
+/*
+ * The journal refuses the escrow (a note we cannot record is a note we must not take): the
+ * note goes back, REJECTED says why (cause not-recorded). The next note is taken as usual.
+ * Before: the driver kept the returned note as "returning" after REJECTED, so the next
+ * note's READ looked like a second note in the path: a new session, and it was refused.
+ */
+static void test_escrow_not_recorded(void)
+{
+	struct fx f;
+	fx_init(&f);
+	fx_start(&f);
+	fx_enable_all(&f);
+	f.on_escrow = 1;
+	uint64_t resyncs = fx_info(&f).resyncs;
+	f.journal.fail_begin = 1;
+	insert(&f, AED(50));
+	g_assert_true(fx_run_until(&f, has_rejected, 5000));
+	g_assert_true(fx_run_until(&f, path_empty, 5000));
+	fx_run_for(&f, 1000);
+	struct cash_event ev = the_rejected(&f);
+	g_assert_cmpint(ev.cause, ==, CASH_CAUSE_NOT_RECORDED);
+	g_assert_cmpint(ev.value_fils, ==, AED(50));
+	g_assert_cmpuint(fx_count(&f, CASH_EV_ESCROW), ==, 0);
+	g_assert_cmpint(journeys(&f), ==, 0);
+
+	insert(&f, AED(10));
+	g_assert_true(fx_run_until(&f, has_stacked, 10000));
+	assert_one_credit(&f, AED(10));
+	g_assert_cmpuint(fx_info(&f).resyncs, ==, resyncs);
+	g_assert_cmpuint(fx_count(&f, CASH_EV_REJECTED), ==, 1);
+	fx_fini(&f);
+}
+
+/* Stops a run at a kill point of essp-cash.c; `lose_next` loses the next command (the
+ * process died before writing it). */
+static struct stop_at {
+	struct fx *f;
+	const char *point;
+	bool lose_next, hit;
+} stop_at;
+
+static void stop_checkpoint(void *user, const char *point)
+{
+	struct stop_at *s = user;
+	if (s->hit || strcmp(point, s->point) != 0)
+		return;
+	s->hit = true;
+	if (s->lose_next)
+		sim_essp_drop_commands(s->f->sim, 1);
+}
+
+static bool stopped(struct fx *f)
+{
+	(void)f;
+	return stop_at.hit;
+}
+
+/*
+ * The kiosk dies with the unjournaled note on its way back: at escrow-refused (decided, the
+ * REJECT never written) or return-sent (REJECT written, its reply lost with the process).
+ * The new process's SETTLE returns it or sees it returned: no journey, no credit, nothing
+ * left open; the device takes the next note.
+ */
+static void test_counters_fail_restart(void)
+{
+	static const char *const points[] = {"escrow-refused", "return-sent"};
+	for (int k = 0; k < 2; k++) {
+		struct fx f;
+		fx_init(&f);
+		stop_at = (struct stop_at){.f = &f, .point = points[k], .lose_next = k == 0};
+		f.cfg.checkpoint = stop_checkpoint;
+		f.cfg.checkpoint_user = &stop_at;
+		fx_start(&f);
+		fx_enable_all(&f);
+		f.on_escrow = 1;
+		sim_essp_refuse_command(f.sim, ESSP_CMD_GET_COUNTERS, f.cfg.retries + 1);
+		insert(&f, AED(200));
+		g_assert_true(fx_run_until(&f, stopped, 5000));
+		f.cfg.checkpoint = NULL;
+		fx_restart(&f);
+		g_assert_cmpint(fx_sim(&f).note, ==, k == 0 ? SIM_ESSP_NOTE_ESCROW : SIM_ESSP_NOTE_REJECTING);
+		fx_enable_all(&f);
+		g_assert_true(fx_run_until(&f, path_empty, 10000));
+		g_assert_cmpint(journeys(&f), ==, 0);
+		g_assert_cmpint(fx_sim(&f).cashbox_fils, ==, 0);
+		g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
+		insert(&f, AED(10));
+		g_assert_true(fx_run_until(&f, has_stacked, 10000));
+		assert_one_credit(&f, AED(10));
+		fx_fini(&f);
+	}
+}
+
 /*
  * Issue 9: a note went back to the customer while the kiosk was down (its journey still
  * says ESCROW, the stacked counter did not move), and the journal could not list open
@@ -1091,6 +1290,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/essp-cash/power-cycle-held", test_power_cycle_held);
 	g_test_add_func("/essp-cash/power-cycle-stacking", test_power_cycle_stacking);
 	g_test_add_func("/essp-cash/power-cycle-after-credit", test_power_cycle_after_credit);
+	g_test_add_func("/essp-cash/counters-fail-at-escrow", test_counters_fail_at_escrow);
+	g_test_add_func("/essp-cash/counters-fail-then-answer", test_counters_fail_then_answer);
+	g_test_add_func("/essp-cash/counters-fail-restart", test_counters_fail_restart);
+	g_test_add_func("/essp-cash/escrow-not-recorded", test_escrow_not_recorded);
 	g_test_add_func("/essp-cash/settle-list-fails", test_settle_list_fails);
 	g_test_add_func("/essp-cash/settle-list-fails-long", test_settle_list_fails_long);
 	g_test_add_func("/essp-cash/settle-many-open", test_settle_many_open);
