@@ -35,9 +35,12 @@ struct receipt_image {
 
 enum receipt_event_kind { RECEIPT_EV_PRINTED, RECEIPT_EV_FAILED, RECEIPT_EV_FAULT, RECEIPT_EV_RECOVERED };
 
+/* The longest job id print() takes: every event of the job carries it whole. */
+#define RECEIPT_JOB_ID_MAX 39
+
 struct receipt_event {
 	enum receipt_event_kind kind;
-	char job_id[40];
+	char job_id[RECEIPT_JOB_ID_MAX + 1];
 	enum receipt_fault fault;
 };
 
@@ -46,7 +49,9 @@ typedef void (*receipt_event_fn)(void *user, const struct receipt_event *ev);
 struct receipt_printer;
 
 struct receipt_printer_ops {
-	/* job_id names the transaction (the simulator writes receipt-<job_id>.png). */
+	/* job_id names the transaction (the simulator writes receipt-<job_id>.png): 1 to
+	 * RECEIPT_JOB_ID_MAX bytes, so the job's events name it whole. KIO_ERR_INVALID for a
+	 * job id or an image out of range (nothing starts, no event follows). */
 	int (*print)(struct receipt_printer *prn, const char *job_id, const struct receipt_image *image);
 	void (*get_status)(struct receipt_printer *prn, struct receipt_status *out);
 	/* Processes what the device sent since the last call. The kiosk calls it whenever the

@@ -91,7 +91,7 @@ struct band {
 
 struct job {
 	bool active;
-	char id[40];
+	char id[RECEIPT_JOB_ID_MAX + 1];
 	char pid[5];             /* the receipt's own GS ( H id, after the cut */
 	struct core_bytebuf bytes;
 	size_t sent;             /* handed to the transport */
@@ -132,6 +132,7 @@ struct escpos_receipt {
 	uint32_t window;              /* bytes allowed unconfirmed (invariant 6); 0 = no limit */
 	uint32_t pid_seq;
 	struct core_bytebuf resync;   /* invariant 4: bytes to send once the printer is ready */
+	struct core_bytebuf status_req; /* DLE EOT 1..4, encoded once by escpos_receipt_new */
 	bool resync_pending;
 
 	bool running, again;          /* re-entrancy guard of run() */
@@ -412,18 +413,13 @@ static void absorb_injection(struct escpos_receipt *p, size_t n)
 
 static void begin_status(struct escpos_receipt *p, enum status_then then)
 {
-	struct core_bytebuf req = {0};
-	for (int k = ESCPOS_STATUS_PRINTER; k <= ESCPOS_STATUS_PAPER; k++)
-		if (escpos_encode_status_request(&req, k, NULL) != 0)
-			abort(); /* kinds 1..4 are always valid */
-	int rc = send(p, req.data, req.len);
-	core_bytebuf_free(&req);
+	int rc = send(p, p->status_req.data, p->status_req.len);
 	if (rc == KIO_ERR_NO_DEVICE)
 		return;
 	if (rc == 0) {
 		for (int k = ESCPOS_STATUS_PRINTER; k <= ESCPOS_STATUS_PAPER; k++)
 			escpos_rx_note_request(&p->rx, k);
-		absorb_injection(p, 12);
+		absorb_injection(p, p->status_req.len);
 	}
 	/* A refused write (BUSY) leaves nothing due: the round times out like a silent printer. */
 	escpos_status_init(&p->round);
@@ -864,24 +860,31 @@ static int op_print(struct receipt_printer *prn, const char *job_id,
 		return KIO_ERR_BUSY;
 	if (p->state == PS_CLOSED)
 		return KIO_ERR_NO_DEVICE;
+	size_t id_len = job_id ? strlen(job_id) : 0;
+	if (id_len < 1 || id_len > RECEIPT_JOB_ID_MAX) {
+		/* Cut short, the job's PRINTED or FAILED would name another job: the caller
+		 * waiting for its own would wait for ever. */
+		LOG_ERR("%s: job id of %zu bytes refused (1..%d)", p->t->name, id_len, RECEIPT_JOB_ID_MAX);
+		return KIO_ERR_INVALID;
+	}
 	if (!image || !image->bits || image->width < 1 || image->height < 1 ||
 		image->width > p->cfg.width_dots || image->stride < (image->width + 7) / 8) {
 		LOG_ERR("%s: job %s: image %dx%d does not fit %d dots", p->t->name,
-			job_id ? job_id : "?", image ? image->width : 0, image ? image->height : 0,
+			job_id, image ? image->width : 0, image ? image->height : 0,
 			p->cfg.width_dots);
 		return KIO_ERR_INVALID;
 	}
 	struct job *j = &p->job;
 	int rc = encode_job(p, image, &err);
 	if (rc) {
-		LOG_ERR("%s: job %s: %s", p->t->name, job_id ? job_id : "?", err.msg);
+		LOG_ERR("%s: job %s: %s", p->t->name, job_id, err.msg);
 		core_bytebuf_free(&j->bytes);
 		free(j->bands);
 		j->bands = NULL;
 		j->n_bands = 0;
 		return rc;
 	}
-	snprintf(j->id, sizeof(j->id), "%s", job_id ? job_id : "");
+	memcpy(j->id, job_id, id_len + 1);
 	j->active = true;
 	j->sent = j->taken = j->confirmed = 0;
 	j->next_band = 0;
@@ -917,6 +920,7 @@ static void op_destroy(struct receipt_printer *prn)
 	core_bytebuf_free(&p->job.bytes);
 	free(p->job.bands);
 	core_bytebuf_free(&p->resync);
+	core_bytebuf_free(&p->status_req);
 	class_evq_free(&p->events);
 	free(p);
 }
@@ -996,7 +1000,18 @@ int escpos_receipt_new(struct transport *t, struct core_timers *timers,
 			"escpos receipt %s: width %d dots, bands of %d rows, cut feed %d, chunk %u, "
 			"printer buffer %u out of range", t->name, c.width_dots, c.band_rows,
 			c.cut_feed_dots, c.chunk_bytes, c.printer_buffer_bytes);
+	/* The status requests never change: encoded here, where a failure is an error to the
+	 * caller, not in the step function, where it could only crash the kiosk. */
+	struct core_bytebuf req = {0};
+	for (int k = ESCPOS_STATUS_PRINTER; k <= ESCPOS_STATUS_PAPER; k++) {
+		int rc = escpos_encode_status_request(&req, k, err);
+		if (rc) {
+			core_bytebuf_free(&req);
+			return rc;
+		}
+	}
 	struct escpos_receipt *p = xcalloc(1, sizeof(*p));
+	p->status_req = req;
 	class_evq_init(&p->events, sizeof(struct receipt_event));
 	p->base.ops = &escpos_receipt_ops;
 	p->base.name = "receipt";

@@ -25,6 +25,7 @@
  * | command states  | every reply read             | next, per table    | on_done       |
  * | command states  | reply or motion timeout      | IDLE, offline      | step          |
  * | REJECT          | its reply (OK or not)        | IDLE + FAILED      | on_done       |
+ * | any             | a command not encodable (bug)| SETTLE + FAILED    | command       |
  *
  * Invariants:
  *  1. CARDPRN_EV_ISSUED only after Se answered OK (printed and ejected) and Rlr;p then reads
@@ -77,6 +78,7 @@ static const char *const state_names[CS_COUNT] = {"CLOSED", "SETTLE", "IDLE", "P
 struct job {
 	bool active;
 	char number[24];
+	struct core_bytebuf track2; /* Dm;2 + Smw, encoded by issue() (its check of the number) */
 	struct evolis_face *face;
 	enum evolis_fault fault;   /* the first error of the job */
 };
@@ -288,6 +290,7 @@ static void job_end(struct evolis_card *p, bool issued, enum cardprn_fault fault
 	j->active = false;
 	free(j->face);
 	j->face = NULL;
+	core_bytebuf_free(&j->track2);
 }
 
 /* ---- commands ---- */
@@ -358,7 +361,7 @@ static void command(struct evolis_card *p, enum card_state s, const char *why)
 	case CS_RIBBON_SELECT: evolis_encode_ribbon_k(b); break;
 	case CS_MOVE: evolis_encode_move_to_station(b, p->cfg.station); break;
 	case CS_ENCODE: /* Dm;2;digits, Smw */
-		rc = evolis_encode_mag_track2(b, p->job.number, &err);
+		core_bytebuf_append(b, p->job.track2.data, p->job.track2.len);
 		p->replies_due = 2;
 		break;
 	case CS_PRINT: /* Ss, Sr, Db;k;2;panel, Se */
@@ -373,9 +376,14 @@ static void command(struct evolis_card *p, enum card_state s, const char *why)
 		break;
 	}
 	if (rc) {
-		/* Numbers and states are checked before they get here: this is a bug. */
-		LOG_ERR("%s: %s: %s", p->t->name, state_names[s], err.msg);
-		abort();
+		/* Caller input is encoded by issue(), so this is a driver bug; it must not take
+		 * the kiosk down with it. Nothing was sent: the job fails, and the status chain
+		 * from SETTLE rejects a card that left the feeder (invariant 4). */
+		LOG_ERR("%s: %s: cannot encode: %s", p->t->name, state_names[s], err.msg);
+		job_end(p, false, CARDPRN_FAULT_NONE, "driver error: command not encoded");
+		p->next_poll_ms = now_ms(p);
+		flush_and_settle(p, "command not encoded");
+		return;
 	}
 	p->stats.commands += (uint64_t)p->replies_due;
 	set_state(p, s, why);
@@ -699,10 +707,16 @@ static void run(struct evolis_card *p)
 int evolis_card_face_from_rgba(const uint8_t *rgba, int width, int height, int stride,
 	uint8_t threshold, struct evolis_face *face, struct kio_error *err)
 {
-	if (!rgba || width < 1 || height < 1 || width > EVOLIS_FACE_WIDTH ||
-		height > EVOLIS_FACE_HEIGHT || stride < width * 4 || threshold == 0)
-		return kio_fail(err, KIO_ERR_INVALID, "evolis card: front %dx%d stride %d (max %dx%d)",
-			width, height, stride, EVOLIS_FACE_WIDTH, EVOLIS_FACE_HEIGHT);
+	if (!rgba)
+		return kio_fail(err, KIO_ERR_INVALID, "evolis card: front has no pixels");
+	if (width < 1 || height < 1 || width > EVOLIS_FACE_WIDTH || height > EVOLIS_FACE_HEIGHT)
+		return kio_fail(err, KIO_ERR_INVALID, "evolis card: front %dx%d does not fit the card (%dx%d)",
+			width, height, EVOLIS_FACE_WIDTH, EVOLIS_FACE_HEIGHT);
+	if (stride < width * 4)
+		return kio_fail(err, KIO_ERR_INVALID, "evolis card: front stride %d under 4 x width %d", stride,
+			width);
+	if (threshold == 0)
+		return kio_fail(err, KIO_ERR_INVALID, "evolis card: threshold 0 prints nothing");
 	memset(face, 0, sizeof(*face));
 	for (int y = 0; y < height; y++) {
 		const uint8_t *px = rgba + (size_t)y * (size_t)stride;
@@ -727,25 +741,33 @@ static int op_issue(struct card_issuer *iss, const char *card_number,
 		return KIO_ERR_BUSY;
 	if (p->state == CS_CLOSED)
 		return KIO_ERR_NO_DEVICE;
+	/* Everything the job will encode from the caller's input is encoded here, by the
+	 * encoders' own checks: input they refuse is an error to the caller, never a state
+	 * the job can reach (command()). */
 	size_t n = card_number ? strlen(card_number) : 0;
-	bool digits = n >= 1 && n < sizeof(p->job.number) && n <= EVOLIS_TRACK2_MAX;
-	for (size_t i = 0; digits && i < n; i++)
-		digits = card_number[i] >= '0' && card_number[i] <= '9';
-	if (!digits || !front) {
-		LOG_ERR("%s: issue refused: card number of %zu characters, digits only, 1..%zu", p->t->name,
-			n, sizeof(p->job.number) - 1);
+	if (n >= sizeof(p->job.number) || !front) {
+		LOG_ERR("%s: issue refused: %s", p->t->name,
+			!front ? "no front image" : "card number longer than 23 digits");
+		return KIO_ERR_INVALID;
+	}
+	struct core_bytebuf track2 = {0};
+	if (evolis_encode_mag_track2(&track2, card_number, &err) != 0) {
+		LOG_ERR("%s: issue refused: %s", p->t->name, err.msg);
+		core_bytebuf_free(&track2);
 		return KIO_ERR_INVALID;
 	}
 	struct evolis_face *face = evolis_face_new();
 	if (evolis_card_face_from_rgba(front->rgba, front->width, front->height, front->stride,
 		    p->cfg.threshold, face, &err) != 0) {
-		LOG_ERR("%s: %s", p->t->name, err.msg);
+		LOG_ERR("%s: issue refused: %s", p->t->name, err.msg);
 		free(face);
+		core_bytebuf_free(&track2);
 		return KIO_ERR_INVALID;
 	}
 	struct job *j = &p->job;
 	memset(j, 0, sizeof(*j));
 	memcpy(j->number, card_number, n + 1);
+	j->track2 = track2;
 	j->face = face;
 	j->active = true;
 	char m[24];
@@ -775,6 +797,7 @@ static void op_destroy(struct card_issuer *iss)
 	if (p->timer_id)
 		core_timer_cancel(p->timers, p->timer_id);
 	free(p->job.face);
+	core_bytebuf_free(&p->job.track2);
 	core_bytebuf_free(&p->cmd);
 	core_bytebuf_free(&p->in);
 	class_evq_free(&p->events);

@@ -149,6 +149,51 @@ static void assert_page_is(const struct sim_escpos_page *pg, const struct img *i
 		}
 }
 
+/*
+ * Caller input the driver must refuse with a clear error, starting nothing and losing
+ * nothing: a job id longer than an event can carry (before: cut to 39 bytes, so the job's
+ * PRINTED named another job and a caller waiting for its own waited for ever), an empty or
+ * NULL id, an image wider than the paper, empty, with a short stride, or over the 64 MiB
+ * raster bound. Each returns KIO_ERR_INVALID, no event follows, and the next good job prints.
+ */
+static void test_print_bad_input(void)
+{
+	struct fx f;
+	setup_sim(&f, NULL, NULL);
+	struct img im;
+	img_make(&im, 576, 40, 3);
+	char long_id[RECEIPT_JOB_ID_MAX + 2];
+	memset(long_id, 'X', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	g_assert_cmpint(f.prn->ops->print(f.prn, long_id, &im.ri), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(f.prn->ops->print(f.prn, "", &im.ri), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(f.prn->ops->print(f.prn, NULL, &im.ri), ==, KIO_ERR_INVALID);
+	struct receipt_image wide = im.ri, empty = im.ri, short_stride = im.ri, huge = im.ri;
+	wide.width = 577;
+	wide.stride = 73;
+	empty.height = 0;
+	short_stride.stride = 71;
+	huge.height = 1 << 30; /* 72 GiB of raster: refused before anything is allocated */
+	g_assert_cmpint(f.prn->ops->print(f.prn, "TXN-W", &wide), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(f.prn->ops->print(f.prn, "TXN-E", &empty), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(f.prn->ops->print(f.prn, "TXN-S", &short_stride), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(f.prn->ops->print(f.prn, "TXN-H", &huge), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(f.prn->ops->print(f.prn, "TXN-1", NULL), ==, KIO_ERR_INVALID);
+	devloop_run_for(&f.loop, 2000);
+	g_assert_cmpint(f.n_ev, ==, 0);
+	g_assert_cmpuint(sim_escpos_receipt_count(f.sim), ==, 0);
+
+	/* The longest id is carried whole. */
+	long_id[RECEIPT_JOB_ID_MAX] = '\0';
+	g_assert_cmpint(f.prn->ops->print(f.prn, long_id, &im.ri), ==, 0);
+	const struct receipt_event *ev = wait_event(&f, 0, RECEIPT_EV_PRINTED, 10000);
+	g_assert_nonnull(ev);
+	g_assert_cmpstr(ev->job_id, ==, long_id);
+	g_assert_cmpuint(sim_escpos_receipt_count(f.sim), ==, 1);
+	free(im.bits);
+	teardown(&f);
+}
+
 static void test_print_one(void)
 {
 	struct fx f;
@@ -798,6 +843,7 @@ int main(int argc, char **argv)
 	if (getenv("KIOSK_LOG") && log_level_parse(getenv("KIOSK_LOG"), &level))
 		log_set_level(level);
 	g_test_add_func("/escpos-receipt/print-one", test_print_one);
+	g_test_add_func("/escpos-receipt/print-bad-input", test_print_bad_input);
 	g_test_add_func("/escpos-receipt/idle-poll", test_idle_poll);
 	g_test_add_func("/escpos-receipt/near-end-still-prints", test_near_end_still_prints);
 	g_test_add_data_func("/escpos-receipt/before-job/paper-out",

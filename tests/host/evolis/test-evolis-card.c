@@ -228,6 +228,49 @@ static void assert_face_is_front(const struct fx *f, const struct sim_evolis_car
 		}
 }
 
+/*
+ * Caller input the driver must refuse with a clear error before any card moves: card numbers
+ * that are empty, NULL, not digits or longer than the job and track 2 carry; no front, a
+ * front larger than the card, a short stride, no pixels. Each returns KIO_ERR_INVALID with
+ * nothing started and no event; the printer is idle and the next good card is issued with
+ * the longest number it takes. (The encoder's own check decides, at issue(): the step
+ * function that used to abort on an encode failure never sees caller input.)
+ */
+static void test_issue_bad_input(void)
+{
+	struct fx f;
+	setup(&f, NULL);
+	static const char *const bad_numbers[] = {"", "60012345678901X3", "6001 2345", "-1", "123456789012345678901234",
+						  "1234567890123456789012345678901234567890"};
+	for (size_t i = 0; i < sizeof(bad_numbers) / sizeof(bad_numbers[0]); i++)
+		g_assert_cmpint(f.iss->ops->issue(f.iss, bad_numbers[i], &f.img), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(f.iss->ops->issue(f.iss, NULL, &f.img), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(f.iss->ops->issue(f.iss, NUMBER, NULL), ==, KIO_ERR_INVALID);
+	struct cardprn_image wide = f.img, tall = f.img, short_stride = f.img, none = f.img;
+	wide.width = 1017;
+	wide.stride = 1017 * 4;
+	tall.height = 649;
+	short_stride.stride = 1016 * 4 - 1;
+	none.rgba = NULL;
+	g_assert_cmpint(f.iss->ops->issue(f.iss, NUMBER, &wide), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(f.iss->ops->issue(f.iss, NUMBER, &tall), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(f.iss->ops->issue(f.iss, NUMBER, &short_stride), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(f.iss->ops->issue(f.iss, NUMBER, &none), ==, KIO_ERR_INVALID);
+	devloop_run_for(&f.loop, 5000);
+	g_assert_cmpint(f.n_ev, ==, 0);
+	g_assert_cmpuint(sim_evolis_card_count(f.sim), ==, 0);
+	g_assert_cmpint(sim_evolis_feeder_level(f.sim), ==, 100);
+
+	static const char longest[] = "12345678901234567890123"; /* 23 digits */
+	g_assert_cmpint(f.iss->ops->issue(f.iss, longest, &f.img), ==, 0);
+	const struct cardprn_event *ev = wait_event(&f, 0, CARDPRN_EV_ISSUED, 120000);
+	g_assert_nonnull(ev);
+	g_assert_cmpstr(ev->card_number, ==, longest);
+	g_assert_cmpuint(sim_evolis_card_count(f.sim), ==, 1);
+	g_assert_cmpstr(sim_evolis_card(f.sim, 0)->track2, ==, longest);
+	teardown(&f);
+}
+
 static void test_issue_one(void)
 {
 	struct fx f;
@@ -527,6 +570,7 @@ int main(int argc, char **argv)
 	if (getenv("KIOSK_LOG") && log_level_parse(getenv("KIOSK_LOG"), &level))
 		log_set_level(level);
 	g_test_add_func("/evolis-card/issue-one", test_issue_one);
+	g_test_add_func("/evolis-card/issue-bad-input", test_issue_bad_input);
 	g_test_add_func("/evolis-card/face-from-rgba", test_face_from_rgba);
 	g_test_add_data_func("/evolis-card/before/feeder-empty",
 		GINT_TO_POINTER(SIM_EVOLIS_FAULT_FEEDER_EMPTY), test_fault_before);
