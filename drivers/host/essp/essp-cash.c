@@ -67,7 +67,8 @@
  *   3. GET COUNTERS: for a journey still open, the stacked counter against its snapshot
  *      taken at escrow says whether the note reached the cashbox (credit it) or not
  *      (returned). The device stays disabled until this is done, so no other note can
- *      move the counter.
+ *      move the counter. A journey nothing proves (settle_resolve_one) stays open and the
+ *      device disabled: SETTLE runs again every reconnect_ms until a technician closed it.
  *
  * Kill points (the process dies; the device and the journal outlive it). Each is a
  * checkpoint() name; tests/money kills at each and checks the note ends exactly once:
@@ -110,8 +111,10 @@
  *     journey (cash-journal.h invariant 1); ESCROW only after ESCROW is committed.
  *  5. A journey the driver carries or the journal lists as open for this serial is not left
  *     behind: SETTLE ends it as credited or returned, or the device stays disabled (a jam
- *     holds it, or the journal cannot list or write) until it can. RUN is entered only
- *     after the list was read and every journey on it ended.
+ *     holds it, the journal cannot list or write, or the counters cannot decide it and a
+ *     technician must) until it can. RUN is entered only after the list was read and every
+ *     journey on it ended: the newest open journey is then always the last one begun, the
+ *     note in the path, and the counters since its snapshot moved for it alone.
  *  6. Events of one poll reply are handled in order and completely before the next command;
  *     if the journal refuses a write, the rest wait and no command is sent (GA973 §7.5).
  *  7. FAULT is sticky per kind: NO_ANSWER and DISCONNECTED clear only when a new session
@@ -255,6 +258,11 @@ struct essp_cash {
 	bool older_bound_from_cur, older_bound_known;
 	uint32_t older_bound;
 	bool list_failed;        /* the last list_open failed: logged once until it works */
+	/* Journeys the counters could not decide (invariant 5): left by this SETTLE, and every
+	 * id ever left by this process, which stays undecided (settle_resolve_one). */
+	size_t n_undecided, undecided_reported;
+	int64_t *undecided_ids;
+	size_t n_undecided_ids, undecided_cap;
 
 	unsigned faults; /* 1 << enum cash_fault */
 	uint32_t counts[ESSP_CHANNELS_MAX];
@@ -895,6 +903,7 @@ static void settle_begin(struct essp_cash *d)
 static bool settle_list(struct essp_cash *d)
 {
 	d->n_older = 0;
+	d->n_undecided = 0;
 	size_t n = 0;
 	struct kio_error err = {0};
 	for (;;) {
@@ -967,8 +976,27 @@ static void settle_list_or_wait(struct essp_cash *d)
 	send_cmd(d, &c);
 }
 
-/* Ends one journey from the counters (SETTLE step 3): the note went into the cashbox iff
- * the stacked counter moved past its snapshot before the next note's snapshot. */
+static bool undecided_before(const struct essp_cash *d, int64_t id)
+{
+	for (size_t i = 0; i < d->n_undecided_ids; i++)
+		if (d->undecided_ids[i] == id)
+			return true;
+	return false;
+}
+
+/*
+ * Ends one journey from the counters (SETTLE step 3): the note went into the cashbox iff
+ * the stacked counter moved past its snapshot before the next note's snapshot.
+ *
+ * Or leaves it open, undecided, when nothing proves where it went: no snapshot of its own;
+ * a move the next journey (without a snapshot) may have made; a move of 2 or more (between
+ * one snapshot and the next only that note can stack, so other notes went in that the list
+ * does not bound); or this process left it undecided before (the journey that made it
+ * ambiguous may have ended since, and then the newest open journey looks like the note in
+ * the path: counters other notes moved would credit it). The caller keeps the device
+ * disabled while any is left (invariant 5): a note taken meanwhile would move the counters
+ * past the snapshots and be attributed to the wrong journey.
+ */
 static bool settle_resolve_one(struct essp_cash *d, uint32_t stacked_next, bool next_known)
 {
 	struct cash_note *j = &d->cur.j;
@@ -978,13 +1006,23 @@ static bool settle_resolve_one(struct essp_cash *d, uint32_t stacked_next, bool 
 		snprintf(why, sizeof(why), "settle: out of the path (stacked +%" PRIu32 ")", moved);
 		return stack_cur(d, why);
 	}
-	if (!j->counters_known || (moved >= 1 && !next_known)) {
-		/* No snapshot; or the counter moved but the journey after it has no snapshot to
-		 * bound it, and that later note may be what moved it. Nothing proves where this
-		 * one went: a technician reconciles it (never credited by counters later either,
-		 * so never twice). */
-		LOG_ERR("%s: note %" PRId64 " cannot be decided by the counters (%s); left open", d->name, j->id,
-			j->counters_known ? "the next journey has no snapshot" : "no snapshot");
+	const char *cannot = !j->counters_known	  ? "no snapshot"
+			     : undecided_before(d, j->id) ? "undecided before"
+			     : moved >= 1 && !next_known  ? "the next journey has no snapshot"
+			     : moved > 1		  ? "the counter moved by more than one note"
+							  : NULL;
+	if (cannot) {
+		if (!undecided_before(d, j->id)) {
+			LOG_ERR("%s: note %" PRId64 " (%" PRId64 " fils) cannot be decided by the counters (%s): "
+				"left open for a technician",
+				d->name, j->id, j->value_fils, cannot);
+			if (d->n_undecided_ids == d->undecided_cap) {
+				d->undecided_cap = d->undecided_cap ? 2 * d->undecided_cap : 8;
+				d->undecided_ids = xrealloc(d->undecided_ids, d->undecided_cap * sizeof(int64_t));
+			}
+			d->undecided_ids[d->n_undecided_ids++] = j->id;
+		}
+		d->n_undecided++;
 		set_note(d, NOTE_NONE);
 		return true;
 	}
@@ -1164,6 +1202,22 @@ static void run_reply(struct essp_cash *d, uint8_t cmd, const uint8_t *data, siz
 				d->retry_timer = core_timer_add(d->timers, d->cfg.reconnect_ms, on_retry_timer, d);
 				break;
 			}
+			if (d->n_undecided) {
+				/* Invariant 5: disabled until a technician closes them; listed again
+				 * every reconnect_ms so that is seen without a restart. */
+				if (d->n_undecided != d->undecided_reported)
+					LOG_ERR("%s: %zu open journeys cannot be decided: cash stays disabled until a "
+						"technician reconciles them",
+						d->name, d->n_undecided);
+				d->undecided_reported = d->n_undecided;
+				d->settle = SETTLE_LIST;
+				cancel(d, &d->retry_timer);
+				d->retry_timer = core_timer_add(d->timers, d->cfg.reconnect_ms, on_retry_timer, d);
+				break;
+			}
+			if (d->undecided_reported)
+				LOG_INFO("%s: every open journey reconciled", d->name);
+			d->undecided_reported = 0;
 			enter(d, PH_INHIBITS, "settled");
 		}
 		break;
@@ -1693,6 +1747,7 @@ static void drv_destroy(struct cash_unit *u)
 	cancel(d, &d->decide_timer);
 	cancel(d, &d->fraud_timer);
 	free(d->older);
+	free(d->undecided_ids);
 	free(d);
 }
 

@@ -688,6 +688,14 @@ static void test_power_cycle_after_credit(void)
 
 static bool listed(struct fx *f) { return f->journal.n_list > 0; }
 
+/* Asks for every denomination and lets 5 s pass: the device may or may not enable. */
+static void fx_enable_all_or_timeout(struct fx *f)
+{
+	int64_t all[] = {AED(5), AED(10), AED(20), AED(50), AED(100), AED(200), AED(500), AED(1000)};
+	g_assert_cmpint(f->unit->ops->enable(f->unit, all, 8), ==, 0);
+	fx_run_for(f, 5000);
+}
+
 /* ---- A note the driver cannot take safely goes back (invariant 8) ---- */
 
 /* The one REJECTED event of the run; fails the test if there is not exactly one. */
@@ -1033,11 +1041,149 @@ static void test_settle_newest_in_path(void)
 	fx_fini(&f);
 }
 
+/* ---- Journeys SETTLE cannot decide keep the device disabled (invariant 5) ---- */
+
+static int64_t credited_fils(struct fx *f)
+{
+	int64_t a = 0, b = 0;
+	fx_journal(f, CASH_NOTE_CREDITED, &a);
+	fx_journal(f, CASH_NOTE_STACKED, &b);
+	return a + b;
+}
+
+/* Journeys as a database from before invariant 8 may hold them: x with its snapshot, y
+ * without one (GET COUNTERS failed at its escrow). Both notes went back to the customer. */
+static void write_legacy_pair(struct fx *f, struct cash_note *x, struct cash_note *y, uint32_t x_stacked)
+{
+	struct kio_error err;
+	*x = (struct cash_note){.channel = 1, .value_fils = AED(5), .state = CASH_NOTE_ESCROW, .counters_known = true,
+				.stacked_before = x_stacked};
+	*y = (struct cash_note){.channel = 2, .value_fils = AED(10), .state = CASH_NOTE_ESCROW};
+	snprintf(x->device, sizeof(x->device), "essp:%08X", f->sim_cfg.serial);
+	snprintf(y->device, sizeof(y->device), "essp:%08X", f->sim_cfg.serial);
+	g_assert_cmpint(cash_journal_begin(f->journal.inner, x, &err), ==, 0);
+	g_assert_cmpint(cash_journal_begin(f->journal.inner, y, &err), ==, 0);
+}
+
+/*
+ * Audit of the settle path: SETTLE left journeys it could not decide open "for a technician"
+ * and went on to RUN. The next notes then moved the counters and closed the journey that
+ * bounded the undecided one; at a later start the undecided journey was the newest open one,
+ * read as "the note in the path", and credited by counters some other note had moved.
+ * Invariant 5 as written: RUN only once every listed journey ended. Here x (snapshot 0) and
+ * y (none) are open while the counter stands at 1 (a 20 note stacked after x): the device
+ * must stay disabled; once a technician closes both, the driver lists again and runs.
+ * Before: RUN and enabled at once.
+ */
+static void test_settle_undecided_stays_disabled(void)
+{
+	struct fx f;
+	fx_init(&f);
+	fx_start(&f);
+	fx_enable_all(&f);
+	f.on_escrow = 1;
+	insert(&f, AED(20));
+	g_assert_true(fx_run_until(&f, has_stacked, 10000));
+	struct cash_note x, y;
+	write_legacy_pair(&f, &x, &y, 0);
+	fx_restart(&f);
+	int64_t all[] = {AED(5), AED(10), AED(20), AED(50), AED(100), AED(200), AED(500), AED(1000)};
+	g_assert_cmpint(f.unit->ops->enable(f.unit, all, 8), ==, 0);
+	fx_run_for(&f, 5000);
+	g_assert_cmpstr(fx_info(&f).phase, ==, "settle");
+	g_assert_false(fx_sim(&f).enabled);
+	g_assert_false(fx_status(&f).enabled);
+	g_assert_cmpint(fx_status(&f).state, !=, DEV_STATE_OK);
+	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_ESCROW, NULL), ==, 2);
+	g_assert_cmpint(sim_essp_insert_note(f.sim, AED(50)), ==, KIO_ERR_BUSY);
+
+	/* A technician reconciles both (the cashbox count says neither is in it). */
+	struct kio_error err;
+	g_assert_cmpint(cash_journal_advance(f.journal.inner, x.id, CASH_NOTE_RETURNED, "technician", &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(f.journal.inner, y.id, CASH_NOTE_RETURNED, "technician", &err), ==, 0);
+	g_assert_true(fx_run_until(&f, in_run, 5000));
+	g_assert_true(fx_run_until(&f, no_fault_enabled, 5000));
+	g_assert_cmpint(credited_fils(&f), ==, AED(20));
+	fx_fini(&f);
+}
+
+/*
+ * The double credit end to end, as a customer could bring it about at a kiosk whose database
+ * holds such a pair: a note inserted and the kiosk killed with it in escrow (nothing
+ * journaled), a restart (SETTLE's REJECT gives it back and closes y with it), another
+ * restart (x is now the newest open journey: counter 1 against its snapshot 0). Before:
+ * x credited, 2,500 fils credited with 2,000 in the cashbox. Whatever the driver lets happen,
+ * the journal's credits must equal the cashbox.
+ */
+static void test_settle_undecided_no_double_credit(void)
+{
+	struct fx f;
+	fx_init(&f);
+	stop_at = (struct stop_at){.f = &f, .point = "escrow-read"};
+	fx_start(&f);
+	fx_enable_all(&f);
+	f.on_escrow = 1;
+	insert(&f, AED(20));
+	g_assert_true(fx_run_until(&f, has_stacked, 10000));
+	struct cash_note x, y;
+	write_legacy_pair(&f, &x, &y, 0);
+	f.cfg.checkpoint = stop_checkpoint;
+	f.cfg.checkpoint_user = &stop_at;
+	fx_restart(&f);
+	fx_enable_all_or_timeout(&f);
+	if (sim_essp_insert_note(f.sim, AED(100)) == 0) {
+		fx_notify(&f);
+		g_assert_true(fx_run_until(&f, stopped, 5000));
+	}
+	f.cfg.checkpoint = NULL;
+	fx_restart(&f);
+	fx_enable_all_or_timeout(&f);
+	fx_restart(&f);
+	fx_enable_all_or_timeout(&f);
+	g_assert_cmpint(fx_sim(&f).cashbox_fils, ==, AED(20));
+	g_assert_cmpint(credited_fils(&f), ==, fx_sim(&f).cashbox_fils);
+	g_assert_cmpint(fx_sum(&f, CASH_EV_CREDITED), ==, 0);
+	fx_fini(&f);
+}
+
+/*
+ * Between a journey's snapshot and the next one's (or the counter now, for the newest) only
+ * that note can have stacked: a move of 2 or more says other notes went in after it (a
+ * database that does not hold every journey), so the counters prove nothing about it.
+ * Before: x (snapshot 0) credited because the counter stood at 2.
+ */
+static void test_settle_counter_moved_twice(void)
+{
+	struct fx f;
+	fx_init(&f);
+	fx_start(&f);
+	fx_enable_all(&f);
+	f.on_escrow = 1;
+	insert(&f, AED(20));
+	g_assert_true(fx_run_until(&f, has_stacked, 10000));
+	f.n_ev = 0;
+	insert(&f, AED(50));
+	g_assert_true(fx_run_until(&f, has_stacked, 10000));
+	struct cash_note x = {.channel = 1, .value_fils = AED(5), .state = CASH_NOTE_ESCROW, .counters_known = true};
+	snprintf(x.device, sizeof(x.device), "essp:%08X", f.sim_cfg.serial);
+	struct kio_error err;
+	g_assert_cmpint(cash_journal_begin(f.journal.inner, &x, &err), ==, 0);
+	fx_restart(&f);
+	fx_enable_all_or_timeout(&f);
+	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
+	g_assert_cmpint(credited_fils(&f), ==, AED(70));
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_ESCROW, NULL), ==, 1);
+	g_assert_false(fx_sim(&f).enabled);
+	fx_fini(&f);
+}
+
 /*
  * An open journey followed by one without a counters snapshot (GET COUNTERS failed at its
- * escrow). While the stacked counter has not moved past the first one's snapshot, it was
- * not stacked: returned. Once it moved, the later note may be what moved it: the first
- * cannot be decided either and stays open for a technician; nothing is credited for it.
+ * escrow, before invariant 8). While the stacked counter has not moved past the first one's
+ * snapshot, it was not stacked: returned. Once it moved, the later note may be what moved it:
+ * the first cannot be decided either and stays open for a technician; nothing is credited for
+ * it. While any is open the device stays disabled (invariant 5).
  */
 static void test_settle_next_without_snapshot(void)
 {
@@ -1054,13 +1200,18 @@ static void test_settle_next_without_snapshot(void)
 	g_assert_cmpint(cash_journal_begin(f.journal.inner, &x, &err), ==, 0);
 	g_assert_cmpint(cash_journal_begin(f.journal.inner, &y, &err), ==, 0);
 	fx_start(&f);
-	fx_enable_all(&f);
-	/* Counter unchanged (0): x returned; y has no snapshot at all: open. */
+	fx_enable_all_or_timeout(&f);
+	/* Counter unchanged (0): x returned; y has no snapshot at all: open, device disabled. */
 	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
 	g_assert_cmpint(fx_journal(&f, CASH_NOTE_RETURNED, NULL), ==, 1);
 	g_assert_cmpint(fx_journal(&f, CASH_NOTE_ESCROW, NULL), ==, 1);
+	g_assert_false(fx_sim(&f).enabled);
+	g_assert_cmpstr(fx_info(&f).phase, ==, "settle");
 
-	/* Now the counter moves (a note stacks), and two more such journeys wait at a restart. */
+	/* A technician closes y; the counter then moves (a note stacks), and two more such
+	 * journeys wait at a restart. */
+	g_assert_cmpint(cash_journal_advance(f.journal.inner, y.id, CASH_NOTE_RETURNED, "technician", &err), ==, 0);
+	g_assert_true(fx_run_until(&f, no_fault_enabled, 5000));
 	f.on_escrow = 1;
 	insert(&f, AED(50));
 	g_assert_true(fx_run_until(&f, has_stacked, 10000));
@@ -1068,13 +1219,14 @@ static void test_settle_next_without_snapshot(void)
 	g_assert_cmpint(cash_journal_begin(f.journal.inner, &x, &err), ==, 0);
 	g_assert_cmpint(cash_journal_begin(f.journal.inner, &y, &err), ==, 0);
 	fx_restart(&f);
-	fx_enable_all(&f);
+	fx_enable_all_or_timeout(&f);
 	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
-	g_assert_cmpint(fx_journal(&f, CASH_NOTE_RETURNED, NULL), ==, 1);
-	g_assert_cmpint(fx_journal(&f, CASH_NOTE_ESCROW, NULL), ==, 3);
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_RETURNED, NULL), ==, 2);
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_ESCROW, NULL), ==, 2);
 	int64_t total = 0;
 	g_assert_cmpint(fx_journal(&f, CASH_NOTE_STACKED, &total), ==, 1);
 	g_assert_cmpint(total, ==, AED(50));
+	g_assert_false(fx_sim(&f).enabled);
 	fx_fini(&f);
 }
 
@@ -1299,6 +1451,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/essp-cash/settle-many-open", test_settle_many_open);
 	g_test_add_func("/essp-cash/settle-newest-in-path", test_settle_newest_in_path);
 	g_test_add_func("/essp-cash/settle-next-without-snapshot", test_settle_next_without_snapshot);
+	g_test_add_func("/essp-cash/settle-undecided-stays-disabled", test_settle_undecided_stays_disabled);
+	g_test_add_func("/essp-cash/settle-undecided-no-double-credit", test_settle_undecided_no_double_credit);
+	g_test_add_func("/essp-cash/settle-counter-moved-twice", test_settle_counter_moved_twice);
 #ifdef ESSP_HAVE_CRYPTO
 	g_test_add_func("/essp-cash/encrypted", test_encrypted);
 	g_test_add_func("/essp-cash/encryption-required", test_encryption_required);
