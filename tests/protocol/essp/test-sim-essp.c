@@ -500,6 +500,34 @@ static void test_lost_and_duplicated_replies(void)
 	host_free(&h);
 }
 
+/* sim_essp_refuse_command: the next n executions of one command answer COMMAND CANNOT BE
+ * PROCESSED and do nothing; a repeat of a refused frame repeats the refusal without using up
+ * a count; other commands and the note in escrow are untouched. */
+static void test_refuse_command(void)
+{
+	struct host h;
+	struct essp_cmd c;
+	struct essp_frame r;
+	host_init(&h, NULL);
+	host_setup(&h, 7);
+	expect_poll(&h, "F1");
+	to_escrow(&h, 2000, 3);
+	sim_essp_refuse_command(h.m, ESSP_CMD_GET_COUNTERS, 2);
+	g_assert_cmphex(simple_cmd(&h, essp_cmd_get_counters), ==, ESSP_RESP_CANNOT_PROCESS);
+	/* The same frame again (its reply lost): the stored refusal, not a second count. */
+	g_assert_cmpint(host_send_kept(&h, &r), ==, ESSP_DEC_FRAME);
+	g_assert_cmphex(r.data[0], ==, ESSP_RESP_CANNOT_PROCESS);
+	g_assert_cmphex(simple_cmd(&h, essp_cmd_hold), ==, ESSP_RESP_OK);
+	g_assert_cmphex(simple_cmd(&h, essp_cmd_get_counters), ==, ESSP_RESP_CANNOT_PROCESS);
+	essp_cmd_get_counters(&c);
+	xfer(&h, &c, &r);
+	struct essp_counters k;
+	g_assert_cmpint(essp_counters_parse(r.data, r.len, &k, NULL), ==, 0);
+	g_assert_cmpuint(k.stacked, ==, 0);
+	g_assert_cmpint(state(&h).note, ==, SIM_ESSP_NOTE_ESCROW);
+	host_free(&h);
+}
+
 static void test_chunking(void)
 {
 	struct host h;
@@ -871,6 +899,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sim-essp/comms-timeout", test_comms_timeout);
 	g_test_add_func("/sim-essp/seq/repeat-after-credit", test_repeat_after_credit);
 	g_test_add_func("/sim-essp/seq/lost-duplicated", test_lost_and_duplicated_replies);
+	g_test_add_func("/sim-essp/refuse-command", test_refuse_command);
 	g_test_add_func("/sim-essp/chunking", test_chunking);
 	g_test_add_func("/sim-essp/fault/jam", test_fault_jam);
 	g_test_add_func("/sim-essp/fault/jam-cleared", test_fault_jam_cleared_at_power_up);
