@@ -117,6 +117,9 @@
  *     note in the path, and the counters since its snapshot moved for it alone.
  *  6. Events of one poll reply are handled in order and completely before the next command;
  *     if the journal refuses a write, the rest wait and no command is sent (GA973 §7.5).
+ *     A new session (link lost, resync) keeps them: SETTLE handles them before anything
+ *     else, as the device will never report them again. Only a different unit's are
+ *     dropped (logged: its journeys are a technician's).
  *  7. FAULT is sticky per kind: NO_ANSWER and DISCONNECTED clear only when a new session
  *     reaches RUN; jam, stacker full and cashbox removed follow what each poll reports.
  *  8. A note is journaled, and offered to the kiosk, only with its counters snapshot: without
@@ -1344,6 +1347,11 @@ static void step(struct essp_cash *d, uint8_t cmd, const uint8_t *data, size_t l
 			/* GA138: check the serial after a gap. Another unit's journeys stay open for
 			 * a technician; nothing of the old unit is reconciled against this one. */
 			LOG_ERR("%s: validator changed: serial %08" PRIX32 " -> %08" PRIX32, d->name, d->serial, serial);
+			if (d->ev_blocked)
+				LOG_ERR("%s: %zu events of the old unit never recorded: reconcile its cashbox", d->name,
+					d->poll.n - d->ev_next);
+			d->ev_blocked = false;
+			d->poll.n = d->ev_next = 0;
 			cancel(d, &d->decide_timer);
 			set_note(d, NOTE_NONE);
 			memset(d->counts, 0, sizeof(d->counts));
@@ -1400,8 +1408,13 @@ static void enter(struct essp_cash *d, enum phase to, const char *why)
 		d->crypto_on = false;
 		d->resync_after = false;
 		d->polls_in_session = 0;
-		d->ev_blocked = false;
-		d->poll.n = d->ev_next = 0;
+		/* Events the journal has not taken yet are facts the device will not repeat (a
+		 * credit with no journey may be the only trace of a note in the cashbox): they
+		 * stay, and SETTLE handles them first (invariant 6). The conditions of that old
+		 * reply say nothing about the new session. */
+		if (!d->ev_blocked)
+			d->poll.n = d->ev_next = 0;
+		d->ev_from_poll = false;
 		d->need_poll = d->need_inhibits = d->need_enable = d->need_disable = d->need_last_reject = false;
 		transport_flush(d->t);
 		essp_decoder_init(&d->dec);
@@ -1449,6 +1462,8 @@ static void enter(struct essp_cash *d, enum phase to, const char *why)
 	case PH_SETTLE:
 		settle_begin(d);
 		d->settle = SETTLE_LIST;
+		if (d->ev_blocked && (!process_events(d) || d->phase != PH_SETTLE))
+			break; /* the last session's events first; the retry timer lists after them */
 		settle_list_or_wait(d);
 		break;
 	case PH_INHIBITS:

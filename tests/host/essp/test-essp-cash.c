@@ -1041,8 +1041,7 @@ static void test_settle_newest_in_path(void)
 	fx_fini(&f);
 }
 
-/* ---- Journeys SETTLE cannot decide keep the device disabled (invariant 5) ---- */
-
+/* Fils the journal counts as credited (CREDITED or STACKED). */
 static int64_t credited_fils(struct fx *f)
 {
 	int64_t a = 0, b = 0;
@@ -1050,6 +1049,69 @@ static int64_t credited_fils(struct fx *f)
 	fx_journal(f, CASH_NOTE_STACKED, &b);
 	return a + b;
 }
+
+/* Another host drives the device (a technician's tool): raw commands, replies dropped. */
+static void other_host(struct fx *f, struct essp_seq *seq, void (*build)(struct essp_cmd *))
+{
+	struct essp_cmd c;
+	struct essp_packet pkt;
+	build(&c);
+	g_assert_cmpint(essp_seq_prepare(seq, &c, &pkt), ==, 0);
+	g_assert_cmpint(sim_essp_write(f->sim, pkt.bytes, pkt.len, core_clock_now_ms(f->loop.clock)), ==, 0);
+	uint8_t junk[512];
+	while (sim_essp_read(f->sim, junk, sizeof(junk)) > 0)
+		;
+	seq->flag = !seq->flag;
+}
+
+static void inhibits_all(struct essp_cmd *c) { essp_cmd_set_inhibits(c, 0x00FF); }
+
+/*
+ * Audit of the settle path: a credit the device reports for a note with no journey (here a
+ * 50 note another host left stacking when the power went: CLEARED INTO CASHBOX at power-up)
+ * waits while the journal refuses to begin it (invariant 6). If the link is lost meanwhile,
+ * the new session dropped the waiting events, the device never repeats them and no journey
+ * or counter tells SETTLE about the note: 5,000 fils in the cashbox, never credited. Events
+ * the device reported are facts: they are handled before anything else when the journal
+ * takes writes again, whatever session it is by then.
+ */
+static void test_blocked_credit_survives_link_loss(void)
+{
+	struct fx f;
+	fx_init(&f);
+	fx_prepare(&f);
+	struct essp_seq seq;
+	essp_seq_init(&seq, ESSP_ADDR_VALIDATOR);
+	other_host(&f, &seq, essp_cmd_sync);
+	other_host(&f, &seq, inhibits_all);
+	other_host(&f, &seq, essp_cmd_enable);
+	g_assert_cmpint(sim_essp_insert_note(f.sim, AED(50)), ==, 0);
+	for (int i = 0; i < 3; i++) /* READ 0, READ ch (escrow), accepted: stacking */
+		other_host(&f, &seq, essp_cmd_poll);
+	g_assert_cmpint(fx_sim(&f).note, ==, SIM_ESSP_NOTE_STACKING);
+	sim_essp_power_cycle(f.sim, core_clock_now_ms(f.loop.clock));
+	g_assert_cmpint(fx_sim(&f).cashbox_fils, ==, AED(50));
+
+	f.journal.fail_begin = 1000;
+	fx_start(&f);
+	fx_run_for(&f, 5000); /* the CLEARED INTO CASHBOX event waits for the journal */
+	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
+	sim_essp_set_fault(f.sim, SIM_ESSP_FAULT_DISCONNECT, true);
+	fx_notify(&f);
+	g_assert_true(fx_run_until(&f, fault_disconnected, 5000));
+	sim_essp_set_fault(f.sim, SIM_ESSP_FAULT_DISCONNECT, false);
+	fx_notify(&f);
+	fx_run_for(&f, 5000);
+	f.journal.fail_begin = 0;
+	g_assert_true(fx_run_until(&f, has_credit, 10000));
+	fx_enable_all(&f);
+	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 1);
+	g_assert_cmpint(fx_sum(&f, CASH_EV_CREDITED), ==, AED(50));
+	g_assert_cmpint(credited_fils(&f), ==, fx_sim(&f).cashbox_fils);
+	fx_fini(&f);
+}
+
+/* ---- Journeys SETTLE cannot decide keep the device disabled (invariant 5) ---- */
 
 /* Journeys as a database from before invariant 8 may hold them: x with its snapshot, y
  * without one (GET COUNTERS failed at its escrow). Both notes went back to the customer. */
@@ -1451,6 +1513,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/essp-cash/settle-many-open", test_settle_many_open);
 	g_test_add_func("/essp-cash/settle-newest-in-path", test_settle_newest_in_path);
 	g_test_add_func("/essp-cash/settle-next-without-snapshot", test_settle_next_without_snapshot);
+	g_test_add_func("/essp-cash/blocked-credit-survives-link-loss", test_blocked_credit_survives_link_loss);
 	g_test_add_func("/essp-cash/settle-undecided-stays-disabled", test_settle_undecided_stays_disabled);
 	g_test_add_func("/essp-cash/settle-undecided-no-double-credit", test_settle_undecided_no_double_credit);
 	g_test_add_func("/essp-cash/settle-counter-moved-twice", test_settle_counter_moved_twice);
