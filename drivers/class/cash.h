@@ -8,7 +8,9 @@
  *  1. CASH_EV_CREDITED is reported exactly once per note, and only after the device said
  *     the note can no longer be retrieved.
  *  2. A note in escrow is reported (CASH_EV_ESCROW) before any decision is asked of it,
- *     and ends in exactly one of CREDITED or RETURNED (or a jam/fault event).
+ *     and ends in exactly one of CREDITED or RETURNED (or a jam/fault event). A note the
+ *     unit gives back without asking (it cannot take it safely) is never offered: it is
+ *     reported once, as CASH_EV_REJECTED with its value and cause.
  */
 #pragma once
 
