@@ -108,7 +108,10 @@ static void child_event(void *user, const struct cash_event *ev)
 	struct child *c = user;
 	static const char *const names[CASH_EV_COUNT] = {"ESCROW",   "STACKED", "CREDITED", "REJECTED",
 							 "RETURNED", "FAULT",   "RECOVERED"};
-	child_line(c, "%s %lld\n", names[ev->kind], (long long)ev->value_fils);
+	if (ev->kind == CASH_EV_REJECTED && ev->cause != CASH_CAUSE_NONE)
+		child_line(c, "REFUSED %s %lld\n", cash_cause_name(ev->cause), (long long)ev->value_fils);
+	else
+		child_line(c, "%s %lld\n", names[ev->kind], (long long)ev->value_fils);
 	if (ev->kind == CASH_EV_ESCROW) {
 		int rc = c->accept ? c->unit->ops->escrow_accept(c->unit) : c->unit->ops->escrow_return(c->unit);
 		if (rc)
@@ -198,6 +201,7 @@ struct world {
 	unsigned fail_list;    /* the next child's journal fails list_open this many times */
 	unsigned fail_begin;   /* ... and begin */
 	bool no_counters;      /* the device refuses GET COUNTERS for each note it takes in */
+	bool some_no_counters; /* ... for one note in three, at random */
 	GRand *rand;
 };
 
@@ -283,7 +287,7 @@ static void maybe_insert(struct world *w)
 	if (sim_essp_insert_note(w->sim, v) == 0) {
 		w->inserted++;
 		/* Every try of the driver for this note: it must give the note back. */
-		if (w->no_counters)
+		if (w->no_counters || (w->some_no_counters && g_rand_int_range(w->rand, 0, 3) == 0))
 			sim_essp_refuse_command(w->sim, ESSP_CMD_GET_COUNTERS, CHILD_RETRIES + 1);
 	}
 }
@@ -622,12 +626,14 @@ static void test_list_open_fails(void)
 	world_fini(&w);
 }
 
-/* Many notes, kills at random moments, sometimes a power cycle, accept and return mixed. */
-static void test_random_kills(void)
+/* Many notes, kills at random moments, sometimes a power cycle, accept and return mixed;
+ * with some_no_counters, one note in three also finds the device without counters. */
+static void random_kills(bool some_no_counters)
 {
 	const unsigned notes = 30;
 	struct world w;
 	world_init(&w, notes);
+	w.some_no_counters = some_no_counters;
 	unsigned kills = 0, power_cycles = 0;
 	for (unsigned round = 0; w.inserted < notes || round < 2; round++) {
 		g_assert_cmpuint(round, <, 400);
@@ -662,8 +668,18 @@ static void test_random_kills(void)
 		       w.inserted, o.journeys, o.credited, o.credited_fils, o.returned, o.ev_credited, kills, power_cycles);
 	g_assert_cmpint(o.credited, >, 0);
 	g_assert_cmpuint(kills, >=, 10);
+	unsigned refused = 0;
+	events_have(&w, "REFUSED no-counters", &refused);
+	g_test_message("%u notes given back for want of counters", refused);
+	if (some_no_counters)
+		g_assert_cmpuint(refused, >, 0);
+	else
+		g_assert_cmpuint(refused, ==, 0);
 	world_fini(&w);
 }
+
+static void test_random_kills(void) { random_kills(false); }
+static void test_random_kills_no_counters(void) { random_kills(true); }
 
 int main(int argc, char **argv)
 {
@@ -681,5 +697,6 @@ int main(int argc, char **argv)
 	}
 	g_test_add_func("/money/list-open-fails", test_list_open_fails);
 	g_test_add_func("/money/random-kills", test_random_kills);
+	g_test_add_func("/money/random-kills-no-counters", test_random_kills_no_counters);
 	return g_test_run();
 }
