@@ -10,6 +10,7 @@
 #include "kiosk/app.h"
 #include "kiosk/core/config.h"
 #include "kiosk/core/log.h"
+#include "kiosk/ledger/tool.h"
 #include "kiosk/text/text.h"
 
 static void usage(FILE *out)
@@ -17,6 +18,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: kiosk [OPTION]...\n"
 		"       kiosk layout [OPTION]... TEXT   (text layout tool: kiosk layout --help)\n"
+		"       kiosk ledger verify|export --db PATH   (ledger audit: kiosk ledger --help)\n"
 		"\n"
 		"The e-Dirham self-service kiosk: top-ups, new cards and government fees paid in banknotes.\n"
 		"\n"
@@ -49,6 +51,9 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "layout") == 0)
 		return text_layout_tool_main(argc - 1, argv + 1);
+	/* The ledger's audit commands (kiosk/ledger/tool.c): read-only, no window, no devices. */
+	if (argc > 1 && strcmp(argv[1], "ledger") == 0)
+		return ledger_tool_main(argc - 1, argv + 1);
 
 	enum { OPT_SIMULATE = 256, OPT_HEADLESS, OPT_SCRIPT, OPT_OUT, OPT_DB, OPT_CONFIG, OPT_LANG, OPT_WINDOWED,
 	       OPT_FULLSCREEN, OPT_LOG_LEVEL, OPT_STARTUP_REPORT, OPT_PRINT_CONFIG, OPT_VERSION, OPT_HELP };

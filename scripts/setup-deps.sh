@@ -9,8 +9,12 @@ packages=(
 	# the kiosk: window and touch, text layout, devices, storage, images, configuration
 	libsdl2-dev libsdl2-ttf-dev libfribidi-dev libharfbuzz-dev libfreetype-dev
 	libusb-1.0-0-dev libsqlite3-dev libpng-dev libglib2.0-dev
-	# eSSP encryption (AES-128, Diffie-Hellman) for note acceptors that require it
+	# eSSP encryption (AES-128, Diffie-Hellman) for note acceptors that require it; HMAC-SHA256
+	# of the money ledger's chain (kiosk/ledger/chain.c), which needs it always
 	nettle-dev
+	# the ledger export's JSON lines (kiosk/ledger/export.c), written and read back in the
+	# tests with a real JSON library instead of hand-made escaping; GLib is already in
+	libjson-glib-dev
 	# fonts (Noto Naskh Arabic, Noto Sans); Unicode data: the line-break table is generated
 	# from it at build time, and the text conformance tests read it
 	fonts-noto-core unicode-data

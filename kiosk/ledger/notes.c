@@ -1,6 +1,15 @@
 /* The note journal over SQLite: one row per banknote plus its steps (cash-journal.h). A write
  * the store cannot take puts the whole store in FAILING (store.c invariant 4): the driver then
- * waits and retries, and the kiosk is out of service until the store writes again. */
+ * waits and retries, and the kiosk is out of service until the store writes again.
+ *
+ * Each step is one ledger write (store-priv.h: BEGIN IMMEDIATE, or a savepoint inside a
+ * write already open). The step to CREDITED books the note in the same write (tx.c
+ * invariant 2), so the journal and the ledger never disagree about a credited note.
+ * Kill points (ledger_checkpoint):
+ *   note-credited-written  CREDITED and its booking written, not committed: after a crash
+ *                          the note is as before the step (ACCEPTED or no journey) and the
+ *                          driver's SETTLE credits and books it then.
+ *   note-credited          committed: credited and booked, once. */
 #define LOG_MODULE "ledger-notes"
 #include "notes.h"
 
@@ -32,16 +41,12 @@ static int db_fail(struct ledger_notes *n, struct kio_error *err, const char *wh
 	return rc;
 }
 
-static int exec(struct ledger_notes *n, const char *sql, struct kio_error *err)
+/* The booking of a note reaching CREDITED, in the step's own write (tx.c invariant 2). */
+static int book(struct ledger_notes *n, int64_t id, int64_t value_fils, int64_t now, struct kio_error *err)
 {
-	char *msg = NULL;
-	if (sqlite3_exec(ledger_db(n->ledger), sql, NULL, NULL, &msg) == SQLITE_OK)
-		return 0;
-	struct kio_error local;
-	struct kio_error *e = err ? err : &local;
-	int rc = kio_fail(e, KIO_ERR_IO, "note journal: %s: %s", sql, msg ? msg : "?");
-	sqlite3_free(msg);
-	ledger_write_failed(n->ledger, e);
+	int rc = ledger_book_credit(n->ledger, id, value_fils, now, err);
+	if (!rc)
+		ledger_checkpoint(n->ledger, "note-credited-written");
 	return rc;
 }
 
@@ -84,7 +89,7 @@ static int notes_begin(struct cash_journal *j, struct cash_note *note, struct ki
 	int rc = ledger_refuse_while_failing(n->ledger, "note journal: begin journey", err);
 	if (rc)
 		return rc;
-	rc = exec(n, "BEGIN IMMEDIATE", err);
+	rc = ledger_write_begin(n->ledger, "note journal: begin journey", err);
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = NULL;
@@ -115,16 +120,23 @@ static int notes_begin(struct cash_journal *j, struct cash_note *note, struct ki
 	rc = add_step(n, id, note->state, "begin", now, err);
 	if (rc)
 		goto out_rollback;
-	rc = exec(n, "COMMIT", err);
+	if (note->state == CASH_NOTE_CREDITED) {
+		rc = book(n, id, note->value_fils, now, err);
+		if (rc)
+			goto out_rollback;
+	}
+	rc = ledger_write_commit(n->ledger, "note journal: commit step", err);
 	if (rc)
-		goto out_rollback;
+		return rc;
+	if (note->state == CASH_NOTE_CREDITED)
+		ledger_checkpoint(n->ledger, "note-credited");
 	note->id = id;
 	LOG_DBG("note %" PRId64 " %s: %s ch %u %" PRId64 " fils", id, note->device, cash_note_state_name(note->state),
 		note->channel, note->value_fils);
 	return 0;
 
 out_rollback:
-	sqlite3_exec(ledger_db(n->ledger), "ROLLBACK", NULL, NULL, NULL);
+	ledger_write_rollback(n->ledger);
 	return rc;
 }
 
@@ -159,7 +171,7 @@ static int notes_advance(struct cash_journal *j, int64_t id, enum cash_note_stat
 		return rc;
 	/* IMMEDIATE: the state read and the update are one step even if another process
 	 * shares the database (invariant 1 holds against a second writer too). */
-	rc = exec(n, "BEGIN IMMEDIATE", err);
+	rc = ledger_write_begin(n->ledger, "note journal: advance journey", err);
 	if (rc)
 		return rc;
 	enum cash_note_state from = CASH_NOTE_STATE_COUNT;
@@ -195,15 +207,25 @@ static int notes_advance(struct cash_journal *j, int64_t id, enum cash_note_stat
 	rc = add_step(n, id, to, why, now, err);
 	if (rc)
 		goto out_rollback;
-	rc = exec(n, "COMMIT", err);
+	if (to == CASH_NOTE_CREDITED) {
+		struct cash_note note;
+		rc = ledger_notes_get(n, id, &note, err);
+		if (!rc)
+			rc = book(n, id, note.value_fils, now, err);
+		if (rc)
+			goto out_rollback;
+	}
+	rc = ledger_write_commit(n->ledger, "note journal: commit step", err);
 	if (rc)
-		goto out_rollback;
+		return rc;
+	if (to == CASH_NOTE_CREDITED)
+		ledger_checkpoint(n->ledger, "note-credited");
 	LOG_DBG("note %" PRId64 ": %s -> %s (%s)", id, cash_note_state_name(from), cash_note_state_name(to),
 		why ? why : "");
 	return 0;
 
 out_rollback:
-	sqlite3_exec(ledger_db(n->ledger), "ROLLBACK", NULL, NULL, NULL);
+	ledger_write_rollback(n->ledger);
 	return rc;
 }
 

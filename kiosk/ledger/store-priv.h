@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -23,3 +24,26 @@ int ledger_test_apply(sqlite3 *db, int from, int to, struct kio_error *err);
 /* Tests: creates the database at path with the schema as of `version` (0..latest), as the
  * kiosk of that version left it, with no rows beyond what the migrations insert. */
 int ledger_test_build_at(const char *path, int version, struct kio_error *err);
+
+/* The ledger's write transaction (tx.c, notes.c): the outermost begin is BEGIN IMMEDIATE,
+ * a nested one a savepoint, so a step called inside another commits with it. commit and
+ * rollback end the innermost. `what` names the step in an error ("note journal: credit"). A failed COMMIT rolls back and puts the store in FAILING. */
+int ledger_write_begin(struct ledger *ledger, const char *what, struct kio_error *err);
+int ledger_write_commit(struct ledger *ledger, const char *what, struct kio_error *err);
+void ledger_write_rollback(struct ledger *ledger);
+/* True inside a write the ledger owns (nested steps must not commit on their own). */
+bool ledger_write_open(const struct ledger *ledger);
+
+/* Named kill point (tx.c and notes.c headers list them): calls the test's checkpoint hook. */
+void ledger_checkpoint(struct ledger *ledger, const char *point);
+
+/* The per-kiosk chain key (chain.c), loaded by ledger_open. Borrowed. */
+const uint8_t *ledger_key(const struct ledger *ledger);
+
+/* tx.c: books a note that just became CREDITED, in the caller's write transaction: a cash
+ * payment of the open transaction, or suspense when none is open (tx.c invariant 2). */
+int ledger_book_credit(struct ledger *ledger, int64_t note_id, int64_t value_fils, int64_t now_s,
+		       struct kio_error *err);
+/* tx.c: at ledger_open while the chain is still empty, books every credited note (credited
+ * by a kiosk before the ledger existed, schema 3 and older) to suspense, in one commit. */
+int ledger_book_orphans(struct ledger *ledger, int64_t now_s, struct kio_error *err);

@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "chain-priv.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 
@@ -60,6 +62,10 @@ struct ledger {
 	struct pending_event pending[LEDGER_PENDING_MAX];
 	size_t n_pending;
 	uint64_t lost; /* device events beyond the queue while failing */
+	int write_depth; /* 0: no write open; 1: BEGIN IMMEDIATE; more: savepoints */
+	uint8_t key[LEDGER_KEY_BYTES];
+	ledger_checkpoint_fn checkpoint;
+	void *checkpoint_user;
 };
 
 /*
@@ -113,6 +119,119 @@ static const char *const migrations[] = {
 	"  writes INTEGER NOT NULL"
 	");"
 	"INSERT INTO store_probe(id, pid, writes) VALUES (1, 0, 0);",
+	/* 4: the money ledger (tx.c, chain.c, docs/ledger.md). Every booked record (tx, tx_item,
+	 * payment, suspense, tx_end) has its place `rec` in one chain shared by the five tables
+	 * and an HMAC-SHA256 over its fields and the previous record's MAC. Triggers keep the
+	 * records append-only and the money rules of tx.c (invariants cited). The outbox is a
+	 * queue for the sync, not a booked record: its rows are marked sent later. */
+	"CREATE TABLE tx ("
+	"  rec INTEGER PRIMARY KEY,"
+	"  uuid TEXT NOT NULL UNIQUE CHECK (length(uuid) = 36),"
+	"  seq INTEGER NOT NULL UNIQUE CHECK (seq >= 1),"
+	"  kind TEXT NOT NULL CHECK (kind IN ('topup')),"
+	"  lang TEXT NOT NULL CHECK (lang IN ('ar', 'en')),"
+	"  opened_s INTEGER NOT NULL,"
+	"  mac BLOB NOT NULL CHECK (length(mac) = 32)"
+	") STRICT;"
+	"CREATE TABLE tx_item ("
+	"  rec INTEGER PRIMARY KEY,"
+	"  tx_rec INTEGER NOT NULL REFERENCES tx(rec),"
+	"  kind TEXT NOT NULL CHECK (kind IN ('topup')),"
+	"  card TEXT,"
+	"  amount_fils INTEGER CHECK (amount_fils IS NULL OR amount_fils >= 0),"
+	"  mac BLOB NOT NULL CHECK (length(mac) = 32)"
+	") STRICT;"
+	"CREATE INDEX tx_item_by_tx ON tx_item(tx_rec);"
+	"CREATE TABLE payment ("
+	"  rec INTEGER PRIMARY KEY,"
+	"  tx_rec INTEGER NOT NULL REFERENCES tx(rec),"
+	"  method TEXT NOT NULL CHECK (method IN ('cash')),"
+	"  note_id INTEGER UNIQUE REFERENCES note_journey(id),"
+	"  value_fils INTEGER NOT NULL CHECK (value_fils >= 0),"
+	"  at_s INTEGER NOT NULL,"
+	"  mac BLOB NOT NULL CHECK (length(mac) = 32)"
+	") STRICT;"
+	"CREATE INDEX payment_by_tx ON payment(tx_rec);"
+	"CREATE TABLE suspense ("
+	"  rec INTEGER PRIMARY KEY,"
+	"  note_id INTEGER NOT NULL UNIQUE REFERENCES note_journey(id),"
+	"  value_fils INTEGER NOT NULL CHECK (value_fils >= 0),"
+	"  at_s INTEGER NOT NULL,"
+	"  why TEXT NOT NULL,"
+	"  mac BLOB NOT NULL CHECK (length(mac) = 32)"
+	") STRICT;"
+	"CREATE TABLE tx_end ("
+	"  rec INTEGER PRIMARY KEY,"
+	"  tx_rec INTEGER NOT NULL UNIQUE REFERENCES tx(rec),"
+	"  state TEXT NOT NULL CHECK (state IN ('completed', 'cancelled')),"
+	"  recovered INTEGER NOT NULL CHECK (recovered IN (0, 1)),"
+	"  credited_fils INTEGER NOT NULL CHECK (credited_fils >= 0),"
+	"  at_s INTEGER NOT NULL,"
+	"  mac BLOB NOT NULL CHECK (length(mac) = 32)"
+	") STRICT;"
+	"CREATE TABLE chain_head ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  rec INTEGER NOT NULL,"
+	"  mac BLOB NOT NULL"
+	") STRICT;"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  tx_rec INTEGER NOT NULL UNIQUE REFERENCES tx(rec),"
+	"  queued_s INTEGER NOT NULL,"
+	"  sent_s INTEGER"
+	") STRICT;"
+	/* tx.c invariant 4: booked records are never changed or removed. */
+	"CREATE TRIGGER tx_no_update BEFORE UPDATE ON tx BEGIN SELECT RAISE(ABORT, 'ledger: tx is append-only'); END;"
+	"CREATE TRIGGER tx_no_delete BEFORE DELETE ON tx BEGIN SELECT RAISE(ABORT, 'ledger: tx is append-only'); END;"
+	"CREATE TRIGGER tx_item_no_update BEFORE UPDATE ON tx_item"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: tx_item is append-only'); END;"
+	"CREATE TRIGGER tx_item_no_delete BEFORE DELETE ON tx_item"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: tx_item is append-only'); END;"
+	"CREATE TRIGGER payment_no_update BEFORE UPDATE ON payment"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: payment is append-only'); END;"
+	"CREATE TRIGGER payment_no_delete BEFORE DELETE ON payment"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: payment is append-only'); END;"
+	"CREATE TRIGGER suspense_no_update BEFORE UPDATE ON suspense"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: suspense is append-only'); END;"
+	"CREATE TRIGGER suspense_no_delete BEFORE DELETE ON suspense"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: suspense is append-only'); END;"
+	"CREATE TRIGGER tx_end_no_update BEFORE UPDATE ON tx_end"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: tx_end is append-only'); END;"
+	"CREATE TRIGGER tx_end_no_delete BEFORE DELETE ON tx_end"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: tx_end is append-only'); END;"
+	"CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: outbox rows are kept'); END;"
+	"CREATE TRIGGER outbox_only_sent BEFORE UPDATE ON outbox"
+	"  WHEN NEW.id IS NOT OLD.id OR NEW.tx_rec IS NOT OLD.tx_rec OR NEW.queued_s IS NOT OLD.queued_s"
+	"    OR OLD.sent_s IS NOT NULL"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: an outbox row is only marked sent, once'); END;"
+	/* tx.c invariant 1: one transaction open at a time. */
+	"CREATE TRIGGER tx_one_open BEFORE INSERT ON tx"
+	"  WHEN EXISTS (SELECT 1 FROM tx WHERE rec NOT IN (SELECT tx_rec FROM tx_end))"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: a transaction is already open'); END;"
+	/* tx.c invariant 5: sequence numbers are gapless. */
+	"CREATE TRIGGER tx_seq_gapless BEFORE INSERT ON tx"
+	"  WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM tx)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: transaction numbers are gapless'); END;"
+	/* tx.c invariant 3: money is booked only to an open transaction. */
+	"CREATE TRIGGER payment_to_open_tx BEFORE INSERT ON payment"
+	"  WHEN EXISTS (SELECT 1 FROM tx_end WHERE tx_rec = NEW.tx_rec)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: payment to a closed transaction'); END;"
+	"CREATE TRIGGER item_to_open_tx BEFORE INSERT ON tx_item"
+	"  WHEN EXISTS (SELECT 1 FROM tx_end WHERE tx_rec = NEW.tx_rec)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: item for a closed transaction'); END;"
+	/* tx.c invariant 2: a note is booked once, to a payment or to suspense. */
+	"CREATE TRIGGER payment_note_once BEFORE INSERT ON payment"
+	"  WHEN NEW.note_id IN (SELECT note_id FROM suspense)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: note already in suspense'); END;"
+	"CREATE TRIGGER suspense_note_once BEFORE INSERT ON suspense"
+	"  WHEN NEW.note_id IN (SELECT note_id FROM payment WHERE note_id IS NOT NULL)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: note already paid'); END;"
+	/* tx.c invariant 6: a completion credits what was paid; a cancel has nothing paid. */
+	"CREATE TRIGGER tx_end_matches_paid BEFORE INSERT ON tx_end"
+	"  WHEN NEW.credited_fils IS NOT (SELECT coalesce(sum(value_fils), 0) FROM payment WHERE tx_rec = NEW.tx_rec)"
+	"    OR (NEW.state = 'cancelled' AND NEW.credited_fils != 0)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: an end must credit exactly what was paid'); END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -345,6 +464,28 @@ static void cannot_write(const char *path, struct kio_error *err)
 		 strstr(msg, "locked") ? " (another program holds it)" : "");
 }
 
+/* The chain key (chain.c): created with the first start of a ledger, required after. Then
+ * credited notes older than the ledger are booked to suspense (tx.c invariant 2). */
+static int open_chain(struct ledger *ledger, const char *path, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ledger->db, "SELECT count(*) FROM chain_head", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(ledger, err, "read chain head");
+	int step = sqlite3_step(st);
+	bool empty = step == SQLITE_ROW && sqlite3_column_int64(st, 0) == 0;
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW)
+		return db_fail(ledger, err, "read chain head");
+	int rc = chain_secret_open(path, in_memory(path), empty, ledger->key, err);
+	if (rc)
+		return rc == KIO_ERR_CORRUPT || rc == KIO_ERR_NOT_FOUND ? KIO_ERR_CORRUPT : rc;
+	/* Every note credited since the ledger exists made a record, so credited notes with an
+	 * empty chain are from a kiosk before it (an upgrade, or a crash right after it): booked
+	 * once, here. Never later: a note without a booking then is a broken invariant for
+	 * ledger_check to report, not something to paper over. Wall time as the kiosk sees it at
+	 * start-up; the clock module is not passed this far. */
+	return empty ? ledger_book_orphans(ledger, (int64_t)time(NULL), err) : 0;
+}
 
 int ledger_open(const char *path, struct ledger **out, struct kio_error *err)
 {
@@ -402,6 +543,8 @@ int ledger_open(const char *path, struct ledger **out, struct kio_error *err)
 	if (!rc)
 		rc = migrate(ledger, path, err);
 	if (!rc)
+		rc = open_chain(ledger, path, err);
+	if (!rc)
 		rc = write_probe(ledger, false, err);
 	if (rc) {
 		if (rc != KIO_ERR_CORRUPT)
@@ -437,6 +580,7 @@ void ledger_close(struct ledger *ledger)
 	drop_pending(ledger);
 	/* A statement left open keeps the connection (and its file locks) alive: say so, since
 	 * the lock file below is released regardless. */
+	explicit_bzero(ledger->key, sizeof(ledger->key));
 	if (sqlite3_close(ledger->db) != SQLITE_OK)
 		LOG_ERR("database close: %s", sqlite3_errmsg(ledger->db));
 	/* After the database: the lock covers the files until SQLite has let go of them. */
@@ -446,6 +590,61 @@ void ledger_close(struct ledger *ledger)
 }
 
 sqlite3 *ledger_db(struct ledger *ledger) { return ledger->db; }
+
+const uint8_t *ledger_key(const struct ledger *ledger) { return ledger->key; }
+
+void ledger_set_checkpoint(struct ledger *ledger, ledger_checkpoint_fn fn, void *user)
+{
+	ledger->checkpoint = fn;
+	ledger->checkpoint_user = user;
+}
+
+void ledger_checkpoint(struct ledger *ledger, const char *point)
+{
+	LOG_DBG("checkpoint %s", point);
+	if (ledger->checkpoint)
+		ledger->checkpoint(ledger->checkpoint_user, point);
+}
+
+/* ---- the write transaction ---- */
+
+bool ledger_write_open(const struct ledger *ledger) { return ledger->write_depth > 0; }
+
+int ledger_write_begin(struct ledger *ledger, const char *what, struct kio_error *err)
+{
+	int rc = exec(ledger->db, ledger->write_depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT ledger_step", err, what);
+	if (rc) {
+		ledger_write_failed(ledger, err);
+		return rc;
+	}
+	ledger->write_depth++;
+	return 0;
+}
+
+int ledger_write_commit(struct ledger *ledger, const char *what, struct kio_error *err)
+{
+	if (ledger->write_depth == 0)
+		return kio_fail(err, KIO_ERR_INVALID, "database: %s: commit without a write", what);
+	int rc = exec(ledger->db, ledger->write_depth == 1 ? "COMMIT" : "RELEASE ledger_step", err, what);
+	if (rc) {
+		ledger_write_rollback(ledger);
+		ledger_write_failed(ledger, err);
+		return rc;
+	}
+	ledger->write_depth--;
+	return 0;
+}
+
+void ledger_write_rollback(struct ledger *ledger)
+{
+	if (ledger->write_depth == 0)
+		return;
+	if (ledger->write_depth == 1)
+		sqlite3_exec(ledger->db, "ROLLBACK", NULL, NULL, NULL);
+	else
+		sqlite3_exec(ledger->db, "ROLLBACK TO ledger_step; RELEASE ledger_step", NULL, NULL, NULL);
+	ledger->write_depth--;
+}
 
 int ledger_schema_version(struct ledger *ledger)
 {

@@ -53,3 +53,8 @@ int ledger_device_event_add(struct ledger *ledger, int64_t wall_s, const char *d
 			    const char *state, const char *detail, struct kio_error *err);
 /* Number of device events stored (tests and the technicians' menu). */
 int ledger_device_event_count(struct ledger *ledger, int64_t *count, struct kio_error *err);
+
+/* Tests and the crash suite: called at each named kill point of the ledger (tx.h and
+ * notes.h list them) with its name; NULL removes it. */
+typedef void (*ledger_checkpoint_fn)(void *user, const char *point);
+void ledger_set_checkpoint(struct ledger *ledger, ledger_checkpoint_fn fn, void *user);

@@ -14,6 +14,7 @@
 #include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/store-priv.h"
 #include "kiosk/ledger/store.h"
+#include "kiosk/ledger/tx.h"
 
 /* A value ledger_open must overwrite: a failed open that leaves *out alone fails the test. */
 static struct ledger *const NOT_SET = (struct ledger *)&NOT_SET;
@@ -449,9 +450,20 @@ static void test_upgrade_populated_previous_version(void)
 			0);
 	g_assert_cmpuint(n, ==, 1);
 	g_assert_cmpint(open[0].value_fils, ==, 10000);
+	/* The money ledger (schema 4): the note credited before it is in suspense, once. */
+	int64_t count = 0, total = 0;
+	g_assert_cmpint(ledger_suspense_total(l, &count, &total, &err), ==, 0);
+	g_assert_cmpint(count, ==, 1);
+	g_assert_cmpint(total, ==, 5000);
+	g_assert_cmpint(ledger_check(l, &err), ==, 0);
 	g_assert_cmpint(cash_journal_advance(ledger_notes_journal(notes), open[0].id, CASH_NOTE_CREDITED, "settle",
 					     &err),
 			==, 0);
+	/* The note credited now, with no transaction open, joins it: invariant 2 holds. */
+	g_assert_cmpint(ledger_suspense_total(l, &count, &total, &err), ==, 0);
+	g_assert_cmpint(count, ==, 2);
+	g_assert_cmpint(total, ==, 15000);
+	g_assert_cmpint(ledger_check(l, &err), ==, 0);
 	ledger_notes_free(notes);
 	core_clock_free(clock);
 	ledger_close(l);

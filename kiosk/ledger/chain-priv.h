@@ -1,0 +1,49 @@
+/* Inside the ledger module only: appending a record to the chain in the caller's write
+ * transaction, and verifying the chain of an open database. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "chain.h"
+#include "store.h"
+
+enum chain_table { CHAIN_TX, CHAIN_TX_ITEM, CHAIN_PAYMENT, CHAIN_SUSPENSE, CHAIN_TX_END, CHAIN_TABLE_COUNT };
+
+enum chain_type { CHAIN_NULL, CHAIN_INT, CHAIN_TEXT };
+
+struct chain_val {
+	enum chain_type type;
+	int64_t i;
+	const char *s; /* CHAIN_TEXT: borrowed, NUL-terminated */
+};
+
+#define CHAIN_COLS_MAX 6
+
+/* Each booked table's columns after `rec` and before `mac`, in the order the MAC covers
+ * them. Shared by the writer, the verifier and the export so they cannot disagree. */
+struct chain_spec {
+	const char *table;
+	const char *cols[CHAIN_COLS_MAX];
+	int n_cols;
+};
+extern const struct chain_spec chain_specs[CHAIN_TABLE_COUNT];
+
+/* The record MAC (docs/ledger.md, "The chain"). */
+void chain_mac(const uint8_t key[LEDGER_KEY_BYTES], const uint8_t prev[LEDGER_MAC_BYTES], int64_t rec,
+	       enum chain_table table, const struct chain_val *vals, uint8_t out[LEDGER_MAC_BYTES]);
+
+/* Appends one record (vals: chain_specs[table].n_cols values) as the next in the chain, and
+ * moves the head, inside the caller's open write transaction. *rec is its number. Errors:
+ * KIO_ERR_IO (SQLite; the caller rolls back and decides about the store's health). */
+int chain_append(struct ledger *ledger, enum chain_table table, const struct chain_val *vals, int64_t *rec,
+		 struct kio_error *err);
+
+/* Verifies every record of db in order, and the head. 0 with the verdict filled; KIO_ERR_IO
+ * when the tables cannot be read. */
+int chain_verify(sqlite3 *db, const uint8_t key[LEDGER_KEY_BYTES], struct ledger_verdict *verdict,
+		 struct kio_error *err);
+
+/* At ledger_open: reads the secret beside db_path, or creates it when the chain is still
+ * empty (0600, O_EXCL, fsynced with its folder). An in-memory database gets a random key. */
+int chain_secret_open(const char *db_path, bool in_memory, bool chain_empty, uint8_t key[LEDGER_KEY_BYTES],
+		      struct kio_error *err);

@@ -1,0 +1,555 @@
+/* The customer's transactions in the ledger: the one write path for opening, paying (booked
+ * by the note journal), completing, cancelling and recovering them. */
+#define LOG_MODULE "ledger-tx"
+#include "tx.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "chain-priv.h"
+#include "kiosk/core/log.h"
+#include "kiosk/core/xmalloc.h"
+#include "store-priv.h"
+
+/*
+ * A transaction (records, not updates: each arrow appends one chained record):
+ *
+ *               ledger_tx_open: tx + tx_item
+ *   (none) ──────────────────────────────────► OPEN ◄─┐ note CREDITED (notes.c):
+ *                                              │ │ │  └─ payment, same commit
+ *              ledger_tx_complete (paid > 0)   │ │ │ ledger_tx_cancel (paid = 0)
+ *        COMPLETED ◄── tx_end 'completed' ─────┘ │ └──── tx_end 'cancelled' ──► CANCELLED
+ *        (+ outbox row)                          │
+ *                      ledger_tx_recover at start-up: tx_end recovered=1,
+ *                      'completed' if paid > 0, else 'cancelled'
+ *
+ *   transition   records appended (one SQLite transaction)        function
+ *   open         tx, tx_item (card)                               ledger_tx_open
+ *   pay          note_journey CREDITED + payment                  notes.c advance/begin
+ *   (no tx)      note_journey CREDITED + suspense                 notes.c advance/begin
+ *   complete     tx_end completed + outbox                        ledger_tx_complete
+ *   cancel       tx_end cancelled                                 ledger_tx_cancel
+ *   recover      tx_end recovered (+ outbox if completed)         ledger_tx_recover
+ *
+ * Invariants (SQL triggers of migration 4 enforce those marked T; ledger_check tests all):
+ *  1. At most one transaction is open (T: tx_one_open).
+ *  2. Credited notes = cash payments booked + suspense, at every commit: every journey in
+ *     CREDITED or STACKED has exactly one booking, a payment or a suspense row, of its value;
+ *     no booking names a note that is not credited. The CREDITED step and its booking are
+ *     one commit (notes.c). (T: payment_note_once, suspense_note_once.)
+ *  3. Money and items are booked only to an open transaction (T: payment_to_open_tx,
+ *     item_to_open_tx).
+ *  4. Booked records (tx, tx_item, payment, suspense, tx_end) are never updated or deleted;
+ *     a state move is a new tx_end record, at most one per transaction (T: *_no_update,
+ *     *_no_delete, UNIQUE tx_end.tx_rec).
+ *  5. Transaction numbers (seq) run 1, 2, 3... without gaps or repeats (T: tx_seq_gapless).
+ *  6. An end credits exactly what was paid; a cancelled transaction had nothing paid
+ *     (T: tx_end_matches_paid). The customer's money is never dropped by a cancel.
+ *  7. Every booked record is chained (chain.c): record n's MAC covers record n-1's.
+ *  8. A completed transaction that credited money has an outbox row from the same commit.
+ *
+ * Kill points (ledger_checkpoint; the crash suite kills at each):
+ *   tx-open-written      tx and item written, not committed: after a crash there is no
+ *                        transaction; the flow starts again at the card number.
+ *   tx-opened            committed: open; recovery ends it.
+ *   note-credited-written, note-credited   (notes.c)
+ *   tx-end-written       tx_end (and outbox) written, not committed: still open; recovery
+ *                        completes it from the same payments.
+ *   tx-ended             committed.
+ *   recover-written      one recovery tx_end written, not committed: recovery runs again.
+ *   recovered            one transaction recovered and committed.
+ */
+
+const char *ledger_tx_kind_name(int kind) { return kind == LEDGER_TX_TOPUP ? "topup" : NULL; }
+
+const char *ledger_tx_state_name(int state)
+{
+	switch (state) {
+	case LEDGER_TX_OPEN: return "open";
+	case LEDGER_TX_COMPLETED: return "completed";
+	case LEDGER_TX_CANCELLED: return "cancelled";
+	default: return NULL;
+	}
+}
+
+/* A read failure is reported; a write failure (not a rule a trigger refused) makes the store
+ * FAILING: money the kiosk cannot record stops the service (store.c invariant 4). */
+static int sql_fail(struct ledger *ledger, struct kio_error *err, const char *what)
+{
+	sqlite3 *db = ledger_db(ledger);
+	if ((sqlite3_errcode(db) & 0xFF) == SQLITE_CONSTRAINT)
+		return kio_fail(err, KIO_ERR_INVALID, "ledger: %s: %s", what, sqlite3_errmsg(db));
+	struct kio_error local;
+	struct kio_error *e = err ? err : &local;
+	int rc = kio_fail(e, KIO_ERR_IO, "ledger: %s: %s", what, sqlite3_errmsg(db));
+	ledger_write_failed(ledger, e);
+	return rc;
+}
+
+static int prepare(struct ledger *ledger, const char *sql, sqlite3_stmt **st, struct kio_error *err)
+{
+	if (sqlite3_prepare_v2(ledger_db(ledger), sql, -1, st, NULL) == SQLITE_OK)
+		return 0;
+	return sql_fail(ledger, err, "prepare");
+}
+
+static int open_tx_rec(struct ledger *ledger, int64_t *rec, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(ledger, "SELECT rec FROM tx WHERE rec NOT IN (SELECT tx_rec FROM tx_end) ORDER BY rec LIMIT 1",
+			 &st, err);
+	if (rc)
+		return rc;
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*rec = sqlite3_column_int64(st, 0);
+	else if (step == SQLITE_DONE)
+		*rec = 0;
+	else
+		rc = sql_fail(ledger, err, "find the open transaction");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int next_seq(struct ledger *ledger, int64_t *seq, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(ledger, "SELECT coalesce(max(seq), 0) + 1 FROM tx", &st, err);
+	if (rc)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*seq = sqlite3_column_int64(st, 0);
+	else
+		rc = sql_fail(ledger, err, "next transaction number");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int new_uuid(char out[37], struct kio_error *err)
+{
+	uint8_t b[16];
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return kio_fail(err, KIO_ERR_IO, "ledger: no random bytes for a transaction id");
+	b[6] = (uint8_t)((b[6] & 0x0F) | 0x40); /* version 4 */
+	b[8] = (uint8_t)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
+static bool card_ok(const char *card)
+{
+	if (!card || strlen(card) != LEDGER_CARD_DIGITS)
+		return false;
+	for (const char *p = card; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+int ledger_tx_open(struct ledger *ledger, int64_t now_s, enum ledger_tx_kind kind, const char *lang,
+		   const char *card, struct ledger_tx *out, struct kio_error *err)
+{
+	if (kind != LEDGER_TX_TOPUP)
+		return kio_fail(err, KIO_ERR_INVALID, "ledger: unknown transaction kind %d", (int)kind);
+	if (!lang || (strcmp(lang, "ar") != 0 && strcmp(lang, "en") != 0))
+		return kio_fail(err, KIO_ERR_INVALID, "ledger: language must be ar or en");
+	if (!card_ok(card))
+		return kio_fail(err, KIO_ERR_INVALID, "ledger: a top-up needs a card number of %d digits",
+				LEDGER_CARD_DIGITS);
+	int rc = ledger_refuse_while_failing(ledger, "ledger: open transaction", err);
+	if (rc)
+		return rc;
+	char uuid[37];
+	rc = new_uuid(uuid, err);
+	if (rc)
+		return rc;
+	rc = ledger_write_begin(ledger, "ledger: begin", err);
+	if (rc)
+		return rc;
+	int64_t open_rec = 0, seq = 0, rec = 0, item = 0;
+	rc = open_tx_rec(ledger, &open_rec, err);
+	if (!rc && open_rec) /* invariant 1 */
+		rc = kio_fail(err, KIO_ERR_BUSY, "ledger: transaction %" PRId64 " is still open", open_rec);
+	if (!rc)
+		rc = next_seq(ledger, &seq, err);
+	if (rc)
+		goto out_rollback;
+	struct chain_val tx[] = {{CHAIN_TEXT, 0, uuid}, {CHAIN_INT, seq, NULL},
+				 {CHAIN_TEXT, 0, ledger_tx_kind_name(kind)}, {CHAIN_TEXT, 0, lang},
+				 {CHAIN_INT, now_s, NULL}};
+	rc = chain_append(ledger, CHAIN_TX, tx, &rec, err);
+	if (rc) {
+		rc = sql_fail(ledger, err, "open transaction");
+		goto out_rollback;
+	}
+	/* The top-up's amount is what will be paid: NULL until the end fixes it (invariant 6). */
+	struct chain_val it[] = {{CHAIN_INT, rec, NULL}, {CHAIN_TEXT, 0, "topup"}, {CHAIN_TEXT, 0, card},
+				 {CHAIN_NULL, 0, NULL}};
+	rc = chain_append(ledger, CHAIN_TX_ITEM, it, &item, err);
+	if (rc) {
+		rc = sql_fail(ledger, err, "record the top-up item");
+		goto out_rollback;
+	}
+	ledger_checkpoint(ledger, "tx-open-written");
+	rc = ledger_write_commit(ledger, "ledger: commit", err);
+	if (rc)
+		return rc;
+	ledger_checkpoint(ledger, "tx-opened");
+	LOG_INFO("transaction %" PRId64 " (%s) opened: topup, card ...%s", seq, uuid, card + LEDGER_CARD_DIGITS - 4);
+	return out ? ledger_tx_get(ledger, rec, out, err) : 0;
+
+out_rollback:
+	ledger_write_rollback(ledger);
+	return rc;
+}
+
+int ledger_tx_get(struct ledger *ledger, int64_t id, struct ledger_tx *out, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(ledger,
+			 "SELECT t.seq, t.uuid, t.kind, t.lang, t.opened_s,"
+			 " (SELECT card FROM tx_item WHERE tx_rec = t.rec AND kind = 'topup'),"
+			 " e.state, e.recovered, e.credited_fils, e.at_s,"
+			 " (SELECT coalesce(sum(value_fils), 0) FROM payment WHERE tx_rec = t.rec),"
+			 " (SELECT count(*) FROM payment WHERE tx_rec = t.rec)"
+			 " FROM tx t LEFT JOIN tx_end e ON e.tx_rec = t.rec WHERE t.rec = ?",
+			 &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->id = id;
+		out->seq = sqlite3_column_int64(st, 0);
+		snprintf(out->uuid, sizeof(out->uuid), "%s", (const char *)sqlite3_column_text(st, 1));
+		out->kind = LEDGER_TX_TOPUP;
+		snprintf(out->lang, sizeof(out->lang), "%s", (const char *)sqlite3_column_text(st, 3));
+		out->opened_s = sqlite3_column_int64(st, 4);
+		const unsigned char *card = sqlite3_column_text(st, 5);
+		snprintf(out->card, sizeof(out->card), "%s", card ? (const char *)card : "");
+		const unsigned char *state = sqlite3_column_text(st, 6);
+		out->state = !state ? LEDGER_TX_OPEN
+			     : strcmp((const char *)state, "completed") == 0 ? LEDGER_TX_COMPLETED
+									      : LEDGER_TX_CANCELLED;
+		out->recovered = sqlite3_column_int(st, 7) != 0;
+		out->credited_fils = sqlite3_column_int64(st, 8);
+		out->ended_s = sqlite3_column_int64(st, 9);
+		out->paid_fils = sqlite3_column_int64(st, 10);
+		out->notes = sqlite3_column_int64(st, 11);
+	} else if (step == SQLITE_DONE) {
+		rc = kio_fail(err, KIO_ERR_NOT_FOUND, "ledger: no transaction %" PRId64, id);
+	} else {
+		rc = sql_fail(ledger, err, "read transaction");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ledger_tx_current(struct ledger *ledger, struct ledger_tx *out, struct kio_error *err)
+{
+	int64_t rec = 0;
+	int rc = open_tx_rec(ledger, &rec, err);
+	if (rc)
+		return rc;
+	if (!rec)
+		return kio_fail(err, KIO_ERR_NOT_FOUND, "ledger: no transaction is open");
+	return ledger_tx_get(ledger, rec, out, err);
+}
+
+int ledger_tx_paid(struct ledger *ledger, int64_t id, int64_t *paid_fils, int64_t *notes, struct kio_error *err)
+{
+	struct ledger_tx tx;
+	int rc = ledger_tx_get(ledger, id, &tx, err);
+	if (rc)
+		return rc;
+	if (paid_fils)
+		*paid_fils = tx.paid_fils;
+	if (notes)
+		*notes = tx.notes;
+	return 0;
+}
+
+/* Appends the end of an open transaction (and its outbox row), in the caller's write. */
+static int append_end(struct ledger *ledger, const struct ledger_tx *tx, bool completed, bool recovered,
+		      int64_t now_s, struct kio_error *err)
+{
+	int64_t rec = 0;
+	struct chain_val end[] = {{CHAIN_INT, tx->id, NULL}, {CHAIN_TEXT, 0, completed ? "completed" : "cancelled"},
+				  {CHAIN_INT, recovered, NULL}, {CHAIN_INT, completed ? tx->paid_fils : 0, NULL},
+				  {CHAIN_INT, now_s, NULL}};
+	int rc = chain_append(ledger, CHAIN_TX_END, end, &rec, err);
+	if (rc)
+		return sql_fail(ledger, err, "end transaction");
+	if (!completed || tx->paid_fils == 0)
+		return 0;
+	/* Invariant 8. */
+	sqlite3_stmt *st = NULL;
+	rc = prepare(ledger, "INSERT INTO outbox(tx_rec, queued_s) VALUES (?, ?)", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, tx->id);
+	sqlite3_bind_int64(st, 2, now_s);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(ledger, err, "queue for sync");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One end: reads the transaction inside the write (so what is paid cannot change between
+ * the read and the record), checks the rule, appends, commits. */
+static int end_tx(struct ledger *ledger, int64_t id, bool completed, bool recovered, int64_t now_s,
+		  struct ledger_tx *out, struct kio_error *err)
+{
+	const char *what = recovered ? "recover" : completed ? "complete" : "cancel";
+	int rc = ledger_refuse_while_failing(ledger, "ledger: end transaction", err);
+	if (rc)
+		return rc;
+	rc = ledger_write_begin(ledger, "ledger: begin", err);
+	if (rc)
+		return rc;
+	struct ledger_tx tx;
+	rc = ledger_tx_get(ledger, id, &tx, err);
+	if (rc)
+		goto out_rollback;
+	if (tx.state != LEDGER_TX_OPEN) {
+		rc = kio_fail(err, KIO_ERR_INVALID, "ledger: cannot %s transaction %" PRId64 ": it is %s", what, tx.seq,
+			      ledger_tx_state_name(tx.state));
+		goto out_rollback;
+	}
+	if (recovered) {
+		completed = tx.paid_fils > 0;
+	} else if (completed && tx.paid_fils == 0) {
+		rc = kio_fail(err, KIO_ERR_INVALID, "ledger: transaction %" PRId64 " has nothing paid: cancel it",
+			      tx.seq);
+		goto out_rollback;
+	} else if (!completed && tx.paid_fils > 0) { /* invariant 6 */
+		rc = kio_fail(err, KIO_ERR_INVALID,
+			      "ledger: transaction %" PRId64 " has %" PRId64 " fils paid: complete it, never cancel",
+			      tx.seq, tx.paid_fils);
+		goto out_rollback;
+	}
+	rc = append_end(ledger, &tx, completed, recovered, now_s, err);
+	if (rc)
+		goto out_rollback;
+	ledger_checkpoint(ledger, recovered ? "recover-written" : "tx-end-written");
+	rc = ledger_write_commit(ledger, "ledger: commit", err);
+	if (rc)
+		return rc;
+	ledger_checkpoint(ledger, recovered ? "recovered" : "tx-ended");
+	LOG_INFO("transaction %" PRId64 " (%s) %s%s: %" PRId64 " fils in %" PRId64 " notes", tx.seq, tx.uuid,
+		 completed ? "completed" : "cancelled", recovered ? " by recovery" : "", tx.paid_fils, tx.notes);
+	return out ? ledger_tx_get(ledger, id, out, err) : 0;
+
+out_rollback:
+	ledger_write_rollback(ledger);
+	return rc;
+}
+
+int ledger_tx_complete(struct ledger *ledger, int64_t id, int64_t now_s, struct ledger_tx *out,
+		       struct kio_error *err)
+{
+	return end_tx(ledger, id, true, false, now_s, out, err);
+}
+
+int ledger_tx_cancel(struct ledger *ledger, int64_t id, int64_t now_s, struct kio_error *err)
+{
+	return end_tx(ledger, id, false, false, now_s, NULL, err);
+}
+
+int ledger_tx_recover(struct ledger *ledger, int64_t now_s, struct ledger_tx **list, size_t *n,
+		      struct kio_error *err)
+{
+	*list = NULL;
+	*n = 0;
+	size_t cap = 0;
+	int rc = 0;
+	/* Invariant 1 leaves at most one open, but a database written by a broken build could
+	 * have more: each is ended, oldest first. */
+	for (;;) {
+		int64_t rec = 0;
+		rc = open_tx_rec(ledger, &rec, err);
+		if (rc || !rec)
+			break;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 2;
+			*list = xrealloc(*list, cap * sizeof(**list));
+		}
+		rc = end_tx(ledger, rec, false, true, now_s, &(*list)[*n], err);
+		if (rc)
+			break;
+		(*n)++;
+	}
+	if (rc) {
+		free(*list);
+		*list = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int ledger_book_credit(struct ledger *ledger, int64_t note_id, int64_t value_fils, int64_t now_s,
+		       struct kio_error *err)
+{
+	int64_t open = 0, rec = 0;
+	int rc = open_tx_rec(ledger, &open, err);
+	if (rc)
+		return rc;
+	if (open) {
+		struct chain_val pay[] = {{CHAIN_INT, open, NULL}, {CHAIN_TEXT, 0, "cash"}, {CHAIN_INT, note_id, NULL},
+					  {CHAIN_INT, value_fils, NULL}, {CHAIN_INT, now_s, NULL}};
+		rc = chain_append(ledger, CHAIN_PAYMENT, pay, &rec, err);
+		if (rc)
+			return sql_fail(ledger, err, "book payment");
+		LOG_DBG("note %" PRId64 ": %" PRId64 " fils paid into transaction record %" PRId64, note_id, value_fils,
+			open);
+		return 0;
+	}
+	struct chain_val sus[] = {{CHAIN_INT, note_id, NULL}, {CHAIN_INT, value_fils, NULL}, {CHAIN_INT, now_s, NULL},
+				  {CHAIN_TEXT, 0, "no transaction open"}};
+	rc = chain_append(ledger, CHAIN_SUSPENSE, sus, &rec, err);
+	if (rc)
+		return sql_fail(ledger, err, "book suspense");
+	LOG_WARN("note %" PRId64 ": %" PRId64 " fils credited with no transaction open: kept in suspense", note_id,
+		 value_fils);
+	return 0;
+}
+
+int ledger_book_orphans(struct ledger *ledger, int64_t now_s, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(ledger,
+			 "SELECT id, value_fils FROM note_journey n WHERE state IN ('credited', 'stacked')"
+			 " AND NOT EXISTS (SELECT 1 FROM payment WHERE note_id = n.id)"
+			 " AND NOT EXISTS (SELECT 1 FROM suspense WHERE note_id = n.id) ORDER BY id",
+			 &st, err);
+	if (rc)
+		return rc;
+	int64_t (*notes)[2] = NULL;
+	size_t count = 0, cap = 0;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? cap * 2 : 8;
+			notes = xrealloc(notes, cap * sizeof(*notes));
+		}
+		notes[count][0] = sqlite3_column_int64(st, 0);
+		notes[count][1] = sqlite3_column_int64(st, 1);
+		count++;
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE) {
+		rc = sql_fail(ledger, err, "list unbooked notes");
+		goto out_free;
+	}
+	if (count == 0)
+		goto out_free;
+	rc = ledger_write_begin(ledger, "ledger: begin", err);
+	if (rc)
+		goto out_free;
+	for (size_t k = 0; k < count && !rc; k++) {
+		int64_t rec = 0;
+		struct chain_val sus[] = {{CHAIN_INT, notes[k][0], NULL}, {CHAIN_INT, notes[k][1], NULL},
+					  {CHAIN_INT, now_s, NULL}, {CHAIN_TEXT, 0, "credited before the ledger"}};
+		rc = chain_append(ledger, CHAIN_SUSPENSE, sus, &rec, err);
+		if (rc)
+			rc = sql_fail(ledger, err, "book an older note to suspense");
+	}
+	if (rc) {
+		ledger_write_rollback(ledger);
+		goto out_free;
+	}
+	rc = ledger_write_commit(ledger, "ledger: commit", err);
+	if (!rc)
+		LOG_WARN("%zu credited notes older than the ledger booked to suspense", count);
+out_free:
+	free(notes);
+	return rc;
+}
+
+/* Each check is a query whose first column is 0 when the invariant holds. */
+static const struct {
+	int invariant;
+	const char *what;
+	const char *sql;
+} checks[] = {
+	{1, "more than one transaction is open",
+	 "SELECT count(*) > 1 FROM tx WHERE rec NOT IN (SELECT tx_rec FROM tx_end)"},
+	{2, "a credited note is not booked exactly once, at its value",
+	 "SELECT count(*) FROM note_journey n WHERE n.state IN ('credited', 'stacked') AND"
+	 " (SELECT count(*) FROM payment WHERE note_id = n.id AND value_fils = n.value_fils) +"
+	 " (SELECT count(*) FROM suspense WHERE note_id = n.id AND value_fils = n.value_fils) != 1"},
+	{2, "a booking names a note that is not credited",
+	 "SELECT (SELECT count(*) FROM payment p WHERE p.method = 'cash' AND NOT EXISTS (SELECT 1 FROM note_journey"
+	 " WHERE id = p.note_id AND state IN ('credited', 'stacked'))) + (SELECT count(*) FROM suspense s WHERE NOT"
+	 " EXISTS (SELECT 1 FROM note_journey WHERE id = s.note_id AND state IN ('credited', 'stacked')))"},
+	{2, "credited notes differ from cash payments + suspense",
+	 "SELECT (SELECT coalesce(sum(value_fils), 0) FROM note_journey WHERE state IN ('credited', 'stacked')) !="
+	 " (SELECT coalesce(sum(value_fils), 0) FROM payment WHERE method = 'cash') +"
+	 " (SELECT coalesce(sum(value_fils), 0) FROM suspense)"},
+	{3, "a payment was booked after its transaction ended",
+	 "SELECT count(*) FROM payment p JOIN tx_end e ON e.tx_rec = p.tx_rec WHERE p.rec > e.rec"},
+	{5, "transaction numbers have a gap or a repeat",
+	 "SELECT count(*) != coalesce(max(seq), 0) OR count(DISTINCT seq) != count(*) FROM tx"},
+	{6, "an end does not credit exactly what was paid",
+	 "SELECT count(*) FROM tx_end e WHERE e.credited_fils != (SELECT coalesce(sum(value_fils), 0) FROM payment"
+	 " WHERE tx_rec = e.tx_rec) OR (e.state = 'cancelled' AND e.credited_fils != 0)"},
+	{8, "a completed transaction with money is not queued for sync",
+	 "SELECT count(*) FROM tx_end e WHERE e.state = 'completed' AND e.credited_fils > 0 AND NOT EXISTS"
+	 " (SELECT 1 FROM outbox WHERE tx_rec = e.tx_rec)"},
+};
+
+int ledger_check(struct ledger *ledger, struct kio_error *err)
+{
+	for (size_t k = 0; k < sizeof(checks) / sizeof(checks[0]); k++) {
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(ledger_db(ledger), checks[k].sql, -1, &st, NULL) != SQLITE_OK)
+			return kio_fail(err, KIO_ERR_IO, "ledger check: %s", sqlite3_errmsg(ledger_db(ledger)));
+		int step = sqlite3_step(st);
+		int64_t bad = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+		sqlite3_finalize(st);
+		if (step != SQLITE_ROW)
+			return kio_fail(err, KIO_ERR_IO, "ledger check: %s", sqlite3_errmsg(ledger_db(ledger)));
+		if (bad)
+			return kio_fail(err, KIO_ERR_CORRUPT, "ledger: invariant %d broken: %s", checks[k].invariant,
+					checks[k].what);
+	}
+	/* Invariant 7 (and 4, for what a trigger cannot stop: a record removed with the
+	 * triggers dropped). */
+	struct ledger_verdict v;
+	int rc = chain_verify(ledger_db(ledger), ledger_key(ledger), &v, err);
+	if (!rc && !v.ok)
+		rc = kio_fail(err, KIO_ERR_CORRUPT, "ledger: invariant 7 broken: %s", v.why);
+	return rc;
+}
+
+static int count2(struct ledger *ledger, const char *sql, int64_t *a, int64_t *b, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(ledger, sql, &st, err);
+	if (rc)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (a)
+			*a = sqlite3_column_int64(st, 0);
+		if (b)
+			*b = sqlite3_column_int64(st, 1);
+	} else {
+		rc = sql_fail(ledger, err, "count");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ledger_suspense_total(struct ledger *ledger, int64_t *count, int64_t *total_fils, struct kio_error *err)
+{
+	return count2(ledger, "SELECT count(*), coalesce(sum(value_fils), 0) FROM suspense", count, total_fils, err);
+}
+
+int ledger_outbox_pending(struct ledger *ledger, int64_t *count, struct kio_error *err)
+{
+	return count2(ledger, "SELECT count(*), 0 FROM outbox WHERE sent_s IS NULL", count, NULL, err);
+}

@@ -1,0 +1,80 @@
+/*
+ * The customer's transactions in the money ledger: open one (a top-up for a card), read what
+ * was paid into it, complete or cancel it, and at start-up recover what a crash left open.
+ * Cash payments are booked by the note journal itself (notes.h) as each note is credited.
+ * Pure C: the flows and screens see this header, never SQLite. docs/ledger.md has the
+ * diagrams; tx.c has the invariants and the kill points.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiosk/core/err.h"
+#include "store.h"
+
+enum ledger_tx_kind { LEDGER_TX_TOPUP, LEDGER_TX_KIND_COUNT };
+enum ledger_tx_state { LEDGER_TX_OPEN, LEDGER_TX_COMPLETED, LEDGER_TX_CANCELLED, LEDGER_TX_STATE_COUNT };
+
+/* "topup"; "open", "completed", "cancelled": as stored. NULL for another value. */
+const char *ledger_tx_kind_name(int kind);
+const char *ledger_tx_state_name(int state);
+
+#define LEDGER_CARD_DIGITS 16
+
+struct ledger_tx {
+	int64_t id;     /* its record number in the ledger; the handle of the calls below */
+	int64_t seq;    /* the kiosk's transaction number: 1, 2, 3... without gaps */
+	char uuid[37];  /* the host's idempotency key (random, RFC 4122 version 4) */
+	enum ledger_tx_kind kind;
+	char lang[3];   /* "ar" or "en" */
+	char card[LEDGER_CARD_DIGITS + 1]; /* the top-up's card number, all digits */
+	enum ledger_tx_state state;
+	bool recovered; /* ended by start-up recovery, not by the customer */
+	int64_t paid_fils;     /* cash booked to it so far */
+	int64_t notes;         /* how many notes */
+	int64_t credited_fils; /* what it credited (0 unless COMPLETED) */
+	int64_t opened_s, ended_s; /* wall time; ended_s 0 while open */
+};
+
+/* Opens a transaction of `kind` in `lang` ("ar"/"en"); card: the top-up's 16 digits (the
+ * flow checked Luhn and the issuer). Committed when it returns 0; *out is filled.
+ * KIO_ERR_BUSY when one is already open (invariant 1), KIO_ERR_INVALID for bad arguments,
+ * KIO_ERR_IO when the store cannot write (then FAILING). */
+int ledger_tx_open(struct ledger *ledger, int64_t now_s, enum ledger_tx_kind kind, const char *lang,
+		   const char *card, struct ledger_tx *out, struct kio_error *err);
+
+/* The open transaction, if any: KIO_ERR_NOT_FOUND when none is open. */
+int ledger_tx_current(struct ledger *ledger, struct ledger_tx *out, struct kio_error *err);
+/* Any transaction by id. KIO_ERR_NOT_FOUND for an unknown id. */
+int ledger_tx_get(struct ledger *ledger, int64_t id, struct ledger_tx *out, struct kio_error *err);
+/* What has been paid into it: total and number of notes. */
+int ledger_tx_paid(struct ledger *ledger, int64_t id, int64_t *paid_fils, int64_t *notes, struct kio_error *err);
+
+/* Completes an open transaction: a top-up credits what was paid into it, which must be more
+ * than nothing (cancel it otherwise), and is queued for sync. *out (may be NULL) is the
+ * completed transaction. KIO_ERR_INVALID: not open, or nothing paid. */
+int ledger_tx_complete(struct ledger *ledger, int64_t id, int64_t now_s, struct ledger_tx *out,
+		       struct kio_error *err);
+/* Cancels an open transaction with nothing paid. KIO_ERR_INVALID if not open or money was
+ * paid (complete it: the customer's money is never dropped). */
+int ledger_tx_cancel(struct ledger *ledger, int64_t id, int64_t now_s, struct kio_error *err);
+
+/* Start-up recovery: ends every transaction left open, each in its own commit, from the
+ * notes booked to it: completed and recorded as recovered if anything was paid (a top-up
+ * credits all of it), cancelled as recovered otherwise. *list (caller frees with free(); NULL
+ * when *n is 0) holds them as ended, for recovery receipts. Run it after the cash devices
+ * settled their open journeys when possible: a note credited after recovery has no open
+ * transaction and goes to suspense (tx.c invariant 2). */
+int ledger_tx_recover(struct ledger *ledger, int64_t now_s, struct ledger_tx **list, size_t *n,
+		      struct kio_error *err);
+
+/* Checks every invariant of tx.c in SQL (tests, the crash suite, the technicians' menu).
+ * 0 when they hold, KIO_ERR_CORRUPT naming the first that does not. */
+int ledger_check(struct ledger *ledger, struct kio_error *err);
+
+/* Notes credited with no transaction open: how many, and their total. */
+int ledger_suspense_total(struct ledger *ledger, int64_t *count, int64_t *total_fils, struct kio_error *err);
+/* Completed transactions queued for the host and not yet sent. */
+int ledger_outbox_pending(struct ledger *ledger, int64_t *count, struct kio_error *err);
