@@ -104,38 +104,23 @@ int chain_append(struct ledger *ledger, enum chain_table table, const struct cha
 	uint8_t prev[LEDGER_MAC_BYTES] = {0};
 	int64_t last = 0;
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT rec FROM chain_head WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+	/* The writer trusts the head for the previous MAC (one lookup); the verifier trusts
+	 * nothing and recomputes every MAC from the records. */
+	if (sqlite3_prepare_v2(db, "SELECT rec, last_mac FROM chain_head WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
 		return sql_fail(db, err, "read head");
 	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
+	if (step == SQLITE_ROW) {
 		last = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) == LEDGER_MAC_BYTES)
+			memcpy(prev, sqlite3_column_blob(st, 1), LEDGER_MAC_BYTES);
+		else
+			step = SQLITE_CORRUPT;
+	}
 	sqlite3_finalize(st);
+	if (step == SQLITE_CORRUPT)
+		return kio_fail(err, KIO_ERR_CORRUPT, "ledger chain: the head's MAC is damaged");
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		return sql_fail(db, err, "read head");
-	if (last > 0) {
-		/* The previous record's own MAC, from its table: the head carries only its own. */
-		bool found = false;
-		for (int t = 0; t < CHAIN_TABLE_COUNT && !found; t++) {
-			char *q = xasprintf("SELECT mac FROM %s WHERE rec = ?", chain_specs[t].table);
-			if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
-				free(q);
-				return sql_fail(db, err, "read previous record");
-			}
-			free(q);
-			sqlite3_bind_int64(st, 1, last);
-			step = sqlite3_step(st);
-			if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == LEDGER_MAC_BYTES) {
-				memcpy(prev, sqlite3_column_blob(st, 0), LEDGER_MAC_BYTES);
-				found = true;
-			}
-			sqlite3_finalize(st);
-			if (step != SQLITE_ROW && step != SQLITE_DONE)
-				return sql_fail(db, err, "read previous record");
-		}
-		if (!found)
-			return kio_fail(err, KIO_ERR_CORRUPT, "ledger chain: the head names record %" PRId64
-					", which is not there", last);
-	}
 	int64_t next = last + 1;
 	uint8_t mac[LEDGER_MAC_BYTES];
 	chain_mac(ledger_key(ledger), prev, next, table, vals, mac);
@@ -169,12 +154,14 @@ int chain_append(struct ledger *ledger, enum chain_table table, const struct cha
 	uint8_t hmac[LEDGER_MAC_BYTES];
 	head_mac(ledger_key(ledger), next, mac, hmac);
 	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO chain_head(id, rec, mac) VALUES (1, ?, ?)"
-			       " ON CONFLICT(id) DO UPDATE SET rec = excluded.rec, mac = excluded.mac",
+			       "INSERT INTO chain_head(id, rec, last_mac, mac) VALUES (1, ?, ?, ?)"
+			       " ON CONFLICT(id) DO UPDATE SET rec = excluded.rec, last_mac = excluded.last_mac,"
+			       " mac = excluded.mac",
 			       -1, &st, NULL) != SQLITE_OK)
 		return sql_fail(db, err, "move head");
 	sqlite3_bind_int64(st, 1, next);
-	sqlite3_bind_blob(st, 2, hmac, LEDGER_MAC_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, mac, LEDGER_MAC_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, hmac, LEDGER_MAC_BYTES, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(db, err, "move head");
 	sqlite3_finalize(st);
 	if (!rc)

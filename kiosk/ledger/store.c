@@ -172,6 +172,7 @@ static const char *const migrations[] = {
 	"CREATE TABLE chain_head ("
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  rec INTEGER NOT NULL,"
+	"  last_mac BLOB NOT NULL,"
 	"  mac BLOB NOT NULL"
 	") STRICT;"
 	"CREATE TABLE outbox ("
