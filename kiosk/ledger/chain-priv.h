@@ -47,3 +47,11 @@ int chain_verify(sqlite3 *db, const uint8_t key[LEDGER_KEY_BYTES], struct ledger
  * empty (0600, O_EXCL, fsynced with its folder). An in-memory database gets a random key. */
 int chain_secret_open(const char *db_path, bool in_memory, bool chain_empty, uint8_t key[LEDGER_KEY_BYTES],
 		      struct kio_error *err);
+
+/* Whether the chain has no record at all (no head and no row in any booked table). */
+int chain_is_empty(sqlite3 *db, bool *empty, struct kio_error *err);
+
+/* At ledger_open, in O(1): the head names the last record, carries its MAC, and its keyed
+ * MAC holds. KIO_ERR_CORRUPT otherwise: the kiosk must not append onto a chain that a
+ * verify would reject (a technician runs `kiosk ledger verify` to see where it breaks). */
+int chain_check_head(struct ledger *ledger, struct kio_error *err);

@@ -169,6 +169,77 @@ int chain_append(struct ledger *ledger, enum chain_table table, const struct cha
 	return rc;
 }
 
+#define MAX_REC_SQL \
+	"SELECT max(coalesce((SELECT max(rec) FROM tx), 0), coalesce((SELECT max(rec) FROM tx_item), 0)," \
+	" coalesce((SELECT max(rec) FROM payment), 0), coalesce((SELECT max(rec) FROM suspense), 0)," \
+	" coalesce((SELECT max(rec) FROM tx_end), 0)), (SELECT count(*) FROM chain_head)"
+
+int chain_is_empty(sqlite3 *db, bool *empty, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, MAX_REC_SQL, -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(db, err, "read the chain");
+	int rc = 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*empty = sqlite3_column_int64(st, 0) == 0 && sqlite3_column_int64(st, 1) == 0;
+	else
+		rc = sql_fail(db, err, "read the chain");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int chain_check_head(struct ledger *ledger, struct kio_error *err)
+{
+	sqlite3 *db = ledger_db(ledger);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, MAX_REC_SQL, -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(db, err, "read the chain");
+	int64_t last = 0;
+	int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : sql_fail(db, err, "read the chain");
+	if (!rc)
+		last = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(db, "SELECT rec, last_mac, mac FROM chain_head WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(db, err, "read head");
+	int step = sqlite3_step(st);
+	bool ok = false;
+	if (step == SQLITE_DONE) {
+		ok = last == 0;
+	} else if (step == SQLITE_ROW && sqlite3_column_int64(st, 0) == last &&
+		   sqlite3_column_bytes(st, 1) == LEDGER_MAC_BYTES && sqlite3_column_bytes(st, 2) == LEDGER_MAC_BYTES) {
+		uint8_t want[LEDGER_MAC_BYTES];
+		head_mac(ledger_key(ledger), last, sqlite3_column_blob(st, 1), want);
+		ok = memcmp(want, sqlite3_column_blob(st, 2), LEDGER_MAC_BYTES) == 0;
+		/* The head's last MAC must be the last record's own. */
+		for (int t = 0; ok && t < CHAIN_TABLE_COUNT; t++) {
+			sqlite3_stmt *r = NULL;
+			char *q = xasprintf("SELECT mac FROM %s WHERE rec = ?", chain_specs[t].table);
+			int prc = sqlite3_prepare_v2(db, q, -1, &r, NULL);
+			free(q);
+			if (prc != SQLITE_OK) {
+				ok = false;
+				break;
+			}
+			sqlite3_bind_int64(r, 1, last);
+			if (sqlite3_step(r) == SQLITE_ROW)
+				ok = sqlite3_column_bytes(r, 0) == LEDGER_MAC_BYTES &&
+				     memcmp(sqlite3_column_blob(r, 0), sqlite3_column_blob(st, 1), LEDGER_MAC_BYTES) == 0;
+			sqlite3_finalize(r);
+		}
+	} else if (step != SQLITE_ROW) {
+		rc = sql_fail(db, err, "read head");
+	}
+	sqlite3_finalize(st);
+	if (!rc && !ok)
+		rc = kio_fail(err, KIO_ERR_CORRUPT,
+			      "the ledger's chain head does not match its last record %" PRId64
+			      ": records were changed or removed (kiosk ledger verify names the first)",
+			      last);
+	return rc;
+}
+
 static int broken(struct ledger_verdict *v, int64_t rec, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int broken(struct ledger_verdict *v, int64_t rec, const char *fmt, ...)
 {

@@ -469,17 +469,18 @@ static void cannot_write(const char *path, struct kio_error *err)
  * credited notes older than the ledger are booked to suspense (tx.c invariant 2). */
 static int open_chain(struct ledger *ledger, const char *path, struct kio_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ledger->db, "SELECT count(*) FROM chain_head", -1, &st, NULL) != SQLITE_OK)
-		return db_fail(ledger, err, "read chain head");
-	int step = sqlite3_step(st);
-	bool empty = step == SQLITE_ROW && sqlite3_column_int64(st, 0) == 0;
-	sqlite3_finalize(st);
-	if (step != SQLITE_ROW)
-		return db_fail(ledger, err, "read chain head");
+	bool empty = false;
+	if (chain_is_empty(ledger->db, &empty, err) != 0)
+		return db_fail(ledger, err, "read the ledger chain");
 	int rc = chain_secret_open(path, in_memory(path), empty, ledger->key, err);
 	if (rc)
 		return rc == KIO_ERR_CORRUPT || rc == KIO_ERR_NOT_FOUND ? KIO_ERR_CORRUPT : rc;
+	if (!empty) {
+		struct kio_error why;
+		rc = chain_check_head(ledger, &why);
+		if (rc)
+			return kio_fail(err, rc, "database %s: %s", path, why.msg);
+	}
 	/* Every note credited since the ledger exists made a record, so credited notes with an
 	 * empty chain are from a kiosk before it (an upgrade, or a crash right after it): booked
 	 * once, here. Never later: a note without a booking then is a broken invariant for

@@ -586,6 +586,36 @@ static void test_secret_file(void)
 	remove_db(f.path);
 }
 
+/* The kiosk does not append onto a chain cut at its end or without its head: ledger_open
+ * refuses it (a verify would), and a missing secret is not recreated for it either. */
+static void test_open_refuses_broken_head(void)
+{
+	static const char *const cuts[] = {
+		"DELETE FROM payment WHERE rec = 12",
+		"DELETE FROM chain_head",
+		"UPDATE chain_head SET rec = 11",
+	};
+	for (size_t k = 0; k < G_N_ELEMENTS(cuts); k++) {
+		char *path = populated_db();
+		sqlite3 *db;
+		g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
+		exec_ok(db, drop_triggers);
+		exec_ok(db, cuts[k]);
+		sqlite3_close(db);
+		struct ledger *l = NULL;
+		struct kio_error err = {0};
+		g_assert_cmpint(ledger_open(path, &l, &err), ==, KIO_ERR_CORRUPT);
+		g_assert_null(l);
+		g_assert_nonnull(strstr(err.msg, "chain head"));
+		char *ks = ledger_secret_path(path);
+		g_assert_cmpint(g_unlink(ks), ==, 0);
+		g_assert_cmpint(ledger_open(path, &l, &err), ==, KIO_ERR_CORRUPT);
+		g_assert_false(g_file_test(ks, G_FILE_TEST_EXISTS));
+		g_free(ks);
+		remove_db(path);
+	}
+}
+
 static void test_secret_parse(void)
 {
 	uint8_t key[LEDGER_KEY_BYTES];
@@ -861,6 +891,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ledger-chain/verify-tamper", test_chain_verify_tamper);
 	g_test_add_func("/ledger-chain/secret-file", test_secret_file);
 	g_test_add_func("/ledger-chain/secret-and-since-parse", test_secret_parse);
+	g_test_add_func("/ledger-chain/open-refuses-broken-head", test_open_refuses_broken_head);
 	g_test_add_func("/ledger-export/reads-back", test_export_reads_back);
 	g_test_add_func("/ledger-tx/sigkill-every-point", test_sigkill_at_every_point);
 	return g_test_run();
