@@ -796,6 +796,36 @@ static void child_steps(const char *path, struct killer *k)
 	_exit(0);
 }
 
+/* Many top-ups, each with two notes, the last left open, for kills at random moments. */
+static void child_loop(const char *path)
+{
+	struct kio_error err = {0};
+	struct ledger *l = NULL;
+	if (ledger_open(path, &l, &err) != 0)
+		_exit(91);
+	struct core_clock *clock = core_clock_new(true, NOW);
+	struct ledger_notes *notes = ledger_notes_new(l, clock);
+	struct cash_journal *j = ledger_notes_journal(notes);
+	struct ledger_tx *list = NULL;
+	size_t n = 0;
+	CHILD_CHECK(ledger_tx_recover(l, NOW, &list, &n, &err) == 0);
+	free(list);
+	for (int t = 0; t < 12; t++) {
+		struct ledger_tx tx;
+		CHILD_CHECK(ledger_tx_open(l, NOW, LEDGER_TX_TOPUP, "ar", CARD, &tx, &err) == 0);
+		for (int i = 0; i < 2; i++) {
+			struct cash_note note = {.device = DEV, .value_fils = 1000 * (t + 1), .state = CASH_NOTE_ESCROW};
+			CHILD_CHECK(cash_journal_begin(j, &note, &err) == 0);
+			CHILD_CHECK(cash_journal_advance(j, note.id, CASH_NOTE_ACCEPTED, "accept", &err) == 0);
+			CHILD_CHECK(cash_journal_advance(j, note.id, CASH_NOTE_CREDITED, "credit", &err) == 0);
+			CHILD_CHECK(cash_journal_advance(j, note.id, CASH_NOTE_STACKED, "stacked", &err) == 0);
+		}
+		if (t < 11)
+			CHILD_CHECK(ledger_tx_complete(l, tx.id, NOW, NULL, &err) == 0);
+	}
+	_exit(0);
+}
+
 static int run_child(const char *path, int target, int report_fd)
 {
 	pid_t pid = fork();
@@ -878,6 +908,51 @@ static void test_sigkill_at_every_point(void)
 	g_strfreev(points);
 }
 
+/* SIGKILL at random moments, inside SQLite's own writes too (the parent kills, after a
+ * delay drawn from the length of an unkilled run); each restart recovers first. */
+static void test_sigkill_random_moments(void)
+{
+	char *path = temp_db();
+	gint64 t0 = g_get_monotonic_time();
+	pid_t pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0)
+		child_loop(path);
+	int status = 0;
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	gint64 run_us = g_get_monotonic_time() - t0;
+	check_after_kill(path, "an unkilled run");
+	remove_db(path);
+
+	int killed = 0, cases = 25;
+	for (int c = 0; c < cases; c++) {
+		path = temp_db();
+		/* Two runs on the same database: the second starts with recovery of the first. */
+		for (int round = 0; round < 2; round++) {
+			pid = fork();
+			g_assert_cmpint(pid, >=, 0);
+			if (pid == 0)
+				child_loop(path);
+			g_usleep((gulong)g_test_rand_int_range(0, (gint32)MAX(run_us, 2)));
+			kill(pid, SIGKILL);
+			g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+			if (WIFSIGNALED(status))
+				killed++;
+			else
+				g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+			char where[64];
+			snprintf(where, sizeof(where), "random kill %d.%d", c, round);
+			check_after_kill(path, where);
+		}
+		remove_db(path);
+	}
+	g_test_message("SIGKILL at random moments: %d of %d runs killed mid-way (a run takes %" G_GINT64_FORMAT
+		       " us), invariants and chain held after each",
+		       killed, 2 * cases, run_us);
+	g_assert_cmpint(killed, >, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -894,5 +969,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/ledger-chain/open-refuses-broken-head", test_open_refuses_broken_head);
 	g_test_add_func("/ledger-export/reads-back", test_export_reads_back);
 	g_test_add_func("/ledger-tx/sigkill-every-point", test_sigkill_at_every_point);
+	g_test_add_func("/ledger-tx/sigkill-random-moments", test_sigkill_random_moments);
 	return g_test_run();
 }
