@@ -341,6 +341,11 @@ static void test_append_only_triggers(void)
 			     " '00000000-0000-4000-8000-000000000001', 3, 'topup', 'en', 0, zeroblob(32))");
 	g_assert_nonnull(strstr(msg, "already open"));
 	g_free(msg);
+	/* Cash is always a note with a journey. */
+	msg = exec_fails(db, "INSERT INTO payment(rec, tx_rec, method, note_id, value_fils, at_s, mac)"
+			     " VALUES (101, 100, 'cash', NULL, 5, 0, zeroblob(32))");
+	g_assert_nonnull(strstr(msg, "CHECK constraint failed"));
+	g_free(msg);
 	msg = exec_fails(db, "INSERT INTO tx_end(rec, tx_rec, state, recovered, credited_fils, at_s, mac)"
 			     " VALUES (102, 100, 'completed', 0, 500, 0, zeroblob(32))");
 	g_assert_nonnull(strstr(msg, "exactly what was paid"));
