@@ -252,9 +252,11 @@ static int broken(struct ledger_verdict *v, int64_t rec, const char *fmt, ...)
 	return 0;
 }
 
-/* Reads record rec of table t into vals (texts copied into buf) and its MAC. 1 if found. */
-static int read_record(sqlite3 *db, sqlite3_stmt *st, int64_t rec, int n_cols, struct chain_val *vals,
-		       char bufs[][128], uint8_t mac[LEDGER_MAC_BYTES], bool *odd)
+/* Reads record rec of one table into vals and its MAC; texts point into the statement's
+ * row, valid until it is reset. 1 if found, 0 if not, -1 on a read error. *odd: a value of
+ * a type the schema never stores (or text with a NUL), which no MAC can vouch for. */
+static int read_record(sqlite3_stmt *st, int64_t rec, int n_cols, struct chain_val *vals,
+		       uint8_t mac[LEDGER_MAC_BYTES], bool *odd)
 {
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, rec);
@@ -269,10 +271,9 @@ static int read_record(sqlite3 *db, sqlite3_stmt *st, int64_t rec, int n_cols, s
 		case SQLITE_TEXT: {
 			const char *s = (const char *)sqlite3_column_text(st, c);
 			size_t len = (size_t)sqlite3_column_bytes(st, c);
-			if (len >= 128 || memchr(s, '\0', len))
+			if (!s || memchr(s, '\0', len))
 				*odd = true;
-			snprintf(bufs[c], 128, "%s", s);
-			vals[c] = (struct chain_val){CHAIN_TEXT, 0, bufs[c]};
+			vals[c] = (struct chain_val){CHAIN_TEXT, 0, s ? s : ""};
 			break;
 		}
 		default: *odd = true; vals[c] = (struct chain_val){CHAIN_NULL, 0, NULL}; break;
@@ -282,7 +283,6 @@ static int read_record(sqlite3 *db, sqlite3_stmt *st, int64_t rec, int n_cols, s
 		memcpy(mac, sqlite3_column_blob(st, n_cols), LEDGER_MAC_BYTES);
 	else
 		*odd = true;
-	(void)db;
 	return 1;
 }
 
@@ -333,10 +333,9 @@ int chain_verify(sqlite3 *db, const uint8_t key[LEDGER_KEY_BYTES], struct ledger
 			goto out_finalize;
 		}
 		struct chain_val vals[CHAIN_COLS_MAX];
-		char bufs[CHAIN_COLS_MAX][128];
 		uint8_t stored[LEDGER_MAC_BYTES] = {0}, want[LEDGER_MAC_BYTES];
 		bool odd = false;
-		int got = read_record(db, by_table[t], rec, chain_specs[t].n_cols, vals, bufs, stored, &odd);
+		int got = read_record(by_table[t], rec, chain_specs[t].n_cols, vals, stored, &odd);
 		if (got < 0) {
 			rc = sql_fail(db, err, "read record");
 			goto out_finalize;

@@ -3,6 +3,7 @@
 #define LOG_MODULE "ledger-export"
 #include "export.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <sqlite3.h>
