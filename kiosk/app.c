@@ -690,9 +690,9 @@ int app_run(const struct app_options *opts)
 		snprintf(app->cfg.out_dir, sizeof(app->cfg.out_dir), "%s", opts->out_dir);
 	if (opts->db_path)
 		snprintf(app->cfg.db_path, sizeof(app->cfg.db_path), "%s", opts->db_path);
-	if (i18n_load(app->cfg.data_dir, &app->i18n, &err) != 0) {
+	if (i18n_load(NULL, &app->i18n, &err) != 0) {
 		fprintf(stderr, "kiosk: %s\n", err.msg);
-		status = 2;
+		status = 3; /* the installation, not the user's input */
 		goto out_free;
 	}
 	if (opts->script_path && script_load(opts->script_path, runner_check_cmd, &app->script, &err) != 0) {

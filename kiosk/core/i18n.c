@@ -1,25 +1,53 @@
-/* Catalogue loading and lookup. */
+/*
+ * Catalogue lookup through gettext, one language per call, on a machine whose only locales are
+ * C and C.UTF-8 (no ar_AE generated).
+ *
+ * How glibc 2.36 is made to do that (intl/dcigettext.c, textdomain.c):
+ *   1. gettext reads LANGUAGE only when the category's locale is not plain "C": LC_MESSAGES is
+ *      set to C.UTF-8, which every Debian system has.
+ *   2. glibc caches each translation found, keyed by domain, msgid and the category's locale
+ *      name, not by LANGUAGE; the cache is dropped when textdomain() is called (it bumps
+ *      _nl_msg_cat_cntr, even for the same domain). So each switch of LANGUAGE is followed by
+ *      textdomain().
+ *   3. LANGUAGE rests at "en" between lookups: libc's and GLib's own messages (strerror in a
+ *      log line from a driver thread) stay English in an Arabic session. It is set once at
+ *      load and only replaced afterwards, never unset, so environ is never reallocated under a
+ *      thread reading it.
+ *   4. dgettext/dngettext, not GLib's g_dgettext: that one turns translation off for good if
+ *      its first call happens to be in English under C.UTF-8.
+ * A found translation points into the catalogue glibc mapped; one not found is the msgid
+ * pointer itself, which is how a missing string is told from a translation equal to its source.
+ */
 #define LOG_MODULE "i18n"
 #include "i18n.h"
 
+#include <libintl.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "keyfile.h"
+#include "i18n-priv.h"
+#include "kiosk-config.h"
 #include "log.h"
 #include "xmalloc.h"
 
-struct entry {
-	char *key;
-	char *text[LANG_COUNT];
-};
+#define DOMAIN "kiosk"
 
 struct i18n {
-	struct entry *entries; /* sorted by key after loading */
-	size_t n, cap;
+	char *localedir;
+	const struct i18n_id **sorted; /* i18n_ids by id, for lookups */
+	bool eastern_digits;
 };
 
 static const char *const codes[LANG_COUNT] = {"ar", "en"};
+static const char *const names[LANG_COUNT] = {"Arabic", "English"};
+
+/* Guards the process-wide gettext state: LANGUAGE, the domain's binding. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static char *bound_dir; /* where DOMAIN is bound now; under lock */
 
 const char *lang_code(enum lang lang) { return (unsigned)lang < LANG_COUNT ? codes[lang] : "?"; }
 
@@ -34,14 +62,64 @@ int lang_parse(const char *code, enum lang *out)
 	return KIO_ERR_INVALID;
 }
 
-static struct entry *find(const struct i18n *i18n, const char *key)
+size_t i18n_id_count(void) { return i18n_ids_count; }
+const char *i18n_id_at(size_t i) { return i < i18n_ids_count ? i18n_ids[i].id : NULL; }
+
+const char *i18n_locale_dir(void)
 {
-	size_t lo = 0, hi = i18n->n;
+	/* Another compiled catalogue: tests that lengthen a string, a translator's preview. */
+	const char *own = getenv("KIOSK_LOCALEDIR");
+	if (own && *own)
+		return own;
+	/* Uninstalled: the .mo files meson compiled into the build tree, fresh after each edit of
+	 * a .po; an older installed copy must not shadow them. */
+	static char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	size_t root = strlen(KIOSK_BUILD_ROOT);
+	if (n > 0 && (size_t)n > root && strncmp(exe, KIOSK_BUILD_ROOT, root) == 0 && exe[root] == '/')
+		return KIOSK_BUILD_LOCALE_DIR;
+	return KIOSK_LOCALE_DIR;
+}
+
+static void set_language(enum lang lang)
+{
+	if (setenv("LANGUAGE", codes[lang], 1) != 0)
+		LOG_ERR("setenv LANGUAGE=%s failed", codes[lang]);
+	textdomain(DOMAIN); /* invariant 2: drop the cached translations */
+}
+
+/* The translation, or NULL if the catalogue lacks it. Takes the lock. */
+static const char *lookup(const struct i18n *i18n, const struct i18n_id *e, enum lang lang, unsigned long n)
+{
+	pthread_mutex_lock(&lock);
+	if (!bound_dir || strcmp(bound_dir, i18n->localedir) != 0) {
+		bindtextdomain(DOMAIN, i18n->localedir);
+		bind_textdomain_codeset(DOMAIN, "UTF-8");
+		free(bound_dir);
+		bound_dir = xstrdup(i18n->localedir);
+	}
+	if (lang != LANG_EN)
+		set_language(lang);
+	const char *s = e->plural ? dngettext(DOMAIN, e->ctx_msg, e->plural, n) : dgettext(DOMAIN, e->ctx_msg);
+	if (lang != LANG_EN)
+		set_language(LANG_EN); /* invariant 3 */
+	pthread_mutex_unlock(&lock);
+	return s == e->ctx_msg || s == e->plural ? NULL : s;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp((*(const struct i18n_id *const *)a)->id, (*(const struct i18n_id *const *)b)->id);
+}
+
+static const struct i18n_id *find(const struct i18n *i18n, const char *id)
+{
+	size_t lo = 0, hi = i18n_ids_count;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = strcmp(key, i18n->entries[mid].key);
+		int c = strcmp(id, i18n->sorted[mid]->id);
 		if (c == 0)
-			return &i18n->entries[mid];
+			return i18n->sorted[mid];
 		if (c < 0)
 			hi = mid;
 		else
@@ -50,102 +128,153 @@ static struct entry *find(const struct i18n *i18n, const char *key)
 	return NULL;
 }
 
-static int cmp_entry(const void *a, const void *b)
+/* Whether the {name} placeholders of text all appear in source. */
+static bool placeholders_within(const char *text, const char *source, const char **bad, int *bad_len)
 {
-	return strcmp(((const struct entry *)a)->key, ((const struct entry *)b)->key);
-}
-
-static int load_lang(struct i18n *i18n, const char *data_dir, enum lang lang, struct kio_error *err)
-{
-	char *path = xasprintf("%s/locales/%s.ini", data_dir, codes[lang]);
-	struct core_keyfile *kfile = NULL;
-	int rc = core_keyfile_load(path, &kfile, err);
-	if (rc)
-		goto out;
-	gchar **groups = g_key_file_get_groups(kfile->kf, NULL);
-	for (gchar **g = groups; *g && rc == 0; g++)
-		if (strcmp(*g, "strings") != 0)
-			rc = kio_fail(err, KIO_ERR_INVALID, "%s:%d: unknown group [%s]", path,
-				      core_keyfile_line(kfile, *g, ""), *g);
-	g_strfreev(groups);
-	gchar **names = rc ? NULL : g_key_file_get_keys(kfile->kf, "strings", NULL, NULL);
-	for (gchar **n = names; n && *n && rc == 0; n++) {
-		gchar *text = g_key_file_get_string(kfile->kf, "strings", *n, NULL);
-		if (!text) {
-			rc = kio_fail(err, KIO_ERR_INVALID, "%s:%d: %s: not valid text", path,
-				      core_keyfile_line(kfile, "strings", *n), *n);
+	for (const char *p = strchr(text, '{'); p; p = strchr(p + 1, '{')) {
+		const char *end = strchr(p, '}');
+		if (!end)
 			break;
+		int len = (int)(end - p + 1);
+		bool found = false;
+		for (const char *q = strstr(source, "{"); q && !found; q = strchr(q + 1, '{'))
+			found = strncmp(q, p, (size_t)len) == 0;
+		if (!found) {
+			*bad = p;
+			*bad_len = len;
+			return false;
 		}
-		struct entry *e = NULL;
-		for (size_t i = 0; i < i18n->n && !e; i++)
-			if (strcmp(i18n->entries[i].key, *n) == 0)
-				e = &i18n->entries[i];
-		if (!e) {
-			if (i18n->n == i18n->cap) {
-				i18n->cap = i18n->cap ? i18n->cap * 2 : 64;
-				i18n->entries = xrealloc(i18n->entries, i18n->cap * sizeof(*i18n->entries));
-			}
-			e = &i18n->entries[i18n->n++];
-			memset(e, 0, sizeof(*e));
-			e->key = xstrdup(*n);
-		}
-		e->text[lang] = xstrdup(text);
-		g_free(text);
 	}
-	g_strfreev(names);
-out:
-	core_keyfile_free(kfile);
-	free(path);
-	return rc;
+	return true;
 }
 
-int i18n_load(const char *data_dir, struct i18n **out, struct kio_error *err)
+/* U+202A..U+202E (LRE, RLE, PDF, LRO, RLO) are E2 80 AA..AE in UTF-8. An override turns
+ * "AED 150.00" into "00.051 DEA" on screen; isolates (U+2066..U+2069) are the right tool and
+ * stay allowed. */
+static bool has_bidi_override(const char *s)
 {
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (p[0] == 0xE2 && p[1] == 0x80 && p[2] >= 0xAA && p[2] <= 0xAE)
+			return true;
+	return false;
+}
+
+/* One string of one language, as i18n_load accepts it. */
+static int check_text(const struct i18n *i18n, const struct i18n_id *e, enum lang lang, unsigned long n,
+		      struct kio_error *err)
+{
+	const char *file = codes[lang];
+	const char *s = lookup(i18n, e, lang, n);
+	if (!s)
+		return kio_fail(err, KIO_ERR_INVALID, "%s/%s/LC_MESSAGES/" DOMAIN ".mo: no %s text for '%s'%s",
+				i18n->localedir, file, names[lang], e->id, e->plural ? " (a plural form)" : "");
+	if (!*s)
+		return kio_fail(err, KIO_ERR_INVALID, "%s/%s/LC_MESSAGES/" DOMAIN ".mo: '%s' is empty",
+				i18n->localedir, file, e->id);
+	if (has_bidi_override(s))
+		return kio_fail(err, KIO_ERR_INVALID,
+				"%s/%s/LC_MESSAGES/" DOMAIN ".mo: '%s' holds a bidi override (U+202A..U+202E)",
+				i18n->localedir, file, e->id);
+	/* A singular keeps exactly its source's placeholders (a receipt must not lose its amount);
+	 * a plural form may drop {count} where it stands for one number only ("two notes"). */
+	const char *bad = NULL;
+	int bad_len = 0;
+	if (!placeholders_within(s, e->plural ? e->plural : e->msg, &bad, &bad_len))
+		return kio_fail(err, KIO_ERR_INVALID,
+				"%s/%s/LC_MESSAGES/" DOMAIN ".mo: '%s' has %.*s, which the English source lacks",
+				i18n->localedir, file, e->id, bad_len, bad);
+	if (!e->plural && !placeholders_within(e->msg, s, &bad, &bad_len))
+		return kio_fail(err, KIO_ERR_INVALID, "%s/%s/LC_MESSAGES/" DOMAIN ".mo: '%s' lost %.*s",
+				i18n->localedir, file, e->id, bad_len, bad);
+	return 0;
+}
+
+int i18n_load(const char *localedir, struct i18n **out, struct kio_error *err)
+{
+	if (!localedir)
+		localedir = i18n_locale_dir();
+	/* Invariant 1. Only LC_MESSAGES: numbers and character classes stay the C locale's. */
+	if (!setlocale(LC_MESSAGES, "C.UTF-8"))
+		return kio_fail(err, KIO_ERR_UNSUPPORTED,
+				"i18n: the C.UTF-8 locale is missing; gettext cannot switch language without it");
+	if (setenv("LANGUAGE", codes[LANG_EN], 1) != 0)
+		return kio_fail(err, KIO_ERR_IO, "i18n: cannot set LANGUAGE");
+	for (int lang = 0; lang < LANG_COUNT; lang++) {
+		char *mo = xasprintf("%s/%s/LC_MESSAGES/" DOMAIN ".mo", localedir, codes[lang]);
+		struct stat st;
+		int rc = stat(mo, &st) == 0 && S_ISREG(st.st_mode)
+				 ? 0
+				 : kio_fail(err, KIO_ERR_NOT_FOUND,
+					    "%s: no %s catalogue (`ninja` compiles it into the build tree, "
+					    "`meson install` installs it)",
+					    mo, names[lang]);
+		free(mo);
+		if (rc)
+			return rc;
+	}
+
 	struct i18n *i18n = xcalloc(1, sizeof(*i18n));
 	int rc = 0;
-	for (int lang = 0; lang < LANG_COUNT && rc == 0; lang++)
-		rc = load_lang(i18n, data_dir, (enum lang)lang, err);
-	if (rc)
-		goto out_free;
-	for (size_t i = 0; i < i18n->n; i++) {
-		for (int lang = 0; lang < LANG_COUNT; lang++) {
-			if (!i18n->entries[i].text[lang]) {
-				rc = kio_fail(err, KIO_ERR_INVALID, "%s/locales/%s.ini: key '%s' is missing", data_dir,
-					      codes[lang], i18n->entries[i].key);
-				goto out_free;
-			}
-		}
+	i18n->localedir = xstrdup(localedir);
+	i18n->sorted = xcalloc(i18n_ids_count, sizeof(*i18n->sorted));
+	for (size_t i = 0; i < i18n_ids_count; i++)
+		i18n->sorted[i] = &i18n_ids[i];
+	qsort(i18n->sorted, i18n_ids_count, sizeof(*i18n->sorted), cmp_id);
+	for (size_t i = 1; i < i18n_ids_count && rc == 0; i++)
+		if (strcmp(i18n->sorted[i - 1]->id, i18n->sorted[i]->id) == 0)
+			rc = kio_fail(err, KIO_ERR_INVALID, "i18n: id '%s' is defined twice", i18n->sorted[i]->id);
+
+	/* Every plural form a count can select: Arabic's six, English's two. */
+	static const unsigned long probes[] = {0, 1, 2, 3, 11, 100};
+	for (size_t i = 0; i < i18n_ids_count && rc == 0; i++) {
+		const struct i18n_id *e = &i18n_ids[i];
+		for (int lang = 0; lang < LANG_COUNT && rc == 0; lang++)
+			for (size_t p = 0; p < (e->plural ? sizeof(probes) / sizeof(probes[0]) : 1) && rc == 0; p++)
+				rc = check_text(i18n, e, (enum lang)lang, probes[p], err);
 	}
-	qsort(i18n->entries, i18n->n, sizeof(*i18n->entries), cmp_entry);
+	if (rc) {
+		i18n_free(i18n);
+		return rc;
+	}
 	*out = i18n;
 	return 0;
-
-out_free:
-	i18n_free(i18n);
-	return rc;
 }
 
 void i18n_free(struct i18n *i18n)
 {
 	if (!i18n)
 		return;
-	for (size_t i = 0; i < i18n->n; i++) {
-		free(i18n->entries[i].key);
-		for (int lang = 0; lang < LANG_COUNT; lang++)
-			free(i18n->entries[i].text[lang]);
-	}
-	free(i18n->entries);
+	free(i18n->sorted);
+	free(i18n->localedir);
 	free(i18n);
 }
 
-const char *i18n_get(const struct i18n *i18n, enum lang lang, const char *key)
+static const char *get(const struct i18n *i18n, enum lang lang, const char *id, bool plural, unsigned long n)
 {
-	const struct entry *e = find(i18n, key);
-	if (!e || (unsigned)lang >= LANG_COUNT) {
-		LOG_ERR("no string for key '%s'", key);
-		return key;
+	const struct i18n_id *e = find(i18n, id);
+	if (!e || (unsigned)lang >= LANG_COUNT || !e->plural != !plural) {
+		LOG_ERR("no %s%s string '%s'", (unsigned)lang < LANG_COUNT ? names[lang] : "?",
+			plural ? " plural" : "", id);
+		return "";
 	}
-	return e->text[lang];
+	const char *s = lookup(i18n, e, lang, n);
+	if (!s) {
+		/* i18n_load saw every string, so only a changed process locale gets here. */
+		LOG_ERR("%s string '%s' vanished from the catalogue", names[lang], id);
+		return "";
+	}
+	return s;
 }
 
-int i18n_has(const struct i18n *i18n, const char *key) { return find(i18n, key) != NULL; }
+const char *i18n_get(const struct i18n *i18n, enum lang lang, const char *id) { return get(i18n, lang, id, false, 1); }
+
+const char *i18n_nget(const struct i18n *i18n, enum lang lang, const char *id, unsigned long n)
+{
+	return get(i18n, lang, id, true, n);
+}
+
+bool i18n_has(const struct i18n *i18n, const char *id) { return find(i18n, id) != NULL; }
+
+void i18n_set_eastern_digits(struct i18n *i18n, bool eastern) { i18n->eastern_digits = eastern; }
+
+bool i18n_eastern_digits(const struct i18n *i18n, enum lang lang) { return lang == LANG_AR && i18n->eastern_digits; }

@@ -98,6 +98,7 @@ struct print_txn {
 	int64_t amount_fils;           /* the service */
 	int64_t fee_fils;              /* 0 = no line */
 	int64_t paid_fils;             /* cash inserted; above the total, the rest is credited */
+	unsigned notes;                /* banknotes inserted; 0 = no line */
 };
 
 /* The sample the tests and the technician's test print use: TXN-2027-000123, an e-Dirham
@@ -106,8 +107,9 @@ void print_txn_sample(struct print_txn *out);
 /*
  * Appends the bilingual receipt of t: titles, the Arabic block (RTL rows), the English block
  * (LTR rows), footer, in the words of the catalogues (receipt.* keys; receipt.money must hold
- * {amount}). Borrows i18n. KIO_ERR_INVALID for a missing field, a negative amount or a money
- * template without {amount} (nothing is added then).
+ * {amount}; the note count takes each language's plural form). Borrows i18n.
+ * KIO_ERR_INVALID for a missing field, a negative amount or a money template without
+ * {amount} (nothing is added then).
  */
 int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, const struct i18n *i18n,
 	struct kio_error *err);

@@ -53,6 +53,20 @@ static int money(const struct block_lang *l, int64_t fils, char *out, size_t siz
 	return fill_in(word(l, "receipt.money"), "{amount}", num, out, size, err);
 }
 
+/* "3 notes", "ورقتان نقديتان": the language's plural form for n. A form that stands for one
+ * number only may leave {count} out (Arabic says "two notes" without the 2). */
+static void note_count(const struct block_lang *l, unsigned n, char *out, size_t size)
+{
+	const char *tmpl = i18n_nget(l->i18n, l->lang, "receipt.notes.count", n);
+	char num[16];
+	snprintf(num, sizeof(num), "%u", n);
+	const char *at = strstr(tmpl, "{count}");
+	if (at)
+		snprintf(out, size, "%.*s%s%s", (int)(at - tmpl), tmpl, num, at + strlen("{count}"));
+	else
+		snprintf(out, size, "%s", tmpl);
+}
+
 static int block(struct print_doc *doc, const struct print_txn *t, const struct block_lang *l,
 	struct kio_error *err)
 {
@@ -84,6 +98,10 @@ static int block(struct print_doc *doc, const struct print_txn *t, const struct 
 	print_doc_row(doc, &strong, word(l, "receipt.total"), v);
 	money(l, t->paid_fils, v, sizeof(v), err);
 	print_doc_row(doc, &row, word(l, "receipt.paid"), v);
+	if (t->notes) {
+		note_count(l, t->notes, v, sizeof(v));
+		print_doc_row(doc, &row, word(l, "receipt.notes"), v);
+	}
 	if (t->paid_fils > total) {
 		money(l, t->paid_fils - total, v, sizeof(v), err);
 		print_doc_row(doc, &row, word(l, "receipt.credit"), v);

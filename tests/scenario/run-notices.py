@@ -26,13 +26,28 @@ FAULTS = {
 NOTICE_PX = '34'  # kiosk/screens/theme.c
 
 
+def po_string(line):
+    return re.sub(r'\\(.)', lambda m: {'n': '\n', 't': '\t'}.get(m.group(1), m.group(1)), line.strip()[1:-1])
+
+
 def catalogue(source, lang):
-    strings = {}
-    with open(os.path.join(source, 'locales', lang + '.ini'), encoding='utf-8') as f:
+    """id (msgctxt) -> text (msgstr) of locales/LANG.po; plural entries are left out."""
+    strings, ctx, field = {}, None, None
+    with open(os.path.join(source, 'locales', lang + '.po'), encoding='utf-8') as f:
         for line in f:
-            m = re.match(r'^([\w.-]+) = (.*)$', line.rstrip('\n'))
+            m = re.match(r'^(msgctxt|msgid_plural|msgid|msgstr(\[\d+\])?) (".*")$', line.rstrip('\n'))
             if m:
-                strings[m.group(1)] = m.group(2)
+                field = m.group(1)
+                if field == 'msgctxt':
+                    ctx = po_string(m.group(3))
+                elif field == 'msgstr' and ctx is not None:
+                    strings[ctx] = po_string(m.group(3))
+                elif field == 'msgid_plural':
+                    ctx = None
+            elif line.startswith('"') and field == 'msgstr' and ctx is not None:
+                strings[ctx] += po_string(line)
+            elif not line.strip():
+                ctx, field = None, None
     return strings
 
 

@@ -1,4 +1,4 @@
-/* Unit tests of kiosk/core: clock, timers, configuration, catalogues. */
+/* Unit tests of kiosk/core: clock, timers, configuration (catalogues: test-i18n.c). */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -7,7 +7,6 @@
 #include "kiosk/core/clock.h"
 #include "kiosk/core/config.h"
 #include "kiosk/core/fifo.h"
-#include "kiosk/core/i18n.h"
 #include "kiosk/core/timers.h"
 
 struct fired {
@@ -184,48 +183,6 @@ static void test_config_dump_round_trips(void)
 	free(buf);
 }
 
-/* The shipped catalogues: both languages, the same keys, no raw keys on screen. */
-static void test_catalogues_load(void)
-{
-	struct i18n *i18n = NULL;
-	struct kio_error err = {0};
-	const char *src = g_getenv("KIOSK_SOURCE_DIR");
-	g_assert_nonnull(src);
-	if (i18n_load(src, &i18n, &err) != 0)
-		g_error("%s", err.msg);
-	g_assert_cmpstr(i18n_get(i18n, LANG_EN, "home.topup"), ==, "Top up card");
-	g_assert_cmpstr(i18n_get(i18n, LANG_AR, "home.topup"), ==, "شحن البطاقة");
-	g_assert_true(i18n_has(i18n, "status.cash.jam"));
-	g_assert_false(i18n_has(i18n, "no.such.key"));
-	i18n_free(i18n);
-}
-
-static void test_catalogue_missing_key_is_an_error(void)
-{
-	char *dir = g_dir_make_tmp("kiosk-i18n-XXXXXX", NULL);
-	char *loc = g_build_filename(dir, "locales", NULL);
-	g_mkdir(loc, 0755);
-	char *ar = g_build_filename(loc, "ar.ini", NULL), *en = g_build_filename(loc, "en.ini", NULL);
-	g_file_set_contents(ar, "[strings]\na = أ\n", -1, NULL);
-	g_file_set_contents(en, "[strings]\na = A\nb = B\n", -1, NULL);
-	struct i18n *i18n = NULL;
-	struct kio_error err = {0};
-	g_assert_cmpint(i18n_load(dir, &i18n, &err), ==, KIO_ERR_INVALID);
-	g_assert_nonnull(strstr(err.msg, "ar.ini: key 'b' is missing"));
-	/* Long Arabic lines must survive whole (the reason for GKeyFile over inih). */
-	GString *longline = g_string_new("[strings]\na = ");
-	for (int i = 0; i < 300; i++)
-		g_string_append(longline, "ب");
-	g_string_append(longline, "\nb = x\n");
-	g_file_set_contents(ar, longline->str, -1, NULL);
-	g_assert_cmpint(i18n_load(dir, &i18n, &err), ==, 0);
-	g_assert_cmpuint(strlen(i18n_get(i18n, LANG_AR, "a")), ==, 600);
-	i18n_free(i18n);
-	g_string_free(longline, TRUE);
-	g_remove(ar), g_remove(en), g_rmdir(loc), g_rmdir(dir);
-	g_free(ar), g_free(en), g_free(loc), g_free(dir);
-}
-
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -237,7 +194,5 @@ int main(int argc, char **argv)
 	g_test_add_func("/core/config/devices", test_config_devices);
 	g_test_add_func("/core/fifo", test_fifo_order_wrap_full);
 	g_test_add_func("/core/config/dump-round-trip", test_config_dump_round_trips);
-	g_test_add_func("/core/i18n/catalogues", test_catalogues_load);
-	g_test_add_func("/core/i18n/missing-key", test_catalogue_missing_key_is_an_error);
 	return g_test_run();
 }

@@ -1,0 +1,110 @@
+/*
+ * Every string the kiosk shows or prints: its stable id, which the PO files carry as msgctxt,
+ * and its English source text (msgid). `ninja -C build kiosk-pot` runs xgettext over this file
+ * to make locales/kiosk.pot; README "Catalogues" says how to add a string.
+ */
+#include "i18n-priv.h"
+
+/* clang-format off */
+const struct i18n_id i18n_ids[] = {
+	/* The attract screen and the home screen. */
+	I18N_S("brand.name", "e-Dirham"),
+	I18N_S("lang.name", "English"),
+	I18N_S("attract.welcome", "Welcome"),
+	I18N_S("attract.tagline", "Top up your e-Dirham card, buy a new card and pay government fees in cash"),
+	I18N_S("attract.choose", "Choose your language"),
+	I18N_S("home.title", "e-Dirham services"),
+	I18N_S("home.prompt", "What would you like to do?"),
+	I18N_S("home.topup", "Top up card"),
+	I18N_S("home.topup.sub", "Add credit to your e-Dirham card"),
+	I18N_S("home.buy_card", "Buy a new card"),
+	I18N_S("home.buy_card.sub", "Get a new e-Dirham card printed here"),
+	I18N_S("home.fees", "Pay government fees"),
+	I18N_S("home.fees.sub", "Police fines, DEWA, Salik, RTA, municipality, residency"),
+	I18N_S("home.balance", "Card balance"),
+	I18N_S("home.balance.sub", "Check the credit on your card"),
+	I18N_S("home.unavailable", "Not available right now"),
+	I18N_S("common.cancel", "Cancel"),
+	I18N_S("common.back", "Back"),
+	I18N_S("soon.message", "This service is coming soon to this kiosk."),
+	/* Device notices: status.<device>.<fault name> (drivers/class), "starting" while a driver sets
+	 * the device up. kiosk/app.c builds these ids; test-i18n checks every device and fault has one. */
+	I18N_S("status.cash.jam", "Cash payment is unavailable: the note acceptor is jammed."),
+	I18N_S("status.cash.stacker-full", "Cash payment is unavailable: the cash box is full."),
+	I18N_S("status.cash.cashbox-removed", "Cash payment is unavailable: the cash box is out for service."),
+	I18N_S("status.cash.fraud", "Cash payment is unavailable: the note acceptor is locked for security."),
+	I18N_S("status.cash.no-answer", "Cash payment is unavailable: the note acceptor is not responding."),
+	I18N_S("status.cash.disconnect", "Cash payment is unavailable: the note acceptor is disconnected."),
+	I18N_S("status.receipt.paper-near-end", "Receipt paper is running low."),
+	I18N_S("status.receipt.paper-out", "Receipts cannot be printed: the printer is out of paper."),
+	I18N_S("status.receipt.cover-open", "Receipts cannot be printed: the printer cover is open."),
+	I18N_S("status.receipt.error", "Receipts cannot be printed: the printer reports an error."),
+	I18N_S("status.receipt.disconnect", "Receipts cannot be printed: the printer is disconnected."),
+	I18N_S("status.card.feeder-empty", "New cards are unavailable: no blank cards left."),
+	I18N_S("status.card.ribbon-out", "New cards are unavailable: the card printer ribbon is finished."),
+	I18N_S("status.card.ribbon-low", "The card printer ribbon is running low."),
+	I18N_S("status.card.jam", "New cards are unavailable: a card is jammed in the printer."),
+	I18N_S("status.card.cover-open", "New cards are unavailable: the card printer cover is open."),
+	I18N_S("status.card.disconnect", "New cards are unavailable: the card printer is disconnected."),
+	I18N_S("status.cash.starting", "Cash payment is starting up. Please wait a moment."),
+	I18N_S("status.receipt.starting", "The receipt printer is starting up."),
+	I18N_S("status.card.starting", "The card printer is starting up."),
+	/* Out of service: the store cannot record money (kiosk/app.c, invariant 1). */
+	I18N_S("status.store.write-failed", "Out of service: this kiosk cannot record payments right now."),
+	/* The specimen screen (`goto specimen`, developers only). */
+	/* TRANSLATORS: the specimen screen shows the text engine's hard cases to developers;
+	 * translate freely, keeping the kind of case each line shows. */
+	I18N_S("specimen.title", "Text specimen"),
+	I18N_S("specimen.cap.lam_alef", "Lam-alef ligature"),
+	I18N_S("specimen.lam_alef", "Arabic in English: لا · الإمارات العربية المتحدة"),
+	I18N_S("specimen.cap.harakat", "Harakat on their letters"),
+	I18N_S("specimen.harakat", "Name: مُحَمَّد, greeting: بِسْمِ اللَّهِ"),
+	I18N_S("specimen.cap.tatweel", "Tatweel (kashida)"),
+	I18N_S("specimen.tatweel", "Stretched: كـــتـــاب"),
+	I18N_S("specimen.cap.amounts", "Amounts"),
+	I18N_S("specimen.amount.local", "AED 150.00"),
+	I18N_S("specimen.amount.code", "1,250.00 درهم"),
+	I18N_S("specimen.amount.total", "Amount: AED 1,250.00"),
+	I18N_S("specimen.cap.brackets", "Brackets"),
+	I18N_S("specimen.brackets", "e-Dirham card (بطاقة الدرهم الإلكتروني)"),
+	I18N_S("specimen.cap.numbers", "Phone and reference numbers"),
+	/* TRANSLATORS: in a right-to-left language, keep each phone number between LRI (U+2066)
+	 * and PDI (U+2069): without the isolate an RTL line shows "800 4444" as "4444 800". */
+	I18N_S("specimen.phone", "Phone: +971 4 123 4567 · Toll-free: 800 4444"),
+	I18N_S("specimen.reference", "Reference: TXN-2027-000123"),
+	I18N_S("specimen.cap.digits", "Eastern Arabic digits (option)"),
+	I18N_S("specimen.digits", "Amount: 1,250.00 درهم"),
+	I18N_S("specimen.cap.paragraph", "A long wrapped paragraph"),
+	I18N_S("specimen.paragraph", "Top up your e-Dirham card (بطاقة الدرهم الإلكتروني) with notes from AED 5 to AED 1,000, and pay Salik, RTA (هيئة الطرق والمواصلات) and municipality fees. The receipt shows the reference TXN-2027-000123 and the amount 1,250.00 درهم; for help call 800 4444."),
+	I18N_S("specimen.cap.large", "Large text"),
+	I18N_S("specimen.large", "Welcome AED 150.00"),
+	/* What is printed: the technician's test print, the card face, the receipt. */
+	I18N_S("testprint.banner", "TEST PRINT - NOT A RECEIPT"),
+	I18N_S("card.title", "e-Dirham Card"),
+	I18N_S("card.issuer", "e-Dirham Kiosk"),
+	I18N_S("receipt.title", "Payment Receipt"),
+	I18N_S("receipt.kiosk", "Kiosk"),
+	I18N_S("receipt.date", "Date"),
+	I18N_S("receipt.reference", "Reference"),
+	I18N_S("receipt.service", "Service"),
+	I18N_S("receipt.card", "Card"),
+	I18N_S("receipt.amount", "Amount"),
+	I18N_S("receipt.fee", "Fee"),
+	I18N_S("receipt.total", "Total"),
+	I18N_S("receipt.paid", "Paid in cash"),
+	I18N_S("receipt.credit", "Credited to card"),
+	/* TRANSLATORS: {amount} is replaced by the figure, e.g. 150.00; keep it, on the side
+	 * where the currency reads naturally. */
+	I18N_S("receipt.money", "AED {amount}"),
+	I18N_S("receipt.notes", "Banknotes"),
+	/* TRANSLATORS: how many banknotes paid, on the receipt; {count} is the number. A form used
+	 * for one number only (Arabic 0, 1 and 2) may leave {count} out; every other form keeps it. */
+	I18N_P("receipt.notes.count", "{count} note", "{count} notes"),
+	I18N_S("receipt.thanks", "Thank you for using e-Dirham"),
+	I18N_S("card.number", "Card No."),
+	/* TRANSLATORS: {date} is replaced by the month of issue, e.g. 2027-03; keep it. */
+	I18N_S("card.issued", "Issued {date}"),
+};
+/* clang-format on */
+
+const size_t i18n_ids_count = sizeof(i18n_ids) / sizeof(i18n_ids[0]);
