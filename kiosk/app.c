@@ -695,6 +695,7 @@ int app_run(const struct app_options *opts)
 		status = 3; /* the installation, not the user's input */
 		goto out_free;
 	}
+	i18n_set_eastern_digits(app->i18n, app->cfg.digits == CONFIG_DIGITS_EASTERN);
 	if (opts->script_path && script_load(opts->script_path, runner_check_cmd, &app->script, &err) != 0) {
 		fprintf(stderr, "kiosk: %s\n", err.msg);
 		status = 2;

@@ -1,4 +1,5 @@
-/* Amounts, times and card numbers as printed: integer fils, Gulf time, groups of four. */
+/* Amounts, times and card numbers as printed: integer fils, Gulf time, groups of four, the
+ * digits each language writes. */
 #include "kiosk/print/print.h"
 
 #include <stdio.h>
@@ -56,6 +57,14 @@ char *print_format_card_number(const char *digits, bool mask_all_but_last4, char
 		o += pl;
 	}
 	out[o] = '\0';
+	return out;
+}
+
+char *print_localize_digits(const struct i18n *i18n, enum lang lang, const char *western, char *out,
+	size_t size)
+{
+	text_digits_apply(i18n_eastern_digits(i18n, lang) ? TEXT_DIGITS_EASTERN_ARABIC : TEXT_DIGITS_WESTERN,
+		western, out, size);
 	return out;
 }
 

@@ -82,6 +82,15 @@ char *print_format_time(int64_t wall_s, char *out, size_t size);
 /* Digits in groups of four, "6001 2345 6789 0123"; mask_all_but_last4 gives "•••• 0123". */
 char *print_format_card_number(const char *digits, bool mask_all_but_last4, char *out,
 	size_t size);
+/*
+ * A number formatted above (print_format_fils, a count, a date) as lang's text writes it: with
+ * Eastern Arabic digits and separators for Arabic when the kiosk is set to
+ * (`ui.digits = eastern`, i18n_set_eastern_digits), unchanged otherwise. Identifiers (kiosk id,
+ * reference, card number) stay Western: staff and host systems match them character for
+ * character. Truncates to size like snprintf. Returns out.
+ */
+char *print_localize_digits(const struct i18n *i18n, enum lang lang, const char *western, char *out,
+	size_t size);
 /* utf8 between LEFT-TO-RIGHT ISOLATE and POP DIRECTIONAL ISOLATE (UAX #9): a run of digits
  * and Latin that keeps its order inside an Arabic line. */
 char *print_ltr(const char *utf8, char *out, size_t size);
@@ -107,7 +116,8 @@ void print_txn_sample(struct print_txn *out);
 /*
  * Appends the bilingual receipt of t: titles, the Arabic block (RTL rows), the English block
  * (LTR rows), footer, in the words of the catalogues (receipt.* keys; receipt.money must hold
- * {amount}; the note count takes each language's plural form). Borrows i18n.
+ * {amount}; the note count takes each language's plural form). Amounts, counts and the date
+ * follow the Arabic digits setting in the Arabic block. Borrows i18n.
  * KIO_ERR_INVALID for a missing field, a negative amount or a money template without
  * {amount} (nothing is added then).
  */

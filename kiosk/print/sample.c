@@ -48,9 +48,10 @@ static int fill_in(const char *tmpl, const char *name, const char *value, char *
 
 static int money(const struct block_lang *l, int64_t fils, char *out, size_t size, struct kio_error *err)
 {
-	char num[40];
+	char num[40], local[80];
 	print_format_fils(fils, num, sizeof(num));
-	return fill_in(word(l, "receipt.money"), "{amount}", num, out, size, err);
+	print_localize_digits(l->i18n, l->lang, num, local, sizeof(local));
+	return fill_in(word(l, "receipt.money"), "{amount}", local, out, size, err);
 }
 
 /* "3 notes", "ورقتان نقديتان": the language's plural form for n. A form that stands for one
@@ -58,11 +59,12 @@ static int money(const struct block_lang *l, int64_t fils, char *out, size_t siz
 static void note_count(const struct block_lang *l, unsigned n, char *out, size_t size)
 {
 	const char *tmpl = i18n_nget(l->i18n, l->lang, "receipt.notes.count", n);
-	char num[16];
+	char num[16], local[40];
 	snprintf(num, sizeof(num), "%u", n);
+	print_localize_digits(l->i18n, l->lang, num, local, sizeof(local));
 	const char *at = strstr(tmpl, "{count}");
 	if (at)
-		snprintf(out, size, "%.*s%s%s", (int)(at - tmpl), tmpl, num, at + strlen("{count}"));
+		snprintf(out, size, "%.*s%s%s", (int)(at - tmpl), tmpl, local, at + strlen("{count}"));
 	else
 		snprintf(out, size, "%s", tmpl);
 }
@@ -78,8 +80,9 @@ static int block(struct print_doc *doc, const struct print_txn *t, const struct 
 	/* Kiosk id, date, reference and card number read left to right in both languages:
 	 * isolated, so an Arabic line neither reverses nor reorders them. */
 	print_doc_row(doc, &row, word(l, "receipt.kiosk"), print_ltr(t->kiosk_id, v, sizeof(v)));
-	print_doc_row(doc, &row, word(l, "receipt.date"),
-		print_ltr(print_format_time(t->when_s, w, sizeof(w)), v, sizeof(v)));
+	char when[40];
+	print_localize_digits(l->i18n, l->lang, print_format_time(t->when_s, w, sizeof(w)), when, sizeof(when));
+	print_doc_row(doc, &row, word(l, "receipt.date"), print_ltr(when, v, sizeof(v)));
 	print_doc_row(doc, &row, word(l, "receipt.reference"), print_ltr(t->reference, v, sizeof(v)));
 	print_doc_row(doc, &row, word(l, "receipt.service"), l->arabic ? t->service_ar : t->service_en);
 	if (t->card_number)

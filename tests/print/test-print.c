@@ -395,6 +395,42 @@ static void test_note_count(void)
 	}
 }
 
+/* `ui.digits = eastern`: the Arabic block's amounts, count and date in Eastern Arabic digits;
+ * identifiers and the English block stay Western. */
+static void test_eastern_digits(void)
+{
+	struct print_doc *doc = print_doc_new();
+	struct print_txn t;
+	struct kio_error err;
+	print_txn_sample(&t);
+	t.notes = 3;
+	t.amount_fils = 125000;
+	t.paid_fils = 125000;
+	i18n_set_eastern_digits(i18n, true);
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, 0);
+	i18n_set_eastern_digits(i18n, false);
+	struct print_receipt *r = render(doc, 0);
+	static const char *const has[] = {
+		"المبلغ\t١٬٢٥٠٫٠٠ د.إ\n", "الإجمالي\t١٬٢٥٠٫٠٠ د.إ\n", "الأوراق النقدية\t٣ أوراق نقدية\n",
+		"التاريخ\t٢٠٢٧-٠٣-١٤ ١٠:٣٢\n", "رقم الكشك\tKSK-DXB-0042\n", "المرجع\tTXN-2027-000123\n",
+		"رقم البطاقة\t•••• •••• •••• 0123\n", "Amount\tAED 1,250.00\n", "Banknotes\t3 notes\n",
+		"Date\t2027-03-14 10:32\n",
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(has); i++)
+		if (!strstr(r->text, has[i]))
+			g_error("no \"%s\" in:\n%s", has[i], r->text);
+	print_receipt_free(r);
+	print_doc_free(doc);
+
+	/* Western stays the default: the same receipt as before the option existed. */
+	char b[64];
+	g_assert_cmpstr(print_localize_digits(i18n, LANG_AR, "1,250.00", b, sizeof(b)), ==, "1,250.00");
+	i18n_set_eastern_digits(i18n, true);
+	g_assert_cmpstr(print_localize_digits(i18n, LANG_AR, "1,250.00", b, sizeof(b)), ==, "١٬٢٥٠٫٠٠");
+	g_assert_cmpstr(print_localize_digits(i18n, LANG_EN, "1,250.00", b, sizeof(b)), ==, "1,250.00");
+	i18n_set_eastern_digits(i18n, false);
+}
+
 /* ---- through the drivers and the models, to PNG ---- */
 
 struct loop_fx {
@@ -554,6 +590,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/print/card-face", test_card_face);
 	g_test_add_func("/print/templates-keep-figures", test_templates_keep_figures);
 	g_test_add_func("/print/note-count", test_note_count);
+	g_test_add_func("/print/eastern-digits", test_eastern_digits);
 	g_test_add_func("/print/sample-through-printer", test_sample_through_printer);
 	g_test_add_func("/print/card-through-printer", test_card_through_printer);
 	int rc = g_test_run();
