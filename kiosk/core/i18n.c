@@ -148,10 +148,8 @@ static bool placeholders_within(const char *text, const char *source, const char
 	return true;
 }
 
-/* U+202A..U+202E (LRE, RLE, PDF, LRO, RLO) are E2 80 AA..AE in UTF-8. An override turns
- * "AED 150.00" into "00.051 DEA" on screen; isolates (U+2066..U+2069) are the right tool and
- * stay allowed. */
-static bool has_bidi_override(const char *s)
+/* U+202A..U+202E (LRE, RLE, PDF, LRO, RLO) are E2 80 AA..AE in UTF-8. */
+bool i18n_has_bidi_override(const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (p[0] == 0xE2 && p[1] == 0x80 && p[2] >= 0xAA && p[2] <= 0xAE)
@@ -171,7 +169,7 @@ static int check_text(const struct i18n *i18n, const struct i18n_id *e, enum lan
 	if (!*s)
 		return kio_fail(err, KIO_ERR_INVALID, "%s/%s/LC_MESSAGES/" DOMAIN ".mo: '%s' is empty",
 				i18n->localedir, file, e->id);
-	if (has_bidi_override(s))
+	if (i18n_has_bidi_override(s))
 		return kio_fail(err, KIO_ERR_INVALID,
 				"%s/%s/LC_MESSAGES/" DOMAIN ".mo: '%s' holds a bidi override (U+202A..U+202E)",
 				i18n->localedir, file, e->id);

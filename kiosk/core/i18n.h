@@ -51,6 +51,11 @@ bool i18n_has(const struct i18n *i18n, const char *id);
 size_t i18n_id_count(void);
 const char *i18n_id_at(size_t i);
 
+/* Whether utf8 holds a bidi override (U+202A..U+202E): with one, "AED 150.00" can be drawn
+ * as "00.051 DEA". Text from outside the catalogues (configuration, host, flows) is checked
+ * with it before a customer sees it; isolates (U+2066..U+2069) are the tool to use instead. */
+bool i18n_has_bidi_override(const char *utf8);
+
 /* `ui.digits = eastern`: numbers formatted for Arabic text use Eastern Arabic digits
  * (U+0660..U+0669, with U+066B / U+066C separators). English always uses Western digits. */
 void i18n_set_eastern_digits(struct i18n *i18n, bool eastern);

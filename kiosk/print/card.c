@@ -83,6 +83,9 @@ int print_card_face_render(struct text_engine *engine, const struct i18n *i18n,
 	if (!engine || !i18n || !card || !card->issuer_ar || !card->issuer_en || !digits)
 		return kio_fail(err, KIO_ERR_INVALID, "print: card face with a field missing or a "
 			"number that is not 1..23 digits");
+	if (i18n_has_bidi_override(card->issuer_ar) || i18n_has_bidi_override(card->issuer_en))
+		return kio_fail(err, KIO_ERR_INVALID, "print: card face: the issuer holds a bidi override "
+			"(U+202A..U+202E)");
 	char date[32], when[32], ar_date[160], en_date[160];
 	print_format_time(card->issued_s, date, sizeof(date));
 	date[7] = '\0'; /* "2027-03": month and year, as cards carry */

@@ -118,6 +118,18 @@ int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, const st
 	if (!i18n || !t->kiosk_name_en || !t->kiosk_name_ar || !t->kiosk_id || !t->reference ||
 		!t->service_en || !t->service_ar)
 		return kio_fail(err, KIO_ERR_INVALID, "print: transaction receipt with a field missing");
+	/* Fields come from the configuration, the host and the flows, not the checked catalogues
+	 * (issue 9): an override would reorder the receipt's figures. */
+	const struct {
+		const char *name, *text;
+	} fields[] = {{"kiosk name", t->kiosk_name_en}, {"kiosk name", t->kiosk_name_ar},
+		{"kiosk id", t->kiosk_id}, {"reference", t->reference}, {"service", t->service_en},
+		{"service", t->service_ar}, {"card number", t->card_number ? t->card_number : ""}};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (i18n_has_bidi_override(fields[i].text))
+			return kio_fail(err, KIO_ERR_INVALID,
+				"print: %s: the %s holds a bidi override (U+202A..U+202E)", t->reference,
+				fields[i].name);
 	if (t->amount_fils < 0 || t->fee_fils < 0 || t->paid_fils < 0 ||
 		t->amount_fils > INT64_MAX / 2 || t->fee_fils > INT64_MAX / 2)
 		return kio_fail(err, KIO_ERR_INVALID, "print: %s: amounts out of range", t->reference);

@@ -367,6 +367,36 @@ static void test_templates_keep_figures(void)
 	g_assert_nonnull(strstr(err.msg, "'card.issued' lost {date}"));
 }
 
+/* Text from outside the catalogues with a bidi override is refused, nothing added (issue 9). */
+static void test_refuses_bidi_overrides(void)
+{
+	struct kio_error err;
+	struct print_doc *doc = print_doc_new();
+	struct print_txn t;
+	print_txn_sample(&t);
+	t.service_ar = "تعبئة \xE2\x80\xAE" "150.00";
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "the service holds a bidi override"));
+	print_txn_sample(&t);
+	t.kiosk_name_en = "\xE2\x80\xAA" "e-Dirham Kiosk";
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "the kiosk name holds a bidi override"));
+	struct print_receipt *r = NULL;
+	g_assert_cmpint(print_doc_render(doc, engine, 0, &r, &err), ==, KIO_ERR_INVALID); /* still empty */
+	/* An isolate is the right tool and passes. */
+	print_txn_sample(&t);
+	t.service_en = "Top-up \xE2\x81\xA6" "A-1\xE2\x81\xA9";
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, 0);
+	print_doc_free(doc);
+
+	struct print_card card = sample_card();
+	card.issuer_ar = "\xE2\x80\xAB" "كشك";
+	struct print_card_face *f = NULL;
+	g_assert_cmpint(print_card_face_render(engine, i18n, &card, &f, &err), ==, KIO_ERR_INVALID);
+	g_assert_null(f);
+	g_assert_nonnull(strstr(err.msg, "bidi override"));
+}
+
 /* The note count takes each language's plural form (Arabic: 1 and 2 without the figure). */
 static void test_note_count(void)
 {
@@ -590,6 +620,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/print/card-face", test_card_face);
 	g_test_add_func("/print/templates-keep-figures", test_templates_keep_figures);
 	g_test_add_func("/print/note-count", test_note_count);
+	g_test_add_func("/print/refuses-bidi-overrides", test_refuses_bidi_overrides);
 	g_test_add_func("/print/eastern-digits", test_eastern_digits);
 	g_test_add_func("/print/sample-through-printer", test_sample_through_printer);
 	g_test_add_func("/print/card-through-printer", test_card_through_printer);
