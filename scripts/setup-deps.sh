@@ -9,6 +9,9 @@ packages=(
 	# the kiosk: window and touch, text layout, devices, storage, images, configuration
 	libsdl2-dev libsdl2-ttf-dev libfribidi-dev libharfbuzz-dev libfreetype-dev
 	libusb-1.0-0-dev libsqlite3-dev libpng-dev libglib2.0-dev
+	# the catalogues: msgfmt compiles locales/*.po at build time, xgettext and msgmerge remake
+	# the template and merge it; the tests run msgfmt --check on both (README: Catalogues)
+	gettext
 	# eSSP encryption (AES-128, Diffie-Hellman) for note acceptors that require it; HMAC-SHA256
 	# of the money ledger's chain (kiosk/ledger/chain.c), which needs it always
 	nettle-dev
