@@ -48,6 +48,7 @@ static const char *const names[LANG_COUNT] = {"Arabic", "English"};
 /* Guards the process-wide gettext state: LANGUAGE, the domain's binding. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *bound_dir; /* where DOMAIN is bound now; under lock */
+static enum lang language = LANG_EN; /* what LANGUAGE says now; under lock */
 
 const char *lang_code(enum lang lang) { return (unsigned)lang < LANG_COUNT ? codes[lang] : "?"; }
 
@@ -81,28 +82,41 @@ const char *i18n_locale_dir(void)
 	return KIOSK_LOCALE_DIR;
 }
 
-static void set_language(enum lang lang)
+/* false if LANGUAGE could not be set (ENOMEM): the lookup must not go on in the wrong one. */
+static bool set_language(enum lang lang)
 {
-	if (setenv("LANGUAGE", codes[lang], 1) != 0)
+	if (language == lang)
+		return true;
+	if (setenv("LANGUAGE", codes[lang], 1) != 0) {
 		LOG_ERR("setenv LANGUAGE=%s failed", codes[lang]);
-	textdomain(DOMAIN); /* invariant 2: drop the cached translations */
+		return false;
+	}
+	if (!textdomain(DOMAIN)) { /* invariant 2: drop the cached translations */
+		LOG_ERR("textdomain(%s) failed", DOMAIN);
+		return false;
+	}
+	language = lang;
+	return true;
 }
 
-/* The translation, or NULL if the catalogue lacks it. Takes the lock. */
+/* The translation, or NULL if the catalogue lacks it (or gettext's state could not be set).
+ * Takes the lock. */
 static const char *lookup(const struct i18n *i18n, const struct i18n_id *e, enum lang lang, unsigned long n)
 {
+	const char *s = NULL;
 	pthread_mutex_lock(&lock);
 	if (!bound_dir || strcmp(bound_dir, i18n->localedir) != 0) {
-		bindtextdomain(DOMAIN, i18n->localedir);
-		bind_textdomain_codeset(DOMAIN, "UTF-8");
+		if (!bindtextdomain(DOMAIN, i18n->localedir) || !bind_textdomain_codeset(DOMAIN, "UTF-8")) {
+			LOG_ERR("bindtextdomain(%s, %s) failed", DOMAIN, i18n->localedir);
+			goto out_unlock;
+		}
 		free(bound_dir);
 		bound_dir = xstrdup(i18n->localedir);
 	}
-	if (lang != LANG_EN)
-		set_language(lang);
-	const char *s = e->plural ? dngettext(DOMAIN, e->ctx_msg, e->plural, n) : dgettext(DOMAIN, e->ctx_msg);
-	if (lang != LANG_EN)
-		set_language(LANG_EN); /* invariant 3 */
+	if (set_language(lang))
+		s = e->plural ? dngettext(DOMAIN, e->ctx_msg, e->plural, n) : dgettext(DOMAIN, e->ctx_msg);
+	set_language(LANG_EN); /* invariant 3; a failure is logged, and the next lookup retries */
+out_unlock:
 	pthread_mutex_unlock(&lock);
 	return s == e->ctx_msg || s == e->plural ? NULL : s;
 }
@@ -195,7 +209,11 @@ int i18n_load(const char *localedir, struct i18n **out, struct kio_error *err)
 	if (!setlocale(LC_MESSAGES, "C.UTF-8"))
 		return kio_fail(err, KIO_ERR_UNSUPPORTED,
 				"i18n: the C.UTF-8 locale is missing; gettext cannot switch language without it");
-	if (setenv("LANGUAGE", codes[LANG_EN], 1) != 0)
+	pthread_mutex_lock(&lock);
+	int set = setenv("LANGUAGE", codes[LANG_EN], 1);
+	language = LANG_EN;
+	pthread_mutex_unlock(&lock);
+	if (set != 0)
 		return kio_fail(err, KIO_ERR_IO, "i18n: cannot set LANGUAGE");
 	for (int lang = 0; lang < LANG_COUNT; lang++) {
 		char *mo = xasprintf("%s/%s/LC_MESSAGES/" DOMAIN ".mo", localedir, codes[lang]);
