@@ -45,7 +45,7 @@ static const struct key_desc keys[] = {
 	{"ui", "digits", KEY_CHOICE, OFF(digits), 0, 0, 0, digit_choices,
 	 "Digits for numbers and amounts: western (UAE receipts) or eastern (Arabic-Indic)"},
 	{"paths", "data_dir", KEY_STRING, OFF(data_dir), SZ(data_dir), 0, 0, NULL,
-	 "Folder holding assets/ and locales/"},
+	 "Folder holding assets/ (the catalogues are compiled: README, Catalogues)"},
 	{"paths", "db", KEY_STRING, OFF(db_path), SZ(db_path), 0, 0, NULL, "SQLite database file"},
 	{"paths", "out_dir", KEY_STRING, OFF(out_dir), SZ(out_dir), 0, 0, NULL,
 	 "Folder for screenshots and simulated receipt and card images"},

@@ -24,7 +24,7 @@ struct core_config {
 	int inactivity_timeout_s;  /* idle customer screens return to attract */
 	enum config_digits digits; /* digits used when formatting numbers */
 	/* [paths] */
-	char data_dir[512];        /* assets/ and locales/ live here */
+	char data_dir[512];        /* assets/ live here */
 	char db_path[512];
 	char out_dir[512];         /* screenshots, receipt and card images */
 	/* [devices] */
