@@ -1,0 +1,557 @@
+/* The top-up flow's step function: card entry, payment, closing and the done step, over the
+ * ledger (tx.h) and the cash-in unit (cash.h). Diagram, transitions, invariants: topup.h. */
+#define LOG_MODULE "flow-topup"
+#include "topup.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiosk/core/log.h"
+#include "kiosk/core/xmalloc.h"
+
+/* Events that arrive while a step runs (a unit may report from inside a command we give it):
+ * handled in order right after it, so no step ever runs inside another. */
+#define PENDING_MAX 16
+
+struct topup {
+	struct topup_config cfg;
+	struct ledger *ledger;
+	struct cash_unit *unit;
+	const struct core_clock *clock;
+	struct session s;
+	enum topup_step step;
+	enum topup_exit exit;
+	/* CLOSING: where a settle with nothing paid goes (CARD, or END with this exit). */
+	enum topup_step close_to;
+	enum topup_exit close_exit;
+	uint64_t closing_since_ms, done_since_ms;
+	bool printer_ok;
+	bool unit_fault;
+	bool enabled;            /* we asked the unit to take cash and not yet to stop */
+	bool tx_open;            /* tx is this flow's open ledger transaction */
+	struct ledger_tx tx;
+	bool returning_over_max; /* the note going back was refused for the maximum */
+	bool unsettled;          /* settled with a note still in the path (invariant 5) */
+	bool receipt_at_done;    /* the printer could print when the top-up completed */
+	const char *notice;
+	uint32_t by_denom[CASH_MAX_DENOMS];
+	bool busy;
+	struct cash_event pending[PENDING_MAX];
+	size_t n_pending;
+};
+
+static const char *const step_names[TOPUP_STEP_COUNT] = {"card", "pay", "closing", "done", "end"};
+static const char *const exit_names[TOPUP_EXIT_COUNT] = {"none", "home", "attract", "out-of-service"};
+
+const char *topup_step_name(int step) { return step >= 0 && step < TOPUP_STEP_COUNT ? step_names[step] : NULL; }
+const char *topup_exit_name(int exit) { return exit >= 0 && exit < TOPUP_EXIT_COUNT ? exit_names[exit] : NULL; }
+
+void topup_config_default(struct topup_config *cfg)
+{
+	static const int64_t aed[] = {5, 10, 20, 50, 100, 200, 500, 1000};
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->min_fils = 10 * TOPUP_FILS_PER_AED;
+	cfg->max_fils = 5000 * TOPUP_FILS_PER_AED;
+	cfg->prefixes[0] = "784";
+	cfg->n_prefixes = 1;
+	for (size_t i = 0; i < sizeof(aed) / sizeof(aed[0]); i++)
+		cfg->denoms_fils[cfg->n_denoms++] = aed[i] * TOPUP_FILS_PER_AED;
+	cfg->card_idle_ms = 60000;
+	cfg->pay_idle_ms = 90000;
+	cfg->closing_ms = 30000;
+	cfg->done_ms = 30000;
+}
+
+static uint64_t now_ms(const struct topup *t) { return core_clock_now_ms(t->clock); }
+
+static void set_step(struct topup *t, enum topup_step step, enum topup_exit exit)
+{
+	LOG_DBG("%s -> %s%s%s (tx %" PRId64 ")", step_names[t->step], step_names[step],
+		step == TOPUP_END ? " " : "", step == TOPUP_END ? exit_names[exit] : "", t->tx.seq);
+	t->step = step;
+	t->exit = exit;
+}
+
+/* The ledger cannot record or read money: stop taking it (invariant 1) and end out of
+ * service. An open transaction stays open for start-up recovery to complete (invariant 4). */
+static void fail_ledger(struct topup *t, const char *what, const struct kio_error *err)
+{
+	LOG_ERR("%s of transaction %" PRId64 " failed: %s; out of service", what, t->tx.seq, err->msg);
+	if (t->enabled) {
+		int rc = t->unit->ops->disable(t->unit);
+		if (rc)
+			LOG_ERR("%s: disable failed: %s", t->unit->name, kio_strerror(rc));
+		t->enabled = false;
+	}
+	t->notice = "topup.error.ledger";
+	set_step(t, TOPUP_END, TOPUP_EXIT_OUT_OF_SERVICE);
+}
+
+/* Invariant 3: the total is the ledger's. */
+static bool refresh_paid(struct topup *t)
+{
+	struct kio_error err = {0};
+	int64_t paid = 0, notes = 0;
+	int rc = ledger_tx_paid(t->ledger, t->tx.id, &paid, &notes, &err);
+	if (rc) {
+		fail_ledger(t, "reading the paid total", &err);
+		return false;
+	}
+	t->s.paid_fils = paid;
+	t->s.notes = notes;
+	return true;
+}
+
+/* The unit's own status is the truth; the FAULT/RECOVERED events say when it changes. */
+static bool unit_faulty(const struct topup *t)
+{
+	struct cash_status st;
+	t->unit->ops->get_status(t->unit, &st);
+	return t->unit_fault || st.fault != CASH_FAULT_NONE || st.state == DEV_STATE_FAULT;
+}
+
+/* CARD → PAY: the transaction opens before the acceptor can take a note (topup.h, "When
+ * the ledger transaction opens"; invariant 1). */
+static int enter_pay(struct topup *t)
+{
+	struct kio_error err = {0};
+	if (session_card_problem(t->s.card, t->s.card_len, t->cfg.prefixes, t->cfg.n_prefixes))
+		return KIO_ERR_INVALID;
+	if (unit_faulty(t)) {
+		t->notice = "topup.pay.acceptor-unavailable";
+		return KIO_ERR_BUSY;
+	}
+	int rc = ledger_tx_open(t->ledger, core_clock_wall_s(t->clock), LEDGER_TX_TOPUP, t->s.lang, t->s.card,
+				&t->tx, &err);
+	if (rc) {
+		fail_ledger(t, "opening", &err);
+		return 0;
+	}
+	t->tx_open = true;
+	rc = t->unit->ops->enable(t->unit, t->cfg.denoms_fils, t->cfg.n_denoms);
+	if (rc) {
+		/* Nothing can have been paid: the acceptor never took cash. */
+		LOG_WARN("%s: enable failed: %s; transaction %" PRId64 " cancelled", t->unit->name,
+			 kio_strerror(rc), t->tx.seq);
+		t->unit->ops->disable(t->unit);
+		rc = ledger_tx_cancel(t->ledger, t->tx.id, core_clock_wall_s(t->clock), &err);
+		t->tx_open = false;
+		if (rc) {
+			fail_ledger(t, "cancelling", &err);
+			return 0;
+		}
+		t->notice = "topup.pay.acceptor-unavailable";
+		return 0;
+	}
+	t->enabled = true;
+	t->s.paid_fils = 0;
+	t->s.notes = 0;
+	t->s.path = SESSION_PATH_EMPTY;
+	t->notice = NULL;
+	memset(t->by_denom, 0, sizeof(t->by_denom));
+	session_touch(&t->s, now_ms(t));
+	set_step(t, TOPUP_PAY, TOPUP_EXIT_NONE);
+	return 0;
+}
+
+static void settle(struct topup *t);
+
+/* Every way out of PAY (invariant 1): the acceptor stops first, then CLOSING waits for the
+ * note in the path (invariant 5). */
+static void leave_pay(struct topup *t, enum topup_step close_to, enum topup_exit close_exit)
+{
+	int rc = t->unit->ops->disable(t->unit);
+	if (rc)
+		LOG_ERR("%s: disable failed: %s", t->unit->name, kio_strerror(rc));
+	t->enabled = false;
+	t->close_to = close_to;
+	t->close_exit = close_exit;
+	t->closing_since_ms = now_ms(t);
+	set_step(t, TOPUP_CLOSING, TOPUP_EXIT_NONE);
+	settle(t);
+}
+
+/* CLOSING: ends the transaction once the path is empty or closing_ms passed. */
+static void settle(struct topup *t)
+{
+	struct kio_error err = {0};
+	if (t->step != TOPUP_CLOSING)
+		return;
+	bool waited_out = now_ms(t) >= t->closing_since_ms + t->cfg.closing_ms;
+	if (t->s.path != SESSION_PATH_EMPTY && !waited_out)
+		return; /* invariant 5 */
+	if (!refresh_paid(t))
+		return;
+	if (t->s.path != SESSION_PATH_EMPTY) {
+		/* Invariant 5: the device never said where the note went. The ledger holds what was
+		 * credited; the note, if it is credited later, is booked to suspense. */
+		LOG_WARN("transaction %" PRId64 ": a note of %" PRId64 " fils still in the path after %" PRIu64
+			 " ms; settling with %" PRId64 " fils", t->tx.seq, t->s.path_fils, t->cfg.closing_ms,
+			 t->s.paid_fils);
+		t->unsettled = true;
+	}
+	uint64_t now = now_ms(t);
+	if (t->s.paid_fils > 0) {
+		/* Invariant 4: money paid is completed, whatever way PAY was left. */
+		int rc = ledger_tx_complete(t->ledger, t->tx.id, core_clock_wall_s(t->clock), &t->tx, &err);
+		if (rc) {
+			fail_ledger(t, "completing", &err);
+			return;
+		}
+		t->tx_open = false;
+		t->receipt_at_done = t->printer_ok;
+		t->done_since_ms = now;
+		LOG_INFO("transaction %" PRId64 " completed: %" PRId64 " fils in %" PRId64 " notes", t->tx.seq,
+			 t->tx.credited_fils, t->tx.notes);
+		set_step(t, TOPUP_DONE, TOPUP_EXIT_NONE);
+		return;
+	}
+	int rc = ledger_tx_cancel(t->ledger, t->tx.id, core_clock_wall_s(t->clock), &err);
+	if (rc) {
+		fail_ledger(t, "cancelling", &err);
+		return;
+	}
+	t->tx_open = false;
+	LOG_INFO("transaction %" PRId64 " cancelled, nothing paid", t->tx.seq);
+	if (t->close_to == TOPUP_CARD) {
+		t->s.path = SESSION_PATH_EMPTY;
+		session_touch(&t->s, now);
+		set_step(t, TOPUP_CARD, TOPUP_EXIT_NONE);
+	} else {
+		set_step(t, TOPUP_END, t->close_exit);
+	}
+}
+
+static void give_back(struct topup *t, bool over_max)
+{
+	int rc = t->unit->ops->escrow_return(t->unit);
+	if (rc)
+		LOG_WARN("%s: return from escrow refused: %s (the unit returns it by itself)", t->unit->name,
+			 kio_strerror(rc));
+	t->s.path = SESSION_PATH_RETURNING;
+	t->returning_over_max = over_max;
+}
+
+static void on_escrow(struct topup *t, const struct cash_event *ev)
+{
+	int64_t moving = t->s.path == SESSION_PATH_ACCEPTED ? t->s.path_fils : 0;
+	t->s.path_fils = ev->value_fils;
+	if (t->step != TOPUP_PAY || !t->tx_open) {
+		/* Invariant 2: outside PAY (a note read as the unit was disabled) it goes back. */
+		LOG_INFO("note of %" PRId64 " fils offered in %s: returned", ev->value_fils, step_names[t->step]);
+		give_back(t, false);
+		return;
+	}
+	if (t->s.paid_fils + moving + ev->value_fils > t->s.max_fils) {
+		/* Invariant 2: the maximum is a promise to the customer and to the card issuer. */
+		LOG_INFO("transaction %" PRId64 ": note of %" PRId64 " fils over the maximum: returned", t->tx.seq,
+			 ev->value_fils);
+		t->notice = "topup.pay.note-over-max";
+		give_back(t, true);
+		return;
+	}
+	int rc = t->unit->ops->escrow_accept(t->unit);
+	if (rc) {
+		LOG_WARN("%s: accept refused: %s; the note goes back", t->unit->name, kio_strerror(rc));
+		t->notice = "topup.pay.note-not-recorded";
+		give_back(t, false);
+		return;
+	}
+	t->s.path = SESSION_PATH_ACCEPTED;
+}
+
+static void on_cash(struct topup *t, const struct cash_event *ev)
+{
+	switch (ev->kind) {
+	case CASH_EV_ESCROW:
+		session_touch(&t->s, now_ms(t));
+		on_escrow(t, ev);
+		break;
+	case CASH_EV_CREDITED:
+		/* The note journal booked it to the open transaction in the same commit (tx.c
+		 * invariant 2), or to suspense when none is open: read what the ledger says. */
+		session_touch(&t->s, now_ms(t));
+		t->s.path = SESSION_PATH_EMPTY;
+		if (!t->tx_open) {
+			LOG_WARN("note of %" PRId64 " fils credited with no transaction of this flow open: suspense",
+				 ev->value_fils);
+			break;
+		}
+		for (size_t i = 0; i < t->cfg.n_denoms; i++)
+			if (t->cfg.denoms_fils[i] == ev->value_fils)
+				t->by_denom[i]++;
+		if (t->step == TOPUP_PAY && t->notice && strcmp(t->notice, "topup.pay.acceptor-fault") != 0)
+			t->notice = NULL;
+		if (!refresh_paid(t))
+			return;
+		break;
+	case CASH_EV_RETURNED:
+		session_touch(&t->s, now_ms(t));
+		t->s.path = SESSION_PATH_EMPTY;
+		if (t->step == TOPUP_PAY && !t->returning_over_max)
+			t->notice = "topup.pay.note-returned";
+		t->returning_over_max = false;
+		break;
+	case CASH_EV_REJECTED:
+		session_touch(&t->s, now_ms(t));
+		t->s.path = SESSION_PATH_EMPTY;
+		if (t->step == TOPUP_PAY)
+			t->notice = ev->cause == CASH_CAUSE_NONE ? "topup.pay.note-rejected" : "topup.pay.note-not-recorded";
+		break;
+	case CASH_EV_FAULT:
+		t->unit_fault = true;
+		LOG_WARN("%s: fault %s during %s (tx %" PRId64 ", paid %" PRId64 " fils)", t->unit->name,
+			 cash_fault_name(ev->fault), step_names[t->step], t->tx.seq, t->s.paid_fils);
+		if (t->step == TOPUP_PAY || t->step == TOPUP_CARD)
+			t->notice = t->step == TOPUP_PAY ? "topup.pay.acceptor-fault" : "topup.pay.acceptor-unavailable";
+		break;
+	case CASH_EV_RECOVERED:
+		t->unit_fault = false;
+		if (t->step == TOPUP_PAY)
+			t->notice = "topup.pay.acceptor-recovered";
+		else if (t->step == TOPUP_CARD)
+			t->notice = NULL;
+		break;
+	case CASH_EV_STACKED:
+	case CASH_EV_COUNT:
+		break;
+	}
+	if (t->step == TOPUP_CLOSING)
+		settle(t);
+}
+
+static int on_card(struct topup *t, const struct topup_input *in)
+{
+	session_touch(&t->s, now_ms(t));
+	switch (in->kind) {
+	case TOPUP_IN_KEY:
+		return session_card_key(&t->s, in->digit) ? 0 : KIO_ERR_INVALID;
+	case TOPUP_IN_DEL:
+		session_card_del(&t->s);
+		return 0;
+	case TOPUP_IN_CLEAR:
+		session_card_clear(&t->s);
+		return 0;
+	case TOPUP_IN_NEXT:
+		return enter_pay(t);
+	case TOPUP_IN_BACK:
+	case TOPUP_IN_CANCEL:
+		set_step(t, TOPUP_END, TOPUP_EXIT_HOME);
+		return 0;
+	default:
+		return KIO_ERR_INVALID;
+	}
+}
+
+static int on_pay(struct topup *t, const struct topup_input *in)
+{
+	switch (in->kind) {
+	case TOPUP_IN_FINISH:
+		if (t->s.paid_fils < t->s.min_fils)
+			return KIO_ERR_INVALID;
+		session_touch(&t->s, now_ms(t));
+		leave_pay(t, TOPUP_END, TOPUP_EXIT_HOME);
+		return 0;
+	case TOPUP_IN_CANCEL:
+		/* Nothing paid: home, the transaction cancelled. Money paid: "finish with what I
+		 * paid" (invariant 4). A note in escrow is returned by CLOSING (invariant 2). */
+		session_touch(&t->s, now_ms(t));
+		leave_pay(t, TOPUP_END, TOPUP_EXIT_HOME);
+		return 0;
+	case TOPUP_IN_BACK:
+		if (t->s.paid_fils > 0 || t->s.path != SESSION_PATH_EMPTY)
+			return KIO_ERR_INVALID;
+		leave_pay(t, TOPUP_CARD, TOPUP_EXIT_NONE);
+		return 0;
+	case TOPUP_IN_TICK:
+		if (!session_idle(&t->s, now_ms(t), t->cfg.pay_idle_ms))
+			return 0;
+		switch (session_idle_action(&t->s)) { /* invariant 6 */
+		case SESSION_IDLE_ATTRACT:
+		case SESSION_IDLE_COMPLETE:
+			LOG_INFO("transaction %" PRId64 ": customer inactive, %" PRId64 " fils paid", t->tx.seq,
+				 t->s.paid_fils);
+			leave_pay(t, TOPUP_END, TOPUP_EXIT_ATTRACT);
+			break;
+		case SESSION_IDLE_WAIT:
+		case SESSION_IDLE_COUNT:
+			break;
+		}
+		return 0;
+	default:
+		return KIO_ERR_INVALID;
+	}
+}
+
+static int step_one(struct topup *t, const struct topup_input *in)
+{
+	if (in->kind == TOPUP_IN_PRINTER) {
+		t->printer_ok = in->printer_ok;
+		return 0;
+	}
+	if (in->kind == TOPUP_IN_CASH) {
+		on_cash(t, &in->cash);
+		return 0;
+	}
+	switch (t->step) {
+	case TOPUP_CARD:
+		if (in->kind == TOPUP_IN_TICK) {
+			if (session_idle(&t->s, now_ms(t), t->cfg.card_idle_ms))
+				set_step(t, TOPUP_END, TOPUP_EXIT_ATTRACT);
+			return 0;
+		}
+		return on_card(t, in);
+	case TOPUP_PAY:
+		return on_pay(t, in);
+	case TOPUP_CLOSING:
+		if (in->kind != TOPUP_IN_TICK)
+			return KIO_ERR_INVALID;
+		settle(t);
+		return 0;
+	case TOPUP_DONE:
+		if (in->kind == TOPUP_IN_TICK) {
+			if (now_ms(t) >= t->done_since_ms + t->cfg.done_ms)
+				set_step(t, TOPUP_END, TOPUP_EXIT_ATTRACT);
+			return 0;
+		}
+		if (in->kind == TOPUP_IN_FINISH || in->kind == TOPUP_IN_NEXT || in->kind == TOPUP_IN_CANCEL) {
+			set_step(t, TOPUP_END, TOPUP_EXIT_ATTRACT);
+			return 0;
+		}
+		return KIO_ERR_INVALID;
+	case TOPUP_END:
+	case TOPUP_STEP_COUNT:
+		break;
+	}
+	return in->kind == TOPUP_IN_TICK ? 0 : KIO_ERR_INVALID;
+}
+
+int topup_step(struct topup *t, const struct topup_input *in)
+{
+	if (t->busy) {
+		/* A unit reporting from inside a command of ours: after this step. */
+		if (in->kind != TOPUP_IN_CASH)
+			return KIO_ERR_BUSY;
+		if (t->n_pending == PENDING_MAX) {
+			LOG_ERR("%s: %zu events waiting; dropping a %d", t->unit->name, t->n_pending, in->cash.kind);
+			return KIO_ERR_BUSY;
+		}
+		t->pending[t->n_pending++] = in->cash;
+		return 0;
+	}
+	t->busy = true;
+	int rc = step_one(t, in);
+	for (size_t i = 0; i < t->n_pending; i++)
+		on_cash(t, &t->pending[i]);
+	t->n_pending = 0;
+	t->busy = false;
+	return rc;
+}
+
+void topup_cash_listener(void *user, const struct cash_event *ev)
+{
+	struct topup_input in = {.kind = TOPUP_IN_CASH, .cash = *ev};
+	topup_step(user, &in);
+}
+
+static bool digits_only(const char *s)
+{
+	if (!s || !*s || strlen(s) > SESSION_PREFIX_DIGITS)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+int topup_new(const struct topup_config *cfg, struct ledger *ledger, struct cash_unit *unit,
+	      const struct core_clock *clock, const char *lang, bool printer_ok, struct topup **out,
+	      struct kio_error *err)
+{
+	*out = NULL;
+	if (cfg->min_fils <= 0 || cfg->max_fils < cfg->min_fils)
+		return kio_fail(err, KIO_ERR_INVALID, "top-up: minimum %" PRId64 " and maximum %" PRId64 " fils",
+				cfg->min_fils, cfg->max_fils);
+	if (cfg->n_denoms == 0 || cfg->n_denoms > CASH_MAX_DENOMS)
+		return kio_fail(err, KIO_ERR_INVALID, "top-up: %zu notes to take", cfg->n_denoms);
+	if (cfg->n_prefixes > SESSION_PREFIXES_MAX)
+		return kio_fail(err, KIO_ERR_INVALID, "top-up: %zu issuer prefixes", cfg->n_prefixes);
+	for (size_t i = 0; i < cfg->n_prefixes; i++)
+		if (!digits_only(cfg->prefixes[i]))
+			return kio_fail(err, KIO_ERR_INVALID, "top-up: issuer prefix %zu \"%s\" is not 1 to %d digits",
+					i + 1, cfg->prefixes[i] ? cfg->prefixes[i] : "", SESSION_PREFIX_DIGITS);
+	struct topup *t = xcalloc(1, sizeof(*t));
+	t->cfg = *cfg;
+	t->ledger = ledger;
+	t->unit = unit;
+	t->clock = clock;
+	t->printer_ok = printer_ok;
+	session_start(&t->s, lang, cfg->min_fils, cfg->max_fils, core_clock_now_ms(clock));
+	t->step = TOPUP_CARD;
+	/* Invariant 1: whatever the unit did before, it takes nothing in CARD. */
+	int rc = unit->ops->disable(unit);
+	if (rc)
+		LOG_WARN("%s: disable failed: %s", unit->name, kio_strerror(rc));
+	*out = t;
+	return 0;
+}
+
+void topup_free(struct topup *t)
+{
+	if (!t)
+		return;
+	if (t->enabled) {
+		int rc = t->unit->ops->disable(t->unit); /* invariant 1 */
+		if (rc)
+			LOG_ERR("%s: disable failed: %s", t->unit->name, kio_strerror(rc));
+	}
+	if (t->tx_open)
+		LOG_WARN("transaction %" PRId64 " left open: start-up recovery ends it", t->tx.seq);
+	free(t);
+}
+
+void topup_view(const struct topup *t, struct topup_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->step = t->step;
+	v->exit = t->exit;
+	session_card_grouped(&t->s, v->card_grouped);
+	session_card_masked(t->s.card_len == SESSION_CARD_DIGITS ? t->s.card : NULL, v->card_masked);
+	const char *problem = session_card_problem(t->s.card, t->s.card_len, t->cfg.prefixes, t->cfg.n_prefixes);
+	v->card_msg = problem ? problem : "topup.card.ok";
+	v->next_enabled = t->step == TOPUP_CARD && !problem && !unit_faulty(t);
+	v->back_enabled = t->step == TOPUP_CARD ||
+			  (t->step == TOPUP_PAY && t->s.paid_fils == 0 && t->s.path == SESSION_PATH_EMPTY);
+	v->finish_enabled = t->step == TOPUP_PAY && t->s.paid_fils >= t->s.min_fils;
+	v->cancel_finishes = t->s.paid_fils > 0;
+	v->accepting = t->step == TOPUP_PAY && t->enabled && !unit_faulty(t);
+	v->total_fils = t->s.paid_fils;
+	v->notes = t->s.notes;
+	v->min_fils = t->s.min_fils;
+	v->max_fils = t->s.max_fils;
+	v->denoms_fils = t->cfg.denoms_fils;
+	v->n_denoms = t->cfg.n_denoms;
+	memcpy(v->notes_by_denom, t->by_denom, sizeof(v->notes_by_denom));
+	v->no_change_msg = "topup.pay.no-change";
+	v->printer_msg = t->printer_ok ? NULL : "topup.receipt.unavailable";
+	v->notice = t->notice;
+	if (t->step == TOPUP_DONE || (t->step == TOPUP_END && t->tx.state == LEDGER_TX_COMPLETED)) {
+		v->tx_seq = t->tx.seq;
+		memcpy(v->tx_uuid, t->tx.uuid, sizeof(v->tx_uuid));
+		v->credited_fils = t->tx.credited_fils;
+		v->tx_number_large = !t->receipt_at_done;
+		v->print_receipt = t->receipt_at_done;
+		v->done_msg = "topup.done.queued-for-sync";
+		if (t->unsettled)
+			v->notice = "topup.done.note-unsettled";
+	} else if (t->tx_open) {
+		v->tx_seq = t->tx.seq;
+		memcpy(v->tx_uuid, t->tx.uuid, sizeof(v->tx_uuid));
+	}
+}
+
+enum topup_step topup_current(const struct topup *t) { return t->step; }
+const struct session *topup_session(const struct topup *t) { return &t->s; }
+int64_t topup_tx_id(const struct topup *t) { return t->tx_open || t->tx.id ? t->tx.id : 0; }

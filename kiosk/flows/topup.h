@@ -1,0 +1,220 @@
+/*
+ * The top-up flow: a customer types an e-Dirham card number, pays cash into it, and the
+ * ledger credits what was paid (issue 11, "The journey"). One enum of steps and one step
+ * function over the ledger (kiosk/ledger/tx.h) and the cash-in unit (drivers/class/cash.h);
+ * no SDL: screens render topup_view and forward taps, device events and ticks here.
+ *
+ *   home.topup
+ *       │
+ *       ▼    key/del/clear                       ESCROW v ≤ max: accept; > max: return
+ *     CARD ◄────┐                                CREDITED: paid from the ledger
+ *     │ │ │ └───┘     next (valid card):          RETURNED/REJECTED/FAULT: a notice
+ *     │ │ │           ledger_tx_open, enable    ┌────┐
+ *     │ │ └──────────────────────────────────► PAY ◄─┘
+ *     │ │                                       │ finish (paid ≥ min), cancel, back
+ *     │ │ back/cancel: END(home)                │ (paid = 0), idle: disable ── leave_pay
+ *     │ │ idle: END(attract)                    ▼
+ *     │ └──────────────────────────────────  CLOSING ── the note in the path settles
+ *     │                                         │       (CREDITED/RETURNED/REJECTED),
+ *     │ ◄── back, nothing paid: tx cancelled ───┤       or closing_ms pass
+ *     ▼                                         │ paid > 0: ledger_tx_complete
+ *    END ◄── nothing paid: tx cancelled ────────┤
+ *     ▲     (exit home or attract)              ▼
+ *     └──────── done_ms, or a tap ─────────── DONE  (amount, masked card, transaction no.)
+ *
+ *   step     input                      guard                        next (function)
+ *   CARD     key, del, clear                                         CARD     (on_card)
+ *   CARD     next                       card valid, unit not faulty  PAY      (enter_pay)
+ *   CARD     next                       ledger_tx_open fails         END out-of-service
+ *   CARD     back, cancel                                            END home
+ *   CARD     tick                       card_idle_ms idle            END attract
+ *   PAY      cash ESCROW v              paid + v ≤ max               PAY, accept (on_cash)
+ *   PAY      cash ESCROW v              paid + v > max               PAY, return + notice
+ *   PAY      cash CREDITED              (booked by the ledger)       PAY, paid re-read
+ *   PAY      cash RETURNED/REJECTED/FAULT/RECOVERED                  PAY, notice
+ *   PAY      finish                     paid ≥ min                   CLOSING  (leave_pay)
+ *   PAY      cancel                                                  CLOSING  (leave_pay)
+ *   PAY      back                       nothing paid or in the path  CLOSING  (leave_pay)
+ *   PAY      tick                       pay_idle_ms idle, no note    CLOSING  (leave_pay)
+ *                                       in the path (session_idle_action)
+ *   CLOSING  cash ESCROW                                             CLOSING, return
+ *   CLOSING  the path is empty          paid > 0                     DONE     (settle)
+ *   CLOSING  the path is empty          paid = 0                     CARD or END (settle)
+ *   CLOSING  tick                       closing_ms since leave_pay   DONE/END (settle)
+ *   CLOSING  ledger complete/cancel fails                            END out-of-service
+ *   DONE     tick                       done_ms since DONE           END attract
+ *   DONE     finish, next, cancel                                    END attract
+ *   END      (anything)                                              END
+ *
+ * When the ledger transaction opens: on next from CARD, before the acceptor is enabled, and
+ * not when the flow starts. A note credited with no transaction open goes to suspense (tx.c
+ * invariant 2), so the transaction must exist before the first note can move; opening it
+ * earlier would spend a gapless transaction number (tx.c invariant 5) and record a
+ * cancellation for every customer who only looked at the keypad; and only then is the card
+ * number known and valid, which ledger_tx_open records.
+ *
+ * Invariants (cited in topup.c):
+ *  1. The acceptor is enabled only in PAY, with a ledger transaction open; every way out of
+ *     PAY goes through leave_pay, which disables it first.
+ *  2. A note offered in escrow is accepted only in PAY and only if the total with it stays
+ *     at or under the maximum; any other note offered is returned, never stacked.
+ *  3. The total shown is the ledger's (ledger_tx_paid after each CREDITED), never a sum the
+ *     flow keeps: what the screen says is what the receipt and the host will say.
+ *  4. A transaction with money paid is completed, never cancelled and never left open by
+ *     the flow: cancel, back and inactivity with money all end in ledger_tx_complete. If the
+ *     ledger cannot write, the flow ends out of service and start-up recovery completes it.
+ *  5. The flow does not settle while a note is in the path (accepted, or returning), except
+ *     after closing_ms: then it completes with what the ledger holds and says so; a note
+ *     credited later is in suspense (tx.c invariant 2), never lost.
+ *  6. Inactivity ends the flow only as session_idle_action says: to attract with nothing
+ *     paid, completion with money, and never while a note is in the path.
+ *
+ * Message ids (stable; a later session puts them in the gettext catalogues):
+ *   topup.card.enter          type the 16-digit card number
+ *   topup.card.incomplete     the number has 16 digits
+ *   topup.card.bad-prefix     this is not an e-Dirham card number (issuer prefix)
+ *   topup.card.bad-luhn       the number is mistyped (check digit)
+ *   topup.card.ok             the number is valid
+ *   topup.pay.no-change       no change is given: every inserted fils is credited
+ *   topup.pay.insert          insert notes (between min and max)
+ *   topup.pay.note-over-max   note returned: it would take the total over the maximum
+ *   topup.pay.note-returned   note returned (the customer took too long, or it was not taken)
+ *   topup.pay.note-rejected   note not accepted by the acceptor (fake, unreadable, worn)
+ *   topup.pay.note-not-recorded  note returned: the kiosk could not record it
+ *   topup.pay.acceptor-fault  the acceptor stopped; what was paid is kept: finish or cancel
+ *   topup.pay.acceptor-recovered  the acceptor works again
+ *   topup.pay.acceptor-unavailable  cash cannot be taken now (at next from CARD)
+ *   topup.receipt.unavailable no receipt can be printed: note the transaction number
+ *   topup.done.credited       the amount was credited
+ *   topup.done.queued-for-sync  the credit reaches the card when the kiosk next connects
+ *   topup.done.take-receipt   take your receipt
+ *   topup.done.note-unsettled a note was held by a fault: keep the transaction number
+ *   topup.error.ledger        the kiosk cannot record money: out of service
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drivers/class/cash.h"
+#include "kiosk/core/clock.h"
+#include "kiosk/core/err.h"
+#include "kiosk/ledger/store.h"
+#include "kiosk/ledger/tx.h"
+#include "kiosk/session/session.h"
+
+enum topup_step {
+	TOPUP_CARD,    /* typing the card number */
+	TOPUP_PAY,     /* transaction open, the acceptor enabled */
+	TOPUP_CLOSING, /* acceptor disabled, waiting for the note in the path */
+	TOPUP_DONE,    /* completed */
+	TOPUP_END,     /* over: the app goes to view.exit */
+	TOPUP_STEP_COUNT
+};
+
+enum topup_exit {
+	TOPUP_EXIT_NONE,           /* not over */
+	TOPUP_EXIT_HOME,
+	TOPUP_EXIT_ATTRACT,
+	TOPUP_EXIT_OUT_OF_SERVICE, /* the ledger cannot record money */
+	TOPUP_EXIT_COUNT
+};
+
+enum topup_input_kind {
+	TOPUP_IN_KEY,     /* digit: '0'..'9' */
+	TOPUP_IN_DEL,
+	TOPUP_IN_CLEAR,
+	TOPUP_IN_NEXT,
+	TOPUP_IN_BACK,
+	TOPUP_IN_CANCEL,
+	TOPUP_IN_FINISH,
+	TOPUP_IN_CASH,    /* cash: an event of the acceptor */
+	TOPUP_IN_TICK,    /* time passed: inactivity, closing and done timers */
+	TOPUP_IN_PRINTER, /* printer_ok: the receipt printer can print */
+	TOPUP_IN_COUNT
+};
+
+struct topup_input {
+	enum topup_input_kind kind;
+	char digit;
+	struct cash_event cash;
+	bool printer_ok;
+};
+
+#define TOPUP_FILS_PER_AED 100
+
+struct topup_config {
+	int64_t min_fils, max_fils;         /* 10 AED, 5,000 AED */
+	const char *prefixes[SESSION_PREFIXES_MAX]; /* issuer prefixes, digits; borrowed */
+	size_t n_prefixes;                  /* 0 accepts any issuer */
+	int64_t denoms_fils[CASH_MAX_DENOMS]; /* the notes the acceptor takes */
+	size_t n_denoms;
+	uint64_t card_idle_ms;    /* CARD: idle before attract (60 s) */
+	uint64_t pay_idle_ms;     /* PAY: idle before session_idle_action (90 s) */
+	uint64_t closing_ms;      /* CLOSING: longest wait for the note in the path (30 s) */
+	uint64_t done_ms;         /* DONE: back to attract by itself (30 s) */
+};
+
+/* Defaults above; prefix "784"; AED 5, 10, 20, 50, 100, 200, 500, 1000. */
+void topup_config_default(struct topup_config *cfg);
+
+/* What a screen needs to render the current step. Message ids point to static strings. */
+struct topup_view {
+	enum topup_step step;
+	enum topup_exit exit;                 /* END only */
+	char card_grouped[SESSION_CARD_TEXT]; /* CARD: as typed, in fours */
+	char card_masked[SESSION_CARD_TEXT];  /* PAY, DONE: last four digits */
+	const char *card_msg;                 /* CARD: topup.card.* */
+	bool next_enabled;                    /* CARD: a valid card and the acceptor usable */
+	bool back_enabled;                    /* CARD; PAY while nothing is paid or moving */
+	bool finish_enabled;                  /* PAY: total ≥ min */
+	bool cancel_finishes;                 /* PAY: money credited, cancel = finish with it */
+	bool accepting;                       /* PAY: the acceptor is enabled and healthy */
+	int64_t total_fils;                   /* the ledger's figure (invariant 3) */
+	int64_t notes;
+	int64_t min_fils, max_fils;
+	const int64_t *denoms_fils;           /* the notes the acceptor takes */
+	size_t n_denoms;
+	uint32_t notes_by_denom[CASH_MAX_DENOMS]; /* credited notes, index as denoms_fils */
+	const char *no_change_msg;            /* topup.pay.no-change, said before cash goes in */
+	const char *printer_msg;              /* topup.receipt.unavailable or NULL */
+	const char *notice;                   /* the latest event's message id, or NULL */
+	/* DONE */
+	int64_t tx_seq;
+	char tx_uuid[37];
+	int64_t credited_fils;
+	bool tx_number_large;                 /* no receipt: the number is the customer's proof */
+	bool print_receipt;                   /* the app prints the receipt of tx_seq */
+	const char *done_msg;                 /* topup.done.queued-for-sync */
+};
+
+struct topup;
+
+/* Starts a top-up at CARD. Borrows cfg (copied), ledger, unit and clock, which must outlive
+ * it; the caller routes the unit's events to topup_cash_listener (or TOPUP_IN_CASH). The
+ * acceptor must be disabled (it is disabled here, invariant 1). Caller frees with topup_free,
+ * which disables the acceptor and never ends a transaction (recovery does, invariant 4).
+ * KIO_ERR_INVALID for a bad config (min ≤ 0, max < min, no notes, a prefix not digits). */
+int topup_new(const struct topup_config *cfg, struct ledger *ledger, struct cash_unit *unit,
+	      const struct core_clock *clock, const char *lang, bool printer_ok, struct topup **out,
+	      struct kio_error *err);
+void topup_free(struct topup *t); /* accepts NULL */
+
+/* The one step function. 0, or KIO_ERR_INVALID for an input this step does not take
+ * (nothing changes); ledger failures are not errors here: they end the flow out of service
+ * (view.exit) with topup.error.ledger. */
+int topup_step(struct topup *t, const struct topup_input *in);
+/* A cash_event_fn: user is the flow. */
+void topup_cash_listener(void *user, const struct cash_event *ev);
+
+void topup_view(const struct topup *t, struct topup_view *out);
+enum topup_step topup_current(const struct topup *t);
+const struct session *topup_session(const struct topup *t);
+/* The ledger transaction of this flow (id 0 before PAY). */
+int64_t topup_tx_id(const struct topup *t);
+
+/* "card", "pay", "closing", "done", "end"; "home", "attract", "out-of-service": NULL for
+ * another value. */
+const char *topup_step_name(int step);
+const char *topup_exit_name(int exit);

@@ -1,0 +1,799 @@
+/* Unit tests of the customer's session (card entry, Luhn, issuer prefixes, the idle policy)
+ * and of the top-up flow driven through every transition with a real ledger in a temporary
+ * database and the real eSSP driver over the simulated validator, in virtual time. */
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiosk/flows/topup.h"
+#include "kiosk/ledger/notes.h"
+#include "kiosk/ledger/tx.h"
+#include "kiosk/session/session.h"
+#include "tests/host/essp/essp-cash-fixture.h"
+
+#define AED(n) ((int64_t)(n) * 100)
+#define CARD "7840123456789014"
+
+/* ---- The session ---- */
+
+static void test_luhn(void)
+{
+	/* Known-good: ISO/IEC 7812 worked example, a Visa test number, issuer-784 numbers. */
+	static const char *const good[] = {"79927398713", "4539578763621486", "1234567812345670",
+					   CARD, "7840000000000009", "7849876543210127"};
+	static const char *const bad[] = {"79927398710", "79927398714", "4539578763621487",
+					  "7840123456789012", "7840123456789041", "1234567812345678"};
+	for (size_t i = 0; i < G_N_ELEMENTS(good); i++)
+		g_assert_true(session_luhn_ok(good[i], strlen(good[i])));
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
+		g_assert_false(session_luhn_ok(bad[i], strlen(bad[i])));
+	g_assert_false(session_luhn_ok("", 0));
+	g_assert_false(session_luhn_ok("7992739871a", 11));
+}
+
+static const char *problem(const char *card, const char *const *prefixes, size_t n)
+{
+	return session_card_problem(card, strlen(card), prefixes, n);
+}
+
+static void test_card_problem(void)
+{
+	const char *const p784[] = {"784"};
+	const char *const two[] = {"784", "7850"};
+	g_assert_cmpstr(problem("", p784, 1), ==, "topup.card.enter");
+	g_assert_cmpstr(problem("7", p784, 1), ==, "topup.card.incomplete");
+	g_assert_cmpstr(problem("78", p784, 1), ==, "topup.card.incomplete");
+	/* Said as soon as the digits leave every prefix, not at the 16th. */
+	g_assert_cmpstr(problem("71", p784, 1), ==, "topup.card.bad-prefix");
+	g_assert_cmpstr(problem("4539578763621486", p784, 1), ==, "topup.card.bad-prefix");
+	g_assert_cmpstr(problem("7850123456789011", p784, 1), ==, "topup.card.bad-prefix");
+	g_assert_null(problem("7850123456789011", two, 2));
+	g_assert_cmpstr(problem("7851", two, 2), ==, "topup.card.bad-prefix");
+	g_assert_cmpstr(problem("784012345678901", p784, 1), ==, "topup.card.incomplete");
+	g_assert_cmpstr(problem("7840123456789012", p784, 1), ==, "topup.card.bad-luhn");
+	g_assert_null(problem(CARD, p784, 1));
+	g_assert_null(problem("4539578763621486", NULL, 0)); /* no prefixes: any issuer */
+}
+
+static void test_card_keys(void)
+{
+	struct session s;
+	session_start(&s, "ar", AED(10), AED(5000), 0);
+	g_assert_cmpstr(s.lang, ==, "ar");
+	char text[SESSION_CARD_TEXT];
+	g_assert_false(session_card_del(&s));
+	g_assert_false(session_card_key(&s, 'x'));
+	for (const char *c = CARD; *c; c++)
+		g_assert_true(session_card_key(&s, *c));
+	g_assert_false(session_card_key(&s, '1')); /* 16 is all */
+	session_card_grouped(&s, text);
+	g_assert_cmpstr(text, ==, "7840 1234 5678 9014");
+	session_card_masked(s.card, text);
+	g_assert_cmpstr(text, ==, "**** **** **** 9014");
+	g_assert_true(session_card_del(&s));
+	g_assert_true(session_card_del(&s));
+	session_card_grouped(&s, text);
+	g_assert_cmpstr(text, ==, "7840 1234 5678 90");
+	session_card_masked(s.card, text);
+	g_assert_cmpstr(text, ==, ""); /* only a whole number is shown masked */
+	g_assert_true(session_card_clear(&s));
+	g_assert_false(session_card_clear(&s));
+	g_assert_cmpuint(s.card_len, ==, 0);
+	session_start(&s, "fr", 1, 2, 0);
+	g_assert_cmpstr(s.lang, ==, "en");
+}
+
+static void test_idle_policy(void)
+{
+	struct session s;
+	session_start(&s, "en", AED(10), AED(5000), 1000);
+	g_assert_false(session_idle(&s, 60999, 60000));
+	g_assert_true(session_idle(&s, 61000, 60000));
+	g_assert_false(session_idle(&s, 999999, 0));
+	g_assert_cmpint(session_idle_action(&s), ==, SESSION_IDLE_ATTRACT);
+	s.path = SESSION_PATH_ACCEPTED;
+	g_assert_cmpint(session_idle_action(&s), ==, SESSION_IDLE_WAIT);
+	s.path = SESSION_PATH_EMPTY;
+	s.paid_fils = AED(5);
+	g_assert_cmpint(session_idle_action(&s), ==, SESSION_IDLE_COMPLETE);
+	s.path = SESSION_PATH_RETURNING;
+	g_assert_cmpint(session_idle_action(&s), ==, SESSION_IDLE_WAIT);
+	session_touch(&s, 500); /* never backwards */
+	g_assert_cmpuint(s.last_activity_ms, ==, 1000);
+}
+
+/* ---- The flow over the real ledger and driver ---- */
+
+struct ffx {
+	struct fx fx; /* first: fx_run_until predicates get the ffx */
+	char *dir, *db;
+	struct topup_config cfg;
+	struct topup *t;
+	bool printer_down; /* the printer cannot print when the flow starts */
+	size_t checks; /* ledger_check runs that passed */
+};
+
+static void assert_ledger(struct ffx *f)
+{
+	struct kio_error err = {0};
+	int rc = ledger_check(f->fx.ledger, &err);
+	if (rc)
+		g_error("ledger_check: %s", err.msg);
+	f->checks++;
+}
+
+/* The app's routing, in miniature: the fixture's record of events, then the flow; the
+ * ledger's invariants are checked after every event the flow handled. */
+static void on_event(void *user, const struct cash_event *ev)
+{
+	struct ffx *f = user;
+	g_assert_cmpuint(f->fx.n_ev, <, FX_EVENTS_MAX);
+	f->fx.ev[f->fx.n_ev++] = *ev;
+	if (f->t)
+		topup_cash_listener(f->t, ev);
+	assert_ledger(f);
+}
+
+static void open_ledger(struct ffx *f)
+{
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_open(f->db, &f->fx.ledger, &err), ==, 0);
+	f->fx.notes = ledger_notes_new(f->fx.ledger, f->fx.loop.clock);
+	f->fx.journal.inner = ledger_notes_journal(f->fx.notes);
+}
+
+static void close_ledger(struct ffx *f)
+{
+	ledger_notes_free(f->fx.notes);
+	ledger_close(f->fx.ledger);
+	f->fx.notes = NULL;
+	f->fx.ledger = NULL;
+}
+
+static bool in_run(struct fx *f) { return strcmp(fx_info(f).phase, "run") == 0; }
+
+static void new_flow(struct ffx *f)
+{
+	struct kio_error err = {0};
+	g_assert_cmpint(topup_new(&f->cfg, f->fx.ledger, f->fx.unit, f->fx.loop.clock, "en", !f->printer_down, &f->t, &err),
+			==, 0);
+}
+
+/* A kiosk with a temporary database, connected to the validator, the flow at CARD. */
+static void ffx_start(struct ffx *f)
+{
+	fx_init(&f->fx);
+	fx_prepare(&f->fx);
+	ledger_notes_free(f->fx.notes);
+	ledger_close(f->fx.ledger);
+	f->dir = g_dir_make_tmp("kiosk-topup-XXXXXX", NULL);
+	f->db = g_build_filename(f->dir, "k.db", NULL);
+	open_ledger(f);
+	fx_start(&f->fx);
+	cash_set_listener(f->fx.unit, on_event, f);
+	g_assert_true(fx_run_until(&f->fx, in_run, 20000));
+	if (!f->cfg.n_denoms)
+		topup_config_default(&f->cfg);
+	new_flow(f);
+}
+
+static void ffx_fini(struct ffx *f)
+{
+	topup_free(f->t);
+	f->fx.unit->ops->destroy(f->fx.unit);
+	f->fx.unit = NULL;
+	close_ledger(f);
+	/* fx_fini's own teardown, minus what is closed above. */
+	transport_free(&f->fx.tap->base);
+	transport_free(f->fx.sim_t);
+	sim_essp_free(f->fx.sim);
+	devloop_fini(&f->fx.loop);
+	char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_free(cmd);
+	g_free(f->db);
+	g_free(f->dir);
+}
+
+static struct topup_view view(struct ffx *f)
+{
+	struct topup_view v;
+	topup_view(f->t, &v);
+	return v;
+}
+
+static int in(struct ffx *f, enum topup_input_kind kind)
+{
+	struct topup_input i = {.kind = kind};
+	int rc = topup_step(f->t, &i);
+	assert_ledger(f);
+	return rc;
+}
+
+static void type(struct ffx *f, const char *digits)
+{
+	for (; *digits; digits++) {
+		struct topup_input i = {.kind = TOPUP_IN_KEY, .digit = *digits};
+		g_assert_cmpint(topup_step(f->t, &i), ==, 0);
+	}
+}
+
+static void tick_after(struct ffx *f, uint64_t ms)
+{
+	fx_run_for(&f->fx, ms);
+	g_assert_cmpint(in(f, TOPUP_IN_TICK), ==, 0);
+}
+
+static uint64_t now(struct ffx *f) { return core_clock_now_ms(f->fx.loop.clock); }
+
+/* Runs to t_ms of virtual time (t_ms in the future), then ticks. */
+static void tick_at(struct ffx *f, uint64_t t_ms)
+{
+	g_assert_cmpuint(t_ms, >, now(f));
+	tick_after(f, t_ms - now(f));
+}
+
+static bool device_enabled(struct fx *f) { return fx_sim(f).enabled && fx_status(f).enabled; }
+static bool device_disabled(struct fx *f) { return !fx_sim(f).enabled && !fx_status(f).enabled; }
+
+/* The acceptor takes no note: the driver says so and the device itself is inhibited. */
+static void assert_disabled(struct ffx *f)
+{
+	g_assert_true(fx_run_until(&f->fx, device_disabled, 5000));
+	fx_run_for(&f->fx, 1000);
+	g_assert_true(device_disabled(&f->fx));
+	g_assert_cmpint(sim_essp_insert_note(f->fx.sim, AED(10)), ==, KIO_ERR_BUSY);
+}
+
+static void to_pay(struct ffx *f)
+{
+	type(f, CARD);
+	g_assert_true(view(f).next_enabled);
+	g_assert_cmpint(in(f, TOPUP_IN_NEXT), ==, 0);
+	g_assert_cmpint(view(f).step, ==, TOPUP_PAY);
+	g_assert_true(fx_run_until(&f->fx, device_enabled, 5000));
+}
+
+static size_t n_credited;
+static bool credited_more(struct fx *f) { return fx_count(f, CASH_EV_CREDITED) > n_credited; }
+static size_t n_returned;
+static bool returned_more(struct fx *f) { return fx_count(f, CASH_EV_RETURNED) > n_returned; }
+static bool path_empty(struct fx *f) { return fx_sim(f).note == SIM_ESSP_NOTE_NONE && fx_info(f).note_id == 0; }
+
+/* A customer inserts a note the flow takes: it is credited and booked. */
+static void pay(struct ffx *f, int64_t fils)
+{
+	n_credited = fx_count(&f->fx, CASH_EV_CREDITED);
+	g_assert_cmpint(sim_essp_insert_note(f->fx.sim, fils), ==, 0);
+	fx_notify(&f->fx);
+	g_assert_true(fx_run_until(&f->fx, credited_more, 10000));
+	g_assert_true(fx_run_until(&f->fx, path_empty, 10000));
+}
+
+static struct ledger_tx tx_of(struct ffx *f, int64_t id)
+{
+	struct ledger_tx tx;
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_tx_get(f->fx.ledger, id, &tx, &err), ==, 0);
+	return tx;
+}
+
+static bool no_open_tx(struct ffx *f)
+{
+	struct ledger_tx tx;
+	struct kio_error err = {0};
+	return ledger_tx_current(f->fx.ledger, &tx, &err) == KIO_ERR_NOT_FOUND;
+}
+
+static void test_flow_card(void)
+{
+	struct ffx f = {0};
+	ffx_start(&f);
+	struct topup_view v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_CARD);
+	g_assert_cmpstr(v.card_msg, ==, "topup.card.enter");
+	g_assert_cmpstr(v.no_change_msg, ==, "topup.pay.no-change"); /* said before cash goes in */
+	g_assert_null(v.printer_msg);
+	g_assert_false(v.next_enabled);
+	g_assert_cmpint(in(&f, TOPUP_IN_NEXT), ==, KIO_ERR_INVALID);
+	type(&f, "71");
+	g_assert_cmpstr(view(&f).card_msg, ==, "topup.card.bad-prefix");
+	g_assert_cmpint(in(&f, TOPUP_IN_CLEAR), ==, 0);
+	type(&f, "7840123456789012");
+	v = view(&f);
+	g_assert_cmpstr(v.card_msg, ==, "topup.card.bad-luhn");
+	g_assert_cmpstr(v.card_grouped, ==, "7840 1234 5678 9012");
+	g_assert_false(v.next_enabled);
+	g_assert_cmpint(in(&f, TOPUP_IN_NEXT), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(in(&f, TOPUP_IN_DEL), ==, 0);
+	g_assert_cmpstr(view(&f).card_msg, ==, "topup.card.incomplete");
+	type(&f, "4");
+	g_assert_cmpstr(view(&f).card_msg, ==, "topup.card.ok");
+	g_assert_true(view(&f).next_enabled);
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, KIO_ERR_INVALID); /* not a CARD input */
+	/* Nothing opened in the ledger, the acceptor never enabled while typing. */
+	g_assert_true(no_open_tx(&f));
+	assert_disabled(&f);
+	g_assert_cmpint(in(&f, TOPUP_IN_BACK), ==, 0);
+	v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_END);
+	g_assert_cmpint(v.exit, ==, TOPUP_EXIT_HOME);
+	g_assert_cmpint(topup_tx_id(f.t), ==, 0);
+	topup_free(f.t);
+
+	/* Cancel: home as well; inactivity: attract. */
+	new_flow(&f);
+	type(&f, "784");
+	g_assert_cmpint(in(&f, TOPUP_IN_CANCEL), ==, 0);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_HOME);
+	topup_free(f.t);
+	new_flow(&f);
+	type(&f, "784");
+	tick_after(&f, f.cfg.card_idle_ms - 1000);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_CARD);
+	type(&f, "0"); /* a key is a sign of life */
+	tick_after(&f, f.cfg.card_idle_ms - 1000);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_CARD);
+	tick_after(&f, 1000);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_END);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
+	g_assert_true(no_open_tx(&f));
+	ffx_fini(&f);
+}
+
+static void test_flow_finish(void)
+{
+	struct ffx f = {0};
+	ffx_start(&f);
+	to_pay(&f);
+	int64_t id = topup_tx_id(f.t);
+	g_assert_cmpint(id, >, 0);
+	g_assert_cmpint(tx_of(&f, id).state, ==, LEDGER_TX_OPEN); /* opened on next */
+	struct topup_view v = view(&f);
+	g_assert_cmpstr(v.card_masked, ==, "**** **** **** 9014");
+	g_assert_cmpint(v.min_fils, ==, AED(10));
+	g_assert_cmpint(v.max_fils, ==, AED(5000));
+	g_assert_cmpuint(v.n_denoms, ==, 8);
+	g_assert_true(v.accepting);
+	g_assert_true(v.back_enabled);
+	g_assert_false(v.finish_enabled);
+	g_assert_false(v.cancel_finishes);
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, KIO_ERR_INVALID);
+
+	pay(&f, AED(5));
+	v = view(&f);
+	g_assert_cmpint(v.total_fils, ==, AED(5));
+	g_assert_false(v.finish_enabled); /* below the minimum */
+	g_assert_true(v.cancel_finishes);
+	g_assert_false(v.back_enabled);
+	g_assert_cmpint(in(&f, TOPUP_IN_BACK), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, KIO_ERR_INVALID);
+	pay(&f, AED(100));
+	pay(&f, AED(5));
+	v = view(&f);
+	g_assert_cmpint(v.total_fils, ==, AED(110));
+	g_assert_cmpint(v.notes, ==, 3);
+	g_assert_cmpuint(v.notes_by_denom[0], ==, 2); /* AED 5 */
+	g_assert_cmpuint(v.notes_by_denom[4], ==, 1); /* AED 100 */
+	g_assert_true(v.finish_enabled);
+	/* Invariant 3: the total is the ledger's. */
+	g_assert_cmpint(tx_of(&f, id).paid_fils, ==, AED(110));
+
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	uint64_t done_at = now(&f);
+	v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_DONE);
+	g_assert_cmpint(v.credited_fils, ==, AED(110));
+	g_assert_cmpint(v.tx_seq, ==, 1);
+	g_assert_cmpuint(strlen(v.tx_uuid), ==, 36);
+	g_assert_cmpstr(v.card_masked, ==, "**** **** **** 9014");
+	g_assert_true(v.print_receipt);
+	g_assert_false(v.tx_number_large);
+	g_assert_cmpstr(v.done_msg, ==, "topup.done.queued-for-sync");
+	struct ledger_tx tx = tx_of(&f, id);
+	g_assert_cmpint(tx.state, ==, LEDGER_TX_COMPLETED);
+	g_assert_cmpint(tx.credited_fils, ==, AED(110));
+	g_assert_false(tx.recovered);
+	g_assert_cmpstr(tx.card, ==, CARD);
+	int64_t pending = 0;
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_outbox_pending(f.fx.ledger, &pending, &err), ==, 0);
+	g_assert_cmpint(pending, ==, 1); /* queued for sync */
+	assert_disabled(&f);
+	g_assert_cmpint(fx_sim(&f.fx).cashbox_fils, ==, AED(110));
+
+	/* The done step returns to attract by itself. */
+	tick_at(&f, done_at + f.cfg.done_ms - 1);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_DONE);
+	tick_after(&f, 1);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_END);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
+	g_assert_cmpint(in(&f, TOPUP_IN_NEXT), ==, KIO_ERR_INVALID); /* END takes nothing */
+	g_assert_cmpuint(f.checks, >, 10);
+	ffx_fini(&f);
+}
+
+static void test_flow_cancel_and_back(void)
+{
+	struct ffx f = {0};
+	ffx_start(&f);
+	to_pay(&f);
+	int64_t first = topup_tx_id(f.t);
+	g_assert_cmpint(in(&f, TOPUP_IN_BACK), ==, 0);
+	struct topup_view v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_CARD);
+	g_assert_cmpstr(v.card_grouped, ==, "7840 1234 5678 9014"); /* kept for a second try */
+	g_assert_cmpint(tx_of(&f, first).state, ==, LEDGER_TX_CANCELLED);
+	assert_disabled(&f);
+
+	g_assert_cmpint(in(&f, TOPUP_IN_NEXT), ==, 0);
+	int64_t second = topup_tx_id(f.t);
+	g_assert_cmpint(tx_of(&f, second).seq, ==, 2);
+	g_assert_true(fx_run_until(&f.fx, device_enabled, 5000));
+	g_assert_cmpint(in(&f, TOPUP_IN_CANCEL), ==, 0);
+	v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_END);
+	g_assert_cmpint(v.exit, ==, TOPUP_EXIT_HOME);
+	g_assert_cmpint(tx_of(&f, second).state, ==, LEDGER_TX_CANCELLED);
+	assert_disabled(&f);
+	g_assert_cmpint(fx_sim(&f.fx).cashbox_fils, ==, 0);
+	ffx_fini(&f);
+}
+
+/* After a note is credited, cancel is "finish with what I paid", even below the minimum. */
+static void test_flow_cancel_with_money(void)
+{
+	struct ffx f = {0};
+	ffx_start(&f);
+	to_pay(&f);
+	pay(&f, AED(5));
+	g_assert_cmpint(in(&f, TOPUP_IN_CANCEL), ==, 0);
+	struct topup_view v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_DONE);
+	g_assert_cmpint(v.credited_fils, ==, AED(5));
+	g_assert_cmpint(tx_of(&f, topup_tx_id(f.t)).state, ==, LEDGER_TX_COMPLETED);
+	assert_disabled(&f);
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0); /* a tap on done: attract */
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
+	ffx_fini(&f);
+}
+
+static void test_flow_over_max(void)
+{
+	struct ffx f = {0};
+	topup_config_default(&f.cfg);
+	f.cfg.max_fils = AED(100);
+	ffx_start(&f);
+	to_pay(&f);
+	pay(&f, AED(50));
+	n_returned = fx_count(&f.fx, CASH_EV_RETURNED);
+	g_assert_cmpint(sim_essp_insert_note(f.fx.sim, AED(100)), ==, 0);
+	fx_notify(&f.fx);
+	g_assert_true(fx_run_until(&f.fx, returned_more, 10000));
+	g_assert_true(fx_run_until(&f.fx, path_empty, 10000));
+	struct topup_view v = view(&f);
+	g_assert_cmpstr(v.notice, ==, "topup.pay.note-over-max");
+	g_assert_cmpint(v.total_fils, ==, AED(50));
+	g_assert_cmpint(fx_sum(&f.fx, CASH_EV_RETURNED), ==, AED(100)); /* back at the bezel */
+	g_assert_cmpint(fx_sim(&f.fx).cashbox_fils, ==, AED(50));
+	g_assert_cmpint(fx_journal(&f.fx, CASH_NOTE_RETURNED, NULL), ==, 1);
+	/* Up to the maximum exactly is fine. */
+	pay(&f, AED(50));
+	g_assert_cmpint(view(&f).total_fils, ==, AED(100));
+	g_assert_null(view(&f).notice);
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	g_assert_cmpint(view(&f).credited_fils, ==, AED(100));
+	assert_disabled(&f);
+	g_assert_cmpint(fx_sim(&f.fx).cashbox_fils, ==, AED(100));
+	ffx_fini(&f);
+}
+
+static bool sim_escrow(struct fx *f) { return fx_sim(f).note == SIM_ESSP_NOTE_ESCROW; }
+static size_t n_escrow;
+static bool escrow_more(struct fx *f) { return fx_count(f, CASH_EV_ESCROW) > n_escrow; }
+
+/* The customer cancels while the note is in escrow (read by the device, the flow not yet
+ * told): it goes back, it is not stacked, nothing is booked. */
+static void test_flow_cancel_escrow(void)
+{
+	struct ffx f = {0};
+	ffx_start(&f);
+	to_pay(&f);
+	int64_t id = topup_tx_id(f.t);
+	g_assert_cmpint(sim_essp_insert_note(f.fx.sim, AED(50)), ==, 0);
+	fx_notify(&f.fx);
+	g_assert_true(fx_run_until(&f.fx, sim_escrow, 5000));
+	g_assert_cmpuint(fx_count(&f.fx, CASH_EV_ESCROW), ==, 0);
+	g_assert_cmpint(in(&f, TOPUP_IN_CANCEL), ==, 0);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_END);
+	g_assert_cmpint(tx_of(&f, id).state, ==, LEDGER_TX_CANCELLED);
+	n_returned = 0;
+	g_assert_true(fx_run_until(&f.fx, returned_more, 10000));
+	g_assert_true(fx_run_until(&f.fx, path_empty, 10000));
+	g_assert_cmpuint(fx_count(&f.fx, CASH_EV_ESCROW), ==, 1);
+	g_assert_cmpuint(fx_count(&f.fx, CASH_EV_CREDITED), ==, 0);
+	g_assert_cmpint(fx_sim(&f.fx).cashbox_fils, ==, 0);
+	g_assert_cmpint(fx_journal(&f.fx, CASH_NOTE_RETURNED, NULL), ==, 1);
+	int64_t count = -1, total = -1;
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_suspense_total(f.fx.ledger, &count, &total, &err), ==, 0);
+	g_assert_cmpint(count, ==, 0);
+	assert_disabled(&f);
+	ffx_fini(&f);
+}
+
+/* Cancel while an accepted note is on its way to the cashbox: CLOSING waits for it, and the
+ * top-up completes with it (invariant 5). */
+static void test_flow_cancel_stacking(void)
+{
+	struct ffx f = {0};
+	ffx_start(&f);
+	to_pay(&f);
+	g_assert_cmpint(sim_essp_insert_note(f.fx.sim, AED(20)), ==, 0);
+	fx_notify(&f.fx);
+	n_escrow = 0;
+	g_assert_true(fx_run_until(&f.fx, escrow_more, 5000));
+	g_assert_cmpint(topup_session(f.t)->path, ==, SESSION_PATH_ACCEPTED);
+	g_assert_false(view(&f).back_enabled);
+	g_assert_cmpint(in(&f, TOPUP_IN_CANCEL), ==, 0);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_CLOSING);
+	g_assert_cmpint(in(&f, TOPUP_IN_NEXT), ==, KIO_ERR_INVALID);
+	n_credited = 0;
+	g_assert_true(fx_run_until(&f.fx, credited_more, 10000));
+	struct topup_view v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_DONE);
+	g_assert_cmpint(v.credited_fils, ==, AED(20));
+	g_assert_null(v.notice);
+	assert_disabled(&f);
+	g_assert_cmpint(fx_sim(&f.fx).cashbox_fils, ==, AED(20));
+	ffx_fini(&f);
+}
+
+static void test_flow_idle(void)
+{
+	/* Before money: attract, the transaction cancelled. */
+	struct ffx f = {0};
+	ffx_start(&f);
+	to_pay(&f);
+	int64_t id = topup_tx_id(f.t);
+	tick_after(&f, f.cfg.pay_idle_ms - 1000);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_PAY);
+	tick_after(&f, 1000);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_END);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
+	g_assert_cmpint(tx_of(&f, id).state, ==, LEDGER_TX_CANCELLED);
+	assert_disabled(&f);
+	topup_free(f.t);
+
+	/* With money: completed as on finish, then attract by itself. */
+	new_flow(&f);
+	to_pay(&f);
+	id = topup_tx_id(f.t);
+	pay(&f, AED(5));
+	tick_after(&f, f.cfg.pay_idle_ms - 1000);
+	pay(&f, AED(10)); /* a note is a sign of life */
+	tick_after(&f, f.cfg.pay_idle_ms - 1000);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_PAY);
+	tick_after(&f, 1000);
+	struct topup_view v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_DONE);
+	g_assert_cmpint(v.credited_fils, ==, AED(15));
+	g_assert_true(v.print_receipt);
+	struct ledger_tx tx = tx_of(&f, id);
+	g_assert_cmpint(tx.state, ==, LEDGER_TX_COMPLETED);
+	g_assert_cmpint(tx.credited_fils, ==, AED(15));
+	assert_disabled(&f);
+	tick_after(&f, f.cfg.done_ms);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
+	g_assert_true(no_open_tx(&f));
+	ffx_fini(&f);
+}
+
+static bool fault_jam(struct fx *f) { return fx_status(f).fault == CASH_FAULT_JAM; }
+static bool no_fault_enabled(struct fx *f) { return fx_status(f).fault == CASH_FAULT_NONE && fx_status(f).enabled; }
+
+/* The acceptor jams mid-payment with a note on its way to the cashbox: the customer is told,
+ * what was credited is completed, and the jammed note is never lost: when a technician
+ * clears it, it comes back out of the front (or would be booked to suspense if credited). */
+static void test_flow_fault_mid_payment(void)
+{
+	struct ffx f = {0};
+	ffx_start(&f);
+	to_pay(&f);
+	int64_t id = topup_tx_id(f.t);
+	pay(&f, AED(20));
+	n_escrow = fx_count(&f.fx, CASH_EV_ESCROW);
+	g_assert_cmpint(sim_essp_insert_note(f.fx.sim, AED(50)), ==, 0);
+	fx_notify(&f.fx);
+	g_assert_true(fx_run_until(&f.fx, escrow_more, 5000));
+	g_assert_cmpint(topup_session(f.t)->path, ==, SESSION_PATH_ACCEPTED);
+	fx_run_for(&f.fx, 10);
+	sim_essp_set_fault(f.fx.sim, SIM_ESSP_FAULT_JAM, true);
+	g_assert_true(fx_run_until(&f.fx, fault_jam, 5000));
+	struct topup_view v = view(&f);
+	g_assert_cmpstr(v.notice, ==, "topup.pay.acceptor-fault");
+	g_assert_false(v.accepting);
+	g_assert_cmpint(v.total_fils, ==, AED(20));
+	g_assert_true(v.cancel_finishes);
+	g_assert_true(v.finish_enabled);
+	/* The customer finishes; the jammed note holds CLOSING for closing_ms at most. */
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_CLOSING);
+	tick_after(&f, f.cfg.closing_ms - 1000);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_CLOSING);
+	tick_after(&f, 1000);
+	v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_DONE);
+	g_assert_cmpint(v.credited_fils, ==, AED(20));
+	g_assert_cmpstr(v.notice, ==, "topup.done.note-unsettled");
+	g_assert_cmpint(tx_of(&f, id).state, ==, LEDGER_TX_COMPLETED);
+	g_assert_false(fx_status(&f.fx).enabled);
+	g_assert_false(fx_sim(&f.fx).enabled);
+
+	/* A technician clears the jam and power-cycles: the note comes out of the front. */
+	n_returned = fx_count(&f.fx, CASH_EV_RETURNED);
+	sim_essp_set_fault(f.fx.sim, SIM_ESSP_FAULT_JAM, false);
+	sim_essp_power_cycle(f.fx.sim, core_clock_now_ms(f.fx.loop.clock));
+	fx_notify(&f.fx);
+	g_assert_true(fx_run_until(&f.fx, returned_more, 20000));
+	g_assert_cmpint(fx_sim(&f.fx).cashbox_fils, ==, AED(20));
+	g_assert_cmpint(fx_journal(&f.fx, CASH_NOTE_RETURNED, NULL), ==, 1);
+	assert_disabled(&f);
+	topup_free(f.t);
+	f.t = NULL;
+
+	/* A fault before any money: the customer is told and leaves; nothing recorded but the
+	 * cancellation. A fault at CARD keeps next disabled. */
+	new_flow(&f);
+	to_pay(&f);
+	id = topup_tx_id(f.t);
+	sim_essp_set_fault(f.fx.sim, SIM_ESSP_FAULT_CASHBOX_REMOVED, true);
+	fx_notify(&f.fx);
+	fx_run_for(&f.fx, 2000);
+	g_assert_cmpstr(view(&f).notice, ==, "topup.pay.acceptor-fault");
+	g_assert_cmpint(in(&f, TOPUP_IN_CANCEL), ==, 0);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_HOME);
+	g_assert_cmpint(tx_of(&f, id).state, ==, LEDGER_TX_CANCELLED);
+	topup_free(f.t);
+	new_flow(&f);
+	type(&f, CARD);
+	g_assert_cmpint(in(&f, TOPUP_IN_NEXT), ==, KIO_ERR_BUSY);
+	g_assert_cmpstr(view(&f).notice, ==, "topup.pay.acceptor-unavailable");
+	g_assert_false(view(&f).next_enabled);
+	g_assert_true(no_open_tx(&f));
+	sim_essp_set_fault(f.fx.sim, SIM_ESSP_FAULT_CASHBOX_REMOVED, false);
+	fx_notify(&f.fx);
+	fx_run_for(&f.fx, 2000);
+	g_assert_true(view(&f).next_enabled);
+	g_assert_cmpint(in(&f, TOPUP_IN_NEXT), ==, 0);
+	g_assert_true(fx_run_until(&f.fx, no_fault_enabled, 5000));
+	g_assert_cmpint(in(&f, TOPUP_IN_CANCEL), ==, 0);
+	assert_disabled(&f);
+	ffx_fini(&f);
+}
+
+static void test_flow_printer_down(void)
+{
+	struct ffx f = {0};
+	f.printer_down = true;
+	ffx_start(&f);
+	g_assert_cmpstr(view(&f).printer_msg, ==, "topup.receipt.unavailable"); /* before cash */
+	to_pay(&f);
+	g_assert_cmpstr(view(&f).printer_msg, ==, "topup.receipt.unavailable");
+	pay(&f, AED(10));
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	struct topup_view v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_DONE);
+	g_assert_true(v.tx_number_large);
+	g_assert_false(v.print_receipt);
+	g_assert_cmpint(v.tx_seq, ==, 1);
+	topup_free(f.t);
+
+	/* The printer comes back before the money: the receipt prints. */
+	new_flow(&f);
+	struct topup_input p = {.kind = TOPUP_IN_PRINTER, .printer_ok = true};
+	g_assert_cmpint(topup_step(f.t, &p), ==, 0);
+	g_assert_null(view(&f).printer_msg);
+	to_pay(&f);
+	pay(&f, AED(10));
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	v = view(&f);
+	g_assert_false(v.tx_number_large);
+	g_assert_true(v.print_receipt);
+	g_assert_cmpint(v.tx_seq, ==, 2);
+	ffx_fini(&f);
+}
+
+/* The kiosk dies with a transaction open and notes booked; a new process opens the ledger,
+ * the driver settles, recovery completes the top-up with all that was paid. */
+static void test_flow_recovery(void)
+{
+	struct ffx f = {0};
+	ffx_start(&f);
+	to_pay(&f);
+	int64_t id = topup_tx_id(f.t);
+	pay(&f, AED(20));
+	pay(&f, AED(50));
+	/* Power cut: no completion, no cancel (topup_free ends nothing, invariant 4). */
+	topup_free(f.t);
+	f.t = NULL;
+	f.fx.unit->ops->destroy(f.fx.unit);
+	f.fx.unit = NULL;
+	close_ledger(&f);
+
+	open_ledger(&f);
+	struct kio_error err = {0};
+	g_assert_cmpint(essp_cash_new(&f.fx.tap->base, f.fx.loop.timers, &f.fx.cfg, &f.fx.journal.base, &f.fx.unit, &err),
+			==, 0);
+	cash_set_listener(f.fx.unit, on_event, &f);
+	g_assert_true(fx_run_until(&f.fx, in_run, 20000));
+	struct ledger_tx *list = NULL;
+	size_t n = 0;
+	g_assert_cmpint(ledger_tx_recover(f.fx.ledger, core_clock_wall_s(f.fx.loop.clock), &list, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_cmpint(list[0].id, ==, id);
+	g_assert_cmpint(list[0].state, ==, LEDGER_TX_COMPLETED);
+	g_assert_true(list[0].recovered);
+	g_assert_cmpint(list[0].credited_fils, ==, AED(70));
+	free(list);
+	assert_ledger(&f);
+	g_assert_cmpint(fx_sim(&f.fx).cashbox_fils, ==, AED(70));
+	assert_disabled(&f); /* a new kiosk starts with the acceptor disabled */
+
+	/* The next customer gets the next number. */
+	new_flow(&f);
+	to_pay(&f);
+	g_assert_cmpint(tx_of(&f, topup_tx_id(f.t)).seq, ==, 2);
+	pay(&f, AED(10));
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	g_assert_cmpint(view(&f).credited_fils, ==, AED(10));
+	ffx_fini(&f);
+}
+
+static void test_flow_config(void)
+{
+	struct topup_config cfg;
+	topup_config_default(&cfg);
+	g_assert_cmpint(cfg.min_fils, ==, 1000);
+	g_assert_cmpint(cfg.max_fils, ==, 500000);
+	g_assert_cmpuint(cfg.done_ms, ==, 30000);
+	g_assert_cmpstr(cfg.prefixes[0], ==, "784");
+	struct topup *t = NULL;
+	struct kio_error err = {0};
+	cfg.max_fils = cfg.min_fils - 1;
+	g_assert_cmpint(topup_new(&cfg, NULL, NULL, NULL, "en", true, &t, &err), ==, KIO_ERR_INVALID);
+	g_assert_null(t);
+	topup_config_default(&cfg);
+	cfg.prefixes[0] = "78a";
+	g_assert_cmpint(topup_new(&cfg, NULL, NULL, NULL, "en", true, &t, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "78a"));
+	topup_config_default(&cfg);
+	cfg.n_denoms = 0;
+	g_assert_cmpint(topup_new(&cfg, NULL, NULL, NULL, "en", true, &t, &err), ==, KIO_ERR_INVALID);
+	for (int s = 0; s < TOPUP_STEP_COUNT; s++)
+		g_assert_nonnull(topup_step_name(s));
+	g_assert_null(topup_step_name(TOPUP_STEP_COUNT));
+	g_assert_cmpstr(topup_exit_name(TOPUP_EXIT_OUT_OF_SERVICE), ==, "out-of-service");
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/session/luhn", test_luhn);
+	g_test_add_func("/session/card-problem", test_card_problem);
+	g_test_add_func("/session/card-keys", test_card_keys);
+	g_test_add_func("/session/idle-policy", test_idle_policy);
+	g_test_add_func("/topup/config", test_flow_config);
+	g_test_add_func("/topup/card", test_flow_card);
+	g_test_add_func("/topup/finish", test_flow_finish);
+	g_test_add_func("/topup/cancel-and-back", test_flow_cancel_and_back);
+	g_test_add_func("/topup/cancel-with-money", test_flow_cancel_with_money);
+	g_test_add_func("/topup/over-max", test_flow_over_max);
+	g_test_add_func("/topup/cancel-escrow", test_flow_cancel_escrow);
+	g_test_add_func("/topup/cancel-stacking", test_flow_cancel_stacking);
+	g_test_add_func("/topup/idle", test_flow_idle);
+	g_test_add_func("/topup/fault-mid-payment", test_flow_fault_mid_payment);
+	g_test_add_func("/topup/printer-down", test_flow_printer_down);
+	g_test_add_func("/topup/recovery", test_flow_recovery);
+	return g_test_run();
+}
