@@ -368,17 +368,11 @@ static int on_pay(struct topup *t, const struct topup_input *in)
 	case TOPUP_IN_TICK:
 		if (!session_idle(&t->s, now_ms(t), t->cfg.pay_idle_ms))
 			return 0;
-		switch (session_idle_action(&t->s)) { /* invariant 6 */
-		case SESSION_IDLE_ATTRACT:
-		case SESSION_IDLE_COMPLETE:
-			LOG_INFO("transaction %" PRId64 ": customer inactive, %" PRId64 " fils paid", t->tx.seq,
-				 t->s.paid_fils);
-			leave_pay(t, TOPUP_END, TOPUP_EXIT_ATTRACT);
-			break;
-		case SESSION_IDLE_WAIT:
-		case SESSION_IDLE_COUNT:
-			break;
-		}
+		/* Invariant 6. Every note event is a sign of life, so a note still in the path after
+		 * pay_idle_ms is stuck (a jam): PAY stops taking cash and CLOSING waits for it. */
+		LOG_INFO("transaction %" PRId64 ": customer inactive, %" PRId64 " fils paid%s", t->tx.seq,
+			 t->s.paid_fils, session_idle_action(&t->s) == SESSION_IDLE_WAIT ? ", a note in the path" : "");
+		leave_pay(t, TOPUP_END, TOPUP_EXIT_ATTRACT);
 		return 0;
 	default:
 		return KIO_ERR_INVALID;

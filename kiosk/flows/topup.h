@@ -35,8 +35,7 @@
  *   PAY      finish                     paid ≥ min                   CLOSING  (leave_pay)
  *   PAY      cancel                                                  CLOSING  (leave_pay)
  *   PAY      back                       nothing paid or in the path  CLOSING  (leave_pay)
- *   PAY      tick                       pay_idle_ms idle, no note    CLOSING  (leave_pay)
- *                                       in the path (session_idle_action)
+ *   PAY      tick                       pay_idle_ms idle             CLOSING  (leave_pay)
  *   CLOSING  cash ESCROW                                             CLOSING, return
  *   CLOSING  the path is empty          paid > 0                     DONE     (settle)
  *   CLOSING  the path is empty          paid = 0                     CARD or END (settle)
@@ -66,8 +65,9 @@
  *  5. The flow does not settle while a note is in the path (accepted, or returning), except
  *     after closing_ms: then it completes with what the ledger holds and says so; a note
  *     credited later is in suspense (tx.c invariant 2), never lost.
- *  6. Inactivity ends the flow only as session_idle_action says: to attract with nothing
- *     paid, completion with money, and never while a note is in the path.
+ *  6. Inactivity ends the flow as session_idle_action says: to attract with nothing paid,
+ *     completion with money (then attract after done_ms), and a note in the path is waited
+ *     for first (CLOSING, invariant 5), never walked away from.
  *
  * Message ids (stable; a later session puts them in the gettext catalogues):
  *   topup.card.enter          type the 16-digit card number

@@ -70,8 +70,8 @@ const char *session_card_problem(const char *card, size_t len, const char *const
  * The timeout policy: what inactivity means now, from the money alone (the flow adds the
  * step's own idle time).
  *   ATTRACT   nothing paid, nothing in the path: the customer left; end the session.
- *   WAIT      a note is in the path: wait for it to be credited or returned, never walk
- *             away from money moving.
+ *   WAIT      a note is in the path: take no more cash and wait for it to be credited or
+ *             returned, never walk away from money moving; then one of the other two.
  *   COMPLETE  money credited: complete the top-up as on finish (money is never abandoned in
  *             an open transaction, issue 11).
  */

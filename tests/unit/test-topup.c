@@ -245,6 +245,15 @@ static void assert_disabled(struct ffx *f)
 	g_assert_cmpint(sim_essp_insert_note(f->fx.sim, AED(10)), ==, KIO_ERR_BUSY);
 }
 
+/* The driver was told to stop, whatever the device can still answer (a jammed unit). */
+static void assert_disabled_now(struct ffx *f)
+{
+	g_assert_false(fx_status(&f->fx).enabled);
+	struct topup_view v;
+	topup_view(f->t, &v);
+	g_assert_false(v.accepting);
+}
+
 static void to_pay(struct ffx *f)
 {
 	type(f, CARD);
@@ -549,6 +558,9 @@ static void test_flow_cancel_stacking(void)
 	ffx_fini(&f);
 }
 
+static bool fault_jam(struct fx *f) { return fx_status(f).fault == CASH_FAULT_JAM; }
+static bool no_fault_enabled(struct fx *f) { return fx_status(f).fault == CASH_FAULT_NONE && fx_status(f).enabled; }
+
 static void test_flow_idle(void)
 {
 	/* Before money: attract, the transaction cancelled. */
@@ -586,11 +598,37 @@ static void test_flow_idle(void)
 	tick_after(&f, f.cfg.done_ms);
 	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
 	g_assert_true(no_open_tx(&f));
+	topup_free(f.t);
+
+	/* A note stuck in the path (a jam) when the customer walks away: no more cash is taken,
+	 * the flow waits for the note up to closing_ms, then leaves with nothing credited. */
+	new_flow(&f);
+	to_pay(&f);
+	id = topup_tx_id(f.t);
+	n_escrow = fx_count(&f.fx, CASH_EV_ESCROW);
+	g_assert_cmpint(sim_essp_insert_note(f.fx.sim, AED(50)), ==, 0);
+	fx_notify(&f.fx);
+	g_assert_true(fx_run_until(&f.fx, escrow_more, 5000));
+	sim_essp_set_fault(f.fx.sim, SIM_ESSP_FAULT_JAM, true);
+	g_assert_true(fx_run_until(&f.fx, fault_jam, 5000));
+	g_assert_cmpint(session_idle_action(topup_session(f.t)), ==, SESSION_IDLE_WAIT);
+	tick_after(&f, f.cfg.pay_idle_ms);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_CLOSING);
+	g_assert_cmpint(tx_of(&f, id).state, ==, LEDGER_TX_OPEN);
+	assert_disabled_now(&f);
+	tick_after(&f, f.cfg.closing_ms);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_END);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
+	g_assert_cmpint(tx_of(&f, id).state, ==, LEDGER_TX_CANCELLED);
+	n_returned = fx_count(&f.fx, CASH_EV_RETURNED);
+	sim_essp_set_fault(f.fx.sim, SIM_ESSP_FAULT_JAM, false);
+	sim_essp_power_cycle(f.fx.sim, core_clock_now_ms(f.fx.loop.clock));
+	fx_notify(&f.fx);
+	g_assert_true(fx_run_until(&f.fx, returned_more, 20000));
+	g_assert_cmpint(fx_sim(&f.fx).cashbox_fils, ==, AED(15));
 	ffx_fini(&f);
 }
 
-static bool fault_jam(struct fx *f) { return fx_status(f).fault == CASH_FAULT_JAM; }
-static bool no_fault_enabled(struct fx *f) { return fx_status(f).fault == CASH_FAULT_NONE && fx_status(f).enabled; }
 
 /* The acceptor jams mid-payment with a note on its way to the cashbox: the customer is told,
  * what was credited is completed, and the jammed note is never lost: when a technician
