@@ -2,11 +2,13 @@
  * and of the top-up flow driven through every transition with a real ledger in a temporary
  * database and the real eSSP driver over the simulated validator, in virtual time. */
 #include <glib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kiosk/flows/topup.h"
 #include "kiosk/ledger/notes.h"
+#include "kiosk/ledger/store-priv.h"
 #include "kiosk/ledger/tx.h"
 #include "kiosk/session/session.h"
 #include "tests/host/essp/essp-cash-fixture.h"
@@ -788,6 +790,56 @@ static void test_flow_recovery(void)
 	ffx_fini(&f);
 }
 
+/* The ledger cannot write: money it cannot record is not taken, and money already taken is
+ * left in an open transaction only for recovery to complete (invariants 1 and 4). */
+static void test_flow_ledger_fails(void)
+{
+	struct ffx f = {0};
+	ffx_start(&f);
+	struct kio_error why = {.code = KIO_ERR_IO}, err = {0};
+	snprintf(why.msg, sizeof(why.msg), "test: disk I/O error");
+
+	/* At next: out of service, nothing opened, the acceptor never enabled. */
+	ledger_write_failed(f.fx.ledger, &why);
+	type(&f, CARD);
+	g_assert_cmpint(in(&f, TOPUP_IN_NEXT), ==, 0);
+	struct topup_view v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_END);
+	g_assert_cmpint(v.exit, ==, TOPUP_EXIT_OUT_OF_SERVICE);
+	g_assert_cmpstr(v.notice, ==, "topup.error.ledger");
+	g_assert_true(no_open_tx(&f));
+	assert_disabled(&f);
+	g_assert_cmpint(ledger_recover(f.fx.ledger, &err), ==, 0);
+	topup_free(f.t);
+
+	/* At finish, with money paid: out of service, the acceptor disabled, the transaction
+	 * left open with its money; recovery completes it. */
+	new_flow(&f);
+	to_pay(&f);
+	int64_t id = topup_tx_id(f.t);
+	pay(&f, AED(20));
+	ledger_write_failed(f.fx.ledger, &why);
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_END);
+	g_assert_cmpint(v.exit, ==, TOPUP_EXIT_OUT_OF_SERVICE);
+	g_assert_cmpstr(v.notice, ==, "topup.error.ledger");
+	assert_disabled(&f);
+	struct ledger_tx tx = tx_of(&f, id);
+	g_assert_cmpint(tx.state, ==, LEDGER_TX_OPEN);
+	g_assert_cmpint(tx.paid_fils, ==, AED(20));
+	g_assert_cmpint(ledger_recover(f.fx.ledger, &err), ==, 0);
+	struct ledger_tx *list = NULL;
+	size_t n = 0;
+	g_assert_cmpint(ledger_tx_recover(f.fx.ledger, core_clock_wall_s(f.fx.loop.clock), &list, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_cmpint(list[0].credited_fils, ==, AED(20));
+	g_assert_cmpint(list[0].state, ==, LEDGER_TX_COMPLETED);
+	free(list);
+	assert_ledger(&f);
+	ffx_fini(&f);
+}
+
 static void test_flow_config(void)
 {
 	struct topup_config cfg;
@@ -833,5 +885,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/topup/fault-mid-payment", test_flow_fault_mid_payment);
 	g_test_add_func("/topup/printer-down", test_flow_printer_down);
 	g_test_add_func("/topup/recovery", test_flow_recovery);
+	g_test_add_func("/topup/ledger-fails", test_flow_ledger_fails);
 	return g_test_run();
 }
