@@ -135,7 +135,8 @@ static int enter_pay(struct topup *t)
 		/* Nothing can have been paid: the acceptor never took cash. */
 		LOG_WARN("%s: enable failed: %s; transaction %" PRId64 " cancelled", t->unit->name,
 			 kio_strerror(rc), t->tx.seq);
-		t->unit->ops->disable(t->unit);
+		if (t->unit->ops->disable(t->unit))
+			LOG_ERR("%s: disable after a failed enable failed too", t->unit->name);
 		rc = ledger_tx_cancel(t->ledger, t->tx.id, core_clock_wall_s(t->clock), &err);
 		t->tx_open = false;
 		if (rc) {
@@ -146,6 +147,8 @@ static int enter_pay(struct topup *t)
 		return 0;
 	}
 	t->enabled = true;
+	t->unsettled = false;
+	t->returning_over_max = false;
 	t->s.paid_fils = 0;
 	t->s.notes = 0;
 	t->s.path = SESSION_PATH_EMPTY;
@@ -470,6 +473,10 @@ int topup_new(const struct topup_config *cfg, struct ledger *ledger, struct cash
 				cfg->min_fils, cfg->max_fils);
 	if (cfg->n_denoms == 0 || cfg->n_denoms > CASH_MAX_DENOMS)
 		return kio_fail(err, KIO_ERR_INVALID, "top-up: %zu notes to take", cfg->n_denoms);
+	for (size_t i = 0; i < cfg->n_denoms; i++)
+		if (cfg->denoms_fils[i] <= 0)
+			return kio_fail(err, KIO_ERR_INVALID, "top-up: note %zu is worth %" PRId64 " fils", i + 1,
+					cfg->denoms_fils[i]);
 	if (cfg->n_prefixes > SESSION_PREFIXES_MAX)
 		return kio_fail(err, KIO_ERR_INVALID, "top-up: %zu issuer prefixes", cfg->n_prefixes);
 	for (size_t i = 0; i < cfg->n_prefixes; i++)

@@ -69,7 +69,8 @@
  *     completion with money (then attract after done_ms), and a note in the path is waited
  *     for first (CLOSING, invariant 5), never walked away from.
  *
- * Message ids (stable; a later session puts them in the gettext catalogues):
+ * Message ids (stable; a later session puts them in the gettext catalogues). The view names
+ * those that depend on state; insert, credited and take-receipt are fixed texts of their step:
  *   topup.card.enter          type the 16-digit card number
  *   topup.card.incomplete     the number has 16 digits
  *   topup.card.bad-prefix     this is not an e-Dirham card number (issuer prefix)
@@ -195,7 +196,8 @@ struct topup;
  * it; the caller routes the unit's events to topup_cash_listener (or TOPUP_IN_CASH). The
  * acceptor must be disabled (it is disabled here, invariant 1). Caller frees with topup_free,
  * which disables the acceptor and never ends a transaction (recovery does, invariant 4).
- * KIO_ERR_INVALID for a bad config (min ≤ 0, max < min, no notes, a prefix not digits). */
+ * KIO_ERR_INVALID for a bad config (min ≤ 0, max < min, no notes or one worth ≤ 0, a prefix
+ * not 1 to 8 digits). */
 int topup_new(const struct topup_config *cfg, struct ledger *ledger, struct cash_unit *unit,
 	      const struct core_clock *clock, const char *lang, bool printer_ok, struct topup **out,
 	      struct kio_error *err);

@@ -840,6 +840,73 @@ static void test_flow_ledger_fails(void)
 	ffx_fini(&f);
 }
 
+/* A cash unit that will not be enabled (drivers refuse a command they cannot carry out). */
+struct stubborn {
+	struct cash_unit base;
+	unsigned enables, disables;
+};
+
+static int stub_enable(struct cash_unit *u, const int64_t *fils, size_t n)
+{
+	(void)fils;
+	(void)n;
+	((struct stubborn *)u)->enables++;
+	return KIO_ERR_IO;
+}
+static int stub_disable(struct cash_unit *u)
+{
+	((struct stubborn *)u)->disables++;
+	return 0;
+}
+static int stub_escrow(struct cash_unit *u)
+{
+	(void)u;
+	return KIO_ERR_BUSY;
+}
+static void stub_status(struct cash_unit *u, struct cash_status *out)
+{
+	(void)u;
+	memset(out, 0, sizeof(*out));
+}
+
+static void test_flow_enable_fails(void)
+{
+	static const struct cash_unit_ops ops = {.enable = stub_enable, .disable = stub_disable,
+						 .escrow_accept = stub_escrow, .escrow_return = stub_escrow,
+						 .get_status = stub_status};
+	struct stubborn unit = {.base = {.ops = &ops, .name = "stub"}};
+	struct core_clock *clock = core_clock_new(true, 1798761600);
+	struct ledger *ledger = NULL;
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_open(":memory:", &ledger, &err), ==, 0);
+	struct topup_config cfg;
+	topup_config_default(&cfg);
+	struct topup *t = NULL;
+	g_assert_cmpint(topup_new(&cfg, ledger, &unit.base, clock, "ar", true, &t, &err), ==, 0);
+	g_assert_cmpuint(unit.disables, ==, 1); /* invariant 1: CARD takes nothing */
+	for (const char *c = CARD; *c; c++) {
+		struct topup_input k = {.kind = TOPUP_IN_KEY, .digit = *c};
+		g_assert_cmpint(topup_step(t, &k), ==, 0);
+	}
+	struct topup_input next = {.kind = TOPUP_IN_NEXT};
+	g_assert_cmpint(topup_step(t, &next), ==, 0);
+	struct topup_view v;
+	topup_view(t, &v);
+	g_assert_cmpint(v.step, ==, TOPUP_CARD);
+	g_assert_cmpstr(v.notice, ==, "topup.pay.acceptor-unavailable");
+	g_assert_cmpuint(unit.enables, ==, 1);
+	g_assert_cmpuint(unit.disables, ==, 2);
+	struct ledger_tx tx;
+	g_assert_cmpint(ledger_tx_current(ledger, &tx, &err), ==, KIO_ERR_NOT_FOUND);
+	g_assert_cmpint(ledger_tx_get(ledger, 1, &tx, &err), ==, 0);
+	g_assert_cmpint(tx.state, ==, LEDGER_TX_CANCELLED);
+	g_assert_cmpstr(tx.lang, ==, "ar");
+	g_assert_cmpint(ledger_check(ledger, &err), ==, 0);
+	topup_free(t);
+	ledger_close(ledger);
+	core_clock_free(clock);
+}
+
 static void test_flow_config(void)
 {
 	struct topup_config cfg;
@@ -859,6 +926,9 @@ static void test_flow_config(void)
 	g_assert_nonnull(strstr(err.msg, "78a"));
 	topup_config_default(&cfg);
 	cfg.n_denoms = 0;
+	g_assert_cmpint(topup_new(&cfg, NULL, NULL, NULL, "en", true, &t, &err), ==, KIO_ERR_INVALID);
+	topup_config_default(&cfg);
+	cfg.denoms_fils[3] = 0;
 	g_assert_cmpint(topup_new(&cfg, NULL, NULL, NULL, "en", true, &t, &err), ==, KIO_ERR_INVALID);
 	for (int s = 0; s < TOPUP_STEP_COUNT; s++)
 		g_assert_nonnull(topup_step_name(s));
@@ -886,5 +956,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/topup/printer-down", test_flow_printer_down);
 	g_test_add_func("/topup/recovery", test_flow_recovery);
 	g_test_add_func("/topup/ledger-fails", test_flow_ledger_fails);
+	g_test_add_func("/topup/enable-fails", test_flow_enable_fails);
 	return g_test_run();
 }
