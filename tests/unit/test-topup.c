@@ -907,6 +907,88 @@ static void test_flow_enable_fails(void)
 	core_clock_free(clock);
 }
 
+/* A unit that reports from inside the kiosk's own command: accepting a note credits it at
+ * once (journal and event before escrow_accept returns). The flow handles the event after
+ * the step that gave the command, so the note is not left "in the path" forever. */
+struct eager {
+	struct cash_unit base;
+	struct cash_journal *journal;
+	int64_t note_id, value_fils;
+};
+
+static int eager_enable(struct cash_unit *u, const int64_t *fils, size_t n)
+{
+	(void)u;
+	(void)fils;
+	(void)n;
+	return 0;
+}
+
+static int eager_accept(struct cash_unit *u)
+{
+	struct eager *e = (struct eager *)u;
+	struct kio_error err = {0};
+	g_assert_cmpint(cash_journal_advance(e->journal, e->note_id, CASH_NOTE_ACCEPTED, "accept", &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(e->journal, e->note_id, CASH_NOTE_CREDITED, "credit", &err), ==, 0);
+	struct cash_event ev = {.kind = CASH_EV_CREDITED, .value_fils = e->value_fils, .note_id = e->note_id};
+	cash_emit(u, &ev);
+	return 0;
+}
+
+static int eager_disable(struct cash_unit *u)
+{
+	(void)u;
+	return 0;
+}
+
+static void test_flow_event_inside_command(void)
+{
+	static const struct cash_unit_ops ops = {.enable = eager_enable, .disable = eager_disable,
+						 .escrow_accept = eager_accept, .escrow_return = stub_escrow,
+						 .get_status = stub_status};
+	struct eager unit = {.base = {.ops = &ops, .name = "eager"}};
+	struct core_clock *clock = core_clock_new(true, 1798761600);
+	struct ledger *ledger = NULL;
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_open(":memory:", &ledger, &err), ==, 0);
+	struct ledger_notes *notes = ledger_notes_new(ledger, clock);
+	unit.journal = ledger_notes_journal(notes);
+	struct topup_config cfg;
+	topup_config_default(&cfg);
+	struct topup *t = NULL;
+	g_assert_cmpint(topup_new(&cfg, ledger, &unit.base, clock, "en", true, &t, &err), ==, 0);
+	cash_set_listener(&unit.base, topup_cash_listener, t);
+	for (const char *c = CARD; *c; c++) {
+		struct topup_input k = {.kind = TOPUP_IN_KEY, .digit = *c};
+		g_assert_cmpint(topup_step(t, &k), ==, 0);
+	}
+	struct topup_input next = {.kind = TOPUP_IN_NEXT};
+	g_assert_cmpint(topup_step(t, &next), ==, 0);
+	g_assert_cmpint(topup_current(t), ==, TOPUP_PAY);
+
+	struct cash_note note = {.device = "eager:1", .value_fils = AED(20), .state = CASH_NOTE_ESCROW};
+	g_assert_cmpint(cash_journal_begin(unit.journal, &note, &err), ==, 0);
+	unit.note_id = note.id;
+	unit.value_fils = AED(20);
+	struct cash_event esc = {.kind = CASH_EV_ESCROW, .value_fils = AED(20), .note_id = note.id};
+	cash_emit(&unit.base, &esc);
+	g_assert_cmpint(topup_session(t)->path, ==, SESSION_PATH_EMPTY);
+	struct topup_view v;
+	topup_view(t, &v);
+	g_assert_cmpint(v.total_fils, ==, AED(20));
+	g_assert_true(v.finish_enabled);
+	struct topup_input fin = {.kind = TOPUP_IN_FINISH};
+	g_assert_cmpint(topup_step(t, &fin), ==, 0);
+	topup_view(t, &v);
+	g_assert_cmpint(v.step, ==, TOPUP_DONE);
+	g_assert_cmpint(v.credited_fils, ==, AED(20));
+	g_assert_cmpint(ledger_check(ledger, &err), ==, 0);
+	topup_free(t);
+	ledger_notes_free(notes);
+	ledger_close(ledger);
+	core_clock_free(clock);
+}
+
 static void test_flow_config(void)
 {
 	struct topup_config cfg;
@@ -957,5 +1039,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/topup/recovery", test_flow_recovery);
 	g_test_add_func("/topup/ledger-fails", test_flow_ledger_fails);
 	g_test_add_func("/topup/enable-fails", test_flow_enable_fails);
+	g_test_add_func("/topup/event-inside-command", test_flow_event_inside_command);
 	return g_test_run();
 }
