@@ -281,6 +281,8 @@ static void pay(struct ffx *f, int64_t fils)
 	g_assert_true(fx_run_until(&f->fx, path_empty, 10000));
 }
 
+static bool has_rejected(struct fx *f) { return fx_count(f, CASH_EV_REJECTED) > 0; }
+
 static struct ledger_tx tx_of(struct ffx *f, int64_t id)
 {
 	struct ledger_tx tx;
@@ -488,6 +490,13 @@ static void test_flow_over_max(void)
 	g_assert_cmpint(fx_sum(&f.fx, CASH_EV_RETURNED), ==, AED(100)); /* back at the bezel */
 	g_assert_cmpint(fx_sim(&f.fx).cashbox_fils, ==, AED(50));
 	g_assert_cmpint(fx_journal(&f.fx, CASH_NOTE_RETURNED, NULL), ==, 1);
+	/* A note the acceptor does not recognise goes back; the customer is told. */
+	g_assert_cmpint(sim_essp_insert_fake(f.fx.sim, 0x02), ==, 0);
+	fx_notify(&f.fx);
+	g_assert_true(fx_run_until(&f.fx, has_rejected, 10000));
+	g_assert_true(fx_run_until(&f.fx, path_empty, 10000));
+	g_assert_cmpstr(view(&f).notice, ==, "topup.pay.note-rejected");
+	g_assert_cmpint(view(&f).total_fils, ==, AED(50));
 	/* Up to the maximum exactly is fine. */
 	pay(&f, AED(50));
 	g_assert_cmpint(view(&f).total_fils, ==, AED(100));
