@@ -203,8 +203,11 @@ int topup_new(const struct topup_config *cfg, struct ledger *ledger, struct cash
 	      struct kio_error *err);
 void topup_free(struct topup *t); /* accepts NULL */
 
-/* The one step function. 0, or KIO_ERR_INVALID for an input this step does not take
- * (nothing changes); ledger failures are not errors here: they end the flow out of service
+/* The one step function. 0, or (nothing changes) KIO_ERR_INVALID for an input this step
+ * does not take or a guard refuses (next with a bad card, finish below the minimum), and
+ * KIO_ERR_BUSY for next while the acceptor is faulty (view.notice says so) or for an input
+ * other than cash given from inside a step (a unit's event there is queued and handled right
+ * after it). Ledger failures are not errors here: they end the flow out of service
  * (view.exit) with topup.error.ledger. */
 int topup_step(struct topup *t, const struct topup_input *in);
 /* A cash_event_fn: user is the flow. */
