@@ -78,7 +78,10 @@ static void set_step(struct topup *t, enum topup_step step, enum topup_exit exit
  * service. An open transaction stays open for start-up recovery to complete (invariant 4). */
 static void fail_ledger(struct topup *t, const char *what, const struct kio_error *err)
 {
-	LOG_ERR("%s of transaction %" PRId64 " failed: %s; out of service", what, t->tx.seq, err->msg);
+	if (t->tx_open)
+		LOG_ERR("%s of transaction %" PRId64 " failed: %s; out of service", what, t->tx.seq, err->msg);
+	else
+		LOG_ERR("%s a transaction failed: %s; out of service", what, err->msg);
 	if (t->enabled) {
 		int rc = t->unit->ops->disable(t->unit);
 		if (rc)
@@ -138,11 +141,11 @@ static int enter_pay(struct topup *t)
 		if (t->unit->ops->disable(t->unit))
 			LOG_ERR("%s: disable after a failed enable failed too", t->unit->name);
 		rc = ledger_tx_cancel(t->ledger, t->tx.id, core_clock_wall_s(t->clock), &err);
-		t->tx_open = false;
 		if (rc) {
 			fail_ledger(t, "cancelling", &err);
 			return 0;
 		}
+		t->tx_open = false;
 		t->notice = "topup.pay.acceptor-unavailable";
 		return 0;
 	}
