@@ -79,7 +79,7 @@ static void set_step(struct topup *t, enum topup_step step, enum topup_exit exit
 static void fail_ledger(struct topup *t, const char *what, const struct kio_error *err)
 {
 	if (t->tx_open)
-		LOG_ERR("%s of transaction %" PRId64 " failed: %s; out of service", what, t->tx.seq, err->msg);
+		LOG_ERR("%s transaction %" PRId64 " failed: %s; out of service", what, t->tx.seq, err->msg);
 	else
 		LOG_ERR("%s a transaction failed: %s; out of service", what, err->msg);
 	if (t->enabled) {
@@ -99,7 +99,7 @@ static bool refresh_paid(struct topup *t)
 	int64_t paid = 0, notes = 0;
 	int rc = ledger_tx_paid(t->ledger, t->tx.id, &paid, &notes, &err);
 	if (rc) {
-		fail_ledger(t, "reading the paid total", &err);
+		fail_ledger(t, "reading the paid total of", &err);
 		return false;
 	}
 	t->s.paid_fils = paid;
