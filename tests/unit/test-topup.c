@@ -450,6 +450,17 @@ static void test_flow_cancel_and_back(void)
 	g_assert_cmpint(tx_of(&f, second).state, ==, LEDGER_TX_CANCELLED);
 	assert_disabled(&f);
 	g_assert_cmpint(fx_sim(&f.fx).cashbox_fils, ==, 0);
+	topup_free(f.t);
+
+	/* The app drops the flow in PAY (shutting down): the acceptor is disabled, the
+	 * transaction left for start-up recovery (invariants 1 and 4). */
+	new_flow(&f);
+	to_pay(&f);
+	int64_t third = topup_tx_id(f.t);
+	topup_free(f.t);
+	f.t = NULL;
+	assert_disabled(&f);
+	g_assert_cmpint(tx_of(&f, third).state, ==, LEDGER_TX_OPEN);
 	ffx_fini(&f);
 }
 
