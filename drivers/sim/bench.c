@@ -60,6 +60,14 @@ static char *read_file(const char *path, struct kio_error *err)
 	}
 	text[len] = '\0';
 	fclose(f);
+	/* The model reads a C string: a NUL would hide everything after it from the check that
+	 * the whole file is a state the model wrote. */
+	if (memchr(text, '\0', len)) {
+		kio_fail(err, KIO_ERR_CORRUPT, "%s: a NUL byte at offset %zu: not a saved validator state", path,
+			 (size_t)((char *)memchr(text, '\0', len) - text));
+		free(text);
+		return NULL;
+	}
 	return text;
 }
 

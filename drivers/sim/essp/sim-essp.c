@@ -406,6 +406,25 @@ struct sim_essp *sim_essp_new_from_state(const struct sim_essp_config *cfg, cons
 		kio_fail(err, KIO_ERR_CORRUPT, "sim-essp: state is missing lines (mask 0x%x)", seen);
 		goto out_free;
 	}
+	/* Only sim_essp_save writes this memory, so what loads must be exactly what it would
+	 * write back: sscanf alone lets through words after the numbers, signs ("-1" read as
+	 * 4294967295), spaces and a repeated line (last wins), i.e. a file someone edited or a
+	 * write gone wrong, which must not become the device's memory (found by fuzz_essp_sim_state). */
+	char *again = sim_essp_save(m);
+	size_t same = 0;
+	while (again[same] && again[same] == text[same])
+		same++;
+	bool canonical = again[same] == text[same];
+	free(again);
+	if (!canonical) {
+		const char *line = text + same;
+		while (line > text && line[-1] != '\n')
+			line--;
+		size_t n = strcspn(line, "\n");
+		kio_fail(err, KIO_ERR_CORRUPT, "sim-essp: state line '%.*s' is not as the model writes it",
+			 (int)(n < 64 ? n : 64), line);
+		goto out_free;
+	}
 	power_up(m, true);
 	return m;
 

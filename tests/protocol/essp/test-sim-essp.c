@@ -831,6 +831,28 @@ static void test_state_text(void)
 	memcpy(note, "note nope", 9);
 	g_assert_null(sim_essp_new_from_state(NULL, bad, 0, &err));
 	g_assert_cmpint(err.code, ==, KIO_ERR_CORRUPT);
+	/* What sscanf alone let through, and sim_essp_save never writes (fuzz_essp_sim_state):
+	 * words after the numbers, a sign, a repeated line. */
+	static const struct {
+		const char *from, *to;
+	} edits[] = {
+		{"serial 1873452\n", "serial 1873452 junk\n"},
+		{"last_reject 0\n", "last_reject -0\n"},
+		{"counters 0 0 0 0 0\n", "counters 0 0 0 0 -1\n"},
+		{"faults 0 0 0 0\n", "faults 0 0 0 0\nfaults 0 0 0 0\n"},
+		{"note none 0 0 0\n", "note  none 0 0 0\n"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(edits); i++) {
+		const char *at = strstr(text, edits[i].from);
+		g_assert_nonnull(at);
+		GString *edited = g_string_new_len(text, at - text);
+		g_string_append(edited, edits[i].to);
+		g_string_append(edited, at + strlen(edits[i].from));
+		g_assert_null(sim_essp_new_from_state(NULL, edited->str, 0, &err));
+		g_assert_cmpint(err.code, ==, KIO_ERR_CORRUPT);
+		g_assert_nonnull(strstr(err.msg, "not as the model writes it"));
+		g_string_free(edited, TRUE);
+	}
 	/* A line missing. */
 	char *cut = g_strdup(text);
 	*strstr(cut, "faults") = '\0';

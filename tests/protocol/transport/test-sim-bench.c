@@ -95,6 +95,20 @@ static void test_state_survives_restart(void)
 	char *contents = NULL;
 	g_assert_true(g_file_get_contents(state, &contents, NULL, NULL));
 	g_assert_cmpstr(contents, ==, "not a validator\n");
+	g_free(contents);
+
+	/* A good state with a NUL and more after it: the model must not see only the first part. */
+	g_remove(state);
+	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, 0);
+	sim_bench_free(b);
+	gsize good_len = 0;
+	g_assert_true(g_file_get_contents(state, &contents, &good_len, NULL));
+	GString *nul = g_string_new_len(contents, (gssize)good_len);
+	g_string_append_len(nul, "\0faults 1 1 1 1\n", sizeof("\0faults 1 1 1 1\n") - 1);
+	g_assert_true(g_file_set_contents(state, nul->str, (gssize)nul->len, NULL));
+	g_string_free(nul, TRUE);
+	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, KIO_ERR_CORRUPT);
+	g_assert_nonnull(strstr(err.msg, "NUL byte"));
 
 	g_free(contents);
 	g_remove(state);
