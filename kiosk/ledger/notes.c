@@ -231,20 +231,56 @@ out_rollback:
 
 #define NOTE_COLUMNS "id, device, channel, value_fils, state, counters_known, stacked_before, rejected_before"
 
-static int row_to_note(sqlite3_stmt *st, struct cash_note *out)
+static bool int_column(sqlite3_stmt *st, int col, int64_t lo, int64_t hi, int64_t *out)
+{
+	if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
+		return false;
+	*out = sqlite3_column_int64(st, col);
+	return *out >= lo && *out <= hi;
+}
+
+/*
+ * A row becomes a note only if every column is as begin() writes it. A damaged or hand-edited
+ * database can hold any type anywhere (the schema's CHECK lets text through, as SQLite ranks
+ * text above every number), and a journey read wrong is money credited or settled wrong:
+ * a channel of 300 or 2.5 read as 0 or 2, a value in text read as 0 fils, a count above
+ * 2^32 cut (found by fuzz_note_rows). Returns 0, or KIO_ERR_CORRUPT with *bad the column.
+ */
+static int row_to_note(sqlite3_stmt *st, struct cash_note *out, const char **bad)
 {
 	memset(out, 0, sizeof(*out));
 	out->id = sqlite3_column_int64(st, 0);
+	/* The type first: reading a blob as text converts it, and the type then says text. */
+	int dev_type = sqlite3_column_type(st, 1);
 	const unsigned char *dev = sqlite3_column_text(st, 1);
-	snprintf(out->device, sizeof(out->device), "%s", dev ? (const char *)dev : "");
-	int ch = sqlite3_column_int(st, 2);
-	out->channel = (uint8_t)(ch >= 0 && ch <= 0xFF ? ch : 0);
-	out->value_fils = sqlite3_column_int64(st, 3);
-	int rc = parse_state(sqlite3_column_text(st, 4), &out->state);
-	out->counters_known = sqlite3_column_int(st, 5) != 0;
-	out->stacked_before = (uint32_t)sqlite3_column_int64(st, 6);
-	out->rejected_before = (uint32_t)sqlite3_column_int64(st, 7);
-	return rc;
+	int dev_len = sqlite3_column_bytes(st, 1);
+	int64_t ch, fils, known, stacked, rejected;
+	if (dev_type != SQLITE_TEXT || !dev || dev_len >= CASH_NOTE_DEVICE_MAX ||
+	    strlen((const char *)dev) != (size_t)dev_len)
+		*bad = "device";
+	else if (!int_column(st, 2, 0, 0xFF, &ch))
+		*bad = "channel";
+	else if (!int_column(st, 3, 0, INT64_MAX, &fils))
+		*bad = "value";
+	else if (sqlite3_column_type(st, 4) != SQLITE_TEXT || parse_state(sqlite3_column_text(st, 4), &out->state) != 0)
+		*bad = "state";
+	else if (!int_column(st, 5, 0, 1, &known))
+		*bad = "counters_known";
+	else if (!int_column(st, 6, 0, UINT32_MAX, &stacked))
+		*bad = "stacked_before";
+	else if (!int_column(st, 7, 0, UINT32_MAX, &rejected))
+		*bad = "rejected_before";
+	else
+		*bad = NULL;
+	if (*bad)
+		return KIO_ERR_CORRUPT;
+	memcpy(out->device, dev, (size_t)dev_len + 1);
+	out->channel = (uint8_t)ch;
+	out->value_fils = fils;
+	out->counters_known = known != 0;
+	out->stacked_before = (uint32_t)stacked;
+	out->rejected_before = (uint32_t)rejected;
+	return 0;
 }
 
 static int notes_list_open(struct cash_journal *j, const char *device, struct cash_note *out, size_t cap, size_t *n_out,
@@ -261,9 +297,10 @@ static int notes_list_open(struct cash_journal *j, const char *device, struct ca
 	size_t count = 0;
 	int rc = 0, step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (count < cap && row_to_note(st, &out[count]) != 0) {
-			rc = kio_fail(err, KIO_ERR_CORRUPT, "note journal: journey %" PRId64 " has a bad state",
-				      (int64_t)sqlite3_column_int64(st, 0));
+		const char *bad = NULL;
+		if (count < cap && row_to_note(st, &out[count], &bad) != 0) {
+			rc = kio_fail(err, KIO_ERR_CORRUPT, "note journal: journey %" PRId64 " has a bad %s",
+				      (int64_t)sqlite3_column_int64(st, 0), bad);
 			break;
 		}
 		count++;
@@ -303,10 +340,11 @@ int ledger_notes_get(struct ledger_notes *n, int64_t id, struct cash_note *out, 
 	sqlite3_bind_int64(st, 1, id);
 	int rc;
 	int step = sqlite3_step(st);
+	const char *bad = NULL;
 	if (step == SQLITE_ROW)
-		rc = row_to_note(st, out) == 0
+		rc = row_to_note(st, out, &bad) == 0
 			     ? 0
-			     : kio_fail(err, KIO_ERR_CORRUPT, "note journal: journey %" PRId64 " has a bad state", id);
+			     : kio_fail(err, KIO_ERR_CORRUPT, "note journal: journey %" PRId64 " has a bad %s", id, bad);
 	else if (step == SQLITE_DONE)
 		rc = kio_fail(err, KIO_ERR_NOT_FOUND, "note journal: no journey %" PRId64, id);
 	else

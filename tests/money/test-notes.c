@@ -2,6 +2,7 @@
  * survive reopening, and list what is unfinished per device. */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 #include <string.h>
 
 #include "kiosk/ledger/notes.h"
@@ -122,11 +123,56 @@ static void test_begin_credited(struct fixture *f, gconstpointer data)
 	g_assert_cmpint(cash_journal_begin(f->j, &n, &err), ==, KIO_ERR_INVALID);
 }
 
+/* A damaged or hand-edited database: a journey whose column is not what begin() writes is
+ * refused as corrupt, naming the journey and the column, never read as some other note. */
+static void test_bad_row_refused(struct fixture *f, gconstpointer data)
+{
+	static const struct {
+		const char *set, *column;
+	} cases[] = {
+		{"channel = 300", "channel"},
+		{"channel = 2.5", "channel"},
+		{"value_fils = 'AED 50'", "value"},
+		{"stacked_before = 4294967296", "stacked_before"},
+		{"rejected_before = -1", "rejected_before"},
+		{"counters_known = 2", "counters_known"},
+		{"device = CAST('essp:1' AS BLOB)", "device"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		int64_t id = begin(f, "essp:1", 1000, 3);
+		sqlite3 *db = NULL;
+		g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
+		char *sql = g_strdup_printf("UPDATE note_journey SET %s WHERE id = %" G_GINT64_FORMAT, cases[i].set, id);
+		g_assert_cmpint(sqlite3_exec(db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+		g_free(sql);
+		sqlite3_close(db);
+
+		struct kio_error err;
+		struct cash_note n;
+		g_test_message("%s", cases[i].set);
+		char *want = g_strdup_printf("journey %" G_GINT64_FORMAT " has a bad %s", id, cases[i].column);
+		g_assert_cmpint(ledger_notes_get(f->notes, id, &n, &err), ==, KIO_ERR_CORRUPT);
+		g_assert_nonnull(strstr(err.msg, want));
+		struct cash_note open[4];
+		size_t count = 0;
+		/* The device's rows are matched by name, so a device stored as a blob is not among
+		 * them; every other case is the device's one open journey. */
+		int rc = cash_journal_list_open(f->j, "essp:1", open, 4, &count, &err);
+		if (strcmp(cases[i].column, "device") != 0) {
+			g_assert_cmpint(rc, ==, KIO_ERR_CORRUPT);
+			g_assert_nonnull(strstr(err.msg, want));
+		}
+		g_free(want);
+		g_assert_cmpint(cash_journal_advance(f->j, id, CASH_NOTE_RETURNED, "test", &err), ==, 0);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add("/notes/journey", struct fixture, NULL, setup, test_journey, teardown);
 	g_test_add("/notes/open-survives-reopen", struct fixture, NULL, setup, test_open_survives_reopen, teardown);
 	g_test_add("/notes/begin-credited", struct fixture, NULL, setup, test_begin_credited, teardown);
+	g_test_add("/notes/bad-row-refused", struct fixture, NULL, setup, test_bad_row_refused, teardown);
 	return g_test_run();
 }
