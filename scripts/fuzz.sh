@@ -54,15 +54,18 @@ for t in "${targets[@]}"; do
 	mkdir -p "$work/corpus"
 	# -jobs=1 runs the fuzzer as one child writing fuzz-0.log in the current folder; the first
 	# corpus folder is the one libFuzzer writes to, so the scratch one comes first.
+	# Inputs left by an earlier run stay for whoever is fixing them; only this run's count.
+	touch "$work/.started"
 	(cd "$work" && rm -f fuzz-0.log &&
 		nice -n 15 "$root/$build/tests/fuzz/fuzz_$t" -jobs=1 -max_total_time="$seconds" \
 			-timeout=25 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" \
 			"$work/corpus" "$root/tests/fuzz/corpus/$t" >/dev/null 2>&1)
 	log=$work/fuzz-0.log
 	stats=$(grep -E '^#[0-9]+' "$log" | tail -1)
-	if grep -q -E '^(==[0-9]+==ERROR|SUMMARY: |.*runtime error:|ALARM: )' "$log" ||
-		ls "$work" | grep -q -E '^(crash|timeout|leak|oom|slow-unit)-'; then
-		echo "fuzz $t: FAILED after ${seconds}s: $stats"
+	found=$(find "$work" -maxdepth 1 -newer "$work/.started" -type f \
+		\( -name 'crash-*' -o -name 'timeout-*' -o -name 'leak-*' -o -name 'oom-*' -o -name 'slow-unit-*' \))
+	if [ -n "$found" ] || grep -q -E '^(==[0-9]+==ERROR|SUMMARY: |.*runtime error:|ALARM: )' "$log"; then
+		echo "fuzz $t: FAILED (log: $log): $stats"
 		grep -E 'ERROR|runtime error|SUMMARY|ALARM|Test unit written' "$log" | head -5
 		failed=1
 	else
