@@ -38,7 +38,7 @@ static void remove_db(void)
 	ledger_close(ledger);
 	sqlite3_close(raw);
 	core_clock_free(clock_);
-	static const char *const files[] = {"kiosk.db", "kiosk.db-wal", "kiosk.db-shm", "kiosk.db-journal"};
+	static const char *const files[] = {"kiosk.db", "kiosk.db-wal", "kiosk.db-shm", "kiosk.db-journal", "kiosk.db.lock"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char path[600];
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
