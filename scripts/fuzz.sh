@@ -29,10 +29,13 @@ if [ ! -f "$build/build.ninja" ]; then
 		exit 1
 	}
 fi
-mapfile -t all < <(ls tests/fuzz/corpus)
+# Every target meson registered (tests/fuzz/meson.build), whether or not it has a corpus yet;
+# build.ninja first, so targets added since the last build are listed.
+nice -n 10 ninja -C "$build" build.ninja >/dev/null || exit 1
+mapfile -t all < <(ninja -C "$build" -t targets all | sed -n 's|^tests/fuzz/fuzz_\([a-z0-9_]*\):.*|\1|p' | sort -u)
 if [ "$target" = all ]; then
 	targets=("${all[@]}")
-elif [ -d "tests/fuzz/corpus/$target" ]; then
+elif printf '%s\n' "${all[@]}" | grep -qx -- "$target"; then
 	targets=("$target")
 else
 	echo "fuzz.sh: no target '$target'; targets: ${all[*]}" >&2
@@ -52,6 +55,8 @@ failed=0
 for t in "${targets[@]}"; do
 	work=$root/$build/fuzz-work/$t
 	mkdir -p "$work/corpus"
+	seeds=()
+	[ -d "$root/tests/fuzz/corpus/$t" ] && seeds=("$root/tests/fuzz/corpus/$t")
 	# -jobs=1 runs the fuzzer as one child writing fuzz-0.log in the current folder; the first
 	# corpus folder is the one libFuzzer writes to, so the scratch one comes first.
 	# Inputs left by an earlier run stay for whoever is fixing them; only this run's count.
@@ -59,7 +64,7 @@ for t in "${targets[@]}"; do
 	(cd "$work" && rm -f fuzz-0.log &&
 		nice -n 15 "$root/$build/tests/fuzz/fuzz_$t" -jobs=1 -max_total_time="$seconds" \
 			-timeout=25 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" \
-			"$work/corpus" "$root/tests/fuzz/corpus/$t" >/dev/null 2>&1)
+			"$work/corpus" "${seeds[@]}" >/dev/null 2>&1)
 	log=$work/fuzz-0.log
 	stats=$(grep -E '^#[0-9]+' "$log" | tail -1)
 	found=$(find "$work" -maxdepth 1 -newer "$work/.started" -type f \
