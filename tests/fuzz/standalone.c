@@ -1,8 +1,9 @@
 /*
  * Runs a libFuzzer target without libFuzzer: every file of the corpus directories given on
- * the command line, then FUZZ_ITERATIONS (default 20000) seeded mutations of them. It is
- * not coverage-guided; it keeps every parser's crash-free contract under the sanitizers in
- * each `meson test`. Long, guided runs use the -Dfuzz=true build (tests/README.md).
+ * the command line, smallest first as libFuzzer replays them (so a target's state between
+ * inputs is the same on every machine), then FUZZ_ITERATIONS (default 20000) seeded mutations
+ * of them. It is not coverage-guided; it keeps every parser's crash-free contract under the
+ * sanitizers in each `meson test`. Long, guided runs use the -Dfuzz=true build (tests/README.md).
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -16,12 +17,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct input {
 	uint8_t *data;
 	size_t size;
+	char *path;
 };
 
 static struct input *inputs;
 static size_t n_inputs, cap_inputs;
 
-static void add_input(uint8_t *data, size_t size)
+static void add_input(uint8_t *data, size_t size, const char *path)
 {
 	if (n_inputs == cap_inputs) {
 		cap_inputs = cap_inputs ? cap_inputs * 2 : 64;
@@ -29,7 +31,10 @@ static void add_input(uint8_t *data, size_t size)
 		if (!inputs)
 			abort();
 	}
-	inputs[n_inputs++] = (struct input){data, size};
+	char *copy = strdup(path);
+	if (!copy)
+		abort();
+	inputs[n_inputs++] = (struct input){data, size, copy};
 }
 
 static int load_file(const char *path)
@@ -54,7 +59,7 @@ static int load_file(const char *path)
 		size += n;
 	}
 	fclose(f);
-	add_input(buf, size);
+	add_input(buf, size, path);
 	return 0;
 }
 
@@ -84,6 +89,14 @@ static int load_path(const char *path)
 	}
 	closedir(dir);
 	return rc;
+}
+
+static int by_size_then_path(const void *a, const void *b)
+{
+	const struct input *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return strcmp(x->path, y->path);
 }
 
 /* xorshift64*: deterministic across machines, so a failure reproduces from the seed. */
@@ -150,7 +163,10 @@ int main(int argc, char **argv)
 		if (load_path(argv[i]) != 0)
 			return 1;
 	if (n_inputs == 0)
-		add_input(NULL, 0);
+		add_input(NULL, 0, "");
+	/* Directory order differs between file systems; a bug that needs a fresh target (an
+	 * empty text first) must replay the same everywhere. */
+	qsort(inputs, n_inputs, sizeof(*inputs), by_size_then_path);
 
 	for (size_t i = 0; i < n_inputs; i++)
 		LLVMFuzzerTestOneInput(inputs[i].data, inputs[i].size);
@@ -184,8 +200,10 @@ int main(int argc, char **argv)
 	}
 	printf("%zu corpus inputs, %ld mutations: no crash\n", n_inputs, iterations);
 	free(buf);
-	for (size_t i = 0; i < n_inputs; i++)
+	for (size_t i = 0; i < n_inputs; i++) {
 		free(inputs[i].data);
+		free(inputs[i].path);
+	}
 	free(inputs);
 	return 0;
 }
