@@ -620,9 +620,15 @@ struct text_layout *text_layout_build(struct text_engine *e, const char *utf8, s
 	l->n_lines = (uint32_t)s->n_lines;
 	l->n_runs = (uint32_t)s->n_runs;
 	l->n_glyphs = (uint32_t)s->n_glyphs;
-	memcpy(l->lines, s->lines, s->n_lines * sizeof(struct text_line));
-	memcpy(l->runs, s->runs, s->n_runs * sizeof(struct text_run));
-	memcpy(l->glyphs, s->glyphs, s->n_glyphs * sizeof(struct text_glyph));
+	/* A fresh engine's scratch arrays are NULL until a text grows them, and memcpy from NULL
+	 * is undefined even for 0 bytes (C17 7.24.1p2): an empty text laid out first has no runs
+	 * or glyphs (found by fuzz_text_layout under UBSan). */
+	if (s->n_lines)
+		memcpy(l->lines, s->lines, s->n_lines * sizeof(struct text_line));
+	if (s->n_runs)
+		memcpy(l->runs, s->runs, s->n_runs * sizeof(struct text_run));
+	if (s->n_glyphs)
+		memcpy(l->glyphs, s->glyphs, s->n_glyphs * sizeof(struct text_glyph));
 
 	int natural = 0;
 	for (uint32_t k = 0; k < l->n_lines; k++) {

@@ -383,6 +383,28 @@ static void test_draw(void)
 	SDL_FreeSurface(surf);
 }
 
+/* An empty text as the very first layout of an engine, before any text grew its scratch
+ * arrays (fuzz_text_layout, corpus empty-text-on-fresh-engine): under UBSan this was a
+ * memcpy from NULL. */
+static void test_empty_on_fresh_engine(void)
+{
+	struct text_engine *fresh = NULL;
+	struct kio_error err = {0};
+	CHECK(text_engine_new(NULL, &fresh, &err) == 0);
+	if (!fresh)
+		return;
+	struct text_style st = style(24, TEXT_DIR_AUTO, 0);
+	struct text_layout *l = text_layout_new(fresh, "", 0, &st);
+	CHECK(l != NULL);
+	if (l) {
+		CHECK(text_layout_line_count(l) >= 1);
+		CHECK(text_layout_line_glyphs(l, 0) == 0);
+		text_layout_free(l);
+	}
+	CHECK(text_layout(fresh, "", &st) != NULL);
+	text_engine_free(fresh);
+}
+
 static void test_engine_errors(void)
 {
 	struct text_engine_config cfg = {.arabic_regular = "/nonexistent/font.ttf"};
@@ -417,6 +439,7 @@ int main(void)
 	test_cache();
 	test_digits();
 	test_draw();
+	test_empty_on_fresh_engine();
 	test_engine_errors();
 	text_engine_free(engine);
 	FT_Done_Face(latin);
