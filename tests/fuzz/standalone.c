@@ -162,8 +162,13 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (load_path(argv[i]) != 0)
 			return 1;
-	if (n_inputs == 0)
-		add_input(NULL, 0, "");
+	if (n_inputs == 0) {
+		/* An empty input, but a real pointer: libFuzzer never passes NULL. */
+		uint8_t *empty = malloc(1);
+		if (!empty)
+			abort();
+		add_input(empty, 0, "");
+	}
 	/* Directory order differs between file systems; a bug that needs a fresh target (an
 	 * empty text first) must replay the same everywhere. */
 	qsort(inputs, n_inputs, sizeof(*inputs), by_size_then_path);
