@@ -7,6 +7,7 @@
  * stacked_before, rejected_before), each a type byte then its value.
  */
 #define LOG_MODULE "fuzz-note-rows"
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,12 +39,18 @@ static void remove_db(void)
 	ledger_close(ledger);
 	sqlite3_close(raw);
 	core_clock_free(clock_);
-	static const char *const files[] = {"kiosk.db", "kiosk.db-wal", "kiosk.db-shm", "kiosk.db-journal", "kiosk.db.lock"};
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char path[600];
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+	/* Every file: the store keeps side files beside the database (lock, WAL, secret). */
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[800];
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		unlink(path);
 	}
+	if (d)
+		closedir(d);
 	rmdir(dir);
 }
 
