@@ -24,7 +24,8 @@ struct sim_bench {
 	char *cash_state_path;
 	struct sim_essp_config essp_cfg;
 	struct sim_essp *essp;
-	char *cash_saved;             /* the validator state last written to cash_state_path */
+	struct sim_essp_memory cash_saved; /* the validator state last written to cash_state_path */
+	bool cash_saved_valid;
 	struct sim_model essp_inner;  /* the model's own adapter, wrapped by persisting_ops */
 	struct sim_escpos *escpos;
 	struct sim_evolis *evolis;
@@ -95,22 +96,25 @@ static int new_essp(struct sim_bench *b, struct kio_error *err)
  * The validator's memory goes to disk the moment it changes, inside the write or tick that
  * changed it, so before the driver can read the reply: a kiosk killed at any point then
  * restarts against the device as it really was, as with hardware that keeps its own state.
- * Comparing the saved text means no I/O on the polls that change nothing.
+ * Comparing a snapshot of the memory (not its text: formatting that on every poll was most of
+ * what a virtual day cost) means no work on the polls that change nothing. A failed write
+ * leaves the old snapshot, so the next exchange tries again.
  */
 static void persist_cash(struct sim_bench *b)
 {
 	if (!b->cash_state_path)
 		return;
-	char *text = sim_essp_save(b->essp);
-	if (b->cash_saved && strcmp(text, b->cash_saved) == 0) {
-		free(text);
+	struct sim_essp_memory now;
+	sim_essp_memory_get(b->essp, &now);
+	if (b->cash_saved_valid && memcmp(&now, &b->cash_saved, sizeof(now)) == 0)
+		return;
+	struct kio_error err;
+	if (sim_bench_save_cash_state(b, &err) != 0) {
+		LOG_ERR("%s", err.msg);
 		return;
 	}
-	struct kio_error err;
-	if (sim_bench_save_cash_state(b, &err) != 0)
-		LOG_ERR("%s", err.msg);
-	free(b->cash_saved);
-	b->cash_saved = text;
+	memcpy(&b->cash_saved, &now, sizeof(now));
+	b->cash_saved_valid = true;
 }
 
 static int persisting_write(void *dev, const uint8_t *buf, size_t len, size_t *accepted, uint64_t now_ms)
@@ -195,7 +199,6 @@ void sim_bench_free(struct sim_bench *b)
 	sim_escpos_free(b->escpos);
 	sim_evolis_free(b->evolis);
 	free(b->cash_state_path);
-	free(b->cash_saved);
 	free(b->out_dir);
 	free(b);
 }

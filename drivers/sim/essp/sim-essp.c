@@ -300,25 +300,46 @@ void sim_essp_power_cycle(struct sim_essp *m, uint64_t now_ms)
 
 /* ---- Persistence ---- */
 
+void sim_essp_memory_get(const struct sim_essp *m, struct sim_essp_memory *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->serial = m->serial;
+	out->n_channels = (uint32_t)m->cfg.n_channels;
+	out->counters = m->counters;
+	for (size_t i = 0; i < m->cfg.n_channels && i < ESSP_CHANNELS_MAX; i++)
+		out->cashbox[i] = m->cashbox[i];
+	out->note = (uint32_t)m->note;
+	out->note_ch = m->note_ch;
+	out->note_fake = m->note_fake;
+	out->note_reject = m->note_reject;
+	out->last_reject = m->last_reject;
+	out->fault[0] = m->fault[SIM_ESSP_FAULT_JAM];
+	out->fault[1] = m->fault[SIM_ESSP_FAULT_STACKER_FULL];
+	out->fault[2] = m->fault[SIM_ESSP_FAULT_CASHBOX_REMOVED];
+	out->fault[3] = m->fault[SIM_ESSP_FAULT_FRAUD];
+}
+
 char *sim_essp_save(const struct sim_essp *m)
 {
+	/* Written from the snapshot, so what callers compare is exactly what is saved. */
+	struct sim_essp_memory mem;
+	sim_essp_memory_get(m, &mem);
 	char cashbox[ESSP_CHANNELS_MAX * 11 + 1] = "";
 	size_t pos = 0;
-	for (size_t i = 0; i < m->cfg.n_channels; i++)
-		pos += (size_t)snprintf(cashbox + pos, sizeof(cashbox) - pos, " %" PRIu32, m->cashbox[i]);
-	const struct essp_counters *c = &m->counters;
+	for (size_t i = 0; i < mem.n_channels && i < ESSP_CHANNELS_MAX; i++)
+		pos += (size_t)snprintf(cashbox + pos, sizeof(cashbox) - pos, " %" PRIu32, mem.cashbox[i]);
+	const struct essp_counters *c = &mem.counters;
 	return xasprintf("sim-essp-state 1\n"
 			 "serial %" PRIu32 "\n"
 			 "counters %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu32 "\n"
-			 "cashbox %zu%s\n"
+			 "cashbox %" PRIu32 "%s\n"
 			 "note %s %u %u %u\n"
 			 "last_reject %u\n"
 			 "faults %d %d %d %d\n",
-			 m->serial, c->stacked, c->stored, c->dispensed, c->transferred, c->rejected,
-			 m->cfg.n_channels, cashbox, note_names[m->note], m->note_ch, m->note_fake,
-			 m->note_reject, m->last_reject, m->fault[SIM_ESSP_FAULT_JAM],
-			 m->fault[SIM_ESSP_FAULT_STACKER_FULL], m->fault[SIM_ESSP_FAULT_CASHBOX_REMOVED],
-			 m->fault[SIM_ESSP_FAULT_FRAUD]);
+			 mem.serial, c->stacked, c->stored, c->dispensed, c->transferred, c->rejected,
+			 mem.n_channels, cashbox, sim_essp_note_name((enum sim_essp_note)mem.note), mem.note_ch,
+			 mem.note_fake, mem.note_reject, mem.last_reject, mem.fault[0], mem.fault[1], mem.fault[2],
+			 mem.fault[3]);
 }
 
 static int load_line(struct sim_essp *m, const char *line, unsigned *seen)

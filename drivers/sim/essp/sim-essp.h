@@ -105,6 +105,23 @@ struct sim_essp *sim_essp_new_from_state(const struct sim_essp_config *cfg, cons
 					 uint64_t now_ms, struct kio_error *err);
 void sim_essp_free(struct sim_essp *m);
 
+/*
+ * The persistent state as plain values: exactly what sim_essp_save writes (the text is made
+ * from it), with padding zeroed, so two snapshots compare with memcmp. A caller that keeps
+ * the device's memory on disk compares snapshots after each exchange and formats and writes
+ * the text only when they differ: formatting it on every poll made each second of virtual
+ * time cost milliseconds of real time.
+ */
+struct sim_essp_memory {
+	uint32_t serial;
+	uint32_t n_channels;
+	struct essp_counters counters;
+	uint32_t cashbox[ESSP_CHANNELS_MAX];
+	uint32_t note; /* enum sim_essp_note */
+	uint8_t note_ch, note_fake, note_reject, last_reject;
+	uint8_t fault[4]; /* jam, stacker full, cashbox removed, fraud */
+};
+void sim_essp_memory_get(const struct sim_essp *m, struct sim_essp_memory *out);
 /* The persistent state as text, for the caller to store across a kill. Caller frees. */
 char *sim_essp_save(const struct sim_essp *m);
 /* Power off and on: volatile settings are lost and the path is cleared as at power-up. */

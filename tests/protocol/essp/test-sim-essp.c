@@ -821,6 +821,11 @@ static void test_state_text(void)
 	g_assert_nonnull(again);
 	char *text2 = sim_essp_save(again);
 	g_assert_cmpstr(text, ==, text2);
+	/* The snapshot callers compare instead of the text covers exactly what is saved. */
+	struct sim_essp_memory a, b;
+	sim_essp_memory_get(m, &a);
+	sim_essp_memory_get(again, &b);
+	g_assert_cmpmem(&a, sizeof(a), &b, sizeof(b));
 	sim_essp_free(again);
 
 	g_assert_null(sim_essp_new_from_state(NULL, "hello\n", 0, &err));

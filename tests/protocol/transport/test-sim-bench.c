@@ -188,6 +188,54 @@ static void test_state_on_disk_before_the_reply(void)
 	core_clock_free(clock);
 }
 
+/* A save that fails is tried again at the next exchange, not forgotten: the device's memory
+ * must reach the disk even when nothing changes after the failure. */
+static void test_failed_save_is_retried(void)
+{
+	struct kio_error err;
+	char *dir = g_dir_make_tmp("bench-XXXXXX", NULL);
+	char *state = g_build_filename(dir, "cash.state", NULL);
+	char *tmp = g_strdup_printf("%s.tmp", state);
+	struct core_clock *clock = core_clock_new(true, 0);
+	struct sim_bench_config cfg = {.out_dir = dir, .cash_state_path = state};
+	struct sim_bench *b = NULL;
+	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, 0);
+	struct transport *t = sim_bench_transport(b, SIM_BENCH_CASH);
+	struct essp_seq seq;
+	essp_seq_init(&seq, ESSP_ADDR_VALIDATOR);
+	send(t, &seq, essp_cmd_sync);
+	drain(t, &seq);
+	seq.flag = false;
+	send(t, &seq, inhibits_all);
+	drain(t, &seq);
+	send(t, &seq, essp_cmd_enable);
+	drain(t, &seq);
+	char *idle = on_disk(state);
+
+	/* A folder where the save's temporary file goes: the write fails. */
+	g_assert_cmpint(g_mkdir(tmp, 0700), ==, 0);
+	g_assert_cmpint(sim_bench_insert_note(b, 5000), ==, 0);
+	char *failed = on_disk(state);
+	g_assert_cmpstr(failed, ==, idle);
+	g_assert_cmpint(g_rmdir(tmp), ==, 0);
+	/* An exchange that moves nothing: the pending state is written now. */
+	uint8_t buf[ESSP_WIRE_MAX * 4];
+	(void)transport_read(t, buf, sizeof(buf));
+	char *retried = on_disk(state);
+	g_assert_cmpstr(retried, !=, idle);
+
+	sim_bench_free(b);
+	g_free(idle);
+	g_free(failed);
+	g_free(retried);
+	g_remove(state);
+	g_rmdir(dir);
+	g_free(tmp);
+	g_free(state);
+	g_free(dir);
+	core_clock_free(clock);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -195,5 +243,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sim-bench/faults-and-files", test_faults_and_files);
 	g_test_add_func("/sim-bench/state-survives-restart", test_state_survives_restart);
 	g_test_add_func("/sim-bench/state-on-disk-before-the-reply", test_state_on_disk_before_the_reply);
+	g_test_add_func("/sim-bench/failed-save-is-retried", test_failed_save_is_retried);
 	return g_test_run();
 }
