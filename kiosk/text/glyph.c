@@ -1,8 +1,8 @@
 /*
  * The one glyph path for both scripts: HarfBuzz glyph ids rasterised once by FreeType
- * into a bounded LRU cache of coverage bitmaps, packed on demand into SDL atlas textures
- * (one per colour in use, colour baked in), or blended into a receipt bitmap. Bounds:
- * TEXT_GLYPH_CACHE_ENTRIES bitmaps, TEXT_ATLAS_PAGES textures of TEXT_ATLAS_SIZE².
+ * into a bounded LRU cache of coverage bitmaps, packed on demand into one SDL atlas texture
+ * (white, tinted per draw), or blended into a receipt bitmap. Bounds:
+ * TEXT_GLYPH_CACHE_ENTRIES bitmaps, one texture of TEXT_ATLAS_SIZE².
  */
 #define LOG_MODULE "text"
 #include <stdlib.h>
@@ -20,8 +20,8 @@ struct glyph_entry {
 	uint32_t font, gid;
 	int w, h, left, top;             /* bitmap size and placement from the pen */
 	uint8_t *cov;                    /* w * h coverage, NULL when empty */
-	int ax[TEXT_ATLAS_PAGES], ay[TEXT_ATLAS_PAGES]; /* valid when gen matches the page's */
-	uint32_t gen[TEXT_ATLAS_PAGES];
+	int ax, ay;                      /* in the atlas, valid when gen matches the atlas's */
+	uint32_t gen;
 };
 
 #define GLYPH_BUCKETS 8192 /* power of two, twice the entry bound */
@@ -41,7 +41,7 @@ void text_glyph_cache_init(struct glyph_cache *gc)
 
 static void page_restart(struct glyph_cache *gc, struct atlas_page *pg)
 {
-	/* Generations are unique across pages, so no stale position ever matches. */
+	/* Each start gets a new generation, so no stale position ever matches. */
 	pg->gen = ++gc->next_gen;
 	pg->shelf_x = pg->shelf_y = pg->shelf_h = 0;
 }
@@ -94,9 +94,8 @@ void text_glyph_cache_clear(struct glyph_cache *gc)
 {
 	while (gc->lru_tail)
 		entry_drop(gc, gc->lru_tail);
-	/* Atlas space is reclaimed by starting new generations. */
-	for (int p = 0; p < TEXT_ATLAS_PAGES; p++)
-		page_restart(gc, &gc->pages[p]);
+	/* Atlas space is reclaimed by starting a new generation. */
+	page_restart(gc, &gc->atlas);
 }
 
 void text_glyph_cache_fini(struct glyph_cache *gc)
@@ -104,9 +103,8 @@ void text_glyph_cache_fini(struct glyph_cache *gc)
 	if (!gc->pool)
 		return;
 	text_glyph_cache_clear(gc);
-	for (int p = 0; p < TEXT_ATLAS_PAGES; p++)
-		if (gc->pages[p].tex)
-			SDL_DestroyTexture(gc->pages[p].tex);
+	if (gc->atlas.tex)
+		SDL_DestroyTexture(gc->atlas.tex);
 	free(gc->pool);
 	free(gc->buckets);
 	free(gc->upload);
@@ -116,12 +114,10 @@ void text_glyph_cache_fini(struct glyph_cache *gc)
 void text_engine_release_renderer(struct text_engine *engine)
 {
 	struct glyph_cache *gc = &engine->gc;
-	for (int p = 0; p < TEXT_ATLAS_PAGES; p++) {
-		if (gc->pages[p].tex)
-			SDL_DestroyTexture(gc->pages[p].tex);
-		gc->pages[p].tex = NULL;
-		page_restart(gc, &gc->pages[p]);
-	}
+	if (gc->atlas.tex)
+		SDL_DestroyTexture(gc->atlas.tex);
+	gc->atlas.tex = NULL;
+	page_restart(gc, &gc->atlas);
 	gc->renderer = NULL;
 }
 
@@ -181,52 +177,38 @@ static struct glyph_entry *glyph_get(struct text_engine *e, uint32_t font, uint3
 	return g;
 }
 
-/* The page that has rgba baked in, recolouring the least recently used one if none has. */
-static struct atlas_page *page_for(struct text_engine *e, SDL_Renderer *r, uint32_t rgba)
+/* The atlas of renderer r, created on first use. */
+static struct atlas_page *atlas_for(struct text_engine *e, SDL_Renderer *r)
 {
 	struct glyph_cache *gc = &e->gc;
 	/*
-	 * A different renderer: the old textures belonged to it. The caller must have called
+	 * A different renderer: the old texture belonged to it. The caller must have called
 	 * text_engine_release_renderer() if it destroyed that renderer; if not, it is alive.
 	 */
 	if (gc->renderer != r) {
 		text_engine_release_renderer(e);
 		gc->renderer = r;
 	}
-	struct atlas_page *pick = NULL;
-	for (int p = 0; p < TEXT_ATLAS_PAGES; p++) {
-		struct atlas_page *pg = &gc->pages[p];
-		if (pg->tex && pg->rgba == rgba) {
-			pg->used = ++gc->tick;
-			return pg;
-		}
-		if (!pick || (pick->tex && (!pg->tex || pg->used < pick->used)))
-			pick = pg;
+	struct atlas_page *pg = &gc->atlas;
+	if (pg->tex)
+		return pg;
+	pg->tex = SDL_CreateTexture(r, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STATIC, TEXT_ATLAS_SIZE,
+				    TEXT_ATLAS_SIZE);
+	if (!pg->tex) {
+		LOG_ERR("atlas texture %dx%d: %s", TEXT_ATLAS_SIZE, TEXT_ATLAS_SIZE, SDL_GetError());
+		return NULL;
 	}
-	if (!pick->tex) {
-		pick->tex = SDL_CreateTexture(r, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STATIC,
-					      TEXT_ATLAS_SIZE, TEXT_ATLAS_SIZE);
-		if (!pick->tex) {
-			LOG_ERR("atlas texture %dx%d: %s", TEXT_ATLAS_SIZE, TEXT_ATLAS_SIZE,
-				SDL_GetError());
-			return NULL;
-		}
-		if (SDL_SetTextureBlendMode(pick->tex, SDL_BLENDMODE_BLEND) != 0)
-			LOG_WARN("atlas blend mode: %s", SDL_GetError());
-	} else {
-		LOG_DBG("atlas page recoloured %08x -> %08x", pick->rgba, rgba);
-	}
-	pick->rgba = rgba;
-	pick->used = ++gc->tick;
-	page_restart(gc, pick);
-	return pick;
+	if (SDL_SetTextureBlendMode(pg->tex, SDL_BLENDMODE_BLEND) != 0)
+		LOG_WARN("atlas blend mode: %s", SDL_GetError());
+	page_restart(gc, pg);
+	return pg;
 }
 
-/* Puts g in page p; when the page is full, starts it over (older glyphs re-upload). */
-static int atlas_place(struct glyph_cache *gc, int p, struct glyph_entry *g)
+/* Puts g in the atlas; when it is full, starts it over (older glyphs re-upload). */
+static int atlas_place(struct glyph_cache *gc, struct glyph_entry *g)
 {
-	struct atlas_page *pg = &gc->pages[p];
-	if (g->gen[p] == pg->gen)
+	struct atlas_page *pg = &gc->atlas;
+	if (g->gen == pg->gen)
 		return 0;
 	int w = g->w + 1, h = g->h + 1; /* a clear pixel between glyphs stops bleeding */
 	if (w > TEXT_ATLAS_SIZE || h > TEXT_ATLAS_SIZE)
@@ -236,7 +218,7 @@ static int atlas_place(struct glyph_cache *gc, int p, struct glyph_entry *g)
 		pg->shelf_x = pg->shelf_h = 0;
 	}
 	if (pg->shelf_y + h > TEXT_ATLAS_SIZE) {
-		LOG_DBG("glyph atlas page %d full: starting over", p);
+		LOG_DBG("glyph atlas full: starting over");
 		page_restart(gc, pg);
 	}
 	size_t need = (size_t)w * (size_t)h;
@@ -244,26 +226,27 @@ static int atlas_place(struct glyph_cache *gc, int p, struct glyph_entry *g)
 		gc->upload = xrealloc(gc->upload, need * sizeof(*gc->upload));
 		gc->upload_cap = need;
 	}
-	uint32_t rgb = pg->rgba >> 8, alpha = pg->rgba & 0xff;
 	for (int y = 0; y < h; y++)
 		for (int x = 0; x < w; x++) {
 			uint32_t a = (x < g->w && y < g->h) ? g->cov[(size_t)y * (size_t)g->w + (size_t)x] : 0;
-			a = (a * alpha + 127) / 255;
-			gc->upload[(size_t)y * (size_t)w + (size_t)x] = (a << 24) | rgb;
+			gc->upload[(size_t)y * (size_t)w + (size_t)x] = (a << 24) | 0xFFFFFFu;
 		}
 	SDL_Rect rect = {pg->shelf_x, pg->shelf_y, w, h};
 	if (SDL_UpdateTexture(pg->tex, &rect, gc->upload, w * 4) != 0) {
 		LOG_ERR("atlas upload: %s", SDL_GetError());
 		return KIO_ERR_IO;
 	}
-	g->ax[p] = pg->shelf_x;
-	g->ay[p] = pg->shelf_y;
-	g->gen[p] = pg->gen;
+	gc->uploads++;
+	g->ax = pg->shelf_x;
+	g->ay = pg->shelf_y;
+	g->gen = pg->gen;
 	pg->shelf_x += w;
 	if (h > pg->shelf_h)
 		pg->shelf_h = h;
 	return 0;
 }
+
+uint64_t text_engine_atlas_uploads(const struct text_engine *engine) { return engine->gc.uploads; }
 
 static int round26(int32_t v)
 {
@@ -280,10 +263,17 @@ int text_draw_sdl(struct text_engine *e, struct SDL_Renderer *renderer,
 		return KIO_ERR_INVALID;
 	}
 	struct glyph_cache *gc = &e->gc;
-	struct atlas_page *pg = page_for(e, renderer, rgba);
+	struct atlas_page *pg = atlas_for(e, renderer);
 	if (!pg)
 		return KIO_ERR_NOMEM;
-	int p = (int)(pg - gc->pages), rc;
+	/* SDL records the modulation with each queued copy, so later draws in other colours
+	 * do not repaint these. */
+	if (SDL_SetTextureColorMod(pg->tex, (Uint8)(rgba >> 24), (Uint8)(rgba >> 16), (Uint8)(rgba >> 8)) != 0 ||
+	    SDL_SetTextureAlphaMod(pg->tex, (Uint8)rgba) != 0) {
+		LOG_ERR("glyph colour: %s", SDL_GetError());
+		return KIO_ERR_IO;
+	}
+	int rc;
 	for (uint32_t k = 0; k < l->n_lines; k++) {
 		const struct text_line *ln = &l->lines[k];
 		int base_y = y + (int)k * l->line_height + l->baseline;
@@ -295,12 +285,12 @@ int text_draw_sdl(struct text_engine *e, struct SDL_Renderer *renderer,
 				struct glyph_entry *g = glyph_get(e, tg->font, tg->gid);
 				if (!g->cov)
 					continue;
-				rc = atlas_place(gc, p, g);
+				rc = atlas_place(gc, g);
 				if (rc == KIO_ERR_INVALID)
 					continue; /* larger than the atlas: cannot happen below TEXT_SIZE_MAX */
 				if (rc)
 					return rc;
-				SDL_Rect src = {g->ax[p], g->ay[p], g->w, g->h};
+				SDL_Rect src = {g->ax, g->ay, g->w, g->h};
 				SDL_Rect dst = {x0 + round26(tg->x26 + tg->x_offset26) + g->left,
 						base_y - round26(tg->y_offset26) - g->top, g->w, g->h};
 				if (SDL_RenderCopy(renderer, pg->tex, &src, &dst) != 0) {

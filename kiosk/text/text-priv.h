@@ -42,7 +42,6 @@ enum text_role {
 #define TEXT_GLYPH_CACHE_ENTRIES 4096
 #define TEXT_SIZED_FONTS_MAX 64
 #define TEXT_ATLAS_SIZE 1024
-#define TEXT_ATLAS_PAGES 4 /* colours drawn without re-uploading glyphs */
 
 /* Glyphs and shaping use one set of FreeType load flags so advances match the bitmaps. */
 #define TEXT_FT_LOAD_FLAGS FT_LOAD_DEFAULT
@@ -174,10 +173,8 @@ struct glyph_entry;
  */
 struct atlas_page {
 	struct SDL_Texture *tex;
-	uint32_t rgba;
 	uint32_t gen;        /* glyph positions are valid when their gen matches */
 	int shelf_x, shelf_y, shelf_h;
-	uint64_t used;       /* LRU tick */
 };
 
 struct layout_cache {
@@ -199,11 +196,13 @@ struct glyph_cache {
 	struct glyph_entry *lru_head, *lru_tail;
 	struct glyph_entry *free_list;
 	size_t count;
-	/* Atlas pages: shelves packed top to bottom, a page starts over when full. */
+	/* The atlas: white glyphs with coverage as alpha, tinted per draw by the texture's colour
+	 * and alpha modulation, so any number of colours share one upload of each glyph. Shelves
+	 * packed top to bottom; it starts over when full. */
 	struct SDL_Renderer *renderer;
-	struct atlas_page pages[TEXT_ATLAS_PAGES];
+	struct atlas_page atlas;
 	uint32_t next_gen;
-	uint64_t tick;
+	uint64_t uploads;                 /* glyph bitmaps sent to the renderer (text_engine_atlas_uploads) */
 	uint32_t *upload;                 /* scratch for one glyph's RGBA pixels */
 	size_t upload_cap;
 };

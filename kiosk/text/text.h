@@ -107,6 +107,9 @@ int text_layout_line_x(const struct text_layout *layout, int line);
  * engine first or call this). The next draw makes a new atlas.
  */
 void text_engine_release_renderer(struct text_engine *engine);
+/* Glyph bitmaps uploaded to the renderer since the engine started. Glyphs are uploaded white
+ * and tinted per draw, so drawing text already drawn uploads nothing, in whatever colour. */
+uint64_t text_engine_atlas_uploads(const struct text_engine *engine);
 
 /* Path of the face a glyph came from (borrowed from the engine). */
 const char *text_engine_face_path(const struct text_engine *engine, bool arabic, bool bold);

@@ -374,10 +374,41 @@ static void test_draw(void)
 		ink += gray[i] > 128;
 	CHECK(ink > 200);
 	free(gray);
-	/* More colours than atlas pages: pages get recoloured, every draw still succeeds. */
+	/* Any number of colours share one upload of each glyph: every frame of a screen with
+	 * more colours than the old per-colour atlas pages re-uploaded its glyphs (a scenario's
+	 * tap cost milliseconds of real time). */
+	uint64_t uploads = text_engine_atlas_uploads(engine);
+	CHECK(uploads > 0);
 	for (int round = 0; round < 3; round++)
 		for (uint32_t c = 0; c < 7; c++)
 			CHECK(text_draw_sdl(engine, r, l, 0, 0, (c * 0x23456700u) | 0xffu) == 0);
+	if (text_engine_atlas_uploads(engine) != uploads)
+		fprintf(stderr, "draw: %llu uploads for 21 redraws\n",
+			(unsigned long long)(text_engine_atlas_uploads(engine) - uploads));
+	CHECK(text_engine_atlas_uploads(engine) == uploads);
+	/* The tint is each draw's own: red ink, then blue ink on the same glyphs. */
+	static const uint32_t tints[2] = {0xff0000ffu, 0x0000ffffu};
+	for (int t = 0; t < 2; t++) {
+		SDL_SetRenderDrawColor(r, 255, 255, 255, 255);
+		SDL_RenderClear(r);
+		CHECK(text_draw_sdl(engine, r, l, 0, 0, tints[t]) == 0);
+		SDL_RenderPresent(r);
+		int tinted = 0, other = 0;
+		for (int y = 0; y < 80; y++)
+			for (int x = 0; x < 300; x++) {
+				uint32_t p = px[y * (surf->pitch / 4) + x];
+				int pr = (int)(p >> 16 & 0xff), pg = (int)(p >> 8 & 0xff), pb = (int)(p & 0xff);
+				if (pr > 200 && pg < 60 && pb < 60)
+					tinted += t == 0;
+				else if (pb > 200 && pr < 60 && pg < 60)
+					tinted += t == 1;
+				else if (pr < 128 && pg < 128 && pb < 128)
+					other++; /* dark ink of neither tint */
+			}
+		if (tinted < 100 || other > 0)
+			fprintf(stderr, "draw: tint %08x: %d tinted, %d other ink pixels\n", tints[t], tinted, other);
+		CHECK(tinted >= 100 && other == 0);
+	}
 	text_engine_release_renderer(engine);
 	SDL_DestroyRenderer(r);
 	SDL_FreeSurface(surf);
