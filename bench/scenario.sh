@@ -1,0 +1,58 @@
+#!/bin/bash
+# What a scenario's virtual time and taps cost in real time (README: Benchmarks), as ratios to
+# the floor measured in the same run: bench-devday, the three drivers polling their device
+# models for a virtual day with no kiosk around them (what a day cannot cost less than).
+#   bench/scenario.sh [KIOSK] [ROUNDS]
+# KIOSK defaults to build/kiosk/kiosk; the build's bench-devday is the baseline either way (it
+# does not involve the kiosk's loop, display or memory file). Each figure is the best of ROUNDS
+# (default 3). CPU time (user + system) is the figure to compare: on a shared machine wall
+# time also counts other people's work. Three generated scenarios run headless over the simulated devices: `wait 0`
+# (the baseline: start-up and shutdown), two virtual days (`wait 86400` twice) and 200 taps
+# (attract -> home -> attract, 100 times). A day or a tap costs (its run - baseline) / count.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kiosk=${1:-build/kiosk/kiosk}
+rounds=${2:-3}
+[ -f build/build.ninja ] || meson setup build >/dev/null
+ninja -C build kiosk/kiosk bench/bench-devday >/dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "wait 0" >"$work/empty.scenario"
+printf 'wait 86400\nwait 86400\n' >"$work/days.scenario"
+for _ in $(seq 100); do printf 'tap attract.en\ntap home.cancel\n'; done >"$work/taps.scenario"
+
+# Prints "wall_ms cpu_ms" of the best round (lowest wall time).
+measure() {
+	local name=$1 best="" line
+	for _ in $(seq "$rounds"); do
+		rm -rf "$work/run"
+		mkdir -p "$work/run"
+		line=$( { TIMEFORMAT='%3R %3U %3S'; time "$kiosk" --headless --simulate --script "$work/$name.scenario" \
+			--out "$work/run/out" --db "$work/run/kiosk.db" 2>"$work/run/stderr"; } 2>&1 ) || {
+			echo "bench: $name.scenario failed:" >&2
+			cat "$work/run/stderr" >&2
+			exit 1
+		}
+		line=$(awk '{ printf "%d %d", $1 * 1000, ($2 + $3) * 1000 }' <<<"$line")
+		if [ -z "$best" ] || [ "${line%% *}" -lt "${best%% *}" ]; then best=$line; fi
+	done
+	echo "$best"
+}
+
+floor_cpu=""
+for _ in $(seq "$rounds"); do
+	cpu=$(build/bench/bench-devday 1 | awk '/devday_cpu_ms/ { print $2 }')
+	if [ -z "$floor_cpu" ] || awk -v a="$cpu" -v b="$floor_cpu" 'BEGIN { exit !(a < b) }'; then floor_cpu=$cpu; fi
+done
+read -r base_wall base_cpu < <(measure empty)
+read -r days_wall days_cpu < <(measure days)
+read -r taps_wall taps_cpu < <(measure taps)
+awk -v f="$floor_cpu" -v bw="$base_wall" -v bc="$base_cpu" -v dw="$days_wall" -v dc="$days_cpu" \
+	-v tw="$taps_wall" -v tc="$taps_cpu" 'BEGIN {
+	dayw = (dw - bw) / 2; dayc = (dc - bc) / 2; tapw = (tw - bw) / 200; tapc = (tc - bc) / 200
+	printf "baseline: the drivers and device models alone, one virtual day: %.0f ms CPU\n", f
+	printf "kiosk start-up + shutdown (wait 0): %d ms wall, %d ms CPU = %.2f x baseline\n", bw, bc, bc / f
+	printf "one virtual day (wait 86400): %.0f ms wall, %.0f ms CPU = %.2f x baseline\n", dayw, dayc, dayc / f
+	printf "one tap (touch, new page, frame drawn): %.1f ms wall, %.1f ms CPU = %.3f x baseline\n", tapw, tapc, tapc / f
+}'
