@@ -10,6 +10,7 @@
 static enum log_level current_level = LOG_WARN;
 static log_sink_fn current_sink;
 static void *current_sink_user;
+static int sink_level = -1; /* -1: the stderr level */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -33,16 +34,26 @@ void log_set_sink(log_sink_fn sink, void *user)
 	current_sink_user = user;
 }
 
+void log_set_sink_level(enum log_level level) { sink_level = (int)level; }
+
+static bool to_stderr(enum log_level level) { return level <= current_level; }
+
+static bool to_sink(enum log_level level)
+{
+	return current_sink && (int)level <= (sink_level < 0 ? (int)current_level : sink_level);
+}
+
 static void emit(enum log_level level, const char *module, const char *msg)
 {
-	fprintf(stderr, "%-5s %s: %s\n", level_names[level], module, msg);
-	if (current_sink)
+	if (to_stderr(level))
+		fprintf(stderr, "%-5s %s: %s\n", level_names[level], module, msg);
+	if (to_sink(level))
 		current_sink(current_sink_user, level, module, msg);
 }
 
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 {
-	if (level > current_level)
+	if (!to_stderr(level) && !to_sink(level))
 		return;
 	char buf[1024];
 	va_list ap;
@@ -54,7 +65,7 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 
 void log_errno(enum log_level level, const char *module, int errno_value, const char *fmt, ...)
 {
-	if (level > current_level)
+	if (!to_stderr(level) && !to_sink(level))
 		return;
 	char buf[1024];
 	va_list ap;

@@ -14,9 +14,14 @@ enum log_level log_get_level(void);
 /* Parses "error", "warn", "info", "debug"; false if unknown. */
 bool log_level_parse(const char *name, enum log_level *out);
 
-/* A sink receives every line that passes the level, after stderr; tests capture with it. */
+/*
+ * A sink receives every line that passes its own level, after stderr (which shows only the
+ * lines that pass log_set_level); tests and the scenario runner capture with it. The sink's
+ * level is the stderr level until set. It may be called from any thread that logs.
+ */
 typedef void (*log_sink_fn)(void *user, enum log_level level, const char *module, const char *msg);
 void log_set_sink(log_sink_fn sink, void *user);
+void log_set_sink_level(enum log_level level);
 
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
