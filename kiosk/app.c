@@ -702,7 +702,9 @@ int app_run(const struct app_options *opts)
 		goto out_free;
 	}
 	i18n_set_eastern_digits(app->i18n, app->cfg.digits == CONFIG_DIGITS_EASTERN);
-	if (opts->script_path && script_load(opts->script_path, runner_check_cmd, &app->script, &err) != 0) {
+	struct runner_env scenario_env = {.simulate = opts->simulate};
+	if (opts->script_path &&
+	    script_load(opts->script_path, runner_check_cmd, &scenario_env, &app->script, &err) != 0) {
 		fprintf(stderr, "kiosk: %s\n", err.msg);
 		status = 2;
 		goto out_i18n;

@@ -96,11 +96,30 @@ static int check_expect_device(const struct script_cmd *cmd, char *why, size_t w
 #define RUNNER_FAULT_SETTLE_MS 15000
 #define RUNNER_SETTLE_STEP_MS 100
 
-int runner_check_cmd(const struct script_cmd *cmd, char *why, size_t why_len)
+int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, size_t why_len)
 {
+	const struct runner_env *env = check_user;
 	enum sim_bench_dev dev;
 	int fault;
 	enum scr_id screen;
+	switch (cmd->op) {
+	case SCRIPT_NOTE:
+	case SCRIPT_NOTE_FAKE:
+	case SCRIPT_FAULT:
+	case SCRIPT_CLEAR:
+	case SCRIPT_TEST_PRINT:
+		/* Found here, not when the line runs: by then the database has been written. */
+		if (env && !env->simulate) {
+			snprintf(why, why_len, "%s needs simulated devices (--simulate): a scenario cannot %s real ones",
+				 script_op_name(cmd->op),
+				 cmd->op == SCRIPT_TEST_PRINT ? "print on"
+				 : cmd->op == SCRIPT_NOTE || cmd->op == SCRIPT_NOTE_FAKE ? "put notes into"
+											 : "raise or clear faults in");
+			return -1;
+		}
+		break;
+	default: break;
+	}
 	switch (cmd->op) {
 	case SCRIPT_FAULT:
 	case SCRIPT_CLEAR:

@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "script.h"
@@ -29,5 +30,11 @@ enum runner_status runner_step(struct runner *runner, uint64_t now_ms, uint64_t 
  */
 void runner_report_failure(struct runner *runner, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The parse-time check of device names, fault kinds and screen ids (script_check_fn). */
-int runner_check_cmd(const struct script_cmd *cmd, char *why, size_t why_len);
+/* What the kiosk that will run the scenario has, for the parse-time checks. */
+struct runner_env {
+	bool simulate; /* simulated devices: note, fault, clear and test-print can work */
+};
+/* The parse-time check of device names, fault kinds, screen ids, and of commands that need
+ * simulated devices (script_check_fn; check_user is a const struct runner_env *, NULL to
+ * check names only). */
+int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, size_t why_len);

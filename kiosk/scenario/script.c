@@ -45,6 +45,101 @@ enum { MAX_WAIT_MS = 24 * 3600 * 1000 };
 
 const char *script_op_name(enum script_op op) { return (unsigned)op < SCRIPT_OP_COUNT ? ops[op].name : "?"; }
 
+/*
+ * Length of the well-formed UTF-8 sequence at s (at most avail bytes), or 0: no overlong
+ * forms, no surrogates, nothing above U+10FFFF (Unicode 15.0, table 3-7). *cp gets its value.
+ */
+static size_t utf8_seq(const unsigned char *s, size_t avail, uint32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t v, lo = 0x80, hi = 0xBF;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2;
+		v = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		v = c & 0x0F;
+		lo = c == 0xE0 ? 0xA0 : 0x80;
+		hi = c == 0xED ? 0x9F : 0xBF;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		v = c & 0x07;
+		lo = c == 0xF0 ? 0x90 : 0x80;
+		hi = c == 0xF4 ? 0x8F : 0xBF;
+	} else {
+		return 0;
+	}
+	if (avail < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		unsigned char b = s[i];
+		if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF))
+			return 0;
+		v = (v << 6) | (b & 0x3F);
+	}
+	*cp = v;
+	return n;
+}
+
+/* 0, or the 1-based column of the first byte of line that is not well-formed UTF-8. */
+static size_t invalid_utf8_column(const char *line, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)line;
+	uint32_t cp;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq(u + i, len - i, &cp);
+		if (!n)
+			return i + 1;
+		i += n;
+	}
+	return 0;
+}
+
+/*
+ * Commands, ids, names and levels are plain ASCII. A non-ASCII character in one is nearly
+ * always invisible on screen (a byte order mark, a zero-width or no-break space pasted with
+ * the line), so the message shows the word with each such character spelled out.
+ */
+static bool check_ascii_word(const char *word, const char *what, char *why, size_t why_len)
+{
+	const unsigned char *u = (const unsigned char *)word;
+	size_t len = strlen(word);
+	bool plain = true;
+	for (size_t i = 0; i < len; i++)
+		plain &= u[i] > 0x20 && u[i] < 0x7F;
+	if (plain)
+		return true;
+	char shown[120];
+	size_t at = 0;
+	uint32_t first = 0, cp;
+	for (size_t i = 0; i < len && at + 12 < sizeof(shown);) {
+		size_t n = utf8_seq(u + i, len - i, &cp);
+		if (!n) { /* checked before: cannot happen */
+			n = 1;
+			cp = 0xFFFD;
+		}
+		if (cp > 0x20 && cp < 0x7F) {
+			shown[at++] = (char)cp;
+		} else {
+			if (!first)
+				first = cp;
+			at += (size_t)snprintf(shown + at, sizeof(shown) - at, "<U+%04X>", (unsigned)cp);
+		}
+		i += n;
+	}
+	shown[at] = '\0';
+	snprintf(why, why_len, "%s '%s' contains U+%04X%s: only text in double quotes may be other than plain ASCII",
+		 what, shown, (unsigned)first,
+		 first == 0xFEFF ? " (a byte order mark)" : first == 0x200B ? " (a zero-width space)"
+			 : first == 0xA0 ? " (a no-break space)" : "");
+	return false;
+}
+
 struct cursor {
 	const char *p;
 };
@@ -164,6 +259,10 @@ static int take_arg(struct cursor *c, enum arg_kind kind, struct script_cmd *cmd
 			snprintf(why, why_len, "missing argument");
 			return -1;
 		}
+		if (!check_ascii_word(word, "argument", why, why_len)) {
+			free(word);
+			return -1;
+		}
 		if (kind == ARG_NAME && !valid_name(word)) {
 			snprintf(why, why_len, "'%s' is not a valid name (letters, digits, '-', '_', '.')", word);
 			free(word);
@@ -175,6 +274,10 @@ static int take_arg(struct cursor *c, enum arg_kind kind, struct script_cmd *cmd
 	case ARG_SECONDS:
 		if (at_end(c) || !(word = take_word(c))) {
 			snprintf(why, why_len, "missing argument");
+			return -1;
+		}
+		if (!check_ascii_word(word, "argument", why, why_len)) {
+			free(word);
 			return -1;
 		}
 		if (kind == ARG_SECONDS) {
@@ -220,13 +323,17 @@ static void free_cmd(struct script_cmd *cmd)
 	free(cmd->arg2);
 }
 
-static int parse_line(const char *line, int lineno, script_check_fn check, struct script *s, char *why,
-		      size_t why_len)
+static int parse_line(const char *line, int lineno, script_check_fn check, void *check_user, struct script *s,
+		      char *why, size_t why_len)
 {
 	struct cursor c = {line};
 	if (at_end(&c))
 		return 0;
 	char *verb = take_word(&c);
+	if (!check_ascii_word(verb, "command", why, why_len)) {
+		free(verb);
+		return -1;
+	}
 	int op = -1;
 	for (int i = 0; i < SCRIPT_OP_COUNT; i++)
 		if (strcmp(verb, ops[i].name) == 0)
@@ -250,7 +357,7 @@ static int parse_line(const char *line, int lineno, script_check_fn check, struc
 		snprintf(why, why_len, "unexpected '%s' after the arguments of %s", c.p, ops[op].name);
 		goto fail;
 	}
-	if (check && check(&cmd, why, why_len) != 0)
+	if (check && check(&cmd, check_user, why, why_len) != 0)
 		goto fail;
 	add_cmd(s, &cmd);
 	return 0;
@@ -259,13 +366,19 @@ fail:
 	return -1;
 }
 
-int script_parse(const char *name, const char *text, script_check_fn check, struct script **out,
-		 struct kio_error *err)
+/* UTF-8's encoding of U+FEFF, which some editors put at the start of a text file. */
+static const char utf8_bom[] = "\xEF\xBB\xBF";
+
+int script_parse(const char *name, const char *text, script_check_fn check, void *check_user,
+		 struct script **out, struct kio_error *err)
 {
 	struct script *s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(name);
 	int lineno = 0, rc = 0;
 	const char *p = text;
+	/* A byte order mark says "UTF-8", which a scenario is anyway: skipped, not a character. */
+	if (strncmp(p, utf8_bom, 3) == 0)
+		p += 3;
 	while (*p) {
 		lineno++;
 		const char *end = strchr(p, '\n');
@@ -274,7 +387,11 @@ int script_parse(const char *name, const char *text, script_check_fn check, stru
 		if (len && line[len - 1] == '\r')
 			line[len - 1] = '\0';
 		char why[256] = "";
-		if (memchr(p, '\0', len) || parse_line(line, lineno, check, s, why, sizeof(why)) != 0)
+		size_t bad_col = invalid_utf8_column(p, len);
+		if (bad_col)
+			snprintf(why, sizeof(why), "invalid UTF-8 (byte 0x%02X at column %zu): save the scenario as UTF-8",
+				 (unsigned)(unsigned char)p[bad_col - 1], bad_col);
+		if (bad_col || parse_line(line, lineno, check, check_user, s, why, sizeof(why)) != 0)
 			rc = kio_fail(err, KIO_ERR_INVALID, "%s:%d: %s", name, lineno, why[0] ? why : "invalid line");
 		free(line);
 		if (rc)
@@ -293,27 +410,27 @@ int script_parse(const char *name, const char *text, script_check_fn check, stru
 	return 0;
 }
 
-int script_load(const char *path, script_check_fn check, struct script **out, struct kio_error *err)
+int script_load(const char *path, script_check_fn check, void *check_user, struct script **out,
+		struct kio_error *err)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return kio_fail(err, errno == ENOENT ? KIO_ERR_NOT_FOUND : KIO_ERR_IO, "%s: %s", path, strerror(errno));
-	/* Scenarios are small; a huge file is a mistake, not a scenario. */
-	enum { MAX_SCRIPT = 1 << 20 };
-	char *text = xmalloc(MAX_SCRIPT + 1);
-	size_t n = fread(text, 1, MAX_SCRIPT + 1, f);
+	char *text = xmalloc(SCRIPT_MAX_BYTES + 1);
+	size_t n = fread(text, 1, SCRIPT_MAX_BYTES + 1, f);
 	bool read_error = ferror(f);
 	fclose(f);
 	int rc;
 	if (read_error)
 		rc = kio_fail(err, KIO_ERR_IO, "%s: read error", path);
-	else if (n > MAX_SCRIPT)
-		rc = kio_fail(err, KIO_ERR_INVALID, "%s: larger than 1 MiB", path);
+	else if (n > SCRIPT_MAX_BYTES)
+		rc = kio_fail(err, KIO_ERR_INVALID, "%s: larger than 1 MiB (%d bytes), the most a scenario may be",
+			      path, SCRIPT_MAX_BYTES);
 	else if (memchr(text, '\0', n))
 		rc = kio_fail(err, KIO_ERR_INVALID, "%s: contains a NUL byte: not a text file", path);
 	else {
 		text[n] = '\0';
-		rc = script_parse(path, text, check, out, err);
+		rc = script_parse(path, text, check, check_user, out, err);
 	}
 	free(text);
 	return rc;

@@ -39,7 +39,7 @@ struct script_cmd {
 	int line;
 	char *source;   /* the line as written, for failure messages */
 	char *arg;      /* ID, TEXT, NAME or DEVICE */
-	char *arg2;     /* KIND */
+	char *arg2;     /* KIND or TEXT */
 	int64_t number; /* note: fils; wait: milliseconds */
 };
 
@@ -51,14 +51,22 @@ struct script {
 
 /*
  * Argument checks that need knowledge outside the parser (device and fault names, screen
- * ids) go through this hook; it returns 0 or fills why. NULL skips them.
+ * ids, whether the devices are simulated) go through this hook, given check_user; it returns
+ * 0 or fills why. NULL skips them.
  */
-typedef int (*script_check_fn)(const struct script_cmd *cmd, char *why, size_t why_len);
+typedef int (*script_check_fn)(const struct script_cmd *cmd, void *check_user, char *why, size_t why_len);
 
-/* Parses text; name is used in messages ("name:line: reason"). Caller frees. */
-int script_parse(const char *name, const char *text, script_check_fn check, struct script **out,
-		 struct kio_error *err);
-int script_load(const char *path, script_check_fn check, struct script **out, struct kio_error *err);
+/*
+ * Parses text: UTF-8 (a leading byte order mark is skipped; any invalid sequence is refused
+ * with its line and column), commands, ids and names in plain ASCII. name is used in messages
+ * ("name:line: reason"). KIO_ERR_INVALID with err set; nothing is returned then. Caller frees.
+ */
+int script_parse(const char *name, const char *text, script_check_fn check, void *check_user,
+		 struct script **out, struct kio_error *err);
+/* Reads and parses a file of at most SCRIPT_MAX_BYTES. */
+int script_load(const char *path, script_check_fn check, void *check_user, struct script **out,
+		struct kio_error *err);
+#define SCRIPT_MAX_BYTES (1 << 20) /* a scenario is a page of commands; 1 MiB is a mistake */
 void script_free(struct script *script); /* accepts NULL */
 
 const char *script_op_name(enum script_op op);

@@ -1,15 +1,17 @@
 #!/bin/bash
 # Runs one scenario headless and checks the outcome a user would see:
-#   run-scenario.sh KIOSK SCENARIO WORKDIR EXPECTED_EXIT [STDERR_TEXT]
+#   run-scenario.sh KIOSK SCENARIO WORKDIR EXPECTED_EXIT [STDERR_TEXT] [--no-simulate]
 # EXPECTED_EXIT 2 (malformed input) also requires that no database was created. A configuration
 # file beside the scenario (NAME.ini for NAME.scenario) is passed with --config.
+# --no-simulate runs without --simulate (real devices: only for scenarios refused at parse time).
 set -u
-kiosk=$1 scenario=$2 work=$3 expected=$4 want_text=${5:-}
+kiosk=$1 scenario=$2 work=$3 expected=$4 want_text=${5:-} simulate=(--simulate)
+[ "${6:-}" = --no-simulate ] && simulate=()
 rm -rf "$work"
 mkdir -p "$work"
 config=()
 [ -f "${scenario%.scenario}.ini" ] && config=(--config "${scenario%.scenario}.ini")
-"$kiosk" --headless --simulate "${config[@]}" --script "$scenario" --out "$work/out" --db "$work/kiosk.db" \
+"$kiosk" --headless "${simulate[@]}" "${config[@]}" --script "$scenario" --out "$work/out" --db "$work/kiosk.db" \
 	2>"$work/stderr"
 status=$?
 cat "$work/stderr" >&2

@@ -1,5 +1,6 @@
 /* Unit tests of the scenario parser: every command, and every way a line can be wrong. */
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "kiosk/scenario/runner.h"
@@ -9,7 +10,7 @@ static struct script *parse_ok(const char *text)
 {
 	struct script *s = NULL;
 	struct kio_error err = {0};
-	if (script_parse("t.scenario", text, runner_check_cmd, &s, &err) != 0)
+	if (script_parse("t.scenario", text, runner_check_cmd, NULL, &s, &err) != 0)
 		g_error("unexpected parse error: %s", err.msg);
 	return s;
 }
@@ -18,7 +19,7 @@ static void expect_error(const char *text, const char *message)
 {
 	struct script *s = NULL;
 	struct kio_error err = {0};
-	g_assert_cmpint(script_parse("t.scenario", text, runner_check_cmd, &s, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(script_parse("t.scenario", text, runner_check_cmd, NULL, &s, &err), ==, KIO_ERR_INVALID);
 	g_assert_null(s);
 	if (!strstr(err.msg, message))
 		g_error("expected \"%s\" in \"%s\"", message, err.msg);
@@ -89,11 +90,110 @@ static void test_errors_name_file_and_line(void)
 	expect_error("", "no commands");
 }
 
+static void expect_error_env(const char *text, const struct runner_env *env, const char *message)
+{
+	struct script *s = NULL;
+	struct kio_error err = {0};
+	g_assert_cmpint(script_parse("t.scenario", text, runner_check_cmd, (void *)env, &s, &err), ==, KIO_ERR_INVALID);
+	g_assert_null(s);
+	if (!strstr(err.msg, message))
+		g_error("expected \"%s\" in \"%s\"", message, err.msg);
+}
+
+/* Invalid UTF-8 anywhere is refused at parse time with its line and column, never left for
+ * the line to meet at run time (after the database was written). */
+static void test_invalid_utf8(void)
+{
+	expect_error("expect-text \"caf\xe9\"\n", "t.scenario:1: invalid UTF-8 (byte 0xE9 at column 17)");
+	expect_error("tap a\nexpect-text \"\xc0\xaf\"\n", "t.scenario:2: invalid UTF-8 (byte 0xC0 at column 14)");
+	expect_error("expect-text \"\xed\xa0\x80\"\n", "invalid UTF-8 (byte 0xED");      /* a surrogate */
+	expect_error("expect-text \"\xf4\x90\x80\x80\"\n", "invalid UTF-8 (byte 0xF4"); /* above U+10FFFF */
+	expect_error("expect-text \"\xe2\x82\"\n", "invalid UTF-8 (byte 0xE2");         /* cut short */
+	expect_error("expect-text \"x\"\n# \xff\n", "t.scenario:2: invalid UTF-8 (byte 0xFF at column 3)");
+	expect_error("tap a\xe2\x82", "t.scenario:1: invalid UTF-8 (byte 0xE2 at column 6)"); /* at the end */
+	/* Every well-formed kind passes: 2, 3 and 4 bytes, the edges of the ranges. */
+	struct script *s = parse_ok("expect-text \"\xc2\x80 \xdf\xbf \xe0\xa0\x80 \xed\x9f\xbf \xee\x80\x80 "
+				    "\xf0\x90\x80\x80 \xf4\x8f\xbf\xbf\"\n");
+	g_assert_cmpuint(s->n, ==, 1);
+	script_free(s);
+}
+
+/* A leading byte order mark is skipped; anywhere else, and any other invisible or non-ASCII
+ * character outside quotes, is named in the message. */
+static void test_bom_and_invisible_characters(void)
+{
+	struct script *s = parse_ok("\xef\xbb\xbf" "expect-screen attract\r\ntap attract.en\n");
+	g_assert_cmpuint(s->n, ==, 2);
+	g_assert_cmpint(s->cmds[0].op, ==, SCRIPT_EXPECT_SCREEN);
+	g_assert_cmpint(s->cmds[0].line, ==, 1);
+	g_assert_cmpstr(s->cmds[0].source, ==, "expect-screen attract");
+	g_assert_cmpint(s->cmds[1].line, ==, 2);
+	script_free(s);
+	expect_error("tap a\n\xef\xbb\xbftap b\n",
+		     "t.scenario:2: command '<U+FEFF>tap' contains U+FEFF (a byte order mark)");
+	expect_error("expect-screen\xe2\x80\x8b attract\n", "command 'expect-screen<U+200B>' contains U+200B");
+	expect_error("tap attract.en\xc2\xa0\n", "argument 'attract.en<U+00A0>' contains U+00A0 (a no-break space)");
+	expect_error("wait \xd9\xa1\n", "argument '<U+0661>' contains U+0661");
+	expect_error("tap a\rb\n", "argument 'a<U+000D>b' contains U+000D");
+	/* Inside quotes anything well-formed is text. */
+	s = parse_ok("expect-text \"\xef\xbb\xbf\xe2\x80\x8b\xc2\xa0\"\n");
+	script_free(s);
+}
+
+/* Commands that drive simulated devices are refused at parse time without them. */
+static void test_device_commands_need_simulation(void)
+{
+	const struct runner_env real = {.simulate = false}, simulated = {.simulate = true};
+	expect_error_env("tap a\nnote 50\n", &real, "t.scenario:2: note needs simulated devices (--simulate)");
+	expect_error_env("note-fake\n", &real, "note-fake needs simulated devices");
+	expect_error_env("fault cash jam\n", &real, "fault needs simulated devices");
+	expect_error_env("clear card\n", &real, "clear needs simulated devices");
+	expect_error_env("test-print receipt\n", &real, "test-print needs simulated devices");
+	const char *devices = "note 50\nnote-fake\nfault cash jam\nclear cash\ntest-print card\n";
+	struct script *s = NULL;
+	struct kio_error err = {0};
+	g_assert_cmpint(script_parse("t.scenario", devices, runner_check_cmd, (void *)&simulated, &s, &err), ==, 0);
+	g_assert_cmpuint(s->n, ==, 5);
+	script_free(s);
+	/* What real devices can do needs no simulation. */
+	g_assert_cmpint(script_parse("t.scenario", "wait-device cash ok\nexpect-device card ok\nscreenshot a\n",
+				     runner_check_cmd, (void *)&real, &s, &err), ==, 0);
+	script_free(s);
+}
+
+/* The size cap is stated in the message; a file at the cap still loads. */
+static void test_load_size_cap(void)
+{
+	char *dir = g_dir_make_tmp("script-XXXXXX", NULL);
+	char *path = g_build_filename(dir, "big.scenario", NULL);
+	GString *text = g_string_new("");
+	while (text->len < SCRIPT_MAX_BYTES - 32)
+		g_string_append(text, "wait 1\n");
+	while (text->len < SCRIPT_MAX_BYTES)
+		g_string_append_c(text, '\n');
+	g_assert_true(g_file_set_contents(path, text->str, (gssize)text->len, NULL));
+	struct script *s = NULL;
+	struct kio_error err = {0};
+	g_assert_cmpint(script_load(path, runner_check_cmd, NULL, &s, &err), ==, 0);
+	script_free(s);
+	g_string_append_c(text, '\n');
+	g_assert_true(g_file_set_contents(path, text->str, (gssize)text->len, NULL));
+	s = NULL;
+	g_assert_cmpint(script_load(path, runner_check_cmd, NULL, &s, &err), ==, KIO_ERR_INVALID);
+	g_assert_null(s);
+	g_assert_nonnull(strstr(err.msg, "big.scenario: larger than 1 MiB (1048576 bytes), the most a scenario may be"));
+	g_string_free(text, TRUE);
+	g_remove(path);
+	g_rmdir(dir);
+	g_free(path);
+	g_free(dir);
+}
+
 static void test_load_missing_file(void)
 {
 	struct script *s = NULL;
 	struct kio_error err = {0};
-	g_assert_cmpint(script_load("/nonexistent/x.scenario", NULL, &s, &err), ==, KIO_ERR_NOT_FOUND);
+	g_assert_cmpint(script_load("/nonexistent/x.scenario", NULL, NULL, &s, &err), ==, KIO_ERR_NOT_FOUND);
 	g_assert_nonnull(strstr(err.msg, "/nonexistent/x.scenario"));
 }
 
@@ -103,5 +203,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/script/every-command", test_every_command);
 	g_test_add_func("/script/errors", test_errors_name_file_and_line);
 	g_test_add_func("/script/missing-file", test_load_missing_file);
+	g_test_add_func("/script/invalid-utf8", test_invalid_utf8);
+	g_test_add_func("/script/bom-and-invisible-characters", test_bom_and_invisible_characters);
+	g_test_add_func("/script/device-commands-need-simulation", test_device_commands_need_simulation);
+	g_test_add_func("/script/size-cap", test_load_size_cap);
 	return g_test_run();
 }
