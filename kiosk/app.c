@@ -709,6 +709,9 @@ int app_run(const struct app_options *opts)
 		status = 2;
 		goto out_i18n;
 	}
+	/* Before anything runs: the runner notes what the output folder holds. */
+	if (app->script)
+		app->runner = runner_new(app->script, app);
 
 	bool headless = opts->mode == UI_MODE_HEADLESS;
 	/* Virtual time only where every device is simulated too: real devices answer in real time. */
@@ -762,15 +765,12 @@ int app_run(const struct app_options *opts)
 	app->lang = app_default_lang(app);
 	app->screen = SCR_ATTRACT;
 	app->page_stale = true;
-	if (app->script)
-		app->runner = runner_new(app->script, app);
 	LOG_INFO("kiosk %s ready (%s clock, %s devices)", app->cfg.kiosk_id, core_clock_is_virtual(app->clock) ? "virtual" : "real",
 		 opts->simulate ? "simulated" : "real");
 
 	run_loop(app);
 	status = app->exit_code;
 
-	runner_free(app->runner);
 	ui_page_clear(&app->page);
 	devices_free(app->devices);
 out_notes:
@@ -783,6 +783,7 @@ out_text:
 out_clock:
 	core_timers_free(app->timers);
 	core_clock_free(app->clock);
+	runner_free(app->runner);
 	script_free(app->script);
 out_i18n:
 	i18n_free(app->i18n);

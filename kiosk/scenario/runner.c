@@ -1,12 +1,18 @@
-/* Scenario commands carried out through the app's test port. */
+/*
+ * Scenario commands carried out through the app's test port, against the output folder as it
+ * was at the start (file checks see only what this run wrote).
+ */
 #define LOG_MODULE "scenario"
 #include "runner.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "drivers/class/cardprn.h"
 #include "drivers/class/cash.h"
@@ -39,17 +45,94 @@ struct runner {
 	enum dev_state before_state;
 	const char *before_fault;
 	uint64_t settle_deadline;
+
+	/* The output folder at the start: a file that is still exactly as it was then was not
+	 * written by this run. */
+	struct out_file {
+		char *name;
+		struct stat st;
+	} *before;
+	size_t n_before;
 };
+
+/* ---- the output folder ---- */
+
+static void snapshot_out_dir(struct runner *r)
+{
+	const char *dir = app_out_dir(r->app);
+	DIR *d = opendir(dir);
+	if (!d) {
+		if (errno != ENOENT)
+			LOG_WARN("%s: %s: file checks will treat every file as this run's", dir, strerror(errno));
+		return;
+	}
+	size_t cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		struct stat st;
+		char *path = xasprintf("%s/%s", dir, de->d_name);
+		int rc = stat(path, &st);
+		free(path);
+		if (rc != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (r->n_before == cap) {
+			cap = cap ? cap * 2 : 16;
+			r->before = xrealloc(r->before, cap * sizeof(*r->before));
+		}
+		r->before[r->n_before++] = (struct out_file){xstrdup(de->d_name), st};
+	}
+	closedir(d);
+}
+
+static bool same_time(struct timespec a, struct timespec b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
+
+/*
+ * Whether st (of OUT/name now) is the file that was there at the start, untouched. Writing
+ * a file, in place or by rename, changes its inode or its change time (ctime, which no
+ * program can set back), so a file this run wrote never looks untouched.
+ */
+static bool left_from_before(const struct runner *r, const char *name, const struct stat *st)
+{
+	for (size_t i = 0; i < r->n_before; i++) {
+		const struct stat *b = &r->before[i].st;
+		if (strcmp(r->before[i].name, name) == 0)
+			return b->st_dev == st->st_dev && b->st_ino == st->st_ino && b->st_size == st->st_size &&
+			       same_time(b->st_mtim, st->st_mtim) && same_time(b->st_ctim, st->st_ctim);
+	}
+	return false;
+}
+
+enum out_state { OUT_ABSENT, OUT_OLD, OUT_WRITTEN };
+
+/* What this run did with OUT/name; st is filled when the file exists. */
+static enum out_state out_file_state(const struct runner *r, const char *name, struct stat *st)
+{
+	char *path = xasprintf("%s/%s", app_out_dir(r->app), name);
+	int rc = stat(path, st);
+	free(path);
+	if (rc != 0)
+		return OUT_ABSENT;
+	return left_from_before(r, name, st) ? OUT_OLD : OUT_WRITTEN;
+}
 
 struct runner *runner_new(struct script *script, struct app *app)
 {
 	struct runner *r = xcalloc(1, sizeof(*r));
 	r->script = script;
 	r->app = app;
+	snapshot_out_dir(r);
 	return r;
 }
 
-void runner_free(struct runner *r) { free(r); }
+void runner_free(struct runner *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_before; i++)
+		free(r->before[i].name);
+	free(r->before);
+	free(r);
+}
 
 /* The class fault names of a device, as the technician sees them (`expect-device`). */
 static const char *class_fault_name(const char *device, int fault)
@@ -302,18 +385,36 @@ static enum runner_status device_wait_step(struct runner *r, uint64_t now, uint6
 	return RUNNER_WAIT;
 }
 
-/* OUT/name as text (NUL-terminated), or NULL. Small files only: receipts' logical lines. */
-static char *read_out_file(struct runner *r, const char *name, size_t *len_out)
+/* expect-file-text reads the whole file; past this it is not a text a scenario checks. */
+#define RUNNER_FILE_TEXT_MAX (16 << 20)
+
+/* OUT/name's bytes (NUL-terminated, *len_out without it), or NULL with why filled. */
+static char *read_out_file(struct runner *r, const char *name, off_t size, size_t *len_out, char *why,
+			   size_t why_len)
 {
+	if (size > RUNNER_FILE_TEXT_MAX) {
+		snprintf(why, why_len, "'%s' is %lld bytes, more than the %d MiB expect-file-text reads", name,
+			 (long long)size, RUNNER_FILE_TEXT_MAX >> 20);
+		return NULL;
+	}
 	char *path = xasprintf("%s/%s", app_out_dir(r->app), name);
 	FILE *f = fopen(path, "rb");
 	free(path);
-	if (!f)
+	if (!f) {
+		snprintf(why, why_len, "'%s' cannot be read: %s", name, strerror(errno));
 		return NULL;
-	size_t cap = 1 << 16, len = 0;
-	char *text = xmalloc(cap + 1);
-	len = fread(text, 1, cap, f);
+	}
+	/* One byte past the bound tells a file that grew after stat from one that fits. */
+	char *text = xmalloc(RUNNER_FILE_TEXT_MAX + 2);
+	size_t len = fread(text, 1, RUNNER_FILE_TEXT_MAX + 1, f);
+	bool failed = ferror(f);
 	fclose(f);
+	if (failed || len > RUNNER_FILE_TEXT_MAX) {
+		snprintf(why, why_len, "'%s' %s", name,
+			 failed ? "could not be read" : "grew past the 16 MiB expect-file-text reads");
+		free(text);
+		return NULL;
+	}
 	text[len] = '\0';
 	*len_out = len;
 	return text;
@@ -448,26 +549,34 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		return print_step(r, now, wait_until);
 	case SCRIPT_EXPECT_FILE:
 	case SCRIPT_EXPECT_FILE_TEXT: {
+		struct stat st;
+		enum out_state state = out_file_state(r, cmd->arg, &st);
+		if (state != OUT_WRITTEN || st.st_size == 0)
+			return fail(r, cmd, exit_code, "expected a file '%s' in %s written by this run, found %s", cmd->arg,
+				    app_out_dir(r->app),
+				    state == OUT_ABSENT ? "none"
+				    : state == OUT_OLD ? "only one left there before this run started"
+						       : "it empty");
+		if (cmd->op == SCRIPT_EXPECT_FILE)
+			return RUNNER_CONTINUE;
 		size_t len = 0;
-		char *text = read_out_file(r, cmd->arg, &len);
-		if (!text || len == 0) {
-			free(text);
-			return fail(r, cmd, exit_code, "expected a file '%s' in %s, found none%s", cmd->arg,
-				    app_out_dir(r->app), text ? " (it is empty)" : "");
-		}
-		bool found = cmd->op == SCRIPT_EXPECT_FILE || strstr(text, cmd->arg2) != NULL;
+		char why[256];
+		char *text = read_out_file(r, cmd->arg, st.st_size, &len, why, sizeof(why));
+		if (!text)
+			return fail(r, cmd, exit_code, "%s", why);
+		/* memmem: the file may hold NUL bytes before the text (a PNG, a binary log). */
+		bool found = memmem(text, len, cmd->arg2, strlen(cmd->arg2)) != NULL;
 		free(text);
 		if (!found)
-			return fail(r, cmd, exit_code, "expected \"%s\" in %s, found it absent", cmd->arg2, cmd->arg);
+			return fail(r, cmd, exit_code, "expected \"%s\" in %s (%zu bytes), found it absent", cmd->arg2,
+				    cmd->arg, len);
 		return RUNNER_CONTINUE;
 	}
 	case SCRIPT_EXPECT_NO_FILE: {
-		size_t len = 0;
-		char *text = read_out_file(r, cmd->arg, &len);
-		free(text);
-		if (text)
-			return fail(r, cmd, exit_code, "expected no file '%s' in %s, found one", cmd->arg,
-				    app_out_dir(r->app));
+		struct stat st;
+		if (out_file_state(r, cmd->arg, &st) == OUT_WRITTEN)
+			return fail(r, cmd, exit_code, "expected no file '%s' written in %s by this run, found one",
+				    cmd->arg, app_out_dir(r->app));
 		return RUNNER_CONTINUE;
 	}
 	case SCRIPT_SCREENSHOT:

@@ -19,8 +19,12 @@ enum runner_status {
 	RUNNER_DONE,     /* finished: *exit_code is 0 (all held) or 1 (an expectation failed) */
 };
 
-struct runner *runner_new(struct script *script, struct app *app); /* borrows both */
-void runner_free(struct runner *runner);
+/*
+ * Borrows both. Call it before anything the scenario checks happens: it notes what the output
+ * folder already holds (expect-file and friends see only what this run wrote).
+ */
+struct runner *runner_new(struct script *script, struct app *app);
+void runner_free(struct runner *runner); /* accepts NULL */
 enum runner_status runner_step(struct runner *runner, uint64_t now_ms, uint64_t *wait_until_ms, int *exit_code);
 
 /*

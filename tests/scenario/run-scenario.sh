@@ -2,7 +2,8 @@
 # Runs one scenario headless and checks the outcome a user would see:
 #   run-scenario.sh KIOSK SCENARIO WORKDIR EXPECTED_EXIT [STDERR_TEXT] [--no-simulate]
 # EXPECTED_EXIT 2 (malformed input) also requires that no database was created. A configuration
-# file beside the scenario (NAME.ini for NAME.scenario) is passed with --config.
+# file beside the scenario (NAME.ini for NAME.scenario) is passed with --config; a folder beside
+# it (NAME.out/) is copied into the output folder first, as files an earlier run left there.
 # --no-simulate runs without --simulate (real devices: only for scenarios refused at parse time).
 set -u
 kiosk=$1 scenario=$2 work=$3 expected=$4 want_text=${5:-} simulate=(--simulate)
@@ -11,6 +12,11 @@ rm -rf "$work"
 mkdir -p "$work"
 config=()
 [ -f "${scenario%.scenario}.ini" ] && config=(--config "${scenario%.scenario}.ini")
+if [ -d "${scenario%.scenario}.out" ]; then
+	cp -R "${scenario%.scenario}.out" "$work/out" || exit 1
+	# Older than this run, as an earlier run's files would be.
+	find "$work/out" -exec touch -d '1 hour ago' {} + || exit 1
+fi
 "$kiosk" --headless "${simulate[@]}" "${config[@]}" --script "$scenario" --out "$work/out" --db "$work/kiosk.db" \
 	2>"$work/stderr"
 status=$?
