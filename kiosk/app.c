@@ -709,7 +709,8 @@ int app_run(const struct app_options *opts)
 		status = 2;
 		goto out_i18n;
 	}
-	/* Before anything runs: the runner notes what the output folder holds. */
+	/* Before anything runs: the runner notes what the output folder holds and watches the log
+	 * from here on. */
 	if (app->script)
 		app->runner = runner_new(app->script, app);
 
@@ -783,6 +784,9 @@ out_text:
 out_clock:
 	core_timers_free(app->timers);
 	core_clock_free(app->clock);
+	/* Last: what shutting down logged counts too. */
+	if (app->runner)
+		status = runner_finish(app->runner, status);
 	runner_free(app->runner);
 	script_free(app->script);
 out_i18n:

@@ -1,12 +1,14 @@
 /*
- * Scenario commands carried out through the app's test port, against the output folder as it
- * was at the start (file checks see only what this run wrote).
+ * Scenario commands carried out through the app's test port, with two watches over the whole
+ * run: the log (an error line the scenario did not declare with expect-log fails it) and the
+ * output folder as it was at the start (file checks see only what this run wrote).
  */
 #define LOG_MODULE "scenario"
 #include "runner.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -46,6 +48,19 @@ struct runner {
 	const char *before_fault;
 	uint64_t settle_deadline;
 
+	/* The log watch. The sink runs on whichever thread logs (USB transports have their own),
+	 * so what it touches is under log_lock. */
+	pthread_mutex_t log_lock;
+	const struct script_cmd *current; /* the command whose effects are running */
+	struct log_expect {
+		const struct script_cmd *cmd; /* expect-log LEVEL "TEXT" */
+		enum log_level level;
+		bool met;
+	} *expects;
+	size_t n_expects, cap_expects;
+	size_t n_unexpected, n_reported; /* undeclared error lines, and how many were reported */
+	char unexpected[600];            /* the first one not yet reported */
+
 	/* The output folder at the start: a file that is still exactly as it was then was not
 	 * written by this run. */
 	struct out_file {
@@ -54,6 +69,56 @@ struct runner {
 	} *before;
 	size_t n_before;
 };
+
+/* ---- the log watch ---- */
+
+static void on_log(void *user, enum log_level level, const char *module, const char *msg)
+{
+	struct runner *r = user;
+	if (level > LOG_WARN)
+		return;
+	char line[sizeof(r->unexpected)];
+	snprintf(line, sizeof(line), "%s: %s", module, msg);
+	pthread_mutex_lock(&r->log_lock);
+	bool declared = false;
+	for (size_t i = 0; i < r->n_expects && !declared; i++) {
+		struct log_expect *e = &r->expects[i];
+		if (!e->met && e->level == level && strstr(line, e->cmd->arg2)) {
+			e->met = true;
+			declared = true;
+		}
+	}
+	if (!declared && level == LOG_ERROR && r->n_unexpected++ == r->n_reported)
+		memcpy(r->unexpected, line, sizeof(line));
+	pthread_mutex_unlock(&r->log_lock);
+}
+
+static void expect_log(struct runner *r, const struct script_cmd *cmd)
+{
+	enum log_level level = LOG_ERROR;
+	log_level_parse(cmd->arg, &level); /* checked at parse time */
+	pthread_mutex_lock(&r->log_lock);
+	if (r->n_expects == r->cap_expects) {
+		r->cap_expects = r->cap_expects ? r->cap_expects * 2 : 8;
+		r->expects = xrealloc(r->expects, r->cap_expects * sizeof(*r->expects));
+	}
+	r->expects[r->n_expects++] = (struct log_expect){cmd, level, false};
+	pthread_mutex_unlock(&r->log_lock);
+}
+
+/* The first undeclared error line since the last report, into line; false if none. */
+static bool take_unexpected(struct runner *r, char *line, size_t cap, size_t *count)
+{
+	pthread_mutex_lock(&r->log_lock);
+	bool any = r->n_unexpected > r->n_reported;
+	if (any) {
+		snprintf(line, cap, "%s", r->unexpected);
+		*count = r->n_unexpected - r->n_reported;
+		r->n_reported = r->n_unexpected;
+	}
+	pthread_mutex_unlock(&r->log_lock);
+	return any;
+}
 
 /* ---- the output folder ---- */
 
@@ -120,7 +185,11 @@ struct runner *runner_new(struct script *script, struct app *app)
 	struct runner *r = xcalloc(1, sizeof(*r));
 	r->script = script;
 	r->app = app;
+	pthread_mutex_init(&r->log_lock, NULL);
 	snapshot_out_dir(r);
+	/* Warnings too: expect-log warn must see them whatever --log-level shows. */
+	log_set_sink_level(LOG_WARN);
+	log_set_sink(on_log, r);
 	return r;
 }
 
@@ -128,9 +197,12 @@ void runner_free(struct runner *r)
 {
 	if (!r)
 		return;
+	log_set_sink(NULL, NULL);
 	for (size_t i = 0; i < r->n_before; i++)
 		free(r->before[i].name);
 	free(r->before);
+	free(r->expects);
+	pthread_mutex_destroy(&r->log_lock);
 	free(r);
 }
 
@@ -185,6 +257,7 @@ int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, 
 	enum sim_bench_dev dev;
 	int fault;
 	enum scr_id screen;
+	enum log_level level;
 	switch (cmd->op) {
 	case SCRIPT_NOTE:
 	case SCRIPT_NOTE_FAKE:
@@ -204,6 +277,16 @@ int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, 
 	default: break;
 	}
 	switch (cmd->op) {
+	case SCRIPT_EXPECT_LOG:
+		if (!log_level_parse(cmd->arg, &level) || level > LOG_WARN) {
+			snprintf(why, why_len, "unknown log level '%s' (error, warn)", cmd->arg);
+			return -1;
+		}
+		if (!cmd->arg2[0]) {
+			snprintf(why, why_len, "expect-log needs the text the line contains");
+			return -1;
+		}
+		return 0;
 	case SCRIPT_FAULT:
 	case SCRIPT_CLEAR:
 		if (sim_bench_device_parse(cmd->arg, &dev) != 0) {
@@ -476,10 +559,12 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		if (cmd->op == SCRIPT_NOTE || cmd->op == SCRIPT_NOTE_FAKE) {
 			rc = cmd->op == SCRIPT_NOTE ? sim_bench_insert_note(bench, cmd->number) : sim_bench_insert_fake(bench);
 			/* A shut bezel (acceptor disabled, busy or faulty) is the kiosk's answer, not a
-			 * broken script: the customer keeps the note and the page says why. */
+			 * broken script: the customer keeps the note and the page says why. A warning,
+			 * so a scenario can check it with expect-log warn. */
 			if (rc != 0)
-				LOG_INFO("%s:%d: the acceptor did not take the note (%s)", r->script->path, cmd->line,
-					 kio_strerror(rc));
+				LOG_WARN("%s:%d: the acceptor did not take the note (%s): the customer keeps it",
+					 r->script->path, cmd->line,
+					 rc == KIO_ERR_BUSY ? "disabled, busy or faulty" : kio_strerror(rc));
 			r->waiting = true;
 			r->wait_until = now + RUNNER_NOTE_SETTLE_MS;
 			*wait_until = r->wait_until;
@@ -579,6 +664,9 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 				    cmd->arg, app_out_dir(r->app));
 		return RUNNER_CONTINUE;
 	}
+	case SCRIPT_EXPECT_LOG:
+		expect_log(r, cmd);
+		return RUNNER_CONTINUE;
 	case SCRIPT_SCREENSHOT:
 		if (app_screenshot(r->app, cmd->arg, &err) != 0)
 			return fail(r, cmd, exit_code, "%s", err.msg);
@@ -588,8 +676,32 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 	return fail(r, cmd, exit_code, "internal: unknown command");
 }
 
+/* An error line nobody declared fails the scenario at the command whose effects logged it. */
+static bool failed_on_log(struct runner *r, int *exit_code)
+{
+	char line[sizeof(r->unexpected)];
+	size_t count = 0;
+	if (!take_unexpected(r, line, sizeof(line), &count))
+		return false;
+	char more[48] = "";
+	if (count > 1)
+		snprintf(more, sizeof(more), " (and %zu more)", count - 1);
+	if (!r->current) {
+		fprintf(stderr, "%s: FAILED before the first command\n  an error was logged: \"%s\"%s\n", r->script->path,
+			line, more);
+		*exit_code = 1;
+		return true;
+	}
+	fail(r, r->current, exit_code,
+	     "an error was logged: \"%s\"%s; a scenario that means it says so first: expect-log error \"TEXT\"",
+	     line, more);
+	return true;
+}
+
 enum runner_status runner_step(struct runner *r, uint64_t now_ms, uint64_t *wait_until_ms, int *exit_code)
 {
+	if (failed_on_log(r, exit_code))
+		return RUNNER_DONE;
 	if (r->waiting) {
 		if (now_ms < r->wait_until) {
 			*wait_until_ms = r->wait_until;
@@ -619,6 +731,29 @@ enum runner_status runner_step(struct runner *r, uint64_t now_ms, uint64_t *wait
 		return RUNNER_DONE;
 	}
 	const struct script_cmd *cmd = &r->script->cmds[r->next++];
+	r->current = cmd;
 	LOG_DBG("%s:%d: %s", r->script->path, cmd->line, cmd->source);
 	return run_cmd(r, cmd, now_ms, wait_until_ms, exit_code);
+}
+
+int runner_finish(struct runner *r, int status)
+{
+	if (status != 0)
+		return status;
+	char line[sizeof(r->unexpected)];
+	size_t count = 0;
+	if (take_unexpected(r, line, sizeof(line), &count)) {
+		fprintf(stderr, "%s: FAILED after the last command\n  an error was logged while shutting down: \"%s\"\n",
+			r->script->path, line);
+		return 1;
+	}
+	for (size_t i = 0; i < r->n_expects; i++) {
+		const struct log_expect *e = &r->expects[i];
+		if (!e->met) {
+			fprintf(stderr, "%s:%d: FAILED: %s\n  expected a later %s line containing \"%s\", found none\n",
+				r->script->path, e->cmd->line, e->cmd->source, e->cmd->arg, e->cmd->arg2);
+			return 1;
+		}
+	}
+	return status;
 }

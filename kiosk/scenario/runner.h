@@ -21,11 +21,18 @@ enum runner_status {
 
 /*
  * Borrows both. Call it before anything the scenario checks happens: it notes what the output
- * folder already holds (expect-file and friends see only what this run wrote).
+ * folder already holds (expect-file and friends see only what this run wrote) and from then
+ * on watches the log (an error line the scenario did not declare with expect-log fails it).
  */
 struct runner *runner_new(struct script *script, struct app *app);
 void runner_free(struct runner *runner); /* accepts NULL */
 enum runner_status runner_step(struct runner *runner, uint64_t now_ms, uint64_t *wait_until_ms, int *exit_code);
+/*
+ * After the kiosk has shut down: status is the run's exit status so far. A run that passed
+ * fails (1) if an undeclared error was logged while shutting down or an expect-log line never
+ * came; the reason is printed. Any other status is returned unchanged.
+ */
+int runner_finish(struct runner *runner, int status);
 
 /*
  * A failure the app found outside a command (the page check): prints it as the failure of the
@@ -38,7 +45,7 @@ void runner_report_failure(struct runner *runner, const char *fmt, ...) __attrib
 struct runner_env {
 	bool simulate; /* simulated devices: note, fault, clear and test-print can work */
 };
-/* The parse-time check of device names, fault kinds, screen ids, and of commands that need
- * simulated devices (script_check_fn; check_user is a const struct runner_env *, NULL to
- * check names only). */
+/* The parse-time check of device names, fault kinds, screen ids, log levels, and of commands
+ * that need simulated devices (script_check_fn; check_user is a const struct runner_env *,
+ * NULL to check names only). */
 int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, size_t why_len);

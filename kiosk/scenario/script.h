@@ -31,6 +31,7 @@ enum script_op {
 	SCRIPT_EXPECT_FILE_TEXT, /* expect-file-text NAME "TEXT" */
 	SCRIPT_EXPECT_NO_FILE, /* expect-no-file NAME */
 	SCRIPT_WAIT_DEVICE,    /* wait-device DEVICE ok|FAULT (up to 30 s, then a failure) */
+	SCRIPT_EXPECT_LOG,     /* expect-log error|warn "TEXT" (a later log line of that level) */
 	SCRIPT_OP_COUNT
 };
 
@@ -38,7 +39,7 @@ struct script_cmd {
 	enum script_op op;
 	int line;
 	char *source;   /* the line as written, for failure messages */
-	char *arg;      /* ID, TEXT, NAME or DEVICE */
+	char *arg;      /* ID, TEXT, NAME, DEVICE or LEVEL */
 	char *arg2;     /* KIND or TEXT */
 	int64_t number; /* note: fils; wait: milliseconds */
 };

@@ -3,8 +3,9 @@
 
     run-at-size.py KIOSK SCENARIO WORKDIR WIDTHxHEIGHT
 
-Copies SCENARIO into WORKDIR with its configuration (NAME.ini beside it, if any) plus a [ui]
-section for the size, and requires exit 0: the page check the runner applies to every page is
+Copies SCENARIO into WORKDIR with its configuration (NAME.ini beside it, if any) and the files
+an earlier run left (NAME.out/, see run-scenario.sh) plus a [ui] section for the size, and
+requires exit 0: the page check the runner applies to every page is
 what can fail at a small screen (issue 9: the smallest size accepted must be one the layouts
 work at).
 """
@@ -20,6 +21,10 @@ def main():
     os.makedirs(work)
     copy = os.path.join(work, os.path.basename(scenario))
     shutil.copyfile(scenario, copy)
+    # Files an earlier run left (NAME.out/ beside the scenario, see run-scenario.sh) come too.
+    seed = scenario[:-len('.scenario')] + '.out'
+    if os.path.isdir(seed):
+        shutil.copytree(seed, copy[:-len('.scenario')] + '.out')
     config = ''
     own = scenario[:-len('.scenario')] + '.ini'
     if os.path.exists(own):

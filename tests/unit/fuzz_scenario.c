@@ -48,7 +48,7 @@ static int is_string_arg(enum script_op op, int which)
 {
 	if (which == 1)
 		return op == SCRIPT_TAP_TEXT || op == SCRIPT_TYPE || op == SCRIPT_EXPECT_TEXT || op == SCRIPT_EXPECT_NO_TEXT;
-	return op == SCRIPT_EXPECT_FILE_TEXT;
+	return op == SCRIPT_EXPECT_FILE_TEXT || op == SCRIPT_EXPECT_LOG;
 }
 
 static void check(const char *text, size_t size, const struct runner_env *env)

@@ -161,6 +161,20 @@ static void test_device_commands_need_simulation(void)
 	script_free(s);
 }
 
+static void test_expect_log(void)
+{
+	struct script *s = parse_ok("expect-log error \"receipt TEST-0001\"\nexpect-log warn \"jam\"\n");
+	g_assert_cmpint(s->cmds[0].op, ==, SCRIPT_EXPECT_LOG);
+	g_assert_cmpstr(s->cmds[0].arg, ==, "error");
+	g_assert_cmpstr(s->cmds[0].arg2, ==, "receipt TEST-0001");
+	g_assert_cmpstr(s->cmds[1].arg, ==, "warn");
+	script_free(s);
+	expect_error("expect-log info \"x\"\n", "unknown log level 'info' (error, warn)");
+	expect_error("expect-log loud \"x\"\n", "unknown log level 'loud'");
+	expect_error("expect-log error \"\"\n", "expect-log needs the text");
+	expect_error("expect-log error\n", "expected a string in double quotes");
+}
+
 /* The size cap is stated in the message; a file at the cap still loads. */
 static void test_load_size_cap(void)
 {
@@ -206,6 +220,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/script/invalid-utf8", test_invalid_utf8);
 	g_test_add_func("/script/bom-and-invisible-characters", test_bom_and_invisible_characters);
 	g_test_add_func("/script/device-commands-need-simulation", test_device_commands_need_simulation);
+	g_test_add_func("/script/expect-log", test_expect_log);
 	g_test_add_func("/script/size-cap", test_load_size_cap);
 	return g_test_run();
 }
