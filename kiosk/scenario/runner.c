@@ -487,14 +487,14 @@ static char *read_out_file(struct runner *r, const char *name, off_t size, size_
 		snprintf(why, why_len, "'%s' cannot be read: %s", name, strerror(errno));
 		return NULL;
 	}
-	/* One byte past the bound tells a file that grew after stat from one that fits. */
-	char *text = xmalloc(RUNNER_FILE_TEXT_MAX + 2);
-	size_t len = fread(text, 1, RUNNER_FILE_TEXT_MAX + 1, f);
+	/* One byte more than stat said tells a file still being written from a whole one. */
+	size_t want = (size_t)size + 1;
+	char *text = xmalloc(want + 1);
+	size_t len = fread(text, 1, want, f);
 	bool failed = ferror(f);
 	fclose(f);
-	if (failed || len > RUNNER_FILE_TEXT_MAX) {
-		snprintf(why, why_len, "'%s' %s", name,
-			 failed ? "could not be read" : "grew past the 16 MiB expect-file-text reads");
+	if (failed || len != (size_t)size) {
+		snprintf(why, why_len, "'%s' %s", name, failed ? "could not be read" : "changed while it was read");
 		free(text);
 		return NULL;
 	}
