@@ -43,6 +43,19 @@ static bool to_sink(enum log_level level)
 	return current_sink && (int)level <= (sink_level < 0 ? (int)current_level : sink_level);
 }
 
+/* A line longer than the buffer says it was cut, at a character boundary, rather than end
+ * mid-word as if complete. n is what vsnprintf wanted to write. */
+static void mark_cut(char *buf, size_t cap, int n)
+{
+	static const char cut[] = " [cut]";
+	if (n < 0 || (size_t)n < cap)
+		return;
+	size_t end = cap - sizeof(cut);
+	while (end > 0 && ((unsigned char)buf[end] & 0xC0) == 0x80)
+		end--;
+	memcpy(buf + end, cut, sizeof(cut));
+}
+
 static void emit(enum log_level level, const char *module, const char *msg)
 {
 	if (to_stderr(level))
@@ -58,8 +71,9 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	char buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	mark_cut(buf, sizeof(buf), n);
 	emit(level, module, buf);
 }
 
@@ -73,6 +87,7 @@ void log_errno(enum log_level level, const char *module, int errno_value, const 
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (n >= 0 && (size_t)n < sizeof(buf))
-		snprintf(buf + n, sizeof(buf) - (size_t)n, ": %s", strerror(errno_value));
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ": %s", strerror(errno_value));
+	mark_cut(buf, sizeof(buf), n);
 	emit(level, module, buf);
 }

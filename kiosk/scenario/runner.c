@@ -329,12 +329,25 @@ static int fail(struct runner *r, const struct script_cmd *cmd, int *exit_code, 
 
 static int fail(struct runner *r, const struct script_cmd *cmd, int *exit_code, const char *fmt, ...)
 {
-	char msg[512];
+	/* Sized to the message: an expected text can be long, and a cut one misleads. */
 	va_list ap;
+	char first[256];
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int n = vsnprintf(first, sizeof(first), fmt, ap);
 	va_end(ap);
+	char *msg;
+	if (n < 0) {
+		msg = xstrdup("(the failure could not be formatted)");
+	} else if ((size_t)n < sizeof(first)) {
+		msg = xstrdup(first);
+	} else {
+		msg = xmalloc((size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(msg, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	fprintf(stderr, "%s:%d: FAILED: %s\n  %s\n", r->script->path, cmd->line, cmd->source, msg);
+	free(msg);
 	*exit_code = 1;
 	return RUNNER_DONE;
 }

@@ -109,31 +109,34 @@ static size_t invalid_utf8_column(const char *line, size_t len)
 static bool check_ascii_word(const char *word, const char *what, char *why, size_t why_len)
 {
 	const unsigned char *u = (const unsigned char *)word;
-	size_t len = strlen(word);
-	bool plain = true;
-	for (size_t i = 0; i < len; i++)
-		plain &= u[i] > 0x20 && u[i] < 0x7F;
-	if (plain)
+	size_t len = strlen(word), bad = 0;
+	while (bad < len && u[bad] > 0x20 && u[bad] < 0x7F)
+		bad++;
+	if (bad == len)
 		return true;
+	uint32_t first = 0xFFFD, cp;
+	utf8_seq(u + bad, len - bad, &first); /* the line is well-formed: checked first */
+	/* The word around its first such character: a long id is cut, and says so. */
+	enum { BEFORE = 40 };
 	char shown[120];
-	size_t at = 0;
-	uint32_t first = 0, cp;
-	for (size_t i = 0; i < len && at + 12 < sizeof(shown);) {
+	size_t at = 0, i = bad > BEFORE ? bad - BEFORE : 0;
+	if (i > 0)
+		at += (size_t)snprintf(shown, sizeof(shown), "...");
+	while (i < len && at + 12 < sizeof(shown) - 4) {
 		size_t n = utf8_seq(u + i, len - i, &cp);
-		if (!n) { /* checked before: cannot happen */
+		if (!n) {
 			n = 1;
 			cp = 0xFFFD;
 		}
-		if (cp > 0x20 && cp < 0x7F) {
+		if (cp > 0x20 && cp < 0x7F)
 			shown[at++] = (char)cp;
-		} else {
-			if (!first)
-				first = cp;
+		else
 			at += (size_t)snprintf(shown + at, sizeof(shown) - at, "<U+%04X>", (unsigned)cp);
-		}
 		i += n;
 	}
 	shown[at] = '\0';
+	if (i < len)
+		snprintf(shown + at, sizeof(shown) - at, "...");
 	snprintf(why, why_len, "%s '%s' contains U+%04X%s: only text in double quotes may be other than plain ASCII",
 		 what, shown, (unsigned)first,
 		 first == 0xFEFF ? " (a byte order mark)" : first == 0x200B ? " (a zero-width space)"

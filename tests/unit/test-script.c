@@ -135,6 +135,16 @@ static void test_bom_and_invisible_characters(void)
 	expect_error("tap attract.en\xc2\xa0\n", "argument 'attract.en<U+00A0>' contains U+00A0 (a no-break space)");
 	expect_error("wait \xd9\xa1\n", "argument '<U+0661>' contains U+0661");
 	expect_error("tap a\rb\n", "argument 'a<U+000D>b' contains U+000D");
+	/* In a long id the character is still found and shown, with the id cut around it. */
+	GString *id = g_string_new("tap ");
+	for (int i = 0; i < 200; i++)
+		g_string_append_c(id, 'x');
+	g_string_append(id, "\xe2\x80\x8b");
+	for (int i = 0; i < 200; i++)
+		g_string_append_c(id, 'y');
+	expect_error(id->str, "argument '...xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx<U+200B>yyy");
+	expect_error(id->str, "yyy...' contains U+200B (a zero-width space)");
+	g_string_free(id, TRUE);
 	/* Inside quotes anything well-formed is text. */
 	s = parse_ok("expect-text \"\xef\xbb\xbf\xe2\x80\x8b\xc2\xa0\"\n");
 	script_free(s);
