@@ -51,7 +51,6 @@ struct runner {
 	/* The log watch. The sink runs on whichever thread logs (USB transports have their own),
 	 * so what it touches is under log_lock. */
 	pthread_mutex_t log_lock;
-	const struct script_cmd *current; /* the command whose effects are running */
 	struct log_expect {
 		const struct script_cmd *cmd; /* expect-log LEVEL "TEXT" */
 		enum log_level level;
@@ -327,14 +326,14 @@ int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, 
 static int fail(struct runner *r, const struct script_cmd *cmd, int *exit_code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static int fail(struct runner *r, const struct script_cmd *cmd, int *exit_code, const char *fmt, ...)
+/* fmt and ap as a string sized to the message (caller frees): an expected text can be long,
+ * and a cut one misleads. */
+static char *format_message(const char *fmt, va_list ap)
 {
-	/* Sized to the message: an expected text can be long, and a cut one misleads. */
-	va_list ap;
+	va_list again;
+	va_copy(again, ap);
 	char first[256];
-	va_start(ap, fmt);
 	int n = vsnprintf(first, sizeof(first), fmt, ap);
-	va_end(ap);
 	char *msg;
 	if (n < 0) {
 		msg = xstrdup("(the failure could not be formatted)");
@@ -342,10 +341,18 @@ static int fail(struct runner *r, const struct script_cmd *cmd, int *exit_code, 
 		msg = xstrdup(first);
 	} else {
 		msg = xmalloc((size_t)n + 1);
-		va_start(ap, fmt);
-		vsnprintf(msg, (size_t)n + 1, fmt, ap);
-		va_end(ap);
+		vsnprintf(msg, (size_t)n + 1, fmt, again);
 	}
+	va_end(again);
+	return msg;
+}
+
+static int fail(struct runner *r, const struct script_cmd *cmd, int *exit_code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = format_message(fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "%s:%d: FAILED: %s\n  %s\n", r->script->path, cmd->line, cmd->source, msg);
 	free(msg);
 	*exit_code = 1;
@@ -354,17 +361,17 @@ static int fail(struct runner *r, const struct script_cmd *cmd, int *exit_code, 
 
 void runner_report_failure(struct runner *r, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	char *msg = format_message(fmt, ap);
 	va_end(ap);
 	if (r->next == 0) {
 		fprintf(stderr, "%s: FAILED: before the first line\n  %s\n", r->script->path, msg);
-		return;
+	} else {
+		const struct script_cmd *cmd = &r->script->cmds[r->next - 1];
+		fprintf(stderr, "%s:%d: FAILED: %s\n  %s\n", r->script->path, cmd->line, cmd->source, msg);
 	}
-	const struct script_cmd *cmd = &r->script->cmds[r->next - 1];
-	fprintf(stderr, "%s:%d: FAILED: %s\n  %s\n", r->script->path, cmd->line, cmd->source, msg);
+	free(msg);
 }
 
 /* Taps w the way a finger would, after checking a finger could reach it. */
@@ -689,7 +696,8 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 	return fail(r, cmd, exit_code, "internal: unknown command");
 }
 
-/* An error line nobody declared fails the scenario at the command whose effects logged it. */
+/* An error line nobody declared fails the scenario at the command whose effects logged it:
+ * the one that ran last (the runner is not stepped while a command's effects run). */
 static bool failed_on_log(struct runner *r, int *exit_code)
 {
 	char line[sizeof(r->unexpected)];
@@ -699,15 +707,9 @@ static bool failed_on_log(struct runner *r, int *exit_code)
 	char more[48] = "";
 	if (count > 1)
 		snprintf(more, sizeof(more), " (and %zu more)", count - 1);
-	if (!r->current) {
-		fprintf(stderr, "%s: FAILED before the first command\n  an error was logged: \"%s\"%s\n", r->script->path,
-			line, more);
-		*exit_code = 1;
-		return true;
-	}
-	fail(r, r->current, exit_code,
-	     "an error was logged: \"%s\"%s; a scenario that means it says so first: expect-log error \"TEXT\"",
-	     line, more);
+	runner_report_failure(r, "an error was logged: \"%s\"%s; a scenario that means it says so first: "
+			      "expect-log error \"TEXT\"", line, more);
+	*exit_code = 1;
 	return true;
 }
 
@@ -744,7 +746,6 @@ enum runner_status runner_step(struct runner *r, uint64_t now_ms, uint64_t *wait
 		return RUNNER_DONE;
 	}
 	const struct script_cmd *cmd = &r->script->cmds[r->next++];
-	r->current = cmd;
 	LOG_DBG("%s:%d: %s", r->script->path, cmd->line, cmd->source);
 	return run_cmd(r, cmd, now_ms, wait_until_ms, exit_code);
 }
@@ -756,7 +757,7 @@ int runner_finish(struct runner *r, int status)
 	char line[sizeof(r->unexpected)];
 	size_t count = 0;
 	if (take_unexpected(r, line, sizeof(line), &count)) {
-		fprintf(stderr, "%s: FAILED after the last command\n  an error was logged while shutting down: \"%s\"\n",
+		fprintf(stderr, "%s: FAILED: after the last line\n  an error was logged while shutting down: \"%s\"\n",
 			r->script->path, line);
 		return 1;
 	}
