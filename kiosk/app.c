@@ -681,7 +681,7 @@ int app_run(const struct app_options *opts)
 		status = 2;
 		goto out_free;
 	}
-	if (devices_check_config(&app->cfg, opts->config_path ? opts->config_path : "defaults", &err) != 0) {
+	if (devices_check_config(&app->cfg, &err) != 0) {
 		fprintf(stderr, "kiosk: %s\n", err.msg);
 		status = 2;
 		goto out_free;
