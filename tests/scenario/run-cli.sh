@@ -4,7 +4,8 @@
 #   run-cli.sh KIOSK WORKDIR STATUS MESSAGE ARGS...
 # It runs in WORKDIR, where the kiosk's default database (kiosk.db) and output folder (out)
 # would land, with fixtures for ARGS to name: a-file (a regular file), ro-dir (a folder the
-# kiosk may not write in), a-dir (an empty folder), long (a path of 600 bytes). No display:
+# kiosk may not write in), a-dir (an empty folder), wide.txt (20,000 x U+FDFD, for
+# `kiosk layout`), @LONG@ (a path of 600 bytes). No display:
 # DISPLAY, WAYLAND_DISPLAY and SDL_VIDEODRIVER are unset. Leading ARGS of the form NAME=VALUE
 # go into the kiosk's environment instead, and @LONG@ in an argument stands for that long path.
 set -u
@@ -14,6 +15,7 @@ rm -rf "$work"
 mkdir -p "$work/ro-dir" "$work/a-dir"
 cd "$work" || exit 1
 echo "not a folder" >a-file
+printf '\xef\xb7\xbd%.0s' $(seq 1 20000) >wide.txt
 chmod 0555 ro-dir
 long=$(printf 'd%.0s' $(seq 1 600))
 vars=() args=()
