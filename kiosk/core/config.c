@@ -243,7 +243,11 @@ void core_config_where(const struct core_config *cfg, const char *section, const
 {
 	const struct key_desc *k = find_key(section, name);
 	int line = k ? cfg->lines[key_index(k)] : 0;
-	if (line && cfg->source)
+	/* A long file name keeps its end, where the name is: messages hold 256 bytes. */
+	size_t n = cfg->source ? strlen(cfg->source) : 0;
+	if (line && n > 80)
+		snprintf(buf, cap, "...%s:%d: %s.%s", cfg->source + n - 77, line, section, name);
+	else if (line && cfg->source)
 		snprintf(buf, cap, "%s:%d: %s.%s", cfg->source, line, section, name);
 	else
 		snprintf(buf, cap, "%s.%s (default)", section, name);

@@ -138,6 +138,16 @@ static void test_where(void)
 	g_assert_cmpstr(where, ==, "k.ini:3: devices.cash_usb");
 	core_config_where(&cfg, "devices", "card_usb", where, sizeof(where));
 	g_assert_cmpstr(where, ==, "devices.card_usb (default)");
+	/* A long file name keeps its end (the name) and the line, not a cut prefix. */
+	char name[300];
+	memset(name, 'd', sizeof(name));
+	memcpy(name + sizeof(name) - 7, "/k.ini", 7);
+	struct kio_error err;
+	core_config_defaults(&cfg);
+	g_assert_cmpint(core_config_load_string(&cfg, name, "[devices]\ncash_usb = 1:2\n", &err), ==, 0);
+	core_config_where(&cfg, "devices", "cash_usb", where, sizeof(where));
+	g_assert_true(g_str_has_prefix(where, "...ddd"));
+	g_assert_true(g_str_has_suffix(where, "d/k.ini:2: devices.cash_usb"));
 }
 
 static void test_dump_escapes(void)
