@@ -150,6 +150,20 @@ static void test_where(void)
 	g_assert_true(g_str_has_suffix(where, "d/k.ini:2: devices.cash_usb"));
 }
 
+/* A fault's message names a long value; cut to fit struct kio_error, it must say so. */
+static void test_long_message_marked(void)
+{
+	char text[400];
+	snprintf(text, sizeof(text), "[ui]\nwidth = %0300dx\n", 0);
+	struct core_config cfg;
+	struct kio_error err = {0};
+	core_config_defaults(&cfg);
+	g_assert_cmpint(core_config_load_string(&cfg, "k.ini", text, &err), ==, KIO_ERR_INVALID);
+	g_assert_true(g_str_has_prefix(err.msg, "k.ini:2: ui.width = '000"));
+	g_assert_cmpuint(strlen(err.msg), ==, sizeof(err.msg) - 1);
+	g_assert_true(g_str_has_suffix(err.msg, "..."));
+}
+
 static void test_dump_escapes(void)
 {
 	struct core_config a, b;
@@ -196,6 +210,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/sections-and-lines", test_sections_and_lines);
 	g_test_add_func("/config/lengths", test_lengths);
 	g_test_add_func("/config/where", test_where);
+	g_test_add_func("/config/long-message-marked", test_long_message_marked);
 	g_test_add_func("/config/dump-escapes", test_dump_escapes);
 	g_test_add_func("/config/ini-entries", test_ini_entries);
 	return g_test_run();
