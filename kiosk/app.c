@@ -25,6 +25,7 @@
 
 #include <SDL2/SDL.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -665,6 +666,13 @@ static int check_paths(struct core_config *cfg, const struct app_options *opts, 
 	rc = core_path_check_out_file(what, db, sizeof(cfg->db_path), false, err);
 	if (rc)
 		return rc;
+	/* SQLite's side files (-journal, -wal, -shm) and the simulated validator's memory
+	 * (.sim-cash) are named after the database: they must fit a file name too. */
+	const char *base = strrchr(db, '/') ? strrchr(db, '/') + 1 : db;
+	if (strlen(base) + strlen(".sim-cash") > NAME_MAX)
+		return kio_fail(err, KIO_ERR_INVALID,
+				"%s: a file name of %zu bytes leaves no room for its side files (-journal, -wal, .sim-cash): at most %zu",
+				what, strlen(base), (size_t)NAME_MAX - strlen(".sim-cash"));
 	memmove(cfg->db_path, db, strlen(db) + 1);
 	return 0;
 }

@@ -5,7 +5,7 @@
 # It runs in WORKDIR, where the kiosk's default database (kiosk.db) and output folder (out)
 # would land, with fixtures for ARGS to name: a-file (a regular file), ro-dir (a folder the
 # kiosk may not write in), a-dir (an empty folder), wide.txt (20,000 x U+FDFD, for
-# `kiosk layout`), @LONG@ (a path of 600 bytes). No display:
+# `kiosk layout`), @LONG@ (a path of 600 bytes), @NAME250@ (a 250-byte file name). No display:
 # DISPLAY, WAYLAND_DISPLAY and SDL_VIDEODRIVER are unset. Leading ARGS of the form NAME=VALUE
 # go into the kiosk's environment instead, and @LONG@ in an argument stands for that long path.
 set -u
@@ -18,9 +18,10 @@ echo "not a folder" >a-file
 printf '\xef\xb7\xbd%.0s' $(seq 1 20000) >wide.txt
 chmod 0555 ro-dir
 long=$(printf 'd%.0s' $(seq 1 600))
+name250=$(printf 'k%.0s' $(seq 1 247)).db
 vars=() args=()
 for a in "$@"; do
-	if [ ${#args[@]} -eq 0 ] && [[ "$a" =~ ^[A-Z_]+= ]]; then vars+=("$a"); else args+=("${a//@LONG@/$long}"); fi
+	if [ ${#args[@]} -eq 0 ] && [[ "$a" =~ ^[A-Z_]+= ]]; then vars+=("$a"); else a=${a//@LONG@/$long}; args+=("${a//@NAME250@/$name250}"); fi
 done
 before=$(find . | sort)
 
