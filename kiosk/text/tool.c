@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "kiosk/core/log.h"
+#include "kiosk/core/path.h"
 #include "kiosk/core/xmalloc.h"
 #include "kiosk/text/text-priv.h"
 
@@ -309,6 +310,13 @@ int text_layout_tool_main(int argc, char **argv)
 	if (file ? optind != argc : optind + 1 != argc) {
 		fprintf(stderr, file ? "kiosk layout: --file FILE and a TEXT argument exclude each other\n"
 				     : "kiosk layout: exactly one TEXT argument expected (or --file FILE)\n");
+		return 2;
+	}
+	/* The image's place is checked before the work: a missing folder is bad input, not a
+	 * failure after laying out a megabyte. */
+	struct kio_error perr;
+	if (png && core_path_check_out_file("--png", png, 0, true, &perr) != 0) {
+		fprintf(stderr, "kiosk layout: %s\n", perr.msg);
 		return 2;
 	}
 	char *owned = NULL;
