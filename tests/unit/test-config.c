@@ -122,6 +122,11 @@ static void test_lengths(void)
 	struct core_config cfg;
 	load_ok(&cfg, big->str);
 	g_assert_cmpstr(cfg.kiosk_id, ==, "DXB-9");
+	/* Past 1 MiB it is no configuration: refused whole, not read in part. */
+	while (big->len <= (1u << 20))
+		g_string_append(big, "# filler filler filler filler filler filler filler filler\n");
+	expect_error_data(big->str, big->len, "k.ini: ");
+	expect_error_data(big->str, big->len, "bytes: larger than the 1048576 a configuration may have");
 	g_string_free(big, TRUE);
 }
 
