@@ -25,6 +25,7 @@
 
 #include <SDL2/SDL.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include "kiosk/tech/testprint.h"
 #include "kiosk/core/clock.h"
 #include "kiosk/core/log.h"
+#include "kiosk/core/path.h"
 #include "kiosk/core/timers.h"
 #include "kiosk/core/xmalloc.h"
 #include "kiosk/ledger/notes.h"
@@ -639,11 +641,57 @@ enum lang app_default_lang(const struct app *app)
 	return lang;
 }
 
+/*
+ * The output folder and the database, from the command line or the configuration, checked
+ * before anything is created: a bad one is exit 2 naming it, never a folder made somewhere
+ * else, a cut path, or SQLite's nameless temporary database. Copies the options over cfg.
+ */
+static int check_paths(struct core_config *cfg, const struct app_options *opts, struct kio_error *err)
+{
+	char where[160];
+	const char *what = "--out";
+	if (!opts->out_dir) {
+		core_config_where(cfg, "paths", "out_dir", where, sizeof(where));
+		what = where;
+	}
+	const char *out = opts->out_dir ? opts->out_dir : cfg->out_dir;
+	int rc = core_path_check_out_dir(what, out, sizeof(cfg->out_dir), err);
+	if (rc)
+		return rc;
+	memmove(cfg->out_dir, out, strlen(out) + 1);
+
+	what = "--db";
+	if (!opts->db_path) {
+		core_config_where(cfg, "paths", "db", where, sizeof(where));
+		what = where;
+	}
+	const char *db = opts->db_path ? opts->db_path : cfg->db_path;
+	/* SQLite gives "" and ":memory:" special meanings: a database that vanishes at exit. */
+	if (strcmp(db, ":memory:") == 0)
+		return kio_fail(err, KIO_ERR_INVALID, "%s ':memory:': the kiosk needs a database file", what);
+	rc = core_path_check_out_file(what, db, sizeof(cfg->db_path), false, err);
+	if (rc)
+		return rc;
+	/* SQLite's side files (-journal, -wal, -shm) and the simulated validator's memory
+	 * (.sim-cash) are named after the database: they must fit a file name too. */
+	const char *base = strrchr(db, '/') ? strrchr(db, '/') + 1 : db;
+	if (strlen(base) + strlen(".sim-cash") > NAME_MAX)
+		return kio_fail(err, KIO_ERR_INVALID,
+				"%s: a file name of %zu bytes leaves no room for its side files (-journal, -wal, .sim-cash): at most %zu",
+				what, strlen(base), (size_t)NAME_MAX - strlen(".sim-cash"));
+	memmove(cfg->db_path, db, strlen(db) + 1);
+	return 0;
+}
+
 /* mkdir -p: the output folder may be nested in a fresh checkout. */
 static int make_dir(const char *path, struct kio_error *err)
 {
+	if (path[0] == '\0')
+		return kio_fail(err, KIO_ERR_INVALID, "output folder: the path is empty");
 	char *copy = xstrdup(path);
 	int rc = 0;
+	/* From the second byte: "/" alone is no folder to make; "" is refused above (reading
+	 * past its NUL was a heap-buffer-overflow). */
 	for (char *p = copy + 1; rc == 0; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
@@ -687,15 +735,16 @@ int app_run(const struct app_options *opts)
 		status = 2;
 		goto out_free;
 	}
-	if (devices_check_config(&app->cfg, opts->config_path ? opts->config_path : "defaults", &err) != 0) {
+	if (devices_check_config(&app->cfg, &err) != 0) {
 		fprintf(stderr, "kiosk: %s\n", err.msg);
 		status = 2;
 		goto out_free;
 	}
-	if (opts->out_dir)
-		snprintf(app->cfg.out_dir, sizeof(app->cfg.out_dir), "%s", opts->out_dir);
-	if (opts->db_path)
-		snprintf(app->cfg.db_path, sizeof(app->cfg.db_path), "%s", opts->db_path);
+	if (check_paths(&app->cfg, opts, &err) != 0) {
+		fprintf(stderr, "kiosk: %s\n", err.msg);
+		status = 2;
+		goto out_free;
+	}
 	if (i18n_load(NULL, &app->i18n, &err) != 0) {
 		fprintf(stderr, "kiosk: %s\n", err.msg);
 		status = 3; /* the installation, not the user's input */
@@ -723,13 +772,14 @@ int app_run(const struct app_options *opts)
 		LOG_ERR("fonts: %s", err.msg);
 		goto out_clock;
 	}
-	if (make_dir(app->cfg.out_dir, &err) != 0) {
-		LOG_ERR("output folder: %s", err.msg);
-		goto out_text;
-	}
 	if (ui_display_open(opts->mode, app->cfg.width, app->cfg.height, app->text, &app->display, &err) != 0) {
 		LOG_ERR("%s", err.msg);
 		goto out_text;
+	}
+	/* After the display: a kiosk that cannot show itself leaves no folder behind. */
+	if (make_dir(app->cfg.out_dir, &err) != 0) {
+		LOG_ERR("output folder: %s", err.msg);
+		goto out_display;
 	}
 	if (ledger_open(app->cfg.db_path, &app->ledger, &err) != 0) {
 		LOG_ERR("%s", err.msg);

@@ -116,20 +116,24 @@ static int open_transports(struct devices *d, struct transport *t[3], struct kio
 	return 0;
 }
 
-int devices_check_config(const struct core_config *cfg, const char *source, struct kio_error *err)
+int devices_check_config(const struct core_config *cfg, struct kio_error *err)
 {
 	const struct {
-		const char *key, *value;
+		const char *name, *value;
 	} ids[] = {
-		{"devices.cash_usb", cfg->cash_usb},
-		{"devices.receipt_usb", cfg->receipt_usb},
-		{"devices.card_usb", cfg->card_usb},
+		{"cash_usb", cfg->cash_usb},
+		{"receipt_usb", cfg->receipt_usb},
+		{"card_usb", cfg->card_usb},
 	};
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		struct usbx_id id;
 		struct kio_error why;
-		if (usbx_id_parse(ids[i].value, &id, &why) != 0)
-			return kio_fail(err, KIO_ERR_INVALID, "%s: %s: %s", source, ids[i].key, why.msg);
+		if (usbx_id_parse(ids[i].value, &id, &why) != 0) {
+			/* file:line: devices.cash_usb: ..., as the loader reports its own faults. */
+			char where[192];
+			core_config_where(cfg, "devices", ids[i].name, where, sizeof(where));
+			return kio_fail(err, KIO_ERR_INVALID, "%s: %s", where, why.msg);
+		}
 	}
 	return 0;
 }

@@ -39,8 +39,8 @@ struct devices_config {
 };
 
 /* Checks the device keys of cfg (the USB ids' fields) without opening anything, so a typo stops
- * the kiosk at start with "source: key: reason" in err (KIO_ERR_INVALID). */
-int devices_check_config(const struct core_config *cfg, const char *source, struct kio_error *err);
+ * the kiosk at start with "file:line: devices.KEY: reason" in err (KIO_ERR_INVALID). */
+int devices_check_config(const struct core_config *cfg, struct kio_error *err);
 
 /* Opens all three devices. A device that is absent or faulty is not an error: its class
  * reports it (offline, fault) and the driver keeps trying. Errors are for what cannot work at

@@ -10,6 +10,7 @@
 #include "kiosk/app.h"
 #include "kiosk/core/config.h"
 #include "kiosk/core/log.h"
+#include "kiosk/core/path.h"
 #include "kiosk/ledger/tool.h"
 #include "kiosk/text/text.h"
 
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
 
 	enum { OPT_SIMULATE = 256, OPT_HEADLESS, OPT_SCRIPT, OPT_OUT, OPT_DB, OPT_CONFIG, OPT_LANG, OPT_WINDOWED,
 	       OPT_FULLSCREEN, OPT_LOG_LEVEL, OPT_STARTUP_REPORT, OPT_PRINT_CONFIG, OPT_VERSION, OPT_HELP };
+	/* In the order of the enum: a repeated option is named by long_opts[c - OPT_SIMULATE]. */
 	static const struct option long_opts[] = {
 		{"simulate", no_argument, NULL, OPT_SIMULATE},
 		{"headless", no_argument, NULL, OPT_HEADLESS},
@@ -76,14 +78,32 @@ int main(int argc, char **argv)
 	};
 	struct app_options opts = {.mode = UI_MODE_FULLSCREEN};
 	bool headless = false, windowed = false, fullscreen = false;
-	const char *env_level = getenv("KIOSK_LOG");
+	bool help = false, version = false, print_config = false;
+	/* Each option once: a repeated one (two --db) would otherwise be silently last-wins. */
+	bool seen[OPT_HELP - OPT_SIMULATE + 1] = {false};
 	enum log_level level;
-	if (env_level && log_level_parse(env_level, &level))
-		log_set_level(level);
 
+	/* ":" first: a missing value is ':', so '?' is always an unknown option. */
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+		if (c == ':') {
+			fprintf(stderr, "kiosk: option %s needs a value (see kiosk --help)\n", argv[optind - 1]);
+			return 2;
+		}
+		if (c < OPT_SIMULATE || c > OPT_HELP) {
+			/* A short option is reported by its letter: argv may hold several ("-xv"). */
+			if (optopt > 0 && optopt < OPT_SIMULATE)
+				fprintf(stderr, "kiosk: unknown option '-%c' (see kiosk --help)\n", optopt);
+			else
+				fprintf(stderr, "kiosk: unknown option '%s' (see kiosk --help)\n", argv[optind - 1]);
+			return 2;
+		}
+		if (seen[c - OPT_SIMULATE]) {
+			fprintf(stderr, "kiosk: option --%s given twice\n", long_opts[c - OPT_SIMULATE].name);
+			return 2;
+		}
+		seen[c - OPT_SIMULATE] = true;
 		switch (c) {
 		case OPT_SIMULATE: opts.simulate = true; break;
 		case OPT_HEADLESS: headless = true; break;
@@ -108,26 +128,40 @@ int main(int argc, char **argv)
 			log_set_level(level);
 			break;
 		case OPT_STARTUP_REPORT: opts.startup_report = optarg; break;
-		case OPT_PRINT_CONFIG: {
-			struct core_config cfg;
-			core_config_defaults(&cfg);
-			core_config_dump(&cfg, stdout);
-			return 0;
-		}
-		case OPT_VERSION: printf("kiosk %s\n", KIOSK_VERSION); return 0;
-		case OPT_HELP: usage(stdout); return 0;
-		case '?':
-		default:
-			if (optopt)
-				fprintf(stderr, "kiosk: option %s needs a value (see kiosk --help)\n", argv[optind - 1]);
-			else
-				fprintf(stderr, "kiosk: unknown option '%s' (see kiosk --help)\n", argv[optind - 1]);
-			return 2;
+		case OPT_PRINT_CONFIG: print_config = true; break;
+		case OPT_VERSION: version = true; break;
+		case OPT_HELP: help = true; break;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "kiosk: unexpected argument '%s' (see kiosk --help)\n", argv[optind]);
 		return 2;
+	}
+	/* The environment is input too: a level that is not one is refused, not ignored. */
+	const char *env_level = getenv("KIOSK_LOG");
+	if (env_level && env_level[0]) {
+		enum log_level env;
+		if (!log_level_parse(env_level, &env)) {
+			fprintf(stderr, "kiosk: KIOSK_LOG=%s: must be error, warn, info or debug\n", env_level);
+			return 2;
+		}
+		if (!seen[OPT_LOG_LEVEL - OPT_SIMULATE]) /* the option wins */
+			log_set_level(env);
+	}
+	/* Only now, with every option read and checked: "--version --lang xx" is bad input. */
+	if (help) {
+		usage(stdout);
+		return 0;
+	}
+	if (version) {
+		printf("kiosk %s\n", KIOSK_VERSION);
+		return 0;
+	}
+	if (print_config) {
+		struct core_config cfg;
+		core_config_defaults(&cfg);
+		core_config_dump(&cfg, stdout);
+		return 0;
 	}
 	if (windowed && fullscreen) {
 		fprintf(stderr, "kiosk: --windowed and --fullscreen exclude each other\n");
@@ -139,6 +173,16 @@ int main(int argc, char **argv)
 	}
 	if (headless && !opts.script_path) {
 		fprintf(stderr, "kiosk: --headless needs --script FILE (nothing else would drive it)\n");
+		return 2;
+	}
+	/* Files named on the command line are looked at before anything starts; --out and --db,
+	 * which the configuration may also set, are checked in app_run. */
+	struct kio_error err;
+	if ((opts.script_path && core_path_check_in_file("--script", opts.script_path, &err) != 0) ||
+	    (opts.config_path && core_path_check_in_file("--config", opts.config_path, &err) != 0) ||
+	    (opts.startup_report &&
+	     core_path_check_out_file("--startup-report", opts.startup_report, 0, true, &err) != 0)) {
+		fprintf(stderr, "kiosk: %s\n", err.msg);
 		return 2;
 	}
 	opts.mode = headless ? UI_MODE_HEADLESS : windowed ? UI_MODE_WINDOWED : UI_MODE_FULLSCREEN;

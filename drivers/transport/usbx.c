@@ -220,6 +220,7 @@ int usbx_id_parse(const char *text, struct usbx_id *out, struct kio_error *err)
 		}
 		memcpy(id.serial, ser, n);
 	}
+	bool seen_if = false, seen_in = false, seen_out = false;
 	for (const char *p = comma; p; p = strchr(p + 1, ',')) {
 		const char *opt = p + 1;
 		const char *end = strchr(opt, ',');
@@ -231,6 +232,16 @@ int usbx_id_parse(const char *text, struct usbx_id *out, struct kio_error *err)
 					"usb id \"%s\": option \"%.*s\" is not if=N, in=EP or out=EP", text, (int)n,
 					opt);
 		size_t key = (size_t)(eq - opt);
+		/* Once each: "if=1,if=2" would otherwise be silently last-wins. */
+		bool *seen = key == 2 && memcmp(opt, "if", 2) == 0   ? &seen_if
+			     : key == 2 && memcmp(opt, "in", 2) == 0  ? &seen_in
+			     : key == 3 && memcmp(opt, "out", 3) == 0 ? &seen_out
+								      : NULL;
+		if (seen && *seen)
+			return kio_fail(err, KIO_ERR_INVALID, "usb id \"%s\": option \"%.*s\" given twice", text,
+					(int)key, opt);
+		if (seen)
+			*seen = true;
 		if (key == 2 && memcmp(opt, "if", 2) == 0) {
 			id.interface = (uint8_t)v;
 		} else if (key == 2 && memcmp(opt, "in", 2) == 0) {

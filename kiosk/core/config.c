@@ -4,11 +4,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "drivers/transport/usb-ids.h"
-#include "keyfile.h"
+#include "ini.h"
 #include "kiosk-config.h"
 
 enum key_type { KEY_INT, KEY_INT64, KEY_STRING, KEY_CHOICE, KEY_USB_ID, KEY_HEX64 };
@@ -64,6 +65,8 @@ static const struct key_desc keys[] = {
 	{"sim", "virtual_epoch_s", KEY_INT64, OFF(virtual_epoch_s), 0, 0, INT64_C(4102444800), NULL,
 	 "Wall-clock time (Unix seconds) at the start of a headless run"},
 };
+
+_Static_assert(sizeof(keys) / sizeof(keys[0]) == CORE_CONFIG_KEYS, "CORE_CONFIG_KEYS is the table's size");
 
 void core_config_defaults(struct core_config *cfg)
 {
@@ -171,53 +174,99 @@ static const struct key_desc *find_key(const char *section, const char *name)
 	return NULL;
 }
 
-/* Applies every key of kfile to cfg, or fails at the first bad one with its line. */
-static int apply(struct core_config *cfg, const struct core_keyfile *kfile, struct kio_error *err)
+static int key_index(const struct key_desc *k)
 {
-	int rc = 0;
-	gchar **groups = g_key_file_get_groups(kfile->kf, NULL);
-	for (gchar **g = groups; *g && rc == 0; g++) {
-		gchar **names = g_key_file_get_keys(kfile->kf, *g, NULL, NULL);
-		for (gchar **n = names; n && *n && rc == 0; n++) {
-			int line = core_keyfile_line(kfile, *g, *n);
-			const struct key_desc *k = find_key(*g, *n);
-			struct kio_error why = {0};
-			if (!k) {
-				rc = kio_fail(&why, KIO_ERR_INVALID, "[%s] %s: unknown key", *g, *n);
-			} else {
-				gchar *value = g_key_file_get_string(kfile->kf, *g, *n, NULL);
-				rc = value ? set_key(k, cfg, g_strstrip(value), &why)
-					   : kio_fail(&why, KIO_ERR_INVALID, "%s.%s: unreadable value", *g, *n);
-				g_free(value);
-			}
-			if (rc)
-				kio_fail(err, rc, "%s:%d: %s", kfile->name, line, why.msg);
-		}
-		g_strfreev(names);
+	return (int)(k - keys);
+}
+
+static bool known_section(const char *section)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+/* Applies every key of ini to a copy of cfg, so a file with a fault changes nothing. */
+static int apply(struct core_config *cfg, const struct core_ini *ini, const char *name, struct kio_error *err)
+{
+	struct core_config next = *cfg;
+	for (size_t i = 0; i < ini->n_sections; i++)
+		if (!known_section(ini->sections[i].name))
+			return kio_fail(err, KIO_ERR_INVALID, "%s:%d: [%s]: unknown section", name,
+					ini->sections[i].line, ini->sections[i].name);
+	memset(next.lines, 0, sizeof(next.lines));
+	for (size_t i = 0; i < ini->n_entries; i++) {
+		const struct core_ini_entry *e = &ini->entries[i];
+		const struct key_desc *k = find_key(e->section, e->key);
+		struct kio_error why = {0};
+		int rc = k ? set_key(k, &next, e->value, &why)
+			   : kio_fail(&why, KIO_ERR_INVALID, "%s.%s: unknown key", e->section, e->key);
+		if (rc)
+			return kio_fail(err, rc, "%s:%d: %s", name, e->line, why.msg);
+		next.lines[key_index(k)] = e->line;
 	}
-	g_strfreev(groups);
-	return rc;
+	next.source = name;
+	*cfg = next;
+	return 0;
 }
 
 int core_config_load(struct core_config *cfg, const char *path, struct kio_error *err)
 {
-	struct core_keyfile *kfile = NULL;
-	int rc = core_keyfile_load(path, &kfile, err);
+	struct core_ini *ini = NULL;
+	int rc = core_ini_load(path, &ini, err);
 	if (rc == 0)
-		rc = apply(cfg, kfile, err);
-	core_keyfile_free(kfile);
+		rc = apply(cfg, ini, path, err);
+	core_ini_free(ini);
+	return rc;
+}
+
+int core_config_load_data(struct core_config *cfg, const char *name, const char *buf, size_t len,
+			  struct kio_error *err)
+{
+	struct core_ini *ini = NULL;
+	int rc = core_ini_parse(name, buf, len, &ini, err);
+	if (rc == 0)
+		rc = apply(cfg, ini, name, err);
+	core_ini_free(ini);
 	return rc;
 }
 
 int core_config_load_string(struct core_config *cfg, const char *name, const char *text,
 			    struct kio_error *err)
 {
-	struct core_keyfile *kfile = NULL;
-	int rc = core_keyfile_load_data(name, text, &kfile, err);
-	if (rc == 0)
-		rc = apply(cfg, kfile, err);
-	core_keyfile_free(kfile);
-	return rc;
+	return core_config_load_data(cfg, name, text, strlen(text), err);
+}
+
+void core_config_where(const struct core_config *cfg, const char *section, const char *name, char *buf,
+		       size_t cap)
+{
+	const struct key_desc *k = find_key(section, name);
+	int line = k ? cfg->lines[key_index(k)] : 0;
+	/* A long file name keeps its end, where the name is: messages hold 256 bytes. */
+	size_t n = cfg->source ? strlen(cfg->source) : 0;
+	if (line && n > 80)
+		snprintf(buf, cap, "...%s:%d: %s.%s", cfg->source + n - 77, line, section, name);
+	else if (line && cfg->source)
+		snprintf(buf, cap, "%s:%d: %s.%s", cfg->source, line, section, name);
+	else
+		snprintf(buf, cap, "%s.%s (default)", section, name);
+}
+
+/* A value as core_ini reads it back: backslashes doubled, end spaces kept with \\s. */
+static void dump_string(FILE *out, const char *name, const char *v)
+{
+	fprintf(out, "%s = ", name);
+	size_t n = strlen(v);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '\\')
+			fputs("\\\\", out);
+		else if (v[i] == ' ' && (i == 0 || i == n - 1))
+			fputs("\\s", out);
+		else
+			fputc(v[i], out);
+	}
+	fputc('\n', out);
 }
 
 void core_config_dump(const struct core_config *cfg, FILE *out)
@@ -238,7 +287,7 @@ void core_config_dump(const struct core_config *cfg, FILE *out)
 		case KEY_INT: fprintf(out, "%s = %d\n", k->name, *(const int *)field); break;
 		case KEY_INT64: fprintf(out, "%s = %lld\n", k->name, (long long)*(const int64_t *)field); break;
 		case KEY_STRING:
-		case KEY_USB_ID: fprintf(out, "%s = %s\n", k->name, field); break;
+		case KEY_USB_ID: dump_string(out, k->name, field); break;
 		case KEY_CHOICE: fprintf(out, "%s = %s\n", k->name, k->choices[*(const int *)field]); break;
 		case KEY_HEX64:
 			fprintf(out, "%s = %016llx\n", k->name, (unsigned long long)*(const uint64_t *)field);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <stdio.h>
@@ -14,6 +15,8 @@
 #include "err.h"
 
 enum config_digits { CONFIG_DIGITS_WESTERN, CONFIG_DIGITS_EASTERN };
+
+enum { CORE_CONFIG_KEYS = 16 }; /* the keys in config.c's table */
 
 struct core_config {
 	/* [kiosk] */
@@ -36,17 +39,33 @@ struct core_config {
 	uint64_t cash_fixed_key;   /* eSSP fixed key, the lower 64 bits of the AES key */
 	/* [sim] */
 	int64_t virtual_epoch_s;   /* wall clock at the start of a headless run */
+
+	/* Where the values came from, for messages about them found after loading (a USB id,
+	 * a path): the file last loaded (borrowed from the caller of core_config_load, NULL
+	 * while every value is a default) and the line each key was set on (0: not set). */
+	const char *source;
+	int lines[CORE_CONFIG_KEYS];
 };
 
 /* Fills cfg with every default. */
 void core_config_defaults(struct core_config *cfg);
 
-/* Reads path over the current values of cfg. On error returns KIO_ERR_INVALID (or
- * KIO_ERR_IO if the file cannot be read) with "path:line: key: reason" in err. */
+/* Reads path over the current values of cfg (through core_ini, see ini.h for the format).
+ * On error returns KIO_ERR_INVALID (or KIO_ERR_IO / KIO_ERR_NOT_FOUND if the file cannot be
+ * read) with "path:line: section.key: reason" in err, and cfg is unchanged. An unknown
+ * section or key is an error. cfg->source borrows path. */
 int core_config_load(struct core_config *cfg, const char *path, struct kio_error *err);
-/* The same from a string (tests); name is used in messages. */
+/* The same from len bytes of buf; name is used in messages and borrowed as cfg->source. */
+int core_config_load_data(struct core_config *cfg, const char *name, const char *buf, size_t len,
+			  struct kio_error *err);
+/* The same from a NUL-terminated string (tests). */
 int core_config_load_string(struct core_config *cfg, const char *name, const char *text,
 			    struct kio_error *err);
+
+/* Where section.name's value came from, for a message: "file:line: section.name" when the
+ * file set it, else "section.name (default)". Always NUL-terminates buf. */
+void core_config_where(const struct core_config *cfg, const char *section, const char *name, char *buf,
+		       size_t cap);
 
 /* Writes every key with its current value and documentation, as a template file. */
 void core_config_dump(const struct core_config *cfg, FILE *out);

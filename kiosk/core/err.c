@@ -2,6 +2,7 @@
 #include "err.h"
 
 #include <stdio.h>
+#include <string.h>
 
 const char *kio_strerror(int code)
 {
@@ -25,7 +26,10 @@ int kio_vfail(struct kio_error *err, int code, const char *fmt, va_list ap)
 {
 	if (err) {
 		err->code = code;
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		/* A message cut to fit says so, rather than ending as if complete. */
+		if (n >= (int)sizeof(err->msg))
+			memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);
 	}
 	return code;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <hb-ft.h>
 
@@ -41,17 +42,24 @@ static int read_file(const char *path, void **data, size_t *len, struct kio_erro
 	if (!f)
 		return kio_fail(err, errno == ENOENT ? KIO_ERR_NOT_FOUND : KIO_ERR_IO,
 				"open font %s: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) != 0) {
-		rc = kio_fail(err, KIO_ERR_IO, "seek font %s: %s", path, strerror(errno));
+	/* fstat, not fseek/ftell: on a folder ftell answers LONG_MAX, reported as the size. */
+	struct stat st;
+	if (fstat(fileno(f), &st) != 0) {
+		rc = kio_fail(err, KIO_ERR_IO, "font %s: %s", path, strerror(errno));
 		goto out_close;
 	}
-	long size = ftell(f);
+	if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
+		rc = kio_fail(err, KIO_ERR_INVALID, "font %s: %s", path,
+			      S_ISDIR(st.st_mode) ? "is a folder, not a font file" : "is not a regular file");
+		goto out_close;
+	}
 	/* A font file beyond 64 MiB is not one of ours; refuse before allocating. */
-	if (size <= 0 || size > (64L << 20)) {
-		rc = kio_fail(err, KIO_ERR_INVALID, "font %s: size %ld out of range", path, size);
+	if (st.st_size <= 0 || st.st_size > (64L << 20)) {
+		rc = kio_fail(err, KIO_ERR_INVALID, "font %s: %lld bytes (a font file has 1 byte to 64 MiB)", path,
+			      (long long)st.st_size);
 		goto out_close;
 	}
-	rewind(f);
+	long size = (long)st.st_size;
 	*data = xmalloc((size_t)size);
 	if (fread(*data, 1, (size_t)size, f) != (size_t)size) {
 		rc = kio_fail(err, KIO_ERR_IO, "read font %s: short read", path);

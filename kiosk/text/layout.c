@@ -17,6 +17,7 @@
  *    A break at a space changes no form. tests/unit/text/test_break_reshape.c holds both.
  */
 #define LOG_MODULE "text"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -323,7 +324,10 @@ static void emit_line(struct text_engine *e, struct para *p, int ls, int le, int
 	if (text_bidi_reorder_line(p->types, ls, le - ls, p->dir, p->levels, p->map) != 0)
 		LOG_WARN("fribidi_reorder_line failed; line shown in logical order");
 
-	int32_t pen = 0;
+	/* 64-bit: a line of thousands of wide glyphs passes INT32_MAX (U+FDFD is 2,166 px at
+	 * 300 px); text_layout_build refuses any beyond TEXT_EXTENT_MAX_PX. */
+	int64_t pen = 0;
+	const int64_t limit26 = (int64_t)TEXT_EXTENT_MAX_PX * 64;
 	for (int v = ls; v < le;) {
 		int c = p->map[v];
 		if (c >= shown_end) {
@@ -373,13 +377,15 @@ static void emit_line(struct text_engine *e, struct para *p, int ls, int le, int
 			struct text_glyph *g = &s->glyphs[s->n_glyphs++];
 			*g = s->shaped[k];
 			g->cluster = p->offs[g->cluster];
-			g->x26 = pen;
+			g->x26 = (int32_t)(pen < limit26 ? pen : limit26);
 			pen += g->x_advance26;
 		}
 		s->n_shaped = mark;
 	}
 	line->run_count = (uint32_t)s->n_runs - line->run_start;
-	line->width26 = pen;
+	line->width26 = (int32_t)(pen < limit26 ? pen : limit26);
+	if (pen > s->widest26)
+		s->widest26 = pen;
 }
 
 /* A line may end before character k: a cluster starts there and it is no mark. */
@@ -394,7 +400,7 @@ static void wrap_paragraph(struct text_engine *e, struct para *p, int32_t max26)
 	int ls = 0;
 
 	while (ls < p->n) {
-		int32_t w = 0, wc = 0;
+		int64_t w = 0, wc = 0; /* see emit_line: a line's advances may pass INT32_MAX */
 		int last_ok = -1, le = p->n;
 		bool hard = false;
 		for (int k = ls; k < p->n; k++) {
@@ -518,9 +524,11 @@ struct text_layout *text_layout_build(struct text_engine *e, const char *utf8, s
 
 	if (!utf8)
 		len = 0;
+	s->refused[0] = '\0';
 	/* Cluster offsets are 32-bit; the kiosk never lays out anything near 256 MiB. */
 	if (len > (256u << 20)) {
-		LOG_ERR("layout of %zu bytes refused", len);
+		snprintf(s->refused, sizeof(s->refused), "a text of %zu bytes (at most 256 MiB)", len);
+		LOG_ERR("layout refused: %s", s->refused);
 		return NULL;
 	}
 	if (st.size_px < TEXT_SIZE_MIN)
@@ -549,6 +557,7 @@ struct text_layout *text_layout_build(struct text_engine *e, const char *utf8, s
 	scratch_reserve(s, len + 1);
 	size_t n = text_utf8_decode(utf8, len, s->cps, s->offs);
 	s->n_glyphs = s->n_runs = s->n_lines = 0;
+	s->widest26 = 0;
 
 	FriBidiParType dir = st.dir == TEXT_DIR_RTL ? FRIBIDI_PAR_RTL
 			     : st.dir == TEXT_DIR_LTR ? FRIBIDI_PAR_LTR : FRIBIDI_PAR_ON;
@@ -584,6 +593,12 @@ struct text_layout *text_layout_build(struct text_engine *e, const char *utf8, s
 	 * and 0.45 em below the baseline. So: at least the Latin face's box, at least 1.12 and
 	 * 0.48 em, never more than the Arabic face declares. Taller ink overflows, unclipped.
 	 */
+	if (s->widest26 > (int64_t)TEXT_EXTENT_MAX_PX * 64) {
+		snprintf(s->refused, sizeof(s->refused), "a line %lld px wide (at most %d px)",
+			 (long long)((s->widest26 + 63) >> 6), TEXT_EXTENT_MAX_PX);
+		LOG_ERR("layout refused: %s", s->refused);
+		return NULL;
+	}
 	const struct text_font *fa = &e->fonts[font_ar], *fl = &e->fonts[font_la];
 	int32_t em26 = st.size_px * 64;
 	int32_t asc = fl->ascent26 > em26 * 112 / 100 ? fl->ascent26 : em26 * 112 / 100;
@@ -592,6 +607,14 @@ struct text_layout *text_layout_build(struct text_engine *e, const char *utf8, s
 		asc = fa->ascent26;
 	if (desc > fa->descent26 && fa->descent26 > fl->descent26)
 		desc = fa->descent26;
+
+	int64_t height = (int64_t)(ceil26(asc) + ceil26(desc)) * (int64_t)s->n_lines;
+	if (height > TEXT_EXTENT_MAX_PX) {
+		snprintf(s->refused, sizeof(s->refused), "%zu lines %lld px tall (at most %d px)", s->n_lines,
+			 (long long)height, TEXT_EXTENT_MAX_PX);
+		LOG_ERR("layout refused: %s", s->refused);
+		return NULL;
+	}
 
 	size_t bytes = sizeof(struct text_layout) + s->n_lines * sizeof(struct text_line) +
 		       s->n_runs * sizeof(struct text_run) + s->n_glyphs * sizeof(struct text_glyph) +

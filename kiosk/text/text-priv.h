@@ -27,6 +27,14 @@ enum text_role {
 #define TEXT_SIZE_MIN 4
 #define TEXT_SIZE_MAX 300
 
+/*
+ * The widest line and the tallest layout the engine makes, in pixels. Their 26.6 values (at most
+ * 2^30) and every pen position and height stay inside int32_t; a text that would go beyond is
+ * refused (text_layout_new returns NULL) instead of wrapping around to a negative width. The
+ * kiosk's screens are below 8K; 16.7 million pixels leave room for any tool use.
+ */
+#define TEXT_EXTENT_MAX_PX (1 << 24)
+
 /* Bounds of the caches (issue 4: "state the bound"). */
 #define TEXT_LAYOUT_CACHE_ENTRIES 512
 #define TEXT_LAYOUT_CACHE_BYTES (8u << 20)   /* block capacities, not just the bytes used */
@@ -226,6 +234,8 @@ struct scratch {
 	struct text_line *lines; size_t lines_cap, n_lines;
 	struct item *items; size_t items_cap, n_items;
 	struct text_glyph *shaped; size_t shaped_cap, n_shaped;
+	int64_t widest26; /* the widest line emitted since the build began */
+	char refused[128]; /* why the last text_layout_build returned NULL, "" if it did not */
 };
 
 struct text_engine {

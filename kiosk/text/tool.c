@@ -10,16 +10,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kiosk/core/log.h"
+#include "kiosk/core/path.h"
 #include "kiosk/core/xmalloc.h"
 #include "kiosk/text/text-priv.h"
+
+/*
+ * Bounds on what the tool is asked to do, so a large input fails with a message instead of an
+ * allocation of many gigabytes: the text (the engine needs ~60 bytes of work arrays per
+ * character), and the image (one byte per pixel, then a PNG row).
+ */
+enum {
+	TOOL_TEXT_MAX = 4 << 20,
+	TOOL_PNG_SIDE_MAX = 32767,
+	TOOL_PNG_PIXELS_MAX = 64 << 20,
+};
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: kiosk layout [OPTION]... TEXT\n"
-		"Lay out TEXT (one UTF-8 argument) with the kiosk text engine and print each visual\n"
+		"       kiosk layout [OPTION]... --file FILE   (FILE - is standard input)\n"
+		"Lay out TEXT (one UTF-8 argument, or the whole of FILE, at most %d MiB) with the\n"
+		"kiosk text engine and print each visual\n"
 		"line as one line of glyph records, left to right, in the style of hb-shape:\n"
 		"  [glyph=cluster@x_offset,y_offset+x_advance|...]\n"
 		"glyph is the glyph id in its own face, cluster the UTF-8 byte offset of the first\n"
@@ -38,11 +53,14 @@ static void usage(FILE *f)
 		"  --latin-font FILE  Latin face (default %s)\n"
 		"  --names            print glyph names instead of ids\n"
 		"  --faces            append the face of each glyph: glyph=cluster+adv#a or #l\n"
-		"  --png FILE         also render the layout, black on white, into FILE\n"
+		"  --file FILE        read TEXT from FILE (- for standard input) instead of the argument\n"
+		"  --png FILE         also render the layout, black on white, into FILE (at most\n"
+		"                     %d pixels a side and %d megapixels)\n"
 		"  --help             show this help and exit\n"
 		"HarfBuzz default features; FreeType load flags FT_LOAD_DEFAULT (hinted).\n",
-		text_default_face_path(TEXT_ROLE_ARABIC), text_default_face_path(TEXT_ROLE_ARABIC_BOLD),
-		text_default_face_path(TEXT_ROLE_LATIN));
+		TOOL_TEXT_MAX >> 20, text_default_face_path(TEXT_ROLE_ARABIC),
+		text_default_face_path(TEXT_ROLE_ARABIC_BOLD), text_default_face_path(TEXT_ROLE_LATIN),
+		TOOL_PNG_SIDE_MAX, TOOL_PNG_PIXELS_MAX >> 20);
 }
 
 static int write_png(const char *path, const uint8_t *ink, int w, int h)
@@ -82,6 +100,47 @@ out:
 		fprintf(stderr, "kiosk layout: %s: %s\n", path, strerror(errno));
 		rc = 1;
 	}
+	if (rc)
+		remove(path); /* no half-written image left looking like a result */
+	return rc;
+}
+
+/* Reads all of path ("-": standard input), at most TOOL_TEXT_MAX bytes; 0 or exit status 2. */
+static int read_text(const char *path, char **text, size_t *len)
+{
+	bool std_in = strcmp(path, "-") == 0;
+	FILE *f = std_in ? stdin : fopen(path, "rb");
+	struct stat st;
+	if (!f || fstat(fileno(f), &st) != 0) {
+		fprintf(stderr, "kiosk layout: --file %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	int rc = 0;
+	if (S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "kiosk layout: --file %s: is a folder, not a file\n", path);
+		rc = 2;
+		goto out;
+	}
+	/* One byte over the bound tells a text that is too long from one that fits. */
+	char *buf = xmalloc((size_t)TOOL_TEXT_MAX + 1);
+	size_t n = fread(buf, 1, (size_t)TOOL_TEXT_MAX + 1, f);
+	if (ferror(f)) {
+		fprintf(stderr, "kiosk layout: --file %s: %s\n", path, strerror(errno));
+		rc = 2;
+	} else if (n > TOOL_TEXT_MAX) {
+		fprintf(stderr, "kiosk layout: --file %s: longer than %d MiB\n", path, TOOL_TEXT_MAX >> 20);
+		rc = 2;
+	}
+	if (rc) {
+		free(buf);
+	} else {
+		buf[n] = '\0';
+		*text = buf;
+		*len = n;
+	}
+out:
+	if (f && !std_in)
+		fclose(f);
 	return rc;
 }
 
@@ -139,7 +198,8 @@ static void print_records(struct text_engine *e, const struct text_layout *l, bo
 int text_layout_tool_main(int argc, char **argv)
 {
 	enum { OPT_SIZE = 256, OPT_WIDTH, OPT_DIR, OPT_ALIGN, OPT_BOLD, OPT_FONT, OPT_LATIN,
-	       OPT_NAMES, OPT_FACES, OPT_PNG, OPT_HELP };
+	       OPT_NAMES, OPT_FACES, OPT_PNG, OPT_FILE, OPT_HELP };
+	/* In the order of the enum: a repeated option is named by opts[c - OPT_SIZE]. */
 	static const struct option opts[] = {
 		{"size", required_argument, NULL, OPT_SIZE},
 		{"width", required_argument, NULL, OPT_WIDTH},
@@ -151,18 +211,38 @@ int text_layout_tool_main(int argc, char **argv)
 		{"names", no_argument, NULL, OPT_NAMES},
 		{"faces", no_argument, NULL, OPT_FACES},
 		{"png", required_argument, NULL, OPT_PNG},
+		{"file", required_argument, NULL, OPT_FILE},
 		{"help", no_argument, NULL, OPT_HELP},
 		{0},
 	};
 	struct text_style st = {.size_px = 32, .dir = TEXT_DIR_AUTO, .align = TEXT_ALIGN_START};
 	struct text_engine_config cfg = {0};
-	const char *png = NULL;
+	const char *png = NULL, *file = NULL;
 	bool names = false, faces = false;
+	bool seen[OPT_HELP - OPT_SIZE + 1] = {false};
 	int c;
 
 	optind = 0; /* glibc: 0 also resets its internal state, for repeated calls */
-	opterr = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0; /* one line of our own, as the kiosk's options do */
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (c == ':') {
+			fprintf(stderr, "kiosk layout: option %s needs a value (see kiosk layout --help)\n",
+				argv[optind - 1]);
+			return 2;
+		}
+		if (c < OPT_SIZE || c > OPT_HELP) {
+			if (optopt > 0 && optopt < OPT_SIZE)
+				fprintf(stderr, "kiosk layout: unknown option '-%c' (see kiosk layout --help)\n", optopt);
+			else
+				fprintf(stderr, "kiosk layout: unknown option '%s' (see kiosk layout --help)\n",
+					argv[optind - 1]);
+			return 2;
+		}
+		if (seen[c - OPT_SIZE]) {
+			fprintf(stderr, "kiosk layout: option --%s given twice\n", opts[c - OPT_SIZE].name);
+			return 2;
+		}
+		seen[c - OPT_SIZE] = true;
 		switch (c) {
 		case OPT_SIZE:
 			if (!parse_px(optarg, TEXT_SIZE_MIN, TEXT_SIZE_MAX, &st.size_px)) {
@@ -219,49 +299,85 @@ int text_layout_tool_main(int argc, char **argv)
 		case OPT_PNG:
 			png = optarg;
 			break;
+		case OPT_FILE:
+			file = optarg;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			return 0;
-		default:
-			usage(stderr);
+		}
+	}
+	if (file ? optind != argc : optind + 1 != argc) {
+		fprintf(stderr, file ? "kiosk layout: --file FILE and a TEXT argument exclude each other\n"
+				     : "kiosk layout: exactly one TEXT argument expected (or --file FILE)\n");
+		return 2;
+	}
+	/* The image's place is checked before the work: a missing folder is bad input, not a
+	 * failure after laying out a megabyte. */
+	struct kio_error perr;
+	if (png && core_path_check_out_file("--png", png, 0, true, &perr) != 0) {
+		fprintf(stderr, "kiosk layout: %s\n", perr.msg);
+		return 2;
+	}
+	char *owned = NULL;
+	const char *text;
+	size_t text_len;
+	if (file) {
+		int rc = read_text(file, &owned, &text_len);
+		if (rc)
+			return rc;
+		text = owned;
+	} else {
+		text = argv[optind];
+		text_len = strlen(text);
+		if (text_len > TOOL_TEXT_MAX) {
+			fprintf(stderr, "kiosk layout: TEXT is longer than %d MiB\n", TOOL_TEXT_MAX >> 20);
 			return 2;
 		}
 	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "kiosk layout: exactly one TEXT argument expected\n");
-		usage(stderr);
-		return 2;
-	}
-	const char *text = argv[optind];
 
 	struct text_engine *e;
 	struct kio_error err = {0};
+	int rc = 0;
 	if (text_engine_new(&cfg, &e, &err) != 0) {
 		fprintf(stderr, "kiosk layout: %s\n", err.msg);
-		return 1;
+		free(owned);
+		return err.code == KIO_ERR_INVALID || err.code == KIO_ERR_NOT_FOUND ? 2 : 1;
 	}
-	int rc = 0;
-	struct text_layout *l = text_layout_new(e, text, strlen(text), &st);
+	struct text_layout *l = text_layout_new(e, text, text_len, &st);
 	if (!l) {
-		fprintf(stderr, "kiosk layout: layout failed\n");
-		rc = 1;
+		/* A text beyond the engine's bounds is bad input; the engine logged why. */
+		if (e->s.refused[0])
+			rc = 2;
+		else
+			fprintf(stderr, "kiosk layout: layout failed\n"), rc = 1;
 		goto out_engine;
+	}
+	int pad = 8;
+	int64_t w = (int64_t)text_layout_width(l) + 2 * pad, h = (int64_t)text_layout_height(l) + 2 * pad;
+	if (png && (w > TOOL_PNG_SIDE_MAX || h > TOOL_PNG_SIDE_MAX || w * h > TOOL_PNG_PIXELS_MAX)) {
+		/* Checked before the records are printed: a refused run prints nothing. */
+		fprintf(stderr,
+			"kiosk layout: --png: the image would be %lld x %lld px (at most %d a side and %d Mpx): use --width, a smaller --size or less text\n",
+			(long long)w, (long long)h, TOOL_PNG_SIDE_MAX, TOOL_PNG_PIXELS_MAX >> 20);
+		rc = 2;
+		goto out_layout;
 	}
 	print_records(e, l, names, faces);
 	if (png) {
-		int pad = 8;
-		int w = text_layout_width(l) + 2 * pad, h = text_layout_height(l) + 2 * pad;
 		uint8_t *ink = xcalloc((size_t)w * (size_t)h, 1);
-		if (text_draw_gray(e, l, ink, w, w, h, pad, pad) != 0) {
+		if (text_draw_gray(e, l, ink, (int)w, (int)w, (int)h, pad, pad) != 0) {
 			fprintf(stderr, "kiosk layout: rendering failed\n");
 			rc = 1;
 		} else {
-			rc = write_png(png, ink, w, h);
+			rc = write_png(png, ink, (int)w, (int)h);
 		}
 		free(ink);
 	}
+out_layout:
 	text_layout_free(l);
 out_engine:
 	text_engine_free(e);
+	free(owned);
 	return rc;
 }

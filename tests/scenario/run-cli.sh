@@ -1,17 +1,46 @@
 #!/bin/bash
-# Checks that a bad command line exits 2 with the expected message and writes nothing:
-#   run-cli.sh KIOSK WORKDIR MESSAGE ARGS...
+# Checks that a bad command line, environment or file exits with STATUS (2 bad input, 3 a
+# start-up fault) and exactly one line naming the problem, and creates or writes nothing:
+#   run-cli.sh KIOSK WORKDIR STATUS MESSAGE ARGS...
+# It runs in WORKDIR, where the kiosk's default database (kiosk.db) and output folder (out)
+# would land, with fixtures for ARGS to name: a-file (a regular file), ro-dir (a folder the
+# kiosk may not write in), a-dir (an empty folder), wide.txt (20,000 x U+FDFD, for
+# `kiosk layout`), @LONG@ (a path of 600 bytes), @NAME250@ (a 250-byte file name). No display:
+# DISPLAY, WAYLAND_DISPLAY and SDL_VIDEODRIVER are unset. Leading ARGS of the form NAME=VALUE
+# go into the kiosk's environment instead, and @LONG@ in an argument stands for that long path.
 set -u
-kiosk=$(realpath "$1") work=$2 want=$3
-shift 3
+kiosk=$(realpath "$1") work=$2 status=$3 want=$4
+shift 4
 rm -rf "$work"
-mkdir -p "$work"
+mkdir -p "$work/ro-dir" "$work/a-dir"
 cd "$work" || exit 1
-"$kiosk" --db "$work/kiosk.db" --out "$work/out" "$@" 2>stderr </dev/null
-status=$?
-cat stderr >&2
-[ "$status" -eq 2 ] || { echo "FAIL: exit $status, expected 2" >&2; exit 1; }
-grep -qF -- "$want" stderr || { echo "FAIL: expected the message: $want" >&2; exit 1; }
-[ "$(wc -l <stderr)" -eq 1 ] || { echo "FAIL: expected exactly one line of message" >&2; exit 1; }
-[ ! -e "$work/kiosk.db" ] && [ ! -e "$work/out" ] || { echo "FAIL: something was written" >&2; exit 1; }
+echo "not a folder" >a-file
+printf '\xef\xb7\xbd%.0s' $(seq 1 20000) >wide.txt
+chmod 0555 ro-dir
+long=$(printf 'd%.0s' $(seq 1 600))
+name250=$(printf 'k%.0s' $(seq 1 247)).db
+vars=() args=()
+for a in "$@"; do
+	if [ ${#args[@]} -eq 0 ] && [[ "$a" =~ ^[A-Z_]+= ]]; then vars+=("$a"); else a=${a//@LONG@/$long}; args+=("${a//@NAME250@/$name250}"); fi
+done
+before=$(find . | sort)
+
+# Root may write anywhere: the unwritable-folder cases run as nobody.
+run=()
+if [[ " ${args[*]} " == *ro-dir* ]] && [ "$(id -u)" -eq 0 ]; then
+	command -v setpriv >/dev/null || { echo "SKIP: root, and no setpriv to drop to nobody" >&2; exit 77; }
+	chmod 0755 "$work"
+	run=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+fi
+env -u DISPLAY -u WAYLAND_DISPLAY -u SDL_VIDEODRIVER XDG_RUNTIME_DIR="$work" "${vars[@]}" \
+	"${run[@]}" "$kiosk" "${args[@]}" 2>"$work/.stderr" </dev/null
+got=$?
+msg=$(cat "$work/.stderr")
+rm -f "$work/.stderr"
+echo "$msg" >&2
+[ "$got" -eq "$status" ] || { echo "FAIL: exit $got, expected $status" >&2; exit 1; }
+grep -qF -- "$want" <<<"$msg" || { echo "FAIL: expected the message: $want" >&2; exit 1; }
+[ "$(wc -l <<<"$msg")" -eq 1 ] || { echo "FAIL: expected exactly one line of message" >&2; exit 1; }
+after=$(find . | sort)
+[ "$before" = "$after" ] || { echo "FAIL: something was created:" >&2; diff <(echo "$before") <(echo "$after") >&2; exit 1; }
 echo "ok"

@@ -95,7 +95,7 @@ static void test_config_errors_name_file_line_key(void)
 {
 	expect_config_error("[ui]\nwidth = 1080\ninactivity_timeout_s = 5\n",
 			    "k.ini:3: ui.inactivity_timeout_s = 5: must be between 10 and 600");
-	expect_config_error("[ui]\n\nwidht = 10\n", "k.ini:3: [ui] widht: unknown key");
+	expect_config_error("[ui]\n\nwidht = 10\n", "k.ini:3: ui.widht: unknown key");
 	expect_config_error("[ui]\nheight = tall\n", "k.ini:2: ui.height = 'tall': not a whole number");
 	expect_config_error("[kiosk]\ndefault_language = fr\n", "k.ini:2: kiosk.default_language = 'fr'");
 	expect_config_error("[ui]\nthis line is not ini\n", "k.ini:2:");

@@ -832,7 +832,8 @@ static void test_id_parse(void)
 	g_assert_cmpstr(text, ==, "04b8:0202:TM-001,if=1,in=0x82,out=0x01");
 	const char *bad[] = {"", "191c", "191c:", ":4104", "1234x:1", "191c:41045", "g91c:4104",
 			     "191c:4104:", "191c:4104,if=256", "191c:4104,in=0x01", "191c:4104,out=0x81",
-			     "191c:4104,speed=1", "191c:4104,if", "191c:4104:\x01", NULL};
+			     "191c:4104,speed=1", "191c:4104,if", "191c:4104:\x01", "191c:4104,if=1,if=2",
+			     "191c:4104,in=0x81,out=1,in=0x82", "191c:4104,out=1,out=1", NULL};
 	for (int i = 0; bad[i]; i++) {
 		memset(&id, 0x5a, sizeof(id));
 		err.msg[0] = '\0';
