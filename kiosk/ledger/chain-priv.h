@@ -43,6 +43,14 @@ int chain_append(struct ledger *ledger, enum chain_table table, const struct cha
 int chain_verify(sqlite3 *db, const uint8_t key[LEDGER_KEY_BYTES], struct ledger_verdict *verdict,
 		 struct kio_error *err);
 
+/* For the offline tools (verify, export): opens db_path read-only, reads its secret, begins
+ * one read transaction (a running kiosk's later commits are not half seen) and verifies the
+ * chain in it. On 0 the caller holds *db inside that transaction and ends it with
+ * chain_read_end; on an error *db is NULL. KIO_ERR_IO when the file or its tables cannot
+ * be read; the secret's own errors (chain.h). */
+int chain_read_begin(const char *db_path, sqlite3 **db, struct ledger_verdict *verdict, struct kio_error *err);
+void chain_read_end(sqlite3 *db); /* accepts NULL */
+
 /* At ledger_open: reads the secret beside db_path, or creates it when the chain is still
  * empty (0600, O_EXCL, fsynced with its folder). An in-memory database gets a random key. */
 int chain_secret_open(const char *db_path, bool in_memory, bool chain_empty, uint8_t key[LEDGER_KEY_BYTES],

@@ -551,11 +551,12 @@ int chain_secret_open(const char *db_path, bool in_memory, bool chain_empty, uin
 	return rc;
 }
 
-int ledger_verify_file(const char *db_path, struct ledger_verdict *verdict, struct kio_error *err)
+int chain_read_begin(const char *db_path, sqlite3 **out, struct ledger_verdict *verdict, struct kio_error *err)
 {
 	sqlite3 *db = NULL;
 	uint8_t key[LEDGER_KEY_BYTES];
 	int rc = 0;
+	*out = NULL;
 	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		rc = kio_fail(err, KIO_ERR_IO, "database %s: %s", db_path, db ? sqlite3_errmsg(db) : "cannot open");
 		goto out_close;
@@ -564,18 +565,37 @@ int ledger_verify_file(const char *db_path, struct ledger_verdict *verdict, stru
 	rc = ledger_secret_read(db_path, false, key, err);
 	if (rc)
 		goto out_close;
-	/* One read transaction: a running kiosk's later commits are not half seen. */
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = kio_fail(err, KIO_ERR_IO, "database %s: %s", db_path, sqlite3_errmsg(db));
 		goto out_close;
 	}
 	struct kio_error why = {0};
 	rc = chain_verify(db, key, verdict, &why);
-	if (rc)
+	if (rc) {
 		kio_fail(err, KIO_ERR_IO, "database %s is not a kiosk ledger or cannot be read: %s", db_path, why.msg);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	}
 out_close:
 	explicit_bzero(key, sizeof(key));
+	if (rc)
+		sqlite3_close(db);
+	else
+		*out = db;
+	return rc;
+}
+
+void chain_read_end(sqlite3 *db)
+{
+	if (!db)
+		return;
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close(db);
+}
+
+int ledger_verify_file(const char *db_path, struct ledger_verdict *verdict, struct kio_error *err)
+{
+	sqlite3 *db;
+	int rc = chain_read_begin(db_path, &db, verdict, err);
+	chain_read_end(db);
 	return rc;
 }

@@ -125,35 +125,16 @@ out_finalize:
 
 int ledger_export_file(const char *db_path, int64_t since, FILE *out, struct kio_error *err)
 {
-	sqlite3 *db = NULL;
-	uint8_t key[LEDGER_KEY_BYTES];
-	int rc = 0;
-	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		rc = kio_fail(err, KIO_ERR_IO, "database %s: %s", db_path, db ? sqlite3_errmsg(db) : "cannot open");
-		goto out_close;
-	}
-	sqlite3_busy_timeout(db, 2000);
-	rc = ledger_secret_read(db_path, false, key, err);
-	if (rc)
-		goto out_close;
-	/* Verify and export in one read transaction: what is sent is what was verified. */
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = kio_fail(err, KIO_ERR_IO, "database %s: %s", db_path, sqlite3_errmsg(db));
-		goto out_close;
-	}
+	sqlite3 *db;
 	struct ledger_verdict v;
-	struct kio_error why = {0};
-	rc = chain_verify(db, key, &v, &why);
+	/* Verify and export in one read transaction: what is sent is what was verified. */
+	int rc = chain_read_begin(db_path, &db, &v, err);
 	if (rc)
-		rc = kio_fail(err, KIO_ERR_IO, "database %s is not a kiosk ledger or cannot be read: %s", db_path,
-			      why.msg);
-	else if (!v.ok)
+		return rc;
+	if (!v.ok)
 		rc = kio_fail(err, KIO_ERR_CORRUPT, "database %s: %s; nothing exported", db_path, v.why);
 	else
 		rc = export_records(db, since, out, err);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-out_close:
-	explicit_bzero(key, sizeof(key));
-	sqlite3_close(db);
+	chain_read_end(db);
 	return rc;
 }
