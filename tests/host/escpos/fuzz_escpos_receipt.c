@@ -22,58 +22,9 @@
 #include "drivers/transport/transport-sim.h"
 #include "kiosk/core/log.h"
 #include "tests/common/devloop.h"
+#include "tests/common/tapped-model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Between the driver's transport and the model: extra bytes in, replies swallowed. */
-struct wrap {
-	struct sim_model inner;
-	uint8_t inject[512];
-	size_t inject_len;
-	bool mute;
-};
-
-static int wrap_write(void *dev, const uint8_t *buf, size_t len, size_t *accepted, uint64_t now_ms)
-{
-	struct wrap *w = dev;
-	return w->inner.ops->write(w->inner.dev, buf, len, accepted, now_ms);
-}
-
-static size_t wrap_read(void *dev, uint8_t *buf, size_t cap, uint64_t now_ms)
-{
-	struct wrap *w = dev;
-	if (w->inject_len) {
-		size_t n = w->inject_len < cap ? w->inject_len : cap;
-		memcpy(buf, w->inject, n);
-		memmove(w->inject, w->inject + n, w->inject_len - n);
-		w->inject_len -= n;
-		return n;
-	}
-	size_t n = w->inner.ops->read(w->inner.dev, buf, cap, now_ms);
-	return w->mute ? 0 : n;
-}
-
-static void wrap_tick(void *dev, uint64_t now_ms)
-{
-	struct wrap *w = dev;
-	w->inner.ops->tick(w->inner.dev, now_ms);
-}
-
-static bool wrap_connected(const void *dev)
-{
-	const struct wrap *w = dev;
-	return w->inner.ops->connected(w->inner.dev);
-}
-
-static const struct sim_model_ops wrap_ops = {wrap_write, wrap_read, wrap_tick, wrap_connected};
-
-static void inject(struct wrap *w, const void *buf, size_t len)
-{
-	if (len > sizeof(w->inject) - w->inject_len)
-		len = sizeof(w->inject) - w->inject_len;
-	memcpy(w->inject + w->inject_len, buf, len);
-	w->inject_len += len;
-}
 
 struct run {
 	struct receipt_printer *prn;
@@ -128,9 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sim_escpos *sim = NULL;
 	if (sim_escpos_new(NULL, &sim, &err) != 0)
 		abort();
-	struct wrap w = {0};
+	struct tapped_model w = {0};
 	sim_model_escpos(&w.inner, sim);
-	struct sim_model model = {&wrap_ops, &w, "escpos"};
+	struct sim_model model = tapped_model_wrap(&w, "escpos");
 	struct transport *t = transport_sim_new("receipt", &model, loop.clock);
 	transport_set_wake(t, devloop_wake, &loop);
 	struct run r = {0};
@@ -153,13 +104,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i += len;
 		switch (op % 8) {
 		case 0:
-			inject(&w, arg, len);
+			tapped_model_inject(&w, arg, len);
 			r.forged = r.forged || len > 0;
 			break;
 		case 1:
 			r.forged = true;
 			for (size_t k = 0; k < len; k++)
-				inject(&w, &statuses[arg[k] % sizeof(statuses)], 1);
+				tapped_model_inject(&w, &statuses[arg[k] % sizeof(statuses)], 1);
 			break;
 		case 2:
 			devloop_run_for(&loop, (uint64_t)(len ? arg[0] : 1) * 100);

@@ -22,58 +22,9 @@
 #include "drivers/transport/transport-sim.h"
 #include "kiosk/core/log.h"
 #include "tests/common/devloop.h"
+#include "tests/common/tapped-model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Between the driver's transport and the model: extra bytes in, replies swallowed. */
-struct wrap {
-	struct sim_model inner;
-	uint8_t inject[512];
-	size_t inject_len;
-	bool mute;
-};
-
-static int wrap_write(void *dev, const uint8_t *buf, size_t len, size_t *accepted, uint64_t now_ms)
-{
-	struct wrap *w = dev;
-	return w->inner.ops->write(w->inner.dev, buf, len, accepted, now_ms);
-}
-
-static size_t wrap_read(void *dev, uint8_t *buf, size_t cap, uint64_t now_ms)
-{
-	struct wrap *w = dev;
-	if (w->inject_len) {
-		size_t n = w->inject_len < cap ? w->inject_len : cap;
-		memcpy(buf, w->inject, n);
-		memmove(w->inject, w->inject + n, w->inject_len - n);
-		w->inject_len -= n;
-		return n;
-	}
-	size_t n = w->inner.ops->read(w->inner.dev, buf, cap, now_ms);
-	return w->mute ? 0 : n;
-}
-
-static void wrap_tick(void *dev, uint64_t now_ms)
-{
-	struct wrap *w = dev;
-	w->inner.ops->tick(w->inner.dev, now_ms);
-}
-
-static bool wrap_connected(const void *dev)
-{
-	const struct wrap *w = dev;
-	return w->inner.ops->connected(w->inner.dev);
-}
-
-static const struct sim_model_ops wrap_ops = {wrap_write, wrap_read, wrap_tick, wrap_connected};
-
-static void inject(struct wrap *w, const void *buf, size_t len)
-{
-	if (len > sizeof(w->inject) - w->inject_len)
-		len = sizeof(w->inject) - w->inject_len;
-	memcpy(w->inject + w->inject_len, buf, len);
-	w->inject_len += len;
-}
 
 struct run {
 	struct card_issuer *iss;
@@ -129,9 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sim_evolis *sim = NULL;
 	if (sim_evolis_new(NULL, &sim, &err) != 0)
 		abort();
-	struct wrap w = {0};
+	struct tapped_model w = {0};
 	sim_model_evolis(&w.inner, sim);
-	struct sim_model model = {&wrap_ops, &w, "evolis"};
+	struct sim_model model = tapped_model_wrap(&w, "evolis");
 	struct transport *t = transport_sim_new("card", &model, loop.clock);
 	transport_set_wake(t, devloop_wake, &loop);
 	struct run r = {0};
@@ -155,15 +106,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i += len;
 		switch (op % 8) {
 		case 0:
-			inject(&w, arg, len);
+			tapped_model_inject(&w, arg, len);
 			r.forged = r.forged || len > 0;
 			break;
 		case 1: {
 			r.forged = true;
 			const char *text = replies[(len ? arg[0] : 0) % (sizeof(replies) / sizeof(replies[0]))];
-			inject(&w, text, strlen(text));
+			tapped_model_inject(&w, text, strlen(text));
 			uint8_t term = terminators[(len > 1 ? arg[1] : 0) % sizeof(terminators)];
-			inject(&w, &term, 1);
+			tapped_model_inject(&w, &term, 1);
 			break;
 		}
 		case 2:
