@@ -41,7 +41,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench-devday [DAYS 1..30]\n");
 		return 2;
 	}
-	char dir[] = "/tmp/bench-devday-XXXXXX";
+	/* Its scratch database goes where the user keeps temporary files ($TMPDIR). */
+	const char *tmp = getenv("TMPDIR");
+	char dir[512];
+	int len = snprintf(dir, sizeof(dir), "%s/bench-devday-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
+	if (len < 0 || (size_t)len >= sizeof(dir)) {
+		fprintf(stderr, "bench-devday: TMPDIR is too long\n");
+		return 2;
+	}
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;

@@ -861,29 +861,29 @@ static void test_flow_ledger_fails(void)
 }
 
 /* A cash unit that will not be enabled (drivers refuse a command they cannot carry out). */
-struct stubborn {
+struct refusing_unit {
 	struct cash_unit base;
 	unsigned enables, disables;
 };
 
-static int stub_enable(struct cash_unit *u, const int64_t *fils, size_t n)
+static int refusing_enable(struct cash_unit *u, const int64_t *fils, size_t n)
 {
 	(void)fils;
 	(void)n;
-	((struct stubborn *)u)->enables++;
+	((struct refusing_unit *)u)->enables++;
 	return KIO_ERR_IO;
 }
-static int stub_disable(struct cash_unit *u)
+static int refusing_disable(struct cash_unit *u)
 {
-	((struct stubborn *)u)->disables++;
+	((struct refusing_unit *)u)->disables++;
 	return 0;
 }
-static int stub_escrow(struct cash_unit *u)
+static int refusing_escrow(struct cash_unit *u)
 {
 	(void)u;
 	return KIO_ERR_BUSY;
 }
-static void stub_status(struct cash_unit *u, struct cash_status *out)
+static void refusing_status(struct cash_unit *u, struct cash_status *out)
 {
 	(void)u;
 	memset(out, 0, sizeof(*out));
@@ -891,10 +891,10 @@ static void stub_status(struct cash_unit *u, struct cash_status *out)
 
 static void test_flow_enable_fails(void)
 {
-	static const struct cash_unit_ops ops = {.enable = stub_enable, .disable = stub_disable,
-						 .escrow_accept = stub_escrow, .escrow_return = stub_escrow,
-						 .get_status = stub_status};
-	struct stubborn unit = {.base = {.ops = &ops, .name = "stub"}};
+	static const struct cash_unit_ops ops = {.enable = refusing_enable, .disable = refusing_disable,
+						 .escrow_accept = refusing_escrow, .escrow_return = refusing_escrow,
+						 .get_status = refusing_status};
+	struct refusing_unit unit = {.base = {.ops = &ops, .name = "refusing"}};
 	struct core_clock *clock = core_clock_new(true, 1798761600);
 	struct ledger *ledger = NULL;
 	struct kio_error err = {0};
@@ -964,8 +964,8 @@ static int eager_disable(struct cash_unit *u)
 static void test_flow_event_inside_command(void)
 {
 	static const struct cash_unit_ops ops = {.enable = eager_enable, .disable = eager_disable,
-						 .escrow_accept = eager_accept, .escrow_return = stub_escrow,
-						 .get_status = stub_status};
+						 .escrow_accept = eager_accept, .escrow_return = refusing_escrow,
+						 .get_status = refusing_status};
 	struct eager unit = {.base = {.ops = &ops, .name = "eager"}};
 	struct core_clock *clock = core_clock_new(true, 1798761600);
 	struct ledger *ledger = NULL;
