@@ -39,6 +39,10 @@
 struct i18n {
 	char *localedir;
 	const struct i18n_id **sorted; /* i18n_ids by id, for lookups */
+	/* Each singular's text per language, [id index * LANG_COUNT + lang], as i18n_load checked
+	 * it: a page rebuild then reads a pointer instead of switching LANGUAGE (setenv) twice per
+	 * string. gettext's texts live in the mapped catalogue for the life of the process. */
+	const char **singular;
 	bool eastern_digits;
 };
 
@@ -172,7 +176,7 @@ bool i18n_has_bidi_override(const char *s)
 }
 
 /* One string of one language, as i18n_load accepts it. */
-static int check_text(const struct i18n *i18n, const struct i18n_id *e, enum lang lang, unsigned long n,
+static int check_text(struct i18n *i18n, const struct i18n_id *e, enum lang lang, unsigned long n,
 		      struct kio_error *err)
 {
 	const char *file = codes[lang];
@@ -198,6 +202,8 @@ static int check_text(const struct i18n *i18n, const struct i18n_id *e, enum lan
 	if (!e->plural && !placeholders_within(e->msg, s, &bad, &bad_len))
 		return kio_fail(err, KIO_ERR_INVALID, "%s/%s/LC_MESSAGES/" DOMAIN ".mo: '%s' lost %.*s",
 				i18n->localedir, file, e->id, bad_len, bad);
+	if (!e->plural)
+		i18n->singular[(size_t)(e - i18n_ids) * LANG_COUNT + lang] = s;
 	return 0;
 }
 
@@ -233,6 +239,7 @@ int i18n_load(const char *localedir, struct i18n **out, struct kio_error *err)
 	int rc = 0;
 	i18n->localedir = xstrdup(localedir);
 	i18n->sorted = xcalloc(i18n_ids_count, sizeof(*i18n->sorted));
+	i18n->singular = xcalloc(i18n_ids_count * LANG_COUNT, sizeof(*i18n->singular));
 	for (size_t i = 0; i < i18n_ids_count; i++)
 		i18n->sorted[i] = &i18n_ids[i];
 	qsort(i18n->sorted, i18n_ids_count, sizeof(*i18n->sorted), cmp_id);
@@ -261,6 +268,7 @@ void i18n_free(struct i18n *i18n)
 	if (!i18n)
 		return;
 	free(i18n->sorted);
+	free(i18n->singular);
 	free(i18n->localedir);
 	free(i18n);
 }
@@ -273,7 +281,7 @@ static const char *get(const struct i18n *i18n, enum lang lang, const char *id, 
 			plural ? " plural" : "", id);
 		return "";
 	}
-	const char *s = lookup(i18n, e, lang, n);
+	const char *s = plural ? lookup(i18n, e, lang, n) : i18n->singular[(size_t)(e - i18n_ids) * LANG_COUNT + lang];
 	if (!s) {
 		/* i18n_load saw every string, so only a changed process locale gets here. */
 		LOG_ERR("%s string '%s' vanished from the catalogue", names[lang], id);
