@@ -23,15 +23,25 @@ vars=() args=()
 for a in "$@"; do
 	if [ ${#args[@]} -eq 0 ] && [[ "$a" =~ ^[A-Z_]+= ]]; then vars+=("$a"); else a=${a//@LONG@/$long}; args+=("${a//@NAME250@/$name250}"); fi
 done
-before=$(find . | sort)
-
-# Root may write anywhere: the unwritable-folder cases run as nobody.
+# Root may write anywhere: the unwritable-folder cases run as nobody. Nobody may not reach
+# the files the arguments name (a clone inside a private mktemp folder), so those are copied
+# into the work folder first, readable by all.
 run=()
 if [[ " ${args[*]} " == *ro-dir* ]] && [ "$(id -u)" -eq 0 ]; then
 	command -v setpriv >/dev/null || { echo "SKIP: root, and no setpriv to drop to nobody" >&2; exit 77; }
 	chmod 0755 "$work"
 	run=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	for i in "${!args[@]}"; do
+		a=${args[$i]}
+		if [[ "$a" == /* ]] && [ -f "$a" ]; then
+			mkdir -p inputs && cp "$a" "inputs/$i-${a##*/}" && chmod 0644 "inputs/$i-${a##*/}"
+			args[$i]=inputs/$i-${a##*/} # relative: nobody may not pass the folders above
+		fi
+	done
 fi
+
+before=$(find . | sort)
+
 env -u DISPLAY -u WAYLAND_DISPLAY -u SDL_VIDEODRIVER XDG_RUNTIME_DIR="$work" "${vars[@]}" \
 	"${run[@]}" "$kiosk" "${args[@]}" 2>"$work/.stderr" </dev/null
 got=$?
