@@ -234,6 +234,22 @@ static const char *const migrations[] = {
 	"  WHEN NEW.credited_fils IS NOT (SELECT coalesce(sum(value_fils), 0) FROM payment WHERE tx_rec = NEW.tx_rec)"
 	"    OR (NEW.state = 'cancelled' AND NEW.credited_fils != 0)"
 	"  BEGIN SELECT RAISE(ABORT, 'ledger: an end must credit exactly what was paid'); END;",
+	/* 5: each transaction's receipt as the printer saw it (tx.c, "Receipts"): when it was
+	 * last sent, how often, and when the printer said it printed. A print state, not a booked
+	 * record: it is not chained, and only printed_s moves, once. It lets a recovery receipt
+	 * print once across restarts and a reprint say DUPLICATE. */
+	"CREATE TABLE receipt ("
+	"  tx_rec INTEGER PRIMARY KEY REFERENCES tx(rec),"
+	"  sent_s INTEGER NOT NULL,"
+	"  sends INTEGER NOT NULL CHECK (sends >= 1),"
+	"  printed_s INTEGER"
+	") STRICT;"
+	"CREATE TRIGGER receipt_no_delete BEFORE DELETE ON receipt"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: receipt rows are kept'); END;"
+	"CREATE TRIGGER receipt_printed_once BEFORE UPDATE ON receipt"
+	"  WHEN NEW.tx_rec IS NOT OLD.tx_rec OR NEW.sends < OLD.sends"
+	"    OR (OLD.printed_s IS NOT NULL AND NEW.printed_s IS NOT OLD.printed_s)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: a receipt row only counts sends and is marked printed once'); END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -61,6 +61,13 @@
  *   tx-ended             committed.
  *   recover-written      one recovery tx_end written, not committed: recovery runs again.
  *   recovered            one transaction recovered and committed.
+ *
+ * Receipts (migration 5, table receipt; not booked records, so not chained): a row per
+ * transaction whose receipt was sent to the printer, counting the sends, and the time the
+ * printer reported it printed. The row is committed before the receipt goes out, so a crash
+ * between the two reprints it (marked DUPLICATE: the first may have come out) rather than
+ * losing it; a crash after it printed and before printed_s commits does the same. A
+ * recovered, completed transaction with no printed_s is due (ledger_receipts_due).
  */
 
 const char *ledger_tx_kind_name(int kind) { return kind == LEDGER_TX_TOPUP ? "topup" : NULL; }
@@ -388,6 +395,135 @@ int ledger_tx_recover(struct ledger *ledger, int64_t now_s, struct ledger_tx **l
 		*list = NULL;
 		*n = 0;
 	}
+	return rc;
+}
+
+int ledger_tx_notes_by_denom(struct ledger *ledger, int64_t id, struct ledger_denom *out, size_t max, size_t *n,
+			     struct kio_error *err)
+{
+	*n = 0;
+	struct ledger_tx tx;
+	int rc = ledger_tx_get(ledger, id, &tx, err);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	rc = prepare(ledger,
+		     "SELECT value_fils, count(*) FROM payment WHERE tx_rec = ? AND method = 'cash'"
+		     " GROUP BY value_fils ORDER BY value_fils DESC",
+		     &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == max) {
+			rc = kio_fail(err, KIO_ERR_INVALID, "ledger: transaction %" PRId64 " has more than %zu note values",
+				      tx.seq, max);
+			break;
+		}
+		out[*n].value_fils = sqlite3_column_int64(st, 0);
+		out[*n].count = sqlite3_column_int64(st, 1);
+		(*n)++;
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = sql_fail(ledger, err, "read the notes of a transaction");
+	sqlite3_finalize(st);
+	if (rc)
+		*n = 0;
+	return rc;
+}
+
+/* One statement on the receipt row of id, in its own write. */
+static int receipt_write(struct ledger *ledger, int64_t id, int64_t now_s, const char *sql, const char *what,
+			 int64_t *sends, struct kio_error *err)
+{
+	struct ledger_tx tx;
+	int rc = ledger_tx_get(ledger, id, &tx, err);
+	if (rc)
+		return rc;
+	rc = ledger_refuse_while_failing(ledger, "ledger: receipt", err);
+	if (rc)
+		return rc;
+	rc = ledger_write_begin(ledger, "ledger: begin", err);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	rc = prepare(ledger, sql, &st, err);
+	if (rc)
+		goto out_rollback;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now_s);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(ledger, err, what);
+	sqlite3_finalize(st);
+	if (!rc && sends) {
+		rc = prepare(ledger, "SELECT sends FROM receipt WHERE tx_rec = ?", &st, err);
+		if (!rc) {
+			sqlite3_bind_int64(st, 1, id);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				*sends = sqlite3_column_int64(st, 0);
+			else
+				rc = sql_fail(ledger, err, "read the receipt row");
+			sqlite3_finalize(st);
+		}
+	}
+	if (rc)
+		goto out_rollback;
+	return ledger_write_commit(ledger, "ledger: commit", err);
+
+out_rollback:
+	ledger_write_rollback(ledger);
+	return rc;
+}
+
+int ledger_receipt_sent(struct ledger *ledger, int64_t id, int64_t now_s, bool *again, struct kio_error *err)
+{
+	int64_t sends = 0;
+	int rc = receipt_write(ledger, id, now_s,
+			       "INSERT INTO receipt(tx_rec, sent_s, sends) VALUES (?1, ?2, 1)"
+			       " ON CONFLICT(tx_rec) DO UPDATE SET sent_s = ?2, sends = sends + 1",
+			       "record a receipt sent", &sends, err);
+	if (!rc && again)
+		*again = sends > 1;
+	return rc;
+}
+
+int ledger_receipt_printed(struct ledger *ledger, int64_t id, int64_t now_s, struct kio_error *err)
+{
+	/* A receipt printed that was never recorded as sent (a build that printed before it
+	 * recorded) still counts as printed. */
+	return receipt_write(ledger, id, now_s,
+			     "INSERT INTO receipt(tx_rec, sent_s, sends, printed_s) VALUES (?1, ?2, 1, ?2)"
+			     " ON CONFLICT(tx_rec) DO UPDATE SET printed_s = ?2 WHERE printed_s IS NULL",
+			     "record a receipt printed", NULL, err);
+}
+
+int ledger_receipts_due(struct ledger *ledger, int64_t **ids, size_t *n, struct kio_error *err)
+{
+	*ids = NULL;
+	*n = 0;
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(ledger,
+			 "SELECT e.tx_rec FROM tx_end e LEFT JOIN receipt r ON r.tx_rec = e.tx_rec"
+			 " WHERE e.recovered = 1 AND e.state = 'completed' AND r.printed_s IS NULL ORDER BY e.tx_rec",
+			 &st, err);
+	if (rc)
+		return rc;
+	size_t cap = 0;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 4;
+			*ids = xrealloc(*ids, cap * sizeof(**ids));
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	if (step != SQLITE_DONE) {
+		rc = sql_fail(ledger, err, "list the receipts due");
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	sqlite3_finalize(st);
 	return rc;
 }
 

@@ -70,6 +70,38 @@ int ledger_tx_cancel(struct ledger *ledger, int64_t id, int64_t now_s, struct ki
 int ledger_tx_recover(struct ledger *ledger, int64_t now_s, struct ledger_tx **list, size_t *n,
 		      struct kio_error *err);
 
+/* ---- what a receipt needs (kiosk/txreceipt.h prints it) ---- */
+
+/* The UAE's banknotes are seven; room for a new series beside an old one. */
+#define LEDGER_DENOMS_MAX 16
+
+struct ledger_denom {
+	int64_t value_fils; /* one note's value: 10000 for AED 100 */
+	int64_t count;      /* how many of them were paid */
+};
+
+/* The cash paid into transaction id, read from its booked payments, one entry per note value,
+ * highest value first: "2 x AED 100, 1 x AED 50". *n is 0 when nothing was paid.
+ * KIO_ERR_NOT_FOUND for an unknown id; KIO_ERR_INVALID when more than max values were paid
+ * (nothing is cut short silently). */
+int ledger_tx_notes_by_denom(struct ledger *ledger, int64_t id, struct ledger_denom *out, size_t max, size_t *n,
+			     struct kio_error *err);
+
+/*
+ * A transaction's receipt as the printer saw it (tx.c, "Receipts"), so a recovery receipt
+ * prints once across restarts. ledger_receipt_sent is called just before a receipt goes to the
+ * printer: *again (may be NULL) says a receipt of this transaction was sent before, by this
+ * process or one that died, and may have come out: print it marked DUPLICATE.
+ * ledger_receipt_printed when the printer reported it printed (a second call changes nothing).
+ * Both commit before they return; KIO_ERR_NOT_FOUND for an unknown id; KIO_ERR_IO (FAILING)
+ * when the store cannot write.
+ */
+int ledger_receipt_sent(struct ledger *ledger, int64_t id, int64_t now_s, bool *again, struct kio_error *err);
+int ledger_receipt_printed(struct ledger *ledger, int64_t id, int64_t now_s, struct kio_error *err);
+/* Transactions completed by recovery whose receipt the printer has not reported printed, oldest
+ * first: ids in *ids (caller frees with free(); NULL when *n is 0). */
+int ledger_receipts_due(struct ledger *ledger, int64_t **ids, size_t *n, struct kio_error *err);
+
 /* Checks every invariant of tx.c in SQL (tests, the crash suite, the technicians' menu).
  * 0 when they hold, KIO_ERR_CORRUPT naming the first that does not. */
 int ledger_check(struct ledger *ledger, struct kio_error *err);

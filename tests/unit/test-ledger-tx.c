@@ -397,6 +397,123 @@ static void test_recovery(void)
 	fix_free(&f);
 }
 
+/* The receipt's notes by denomination come from the payments booked to that transaction
+ * alone: highest value first, suspense and another transaction's notes left out. */
+static void test_notes_by_denom(void)
+{
+	struct fix f;
+	fix_new(&f);
+	struct kio_error err = {0};
+	struct ledger_denom d[LEDGER_DENOMS_MAX];
+	size_t n = 99;
+	g_assert_cmpint(ledger_tx_notes_by_denom(f.l, 12345, d, LEDGER_DENOMS_MAX, &n, &err), ==, KIO_ERR_NOT_FOUND);
+	g_assert_cmpuint(n, ==, 0);
+	insert_note(&f, 50000, true); /* no transaction open: suspense */
+	struct ledger_tx tx;
+	open_topup(&f, &tx);
+	g_assert_cmpint(ledger_tx_notes_by_denom(f.l, tx.id, d, LEDGER_DENOMS_MAX, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 0);
+	insert_note(&f, 10000, true);
+	insert_note(&f, 5000, true);
+	insert_note(&f, 10000, false);
+	insert_note(&f, 100000, true);
+	g_assert_cmpint(ledger_tx_notes_by_denom(f.l, tx.id, d, LEDGER_DENOMS_MAX, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 3);
+	g_assert_cmpint(d[0].value_fils, ==, 100000);
+	g_assert_cmpint(d[0].count, ==, 1);
+	g_assert_cmpint(d[1].value_fils, ==, 10000);
+	g_assert_cmpint(d[1].count, ==, 2);
+	g_assert_cmpint(d[2].value_fils, ==, 5000);
+	g_assert_cmpint(d[2].count, ==, 1);
+	/* Fewer slots than values: refused, never cut short. */
+	g_assert_cmpint(ledger_tx_notes_by_denom(f.l, tx.id, d, 2, &n, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpuint(n, ==, 0);
+	g_assert_nonnull(strstr(err.msg, "more than 2 note values"));
+	struct ledger_tx done;
+	g_assert_cmpint(ledger_tx_complete(f.l, tx.id, NOW + 60, &done, &err), ==, 0);
+	int64_t sum = 0;
+	g_assert_cmpint(ledger_tx_notes_by_denom(f.l, tx.id, d, LEDGER_DENOMS_MAX, &n, &err), ==, 0);
+	for (size_t i = 0; i < n; i++)
+		sum += d[i].value_fils * d[i].count;
+	g_assert_cmpint(sum, ==, done.credited_fils);
+	/* The next transaction's notes are its own. */
+	open_topup(&f, &tx);
+	insert_note(&f, 2000, true);
+	g_assert_cmpint(ledger_tx_notes_by_denom(f.l, tx.id, d, LEDGER_DENOMS_MAX, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_cmpint(d[0].value_fils, ==, 2000);
+	g_assert_cmpint(d[0].count, ==, 1);
+	assert_holds(f.l);
+	fix_free(&f);
+}
+
+/* A recovered transaction's receipt is due until the printer said it printed, across
+ * restarts; a second send is known (DUPLICATE); the row only moves forward. */
+static void test_receipts_due(void)
+{
+	struct fix f;
+	fix_new(&f);
+	struct kio_error err = {0};
+	struct ledger_tx tx;
+	open_topup(&f, &tx);
+	insert_note(&f, 10000, true);
+	g_assert_cmpint(ledger_tx_complete(f.l, tx.id, NOW + 10, NULL, &err), ==, 0);
+	int64_t customer = tx.id;
+	open_topup(&f, &tx);
+	insert_note(&f, 20000, true);
+	int64_t crashed = tx.id;
+	fix_close(&f);
+	fix_open(&f);
+	int64_t *ids = NULL;
+	size_t n = 0;
+	g_assert_cmpint(ledger_receipts_due(f.l, &ids, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 0); /* still open: recovery decides it first */
+	struct ledger_tx *list = NULL;
+	g_assert_cmpint(ledger_tx_recover(f.l, NOW + 100, &list, &n, &err), ==, 0);
+	free(list);
+	open_topup(&f, &tx); /* nothing paid: a recovered cancel has no receipt */
+	g_assert_cmpint(ledger_tx_recover(f.l, NOW + 110, &list, &n, &err), ==, 0);
+	free(list);
+	g_assert_cmpint(ledger_receipts_due(f.l, &ids, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_cmpint(ids[0], ==, crashed);
+	free(ids);
+
+	bool again = true;
+	g_assert_cmpint(ledger_receipt_sent(f.l, crashed, NOW + 120, &again, &err), ==, 0);
+	g_assert_false(again);
+	fix_close(&f); /* died before the printer answered: still due, and a resend is a duplicate */
+	fix_open(&f);
+	g_assert_cmpint(ledger_receipts_due(f.l, &ids, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 1);
+	free(ids);
+	g_assert_cmpint(ledger_receipt_sent(f.l, crashed, NOW + 130, &again, &err), ==, 0);
+	g_assert_true(again);
+	g_assert_cmpint(ledger_receipt_printed(f.l, crashed, NOW + 140, &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_printed(f.l, crashed, NOW + 150, &err), ==, 0);
+	g_assert_cmpint(ledger_receipts_due(f.l, &ids, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 0);
+	g_assert_null(ids);
+	/* The customer's own receipt: printed without a send recorded still counts. */
+	g_assert_cmpint(ledger_receipt_printed(f.l, customer, NOW + 160, &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_sent(f.l, 999, NOW, NULL, &err), ==, KIO_ERR_NOT_FOUND);
+
+	sqlite3 *db = NULL;
+	g_assert_cmpint(sqlite3_open(f.path, &db), ==, SQLITE_OK);
+	char *sql = g_strdup_printf("SELECT printed_s FROM receipt WHERE tx_rec = %lld", (long long)crashed);
+	g_assert_cmpint(query_int(db, sql), ==, NOW + 140);
+	g_free(sql);
+	char *msg = exec_fails(db, "UPDATE receipt SET printed_s = 1");
+	g_assert_nonnull(strstr(msg, "marked printed once"));
+	g_free(msg);
+	msg = exec_fails(db, "DELETE FROM receipt");
+	g_assert_nonnull(strstr(msg, "kept"));
+	g_free(msg);
+	sqlite3_close(db);
+	assert_holds(f.l);
+	fix_free(&f);
+}
+
 /* A write inside a ledger write is a savepoint: an inner failure undoes only itself. */
 static void test_nested_write(void)
 {
@@ -967,6 +1084,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/ledger-tx/step-rules", test_step_rules);
 	g_test_add_func("/ledger-tx/append-only-triggers", test_append_only_triggers);
 	g_test_add_func("/ledger-tx/recovery", test_recovery);
+	g_test_add_func("/ledger-tx/notes-by-denom", test_notes_by_denom);
+	g_test_add_func("/ledger-tx/receipts-due", test_receipts_due);
 	g_test_add_func("/ledger-tx/nested-write", test_nested_write);
 	g_test_add_func("/ledger-chain/verify-tamper", test_chain_verify_tamper);
 	g_test_add_func("/ledger-chain/secret-file", test_secret_file);
