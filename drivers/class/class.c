@@ -13,7 +13,7 @@ const char *dev_state_name(enum dev_state state)
 const char *cash_fault_name(enum cash_fault fault)
 {
 	static const char *const names[CASH_FAULT_COUNT] = {
-		"none", "jam", "stacker-full", "cashbox-removed", "fraud", "no-answer", "disconnect"};
+		"none", "jam", "stacker-full", "cashbox-removed", "fraud", "no-answer", "disconnect", "undecided"};
 	return (unsigned)fault < CASH_FAULT_COUNT ? names[fault] : "?";
 }
 

@@ -47,6 +47,9 @@ const struct i18n_id i18n_ids[] = {
 	I18N_S("status.card.cover-open", "New cards are unavailable: the card printer cover is open."),
 	I18N_S("status.card.disconnect", "New cards are unavailable: the card printer is disconnected."),
 	I18N_S("status.cash.starting", "Cash payment is starting up. Please wait a moment."),
+	/* The acceptor holds notes from before a restart that nothing can prove credited or
+	 * returned (drivers/host/essp/essp-cash.c invariant 5): cash waits for a technician. */
+	I18N_S("status.cash.undecided", "Cash payment is unavailable: the note acceptor is waiting for a technician's check."),
 	I18N_S("status.receipt.starting", "The receipt printer is starting up."),
 	I18N_S("status.card.starting", "The card printer is starting up."),
 	/* Out of service: the store cannot record money (kiosk/app.c, invariant 1). */

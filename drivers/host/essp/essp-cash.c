@@ -121,7 +121,9 @@
  *     else, as the device will never report them again. Only a different unit's are
  *     dropped (logged: its journeys are a technician's).
  *  7. FAULT is sticky per kind: NO_ANSWER and DISCONNECTED clear only when a new session
- *     reaches RUN; jam, stacker full and cashbox removed follow what each poll reports.
+ *     reaches RUN; jam, stacker full and cashbox removed follow what each poll reports;
+ *     UNDECIDED is raised when a SETTLE leaves journeys undecided (invariant 5) and cleared
+ *     by the SETTLE that finds none, so the kiosk shows why cash waits, never "starting".
  *  8. A note is journaled, and offered to the kiosk, only with its counters snapshot: without
  *     one, SETTLE could not tell after a crash whether it reached the cashbox (a technician
  *     would have to). GET COUNTERS refused or unreadable is asked again up to cfg.retries
@@ -1213,6 +1215,8 @@ static void run_reply(struct essp_cash *d, uint8_t cmd, const uint8_t *data, siz
 						"technician reconciles them",
 						d->name, d->n_undecided);
 				d->undecided_reported = d->n_undecided;
+				/* The kiosk shows why, not "starting" (SETTLE alone is no fault). */
+				set_fault(d, CASH_FAULT_UNDECIDED, true);
 				d->settle = SETTLE_LIST;
 				cancel(d, &d->retry_timer);
 				d->retry_timer = core_timer_add(d->timers, d->cfg.reconnect_ms, on_retry_timer, d);
@@ -1221,6 +1225,7 @@ static void run_reply(struct essp_cash *d, uint8_t cmd, const uint8_t *data, siz
 			if (d->undecided_reported)
 				LOG_INFO("%s: every open journey reconciled", d->name);
 			d->undecided_reported = 0;
+			set_fault(d, CASH_FAULT_UNDECIDED, false);
 			enter(d, PH_INHIBITS, "settled");
 		}
 		break;
@@ -1713,7 +1718,8 @@ static void drv_get_status(struct cash_unit *u, struct cash_status *out)
 {
 	struct essp_cash *d = drv_of(u);
 	static const enum cash_fault order[] = {CASH_FAULT_DISCONNECTED, CASH_FAULT_NO_ANSWER, CASH_FAULT_JAM,
-						CASH_FAULT_CASHBOX_REMOVED, CASH_FAULT_STACKER_FULL, CASH_FAULT_FRAUD};
+						CASH_FAULT_CASHBOX_REMOVED, CASH_FAULT_STACKER_FULL, CASH_FAULT_FRAUD,
+						CASH_FAULT_UNDECIDED};
 	memset(out, 0, sizeof(*out));
 	out->fault = CASH_FAULT_NONE;
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {

@@ -1156,6 +1156,10 @@ static void test_settle_undecided_stays_disabled(void)
 	g_assert_false(fx_sim(&f).enabled);
 	g_assert_false(fx_status(&f).enabled);
 	g_assert_cmpint(fx_status(&f).state, !=, DEV_STATE_OK);
+	/* Said as such, once, not as "starting" (a fault of none while the driver sets up). */
+	g_assert_cmpint(fx_status(&f).state, ==, DEV_STATE_FAULT);
+	g_assert_cmpint(fx_status(&f).fault, ==, CASH_FAULT_UNDECIDED);
+	g_assert_cmpuint(fx_count_fault(&f, CASH_EV_FAULT, CASH_FAULT_UNDECIDED), ==, 1);
 	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
 	g_assert_cmpint(fx_journal(&f, CASH_NOTE_ESCROW, NULL), ==, 2);
 	g_assert_cmpint(sim_essp_insert_note(f.sim, AED(50)), ==, KIO_ERR_BUSY);
@@ -1166,6 +1170,8 @@ static void test_settle_undecided_stays_disabled(void)
 	g_assert_cmpint(cash_journal_advance(f.journal.inner, y.id, CASH_NOTE_RETURNED, "technician", &err), ==, 0);
 	g_assert_true(fx_run_until(&f, in_run, 5000));
 	g_assert_true(fx_run_until(&f, no_fault_enabled, 5000));
+	g_assert_cmpint(fx_status(&f).fault, ==, CASH_FAULT_NONE);
+	g_assert_cmpuint(fx_count_fault(&f, CASH_EV_RECOVERED, CASH_FAULT_UNDECIDED), ==, 1);
 	g_assert_cmpint(credited_fils(&f), ==, AED(20));
 	fx_fini(&f);
 }
