@@ -104,6 +104,16 @@ const struct i18n_id i18n_ids[] = {
 	 * for one number only (Arabic 0, 1 and 2) may leave {count} out; every other form keeps it. */
 	I18N_P("receipt.notes.count", "{count} note", "{count} notes"),
 	I18N_S("receipt.thanks", "Thank you for using e-Dirham"),
+	/* A real transaction's receipt (kiosk/txreceipt.c). */
+	I18N_S("receipt.service.topup", "e-Dirham card top-up"),
+	I18N_S("receipt.txn_id", "Transaction ID"),
+	/* TRANSLATORS: one row per note value on the receipt, e.g. "2 × AED 100"; {count} is how
+	 * many notes, {note} the note's value as receipt.money writes it. Keep both. */
+	I18N_S("receipt.notes.denom", "{count} × {note}"),
+	I18N_S("receipt.no_change", "This kiosk gives no change."),
+	I18N_S("receipt.recovered", "Recovered after an interruption: the kiosk restarted during this payment and completed it with the cash it had received."),
+	/* TRANSLATORS: printed above and below a receipt printed again after a restart. */
+	I18N_S("receipt.duplicate", "DUPLICATE"),
 	I18N_S("card.number", "Card No."),
 	/* TRANSLATORS: {date} is replaced by the month of issue, e.g. 2027-03; keep it. */
 	I18N_S("card.issued", "Issued {date}"),

@@ -257,6 +257,23 @@ int ledger_tx_get(struct ledger *ledger, int64_t id, struct ledger_tx *out, stru
 	return rc;
 }
 
+int ledger_tx_get_seq(struct ledger *ledger, int64_t seq, struct ledger_tx *out, struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(ledger, "SELECT rec FROM tx WHERE seq = ?", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, seq);
+	int step = sqlite3_step(st);
+	int64_t rec = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (step == SQLITE_DONE)
+		return kio_fail(err, KIO_ERR_NOT_FOUND, "ledger: no transaction number %" PRId64, seq);
+	if (step != SQLITE_ROW)
+		return sql_fail(ledger, err, "find a transaction by number");
+	return ledger_tx_get(ledger, rec, out, err);
+}
+
 int ledger_tx_current(struct ledger *ledger, struct ledger_tx *out, struct kio_error *err)
 {
 	int64_t rec = 0;
@@ -475,15 +492,15 @@ out_rollback:
 	return rc;
 }
 
-int ledger_receipt_sent(struct ledger *ledger, int64_t id, int64_t now_s, bool *again, struct kio_error *err)
+int ledger_receipt_sent(struct ledger *ledger, int64_t id, int64_t now_s, int64_t *sends, struct kio_error *err)
 {
-	int64_t sends = 0;
+	int64_t n = 0;
 	int rc = receipt_write(ledger, id, now_s,
 			       "INSERT INTO receipt(tx_rec, sent_s, sends) VALUES (?1, ?2, 1)"
 			       " ON CONFLICT(tx_rec) DO UPDATE SET sent_s = ?2, sends = sends + 1",
-			       "record a receipt sent", &sends, err);
-	if (!rc && again)
-		*again = sends > 1;
+			       "record a receipt sent", &n, err);
+	if (!rc && sends)
+		*sends = n;
 	return rc;
 }
 

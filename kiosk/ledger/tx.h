@@ -49,6 +49,8 @@ int ledger_tx_open(struct ledger *ledger, int64_t now_s, enum ledger_tx_kind kin
 int ledger_tx_current(struct ledger *ledger, struct ledger_tx *out, struct kio_error *err);
 /* Any transaction by id. KIO_ERR_NOT_FOUND for an unknown id. */
 int ledger_tx_get(struct ledger *ledger, int64_t id, struct ledger_tx *out, struct kio_error *err);
+/* A transaction by its number (seq). KIO_ERR_NOT_FOUND for a number never given. */
+int ledger_tx_get_seq(struct ledger *ledger, int64_t seq, struct ledger_tx *out, struct kio_error *err);
 /* What has been paid into it: total and number of notes. */
 int ledger_tx_paid(struct ledger *ledger, int64_t id, int64_t *paid_fils, int64_t *notes, struct kio_error *err);
 
@@ -90,13 +92,14 @@ int ledger_tx_notes_by_denom(struct ledger *ledger, int64_t id, struct ledger_de
 /*
  * A transaction's receipt as the printer saw it (tx.c, "Receipts"), so a recovery receipt
  * prints once across restarts. ledger_receipt_sent is called just before a receipt goes to the
- * printer: *again (may be NULL) says a receipt of this transaction was sent before, by this
- * process or one that died, and may have come out: print it marked DUPLICATE.
+ * printer: *sends (may be NULL) counts the sends, this one included; above 1, a receipt of this
+ * transaction was sent before, by this process or one that died, and may have come out:
+ * print it marked DUPLICATE.
  * ledger_receipt_printed when the printer reported it printed (a second call changes nothing).
  * Both commit before they return; KIO_ERR_NOT_FOUND for an unknown id; KIO_ERR_IO (FAILING)
  * when the store cannot write.
  */
-int ledger_receipt_sent(struct ledger *ledger, int64_t id, int64_t now_s, bool *again, struct kio_error *err);
+int ledger_receipt_sent(struct ledger *ledger, int64_t id, int64_t now_s, int64_t *sends, struct kio_error *err);
 int ledger_receipt_printed(struct ledger *ledger, int64_t id, int64_t now_s, struct kio_error *err);
 /* Transactions completed by recovery whose receipt the printer has not reported printed, oldest
  * first: ids in *ids (caller frees with free(); NULL when *n is 0). */

@@ -13,6 +13,10 @@
 /* Paper edges left white: the head's outer dots print weakest (TM manuals print 576 of the
  * head's dots on 80 mm paper; 8 more each side keeps glyphs off the edge). */
 #define MARGIN_X 8
+/* Text is aligned by advance widths, and a glyph's ink can reach past its advance (the hook
+ * of an "f" ending a right-aligned transaction id went 1 dot into the margin): text keeps
+ * this much more room on each side than rules do. */
+#define TEXT_OVERHANG 2
 #define MARGIN_TOP 16
 #define MARGIN_BOTTOM 16
 #define ITEM_GAP 4       /* between two items */
@@ -120,6 +124,7 @@ static void draw(struct text_engine *e, const struct canvas *c, const struct tex
 static int place(struct text_engine *e, const struct canvas *c, const struct item *it, int y)
 {
 	int cw = c->w - 2 * MARGIN_X;
+	int tw = cw - 2 * TEXT_OVERHANG, tx = MARGIN_X + TEXT_OVERHANG;
 	switch (it->kind) {
 	case ITEM_SPACE:
 		return it->px;
@@ -130,10 +135,10 @@ static int place(struct text_engine *e, const struct canvas *c, const struct ite
 					(size_t)cw);
 		return 2 * RULE_PAD + RULE_DOTS;
 	case ITEM_TEXT: {
-		struct text_layout *l = lay(e, it->a, text_style_of(&it->st, it->st.align, cw));
+		struct text_layout *l = lay(e, it->a, text_style_of(&it->st, it->st.align, tw));
 		if (!l)
 			return -1;
-		draw(e, c, l, MARGIN_X, y);
+		draw(e, c, l, tx, y);
 		int h = text_layout_height(l);
 		text_layout_free(l);
 		return h;
@@ -141,20 +146,20 @@ static int place(struct text_engine *e, const struct canvas *c, const struct ite
 	case ITEM_ROW: {
 		/* Label at the paragraph's start edge, value at its end edge: the same direction
 		 * for both, so an RTL row puts the label right and the value left. */
-		struct text_layout *lab = lay(e, it->a, text_style_of(&it->st, TEXT_ALIGN_START, cw));
-		struct text_layout *val = lay(e, it->b, text_style_of(&it->st, TEXT_ALIGN_END, cw));
+		struct text_layout *lab = lay(e, it->a, text_style_of(&it->st, TEXT_ALIGN_START, tw));
+		struct text_layout *val = lay(e, it->b, text_style_of(&it->st, TEXT_ALIGN_END, tw));
 		int h = -1;
 		if (lab && val) {
 			int gap = it->st.size_px;
 			int lw = text_layout_natural_width(lab), vw = text_layout_natural_width(val);
 			int lh = text_layout_height(lab);
-			draw(e, c, lab, MARGIN_X, y);
+			draw(e, c, lab, tx, y);
 			if (text_layout_line_count(lab) == 1 && text_layout_line_count(val) == 1 &&
-				lw + gap + vw <= cw) {
-				draw(e, c, val, MARGIN_X, y);
+				lw + gap + vw <= tw) {
+				draw(e, c, val, tx, y);
 				h = lh > text_layout_height(val) ? lh : text_layout_height(val);
 			} else { /* too long for one line: the value under its label */
-				draw(e, c, val, MARGIN_X, y + lh);
+				draw(e, c, val, tx, y + lh);
 				h = lh + text_layout_height(val);
 			}
 		}

@@ -38,6 +38,15 @@ char *print_format_time(int64_t wall_s, char *out, size_t size)
 	return out;
 }
 
+char *print_format_note_value(int64_t fils, char *out, size_t size)
+{
+	print_format_fils(fils, out, size);
+	size_t n = strlen(out);
+	if (fils % 100 == 0 && n > 3 && strcmp(out + n - 3, ".00") == 0)
+		out[n - 3] = '\0';
+	return out;
+}
+
 char *print_format_card_number(const char *digits, bool mask_all_but_last4, char *out,
 	size_t size)
 {

@@ -79,6 +79,9 @@ int print_receipt_write_text(const struct print_receipt *r, const char *path,
 char *print_format_fils(int64_t fils, char *out, size_t size);
 /* Wall-clock seconds as Gulf Standard Time (UTC+4, no daylight saving), "2027-03-14 10:32". */
 char *print_format_time(int64_t wall_s, char *out, size_t size);
+/* A note's value as its face reads: whole dirhams without decimals ("100", "1,000"), a value
+ * with fils as print_format_fils. Returns out. */
+char *print_format_note_value(int64_t fils, char *out, size_t size);
 /* Digits in groups of four, "6001 2345 6789 0123"; mask_all_but_last4 gives "•••• 0123". */
 char *print_format_card_number(const char *digits, bool mask_all_but_last4, char *out,
 	size_t size);
@@ -97,6 +100,12 @@ char *print_ltr(const char *utf8, char *out, size_t size);
 
 /* ---- the transaction receipt ---- */
 
+/* Notes of one value paid into a transaction: "2 x AED 100". */
+struct print_denom {
+	int64_t value_fils; /* one note's value */
+	int64_t count;
+};
+
 struct print_txn {
 	const char *kiosk_name_en, *kiosk_name_ar;
 	const char *kiosk_id;          /* "KSK-DXB-0042" */
@@ -108,6 +117,15 @@ struct print_txn {
 	int64_t fee_fils;              /* 0 = no line */
 	int64_t paid_fils;             /* cash inserted; above the total, the rest is credited */
 	unsigned notes;                /* banknotes inserted; 0 = no line */
+	/* A real transaction's receipt (kiosk/txreceipt.h) adds what the sample leaves out: */
+	const char *txn_id;            /* the transaction's uuid; NULL = no line */
+	const struct print_denom *denoms; /* notes by value, a row each; NULL/0 = no rows */
+	size_t n_denoms;
+	int64_t credited_fils;         /* credited to the card; 0 = what was paid above the
+					* total, if anything (the sample's change credited) */
+	bool no_change;                /* says that the kiosk gives no change */
+	bool recovered;                /* completed by start-up recovery after an interruption */
+	bool duplicate;                /* a reprint: DUPLICATE above and below */
 };
 
 /* The sample the tests and the technician's test print use: TXN-2027-000123, an e-Dirham
@@ -118,7 +136,11 @@ void print_txn_sample(struct print_txn *out);
  * (LTR rows), footer, in the words of the catalogues (receipt.* keys; receipt.money must hold
  * {amount}; the note count takes each language's plural form). Amounts, counts and the date
  * follow the Arabic digits setting in the Arabic block. Borrows i18n.
- * KIO_ERR_INVALID for a missing field, a negative amount or a money template without
+ * A real transaction's lines, in each block: "Transaction ID" (txn_id, left to right), one
+ * row per note value ("2 × AED 100" and its subtotal, receipt.notes.denom), "Credited to card",
+ * the recovery line (recovered), "No change is given" (no_change); DUPLICATE (receipt.duplicate)
+ * opens and closes a reprint.
+ * KIO_ERR_INVALID for a missing field, a negative amount or count, or a money template without
  * {amount} (nothing is added then).
  */
 int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, const struct i18n *i18n,

@@ -69,6 +69,22 @@ static void note_count(const struct block_lang *l, unsigned n, char *out, size_t
 		snprintf(out, size, "%s", tmpl);
 }
 
+/* "2 × AED 100": the count and the note's face value in the language's words and digits. */
+static int denom_label(const struct block_lang *l, const struct print_denom *d, char *out, size_t size,
+	struct kio_error *err)
+{
+	char num[40], local[80], note[120], count[120];
+	print_localize_digits(l->i18n, l->lang, print_format_note_value(d->value_fils, num, sizeof(num)), local,
+		sizeof(local));
+	if (fill_in(word(l, "receipt.money"), "{amount}", local, note, sizeof(note), err) != 0)
+		return err->code;
+	snprintf(num, sizeof(num), "%lld", (long long)d->count);
+	print_localize_digits(l->i18n, l->lang, num, local, sizeof(local));
+	if (fill_in(word(l, "receipt.notes.denom"), "{count}", local, count, sizeof(count), err) != 0)
+		return err->code;
+	return fill_in(count, "{note}", note, out, size, err);
+}
+
 static int block(struct print_doc *doc, const struct print_txn *t, const struct block_lang *l,
 	struct kio_error *err)
 {
@@ -84,6 +100,8 @@ static int block(struct print_doc *doc, const struct print_txn *t, const struct 
 	print_localize_digits(l->i18n, l->lang, print_format_time(t->when_s, w, sizeof(w)), when, sizeof(when));
 	print_doc_row(doc, &row, word(l, "receipt.date"), print_ltr(when, v, sizeof(v)));
 	print_doc_row(doc, &row, word(l, "receipt.reference"), print_ltr(t->reference, v, sizeof(v)));
+	if (t->txn_id)
+		print_doc_row(doc, &row, word(l, "receipt.txn_id"), print_ltr(t->txn_id, v, sizeof(v)));
 	print_doc_row(doc, &row, word(l, "receipt.service"), l->arabic ? t->service_ar : t->service_en);
 	if (t->card_number)
 		print_doc_row(doc, &row, word(l, "receipt.card"),
@@ -105,9 +123,42 @@ static int block(struct print_doc *doc, const struct print_txn *t, const struct 
 		note_count(l, t->notes, v, sizeof(v));
 		print_doc_row(doc, &row, word(l, "receipt.notes"), v);
 	}
-	if (t->paid_fils > total) {
-		money(l, t->paid_fils - total, v, sizeof(v), err);
+	for (size_t i = 0; i < t->n_denoms; i++) {
+		if (denom_label(l, &t->denoms[i], w, sizeof(w), err) != 0)
+			return err->code;
+		money(l, t->denoms[i].value_fils * t->denoms[i].count, v, sizeof(v), err);
+		print_doc_row(doc, &row, w, v);
+	}
+	int64_t credited = t->credited_fils ? t->credited_fils : t->paid_fils - total;
+	if (credited > 0) {
+		money(l, credited, v, sizeof(v), err);
 		print_doc_row(doc, &row, word(l, "receipt.credit"), v);
+	}
+	struct print_style note = {.size_px = PRINT_SIZE_BODY, .dir = l->dir};
+	if (t->recovered) {
+		print_doc_space(doc, 6);
+		struct print_style warn = note;
+		warn.bold = true;
+		print_doc_text(doc, &warn, word(l, "receipt.recovered"));
+	}
+	if (t->no_change) {
+		print_doc_space(doc, 6);
+		print_doc_text(doc, &note, word(l, "receipt.no_change"));
+	}
+	return 0;
+}
+
+/* Every figure a real transaction adds is checked before anything is added. */
+static int check_denoms(const struct print_txn *t, struct kio_error *err)
+{
+	if (t->n_denoms && !t->denoms)
+		return kio_fail(err, KIO_ERR_INVALID, "print: %s: note values missing", t->reference);
+	for (size_t i = 0; i < t->n_denoms; i++) {
+		const struct print_denom *d = &t->denoms[i];
+		/* A UAE note is at most AED 1,000: far below where value x count could overflow. */
+		if (d->value_fils <= 0 || d->count <= 0 || d->value_fils > INT64_MAX / 2 / d->count)
+			return kio_fail(err, KIO_ERR_INVALID, "print: %s: %lld notes of %lld fils", t->reference,
+				(long long)d->count, (long long)d->value_fils);
 	}
 	return 0;
 }
@@ -130,9 +181,14 @@ int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, const st
 			return kio_fail(err, KIO_ERR_INVALID,
 				"print: %s: the %s holds a bidi override (U+202A..U+202E)", t->reference,
 				fields[i].name);
-	if (t->amount_fils < 0 || t->fee_fils < 0 || t->paid_fils < 0 ||
+	if (t->amount_fils < 0 || t->fee_fils < 0 || t->paid_fils < 0 || t->credited_fils < 0 ||
 		t->amount_fils > INT64_MAX / 2 || t->fee_fils > INT64_MAX / 2)
 		return kio_fail(err, KIO_ERR_INVALID, "print: %s: amounts out of range", t->reference);
+	if (t->txn_id && i18n_has_bidi_override(t->txn_id))
+		return kio_fail(err, KIO_ERR_INVALID,
+			"print: %s: the transaction id holds a bidi override (U+202A..U+202E)", t->reference);
+	if (check_denoms(t, err) != 0)
+		return err->code;
 	struct print_style title_ar = {.size_px = PRINT_SIZE_TITLE, .bold = true,
 		.dir = TEXT_DIR_RTL, .align = TEXT_ALIGN_CENTER};
 	struct print_style title_en = title_ar;
@@ -146,9 +202,17 @@ int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, const st
 	const struct block_lang en = {i18n, LANG_EN, TEXT_DIR_LTR, false};
 	/* The amount template is checked before anything is added, so a bad catalogue leaves
 	 * the document as it was. */
-	char probe[64];
+	char probe[160];
 	if (money(&ar, 0, probe, sizeof(probe), err) != 0 || money(&en, 0, probe, sizeof(probe), err) != 0)
 		return err->code;
+	if (t->n_denoms && (denom_label(&ar, &t->denoms[0], probe, sizeof(probe), err) != 0 ||
+			       denom_label(&en, &t->denoms[0], probe, sizeof(probe), err) != 0))
+		return err->code;
+	if (t->duplicate) {
+		print_doc_text(doc, &title_ar, word(&ar, "receipt.duplicate"));
+		print_doc_text(doc, &title_en, word(&en, "receipt.duplicate"));
+		print_doc_space(doc, 6);
+	}
 	print_doc_text(doc, &title_ar, word(&ar, "receipt.title"));
 	print_doc_text(doc, &title_en, word(&en, "receipt.title"));
 	print_doc_space(doc, 6);
@@ -161,5 +225,10 @@ int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, const st
 	print_doc_rule(doc);
 	print_doc_text(doc, &name_ar, word(&ar, "receipt.thanks"));
 	print_doc_text(doc, &name_en, word(&en, "receipt.thanks"));
+	if (t->duplicate) {
+		print_doc_space(doc, 6);
+		print_doc_text(doc, &title_ar, word(&ar, "receipt.duplicate"));
+		print_doc_text(doc, &title_en, word(&en, "receipt.duplicate"));
+	}
 	return 0;
 }

@@ -46,6 +46,11 @@ static void test_format(void)
 	g_assert_cmpstr(print_format_card_number("6001234567890123", false, b, 10), ==,
 		"6001 2345");
 	g_assert_cmpstr(print_ltr("TXN-1", b, sizeof(b)), ==, "\u2066TXN-1\u2069");
+	g_assert_cmpstr(print_format_note_value(10000, b, sizeof(b)), ==, "100");
+	g_assert_cmpstr(print_format_note_value(100000, b, sizeof(b)), ==, "1,000");
+	g_assert_cmpstr(print_format_note_value(500, b, sizeof(b)), ==, "5");
+	g_assert_cmpstr(print_format_note_value(1050, b, sizeof(b)), ==, "10.50");
+	g_assert_cmpstr(print_format_note_value(0, b, sizeof(b)), ==, "0");
 }
 
 static struct print_receipt *render(struct print_doc *doc, int width)
@@ -145,6 +150,145 @@ static void test_sample_receipt(void)
 	print_doc_free(doc);
 }
 
+/* A real top-up's receipt (kiosk/txreceipt.c fills it from the ledger): the transaction id,
+ * the card masked to its last four digits, the notes by value, the amount credited, no change,
+ * and, when recovery completed it, the recovery line; a reprint says DUPLICATE. */
+static void write_png(const struct receipt_image *im, const char *path)
+{
+	struct kio_error err;
+	if (core_png_write_ink(path, im->width, im->height, im->stride, im->bits, &err) != 0)
+		g_error("%s: %s", path, err.msg);
+}
+
+static const struct print_denom topup_denoms[] = {{10000, 2}, {5000, 1}, {1000, 3}};
+
+static void topup_txn(struct print_txn *t)
+{
+	*t = (struct print_txn){
+		.kiosk_name_en = "e-Dirham Kiosk",
+		.kiosk_name_ar = "كشك الدرهم الإلكتروني",
+		.kiosk_id = "KSK-DXB-0042",
+		.when_s = 1805005920, /* 2027-03-14 06:32 UTC: 10:32 in Dubai */
+		.reference = "TXN-000042",
+		.service_en = "e-Dirham card top-up",
+		.service_ar = "تعبئة بطاقة الدرهم الإلكتروني",
+		.card_number = "7840123456789012",
+		.amount_fils = 28000,
+		.paid_fils = 28000,
+		.notes = 6,
+		.txn_id = "0b9f6c1e-3c2a-4d7e-9f10-2a4b6c8d0e1f",
+		.denoms = topup_denoms,
+		.n_denoms = G_N_ELEMENTS(topup_denoms),
+		.credited_fils = 28000,
+		.no_change = true,
+	};
+}
+
+static const char topup_text[] =
+	"إيصال دفع\n"
+	"Payment Receipt\n"
+	"كشك الدرهم الإلكتروني\n"
+	"e-Dirham Kiosk\n"
+	"---\n"
+	"رقم الكشك\tKSK-DXB-0042\n"
+	"التاريخ\t2027-03-14 10:32\n"
+	"المرجع\tTXN-000042\n"
+	"معرّف المعاملة\t0b9f6c1e-3c2a-4d7e-9f10-2a4b6c8d0e1f\n"
+	"الخدمة\tتعبئة بطاقة الدرهم الإلكتروني\n"
+	"رقم البطاقة\t•••• •••• •••• 9012\n"
+	"المبلغ\t280.00 د.إ\n"
+	"الإجمالي\t280.00 د.إ\n"
+	"المدفوع نقداً\t280.00 د.إ\n"
+	"الأوراق النقدية\t6 أوراق نقدية\n"
+	"2 × 100 د.إ\t200.00 د.إ\n"
+	"1 × 50 د.إ\t50.00 د.إ\n"
+	"3 × 10 د.إ\t30.00 د.إ\n"
+	"أضيف إلى البطاقة\t280.00 د.إ\n"
+	"هذا الكشك لا يعيد الباقي.\n"
+	"---\n"
+	"Kiosk\tKSK-DXB-0042\n"
+	"Date\t2027-03-14 10:32\n"
+	"Reference\tTXN-000042\n"
+	"Transaction ID\t0b9f6c1e-3c2a-4d7e-9f10-2a4b6c8d0e1f\n"
+	"Service\te-Dirham card top-up\n"
+	"Card\t•••• •••• •••• 9012\n"
+	"Amount\tAED 280.00\n"
+	"Total\tAED 280.00\n"
+	"Paid in cash\tAED 280.00\n"
+	"Banknotes\t6 notes\n"
+	"2 × AED 100\tAED 200.00\n"
+	"1 × AED 50\tAED 50.00\n"
+	"3 × AED 10\tAED 30.00\n"
+	"Credited to card\tAED 280.00\n"
+	"This kiosk gives no change.\n"
+	"---\n"
+	"شكراً لاستخدامكم خدمة الدرهم الإلكتروني\n"
+	"Thank you for using e-Dirham\n";
+
+static void test_topup_receipt(void)
+{
+	struct print_txn t;
+	struct kio_error err;
+	topup_txn(&t);
+	struct print_doc *doc = print_doc_new();
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, 0);
+	struct print_receipt *r = render(doc, 0);
+	g_assert_cmpstr(r->text, ==, topup_text);
+	/* No digit of the card number but the last four anywhere on it. */
+	g_assert_null(strstr(r->text, "7840"));
+	g_assert_null(strstr(r->text, "0123"));
+	g_assert_null(strstr(r->text, "5678"));
+	char *png = g_strdup_printf("%s/receipt-topup.png", out_dir);
+	write_png(&r->image, png);
+	g_free(png);
+	int x0, x1;
+	g_assert_cmpuint(extent(&r->image, &x0, &x1), >, 20000);
+	g_assert_cmpint(x0, >=, 8);
+	g_assert_cmpint(x1, <=, 567);
+	print_receipt_free(r);
+	print_doc_free(doc);
+
+	/* Completed by recovery, printed a second time. */
+	t.recovered = true;
+	t.duplicate = true;
+	doc = print_doc_new();
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, 0);
+	r = render(doc, 0);
+	g_assert_true(g_str_has_prefix(r->text, "نسخة مكررة\nDUPLICATE\nإيصال دفع\n"));
+	g_assert_true(g_str_has_suffix(r->text, "Thank you for using e-Dirham\nنسخة مكررة\nDUPLICATE\n"));
+	g_assert_nonnull(strstr(r->text, "أضيف إلى البطاقة\t280.00 د.إ\n"
+					 "عملية مستعادة بعد انقطاع: أُعيد تشغيل الكشك أثناء هذه العملية، فأُكملت "
+					 "بالمبلغ النقدي الذي استلمه.\n"
+					 "هذا الكشك لا يعيد الباقي.\n"));
+	g_assert_nonnull(strstr(r->text, "Credited to card\tAED 280.00\n"
+					 "Recovered after an interruption: the kiosk restarted during this payment "
+					 "and completed it with the cash it had received.\n"
+					 "This kiosk gives no change.\n"));
+	png = g_strdup_printf("%s/receipt-topup-recovered.png", out_dir);
+	write_png(&r->image, png);
+	g_test_message("receipts: %s/receipt-topup.png and %s", out_dir, png);
+	g_free(png);
+	print_receipt_free(r);
+	print_doc_free(doc);
+
+	/* Bad figures are refused before anything is added. */
+	struct print_denom bad[] = {{10000, 0}};
+	t.denoms = bad;
+	t.n_denoms = 1;
+	doc = print_doc_new();
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "0 notes of 10000 fils"));
+	bad[0] = (struct print_denom){-100, 1};
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, KIO_ERR_INVALID);
+	t.n_denoms = 0;
+	t.credited_fils = -1;
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, KIO_ERR_INVALID);
+	t.credited_fils = 0;
+	t.txn_id = "\u202Eevil";
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, KIO_ERR_INVALID);
+	print_doc_free(doc);
+}
+
 /* A row's label sits at the start edge and its value at the end edge, in both directions,
  * and the row is exactly its label alone plus its value alone. */
 static void check_row(enum text_dir dir, const char *label, const char *value)
@@ -158,13 +302,15 @@ static void check_row(enum text_dir dir, const char *label, const char *value)
 	int lx0, lx1, vx0, vx1;
 	g_assert_cmpuint(extent(&rl->image, &lx0, &lx1), >, 50);
 	g_assert_cmpuint(extent(&rv->image, &vx0, &vx1), >, 50);
+	/* Flush: within the margin (8), the room kept for ink past an advance (2) and a glyph's
+	 * own side bearing (4). */
 	if (dir == TEXT_DIR_RTL) {
-		g_assert_cmpint(lx1, >=, 576 - 8 - 4); /* label flush right */
-		g_assert_cmpint(vx0, <=, 8 + 4);       /* value flush left */
+		g_assert_cmpint(lx1, >=, 576 - 8 - 2 - 4); /* label flush right */
+		g_assert_cmpint(vx0, <=, 8 + 2 + 4);       /* value flush left */
 		g_assert_cmpint(vx1, <, lx0);
 	} else {
-		g_assert_cmpint(lx0, <=, 8 + 4);
-		g_assert_cmpint(vx1, >=, 576 - 8 - 4);
+		g_assert_cmpint(lx0, <=, 8 + 2 + 4);
+		g_assert_cmpint(vx1, >=, 576 - 8 - 2 - 4);
 		g_assert_cmpint(lx1, <, vx0);
 	}
 	g_assert_cmpint(rb->image.height, ==, rl->image.height);
@@ -614,6 +760,7 @@ int main(int argc, char **argv)
 	}
 	g_test_add_func("/print/format", test_format);
 	g_test_add_func("/print/sample-receipt", test_sample_receipt);
+	g_test_add_func("/print/topup-receipt", test_topup_receipt);
 	g_test_add_func("/print/rows-align", test_rows_align);
 	g_test_add_func("/print/numbers-keep-order", test_numbers_keep_order);
 	g_test_add_func("/print/wrapping", test_wrapping);

@@ -1,0 +1,131 @@
+/* A ledger transaction's receipt: read from the ledger, drawn by kiosk/print, sent to the
+ * receipt printer, its send and print recorded in the ledger. */
+#define LOG_MODULE "txreceipt"
+#include "kiosk/txreceipt.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiosk/core/log.h"
+#include "kiosk/ledger/tx.h"
+#include "kiosk/print/print.h"
+
+static void job_id(int64_t seq, int64_t sends, char out[TXRECEIPT_JOB_MAX])
+{
+	if (sends > 1)
+		snprintf(out, TXRECEIPT_JOB_MAX, "TXN-%06" PRId64 "-R%" PRId64, seq, sends);
+	else
+		snprintf(out, TXRECEIPT_JOB_MAX, "TXN-%06" PRId64, seq);
+}
+
+bool txreceipt_job_seq(const char *id, int64_t *seq)
+{
+	if (strncmp(id, "TXN-", 4) != 0)
+		return false;
+	const char *p = id + 4;
+	int64_t v = 0;
+	size_t digits = 0;
+	for (; *p >= '0' && *p <= '9'; p++, digits++) {
+		if (v > (INT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (*p - '0');
+	}
+	if (digits < 6 || v < 1)
+		return false;
+	if (*p == '-') { /* "-R<n>", n >= 2 */
+		if (p[1] != 'R' || p[2] < '1' || p[2] > '9')
+			return false;
+		for (p += 2; *p >= '0' && *p <= '9'; p++)
+			;
+	}
+	if (*p != '\0')
+		return false;
+	*seq = v;
+	return true;
+}
+
+int txreceipt_print(struct devices *devices, struct ledger *ledger, struct text_engine *engine,
+		    const struct i18n *i18n, const struct core_config *cfg, int64_t tx_id, int64_t now_s,
+		    char job_out[TXRECEIPT_JOB_MAX], struct kio_error *err)
+{
+	struct ledger_tx tx;
+	int rc = ledger_tx_get(ledger, tx_id, &tx, err);
+	if (rc)
+		return rc;
+	if (tx.state != LEDGER_TX_COMPLETED)
+		return kio_fail(err, KIO_ERR_INVALID, "receipt: transaction %" PRId64 " is %s: no receipt", tx.seq,
+				ledger_tx_state_name(tx.state));
+	struct ledger_denom denoms[LEDGER_DENOMS_MAX];
+	size_t n_denoms = 0;
+	rc = ledger_tx_notes_by_denom(ledger, tx_id, denoms, LEDGER_DENOMS_MAX, &n_denoms, err);
+	if (rc)
+		return rc;
+	struct print_denom pd[LEDGER_DENOMS_MAX];
+	for (size_t i = 0; i < n_denoms; i++)
+		pd[i] = (struct print_denom){denoms[i].value_fils, denoms[i].count};
+
+	/* Recorded before the receipt can come out: a crash after this reprints it marked
+	 * DUPLICATE rather than never (tx.c, "Receipts"). */
+	int64_t sends = 0;
+	rc = ledger_receipt_sent(ledger, tx_id, now_s, &sends, err);
+	if (rc)
+		return rc;
+	bool again = sends > 1;
+	char reference[TXRECEIPT_JOB_MAX], job[TXRECEIPT_JOB_MAX];
+	job_id(tx.seq, 1, reference);
+	/* A reprint has a job id of its own: the printer's events and files keep each apart. */
+	job_id(tx.seq, sends, job);
+
+	struct print_txn t = {
+		.kiosk_name_ar = i18n_get(i18n, LANG_AR, "card.issuer"),
+		.kiosk_name_en = i18n_get(i18n, LANG_EN, "card.issuer"),
+		.kiosk_id = cfg->kiosk_id,
+		.when_s = tx.ended_s,
+		.reference = reference,
+		.service_ar = i18n_get(i18n, LANG_AR, "receipt.service.topup"),
+		.service_en = i18n_get(i18n, LANG_EN, "receipt.service.topup"),
+		.card_number = tx.card[0] ? tx.card : NULL,
+		.amount_fils = tx.credited_fils,
+		.paid_fils = tx.paid_fils,
+		.notes = (unsigned)tx.notes,
+		.txn_id = tx.uuid,
+		.denoms = pd,
+		.n_denoms = n_denoms,
+		.credited_fils = tx.credited_fils,
+		.no_change = true,
+		.recovered = tx.recovered,
+		.duplicate = again,
+	};
+	struct print_doc *doc = print_doc_new();
+	struct print_receipt *receipt = NULL;
+	rc = print_doc_add_txn(doc, &t, i18n, err);
+	if (rc == 0)
+		rc = print_doc_render(doc, engine, cfg->receipt_width_dots, &receipt, err);
+	if (rc == 0)
+		rc = devices_print_receipt(devices, job, &receipt->image, receipt->text, err);
+	if (rc == 0) {
+		LOG_INFO("receipt %s of transaction %" PRId64 " (%s) sent%s%s", job, tx.seq, tx.uuid,
+			 tx.recovered ? ", recovered" : "", again ? ", DUPLICATE" : "");
+		if (job_out)
+			snprintf(job_out, TXRECEIPT_JOB_MAX, "%s", job);
+	}
+	print_receipt_free(receipt);
+	print_doc_free(doc);
+	return rc;
+}
+
+int txreceipt_printed(struct ledger *ledger, const char *job, int64_t now_s, int64_t *tx_id, struct kio_error *err)
+{
+	int64_t seq = 0;
+	if (!txreceipt_job_seq(job, &seq))
+		return kio_fail(err, KIO_ERR_NOT_FOUND, "receipt: job %s is no transaction's", job);
+	struct ledger_tx tx;
+	int rc = ledger_tx_get_seq(ledger, seq, &tx, err);
+	if (rc == 0)
+		rc = ledger_receipt_printed(ledger, tx.id, now_s, err);
+	if (rc == 0 && tx_id)
+		*tx_id = tx.id;
+	return rc;
+}

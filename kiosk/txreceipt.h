@@ -1,0 +1,57 @@
+/*
+ * The receipt of one ledger transaction: built from what the ledger booked (the card number,
+ * the notes paid into it by value, what it credited, whether recovery completed it), never
+ * from what a screen counted, drawn by kiosk/print and sent to the receipt printer.
+ *
+ * Use: when a transaction is completed (the done screen, or start-up recovery), call
+ * txreceipt_print with its ledger id; when the printer reports the job printed
+ * (RECEIPT_EV_PRINTED), pass the job id to txreceipt_printed. The job id is the receipt's
+ * reference, made from the transaction number alone, so the simulated printer files it
+ * predictably as OUT/receipt-<job>.png and .txt:
+ *
+ *   first print of transaction 42     job "TXN-000042"
+ *   a later print of it (DUPLICATE)   job "TXN-000042-R<n>", n = the how-manieth send (2, 3...)
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiosk/core/config.h"
+#include "kiosk/core/err.h"
+#include "kiosk/core/i18n.h"
+#include "kiosk/devices.h"
+#include "kiosk/ledger/store.h"
+#include "kiosk/text/text.h"
+
+/* Room for a job id and its NUL ("TXN-" + 19 digits + "-R" + 19 digits fits). */
+#define TXRECEIPT_JOB_MAX 48
+
+/*
+ * Prints the receipt of completed transaction tx_id: both languages; kiosk id, reference
+ * ("TXN-" and the number, 6 digits or more), transaction id (uuid), date and time of its
+ * completion in Gulf time, service, card number masked to its last four digits, notes by
+ * value, amount paid and credited, "no change", and when recovery completed it a line saying
+ * it was recovered after an interruption. The ledger records the send before the receipt goes
+ * out (ledger_receipt_sent): a transaction whose receipt was sent before prints marked
+ * DUPLICATE. now_s is the wall time of the send. job_out (may be NULL) gets the job id; the
+ * printer's RECEIPT_EV_PRINTED or _FAILED for it follows.
+ * Borrows everything. Errors, err filled: KIO_ERR_NOT_FOUND for an unknown id,
+ * KIO_ERR_INVALID for a transaction that is not completed (a cancelled one has no receipt;
+ * an open one is not over), KIO_ERR_IO when the store cannot record the send (nothing
+ * printed), or the printer's refusal (KIO_ERR_BUSY, KIO_ERR_NO_DEVICE, ...).
+ */
+int txreceipt_print(struct devices *devices, struct ledger *ledger, struct text_engine *engine,
+		    const struct i18n *i18n, const struct core_config *cfg, int64_t tx_id, int64_t now_s,
+		    char job_out[TXRECEIPT_JOB_MAX], struct kio_error *err);
+
+/* The transaction number a job id names ("TXN-000042" or "TXN-000042-R2" -> 42): false for
+ * another job (a test print, a card). */
+bool txreceipt_job_seq(const char *job_id, int64_t *seq);
+
+/* The printer printed job_id: records it in the ledger (ledger_receipt_printed), so a
+ * recovery receipt is not due any more. *tx_id (may be NULL) gets the transaction's id.
+ * KIO_ERR_NOT_FOUND when job_id is no transaction receipt's (nothing recorded). */
+int txreceipt_printed(struct ledger *ledger, const char *job_id, int64_t now_s, int64_t *tx_id,
+		      struct kio_error *err);
