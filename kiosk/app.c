@@ -1,7 +1,7 @@
 /*
  * The application: start-up in a fixed order (configuration, catalogues, scenario,
- * fonts, display, database, devices), one event loop, device events turned into screen
- * state, and an orderly shutdown that undoes each step.
+ * fonts, display, database, devices, recovery of what a crash left open), one event loop,
+ * device events turned into screen state, and an orderly shutdown that undoes each step.
  *
  * The loop: input and timers are handled as they come; the page is rebuilt only when
  * state changed and drawn only when rebuilt, so an idle attract screen costs nothing.
@@ -44,6 +44,7 @@
 #include "kiosk/core/xmalloc.h"
 #include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/store.h"
+#include "kiosk/recovery.h"
 #include "kiosk/scenario/runner.h"
 #include "kiosk/text/text.h"
 #include "kiosk/ui/check.h"
@@ -59,6 +60,8 @@ struct app {
 	struct ledger *ledger;
 	struct ledger_notes *notes;
 	struct devices *devices;
+	/* Start-up recovery: transactions a crash left open, and their receipts. */
+	struct recovery *recovery;
 	/* Device wake-ups arrive as one SDL event type; wake_pending coalesces them, since the
 	 * USB event thread may wake the loop many times between two turns. */
 	uint32_t wake_event;
@@ -502,6 +505,7 @@ static void on_receipt_event(void *user, const struct receipt_event *ev)
 		app->receipt->ops->get_status(app->receipt, &st);
 		record_device(app, "receipt", st.state, receipt_fault_name(ev->fault));
 	}
+	recovery_on_receipt_event(app->recovery, ev);
 }
 
 static void on_card_event(void *user, const struct cardprn_event *ev)
@@ -721,6 +725,13 @@ static void on_device_wake(void *user)
 	}
 }
 
+/* Recovery receipts wait while a customer is served (kiosk/recovery.c invariant 5). */
+static bool recovery_may_print(void *user)
+{
+	const struct app *app = user;
+	return !scr_get(app->screen)->customer_session;
+}
+
 int app_run(const struct app_options *opts)
 {
 	struct app *app = xcalloc(1, sizeof(*app));
@@ -812,6 +823,21 @@ int app_run(const struct app_options *opts)
 	app->cash = devices_cash(app->devices);
 	app->receipt = devices_receipt(app->devices);
 	app->card = devices_card(app->devices);
+	/* After the devices: recovery waits for the acceptor to settle the notes that were in its
+	 * path before it ends the transactions a crash left open (kiosk/recovery.c invariant 1). */
+	const struct recovery_ctx rc_ctx = {
+		.ledger = app->ledger,
+		.notes = app->notes,
+		.devices = app->devices,
+		.engine = app->text,
+		.i18n = app->i18n,
+		.cfg = &app->cfg,
+		.clock = app->clock,
+		.timers = app->timers,
+		.may_print = recovery_may_print,
+		.may_print_user = app,
+	};
+	app->recovery = recovery_new(&rc_ctx);
 
 	app->lang = app_default_lang(app);
 	app->screen = SCR_ATTRACT;
@@ -823,6 +849,7 @@ int app_run(const struct app_options *opts)
 	status = app->exit_code;
 
 	ui_page_clear(&app->page);
+	recovery_free(app->recovery);
 	devices_free(app->devices);
 out_notes:
 	ledger_notes_free(app->notes);

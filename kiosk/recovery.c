@@ -1,0 +1,281 @@
+/*
+ * Start-up recovery: waits for the note acceptor to settle, ends the transactions a crash left
+ * open (ledger_tx_recover), and prints their receipts once the receipt printer can.
+ *
+ *   WAIT_SETTLE ──no journey undecided, the acceptor in service or reporting UNDECIDED,
+ *        │        or RECOVERY_SETTLE_WAIT_MS passed──► RECOVER
+ *   RECOVER ──ledger_tx_recover committed, each ended transaction logged──► RECEIPTS
+ *        (the store cannot write: stays, tried again every tick; the store's fault listener
+ *         has taken the kiosk out of service)
+ *   RECEIPTS ──nothing due (ledger_receipts_due)──► IDLE (no timer: costs nothing)
+ *        │     printer OK or WARNING: txreceipt_print(oldest due)──► PRINTING
+ *        └──── printer cannot print, or a customer is being served (invariant 5): looks
+ *              again every tick and at the printer's next event
+ *   PRINTING ──RECEIPT_EV_PRINTED for the job: txreceipt_printed──► RECEIPTS
+ *            ──RECEIPT_EV_FAILED for the job──► RECEIPTS (the reprint says DUPLICATE: part
+ *              of the first may have come out)
+ *
+ *   phase        what runs                                   function
+ *   WAIT_SETTLE  journal and acceptor looked at each tick     settled, on_tick
+ *   RECOVER      ledger_tx_recover, a log line per ended tx   recover
+ *   RECEIPTS     ledger_receipts_due, txreceipt_print         print_next
+ *   PRINTING     the printer's events                         recovery_on_receipt_event
+ *
+ * Invariants:
+ *  1. Open transactions are ended only once the acceptor has decided the notes that were in
+ *     its path (a note it credits while the transaction is still open is booked to it, as
+ *     the customer paid it), or after RECOVERY_SETTLE_WAIT_MS without that (an acceptor
+ *     unplugged or broken must not keep a customer's money in an open transaction; a note it
+ *     credits later goes to suspense, tx.c invariant 2).
+ *  2. At most one recovery receipt is at the printer at a time.
+ *  3. What is due is read from the ledger (receipt.printed_s), never kept only in memory: a
+ *     restart before the printer reported a receipt printed prints it again, marked
+ *     DUPLICATE (ledger_receipt_sent counted the first send); one reported printed is never
+ *     printed again by recovery.
+ *  4. Nothing blocks the loop: each step is one short ledger call or one print job; the
+ *     timer runs only while something waits.
+ *  5. A recovery receipt is not printed while another customer is being served
+ *     (recovery_ctx.may_print): it would land in their tray, next to their own receipt.
+ */
+#define LOG_MODULE "recovery"
+#include "kiosk/recovery.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiosk/core/log.h"
+#include "kiosk/core/xmalloc.h"
+#include "kiosk/ledger/tx.h"
+#include "kiosk/txreceipt.h"
+
+enum phase { PH_WAIT_SETTLE, PH_RECOVER, PH_RECEIPTS, PH_PRINTING, PH_IDLE, PH_COUNT };
+static const char *const phase_names[PH_COUNT] = {"wait-settle", "recover", "receipts", "printing", "idle"};
+
+struct recovery {
+	struct recovery_ctx ctx;
+	enum phase phase;
+	uint64_t timer;
+	uint64_t settle_deadline_ms;
+	char job[TXRECEIPT_JOB_MAX]; /* PRINTING: the job at the printer (invariant 2) */
+	int64_t job_tx;
+	/* A receipt the printer printed whose record the store refused: recorded first at the
+	 * next tick, so it is not printed again. */
+	char printed_unrecorded[TXRECEIPT_JOB_MAX];
+	bool waiting_logged;          /* "waiting for the printer" said once per wait */
+};
+
+static void on_tick(void *user);
+
+static void enter(struct recovery *r, enum phase ph, const char *why)
+{
+	if (r->phase != ph)
+		LOG_DBG("%s -> %s (%s)", phase_names[r->phase], phase_names[ph], why);
+	r->phase = ph;
+}
+
+static void arm(struct recovery *r, uint64_t ms)
+{
+	if (r->timer)
+		core_timer_cancel(r->ctx.timers, r->timer);
+	r->timer = core_timer_add(r->ctx.timers, ms, on_tick, r);
+}
+
+/* Invariant 1: whether the acceptor has decided what it can of the notes in its path. */
+static bool settled(struct recovery *r)
+{
+	struct kio_error err = {0};
+	int64_t escrow = 0, accepted = 0;
+	if (ledger_notes_count(r->ctx.notes, NULL, CASH_NOTE_ESCROW, &escrow, NULL, &err) != 0 ||
+	    ledger_notes_count(r->ctx.notes, NULL, CASH_NOTE_ACCEPTED, &accepted, NULL, &err) != 0) {
+		LOG_WARN("cannot read the note journal: %s", err.msg);
+		return false;
+	}
+	if (escrow + accepted == 0)
+		return true; /* nothing in the path: the booked payments are the whole story */
+	struct cash_unit *cash = devices_cash(r->ctx.devices);
+	struct cash_status cs;
+	cash->ops->get_status(cash, &cs);
+	if (cs.state == DEV_STATE_OK) /* in service only after its SETTLE ended every journey */
+		return true;
+	if (cs.fault == CASH_FAULT_UNDECIDED) {
+		LOG_WARN("%" PRId64 " note journeys the acceptor cannot decide wait for a technician: ending the "
+			 "open transaction with the notes booked to it",
+			 escrow + accepted);
+		return true;
+	}
+	if (core_clock_now_ms(r->ctx.clock) >= r->settle_deadline_ms) {
+		LOG_WARN("the acceptor did not settle %" PRId64 " note journeys within %d s (%s, %s): ending the open "
+			 "transaction with the notes booked to it; a note credited later goes to suspense",
+			 escrow + accepted, RECOVERY_SETTLE_WAIT_MS / 1000, dev_state_name(cs.state),
+			 cash_fault_name(cs.fault));
+		return true;
+	}
+	return false;
+}
+
+static bool recover(struct recovery *r)
+{
+	struct kio_error err = {0};
+	struct ledger_tx *list = NULL;
+	size_t n = 0;
+	if (ledger_tx_recover(r->ctx.ledger, core_clock_wall_s(r->ctx.clock), &list, &n, &err) != 0) {
+		LOG_ERR("transactions left open cannot be ended now, trying again: %s", err.msg);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ledger_tx *t = &list[i];
+		if (t->state == LEDGER_TX_COMPLETED)
+			LOG_WARN("transaction %" PRId64 " (%s) was left open by an interruption: completed by recovery, "
+				 "%" PRId64 " fils credited from %" PRId64 " notes to card ...%s; its receipt prints "
+				 "when the printer can",
+				 t->seq, t->uuid, t->credited_fils, t->notes, t->card[0] ? t->card + strlen(t->card) - 4 : "");
+		else
+			LOG_WARN("transaction %" PRId64 " (%s) was left open by an interruption with nothing paid: "
+				 "cancelled by recovery",
+				 t->seq, t->uuid);
+	}
+	free(list);
+	return true;
+}
+
+static bool printer_ready(struct recovery *r)
+{
+	if (r->ctx.may_print && !r->ctx.may_print(r->ctx.may_print_user))
+		return false; /* invariant 5 */
+	struct receipt_printer *prn = devices_receipt(r->ctx.devices);
+	struct receipt_status st;
+	prn->ops->get_status(prn, &st);
+	return st.state == DEV_STATE_OK || st.state == DEV_STATE_WARNING;
+}
+
+/* RECEIPTS: the oldest receipt due goes to the printer, or the wait goes on. */
+static void print_next(struct recovery *r)
+{
+	struct kio_error err = {0};
+	int64_t *due = NULL;
+	size_t n = 0;
+	if (ledger_receipts_due(r->ctx.ledger, &due, &n, &err) != 0) {
+		LOG_WARN("cannot list the receipts due: %s", err.msg);
+		arm(r, RECOVERY_TICK_MS);
+		return;
+	}
+	if (n == 0) {
+		enter(r, PH_IDLE, "no receipt due");
+		return;
+	}
+	int64_t tx = due[0];
+	free(due);
+	if (!printer_ready(r)) {
+		if (!r->waiting_logged)
+			LOG_INFO("%zu recovery receipts wait for the receipt printer", n);
+		r->waiting_logged = true;
+		arm(r, RECOVERY_TICK_MS);
+		return;
+	}
+	r->waiting_logged = false;
+	if (txreceipt_print(r->ctx.devices, r->ctx.ledger, r->ctx.engine, r->ctx.i18n, r->ctx.cfg, tx,
+			    core_clock_wall_s(r->ctx.clock), r->job, &err) != 0) {
+		LOG_WARN("recovery receipt of transaction record %" PRId64 " not sent, trying again: %s", tx, err.msg);
+		arm(r, RECOVERY_TICK_MS);
+		return;
+	}
+	r->job_tx = tx;
+	enter(r, PH_PRINTING, r->job);
+}
+
+static void step(struct recovery *r)
+{
+	switch (r->phase) {
+	case PH_WAIT_SETTLE:
+		if (!settled(r)) {
+			arm(r, RECOVERY_TICK_MS);
+			return;
+		}
+		enter(r, PH_RECOVER, "the acceptor settled");
+		/* fall through */
+	case PH_RECOVER:
+		if (!recover(r)) {
+			arm(r, RECOVERY_TICK_MS);
+			return;
+		}
+		enter(r, PH_RECEIPTS, "open transactions ended");
+		/* fall through */
+	case PH_RECEIPTS:
+		if (r->printed_unrecorded[0]) {
+			struct kio_error err = {0};
+			if (txreceipt_printed(r->ctx.ledger, r->printed_unrecorded, core_clock_wall_s(r->ctx.clock), NULL,
+					      &err) != 0) {
+				LOG_WARN("receipt %s printed, not yet recorded: %s", r->printed_unrecorded, err.msg);
+				arm(r, RECOVERY_TICK_MS);
+				return;
+			}
+			r->printed_unrecorded[0] = '\0';
+		}
+		print_next(r);
+		return;
+	case PH_PRINTING: /* the printer's event moves on (invariant 2) */
+	case PH_IDLE:
+	case PH_COUNT:
+		return;
+	}
+}
+
+static void on_tick(void *user)
+{
+	struct recovery *r = user;
+	r->timer = 0;
+	step(r);
+}
+
+struct recovery *recovery_new(const struct recovery_ctx *ctx)
+{
+	struct recovery *r = xcalloc(1, sizeof(*r));
+	r->ctx = *ctx;
+	r->phase = PH_WAIT_SETTLE;
+	r->settle_deadline_ms = core_clock_now_ms(ctx->clock) + RECOVERY_SETTLE_WAIT_MS;
+	/* At once when nothing is in the acceptor's path: a customer never meets a transaction
+	 * left open (ledger_tx_open would refuse theirs). */
+	step(r);
+	return r;
+}
+
+void recovery_free(struct recovery *r)
+{
+	if (!r)
+		return;
+	if (r->timer)
+		core_timer_cancel(r->ctx.timers, r->timer);
+	free(r);
+}
+
+void recovery_on_receipt_event(struct recovery *r, const struct receipt_event *ev)
+{
+	if (!r)
+		return;
+	if (r->phase == PH_PRINTING && strcmp(ev->job_id, r->job) == 0 &&
+	    (ev->kind == RECEIPT_EV_PRINTED || ev->kind == RECEIPT_EV_FAILED)) {
+		struct kio_error err = {0};
+		if (ev->kind == RECEIPT_EV_PRINTED) {
+			LOG_INFO("recovery receipt %s printed", r->job);
+			if (txreceipt_printed(r->ctx.ledger, r->job, core_clock_wall_s(r->ctx.clock), NULL, &err) != 0) {
+				LOG_WARN("receipt %s printed, not yet recorded: %s", r->job, err.msg);
+				snprintf(r->printed_unrecorded, sizeof(r->printed_unrecorded), "%s", r->job);
+			}
+		} else {
+			LOG_WARN("recovery receipt %s failed: printed again, marked DUPLICATE, when the printer can",
+				 r->job);
+		}
+		r->job[0] = '\0';
+		enter(r, PH_RECEIPTS, ev->kind == RECEIPT_EV_PRINTED ? "printed" : "failed");
+		/* From the loop, not inside the driver's callback. */
+		arm(r, 0);
+		return;
+	}
+	/* The printer came back: a receipt waiting for it goes now, not at the next tick. */
+	if (ev->kind == RECEIPT_EV_RECOVERED && r->phase == PH_RECEIPTS)
+		arm(r, 0);
+}
+
+bool recovery_idle(const struct recovery *r) { return !r || r->phase == PH_IDLE; }

@@ -1,0 +1,56 @@
+/*
+ * Start-up recovery: ends every transaction a crash left open once the note acceptor has
+ * settled the notes that were in its path, and prints each recovered transaction's receipt
+ * when the receipt printer can, once (kiosk/txreceipt.h), also after further restarts. The
+ * application creates it after the devices and passes it the receipt printer's events;
+ * recovery.c draws its states and lists its invariants.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "drivers/class/receipt.h"
+#include "kiosk/core/clock.h"
+#include "kiosk/core/config.h"
+#include "kiosk/core/i18n.h"
+#include "kiosk/core/timers.h"
+#include "kiosk/devices.h"
+#include "kiosk/ledger/notes.h"
+#include "kiosk/ledger/store.h"
+#include "kiosk/text/text.h"
+
+/* How long recovery waits for the acceptor to settle its open journeys (it may be unplugged,
+ * or never answer) before it ends the open transaction with the notes booked so far: a note
+ * the acceptor credits later goes to suspense (tx.c invariant 2), never nowhere. */
+#define RECOVERY_SETTLE_WAIT_MS 60000
+/* How often it looks again while it waits for the acceptor or the receipt printer. */
+#define RECOVERY_TICK_MS 500
+
+struct recovery_ctx {
+	struct ledger *ledger;       /* all borrowed; they must outlive the recovery */
+	struct ledger_notes *notes;
+	struct devices *devices;
+	struct text_engine *engine;
+	const struct i18n *i18n;
+	const struct core_config *cfg;
+	const struct core_clock *clock;
+	struct core_timers *timers;
+	/* Whether a recovery receipt may print now: false while a customer is being served, whose
+	 * receipt tray it would land in. NULL: always. Asked from the loop. */
+	bool (*may_print)(void *user);
+	void *may_print_user;
+};
+
+struct recovery;
+
+/* Starts recovery: ends the open transactions at once when no note journey is undecided,
+ * otherwise from its timer once the acceptor settled. Caller frees with recovery_free. */
+struct recovery *recovery_new(const struct recovery_ctx *ctx);
+void recovery_free(struct recovery *r); /* accepts NULL; cancels its timer */
+
+/* The receipt printer's events, all of them (the app's listener forwards each). */
+void recovery_on_receipt_event(struct recovery *r, const struct receipt_event *ev);
+
+/* For tests and the technicians' menu: open transactions are ended, and no recovery receipt
+ * is waiting for the printer. */
+bool recovery_idle(const struct recovery *r);

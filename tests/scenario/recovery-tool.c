@@ -1,0 +1,152 @@
+/* Databases a crash left behind, for run-recovery.sh, made through the ledger's own API: an
+ * open top-up with notes paid, one whose recovery receipt was sent but never reported
+ * printed, one with a note journey nothing can decide; and what became of a transaction. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiosk/core/clock.h"
+#include "kiosk/ledger/notes.h"
+#include "kiosk/ledger/store-priv.h"
+#include "kiosk/ledger/store.h"
+#include "kiosk/ledger/tx.h"
+
+#define CARD "7840123456789012"
+/* The simulated validator (drivers/sim/essp: serial 0x001C962C, AED 10/50/100 in channels
+ * 2/4/5). */
+#define DEV "essp:001C962C"
+#define EPOCH INT64_C(1798761000) /* ten minutes before the kiosk's virtual clock starts */
+
+struct db {
+	struct ledger *l;
+	struct core_clock *clock;
+	struct ledger_notes *notes;
+};
+
+static int fail(const char *what, const struct kio_error *err)
+{
+	fprintf(stderr, "recovery-tool: %s: %s\n", what, err->msg);
+	return 1;
+}
+
+static int db_open(const char *path, struct db *d)
+{
+	struct kio_error err = {0};
+	if (ledger_open(path, &d->l, &err) != 0)
+		return fail("open", &err);
+	d->clock = core_clock_new(true, EPOCH);
+	d->notes = ledger_notes_new(d->l, d->clock);
+	return 0;
+}
+
+/* As a power cut leaves it: nothing ended, nothing more written. */
+static void db_close(struct db *d)
+{
+	ledger_notes_free(d->notes);
+	core_clock_free(d->clock);
+	ledger_close(d->l);
+}
+
+/* A note that went all the way into the cashbox, credited (and so booked) on the way. */
+static int stacked_note(struct db *d, uint8_t ch, int64_t fils)
+{
+	struct kio_error err = {0};
+	struct cash_journal *j = ledger_notes_journal(d->notes);
+	struct cash_note n = {.device = DEV, .channel = ch, .value_fils = fils, .state = CASH_NOTE_ESCROW,
+			      .counters_known = true};
+	if (cash_journal_begin(j, &n, &err) != 0 ||
+	    cash_journal_advance(j, n.id, CASH_NOTE_ACCEPTED, "kiosk: accept", &err) != 0 ||
+	    cash_journal_advance(j, n.id, CASH_NOTE_CREDITED, "poll: NOTE CREDIT", &err) != 0 ||
+	    cash_journal_advance(j, n.id, CASH_NOTE_STACKED, "poll: STACKED", &err) != 0)
+		return fail("note", &err);
+	return 0;
+}
+
+/* Transaction 1: a top-up in Arabic with AED 100, 100 and 50 paid, left open. */
+static int open_tx(struct db *d, struct ledger_tx *tx)
+{
+	struct kio_error err = {0};
+	if (ledger_tx_open(d->l, EPOCH, LEDGER_TX_TOPUP, "ar", CARD, tx, &err) != 0)
+		return fail("open transaction", &err);
+	return stacked_note(d, 5, 10000) || stacked_note(d, 5, 10000) || stacked_note(d, 4, 5000);
+}
+
+/* Recovery ran and sent the receipt; the kiosk died before the printer answered. */
+static int sent(struct db *d)
+{
+	struct ledger_tx tx;
+	struct kio_error err = {0};
+	struct ledger_tx *list = NULL;
+	size_t n = 0;
+	if (open_tx(d, &tx) != 0)
+		return 1;
+	if (ledger_tx_recover(d->l, EPOCH + 60, &list, &n, &err) != 0)
+		return fail("recover", &err);
+	free(list);
+	if (ledger_receipt_sent(d->l, tx.id, EPOCH + 61, NULL, &err) != 0)
+		return fail("sent", &err);
+	return 0;
+}
+
+/* Beside the open transaction, a note the acceptor held with no counters snapshot: after a
+ * restart nothing can prove whether it went in (essp-cash.c invariant 5). */
+static int undecided(struct db *d)
+{
+	struct ledger_tx tx;
+	struct kio_error err = {0};
+	if (open_tx(d, &tx) != 0)
+		return 1;
+	struct cash_note n = {.device = DEV, .channel = 2, .value_fils = 1000, .state = CASH_NOTE_ESCROW,
+			      .counters_known = false};
+	if (cash_journal_begin(ledger_notes_journal(d->notes), &n, &err) != 0)
+		return fail("undecided note", &err);
+	return 0;
+}
+
+/* "completed recovered=1 credited=25000 notes=3 receipts-due=0 invariants=ok" */
+static int show(struct db *d, int64_t seq)
+{
+	struct ledger_tx tx;
+	struct kio_error err = {0};
+	if (ledger_tx_get_seq(d->l, seq, &tx, &err) != 0)
+		return fail("show", &err);
+	int64_t *due = NULL;
+	size_t n_due = 0;
+	if (ledger_receipts_due(d->l, &due, &n_due, &err) != 0)
+		return fail("receipts due", &err);
+	free(due);
+	struct kio_error check = {0};
+	int holds = ledger_check(d->l, &check);
+	printf("%s recovered=%d credited=%" PRId64 " notes=%" PRId64 " receipts-due=%zu invariants=%s\n",
+	       ledger_tx_state_name(tx.state), tx.recovered, tx.credited_fils, tx.notes, n_due,
+	       holds == 0 ? "ok" : check.msg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3 || (strcmp(argv[1], "show") == 0) != (argc == 4) || argc > 4) {
+		fprintf(stderr, "usage: recovery-tool open|sent|undecided DB, recovery-tool show DB SEQ\n");
+		return 2;
+	}
+	struct db d;
+	if (db_open(argv[2], &d) != 0)
+		return 1;
+	struct ledger_tx tx;
+	int rc;
+	if (strcmp(argv[1], "open") == 0)
+		rc = open_tx(&d, &tx);
+	else if (strcmp(argv[1], "sent") == 0)
+		rc = sent(&d);
+	else if (strcmp(argv[1], "undecided") == 0)
+		rc = undecided(&d);
+	else if (strcmp(argv[1], "show") == 0)
+		rc = show(&d, strtoll(argv[3], NULL, 10));
+	else {
+		fprintf(stderr, "recovery-tool: unknown command '%s'\n", argv[1]);
+		rc = 2;
+	}
+	db_close(&d);
+	return rc;
+}

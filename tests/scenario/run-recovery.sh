@@ -1,0 +1,104 @@
+#!/bin/bash
+# Start-up recovery as the kiosk binary meets it: a database a crash left behind, made with
+# recovery-tool through the ledger's own API, then the kiosk started headless on it.
+#   run-recovery.sh KIOSK RECOVERY_TOOL SCENARIO_DIR WORKDIR CASE
+# Cases (tests/scenarios/recovery/CASE.scenario):
+#   recovered      an open top-up with AED 250 paid: completed as recovered, its receipt
+#                  printed once (a restart prints nothing more)
+#   sent           its receipt was sent, never reported printed: printed again, DUPLICATE
+#   printer-later  the printer runs out of paper as the receipt goes out: printed again,
+#                  DUPLICATE, once paper is back
+#   undecided      a note journey nothing can decide: cash reports fault "undecided" (its
+#                  notice says why), and the log tells the technician
+set -u
+kiosk=$(realpath "$1") tool=$(realpath "$2") scenarios=$(realpath "$3") work=$4 case=$5
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work" || exit 1
+db=$work/kiosk.db
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+run() { # SCENARIO: the kiosk on $db, exit 0 expected
+	"$kiosk" --headless --simulate --script "$scenarios/$1.scenario" --db "$db" --out "$work/out" \
+		2>"$work/$1.stderr"
+	local status=$?
+	cat "$work/$1.stderr" >&2
+	[ "$status" -eq 0 ] || fail "$1: exit $status"
+}
+
+# The receipt's text has the transaction as the ledger booked it.
+expect_receipt() { # FILE
+	local txt=$work/out/$1 tab=$'\t'
+	[ -s "$txt" ] || fail "no $1"
+	for line in "Reference${tab}TXN-000001" "Card${tab}•••• •••• •••• 9012" "Paid in cash${tab}AED 250.00" \
+		"Banknotes${tab}3 notes" "2 × AED 100${tab}AED 200.00" "1 × AED 50${tab}AED 50.00" \
+		"Credited to card${tab}AED 250.00" "This kiosk gives no change." \
+		"رقم البطاقة${tab}•••• •••• •••• 9012" "2 × 100 د.إ${tab}200.00 د.إ" "أضيف إلى البطاقة${tab}250.00 د.إ" \
+		"Kiosk${tab}KIOSK-0001" "Date${tab}2027-01-01 0"; do
+		grep -qF -- "$line" "$txt" || fail "$1 lacks the line: $line"
+	done
+	grep -qE "^Transaction ID${tab}[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\$" "$txt" ||
+		fail "$1 lacks the transaction id"
+	grep -q "7840123456789012\|7840 1234\|5678" "$txt" && fail "$1 shows more of the card than its last four digits"
+	return 0
+}
+
+expect_ledger() { # TEXT: what recovery-tool show says of transaction 1
+	local got
+	got=$("$tool" show "$db" 1) || fail "recovery-tool show"
+	[ "$got" = "$1" ] || fail "ledger: '$got', expected '$1'"
+}
+
+case $case in
+recovered)
+	"$tool" open "$db" || fail "recovery-tool open"
+	expect_ledger "open recovered=0 credited=0 notes=3 receipts-due=0 invariants=ok"
+	run recovered
+	grep -qF "transaction 1 (" "$work/recovered.stderr" &&
+		grep -qF "was left open by an interruption: completed by recovery, 25000 fils credited from 3 notes to card ...9012" \
+			"$work/recovered.stderr" || fail "recovery did not log the transaction it completed"
+	expect_ledger "completed recovered=1 credited=25000 notes=3 receipts-due=0 invariants=ok"
+	expect_receipt receipt-TXN-000001.txt
+	grep -qF "Recovered after an interruption" "$work/out/receipt-TXN-000001.txt" || fail "no recovery line"
+	grep -qF "DUPLICATE" "$work/out/receipt-TXN-000001.txt" && fail "the first print says DUPLICATE"
+	run restarted
+	expect_ledger "completed recovered=1 credited=25000 notes=3 receipts-due=0 invariants=ok"
+	;;
+sent)
+	"$tool" sent "$db" || fail "recovery-tool sent"
+	expect_ledger "completed recovered=1 credited=25000 notes=3 receipts-due=1 invariants=ok"
+	run sent
+	expect_ledger "completed recovered=1 credited=25000 notes=3 receipts-due=0 invariants=ok"
+	expect_receipt receipt-TXN-000001-R2.txt
+	;;
+printer-later)
+	"$tool" open "$db" || fail "recovery-tool open"
+	run printer-later
+	expect_ledger "completed recovered=1 credited=25000 notes=3 receipts-due=0 invariants=ok"
+	expect_receipt receipt-TXN-000001-R2.txt
+	grep -qF "DUPLICATE" "$work/out/receipt-TXN-000001-R2.txt" || fail "the reprint does not say DUPLICATE"
+	;;
+undecided)
+	"$tool" undecided "$db" || fail "recovery-tool undecided"
+	# The scenario runner registers `expect-log error` only when the line runs, and the
+	# validator settles before the first line: those error lines end the run (exit 1) before
+	# it starts. The checks are on what the kiosk logged and recorded instead.
+	KIOSK_LOG=info "$kiosk" --headless --simulate --script "$scenarios/undecided.scenario" --db "$db" \
+		--out "$work/out" 2>"$work/undecided.stderr"
+	status=$?
+	cat "$work/undecided.stderr" >&2
+	[ "$status" -eq 1 ] || fail "undecided: exit $status, expected 1 (errors before the first line)"
+	grep -qF "FAILED: before the first line" "$work/undecided.stderr" || fail "undecided: another failure"
+	grep -qF 'an error was logged: "essp-cash: cash: note 4 (1000 fils) cannot be decided by the counters (no snapshot): left open for a technician" (and 1 more)' \
+		"$work/undecided.stderr" || fail "undecided: other errors than the validator's two"
+	grep -qF "error essp-cash: cash: 1 open journeys cannot be decided: cash stays disabled until a technician reconciles them" \
+		"$work/undecided.stderr" || fail "undecided: no error line for the technician"
+	# The kiosk heard a fault of its own (status.cash.undecided on screen), not "starting".
+	grep -qF "info  app: cash: fault (undecided)" "$work/undecided.stderr" || fail "undecided: no device event"
+	[ "$(grep -c '^error' "$work/undecided.stderr")" -eq 2 ] || fail "undecided: more than two error lines"
+	;;
+*)
+	fail "unknown case $case"
+	;;
+esac
+echo "ok: $case"
