@@ -29,8 +29,9 @@ enum cash_fault {
 	CASH_FAULT_NO_ANSWER,
 	CASH_FAULT_DISCONNECTED,
 	/* Notes from before a restart that neither the device's events nor its counters can
-	 * prove credited or returned: the unit stays disabled until a technician decides them
-	 * (the eSSP driver's invariant 5). Not a device fault: the unit's own reconciliation. */
+	 * prove credited or returned, or that the note journal cannot list: the unit stays
+	 * disabled until they are decided (the eSSP driver's invariant 5), by a technician if
+	 * it lasts. Not a device fault: the unit's own reconciliation. */
 	CASH_FAULT_UNDECIDED,
 	CASH_FAULT_COUNT
 };

@@ -122,8 +122,9 @@
  *     dropped (logged: its journeys are a technician's).
  *  7. FAULT is sticky per kind: NO_ANSWER and DISCONNECTED clear only when a new session
  *     reaches RUN; jam, stacker full and cashbox removed follow what each poll reports;
- *     UNDECIDED is raised when a SETTLE leaves journeys undecided (invariant 5) and cleared
- *     by the SETTLE that finds none, so the kiosk shows why cash waits, never "starting".
+ *     UNDECIDED is raised when a SETTLE cannot list the open journeys or leaves some
+ *     undecided (invariant 5), and cleared by the SETTLE that ends them all, so the kiosk
+ *     shows why cash waits, never "starting".
  *  8. A note is journaled, and offered to the kiosk, only with its counters snapshot: without
  *     one, SETTLE could not tell after a crash whether it reached the cashbox (a technician
  *     would have to). GET COUNTERS refused or unreadable is asked again up to cfg.retries
@@ -917,6 +918,7 @@ static bool settle_list(struct essp_cash *d)
 				LOG_ERR("%s: cannot list open journeys (%s): staying disabled, retrying every %u ms",
 					d->name, err.msg, d->cfg.reconnect_ms);
 			d->list_failed = true;
+			set_fault(d, CASH_FAULT_UNDECIDED, true); /* invariant 7: not "starting" */
 			return false;
 		}
 		if (n <= d->older_cap)
@@ -926,6 +928,7 @@ static bool settle_list(struct essp_cash *d)
 				LOG_ERR("%s: %zu open journeys (more than %d): staying disabled for a technician",
 					d->name, n, SETTLE_OPEN_MAX);
 			d->list_failed = true;
+			set_fault(d, CASH_FAULT_UNDECIDED, true);
 			return false;
 		}
 		free(d->older);

@@ -924,8 +924,12 @@ static void test_settle_list_fails(void)
 	g_assert_cmpuint(fx_writes(&f), ==, writes);
 	g_assert_false(fx_sim(&f).enabled);
 	g_assert_false(fx_status(&f).enabled);
+	/* Said as the reason cash waits, not as "starting" (a fault of none). */
+	g_assert_cmpint(fx_status(&f).fault, ==, CASH_FAULT_UNDECIDED);
 	/* The retry lists it, and the counters say it never reached the cashbox. */
 	g_assert_true(fx_run_until(&f, no_fault_enabled, 5000));
+	g_assert_cmpuint(fx_count_fault(&f, CASH_EV_FAULT, CASH_FAULT_UNDECIDED), ==, 1);
+	g_assert_cmpuint(fx_count_fault(&f, CASH_EV_RECOVERED, CASH_FAULT_UNDECIDED), ==, 1);
 	g_assert_cmpuint(f.journal.n_list, ==, 2);
 	g_assert_cmpint(fx_journal(&f, CASH_NOTE_RETURNED, NULL), ==, 1);
 	g_assert_cmpint(fx_journal(&f, CASH_NOTE_ESCROW, NULL), ==, 0);
@@ -963,6 +967,9 @@ static void test_settle_list_fails_long(void)
 	fx_start(&f);
 	fx_enable_all(&f);
 	g_assert_cmpuint(f.journal.n_list, ==, 6);
+	/* One fault while it lasted, not one per retry. */
+	g_assert_cmpuint(fx_count_fault(&f, CASH_EV_FAULT, CASH_FAULT_UNDECIDED), ==, 1);
+	g_assert_cmpint(fx_status(&f).fault, ==, CASH_FAULT_NONE);
 	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
 	fx_fini(&f);
 }
