@@ -66,6 +66,15 @@ int txreceipt_print(struct devices *devices, struct ledger *ledger, struct text_
 	for (size_t i = 0; i < n_denoms; i++)
 		pd[i] = (struct print_denom){denoms[i].value_fils, denoms[i].count};
 
+	/* A printer that cannot print now is refused before the send is counted: the next try
+	 * would say DUPLICATE of a receipt that never came out. */
+	struct receipt_printer *prn = devices_receipt(devices);
+	struct receipt_status st;
+	prn->ops->get_status(prn, &st);
+	if (st.state != DEV_STATE_OK && st.state != DEV_STATE_WARNING)
+		return kio_fail(err, st.state == DEV_STATE_OFFLINE ? KIO_ERR_NO_DEVICE : KIO_ERR_BUSY,
+				"receipt: transaction %" PRId64 ": the printer cannot print now (%s, %s)", tx.seq,
+				dev_state_name(st.state), receipt_fault_name(st.fault));
 	/* Recorded before the receipt can come out: a crash after this reprints it marked
 	 * DUPLICATE rather than never (tx.c, "Receipts"). */
 	int64_t sends = 0;

@@ -39,8 +39,10 @@
  * printer's RECEIPT_EV_PRINTED or _FAILED for it follows.
  * Borrows everything. Errors, err filled: KIO_ERR_NOT_FOUND for an unknown id,
  * KIO_ERR_INVALID for a transaction that is not completed (a cancelled one has no receipt;
- * an open one is not over), KIO_ERR_IO when the store cannot record the send (nothing
- * printed), or the printer's refusal (KIO_ERR_BUSY, KIO_ERR_NO_DEVICE, ...).
+ * an open one is not over), KIO_ERR_NO_DEVICE / KIO_ERR_BUSY when the printer is offline or
+ * cannot print now (checked before the send is recorded, so the next try is no DUPLICATE),
+ * KIO_ERR_IO when the store cannot record the send (nothing printed), or the printer's
+ * refusal of the job (then the send was counted: the next try says DUPLICATE).
  */
 int txreceipt_print(struct devices *devices, struct ledger *ledger, struct text_engine *engine,
 		    const struct i18n *i18n, const struct core_config *cfg, int64_t tx_id, int64_t now_s,
