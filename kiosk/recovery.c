@@ -273,6 +273,15 @@ void recovery_on_receipt_event(struct recovery *r, const struct receipt_event *e
 		arm(r, 0);
 		return;
 	}
+	/* Any other transaction's receipt (the done screen's) is recorded as printed too, so the
+	 * ledger knows every receipt that came out (a reprint of it would say DUPLICATE). */
+	int64_t seq = 0;
+	if (ev->kind == RECEIPT_EV_PRINTED && txreceipt_job_seq(ev->job_id, &seq)) {
+		struct kio_error err = {0};
+		if (txreceipt_printed(r->ctx.ledger, ev->job_id, core_clock_wall_s(r->ctx.clock), NULL, &err) != 0)
+			LOG_WARN("receipt %s printed, not recorded: %s", ev->job_id, err.msg);
+		return;
+	}
 	/* The printer came back: a receipt waiting for it goes now, not at the next tick. */
 	if (ev->kind == RECEIPT_EV_RECOVERED && r->phase == PH_RECEIPTS)
 		arm(r, 0);

@@ -48,7 +48,9 @@ struct recovery;
 struct recovery *recovery_new(const struct recovery_ctx *ctx);
 void recovery_free(struct recovery *r); /* accepts NULL; cancels its timer */
 
-/* The receipt printer's events, all of them (the app's listener forwards each). */
+/* The receipt printer's events, all of them (the app's listener forwards each). Every
+ * transaction receipt reported printed (txreceipt job ids, the done screen's too) is recorded
+ * in the ledger here. */
 void recovery_on_receipt_event(struct recovery *r, const struct receipt_event *ev);
 
 /* For tests and the technicians' menu: open transactions are ended, and no recovery receipt

@@ -4,8 +4,10 @@
  * from what a screen counted, drawn by kiosk/print and sent to the receipt printer.
  *
  * Use: when a transaction is completed (the done screen, or start-up recovery), call
- * txreceipt_print with its ledger id; when the printer reports the job printed
- * (RECEIPT_EV_PRINTED), pass the job id to txreceipt_printed. The job id is the receipt's
+ * txreceipt_print with its ledger id. When the printer reports the job printed
+ * (RECEIPT_EV_PRINTED), txreceipt_printed records it: the app's receipt listener already
+ * passes every event to recovery_on_receipt_event (kiosk/recovery.h), which does so for every
+ * transaction receipt, so a screen only prints and watches its job's event. The job id is the receipt's
  * reference, made from the transaction number alone, so the simulated printer files it
  * predictably as OUT/receipt-<job>.png and .txt:
  *
