@@ -122,9 +122,9 @@
  *     dropped (logged: its journeys are a technician's).
  *  7. FAULT is sticky per kind: NO_ANSWER and DISCONNECTED clear only when a new session
  *     reaches RUN; jam, stacker full and cashbox removed follow what each poll reports;
- *     UNDECIDED is raised when a SETTLE cannot list the open journeys or leaves some
- *     undecided (invariant 5), and cleared by the SETTLE that ends them all, so the kiosk
- *     shows why cash waits, never "starting".
+ *     UNDECIDED is raised when a SETTLE cannot list the open journeys, gets no counters
+ *     to decide them, or leaves some undecided (invariant 5), and cleared by the SETTLE
+ *     that ends them all, so the kiosk shows why cash waits, never "starting".
  *  8. A note is journaled, and offered to the kiosk, only with its counters snapshot: without
  *     one, SETTLE could not tell after a crash whether it reached the cashbox (a technician
  *     would have to). GET COUNTERS refused or unreadable is asked again up to cfg.retries
@@ -1205,6 +1205,10 @@ static void run_reply(struct essp_cash *d, uint8_t cmd, const uint8_t *data, siz
 				refuse_cur(d, CASH_CAUSE_NO_COUNTERS);
 			}
 		} else if (d->phase == PH_SETTLE && d->settle == SETTLE_COUNTERS) {
+			/* Without counters the open journeys cannot be decided: said as such while
+			 * it lasts (invariant 7), not as "starting". */
+			if (!ok && (d->n_older || cur_open(d)))
+				set_fault(d, CASH_FAULT_UNDECIDED, true);
 			if (!ok || !settle_resolve(d)) {
 				cancel(d, &d->retry_timer);
 				d->retry_timer = core_timer_add(d->timers, d->cfg.reconnect_ms, on_retry_timer, d);

@@ -957,6 +957,34 @@ static void test_settle_list_fails(void)
 	fx_fini(&f);
 }
 
+/* An open journey at start-up and a device that will not give its counters for a while:
+ * SETTLE cannot decide it and says so (fault UNDECIDED, once), not "starting"; when the
+ * counters come, the journey is decided and the fault clears. */
+static void test_settle_no_counters_says_so(void)
+{
+	struct fx f;
+	fx_init(&f);
+	fx_prepare(&f);
+	struct cash_note j = {.channel = 2, .value_fils = AED(10), .state = CASH_NOTE_ESCROW, .counters_known = true};
+	snprintf(j.device, sizeof(j.device), "essp:%08X", f.sim_cfg.serial);
+	struct kio_error err;
+	g_assert_cmpint(cash_journal_begin(f.journal.inner, &j, &err), ==, 0);
+	sim_essp_refuse_command(f.sim, ESSP_CMD_GET_COUNTERS, 3);
+	fx_start(&f);
+	int64_t all[] = {AED(5), AED(10), AED(20), AED(50), AED(100), AED(200), AED(500), AED(1000)};
+	g_assert_cmpint(f.unit->ops->enable(f.unit, all, 8), ==, 0);
+	fx_run_for(&f, 1500);
+	g_assert_cmpstr(fx_info(&f).phase, ==, "settle");
+	g_assert_false(fx_status(&f).enabled);
+	g_assert_cmpint(fx_status(&f).fault, ==, CASH_FAULT_UNDECIDED);
+	g_assert_true(fx_run_until(&f, no_fault_enabled, 20000));
+	g_assert_cmpint(fx_journal(&f, CASH_NOTE_RETURNED, NULL), ==, 1);
+	g_assert_cmpuint(fx_count_fault(&f, CASH_EV_FAULT, CASH_FAULT_UNDECIDED), ==, 1);
+	g_assert_cmpuint(fx_count_fault(&f, CASH_EV_RECOVERED, CASH_FAULT_UNDECIDED), ==, 1);
+	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
+	fx_fini(&f);
+}
+
 /* A journal that fails for a long time keeps the device disabled all along, and says so
  * once, not at every retry. */
 static void test_settle_list_fails_long(void)
@@ -1528,6 +1556,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/essp-cash/settle-next-without-snapshot", test_settle_next_without_snapshot);
 	g_test_add_func("/essp-cash/blocked-credit-survives-link-loss", test_blocked_credit_survives_link_loss);
 	g_test_add_func("/essp-cash/settle-undecided-stays-disabled", test_settle_undecided_stays_disabled);
+	g_test_add_func("/essp-cash/settle-no-counters-says-so", test_settle_no_counters_says_so);
 	g_test_add_func("/essp-cash/settle-undecided-no-double-credit", test_settle_undecided_no_double_credit);
 	g_test_add_func("/essp-cash/settle-counter-moved-twice", test_settle_counter_moved_twice);
 #ifdef ESSP_HAVE_CRYPTO
