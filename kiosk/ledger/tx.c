@@ -61,6 +61,12 @@
  *   tx-ended             committed.
  *   recover-written      one recovery tx_end written, not committed: recovery runs again.
  *   recovered            one transaction recovered and committed.
+ *   receipt-sent-written a receipt's send counted, not committed: the receipt was not sent;
+ *                        still due, its next send is the first.
+ *   receipt-sent         committed, not printed: due; the next send says DUPLICATE.
+ *   receipt-printed-written  the printer's word, not committed: still due, reprinted as a
+ *                        DUPLICATE (it did come out).
+ *   receipt-printed      committed: never printed again by recovery.
  *
  * Receipts (migration 5, table receipt; not booked records, so not chained): a row per
  * transaction whose receipt was sent to the printer, counting the sends, and the time the
@@ -452,7 +458,7 @@ int ledger_tx_notes_by_denom(struct ledger *ledger, int64_t id, struct ledger_de
 
 /* One statement on the receipt row of id, in its own write. */
 static int receipt_write(struct ledger *ledger, int64_t id, int64_t now_s, const char *sql, const char *what,
-			 int64_t *sends, struct kio_error *err)
+			 const char *written, const char *committed, int64_t *sends, struct kio_error *err)
 {
 	struct ledger_tx tx;
 	int rc = ledger_tx_get(ledger, id, &tx, err);
@@ -485,7 +491,11 @@ static int receipt_write(struct ledger *ledger, int64_t id, int64_t now_s, const
 	}
 	if (rc)
 		goto out_rollback;
-	return ledger_write_commit(ledger, "ledger: commit", err);
+	ledger_checkpoint(ledger, written);
+	rc = ledger_write_commit(ledger, "ledger: commit", err);
+	if (rc == 0)
+		ledger_checkpoint(ledger, committed);
+	return rc;
 
 out_rollback:
 	ledger_write_rollback(ledger);
@@ -498,7 +508,7 @@ int ledger_receipt_sent(struct ledger *ledger, int64_t id, int64_t now_s, int64_
 	int rc = receipt_write(ledger, id, now_s,
 			       "INSERT INTO receipt(tx_rec, sent_s, sends) VALUES (?1, ?2, 1)"
 			       " ON CONFLICT(tx_rec) DO UPDATE SET sent_s = ?2, sends = sends + 1",
-			       "record a receipt sent", &n, err);
+			       "record a receipt sent", "receipt-sent-written", "receipt-sent", &n, err);
 	if (!rc && sends)
 		*sends = n;
 	return rc;
@@ -511,7 +521,7 @@ int ledger_receipt_printed(struct ledger *ledger, int64_t id, int64_t now_s, str
 	return receipt_write(ledger, id, now_s,
 			     "INSERT INTO receipt(tx_rec, sent_s, sends, printed_s) VALUES (?1, ?2, 1, ?2)"
 			     " ON CONFLICT(tx_rec) DO UPDATE SET printed_s = ?2 WHERE printed_s IS NULL",
-			     "record a receipt printed", NULL, err);
+			     "record a receipt printed", "receipt-printed-written", "receipt-printed", NULL, err);
 }
 
 int ledger_receipts_due(struct ledger *ledger, int64_t **ids, size_t *n, struct kio_error *err)

@@ -919,7 +919,11 @@ static void child_steps(const char *path, struct killer *k)
 	struct ledger_tx *list = NULL;
 	size_t n = 0;
 	CHILD_CHECK(ledger_tx_recover(f.l, NOW, &list, &n, &err) == 0 && n == 1);
+	int64_t recovered = list[0].id;
 	free(list);
+	/* Its recovery receipt: sent, then reported printed. */
+	CHILD_CHECK(ledger_receipt_sent(f.l, recovered, NOW, NULL, &err) == 0);
+	CHILD_CHECK(ledger_receipt_printed(f.l, recovered, NOW, &err) == 0);
 	_exit(0);
 }
 
@@ -990,6 +994,17 @@ static void check_after_kill(const char *path, const char *point)
 				      " (SELECT count(*) FROM suspense WHERE note_id = n.id) != 1"),
 			==, 0);
 	g_assert_cmpint(query_int(db, "SELECT count(*) = coalesce(max(seq), 0) FROM tx"), ==, 1);
+	/* A recovered transaction's receipt is due until its print committed, and only then. */
+	int64_t *due = NULL;
+	g_assert_cmpint(ledger_receipts_due(l, &due, &n, &err), ==, 0);
+	free(due);
+	g_assert_cmpint((int64_t)n, ==,
+			query_int(db, "SELECT count(*) FROM tx_end e WHERE e.recovered = 1 AND e.state = 'completed'"
+				      " AND NOT EXISTS (SELECT 1 FROM receipt WHERE tx_rec = e.tx_rec AND printed_s IS NOT NULL)"));
+	if (strcmp(point, "receipt-printed") == 0 || strcmp(point, "the end") == 0)
+		g_assert_cmpint(query_int(db, "SELECT count(*) FROM receipt WHERE printed_s IS NOT NULL AND sends = 1"), ==, 1);
+	if (strcmp(point, "receipt-sent") == 0 || strcmp(point, "receipt-printed-written") == 0)
+		g_assert_cmpint(query_int(db, "SELECT sends FROM receipt WHERE printed_s IS NULL"), ==, 1);
 	ledger_close(l);
 	struct ledger_verdict v;
 	g_assert_cmpint(verify(path, &v), ==, 0);
@@ -1019,7 +1034,9 @@ static void test_sigkill_at_every_point(void)
 	g_string_free(names, TRUE);
 	guint n_points = g_strv_length(points) - 1;
 	static const char *const named[] = {"tx-open-written", "tx-opened", "note-credited-written", "note-credited",
-					    "tx-end-written", "tx-ended", "recover-written", "recovered"};
+					    "tx-end-written", "tx-ended", "recover-written", "recovered",
+					    "receipt-sent-written", "receipt-sent", "receipt-printed-written",
+					    "receipt-printed"};
 	for (size_t k = 0; k < G_N_ELEMENTS(named); k++)
 		g_assert_true(g_strv_contains((const char *const *)points, named[k]));
 
