@@ -1,6 +1,7 @@
 /* Databases a crash left behind, for run-recovery.sh, made through the ledger's own API: an
  * open top-up with notes paid, one whose recovery receipt was sent but never reported
- * printed, one with a note journey nothing can decide; and what became of a transaction. */
+ * printed, one with a note still in the acceptor's path, one with a note journey nothing can
+ * decide; and what became of a transaction. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,24 @@ static int undecided(struct db *d)
 	return 0;
 }
 
+/* Beside the open transaction, an AED 100 note the kiosk had accepted when it died, its
+ * counters snapshot at stacked 0: run-recovery.sh gives the validator a stacked counter of 1,
+ * so the acceptor's SETTLE proves it went into the cashbox and credits it. */
+static int in_path(struct db *d)
+{
+	struct ledger_tx tx;
+	struct kio_error err = {0};
+	if (open_tx(d, &tx) != 0)
+		return 1;
+	struct cash_journal *j = ledger_notes_journal(d->notes);
+	struct cash_note n = {.device = DEV, .channel = 5, .value_fils = 10000, .state = CASH_NOTE_ESCROW,
+			      .counters_known = true, .stacked_before = 0};
+	if (cash_journal_begin(j, &n, &err) != 0 ||
+	    cash_journal_advance(j, n.id, CASH_NOTE_ACCEPTED, "kiosk: accept", &err) != 0)
+		return fail("note in the path", &err);
+	return 0;
+}
+
 /* "completed recovered=1 credited=25000 notes=3 receipts-due=0 invariants=ok" */
 static int show(struct db *d, int64_t seq)
 {
@@ -127,7 +146,7 @@ static int show(struct db *d, int64_t seq)
 int main(int argc, char **argv)
 {
 	if (argc < 3 || (strcmp(argv[1], "show") == 0) != (argc == 4) || argc > 4) {
-		fprintf(stderr, "usage: recovery-tool open|sent|undecided DB, recovery-tool show DB SEQ\n");
+		fprintf(stderr, "usage: recovery-tool open|sent|in-path|undecided DB, recovery-tool show DB SEQ\n");
 		return 2;
 	}
 	struct db d;
@@ -139,6 +158,8 @@ int main(int argc, char **argv)
 		rc = open_tx(&d, &tx);
 	else if (strcmp(argv[1], "sent") == 0)
 		rc = sent(&d);
+	else if (strcmp(argv[1], "in-path") == 0)
+		rc = in_path(&d);
 	else if (strcmp(argv[1], "undecided") == 0)
 		rc = undecided(&d);
 	else if (strcmp(argv[1], "show") == 0)

@@ -8,6 +8,8 @@
 #   sent           its receipt was sent, never reported printed: printed again, DUPLICATE
 #   printer-later  the printer runs out of paper as the receipt goes out: printed again,
 #                  DUPLICATE, once paper is back
+#   in-path        an accepted note the validator's counters prove stacked: credited to the
+#                  open transaction by the acceptor's SETTLE before recovery ends it
 #   undecided      a note journey nothing can decide: cash reports fault "undecided" (its
 #                  notice says why), and the log tells the technician
 set -u
@@ -77,6 +79,17 @@ printer-later)
 	expect_ledger "completed recovered=1 credited=25000 notes=3 receipts-due=0 invariants=ok"
 	expect_receipt receipt-TXN-000001-R2.txt
 	grep -qF "DUPLICATE" "$work/out/receipt-TXN-000001-R2.txt" || fail "the reprint does not say DUPLICATE"
+	;;
+in-path)
+	"$tool" in-path "$db" || fail "recovery-tool in-path"
+	# The validator's own memory: the accepted AED 100 note reached the cashbox (stacked 0 -> 1)
+	# after the kiosk died.
+	printf 'sim-essp-state 1\nserial 1873452\ncounters 1 0 0 0 0\ncashbox 8 0 0 0 0 1 0 0 0\nnote none 0 0 0\nlast_reject 0\nfaults 0 0 0 0\n' \
+		>"$db.sim-cash"
+	run in-path
+	# Credited by the acceptor's SETTLE while the transaction was still open: booked to it,
+	# not to suspense (recovery waited for the acceptor).
+	expect_ledger "completed recovered=1 credited=35000 notes=4 receipts-due=0 invariants=ok"
 	;;
 undecided)
 	"$tool" undecided "$db" || fail "recovery-tool undecided"
