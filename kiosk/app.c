@@ -44,6 +44,8 @@
 #include "kiosk/core/xmalloc.h"
 #include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/store.h"
+#include "kiosk/ledger/tx.h"
+#include "kiosk/print/print.h"
 #include "kiosk/recovery.h"
 #include "kiosk/scenario/runner.h"
 #include "kiosk/text/text.h"
@@ -89,6 +91,13 @@ struct app {
 	struct runner *runner;
 
 	enum scr_id screen;
+	/* app_go is running (a leave or enter hook may ask for another move: it follows). */
+	bool switching, go_queued;
+	enum scr_id go_next;
+	/* The current screen's own timer (app_wake_at; screen.h, lifecycle 3). */
+	uint64_t wake_timer;
+	/* The flow the current screens share (app_set_flow): its screens' leave hook frees it. */
+	void *flow;
 	enum lang lang;
 	struct ui_page page;
 	bool page_stale; /* state changed: rebuild before the next look or draw */
@@ -121,6 +130,8 @@ void app_set_lang(struct app *app, enum lang lang)
 	invalidate(app);
 }
 
+void app_refresh(struct app *app) { invalidate(app); }
+
 static void on_idle_timeout(void *user)
 {
 	struct app *app = user;
@@ -130,26 +141,121 @@ static void on_idle_timeout(void *user)
 	app_go(app, SCR_ATTRACT);
 }
 
-/* Restarts the inactivity countdown on customer screens; stops it elsewhere. */
+/* Restarts the inactivity countdown on customer screens; stops it elsewhere, and on screens
+ * that decide inactivity themselves (screen.h, lifecycle 4). */
 static void rearm_idle_timer(struct app *app)
 {
 	if (app->idle_timer)
 		core_timer_cancel(app->timers, app->idle_timer);
 	app->idle_timer = 0;
-	if (scr_get(app->screen)->customer_session)
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->customer_session && !scr->on_wake)
 		app->idle_timer = core_timer_add(app->timers, (uint64_t)app->cfg.inactivity_timeout_s * 1000,
 						 on_idle_timeout, app);
 }
 
+static void cancel_wake(struct app *app)
+{
+	if (app->wake_timer)
+		core_timer_cancel(app->timers, app->wake_timer);
+	app->wake_timer = 0;
+}
+
+/* Every move between screens goes through here, so the lifecycle of screen.h holds on every
+ * path: the old screen's leave always runs before the new one is current. */
 void app_go(struct app *app, enum scr_id screen)
 {
-	LOG_INFO("screen: %s -> %s", scr_get(app->screen)->id, scr_get(screen)->id);
-	if (screen == SCR_ATTRACT)
-		app->lang = app_default_lang(app);
-	app->screen = screen;
-	app->pressed[0] = '\0';
-	rearm_idle_timer(app);
-	invalidate(app);
+	if (app->switching) {
+		app->go_queued = true;
+		app->go_next = screen;
+		return;
+	}
+	app->switching = true;
+	for (;;) {
+		enum scr_id from = app->screen;
+		const struct scr_def *old = scr_get(from), *next = scr_get(screen);
+		LOG_INFO("screen: %s -> %s", old->id, next->id);
+		cancel_wake(app);
+		if (old->leave)
+			old->leave(app, screen);
+		if (screen == SCR_ATTRACT)
+			app->lang = app_default_lang(app);
+		app->screen = screen;
+		app->pressed[0] = '\0';
+		if (next->enter)
+			next->enter(app, from);
+		rearm_idle_timer(app);
+		invalidate(app);
+		if (!app->go_queued)
+			break;
+		app->go_queued = false;
+		screen = app->go_next;
+	}
+	app->switching = false;
+}
+
+static void on_wake(void *user)
+{
+	struct app *app = user;
+	app->wake_timer = 0;
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->on_wake)
+		scr->on_wake(app);
+}
+
+void app_wake_at(struct app *app, uint64_t at_ms)
+{
+	cancel_wake(app);
+	uint64_t now = core_clock_now_ms(app->clock);
+	app->wake_timer = core_timer_add(app->timers, at_ms > now ? at_ms - now : 0, on_wake, app);
+}
+
+uint64_t app_now_ms(const struct app *app) { return core_clock_now_ms(app->clock); }
+const struct core_clock *app_clock(const struct app *app) { return app->clock; }
+struct ledger *app_ledger(struct app *app) { return app->ledger; }
+struct cash_unit *app_cash(struct app *app) { return app->cash; }
+const struct i18n *app_i18n(const struct app *app) { return app->i18n; }
+bool app_out_of_service(const struct app *app) { return app->out_of_service; }
+void *app_flow(const struct app *app) { return app->flow; }
+void app_set_flow(struct app *app, void *flow) { app->flow = flow; }
+
+bool app_receipt_can_print(struct app *app)
+{
+	struct receipt_status st;
+	app->receipt->ops->get_status(app->receipt, &st);
+	/* Paper running low still prints (a warning); every other state does not. */
+	return st.state == DEV_STATE_OK || st.state == DEV_STATE_WARNING;
+}
+
+const char *app_nstr(const struct app *app, const char *key, unsigned long n)
+{
+	return i18n_nget(app->i18n, app->lang, key, n);
+}
+
+/* The first {name} in tmpl replaced by value; a template without it is shown as it is. */
+static char *fill_template(const char *tmpl, const char *name, const char *value, char *out, size_t size)
+{
+	const char *at = strstr(tmpl, name);
+	if (!at)
+		snprintf(out, size, "%s", tmpl);
+	else
+		snprintf(out, size, "%.*s%s%s", (int)(at - tmpl), tmpl, value, at + strlen(name));
+	return out;
+}
+
+char *app_fill(const struct app *app, const char *tmpl, const char *name, const char *western, char *out,
+	       size_t size)
+{
+	char local[96];
+	print_localize_digits(app->i18n, app->lang, western, local, sizeof(local));
+	return fill_template(tmpl, name, local, out, size);
+}
+
+char *app_money(const struct app *app, int64_t fils, char *out, size_t size)
+{
+	char figure[48];
+	print_format_fils(fils, figure, sizeof(figure));
+	return app_fill(app, app_str(app, "receipt.money"), "{amount}", figure, out, size);
 }
 
 /* The catalogue key for a device that cannot serve: its fault, or "starting" while a driver is
@@ -432,6 +538,11 @@ static void apply_store_state(void *user)
 	if (rc != 0)
 		LOG_ERR("cash: cannot disable the note acceptor: %s", kio_strerror(rc));
 	app->store_timer = core_timer_add(app->timers, APP_STORE_CHECK_MS, on_store_check, app);
+	/* The screen hears of it as of a device: a flow's screen leaves (lifecycle 1), which ends
+	 * its flow with the acceptor disabled and an open transaction left for recovery. */
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->on_devices)
+		scr->on_devices(app);
 }
 
 /* The ledger's fault listener: called inside the failing ledger call, so it only notes. */
@@ -472,6 +583,16 @@ static void on_cash_event(void *user, const struct cash_event *ev)
 		app->cash->ops->get_status(app->cash, &st);
 		record_device(app, "cash", st.state, cash_fault_name(ev->fault));
 		break;
+	default:
+		break;
+	}
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->on_cash) {
+		/* The screen's flow decides what every note does (screen.h, lifecycle 3). */
+		scr->on_cash(app, ev);
+		return;
+	}
+	switch (ev->kind) {
 	case CASH_EV_ESCROW:
 		/* No screen takes money yet: a note offered now goes back to the customer. Decided
 		 * from the loop, not inside the driver's callback. */
@@ -485,6 +606,9 @@ static void on_cash_event(void *user, const struct cash_event *ev)
 		 * is in the note journal; the ledger will book it to whoever it belongs to. */
 		LOG_WARN("cash: %lld fils credited with no customer session to claim them (see note_journey)",
 			 (long long)ev->value_fils);
+		break;
+	case CASH_EV_FAULT:
+	case CASH_EV_RECOVERED:
 		break;
 	default:
 		LOG_INFO("cash: event %d, %lld fils", ev->kind, (long long)ev->value_fils);
@@ -523,6 +647,46 @@ static void on_card_event(void *user, const struct cardprn_event *ev)
 	}
 }
 
+/* ---- receipts ---- */
+
+/* The one place a top-up's receipt is made: the real transaction from the ledger, in the
+ * printed words of both catalogues. */
+int app_print_topup_receipt(struct app *app, int64_t tx_id, struct kio_error *err)
+{
+	struct ledger_tx tx;
+	int rc = ledger_tx_get(app->ledger, tx_id, &tx, err);
+	if (rc)
+		return rc;
+	char reference[32], job[32];
+	snprintf(reference, sizeof(reference), "TXN-%06lld", (long long)tx.seq);
+	snprintf(job, sizeof(job), "TX-%06lld", (long long)tx.seq);
+	struct print_txn txn = {
+		.kiosk_name_en = i18n_get(app->i18n, LANG_EN, "card.issuer"),
+		.kiosk_name_ar = i18n_get(app->i18n, LANG_AR, "card.issuer"),
+		.kiosk_id = app->cfg.kiosk_id,
+		.when_s = tx.ended_s ? tx.ended_s : tx.opened_s,
+		.reference = reference,
+		.service_en = i18n_get(app->i18n, LANG_EN, "topup.receipt.service"),
+		.service_ar = i18n_get(app->i18n, LANG_AR, "topup.receipt.service"),
+		.card_number = tx.card,
+		.amount_fils = tx.credited_fils,
+		.paid_fils = tx.paid_fils,
+		.notes = (unsigned)tx.notes,
+	};
+	struct print_doc *doc = print_doc_new();
+	struct print_receipt *receipt = NULL;
+	rc = print_doc_add_txn(doc, &txn, app->i18n, err);
+	if (rc == 0)
+		rc = print_doc_render(doc, app->text, app->cfg.receipt_width_dots, &receipt, err);
+	if (rc == 0)
+		rc = devices_print_receipt(app->devices, job, &receipt->image, receipt->text, err);
+	if (rc == 0)
+		LOG_INFO("receipt %s of transaction %lld sent", job, (long long)tx.seq);
+	print_receipt_free(receipt);
+	print_doc_free(doc);
+	return rc;
+}
+
 /* ---- the loop ---- */
 
 /* Runs on every turn of the loop, so it compares values and formats nothing: a virtual day
@@ -544,8 +708,12 @@ static void notice_device_changes(struct app *app)
 			changed = true;
 		}
 	}
-	if (changed)
-		invalidate(app);
+	if (!changed)
+		return;
+	invalidate(app);
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->on_devices)
+		scr->on_devices(app);
 }
 
 static void report_first_frame(struct app *app)
@@ -847,6 +1015,10 @@ int app_run(const struct app_options *opts)
 
 	run_loop(app);
 	status = app->exit_code;
+	/* Lifecycle 1 on the way out too: a flow's screen disables the acceptor and ends its flow. */
+	if (scr_get(app->screen)->leave)
+		scr_get(app->screen)->leave(app, SCR_COUNT);
+	cancel_wake(app);
 
 	ui_page_clear(&app->page);
 	recovery_free(app->recovery);

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "drivers/class/device.h"
 #include "kiosk/core/config.h"
@@ -13,6 +15,8 @@
 #include "kiosk/ui/display.h"
 
 struct app;
+struct core_clock;
+struct ledger;
 
 struct app_options {
 	enum ui_display_mode mode;
@@ -39,6 +43,41 @@ const char *app_str_in(const struct app *app, enum lang lang, const char *key);
 const struct core_config *app_config(const struct app *app);
 /* The language a new customer session starts in (--lang, else kiosk.default_language). */
 enum lang app_default_lang(const struct app *app);
+/* The page must be built again before it is next looked at or drawn (state a screen shows
+ * changed outside a tap: a flow's step after a device event or a timer). */
+void app_refresh(struct app *app);
+/* A plural catalogue string in the session language (i18n_nget). */
+const char *app_nstr(const struct app *app, const char *key, unsigned long n);
+/* Amounts and counts as the session language writes them (ui.digits, print_localize_digits):
+ * app_fill puts western (a figure) in place of name ("{count}") in tmpl; app_money is fils as
+ * "AED 1,250.00" / "1,250.00 د.إ" (catalogue receipt.money). Truncate like snprintf; return out. */
+char *app_fill(const struct app *app, const char *tmpl, const char *name, const char *western, char *out,
+	       size_t size);
+char *app_money(const struct app *app, int64_t fils, char *out, size_t size);
+
+/* ---- for flows' screens (screen.h, lifecycle) ---- */
+
+/* The current screen's on_wake runs at at_ms (app_now_ms's clock), once; a later call replaces
+ * the time, and leaving the screen cancels it. */
+void app_wake_at(struct app *app, uint64_t at_ms);
+uint64_t app_now_ms(const struct app *app);
+/* Borrowed from the app, for the flows (kiosk/flows) the screens run. */
+const struct core_clock *app_clock(const struct app *app);
+struct ledger *app_ledger(struct app *app);
+struct cash_unit *app_cash(struct app *app);
+const struct i18n *app_i18n(const struct app *app);
+/* The store cannot record money (app.c, invariant 1): no flow may take it. */
+bool app_out_of_service(const struct app *app);
+/* Whether the receipt printer can print now (ok, or paper running low). */
+bool app_receipt_can_print(struct app *app);
+/* The state the screens of one flow share, set by the first and freed by the leave hook of the
+ * last (the app only keeps the pointer; NULL when no flow runs). */
+void *app_flow(const struct app *app);
+void app_set_flow(struct app *app, void *flow);
+/* Prints the receipt of the completed ledger transaction tx_id (job "TX-<seq>"). 0 when the
+ * printer took the job; KIO_ERR_NOT_FOUND for an unknown transaction, the printer's refusal
+ * or a rendering error otherwise, err filled. */
+int app_print_topup_receipt(struct app *app, int64_t tx_id, struct kio_error *err);
 
 #define APP_MAX_NOTICES 3
 struct app_notice {

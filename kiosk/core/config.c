@@ -12,7 +12,10 @@
 #include "ini.h"
 #include "kiosk-config.h"
 
-enum key_type { KEY_INT, KEY_INT64, KEY_STRING, KEY_CHOICE, KEY_USB_ID, KEY_HEX64 };
+enum key_type { KEY_INT, KEY_INT64, KEY_STRING, KEY_CHOICE, KEY_USB_ID, KEY_HEX64, KEY_AED, KEY_PREFIXES };
+
+/* KEY_AED: whole dirhams in the file, fils in memory (money is integer fils everywhere). */
+#define FILS_PER_AED 100
 
 struct key_desc {
 	const char *section, *name;
@@ -62,6 +65,14 @@ static const struct key_desc keys[] = {
 	 "eSSP encryption with the note acceptor (off|on): on for a validator set to require it"},
 	{"devices", "cash_fixed_key", KEY_HEX64, OFF(cash_fixed_key), 0, 0, 0, NULL,
 	 "eSSP fixed key, 16 hex digits (ITL's factory default 0123456701234567)"},
+	{"topup", "card_prefixes", KEY_PREFIXES, OFF(topup_prefixes), SZ(topup_prefixes), 0, 0, NULL,
+	 "Issuer prefixes of the e-Dirham cards the kiosk tops up: 1 to 8 digits each, comma separated"},
+	{"topup", "min_aed", KEY_AED, OFF(topup_min_fils), 0, 1, 100000, NULL,
+	 "Smallest top-up in whole AED (finish is offered from this amount)"},
+	{"topup", "max_aed", KEY_AED, OFF(topup_max_fils), 0, 1, 100000, NULL,
+	 "Largest top-up in whole AED, at least min_aed (a note above it is returned)"},
+	{"topup", "done_seconds", KEY_INT, OFF(topup_done_s), 0, 5, 600, NULL,
+	 "Seconds the top-up's done screen stays before the kiosk returns to attract"},
 	{"sim", "virtual_epoch_s", KEY_INT64, OFF(virtual_epoch_s), 0, 0, INT64_C(4102444800), NULL,
 	 "Wall-clock time (Unix seconds) at the start of a headless run"},
 };
@@ -87,6 +98,10 @@ void core_config_defaults(struct core_config *cfg)
 	cfg->receipt_width_dots = 576;
 	cfg->cash_encryption = 0;
 	cfg->cash_fixed_key = UINT64_C(0x0123456701234567); /* GA973 §6.2.2: the factory key */
+	snprintf(cfg->topup_prefixes, sizeof(cfg->topup_prefixes), "784"); /* ISO 3166 code of the UAE */
+	cfg->topup_min_fils = 10 * FILS_PER_AED;
+	cfg->topup_max_fils = 5000 * FILS_PER_AED;
+	cfg->topup_done_s = 30;
 	cfg->virtual_epoch_s = INT64_C(1798761600); /* 2027-01-01 00:00 UTC: fixed, so runs repeat */
 }
 
@@ -105,10 +120,59 @@ static bool usb_id_shaped(const char *v)
 	return true;
 }
 
+/* Splits a prefix list; false (why says what) when an item is not 1 to CONFIG_PREFIX_DIGITS
+ * digits or there are more than CONFIG_PREFIXES_MAX. Spaces around an item are allowed. */
+static bool split_prefixes(const char *v, char out[CONFIG_PREFIXES_MAX][CONFIG_PREFIX_DIGITS + 1], size_t *n,
+			   char *why, size_t why_len)
+{
+	*n = 0;
+	const char *p = v;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		size_t len = strspn(p, "0123456789");
+		const char *end = p + len;
+		while (*end == ' ')
+			end++;
+		if (len == 0 || len > CONFIG_PREFIX_DIGITS || (*end != ',' && *end != '\0')) {
+			snprintf(why, why_len, "item %zu is not 1 to %d digits", *n + 1, CONFIG_PREFIX_DIGITS);
+			return false;
+		}
+		if (*n == CONFIG_PREFIXES_MAX) {
+			snprintf(why, why_len, "more than %d prefixes", CONFIG_PREFIXES_MAX);
+			return false;
+		}
+		memcpy(out[*n], p, len);
+		out[(*n)++][len] = '\0';
+		if (*end == '\0')
+			return true;
+		p = end + 1;
+	}
+}
+
+size_t core_config_prefixes(const struct core_config *cfg, char out[CONFIG_PREFIXES_MAX][CONFIG_PREFIX_DIGITS + 1])
+{
+	size_t n = 0;
+	char why[64];
+	return split_prefixes(cfg->topup_prefixes, out, &n, why, sizeof(why)) ? n : 0;
+}
+
 static int set_key(const struct key_desc *k, struct core_config *cfg, const char *value,
 		   struct kio_error *err)
 {
 	char *field = (char *)cfg + k->offset;
+	if (k->type == KEY_PREFIXES) {
+		char items[CONFIG_PREFIXES_MAX][CONFIG_PREFIX_DIGITS + 1], why[64];
+		size_t n;
+		if (strlen(value) >= k->size)
+			return kio_fail(err, KIO_ERR_INVALID, "%s.%s: longer than %zu bytes", k->section, k->name,
+					k->size - 1);
+		if (!split_prefixes(value, items, &n, why, sizeof(why)))
+			return kio_fail(err, KIO_ERR_INVALID, "%s.%s = '%s': %s (issuer prefixes, e.g. 784 or 784,785)",
+					k->section, k->name, value, why);
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	}
 	if (k->type == KEY_USB_ID) {
 		if (strlen(value) >= k->size || !usb_id_shaped(value))
 			return kio_fail(err, KIO_ERR_INVALID, "%s.%s = '%s': not a USB id (VID:PID in hex, e.g. 191c:4104, then optionally :SERIAL and ,if=N ,in=EP ,out=EP)",
@@ -161,6 +225,8 @@ static int set_key(const struct key_desc *k, struct core_config *cfg, const char
 				k->name, v, (long long)k->min, (long long)k->max);
 	if (k->type == KEY_INT)
 		*(int *)field = (int)v;
+	else if (k->type == KEY_AED)
+		*(int64_t *)field = v * FILS_PER_AED;
 	else
 		*(int64_t *)field = v;
 	return 0;
@@ -205,6 +271,15 @@ static int apply(struct core_config *cfg, const struct core_ini *ini, const char
 		if (rc)
 			return kio_fail(err, rc, "%s:%d: %s", name, e->line, why.msg);
 		next.lines[key_index(k)] = e->line;
+	}
+	/* Across keys: the file's line of whichever of the two it set last (a maximum raised
+	 * below the default minimum is the maximum's fault). */
+	if (next.topup_max_fils < next.topup_min_fils) {
+		const struct key_desc *kmin = find_key("topup", "min_aed"), *kmax = find_key("topup", "max_aed");
+		int lmin = next.lines[key_index(kmin)], lmax = next.lines[key_index(kmax)];
+		return kio_fail(err, KIO_ERR_INVALID, "%s:%d: topup.max_aed = %lld is below topup.min_aed = %lld", name,
+				lmax > lmin ? lmax : lmin, (long long)(next.topup_max_fils / FILS_PER_AED),
+				(long long)(next.topup_min_fils / FILS_PER_AED));
 	}
 	next.source = name;
 	*cfg = next;
@@ -280,13 +355,17 @@ void core_config_dump(const struct core_config *cfg, FILE *out)
 			section = k->section;
 		}
 		fprintf(out, "# %s", k->doc);
-		if (k->type == KEY_INT || k->type == KEY_INT64)
+		if (k->type == KEY_INT || k->type == KEY_INT64 || k->type == KEY_AED)
 			fprintf(out, " (%lld to %lld)", (long long)k->min, (long long)k->max);
 		fprintf(out, "\n");
 		switch (k->type) {
 		case KEY_INT: fprintf(out, "%s = %d\n", k->name, *(const int *)field); break;
 		case KEY_INT64: fprintf(out, "%s = %lld\n", k->name, (long long)*(const int64_t *)field); break;
+		case KEY_AED:
+			fprintf(out, "%s = %lld\n", k->name, (long long)(*(const int64_t *)field / FILS_PER_AED));
+			break;
 		case KEY_STRING:
+		case KEY_PREFIXES:
 		case KEY_USB_ID: dump_string(out, k->name, field); break;
 		case KEY_CHOICE: fprintf(out, "%s = %s\n", k->name, k->choices[*(const int *)field]); break;
 		case KEY_HEX64:

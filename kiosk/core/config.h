@@ -16,7 +16,7 @@
 
 enum config_digits { CONFIG_DIGITS_WESTERN, CONFIG_DIGITS_EASTERN };
 
-enum { CORE_CONFIG_KEYS = 16 }; /* the keys in config.c's table */
+enum { CORE_CONFIG_KEYS = 20 }; /* the keys in config.c's table */
 
 struct core_config {
 	/* [kiosk] */
@@ -37,6 +37,11 @@ struct core_config {
 	int receipt_width_dots;    /* printable dots per receipt line */
 	int cash_encryption;       /* 0 off, 1 on: eSSP (key exchange, AES-128) */
 	uint64_t cash_fixed_key;   /* eSSP fixed key, the lower 64 bits of the AES key */
+	/* [topup] (kiosk/flows/topup.h) */
+	char topup_prefixes[80];   /* issuer prefixes of the cards taken, "784" or "784,785" */
+	int64_t topup_min_fils;    /* read in whole AED, kept in fils */
+	int64_t topup_max_fils;
+	int topup_done_s;          /* the done screen returns to attract by itself */
 	/* [sim] */
 	int64_t virtual_epoch_s;   /* wall clock at the start of a headless run */
 
@@ -46,6 +51,12 @@ struct core_config {
 	const char *source;
 	int lines[CORE_CONFIG_KEYS];
 };
+
+#define CONFIG_PREFIXES_MAX 8
+#define CONFIG_PREFIX_DIGITS 8
+/* topup.card_prefixes split at its commas (checked at load: 1 to CONFIG_PREFIXES_MAX items of
+ * 1 to CONFIG_PREFIX_DIGITS digits). Returns how many were written to out. */
+size_t core_config_prefixes(const struct core_config *cfg, char out[CONFIG_PREFIXES_MAX][CONFIG_PREFIX_DIGITS + 1]);
 
 /* Fills cfg with every default. */
 void core_config_defaults(struct core_config *cfg);

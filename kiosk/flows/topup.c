@@ -559,3 +559,17 @@ void topup_view(const struct topup *t, struct topup_view *v)
 enum topup_step topup_current(const struct topup *t) { return t->step; }
 const struct session *topup_session(const struct topup *t) { return &t->s; }
 int64_t topup_tx_id(const struct topup *t) { return t->tx_open || t->tx.id ? t->tx.id : 0; }
+
+/* Each time is from step_one's guard for that step: keep them the same. */
+uint64_t topup_deadline_ms(const struct topup *t)
+{
+	switch (t->step) {
+	case TOPUP_CARD: return t->cfg.card_idle_ms ? t->s.last_activity_ms + t->cfg.card_idle_ms : 0;
+	case TOPUP_PAY: return t->cfg.pay_idle_ms ? t->s.last_activity_ms + t->cfg.pay_idle_ms : 0;
+	case TOPUP_CLOSING: return t->closing_since_ms + t->cfg.closing_ms;
+	case TOPUP_DONE: return t->done_since_ms + t->cfg.done_ms;
+	case TOPUP_END:
+	case TOPUP_STEP_COUNT: break;
+	}
+	return 0;
+}

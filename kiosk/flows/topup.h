@@ -218,6 +218,10 @@ enum topup_step topup_current(const struct topup *t);
 const struct session *topup_session(const struct topup *t);
 /* The ledger transaction of this flow (id 0 before PAY). */
 int64_t topup_tx_id(const struct topup *t);
+/* When a TOPUP_IN_TICK may next move the flow (the clock's ms): the step's idle, closing or
+ * done time; 0 when no time can (END, or that timer set to 0). A tick before it changes
+ * nothing, so the app sleeps until then instead of ticking. */
+uint64_t topup_deadline_ms(const struct topup *t);
 
 /* "card", "pay", "closing", "done", "end"; "home", "attract", "out-of-service": NULL for
  * another value. */

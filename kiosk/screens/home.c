@@ -19,7 +19,7 @@ struct tile {
 
 /* Reading order: the first tile is top-start (top-right in Arabic). */
 static const struct tile tiles[] = {
-	{"home.topup", "home.topup", "home.topup.sub", APP_SERVICE_TOPUP, SCR_TOPUP},
+	{"home.topup", "home.topup", "home.topup.sub", APP_SERVICE_TOPUP, SCR_TOPUP_CARD},
 	{"home.buy-card", "home.buy_card", "home.buy_card.sub", APP_SERVICE_BUY_CARD, SCR_BUY_CARD},
 	{"home.fees", "home.fees", "home.fees.sub", APP_SERVICE_FEES, SCR_FEES},
 	{"home.balance", "home.balance", "home.balance.sub", APP_SERVICE_BALANCE, SCR_BALANCE},

@@ -5,12 +5,14 @@
 
 #include "kiosk/core/err.h"
 
-extern const struct scr_def scr_attract, scr_home, scr_topup, scr_buy_card, scr_fees, scr_balance;
+extern const struct scr_def scr_attract, scr_home, scr_topup_card, scr_topup_pay, scr_topup_done, scr_buy_card,
+	scr_fees, scr_balance;
 extern const struct scr_def scr_specimen;
 
 static const struct scr_def *const screens[SCR_COUNT] = {
-	[SCR_ATTRACT] = &scr_attract, [SCR_HOME] = &scr_home,   [SCR_TOPUP] = &scr_topup,
-	[SCR_BUY_CARD] = &scr_buy_card, [SCR_FEES] = &scr_fees, [SCR_BALANCE] = &scr_balance,
+	[SCR_ATTRACT] = &scr_attract, [SCR_HOME] = &scr_home, [SCR_TOPUP_CARD] = &scr_topup_card,
+	[SCR_TOPUP_PAY] = &scr_topup_pay, [SCR_TOPUP_DONE] = &scr_topup_done, [SCR_BUY_CARD] = &scr_buy_card,
+	[SCR_FEES] = &scr_fees, [SCR_BALANCE] = &scr_balance,
 	[SCR_SPECIMEN] = &scr_specimen,
 };
 

@@ -2,32 +2,56 @@
  * The customer-facing screens as an explicit state machine. Each screen has a stable id
  * (scenarios and logs use it), builds its page from the kiosk's state, and reacts to taps
  * by asking the app to change state. Screens see the app's narrow API (kiosk/app.h), the
- * device classes and the ledger; never SDL, libusb or SQLite.
+ * device classes, the flows and the ledger; never SDL, libusb or SQLite.
  *
- *   attract --(language chosen)--> home --(service)--> topup | buy-card | fees | balance
- *      ^                            |                            |
- *      +----(cancel, or inactivity timeout on any customer screen)+
+ *   attract --(language chosen)--> home --(service)--> topup-card | buy-card | fees | balance
+ *      ^                            |                      │
+ *      +----(cancel, or inactivity timeout on any customer screen)
+ *                                   ▲                      ▼
+ *                                   └── the top-up flow: topup-card ⇄ topup-pay → topup-done
+ *                                       (kiosk/flows/topup.h decides every move; exit home,
+ *                                       attract, or attract out of service)
  *
  *   specimen: a developer's screen (text engine cases), reached only by the scenario
  *   command `goto`; it leaves to attract.
+ *
+ * Lifecycle, for every way from screen A to screen B (a tap, a flow's step, the inactivity
+ * timeout, out of service, `goto`, shutdown):
+ *   1. A.leave(app, B) runs, always, before B is current: a screen that started something
+ *      (a flow, an enabled acceptor) ends it there, whatever path leaves it.
+ *   2. B becomes current and B.enter(app, A) runs before B's first build.
+ *   3. While B is current, device events go to B.on_cash (the app's default without one: a
+ *      note offered is returned), device state changes to B.on_devices, and the time B asked
+ *      for with app_wake_at to B.on_wake.
+ *   4. Inactivity: a customer screen without on_wake returns to attract after
+ *      ui.inactivity_timeout_s without a touch; a screen with on_wake decides itself (a
+ *      flow's own idle times, kiosk/flows/), and the app never leaves it by that timer.
  */
 #pragma once
 
 #include <stdbool.h>
 
+#include "drivers/class/cash.h"
 #include "kiosk/ui/widget.h"
 
 struct app;
 
-enum scr_id { SCR_ATTRACT, SCR_HOME, SCR_TOPUP, SCR_BUY_CARD, SCR_FEES, SCR_BALANCE,
-	     SCR_SPECIMEN, SCR_COUNT };
+enum scr_id { SCR_ATTRACT, SCR_HOME, SCR_TOPUP_CARD, SCR_TOPUP_PAY, SCR_TOPUP_DONE, SCR_BUY_CARD, SCR_FEES,
+	     SCR_BALANCE, SCR_SPECIMEN, SCR_COUNT };
 
 struct scr_def {
 	const char *id;
-	/* A customer is mid-session here: the inactivity timeout applies. */
+	/* A customer is mid-session here: the inactivity timeout applies (lifecycle 4). */
 	bool customer_session;
 	void (*build)(struct app *app, struct ui_page *page);
 	void (*on_tap)(struct app *app, const char *widget_id);
+	/* Optional hooks (NULL: nothing to do), lifecycle 1 to 3 above. enter may itself move
+	 * the app on with app_go (the move happens after enter returns). */
+	void (*enter)(struct app *app, enum scr_id from);
+	void (*leave)(struct app *app, enum scr_id to);
+	void (*on_cash)(struct app *app, const struct cash_event *ev);
+	void (*on_devices)(struct app *app);
+	void (*on_wake)(struct app *app);
 };
 
 const struct scr_def *scr_get(enum scr_id id);

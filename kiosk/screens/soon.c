@@ -37,7 +37,6 @@ static void on_tap_soon(struct app *app, const char *widget_id)
 		.id = sid, .customer_session = true, .build = build_##var, .on_tap = on_tap_soon, \
 	}
 
-SOON_SCREEN(scr_topup, "topup", "home.topup");
 SOON_SCREEN(scr_buy_card, "buy-card", "home.buy_card");
 SOON_SCREEN(scr_fees, "fees", "home.fees");
 SOON_SCREEN(scr_balance, "balance", "home.balance");

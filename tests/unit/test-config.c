@@ -187,6 +187,40 @@ static void test_dump_escapes(void)
 	free(buf);
 }
 
+/* The top-up's keys (issue 11): amounts in whole AED kept as fils, prefixes split, and every
+ * bad value refused at its line, the maximum below the minimum included. */
+static void test_topup_keys(void)
+{
+	struct core_config cfg;
+	char p[CONFIG_PREFIXES_MAX][CONFIG_PREFIX_DIGITS + 1];
+	core_config_defaults(&cfg);
+	g_assert_cmpint(cfg.topup_min_fils, ==, 1000);
+	g_assert_cmpint(cfg.topup_max_fils, ==, 500000);
+	g_assert_cmpint(cfg.topup_done_s, ==, 30);
+	g_assert_cmpuint(core_config_prefixes(&cfg, p), ==, 1);
+	g_assert_cmpstr(p[0], ==, "784");
+	load_ok(&cfg, "[topup]\nmin_aed = 20\nmax_aed = 1000\ncard_prefixes = 784, 12345678\ndone_seconds = 45\n");
+	g_assert_cmpint(cfg.topup_min_fils, ==, 2000);
+	g_assert_cmpint(cfg.topup_max_fils, ==, 100000);
+	g_assert_cmpint(cfg.topup_done_s, ==, 45);
+	g_assert_cmpuint(core_config_prefixes(&cfg, p), ==, 2);
+	g_assert_cmpstr(p[1], ==, "12345678");
+	load_ok(&cfg, "[topup]\nmin_aed = 50\nmax_aed = 50\n");
+
+	expect_error("[topup]\nmin_aed = 0\n", "k.ini:2: topup.min_aed = 0: must be between 1 and 100000");
+	expect_error("[topup]\nmin_aed = -5\n", "k.ini:2: topup.min_aed = -5: must be between 1 and 100000");
+	expect_error("[topup]\nmin_aed = 10.5\n", "k.ini:2: topup.min_aed = '10.5': not a whole number");
+	expect_error("[topup]\nmin_aed = 100\nmax_aed = 50\n", "k.ini:3: topup.max_aed = 50 is below topup.min_aed = 100");
+	expect_error("[topup]\nmax_aed = 50\nmin_aed = 100\n", "k.ini:3: topup.max_aed = 50 is below topup.min_aed = 100");
+	expect_error("[topup]\nmax_aed = 5\n", "k.ini:2: topup.max_aed = 5 is below topup.min_aed = 10");
+	expect_error("[topup]\ncard_prefixes = 78x\n", "k.ini:2: topup.card_prefixes = '78x': item 1 is not 1 to 8 digits");
+	expect_error("[topup]\ncard_prefixes = 123456789\n", "item 1 is not 1 to 8 digits");
+	expect_error("[topup]\ncard_prefixes = 784,,785\n", "item 2 is not 1 to 8 digits");
+	expect_error("[topup]\ncard_prefixes = 784,\n", "item 2 is not 1 to 8 digits");
+	expect_error("[topup]\ncard_prefixes = 1,2,3,4,5,6,7,8,9\n", "more than 8 prefixes");
+	expect_error("[topup]\ndone_seconds = 2\n", "k.ini:2: topup.done_seconds = 2: must be between 5 and 600");
+}
+
 static void test_ini_entries(void)
 {
 	struct core_ini *ini = NULL;
@@ -218,5 +252,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/long-message-marked", test_long_message_marked);
 	g_test_add_func("/config/dump-escapes", test_dump_escapes);
 	g_test_add_func("/config/ini-entries", test_ini_entries);
+	g_test_add_func("/config/topup-keys", test_topup_keys);
 	return g_test_run();
 }

@@ -1,0 +1,601 @@
+/*
+ * The top-up journey's screens: topup-card (the card number on a keypad), topup-pay (cash in)
+ * and topup-done. They render the flow's view (kiosk/flows/topup.h) and forward taps, cash
+ * events, printer changes and the flow's own times to topup_step; the flow decides every move,
+ * and sync() only shows the screen of the step it is in.
+ *
+ *   flow step        screen        app_go by sync()
+ *   CARD             topup-card
+ *   PAY, CLOSING     topup-pay
+ *   DONE             topup-done    (the receipt is printed once, on arrival)
+ *   END home         home          ─┐ leave(): the flow is freed, the acceptor disabled
+ *   END attract      attract        │
+ *   END out of svc   attract       ─┘ (attract says out of service)
+ *
+ * Invariants:
+ *  1. A flow runs exactly while one of the three screens is current: topup-card's enter
+ *     starts it (coming from elsewhere), and the leave hook of whichever is left for another
+ *     screen ends it, by any path (the flow's END, out of service, `goto`, shutdown).
+ *  2. Leaving in PAY by a path that is not the flow's own (out of service, `goto`, shutdown)
+ *     gives the flow a cancel first, so money paid is completed, never abandoned (flow
+ *     invariant 4); topup_free then disables the acceptor (flow invariant 1).
+ *  3. Device events are stepped at once (the flow queues what arrives inside its own steps),
+ *     but the screen moves from the loop (a wake at "now"), never inside a driver's callback.
+ *  4. The app never times these screens out: the flow's deadline (topup_deadline_ms) is the
+ *     one timer, re-armed after every step.
+ */
+#define LOG_MODULE "scr-topup"
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "kiosk/app.h"
+#include "kiosk/core/log.h"
+#include "kiosk/flows/topup.h"
+#include "kiosk/print/print.h"
+#include "kiosk/ui/check.h"
+#include "kiosk/ui/flow.h"
+#include "theme.h"
+
+_Static_assert(CONFIG_PREFIXES_MAX <= SESSION_PREFIXES_MAX, "every configured prefix reaches the flow");
+
+struct topup_screens {
+	struct topup *flow;
+	char prefixes[CONFIG_PREFIXES_MAX][CONFIG_PREFIX_DIGITS + 1]; /* the flow borrows them */
+	struct topup_view shown; /* the view the page was last built from */
+	bool receipt_asked;      /* DONE: the receipt was sent to the printer, or refused */
+	bool receipt_failed;     /* ... refused: the transaction number is the proof */
+};
+
+enum { GAP = 20, NAV_MIN = 100, NAV_PREF = 130, KEY_MIN = UI_TOUCH_MIN_PX, KEY_PREF = 150, KEY_MAX_W = 280,
+       NUMBER_PX = 72, MSG_PX = 40, BODY_PX = 38, TOTAL_PX = 88, BAND_PAD = 14, TXN_PX = 48, TXN_LARGE_PX = 96 };
+_Static_assert((int)NAV_MIN >= (int)UI_TOUCH_MIN_PX, "the navigation buttons are touch targets");
+
+static bool is_flow_screen(enum scr_id id)
+{
+	return id == SCR_TOPUP_CARD || id == SCR_TOPUP_PAY || id == SCR_TOPUP_DONE;
+}
+
+static struct topup_screens *screens_of(struct app *app) { return app_flow(app); }
+
+/* ---- the flow ---- */
+
+static struct topup_screens *begin(struct app *app)
+{
+	const struct core_config *cc = app_config(app);
+	struct topup_screens *ts = xcalloc(1, sizeof(*ts));
+	struct topup_config cfg;
+	topup_config_default(&cfg);
+	cfg.min_fils = cc->topup_min_fils;
+	cfg.max_fils = cc->topup_max_fils;
+	cfg.n_prefixes = core_config_prefixes(cc, ts->prefixes);
+	for (size_t i = 0; i < cfg.n_prefixes; i++)
+		cfg.prefixes[i] = ts->prefixes[i];
+	/* Typing a number is like any customer screen; paying waits at least the flow's own time,
+	 * since a customer may be looking for notes. */
+	cfg.card_idle_ms = (uint64_t)cc->inactivity_timeout_s * 1000;
+	if (cfg.pay_idle_ms < cfg.card_idle_ms)
+		cfg.pay_idle_ms = cfg.card_idle_ms;
+	cfg.done_ms = (uint64_t)cc->topup_done_s * 1000;
+	struct kio_error err = {0};
+	if (topup_new(&cfg, app_ledger(app), app_cash(app), app_clock(app), lang_code(app_lang(app)),
+		      app_receipt_can_print(app), &ts->flow, &err) != 0) {
+		LOG_ERR("cannot start a top-up: %s", err.msg);
+		free(ts);
+		return NULL;
+	}
+	topup_view(ts->flow, &ts->shown);
+	app_set_flow(app, ts);
+	return ts;
+}
+
+static void print_receipt_once(struct app *app, struct topup_screens *ts, const struct topup_view *v)
+{
+	if (ts->receipt_asked || !v->print_receipt)
+		return;
+	ts->receipt_asked = true;
+	struct kio_error err = {0};
+	if (app_print_topup_receipt(app, topup_tx_id(ts->flow), &err) != 0) {
+		LOG_WARN("transaction %" PRId64 ": no receipt: %s; the done screen shows the number large", v->tx_seq,
+			 err.msg);
+		ts->receipt_failed = true;
+	}
+}
+
+/* Invariant 1 and 2. */
+static void end(struct app *app)
+{
+	struct topup_screens *ts = screens_of(app);
+	if (!ts)
+		return;
+	if (topup_current(ts->flow) == TOPUP_PAY) {
+		const struct topup_input cancel = {.kind = TOPUP_IN_CANCEL};
+		if (topup_step(ts->flow, &cancel) != 0)
+			LOG_WARN("the paying step refused a cancel on the way out");
+	}
+	struct topup_view v;
+	topup_view(ts->flow, &v);
+	if (v.step == TOPUP_DONE)
+		print_receipt_once(app, ts, &v);
+	else if (v.step == TOPUP_CLOSING)
+		LOG_WARN("transaction %" PRId64 " left with a note in the path: recovery completes it", v.tx_seq);
+	topup_free(ts->flow);
+	free(ts);
+	app_set_flow(app, NULL);
+}
+
+static enum scr_id screen_for(const struct topup_view *v)
+{
+	switch (v->step) {
+	case TOPUP_CARD: return SCR_TOPUP_CARD;
+	case TOPUP_PAY:
+	case TOPUP_CLOSING: return SCR_TOPUP_PAY;
+	case TOPUP_DONE: return SCR_TOPUP_DONE;
+	case TOPUP_END:
+	case TOPUP_STEP_COUNT: break;
+	}
+	return v->exit == TOPUP_EXIT_HOME ? SCR_HOME : SCR_ATTRACT;
+}
+
+/* After every step: the screen of the flow's step, a page rebuilt if the view changed, the
+ * flow's next deadline (invariant 4). */
+static void sync(struct app *app)
+{
+	struct topup_screens *ts = screens_of(app);
+	if (!ts)
+		return;
+	struct topup_view v;
+	topup_view(ts->flow, &v);
+	if (v.step == TOPUP_DONE)
+		print_receipt_once(app, ts, &v);
+	bool changed = memcmp(&v, &ts->shown, sizeof(v)) != 0;
+	ts->shown = v;
+	enum scr_id want = screen_for(&v);
+	if (want != app_screen(app)) {
+		app_go(app, want); /* may end the flow (invariant 1): ts is gone */
+		return;
+	}
+	if (changed)
+		app_refresh(app);
+	uint64_t at = topup_deadline_ms(ts->flow);
+	if (at)
+		app_wake_at(app, at);
+}
+
+static void step(struct app *app, const struct topup_input *in)
+{
+	struct topup_screens *ts = screens_of(app);
+	if (!ts)
+		return;
+	int rc = topup_step(ts->flow, in);
+	if (rc && rc != KIO_ERR_INVALID)
+		LOG_INFO("step %s: %s", topup_step_name(topup_current(ts->flow)), kio_strerror(rc));
+	sync(app);
+}
+
+/* ---- lifecycle hooks, shared by the three screens ---- */
+
+static void enter_card(struct app *app, enum scr_id from)
+{
+	if (!is_flow_screen(from) && !screens_of(app) && !begin(app)) {
+		app_go(app, SCR_HOME); /* follows this enter */
+		return;
+	}
+	sync(app);
+}
+
+static void enter_other(struct app *app, enum scr_id from)
+{
+	(void)from;
+	sync(app);
+}
+
+static void leave(struct app *app, enum scr_id to)
+{
+	if (to == SCR_COUNT || !is_flow_screen(to))
+		end(app);
+}
+
+/* Invariant 3. */
+static void on_cash(struct app *app, const struct cash_event *ev)
+{
+	struct topup_screens *ts = screens_of(app);
+	if (!ts)
+		return;
+	const struct topup_input in = {.kind = TOPUP_IN_CASH, .cash = *ev};
+	topup_step(ts->flow, &in);
+	app_wake_at(app, app_now_ms(app));
+}
+
+static void on_devices(struct app *app)
+{
+	struct topup_screens *ts = screens_of(app);
+	if (!ts)
+		return;
+	if (app_out_of_service(app) && topup_current(ts->flow) != TOPUP_DONE) {
+		LOG_WARN("out of service during a top-up (%s): leaving it", topup_step_name(topup_current(ts->flow)));
+		app_go(app, SCR_ATTRACT);
+		return;
+	}
+	const struct topup_input in = {.kind = TOPUP_IN_PRINTER, .printer_ok = app_receipt_can_print(app)};
+	step(app, &in);
+}
+
+static void on_wake(struct app *app)
+{
+	const struct topup_input in = {.kind = TOPUP_IN_TICK};
+	step(app, &in);
+}
+
+static void on_tap(struct app *app, const char *id)
+{
+	static const struct {
+		const char *id;
+		enum topup_input_kind kind;
+	} taps[] = {
+		{"key.del", TOPUP_IN_DEL},       {"key.clear", TOPUP_IN_CLEAR},   {"nav.next", TOPUP_IN_NEXT},
+		{"nav.back", TOPUP_IN_BACK},     {"nav.cancel", TOPUP_IN_CANCEL}, {"pay.finish", TOPUP_IN_FINISH},
+		{"done.close", TOPUP_IN_FINISH},
+	};
+	struct topup_input in = {.kind = TOPUP_IN_COUNT};
+	if (strncmp(id, "key.", 4) == 0 && id[4] >= '0' && id[4] <= '9' && id[5] == '\0') {
+		in.kind = TOPUP_IN_KEY;
+		in.digit = id[4];
+	}
+	for (size_t i = 0; i < sizeof(taps) / sizeof(taps[0]); i++)
+		if (strcmp(id, taps[i].id) == 0)
+			in.kind = taps[i].kind;
+	if (in.kind != TOPUP_IN_COUNT)
+		step(app, &in);
+}
+
+/* ---- drawing ---- */
+
+static enum text_dir page_dir(const struct ui_page *page) { return page->rtl ? TEXT_DIR_RTL : TEXT_DIR_LTR; }
+static int inner_w(const struct ui_page *page) { return page->width - 2 * THEME_MARGIN; }
+static int max_i(int a, int b) { return a > b ? a : b; }
+
+static int text_h(const struct ui_page *page, const char *text, int px, bool bold, enum text_dir dir)
+{
+	return text ? ui_page_text_height(page, text, px, bold, dir, inner_w(page)) : 0;
+}
+
+static struct ui_widget *label(struct ui_page *page, const char *id, const struct ui_flow_item *slot,
+			       const char *text, int px, bool bold, uint32_t fg)
+{
+	struct ui_widget *w = ui_page_add(page, id, UI_LABEL,
+					  (struct ui_rect){THEME_MARGIN, slot->y, inner_w(page), slot->h}, text);
+	w->text_px = px, w->bold = bold, w->fg = fg;
+	return w;
+}
+
+/* A message band (warning or fault colours), as tall as its text. */
+static int band_h(const struct ui_page *page, const char *text, int px)
+{
+	return text ? text_h(page, text, px, true, page_dir(page)) + 2 * BAND_PAD : 0;
+}
+
+static void band(struct ui_page *page, const char *id, const struct ui_flow_item *slot, const char *text, int px,
+		 bool fault)
+{
+	if (!text)
+		return;
+	struct ui_widget *w = ui_page_add(page, id, UI_PANEL,
+					  (struct ui_rect){THEME_MARGIN, slot->y, inner_w(page), slot->h}, text);
+	w->bg = fault ? THEME_FAULT_BG : THEME_WARN_BG;
+	w->fg = fault ? THEME_FAULT_TEXT : THEME_WARN_TEXT;
+	w->text_px = px, w->bold = true;
+}
+
+/* Notices that mean the customer's note or money was not taken as they expected. */
+static bool notice_is_fault(const char *key)
+{
+	static const char *const faults[] = {
+		"topup.pay.note-over-max", "topup.pay.note-rejected",      "topup.pay.note-not-recorded",
+		"topup.pay.acceptor-fault", "topup.pay.acceptor-unavailable", "topup.error.ledger",
+		"topup.card.bad-prefix", "topup.card.bad-luhn", "topup.done.note-unsettled",
+	};
+	for (size_t i = 0; key && i < sizeof(faults) / sizeof(faults[0]); i++)
+		if (strcmp(key, faults[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The largest size up to want at which sample stays on one line across the page. */
+static int one_line_px(const struct ui_page *page, const char *sample, int want, bool bold, enum text_dir dir)
+{
+	int px = want;
+	for (; px > 24; px -= 4) {
+		int one = ui_page_text_height(page, "0", px, bold, dir, inner_w(page));
+		if (ui_page_text_height(page, sample, px, bold, dir, inner_w(page)) <= one)
+			break;
+	}
+	return px;
+}
+
+/* A row of buttons across the page in reading order, as tall as the tallest label needs. */
+struct nav_button {
+	const char *id, *text;
+	bool primary, enabled;
+};
+
+static int nav_h(const struct ui_page *page, const struct nav_button *b, int n)
+{
+	int w = (inner_w(page) - (n - 1) * GAP) / n, h = NAV_MIN;
+	for (int i = 0; i < n; i++)
+		h = max_i(h, ui_page_text_height(page, b[i].text, b[i].primary ? THEME_BUTTON_PX : THEME_BUTTON_SECONDARY_PX,
+						   true, page_dir(page), w));
+	return h;
+}
+
+static void nav_row(struct ui_page *page, const struct nav_button *b, int n, const struct ui_flow_item *slot)
+{
+	int w = (inner_w(page) - (n - 1) * GAP) / n;
+	for (int i = 0; i < n; i++) {
+		struct ui_rect r = {THEME_MARGIN + i * (w + GAP), slot->y, w, slot->h};
+		struct ui_widget *x = b[i].primary ? theme_button(page, b[i].id, r, b[i].text)
+						   : theme_button_secondary(page, b[i].id, r, b[i].text);
+		x->enabled = b[i].enabled;
+	}
+}
+
+static const char *str_or_null(struct app *app, const char *key) { return key ? app_str(app, key) : NULL; }
+
+/* ---- topup-card ---- */
+
+enum card_slot { C_HEADER, C_LABEL, C_NUMBER, C_MSG, C_NOTICE, C_FILL_1, C_KEYS_1, C_KEYS_2, C_KEYS_3, C_KEYS_4,
+		 C_FILL_2, C_NAV, C_COUNT };
+
+static void draw_card(struct app *app, struct ui_page *page)
+{
+	const struct topup_view *v = &screens_of(app)->shown;
+	const char *title = app_str(app, "topup.title");
+	const char *card_label = app_str(app, "topup.card.label");
+	const char *msg = app_str(app, v->card_msg);
+	const char *notice = str_or_null(app, v->notice);
+	int number_px = one_line_px(page, "0000 0000 0000 0000", NUMBER_PX, true, TEXT_DIR_LTR);
+	struct nav_button nav[] = {
+		{"nav.back", app_str(app, "common.back"), false, true},
+		{"nav.cancel", app_str(app, "common.cancel"), false, true},
+		{"nav.next", app_str(app, "nav.next"), true, v->next_enabled},
+	};
+	int number_h = ui_page_text_height(page, "0", number_px, true, TEXT_DIR_LTR, inner_w(page)) + 2 * BAND_PAD;
+	int nh = nav_h(page, nav, 3);
+	struct ui_flow_item s[C_COUNT] = {
+		[C_HEADER] = {theme_header_height(page, title), 0},
+		[C_LABEL] = {text_h(page, card_label, BODY_PX, false, page_dir(page)), 0},
+		[C_NUMBER] = {number_h, 0},
+		[C_MSG] = {text_h(page, msg, MSG_PX, true, page_dir(page)), 0},
+		[C_NOTICE] = {band_h(page, notice, MSG_PX), 0},
+		[C_FILL_1] = {0, UI_FLOW_FILL},
+		[C_KEYS_1] = {KEY_MIN, KEY_PREF},
+		[C_KEYS_2] = {KEY_MIN, KEY_PREF},
+		[C_KEYS_3] = {KEY_MIN, KEY_PREF},
+		[C_KEYS_4] = {KEY_MIN, KEY_PREF},
+		[C_FILL_2] = {0, UI_FLOW_FILL},
+		[C_NAV] = {nh, max_i(nh, NAV_PREF)},
+	};
+	for (int i = 0; i < C_COUNT; i++)
+		if (s[i].pref != UI_FLOW_FILL && s[i].pref < s[i].min)
+			s[i].pref = s[i].min;
+	ui_flow_column(s, C_COUNT, 0, page->height - THEME_MARGIN / 2, GAP);
+
+	theme_header(page, "topup.title", title);
+	label(page, "card.label", &s[C_LABEL], card_label, BODY_PX, false, THEME_MUTED);
+	/* The number as typed, in fours, always left to right (an identifier, Western digits). */
+	struct ui_widget *box = ui_page_add(page, "card.number", UI_PANEL,
+					    (struct ui_rect){THEME_MARGIN, s[C_NUMBER].y, inner_w(page), s[C_NUMBER].h},
+					    v->card_grouped[0] ? v->card_grouped : NULL);
+	box->bg = THEME_TILE, box->border = THEME_TILE_BORDER, box->fg = THEME_TEXT;
+	box->text_px = number_px, box->bold = true, box->dir = TEXT_DIR_LTR;
+	label(page, "card.msg", &s[C_MSG], msg, MSG_PX, true, notice_is_fault(v->card_msg) ? THEME_FAULT_TEXT : THEME_BAND);
+	band(page, "card.notice", &s[C_NOTICE], notice, MSG_PX, notice_is_fault(v->notice));
+
+	/* The keypad reads as a phone's in both languages (1 2 3 on top, left to right): rects are
+	 * given pre-mirrored, since ui_page_add mirrors every rect of an RTL page. */
+	static const char *const rows[4][3] = {
+		{"1", "2", "3"}, {"4", "5", "6"}, {"7", "8", "9"}, {"clear", "0", "del"}};
+	int kw = (inner_w(page) - 2 * GAP) / 3;
+	if (kw > KEY_MAX_W)
+		kw = KEY_MAX_W;
+	int x0 = (page->width - 3 * kw - 2 * GAP) / 2;
+	for (int r = 0; r < 4; r++) {
+		for (int c = 0; c < 3; c++) {
+			const char *k = rows[r][c];
+			char id[16];
+			snprintf(id, sizeof(id), "key.%s", k);
+			int x = x0 + c * (kw + GAP);
+			if (page->rtl)
+				x = page->width - x - kw;
+			struct ui_rect rect = {x, s[C_KEYS_1 + r].y, kw, s[C_KEYS_1 + r].h};
+			bool digit = k[1] == '\0';
+			struct ui_widget *w;
+			if (digit) {
+				w = ui_page_add(page, id, UI_KEY, rect, k);
+				w->key = (uint32_t)k[0];
+				w->bg = THEME_TILE, w->border = THEME_TILE_BORDER, w->fg = THEME_TEXT;
+				w->text_px = 64, w->bold = true;
+			} else {
+				w = theme_button_secondary(page, id, rect, app_str(app, id));
+				w->text_px = 40;
+			}
+		}
+	}
+	nav_row(page, nav, 3, &s[C_NAV]);
+}
+
+/* ---- topup-pay ---- */
+
+enum pay_slot { P_HEADER, P_CARD_LABEL, P_CARD, P_NO_CHANGE, P_PRINTER, P_NOTES, P_LIMITS, P_INSERT, P_TOTAL_LABEL, P_TOTAL,
+		P_COUNT_LINE, P_NOTICE, P_FILL, P_NAV_1, P_NAV_2, P_COUNT };
+
+static void draw_pay(struct app *app, struct ui_page *page)
+{
+	const struct topup_view *v = &screens_of(app)->shown;
+	enum text_dir dir = page_dir(page);
+	const char *title = app_str(app, "topup.pay.title");
+	const char *card_label = app_str(app, "topup.card.label");
+	char notes[256], limits[256], min[48], max[48], total[48], count[128], list[160] = "", num[24];
+	for (size_t i = 0; i < v->n_denoms; i++) {
+		snprintf(num, sizeof(num), "%s%" PRId64, i ? "  " : "", v->denoms_fils[i] / TOPUP_FILS_PER_AED);
+		strncat(list, num, sizeof(list) - strlen(list) - 1);
+	}
+	app_fill(app, app_str(app, "topup.pay.notes"), "{notes}", list, notes, sizeof(notes));
+	app_money(app, v->min_fils, min, sizeof(min));
+	app_money(app, v->max_fils, max, sizeof(max));
+	char half[256];
+	const char *lt = app_str(app, "topup.pay.limits");
+	/* Two placeholders: each amount already in the page's digits. */
+	const char *at = strstr(lt, "{min}");
+	if (at)
+		snprintf(half, sizeof(half), "%.*s%s%s", (int)(at - lt), lt, min, at + 5);
+	else
+		snprintf(half, sizeof(half), "%s", lt);
+	at = strstr(half, "{max}");
+	if (at)
+		snprintf(limits, sizeof(limits), "%.*s%s%s", (int)(at - half), half, max, at + 5);
+	else
+		snprintf(limits, sizeof(limits), "%s", half);
+	app_money(app, v->total_fils, total, sizeof(total));
+	snprintf(num, sizeof(num), "%" PRId64, v->notes);
+	app_fill(app, app_nstr(app, "topup.pay.count", (unsigned long)v->notes), "{count}", num, count, sizeof(count));
+	const char *no_change = app_str(app, v->no_change_msg);
+	const char *printer = str_or_null(app, v->printer_msg);
+	const char *insert = v->step == TOPUP_CLOSING ? app_str(app, "topup.pay.closing")
+			     : v->accepting          ? app_str(app, "topup.pay.insert")
+						     : NULL;
+	const char *notice = str_or_null(app, v->notice);
+	const char *total_label = app_str(app, "topup.pay.total");
+	bool paying = v->step == TOPUP_PAY;
+	struct nav_button row1[] = {
+		{"pay.finish", app_str(app, "topup.pay.finish"), true, paying && v->finish_enabled},
+	};
+	struct nav_button row2[] = {
+		{"nav.back", app_str(app, "common.back"), false, paying && v->back_enabled},
+		{"nav.cancel", app_str(app, v->cancel_finishes ? "topup.pay.finish-with-paid" : "common.cancel"), false,
+		 paying},
+	};
+	int n1 = nav_h(page, row1, 1), n2 = nav_h(page, row2, 2);
+	int total_px = one_line_px(page, total, TOTAL_PX, true, dir);
+	struct ui_flow_item s[P_COUNT] = {
+		[P_HEADER] = {theme_header_height(page, title), 0},
+		[P_CARD_LABEL] = {text_h(page, card_label, BODY_PX, false, dir), 0},
+		[P_CARD] = {text_h(page, v->card_masked, MSG_PX, true, TEXT_DIR_LTR), 0},
+		[P_NO_CHANGE] = {band_h(page, no_change, BODY_PX), 0},
+		[P_PRINTER] = {band_h(page, printer, BODY_PX), 0},
+		[P_NOTES] = {text_h(page, notes, BODY_PX, false, dir), 0},
+		[P_LIMITS] = {text_h(page, limits, BODY_PX, false, dir), 0},
+		[P_INSERT] = {text_h(page, insert, MSG_PX, true, dir), 0},
+		[P_TOTAL_LABEL] = {text_h(page, total_label, BODY_PX, false, dir), 0},
+		[P_TOTAL] = {text_h(page, total, total_px, true, dir), 0},
+		[P_COUNT_LINE] = {text_h(page, count, BODY_PX, false, dir), 0},
+		[P_NOTICE] = {band_h(page, notice, BODY_PX), 0},
+		[P_FILL] = {0, UI_FLOW_FILL},
+		[P_NAV_1] = {n1, max_i(n1, NAV_PREF)},
+		[P_NAV_2] = {n2, max_i(n2, NAV_PREF)},
+	};
+	for (int i = 0; i < P_COUNT; i++)
+		if (s[i].pref != UI_FLOW_FILL && s[i].pref < s[i].min)
+			s[i].pref = s[i].min;
+	ui_flow_column(s, P_COUNT, 0, page->height - THEME_MARGIN / 2, GAP / 2);
+
+	theme_header(page, "topup.pay.title", title);
+	label(page, "pay.card.label", &s[P_CARD_LABEL], card_label, BODY_PX, false, THEME_MUTED);
+	label(page, "pay.card", &s[P_CARD], v->card_masked, MSG_PX, true, THEME_BAND)->dir = TEXT_DIR_LTR;
+	band(page, "pay.no-change", &s[P_NO_CHANGE], no_change, BODY_PX, false);
+	band(page, "pay.printer", &s[P_PRINTER], printer, BODY_PX, true);
+	label(page, "pay.notes", &s[P_NOTES], notes, BODY_PX, false, THEME_TEXT);
+	label(page, "pay.limits", &s[P_LIMITS], limits, BODY_PX, false, THEME_TEXT);
+	if (insert)
+		label(page, "pay.insert", &s[P_INSERT], insert, MSG_PX, true, THEME_BAND);
+	label(page, "pay.total.label", &s[P_TOTAL_LABEL], total_label, BODY_PX, false, THEME_MUTED);
+	label(page, "pay.total", &s[P_TOTAL], total, total_px, true, THEME_TEXT);
+	label(page, "pay.count", &s[P_COUNT_LINE], count, BODY_PX, false, THEME_MUTED);
+	band(page, "pay.notice", &s[P_NOTICE], notice, BODY_PX, notice_is_fault(v->notice));
+	nav_row(page, row1, 1, &s[P_NAV_1]);
+	nav_row(page, row2, 2, &s[P_NAV_2]);
+}
+
+/* ---- topup-done ---- */
+
+enum done_slot { D_HEADER, D_CREDITED, D_AMOUNT, D_CARD_LABEL, D_CARD, D_TXN_LABEL, D_TXN, D_RECEIPT, D_SYNC, D_NOTICE, D_FILL,
+		 D_NAV, D_COUNT };
+
+static void draw_done(struct app *app, struct ui_page *page)
+{
+	const struct topup_screens *ts = screens_of(app);
+	const struct topup_view *v = &ts->shown;
+	enum text_dir dir = page_dir(page);
+	const char *title = app_str(app, "topup.done.title");
+	const char *credited = app_str(app, "topup.done.credited");
+	const char *card_label = app_str(app, "topup.card.label");
+	char amount[48], txn[32];
+	app_money(app, v->credited_fils, amount, sizeof(amount));
+	/* The same reference as the receipt's (app_print_topup_receipt). */
+	snprintf(txn, sizeof(txn), "TXN-%06" PRId64, v->tx_seq);
+	bool large = v->tx_number_large || ts->receipt_failed;
+	const char *txn_label = app_str(app, "topup.done.number");
+	const char *receipt = app_str(app, large ? "topup.receipt.unavailable" : "topup.done.take-receipt");
+	const char *sync_msg = app_str(app, v->done_msg ? v->done_msg : "topup.done.queued-for-sync");
+	const char *notice = str_or_null(app, v->notice);
+	int amount_px = one_line_px(page, amount, TOTAL_PX, true, dir);
+	int txn_px = one_line_px(page, txn, large ? TXN_LARGE_PX : TXN_PX, true, TEXT_DIR_LTR);
+	struct nav_button nav[] = {{"done.close", app_str(app, "topup.done.close"), true, true}};
+	int nh = nav_h(page, nav, 1);
+	struct ui_flow_item s[D_COUNT] = {
+		[D_HEADER] = {theme_header_height(page, title), 0},
+		[D_CREDITED] = {text_h(page, credited, MSG_PX, true, dir), 0},
+		[D_AMOUNT] = {text_h(page, amount, amount_px, true, dir), 0},
+		[D_CARD_LABEL] = {text_h(page, card_label, BODY_PX, false, dir), 0},
+		[D_CARD] = {text_h(page, v->card_masked, MSG_PX, true, TEXT_DIR_LTR), 0},
+		[D_TXN_LABEL] = {text_h(page, txn_label, BODY_PX, false, dir), 0},
+		[D_TXN] = {ui_page_text_height(page, txn, txn_px, true, TEXT_DIR_LTR, inner_w(page)), 0},
+		[D_RECEIPT] = {band_h(page, receipt, MSG_PX), 0},
+		[D_SYNC] = {text_h(page, sync_msg, BODY_PX, false, dir), 0},
+		[D_NOTICE] = {band_h(page, notice, BODY_PX), 0},
+		[D_FILL] = {0, UI_FLOW_FILL},
+		[D_NAV] = {nh, max_i(nh, NAV_PREF)},
+	};
+	for (int i = 0; i < D_COUNT; i++)
+		if (s[i].pref != UI_FLOW_FILL && s[i].pref < s[i].min)
+			s[i].pref = s[i].min;
+	ui_flow_column(s, D_COUNT, 0, page->height - THEME_MARGIN / 2, GAP);
+
+	theme_header(page, "topup.done.title", title);
+	label(page, "done.credited", &s[D_CREDITED], credited, MSG_PX, true, THEME_BAND);
+	label(page, "done.amount", &s[D_AMOUNT], amount, amount_px, true, THEME_TEXT);
+	label(page, "done.card.label", &s[D_CARD_LABEL], card_label, BODY_PX, false, THEME_MUTED);
+	label(page, "done.card", &s[D_CARD], v->card_masked, MSG_PX, true, THEME_TEXT)->dir = TEXT_DIR_LTR;
+	label(page, "done.number.label", &s[D_TXN_LABEL], txn_label, BODY_PX, false, THEME_MUTED);
+	struct ui_widget *n = label(page, "done.number", &s[D_TXN], txn, txn_px, true, THEME_TEXT);
+	n->dir = TEXT_DIR_LTR;
+	band(page, "done.receipt", &s[D_RECEIPT], receipt, MSG_PX, large);
+	label(page, "done.sync", &s[D_SYNC], sync_msg, BODY_PX, false, THEME_MUTED);
+	band(page, "done.notice", &s[D_NOTICE], notice, BODY_PX, true);
+	nav_row(page, nav, 1, &s[D_NAV]);
+}
+
+/* A flow's screen built with no flow (an enter that could not start one, before its queued
+ * move to home happens) shows only its title. */
+#define FLOW_SCREEN(var, sid, draw, enter_fn)                                                       \
+	static void build_##var(struct app *app, struct ui_page *page)                              \
+	{                                                                                           \
+		if (screens_of(app))                                                                \
+			draw(app, page);                                                            \
+		else                                                                                \
+			theme_header(page, "topup.title", app_str(app, "topup.title"));             \
+	}                                                                                           \
+	const struct scr_def var = {                                                                \
+		.id = sid,                                                                          \
+		.customer_session = true,                                                           \
+		.build = build_##var,                                                               \
+		.on_tap = on_tap,                                                                   \
+		.enter = enter_fn,                                                                  \
+		.leave = leave,                                                                     \
+		.on_cash = on_cash,                                                                 \
+		.on_devices = on_devices,                                                           \
+		.on_wake = on_wake,                                                                 \
+	}
+
+FLOW_SCREEN(scr_topup_card, "topup-card", draw_card, enter_card);
+FLOW_SCREEN(scr_topup_pay, "topup-pay", draw_pay, enter_other);
+FLOW_SCREEN(scr_topup_done, "topup-done", draw_done, enter_other);
