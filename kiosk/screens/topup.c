@@ -435,8 +435,9 @@ static void draw_pay(struct app *app, struct ui_page *page)
 	const char *title = app_str(app, "topup.pay.title");
 	const char *card_label = app_str(app, "topup.card.label");
 	char notes[256], limits[256], min[48], max[48], total[48], count[128], list[160] = "", num[24];
+	const char *sep = app_lang(app) == LANG_AR ? "، " : ", "; /* Arabic comma U+060C */
 	for (size_t i = 0; i < v->n_denoms; i++) {
-		snprintf(num, sizeof(num), "%s%" PRId64, i ? "  " : "", v->denoms_fils[i] / TOPUP_FILS_PER_AED);
+		snprintf(num, sizeof(num), "%s%" PRId64, i ? sep : "", v->denoms_fils[i] / TOPUP_FILS_PER_AED);
 		strncat(list, num, sizeof(list) - strlen(list) - 1);
 	}
 	app_fill(app, app_str(app, "topup.pay.notes"), "{notes}", list, notes, sizeof(notes));

@@ -652,6 +652,56 @@ static void test_flow_idle(void)
 }
 
 
+/* topup_deadline_ms is the one timer the app keeps for the flow's screens: a tick one
+ * millisecond before it changes nothing, a tick at it moves the flow, in every step with a
+ * timer (CARD, PAY, CLOSING, DONE), and END has none. */
+static void check_deadline(struct ffx *f, enum topup_step before)
+{
+	uint64_t at = topup_deadline_ms(f->t);
+	g_assert_cmpuint(at, >, now(f));
+	tick_at(f, at - 1);
+	g_assert_cmpint(view(f).step, ==, before);
+	tick_at(f, at);
+	g_assert_cmpint(view(f).step, !=, before);
+}
+
+static void test_flow_deadline(void)
+{
+	struct ffx f = {0};
+	ffx_start(&f);
+	type(&f, "7");
+	check_deadline(&f, TOPUP_CARD);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
+	g_assert_cmpuint(topup_deadline_ms(f.t), ==, 0);
+	topup_free(f.t);
+
+	new_flow(&f);
+	to_pay(&f);
+	pay(&f, AED(20));
+	check_deadline(&f, TOPUP_PAY);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_DONE);
+	check_deadline(&f, TOPUP_DONE);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_END);
+	topup_free(f.t);
+
+	/* CLOSING: a note stuck in the path after finish. */
+	new_flow(&f);
+	to_pay(&f);
+	pay(&f, AED(20));
+	n_escrow = fx_count(&f.fx, CASH_EV_ESCROW);
+	g_assert_cmpint(sim_essp_insert_note(f.fx.sim, AED(50)), ==, 0);
+	fx_notify(&f.fx);
+	g_assert_true(fx_run_until(&f.fx, escrow_more, 5000));
+	sim_essp_set_fault(f.fx.sim, SIM_ESSP_FAULT_JAM, true);
+	g_assert_true(fx_run_until(&f.fx, fault_jam, 5000));
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_CLOSING);
+	check_deadline(&f, TOPUP_CLOSING);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_DONE);
+	sim_essp_set_fault(f.fx.sim, SIM_ESSP_FAULT_JAM, false);
+	ffx_fini(&f);
+}
+
 /* The acceptor jams mid-payment with a note on its way to the cashbox: the customer is told,
  * what was credited is completed, and the jammed note is never lost: when a technician
  * clears it, it comes back out of the front (or would be booked to suspense if credited). */
@@ -1054,6 +1104,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/topup/cancel-escrow", test_flow_cancel_escrow);
 	g_test_add_func("/topup/cancel-stacking", test_flow_cancel_stacking);
 	g_test_add_func("/topup/idle", test_flow_idle);
+	g_test_add_func("/topup/deadline", test_flow_deadline);
 	g_test_add_func("/topup/fault-mid-payment", test_flow_fault_mid_payment);
 	g_test_add_func("/topup/printer-down", test_flow_printer_down);
 	g_test_add_func("/topup/recovery", test_flow_recovery);
