@@ -47,7 +47,7 @@ struct topup_screens {
 };
 
 enum { GAP = 20, NAV_MIN = 100, NAV_PREF = 130, KEY_MIN = UI_TOUCH_MIN_PX, KEY_PREF = 150, KEY_MAX_W = 280,
-       NUMBER_PX = 72, MSG_PX = 40, BODY_PX = 38, TOTAL_PX = 88, BAND_PAD = 14, TXN_PX = 48, TXN_LARGE_PX = 96 };
+       NUMBER_PX = 72, KEY_PX = 64, KEY_LABEL_PX = 40, MSG_PX = 40, BODY_PX = 38, TOTAL_PX = 88, BAND_PAD = 14, TXN_PX = 48, TXN_LARGE_PX = 96 };
 _Static_assert((int)NAV_MIN >= (int)UI_TOUCH_MIN_PX, "the navigation buttons are touch targets");
 
 static bool is_flow_screen(enum scr_id id)
@@ -254,38 +254,6 @@ static enum text_dir page_dir(const struct ui_page *page) { return page->rtl ? T
 static int inner_w(const struct ui_page *page) { return page->width - 2 * THEME_MARGIN; }
 static int max_i(int a, int b) { return a > b ? a : b; }
 
-static int text_h(const struct ui_page *page, const char *text, int px, bool bold, enum text_dir dir)
-{
-	return text ? ui_page_text_height(page, text, px, bold, dir, inner_w(page)) : 0;
-}
-
-static struct ui_widget *label(struct ui_page *page, const char *id, const struct ui_flow_item *slot,
-			       const char *text, int px, bool bold, uint32_t fg)
-{
-	struct ui_widget *w = ui_page_add(page, id, UI_LABEL,
-					  (struct ui_rect){THEME_MARGIN, slot->y, inner_w(page), slot->h}, text);
-	w->text_px = px, w->bold = bold, w->fg = fg;
-	return w;
-}
-
-/* A message band (warning or fault colours), as tall as its text. */
-static int band_h(const struct ui_page *page, const char *text, int px)
-{
-	return text ? text_h(page, text, px, true, page_dir(page)) + 2 * BAND_PAD : 0;
-}
-
-static void band(struct ui_page *page, const char *id, const struct ui_flow_item *slot, const char *text, int px,
-		 bool fault)
-{
-	if (!text)
-		return;
-	struct ui_widget *w = ui_page_add(page, id, UI_PANEL,
-					  (struct ui_rect){THEME_MARGIN, slot->y, inner_w(page), slot->h}, text);
-	w->bg = fault ? THEME_FAULT_BG : THEME_WARN_BG;
-	w->fg = fault ? THEME_FAULT_TEXT : THEME_WARN_TEXT;
-	w->text_px = px, w->bold = true;
-}
-
 /* Notices that mean the customer's note or money was not taken as they expected. */
 static bool notice_is_fault(const char *key)
 {
@@ -298,18 +266,6 @@ static bool notice_is_fault(const char *key)
 		if (strcmp(key, faults[i]) == 0)
 			return true;
 	return false;
-}
-
-/* The largest size up to want at which sample stays on one line across the page. */
-static int one_line_px(const struct ui_page *page, const char *sample, int want, bool bold, enum text_dir dir)
-{
-	int px = want;
-	for (; px > 24; px -= 4) {
-		int one = ui_page_text_height(page, "0", px, bold, dir, inner_w(page));
-		if (ui_page_text_height(page, sample, px, bold, dir, inner_w(page)) <= one)
-			break;
-	}
-	return px;
 }
 
 /* A row of buttons across the page in reading order, as tall as the tallest label needs. */
@@ -345,32 +301,62 @@ static const char *str_or_null(struct app *app, const char *key) { return key ? 
 enum card_slot { C_HEADER, C_LABEL, C_NUMBER, C_MSG, C_NOTICE, C_FILL_1, C_KEYS_1, C_KEYS_2, C_KEYS_3, C_KEYS_4,
 		 C_FILL_2, C_NAV, C_COUNT };
 
+/* A text box in a column of the page (x from the start edge, as ui_page_add takes it). */
+static struct ui_widget *col_add(struct ui_page *page, const char *id, enum ui_kind kind, int x, int w,
+				 const struct ui_flow_item *slot, const char *text)
+{
+	return ui_page_add(page, id, kind, (struct ui_rect){x, slot->y, w, slot->h}, text);
+}
+
+/*
+ * Portrait: one column, the keypad under the number. Landscape (wider than tall): the number
+ * and its message in the start half, the keypad in the end half, the buttons across the bottom,
+ * so the keys keep a finger's size on a 1080-high screen.
+ */
 static void draw_card(struct app *app, struct ui_page *page)
 {
 	const struct topup_view *v = &screens_of(app)->shown;
+	enum text_dir dir = page_dir(page);
 	const char *title = app_str(app, "topup.title");
 	const char *card_label = app_str(app, "topup.card.label");
 	const char *msg = app_str(app, v->card_msg);
 	const char *notice = str_or_null(app, v->notice);
-	int number_px = one_line_px(page, "0000 0000 0000 0000", NUMBER_PX, true, TEXT_DIR_LTR);
+	bool wide = page->width > page->height;
+	int col_w = wide ? (inner_w(page) - 2 * GAP) / 2 : inner_w(page);
+	int keys_x = wide ? THEME_MARGIN + col_w + 2 * GAP : THEME_MARGIN;
+	int number_px = NUMBER_PX;
+	for (int one; number_px > 24; number_px -= 4) {
+		one = ui_page_text_height(page, "0", number_px, true, TEXT_DIR_LTR, col_w);
+		if (ui_page_text_height(page, "0000 0000 0000 0000", number_px, true, TEXT_DIR_LTR, col_w) <= one)
+			break;
+	}
 	struct nav_button nav[] = {
 		{"nav.back", app_str(app, "common.back"), false, true},
 		{"nav.cancel", app_str(app, "common.cancel"), false, true},
 		{"nav.next", app_str(app, "nav.next"), true, v->next_enabled},
 	};
-	int number_h = ui_page_text_height(page, "0", number_px, true, TEXT_DIR_LTR, inner_w(page)) + 2 * BAND_PAD;
+	int kw = (col_w - 2 * GAP) / 3;
+	if (kw > KEY_MAX_W)
+		kw = KEY_MAX_W;
+	/* A key is a touch target and as tall as its digit or label. */
+	int key_min = KEY_MIN;
+	key_min = max_i(key_min, ui_page_text_height(page, "0", KEY_PX, true, TEXT_DIR_LTR, kw));
+	key_min = max_i(key_min, ui_page_text_height(page, app_str(app, "key.clear"), KEY_LABEL_PX, true, dir, kw));
+	key_min = max_i(key_min, ui_page_text_height(page, app_str(app, "key.del"), KEY_LABEL_PX, true, dir, kw));
+	int number_h = ui_page_text_height(page, "0", number_px, true, TEXT_DIR_LTR, col_w) + 2 * BAND_PAD;
 	int nh = nav_h(page, nav, 3);
+	struct ui_flow_item key_row = wide ? (struct ui_flow_item){0, 0, 0, 0} : (struct ui_flow_item){key_min, KEY_PREF, 0, 0};
 	struct ui_flow_item s[C_COUNT] = {
 		[C_HEADER] = {theme_header_height(page, title), 0},
-		[C_LABEL] = {text_h(page, card_label, BODY_PX, false, page_dir(page)), 0},
+		[C_LABEL] = {ui_page_text_height(page, card_label, BODY_PX, false, dir, col_w), 0},
 		[C_NUMBER] = {number_h, 0},
-		[C_MSG] = {text_h(page, msg, MSG_PX, true, page_dir(page)), 0},
-		[C_NOTICE] = {band_h(page, notice, MSG_PX), 0},
+		[C_MSG] = {ui_page_text_height(page, msg, MSG_PX, true, dir, col_w), 0},
+		[C_NOTICE] = {notice ? ui_page_text_height(page, notice, MSG_PX, true, dir, col_w) + 2 * BAND_PAD : 0, 0},
 		[C_FILL_1] = {0, UI_FLOW_FILL},
-		[C_KEYS_1] = {KEY_MIN, KEY_PREF},
-		[C_KEYS_2] = {KEY_MIN, KEY_PREF},
-		[C_KEYS_3] = {KEY_MIN, KEY_PREF},
-		[C_KEYS_4] = {KEY_MIN, KEY_PREF},
+		[C_KEYS_1] = key_row,
+		[C_KEYS_2] = key_row,
+		[C_KEYS_3] = key_row,
+		[C_KEYS_4] = key_row,
 		[C_FILL_2] = {0, UI_FLOW_FILL},
 		[C_NAV] = {nh, max_i(nh, NAV_PREF)},
 	};
@@ -378,26 +364,42 @@ static void draw_card(struct app *app, struct ui_page *page)
 		if (s[i].pref != UI_FLOW_FILL && s[i].pref < s[i].min)
 			s[i].pref = s[i].min;
 	ui_flow_column(s, C_COUNT, 0, page->height - THEME_MARGIN / 2, GAP);
+	struct ui_flow_item *keys = &s[C_KEYS_1];
+	struct ui_flow_item side[6];
+	if (wide) {
+		side[0] = (struct ui_flow_item){0, UI_FLOW_FILL, 0, 0};
+		for (int r = 1; r <= 4; r++)
+			side[r] = (struct ui_flow_item){key_min, max_i(key_min, KEY_PREF), 0, 0};
+		side[5] = (struct ui_flow_item){0, UI_FLOW_FILL, 0, 0};
+		ui_flow_column(side, 6, s[C_LABEL].y, s[C_NAV].y - GAP, GAP);
+		keys = &side[1];
+	}
 
 	theme_header(page, "topup.title", title);
-	label(page, "card.label", &s[C_LABEL], card_label, BODY_PX, false, THEME_MUTED);
+	struct ui_widget *w = col_add(page, "card.label", UI_LABEL, THEME_MARGIN, col_w, &s[C_LABEL], card_label);
+	w->text_px = BODY_PX, w->fg = THEME_MUTED;
 	/* The number as typed, in fours, always left to right (an identifier, Western digits). */
-	struct ui_widget *box = ui_page_add(page, "card.number", UI_PANEL,
-					    (struct ui_rect){THEME_MARGIN, s[C_NUMBER].y, inner_w(page), s[C_NUMBER].h},
-					    v->card_grouped[0] ? v->card_grouped : NULL);
-	box->bg = THEME_TILE, box->border = THEME_TILE_BORDER, box->fg = THEME_TEXT;
-	box->text_px = number_px, box->bold = true, box->dir = TEXT_DIR_LTR;
-	label(page, "card.msg", &s[C_MSG], msg, MSG_PX, true, notice_is_fault(v->card_msg) ? THEME_FAULT_TEXT : THEME_BAND);
-	band(page, "card.notice", &s[C_NOTICE], notice, MSG_PX, notice_is_fault(v->notice));
+	w = col_add(page, "card.number", UI_PANEL, THEME_MARGIN, col_w, &s[C_NUMBER],
+		    v->card_grouped[0] ? v->card_grouped : NULL);
+	w->bg = THEME_TILE, w->border = THEME_TILE_BORDER, w->fg = THEME_TEXT;
+	w->text_px = number_px, w->bold = true, w->dir = TEXT_DIR_LTR;
+	w = col_add(page, "card.msg", UI_LABEL, THEME_MARGIN, col_w, &s[C_MSG], msg);
+	w->text_px = MSG_PX, w->bold = true, w->fg = notice_is_fault(v->card_msg) ? THEME_FAULT_TEXT : THEME_BAND;
+	if (notice) {
+		w = col_add(page, "card.notice", UI_PANEL, THEME_MARGIN, col_w, &s[C_NOTICE], notice);
+		bool fault = notice_is_fault(v->notice);
+		w->bg = fault ? THEME_FAULT_BG : THEME_WARN_BG, w->fg = fault ? THEME_FAULT_TEXT : THEME_WARN_TEXT;
+		w->text_px = MSG_PX, w->bold = true;
+	}
 
-	/* The keypad reads as a phone's in both languages (1 2 3 on top, left to right): rects are
-	 * given pre-mirrored, since ui_page_add mirrors every rect of an RTL page. */
+	/* The keypad reads as a phone's in both languages (1 2 3 on top, left to right): its
+	 * column is mirrored with the page, its keys are not (ui_page_add mirrors every rect of an
+	 * RTL page, so they are given pre-mirrored). */
 	static const char *const rows[4][3] = {
 		{"1", "2", "3"}, {"4", "5", "6"}, {"7", "8", "9"}, {"clear", "0", "del"}};
-	int kw = (inner_w(page) - 2 * GAP) / 3;
-	if (kw > KEY_MAX_W)
-		kw = KEY_MAX_W;
-	int x0 = (page->width - 3 * kw - 2 * GAP) / 2;
+	int x0 = keys_x + (col_w - 3 * kw - 2 * GAP) / 2;
+	if (page->rtl)
+		x0 = page->width - x0 - (3 * kw + 2 * GAP);
 	for (int r = 0; r < 4; r++) {
 		for (int c = 0; c < 3; c++) {
 			const char *k = rows[r][c];
@@ -406,21 +408,128 @@ static void draw_card(struct app *app, struct ui_page *page)
 			int x = x0 + c * (kw + GAP);
 			if (page->rtl)
 				x = page->width - x - kw;
-			struct ui_rect rect = {x, s[C_KEYS_1 + r].y, kw, s[C_KEYS_1 + r].h};
-			bool digit = k[1] == '\0';
-			struct ui_widget *w;
-			if (digit) {
+			struct ui_rect rect = {x, keys[r].y, kw, keys[r].h};
+			if (k[1] == '\0') {
 				w = ui_page_add(page, id, UI_KEY, rect, k);
 				w->key = (uint32_t)k[0];
 				w->bg = THEME_TILE, w->border = THEME_TILE_BORDER, w->fg = THEME_TEXT;
-				w->text_px = 64, w->bold = true;
+				w->text_px = KEY_PX, w->bold = true, w->dir = TEXT_DIR_LTR;
 			} else {
 				w = theme_button_secondary(page, id, rect, app_str(app, id));
-				w->text_px = 40;
+				w->text_px = KEY_LABEL_PX;
 			}
 		}
 	}
 	nav_row(page, nav, 3, &s[C_NAV]);
+}
+
+/* ---- a page of text items and buttons, in one column or two ---- */
+
+enum item_look { LOOK_LABEL, LOOK_WARN, LOOK_FAULT };
+
+struct item {
+	const char *id, *text; /* text NULL: the item is left out */
+	int px;                /* the largest size; a one-line item shrinks to stay on one line */
+	bool bold, one_line;
+	enum text_dir dir;     /* AUTO: the page's */
+	uint32_t fg;
+	enum item_look look;
+	int col;               /* landscape: 0 the start half, 1 the end half */
+};
+
+#define ITEMS_MAX 16
+
+/*
+ * Lays items out under the header and buttons above the bottom edge. Portrait (or any page
+ * taller than wide): one column, items in order, then the button rows (rows[i] buttons in
+ * row i). Landscape: items with col 0 in the start half, col 1 in the end half, every button
+ * in one row across the bottom, so a 1080-high screen keeps room for the text.
+ */
+static void lay_out(struct ui_page *page, const char *header_id, const char *title, struct item *items, int n,
+		    const struct nav_button *buttons, const int *rows, int n_rows)
+{
+	bool wide = page->width > page->height;
+	int n_buttons = 0;
+	for (int r = 0; r < n_rows; r++)
+		n_buttons += rows[r];
+	int half = (inner_w(page) - 2 * GAP) / 2;
+	int col_w = wide ? half : inner_w(page);
+	int header_h = theme_header_height(page, title);
+	int bottom = page->height - THEME_MARGIN / 2;
+	/* The buttons, bottom up. */
+	struct ui_flow_item nav[4];
+	int nav_rows = wide ? 1 : n_rows;
+	const struct nav_button *row_start[4];
+	int row_n[4];
+	for (int r = 0, k = 0; r < nav_rows; r++) {
+		row_start[r] = &buttons[k];
+		row_n[r] = wide ? n_buttons : rows[r];
+		k += row_n[r];
+		int h = nav_h(page, row_start[r], row_n[r]);
+		nav[r] = (struct ui_flow_item){h, max_i(h, NAV_PREF), 0, 0};
+	}
+	/* The items' sizes at their column's width. */
+	struct ui_flow_item slot[ITEMS_MAX + 1];
+	int px[ITEMS_MAX];
+	for (int i = 0; i < n; i++) {
+		struct item *it = &items[i];
+		enum text_dir dir = it->dir == TEXT_DIR_AUTO ? page_dir(page) : it->dir;
+		px[i] = it->px;
+		if (it->text && it->one_line)
+			for (int one; px[i] > 24; px[i] -= 4) {
+				one = ui_page_text_height(page, "0", px[i], it->bold, dir, col_w);
+				if (ui_page_text_height(page, it->text, px[i], it->bold, dir, col_w) <= one)
+					break;
+			}
+		int h = it->text ? ui_page_text_height(page, it->text, px[i], it->bold || it->look != LOOK_LABEL, dir,
+						       col_w) : 0;
+		if (it->text && it->look != LOOK_LABEL)
+			h += 2 * BAND_PAD;
+		slot[i] = (struct ui_flow_item){h, h, 0, 0};
+	}
+	/* One column (portrait) or two (landscape), each a flow from the header to the buttons,
+	 * the room left at its end; then the buttons, measured from the bottom. */
+	int nav_total = 0;
+	for (int r = 0; r < nav_rows; r++)
+		nav_total += nav[r].pref + GAP;
+	int items_bottom = bottom - nav_total;
+	struct ui_flow_item col_items[ITEMS_MAX + 1];
+	int map[ITEMS_MAX];
+	for (int c = 0; c < (wide ? 2 : 1); c++) {
+		int m = 0;
+		for (int i = 0; i < n; i++)
+			if (!wide || items[i].col == c) {
+				map[m] = i;
+				col_items[m++] = slot[i];
+			}
+		col_items[m] = (struct ui_flow_item){0, UI_FLOW_FILL, 0, 0};
+		ui_flow_column(col_items, (size_t)m + 1, header_h + GAP / 2, items_bottom, GAP / 2);
+		for (int k = 0; k < m; k++)
+			slot[map[k]] = col_items[k];
+	}
+	struct ui_flow_item navs[5];
+	navs[0] = (struct ui_flow_item){0, UI_FLOW_FILL, 0, 0};
+	for (int r = 0; r < nav_rows; r++)
+		navs[r + 1] = nav[r];
+	ui_flow_column(navs, (size_t)nav_rows + 1, items_bottom, bottom, GAP / 2);
+
+	theme_header(page, header_id, title);
+	for (int i = 0; i < n; i++) {
+		struct item *it = &items[i];
+		if (!it->text)
+			continue;
+		int x = THEME_MARGIN + (wide && it->col ? half + 2 * GAP : 0);
+		struct ui_widget *w = col_add(page, it->id, it->look == LOOK_LABEL ? UI_LABEL : UI_PANEL, x, col_w,
+					      &slot[i], it->text);
+		w->text_px = px[i], w->bold = it->bold || it->look != LOOK_LABEL;
+		if (it->dir != TEXT_DIR_AUTO)
+			w->dir = it->dir;
+		w->fg = it->look == LOOK_WARN ? THEME_WARN_TEXT : it->look == LOOK_FAULT ? THEME_FAULT_TEXT : it->fg;
+		if (it->look != LOOK_LABEL)
+			w->bg = it->look == LOOK_WARN ? THEME_WARN_BG : THEME_FAULT_BG;
+	}
+	for (int r = 0; r < nav_rows; r++)
+		nav_row(page, row_start[r], row_n[r], &navs[r + 1]);
 }
 
 /* ---- topup-pay ---- */
@@ -431,7 +540,6 @@ enum pay_slot { P_HEADER, P_CARD_LABEL, P_CARD, P_NO_CHANGE, P_PRINTER, P_NOTES,
 static void draw_pay(struct app *app, struct ui_page *page)
 {
 	const struct topup_view *v = &screens_of(app)->shown;
-	enum text_dir dir = page_dir(page);
 	const char *title = app_str(app, "topup.pay.title");
 	const char *card_label = app_str(app, "topup.card.label");
 	char notes[256], limits[256], min[48], max[48], total[48], count[128], list[160] = "", num[24];
@@ -467,53 +575,32 @@ static void draw_pay(struct app *app, struct ui_page *page)
 	const char *notice = str_or_null(app, v->notice);
 	const char *total_label = app_str(app, "topup.pay.total");
 	bool paying = v->step == TOPUP_PAY;
-	struct nav_button row1[] = {
+	/* Landscape: back, cancel, finish in one row (reading order); portrait: finish on its own. */
+	struct nav_button buttons[] = {
 		{"pay.finish", app_str(app, "topup.pay.finish"), true, paying && v->finish_enabled},
-	};
-	struct nav_button row2[] = {
 		{"nav.back", app_str(app, "common.back"), false, paying && v->back_enabled},
 		{"nav.cancel", app_str(app, v->cancel_finishes ? "topup.pay.finish-with-paid" : "common.cancel"), false,
 		 paying},
 	};
-	int n1 = nav_h(page, row1, 1), n2 = nav_h(page, row2, 2);
-	int total_px = one_line_px(page, total, TOTAL_PX, true, dir);
-	struct ui_flow_item s[P_COUNT] = {
-		[P_HEADER] = {theme_header_height(page, title), 0},
-		[P_CARD_LABEL] = {text_h(page, card_label, BODY_PX, false, dir), 0},
-		[P_CARD] = {text_h(page, v->card_masked, MSG_PX, true, TEXT_DIR_LTR), 0},
-		[P_NO_CHANGE] = {band_h(page, no_change, BODY_PX), 0},
-		[P_PRINTER] = {band_h(page, printer, BODY_PX), 0},
-		[P_NOTES] = {text_h(page, notes, BODY_PX, false, dir), 0},
-		[P_LIMITS] = {text_h(page, limits, BODY_PX, false, dir), 0},
-		[P_INSERT] = {text_h(page, insert, MSG_PX, true, dir), 0},
-		[P_TOTAL_LABEL] = {text_h(page, total_label, BODY_PX, false, dir), 0},
-		[P_TOTAL] = {text_h(page, total, total_px, true, dir), 0},
-		[P_COUNT_LINE] = {text_h(page, count, BODY_PX, false, dir), 0},
-		[P_NOTICE] = {band_h(page, notice, BODY_PX), 0},
-		[P_FILL] = {0, UI_FLOW_FILL},
-		[P_NAV_1] = {n1, max_i(n1, NAV_PREF)},
-		[P_NAV_2] = {n2, max_i(n2, NAV_PREF)},
+	struct nav_button wide_buttons[] = {buttons[1], buttons[2], buttons[0]};
+	static const int rows[] = {1, 2};
+	struct item items[] = {
+		{"pay.card.label", card_label, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 0},
+		{"pay.card", v->card_masked, MSG_PX, true, true, TEXT_DIR_LTR, THEME_BAND, LOOK_LABEL, 0},
+		{"pay.no-change", no_change, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_WARN, 0},
+		{"pay.printer", printer, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_FAULT, 1},
+		{"pay.notes", notes, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0},
+		{"pay.limits", limits, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0},
+		{"pay.insert", insert, MSG_PX, true, false, TEXT_DIR_AUTO, THEME_BAND, LOOK_LABEL, 0},
+		{"pay.total.label", total_label, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 1},
+		{"pay.total", total, TOTAL_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 1},
+		{"pay.count", count, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 1},
+		{"pay.notice", notice, BODY_PX, true, false, TEXT_DIR_AUTO, 0,
+		 notice_is_fault(v->notice) ? LOOK_FAULT : LOOK_WARN, 1},
 	};
-	for (int i = 0; i < P_COUNT; i++)
-		if (s[i].pref != UI_FLOW_FILL && s[i].pref < s[i].min)
-			s[i].pref = s[i].min;
-	ui_flow_column(s, P_COUNT, 0, page->height - THEME_MARGIN / 2, GAP / 2);
-
-	theme_header(page, "topup.pay.title", title);
-	label(page, "pay.card.label", &s[P_CARD_LABEL], card_label, BODY_PX, false, THEME_MUTED);
-	label(page, "pay.card", &s[P_CARD], v->card_masked, MSG_PX, true, THEME_BAND)->dir = TEXT_DIR_LTR;
-	band(page, "pay.no-change", &s[P_NO_CHANGE], no_change, BODY_PX, false);
-	band(page, "pay.printer", &s[P_PRINTER], printer, BODY_PX, true);
-	label(page, "pay.notes", &s[P_NOTES], notes, BODY_PX, false, THEME_TEXT);
-	label(page, "pay.limits", &s[P_LIMITS], limits, BODY_PX, false, THEME_TEXT);
-	if (insert)
-		label(page, "pay.insert", &s[P_INSERT], insert, MSG_PX, true, THEME_BAND);
-	label(page, "pay.total.label", &s[P_TOTAL_LABEL], total_label, BODY_PX, false, THEME_MUTED);
-	label(page, "pay.total", &s[P_TOTAL], total, total_px, true, THEME_TEXT);
-	label(page, "pay.count", &s[P_COUNT_LINE], count, BODY_PX, false, THEME_MUTED);
-	band(page, "pay.notice", &s[P_NOTICE], notice, BODY_PX, notice_is_fault(v->notice));
-	nav_row(page, row1, 1, &s[P_NAV_1]);
-	nav_row(page, row2, 2, &s[P_NAV_2]);
+	bool wide = page->width > page->height;
+	lay_out(page, "topup.pay.title", title, items, (int)(sizeof(items) / sizeof(items[0])),
+		wide ? wide_buttons : buttons, rows, 2);
 }
 
 /* ---- topup-done ---- */
@@ -525,7 +612,6 @@ static void draw_done(struct app *app, struct ui_page *page)
 {
 	const struct topup_screens *ts = screens_of(app);
 	const struct topup_view *v = &ts->shown;
-	enum text_dir dir = page_dir(page);
 	const char *title = app_str(app, "topup.done.title");
 	const char *credited = app_str(app, "topup.done.credited");
 	const char *card_label = app_str(app, "topup.card.label");
@@ -538,41 +624,21 @@ static void draw_done(struct app *app, struct ui_page *page)
 	const char *receipt = app_str(app, large ? "topup.receipt.unavailable" : "topup.done.take-receipt");
 	const char *sync_msg = app_str(app, v->done_msg ? v->done_msg : "topup.done.queued-for-sync");
 	const char *notice = str_or_null(app, v->notice);
-	int amount_px = one_line_px(page, amount, TOTAL_PX, true, dir);
-	int txn_px = one_line_px(page, txn, large ? TXN_LARGE_PX : TXN_PX, true, TEXT_DIR_LTR);
 	struct nav_button nav[] = {{"done.close", app_str(app, "topup.done.close"), true, true}};
-	int nh = nav_h(page, nav, 1);
-	struct ui_flow_item s[D_COUNT] = {
-		[D_HEADER] = {theme_header_height(page, title), 0},
-		[D_CREDITED] = {text_h(page, credited, MSG_PX, true, dir), 0},
-		[D_AMOUNT] = {text_h(page, amount, amount_px, true, dir), 0},
-		[D_CARD_LABEL] = {text_h(page, card_label, BODY_PX, false, dir), 0},
-		[D_CARD] = {text_h(page, v->card_masked, MSG_PX, true, TEXT_DIR_LTR), 0},
-		[D_TXN_LABEL] = {text_h(page, txn_label, BODY_PX, false, dir), 0},
-		[D_TXN] = {ui_page_text_height(page, txn, txn_px, true, TEXT_DIR_LTR, inner_w(page)), 0},
-		[D_RECEIPT] = {band_h(page, receipt, MSG_PX), 0},
-		[D_SYNC] = {text_h(page, sync_msg, BODY_PX, false, dir), 0},
-		[D_NOTICE] = {band_h(page, notice, BODY_PX), 0},
-		[D_FILL] = {0, UI_FLOW_FILL},
-		[D_NAV] = {nh, max_i(nh, NAV_PREF)},
+	static const int rows[] = {1};
+	/* Landscape: what was credited at the start, the proof (number, receipt) at the end. */
+	struct item items[] = {
+		{"done.credited", credited, MSG_PX, true, false, TEXT_DIR_AUTO, THEME_BAND, LOOK_LABEL, 0},
+		{"done.amount", amount, TOTAL_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0},
+		{"done.card.label", card_label, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 0},
+		{"done.card", v->card_masked, MSG_PX, true, true, TEXT_DIR_LTR, THEME_TEXT, LOOK_LABEL, 0},
+		{"done.sync", sync_msg, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 0},
+		{"done.number.label", txn_label, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 1},
+		{"done.number", txn, large ? TXN_LARGE_PX : TXN_PX, true, true, TEXT_DIR_LTR, THEME_TEXT, LOOK_LABEL, 1},
+		{"done.receipt", receipt, MSG_PX, true, false, TEXT_DIR_AUTO, 0, large ? LOOK_FAULT : LOOK_WARN, 1},
+		{"done.notice", notice, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_FAULT, 1},
 	};
-	for (int i = 0; i < D_COUNT; i++)
-		if (s[i].pref != UI_FLOW_FILL && s[i].pref < s[i].min)
-			s[i].pref = s[i].min;
-	ui_flow_column(s, D_COUNT, 0, page->height - THEME_MARGIN / 2, GAP);
-
-	theme_header(page, "topup.done.title", title);
-	label(page, "done.credited", &s[D_CREDITED], credited, MSG_PX, true, THEME_BAND);
-	label(page, "done.amount", &s[D_AMOUNT], amount, amount_px, true, THEME_TEXT);
-	label(page, "done.card.label", &s[D_CARD_LABEL], card_label, BODY_PX, false, THEME_MUTED);
-	label(page, "done.card", &s[D_CARD], v->card_masked, MSG_PX, true, THEME_TEXT)->dir = TEXT_DIR_LTR;
-	label(page, "done.number.label", &s[D_TXN_LABEL], txn_label, BODY_PX, false, THEME_MUTED);
-	struct ui_widget *n = label(page, "done.number", &s[D_TXN], txn, txn_px, true, THEME_TEXT);
-	n->dir = TEXT_DIR_LTR;
-	band(page, "done.receipt", &s[D_RECEIPT], receipt, MSG_PX, large);
-	label(page, "done.sync", &s[D_SYNC], sync_msg, BODY_PX, false, THEME_MUTED);
-	band(page, "done.notice", &s[D_NOTICE], notice, BODY_PX, true);
-	nav_row(page, nav, 1, &s[D_NAV]);
+	lay_out(page, "topup.done.title", title, items, (int)(sizeof(items) / sizeof(items[0])), nav, rows, 1);
 }
 
 /* A flow's screen built with no flow (an enter that could not start one, before its queued
