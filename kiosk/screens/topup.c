@@ -298,7 +298,7 @@ static const char *str_or_null(struct app *app, const char *key) { return key ? 
 
 /* ---- topup-card ---- */
 
-enum card_slot { C_HEADER, C_LABEL, C_NUMBER, C_MSG, C_NOTICE, C_FILL_1, C_KEYS_1, C_KEYS_2, C_KEYS_3, C_KEYS_4,
+enum card_slot { C_HEADER, C_LABEL, C_NUMBER, C_MSG, C_NOTICE, C_NO_CHANGE, C_PRINTER, C_FILL_1, C_KEYS_1, C_KEYS_2, C_KEYS_3, C_KEYS_4,
 		 C_FILL_2, C_NAV, C_COUNT };
 
 /* A text box in a column of the page (x from the start edge, as ui_page_add takes it). */
@@ -321,6 +321,9 @@ static void draw_card(struct app *app, struct ui_page *page)
 	const char *card_label = app_str(app, "topup.card.label");
 	const char *msg = app_str(app, v->card_msg);
 	const char *notice = str_or_null(app, v->notice);
+	/* Said before the customer commits to paying, and again on the paying screen. */
+	const char *no_change = app_str(app, v->no_change_msg);
+	const char *printer = str_or_null(app, v->printer_msg);
 	bool wide = page->width > page->height;
 	int col_w = wide ? (inner_w(page) - 2 * GAP) / 2 : inner_w(page);
 	int keys_x = wide ? THEME_MARGIN + col_w + 2 * GAP : THEME_MARGIN;
@@ -352,6 +355,8 @@ static void draw_card(struct app *app, struct ui_page *page)
 		[C_NUMBER] = {number_h, 0},
 		[C_MSG] = {ui_page_text_height(page, msg, MSG_PX, true, dir, col_w), 0},
 		[C_NOTICE] = {notice ? ui_page_text_height(page, notice, MSG_PX, true, dir, col_w) + 2 * BAND_PAD : 0, 0},
+		[C_NO_CHANGE] = {ui_page_text_height(page, no_change, BODY_PX, true, dir, col_w) + 2 * BAND_PAD, 0},
+		[C_PRINTER] = {printer ? ui_page_text_height(page, printer, BODY_PX, true, dir, col_w) + 2 * BAND_PAD : 0, 0},
 		[C_FILL_1] = {0, UI_FLOW_FILL},
 		[C_KEYS_1] = key_row,
 		[C_KEYS_2] = key_row,
@@ -390,6 +395,12 @@ static void draw_card(struct app *app, struct ui_page *page)
 		bool fault = notice_is_fault(v->notice);
 		w->bg = fault ? THEME_FAULT_BG : THEME_WARN_BG, w->fg = fault ? THEME_FAULT_TEXT : THEME_WARN_TEXT;
 		w->text_px = MSG_PX, w->bold = true;
+	}
+	w = col_add(page, "card.no-change", UI_PANEL, THEME_MARGIN, col_w, &s[C_NO_CHANGE], no_change);
+	w->bg = THEME_WARN_BG, w->fg = THEME_WARN_TEXT, w->text_px = BODY_PX, w->bold = true;
+	if (printer) {
+		w = col_add(page, "card.printer", UI_PANEL, THEME_MARGIN, col_w, &s[C_PRINTER], printer);
+		w->bg = THEME_FAULT_BG, w->fg = THEME_FAULT_TEXT, w->text_px = BODY_PX, w->bold = true;
 	}
 
 	/* The keypad reads as a phone's in both languages (1 2 3 on top, left to right): its
