@@ -516,6 +516,32 @@ static void record_device(struct app *app, const char *device, enum dev_state st
  * free; short enough that a kiosk is back soon after a technician freed the store. */
 #define APP_STORE_CHECK_MS 10000
 
+/*
+ * Back in service: a flow the app left while out of service (kiosk/screens/topup.c, invariant
+ * 2) could not end its transaction, and an open transaction refuses the next customer's
+ * (ledger_tx_open: one at a time). It is ended as start-up recovery ends one (a top-up credits
+ * what was inserted), before any customer can start a flow: out of service, none runs
+ * (invariant 1). A note that settles later goes to suspense (tx.c invariant 2).
+ */
+static void end_left_open(struct app *app)
+{
+	struct kio_error err;
+	struct ledger_tx *list = NULL;
+	size_t n = 0;
+	if (app->flow) {
+		LOG_WARN("back in service with a flow running: its transaction is its own");
+		return;
+	}
+	if (ledger_tx_recover(app->ledger, core_clock_wall_s(app->clock), &list, &n, &err) != 0) {
+		LOG_ERR("ending the transactions left open: %s", err.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		LOG_WARN("transaction %lld left open while out of service: %s, %lld fils credited", (long long)list[i].seq,
+			 ledger_tx_state_name(list[i].state), (long long)list[i].credited_fils);
+	free(list);
+}
+
 static void on_store_check(void *user)
 {
 	struct app *app = user;
@@ -524,7 +550,9 @@ static void on_store_check(void *user)
 	if (ledger_recover(app->ledger, &err) != 0) {
 		LOG_WARN("store still failing: %s", err.msg);
 		app->store_timer = core_timer_add(app->timers, APP_STORE_CHECK_MS, on_store_check, app);
+		return;
 	}
+	end_left_open(app);
 }
 
 /* Invariant 1, applied from the loop (invariant 2). */
