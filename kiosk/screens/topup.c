@@ -14,7 +14,8 @@
  *
  * Invariants:
  *  1. A flow runs exactly while one of the three screens is current: topup-card's enter
- *     starts it (coming from elsewhere), and the leave hook of whichever is left for another
+ *     starts it when none runs (topup-pay and topup-done, entered with none, send there: no
+ *     way in skips the card step), and the leave hook of whichever is left for another
  *     screen ends it, by any path (the flow's END, out of service, `goto`, shutdown).
  *  2. Leaving in PAY by a path that is not the flow's own (out of service, `goto`, shutdown)
  *     gives the flow a cancel first, so money paid is completed, never abandoned (flow
@@ -176,16 +177,23 @@ static void step(struct app *app, const struct topup_input *in)
 
 static void enter_card(struct app *app, enum scr_id from)
 {
-	if (!is_flow_screen(from) && !screens_of(app) && !begin(app)) {
+	(void)from;
+	if (!screens_of(app) && !begin(app)) {
 		app_go(app, SCR_HOME); /* follows this enter */
 		return;
 	}
 	sync(app);
 }
 
+/* Only the flow leads here (sync); a way in without one (the test port's goto) starts the
+ * flow at its beginning, never past the card step. */
 static void enter_other(struct app *app, enum scr_id from)
 {
 	(void)from;
+	if (!screens_of(app)) {
+		app_go(app, SCR_TOPUP_CARD); /* follows this enter */
+		return;
+	}
 	sync(app);
 }
 
