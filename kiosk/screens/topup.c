@@ -327,7 +327,9 @@ static void draw_card(struct app *app, struct ui_page *page)
 	enum text_dir dir = page_dir(page);
 	const char *title = app_str(app, "topup.title");
 	const char *card_label = app_str(app, "topup.card.label");
-	const char *msg = app_str(app, v->card_msg);
+	/* "Press Next" only when Next can be pressed: with the acceptor out, the notice says why. */
+	bool ok = strcmp(v->card_msg, "topup.card.ok") == 0;
+	const char *msg = ok && !v->next_enabled ? NULL : app_str(app, v->card_msg);
 	const char *notice = str_or_null(app, v->notice);
 	/* Said before the customer commits to paying, and again on the paying screen. */
 	const char *no_change = app_str(app, v->no_change_msg);
@@ -361,7 +363,7 @@ static void draw_card(struct app *app, struct ui_page *page)
 		[C_HEADER] = {theme_header_height(page, title), 0},
 		[C_LABEL] = {ui_page_text_height(page, card_label, BODY_PX, false, dir, col_w), 0},
 		[C_NUMBER] = {number_h, 0},
-		[C_MSG] = {ui_page_text_height(page, msg, MSG_PX, true, dir, col_w), 0},
+		[C_MSG] = {msg ? ui_page_text_height(page, msg, MSG_PX, true, dir, col_w) : 0, 0},
 		[C_NOTICE] = {notice ? ui_page_text_height(page, notice, MSG_PX, true, dir, col_w) + 2 * BAND_PAD : 0, 0},
 		[C_NO_CHANGE] = {ui_page_text_height(page, no_change, BODY_PX, true, dir, col_w) + 2 * BAND_PAD, 0},
 		[C_PRINTER] = {printer ? ui_page_text_height(page, printer, BODY_PX, true, dir, col_w) + 2 * BAND_PAD : 0, 0},
@@ -396,8 +398,10 @@ static void draw_card(struct app *app, struct ui_page *page)
 		    v->card_grouped[0] ? v->card_grouped : NULL);
 	w->bg = THEME_TILE, w->border = THEME_TILE_BORDER, w->fg = THEME_TEXT;
 	w->text_px = number_px, w->bold = true, w->dir = TEXT_DIR_LTR;
-	w = col_add(page, "card.msg", UI_LABEL, THEME_MARGIN, col_w, &s[C_MSG], msg);
-	w->text_px = MSG_PX, w->bold = true, w->fg = notice_is_fault(v->card_msg) ? THEME_FAULT_TEXT : THEME_BAND;
+	if (msg) {
+		w = col_add(page, "card.msg", UI_LABEL, THEME_MARGIN, col_w, &s[C_MSG], msg);
+		w->text_px = MSG_PX, w->bold = true, w->fg = notice_is_fault(v->card_msg) ? THEME_FAULT_TEXT : THEME_BAND;
+	}
 	if (notice) {
 		w = col_add(page, "card.notice", UI_PANEL, THEME_MARGIN, col_w, &s[C_NOTICE], notice);
 		bool fault = notice_is_fault(v->notice);
