@@ -49,6 +49,7 @@
 #include "kiosk/recovery.h"
 #include "kiosk/scenario/runner.h"
 #include "kiosk/text/text.h"
+#include "kiosk/txreceipt.h"
 #include "kiosk/ui/check.h"
 
 struct app {
@@ -677,41 +678,15 @@ static void on_card_event(void *user, const struct cardprn_event *ev)
 
 /* ---- receipts ---- */
 
-/* The one place a top-up's receipt is made: the real transaction from the ledger, in the
- * printed words of both catalogues. */
+/* The one place a top-up's receipt is made: the real transaction, as the ledger booked it
+ * (kiosk/txreceipt.h), job "TXN-<number>". */
 int app_print_topup_receipt(struct app *app, int64_t tx_id, struct kio_error *err)
 {
-	struct ledger_tx tx;
-	int rc = ledger_tx_get(app->ledger, tx_id, &tx, err);
-	if (rc)
-		return rc;
-	char reference[32], job[32];
-	snprintf(reference, sizeof(reference), "TXN-%06lld", (long long)tx.seq);
-	snprintf(job, sizeof(job), "TX-%06lld", (long long)tx.seq);
-	struct print_txn txn = {
-		.kiosk_name_en = i18n_get(app->i18n, LANG_EN, "card.issuer"),
-		.kiosk_name_ar = i18n_get(app->i18n, LANG_AR, "card.issuer"),
-		.kiosk_id = app->cfg.kiosk_id,
-		.when_s = tx.ended_s ? tx.ended_s : tx.opened_s,
-		.reference = reference,
-		.service_en = i18n_get(app->i18n, LANG_EN, "topup.receipt.service"),
-		.service_ar = i18n_get(app->i18n, LANG_AR, "topup.receipt.service"),
-		.card_number = tx.card,
-		.amount_fils = tx.credited_fils,
-		.paid_fils = tx.paid_fils,
-		.notes = (unsigned)tx.notes,
-	};
-	struct print_doc *doc = print_doc_new();
-	struct print_receipt *receipt = NULL;
-	rc = print_doc_add_txn(doc, &txn, app->i18n, err);
+	char job[TXRECEIPT_JOB_MAX];
+	int rc = txreceipt_print(app->devices, app->ledger, app->text, app->i18n, &app->cfg, tx_id,
+				 core_clock_wall_s(app->clock), job, err);
 	if (rc == 0)
-		rc = print_doc_render(doc, app->text, app->cfg.receipt_width_dots, &receipt, err);
-	if (rc == 0)
-		rc = devices_print_receipt(app->devices, job, &receipt->image, receipt->text, err);
-	if (rc == 0)
-		LOG_INFO("receipt %s of transaction %lld sent", job, (long long)tx.seq);
-	print_receipt_free(receipt);
-	print_doc_free(doc);
+		LOG_INFO("receipt %s sent", job);
 	return rc;
 }
 

@@ -74,9 +74,9 @@ bool app_receipt_can_print(struct app *app);
  * last (the app only keeps the pointer; NULL when no flow runs). */
 void *app_flow(const struct app *app);
 void app_set_flow(struct app *app, void *flow);
-/* Prints the receipt of the completed ledger transaction tx_id (job "TX-<seq>"). 0 when the
- * printer took the job; KIO_ERR_NOT_FOUND for an unknown transaction, the printer's refusal
- * or a rendering error otherwise, err filled. */
+/* Prints the receipt of the completed ledger transaction tx_id (txreceipt_print: job
+ * "TXN-<number>", the reference the done screen shows). 0 when the printer took the job;
+ * txreceipt_print's errors otherwise, err filled. */
 int app_print_topup_receipt(struct app *app, int64_t tx_id, struct kio_error *err);
 
 #define APP_MAX_NOTICES 3

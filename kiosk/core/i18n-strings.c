@@ -68,7 +68,6 @@ const struct i18n_id i18n_ids[] = {
 	I18N_S("topup.done.note-unsettled", "A note was held by a fault and is not in this amount. Keep the transaction number and contact customer service."),
 	I18N_S("topup.done.close", "Done"),
 	I18N_S("topup.error.ledger", "This kiosk cannot record payments right now: out of service."),
-	I18N_S("topup.receipt.service", "e-Dirham card top-up"),
 	/* Device notices: status.<device>.<fault name> (drivers/class), "starting" while a driver sets
 	 * the device up. kiosk/app.c builds these ids; test-i18n checks every device and fault has one. */
 	I18N_S("status.cash.jam", "Cash payment is unavailable: the note acceptor is jammed."),
