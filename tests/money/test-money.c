@@ -31,6 +31,7 @@
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 #include "kiosk/ledger/notes.h"
+#include "tests/common/sim-fates.h"
 
 #define NOTE_FILS 10000 /* AED 100 */
 #define CHILD_RETRIES 10 /* the child driver's cfg.retries */
@@ -177,20 +178,14 @@ static _Noreturn void child_main(int fd, const char *db, const char *kill_point,
 
 /* ---- The parent: the device, and the world around it ---- */
 
-enum fate {
-	FATE_AS_IS,        /* restart at once: the device kept everything */
-	FATE_POWER_CYCLE,  /* the kiosk lost power: the device powers up with the note where it was */
-	FATE_ALONE,        /* minutes pass with nobody talking: the device finishes on its own and
-			    * the events are lost (its escrow times out; a note past the gate stacks) */
-};
-
-static const char *const fate_names[] = {"as-is", "power-cycle", "alone"};
+/* The world between two processes: nothing, a power cycle, or the device left alone
+ * (tests/common/sim-fates.h, shared with the crash suite). */
 
 struct world {
 	char *dir, *db, *events;
 	struct sim_essp *sim;
 	struct timespec start;
-	uint64_t offset_ms; /* device time jumps (FATE_ALONE) */
+	uint64_t offset_ms; /* device time jumps (SIM_FATE_ALONE) */
 	int fd;             /* parent's end of the current cable */
 	pid_t pid;
 	int status;
@@ -382,52 +377,13 @@ static bool child_ready(struct world *w)
 	return n > ready_lines;
 }
 
-/* The device finishes the note's movement with nobody listening: its escrow times out
- * (GA138: 10 s) and whatever moves on its own moves; the events are polled by nobody we
- * know (a service tool, a reset) and are lost. */
-static void device_alone(struct world *w)
+static void apply_fate(struct world *w, enum sim_fate fate)
 {
-	w->offset_ms += 15000;
-	sim_essp_tick(w->sim, now_ms(w));
-	struct essp_seq seq;
-	essp_seq_init(&seq, ESSP_ADDR_VALIDATOR);
-	for (int i = 0; i < 8; i++) {
-		struct essp_cmd c;
-		if (i == 0)
-			essp_cmd_sync(&c);
-		else
-			essp_cmd_poll(&c);
-		struct essp_packet pkt;
-		g_assert_cmpint(essp_seq_prepare(&seq, &c, &pkt), ==, 0);
-		sim_essp_write(w->sim, pkt.bytes, pkt.len, now_ms(w));
-		uint8_t junk[512];
-		while (sim_essp_read(w->sim, junk, sizeof(junk)) > 0)
-			;
-		seq.flag = !seq.flag;
-	}
-	struct sim_essp_state st;
-	sim_essp_get_state(w->sim, &st);
-	g_assert_cmpint(st.note, ==, SIM_ESSP_NOTE_NONE);
-}
-
-static void apply_fate(struct world *w, enum fate fate)
-{
-	switch (fate) {
-	case FATE_AS_IS:
-		break;
-	case FATE_POWER_CYCLE: {
-		/* Power off: only what the device keeps survives (sim_essp_save), then power up. */
-		char *state = sim_essp_save(w->sim);
-		sim_essp_free(w->sim);
-		struct kio_error err;
-		w->sim = sim_essp_new_from_state(NULL, state, now_ms(w), &err);
-		g_assert_nonnull(w->sim);
-		free(state);
-		break;
-	}
-	case FATE_ALONE:
-		device_alone(w);
-		break;
+	w->offset_ms += sim_fate_apply(&w->sim, NULL, fate, now_ms(w));
+	if (fate == SIM_FATE_ALONE) {
+		struct sim_essp_state st;
+		sim_essp_get_state(w->sim, &st);
+		g_assert_cmpint(st.note, ==, SIM_ESSP_NOTE_NONE);
 	}
 }
 
@@ -483,7 +439,7 @@ static void assert_money(struct world *w, const struct outcome *o, unsigned kill
 	(void)w;
 }
 
-#define ALONE (1u << FATE_ALONE)
+#define ALONE (1u << SIM_FATE_ALONE)
 
 struct kill_case {
 	const char *name;
@@ -524,7 +480,7 @@ static const struct kill_case kill_cases[] = {
 
 struct kill_param {
 	const struct kill_case *kc;
-	enum fate fate;
+	enum sim_fate fate;
 };
 
 static void test_kill_point(gconstpointer data)
@@ -649,7 +605,7 @@ static void random_kills(bool some_no_counters)
 		}
 		serve(&w, NULL, 5000, true); /* reap, and deliver what it had written */
 		if (g_rand_int_range(w.rand, 0, 3) == 0) {
-			apply_fate(&w, FATE_POWER_CYCLE);
+			apply_fate(&w, SIM_FATE_POWER_CYCLE);
 			power_cycles++;
 		}
 	}
@@ -686,11 +642,11 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	static struct kill_param params[sizeof(kill_cases) / sizeof(kill_cases[0])][3];
 	for (size_t i = 0; i < sizeof(kill_cases) / sizeof(kill_cases[0]); i++) {
-		for (int f = 0; f < 3; f++) {
+		for (int f = 0; f < SIM_FATE_COUNT; f++) {
 			if (kill_cases[i].fates && !(kill_cases[i].fates & (1u << f)))
 				continue;
-			params[i][f] = (struct kill_param){&kill_cases[i], (enum fate)f};
-			char *path = g_strdup_printf("/money/kill/%s/%s", kill_cases[i].name, fate_names[f]);
+			params[i][f] = (struct kill_param){&kill_cases[i], (enum sim_fate)f};
+			char *path = g_strdup_printf("/money/kill/%s/%s", kill_cases[i].name, sim_fate_name(f));
 			g_test_add_data_func(path, &params[i][f], test_kill_point);
 			g_free(path);
 		}
