@@ -40,6 +40,8 @@ struct topup {
 	bool busy;
 	struct cash_event pending[PENDING_MAX];
 	size_t n_pending;
+	topup_checkpoint_fn checkpoint;
+	void *checkpoint_user;
 };
 
 static const char *const step_names[TOPUP_STEP_COUNT] = {"card", "pay", "closing", "done", "end"};
@@ -65,6 +67,19 @@ void topup_config_default(struct topup_config *cfg)
 }
 
 static uint64_t now_ms(const struct topup *t) { return core_clock_now_ms(t->clock); }
+
+/* A named kill point (topup.h). */
+static void checkpoint(struct topup *t, const char *point)
+{
+	if (t->checkpoint)
+		t->checkpoint(t->checkpoint_user, point);
+}
+
+void topup_set_checkpoint(struct topup *t, topup_checkpoint_fn fn, void *user)
+{
+	t->checkpoint = fn;
+	t->checkpoint_user = user;
+}
 
 static void set_step(struct topup *t, enum topup_step step, enum topup_exit exit)
 {
@@ -159,6 +174,7 @@ static int enter_pay(struct topup *t)
 	memset(t->by_denom, 0, sizeof(t->by_denom));
 	session_touch(&t->s, now_ms(t));
 	set_step(t, TOPUP_PAY, TOPUP_EXIT_NONE);
+	checkpoint(t, "pay-enabled");
 	return 0;
 }
 
@@ -176,6 +192,7 @@ static void leave_pay(struct topup *t, enum topup_step close_to, enum topup_exit
 	t->close_exit = close_exit;
 	t->closing_since_ms = now_ms(t);
 	set_step(t, TOPUP_CLOSING, TOPUP_EXIT_NONE);
+	checkpoint(t, "closing");
 	settle(t);
 }
 
@@ -212,6 +229,7 @@ static void settle(struct topup *t)
 		LOG_INFO("transaction %" PRId64 " completed: %" PRId64 " fils in %" PRId64 " notes", t->tx.seq,
 			 t->tx.credited_fils, t->tx.notes);
 		set_step(t, TOPUP_DONE, TOPUP_EXIT_NONE);
+		checkpoint(t, "done");
 		return;
 	}
 	int rc = ledger_tx_cancel(t->ledger, t->tx.id, core_clock_wall_s(t->clock), &err);

@@ -69,6 +69,14 @@
  *     completion with money (then attract after done_ms), and a note in the path is waited
  *     for first (CLOSING, invariant 5), never walked away from.
  *
+ * Kill points (topup_set_checkpoint; the crash suite, tests/crash, kills at each). The flow's
+ * durable steps are the ledger's (tx.c lists their kill points); these mark the moments between
+ * them where what the acceptor was told differs:
+ *   pay-enabled   the transaction is committed open and the acceptor told to take cash: a
+ *                 crash leaves a device that may still take a note while the kiosk restarts.
+ *   closing       PAY left, the acceptor told to stop; the transaction not yet ended.
+ *   done          the transaction completed (DONE): the receipt is still to print.
+ *
  * Message ids (stable; a later session puts them in the gettext catalogues). The view names
  * those that depend on state; insert, credited and take-receipt are fixed texts of their step:
  *   topup.card.enter          type the 16-digit card number
@@ -222,6 +230,11 @@ int64_t topup_tx_id(const struct topup *t);
  * done time; 0 when no time can (END, or that timer set to 0). A tick before it changes
  * nothing, so the app sleeps until then instead of ticking. */
 uint64_t topup_deadline_ms(const struct topup *t);
+
+/* Tests and the crash suite: fn is called with the name of each kill point above as the flow
+ * passes it; NULL removes it. */
+typedef void (*topup_checkpoint_fn)(void *user, const char *point);
+void topup_set_checkpoint(struct topup *t, topup_checkpoint_fn fn, void *user);
 
 /* "card", "pay", "closing", "done", "end"; "home", "attract", "out-of-service": NULL for
  * another value. */

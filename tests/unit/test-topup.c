@@ -354,11 +354,21 @@ static void test_flow_card(void)
 	ffx_fini(&f);
 }
 
+/* The flow's kill points (topup.h), in the order a finished top-up passes them. */
+static void on_flow_point(void *user, const char *point)
+{
+	GString *seen = user;
+	g_string_append_printf(seen, "%s%s", seen->len ? " " : "", point);
+}
+
 static void test_flow_finish(void)
 {
 	struct ffx f = {0};
 	ffx_start(&f);
+	GString *points = g_string_new("");
+	topup_set_checkpoint(f.t, on_flow_point, points);
 	to_pay(&f);
+	g_assert_cmpstr(points->str, ==, "pay-enabled");
 	int64_t id = topup_tx_id(f.t);
 	g_assert_cmpint(id, >, 0);
 	g_assert_cmpint(tx_of(&f, id).state, ==, LEDGER_TX_OPEN); /* opened on next */
@@ -393,6 +403,8 @@ static void test_flow_finish(void)
 	g_assert_cmpint(tx_of(&f, id).paid_fils, ==, AED(110));
 
 	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	g_assert_cmpstr(points->str, ==, "pay-enabled closing done");
+	g_string_free(points, TRUE);
 	uint64_t done_at = now(&f);
 	v = view(&f);
 	g_assert_cmpint(v.step, ==, TOPUP_DONE);
