@@ -26,6 +26,8 @@ run_suite() {
 	skip=$(grep -c '"result": "SKIP"' "$log" || true)
 	fail=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)
 	echo "$dir: $ok passed, $fail failed, $skip skipped"
+	# The crash suite's counts (issue 11: "it prints its counts"), from its output in the log.
+	grep -h '^crash: [0-9]* cases' "$dir/meson-logs/testlog.txt" || true
 	passed=$((passed + ok)) failed=$((failed + fail)) skipped=$((skipped + skip))
 }
 
