@@ -13,13 +13,15 @@
  * SIGKILL at the Nth hit of a named kill point (the ledger's, tx.c and notes.c; the driver's,
  * essp-cash.c; the flow's, topup.h) or at its Nth loop step, after telling the parent where.
  * Between two processes the parent applies a fate to the device: sim-fates.h (as-is, power
- * cycle, left alone), or a customer who feeds a note to a device still enabled.
+ * cycle, left alone), a customer who feeds a note to a device still enabled, or the device's
+ * cable out for a minute, so start-up recovers before the device settles.
  *
  * A case:
  *   1. a fresh database; child 1 runs a script (a customer's journey) with a kill plan;
  *   2. the fate; what the device had not yet handed over went with the old cable;
  *   3. child 2 starts as the kiosk does: the driver settles the journeys left open (phase
- *      "run"), then ledger_tx_recover ends the transaction left open, then ledger_check; it
+ *      "run"; waited for 30 s at most), then ledger_tx_recover ends the transaction left open,
+ *      then ledger_check; it
  *      may be killed too (a second kill), and then 2-3 repeat;
  *   4. child 2 serves one more customer (the kiosk works again, numbers continue) and exits;
  *   5. the parent checks invariants.c in SQL against the device's cashbox, ledger_check, the
@@ -154,13 +156,23 @@ static const struct script next_customer = {
 
 /* ---- A case ---- */
 
-/* The fates: sim-fates.h's, and one of this suite's own. */
+/* The fates: sim-fates.h's, and two of this suite's own. */
 #define FATE_NOTE_WHILE_DOWN SIM_FATE_COUNT /* a customer feeds a note while the kiosk restarts */
-#define N_FATES (SIM_FATE_COUNT + 1)
+#define FATE_UNPLUGGED (SIM_FATE_COUNT + 1) /* the validator's cable is out until UNPLUGGED_MS after
+					     * the restart: start-up recovers without it */
+#define N_FATES (SIM_FATE_COUNT + 2)
+#define UNPLUGGED_MS 60000
+/* How long start-up waits for the cash devices to settle before it recovers without them
+ * (tx.h: recovery runs after they settled "when possible"). */
+#define SETTLE_WAIT_MS 30000
 
 static const char *fate_name(int fate)
 {
-	return fate == FATE_NOTE_WHILE_DOWN ? "note-while-down" : sim_fate_name(fate);
+	if (fate == FATE_NOTE_WHILE_DOWN)
+		return "note-while-down";
+	if (fate == FATE_UNPLUGGED)
+		return "unplugged";
+	return sim_fate_name(fate);
 }
 
 struct kill {
@@ -342,11 +354,17 @@ static void rm_tick(void *dev, uint64_t now_ms)
 	rpc(dev, OP_TICK, 0, NULL, 0, now_ms, &r);
 }
 
-/* Every reply carries the device's presence, so this needs no exchange of its own. */
+/* Every reply carries the device's presence, so while it is there this needs no exchange of
+ * its own; while it is away nothing else is exchanged, so it asks. */
 static bool rm_connected(const void *dev)
 {
 	(void)dev;
-	return the_child->connected;
+	struct child *c = the_child;
+	if (!c->connected) {
+		struct reply r;
+		rpc(c, OP_CONNECTED, 0, NULL, 0, now(c), &r);
+	}
+	return c->connected;
 }
 
 static const struct sim_model_ops remote_ops = {rm_write, rm_read, rm_tick, rm_connected};
@@ -588,9 +606,13 @@ static _Noreturn void child_restart(int fd, const char *db, uint64_t epoch_ms, c
 	struct kio_error err = {0};
 	kiosk_start(&c, fd, db, epoch_ms, plan);
 	/* As the app: the driver settles the journeys a crash left open (crediting a note that
-	 * reached the cashbox to the transaction still open), then recovery ends it. */
-	if (!run_until(&c, settled, 120000))
-		fail(&c, "the driver did not settle within 120 s");
+	 * reached the cashbox to the transaction still open), then recovery ends it. A device
+	 * that does not answer is not waited for beyond SETTLE_WAIT_MS: a note it credits later
+	 * has no transaction open and goes to suspense (tx.c invariant 2). */
+	bool late = !run_until(&c, settled, SETTLE_WAIT_MS);
+	if (late)
+		say(&c, OP_INFO, 0, "the driver did not settle within %d s: recovery runs without it",
+		    SETTLE_WAIT_MS / 1000);
 	struct ledger_tx *list = NULL;
 	size_t n = 0;
 	if (ledger_tx_recover(c.ledger, core_clock_wall_s(c.loop.clock), &list, &n, &err) != 0)
@@ -601,6 +623,8 @@ static _Noreturn void child_restart(int fd, const char *db, uint64_t epoch_ms, c
 	free(list);
 	if (ledger_check(c.ledger, &err) != 0)
 		fail(&c, "ledger_check after recovery: %s", err.msg);
+	if (late && !run_until(&c, settled, 2 * UNPLUGGED_MS))
+		fail(&c, "the driver did not settle within %d s", 2 * UNPLUGGED_MS / 1000);
 	run_script(&c, &next_customer);
 	if (ledger_check(c.ledger, &err) != 0)
 		fail(&c, "ledger_check after the next customer: %s", err.msg);
@@ -632,6 +656,7 @@ struct world {
 	int status;
 	int64_t notes_fed;
 	bool fed_while_down;
+	uint64_t replug_at; /* device time the cable goes back in (FATE_UNPLUGGED), 0: in */
 };
 
 static void world_init(struct world *w, const char *root, size_t index)
@@ -681,6 +706,10 @@ static void handle(struct world *w, const struct msg *m, size_t len, struct repl
 {
 	memset(r, 0, offsetof(struct reply, data));
 	uint64_t t = device_now(w, m->now_ms);
+	if (w->replug_at && t >= w->replug_at) {
+		sim_essp_set_fault(w->sim, SIM_ESSP_FAULT_DISCONNECT, false);
+		w->replug_at = 0;
+	}
 	size_t n = len - offsetof(struct msg, data);
 	char text[MSG_DATA + 1];
 	memcpy(text, m->data, n);
@@ -796,7 +825,10 @@ static void run_child(struct world *w, bool restart, const struct kill *plan, co
 static void apply_fate(struct world *w, int fate)
 {
 	uint64_t t = w->last_ms + RESTART_MS;
-	if (fate == FATE_NOTE_WHILE_DOWN) {
+	if (fate == FATE_UNPLUGGED) {
+		sim_essp_set_fault(w->sim, SIM_ESSP_FAULT_DISCONNECT, true);
+		w->replug_at = t + UNPLUGGED_MS;
+	} else if (fate == FATE_NOTE_WHILE_DOWN) {
 		sim_essp_tick(w->sim, t);
 		if (sim_essp_insert_note(w->sim, AED(50)) == 0) {
 			w->notes_fed++;
@@ -859,7 +891,7 @@ struct tally {
 	size_t at_kill[SIM_ESSP_NOTE_COUNT]; /* where the device's note was when the kiosk died */
 	size_t at_kill_enabled;      /* ... and how often the device was still taking notes */
 	size_t cases, systematic, random, kills, second_kills, missed, failures, fates[N_FATES];
-	size_t fed_while_down, recovered, suspense;
+	size_t fed_while_down, recovered, suspense, late;
 };
 
 static void tally_kill(struct tally *t, const struct kill *k, bool first, const char *script, struct sim_essp *sim)
@@ -941,6 +973,8 @@ static bool run_case(const char *root, size_t index, const struct kcase *k, stru
 	t->fates[k->fate]++;
 	if (w.fed_while_down)
 		t->fed_while_down++;
+	if (strstr(w.record->str, "recovery runs without it"))
+		t->late++;
 	t->recovered += (size_t)count_sql(w.db, "SELECT count(*) FROM tx_end WHERE recovered = 1");
 	t->suspense += (size_t)count_sql(w.db, "SELECT count(*) FROM suspense");
 	if (!ok) {
@@ -997,7 +1031,8 @@ static void print_counts(struct tally *t, double seconds)
 	printf("crash: fates:");
 	for (int f = 0; f < N_FATES; f++)
 		printf(" %s %zu%s", fate_name(f), t->fates[f], f + 1 < N_FATES ? "," : "");
-	printf(" (a note fed while the kiosk was down in %zu)\n", t->fed_while_down);
+	printf(" (a note fed while the kiosk was down in %zu; recovery without a settled device in %zu)\n",
+	       t->fed_while_down, t->late);
 	printf("crash: after each case: %zu SQL invariants (tests/crash/invariants.c), ledger_check, the chain; "
 	       "%zu transactions ended by recovery, %zu notes in suspense\n",
 	       crash_invariants_count(), t->recovered, t->suspense);
