@@ -52,7 +52,10 @@ static void alone(struct sim_essp *sim, uint64_t now_ms)
 	}
 	struct sim_essp_state st;
 	sim_essp_get_state(sim, &st);
-	if (st.note != SIM_ESSP_NOTE_NONE && st.note != SIM_ESSP_NOTE_JAMMED)
+	/* Only a device that answers can be moved: a jam, hung firmware or an unplugged cable keep
+	 * the note where it is. */
+	if (st.note != SIM_ESSP_NOTE_NONE && st.note != SIM_ESSP_NOTE_JAMMED &&
+	    !sim_essp_fault(sim, SIM_ESSP_FAULT_NO_ANSWER) && !sim_essp_fault(sim, SIM_ESSP_FAULT_DISCONNECT))
 		die("a note is still in the path after the device was left alone");
 }
 

@@ -24,6 +24,7 @@ const char *sim_fate_name(int fate);
 
 /* Applies fate to *sim at device time now_ms; may replace *sim (same config cfg, NULL for the
  * defaults) and returns how many milliseconds of device time it let pass. Aborts the test if
- * the model refuses its own saved state or ends ALONE with a note still in the path. */
+ * the model refuses its own saved state, or ends ALONE with a note still in the path of a
+ * device that answers (not jammed, hung or unplugged). */
 uint64_t sim_fate_apply(struct sim_essp **sim, const struct sim_essp_config *cfg, enum sim_fate fate,
 			uint64_t now_ms);

@@ -78,6 +78,8 @@
 /* The kiosk restarts this long after it died (device time; the device may still be enabled). */
 #define RESTART_MS 1000
 #define MAX_KILLS 4 /* processes killed in one case, the first included */
+/* A_NOTE_HANG: longer than the flow's closing_ms (30 s), so it settles without the note. */
+#define HANG_MS 45000
 
 /* ---- The wire between a child and the device it reaches ---- */
 
@@ -89,6 +91,7 @@ enum op {
 	OP_TICK,
 	OP_CONNECTED,
 	OP_INSERT,    /* a customer feeds a note of arg fils; reply rc */
+	OP_HANG,      /* the device's firmware hangs for arg ms once the next note is stacking */
 	OP_POINT,     /* a kill point passed: data its name, arg its hit number */
 	OP_KILLED,    /* about to die: data the point ("step" for a loop step), arg the hit/step */
 	OP_INFO,      /* data: a line for the case's record */
@@ -119,6 +122,7 @@ enum act {
 	A_BACK,
 	A_NOTE,        /* feeds a note; the flow takes it (credited) or, over the maximum, returns it */
 	A_NOTE_CANCEL, /* feeds a note and taps cancel while it is on its way to the cashbox */
+	A_NOTE_HANG,   /* feeds a note; the device hangs (45 s) while it is on its way to the cashbox */
 	A_FINISH,
 	A_CANCEL,
 	A_IDLE,        /* walks away: the flow's inactivity timeout decides */
@@ -140,6 +144,9 @@ static const struct script scripts[] = {
 	{"cancel-moving",
 	 {{A_CARD, 0}, {A_NEXT, 0}, N(20), N(50), {A_NOTE_CANCEL, 100}, {A_END, 0}, {A_STOP, 0}}},
 	{"idle", {{A_CARD, 0}, {A_NEXT, 0}, N(10), N(1000), N(200), {A_IDLE, 0}, {A_END, 0}, {A_STOP, 0}}},
+	/* The flow settles with a note still in the path (topup.h invariant 5); the device credits
+	 * it once it answers again, after the transaction ended: suspense. */
+	{"stuck-note", {{A_CARD, 0}, {A_NEXT, 0}, N(20), {A_NOTE_HANG, 50}, {A_FINISH, 0}, {A_END, 0}, {A_STOP, 0}}},
 	{"back-then-cancel",
 	 {{A_CARD, 0}, {A_NEXT, 0}, {A_BACK, 0}, {A_NEXT, 0}, N(5), {A_CANCEL, 0}, {A_END, 0}, {A_STOP, 0}}},
 	{"long",
@@ -213,7 +220,7 @@ static bool case_parse(const char *text, struct kcase *k)
 				k->fate = i;
 		snprintf(k->second.point, sizeof(k->second.point), "%s", strcmp(f[4], "-") == 0 ? "" : f[4]);
 		k->second.hit = g_ascii_strtoull(f[5], NULL, 10);
-		ok = ok && k->fate >= 0 && k->first.hit > 0;
+		ok = ok && k->fate >= 0 && (k->first.point[0] == '\0' || k->first.hit > 0);
 	}
 	g_strfreev(f);
 	return ok;
@@ -551,6 +558,14 @@ static void run_script(struct child *c, const struct script *s)
 				fail(c, "an AED %d note was never accepted", aed);
 			input(c, TOPUP_IN_CANCEL, 0);
 			break;
+		case A_NOTE_HANG: {
+			struct reply r;
+			rpc(c, OP_HANG, HANG_MS, NULL, 0, now(c), &r);
+			feed(c, aed);
+			if (!run_until(c, path_accepted, 30000))
+				fail(c, "an AED %d note was never accepted", aed);
+			break;
+		}
 		case A_FINISH:
 			input(c, TOPUP_IN_FINISH, 0);
 			break;
@@ -657,6 +672,8 @@ struct world {
 	int64_t notes_fed;
 	bool fed_while_down;
 	uint64_t replug_at; /* device time the cable goes back in (FATE_UNPLUGGED), 0: in */
+	uint64_t hang_ms;   /* OP_HANG armed: hang this long once a note is stacking */
+	uint64_t hang_until; /* device time the hung firmware answers again, 0: not hung */
 };
 
 static void world_init(struct world *w, const char *root, size_t index)
@@ -710,6 +727,10 @@ static void handle(struct world *w, const struct msg *m, size_t len, struct repl
 		sim_essp_set_fault(w->sim, SIM_ESSP_FAULT_DISCONNECT, false);
 		w->replug_at = 0;
 	}
+	if (w->hang_until && t >= w->hang_until) {
+		sim_essp_set_fault(w->sim, SIM_ESSP_FAULT_NO_ANSWER, false);
+		w->hang_until = 0;
+	}
 	size_t n = len - offsetof(struct msg, data);
 	char text[MSG_DATA + 1];
 	memcpy(text, m->data, n);
@@ -735,6 +756,9 @@ static void handle(struct world *w, const struct msg *m, size_t len, struct repl
 		if (r->rc == 0)
 			w->notes_fed++;
 		break;
+	case OP_HANG:
+		w->hang_ms = (uint64_t)m->arg;
+		break;
 	case OP_POINT: {
 		struct hit h = {.hit = (uint64_t)m->arg};
 		snprintf(h.point, sizeof(h.point), "%.31s", text);
@@ -755,6 +779,15 @@ static void handle(struct world *w, const struct msg *m, size_t len, struct repl
 		w->done = true;
 		w->steps = (uint64_t)m->arg;
 		break;
+	}
+	if (w->hang_ms) {
+		struct sim_essp_state st;
+		sim_essp_get_state(w->sim, &st);
+		if (st.note == SIM_ESSP_NOTE_STACKING) {
+			sim_essp_set_fault(w->sim, SIM_ESSP_FAULT_NO_ANSWER, true);
+			w->hang_until = t + w->hang_ms;
+			w->hang_ms = 0;
+		}
 	}
 	r->connected = w->model.ops->connected(w->model.dev);
 }
