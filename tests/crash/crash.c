@@ -882,6 +882,24 @@ static void apply_fate(struct world *w, int fate)
 }
 
 /* The parent's checks once the last child ended. */
+/* What the device says, for invariants.c; *by_value is the caller's to free. */
+static struct crash_device device_of(struct world *w, GString **by_value)
+{
+	struct sim_essp_state st;
+	sim_essp_get_state(w->sim, &st);
+	struct sim_essp_config cfg;
+	sim_essp_config_default(&cfg);
+	*by_value = g_string_new("{");
+	for (size_t i = 0; i < cfg.n_channels; i++)
+		g_string_append_printf(*by_value, "%s\"%" PRId64 "\":%" PRIu32, i ? "," : "", cfg.channel_fils[i],
+				       st.cashbox[i]);
+	g_string_append(*by_value, "}");
+	return (struct crash_device){.cashbox_fils = st.cashbox_fils,
+				     .stacked = st.counters.stacked,
+				     .by_value = (*by_value)->str,
+				     .max_fils = MAX_FILS};
+}
+
 static void check_world(struct world *w)
 {
 	struct sim_essp_state st;
@@ -889,17 +907,8 @@ static void check_world(struct world *w)
 	if (st.note != SIM_ESSP_NOTE_NONE)
 		g_string_append_printf(w->failure, "    a note is still in the device's path (%s)\n",
 				       sim_essp_note_name(st.note));
-	struct sim_essp_config cfg;
-	sim_essp_config_default(&cfg);
-	GString *by_value = g_string_new("{");
-	for (size_t i = 0; i < cfg.n_channels; i++)
-		g_string_append_printf(by_value, "%s\"%" PRId64 "\":%" PRIu32, i ? "," : "", cfg.channel_fils[i],
-				       st.cashbox[i]);
-	g_string_append(by_value, "}");
-	struct crash_device dev = {.cashbox_fils = st.cashbox_fils,
-				   .stacked = st.counters.stacked,
-				   .by_value = by_value->str,
-				   .max_fils = MAX_FILS};
+	GString *by_value;
+	struct crash_device dev = device_of(w, &by_value);
 	char why[512];
 	if (crash_invariants_check(w->db, &dev, why, sizeof(why)) != 0)
 		g_string_append_printf(w->failure, "    %s (cashbox %s, %" PRId64 " fils)\n", why, by_value->str,
@@ -1096,7 +1105,129 @@ static void print_counts(struct tally *t, double seconds)
 	g_list_free(names);
 }
 
-int main(void)
+/* ---- The invariants' own test: each query catches what it promises to ---- */
+
+static void sql_exec(const char *db_path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	if (sqlite3_open(db_path, &db) != SQLITE_OK || sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		g_error("%s: %s: %s", db_path, sql, msg ? msg : sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* A standalone copy of db (WAL folded in), with the ledger's append-only triggers dropped so a
+ * test can break what they guard. */
+static char *tampered_copy(const char *root, const char *db, int k)
+{
+	char *copy = g_strdup_printf("%s/copy-%d.db", root, k);
+	char *sql = g_strdup_printf("VACUUM INTO '%s'", copy);
+	sql_exec(db, sql);
+	g_free(sql);
+	sqlite3 *h = NULL;
+	if (sqlite3_open(copy, &h) != SQLITE_OK)
+		g_error("%s: %s", copy, sqlite3_errmsg(h));
+	sqlite3_stmt *st = NULL;
+	GPtrArray *drops = g_ptr_array_new_with_free_func(g_free);
+	sqlite3_prepare_v2(h, "SELECT name FROM sqlite_master WHERE type = 'trigger'", -1, &st, NULL);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		g_ptr_array_add(drops, g_strdup_printf("DROP TRIGGER \"%s\"", sqlite3_column_text(st, 0)));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	for (guint i = 0; i < drops->len; i++)
+		sql_exec(copy, drops->pdata[i]);
+	g_ptr_array_free(drops, TRUE);
+	return copy;
+}
+
+static int check_invariants(void)
+{
+	char *root = work_root();
+	struct world w;
+	world_init(&w, root, 0);
+	/* A good database: a cancelled transaction, a completed one, the next customer's. */
+	struct kill none = {0};
+	size_t script = 0;
+	while (strcmp(scripts[script].name, "back-then-cancel") != 0)
+		script++;
+	run_child(&w, false, &none, &scripts[script]);
+	run_child(&w, true, &none, NULL);
+	check_world(&w);
+	if (w.failure->len)
+		g_error("the good database is not good:\n%s", w.failure->str);
+	GString *by_value;
+	struct crash_device good = device_of(&w, &by_value);
+	/* Each break, and the invariant (invariants.c, 1-based) that must catch it first. */
+	const char *swapped = "{\"500\":3,\"1000\":0,\"2000\":1,\"5000\":0,\"10000\":0,\"20000\":0,"
+			      "\"50000\":0,\"100000\":0}"; /* 500 + 1000 + 2000 as three AED 5 and one AED 20 */
+	static const char *const none_sql = "";
+	const struct {
+		int invariant;
+		const char *sql;
+		int64_t cashbox_delta, stacked_delta, max_fils;
+		bool swap;
+	} breaks[] = {
+		{1, "DELETE FROM payment WHERE rec = (SELECT min(rec) FROM payment)", 0, 0, 0, false},
+		{2, "UPDATE note_journey SET state = 'returned' WHERE id = (SELECT min(note_id) FROM payment)", 0, 0, 0,
+		 false},
+		{3, none_sql, 500, 0, 0, false},
+		{4, none_sql, 0, 1, 0, false},
+		{5, none_sql, 0, 0, 0, true},
+		{6, "UPDATE note_journey SET state = 'credited' WHERE id = (SELECT max(id) FROM note_journey"
+		    " WHERE state = 'stacked')", 0, 0, 0, false},
+		{7, "DELETE FROM tx_end WHERE state = 'cancelled'", 0, 0, 0, false},
+		{8, "UPDATE tx SET seq = seq + 10 WHERE seq = (SELECT max(seq) FROM tx)", 0, 0, 0, false},
+		{9, "UPDATE tx_end SET credited_fils = credited_fils + 100 WHERE rec = (SELECT min(rec) FROM tx_end"
+		    " WHERE state = 'completed')", 0, 0, 0, false},
+		{9, none_sql, 0, 0, AED(20), false},
+		{10, "DELETE FROM outbox WHERE id = (SELECT min(id) FROM outbox)", 0, 0, 0, false},
+	};
+	int failures = 0;
+	char why[512];
+	int rc = crash_invariants_check(w.db, &good, why, sizeof(why));
+	if (rc != 0) {
+		printf("crash-invariants: FAIL: the good database breaks %d: %s\n", rc, why);
+		failures++;
+	}
+	bool caught[64] = {0};
+	for (size_t k = 0; k < G_N_ELEMENTS(breaks); k++) {
+		char *copy = tampered_copy(root, w.db, (int)k);
+		if (breaks[k].sql[0])
+			sql_exec(copy, breaks[k].sql);
+		struct crash_device dev = good;
+		dev.cashbox_fils += breaks[k].cashbox_delta;
+		dev.stacked += breaks[k].stacked_delta;
+		if (breaks[k].max_fils)
+			dev.max_fils = breaks[k].max_fils;
+		if (breaks[k].swap)
+			dev.by_value = swapped;
+		rc = crash_invariants_check(copy, &dev, why, sizeof(why));
+		if (rc != breaks[k].invariant) {
+			printf("crash-invariants: FAIL: break %zu (\"%s\") caught by %d, not %d: %s\n", k + 1,
+			       breaks[k].sql, rc, breaks[k].invariant, rc ? why : "nothing");
+			failures++;
+		} else {
+			caught[rc] = true;
+			printf("crash-invariants: ok: break %zu caught: %s\n", k + 1, why);
+		}
+		remove(copy);
+		g_free(copy);
+	}
+	for (size_t i = 1; i <= crash_invariants_count(); i++)
+		if (!caught[i]) {
+			printf("crash-invariants: FAIL: invariant %zu is never broken here\n", i);
+			failures++;
+		}
+	g_string_free(by_value, TRUE);
+	world_fini(&w, false);
+	rmdir(root);
+	g_free(root);
+	printf("crash-invariants: %zu invariants, %zu breaks, %d failures\n", crash_invariants_count(),
+	       G_N_ELEMENTS(breaks), failures);
+	return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	verbose = env_u64("CRASH_VERBOSE", 0) != 0;
@@ -1105,6 +1236,8 @@ int main(void)
 	uint64_t n_random = env_u64("CRASH_CASES", 40);
 	seed = env_u64("CRASH_SEED", 11);
 	uint64_t min_points = env_u64("CRASH_MIN_POINTS", 200);
+	if (argc > 1 && strcmp(argv[1], "--check-invariants") == 0)
+		return check_invariants();
 	const char *fates_env = getenv("CRASH_FATES");
 	bool all_fates = fates_env && strcmp(fates_env, "all") == 0;
 	char *root = work_root();
