@@ -1003,7 +1003,8 @@ static bool run_case(const char *root, size_t index, const struct kcase *k, stru
 		tally_kill(t, &w.killed, true, scripts[k->script].name, w.sim);
 	/* Restarts until one runs to its end; the first may be killed again (the second kill). */
 	for (int n = 0; killed && n < MAX_KILLS && w.failure->len == 0; n++) {
-		apply_fate(&w, n == 0 ? k->fate : SIM_FATE_AS_IS);
+		/* After a second kill, the next fate in turn: the device moves on between those too. */
+		apply_fate(&w, (k->fate + n) % N_FATES);
 		struct kill none = {0};
 		run_child(&w, true, n == 0 ? &k->second : &none, NULL);
 		killed = w.killed.point[0] != '\0';
