@@ -11,7 +11,9 @@
  * SOCK_SEQPACKET socketpair, in lock-step and stamped with the child's clock, so a case runs
  * the same way every time and replays from its description. The child kills itself with
  * SIGKILL at the Nth hit of a named kill point (the ledger's, tx.c and notes.c; the driver's,
- * essp-cash.c; the flow's, topup.h) or at its Nth loop step, after telling the parent where.
+ * essp-cash.c; the flow's, topup.h) or at its Nth loop step, after telling the parent where;
+ * or the parent kills it at its Nth exchange with the device, which then did what it was
+ * asked while its answer is lost with the kiosk ("wire").
  * Between two processes the parent applies a fate to the device: sim-fates.h (as-is, power
  * cycle, left alone), a customer who feeds a note to a device still enabled, or the device's
  * cable out for a minute, so start-up recovers before the device settles. One script makes
@@ -30,8 +32,8 @@
  * Which cases: a census run of each script (no kill) lists the kill points it passes and how
  * many times; every (script, point, hit) is then a case, the fates taken in turn (all of them
  * with CRASH_FATES=all) and every third case killed a second time at start-up; then
- * CRASH_CASES random cases drawn from CRASH_SEED (a script, a step to die at, a fate, one in
- * four a second kill). A failure prints the case as CRASH_REPLAY=... to run it alone, and
+ * CRASH_CASES random cases drawn from CRASH_SEED (a script, a loop step or a device exchange
+ * to die at, a fate, one in four a second kill). A failure prints the case as CRASH_REPLAY=... to run it alone, and
  * keeps its folder.
  *
  * Environment: CRASH_CASES (random cases, default 40), CRASH_SEED (default 11), CRASH_FATES=all,
@@ -683,6 +685,7 @@ struct world {
 	uint64_t replug_at; /* device time the cable goes back in (FATE_UNPLUGGED), 0: in */
 	uint64_t hang_ms;   /* OP_HANG armed: hang this long once a note is stacking */
 	uint64_t hang_until; /* device time the hung firmware answers again, 0: not hung */
+	uint64_t exchanges;  /* the current child's exchanges with the device */
 };
 
 static void world_init(struct world *w, const char *root, size_t index)
@@ -812,6 +815,8 @@ static void run_child(struct world *w, bool restart, const struct kill *plan, co
 	g_array_set_size(w->hits, 0);
 	memset(&w->killed, 0, sizeof(w->killed));
 	w->done = false;
+	w->exchanges = 0;
+	bool wire = strcmp(plan->point, "wire") == 0;
 	w->base_ms = w->last_ms;
 	fflush(NULL);
 	pid_t pid = fork();
@@ -847,6 +852,15 @@ static void run_child(struct world *w, bool restart, const struct kill *plan, co
 		if (n < (ssize_t)offsetof(struct msg, data))
 			g_error("short message from the child");
 		handle(w, &m, (size_t)n, &r);
+		if (m.op == OP_WRITE || m.op == OP_READ || m.op == OP_CONNECTED || m.op == OP_INSERT)
+			w->exchanges++;
+		if (wire && w->exchanges == plan->hit && !w->killed.point[0]) {
+			/* The device did what it was asked; its answer never reaches the kiosk. */
+			kill(pid, SIGKILL);
+			snprintf(w->killed.point, sizeof(w->killed.point), "wire");
+			w->killed.hit = w->exchanges;
+			continue;
+		}
 		if (send(sv[0], &r, offsetof(struct reply, data) + r.len, MSG_NOSIGNAL) < 0)
 			break;
 	}
@@ -953,15 +967,16 @@ static void tally_kill(struct tally *t, const struct kill *k, bool first, const 
 	t->kills++;
 	if (!first)
 		t->second_kills++;
+	bool random = strcmp(k->point, "step") == 0 || strcmp(k->point, "wire") == 0;
 	gpointer old = g_hash_table_lookup(t->kills_by_point, k->point);
 	g_hash_table_insert(t->kills_by_point, g_strdup(k->point), GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
-	if (strcmp(k->point, "step") != 0) {
+	if (!random) {
 		gsize mh = GPOINTER_TO_SIZE(g_hash_table_lookup(t->max_hit, k->point));
 		if (k->hit > mh)
 			g_hash_table_insert(t->max_hit, g_strdup(k->point), GSIZE_TO_POINTER((gsize)k->hit));
 	}
-	if (first && strcmp(k->point, "step") == 0)
-		g_hash_table_add(t->steps, g_strdup_printf("%s#%" PRIu64, script, k->hit));
+	if (first && random)
+		g_hash_table_add(t->steps, g_strdup_printf("%s#%s#%" PRIu64, script, k->point, k->hit));
 	else if (first)
 		g_hash_table_add(t->distinct, g_strdup_printf("%s#%" PRIu64, k->point, k->hit));
 }
@@ -983,7 +998,7 @@ static int64_t count_sql(const char *db, const char *sql)
 
 /* Runs one case; true when every check held. */
 static bool run_case(const char *root, size_t index, const struct kcase *k, struct tally *t, GArray *census_hits,
-		     uint64_t *census_steps)
+		     uint64_t census_steps[2])
 {
 	struct world w;
 	world_init(&w, root, index);
@@ -992,7 +1007,8 @@ static bool run_case(const char *root, size_t index, const struct kcase *k, stru
 	run_child(&w, false, &k->first, &scripts[k->script]);
 	if (census_hits) {
 		g_array_append_vals(census_hits, w.hits->data, w.hits->len);
-		*census_steps = w.steps;
+		census_steps[0] = w.steps;
+		census_steps[1] = w.exchanges;
 	}
 	bool killed = w.killed.point[0] != '\0';
 	if (k->first.point[0] && !killed) {
@@ -1076,9 +1092,9 @@ static uint64_t seed;
 
 static void print_counts(struct tally *t, double seconds)
 {
-	printf("crash: %zu cases (%zu at every kill point of %zu scripts, %zu at random steps), %zu kills (%zu of them "
+	printf("crash: %zu cases (%zu at every kill point of %zu scripts, %zu at random steps or exchanges), %zu kills (%zu of them "
 	       "second kills, in the restarted kiosk), %u distinct kill points (named point x hit) + %u distinct random "
-	       "steps, %zu failures, %.1f s\n",
+	       "steps and exchanges, %zu failures, %.1f s\n",
 	       t->cases, t->systematic, N_SCRIPTS, t->random, t->kills, t->second_kills,
 	       g_hash_table_size(t->distinct), g_hash_table_size(t->steps), t->failures, seconds);
 	printf("crash: CRASH_SEED=%" PRIu64 "; the device when the kiosk died: note", seed);
@@ -1099,7 +1115,7 @@ static void print_counts(struct tally *t, double seconds)
 	for (GList *l = names; l; l = l->next) {
 		const char *p = l->data;
 		printf("crash:   %-24s %5zu", p, GPOINTER_TO_SIZE(g_hash_table_lookup(t->kills_by_point, p)));
-		if (strcmp(p, "step") != 0)
+		if (strcmp(p, "step") != 0 && strcmp(p, "wire") != 0)
 			printf("  (%zu)", GPOINTER_TO_SIZE(g_hash_table_lookup(t->max_hit, p)));
 		printf("\n");
 	}
@@ -1271,12 +1287,12 @@ int main(int argc, char **argv)
 	static const char *const second_points[] = {"settle-listed", "credit-journaled", "note-credited-written",
 						    "recover-written", "recovered", "returned-journaled",
 						    "settle-resolved", "tx-opened"};
-	uint64_t steps[N_SCRIPTS];
+	uint64_t steps[N_SCRIPTS][2]; /* the census's loop steps and device exchanges */
 	size_t rotation = 0;
 	for (size_t s = 0; s < N_SCRIPTS; s++) {
 		GArray *hits = g_array_new(FALSE, TRUE, sizeof(struct hit));
 		struct kcase census = {.script = s, .fate = SIM_FATE_AS_IS};
-		if (!run_case(root, index++, &census, &t, hits, &steps[s])) {
+		if (!run_case(root, index++, &census, &t, hits, steps[s])) {
 			g_array_free(hits, TRUE);
 			continue;
 		}
@@ -1307,12 +1323,16 @@ int main(int argc, char **argv)
 		GRand *r = g_rand_new_with_seed((guint32)case_seed);
 		struct kcase k = {.seed = case_seed};
 		k.script = (size_t)g_rand_int_range(r, 0, (gint32)N_SCRIPTS);
-		snprintf(k.first.point, sizeof(k.first.point), "step");
-		k.first.hit = 1 + (uint64_t)g_rand_int_range(r, 0, (gint32)(steps[k.script] ? steps[k.script] : 1));
+		/* At a loop step, or at an exchange with the device (its answer lost with the kiosk). */
+		int way = g_rand_int_range(r, 0, 2);
+		snprintf(k.first.point, sizeof(k.first.point), "%s", way ? "wire" : "step");
+		uint64_t span = steps[k.script][way] ? steps[k.script][way] : 1;
+		k.first.hit = 1 + (uint64_t)g_rand_int_range(r, 0, (gint32)span);
 		k.fate = g_rand_int_range(r, 0, N_FATES);
 		if (g_rand_int_range(r, 0, 4) == 0) {
-			snprintf(k.second.point, sizeof(k.second.point), "step");
-			k.second.hit = 1 + (uint64_t)g_rand_int_range(r, 0, 400);
+			way = g_rand_int_range(r, 0, 2);
+			snprintf(k.second.point, sizeof(k.second.point), "%s", way ? "wire" : "step");
+			k.second.hit = 1 + (uint64_t)g_rand_int_range(r, 0, way ? 2000 : 400);
 		}
 		g_rand_free(r);
 		run_case(root, index++, &k, &t, NULL, NULL);
