@@ -35,7 +35,9 @@
 #include "drivers/class/cardprn.h"
 #include "drivers/class/cash.h"
 #include "drivers/class/receipt.h"
+#include "kiosk-config.h"
 #include "kiosk/devices.h"
+#include "kiosk/kdev.h"
 #include "kiosk/tech/testprint.h"
 #include "kiosk/core/clock.h"
 #include "kiosk/core/log.h"
@@ -47,7 +49,10 @@
 #include "kiosk/ledger/tx.h"
 #include "kiosk/print/print.h"
 #include "kiosk/recovery.h"
+#if KIOSK_TEST_PORT
 #include "kiosk/scenario/runner.h"
+#endif
+#include "kiosk/testport.h"
 #include "kiosk/text/text.h"
 #include "kiosk/txreceipt.h"
 #include "kiosk/ui/check.h"
@@ -78,18 +83,19 @@ struct app {
 	struct {
 		enum dev_state state;
 		const char *fault; /* a class fault name: static, compared by content */
-	} devices_seen[3];
-	/* The technician's last test print per printer (receipt, card), for the test port. */
+	} devices_seen[KDEV_HARDWARE_COUNT];
+	/* The technician's last test print per printer (kdev_has(dev, KDEV_ROLE_TEST_PRINT)). */
 	struct {
 		char id[40];
-		enum app_job_state state;
-	} test_jobs[2];
+		enum testport_job state;
+	} test_jobs[KDEV_HARDWARE_COUNT];
 	unsigned test_seq;
 	struct cash_unit *cash;
 	struct receipt_printer *receipt;
 	struct card_issuer *card;
-	struct script *script;
+#if KIOSK_TEST_PORT
 	struct runner *runner;
+#endif
 
 	enum scr_id screen;
 	/* app_go is running (a leave or enter hook may ask for another move: it follows). */
@@ -122,6 +128,8 @@ const char *app_str_in(const struct app *app, enum lang lang, const char *key)
 }
 
 static void invalidate(struct app *app) { app->page_stale = true; }
+
+enum scr_id app_screen(const struct app *app) { return app->screen; }
 
 void app_set_lang(struct app *app, enum lang lang)
 {
@@ -259,38 +267,41 @@ char *app_money(const struct app *app, int64_t fils, char *out, size_t size)
 	return app_fill(app, app_str(app, "receipt.money"), "{amount}", figure, out, size);
 }
 
-/* The catalogue key for a device that cannot serve: its fault, or "starting" while a driver is
- * still setting the device up (offline with no fault yet). */
-static void notice_key(char *key, size_t cap, const char *device, const char *fault)
+/* What the technician is shown for dev: its class's state and fault name, or the store's. */
+static void device_status(struct app *app, enum kdev dev, enum dev_state *state, const char **fault)
 {
-	snprintf(key, cap, "status.%s.%s", device, strcmp(fault, "none") == 0 ? "starting" : fault);
+	if (dev == KDEV_STORE) {
+		*state = app->out_of_service ? DEV_STATE_FAULT : DEV_STATE_OK;
+		*fault = ledger_fault_name(app->out_of_service ? LEDGER_FAULT_WRITE_FAILED : LEDGER_FAULT_NONE);
+		return;
+	}
+	int f = 0;
+	devices_status(app->devices, dev, state, &f);
+	const char *name = kdev_info(dev)->fault_name(f);
+	*fault = name ? name : "?";
 }
 
 int app_device_notices(struct app *app, struct app_notice *out, int max)
 {
 	int n = 0;
+	static char keys[KDEV_HARDWARE_COUNT][48];
 	/* The store first: out of service, nothing else matters to a customer. */
 	if (app->out_of_service && n < max)
-		out[n++] = (struct app_notice){"store", "status.store.write-failed", DEV_STATE_FAULT};
-	struct cash_status cs;
-	struct receipt_status rs;
-	struct cardprn_status ks;
-	static char keys[3][48];
-	app->cash->ops->get_status(app->cash, &cs);
-	app->receipt->ops->get_status(app->receipt, &rs);
-	app->card->ops->get_status(app->card, &ks);
-	/* The acceptor first: without it no service takes money. */
-	if (cs.state != DEV_STATE_OK && n < max) {
-		notice_key(keys[0], sizeof(keys[0]), "cash", cash_fault_name(cs.fault));
-		out[n++] = (struct app_notice){"cash", keys[0], cs.state};
-	}
-	if (ks.state != DEV_STATE_OK && n < max) {
-		notice_key(keys[1], sizeof(keys[1]), "card", cardprn_fault_name(ks.fault));
-		out[n++] = (struct app_notice){"card", keys[1], ks.state};
-	}
-	if (rs.state != DEV_STATE_OK && n < max) {
-		notice_key(keys[2], sizeof(keys[2]), "receipt", receipt_fault_name(rs.fault));
-		out[n++] = (struct app_notice){"receipt", keys[2], rs.state};
+		out[n++] = (struct app_notice){kdev_info(KDEV_STORE)->name, "status.store.write-failed", DEV_STATE_FAULT};
+	/* Then the hardware in the table's notice order. */
+	for (int rank = 0; rank < KDEV_HARDWARE_COUNT; rank++) {
+		for (int d = 0; d < KDEV_HARDWARE_COUNT && n < max; d++) {
+			enum kdev dev = (enum kdev)d;
+			enum dev_state state;
+			const char *fault;
+			if (kdev_info(dev)->notice_rank != rank)
+				continue;
+			device_status(app, dev, &state, &fault);
+			if (state == DEV_STATE_OK)
+				continue;
+			kdev_notice_key(dev, fault, keys[d], sizeof(keys[d]));
+			out[n++] = (struct app_notice){kdev_info(dev)->name, keys[d], state};
+		}
 	}
 	return n;
 }
@@ -313,12 +324,13 @@ bool app_service_available(struct app *app, enum app_service service)
 	return false;
 }
 
-/* ---- test port ---- */
+/* ---- the page ---- */
 
 /* Scenario runs hold every page built (so every frame drawn) to the page check
  * (kiosk/ui/check.h); the first violation ends the run with exit 1. */
 static void check_page(struct app *app)
 {
+#if KIOSK_TEST_PORT
 	struct kio_error err;
 	if (!app->runner || app->page_failed || ui_page_check(&app->page, app->text, &err) == 0)
 		return;
@@ -327,6 +339,9 @@ static void check_page(struct app *app)
 	app->page_failed = true;
 	app->exit_code = 1;
 	app->quit = true;
+#else
+	(void)app;
+#endif
 }
 
 static void rebuild_page(struct app *app)
@@ -342,26 +357,36 @@ static void rebuild_page(struct app *app)
 	check_page(app);
 }
 
-struct ui_page *app_current_page(struct app *app)
+/* ---- the test port (kiosk/testport.h): only in builds with it ---- */
+#if KIOSK_TEST_PORT
+
+static struct ui_page *port_current_page(void *kiosk)
 {
+	struct app *app = kiosk;
 	rebuild_page(app);
 	return &app->page;
 }
 
-enum scr_id app_screen(const struct app *app) { return app->screen; }
-struct sim_bench *app_bench(struct app *app) { return app->devices ? devices_bench(app->devices) : NULL; }
+static enum scr_id port_screen(void *kiosk) { return app_screen(kiosk); }
+static void port_go(void *kiosk, enum scr_id screen) { app_go(kiosk, screen); }
 
-/* The slot in test_jobs of a printer: 0 receipt, 1 card, -1 for any other name. */
-static int test_job_slot(const char *device)
+static struct sim_bench *port_bench(void *kiosk)
 {
-	return strcmp(device, "receipt") == 0 ? 0 : strcmp(device, "card") == 0 ? 1 : -1;
+	struct app *app = kiosk;
+	return app->devices ? devices_bench(app->devices) : NULL;
 }
 
-int app_test_print(struct app *app, const char *device, struct kio_error *err)
+static void port_device_status(void *kiosk, enum kdev dev, enum dev_state *state, const char **fault)
 {
-	int which = test_job_slot(device);
-	if (which < 0)
-		return kio_fail(err, KIO_ERR_INVALID, "no test print for '%s' (receipt, card)", device);
+	device_status(kiosk, dev, state, fault);
+}
+
+static int port_test_print(void *kiosk, enum kdev dev, struct kio_error *err)
+{
+	struct app *app = kiosk;
+	if (!kdev_has(dev, KDEV_ROLE_TEST_PRINT))
+		return kio_fail(err, KIO_ERR_INVALID, "no test print for '%s' (%s)", kdev_info(dev)->name,
+				kdev_names(KDEV_ROLE_TEST_PRINT));
 	struct tech_print_ctx ctx = {
 		.engine = app->text,
 		.i18n = app->i18n,
@@ -371,49 +396,25 @@ int app_test_print(struct app *app, const char *device, struct kio_error *err)
 	};
 	char id[sizeof(app->test_jobs[0].id)];
 	unsigned seq = ++app->test_seq;
-	int rc = which == 0 ? tech_test_receipt(&ctx, seq, id, sizeof(id), err)
-			    : tech_test_card(&ctx, seq, id, sizeof(id), err);
-	memcpy(app->test_jobs[which].id, id, sizeof(id));
-	app->test_jobs[which].state = rc == 0 ? APP_JOB_RUNNING : APP_JOB_FAILED;
+	int rc = dev == KDEV_RECEIPT ? tech_test_receipt(&ctx, seq, id, sizeof(id), err)
+				     : tech_test_card(&ctx, seq, id, sizeof(id), err);
+	memcpy(app->test_jobs[dev].id, id, sizeof(id));
+	app->test_jobs[dev].state = rc == 0 ? TESTPORT_JOB_RUNNING : TESTPORT_JOB_FAILED;
 	return rc;
 }
 
-enum app_job_state app_test_print_state(const struct app *app, const char *device)
+static enum testport_job port_test_print_state(void *kiosk, enum kdev dev)
 {
-	int which = test_job_slot(device);
-	return which < 0 ? APP_JOB_NONE : app->test_jobs[which].state;
+	struct app *app = kiosk;
+	return kdev_has(dev, KDEV_ROLE_TEST_PRINT) ? app->test_jobs[dev].state : TESTPORT_JOB_NONE;
 }
 
-const char *app_out_dir(const struct app *app) { return app->cfg.out_dir; }
+static const char *port_out_dir(void *kiosk) { return ((struct app *)kiosk)->cfg.out_dir; }
+static const char *port_db_path(void *kiosk) { return ((struct app *)kiosk)->cfg.db_path; }
 
-int app_device_status(struct app *app, const char *device, enum dev_state *state, const char **fault)
+static int port_push_tap(void *kiosk, int x, int y, struct kio_error *err)
 {
-	if (strcmp(device, "cash") == 0) {
-		struct cash_status st;
-		app->cash->ops->get_status(app->cash, &st);
-		*state = st.state;
-		*fault = cash_fault_name(st.fault);
-	} else if (strcmp(device, "receipt") == 0) {
-		struct receipt_status st;
-		app->receipt->ops->get_status(app->receipt, &st);
-		*state = st.state;
-		*fault = receipt_fault_name(st.fault);
-	} else if (strcmp(device, "card") == 0) {
-		struct cardprn_status st;
-		app->card->ops->get_status(app->card, &st);
-		*state = st.state;
-		*fault = cardprn_fault_name(st.fault);
-	} else if (strcmp(device, "store") == 0) {
-		*state = app->out_of_service ? DEV_STATE_FAULT : DEV_STATE_OK;
-		*fault = ledger_fault_name(app->out_of_service ? LEDGER_FAULT_WRITE_FAILED : LEDGER_FAULT_NONE);
-	} else {
-		return KIO_ERR_INVALID;
-	}
-	return 0;
-}
-
-int app_push_tap(struct app *app, int x, int y, struct kio_error *err)
-{
+	struct app *app = kiosk;
 	float fx, fy;
 	ui_display_logical_to_finger(app->display, x, y, &fx, &fy);
 	static SDL_FingerID next_finger = 1;
@@ -435,15 +436,32 @@ int app_push_tap(struct app *app, int x, int y, struct kio_error *err)
 	return 0;
 }
 
-int app_screenshot(struct app *app, const char *name, struct kio_error *err)
+static int port_screenshot(void *kiosk, const char *name, struct kio_error *err)
 {
+	struct app *app = kiosk;
 	char *path = xasprintf("%s/%s.png", app->cfg.out_dir, name);
-	int rc = ui_display_screenshot(app->display, app_current_page(app), path, err);
+	int rc = ui_display_screenshot(app->display, port_current_page(app), path, err);
 	if (rc == 0)
 		LOG_INFO("screenshot %s", path);
 	free(path);
 	return rc;
 }
+
+static const struct testport_ops port_ops = {
+	.current_page = port_current_page,
+	.screen = port_screen,
+	.go = port_go,
+	.push_tap = port_push_tap,
+	.screenshot = port_screenshot,
+	.bench = port_bench,
+	.device_status = port_device_status,
+	.test_print = port_test_print,
+	.test_print_state = port_test_print_state,
+	.out_dir = port_out_dir,
+	.db_path = port_db_path,
+};
+
+#endif /* KIOSK_TEST_PORT */
 
 /* ---- input ---- */
 
@@ -501,8 +519,9 @@ static void handle_event(struct app *app, const SDL_Event *ev)
 
 /* A failed write is not lost: the ledger keeps the event until the store writes again, and
  * its fault listener has taken the kiosk out of service. */
-static void record_device(struct app *app, const char *device, enum dev_state state, const char *detail)
+static void record_device(struct app *app, enum kdev dev, enum dev_state state, const char *detail)
 {
+	const char *device = kdev_info(dev)->name;
 	struct kio_error err;
 	LOG_INFO("%s: %s (%s)", device, dev_state_name(state), detail);
 	if (ledger_device_event_add(app->ledger, core_clock_wall_s(app->clock), device, dev_state_name(state),
@@ -610,7 +629,7 @@ static void on_cash_event(void *user, const struct cash_event *ev)
 	case CASH_EV_FAULT:
 	case CASH_EV_RECOVERED:
 		app->cash->ops->get_status(app->cash, &st);
-		record_device(app, "cash", st.state, cash_fault_name(ev->fault));
+		record_device(app, KDEV_CASH, st.state, cash_fault_name(ev->fault));
 		break;
 	default:
 		break;
@@ -650,13 +669,13 @@ static void on_receipt_event(void *user, const struct receipt_event *ev)
 	struct app *app = user;
 	struct receipt_status st;
 	if ((ev->kind == RECEIPT_EV_PRINTED || ev->kind == RECEIPT_EV_FAILED) &&
-	    strcmp(ev->job_id, app->test_jobs[0].id) == 0) {
-		app->test_jobs[0].state = ev->kind == RECEIPT_EV_PRINTED ? APP_JOB_DONE : APP_JOB_FAILED;
+	    strcmp(ev->job_id, app->test_jobs[KDEV_RECEIPT].id) == 0) {
+		app->test_jobs[KDEV_RECEIPT].state = ev->kind == RECEIPT_EV_PRINTED ? TESTPORT_JOB_DONE : TESTPORT_JOB_FAILED;
 		LOG_INFO("receipt: test print %s %s", ev->job_id, ev->kind == RECEIPT_EV_PRINTED ? "printed" : "failed");
 	}
 	if (ev->kind == RECEIPT_EV_FAULT || ev->kind == RECEIPT_EV_RECOVERED) {
 		app->receipt->ops->get_status(app->receipt, &st);
-		record_device(app, "receipt", st.state, receipt_fault_name(ev->fault));
+		record_device(app, KDEV_RECEIPT, st.state, receipt_fault_name(ev->fault));
 	}
 	recovery_on_receipt_event(app->recovery, ev);
 }
@@ -666,13 +685,13 @@ static void on_card_event(void *user, const struct cardprn_event *ev)
 	struct app *app = user;
 	struct cardprn_status st;
 	if ((ev->kind == CARDPRN_EV_ISSUED || ev->kind == CARDPRN_EV_FAILED) &&
-	    strcmp(ev->card_number, app->test_jobs[1].id) == 0) {
-		app->test_jobs[1].state = ev->kind == CARDPRN_EV_ISSUED ? APP_JOB_DONE : APP_JOB_FAILED;
+	    strcmp(ev->card_number, app->test_jobs[KDEV_CARD].id) == 0) {
+		app->test_jobs[KDEV_CARD].state = ev->kind == CARDPRN_EV_ISSUED ? TESTPORT_JOB_DONE : TESTPORT_JOB_FAILED;
 		LOG_INFO("card: test card %s", ev->kind == CARDPRN_EV_ISSUED ? "issued" : "failed");
 	}
 	if (ev->kind == CARDPRN_EV_FAULT || ev->kind == CARDPRN_EV_RECOVERED) {
 		app->card->ops->get_status(app->card, &st);
-		record_device(app, "card", st.state, cardprn_fault_name(ev->fault));
+		record_device(app, KDEV_CARD, st.state, cardprn_fault_name(ev->fault));
 	}
 }
 
@@ -697,15 +716,14 @@ int app_print_topup_receipt(struct app *app, int64_t tx_id, struct kio_error *er
  * was a third of what a `wait 86400` cost. */
 static void notice_device_changes(struct app *app)
 {
-	static const char *const names[] = {"cash", "receipt", "card"};
 	bool changed = false;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < KDEV_HARDWARE_COUNT; i++) {
 		enum dev_state state;
 		const char *fault;
-		app_device_status(app, names[i], &state, &fault);
+		device_status(app, (enum kdev)i, &state, &fault);
 		if (state != app->devices_seen[i].state || !app->devices_seen[i].fault ||
 		    strcmp(fault, app->devices_seen[i].fault) != 0) {
-			LOG_DBG("devices: %s %s (%s)", names[i], dev_state_name(state), fault);
+			LOG_DBG("devices: %s %s (%s)", kdev_info((enum kdev)i)->name, dev_state_name(state), fault);
 			app->devices_seen[i].state = state;
 			app->devices_seen[i].fault = fault;
 			changed = true;
@@ -770,6 +788,7 @@ static void run_loop(struct app *app)
 		if (have_timer && next_timer <= now)
 			continue;
 
+#if KIOSK_TEST_PORT
 		if (app->runner && !runner_waiting) {
 			int code = 0;
 			enum runner_status st = runner_step(app->runner, now, &wait_until, &code);
@@ -781,6 +800,7 @@ static void run_loop(struct app *app)
 			runner_waiting = st == RUNNER_WAIT;
 			continue;
 		}
+#endif
 
 		/* Quiet: sleep (real) or jump (virtual) to the next thing that happens. */
 		uint64_t target = UINT64_MAX;
@@ -933,17 +953,24 @@ int app_run(const struct app_options *opts)
 		goto out_free;
 	}
 	i18n_set_eastern_digits(app->i18n, app->cfg.digits == CONFIG_DIGITS_EASTERN);
+#if KIOSK_TEST_PORT
+	/* Before anything runs: the runner notes what the output folder holds and watches the log
+	 * from here on. */
 	struct runner_env scenario_env = {.simulate = opts->simulate};
-	if (opts->script_path &&
-	    script_load(opts->script_path, runner_check_cmd, &scenario_env, &app->script, &err) != 0) {
+	struct testport port = {&port_ops, app};
+	if (opts->script_path && runner_open(opts->script_path, &scenario_env, &port, &app->runner, &err) != 0) {
 		fprintf(stderr, "kiosk: %s\n", err.msg);
 		status = 2;
 		goto out_i18n;
 	}
-	/* Before anything runs: the runner notes what the output folder holds and watches the log
-	 * from here on. */
-	if (app->script)
-		app->runner = runner_new(app->script, app);
+#else
+	/* main() refuses --script in a build without the test port; this is its second lock. */
+	if (opts->script_path) {
+		fprintf(stderr, "kiosk: --script: this kiosk was built without the test port (meson -Dtest_port=false)\n");
+		status = 2;
+		goto out_i18n;
+	}
+#endif
 
 	bool headless = opts->mode == UI_MODE_HEADLESS;
 	/* Virtual time only where every device is simulated too: real devices answer in real time. */
@@ -1036,11 +1063,12 @@ out_text:
 out_clock:
 	core_timers_free(app->timers);
 	core_clock_free(app->clock);
+#if KIOSK_TEST_PORT
 	/* Last: what shutting down logged counts too. */
 	if (app->runner)
 		status = runner_finish(app->runner, status);
 	runner_free(app->runner);
-	script_free(app->script);
+#endif
 out_i18n:
 	i18n_free(app->i18n);
 out_free:

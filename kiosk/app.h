@@ -38,6 +38,8 @@ int app_run(const struct app_options *opts);
 enum lang app_lang(const struct app *app);
 void app_set_lang(struct app *app, enum lang lang);
 void app_go(struct app *app, enum scr_id screen);
+/* The screen the kiosk shows now. */
+enum scr_id app_screen(const struct app *app);
 const char *app_str(const struct app *app, const char *key);
 const char *app_str_in(const struct app *app, enum lang lang, const char *key);
 const struct core_config *app_config(const struct app *app);
@@ -81,7 +83,7 @@ int app_print_topup_receipt(struct app *app, int64_t tx_id, struct kio_error *er
 
 #define APP_MAX_NOTICES 3
 struct app_notice {
-	const char *device;      /* "cash", "receipt", "card" */
+	const char *device;      /* a device's name (kiosk/kdev.h): "store", "cash", "receipt", "card" */
 	const char *key;         /* catalogue key of the message */
 	enum dev_state severity;
 };
@@ -91,28 +93,3 @@ int app_device_notices(struct app *app, struct app_notice *out, int max);
 enum app_service { APP_SERVICE_TOPUP, APP_SERVICE_BUY_CARD, APP_SERVICE_FEES, APP_SERVICE_BALANCE };
 /* Whether the devices a service needs can serve a customer now. */
 bool app_service_available(struct app *app, enum app_service service);
-
-/* ---- for the scenario runner (the headless test port) ---- */
-
-struct sim_bench;
-
-/* The page as the customer sees it now (rebuilt first if the state changed). Borrowed. */
-struct ui_page *app_current_page(struct app *app);
-enum scr_id app_screen(const struct app *app);
-/* Pushes a real SDL finger-down/finger-up pair at logical (x, y). */
-int app_push_tap(struct app *app, int x, int y, struct kio_error *err);
-/* Writes OUT/name.png of the full screen as drawn. */
-int app_screenshot(struct app *app, const char *name, struct kio_error *err);
-/* The simulated devices' test port; NULL unless running with --simulate. */
-struct sim_bench *app_bench(struct app *app);
-/* What the device class reports now for "cash", "receipt" or "card": its state and the name of
- * its fault ("none" when there is none). KIO_ERR_INVALID for another device name. */
-int app_device_status(struct app *app, const char *device, enum dev_state *state, const char **fault);
-
-enum app_job_state { APP_JOB_NONE, APP_JOB_RUNNING, APP_JOB_DONE, APP_JOB_FAILED };
-/* The technician's test print on "receipt" or "card" (kiosk/tech/testprint.h): started, or
- * refused with err filled. */
-int app_test_print(struct app *app, const char *device, struct kio_error *err);
-enum app_job_state app_test_print_state(const struct app *app, const char *device);
-/* Where screenshots and the simulated printers' output go. Borrowed. */
-const char *app_out_dir(const struct app *app);

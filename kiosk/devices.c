@@ -25,7 +25,7 @@ struct devices {
 	struct devices_config dc;
 	struct sim_bench *bench;      /* simulated */
 	struct usbx_context *usb;     /* real */
-	struct transport *owned[3];   /* real transports (the bench owns the simulated ones) */
+	struct transport *owned[KDEV_HARDWARE_COUNT];   /* real transports (the bench owns the simulated ones) */
 	struct cash_unit *cash;
 	struct receipt_printer *receipt;
 	struct card_issuer *card;
@@ -76,7 +76,20 @@ static void forward_card(void *user, const struct cardprn_event *ev)
 		d->dc.listeners.on_card(d->dc.listeners.user, ev);
 }
 
-static int open_transports(struct devices *d, struct transport *t[3], struct kio_error *err)
+/* [devices] <name>_usb of a hardware device. */
+static const char *usb_id(const struct core_config *cfg, enum kdev dev)
+{
+	switch (dev) {
+	case KDEV_CASH: return cfg->cash_usb;
+	case KDEV_RECEIPT: return cfg->receipt_usb;
+	case KDEV_CARD: return cfg->card_usb;
+	case KDEV_STORE:
+	case KDEV_COUNT: break;
+	}
+	return "";
+}
+
+static int open_transports(struct devices *d, struct transport *t[KDEV_HARDWARE_COUNT], struct kio_error *err)
 {
 	const struct core_config *cfg = d->dc.cfg;
 	if (d->dc.simulate) {
@@ -89,28 +102,27 @@ static int open_transports(struct devices *d, struct transport *t[3], struct kio
 		int rc = sim_bench_new(core_timers_clock(d->dc.timers), &bc, &d->bench, err);
 		if (rc != 0)
 			return rc;
-		for (int i = 0; i < 3; i++)
-			t[i] = sim_bench_transport(d->bench, (enum sim_bench_dev)i);
+		for (int i = 0; i < KDEV_HARDWARE_COUNT; i++)
+			t[i] = sim_bench_transport(d->bench, kdev_info((enum kdev)i)->bench);
 		return 0;
 	}
 	int rc = usbx_context_new(&d->usb, err);
 	if (rc != 0)
 		return rc;
-	const char *ids[3] = {cfg->cash_usb, cfg->receipt_usb, cfg->card_usb};
-	const char *names[3] = {"cash", "receipt", "card"};
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < KDEV_HARDWARE_COUNT; i++) {
+		const char *name = kdev_info((enum kdev)i)->name;
 		struct usbx_id id;
 		struct kio_error open_err;
-		rc = usbx_id_parse(ids[i], &id, err);
+		rc = usbx_id_parse(usb_id(cfg, (enum kdev)i), &id, err);
 		if (rc != 0)
 			return rc;
 		/* An absent or busy device is the driver's to report and retry (offline on screen),
 		 * not a reason to refuse to start: the transport waits for it. */
-		rc = usbx_open(d->usb, &id, names[i], &d->owned[i], &open_err);
+		rc = usbx_open(d->usb, &id, name, &d->owned[i], &open_err);
 		if (!d->owned[i])
-			return kio_fail(err, rc, "%s: %s", names[i], open_err.msg);
+			return kio_fail(err, rc, "%s: %s", name, open_err.msg);
 		if (rc != 0)
-			LOG_WARN("%s: %s: waiting for the device", names[i], open_err.msg);
+			LOG_WARN("%s: %s: waiting for the device", name, open_err.msg);
 		t[i] = d->owned[i];
 	}
 	return 0;
@@ -118,20 +130,14 @@ static int open_transports(struct devices *d, struct transport *t[3], struct kio
 
 int devices_check_config(const struct core_config *cfg, struct kio_error *err)
 {
-	const struct {
-		const char *name, *value;
-	} ids[] = {
-		{"cash_usb", cfg->cash_usb},
-		{"receipt_usb", cfg->receipt_usb},
-		{"card_usb", cfg->card_usb},
-	};
-	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+	for (int i = 0; i < KDEV_HARDWARE_COUNT; i++) {
 		struct usbx_id id;
 		struct kio_error why;
-		if (usbx_id_parse(ids[i].value, &id, &why) != 0) {
+		if (usbx_id_parse(usb_id(cfg, (enum kdev)i), &id, &why) != 0) {
 			/* file:line: devices.cash_usb: ..., as the loader reports its own faults. */
-			char where[192];
-			core_config_where(cfg, "devices", ids[i].name, where, sizeof(where));
+			char key[48], where[192];
+			snprintf(key, sizeof(key), "%s_usb", kdev_info((enum kdev)i)->name);
+			core_config_where(cfg, "devices", key, where, sizeof(where));
 			return kio_fail(err, KIO_ERR_INVALID, "%s: %s", where, why.msg);
 		}
 	}
@@ -142,18 +148,18 @@ int devices_open(const struct devices_config *dc, struct devices **out, struct k
 {
 	struct devices *d = xcalloc(1, sizeof(*d));
 	d->dc = *dc;
-	struct transport *t[3] = {0};
+	struct transport *t[KDEV_HARDWARE_COUNT] = {0};
 	int rc = open_transports(d, t, err);
 	if (rc != 0)
 		goto out_free;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < KDEV_HARDWARE_COUNT; i++)
 		transport_set_wake(t[i], dc->wake, dc->wake_user);
 
 	struct essp_cash_config cash_cfg;
 	essp_cash_config_default(&cash_cfg);
 	cash_cfg.encryption = dc->cfg->cash_encryption != 0;
 	cash_cfg.fixed_key = dc->cfg->cash_fixed_key;
-	rc = essp_cash_new(t[0], dc->timers, &cash_cfg, dc->journal, &d->cash, err);
+	rc = essp_cash_new(t[KDEV_CASH], dc->timers, &cash_cfg, dc->journal, &d->cash, err);
 	if (rc != 0)
 		goto out_free;
 	cash_set_listener(d->cash, forward_cash, d);
@@ -161,7 +167,7 @@ int devices_open(const struct devices_config *dc, struct devices **out, struct k
 	struct escpos_receipt_config receipt_cfg;
 	escpos_receipt_config_default(&receipt_cfg);
 	receipt_cfg.width_dots = dc->cfg->receipt_width_dots;
-	rc = escpos_receipt_new(t[1], dc->timers, &receipt_cfg, &d->receipt, err);
+	rc = escpos_receipt_new(t[KDEV_RECEIPT], dc->timers, &receipt_cfg, &d->receipt, err);
 	if (rc != 0)
 		goto out_free;
 	d->receipt->on_event = forward_receipt;
@@ -169,7 +175,7 @@ int devices_open(const struct devices_config *dc, struct devices **out, struct k
 
 	struct evolis_card_config card_cfg;
 	evolis_card_config_default(&card_cfg);
-	rc = evolis_card_new(t[2], dc->timers, &card_cfg, &d->card, err);
+	rc = evolis_card_new(t[KDEV_CARD], dc->timers, &card_cfg, &d->card, err);
 	if (rc != 0)
 		goto out_free;
 	d->card->on_event = forward_card;
@@ -193,7 +199,7 @@ void devices_free(struct devices *d)
 		d->receipt->ops->destroy(d->receipt);
 	if (d->card)
 		d->card->ops->destroy(d->card);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < KDEV_HARDWARE_COUNT; i++)
 		transport_free(d->owned[i]);
 	usbx_context_free(d->usb);
 	sim_bench_free(d->bench);
@@ -210,6 +216,35 @@ void devices_service(struct devices *d)
 		d->receipt->ops->service(d->receipt);
 	if (d->card->ops->service)
 		d->card->ops->service(d->card);
+}
+
+void devices_status(struct devices *d, enum kdev dev, enum dev_state *state, int *fault)
+{
+	struct cash_status cs;
+	struct receipt_status rs;
+	struct cardprn_status ks;
+	switch (dev) {
+	case KDEV_CASH:
+		d->cash->ops->get_status(d->cash, &cs);
+		*state = cs.state;
+		*fault = (int)cs.fault;
+		return;
+	case KDEV_RECEIPT:
+		d->receipt->ops->get_status(d->receipt, &rs);
+		*state = rs.state;
+		*fault = (int)rs.fault;
+		return;
+	case KDEV_CARD:
+		d->card->ops->get_status(d->card, &ks);
+		*state = ks.state;
+		*fault = (int)ks.fault;
+		return;
+	case KDEV_STORE:
+	case KDEV_COUNT: break;
+	}
+	/* Not hardware: the caller's mistake, shown rather than hidden. */
+	*state = DEV_STATE_OFFLINE;
+	*fault = 0;
 }
 
 struct cash_unit *devices_cash(struct devices *d) { return d->cash; }

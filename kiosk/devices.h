@@ -14,6 +14,7 @@
 #include "drivers/sim/bench.h"
 #include "kiosk/core/config.h"
 #include "kiosk/core/timers.h"
+#include "kiosk/kdev.h"
 
 struct cash_journal;
 struct devices;
@@ -55,6 +56,9 @@ void devices_service(struct devices *d);
 struct cash_unit *devices_cash(struct devices *d);
 struct receipt_printer *devices_receipt(struct devices *d);
 struct card_issuer *devices_card(struct devices *d);
+/* What the class of a hardware device (KDEV_CASH .. KDEV_CARD) reports now: its state and its
+ * fault, a number of the class's fault enum (kdev_info(dev)->fault_name names it). */
+void devices_status(struct devices *d, enum kdev dev, enum dev_state *state, int *fault);
 /* The test port's hands on the simulated devices; NULL with real hardware. */
 struct sim_bench *devices_bench(struct devices *d);
 

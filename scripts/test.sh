@@ -1,7 +1,8 @@
 #!/bin/bash
 # Quick start, second command (and what CI runs): install what is missing, build with
 # warnings as errors, and run the whole suite twice: a normal build, then an
-# AddressSanitizer + UndefinedBehaviorSanitizer build. Ends with "tests: N passed, N failed".
+# AddressSanitizer + UndefinedBehaviorSanitizer build; then build the kiosk alone without the
+# test port and check it takes no scenario. Ends with "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh || exit 1
@@ -31,8 +32,29 @@ run_suite() {
 	passed=$((passed + ok)) failed=$((failed + fail)) skipped=$((skipped + skip))
 }
 
+# An installed kiosk is built without the test port (-Dtest_port=false): only its binary is
+# built here, then checked to take no scenario (tests/scenario/check-no-test-port.sh).
+run_no_test_port() {
+	local dir=build-no-test-port
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" -Dwerror=true -Dtest_port=false >"$dir.setup.log" 2>&1 || {
+			cat "$dir.setup.log"
+			failed=$((failed + 1))
+			return
+		}
+	fi
+	if ninja -C "$dir" kiosk/kiosk && bash tests/scenario/check-no-test-port.sh "$dir/kiosk/kiosk" "$dir/check"; then
+		echo "$dir: 1 passed, 0 failed, 0 skipped"
+		passed=$((passed + 1))
+	else
+		echo "$dir: 0 passed, 1 failed, 0 skipped"
+		failed=$((failed + 1))
+	fi
+}
+
 run_suite build
 run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
+run_no_test_port
 
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -1,5 +1,5 @@
 /*
- * Scenario commands carried out through the app's test port, with two watches over the whole
+ * Scenario commands carried out through the kiosk's test port, with two watches over the whole
  * run: the log (an error line the scenario did not declare with expect-log fails it) and the
  * output folder as it was at the start (file checks see only what this run wrote).
  */
@@ -16,18 +16,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "drivers/class/cardprn.h"
-#include "drivers/class/cash.h"
-#include "drivers/class/receipt.h"
 #include "drivers/sim/bench.h"
-#include "kiosk/app.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
-#include "kiosk/ledger/store.h"
 
 struct runner {
 	struct script *script;
-	struct app *app;
+	struct testport port;
 	size_t next;
 	/* `type` taps one key per step so each tap is processed like a finger's. */
 	const char *typing;
@@ -40,10 +35,10 @@ struct runner {
 	const struct script_cmd *device_wait; /* `wait-device` in progress */
 	uint64_t device_wait_deadline;
 	bool printing;        /* after `test-print`: wait for the job to end */
-	const char *print_device;
+	enum kdev print_device;
 	uint64_t print_deadline;
 	bool settle_to_ok;
-	const char *settle_device;
+	enum kdev settle_device;
 	enum dev_state before_state;
 	const char *before_fault;
 	uint64_t settle_deadline;
@@ -121,9 +116,20 @@ static bool take_unexpected(struct runner *r, char *line, size_t cap, size_t *co
 
 /* ---- the output folder ---- */
 
+static const char *out_dir(const struct runner *r) { return r->port.ops->out_dir(r->port.kiosk); }
+
+static void add_before(struct runner *r, size_t *cap, const char *name, const struct stat *st)
+{
+	if (r->n_before == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		r->before = xrealloc(r->before, *cap * sizeof(*r->before));
+	}
+	r->before[r->n_before++] = (struct out_file){xstrdup(name), *st};
+}
+
 static void snapshot_out_dir(struct runner *r)
 {
-	const char *dir = app_out_dir(r->app);
+	const char *dir = out_dir(r);
 	DIR *d = opendir(dir);
 	if (!d) {
 		if (errno != ENOENT)
@@ -139,11 +145,7 @@ static void snapshot_out_dir(struct runner *r)
 		free(path);
 		if (rc != 0 || !S_ISREG(st.st_mode))
 			continue;
-		if (r->n_before == cap) {
-			cap = cap ? cap * 2 : 16;
-			r->before = xrealloc(r->before, cap * sizeof(*r->before));
-		}
-		r->before[r->n_before++] = (struct out_file){xstrdup(de->d_name), st};
+		add_before(r, &cap, de->d_name, &st);
 	}
 	closedir(d);
 }
@@ -171,7 +173,7 @@ enum out_state { OUT_ABSENT, OUT_OLD, OUT_WRITTEN };
 /* What this run did with OUT/name; st is filled when the file exists. */
 static enum out_state out_file_state(const struct runner *r, const char *name, struct stat *st)
 {
-	char *path = xasprintf("%s/%s", app_out_dir(r->app), name);
+	char *path = xasprintf("%s/%s", out_dir(r), name);
 	int rc = stat(path, st);
 	free(path);
 	if (rc != 0)
@@ -179,17 +181,23 @@ static enum out_state out_file_state(const struct runner *r, const char *name, s
 	return left_from_before(r, name, st) ? OUT_OLD : OUT_WRITTEN;
 }
 
-struct runner *runner_new(struct script *script, struct app *app)
+int runner_open(const char *path, const struct runner_env *env, const struct testport *port, struct runner **out,
+		struct kio_error *err)
 {
+	struct script *script = NULL;
+	int rc = script_load(path, runner_check_cmd, (void *)env, &script, err);
+	if (rc != 0)
+		return rc;
 	struct runner *r = xcalloc(1, sizeof(*r));
 	r->script = script;
-	r->app = app;
+	r->port = *port;
 	pthread_mutex_init(&r->log_lock, NULL);
 	snapshot_out_dir(r);
 	/* Warnings too: expect-log warn must see them whatever --log-level shows. */
 	log_set_sink_level(LOG_WARN);
 	log_set_sink(on_log, r);
-	return r;
+	*out = r;
+	return 0;
 }
 
 void runner_free(struct runner *r)
@@ -202,27 +210,15 @@ void runner_free(struct runner *r)
 	free(r->before);
 	free(r->expects);
 	pthread_mutex_destroy(&r->log_lock);
+	script_free(r->script);
 	free(r);
-}
-
-/* The class fault names of a device, as the technician sees them (`expect-device`). */
-static const char *class_fault_name(const char *device, int fault)
-{
-	if (strcmp(device, "cash") == 0)
-		return fault < CASH_FAULT_COUNT ? cash_fault_name((enum cash_fault)fault) : NULL;
-	if (strcmp(device, "receipt") == 0)
-		return fault < RECEIPT_FAULT_COUNT ? receipt_fault_name((enum receipt_fault)fault) : NULL;
-	if (strcmp(device, "card") == 0)
-		return fault < CARDPRN_FAULT_COUNT ? cardprn_fault_name((enum cardprn_fault)fault) : NULL;
-	if (strcmp(device, "store") == 0) /* the database: out of service while it cannot write */
-		return ledger_fault_name(fault);
-	return NULL;
 }
 
 static int check_expect_device(const struct script_cmd *cmd, char *why, size_t why_len)
 {
-	if (!class_fault_name(cmd->arg, 0)) {
-		snprintf(why, why_len, "unknown device '%s' (cash, receipt, card, store)", cmd->arg);
+	enum kdev dev;
+	if (kdev_parse(cmd->arg, &dev) != 0) {
+		snprintf(why, why_len, "unknown device '%s' (%s)", cmd->arg, kdev_names(KDEV_ROLE_STATUS));
 		return -1;
 	}
 	if (strcmp(cmd->arg2, "ok") == 0)
@@ -231,7 +227,7 @@ static int check_expect_device(const struct script_cmd *cmd, char *why, size_t w
 	size_t len = strlen(kinds);
 	const char *name;
 	/* Fault 0 is "none": a device without a fault is "ok" here. */
-	for (int f = 1; (name = class_fault_name(cmd->arg, f)); f++) {
+	for (int f = 1; (name = kdev_info(dev)->fault_name(f)); f++) {
 		if (strcmp(name, cmd->arg2) == 0)
 			return 0;
 		int n = snprintf(kinds + len, sizeof(kinds) - len, " %s", name);
@@ -253,7 +249,7 @@ static int check_expect_device(const struct script_cmd *cmd, char *why, size_t w
 int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, size_t why_len)
 {
 	const struct runner_env *env = check_user;
-	enum sim_bench_dev dev;
+	enum kdev dev;
 	int fault;
 	enum scr_id screen;
 	enum log_level level;
@@ -288,21 +284,21 @@ int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, 
 		return 0;
 	case SCRIPT_FAULT:
 	case SCRIPT_CLEAR:
-		if (sim_bench_device_parse(cmd->arg, &dev) != 0) {
-			snprintf(why, why_len, "unknown device '%s' (cash, receipt, card)", cmd->arg);
+		if (kdev_parse(cmd->arg, &dev) != 0 || !kdev_has(dev, KDEV_ROLE_SIMULATED)) {
+			snprintf(why, why_len, "unknown device '%s' (%s)", cmd->arg, kdev_names(KDEV_ROLE_SIMULATED));
 			return -1;
 		}
-		if (cmd->op == SCRIPT_FAULT && sim_bench_fault_parse(dev, cmd->arg2, &fault) != 0) {
+		if (cmd->op == SCRIPT_FAULT && sim_bench_fault_parse(kdev_info(dev)->bench, cmd->arg2, &fault) != 0) {
 			snprintf(why, why_len, "unknown %s fault '%s' (%s)", cmd->arg, cmd->arg2,
-				 sim_bench_fault_kinds(dev));
+				 sim_bench_fault_kinds(kdev_info(dev)->bench));
 			return -1;
 		}
 		return 0;
 	case SCRIPT_EXPECT_DEVICE:
 	case SCRIPT_WAIT_DEVICE: return check_expect_device(cmd, why, why_len);
 	case SCRIPT_TEST_PRINT:
-		if (strcmp(cmd->arg, "receipt") != 0 && strcmp(cmd->arg, "card") != 0) {
-			snprintf(why, why_len, "no test print for '%s' (receipt, card)", cmd->arg);
+		if (kdev_parse(cmd->arg, &dev) != 0 || !kdev_has(dev, KDEV_ROLE_TEST_PRINT)) {
+			snprintf(why, why_len, "no test print for '%s' (%s)", cmd->arg, kdev_names(KDEV_ROLE_TEST_PRINT));
 			return -1;
 		}
 		return 0;
@@ -374,16 +370,33 @@ void runner_report_failure(struct runner *r, const char *fmt, ...)
 	free(msg);
 }
 
+/* ---- the test port ---- */
+
+static struct ui_page *current_page(struct runner *r) { return r->port.ops->current_page(r->port.kiosk); }
+static const char *screen_id(struct runner *r) { return scr_get(r->port.ops->screen(r->port.kiosk))->id; }
+static struct sim_bench *bench_of(struct runner *r) { return r->port.ops->bench(r->port.kiosk); }
+static void device_status(struct runner *r, enum kdev dev, enum dev_state *state, const char **fault)
+{
+	r->port.ops->device_status(r->port.kiosk, dev, state, fault);
+}
+/* A device name checked at parse time (runner_check_cmd). */
+static enum kdev device_of(const char *name)
+{
+	enum kdev dev = KDEV_CASH;
+	kdev_parse(name, &dev);
+	return dev;
+}
+
 /* Taps w the way a finger would, after checking a finger could reach it. */
 static int tap_widget(struct runner *r, const struct script_cmd *cmd, struct ui_widget *w, int *exit_code)
 {
-	struct ui_page *page = app_current_page(r->app);
+	struct ui_page *page = current_page(r);
 	if (!w->visible)
 		return fail(r, cmd, exit_code, "expected '%s' to be visible on screen '%s', found it hidden", w->id,
-			    scr_get(app_screen(r->app))->id);
+			    screen_id(r));
 	if (!w->enabled)
 		return fail(r, cmd, exit_code, "expected '%s' to be enabled on screen '%s', found it disabled", w->id,
-			    scr_get(app_screen(r->app))->id);
+			    screen_id(r));
 	int cx = w->rect.x + w->rect.w / 2, cy = w->rect.y + w->rect.h / 2;
 	char id[sizeof(w->id)];
 	snprintf(id, sizeof(id), "%s", w->id);
@@ -392,12 +405,10 @@ static int tap_widget(struct runner *r, const struct script_cmd *cmd, struct ui_
 		return fail(r, cmd, exit_code, "expected '%s' under the finger at (%d, %d), found %s%s%s", id, cx, cy,
 			    top ? "'" : "nothing touchable", top ? top->id : "", top ? "' covering it" : "");
 	struct kio_error err;
-	if (app_push_tap(r->app, cx, cy, &err) != 0)
+	if (r->port.ops->push_tap(r->port.kiosk, cx, cy, &err) != 0)
 		return fail(r, cmd, exit_code, "%s", err.msg);
 	return RUNNER_CONTINUE;
 }
-
-static const char *screen_id(struct runner *r) { return scr_get(app_screen(r->app))->id; }
 
 /* The next UTF-8 character of s as a code point; advances *len. */
 static uint32_t next_char(const char *s, size_t *len)
@@ -424,7 +435,7 @@ static int type_step(struct runner *r, const struct script_cmd *cmd, int *exit_c
 {
 	size_t len;
 	uint32_t cp = next_char(r->typing + r->typed, &len);
-	struct ui_page *page = app_current_page(r->app);
+	struct ui_page *page = current_page(r);
 	struct ui_widget *key = NULL;
 	for (size_t i = 0; i < page->n && !key; i++)
 		if (page->widgets[i].kind == UI_KEY && page->widgets[i].key == cp && page->widgets[i].visible)
@@ -446,10 +457,11 @@ static int type_step(struct runner *r, const struct script_cmd *cmd, int *exit_c
 
 static enum runner_status print_step(struct runner *r, uint64_t now, uint64_t *wait_until)
 {
-	enum app_job_state st = app_test_print_state(r->app, r->print_device);
-	if (st != APP_JOB_RUNNING || now >= r->print_deadline) {
-		if (st == APP_JOB_RUNNING)
-			LOG_INFO("%s: test print still running after %d s", r->print_device, RUNNER_PRINT_WAIT_MS / 1000);
+	enum testport_job st = r->port.ops->test_print_state(r->port.kiosk, r->print_device);
+	if (st != TESTPORT_JOB_RUNNING || now >= r->print_deadline) {
+		if (st == TESTPORT_JOB_RUNNING)
+			LOG_INFO("%s: test print still running after %d s", kdev_info(r->print_device)->name,
+				 RUNNER_PRINT_WAIT_MS / 1000);
 		r->printing = false;
 		return RUNNER_CONTINUE;
 	}
@@ -461,8 +473,7 @@ static enum runner_status print_step(struct runner *r, uint64_t now, uint64_t *w
 static bool device_shows(struct runner *r, const struct script_cmd *cmd, enum dev_state *state,
 			 const char **shown)
 {
-	if (app_device_status(r->app, cmd->arg, state, shown) != 0)
-		return false;
+	device_status(r, device_of(cmd->arg), state, shown);
 	return strcmp(cmd->arg2, "ok") == 0 ? *state == DEV_STATE_OK : strcmp(cmd->arg2, *shown) == 0;
 }
 
@@ -500,7 +511,7 @@ static char *read_out_file(struct runner *r, const char *name, off_t size, size_
 			 (long long)size, RUNNER_FILE_TEXT_MAX >> 20);
 		return NULL;
 	}
-	char *path = xasprintf("%s/%s", app_out_dir(r->app), name);
+	char *path = xasprintf("%s/%s", out_dir(r), name);
 	FILE *f = fopen(path, "rb");
 	free(path);
 	if (!f) {
@@ -528,12 +539,12 @@ static enum runner_status settle_step(struct runner *r, uint64_t now, uint64_t *
 {
 	enum dev_state state;
 	const char *fault;
-	app_device_status(r->app, r->settle_device, &state, &fault);
+	device_status(r, r->settle_device, &state, &fault);
 	bool shown = r->settle_to_ok ? state == DEV_STATE_OK
 				     : state != r->before_state || strcmp(fault, r->before_fault) != 0;
 	if (shown || now >= r->settle_deadline) {
 		if (!shown)
-			LOG_INFO("%s: still %s (%s) after %d s", r->settle_device, dev_state_name(state), fault,
+			LOG_INFO("%s: still %s (%s) after %d s", kdev_info(r->settle_device)->name, dev_state_name(state), fault,
 				 RUNNER_FAULT_SETTLE_MS / 1000);
 		r->settling = false;
 		return RUNNER_CONTINUE;
@@ -545,8 +556,8 @@ static enum runner_status settle_step(struct runner *r, uint64_t now, uint64_t *
 static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd, uint64_t now,
 				  uint64_t *wait_until, int *exit_code)
 {
-	struct ui_page *page = app_current_page(r->app);
-	struct sim_bench *bench = app_bench(r->app);
+	struct ui_page *page = current_page(r);
+	struct sim_bench *bench = bench_of(r);
 	struct kio_error err;
 	enum sim_bench_dev dev;
 	int fault = 0;
@@ -592,10 +603,10 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		}
 		r->settling = true;
 		r->settle_to_ok = cmd->op == SCRIPT_CLEAR;
-		r->settle_device = cmd->arg;
+		r->settle_device = device_of(cmd->arg);
 		r->settle_deadline = now + RUNNER_FAULT_SETTLE_MS;
-		app_device_status(r->app, cmd->arg, &r->before_state, &r->before_fault);
-		sim_bench_device_parse(cmd->arg, &dev);
+		device_status(r, r->settle_device, &r->before_state, &r->before_fault);
+		dev = kdev_info(r->settle_device)->bench;
 		if (cmd->op == SCRIPT_FAULT) {
 			sim_bench_fault_parse(dev, cmd->arg2, &fault);
 			sim_bench_fault(bench, dev, fault, true);
@@ -628,7 +639,7 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		enum scr_id screen = SCR_ATTRACT;
 		if (scr_parse(cmd->arg, &screen) != 0)
 			return fail(r, cmd, exit_code, "unknown screen '%s'", cmd->arg);
-		app_go(r->app, screen);
+		r->port.ops->go(r->port.kiosk, screen);
 		return RUNNER_CONTINUE;
 	}
 	case SCRIPT_WAIT_DEVICE:
@@ -646,10 +657,10 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 	case SCRIPT_TEST_PRINT:
 		if (!bench)
 			return fail(r, cmd, exit_code, "test prints in scenarios need simulated devices (--simulate)");
-		if (app_test_print(r->app, cmd->arg, &err) != 0)
+		r->print_device = device_of(cmd->arg);
+		if (r->port.ops->test_print(r->port.kiosk, r->print_device, &err) != 0)
 			return fail(r, cmd, exit_code, "the test print was refused: %s", err.msg);
 		r->printing = true;
-		r->print_device = cmd->arg;
 		r->print_deadline = now + RUNNER_PRINT_WAIT_MS;
 		return print_step(r, now, wait_until);
 	case SCRIPT_EXPECT_FILE:
@@ -658,7 +669,7 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		enum out_state state = out_file_state(r, cmd->arg, &st);
 		if (state != OUT_WRITTEN || st.st_size == 0)
 			return fail(r, cmd, exit_code, "expected a file '%s' in %s written by this run, found %s", cmd->arg,
-				    app_out_dir(r->app),
+				    out_dir(r),
 				    state == OUT_ABSENT ? "none"
 				    : state == OUT_OLD ? "only one left there before this run started"
 						       : "it empty");
@@ -681,14 +692,14 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		struct stat st;
 		if (out_file_state(r, cmd->arg, &st) == OUT_WRITTEN)
 			return fail(r, cmd, exit_code, "expected no file '%s' written in %s by this run, found one",
-				    cmd->arg, app_out_dir(r->app));
+				    cmd->arg, out_dir(r));
 		return RUNNER_CONTINUE;
 	}
 	case SCRIPT_EXPECT_LOG:
 		expect_log(r, cmd);
 		return RUNNER_CONTINUE;
 	case SCRIPT_SCREENSHOT:
-		if (app_screenshot(r->app, cmd->arg, &err) != 0)
+		if (r->port.ops->screenshot(r->port.kiosk, cmd->arg, &err) != 0)
 			return fail(r, cmd, exit_code, "%s", err.msg);
 		return RUNNER_CONTINUE;
 	case SCRIPT_OP_COUNT: break;

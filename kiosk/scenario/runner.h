@@ -1,16 +1,19 @@
 /*
- * Runs a parsed scenario against the app, one command per step. The app's loop calls
- * runner_step only when the kiosk is quiet (no pending input, no due timer), so each
- * command sees the effects of the one before.
+ * Runs a parsed scenario against the kiosk through its test port (kiosk/testport.h), one
+ * command per step. The app's loop calls runner_step only when the kiosk is quiet (no pending
+ * input, no due timer), so each command sees the effects of the one before. This header is all
+ * the app sees of the runner; it exists only in builds with the test port.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "kiosk/core/err.h"
+#include "kiosk/testport.h"
 #include "script.h"
 
-struct app;
 struct runner;
 
 enum runner_status {
@@ -19,12 +22,19 @@ enum runner_status {
 	RUNNER_DONE,     /* finished: *exit_code is 0 (all held) or 1 (an expectation failed) */
 };
 
+/* What the kiosk that will run the scenario has, for the parse-time checks. */
+struct runner_env {
+	bool simulate; /* simulated devices: note, fault, clear and test-print can work */
+};
+
 /*
- * Borrows both. Call it before anything the scenario checks happens: it notes what the output
- * folder already holds (expect-file and friends see only what this run wrote) and from then
- * on watches the log (an error line the scenario did not declare with expect-log fails it).
+ * Loads the scenario at path (checked as runner_check_cmd does: KIO_ERR_INVALID with
+ * "file:line: reason" in err, nothing done) and starts the run on port (borrowed). Call it before anything the scenario checks happens: it notes what the output folder
+ * already holds (expect-file and friends see only what this run wrote) and from then on watches
+ * the log (an error line the scenario did not declare with expect-log fails it).
  */
-struct runner *runner_new(struct script *script, struct app *app);
+int runner_open(const char *path, const struct runner_env *env, const struct testport *port, struct runner **out,
+		struct kio_error *err);
 void runner_free(struct runner *runner); /* accepts NULL */
 enum runner_status runner_step(struct runner *runner, uint64_t now_ms, uint64_t *wait_until_ms, int *exit_code);
 /*
@@ -41,11 +51,7 @@ int runner_finish(struct runner *runner, int status);
  */
 void runner_report_failure(struct runner *runner, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* What the kiosk that will run the scenario has, for the parse-time checks. */
-struct runner_env {
-	bool simulate; /* simulated devices: note, fault, clear and test-print can work */
-};
-/* The parse-time check of device names, fault kinds, screen ids, log levels, and of commands
- * that need simulated devices (script_check_fn; check_user is a const struct runner_env *,
- * NULL to check names only). */
+/* The parse-time check of device names, fault kinds, screen ids, log levels, and of
+ * commands that need simulated devices (script_check_fn; check_user is a const struct
+ * runner_env *, NULL to check names only). */
 int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, size_t why_len);

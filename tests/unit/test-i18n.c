@@ -9,12 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drivers/class/cardprn.h"
-#include "drivers/class/cash.h"
-#include "drivers/class/receipt.h"
 #include "kiosk/core/i18n.h"
 #define LOG_MODULE "test-i18n"
 #include "kiosk/core/log.h"
+#include "kiosk/kdev.h"
 
 static struct i18n *cat; /* this build's catalogues */
 
@@ -100,40 +98,30 @@ static void test_unknown_id_is_never_shown(void)
 	g_assert_cmpint(errors_logged, ==, 4);
 }
 
-/* kiosk/app.c asks status.<device>.<fault> for every fault a device class reports ("starting"
- * for none): each must exist, and no status.<device>.* id may exist that no fault asks for.
- * (Other status.* ids are literals in the code, which i18n-catalogues checks.) */
-static const char *cash_name(int f) { return cash_fault_name((enum cash_fault)f); }
-static const char *receipt_name(int f) { return receipt_fault_name((enum receipt_fault)f); }
-static const char *card_name(int f) { return cardprn_fault_name((enum cardprn_fault)f); }
-
+/* kiosk/app.c asks status.<device>.<fault> (kdev_notice_key) for every fault a device class
+ * reports ("starting" for none), for every device in the one device table (kiosk/kdev.h): each
+ * must exist, and no status.<device>.* id may exist that no fault asks for. (Other status.* ids
+ * are literals in the code, which i18n-catalogues checks.) */
 static void test_every_device_notice_exists(void)
 {
 	GHashTable *asked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	struct {
-		const char *device;
-		int count;
-		const char *(*name)(int);
-	} classes[] = {
-		{"cash", CASH_FAULT_COUNT, cash_name},
-		{"receipt", RECEIPT_FAULT_COUNT, receipt_name},
-		{"card", CARDPRN_FAULT_COUNT, card_name},
-	};
-	for (size_t c = 0; c < G_N_ELEMENTS(classes); c++) {
-		for (int f = 0; f < classes[c].count; f++) {
-			const char *name = classes[c].name(f);
-			char *id = g_strdup_printf("status.%s.%s", classes[c].device,
-						   strcmp(name, "none") == 0 ? "starting" : name);
+	for (int d = 0; d < KDEV_HARDWARE_COUNT; d++) {
+		const struct kdev_info *info = kdev_info((enum kdev)d);
+		for (int f = 0; f < info->fault_count; f++) {
+			char id[64];
+			g_assert_nonnull(info->fault_name(f));
+			kdev_notice_key((enum kdev)d, info->fault_name(f), id, sizeof(id));
 			if (!i18n_has(cat, id))
 				g_error("kiosk/app.c asks for '%s', which kiosk/core/i18n-strings.c lacks", id);
-			g_hash_table_add(asked, id);
+			g_hash_table_add(asked, g_strdup(id));
 		}
+		g_assert_null(info->fault_name(info->fault_count));
 	}
 	for (size_t i = 0; i < i18n_id_count(); i++) {
 		const char *id = i18n_id_at(i);
 		bool built = false;
-		for (size_t c = 0; c < G_N_ELEMENTS(classes); c++) {
-			char *prefix = g_strdup_printf("status.%s.", classes[c].device);
+		for (int d = 0; d < KDEV_HARDWARE_COUNT; d++) {
+			char *prefix = g_strdup_printf("status.%s.", kdev_info((enum kdev)d)->name);
 			built = built || g_str_has_prefix(id, prefix);
 			g_free(prefix);
 		}

@@ -63,6 +63,20 @@ static void test_every_command(void)
 	script_free(s);
 }
 
+/* Device names come from the one device table (kiosk/kdev.h), each command's own subset. */
+static void test_device_names(void)
+{
+	expect_error("fault store write-failed\n", "unknown device 'store' (cash, receipt, card)");
+	expect_error("clear printer\n", "unknown device 'printer' (cash, receipt, card)");
+	expect_error("expect-device printer ok\n", "unknown device 'printer' (cash, receipt, card, store)");
+	expect_error("test-print cash\n", "no test print for 'cash' (receipt, card)");
+	expect_error("test-print store\n", "no test print for 'store' (receipt, card)");
+	expect_error("expect-device store jam\n", "unknown store state 'jam' (ok write-failed)");
+	struct script *s = parse_ok("expect-device store write-failed\nwait-device receipt paper-out\n"
+				    "expect-device cash cashbox-removed\ntest-print receipt\n");
+	script_free(s);
+}
+
 static void test_errors_name_file_and_line(void)
 {
 	expect_error("tap a\nfly away\n", "t.scenario:2: unknown command 'fly'");
@@ -225,6 +239,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/script/every-command", test_every_command);
+	g_test_add_func("/script/device-names", test_device_names);
 	g_test_add_func("/script/errors", test_errors_name_file_and_line);
 	g_test_add_func("/script/missing-file", test_load_missing_file);
 	g_test_add_func("/script/invalid-utf8", test_invalid_utf8);
