@@ -19,6 +19,7 @@
 #include "drivers/sim/bench.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
+#include "kiosk/ledger/query.h"
 
 struct runner {
 	struct script *script;
@@ -302,6 +303,18 @@ int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, 
 			return -1;
 		}
 		return 0;
+	case SCRIPT_EXPECT_LEDGER:
+		/* The query itself is checked when it runs: the database is not there yet. */
+		if (!cmd->arg[0]) {
+			snprintf(why, why_len, "expect-ledger needs a query: expect-ledger \"SQL\" \"VALUE\"");
+			return -1;
+		}
+		if (strlen(cmd->arg) > LEDGER_QUERY_MAX_SQL) {
+			snprintf(why, why_len, "expect-ledger: the query is %zu bytes, more than %d", strlen(cmd->arg),
+				 LEDGER_QUERY_MAX_SQL);
+			return -1;
+		}
+		return 0;
 	case SCRIPT_EXPECT_SCREEN:
 	case SCRIPT_GOTO:
 		if (scr_parse(cmd->arg, &screen) != 0) {
@@ -499,6 +512,9 @@ static enum runner_status device_wait_step(struct runner *r, uint64_t now, uint6
 	return RUNNER_WAIT;
 }
 
+/* The longest value expect-ledger compares: a query's answer is a count, an amount, a state. */
+#define RUNNER_LEDGER_VALUE_MAX 4096
+
 /* expect-file-text reads the whole file; past this it is not a text a scenario checks. */
 #define RUNNER_FILE_TEXT_MAX (16 << 20)
 
@@ -551,6 +567,22 @@ static enum runner_status settle_step(struct runner *r, uint64_t now, uint64_t *
 	}
 	*wait_until = now + RUNNER_SETTLE_STEP_MS;
 	return RUNNER_WAIT;
+}
+
+/* `expect-ledger "SQL" "VALUE"`: SQL NULL and no row are shown bare, text in quotes, so the
+ * text "NULL" and a NULL are told apart in the message. */
+static enum runner_status expect_ledger(struct runner *r, const struct script_cmd *cmd, int *exit_code)
+{
+	char value[RUNNER_LEDGER_VALUE_MAX];
+	enum ledger_query_kind kind = LEDGER_QUERY_NO_ROW;
+	struct kio_error err;
+	int rc = ledger_query_text(r->port.ops->db_path(r->port.kiosk), cmd->arg, value, sizeof(value), &kind, &err);
+	if (rc != 0)
+		return fail(r, cmd, exit_code, "the query %s: %s", rc == KIO_ERR_INVALID ? "was refused" : "failed", err.msg);
+	if (strcmp(value, cmd->arg2) == 0)
+		return RUNNER_CONTINUE;
+	const char *q = kind == LEDGER_QUERY_VALUE ? "\"" : "";
+	return fail(r, cmd, exit_code, "expected \"%s\", found %s%s%s", cmd->arg2, q, value, q);
 }
 
 static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd, uint64_t now,
@@ -698,6 +730,7 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 	case SCRIPT_EXPECT_LOG:
 		expect_log(r, cmd);
 		return RUNNER_CONTINUE;
+	case SCRIPT_EXPECT_LEDGER: return expect_ledger(r, cmd, exit_code);
 	case SCRIPT_SCREENSHOT:
 		if (r->port.ops->screenshot(r->port.kiosk, cmd->arg, &err) != 0)
 			return fail(r, cmd, exit_code, "%s", err.msg);

@@ -51,7 +51,7 @@ int runner_finish(struct runner *runner, int status);
  */
 void runner_report_failure(struct runner *runner, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The parse-time check of device names, fault kinds, screen ids, log levels, and of
+/* The parse-time check of device names, fault kinds, screen ids, log levels, queries, and of
  * commands that need simulated devices (script_check_fn; check_user is a const struct
  * runner_env *, NULL to check names only). */
 int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, size_t why_len);

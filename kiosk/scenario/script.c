@@ -36,6 +36,7 @@ static const struct {
 	[SCRIPT_EXPECT_NO_FILE] = {"expect-no-file", ARG_NAME, ARG_NONE},
 	[SCRIPT_WAIT_DEVICE] = {"wait-device", ARG_WORD, ARG_WORD},
 	[SCRIPT_EXPECT_LOG] = {"expect-log", ARG_WORD, ARG_STRING},
+	[SCRIPT_EXPECT_LEDGER] = {"expect-ledger", ARG_STRING, ARG_STRING},
 };
 
 /* The notes a UAE acceptor takes, in dirhams. */

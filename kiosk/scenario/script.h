@@ -32,6 +32,7 @@ enum script_op {
 	SCRIPT_EXPECT_NO_FILE, /* expect-no-file NAME */
 	SCRIPT_WAIT_DEVICE,    /* wait-device DEVICE ok|FAULT (up to 30 s, then a failure) */
 	SCRIPT_EXPECT_LOG,     /* expect-log error|warn "TEXT" (a later log line of that level) */
+	SCRIPT_EXPECT_LEDGER,  /* expect-ledger "SQL" "VALUE" (a read-only query on the database) */
 	SCRIPT_OP_COUNT
 };
 
@@ -39,8 +40,8 @@ struct script_cmd {
 	enum script_op op;
 	int line;
 	char *source;   /* the line as written, for failure messages */
-	char *arg;      /* ID, TEXT, NAME, DEVICE or LEVEL */
-	char *arg2;     /* KIND or TEXT */
+	char *arg;      /* ID, TEXT, NAME, DEVICE, LEVEL or SQL */
+	char *arg2;     /* KIND, TEXT or VALUE */
 	int64_t number; /* note: fils; wait: milliseconds */
 };
 

@@ -47,8 +47,9 @@ static int ascii_word(const char *s)
 static int is_string_arg(enum script_op op, int which)
 {
 	if (which == 1)
-		return op == SCRIPT_TAP_TEXT || op == SCRIPT_TYPE || op == SCRIPT_EXPECT_TEXT || op == SCRIPT_EXPECT_NO_TEXT;
-	return op == SCRIPT_EXPECT_FILE_TEXT || op == SCRIPT_EXPECT_LOG;
+		return op == SCRIPT_TAP_TEXT || op == SCRIPT_TYPE || op == SCRIPT_EXPECT_TEXT || op == SCRIPT_EXPECT_NO_TEXT ||
+		       op == SCRIPT_EXPECT_LEDGER;
+	return op == SCRIPT_EXPECT_FILE_TEXT || op == SCRIPT_EXPECT_LOG || op == SCRIPT_EXPECT_LEDGER;
 }
 
 static void check(const char *text, size_t size, const struct runner_env *env)
