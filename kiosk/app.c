@@ -956,7 +956,12 @@ int app_run(const struct app_options *opts)
 #if KIOSK_TEST_PORT
 	/* Before anything runs: the runner notes what the output folder holds and watches the log
 	 * from here on. */
-	struct runner_env scenario_env = {.simulate = opts->simulate};
+	struct runner_env scenario_env = {
+		.simulate = opts->simulate,
+		.carry_fd = opts->carry_fd,
+		.carry = opts->carry,
+		.carry_len = opts->carry_len,
+	};
 	struct testport port = {&port_ops, app};
 	if (opts->script_path && runner_open(opts->script_path, &scenario_env, &port, &app->runner, &err) != 0) {
 		fprintf(stderr, "kiosk: %s\n", err.msg);
@@ -975,6 +980,11 @@ int app_run(const struct app_options *opts)
 	bool headless = opts->mode == UI_MODE_HEADLESS;
 	/* Virtual time only where every device is simulated too: real devices answer in real time. */
 	app->clock = core_clock_new(headless && opts->simulate, app->cfg.virtual_epoch_s);
+#if KIOSK_TEST_PORT
+	/* After a power-cut the virtual clock goes on from where it stood; a real one does anyway. */
+	if (app->runner && core_clock_is_virtual(app->clock))
+		core_clock_advance_to(app->clock, runner_clock_start_ms(app->runner));
+#endif
 	app->timers = core_timers_new(app->clock);
 
 	if (text_engine_new(NULL, &app->text, &err) != 0) {

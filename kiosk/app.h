@@ -27,6 +27,12 @@ struct app_options {
 	const char *db_path;       /* overrides paths.db */
 	const char *lang;          /* overrides kiosk.default_language */
 	const char *startup_report; /* write the first-frame time here (bench/startup) */
+	/* With the test port, set by the scenario supervisor (kiosk/scenario/supervise.h): its
+	 * pipe for `power-cut` (-1: none), and what the process before a power-cut carried over
+	 * (NULL on the first). */
+	int carry_fd;
+	const void *carry;
+	size_t carry_len;
 };
 
 /* Runs the kiosk until it is asked to stop or its scenario ends; returns the exit status

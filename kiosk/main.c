@@ -12,6 +12,9 @@
 #include "kiosk/core/log.h"
 #include "kiosk/core/path.h"
 #include "kiosk/ledger/tool.h"
+#if KIOSK_TEST_PORT
+#include "kiosk/scenario/supervise.h"
+#endif
 #include "kiosk/text/text.h"
 
 static void usage(FILE *out)
@@ -78,7 +81,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
-	struct app_options opts = {.mode = UI_MODE_FULLSCREEN};
+	struct app_options opts = {.mode = UI_MODE_FULLSCREEN, .carry_fd = -1};
 	bool headless = false, windowed = false, fullscreen = false;
 	bool help = false, version = false, print_config = false;
 	/* Each option once: a repeated one (two --db) would otherwise be silently last-wins. */
@@ -196,5 +199,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	opts.mode = headless ? UI_MODE_HEADLESS : windowed ? UI_MODE_WINDOWED : UI_MODE_FULLSCREEN;
+#if KIOSK_TEST_PORT
+	/* A scenario that cuts the power (`power-cut`) runs under a supervisor that outlives the
+	 * kiosk process. */
+	if (opts.script_path && supervise_wanted(opts.script_path))
+		return supervise_scenario(&opts);
+#endif
 	return app_run(&opts);
 }

@@ -1,7 +1,9 @@
 /*
  * Scenario commands carried out through the kiosk's test port, with two watches over the whole
  * run: the log (an error line the scenario did not declare with expect-log fails it) and the
- * output folder as it was at the start (file checks see only what this run wrote).
+ * output folder as it was at the start (file checks see only what this run wrote). A run spans
+ * kiosk processes: at `power-cut` both watches and the line to go on from are carried to the
+ * next process (the carry, below).
  */
 #define LOG_MODULE "scenario"
 #include "runner.h"
@@ -9,14 +11,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "drivers/sim/bench.h"
+#include "kiosk/core/bytebuf.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 #include "kiosk/ledger/query.h"
@@ -24,6 +29,8 @@
 struct runner {
 	struct script *script;
 	struct testport port;
+	int carry_fd;              /* the supervisor's pipe, for power-cut; -1 without */
+	uint64_t clock_start_ms;   /* where the virtual clock stood at the power-cut before */
 	size_t next;
 	/* `type` taps one key per step so each tap is processed like a finger's. */
 	const char *typing;
@@ -182,6 +189,134 @@ static enum out_state out_file_state(const struct runner *r, const char *name, s
 	return left_from_before(r, name, st) ? OUT_OLD : OUT_WRITTEN;
 }
 
+/* ---- the carry: what a power-cut hands to the next kiosk process ----
+ *
+ * Written by the process that dies (power_cut) into the supervisor's pipe, read back by the
+ * next one (runner_open). Same machine, same binary, so native byte order; the script is
+ * parsed again from the same file, and the carry names its lines by index:
+ *
+ *   "KCARRY1\0", u64 lines in the script, u64 next line, u64 virtual clock ms,
+ *   u64 n expect-logs, each: u64 line index, u64 met;
+ *   u64 n files in the output folder at the start, each: u64 dev, ino, size, mtime s, ns,
+ *   ctime s, ns, name length, then the name's bytes.
+ */
+static const char carry_magic[8] = "KCARRY1";
+
+static void put_u64(struct core_bytebuf *b, uint64_t v) { core_bytebuf_append(b, &v, sizeof(v)); }
+
+struct carry_reader {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t get_u64(struct carry_reader *c)
+{
+	uint64_t v = 0;
+	if ((size_t)(c->end - c->p) < sizeof(v)) {
+		c->bad = true;
+		return 0;
+	}
+	memcpy(&v, c->p, sizeof(v));
+	c->p += sizeof(v);
+	return v;
+}
+
+static void encode_carry(struct runner *r, uint64_t now_ms, struct core_bytebuf *b)
+{
+	core_bytebuf_append(b, carry_magic, sizeof(carry_magic));
+	put_u64(b, r->script->n);
+	put_u64(b, r->next);
+	put_u64(b, now_ms);
+	pthread_mutex_lock(&r->log_lock);
+	put_u64(b, r->n_expects);
+	for (size_t i = 0; i < r->n_expects; i++) {
+		put_u64(b, (uint64_t)(r->expects[i].cmd - r->script->cmds));
+		put_u64(b, r->expects[i].met);
+	}
+	pthread_mutex_unlock(&r->log_lock);
+	put_u64(b, r->n_before);
+	for (size_t i = 0; i < r->n_before; i++) {
+		const struct stat *st = &r->before[i].st;
+		put_u64(b, st->st_dev);
+		put_u64(b, st->st_ino);
+		put_u64(b, (uint64_t)st->st_size);
+		put_u64(b, (uint64_t)st->st_mtim.tv_sec);
+		put_u64(b, (uint64_t)st->st_mtim.tv_nsec);
+		put_u64(b, (uint64_t)st->st_ctim.tv_sec);
+		put_u64(b, (uint64_t)st->st_ctim.tv_nsec);
+		put_u64(b, strlen(r->before[i].name));
+		core_bytebuf_append(b, r->before[i].name, strlen(r->before[i].name));
+	}
+}
+
+static int decode_carry(struct runner *r, const void *data, size_t len, struct kio_error *err)
+{
+	struct carry_reader c = {data, (const uint8_t *)data + len, false};
+	if (len < sizeof(carry_magic) || memcmp(data, carry_magic, sizeof(carry_magic)) != 0)
+		return kio_fail(err, KIO_ERR_CORRUPT, "%s: power-cut: the state carried over is not one", r->script->path);
+	c.p += sizeof(carry_magic);
+	uint64_t lines = get_u64(&c), next = get_u64(&c);
+	r->clock_start_ms = get_u64(&c);
+	/* The file was parsed again: a scenario edited in between is a different run. */
+	if (c.bad || lines != r->script->n || next > lines)
+		return kio_fail(err, KIO_ERR_CORRUPT, "%s: power-cut: the scenario changed while it ran", r->script->path);
+	r->next = (size_t)next;
+	uint64_t n = get_u64(&c);
+	for (uint64_t i = 0; i < n && !c.bad; i++) {
+		uint64_t index = get_u64(&c), met = get_u64(&c);
+		if (c.bad || index >= lines || r->script->cmds[index].op != SCRIPT_EXPECT_LOG)
+			return kio_fail(err, KIO_ERR_CORRUPT, "%s: power-cut: the expect-log lines carried over do not match",
+					r->script->path);
+		const struct script_cmd *cmd = &r->script->cmds[index];
+		enum log_level level = LOG_ERROR;
+		log_level_parse(cmd->arg, &level); /* checked at parse time */
+		if (r->n_expects == r->cap_expects) {
+			r->cap_expects = r->cap_expects ? r->cap_expects * 2 : 8;
+			r->expects = xrealloc(r->expects, r->cap_expects * sizeof(*r->expects));
+		}
+		r->expects[r->n_expects++] = (struct log_expect){cmd, level, met != 0};
+	}
+	n = get_u64(&c);
+	size_t cap = 0;
+	for (uint64_t i = 0; i < n && !c.bad; i++) {
+		struct stat st = {0};
+		st.st_dev = (dev_t)get_u64(&c);
+		st.st_ino = (ino_t)get_u64(&c);
+		st.st_size = (off_t)get_u64(&c);
+		st.st_mtim.tv_sec = (time_t)get_u64(&c);
+		st.st_mtim.tv_nsec = (long)get_u64(&c);
+		st.st_ctim.tv_sec = (time_t)get_u64(&c);
+		st.st_ctim.tv_nsec = (long)get_u64(&c);
+		uint64_t name_len = get_u64(&c);
+		if (c.bad || name_len == 0 || name_len > 4096 || name_len > (uint64_t)(c.end - c.p)) {
+			c.bad = true;
+			break;
+		}
+		char *name = xstrndup((const char *)c.p, (size_t)name_len);
+		c.p += name_len;
+		add_before(r, &cap, name, &st);
+		free(name);
+	}
+	if (c.bad || c.p != c.end)
+		return kio_fail(err, KIO_ERR_CORRUPT, "%s: power-cut: the state carried over is cut short", r->script->path);
+	return 0;
+}
+
+/* All of data into fd: the supervisor reads while this writes, so any length goes. */
+static int write_all(int fd, const uint8_t *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int runner_open(const char *path, const struct runner_env *env, const struct testport *port, struct runner **out,
 		struct kio_error *err)
 {
@@ -192,8 +327,16 @@ int runner_open(const char *path, const struct runner_env *env, const struct tes
 	struct runner *r = xcalloc(1, sizeof(*r));
 	r->script = script;
 	r->port = *port;
+	r->carry_fd = env->carry_fd;
 	pthread_mutex_init(&r->log_lock, NULL);
-	snapshot_out_dir(r);
+	if (env->carry)
+		rc = decode_carry(r, env->carry, env->carry_len, err);
+	else
+		snapshot_out_dir(r);
+	if (rc != 0) {
+		runner_free(r);
+		return rc;
+	}
 	/* Warnings too: expect-log warn must see them whatever --log-level shows. */
 	log_set_sink_level(LOG_WARN);
 	log_set_sink(on_log, r);
@@ -214,6 +357,8 @@ void runner_free(struct runner *r)
 	script_free(r->script);
 	free(r);
 }
+
+uint64_t runner_clock_start_ms(const struct runner *r) { return r->clock_start_ms; }
 
 static int check_expect_device(const struct script_cmd *cmd, char *why, size_t why_len)
 {
@@ -585,6 +730,27 @@ static enum runner_status expect_ledger(struct runner *r, const struct script_cm
 	return fail(r, cmd, exit_code, "expected \"%s\", found %s%s%s", cmd->arg2, q, value, q);
 }
 
+/*
+ * `power-cut`: this kiosk process dies here as in a power cut, SIGKILL, no cleanup of any kind.
+ * First the supervisor is told what the next process needs (the carry, above); it starts that
+ * process on the same database, devices' state and output folder once this one is gone.
+ */
+static enum runner_status power_cut(struct runner *r, const struct script_cmd *cmd, uint64_t now, int *exit_code)
+{
+	if (r->carry_fd < 0)
+		return fail(r, cmd, exit_code, "power-cut needs the scenario supervisor, which kiosk --script starts");
+	struct core_bytebuf carry = {0};
+	encode_carry(r, now, &carry);
+	int rc = write_all(r->carry_fd, carry.data, carry.len);
+	int saved = errno;
+	core_bytebuf_free(&carry);
+	if (rc != 0)
+		return fail(r, cmd, exit_code, "power-cut: the supervisor cannot be told where to go on: %s", strerror(saved));
+	LOG_INFO("%s:%d: power-cut", r->script->path, cmd->line);
+	raise(SIGKILL);
+	return fail(r, cmd, exit_code, "power-cut: the kiosk survived SIGKILL");
+}
+
 static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd, uint64_t now,
 				  uint64_t *wait_until, int *exit_code)
 {
@@ -731,6 +897,7 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		expect_log(r, cmd);
 		return RUNNER_CONTINUE;
 	case SCRIPT_EXPECT_LEDGER: return expect_ledger(r, cmd, exit_code);
+	case SCRIPT_POWER_CUT: return power_cut(r, cmd, now, exit_code);
 	case SCRIPT_SCREENSHOT:
 		if (r->port.ops->screenshot(r->port.kiosk, cmd->arg, &err) != 0)
 			return fail(r, cmd, exit_code, "%s", err.msg);

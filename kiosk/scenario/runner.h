@@ -22,20 +22,31 @@ enum runner_status {
 	RUNNER_DONE,     /* finished: *exit_code is 0 (all held) or 1 (an expectation failed) */
 };
 
-/* What the kiosk that will run the scenario has, for the parse-time checks. */
+/* What the kiosk that will run the scenario has, for the parse-time checks and `power-cut`. */
 struct runner_env {
 	bool simulate; /* simulated devices: note, fault, clear and test-print can work */
+	/* `power-cut`: the scenario supervisor's pipe (kiosk/scenario/supervise.h), where the
+	 * runner writes what the next kiosk process needs before this one dies; -1 without one. */
+	int carry_fd;
+	/* What the process before this one wrote there at its power-cut; NULL on the first. */
+	const void *carry;
+	size_t carry_len;
 };
 
 /*
  * Loads the scenario at path (checked as runner_check_cmd does: KIO_ERR_INVALID with
- * "file:line: reason" in err, nothing done) and starts the run on port (borrowed). Call it before anything the scenario checks happens: it notes what the output folder
+ * "file:line: reason" in err, nothing done) and starts the run on port (borrowed, like env's
+ * carry). Call it before anything the scenario checks happens: it notes what the output folder
  * already holds (expect-file and friends see only what this run wrote) and from then on watches
- * the log (an error line the scenario did not declare with expect-log fails it).
+ * the log (an error line the scenario did not declare with expect-log fails it). After a
+ * power-cut, env->carry holds both, and the line to go on from.
  */
 int runner_open(const char *path, const struct runner_env *env, const struct testport *port, struct runner **out,
 		struct kio_error *err);
 void runner_free(struct runner *runner); /* accepts NULL */
+/* The virtual time, in ms since the run began, the kiosk's clock starts at: 0, or where the
+ * clock of the process before a power-cut stood. */
+uint64_t runner_clock_start_ms(const struct runner *runner);
 enum runner_status runner_step(struct runner *runner, uint64_t now_ms, uint64_t *wait_until_ms, int *exit_code);
 /*
  * After the kiosk has shut down: status is the run's exit status so far. A run that passed

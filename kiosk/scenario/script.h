@@ -33,6 +33,7 @@ enum script_op {
 	SCRIPT_WAIT_DEVICE,    /* wait-device DEVICE ok|FAULT (up to 30 s, then a failure) */
 	SCRIPT_EXPECT_LOG,     /* expect-log error|warn "TEXT" (a later log line of that level) */
 	SCRIPT_EXPECT_LEDGER,  /* expect-ledger "SQL" "VALUE" (a read-only query on the database) */
+	SCRIPT_POWER_CUT,      /* power-cut (the kiosk process dies; a new one goes on) */
 	SCRIPT_OP_COUNT
 };
 

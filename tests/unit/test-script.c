@@ -63,20 +63,23 @@ static void test_every_command(void)
 	script_free(s);
 }
 
-/* expect-ledger's two strings. */
-static void test_expect_ledger(void)
+/* The commands of issue 11: expect-ledger's two strings, power-cut alone on its line. */
+static void test_ledger_and_power_cut(void)
 {
 	struct script *s = parse_ok("expect-ledger \"SELECT count(*) FROM tx WHERE kind = 'topup'\" \"1\"\n"
-				    "expect-ledger \"SELECT NULL\" \"\"\n");
-	g_assert_cmpuint(s->n, ==, 2);
+				    "expect-ledger \"SELECT NULL\" \"\"\n"
+				    "power-cut\n");
+	g_assert_cmpuint(s->n, ==, 3);
 	g_assert_cmpint(s->cmds[0].op, ==, SCRIPT_EXPECT_LEDGER);
 	g_assert_cmpstr(s->cmds[0].arg, ==, "SELECT count(*) FROM tx WHERE kind = 'topup'");
 	g_assert_cmpstr(s->cmds[0].arg2, ==, "1");
 	g_assert_cmpstr(s->cmds[1].arg2, ==, "");
+	g_assert_cmpint(s->cmds[2].op, ==, SCRIPT_POWER_CUT);
 	script_free(s);
 	expect_error("expect-ledger \"\" \"1\"\n", "t.scenario:1: expect-ledger needs a query");
 	expect_error("expect-ledger \"SELECT 1\"\n", "expected a string in double quotes");
 	expect_error("expect-ledger SELECT 1\n", "expected a string in double quotes");
+	expect_error("power-cut now\n", "unexpected 'now' after the arguments of power-cut");
 	char *huge = g_strnfill(5000, 'x');
 	char *line = g_strdup_printf("expect-ledger \"%s\" \"1\"\n", huge);
 	expect_error(line, "the query is 5000 bytes, more than 4096");
@@ -260,7 +263,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/script/every-command", test_every_command);
-	g_test_add_func("/script/expect-ledger", test_expect_ledger);
+	g_test_add_func("/script/ledger-and-power-cut", test_ledger_and_power_cut);
 	g_test_add_func("/script/device-names", test_device_names);
 	g_test_add_func("/script/errors", test_errors_name_file_and_line);
 	g_test_add_func("/script/missing-file", test_load_missing_file);
