@@ -867,13 +867,14 @@ static int check_paths(struct core_config *cfg, const struct app_options *opts, 
 	rc = core_path_check_out_file(what, db, sizeof(cfg->db_path), false, err);
 	if (rc)
 		return rc;
-	/* SQLite's side files (-journal, -wal, -shm) and the simulated validator's memory
-	 * (.sim-cash) are named after the database: they must fit a file name too. */
+	/* SQLite's side files (-journal, -wal, -shm) and the simulated devices' memory
+	 * (.sim-cash, .sim-printers, the longest) are named after the database: they must fit a
+	 * file name too. */
 	const char *base = strrchr(db, '/') ? strrchr(db, '/') + 1 : db;
-	if (strlen(base) + strlen(".sim-cash") > NAME_MAX)
+	if (strlen(base) + strlen(".sim-printers") > NAME_MAX)
 		return kio_fail(err, KIO_ERR_INVALID,
-				"%s: a file name of %zu bytes leaves no room for its side files (-journal, -wal, .sim-cash): at most %zu",
-				what, strlen(base), (size_t)NAME_MAX - strlen(".sim-cash"));
+				"%s: a file name of %zu bytes leaves no room for its side files (-journal, -wal, .sim-printers): at most %zu",
+				what, strlen(base), (size_t)NAME_MAX - strlen(".sim-printers"));
 	memmove(cfg->db_path, db, strlen(db) + 1);
 	return 0;
 }
@@ -1012,10 +1013,12 @@ int app_run(const struct app_options *opts)
 		goto out_notes;
 	}
 	char *cash_state = xasprintf("%s.sim-cash", app->cfg.db_path);
+	char *printer_state = xasprintf("%s.sim-printers", app->cfg.db_path);
 	struct devices_config dc = {
 		.simulate = opts->simulate,
 		.cfg = &app->cfg,
 		.cash_state_path = cash_state,
+		.printer_state_path = printer_state,
 		.timers = app->timers,
 		.journal = ledger_notes_journal(app->notes),
 		.wake = on_device_wake,
@@ -1024,6 +1027,7 @@ int app_run(const struct app_options *opts)
 	};
 	int dev_rc = devices_open(&dc, &app->devices, &err);
 	free(cash_state);
+	free(printer_state);
 	if (dev_rc != 0) {
 		LOG_ERR("devices: %s", err.msg);
 		goto out_notes;

@@ -96,6 +96,7 @@ static int open_transports(struct devices *d, struct transport *t[KDEV_HARDWARE_
 		struct sim_bench_config bc = {
 			.out_dir = cfg->out_dir,
 			.cash_state_path = d->dc.cash_state_path,
+			.printer_state_path = d->dc.printer_state_path,
 			.cash_encryption = cfg->cash_encryption != 0,
 			.cash_fixed_key = cfg->cash_fixed_key,
 		};

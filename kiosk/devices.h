@@ -30,6 +30,7 @@ struct devices_config {
 	bool simulate;
 	const struct core_config *cfg;   /* device ids, printer width, output folder */
 	const char *cash_state_path;     /* simulated validator memory; NULL = fresh each run */
+	const char *printer_state_path;  /* simulated printers' faults; NULL = fresh each run */
 	struct core_timers *timers;      /* borrowed: the drivers' polls and timeouts */
 	struct cash_journal *journal;    /* borrowed: every note's journey, for exactly-once */
 	/* Called when a device wants servicing, possibly from a driver thread: it must only wake

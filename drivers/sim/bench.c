@@ -22,6 +22,10 @@ struct sim_bench {
 	const struct core_clock *clock;
 	char *out_dir;
 	char *cash_state_path;
+	char *printer_state_path;
+	/* The printers' raised faults as a bit per fault, last written to printer_state_path. */
+	uint32_t printer_saved[SIM_BENCH_DEV_COUNT];
+	bool printer_saved_valid;
 	struct sim_essp_config essp_cfg;
 	struct sim_essp *essp;
 	struct sim_essp_memory cash_saved; /* the validator state last written to cash_state_path */
@@ -35,7 +39,8 @@ struct sim_bench {
 	size_t cards_collected;
 };
 
-static char *read_file(const char *path, struct kio_error *err)
+/* what: "validator", "printer", for the messages. */
+static char *read_file(const char *path, const char *what, struct kio_error *err)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
@@ -52,7 +57,7 @@ static char *read_file(const char *path, struct kio_error *err)
 			if (cap >= (1u << 20)) {
 				fclose(f);
 				free(text);
-				kio_fail(err, KIO_ERR_CORRUPT, "%s: larger than any saved validator state", path);
+				kio_fail(err, KIO_ERR_CORRUPT, "%s: larger than any saved %s state", path, what);
 				return NULL;
 			}
 			cap *= 2;
@@ -64,8 +69,8 @@ static char *read_file(const char *path, struct kio_error *err)
 	/* The model reads a C string: a NUL would hide everything after it from the check that
 	 * the whole file is a state the model wrote. */
 	if (memchr(text, '\0', len)) {
-		kio_fail(err, KIO_ERR_CORRUPT, "%s: a NUL byte at offset %zu: not a saved validator state", path,
-			 (size_t)((char *)memchr(text, '\0', len) - text));
+		kio_fail(err, KIO_ERR_CORRUPT, "%s: a NUL byte at offset %zu: not a saved %s state", path,
+			 (size_t)((char *)memchr(text, '\0', len) - text), what);
 		free(text);
 		return NULL;
 	}
@@ -76,7 +81,7 @@ static int new_essp(struct sim_bench *b, struct kio_error *err)
 {
 	uint64_t now = core_clock_now_ms(b->clock);
 	struct kio_error read_err = {0};
-	char *saved = b->cash_state_path ? read_file(b->cash_state_path, &read_err) : NULL;
+	char *saved = b->cash_state_path ? read_file(b->cash_state_path, "validator", &read_err) : NULL;
 	if (read_err.code)
 		return kio_fail(err, read_err.code, "%s", read_err.msg);
 	if (saved) {
@@ -153,6 +158,105 @@ static const struct sim_model_ops persisting_ops = {
 	.connected = persisting_connected,
 };
 
+/* ---- the printers' faults across a restart ----
+ *
+ * The file is one line per printer that has a fault raised: its name and its faults' names,
+ * `receipt paper-out cover-open`. Written (then renamed over the old one) whenever the set
+ * changes, by the tester's hands only: the models raise no fault by themselves.
+ */
+static const enum sim_bench_dev printers[] = {SIM_BENCH_RECEIPT, SIM_BENCH_CARD};
+static const char *const device_names[SIM_BENCH_DEV_COUNT] = {"cash", "receipt", "card"};
+static int write_text(const char *path, const char *text, struct kio_error *err);
+static int fault_count(enum sim_bench_dev dev);
+static const char *fault_name(enum sim_bench_dev dev, int fault);
+static bool fault_on(const struct sim_bench *b, enum sim_bench_dev dev, int fault);
+
+static uint32_t raised_faults(const struct sim_bench *b, enum sim_bench_dev dev)
+{
+	uint32_t mask = 0;
+	for (int f = 0; f < fault_count(dev); f++)
+		if (fault_on(b, dev, f))
+			mask |= 1u << f;
+	return mask;
+}
+
+static void persist_printers(struct sim_bench *b)
+{
+	if (!b->printer_state_path)
+		return;
+	uint32_t now[SIM_BENCH_DEV_COUNT] = {0};
+	for (size_t i = 0; i < sizeof(printers) / sizeof(printers[0]); i++)
+		now[printers[i]] = raised_faults(b, printers[i]);
+	if (b->printer_saved_valid && memcmp(now, b->printer_saved, sizeof(now)) == 0)
+		return;
+	/* Every fault of both printers is under 200 bytes: the lengths below never pass the end. */
+	char text[512] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < sizeof(printers) / sizeof(printers[0]); i++) {
+		enum sim_bench_dev dev = printers[i];
+		if (!now[dev])
+			continue;
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", device_names[dev]);
+		for (int f = 0; f < fault_count(dev); f++)
+			if (now[dev] & (1u << f))
+				len += (size_t)snprintf(text + len, sizeof(text) - len, " %s", fault_name(dev, f));
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "\n");
+	}
+	struct kio_error err;
+	char *tmp = xasprintf("%s.tmp", b->printer_state_path);
+	int rc = write_text(tmp, text, &err);
+	if (rc == 0 && rename(tmp, b->printer_state_path) != 0)
+		rc = kio_fail(&err, KIO_ERR_IO, "%s: %s", b->printer_state_path, strerror(errno));
+	free(tmp);
+	/* A failed write leaves the old snapshot: the next change tries again. */
+	if (rc != 0) {
+		LOG_ERR("%s", err.msg);
+		return;
+	}
+	memcpy(b->printer_saved, now, sizeof(now));
+	b->printer_saved_valid = true;
+}
+
+/* Raises the faults the file names on the fresh printer models; none without a file. */
+static int load_printers(struct sim_bench *b, struct kio_error *err)
+{
+	struct kio_error read_err = {0};
+	char *text = b->printer_state_path ? read_file(b->printer_state_path, "printer", &read_err) : NULL;
+	if (read_err.code)
+		return kio_fail(err, read_err.code, "%s", read_err.msg);
+	if (!text)
+		return 0;
+	int rc = 0, line = 0;
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l && rc == 0; l = strtok_r(NULL, "\n", &save)) {
+		line++;
+		char *words = NULL;
+		char *name = strtok_r(l, " ", &words);
+		enum sim_bench_dev dev = SIM_BENCH_DEV_COUNT;
+		if (!name || sim_bench_device_parse(name, &dev) != 0 || dev == SIM_BENCH_CASH) {
+			rc = kio_fail(err, KIO_ERR_CORRUPT, "%s:%d: not a printer: '%s'", b->printer_state_path, line,
+				      name ? name : "");
+			break;
+		}
+		for (char *w = strtok_r(NULL, " ", &words); w; w = strtok_r(NULL, " ", &words)) {
+			int fault;
+			if (sim_bench_fault_parse(dev, w, &fault) != 0) {
+				rc = kio_fail(err, KIO_ERR_CORRUPT, "%s:%d: not a %s fault: '%s'", b->printer_state_path,
+					      line, name, w);
+				break;
+			}
+			if (dev == SIM_BENCH_RECEIPT)
+				sim_escpos_fault_set(b->escpos, (enum sim_escpos_fault)fault, true);
+			else
+				sim_evolis_fault_set(b->evolis, (enum sim_evolis_fault)fault, true);
+		}
+	}
+	free(text);
+	if (rc == 0)
+		LOG_INFO("printers: faults restored from %s", b->printer_state_path);
+	return rc;
+}
+
 int sim_bench_new(const struct core_clock *clock, const struct sim_bench_config *cfg,
 		  struct sim_bench **out, struct kio_error *err)
 {
@@ -164,17 +268,27 @@ int sim_bench_new(const struct core_clock *clock, const struct sim_bench_config 
 	b->essp_cfg.encryption = cfg->cash_encryption;
 	if (cfg->cash_encryption)
 		b->essp_cfg.fixed_key = cfg->cash_fixed_key;
+	b->printer_state_path = cfg->printer_state_path ? xstrdup(cfg->printer_state_path) : NULL;
 	int rc = new_essp(b, err);
 	if (rc == 0)
 		rc = sim_escpos_new(NULL, &b->escpos, err);
 	if (rc == 0)
 		rc = sim_evolis_new(NULL, &b->evolis, err);
+	if (rc == 0)
+		rc = load_printers(b, err);
 	if (rc != 0) {
+		/* Never overwrite a state file we could not read. */
 		free(b->cash_state_path);
-		b->cash_state_path = NULL; /* never overwrite a state file we could not read */
+		b->cash_state_path = NULL;
+		free(b->printer_state_path);
+		b->printer_state_path = NULL;
 		sim_bench_free(b);
 		return rc;
 	}
+	/* What the file said is what the printers have: nothing to write until it changes. */
+	for (size_t i = 0; i < sizeof(printers) / sizeof(printers[0]); i++)
+		b->printer_saved[printers[i]] = raised_faults(b, printers[i]);
+	b->printer_saved_valid = true;
 	sim_model_essp(&b->essp_inner, b->essp);
 	b->models[SIM_BENCH_CASH] = (struct sim_model){&persisting_ops, b, "essp"};
 	persist_cash(b);
@@ -199,6 +313,7 @@ void sim_bench_free(struct sim_bench *b)
 	sim_escpos_free(b->escpos);
 	sim_evolis_free(b->evolis);
 	free(b->cash_state_path);
+	free(b->printer_state_path);
 	free(b->out_dir);
 	free(b);
 }
@@ -207,8 +322,6 @@ struct transport *sim_bench_transport(struct sim_bench *b, enum sim_bench_dev de
 {
 	return (unsigned)dev < SIM_BENCH_DEV_COUNT ? b->transports[dev] : NULL;
 }
-
-static const char *const device_names[SIM_BENCH_DEV_COUNT] = {"cash", "receipt", "card"};
 
 int sim_bench_device_parse(const char *name, enum sim_bench_dev *out)
 {
@@ -296,6 +409,8 @@ int sim_bench_fault(struct sim_bench *b, enum sim_bench_dev dev, int fault, bool
 	LOG_INFO("%s: %s %s", device_names[dev], fault_name(dev, fault), on ? "raised" : "cleared");
 	if (dev == SIM_BENCH_CASH)
 		persist_cash(b);
+	else
+		persist_printers(b);
 	transport_sim_notify(b->transports[dev]);
 	return 0;
 }

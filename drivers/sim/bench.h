@@ -20,6 +20,11 @@ struct sim_bench_config {
 	/* The validator's memory (counters, cashbox, a note left in the path) survives a restart
 	 * of the kiosk as it would on real hardware; NULL: a factory-fresh device every run. */
 	const char *cash_state_path;
+	/* The printers' physical faults the tester raised (paper out, cover open, ribbon out, a
+	 * pulled cable...) survive a restart of the kiosk too, as a printer with no paper still
+	 * has none after a power cut: kept in this file, written whenever they change. NULL:
+	 * fresh printers every run. */
+	const char *printer_state_path;
 	/* A validator set to require eSSP encryption with this fixed key (the site's choice). */
 	bool cash_encryption;
 	uint64_t cash_fixed_key;
@@ -28,7 +33,7 @@ struct sim_bench_config {
 struct sim_bench;
 
 /* Borrows clock; copies cfg. Caller frees with sim_bench_free. KIO_ERR_CORRUPT (err names the
- * file) when the saved validator state cannot be read. */
+ * file) when the saved validator or printer state cannot be read. */
 int sim_bench_new(const struct core_clock *clock, const struct sim_bench_config *cfg,
 		  struct sim_bench **out, struct kio_error *err);
 /* Saves the validator state (if a path was given) and frees everything. Accepts NULL. Free the

@@ -118,6 +118,71 @@ static void test_state_survives_restart(void)
 	core_clock_free(clock);
 }
 
+static char *file_text(const char *path)
+{
+	char *text = NULL;
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	return text;
+}
+
+static void raise_fault(struct sim_bench *b, enum sim_bench_dev dev, const char *kind)
+{
+	int fault;
+	g_assert_cmpint(sim_bench_fault_parse(dev, kind, &fault), ==, 0);
+	g_assert_cmpint(sim_bench_fault(b, dev, fault, true), ==, 0);
+}
+
+/* A printer with no paper has none after a power cut either (issue 11's power-cut): the
+ * printers' raised faults are kept in their file and raised again on the next bench. */
+static void test_printer_faults_survive_restart(void)
+{
+	struct kio_error err;
+	char *dir = g_dir_make_tmp("bench-XXXXXX", NULL);
+	char *state = g_build_filename(dir, "printers.state", NULL);
+	struct core_clock *clock = core_clock_new(true, 0);
+	struct sim_bench_config cfg = {.out_dir = dir, .printer_state_path = state};
+	struct sim_bench *b = NULL;
+	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, 0);
+	g_assert_false(g_file_test(state, G_FILE_TEST_EXISTS)); /* no fault, nothing to keep */
+	raise_fault(b, SIM_BENCH_RECEIPT, "paper-out");
+	raise_fault(b, SIM_BENCH_CARD, "ribbon-out");
+	raise_fault(b, SIM_BENCH_CASH, "jam"); /* the validator keeps its own memory */
+	char *text = file_text(state);
+	g_assert_cmpstr(text, ==, "receipt paper-out\ncard ribbon-out\n");
+	g_free(text);
+	sim_bench_free(b);
+
+	/* The restart: the restored receipt printer has the fault to clear, so clearing it
+	 * rewrites the file without it. A fresh printer would have nothing to clear. */
+	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, 0);
+	text = file_text(state);
+	g_assert_cmpstr(text, ==, "receipt paper-out\ncard ribbon-out\n");
+	g_free(text);
+	g_assert_cmpint(sim_bench_clear_all(b, SIM_BENCH_RECEIPT), ==, 0);
+	text = file_text(state);
+	g_assert_cmpstr(text, ==, "card ribbon-out\n");
+	g_free(text);
+	sim_bench_free(b);
+
+	/* A file the bench did not write is refused, named and left alone. */
+	g_assert_true(g_file_set_contents(state, "receipt on-fire\n", -1, NULL));
+	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, KIO_ERR_CORRUPT);
+	g_assert_nonnull(strstr(err.msg, "printers.state:1: not a receipt fault: 'on-fire'"));
+	text = file_text(state);
+	g_assert_cmpstr(text, ==, "receipt on-fire\n");
+	g_free(text);
+	g_assert_true(g_file_set_contents(state, "card jam\ncash jam\n", -1, NULL));
+	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, KIO_ERR_CORRUPT);
+	g_assert_nonnull(strstr(err.msg, "printers.state:2: not a printer: 'cash'"));
+
+	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_free(cmd);
+	g_free(state);
+	g_free(dir);
+	core_clock_free(clock);
+}
+
 /* Writes one command with the sequence rule and drops the reply: what matters here is when the
  * device's memory reaches the disk, not what it answers. */
 static void send(struct transport *t, struct essp_seq *seq, void (*build)(struct essp_cmd *))
@@ -242,6 +307,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sim-bench/names", test_names);
 	g_test_add_func("/sim-bench/faults-and-files", test_faults_and_files);
 	g_test_add_func("/sim-bench/state-survives-restart", test_state_survives_restart);
+	g_test_add_func("/sim-bench/printer-faults-survive-restart", test_printer_faults_survive_restart);
 	g_test_add_func("/sim-bench/state-on-disk-before-the-reply", test_state_on_disk_before_the_reply);
 	g_test_add_func("/sim-bench/failed-save-is-retried", test_failed_save_is_retried);
 	return g_test_run();
