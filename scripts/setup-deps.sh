@@ -23,6 +23,10 @@ packages=(
 	fonts-noto-core unicode-data
 	# test-only: libraqm as a layout oracle, umockdev to emulate USB devices under libusb
 	libraqm-dev umockdev libumockdev-dev
+	# test-only: clang and its runtime libraries (libFuzzer, the sanitizers' runtimes, only
+	# recommended by clang) build the fuzz targets as libFuzzer binaries, which
+	# scripts/test.sh runs for a few seconds each (scripts/fuzz.sh)
+	clang libclang-rt-dev
 	# bench-only: libunibreak, the line-break stage the own UAX #14 breaker replaced, as the
 	# speed baseline of bench/text/bench-linebreak (the kiosk no longer links it)
 	libunibreak-dev

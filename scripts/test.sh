@@ -2,7 +2,8 @@
 # Quick start, second command (and what CI runs): install what is missing, build with
 # warnings as errors, and run the whole suite twice: a normal build, then an
 # AddressSanitizer + UndefinedBehaviorSanitizer build; then build the kiosk alone without the
-# test port and check it takes no scenario. Ends with "tests: N passed, N failed".
+# test port and check it takes no scenario, and run each libFuzzer target for a few seconds.
+# Ends with "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh || exit 1
@@ -52,9 +53,24 @@ run_no_test_port() {
 	fi
 }
 
+# The fuzz targets as libFuzzer binaries (clang, every library instrumented, ASan + UBSan:
+# scripts/fuzz.sh builds build-fuzz/), each run for FUZZ_SECONDS (default 5): a target that no
+# longer builds with -Dfuzz=true, or falls over at once, fails here and not on the day someone
+# fuzzes for hours. The `fuzz` suite above replays the corpora in the other two builds.
+run_fuzz_smoke() {
+	if bash scripts/fuzz.sh all "${FUZZ_SECONDS:-5}"; then
+		echo "build-fuzz: 1 passed, 0 failed, 0 skipped"
+		passed=$((passed + 1))
+	else
+		echo "build-fuzz: 0 passed, 1 failed, 0 skipped"
+		failed=$((failed + 1))
+	fi
+}
+
 run_suite build
 run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
 run_no_test_port
+run_fuzz_smoke
 
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
