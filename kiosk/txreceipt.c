@@ -125,7 +125,9 @@ int txreceipt_print(struct devices *devices, struct ledger *ledger, struct text_
 	return rc;
 }
 
-int txreceipt_printed(struct ledger *ledger, const char *job, int64_t now_s, int64_t *tx_id, struct kio_error *err)
+/* The printer's word on job: recorded on its transaction by record (printed or failed). */
+static int record_job(struct ledger *ledger, const char *job, int64_t now_s, int64_t *tx_id,
+		      int (*record)(struct ledger *, int64_t, int64_t, struct kio_error *), struct kio_error *err)
 {
 	int64_t seq = 0;
 	if (!txreceipt_job_seq(job, &seq))
@@ -133,8 +135,18 @@ int txreceipt_printed(struct ledger *ledger, const char *job, int64_t now_s, int
 	struct ledger_tx tx;
 	int rc = ledger_tx_get_seq(ledger, seq, &tx, err);
 	if (rc == 0)
-		rc = ledger_receipt_printed(ledger, tx.id, now_s, err);
+		rc = record(ledger, tx.id, now_s, err);
 	if (rc == 0 && tx_id)
 		*tx_id = tx.id;
 	return rc;
+}
+
+int txreceipt_printed(struct ledger *ledger, const char *job, int64_t now_s, int64_t *tx_id, struct kio_error *err)
+{
+	return record_job(ledger, job, now_s, tx_id, ledger_receipt_printed, err);
+}
+
+int txreceipt_failed(struct ledger *ledger, const char *job, int64_t now_s, int64_t *tx_id, struct kio_error *err)
+{
+	return record_job(ledger, job, now_s, tx_id, ledger_receipt_failed, err);
 }

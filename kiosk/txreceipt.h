@@ -59,3 +59,8 @@ bool txreceipt_job_seq(const char *job_id, int64_t *seq);
  * KIO_ERR_NOT_FOUND when job_id is no transaction receipt's (nothing recorded). */
 int txreceipt_printed(struct ledger *ledger, const char *job_id, int64_t now_s, int64_t *tx_id,
 		      struct kio_error *err);
+/* The printer reported job_id failed (paper out, cover open, offline mid-job): records it in
+ * the ledger (ledger_receipt_failed), so a reprint knows the receipt never came out whole.
+ * Errors as txreceipt_printed. */
+int txreceipt_failed(struct ledger *ledger, const char *job_id, int64_t now_s, int64_t *tx_id,
+		     struct kio_error *err);

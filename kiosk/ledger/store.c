@@ -250,6 +250,13 @@ static const char *const migrations[] = {
 	"  WHEN NEW.tx_rec IS NOT OLD.tx_rec OR NEW.sends < OLD.sends"
 	"    OR (OLD.printed_s IS NOT NULL AND NEW.printed_s IS NOT OLD.printed_s)"
 	"  BEGIN SELECT RAISE(ABORT, 'ledger: a receipt row only counts sends and is marked printed once'); END;",
+	/* 6: when the printer last reported a send of the receipt failed (paper out or offline
+	 * mid-job): the customer was told to note the number, and a reprint knows this receipt
+	 * never came out whole. Set on each failure until the receipt is printed, never after. */
+	"ALTER TABLE receipt ADD COLUMN failed_s INTEGER;"
+	"CREATE TRIGGER receipt_failed_before_printed BEFORE UPDATE OF failed_s ON receipt"
+	"  WHEN OLD.printed_s IS NOT NULL AND NEW.failed_s IS NOT OLD.failed_s"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: a printed receipt cannot fail'); END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -67,6 +67,9 @@
  *   receipt-printed-written  the printer's word, not committed: still due, reprinted as a
  *                        DUPLICATE (it did come out).
  *   receipt-printed      committed: never printed again by recovery.
+ *   receipt-failed-written  the printer's failure, not committed: the receipt reads as sent,
+ *                        not printed, as before the failure.
+ *   receipt-failed       committed: the receipt is known not printed (failed_s).
  *
  * Receipts (migration 5, table receipt; not booked records, so not chained): a row per
  * transaction whose receipt was sent to the printer, counting the sends, and the time the
@@ -522,6 +525,43 @@ int ledger_receipt_printed(struct ledger *ledger, int64_t id, int64_t now_s, str
 			     "INSERT INTO receipt(tx_rec, sent_s, sends, printed_s) VALUES (?1, ?2, 1, ?2)"
 			     " ON CONFLICT(tx_rec) DO UPDATE SET printed_s = ?2 WHERE printed_s IS NULL",
 			     "record a receipt printed", "receipt-printed-written", "receipt-printed", NULL, err);
+}
+
+int ledger_receipt_failed(struct ledger *ledger, int64_t id, int64_t now_s, struct kio_error *err)
+{
+	/* A failure reported for a receipt never recorded as sent still says it did not come
+	 * out; one already printed stays printed (an old job's late word). */
+	return receipt_write(ledger, id, now_s,
+			     "INSERT INTO receipt(tx_rec, sent_s, sends, failed_s) VALUES (?1, ?2, 1, ?2)"
+			     " ON CONFLICT(tx_rec) DO UPDATE SET failed_s = ?2 WHERE printed_s IS NULL",
+			     "record a receipt failed", "receipt-failed-written", "receipt-failed", NULL, err);
+}
+
+int ledger_receipt_get(struct ledger *ledger, int64_t id, struct ledger_receipt *out, struct kio_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	struct ledger_tx tx;
+	int rc = ledger_tx_get(ledger, id, &tx, err);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	rc = prepare(ledger, "SELECT sends, sent_s, coalesce(printed_s, 0), coalesce(failed_s, 0) FROM receipt"
+			     " WHERE tx_rec = ?",
+		     &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		out->sends = sqlite3_column_int64(st, 0);
+		out->sent_s = sqlite3_column_int64(st, 1);
+		out->printed_s = sqlite3_column_int64(st, 2);
+		out->failed_s = sqlite3_column_int64(st, 3);
+	} else if (step != SQLITE_DONE) {
+		rc = sql_fail(ledger, err, "read a receipt row");
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int ledger_receipts_due(struct ledger *ledger, int64_t **ids, size_t *n, struct kio_error *err)

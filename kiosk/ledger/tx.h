@@ -101,6 +101,21 @@ int ledger_tx_notes_by_denom(struct ledger *ledger, int64_t id, struct ledger_de
  */
 int ledger_receipt_sent(struct ledger *ledger, int64_t id, int64_t now_s, int64_t *sends, struct kio_error *err);
 int ledger_receipt_printed(struct ledger *ledger, int64_t id, int64_t now_s, struct kio_error *err);
+/* The printer reported a send of the receipt failed (paper out, cover open, offline mid-job):
+ * records when, so a reprint knows it never came out whole. Nothing changes for a receipt
+ * already reported printed. Errors as ledger_receipt_printed. */
+int ledger_receipt_failed(struct ledger *ledger, int64_t id, int64_t now_s, struct kio_error *err);
+
+/* A transaction's receipt as recorded: all 0 when none was ever sent. */
+struct ledger_receipt {
+	int64_t sends;     /* how many times it went to the printer */
+	int64_t sent_s;    /* the last send */
+	int64_t printed_s; /* when the printer reported it printed; 0: never */
+	int64_t failed_s;  /* when the printer last reported a send failed; 0: never */
+};
+/* KIO_ERR_NOT_FOUND for an unknown id. */
+int ledger_receipt_get(struct ledger *ledger, int64_t id, struct ledger_receipt *out, struct kio_error *err);
+
 /* Transactions completed by recovery whose receipt the printer has not reported printed, oldest
  * first: ids in *ids (caller frees with free(); NULL when *n is 0). */
 int ledger_receipts_due(struct ledger *ledger, int64_t **ids, size_t *n, struct kio_error *err);

@@ -454,6 +454,55 @@ static void test_notes_by_denom(void)
 
 /* A recovered transaction's receipt is due until the printer said it printed, across
  * restarts; a second send is known (DUPLICATE); the row only moves forward. */
+/* A receipt the printer reported failed is recorded as not printed (issue 11: the done
+ * screen then told the customer to note the number), is not due by itself (a customer's), and
+ * a printed receipt cannot be marked failed afterwards. */
+static void test_receipt_failed(void)
+{
+	struct fix f;
+	fix_new(&f);
+	struct kio_error err = {0};
+	struct ledger_tx tx;
+	open_topup(&f, &tx);
+	insert_note(&f, 10000, true);
+	g_assert_cmpint(ledger_tx_complete(f.l, tx.id, NOW + 10, NULL, &err), ==, 0);
+	struct ledger_receipt rc;
+	g_assert_cmpint(ledger_receipt_get(f.l, tx.id, &rc, &err), ==, 0);
+	g_assert_cmpint(rc.sends, ==, 0); /* never sent */
+	g_assert_cmpint(ledger_receipt_sent(f.l, tx.id, NOW + 20, NULL, &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_failed(f.l, tx.id, NOW + 25, &err), ==, 0);
+	fix_close(&f);
+	fix_open(&f);
+	g_assert_cmpint(ledger_receipt_get(f.l, tx.id, &rc, &err), ==, 0);
+	g_assert_cmpint(rc.sends, ==, 1);
+	g_assert_cmpint(rc.sent_s, ==, NOW + 20);
+	g_assert_cmpint(rc.failed_s, ==, NOW + 25);
+	g_assert_cmpint(rc.printed_s, ==, 0);
+	int64_t *ids = NULL;
+	size_t n = 0;
+	g_assert_cmpint(ledger_receipts_due(f.l, &ids, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 0); /* the customer was told; the next customer's tray is not theirs */
+	/* A reprint that comes out: printed, and no later failure changes that. */
+	g_assert_cmpint(ledger_receipt_sent(f.l, tx.id, NOW + 30, NULL, &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_printed(f.l, tx.id, NOW + 35, &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_failed(f.l, tx.id, NOW + 40, &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_get(f.l, tx.id, &rc, &err), ==, 0);
+	g_assert_cmpint(rc.sends, ==, 2);
+	g_assert_cmpint(rc.printed_s, ==, NOW + 35);
+	g_assert_cmpint(rc.failed_s, ==, NOW + 25);
+	g_assert_cmpint(ledger_receipt_failed(f.l, 999, NOW, &err), ==, KIO_ERR_NOT_FOUND);
+	g_assert_cmpint(ledger_receipt_get(f.l, 999, &rc, &err), ==, KIO_ERR_NOT_FOUND);
+
+	sqlite3 *db = NULL;
+	g_assert_cmpint(sqlite3_open(f.path, &db), ==, SQLITE_OK);
+	char *msg = exec_fails(db, "UPDATE receipt SET failed_s = 1");
+	g_assert_nonnull(strstr(msg, "a printed receipt cannot fail"));
+	g_free(msg);
+	sqlite3_close(db);
+	assert_holds(f.l);
+	fix_free(&f);
+}
+
 static void test_receipts_due(void)
 {
 	struct fix f;
@@ -921,7 +970,10 @@ static void child_steps(const char *path, struct killer *k)
 	CHILD_CHECK(ledger_tx_recover(f.l, NOW, &list, &n, &err) == 0 && n == 1);
 	int64_t recovered = list[0].id;
 	free(list);
-	/* Its recovery receipt: sent, then reported printed. */
+	/* Its recovery receipt: sent, reported failed (paper out mid-job), sent again and
+	 * reported printed. */
+	CHILD_CHECK(ledger_receipt_sent(f.l, recovered, NOW, NULL, &err) == 0);
+	CHILD_CHECK(ledger_receipt_failed(f.l, recovered, NOW, &err) == 0);
 	CHILD_CHECK(ledger_receipt_sent(f.l, recovered, NOW, NULL, &err) == 0);
 	CHILD_CHECK(ledger_receipt_printed(f.l, recovered, NOW, &err) == 0);
 	_exit(0);
@@ -1002,9 +1054,17 @@ static void check_after_kill(const char *path, const char *point)
 			query_int(db, "SELECT count(*) FROM tx_end e WHERE e.recovered = 1 AND e.state = 'completed'"
 				      " AND NOT EXISTS (SELECT 1 FROM receipt WHERE tx_rec = e.tx_rec AND printed_s IS NOT NULL)"));
 	if (strcmp(point, "receipt-printed") == 0 || strcmp(point, "the end") == 0)
-		g_assert_cmpint(query_int(db, "SELECT count(*) FROM receipt WHERE printed_s IS NOT NULL AND sends = 1"), ==, 1);
+		g_assert_cmpint(query_int(db, "SELECT count(*) FROM receipt WHERE printed_s IS NOT NULL AND sends = 2"
+					      " AND failed_s IS NOT NULL"),
+				==, 1);
 	if (strcmp(point, "receipt-sent") == 0 || strcmp(point, "receipt-printed-written") == 0)
-		g_assert_cmpint(query_int(db, "SELECT sends FROM receipt WHERE printed_s IS NULL"), ==, 1);
+		g_assert_cmpint(query_int(db, "SELECT count(*) FROM receipt WHERE printed_s IS NULL AND sends >= 1"), ==, 1);
+	/* A failure committed is known after a crash; one not committed leaves the send as it was. */
+	if (strcmp(point, "receipt-failed") == 0)
+		g_assert_cmpint(query_int(db, "SELECT count(*) FROM receipt WHERE failed_s IS NOT NULL AND printed_s IS NULL"),
+				==, 1);
+	if (strcmp(point, "receipt-failed-written") == 0)
+		g_assert_cmpint(query_int(db, "SELECT count(*) FROM receipt WHERE failed_s IS NULL AND sends = 1"), ==, 1);
 	ledger_close(l);
 	struct ledger_verdict v;
 	g_assert_cmpint(verify(path, &v), ==, 0);
@@ -1035,8 +1095,8 @@ static void test_sigkill_at_every_point(void)
 	guint n_points = g_strv_length(points) - 1;
 	static const char *const named[] = {"tx-open-written", "tx-opened", "note-credited-written", "note-credited",
 					    "tx-end-written", "tx-ended", "recover-written", "recovered",
-					    "receipt-sent-written", "receipt-sent", "receipt-printed-written",
-					    "receipt-printed"};
+					    "receipt-sent-written", "receipt-sent", "receipt-failed-written",
+					    "receipt-failed", "receipt-printed-written", "receipt-printed"};
 	for (size_t k = 0; k < G_N_ELEMENTS(named); k++)
 		g_assert_true(g_strv_contains((const char *const *)points, named[k]));
 
@@ -1108,6 +1168,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ledger-tx/recovery", test_recovery);
 	g_test_add_func("/ledger-tx/notes-by-denom", test_notes_by_denom);
 	g_test_add_func("/ledger-tx/receipts-due", test_receipts_due);
+	g_test_add_func("/ledger-tx/receipt-failed", test_receipt_failed);
 	g_test_add_func("/ledger-tx/nested-write", test_nested_write);
 	g_test_add_func("/ledger-chain/verify-tamper", test_chain_verify_tamper);
 	g_test_add_func("/ledger-chain/secret-file", test_secret_file);

@@ -53,6 +53,17 @@ static void test_printed_recorded(void)
 	free(due);
 
 	int64_t id = 0;
+	/* A failed job (paper out mid-job) of a transaction is recorded as not printed: still due. */
+	g_assert_cmpint(txreceipt_failed(l, "TEST-0001", 1798761790, &id, &err), ==, KIO_ERR_NOT_FOUND);
+	g_assert_cmpint(txreceipt_failed(l, "TXN-000001", 1798761790, &id, &err), ==, 0);
+	g_assert_cmpint(id, ==, tx.id);
+	struct ledger_receipt rec;
+	g_assert_cmpint(ledger_receipt_get(l, tx.id, &rec, &err), ==, 0);
+	g_assert_cmpint(rec.failed_s, ==, 1798761790);
+	g_assert_cmpint(rec.printed_s, ==, 0);
+	g_assert_cmpint(ledger_receipts_due(l, &due, &count, &err), ==, 0);
+	g_assert_cmpuint(count, ==, 1);
+	free(due);
 	g_assert_cmpint(txreceipt_printed(l, "TEST-0001", 1798761800, &id, &err), ==, KIO_ERR_NOT_FOUND);
 	g_assert_cmpint(txreceipt_printed(l, "TXN-000002", 1798761800, &id, &err), ==, KIO_ERR_NOT_FOUND);
 	g_assert_cmpint(txreceipt_printed(l, "TXN-000001-R3", 1798761800, &id, &err), ==, 0);
