@@ -46,6 +46,7 @@ enum pstate { ST_IDLE, ST_CMD, ST_RASTER, ST_PAYLOAD, ST_SKIP, ST_UNTIL_NUL, ST_
 struct sim_escpos {
 	struct sim_escpos_config cfg;
 	bool faults[SIM_ESCPOS_FAULT_COUNT];
+	int runs_out_rows; /* PAPER_RUNS_OUT armed: raster rows left on the roll */
 	bool powered_off;
 
 	uint8_t *rx;
@@ -90,6 +91,7 @@ static const char *const fault_names[SIM_ESCPOS_FAULT_COUNT] = {
 	[SIM_ESCPOS_FAULT_PAPER_OUT] = "paper-out",
 	[SIM_ESCPOS_FAULT_COVER_OPEN] = "cover-open",
 	[SIM_ESCPOS_FAULT_DISCONNECT] = "disconnect",
+	[SIM_ESCPOS_FAULT_PAPER_RUNS_OUT] = "paper-runs-out",
 };
 
 void sim_escpos_config_default(struct sim_escpos_config *cfg)
@@ -284,6 +286,12 @@ static void raster_row(struct sim_escpos *s)
 		off = s->cur.width - dots;
 	if (off < 0)
 		off = 0;
+	if (s->faults[SIM_ESCPOS_FAULT_PAPER_RUNS_OUT] && --s->runs_out_rows <= 0) {
+		/* The roll ends here, mid-job: the rest is held as with any paper-out. */
+		LOG_INFO("the paper ran out in the middle of a raster band");
+		s->faults[SIM_ESCPOS_FAULT_PAPER_RUNS_OUT] = false;
+		s->faults[SIM_ESCPOS_FAULT_PAPER_OUT] = true;
+	}
 	for (int k = 0; k < s->r_sy; k++) {
 		uint8_t *row = paper_add(s, 1);
 		if (!row)
@@ -672,6 +680,8 @@ void sim_escpos_fault_set(struct sim_escpos *s, enum sim_escpos_fault f, bool on
 	if (s->faults[f] != on)
 		LOG_INFO("fault %s %s", fault_names[f], on ? "raised" : "cleared");
 	s->faults[f] = on;
+	if (f == SIM_ESCPOS_FAULT_PAPER_RUNS_OUT)
+		s->runs_out_rows = SIM_ESCPOS_RUNS_OUT_ROWS;
 	s->chunk_failed = false;
 	process(s); /* resume held data once back online */
 }

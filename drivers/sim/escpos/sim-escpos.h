@@ -52,13 +52,21 @@ enum sim_escpos_fault {
 	SIM_ESCPOS_FAULT_PAPER_OUT,
 	SIM_ESCPOS_FAULT_COVER_OPEN,
 	SIM_ESCPOS_FAULT_DISCONNECT,
+	/* Armed, not yet a fault: the roll ends SIM_ESCPOS_RUNS_OUT_ROWS rows into the next
+	 * raster printed, and PAPER_OUT is raised there, in the middle of that job (a receipt
+	 * job that fails after it was sent). The status reads ready until then. The bench saves
+	 * faults as the tester set them (bench.c): across a power cut it is armed again, and the
+	 * paper-out it became is not carried over. */
+	SIM_ESCPOS_FAULT_PAPER_RUNS_OUT,
 	SIM_ESCPOS_FAULT_COUNT,
 };
 /* Raising or clearing a fault; clearing paper-out or cover-open resumes the held data, as a
  * real printer resumes after reload (research §5: receipts split by a paper-out). */
 void sim_escpos_fault_set(struct sim_escpos *s, enum sim_escpos_fault f, bool on);
 bool sim_escpos_fault_get(const struct sim_escpos *s, enum sim_escpos_fault f);
-/* "paper-near-end", "paper-out", "cover-open", "disconnect"; KIO_ERR_NOT_FOUND otherwise. */
+#define SIM_ESCPOS_RUNS_OUT_ROWS 200
+/* "paper-near-end", "paper-out", "cover-open", "disconnect", "paper-runs-out";
+ * KIO_ERR_NOT_FOUND otherwise. */
 int sim_escpos_fault_parse(const char *name, enum sim_escpos_fault *out);
 const char *sim_escpos_fault_name(enum sim_escpos_fault f);
 /* False while disconnected or after a DLE DC4 power-off; a transport reports NO_DEVICE then. */

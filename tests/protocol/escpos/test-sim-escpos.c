@@ -220,8 +220,9 @@ static void test_status_faults(void)
 
 static void test_fault_names(void)
 {
-	const char *names[] = {"paper-near-end", "paper-out", "cover-open", "disconnect"};
-	for (int i = 0; i < 4; i++) {
+	const char *names[] = {"paper-near-end", "paper-out", "cover-open", "disconnect", "paper-runs-out"};
+	G_STATIC_ASSERT(G_N_ELEMENTS(names) == SIM_ESCPOS_FAULT_COUNT);
+	for (int i = 0; i < (int)G_N_ELEMENTS(names); i++) {
 		enum sim_escpos_fault f;
 		g_assert_cmpint(sim_escpos_fault_parse(names[i], &f), ==, 0);
 		g_assert_cmpint(f, ==, i);
@@ -284,6 +285,42 @@ static void test_paper_out_holds_and_resumes(void)
 	escpos_bitmap_free(bm);
 	escpos_bitmap_free(top);
 	escpos_bitmap_free(bottom);
+}
+
+/* `fault receipt paper-runs-out`: armed, the printer reads ready; the roll ends
+ * SIM_ESCPOS_RUNS_OUT_ROWS rows into the next raster, which is paper out in the middle of
+ * that job, the rest held. */
+static void test_paper_runs_out(void)
+{
+	struct sim_escpos_config cfg;
+	sim_escpos_config_default(&cfg);
+	cfg.rx_capacity = 1 << 20;
+	struct sim_escpos *s = new_sim(&cfg);
+	sim_escpos_fault_set(s, SIM_ESCPOS_FAULT_PAPER_RUNS_OUT, true);
+	uint8_t r[4];
+	size_t n;
+	status_all(s, r, &n);
+	g_assert_cmpmem(r, n, ((const uint8_t[]){0x12, 0x12, 0x12, 0x12}), 4); /* ready, paper present */
+	struct escpos_bitmap *bm = pattern(576, SIM_ESCPOS_RUNS_OUT_ROWS + 100);
+	struct core_bytebuf job = {0};
+	escpos_encode_init(&job);
+	g_assert_cmpint(escpos_encode_raster(&job, bm, 0, NULL), ==, 0);
+	escpos_encode_cut(&job, ESCPOS_CUT_PARTIAL_FEED, 0);
+	write_buf(s, &job);
+	g_assert_true(sim_escpos_fault_get(s, SIM_ESCPOS_FAULT_PAPER_OUT));
+	g_assert_false(sim_escpos_fault_get(s, SIM_ESCPOS_FAULT_PAPER_RUNS_OUT));
+	g_assert_cmpint(sim_escpos_current(s)->height, ==, SIM_ESCPOS_RUNS_OUT_ROWS);
+	struct sim_escpos_stats st;
+	sim_escpos_stats(s, &st);
+	g_assert_cmpuint(st.held, >, 0);
+	g_assert_cmpuint(sim_escpos_receipt_count(s), ==, 0);
+	uint8_t b4[] = {0x10, 0x04, 0x04}, p;
+	write_all(s, b4, 3, 0);
+	g_assert_cmpuint(sim_escpos_read(s, &p, 1), ==, 1);
+	g_assert_cmphex(p, ==, 0x7E); /* paper out */
+	sim_escpos_free(s);
+	core_bytebuf_free(&job);
+	escpos_bitmap_free(bm);
 }
 
 static void test_offline_backpressure(void)
@@ -637,6 +674,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sim-escpos/status-faults", test_status_faults);
 	g_test_add_func("/sim-escpos/fault-names", test_fault_names);
 	g_test_add_func("/sim-escpos/paper-out-holds-and-resumes", test_paper_out_holds_and_resumes);
+	g_test_add_func("/sim-escpos/paper-runs-out", test_paper_runs_out);
 	g_test_add_func("/sim-escpos/offline-backpressure", test_offline_backpressure);
 	g_test_add_func("/sim-escpos/absurd-raster", test_absurd_raster);
 	g_test_add_func("/sim-escpos/unknown-and-text", test_unknown_and_text);

@@ -17,7 +17,7 @@ static void test_names(void)
 	g_assert_cmpstr(sim_bench_fault_kinds(SIM_BENCH_CASH), ==,
 			"jam stacker-full cashbox-removed fraud no-answer disconnect");
 	g_assert_cmpstr(sim_bench_fault_kinds(SIM_BENCH_RECEIPT), ==,
-			"paper-near-end paper-out cover-open disconnect");
+			"paper-near-end paper-out cover-open disconnect paper-runs-out");
 	g_assert_cmpstr(sim_bench_fault_kinds(SIM_BENCH_CARD), ==,
 			"feeder-empty ribbon-out jam cover-open disconnect");
 	g_assert_cmpint(sim_bench_fault_parse(SIM_BENCH_CARD, "ribbon-out", &fault), ==, 0);
