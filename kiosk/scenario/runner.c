@@ -768,6 +768,18 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 				    cmd->arg, screen_id(r));
 		return tap_widget(r, cmd, w, exit_code);
 	}
+	case SCRIPT_TOUCH: {
+		/* A customer's finger on the page where w is drawn, on a button or on nothing
+		 * touchable (a label, a panel, a disabled button): what the screen makes of a touch
+		 * that is not a tap. */
+		struct ui_widget *w = ui_page_find(page, cmd->arg);
+		if (!w || !w->visible)
+			return fail(r, cmd, exit_code, "expected a widget '%s' drawn on screen '%s', found none", cmd->arg,
+				    screen_id(r));
+		if (r->port.ops->push_tap(r->port.kiosk, w->rect.x + w->rect.w / 2, w->rect.y + w->rect.h / 2, &err) != 0)
+			return fail(r, cmd, exit_code, "%s", err.msg);
+		return RUNNER_CONTINUE;
+	}
 	case SCRIPT_TAP_TEXT: {
 		struct ui_widget *w = ui_page_find_text(page, cmd->arg);
 		if (!w)

@@ -38,6 +38,7 @@ static const struct {
 	[SCRIPT_EXPECT_LOG] = {"expect-log", ARG_WORD, ARG_STRING},
 	[SCRIPT_EXPECT_LEDGER] = {"expect-ledger", ARG_STRING, ARG_STRING},
 	[SCRIPT_POWER_CUT] = {"power-cut", ARG_NONE, ARG_NONE},
+	[SCRIPT_TOUCH] = {"touch", ARG_WORD, ARG_NONE},
 };
 
 /* The notes a UAE acceptor takes, in dirhams. */

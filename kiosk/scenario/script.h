@@ -34,6 +34,7 @@ enum script_op {
 	SCRIPT_EXPECT_LOG,     /* expect-log error|warn "TEXT" (a later log line of that level) */
 	SCRIPT_EXPECT_LEDGER,  /* expect-ledger "SQL" "VALUE" (a read-only query on the database) */
 	SCRIPT_POWER_CUT,      /* power-cut (the kiosk process dies; a new one goes on) */
+	SCRIPT_TOUCH,          /* touch ID (a finger where ID is drawn, whatever it is: maybe no button) */
 	SCRIPT_OP_COUNT
 };
 
