@@ -70,6 +70,7 @@ struct app {
 	struct devices *devices;
 	/* Start-up recovery: transactions a crash left open, and their receipts. */
 	struct recovery *recovery;
+	bool recovering_seen; /* recovery_pending as last drawn */
 	/* Device wake-ups arrive as one SDL event type; wake_pending coalesces them, since the
 	 * USB event thread may wake the loop many times between two turns. */
 	uint32_t wake_event;
@@ -288,6 +289,10 @@ int app_device_notices(struct app *app, struct app_notice *out, int max)
 	/* The store first: out of service, nothing else matters to a customer. */
 	if (app->out_of_service && n < max)
 		out[n++] = (struct app_notice){kdev_info(KDEV_STORE)->name, "status.store.write-failed", DEV_STATE_FAULT};
+	/* Then why the money services wait while recovery may still end open transactions
+	 * (kiosk/recovery.c invariant 6); the store's own notice says more when it is the cause. */
+	else if (recovery_pending(app->recovery) && n < max)
+		out[n++] = (struct app_notice){"kiosk", "status.kiosk.starting", DEV_STATE_WARNING};
 	/* Then the hardware in the table's notice order. */
 	for (int rank = 0; rank < KDEV_HARDWARE_COUNT; rank++) {
 		for (int d = 0; d < KDEV_HARDWARE_COUNT && n < max; d++) {
@@ -315,10 +320,13 @@ bool app_service_available(struct app *app, enum app_service service)
 	bool cash_ok = cs.state == DEV_STATE_OK;
 	if (app->out_of_service)
 		return false; /* invariant 1 */
+	/* No money service while recovery may still end open transactions: it would end one a
+	 * customer just opened (kiosk/recovery.c invariant 6). */
+	bool money_ok = cash_ok && !recovery_pending(app->recovery);
 	switch (service) {
 	case APP_SERVICE_TOPUP:
-	case APP_SERVICE_FEES: return cash_ok;
-	case APP_SERVICE_BUY_CARD: return cash_ok && (ks.state == DEV_STATE_OK || ks.state == DEV_STATE_WARNING);
+	case APP_SERVICE_FEES: return money_ok;
+	case APP_SERVICE_BUY_CARD: return money_ok && (ks.state == DEV_STATE_OK || ks.state == DEV_STATE_WARNING);
 	case APP_SERVICE_BALANCE: return true;
 	}
 	return false;
@@ -539,28 +547,18 @@ static void record_device(struct app *app, enum kdev dev, enum dev_state state, 
 /*
  * Back in service: a flow the app left while out of service (kiosk/screens/topup.c, invariant
  * 2) could not end its transaction, and an open transaction refuses the next customer's
- * (ledger_tx_open: one at a time). It is ended as start-up recovery ends one (a top-up credits
- * what was inserted), before any customer can start a flow: out of service, none runs
- * (invariant 1). A note that settles later goes to suspense (tx.c invariant 2).
+ * (ledger_tx_open: one at a time). Recovery ends it as it ends a crash's (a top-up credits
+ * what was inserted, once the acceptor settled the note in its path) and prints its recovery
+ * receipt once: the same path, not a copy of it. Until it has, no money service is offered
+ * (kiosk/recovery.c invariant 6), so no customer's transaction is ended under them.
  */
 static void end_left_open(struct app *app)
 {
-	struct kio_error err;
-	struct ledger_tx *list = NULL;
-	size_t n = 0;
-	if (app->flow) {
-		LOG_WARN("back in service with a flow running: its transaction is its own");
-		return;
-	}
-	if (ledger_tx_recover(app->ledger, core_clock_wall_s(app->clock), &list, &n, &err) != 0) {
-		LOG_ERR("ending the transactions left open: %s", err.msg);
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		LOG_WARN("transaction %lld left open while out of service: %s, %lld fils credited", (long long)list[i].seq,
-			 ledger_tx_state_name(list[i].state), (long long)list[i].credited_fils);
-	free(list);
+	recovery_restart(app->recovery);
+	invalidate(app);
 }
+
+void app_recover_left_open(struct app *app) { end_left_open(app); }
 
 static void on_store_check(void *user)
 {
@@ -717,6 +715,13 @@ int app_print_topup_receipt(struct app *app, int64_t tx_id, struct kio_error *er
 static void notice_device_changes(struct app *app)
 {
 	bool changed = false;
+	/* Recovery ending is a change of what the services offer (app_service_available). */
+	bool recovering = recovery_pending(app->recovery);
+	if (recovering != app->recovering_seen) {
+		LOG_DBG("recovery %s", recovering ? "pending" : "done");
+		app->recovering_seen = recovering;
+		changed = true;
+	}
 	for (int i = 0; i < KDEV_HARDWARE_COUNT; i++) {
 		enum dev_state state;
 		const char *fault;

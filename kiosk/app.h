@@ -76,6 +76,10 @@ struct cash_unit *app_cash(struct app *app);
 const struct i18n *app_i18n(const struct app *app);
 /* The store cannot record money (app.c, invariant 1): no flow may take it. */
 bool app_out_of_service(const struct app *app);
+/* A flow ended with its ledger transaction still open (a note in the path, the ledger refused
+ * the end): recovery ends it as it ends a crash's, receipt included, and no money service is
+ * offered until it has (kiosk/recovery.h). */
+void app_recover_left_open(struct app *app);
 /* Whether the receipt printer can print now (ok, or paper running low). */
 bool app_receipt_can_print(struct app *app);
 /* The state the screens of one flow share, set by the first and freed by the leave hook of the

@@ -1,10 +1,16 @@
 /*
  * Start-up recovery: waits for the note acceptor to settle, ends the transactions a crash left
- * open (ledger_tx_recover), and prints their receipts once the receipt printer can.
+ * open (ledger_tx_recover), and prints their receipts once the receipt printer can. The app
+ * runs it again (recovery_restart) when the store is back in service, for what a flow could
+ * not end while it was out: the same path, so those get their receipt once too.
  *
+ *   (start, recovery_restart from any phase)
+ *        │
+ *        ▼
  *   WAIT_SETTLE ──no journey undecided, the acceptor in service or reporting UNDECIDED,
  *        │        or RECOVERY_SETTLE_WAIT_MS passed──► RECOVER
- *   RECOVER ──ledger_tx_recover committed, each ended transaction logged──► RECEIPTS
+ *   RECOVER ──ledger_tx_recover committed, each ended transaction logged──► RECEIPTS, or
+ *        │     PRINTING while a job sent before the restart is still at the printer
  *        (the store cannot write: stays, tried again every tick; the store's fault listener
  *         has taken the kiosk out of service)
  *   RECEIPTS ──nothing due (ledger_receipts_due)──► IDLE (no timer: costs nothing)
@@ -12,8 +18,9 @@
  *        └──── printer cannot print, or a customer is being served (invariant 5): looks
  *              again every tick and at the printer's next event
  *   PRINTING ──RECEIPT_EV_PRINTED for the job: txreceipt_printed──► RECEIPTS
- *            ──RECEIPT_EV_FAILED for the job──► RECEIPTS (the reprint says DUPLICATE: part
- *              of the first may have come out)
+ *            ──RECEIPT_EV_FAILED for the job: txreceipt_failed──► RECEIPTS (the reprint says
+ *              DUPLICATE: part of the first may have come out)
+ *   (the job's event in WAIT_SETTLE or RECOVER is recorded the same way; the phase stays)
  *
  *   phase        what runs                                   function
  *   WAIT_SETTLE  journal and acceptor looked at each tick     settled, on_tick
@@ -36,6 +43,12 @@
  *     timer runs only while something waits.
  *  5. A recovery receipt is not printed while another customer is being served
  *     (recovery_ctx.may_print): it would land in their tray, next to their own receipt.
+ *  6. While open transactions may still be ended (WAIT_SETTLE, RECOVER: recovery_pending),
+ *     no customer may start a money service (app_service_available): ledger_tx_recover
+ *     ends every open transaction, and one a customer opened in that window would be ended
+ *     under them, with their notes still going in.
+ *  7. Every transaction receipt the printer reports printed or failed is recorded in the
+ *     ledger (txreceipt_printed, txreceipt_failed), recovery's and the done screen's alike.
  */
 #define LOG_MODULE "recovery"
 #include "kiosk/recovery.h"
@@ -120,6 +133,12 @@ static bool recover(struct recovery *r)
 	struct kio_error err = {0};
 	struct ledger_tx *list = NULL;
 	size_t n = 0;
+	/* Out of service: the app's store check brings the store back, and the next tick ends
+	 * them; trying meanwhile would only fail (and say so) every tick. */
+	if (ledger_failing(r->ctx.ledger)) {
+		LOG_DBG("the store is failing: transactions left open wait for it");
+		return false;
+	}
 	if (ledger_tx_recover(r->ctx.ledger, core_clock_wall_s(r->ctx.clock), &list, &n, &err) != 0) {
 		LOG_ERR("transactions left open cannot be ended now, trying again: %s", err.msg);
 		return false;
@@ -200,6 +219,10 @@ static void step(struct recovery *r)
 			arm(r, RECOVERY_TICK_MS);
 			return;
 		}
+		if (r->job[0]) { /* invariant 2: the job sent before a restart is still out */
+			enter(r, PH_PRINTING, "open transactions ended; a receipt at the printer");
+			return;
+		}
 		enter(r, PH_RECEIPTS, "open transactions ended");
 		/* fall through */
 	case PH_RECEIPTS:
@@ -254,8 +277,8 @@ void recovery_on_receipt_event(struct recovery *r, const struct receipt_event *e
 {
 	if (!r)
 		return;
-	if (r->phase == PH_PRINTING && strcmp(ev->job_id, r->job) == 0 &&
-	    (ev->kind == RECEIPT_EV_PRINTED || ev->kind == RECEIPT_EV_FAILED)) {
+	bool ended = ev->kind == RECEIPT_EV_PRINTED || ev->kind == RECEIPT_EV_FAILED;
+	if (ended && r->job[0] && strcmp(ev->job_id, r->job) == 0) {
 		struct kio_error err = {0};
 		if (ev->kind == RECEIPT_EV_PRINTED) {
 			LOG_INFO("recovery receipt %s printed", r->job);
@@ -266,25 +289,54 @@ void recovery_on_receipt_event(struct recovery *r, const struct receipt_event *e
 		} else {
 			LOG_WARN("recovery receipt %s failed: printed again, marked DUPLICATE, when the printer can",
 				 r->job);
+			if (txreceipt_failed(r->ctx.ledger, r->job, core_clock_wall_s(r->ctx.clock), NULL, &err) != 0)
+				LOG_WARN("receipt %s failed, not recorded: %s", r->job, err.msg);
 		}
 		r->job[0] = '\0';
-		enter(r, PH_RECEIPTS, ev->kind == RECEIPT_EV_PRINTED ? "printed" : "failed");
-		/* From the loop, not inside the driver's callback. */
-		arm(r, 0);
+		/* In WAIT_SETTLE or RECOVER (recovery_restart) the phase goes on as it was. */
+		if (r->phase == PH_PRINTING) {
+			enter(r, PH_RECEIPTS, ev->kind == RECEIPT_EV_PRINTED ? "printed" : "failed");
+			/* From the loop, not inside the driver's callback. */
+			arm(r, 0);
+		}
 		return;
 	}
-	/* Any other transaction's receipt (the done screen's) is recorded as printed too, so the
-	 * ledger knows every receipt that came out (a reprint of it would say DUPLICATE). */
+	/* Any other transaction's receipt (the done screen's) is recorded too (invariant 7), so
+	 * the ledger knows every receipt that came out (a reprint of it would say DUPLICATE) and
+	 * every one that did not. */
 	int64_t seq = 0;
-	if (ev->kind == RECEIPT_EV_PRINTED && txreceipt_job_seq(ev->job_id, &seq)) {
+	if (ended && txreceipt_job_seq(ev->job_id, &seq)) {
 		struct kio_error err = {0};
-		if (txreceipt_printed(r->ctx.ledger, ev->job_id, core_clock_wall_s(r->ctx.clock), NULL, &err) != 0)
-			LOG_WARN("receipt %s printed, not recorded: %s", ev->job_id, err.msg);
+		int64_t now_s = core_clock_wall_s(r->ctx.clock);
+		if (ev->kind == RECEIPT_EV_PRINTED ? txreceipt_printed(r->ctx.ledger, ev->job_id, now_s, NULL, &err)
+						   : txreceipt_failed(r->ctx.ledger, ev->job_id, now_s, NULL, &err))
+			LOG_WARN("receipt %s %s, not recorded: %s", ev->job_id,
+				 ev->kind == RECEIPT_EV_PRINTED ? "printed" : "failed", err.msg);
+		else if (ev->kind == RECEIPT_EV_FAILED)
+			LOG_WARN("receipt %s failed (%s): recorded as not printed", ev->job_id, receipt_fault_name(ev->fault));
 		return;
 	}
 	/* The printer came back: a receipt waiting for it goes now, not at the next tick. */
 	if (ev->kind == RECEIPT_EV_RECOVERED && r->phase == PH_RECEIPTS)
 		arm(r, 0);
+}
+
+void recovery_restart(struct recovery *r)
+{
+	if (!r || r->phase == PH_WAIT_SETTLE || r->phase == PH_RECOVER)
+		return; /* already on its way to ledger_tx_recover */
+	r->settle_deadline_ms = core_clock_now_ms(r->ctx.clock) + RECOVERY_SETTLE_WAIT_MS;
+	if (r->timer)
+		core_timer_cancel(r->ctx.timers, r->timer);
+	r->timer = 0;
+	enter(r, PH_WAIT_SETTLE, "restarted");
+	/* At once when nothing is in the acceptor's path, as at start-up. */
+	step(r);
+}
+
+bool recovery_pending(const struct recovery *r)
+{
+	return r && (r->phase == PH_WAIT_SETTLE || r->phase == PH_RECOVER);
 }
 
 bool recovery_idle(const struct recovery *r) { return !r || r->phase == PH_IDLE; }

@@ -1,6 +1,6 @@
 /*
- * Start-up recovery: ends every transaction a crash left open once the note acceptor has
- * settled the notes that were in its path, and prints each recovered transaction's receipt
+ * Start-up recovery: ends every transaction a crash (or a spell out of service) left open once
+ * the note acceptor has settled the notes that were in its path, and prints each recovered transaction's receipt
  * when the receipt printer can, once (kiosk/txreceipt.h), also after further restarts. The
  * application creates it after the devices and passes it the receipt printer's events;
  * recovery.c draws its states and lists its invariants.
@@ -52,6 +52,15 @@ void recovery_free(struct recovery *r); /* accepts NULL; cancels its timer */
  * transaction receipt reported printed (txreceipt job ids, the done screen's too) is recorded
  * in the ledger here. */
 void recovery_on_receipt_event(struct recovery *r, const struct receipt_event *ev);
+
+/* Runs recovery again from its first phase: the store is back in service, and what a flow
+ * could not end while it was out (kiosk/app.c) is ended as a crash's is, its receipt printed
+ * once. A receipt at the printer is still followed. Accepts NULL. */
+void recovery_restart(struct recovery *r);
+
+/* Open transactions may still be ended (waiting for the acceptor, or the store): no customer
+ * may start a money service until this is false (recovery.c invariant 6). False for NULL. */
+bool recovery_pending(const struct recovery *r);
 
 /* For tests and the technicians' menu: open transactions are ended, and no recovery receipt
  * is waiting for the printer. */

@@ -95,6 +95,9 @@ const struct i18n_id i18n_ids[] = {
 	I18N_S("status.card.starting", "The card printer is starting up."),
 	/* Out of service: the store cannot record money (kiosk/app.c, invariant 1). */
 	I18N_S("status.store.write-failed", "Out of service: this kiosk cannot record payments right now."),
+	/* Start-up recovery (or the store back in service) is still ending a transaction an
+	 * interruption left open: payments wait a moment (kiosk/recovery.h). */
+	I18N_S("status.kiosk.starting", "The kiosk is starting up: payments are available in a moment. Please wait."),
 	/* The specimen screen (`goto specimen`, developers only). */
 	/* TRANSLATORS: the specimen screen shows the text engine's hard cases to developers;
 	 * translate freely, keeping the kind of case each line shows. */

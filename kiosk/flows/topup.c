@@ -530,7 +530,7 @@ void topup_free(struct topup *t)
 			LOG_ERR("%s: disable failed: %s", t->unit->name, kio_strerror(rc));
 	}
 	if (t->tx_open)
-		LOG_WARN("transaction %" PRId64 " left open: start-up recovery ends it", t->tx.seq);
+		LOG_WARN("transaction %" PRId64 " left open: recovery ends it", t->tx.seq);
 	free(t);
 }
 

@@ -24,6 +24,12 @@
  *     but the screen moves from the loop (a wake at "now"), never inside a driver's callback.
  *  4. The app never times these screens out: the flow's deadline (topup_deadline_ms) is the
  *     one timer, re-armed after every step.
+ *  5. A flow left with its transaction open (CLOSING with a note in the path, or the ledger
+ *     refused the end) hands it to recovery at once (app_recover_left_open), which waits for
+ *     the acceptor and prints its receipt: it does not wait for the next start, blocking
+ *     every customer's ledger_tx_open meanwhile.
+ *  6. A flow starts only while the service is offered (app_service_available): not while
+ *     recovery may end open transactions, out of service, or with the acceptor out.
  */
 #define LOG_MODULE "scr-topup"
 #include <inttypes.h>
@@ -102,8 +108,8 @@ static void print_receipt_once(struct app *app, struct topup_screens *ts, const 
 	}
 }
 
-/* Invariant 1 and 2. */
-static void end(struct app *app)
+/* Invariant 1, 2 and 5. */
+static void end(struct app *app, enum scr_id to)
 {
 	struct topup_screens *ts = screens_of(app);
 	if (!ts)
@@ -119,9 +125,13 @@ static void end(struct app *app)
 		print_receipt_once(app, ts, &v);
 	else if (v.step == TOPUP_CLOSING)
 		LOG_WARN("transaction %" PRId64 " left with a note in the path: recovery completes it", v.tx_seq);
+	/* Invariant 5: what the flow could not end, recovery ends now, not at the next start. */
+	bool left_open = v.step == TOPUP_CLOSING || v.exit == TOPUP_EXIT_OUT_OF_SERVICE;
 	topup_free(ts->flow);
 	free(ts);
 	app_set_flow(app, NULL);
+	if (left_open && to != SCR_COUNT)
+		app_recover_left_open(app);
 }
 
 static enum scr_id screen_for(const struct topup_view *v)
@@ -178,6 +188,12 @@ static void step(struct app *app, const struct topup_input *in)
 static void enter_card(struct app *app, enum scr_id from)
 {
 	(void)from;
+	/* Invariant 6: no way in while the service is not offered (home disables its tile). */
+	if (!screens_of(app) && !app_service_available(app, APP_SERVICE_TOPUP)) {
+		LOG_WARN("top-up not available now: back to home");
+		app_go(app, SCR_HOME);
+		return;
+	}
 	if (!screens_of(app) && !begin(app)) {
 		app_go(app, SCR_HOME); /* follows this enter */
 		return;
@@ -200,7 +216,7 @@ static void enter_other(struct app *app, enum scr_id from)
 static void leave(struct app *app, enum scr_id to)
 {
 	if (to == SCR_COUNT || !is_flow_screen(to))
-		end(app);
+		end(app, to);
 }
 
 /* Invariant 3. */

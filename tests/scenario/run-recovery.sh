@@ -10,6 +10,9 @@
 #                  DUPLICATE, once paper is back
 #   in-path        an accepted note the validator's counters prove stacked: credited to the
 #                  open transaction by the acceptor's SETTLE before recovery ends it
+#   new-customer   as in-path, and a customer at home the moment the acceptor settled: the
+#                  top-up waits until recovery ended the open transaction (home says why),
+#                  then serves them as transaction 2
 #   undecided      a note journey nothing can decide: cash reports fault "undecided" (its
 #                  notice says why), and the log tells the technician
 set -u
@@ -90,6 +93,18 @@ in-path)
 	# Credited by the acceptor's SETTLE while the transaction was still open: booked to it,
 	# not to suspense (recovery waited for the acceptor).
 	expect_ledger "completed recovered=1 credited=35000 notes=4 receipts-due=0 invariants=ok"
+	;;
+new-customer)
+	"$tool" in-path "$db" || fail "recovery-tool in-path"
+	printf 'sim-essp-state 1\nserial 1873452\ncounters 1 0 0 0 0\ncashbox 8 0 0 0 0 1 0 0 0\nnote none 0 0 0\nlast_reject 0\nfaults 0 0 0 0\n' \
+		>"$db.sim-cash"
+	run new-customer
+	# The crash's transaction ended by recovery with the note in the path, the customer's own
+	# completed by them: not ended under them by recovery.
+	expect_ledger "completed recovered=1 credited=35000 notes=4 receipts-due=0 invariants=ok"
+	got=$("$tool" show "$db" 2) || fail "recovery-tool show 2"
+	[ "$got" = "completed recovered=0 credited=1000 notes=1 receipts-due=0 invariants=ok" ] ||
+		fail "the customer's transaction: '$got'"
 	;;
 undecided)
 	"$tool" undecided "$db" || fail "recovery-tool undecided"
