@@ -478,6 +478,15 @@ static void handle_touch(struct app *app, bool down, int x, int y)
 	rebuild_page(app);
 	struct ui_widget *w = ui_page_hit(&app->page, x, y);
 	rearm_idle_timer(app);
+	/* Any touch, on a button or not, is a customer still there: a screen that keeps its own
+	 * idle time (a flow's) hears of it too (screen.h, lifecycle 4). */
+	enum scr_id touched = app->screen;
+	if (scr_get(touched)->on_activity)
+		scr_get(touched)->on_activity(app);
+	if (app->screen != touched) {
+		app->pressed[0] = '\0'; /* the activity moved the app on: no tap on the old page */
+		return;
+	}
 	if (down) {
 		snprintf(app->pressed, sizeof(app->pressed), "%s", w && w->enabled ? w->id : "");
 		return;
@@ -675,7 +684,12 @@ static void on_receipt_event(void *user, const struct receipt_event *ev)
 		app->receipt->ops->get_status(app->receipt, &st);
 		record_device(app, KDEV_RECEIPT, st.state, receipt_fault_name(ev->fault));
 	}
+	/* The ledger first (recovery records every transaction receipt printed or failed), then
+	 * the screen that may be waiting for its job (the done screen). */
 	recovery_on_receipt_event(app->recovery, ev);
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->on_receipt)
+		scr->on_receipt(app, ev);
 }
 
 static void on_card_event(void *user, const struct cardprn_event *ev)
@@ -697,9 +711,9 @@ static void on_card_event(void *user, const struct cardprn_event *ev)
 
 /* The one place a top-up's receipt is made: the real transaction, as the ledger booked it
  * (kiosk/txreceipt.h), job "TXN-<number>". */
-int app_print_topup_receipt(struct app *app, int64_t tx_id, struct kio_error *err)
+int app_print_topup_receipt(struct app *app, int64_t tx_id, char job[APP_RECEIPT_JOB_MAX], struct kio_error *err)
 {
-	char job[TXRECEIPT_JOB_MAX];
+	_Static_assert(APP_RECEIPT_JOB_MAX == TXRECEIPT_JOB_MAX, "the job ids the screens keep");
 	int rc = txreceipt_print(app->devices, app->ledger, app->text, app->i18n, &app->cfg, tx_id,
 				 core_clock_wall_s(app->clock), job, err);
 	if (rc == 0)

@@ -87,9 +87,11 @@ bool app_receipt_can_print(struct app *app);
 void *app_flow(const struct app *app);
 void app_set_flow(struct app *app, void *flow);
 /* Prints the receipt of the completed ledger transaction tx_id (txreceipt_print: job
- * "TXN-<number>", the reference the done screen shows). 0 when the printer took the job;
- * txreceipt_print's errors otherwise, err filled. */
-int app_print_topup_receipt(struct app *app, int64_t tx_id, struct kio_error *err);
+ * "TXN-<number>", the reference the done screen shows). 0 when the printer took the job, its
+ * id in job (the screen's on_receipt hears how it ended); txreceipt_print's errors otherwise,
+ * err filled. */
+#define APP_RECEIPT_JOB_MAX 48
+int app_print_topup_receipt(struct app *app, int64_t tx_id, char job[APP_RECEIPT_JOB_MAX], struct kio_error *err);
 
 #define APP_MAX_NOTICES 3
 struct app_notice {

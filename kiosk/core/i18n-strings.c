@@ -64,6 +64,7 @@ const struct i18n_id i18n_ids[] = {
 	I18N_S("topup.done.credited", "Amount credited"),
 	I18N_S("topup.done.number", "Transaction number"),
 	I18N_S("topup.done.take-receipt", "Please take your receipt."),
+	I18N_S("topup.done.receipt-failed", "No receipt could be printed. Please write down your transaction number."),
 	I18N_S("topup.done.queued-for-sync", "The credit reaches your card when the kiosk next connects to the e-Dirham system."),
 	I18N_S("topup.done.note-unsettled", "A note was held by a fault and is not in this amount. Keep the transaction number and contact customer service."),
 	I18N_S("topup.done.close", "Done"),

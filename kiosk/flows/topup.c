@@ -35,6 +35,7 @@ struct topup {
 	bool returning_over_max; /* the note going back was refused for the maximum */
 	bool unsettled;          /* settled with a note still in the path (invariant 5) */
 	bool receipt_at_done;    /* the printer could print when the top-up completed */
+	bool receipt_failed;     /* DONE: the receipt did not come out (invariant 7) */
 	const char *notice;
 	uint32_t by_denom[CASH_MAX_DENOMS];
 	bool busy;
@@ -413,6 +414,21 @@ static int step_one(struct topup *t, const struct topup_input *in)
 		on_cash(t, &in->cash);
 		return 0;
 	}
+	if (in->kind == TOPUP_IN_ACTIVITY) {
+		/* Invariant 6: only the steps that wait for the customer have an idle time. */
+		if (t->step == TOPUP_CARD || t->step == TOPUP_PAY)
+			session_touch(&t->s, now_ms(t));
+		return 0;
+	}
+	if (in->kind == TOPUP_IN_RECEIPT) {
+		if (t->step != TOPUP_DONE)
+			return KIO_ERR_INVALID;
+		if (!in->receipt_printed && !t->receipt_failed)
+			LOG_WARN("transaction %" PRId64 ": no receipt came out: the done screen shows the number large",
+				 t->tx.seq);
+		t->receipt_failed = t->receipt_failed || !in->receipt_printed; /* invariant 7 */
+		return 0;
+	}
 	switch (t->step) {
 	case TOPUP_CARD:
 		if (in->kind == TOPUP_IN_TICK) {
@@ -563,7 +579,10 @@ void topup_view(const struct topup *t, struct topup_view *v)
 		v->tx_seq = t->tx.seq;
 		memcpy(v->tx_uuid, t->tx.uuid, sizeof(v->tx_uuid));
 		v->credited_fils = t->tx.credited_fils;
-		v->tx_number_large = !t->receipt_at_done;
+		v->tx_number_large = !t->receipt_at_done || t->receipt_failed;
+		v->receipt_msg = t->receipt_failed     ? "topup.done.receipt-failed"
+				 : !t->receipt_at_done ? "topup.receipt.unavailable"
+						       : "topup.done.take-receipt";
 		v->print_receipt = t->receipt_at_done;
 		v->done_msg = "topup.done.queued-for-sync";
 		if (t->unsettled)

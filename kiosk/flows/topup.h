@@ -43,6 +43,8 @@
  *   CLOSING  ledger complete/cancel fails                            END out-of-service
  *   DONE     tick                       done_ms since DONE           END attract
  *   DONE     finish, next, cancel                                    END attract
+ *   DONE     receipt failed (the send refused, or the job failed)    DONE, number large
+ *   CARD, PAY  activity (a touch on no button)                      same, idle time anew
  *   END      (anything)                                              END
  *
  * When the ledger transaction opens: on next from CARD, before the acceptor is enabled, and
@@ -67,7 +69,11 @@
  *     credited later is in suspense (tx.c invariant 2), never lost.
  *  6. Inactivity ends the flow as session_idle_action says: to attract with nothing paid,
  *     completion with money (then attract after done_ms), and a note in the path is waited
- *     for first (CLOSING, invariant 5), never walked away from.
+ *     for first (CLOSING, invariant 5), never walked away from. Every touch is activity,
+ *     on a button or not (TOPUP_IN_ACTIVITY): a customer touching the screen is not idle.
+ *  7. DONE says "take your receipt" only while the receipt may still come out: a send the
+ *     printer refused or a job it reported failed (TOPUP_IN_RECEIPT) switches it to "no
+ *     receipt could be printed" with the transaction number large, the customer's only proof.
  *
  * Kill points (topup_set_checkpoint; the crash suite, tests/crash, kills at each). The flow's
  * durable steps are the ledger's (tx.c lists their kill points); these mark the moments between
@@ -97,6 +103,7 @@
  *   topup.done.credited       the amount was credited
  *   topup.done.queued-for-sync  the credit reaches the card when the kiosk next connects
  *   topup.done.take-receipt   take your receipt
+ *   topup.done.receipt-failed the receipt could not be printed: note the transaction number
  *   topup.done.note-unsettled a note was held by a fault: keep the transaction number
  *   topup.error.ledger        the kiosk cannot record money: out of service
  */
@@ -141,6 +148,8 @@ enum topup_input_kind {
 	TOPUP_IN_CASH,    /* cash: an event of the acceptor */
 	TOPUP_IN_TICK,    /* time passed: inactivity, closing and done timers */
 	TOPUP_IN_PRINTER, /* printer_ok: the receipt printer can print */
+	TOPUP_IN_ACTIVITY, /* the customer touched the screen, a button or not (invariant 6) */
+	TOPUP_IN_RECEIPT, /* DONE: how the receipt's job ended, receipt_printed (invariant 7) */
 	TOPUP_IN_COUNT
 };
 
@@ -149,6 +158,7 @@ struct topup_input {
 	char digit;
 	struct cash_event cash;
 	bool printer_ok;
+	bool receipt_printed;
 };
 
 #define TOPUP_FILS_PER_AED 100
@@ -194,6 +204,7 @@ struct topup_view {
 	char tx_uuid[37];
 	int64_t credited_fils;
 	bool tx_number_large;                 /* no receipt: the number is the customer's proof */
+	const char *receipt_msg;              /* take-receipt, receipt.unavailable or done.receipt-failed */
 	bool print_receipt;                   /* the app prints the receipt of tx_seq */
 	const char *done_msg;                 /* topup.done.queued-for-sync */
 };

@@ -25,13 +25,18 @@
  *      for with app_wake_at to B.on_wake.
  *   4. Inactivity: a customer screen without on_wake returns to attract after
  *      ui.inactivity_timeout_s without a touch; a screen with on_wake decides itself (a
- *      flow's own idle times, kiosk/flows/), and the app never leaves it by that timer.
+ *      flow's own idle times, kiosk/flows/), and the app never leaves it by that timer. Every
+ *      touch, on a button or on nothing, goes to B.on_activity first: a customer touching the
+ *      screen is there, whatever they touch.
+ *   5. The receipt printer's job events (printed, failed) go to B.on_receipt, after the ledger
+ *      recorded them (kiosk/recovery.h).
  */
 #pragma once
 
 #include <stdbool.h>
 
 #include "drivers/class/cash.h"
+#include "drivers/class/receipt.h"
 #include "kiosk/ui/widget.h"
 
 struct app;
@@ -52,6 +57,8 @@ struct scr_def {
 	void (*on_cash)(struct app *app, const struct cash_event *ev);
 	void (*on_devices)(struct app *app);
 	void (*on_wake)(struct app *app);
+	void (*on_activity)(struct app *app);
+	void (*on_receipt)(struct app *app, const struct receipt_event *ev);
 };
 
 const struct scr_def *scr_get(enum scr_id id);

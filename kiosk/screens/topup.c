@@ -23,7 +23,8 @@
  *  3. Device events are stepped at once (the flow queues what arrives inside its own steps),
  *     but the screen moves from the loop (a wake at "now"), never inside a driver's callback.
  *  4. The app never times these screens out: the flow's deadline (topup_deadline_ms) is the
- *     one timer, re-armed after every step.
+ *     one timer, re-armed after every step; every touch, a button or not, is the flow's
+ *     activity (TOPUP_IN_ACTIVITY), and the receipt job's end is the flow's TOPUP_IN_RECEIPT.
  *  5. A flow left with its transaction open (CLOSING with a note in the path, or the ledger
  *     refused the end) hands it to recovery at once (app_recover_left_open), which waits for
  *     the acceptor and prints its receipt: it does not wait for the next start, blocking
@@ -50,7 +51,7 @@ struct topup_screens {
 	char prefixes[CONFIG_PREFIXES_MAX][CONFIG_PREFIX_DIGITS + 1]; /* the flow borrows them */
 	struct topup_view shown; /* the view the page was last built from */
 	bool receipt_asked;      /* DONE: the receipt was sent to the printer, or refused */
-	bool receipt_failed;     /* ... refused: the transaction number is the proof */
+	char job[APP_RECEIPT_JOB_MAX]; /* ... sent: its job, whose end on_receipt hears */
 };
 
 enum { GAP = 20, NAV_MIN = 100, NAV_PREF = 130, KEY_MIN = UI_TOUCH_MIN_PX, KEY_PREF = 150, KEY_MAX_W = 280,
@@ -101,10 +102,11 @@ static void print_receipt_once(struct app *app, struct topup_screens *ts, const 
 		return;
 	ts->receipt_asked = true;
 	struct kio_error err = {0};
-	if (app_print_topup_receipt(app, topup_tx_id(ts->flow), &err) != 0) {
-		LOG_WARN("transaction %" PRId64 ": no receipt: %s; the done screen shows the number large", v->tx_seq,
-			 err.msg);
-		ts->receipt_failed = true;
+	if (app_print_topup_receipt(app, topup_tx_id(ts->flow), ts->job, &err) != 0) {
+		LOG_WARN("transaction %" PRId64 ": no receipt: %s", v->tx_seq, err.msg);
+		ts->job[0] = '\0';
+		const struct topup_input failed = {.kind = TOPUP_IN_RECEIPT, .receipt_printed = false};
+		topup_step(ts->flow, &failed); /* flow invariant 7 */
 	}
 }
 
@@ -156,8 +158,10 @@ static void sync(struct app *app)
 		return;
 	struct topup_view v;
 	topup_view(ts->flow, &v);
-	if (v.step == TOPUP_DONE)
+	if (v.step == TOPUP_DONE) {
 		print_receipt_once(app, ts, &v);
+		topup_view(ts->flow, &v); /* a refused send changed what DONE says */
+	}
 	bool changed = memcmp(&v, &ts->shown, sizeof(v)) != 0;
 	ts->shown = v;
 	enum scr_id want = screen_for(&v);
@@ -242,6 +246,28 @@ static void on_devices(struct app *app)
 	}
 	const struct topup_input in = {.kind = TOPUP_IN_PRINTER, .printer_ok = app_receipt_can_print(app)};
 	step(app, &in);
+}
+
+/* Flow invariant 6: a touch anywhere, a button or not, restarts the step's idle time. */
+static void on_activity(struct app *app)
+{
+	const struct topup_input in = {.kind = TOPUP_IN_ACTIVITY};
+	step(app, &in);
+}
+
+/* Flow invariant 7: the done screen's receipt job ended; the ledger has recorded how. */
+static void on_receipt(struct app *app, const struct receipt_event *ev)
+{
+	struct topup_screens *ts = screens_of(app);
+	if (!ts || !ts->job[0] || strcmp(ev->job_id, ts->job) != 0 ||
+	    (ev->kind != RECEIPT_EV_PRINTED && ev->kind != RECEIPT_EV_FAILED))
+		return;
+	ts->job[0] = '\0';
+	const struct topup_input in = {.kind = TOPUP_IN_RECEIPT, .receipt_printed = ev->kind == RECEIPT_EV_PRINTED};
+	/* From the driver's callback: the flow steps now, the screen follows from the loop
+	 * (invariant 3). */
+	if (topup_step(ts->flow, &in) == 0)
+		app_wake_at(app, app_now_ms(app));
 }
 
 static void on_wake(struct app *app)
@@ -658,9 +684,9 @@ static void draw_done(struct app *app, struct ui_page *page)
 	app_money(app, v->credited_fils, amount, sizeof(amount));
 	/* The same reference as the receipt's (app_print_topup_receipt). */
 	snprintf(txn, sizeof(txn), "TXN-%06" PRId64, v->tx_seq);
-	bool large = v->tx_number_large || ts->receipt_failed;
+	bool large = v->tx_number_large;
 	const char *txn_label = app_str(app, "topup.done.number");
-	const char *receipt = app_str(app, large ? "topup.receipt.unavailable" : "topup.done.take-receipt");
+	const char *receipt = app_str(app, v->receipt_msg ? v->receipt_msg : "topup.done.take-receipt");
 	const char *sync_msg = app_str(app, v->done_msg ? v->done_msg : "topup.done.queued-for-sync");
 	const char *notice = str_or_null(app, v->notice);
 	struct nav_button nav[] = {{"done.close", app_str(app, "topup.done.close"), true, true}};
@@ -700,6 +726,8 @@ static void draw_done(struct app *app, struct ui_page *page)
 		.on_cash = on_cash,                                                                 \
 		.on_devices = on_devices,                                                           \
 		.on_wake = on_wake,                                                                 \
+		.on_activity = on_activity,                                                         \
+		.on_receipt = on_receipt,                                                           \
 	}
 
 FLOW_SCREEN(scr_topup_card, "topup-card", draw_card, enter_card);

@@ -826,6 +826,65 @@ static void test_flow_printer_down(void)
 	ffx_fini(&f);
 }
 
+/* A receipt job that fails after it was sent (paper out mid-job, printer offline): DONE stops
+ * saying "take your receipt" and shows the number large (invariant 7); one that printed
+ * changes nothing; the input means nothing outside DONE. */
+static void test_flow_receipt_failed(void)
+{
+	struct ffx f = {0};
+	ffx_start(&f);
+	struct topup_input failed = {.kind = TOPUP_IN_RECEIPT, .receipt_printed = false};
+	struct topup_input printed = {.kind = TOPUP_IN_RECEIPT, .receipt_printed = true};
+	g_assert_cmpint(topup_step(f.t, &failed), ==, KIO_ERR_INVALID); /* CARD: no receipt yet */
+	to_pay(&f);
+	pay(&f, AED(20));
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	struct topup_view v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_DONE);
+	g_assert_true(v.print_receipt);
+	g_assert_false(v.tx_number_large);
+	g_assert_cmpstr(v.receipt_msg, ==, "topup.done.take-receipt");
+	g_assert_cmpint(topup_step(f.t, &printed), ==, 0);
+	g_assert_cmpstr(view(&f).receipt_msg, ==, "topup.done.take-receipt");
+	g_assert_cmpint(topup_step(f.t, &failed), ==, 0);
+	v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_DONE);
+	g_assert_true(v.tx_number_large);
+	g_assert_cmpstr(v.receipt_msg, ==, "topup.done.receipt-failed");
+	g_assert_cmpint(v.tx_seq, ==, 1);
+	g_assert_cmpint(v.credited_fils, ==, AED(20));
+	/* A late word of the same job does not bring the promise back. */
+	g_assert_cmpint(topup_step(f.t, &printed), ==, 0);
+	g_assert_cmpstr(view(&f).receipt_msg, ==, "topup.done.receipt-failed");
+	tick_after(&f, f.cfg.done_ms);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
+	ffx_fini(&f);
+}
+
+/* A touch that hits no button is activity (invariant 6): the customer typing or looking for
+ * notes is not timed out while they touch the screen; without touches the idle time holds. */
+static void test_flow_activity(void)
+{
+	struct ffx f = {0};
+	ffx_start(&f);
+	tick_after(&f, f.cfg.card_idle_ms - 1000);
+	g_assert_cmpint(in(&f, TOPUP_IN_ACTIVITY), ==, 0);
+	tick_after(&f, f.cfg.card_idle_ms - 1000);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_CARD);
+	g_assert_cmpuint(topup_deadline_ms(f.t), ==, now(&f) + 1000);
+	to_pay(&f);
+	tick_after(&f, f.cfg.pay_idle_ms - 1000);
+	g_assert_cmpint(in(&f, TOPUP_IN_ACTIVITY), ==, 0);
+	tick_after(&f, f.cfg.pay_idle_ms - 1000);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_PAY);
+	tick_after(&f, 1000);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_END); /* no more touches: the idle time holds */
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
+	g_assert_cmpint(in(&f, TOPUP_IN_ACTIVITY), ==, 0); /* END: nothing to wait for */
+	g_assert_cmpint(view(&f).step, ==, TOPUP_END);
+	ffx_fini(&f);
+}
+
 /* The kiosk dies with a transaction open and notes booked; a new process opens the ledger,
  * the driver settles, recovery completes the top-up with all that was paid. */
 static void test_flow_recovery(void)
@@ -1119,6 +1178,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/topup/deadline", test_flow_deadline);
 	g_test_add_func("/topup/fault-mid-payment", test_flow_fault_mid_payment);
 	g_test_add_func("/topup/printer-down", test_flow_printer_down);
+	g_test_add_func("/topup/receipt-failed", test_flow_receipt_failed);
+	g_test_add_func("/topup/activity", test_flow_activity);
 	g_test_add_func("/topup/recovery", test_flow_recovery);
 	g_test_add_func("/topup/ledger-fails", test_flow_ledger_fails);
 	g_test_add_func("/topup/enable-fails", test_flow_enable_fails);
