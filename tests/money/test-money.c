@@ -85,11 +85,15 @@ struct child {
 static void child_line(struct child *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void child_line(struct child *c, const char *fmt, ...)
 {
-	char line[96];
+	char line[320];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof(line)) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
 	/* One write(2) per line on an O_APPEND file: survives our SIGKILL, never torn. */
 	if (n > 0 && write(c->events_fd, line, (size_t)n) != n)
 		_exit(5);
@@ -120,6 +124,14 @@ static void child_event(void *user, const struct cash_event *ev)
 	}
 }
 
+/* The driver's log lines, so a test can check which note each names and at what level. */
+static void child_log(void *user, enum log_level level, const char *module, const char *msg)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+	if (strcmp(module, "essp-cash") == 0 && level <= LOG_INFO)
+		child_line(user, "LOG %s %s\n", names[level], msg);
+}
+
 static _Noreturn void child_main(int fd, const char *db, const char *kill_point, bool accept, unsigned fail_list,
 				 unsigned fail_begin, int events_fd)
 {
@@ -147,6 +159,8 @@ static _Noreturn void child_main(int fd, const char *db, const char *kill_point,
 	if (essp_cash_new(t, timers, &cfg, &journal.base, &c.unit, &err) != 0)
 		_exit(4);
 	cash_set_listener(c.unit, child_event, &c);
+	log_set_sink(child_log, &c);
+	log_set_sink_level(LOG_INFO);
 	int64_t all[] = {500, 1000, 2000, 5000, 10000, 20000, 50000, 100000};
 	c.unit->ops->enable(c.unit, all, 8);
 	bool ready = false;
@@ -542,6 +556,100 @@ static void test_kill_point(gconstpointer data)
 
 static bool one_stacked(struct world *w) { return events_have(w, "STACKED", NULL); }
 
+/* Journeys in state s and their total value. */
+static void journeys_in(struct world *w, enum cash_note_state s, int64_t *n, int64_t *total)
+{
+	struct ledger *ledger;
+	struct kio_error err;
+	g_assert_cmpint(ledger_open(w->db, &ledger, &err), ==, 0);
+	struct core_clock *clock = core_clock_new(true, 0);
+	struct ledger_notes *notes = ledger_notes_new(ledger, clock);
+	g_assert_cmpint(ledger_notes_count(notes, "essp:001C962C", s, n, total, &err), ==, 0);
+	ledger_notes_free(notes);
+	core_clock_free(clock);
+	ledger_close(ledger);
+}
+
+/*
+ * Issue 11: note 1 (AED 100) is credited, the device reports it STACKED and the kiosk dies
+ * before journaling that (stacked-read); while it is down a customer feeds AED 50 to the
+ * still enabled device. At restart note 1 is the credited journey SETTLE carries, and the
+ * device's first events are the new note's READ ch, then (SETTLE returns it) its REJECTED.
+ * Each must be pinned on the note it is about (essp-cash.c invariant 9): note 1 stacked,
+ * the new note 2 returned, and no error line for what is a normal restart. Before the fix the
+ * driver logged "READ ch 4 while note 1 ... is credited: resynchronising" and "REJECTED
+ * after NOTE CREDIT for note 1: kept as credited" as errors, and never closed note 1 but by
+ * the counters.
+ */
+static void test_note_while_down(void)
+{
+	static const int64_t notes[] = {NOTE_FILS};
+	struct world w;
+	world_init(&w, 1);
+	w.values = notes;
+	spawn(&w, "stacked-read", true);
+	serve(&w, NULL, 10000, true);
+	g_assert_true(WIFSIGNALED(w.status));
+	g_assert_true(events_have(&w, "KILLED stacked-read", NULL));
+	struct sim_essp_state st;
+	sim_essp_get_state(w.sim, &st);
+	g_assert_true(st.enabled);
+	g_assert_cmpint(st.note, ==, SIM_ESSP_NOTE_NONE);
+	g_assert_cmpint(st.cashbox_fils, ==, NOTE_FILS);
+	g_assert_cmpint(sim_essp_insert_note(w.sim, 5000), ==, 0);
+	char *before = read_events(&w); /* the restarted driver's lines follow */
+	size_t killed_at = strlen(before);
+	g_free(before);
+	events_have(&w, "READY", &ready_lines);
+	spawn(&w, NULL, true);
+	serve(&w, child_ready, 10000, true);
+	g_assert_false(w.exited);
+	stop_child(&w);
+
+	struct outcome o;
+	collect(&w, &o);
+	assert_money(&w, &o, 0);
+	/* The journal: note 1 stacked, the note fed while down journaled and returned. */
+	int64_t n, total;
+	journeys_in(&w, CASH_NOTE_STACKED, &n, &total);
+	g_assert_cmpint(n, ==, 1);
+	g_assert_cmpint(total, ==, NOTE_FILS);
+	journeys_in(&w, CASH_NOTE_CREDITED, &n, &total);
+	g_assert_cmpint(n, ==, 0);
+	journeys_in(&w, CASH_NOTE_RETURNED, &n, &total);
+	g_assert_cmpint(n, ==, 1);
+	g_assert_cmpint(total, ==, 5000);
+	g_assert_cmpuint(o.ev_credited, ==, 1);
+	g_assert_true(events_have(&w, "STACKED 10000", NULL));
+	g_assert_true(events_have(&w, "RETURNED 5000", NULL));
+
+	/* The restarted driver's log: each line names the note it is about, none is an error. */
+	char *text = read_events(&w);
+	char **lines = g_strsplit(text + killed_at, "\n", -1);
+	bool stacked_line = false, returned_line = false;
+	for (char **l = lines; *l; l++) {
+		if (strncmp(*l, "LOG ", 4) != 0)
+			continue;
+		g_test_message("%s", *l);
+		if (strncmp(*l, "LOG error ", 10) == 0)
+			g_error("an error line for a normal restart: %s", *l);
+		bool names_1 = g_regex_match_simple("\\bnote 1\\b", *l, 0, 0);
+		bool names_2 = g_regex_match_simple("\\bnote 2\\b", *l, 0, 0);
+		/* Note 1 is credited: it is never said to go back or to meet the new note's events. */
+		if (names_1 && (strstr(*l, "return") || strstr(*l, "REJECT") || strstr(*l, "while note 1")))
+			g_error("the new note's event pinned on note 1: %s", *l);
+		if (names_1 && strncmp(*l, "LOG info ", 9) == 0 && strstr(*l, "cashbox"))
+			stacked_line = true;
+		if (names_2 && strncmp(*l, "LOG info ", 9) == 0 && strstr(*l, "returned"))
+			returned_line = true;
+	}
+	g_strfreev(lines);
+	g_free(text);
+	g_assert_true(stacked_line);
+	g_assert_true(returned_line);
+	world_fini(&w);
+}
+
 /*
  * Issue 9: a note goes back to the customer while the kiosk dies (return-sent); at the next
  * start the journal cannot list open journeys once. That child must stay disabled until it
@@ -652,6 +760,7 @@ int main(int argc, char **argv)
 		}
 	}
 	g_test_add_func("/money/list-open-fails", test_list_open_fails);
+	g_test_add_func("/money/note-while-down", test_note_while_down);
 	g_test_add_func("/money/random-kills", test_random_kills);
 	g_test_add_func("/money/random-kills-no-counters", test_random_kills_no_counters);
 	return g_test_run();

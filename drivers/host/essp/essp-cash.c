@@ -49,6 +49,9 @@
  *   HELD ─escrow_return / escrow_decide_ms─► RETURNING (REJECT 0x08)
  *   ACCEPTED ─NOTE CREDIT: journal CREDITED, emit CREDITED─► CREDITED
  *   CREDITED ─STACKED: journal STACKED, emit STACKED─► NONE
+ *   CREDITED ─READ ch or REJECTED (the next note's: ours was stacked, its STACKED lost with a
+ *          killed process): journal STACKED, emit STACKED─► NONE, then the event is handled
+ *          for the next note (invariant 9)
  *   HELD/ACCEPTED/RETURNING ─REJECTED or CLEARED FROM FRONT: journal RETURNED, emit─► NONE
  *   RETURNING unjournaled ─REJECTED or CLEARED FROM FRONT: emit REJECTED with the cause─► NONE
  *   any journaled ─CLEARED INTO CASHBOX: journal CREDITED (if not), STACKED, emit─► NONE
@@ -131,6 +134,14 @@
  *     times, then the note goes back from escrow with no journey and REJECTED says why
  *     (CASH_CAUSE_NO_COUNTERS); a journal that refuses ESCROW does the same
  *     (CASH_CAUSE_NOT_RECORDED). The driver never advances the note on missing data.
+ *  9. Each event is logged and journaled against the note it is about. The validator moves
+ *     one note at a time, and a credited note is past the point of no return (GA973 §8):
+ *     a READ ch or REJECTED while the note we carry is CREDITED is the next note's, so ours
+ *     went into the cashbox and its STACKED was lost (a process killed after reading it,
+ *     then a customer feeding a note): it is closed as STACKED, as SETTLE's counters would
+ *     close any credited journey, and the event goes to the next note. Never an error, and
+ *     never "given back": a credit is final (invariant 4). A READ ch while an ACCEPTED or
+ *     RETURNING note has not ended is still a new session (its end is decided by counters).
  */
 #define LOG_MODULE "essp-cash"
 #include "essp-cash.h"
@@ -661,10 +672,27 @@ static bool return_cur(struct essp_cash *d, const char *why)
 	cancel(d, &d->decide_timer);
 	set_note(d, NOTE_NONE);
 	if (m == JMOVE_DONE) {
-		LOG_INFO("%s: note returned (%s)", d->name, why);
+		LOG_INFO("%s: note %" PRId64 " returned (%s)", d->name, id, why);
 		emit(d, CASH_EV_RETURNED, fils, CASH_FAULT_NONE, id);
 	}
 	return true;
+}
+
+/*
+ * Invariant 9: the device reports a note in the path (event) while the note we carry is
+ * credited. The validator takes one note at a time and a credited note is past the point of
+ * no return (GA973 §8), so ours left the path into the cashbox and its STACKED was lost with
+ * a killed process: close its journey as stacked, as SETTLE's counters would (a credited
+ * journey is stacked whatever they say), and let the caller give the event to the next note.
+ * A normal consequence of a restart: logged at info, naming each note for what it did.
+ */
+static bool stack_before_next(struct essp_cash *d, const char *event)
+{
+	char why[112];
+	snprintf(why, sizeof(why), "poll: %s of the next note", event);
+	LOG_INFO("%s: note %" PRId64 " (ch %u) is in the cashbox, its STACKED lost: %s is the next note's",
+		 d->name, d->cur.j.id, d->cur.ch, event);
+	return stack_cur(d, why);
 }
 
 /* The unjournaled note of refuse_cur is back at the bezel (invariant 8): say why. */
@@ -713,6 +741,12 @@ static bool handle_event(struct essp_cash *d, const struct essp_event *ev, struc
 		seen->path = true;
 		if (ch == 0)
 			return true;
+		/* Invariant 9: the note credited before is in the cashbox; this READ is the next. */
+		if (d->cur.ph == NOTE_CREDITED) {
+			snprintf(why, sizeof(why), "READ ch %u", ch);
+			if (!stack_before_next(d, why))
+				return false;
+		}
 		if (d->cur.ph == NOTE_NONE) {
 			d->cur.ch = ch;
 			d->cur.fils = ch <= ESSP_CHANNELS_MAX ? d->ch_fils[ch - 1] : 0;
@@ -763,12 +797,12 @@ static bool handle_event(struct essp_cash *d, const struct essp_event *ev, struc
 	case ESSP_EV_REJECTED:
 		seen->path = true;
 		d->need_last_reject = true;
-		if (cur_open(d) && d->cur.ph != NOTE_CREDITED)
+		if (cur_open(d))
 			return return_cur(d, "poll: REJECTED");
-		if (d->cur.ph == NOTE_CREDITED) {
-			LOG_ERR("%s: REJECTED after NOTE CREDIT for note %" PRId64 ": kept as credited", d->name, d->cur.j.id);
-			return true;
-		}
+		/* Invariant 9: a credited note is never given back; the REJECTED is the next
+		 * note's, one we never saw read (SETTLE's REJECT returned it). */
+		if (d->cur.ph == NOTE_CREDITED && !stack_before_next(d, "REJECTED"))
+			return false;
 		if (d->cur.ph == NOTE_RETURNING) {
 			refused_back(d, "poll: REJECTED");
 			return true;
