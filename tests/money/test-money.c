@@ -571,31 +571,34 @@ static void journeys_in(struct world *w, enum cash_note_state s, int64_t *n, int
 }
 
 /*
- * Issue 11: note 1 (AED 100) is credited, the device reports it STACKED and the kiosk dies
- * before journaling that (stacked-read); while it is down a customer feeds AED 50 to the
- * still enabled device. At restart note 1 is the credited journey SETTLE carries, and the
- * device's first events are the new note's READ ch, then (SETTLE returns it) its REJECTED.
- * Each must be pinned on the note it is about (essp-cash.c invariant 9): note 1 stacked,
- * the new note 2 returned, and no error line for what is a normal restart. Before the fix the
- * driver logged "READ ch 4 while note 1 ... is credited: resynchronising" and "REJECTED
- * after NOTE CREDIT for note 1: kept as credited" as errors, and never closed note 1 but by
- * the counters.
+ * Issue 11: note 1 (AED 100) ends (credited and STACKED, or given back and REJECTED) and the
+ * kiosk dies having read that end, before journaling it (kill_point); while it is down a
+ * customer feeds AED 50 to the still enabled device. At restart note 1 is the journey SETTLE
+ * carries, and the device's first events are the new note's READ ch, then (SETTLE returns
+ * it) its REJECTED. Each must be pinned on the note it is about (essp-cash.c invariant 9):
+ * note 1 ends as the device says, the new note 2 is journaled and returned, and nothing is an
+ * error line for what is a normal restart. Before the fix the driver logged "READ ch 4 while
+ * note 1 ... is credited|returning: resynchronising" as an error, then pinned the new note's
+ * REJECTED on note 1 ("kept as credited", an error, or "note returned"), and note 2 went
+ * back unjournaled.
  */
-static void test_note_while_down(void)
+static void note_while_down(const char *kill_point, bool credited)
 {
 	static const int64_t notes[] = {NOTE_FILS};
 	struct world w;
 	world_init(&w, 1);
 	w.values = notes;
-	spawn(&w, "stacked-read", true);
+	spawn(&w, kill_point, credited);
 	serve(&w, NULL, 10000, true);
 	g_assert_true(WIFSIGNALED(w.status));
-	g_assert_true(events_have(&w, "KILLED stacked-read", NULL));
+	char *want = g_strdup_printf("KILLED %s", kill_point);
+	g_assert_true(events_have(&w, want, NULL));
+	g_free(want);
 	struct sim_essp_state st;
 	sim_essp_get_state(w.sim, &st);
 	g_assert_true(st.enabled);
 	g_assert_cmpint(st.note, ==, SIM_ESSP_NOTE_NONE);
-	g_assert_cmpint(st.cashbox_fils, ==, NOTE_FILS);
+	g_assert_cmpint(st.cashbox_fils, ==, credited ? NOTE_FILS : 0);
 	g_assert_cmpint(sim_essp_insert_note(w.sim, 5000), ==, 0);
 	char *before = read_events(&w); /* the restarted driver's lines follow */
 	size_t killed_at = strlen(before);
@@ -609,46 +612,53 @@ static void test_note_while_down(void)
 	struct outcome o;
 	collect(&w, &o);
 	assert_money(&w, &o, 0);
-	/* The journal: note 1 stacked, the note fed while down journaled and returned. */
+	/* The journal: note 1 as the device ended it, the note fed while down returned. */
 	int64_t n, total;
 	journeys_in(&w, CASH_NOTE_STACKED, &n, &total);
-	g_assert_cmpint(n, ==, 1);
-	g_assert_cmpint(total, ==, NOTE_FILS);
+	g_assert_cmpint(n, ==, credited ? 1 : 0);
+	g_assert_cmpint(total, ==, credited ? NOTE_FILS : 0);
 	journeys_in(&w, CASH_NOTE_CREDITED, &n, &total);
 	g_assert_cmpint(n, ==, 0);
 	journeys_in(&w, CASH_NOTE_RETURNED, &n, &total);
-	g_assert_cmpint(n, ==, 1);
-	g_assert_cmpint(total, ==, 5000);
-	g_assert_cmpuint(o.ev_credited, ==, 1);
-	g_assert_true(events_have(&w, "STACKED 10000", NULL));
+	g_assert_cmpint(n, ==, credited ? 1 : 2);
+	g_assert_cmpint(total, ==, credited ? 5000 : 5000 + NOTE_FILS);
+	g_assert_cmpuint(o.ev_credited, ==, credited ? 1 : 0);
+	g_assert_true(events_have(&w, credited ? "STACKED 10000" : "RETURNED 10000", NULL));
 	g_assert_true(events_have(&w, "RETURNED 5000", NULL));
 
 	/* The restarted driver's log: each line names the note it is about, none is an error. */
 	char *text = read_events(&w);
 	char **lines = g_strsplit(text + killed_at, "\n", -1);
-	bool stacked_line = false, returned_line = false;
+	bool end_line = false, returned_line = false;
 	for (char **l = lines; *l; l++) {
 		if (strncmp(*l, "LOG ", 4) != 0)
 			continue;
 		g_test_message("%s", *l);
 		if (strncmp(*l, "LOG error ", 10) == 0)
 			g_error("an error line for a normal restart: %s", *l);
+		bool info = strncmp(*l, "LOG info ", 9) == 0;
 		bool names_1 = g_regex_match_simple("\\bnote 1\\b", *l, 0, 0);
 		bool names_2 = g_regex_match_simple("\\bnote 2\\b", *l, 0, 0);
-		/* Note 1 is credited: it is never said to go back or to meet the new note's events. */
-		if (names_1 && (strstr(*l, "return") || strstr(*l, "REJECT") || strstr(*l, "while note 1")))
+		/* The new note's events are never pinned on note 1; a credited note never goes back. */
+		if (names_1 && (strstr(*l, "REJECTED)") || strstr(*l, "while note 1") ||
+				(credited && strstr(*l, "return"))))
 			g_error("the new note's event pinned on note 1: %s", *l);
-		if (names_1 && strncmp(*l, "LOG info ", 9) == 0 && strstr(*l, "cashbox"))
-			stacked_line = true;
-		if (names_2 && strncmp(*l, "LOG info ", 9) == 0 && strstr(*l, "returned"))
+		if (strstr(*l, "(poll: REJECTED)") && !names_2)
+			g_error("the new note's REJECTED not pinned on note 2: %s", *l);
+		if (names_1 && info && strstr(*l, credited ? "is in the cashbox" : "was given back"))
+			end_line = true;
+		if (names_2 && info && strstr(*l, "returned"))
 			returned_line = true;
 	}
 	g_strfreev(lines);
 	g_free(text);
-	g_assert_true(stacked_line);
+	g_assert_true(end_line);
 	g_assert_true(returned_line);
 	world_fini(&w);
 }
+
+static void test_stacked_note_while_down(void) { note_while_down("stacked-read", true); }
+static void test_returned_note_while_down(void) { note_while_down("returned-read", false); }
 
 /*
  * Issue 9: a note goes back to the customer while the kiosk dies (return-sent); at the next
@@ -760,7 +770,8 @@ int main(int argc, char **argv)
 		}
 	}
 	g_test_add_func("/money/list-open-fails", test_list_open_fails);
-	g_test_add_func("/money/note-while-down", test_note_while_down);
+	g_test_add_func("/money/note-while-down/stacked-read", test_stacked_note_while_down);
+	g_test_add_func("/money/note-while-down/returned-read", test_returned_note_while_down);
 	g_test_add_func("/money/random-kills", test_random_kills);
 	g_test_add_func("/money/random-kills-no-counters", test_random_kills_no_counters);
 	return g_test_run();

@@ -52,6 +52,9 @@
  *   CREDITED ─READ ch or REJECTED (the next note's: ours was stacked, its STACKED lost with a
  *          killed process): journal STACKED, emit STACKED─► NONE, then the event is handled
  *          for the next note (invariant 9)
+ *   RETURNING never accepted (journal ESCROW) ─READ ch (the next note's): journal RETURNED,
+ *          emit─► NONE, then the READ is the next note's (invariant 9); RETURNING unjournaled:
+ *          emit REJECTED with the cause, likewise
  *   HELD/ACCEPTED/RETURNING ─REJECTED or CLEARED FROM FRONT: journal RETURNED, emit─► NONE
  *   RETURNING unjournaled ─REJECTED or CLEARED FROM FRONT: emit REJECTED with the cause─► NONE
  *   any journaled ─CLEARED INTO CASHBOX: journal CREDITED (if not), STACKED, emit─► NONE
@@ -140,8 +143,12 @@
  *     went into the cashbox and its STACKED was lost (a process killed after reading it,
  *     then a customer feeding a note): it is closed as STACKED, as SETTLE's counters would
  *     close any credited journey, and the event goes to the next note. Never an error, and
- *     never "given back": a credit is final (invariant 4). A READ ch while an ACCEPTED or
- *     RETURNING note has not ended is still a new session (its end is decided by counters).
+ *     never "given back": a credit is final (invariant 4). Likewise a READ ch of the next
+ *     note while ours is going back never accepted (journal ESCROW: no POLL let it stack,
+ *     invariant 3) or refused unjournaled (invariant 8): ours went back, its REJECTED lost.
+ *     A READ ch while a HELD or ACCEPTED note has not ended is still an error and a new
+ *     session: the device broke its own order, or the note may have stacked or gone back,
+ *     and only the counters can say.
  */
 #define LOG_MODULE "essp-cash"
 #include "essp-cash.h"
@@ -695,6 +702,26 @@ static bool stack_before_next(struct essp_cash *d, const char *event)
 	return stack_cur(d, why);
 }
 
+/* A journaled note the kiosk never accepted: no POLL let it stack (invariant 3). */
+static bool never_accepted(const struct essp_cash *d)
+{
+	return d->cur.journaled && d->cur.j.state == CASH_NOTE_ESCROW;
+}
+
+/*
+ * Invariant 9: the device reads the next note (event) while the note we carry, never
+ * accepted, has not ended: ours went back (REJECT or the device's escrow timeout) and its
+ * REJECTED was lost with a killed process. Close it as returned; the event is the next note's.
+ */
+static bool return_before_next(struct essp_cash *d, const char *event)
+{
+	char why[112];
+	snprintf(why, sizeof(why), "poll: %s of the next note", event);
+	LOG_INFO("%s: note %" PRId64 " (ch %u) was given back, its REJECTED lost: %s is the next note's", d->name,
+		 d->cur.j.id, d->cur.ch, event);
+	return return_cur(d, why);
+}
+
 /* The unjournaled note of refuse_cur is back at the bezel (invariant 8): say why. */
 static void refused_back(struct essp_cash *d, const char *why)
 {
@@ -745,6 +772,13 @@ static bool handle_event(struct essp_cash *d, const struct essp_event *ev, struc
 		if (d->cur.ph == NOTE_CREDITED) {
 			snprintf(why, sizeof(why), "READ ch %u", ch);
 			if (!stack_before_next(d, why))
+				return false;
+		} else if (d->cur.ph == NOTE_RETURNING && !d->cur.journaled) {
+			snprintf(why, sizeof(why), "READ ch %u of the next note", ch);
+			refused_back(d, why);
+		} else if (d->cur.ph == NOTE_RETURNING && never_accepted(d)) {
+			snprintf(why, sizeof(why), "READ ch %u", ch);
+			if (!return_before_next(d, why))
 				return false;
 		}
 		if (d->cur.ph == NOTE_NONE) {
