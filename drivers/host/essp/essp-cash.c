@@ -56,6 +56,7 @@
  *          emit─► NONE, then the READ is the next note's (invariant 9); RETURNING unjournaled:
  *          emit REJECTED with the cause, likewise
  *   HELD/ACCEPTED/RETURNING ─REJECTED or CLEARED FROM FRONT: journal RETURNED, emit─► NONE
+ *          (not ACCEPTED in SETTLE: the counters decide it, invariant 9)
  *   RETURNING unjournaled ─REJECTED or CLEARED FROM FRONT: emit REJECTED with the cause─► NONE
  *   any journaled ─CLEARED INTO CASHBOX: journal CREDITED (if not), STACKED, emit─► NONE
  *
@@ -146,9 +147,12 @@
  *     never "given back": a credit is final (invariant 4). Likewise a READ ch of the next
  *     note while ours is going back never accepted (journal ESCROW: no POLL let it stack,
  *     invariant 3) or refused unjournaled (invariant 8): ours went back, its REJECTED lost.
- *     A READ ch while a HELD or ACCEPTED note has not ended is still an error and a new
- *     session: the device broke its own order, or the note may have stacked or gone back,
- *     and only the counters can say.
+ *     A READ ch while an ACCEPTED note has not ended after a restart (SETTLE) means its end
+ *     went with the killed process: it may have stacked or gone back, and only the counters
+ *     can say, so a new session (info); in RUN, or while HELD, the device broke its own
+ *     order (error). In SETTLE a REJECTED never ends an ACCEPTED note we carry: SETTLE's
+ *     REJECT returned whatever was in escrow, ours (its accepting POLL never went out) or
+ *     the next note's, and only the counters tell which (step 3).
  */
 #define LOG_MODULE "essp-cash"
 #include "essp-cash.h"
@@ -792,8 +796,14 @@ static bool handle_event(struct essp_cash *d, const struct essp_event *ev, struc
 			/* A new note while ours has not ended: its end was lost. Polling on would
 			 * accept the new one undecided (invariant 3); a new session returns it and
 			 * settles ours by the counters. */
-			LOG_ERR("%s: READ ch %u while note %" PRId64 " (ch %u) is %s: resynchronising", d->name, ch,
-				d->cur.j.id, d->cur.ch, note_names[d->cur.ph]);
+			if (d->phase == PH_SETTLE && d->cur.ph == NOTE_ACCEPTED)
+				/* After a restart: its end went with the killed process (invariant 9). */
+				LOG_INFO("%s: READ ch %u is the next note's: note %" PRId64 " (ch %u, accepted) ended "
+					 "unseen; setting up again, the counters decide it",
+					 d->name, ch, d->cur.j.id, d->cur.ch);
+			else
+				LOG_ERR("%s: READ ch %u while note %" PRId64 " (ch %u) is %s: resynchronising", d->name,
+					ch, d->cur.j.id, d->cur.ch, note_names[d->cur.ph]);
 			d->resync_after = true;
 		}
 		return true;
@@ -831,6 +841,15 @@ static bool handle_event(struct essp_cash *d, const struct essp_event *ev, struc
 	case ESSP_EV_REJECTED:
 		seen->path = true;
 		d->need_last_reject = true;
+		if (d->phase == PH_SETTLE && d->cur.ph == NOTE_ACCEPTED && d->cur.accept_sent) {
+			/* Invariant 9: SETTLE's REJECT returned whatever was in escrow: ours if its
+			 * accepting POLL never went out, else the next note, and ours stacked or not.
+			 * The counters tell both apart (step 3); this REJECTED cannot. */
+			LOG_INFO("%s: REJECTED of the note held at start: the counters decide note %" PRId64,
+				 d->name, d->cur.j.id);
+			emit_rejected(d, 0, CASH_CAUSE_NONE);
+			return true;
+		}
 		if (cur_open(d))
 			return return_cur(d, "poll: REJECTED");
 		/* Invariant 9: a credited note is never given back; the REJECTED is the next
