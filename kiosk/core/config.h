@@ -18,6 +18,13 @@ enum config_digits { CONFIG_DIGITS_WESTERN, CONFIG_DIGITS_EASTERN };
 
 enum { CORE_CONFIG_KEYS = 20 }; /* the keys in config.c's table */
 
+/*
+ * The screen sizes the layouts are proven at (README, Configuration): each side
+ * UI_SIDE_MIN..UI_SIDE_MAX logical px, the long side at most UI_ASPECT_MAX_X10 / 10 times the
+ * short one (portrait or landscape).
+ */
+enum { UI_SIDE_MIN = 768, UI_SIDE_MAX = 3840, UI_ASPECT_MAX_X10 = 25 };
+
 struct core_config {
 	/* [kiosk] */
 	char kiosk_id[32];         /* printed on receipts, sent to the host */

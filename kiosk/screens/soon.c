@@ -1,24 +1,29 @@
 /* The services whose flows are not built yet: an honest "coming soon" and a way back. */
 #include "kiosk/app.h"
+#include "kiosk/ui/check.h"
 #include "theme.h"
+
+enum { BACK_H = 160, MESSAGE_PX = 56 }; /* design px (kiosk/ui/grid.h) */
 
 static void build_soon(struct app *app, struct ui_page *page, const char *screen, const char *title_key)
 {
-	int w = page->width, inner = w - 2 * THEME_MARGIN;
+	int inner = theme_inner(page), m = theme_margin(page);
 	char id[48];
 	snprintf(id, sizeof(id), "%s.title", screen);
 	int header_h = theme_header(page, id, app_str(app, title_key));
-	/* The button is 160 px or as tall as its label; the message as tall as its text, centred
-	 * between the header and the button. */
+	/* The button is BACK_H design px, a finger, or as tall as its label, whichever is most; the
+	 * message as tall as its text, centred between the header and the button. */
 	const char *back = app_str(app, "common.back");
-	int back_h = ui_page_text_height(page, back, THEME_BUTTON_PX, true, page->rtl ? TEXT_DIR_RTL : TEXT_DIR_LTR, inner);
-	back_h = back_h > 160 ? back_h : 160;
-	int back_y = page->height - THEME_MARGIN - back_h;
+	int back_h = ui_page_text_height(page, back, theme_button_px(page), true, page->rtl ? TEXT_DIR_RTL : TEXT_DIR_LTR,
+					 inner);
+	int least = ui_px(page, BACK_H) > UI_TOUCH_MIN_PX ? ui_px(page, BACK_H) : UI_TOUCH_MIN_PX;
+	back_h = back_h > least ? back_h : least;
+	int back_y = page->height - m - back_h;
 	snprintf(id, sizeof(id), "%s.soon", screen);
-	struct ui_widget *msg = theme_label(page, id, app_str(app, "soon.message"), 56, true, TEXT_DIR_AUTO, THEME_TEXT);
+	struct ui_widget *msg = theme_label(page, id, app_str(app, "soon.message"), MESSAGE_PX, true, TEXT_DIR_AUTO, THEME_TEXT);
 	msg->rect.y = header_h + (back_y - header_h - msg->rect.h) / 2;
 	snprintf(id, sizeof(id), "%s.back", screen);
-	theme_button(page, id, (struct ui_rect){THEME_MARGIN, back_y, inner, back_h}, back);
+	theme_button(page, id, (struct ui_rect){m, back_y, inner, back_h}, back);
 }
 
 static void on_tap_soon(struct app *app, const char *widget_id)

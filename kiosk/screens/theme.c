@@ -1,15 +1,20 @@
-/* Shared page furniture: header band, buttons, measured labels, device notices. */
+/* Shared page furniture: header band, buttons, measured labels, device notices; all scaled to the page. */
 #include "theme.h"
 
 #include "kiosk/app.h"
+#include "kiosk/ui/check.h"
 
 enum { HEADER_PX = 64, HEADER_PAD = 40 };
 
+static enum text_dir page_dir(const struct ui_page *page) { return page->rtl ? TEXT_DIR_RTL : TEXT_DIR_LTR; }
+
 int theme_header_height(const struct ui_page *page, const char *title)
 {
-	int h = ui_page_text_height(page, title, HEADER_PX, true, page->rtl ? TEXT_DIR_RTL : TEXT_DIR_LTR, page->width) +
-		2 * HEADER_PAD;
-	return h > THEME_HEADER_H ? h : THEME_HEADER_H;
+	int h = ui_page_text_height(page, title, ui_px(page, HEADER_PX), true, page_dir(page), page->width) +
+		2 * ui_px(page, HEADER_PAD);
+	/* A share of the height, not of the scale: a landscape header stays a band, not a third of the screen. */
+	int least = (int)((int64_t)page->height * THEME_HEADER_H / UI_DESIGN_LONG_PX);
+	return h > least ? h : least;
 }
 
 int theme_header(struct ui_page *page, const char *id, const char *title)
@@ -18,9 +23,23 @@ int theme_header(struct ui_page *page, const char *id, const char *title)
 	struct ui_widget *band = ui_page_add(page, id, UI_PANEL, (struct ui_rect){0, 0, page->width, h}, title);
 	band->bg = THEME_BAND;
 	band->fg = THEME_ON_BAND;
-	band->text_px = HEADER_PX;
+	band->text_px = ui_px(page, HEADER_PX);
 	band->bold = true;
 	return h;
+}
+
+int theme_bar_height(const struct ui_page *page, const char *const *labels, size_t n, int w, int *pref)
+{
+	int need = UI_TOUCH_MIN_PX;
+	for (size_t i = 0; i < n && labels[i]; i++) {
+		int h = ui_page_text_height(page, labels[i], theme_button_secondary_px(page), true, page_dir(page), w);
+		need = h > need ? h : need;
+	}
+	if (pref) {
+		*pref = ui_px(page, THEME_BAR_H);
+		*pref = *pref > need ? *pref : need;
+	}
+	return need;
 }
 
 struct ui_widget *theme_button(struct ui_page *page, const char *id, struct ui_rect rect, const char *text)
@@ -28,7 +47,7 @@ struct ui_widget *theme_button(struct ui_page *page, const char *id, struct ui_r
 	struct ui_widget *w = ui_page_add(page, id, UI_BUTTON, rect, text);
 	w->bg = THEME_BUTTON;
 	w->fg = THEME_ON_BAND;
-	w->text_px = THEME_BUTTON_PX;
+	w->text_px = theme_button_px(page);
 	w->bold = true;
 	return w;
 }
@@ -40,7 +59,7 @@ struct ui_widget *theme_button_secondary(struct ui_page *page, const char *id, s
 	w->bg = THEME_TILE;
 	w->border = THEME_BAND;
 	w->fg = THEME_BAND;
-	w->text_px = THEME_BUTTON_SECONDARY_PX;
+	w->text_px = theme_button_secondary_px(page);
 	w->bold = true;
 	return w;
 }
@@ -48,12 +67,12 @@ struct ui_widget *theme_button_secondary(struct ui_page *page, const char *id, s
 struct ui_widget *theme_label(struct ui_page *page, const char *id, const char *text, int px, bool bold,
 			      enum text_dir dir, uint32_t fg)
 {
-	int box_w = page->width - 2 * THEME_MARGIN;
-	struct ui_widget *w = ui_page_add(page, id, UI_LABEL, (struct ui_rect){THEME_MARGIN, 0, box_w, 0}, text);
-	w->text_px = px, w->bold = bold, w->fg = fg;
+	int box_w = theme_inner(page);
+	struct ui_widget *w = ui_page_add(page, id, UI_LABEL, (struct ui_rect){theme_margin(page), 0, box_w, 0}, text);
+	w->text_px = ui_px(page, px), w->bold = bold, w->fg = fg;
 	if (dir != TEXT_DIR_AUTO)
 		w->dir = dir;
-	w->rect.h = ui_page_text_height(page, text, px, bold, w->dir, box_w);
+	w->rect.h = ui_page_text_height(page, text, w->text_px, bold, w->dir, box_w);
 	return w;
 }
 
@@ -70,11 +89,35 @@ static int notice_langs(struct app *app, bool bilingual, enum lang out[2])
 	return 2;
 }
 
-static int notice_band_h(const struct ui_page *page, const char *text, enum lang lang)
+/* Bilingual notices in landscape: the two languages side by side, each in half the width. */
+static bool side_by_side(const struct ui_page *page, int bands) { return bands == 2 && ui_page_landscape(page); }
+
+static int band_w(const struct ui_page *page, int bands)
 {
-	return ui_page_text_height(page, text, NOTICE_PX, true, lang == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR,
-				   page->width - 2 * THEME_MARGIN) +
-	       2 * NOTICE_PAD;
+	int inner = theme_inner(page);
+	return side_by_side(page, bands) ? (inner - theme_margin(page)) / 2 : inner;
+}
+
+static int notice_band_h(const struct ui_page *page, const char *text, enum lang lang, int w)
+{
+	return ui_page_text_height(page, text, ui_px(page, NOTICE_PX), true, lang == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR,
+				   w) +
+	       2 * ui_px(page, NOTICE_PAD);
+}
+
+/* The height of one device's notice: its bands stacked, or the taller of a side-by-side pair. */
+static int notice_h(struct app *app, const struct ui_page *page, const struct app_notice *n, const enum lang *langs,
+		    int bands)
+{
+	int h = 0, w = band_w(page, bands);
+	for (int b = 0; b < bands; b++) {
+		int bh = notice_band_h(page, app_str_in(app, langs[b], n->key), langs[b], w);
+		if (side_by_side(page, bands))
+			h = bh > h ? bh : h;
+		else
+			h += bh;
+	}
+	return h;
 }
 
 int theme_notices_height(struct app *app, const struct ui_page *page, bool bilingual)
@@ -83,11 +126,8 @@ int theme_notices_height(struct app *app, const struct ui_page *page, bool bilin
 	enum lang langs[2];
 	int n = app_device_notices(app, notices, APP_MAX_NOTICES), bands = notice_langs(app, bilingual, langs);
 	int h = 0;
-	for (int i = 0; i < n; i++) {
-		h += i ? NOTICE_GAP : 0;
-		for (int b = 0; b < bands; b++)
-			h += notice_band_h(page, app_str_in(app, langs[b], notices[i].key), langs[b]);
-	}
+	for (int i = 0; i < n; i++)
+		h += (i ? ui_px(page, NOTICE_GAP) : 0) + notice_h(app, page, &notices[i], langs, bands);
 	return h;
 }
 
@@ -96,27 +136,35 @@ int theme_device_notices(struct app *app, struct ui_page *page, int top_y, bool 
 	struct app_notice notices[APP_MAX_NOTICES];
 	enum lang langs[2];
 	int n = app_device_notices(app, notices, APP_MAX_NOTICES), bands = notice_langs(app, bilingual, langs);
-	int y = top_y;
+	int y = top_y, margin = theme_margin(page), w = band_w(page, bands);
+	bool beside = side_by_side(page, bands);
 	for (int i = 0; i < n; i++) {
-		y += i ? NOTICE_GAP : 0;
+		y += i ? ui_px(page, NOTICE_GAP) : 0;
+		int pair_h = notice_h(app, page, &notices[i], langs, bands);
 		for (int b = 0; b < bands; b++) {
 			enum lang lang = langs[b];
 			const char *text = app_str_in(app, lang, notices[i].key);
 			char id[48];
 			snprintf(id, sizeof(id), "notice.%s%s", notices[i].device,
 				 bilingual ? (lang == LANG_AR ? ".ar" : ".en") : "");
-			int h = notice_band_h(page, text, lang);
-			struct ui_widget *w = ui_page_add(page, id, UI_PANEL,
-							  (struct ui_rect){THEME_MARGIN, y, page->width - 2 * THEME_MARGIN, h}, text);
+			int h = beside ? pair_h : notice_band_h(page, text, lang, w);
+			/* Side by side, Arabic on the right as on the language buttons (the page is not mirrored). */
+			int x = beside && lang == LANG_AR ? page->width - margin - w : margin;
+			if (page->rtl && beside)
+				x = page->width - x - w; /* ui_page_add mirrors it back */
+			struct ui_widget *wd = ui_page_add(page, id, UI_PANEL, (struct ui_rect){x, y, w, h}, text);
 			bool fault = notices[i].severity == DEV_STATE_FAULT || notices[i].severity == DEV_STATE_OFFLINE;
-			w->bg = fault ? THEME_FAULT_BG : THEME_WARN_BG;
-			w->fg = fault ? THEME_FAULT_TEXT : THEME_WARN_TEXT;
-			w->text_px = NOTICE_PX;
-			w->bold = true;
-			w->dir = lang == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR;
-			w->align = TEXT_ALIGN_START;
-			y += h;
+			wd->bg = fault ? THEME_FAULT_BG : THEME_WARN_BG;
+			wd->fg = fault ? THEME_FAULT_TEXT : THEME_WARN_TEXT;
+			wd->text_px = ui_px(page, NOTICE_PX);
+			wd->bold = true;
+			wd->dir = lang == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR;
+			wd->align = TEXT_ALIGN_START;
+			if (!beside)
+				y += h;
 		}
+		if (beside)
+			y += pair_h;
 	}
 	return y;
 }

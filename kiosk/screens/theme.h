@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kiosk/core/xmalloc.h"
+#include "kiosk/ui/grid.h"
 #include "kiosk/ui/widget.h"
 
 struct app;
@@ -24,9 +25,36 @@ struct app;
 #define THEME_FAULT_BG 0xF8D7DAFFu
 #define THEME_FAULT_TEXT 0x7A1520FFu
 
+/*
+ * Sizes are design px on the reference screen (kiosk/ui/grid.h: 1080 x 1920 or 1920 x 1080);
+ * a layout takes them through theme_px() (ui_px), and the theme_* functions below do so
+ * themselves: every px argument they take is a design px. THEME_HEADER_H is the header's least
+ * height on the 1920 px tall reference, so a share of the screen's height (11.5 %).
+ */
 enum { THEME_MARGIN = 60, THEME_HEADER_H = 220, THEME_FOOTER_H = 200 };
 /* Text sizes of theme_button and theme_button_secondary, for layouts that measure their labels. */
 enum { THEME_BUTTON_PX = 56, THEME_BUTTON_SECONDARY_PX = 48 };
+/* The preferred height of a button in a bottom bar (theme_bar_height), and the gap between boxes. */
+enum { THEME_BAR_H = 130, THEME_GAP = 30 };
+
+/* v design px at the page's scale (ui_px). */
+static inline int theme_px(const struct ui_page *page, int v) { return ui_px(page, v); }
+/* The page margin, scaled. */
+static inline int theme_margin(const struct ui_page *page) { return ui_px(page, THEME_MARGIN); }
+/* The page's width less the margins. */
+static inline int theme_inner(const struct ui_page *page) { return page->width - 2 * theme_margin(page); }
+/* Text px of a theme_button / theme_button_secondary on this page. */
+static inline int theme_button_px(const struct ui_page *page) { return ui_px(page, THEME_BUTTON_PX); }
+static inline int theme_button_secondary_px(const struct ui_page *page)
+{
+	return ui_px(page, THEME_BUTTON_SECONDARY_PX);
+}
+/*
+ * The height a bottom bar of buttons with these labels needs (each label measured at the
+ * secondary button size in a box w wide, page direction), at least a touch target; *pref gets
+ * THEME_BAR_H scaled, or the need if larger. Labels may be NULL-terminated early (n counts).
+ */
+int theme_bar_height(const struct ui_page *page, const char *const *labels, size_t n, int w, int *pref);
 
 /*
  * The green header band with a title (in the page's language): THEME_HEADER_H tall, or as tall
@@ -35,14 +63,14 @@ enum { THEME_BUTTON_PX = 56, THEME_BUTTON_SECONDARY_PX = 48 };
  */
 int theme_header_height(const struct ui_page *page, const char *title);
 int theme_header(struct ui_page *page, const char *id, const char *title);
-/* A primary action button (green, white text). */
+/* A primary action button (green, white text), its text at THEME_BUTTON_PX scaled. */
 struct ui_widget *theme_button(struct ui_page *page, const char *id, struct ui_rect rect, const char *text);
-/* A quiet secondary button (white, green text). */
+/* A quiet secondary button (white, green text), THEME_BUTTON_SECONDARY_PX scaled. */
 struct ui_widget *theme_button_secondary(struct ui_page *page, const char *id, struct ui_rect rect,
 					 const char *text);
 /*
- * A label across the page's width less the margins, its box as tall as its text measures
- * there; the caller sets its y. dir AUTO: the page's direction.
+ * A label across the page's width less the margins, its text at design px (scaled), its box as
+ * tall as its text measures there; the caller sets its y. dir AUTO: the page's direction.
  */
 struct ui_widget *theme_label(struct ui_page *page, const char *id, const char *text, int px, bool bold,
 			      enum text_dir dir, uint32_t fg);
@@ -52,7 +80,8 @@ struct ui_widget *theme_label(struct ui_page *page, const char *id, const char *
  * page's width less the margins (a notice that wraps to two lines gets a two-line band).
  * theme_notices_height is the height of the whole area (0 without notices); theme_device_notices
  * adds the bands from top_y down and returns the y below the last one. Bilingual pages
- * (attract) show Arabic over English for each device.
+ * (attract) show Arabic over English for each device in portrait, and side by side in landscape
+ * (Arabic on the right, English on the left, the pair as tall as the taller).
  */
 int theme_notices_height(struct app *app, const struct ui_page *page, bool bilingual);
 int theme_device_notices(struct app *app, struct ui_page *page, int top_y, bool bilingual);

@@ -18,6 +18,12 @@ struct ui_flow_item {
 	int y, h;      /* out: where it landed */
 };
 
+/* An item of min px that grows to pref (or UI_FLOW_FILL): for assigning slots one by one. */
+static inline struct ui_flow_item ui_flow_slot(int min, int pref)
+{
+	return (struct ui_flow_item){.min = min, .pref = pref, .y = 0, .h = 0};
+}
+
 /*
  * Places items from top down to bottom, gap px apart. Each gets its minimum; what is left
  * grows every fixed item toward its preferred height (in proportion to how far each may grow),

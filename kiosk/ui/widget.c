@@ -28,6 +28,16 @@ void ui_page_clear(struct ui_page *page)
 	page->n = page->cap = 0;
 }
 
+void ui_page_truncate(struct ui_page *page, size_t n)
+{
+	for (size_t i = n; i < page->n; i++) {
+		free(page->widgets[i].text);
+		free(page->widgets[i].subtext);
+	}
+	if (n < page->n)
+		page->n = n;
+}
+
 struct ui_widget *ui_page_add(struct ui_page *page, const char *id, enum ui_kind kind,
 			      struct ui_rect rect, const char *text)
 {
@@ -139,4 +149,13 @@ int ui_page_text_height(const struct ui_page *page, const char *text, int px, bo
 	if (!page->text || !text || !measure_block(page->text, text, px, bold, dir, box_w, &ext))
 		return 0;
 	return ext.height;
+}
+
+int ui_page_text_extent(const struct ui_page *page, const char *text, int px, bool bold, enum text_dir dir,
+			int box_w, struct ui_text_extent *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!page->text || !text)
+		return 0;
+	return measure_block(page->text, text, px, bold, dir, box_w, out) ? 0 : KIO_ERR_NOMEM;
 }

@@ -76,8 +76,19 @@ int ui_widget_measure(struct text_engine *text, const struct ui_widget *w, struc
 int ui_page_text_height(const struct ui_page *page, const char *text, int px, bool bold, enum text_dir dir,
 			int box_w);
 
+/*
+ * The extent of text in a box box_w wide, as ui_widget_measure gives it: width > box_w less
+ * 2 * UI_TEXT_PAD means a word does not fit that narrow (layouts that try several widths, such
+ * as grid columns, use it to refuse one). Returns 0 (all zero if page->text is NULL), or
+ * KIO_ERR_NOMEM if the engine could not lay it out.
+ */
+int ui_page_text_extent(const struct ui_page *page, const char *text, int px, bool bold, enum text_dir dir,
+			int box_w, struct ui_text_extent *out);
+
 void ui_page_init(struct ui_page *page, int width, int height, bool rtl, uint32_t background);
 void ui_page_clear(struct ui_page *page); /* frees the widgets' texts; keeps size and direction */
+/* Removes the widgets from the n-th on (a layout taking back what did not fit); n <= page->n. */
+void ui_page_truncate(struct ui_page *page, size_t n);
 
 /*
  * Adds a widget (visible, enabled, centred text); text is copied. In an RTL page the

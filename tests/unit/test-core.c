@@ -108,19 +108,38 @@ static void test_config_errors_name_file_line_key(void)
 	expect_config_error("[devices]\ncash_encryption = yes\n", "k.ini:2: devices.cash_encryption = 'yes'");
 }
 
-/* The smallest screen is one the layouts work at (issue 9): 800 x 1920, not 320 x 320. */
-static void test_config_screen_minimum(void)
+/*
+ * The screen sizes are the ones the layouts are proven at (issue 11; the scenario suite runs at
+ * the corners): each side 768..3840, the long side at most 2.5 times the short one, either
+ * orientation. A shape outside that is named at the line of the size key that made it.
+ */
+static void test_config_screen_range(void)
 {
-	struct core_config cfg;
-	struct kio_error err = {0};
-	core_config_defaults(&cfg);
-	g_assert_cmpint(core_config_load_string(&cfg, "k.ini", "[ui]\nwidth = 800\nheight = 1920\n", &err), ==, 0);
-	g_assert_cmpint(cfg.width, ==, 800);
-	g_assert_cmpint(cfg.height, ==, 1920);
-	expect_config_error("[ui]\nwidth = 320\n", "k.ini:2: ui.width = 320: must be between 800 and 7680");
-	expect_config_error("[ui]\nwidth = 799\n", "k.ini:2: ui.width = 799");
-	expect_config_error("[ui]\nheight = 320\n", "k.ini:2: ui.height = 320: must be between 1920 and 7680");
-	expect_config_error("[ui]\nheight = 1919\n", "k.ini:2: ui.height = 1919");
+	static const int ok[][2] = {{768, 1024}, {1024, 768}, {768, 1920}, {1920, 768}, {768, 768},
+				    {1920, 1080}, {1080, 1920}, {3840, 3840}, {3840, 1536}, {1536, 3840}};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct core_config cfg;
+		struct kio_error err = {0};
+		char text[64];
+		snprintf(text, sizeof(text), "[ui]\nwidth = %d\nheight = %d\n", ok[i][0], ok[i][1]);
+		core_config_defaults(&cfg);
+		g_assert_cmpint(core_config_load_string(&cfg, "k.ini", text, &err), ==, 0);
+		g_assert_cmpint(cfg.width, ==, ok[i][0]);
+		g_assert_cmpint(cfg.height, ==, ok[i][1]);
+	}
+	expect_config_error("[ui]\nwidth = 320\n", "k.ini:2: ui.width = 320: must be between 768 and 3840");
+	expect_config_error("[ui]\nwidth = 767\n", "k.ini:2: ui.width = 767");
+	expect_config_error("[ui]\nheight = 320\n", "k.ini:2: ui.height = 320: must be between 768 and 3840");
+	expect_config_error("[ui]\nheight = 767\n", "k.ini:2: ui.height = 767");
+	expect_config_error("[ui]\nwidth = 3841\n", "k.ini:2: ui.width = 3841: must be between 768 and 3840");
+	expect_config_error("[ui]\nwidth = 3840\nheight = 1535\n",
+			    "k.ini:3: ui.height = 1535: a 3840 x 1535 screen is more than 2.5 times as wide as it is tall");
+	expect_config_error("[ui]\nheight = 1535\nwidth = 3840\n",
+			    "k.ini:3: ui.width = 3840: a 3840 x 1535 screen is more than 2.5 times as wide as it is tall");
+	/* One key is enough to make the shape: the other is the default (1080 x 1920). */
+	expect_config_error("[ui]\nheight = 2701\n",
+			    "k.ini:2: ui.height = 2701: a 1080 x 2701 screen is more than 2.5 times as tall as it is wide");
+	expect_config_error("[ui]\nwidth = 767\nheight = 1920\n", "k.ini:2: ui.width = 767: must be between");
 }
 
 static void test_fifo_order_wrap_full(void)
@@ -190,7 +209,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/core/timers/order-and-cancel", test_timers_order_and_cancel);
 	g_test_add_func("/core/config/load", test_config_defaults_and_load);
 	g_test_add_func("/core/config/errors", test_config_errors_name_file_line_key);
-	g_test_add_func("/core/config/screen-minimum", test_config_screen_minimum);
+	g_test_add_func("/core/config/screen-range", test_config_screen_range);
 	g_test_add_func("/core/config/devices", test_config_devices);
 	g_test_add_func("/core/fifo", test_fifo_order_wrap_full);
 	g_test_add_func("/core/config/dump-round-trip", test_config_dump_round_trips);

@@ -1,12 +1,14 @@
 /*
  * Unit tests of pages: RTL mirroring, hit-testing (covered, hidden, disabled), text lookup, the
- * column layout, and the page check (kiosk/ui/check.h) with the real text engine.
+ * column layout, the size-derived geometry (kiosk/ui/grid.h: scale, grids, keypad, rows, bars),
+ * and the page check (kiosk/ui/check.h) with the real text engine.
  */
 #include <glib.h>
 #include <string.h>
 
 #include "kiosk/ui/check.h"
 #include "kiosk/ui/flow.h"
+#include "kiosk/ui/grid.h"
 #include "kiosk/ui/widget.h"
 
 static void test_rtl_mirrors_rects(void)
@@ -213,6 +215,150 @@ static void test_flow_column(void)
 	g_assert_cmpint(c[1].h, ==, 80);
 }
 
+
+static bool rects_overlap(struct ui_rect a, struct ui_rect b)
+{
+	return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+static void test_grid_scale(void)
+{
+	static const struct {
+		int w, h, scale, px60;
+	} cases[] = {
+		{1080, 1920, 1000, 60}, {1920, 1080, 1000, 60}, {1024, 768, 533, 32}, {768, 1024, 533, 32},
+		{1280, 800, 666, 40},   {768, 1920, 711, 43},   {768, 768, 400, 24},  {2160, 3840, 2000, 120},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct ui_page page;
+		ui_page_init(&page, cases[i].w, cases[i].h, false, 0);
+		g_assert_cmpint(ui_page_scale(&page), ==, cases[i].scale);
+		g_assert_cmpint(ui_px(&page, 60), ==, cases[i].px60);
+		g_assert_cmpint(ui_px(&page, 1), >=, 1); /* never scaled away */
+		g_assert_cmpint(ui_px(&page, 0), ==, 0);
+		g_assert_true(ui_page_landscape(&page) == (cases[i].w > cases[i].h));
+	}
+}
+
+static void test_grid_cells(void)
+{
+	/* The cells tile the area exactly, gap apart, the division's remainder in the last ones. */
+	struct ui_rect area = {10, 20, 1001, 503};
+	struct ui_rect c[6];
+	for (int i = 0; i < 6; i++)
+		c[i] = ui_grid_cell(area, 3, 2, 10, i);
+	g_assert_cmpint(c[0].x, ==, 10);
+	g_assert_cmpint(c[0].w, ==, 327);
+	g_assert_cmpint(c[1].x, ==, 10 + 327 + 10);
+	g_assert_cmpint(c[2].x + c[2].w, ==, 1011);
+	g_assert_cmpint(c[3].y, ==, 20 + 246 + 10);
+	g_assert_cmpint(c[5].y + c[5].h, ==, 523);
+	for (int i = 0; i < 6; i++)
+		for (int j = 0; j < i; j++)
+			g_assert_false(rects_overlap(c[i], c[j]));
+}
+
+static void test_grid_keypad(void)
+{
+	/* A tall area: square keys as wide as a third of it, the pad centred vertically. */
+	struct ui_rect area = {0, 100, 620, 1000};
+	struct ui_rect k[UI_KEYPAD_N];
+	for (int i = 0; i < UI_KEYPAD_N; i++) {
+		k[i] = ui_keypad_cell(area, 10, 0, i);
+		g_assert_cmpint(k[i].w, ==, 200);
+		g_assert_cmpint(k[i].h, ==, 200);
+		g_assert_true(k[i].x >= area.x && k[i].x + k[i].w <= area.x + area.w);
+		g_assert_true(k[i].y >= area.y && k[i].y + k[i].h <= area.y + area.h);
+		for (int j = 0; j < i; j++)
+			g_assert_false(rects_overlap(k[i], k[j]));
+	}
+	g_assert_cmpint(k[0].y, ==, 100 + (1000 - ui_keypad_height(200, 10)) / 2);
+	g_assert_cmpstr(UI_KEYPAD_KEYS[9], ==, "clear");
+	g_assert_cmpstr(UI_KEYPAD_KEYS[10], ==, "0");
+	g_assert_cmpstr(UI_KEYPAD_KEYS[11], ==, "del");
+	/* A cap keeps keys from growing with a big screen; the pad stays centred. */
+	struct ui_rect capped = ui_keypad_cell(area, 10, 150, 4);
+	g_assert_cmpint(capped.w, ==, 150);
+	g_assert_cmpint(capped.x, ==, (620 - ui_keypad_width(150, 10)) / 2 + 160);
+}
+
+static void test_grid_rows_and_bar(void)
+{
+	struct ui_rect label, value;
+	ui_row_split((struct ui_rect){60, 300, 960, 90}, 400, 20, &label, &value);
+	g_assert_cmpint(label.x, ==, 60);
+	g_assert_cmpint(label.w, ==, 400);
+	g_assert_cmpint(value.x, ==, 480);
+	g_assert_cmpint(value.x + value.w, ==, 1020);
+	g_assert_cmpint(value.h, ==, 90);
+	ui_row_split((struct ui_rect){0, 0, 100, 10}, 500, 20, &label, &value); /* clamped to the row */
+	g_assert_cmpint(label.w, ==, 100);
+
+	struct ui_rect b[3];
+	ui_bar((struct ui_rect){60, 1700, 960, 130}, 3, 30, 0, b);
+	g_assert_cmpint(b[0].x, ==, 60);
+	g_assert_cmpint(b[0].w, ==, 300);
+	g_assert_cmpint(b[1].x, ==, 390);
+	g_assert_cmpint(b[2].x + b[2].w, ==, 1020);
+	/* Capped: the ends stay at the edges, the middle one centred. */
+	ui_bar((struct ui_rect){60, 900, 1800, 100}, 3, 30, 400, b);
+	g_assert_cmpint(b[0].x, ==, 60);
+	g_assert_cmpint(b[0].w, ==, 400);
+	g_assert_cmpint(b[1].x, ==, 60 + 700);
+	g_assert_cmpint(b[2].x + b[2].w, ==, 1860);
+}
+
+/* Cells of a fixed least height, and too narrow below min_w: what ui_grid_columns weighs. */
+struct fixed_cells {
+	int min_h, min_w;
+};
+
+static int fixed_min_h(void *ctx, int i, int w)
+{
+	const struct fixed_cells *f = ctx;
+	(void)i;
+	return w < f->min_w ? -1 : f->min_h;
+}
+
+static void test_grid_columns(void)
+{
+	struct fixed_cells f = {200, 300};
+	int rows[4] = {0};
+	/* Portrait room: two columns of tall tiles, grown to the preferred height. */
+	g_assert_cmpint(ui_grid_columns(4, (struct ui_rect){60, 400, 960, 1300}, 40, 520, 1000, fixed_min_h, &f, rows),
+			==, 2);
+	g_assert_cmpint(rows[0], ==, 520);
+	g_assert_cmpint(rows[1], ==, 520);
+	/* Landscape room: one row of four. */
+	g_assert_cmpint(ui_grid_columns(4, (struct ui_rect){60, 300, 1800, 500}, 40, 520, 1000, fixed_min_h, &f, rows),
+			==, 4);
+	g_assert_cmpint(rows[0], ==, 500);
+	/* Too narrow for four, too short for two rows of two: three then one. */
+	g_assert_cmpint(ui_grid_columns(4, (struct ui_rect){0, 0, 1200, 450}, 40, 520, 1000, fixed_min_h, &f, rows),
+			==, 3);
+	g_assert_cmpint(rows[0] + 40 + rows[1], <=, 450);
+	/* Nothing fits: 0, rows untouched. */
+	rows[0] = -7;
+	g_assert_cmpint(ui_grid_columns(4, (struct ui_rect){0, 0, 1200, 150}, 40, 520, 1000, fixed_min_h, &f, rows),
+			==, 0);
+	g_assert_cmpint(rows[0], ==, -7);
+}
+
+static void test_page_truncate(void)
+{
+	struct ui_page page;
+	ui_page_init(&page, 1080, 1920, false, 0);
+	ui_page_add(&page, "a", UI_LABEL, (struct ui_rect){0, 0, 10, 10}, "kept");
+	ui_page_add(&page, "b", UI_LABEL, (struct ui_rect){0, 0, 10, 10}, "taken back");
+	ui_page_add(&page, "c", UI_LABEL, (struct ui_rect){0, 0, 10, 10}, NULL);
+	ui_page_truncate(&page, 1);
+	g_assert_cmpuint(page.n, ==, 1);
+	g_assert_null(ui_page_find(&page, "b"));
+	ui_page_truncate(&page, 5); /* past the end: nothing */
+	g_assert_cmpuint(page.n, ==, 1);
+	ui_page_clear(&page);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -221,6 +367,12 @@ int main(int argc, char **argv)
 	g_test_add_func("/widget/check/overflow", test_check_overflow);
 	g_test_add_func("/widget/check/off-screen", test_check_off_screen_and_small);
 	g_test_add_func("/widget/flow", test_flow_column);
+	g_test_add_func("/widget/grid/scale", test_grid_scale);
+	g_test_add_func("/widget/grid/cells", test_grid_cells);
+	g_test_add_func("/widget/grid/keypad", test_grid_keypad);
+	g_test_add_func("/widget/grid/rows-and-bar", test_grid_rows_and_bar);
+	g_test_add_func("/widget/grid/columns", test_grid_columns);
+	g_test_add_func("/widget/truncate", test_page_truncate);
 	g_test_add_func("/widget/rtl-mirror", test_rtl_mirrors_rects);
 	g_test_add_func("/widget/hit", test_hit_topmost_touchable);
 	g_test_add_func("/widget/text", test_text_lookup);
