@@ -16,13 +16,20 @@
 #include "kiosk/ui/flow.h"
 #include "theme.h"
 
-/* Design px (grid.h); LANG_BUTTON_MIN is a finger whatever the scale, so not scaled. */
+/* Design px (grid.h); a language button is never under a finger (UI_TOUCH_MIN_PX) either. */
 enum {
 	LANG_BUTTON_MIN = 120, LANG_BUTTON_PREF = 220, BOTTOM_MARGIN = 30,
 	BRAND_AR_PX = 76, BRAND_EN_PX = 60, WELCOME_FIRST_PX = 96, WELCOME_SECOND_PX = 80, WELCOME_SIDE_PX = 88,
 	TAGLINE_PX = 44, CHOOSE_AR_PX = 44, CHOOSE_EN_PX = 40, NAME_AR_PX = 72, NAME_EN_PX = 64,
 };
 _Static_assert((int)LANG_BUTTON_MIN >= (int)UI_TOUCH_MIN_PX, "a language button is a touch target");
+
+/* The least height of the language buttons: LANG_BUTTON_MIN scaled, a finger, or the label. */
+static int button_min(const struct ui_page *p, int label_h)
+{
+	int least = ui_px(p, LANG_BUTTON_MIN) > UI_TOUCH_MIN_PX ? ui_px(p, LANG_BUTTON_MIN) : UI_TOUCH_MIN_PX;
+	return label_h > least ? label_h : least;
+}
 
 static enum text_dir dir_of(enum lang lang) { return lang == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR; }
 
@@ -37,7 +44,7 @@ struct attract {
 
 static int th(const struct attract *a, const char *text, int design_px, bool bold, enum lang lang, int w)
 {
-	return ui_page_text_height(a->page, text, ui_px(a->page, design_px), bold, dir_of(lang), w);
+	return ui_page_text_height(a->page, text, ui_text_px(a->page, design_px), bold, dir_of(lang), w);
 }
 
 static int max2(int x, int y) { return x > y ? x : y; }
@@ -46,7 +53,7 @@ static struct ui_widget *label(struct attract *a, const char *id, struct ui_rect
 			       bool bold, enum lang lang, uint32_t fg)
 {
 	struct ui_widget *t = ui_page_add(a->page, id, UI_LABEL, r, text);
-	t->text_px = ui_px(a->page, design_px), t->bold = bold, t->fg = fg, t->dir = dir_of(lang);
+	t->text_px = ui_text_px(a->page, design_px), t->bold = bold, t->fg = fg, t->dir = dir_of(lang);
 	return t;
 }
 
@@ -66,7 +73,7 @@ static void lang_button(struct attract *a, enum lang lang, struct ui_rect r)
 {
 	struct ui_widget *b = theme_button(a->page, lang == LANG_AR ? "attract.ar" : "attract.en", r,
 					   lang == LANG_AR ? a->name_ar : a->name_en);
-	b->text_px = ui_px(a->page, lang == LANG_AR ? NAME_AR_PX : NAME_EN_PX), b->dir = dir_of(lang);
+	b->text_px = ui_text_px(a->page, lang == LANG_AR ? NAME_AR_PX : NAME_EN_PX), b->dir = dir_of(lang);
 }
 
 /* Slots shared by both arrangements; P_ ones are portrait only, L_ ones landscape only. */
@@ -135,7 +142,7 @@ static void build_portrait(struct attract *a)
 	s[S_CHOOSE_AR] = ui_flow_slot(th(a, a->choose_ar, CHOOSE_AR_PX, false, LANG_AR, inner), 0);
 	s[S_CHOOSE_EN] = ui_flow_slot(th(a, a->choose_en, CHOOSE_EN_PX, false, LANG_EN, inner), 0);
 	/* A button no smaller than a finger, nor than its label. */
-	s[S_BUTTONS] = ui_flow_slot(max2(button_text, LANG_BUTTON_MIN), ui_px(p, LANG_BUTTON_PREF));
+	s[S_BUTTONS] = ui_flow_slot(button_min(p, button_text), ui_px(p, LANG_BUTTON_PREF));
 	struct kept kept = place(a, s);
 
 	brand(a, &s[S_BRAND_AR], &s[S_BRAND_EN], s[S_BRAND_BOTTOM].y + s[S_BRAND_BOTTOM].h);
@@ -183,7 +190,7 @@ static void build_landscape(struct attract *a)
 	s[S_CHOOSE_AR] = ui_flow_slot(max2(th(a, a->choose_ar, CHOOSE_AR_PX, false, LANG_AR, cw),
 						     th(a, a->choose_en, CHOOSE_EN_PX, false, LANG_EN, cw)), 0);
 	int button_text = max2(th(a, a->name_en, NAME_EN_PX, true, LANG_EN, cw), th(a, a->name_ar, NAME_AR_PX, true, LANG_AR, cw));
-	s[S_BUTTONS] = ui_flow_slot(max2(button_text, LANG_BUTTON_MIN), ui_px(p, LANG_BUTTON_PREF));
+	s[S_BUTTONS] = ui_flow_slot(button_min(p, button_text), ui_px(p, LANG_BUTTON_PREF));
 	struct kept kept = place(a, s);
 
 	brand(a, &s[S_BRAND_AR], &s[S_BRAND_EN], s[S_BRAND_BOTTOM].y + s[S_BRAND_BOTTOM].h);

@@ -61,7 +61,7 @@ static int tile_min_h(void *ctx, int i, int w)
 {
 	struct home *h = ctx;
 	struct ui_page *p = h->page;
-	int px = ui_px(p, h->tile_px);
+	int px = ui_text_px(p, h->tile_px);
 	struct ui_text_extent title, sub;
 	if (ui_page_text_extent(p, app_str(h->app, tiles[i].title_key), px, true, h->dir, w, &title) != 0 ||
 	    ui_page_text_extent(p, tile_sub(h->app, (size_t)i, h->available[i]), UI_SUBTEXT_PX(px), false, h->dir, w,
@@ -94,7 +94,7 @@ static void build(struct app *app, struct ui_page *page)
 	bar_pref = bar_need > bar_pref ? bar_need : bar_pref;
 
 	int header_h = theme_header_height(page, app_str(app, "home.title"));
-	int prompt_h = ui_page_text_height(page, app_str(app, "home.prompt"), ui_px(page, PROMPT_PX), false, h.dir, inner);
+	int prompt_h = ui_page_text_height(page, app_str(app, "home.prompt"), ui_text_px(page, PROMPT_PX), false, h.dir, inner);
 	int notices_h = theme_notices_height(app, page, false);
 	struct ui_flow_item s[S_COUNT] = {
 		[S_HEADER] = {header_h, header_h},
@@ -140,7 +140,7 @@ static void build(struct app *app, struct ui_page *page)
 		struct ui_widget *pw = ui_page_add(page, "home.prompt", UI_LABEL,
 						   (struct ui_rect){m, s[S_PROMPT].y, inner, s[S_PROMPT].h},
 						   app_str(app, "home.prompt"));
-		pw->text_px = ui_px(page, PROMPT_PX), pw->fg = THEME_TEXT, pw->align = TEXT_ALIGN_START;
+		pw->text_px = ui_text_px(page, PROMPT_PX), pw->fg = THEME_TEXT, pw->align = TEXT_ALIGN_START;
 	}
 
 	int cw = (inner - (cols - 1) * tile_gap) / cols, y = s[S_TILES].y;
@@ -155,7 +155,7 @@ static void build(struct app *app, struct ui_page *page)
 		t->bg = THEME_TILE;
 		t->border = THEME_TILE_BORDER;
 		t->fg = THEME_BAND;
-		t->text_px = ui_px(page, h.tile_px);
+		t->text_px = ui_text_px(page, h.tile_px);
 		t->bold = true;
 		t->enabled = h.available[i];
 	}

@@ -10,7 +10,7 @@ static enum text_dir page_dir(const struct ui_page *page) { return page->rtl ? T
 
 int theme_header_height(const struct ui_page *page, const char *title)
 {
-	int h = ui_page_text_height(page, title, ui_px(page, HEADER_PX), true, page_dir(page), page->width) +
+	int h = ui_page_text_height(page, title, ui_text_px(page, HEADER_PX), true, page_dir(page), page->width) +
 		2 * ui_px(page, HEADER_PAD);
 	/* A share of the height, not of the scale: a landscape header stays a band, not a third of the screen. */
 	int least = (int)((int64_t)page->height * THEME_HEADER_H / UI_DESIGN_LONG_PX);
@@ -23,7 +23,7 @@ int theme_header(struct ui_page *page, const char *id, const char *title)
 	struct ui_widget *band = ui_page_add(page, id, UI_PANEL, (struct ui_rect){0, 0, page->width, h}, title);
 	band->bg = THEME_BAND;
 	band->fg = THEME_ON_BAND;
-	band->text_px = ui_px(page, HEADER_PX);
+	band->text_px = ui_text_px(page, HEADER_PX);
 	band->bold = true;
 	return h;
 }
@@ -69,7 +69,7 @@ struct ui_widget *theme_label(struct ui_page *page, const char *id, const char *
 {
 	int box_w = theme_inner(page);
 	struct ui_widget *w = ui_page_add(page, id, UI_LABEL, (struct ui_rect){theme_margin(page), 0, box_w, 0}, text);
-	w->text_px = ui_px(page, px), w->bold = bold, w->fg = fg;
+	w->text_px = ui_text_px(page, px), w->bold = bold, w->fg = fg;
 	if (dir != TEXT_DIR_AUTO)
 		w->dir = dir;
 	w->rect.h = ui_page_text_height(page, text, w->text_px, bold, w->dir, box_w);
@@ -100,7 +100,7 @@ static int band_w(const struct ui_page *page, int bands)
 
 static int notice_band_h(const struct ui_page *page, const char *text, enum lang lang, int w)
 {
-	return ui_page_text_height(page, text, ui_px(page, NOTICE_PX), true, lang == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR,
+	return ui_page_text_height(page, text, ui_text_px(page, NOTICE_PX), true, lang == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR,
 				   w) +
 	       2 * ui_px(page, NOTICE_PAD);
 }
@@ -156,7 +156,7 @@ int theme_device_notices(struct app *app, struct ui_page *page, int top_y, bool 
 			bool fault = notices[i].severity == DEV_STATE_FAULT || notices[i].severity == DEV_STATE_OFFLINE;
 			wd->bg = fault ? THEME_FAULT_BG : THEME_WARN_BG;
 			wd->fg = fault ? THEME_FAULT_TEXT : THEME_WARN_TEXT;
-			wd->text_px = ui_px(page, NOTICE_PX);
+			wd->text_px = ui_text_px(page, NOTICE_PX);
 			wd->bold = true;
 			wd->dir = lang == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR;
 			wd->align = TEXT_ALIGN_START;

@@ -44,10 +44,10 @@ static inline int theme_margin(const struct ui_page *page) { return ui_px(page, 
 /* The page's width less the margins. */
 static inline int theme_inner(const struct ui_page *page) { return page->width - 2 * theme_margin(page); }
 /* Text px of a theme_button / theme_button_secondary on this page. */
-static inline int theme_button_px(const struct ui_page *page) { return ui_px(page, THEME_BUTTON_PX); }
+static inline int theme_button_px(const struct ui_page *page) { return ui_text_px(page, THEME_BUTTON_PX); }
 static inline int theme_button_secondary_px(const struct ui_page *page)
 {
-	return ui_px(page, THEME_BUTTON_SECONDARY_PX);
+	return ui_text_px(page, THEME_BUTTON_SECONDARY_PX);
 }
 /*
  * The height a bottom bar of buttons with these labels needs (each label measured at the

@@ -10,8 +10,8 @@ int ui_page_scale(const struct ui_page *page)
 {
 	int64_t s = page->width < page->height ? page->width : page->height;
 	int64_t l = page->width < page->height ? page->height : page->width;
-	/* min(s / 1080, l / 1920) in 1/1000, compared exactly. */
-	int64_t a = s * 1000 / UI_DESIGN_SHORT_PX, b = l * 1000 / UI_DESIGN_LONG_PX;
+	/* min(s / 1080, l / 1536) in 1/1000. */
+	int64_t a = s * 1000 / UI_DESIGN_SHORT_PX, b = l * 1000 / UI_DESIGN_LONG_FIT_PX;
 	return (int)(a < b ? a : b);
 }
 
@@ -21,6 +21,12 @@ int ui_px(const struct ui_page *page, int design_px)
 	if (design_px > 0 && v < 1)
 		v = 1;
 	return (int)v;
+}
+
+int ui_text_px(const struct ui_page *page, int design_px)
+{
+	int v = ui_px(page, design_px);
+	return v > UI_TEXT_MIN_PX ? v : UI_TEXT_MIN_PX;
 }
 
 struct ui_rect ui_grid_cell(struct ui_rect area, int cols, int rows, int gap, int i)
@@ -68,6 +74,7 @@ int ui_grid_columns(size_t n, struct ui_rect area, int gap, int pref_h, int aspe
 {
 	int best = 0;
 	int64_t best_off = INT64_MAX;
+	size_t best_empty = SIZE_MAX;
 	int *rows_h = calloc(n ? n : 1, sizeof(*rows_h));
 	if (!rows_h)
 		return 0;
@@ -106,8 +113,9 @@ int ui_grid_columns(size_t n, struct ui_rect area, int gap, int pref_h, int aspe
 			tallest = rows_h[r] > tallest ? rows_h[r] : tallest;
 		}
 		int64_t off = ratio_off((int64_t)cw * 1000, (int64_t)tallest * aspect);
-		if (off < best_off) {
-			best_off = off, best = (int)cols;
+		size_t empty = rows * cols - n;
+		if (empty < best_empty || (empty == best_empty && off < best_off)) {
+			best_empty = empty, best_off = off, best = (int)cols;
 			if (rows_h_out)
 				for (size_t r = 0; r < rows; r++)
 					rows_h_out[r] = rows_h[r];

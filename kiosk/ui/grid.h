@@ -20,16 +20,20 @@
 #include "widget.h"
 
 /* The reference screen the design px are drawn for, in its portrait orientation. */
-enum { UI_DESIGN_SHORT_PX = 1080, UI_DESIGN_LONG_PX = 1920 };
+enum { UI_DESIGN_SHORT_PX = 1080, UI_DESIGN_LONG_PX = 1920, UI_DESIGN_LONG_FIT_PX = 1536 };
 
 /*
- * The page's scale, in 1/1000: the largest that fits the reference screen of the page's
- * orientation inside it, min(short / 1080, long / 1920). 1000 at 1080 x 1920 and 1920 x 1080,
- * 533 at 1024 x 768 and 768 x 1024, 667 at 1280 x 800, 2000 at 2160 x 3840.
+ * The page's scale, in 1/1000: min(short / 1080, long / UI_DESIGN_LONG_FIT_PX). The long side
+ * is allowed to be 20 % denser than the reference (1536 of its 1920 px), since the reference
+ * layouts leave that much to flexible space; scaling to fit the whole 1920 would shrink a
+ * 4:3 screen's text by a further 20 %. 1000 at 1080 x 1920 and 1920 x 1080, 666 at 1024 x 768
+ * and 768 x 1024, 740 at 1280 x 800, 500 at 768 x 768, 2000 at 2160 x 3840.
  */
 int ui_page_scale(const struct ui_page *page);
 /* design_px at the page's scale, rounded to nearest; at least 1 when design_px > 0. */
 int ui_px(const struct ui_page *page, int design_px);
+/* A text size: ui_px, but never under UI_TEXT_MIN_PX (widget.h), so small screens stay legible. */
+int ui_text_px(const struct ui_page *page, int design_px);
 /* True when the page is wider than tall: screens put side by side what portrait stacks. */
 static inline bool ui_page_landscape(const struct ui_page *page) { return page->width > page->height; }
 
@@ -53,8 +57,9 @@ typedef int (*ui_cell_min_h)(void *ctx, int i, int cell_w);
 /*
  * How many columns to put n cells in, within area: of the column counts 1..n whose rows fit
  * (each row as tall as its tallest cell's min_h, at most pref_h tall, gap px apart), the one
- * whose cells' width / height is nearest aspect (a ratio in 1/1000: 1000 is square). Portrait
- * screens get two columns of tall tiles, landscape ones a single row. Returns the columns; if
+ * that leaves the fewest holes in the last row (a lone tile under three looks like a mistake),
+ * then whose cells' width / height is nearest aspect (a ratio in 1/1000: 1000 is square).
+ * Portrait screens get two columns of tall tiles, landscape ones a single row. Returns the columns; if
  * no count fits, 0, with *rows_h_out unchanged. rows_h_out (may be NULL): each row's height for
  * the choice, up to n values, the rows grown evenly toward pref_h with the room there is.
  */

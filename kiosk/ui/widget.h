@@ -55,7 +55,13 @@ struct ui_page {
  * vertically; a tile's subtitle is 3/5 of the title's size, UI_SUBTEXT_GAP(px) below it.
  */
 enum { UI_TEXT_PAD = 24 };
-#define UI_SUBTEXT_PX(px) ((px) * 3 / 5)
+/*
+ * The smallest text a customer screen draws, in logical px, whatever the scale (kiosk/ui/grid.h,
+ * ui_text_px): 5.3 mm on a 15" 1024 x 768 panel, read at arm's length. A subtitle never goes
+ * under it either.
+ */
+enum { UI_TEXT_MIN_PX = 18 };
+#define UI_SUBTEXT_PX(px) ((px) * 3 / 5 > UI_TEXT_MIN_PX ? (px) * 3 / 5 : UI_TEXT_MIN_PX)
 #define UI_SUBTEXT_GAP(px) ((px) / 3)
 
 /* The extent of a widget's text as it will be drawn in its box. */

@@ -226,8 +226,8 @@ static void test_grid_scale(void)
 	static const struct {
 		int w, h, scale, px60;
 	} cases[] = {
-		{1080, 1920, 1000, 60}, {1920, 1080, 1000, 60}, {1024, 768, 533, 32}, {768, 1024, 533, 32},
-		{1280, 800, 666, 40},   {768, 1920, 711, 43},   {768, 768, 400, 24},  {2160, 3840, 2000, 120},
+		{1080, 1920, 1000, 60}, {1920, 1080, 1000, 60}, {1024, 768, 666, 40}, {768, 1024, 666, 40},
+		{1280, 800, 740, 44},   {768, 1920, 711, 43},   {768, 768, 500, 30},  {2160, 3840, 2000, 120},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		struct ui_page page;
@@ -333,10 +333,13 @@ static void test_grid_columns(void)
 	g_assert_cmpint(ui_grid_columns(4, (struct ui_rect){60, 300, 1800, 500}, 40, 520, 1000, fixed_min_h, &f, rows),
 			==, 4);
 	g_assert_cmpint(rows[0], ==, 500);
-	/* Too narrow for four, too short for two rows of two: three then one. */
+	/* Too narrow for four: two rows of two, not three over one, though three are squarer. */
 	g_assert_cmpint(ui_grid_columns(4, (struct ui_rect){0, 0, 1200, 450}, 40, 520, 1000, fixed_min_h, &f, rows),
-			==, 3);
+			==, 2);
 	g_assert_cmpint(rows[0] + 40 + rows[1], <=, 450);
+	/* Five cells, too narrow for four and room for two rows only: three over two. */
+	g_assert_cmpint(ui_grid_columns(5, (struct ui_rect){0, 0, 1200, 450}, 40, 520, 1000, fixed_min_h, &f, rows),
+			==, 3);
 	/* Nothing fits: 0, rows untouched. */
 	rows[0] = -7;
 	g_assert_cmpint(ui_grid_columns(4, (struct ui_rect){0, 0, 1200, 150}, 40, 520, 1000, fixed_min_h, &f, rows),
