@@ -76,6 +76,70 @@ struct ui_widget *theme_label(struct ui_page *page, const char *id, const char *
 	return w;
 }
 
+struct ui_rect theme_keypad(struct ui_page *page, struct ui_rect area, int gap, int max_key, const char *clear_label,
+			    const char *del_label)
+{
+	gap = ui_px(page, gap), max_key = max_key > 0 ? ui_px(page, max_key) : 0;
+	struct ui_rect pad = ui_grid_square(area, UI_KEYPAD_COLS, UI_KEYPAD_ROWS, gap, max_key);
+	for (int i = 0; i < UI_KEYPAD_N; i++) {
+		struct ui_rect r = ui_keypad_cell(area, gap, max_key, i);
+		const char *name = UI_KEYPAD_KEYS[i];
+		bool digit = name[1] == '\0';
+		char id[48];
+		snprintf(id, sizeof(id), "key.%s", name);
+		if (page->rtl) {
+			/* The pad's place follows the reading order, its keys do not: where the key lands
+			 * in the mirrored area, pre-mirrored for ui_page_add to undo. */
+			int area_x = page->width - area.x - area.w;
+			int x = area_x + (r.x - area.x);
+			r.x = page->width - x - r.w;
+		}
+		struct ui_widget *k = ui_page_add(page, id, UI_KEY, r, digit ? name : i == 9 ? clear_label : del_label);
+		k->key = digit ? (uint32_t)name[0] : 0;
+		k->bg = digit ? THEME_TILE : THEME_BG;
+		k->border = THEME_BAND;
+		k->fg = THEME_BAND;
+		k->bold = true;
+		int px = digit ? ui_text_px(page, THEME_KEY_PX) : theme_button_secondary_px(page);
+		if (digit && px > r.h / 2)
+			px = r.h / 2;
+		/* A word label steps down until it fits its key on one line, but not under UI_TEXT_MIN_PX. */
+		for (struct ui_text_extent e; !digit && px > UI_TEXT_MIN_PX; px -= 2)
+			if (ui_page_text_extent(page, k->text, px, true, k->dir, r.w, &e) != 0 ||
+			    (e.lines <= 1 && e.width <= r.w - 2 * UI_TEXT_PAD && e.height <= r.h))
+				break;
+		k->text_px = px;
+		if (digit)
+			k->dir = TEXT_DIR_LTR;
+	}
+	return pad;
+}
+
+enum { ROW_GAP = 24 };
+
+int theme_row_height(const struct ui_page *page, const char *label, const char *value, int w, int label_w, int px)
+{
+	struct ui_rect l, v;
+	ui_row_split((struct ui_rect){0, 0, w, 0}, label_w, ui_px(page, ROW_GAP), &l, &v);
+	int tpx = ui_text_px(page, px);
+	int lh = ui_page_text_height(page, label, tpx, false, page_dir(page), l.w);
+	int vh = ui_page_text_height(page, value, tpx, true, page_dir(page), v.w);
+	return lh > vh ? lh : vh;
+}
+
+void theme_row(struct ui_page *page, const char *id, struct ui_rect row, int label_w, const char *label,
+	       const char *value, int px)
+{
+	struct ui_rect l, v;
+	ui_row_split(row, label_w, ui_px(page, ROW_GAP), &l, &v);
+	char label_id[48];
+	snprintf(label_id, sizeof(label_id), "%s.label", id);
+	struct ui_widget *lw = ui_page_add(page, label_id, UI_LABEL, l, label);
+	lw->text_px = ui_text_px(page, px), lw->fg = THEME_MUTED, lw->align = TEXT_ALIGN_START;
+	struct ui_widget *vw = ui_page_add(page, id, UI_LABEL, v, value);
+	vw->text_px = ui_text_px(page, px), vw->fg = THEME_TEXT, vw->bold = true, vw->align = TEXT_ALIGN_END;
+}
+
 enum { NOTICE_PX = 34, NOTICE_PAD = 14, NOTICE_GAP = 12 };
 
 /* Each band's language, in the order they are stacked; returns how many bands a device has. */

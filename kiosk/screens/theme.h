@@ -76,6 +76,30 @@ struct ui_widget *theme_label(struct ui_page *page, const char *id, const char *
 			      enum text_dir dir, uint32_t fg);
 
 /*
+ * A keypad of UI_KEY widgets in area (kiosk/ui/grid.h: 3 x 4, square keys gap design px apart,
+ * none larger than max_key design px, 0 for no cap, centred): `key.0`..`key.9` typing their
+ * digit, then `key.clear` and `key.del` labelled clear_label and del_label (keys with no
+ * character: key 0). Digits are THEME_KEY_PX (scaled, and at most half a key); the two
+ * labels THEME_BUTTON_SECONDARY_PX, smaller if they need it to fit their key on one line.
+ * area is in reading order like every rect (on an RTL page it is mirrored), but the keys inside
+ * are laid out as on every phone and card terminal, 1 at the top left, in Arabic too. Returns
+ * the pad's rect (reading order, as area).
+ */
+enum { THEME_KEY_PX = 64 };
+
+/*
+ * A row of label and value (kiosk/ui/grid.h, ui_row_split): the label muted at the start,
+ * label_w px wide, the value bold at the end, both at px design px. The value's widget is id
+ * (so `pay.total` is the amount a scenario reads), the label's id + ".label". theme_row_height:
+ * the height the taller of the two needs in a row w px wide, at least px's line.
+ */
+int theme_row_height(const struct ui_page *page, const char *label, const char *value, int w, int label_w, int px);
+void theme_row(struct ui_page *page, const char *id, struct ui_rect row, int label_w, const char *label,
+	       const char *value, int px);
+struct ui_rect theme_keypad(struct ui_page *page, struct ui_rect area, int gap, int max_key, const char *clear_label,
+			    const char *del_label);
+
+/*
  * Device notices: one band per device and language, each as tall as its text measures at the
  * page's width less the margins (a notice that wraps to two lines gets a two-line band).
  * theme_notices_height is the height of the whole area (0 without notices); theme_device_notices

@@ -2,7 +2,10 @@
  * A column layout: boxes stacked top to bottom, each between a minimum (what its content
  * measures, or the smallest touch target) and a preferred height, sharing the room there is.
  * Screens use it so that a notice area that grows with its text pushes the rest up and
- * shrinks it within its limits, instead of covering it.
+ * shrinks it within its limits, instead of covering it. Sizes given to it are px on the page:
+ * design px go through ui_px first; grids, keypads, label-value rows and button bars across a
+ * row are in kiosk/ui/grid.h (their themed widgets in kiosk/screens/theme.h: theme_keypad,
+ * theme_row, theme_bar_height).
  */
 #pragma once
 

@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "kiosk/screens/theme.h"
 #include "kiosk/ui/check.h"
 #include "kiosk/ui/flow.h"
 #include "kiosk/ui/grid.h"
@@ -362,6 +363,68 @@ static void test_page_truncate(void)
 	ui_page_clear(&page);
 }
 
+/*
+ * The helpers a flow screen lays out with (grid.h, theme.h), put together as the card-number
+ * screen would: header, two label-value rows, a keypad taking the room left (beside the rows in
+ * landscape), a bar of three buttons. At every corner of the supported sizes, in both directions, the page check passes,
+ * and the keypad reads 1 2 3 from the left in Arabic too.
+ */
+static void test_flow_screen_helpers(void)
+{
+	static const int sizes[][2] = {{1080, 1920}, {1920, 1080}, {768, 1024}, {1024, 768}, {768, 1920},
+				       {1920, 768}, {768, 768}, {3840, 2160}};
+	for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++)
+		for (int rtl = 0; rtl < 2; rtl++) {
+			struct ui_page page;
+			ui_page_init(&page, sizes[i][0], sizes[i][1], rtl, 0);
+			page.text = engine();
+			int m = theme_margin(&page), inner = theme_inner(&page), gap = theme_px(&page, THEME_GAP);
+			const char *labels[3] = {rtl ? "رجوع" : "Back", rtl ? "إلغاء" : "Cancel", rtl ? "التالي" : "Next"};
+			struct ui_rect bar[3];
+			ui_bar((struct ui_rect){m, 0, inner, 0}, 3, gap, theme_px(&page, 420), bar);
+			int bar_pref, bar_need = theme_bar_height(&page, labels, 3, bar[0].w, &bar_pref);
+			/* Landscape: the rows in the start half, the keypad in the end half. */
+			bool wide = ui_page_landscape(&page);
+			int col_w = wide ? (inner - gap) / 2 : inner, label_w = col_w * 2 / 5;
+			const char *card = rtl ? "رقم البطاقة" : "Card number", *number = "7841 2345 6789 0123";
+			const char *total = rtl ? "المجموع" : "Total", *amount = rtl ? "1,250.00 درهم" : "AED 1,250.00";
+			int row1 = theme_row_height(&page, card, number, col_w, label_w, 44);
+			int row2 = theme_row_height(&page, total, amount, col_w, label_w, 44);
+			int header = theme_header_height(&page, "Top up");
+			int pad_min = ui_keypad_height(UI_TOUCH_MIN_PX, theme_px(&page, 16));
+			struct ui_flow_item s[] = {ui_flow_slot(header, header), ui_flow_slot(row1, row1), ui_flow_slot(row2, row2),
+						   ui_flow_slot(wide ? 0 : pad_min, UI_FLOW_FILL), ui_flow_slot(bar_need, bar_pref)};
+			g_assert_cmpint(ui_flow_column(s, G_N_ELEMENTS(s), 0, page.height - m, gap), ==, 0);
+			theme_header(&page, "topup.title", "Top up");
+			theme_row(&page, "topup.card", (struct ui_rect){m, s[1].y, col_w, s[1].h}, label_w, card, number, 44);
+			theme_row(&page, "pay.total", (struct ui_rect){m, s[2].y, col_w, s[2].h}, label_w, total, amount, 44);
+			struct ui_rect pad = wide ? (struct ui_rect){m + col_w + gap, s[1].y, col_w, s[4].y - gap - s[1].y}
+						  : (struct ui_rect){m, s[3].y, inner, s[3].h};
+			theme_keypad(&page, pad, 16, 200, rtl ? "مسح" : "Clear", rtl ? "حذف" : "Delete");
+			ui_bar((struct ui_rect){m, s[4].y, inner, s[4].h}, 3, gap, theme_px(&page, 420), bar);
+			theme_button_secondary(&page, "nav.back", bar[0], labels[0]);
+			theme_button_secondary(&page, "nav.cancel", bar[1], labels[1]);
+			theme_button(&page, "nav.next", bar[2], labels[2]);
+
+			struct kio_error err = {0};
+			if (ui_page_check(&page, engine(), &err) != 0)
+				g_error("%dx%d %s: %s", sizes[i][0], sizes[i][1], rtl ? "rtl" : "ltr", err.msg);
+			struct ui_widget *k1 = ui_page_find(&page, "key.1"), *k3 = ui_page_find(&page, "key.3");
+			struct ui_widget *del = ui_page_find(&page, "key.del"), *k0 = ui_page_find(&page, "key.0");
+			g_assert_cmpint(k1->rect.x, <, k3->rect.x);
+			g_assert_cmpint(del->rect.x, >, k0->rect.x);
+			g_assert_cmpint(del->rect.y, >, k1->rect.y);
+			g_assert_cmpuint(k1->key, ==, '1');
+			g_assert_cmpuint(del->key, ==, 0);
+			g_assert_cmpint(k1->rect.w, ==, k1->rect.h);
+			g_assert_cmpint(k1->rect.w, >=, UI_TOUCH_MIN_PX);
+			/* The value is the row's end: right in English, left in Arabic. */
+			struct ui_widget *v = ui_page_find(&page, "pay.total"), *l = ui_page_find(&page, "pay.total.label");
+			g_assert_true(rtl ? v->rect.x < l->rect.x : v->rect.x > l->rect.x);
+			ui_page_clear(&page);
+		}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -376,6 +439,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/widget/grid/rows-and-bar", test_grid_rows_and_bar);
 	g_test_add_func("/widget/grid/columns", test_grid_columns);
 	g_test_add_func("/widget/truncate", test_page_truncate);
+	g_test_add_func("/widget/grid/flow-screen", test_flow_screen_helpers);
 	g_test_add_func("/widget/rtl-mirror", test_rtl_mirrors_rects);
 	g_test_add_func("/widget/hit", test_hit_topmost_touchable);
 	g_test_add_func("/widget/text", test_text_lookup);
