@@ -3,7 +3,7 @@
 #include "kiosk/ui/check.h"
 #include "theme.h"
 
-enum { BACK_H = 160, MESSAGE_PX = 56 }; /* design px (kiosk/ui/grid.h) */
+enum { BACK_H = 160, BACK_MAX_W = 640, MESSAGE_PX = 56 }; /* design px (kiosk/ui/grid.h) */
 
 static void build_soon(struct app *app, struct ui_page *page, const char *screen, const char *title_key)
 {
@@ -14,8 +14,9 @@ static void build_soon(struct app *app, struct ui_page *page, const char *screen
 	/* The button is BACK_H design px, a finger, or as tall as its label, whichever is most; the
 	 * message as tall as its text, centred between the header and the button. */
 	const char *back = app_str(app, "common.back");
+	int back_w = inner < ui_px(page, BACK_MAX_W) ? inner : ui_px(page, BACK_MAX_W);
 	int back_h = ui_page_text_height(page, back, theme_button_px(page), true, page->rtl ? TEXT_DIR_RTL : TEXT_DIR_LTR,
-					 inner);
+					 back_w);
 	int least = ui_px(page, BACK_H) > UI_TOUCH_MIN_PX ? ui_px(page, BACK_H) : UI_TOUCH_MIN_PX;
 	back_h = back_h > least ? back_h : least;
 	int back_y = page->height - m - back_h;
@@ -23,7 +24,10 @@ static void build_soon(struct app *app, struct ui_page *page, const char *screen
 	struct ui_widget *msg = theme_label(page, id, app_str(app, "soon.message"), MESSAGE_PX, true, TEXT_DIR_AUTO, THEME_TEXT);
 	msg->rect.y = header_h + (back_y - header_h - msg->rect.h) / 2;
 	snprintf(id, sizeof(id), "%s.back", screen);
-	theme_button(page, id, (struct ui_rect){m, back_y, inner, back_h}, back);
+	/* The bottom bar of one button at the start, no wider than home's, so landscape keeps it a button. */
+	struct ui_rect bar;
+	ui_bar((struct ui_rect){m, back_y, inner, back_h}, 1, 0, ui_px(page, BACK_MAX_W), &bar);
+	theme_button(page, id, bar, back);
 }
 
 static void on_tap_soon(struct app *app, const char *widget_id)
