@@ -25,6 +25,21 @@ static SDL_Color color_of(uint32_t rgba)
 	return (SDL_Color){(Uint8)(rgba >> 24), (Uint8)(rgba >> 16), (Uint8)(rgba >> 8), (Uint8)rgba};
 }
 
+void ui_display_window_fit(int width, int height, int usable_w, int usable_h, int *win_w, int *win_h)
+{
+	*win_w = width, *win_h = height;
+	if (usable_w <= 0 || usable_h <= 0 || width <= 0 || height <= 0)
+		return;
+	int64_t room_w = (int64_t)usable_w * 9 / 10, room_h = (int64_t)usable_h * 9 / 10;
+	/* The tighter of the two directions decides: width/room_w against height/room_h. */
+	if ((int64_t)width * room_h > (int64_t)height * room_w) {
+		if (width > room_w)
+			*win_w = (int)room_w, *win_h = (int)((int64_t)height * room_w / width);
+	} else if (height > room_h) {
+		*win_h = (int)room_h, *win_w = (int)((int64_t)width * room_h / height);
+	}
+}
+
 int ui_display_open(enum ui_display_mode mode, int width, int height, struct text_engine *text,
 		    struct ui_display **out, struct kio_error *err)
 {
@@ -68,12 +83,10 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 	if (mode == UI_MODE_FULLSCREEN) {
 		flags |= SDL_WINDOW_FULLSCREEN_DESKTOP;
 	} else if (mode == UI_MODE_WINDOWED) {
-		/* Fit a portrait kiosk screen on a developer's monitor, keeping the aspect. */
+		/* Fit the kiosk screen, portrait or landscape, on a developer's monitor. */
 		SDL_Rect usable;
-		if (SDL_GetDisplayUsableBounds(0, &usable) == 0 && usable.h > 0 && win_h > usable.h * 9 / 10) {
-			win_w = (int)((int64_t)win_w * usable.h * 9 / 10 / win_h);
-			win_h = usable.h * 9 / 10;
-		}
+		if (SDL_GetDisplayUsableBounds(0, &usable) == 0)
+			ui_display_window_fit(width, height, usable.w, usable.h, &win_w, &win_h);
 		flags |= SDL_WINDOW_RESIZABLE;
 	} else {
 		flags |= SDL_WINDOW_HIDDEN;

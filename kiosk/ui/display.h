@@ -26,6 +26,14 @@ int ui_display_present(struct ui_display *display, const struct ui_page *page, s
 int ui_display_screenshot(struct ui_display *display, const struct ui_page *page, const char *path,
 			  struct kio_error *err);
 
+/*
+ * The size of a developer's window for a kiosk screen width x height on a monitor whose usable
+ * area is usable_w x usable_h: the screen as it is if it fits in 90 % of that area, else scaled
+ * down, aspect kept, to fit it in both directions (a portrait screen by its height, a landscape
+ * one by its width). An unknown area (0) leaves the size as it is.
+ */
+void ui_display_window_fit(int width, int height, int usable_w, int usable_h, int *win_w, int *win_h);
+
 /* Window pixel coordinates of a finger (normalised 0..1) to logical coordinates, and back. */
 void ui_display_finger_to_logical(struct ui_display *display, float fx, float fy, int *x, int *y);
 void ui_display_logical_to_finger(struct ui_display *display, int x, int y, float *fx, float *fy);

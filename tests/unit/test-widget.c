@@ -8,6 +8,7 @@
 
 #include "kiosk/screens/theme.h"
 #include "kiosk/ui/check.h"
+#include "kiosk/ui/display.h"
 #include "kiosk/ui/flow.h"
 #include "kiosk/ui/grid.h"
 #include "kiosk/ui/widget.h"
@@ -425,6 +426,28 @@ static void test_flow_screen_helpers(void)
 		}
 }
 
+/* A developer's window: the kiosk screen fitted in 90 % of the monitor, portrait or landscape. */
+static void test_window_fit(void)
+{
+	int w, h;
+	ui_display_window_fit(1080, 1920, 1920, 1080, &w, &h); /* portrait on a landscape monitor */
+	g_assert_cmpint(h, ==, 972);
+	g_assert_cmpint(w, ==, 546);
+	/* A wide landscape screen on a laptop: its width decides (by height alone it was 1728 wide). */
+	ui_display_window_fit(1920, 768, 1366, 768, &w, &h);
+	g_assert_cmpint(w, ==, 1229);
+	g_assert_cmpint(h, ==, 491);
+	ui_display_window_fit(1024, 768, 1920, 1080, &w, &h); /* fits: as it is */
+	g_assert_cmpint(w, ==, 1024);
+	g_assert_cmpint(h, ==, 768);
+	ui_display_window_fit(3840, 3840, 2560, 1440, &w, &h);
+	g_assert_cmpint(w, ==, 1296);
+	g_assert_cmpint(h, ==, 1296);
+	ui_display_window_fit(1920, 1080, 0, 0, &w, &h); /* monitor unknown */
+	g_assert_cmpint(w, ==, 1920);
+	g_assert_cmpint(h, ==, 1080);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -440,6 +463,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/widget/grid/columns", test_grid_columns);
 	g_test_add_func("/widget/truncate", test_page_truncate);
 	g_test_add_func("/widget/grid/flow-screen", test_flow_screen_helpers);
+	g_test_add_func("/widget/window-fit", test_window_fit);
 	g_test_add_func("/widget/rtl-mirror", test_rtl_mirrors_rects);
 	g_test_add_func("/widget/hit", test_hit_topmost_touchable);
 	g_test_add_func("/widget/text", test_text_lookup);
