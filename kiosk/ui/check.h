@@ -11,7 +11,10 @@
 
 /*
  * The smallest touch target, both sides, in logical pixels: the kiosk screens were designed
- * at 1080 x 1920 with no target under 100 px, and a fingertip is about 80 px there.
+ * at 1080 x 1920 with no target under 100 px, and a fingertip is about 80 px there. Unlike the
+ * layouts' sizes (kiosk/ui/grid.h) it is not scaled with the screen: 80 px is at least 16 mm on
+ * every panel the supported sizes come on (a 10" 768 x 1024 one), above the ~9 mm a finger
+ * needs.
  */
 enum { UI_TOUCH_MIN_PX = 80 };
 
