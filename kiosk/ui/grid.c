@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "kiosk/core/xmalloc.h"
+
 const char *const UI_KEYPAD_KEYS[UI_KEYPAD_N] = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "del"};
 
 int ui_page_scale(const struct ui_page *page)
@@ -75,9 +77,7 @@ int ui_grid_columns(size_t n, struct ui_rect area, int gap, int pref_h, int aspe
 	int best = 0;
 	int64_t best_off = INT64_MAX;
 	size_t best_empty = SIZE_MAX;
-	int *rows_h = calloc(n ? n : 1, sizeof(*rows_h));
-	if (!rows_h)
-		return 0;
+	int *rows_h = xcalloc(n ? n : 1, sizeof(*rows_h));
 	for (size_t cols = 1; cols <= n; cols++) {
 		size_t rows = (n + cols - 1) / cols;
 		int cw = (area.w - (int)(cols - 1) * gap) / (int)cols;
