@@ -329,10 +329,16 @@ int runner_open(const char *path, const struct runner_env *env, const struct tes
 	r->port = *port;
 	r->carry_fd = env->carry_fd;
 	pthread_mutex_init(&r->log_lock, NULL);
-	if (env->carry)
+	if (env->carry) {
 		rc = decode_carry(r, env->carry, env->carry_len, err);
-	else
+	} else {
 		snapshot_out_dir(r);
+		/* The expect-log lines before any other declare what start-up logs (a driver that
+		 * finds work for a technician as it opens): registered now, before the kiosk
+		 * starts, and the run goes on after them. */
+		while (r->next < script->n && script->cmds[r->next].op == SCRIPT_EXPECT_LOG)
+			expect_log(r, &script->cmds[r->next++]);
+	}
 	if (rc != 0) {
 		runner_free(r);
 		return rc;
