@@ -460,6 +460,8 @@ int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, 
 	switch (cmd->op) {
 	case SCRIPT_NOTE:
 	case SCRIPT_NOTE_FAKE:
+	case SCRIPT_NOTE_HOLD:
+	case SCRIPT_NOTE_RELEASE:
 	case SCRIPT_FAULT:
 	case SCRIPT_CLEAR:
 	case SCRIPT_TEST_PRINT:
@@ -468,7 +470,9 @@ int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, 
 			snprintf(why, why_len, "%s needs simulated devices (--simulate): a scenario cannot %s real ones",
 				 script_op_name(cmd->op),
 				 cmd->op == SCRIPT_TEST_PRINT ? "print on"
-				 : cmd->op == SCRIPT_NOTE || cmd->op == SCRIPT_NOTE_FAKE ? "put notes into"
+				 : cmd->op == SCRIPT_NOTE || cmd->op == SCRIPT_NOTE_FAKE || cmd->op == SCRIPT_NOTE_HOLD ||
+						   cmd->op == SCRIPT_NOTE_RELEASE
+					 ? "put notes into"
 											 : "raise or clear faults in");
 			return -1;
 		}
@@ -851,12 +855,24 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		return type_step(r, cmd, exit_code);
 	case SCRIPT_NOTE:
 	case SCRIPT_NOTE_FAKE:
+	case SCRIPT_NOTE_HOLD:
+	case SCRIPT_NOTE_RELEASE:
 	case SCRIPT_FAULT:
 	case SCRIPT_CLEAR:
 		if (!bench)
 			return fail(r, cmd, exit_code, "device commands need simulated devices (--simulate)");
-		if (cmd->op == SCRIPT_NOTE || cmd->op == SCRIPT_NOTE_FAKE) {
-			rc = cmd->op == SCRIPT_NOTE ? sim_bench_insert_note(bench, cmd->number) : sim_bench_insert_fake(bench);
+		if (cmd->op == SCRIPT_NOTE_RELEASE) {
+			if (sim_bench_release_note(bench) != 0)
+				return fail(r, cmd, exit_code, "no note is held (note-hold AED holds one)");
+			r->waiting = true;
+			r->wait_until = now + RUNNER_NOTE_SETTLE_MS;
+			*wait_until = r->wait_until;
+			return RUNNER_WAIT;
+		}
+		if (cmd->op == SCRIPT_NOTE || cmd->op == SCRIPT_NOTE_FAKE || cmd->op == SCRIPT_NOTE_HOLD) {
+			rc = cmd->op == SCRIPT_NOTE ? sim_bench_insert_note(bench, cmd->number)
+			     : cmd->op == SCRIPT_NOTE_HOLD ? sim_bench_hold_note(bench, cmd->number)
+							   : sim_bench_insert_fake(bench);
 			/* A shut bezel (acceptor disabled, busy or faulty) is the kiosk's answer, not a
 			 * broken script: the customer keeps the note and the page says why. A warning,
 			 * so a scenario can check it with expect-log warn. */
