@@ -90,7 +90,6 @@ struct app {
 		char id[40];
 		enum testport_job state;
 	} test_jobs[KDEV_HARDWARE_COUNT];
-	unsigned test_seq;
 	struct cash_unit *cash;
 	struct receipt_printer *receipt;
 	struct card_issuer *card;
@@ -403,8 +402,15 @@ static int port_test_print(void *kiosk, enum kdev dev, struct kio_error *err)
 		.wall_s = core_clock_wall_s(app->clock),
 	};
 	char id[sizeof(app->test_jobs[0].id)];
-	unsigned seq = ++app->test_seq;
-	int rc = dev == KDEV_RECEIPT ? tech_test_receipt(&ctx, seq, id, sizeof(id), err)
+	unsigned seq;
+	/* Numbered from the database, so a test print after a restart never overwrites an
+	 * earlier one's files. */
+	int rc = ledger_test_print_next(app->ledger, ctx.wall_s, kdev_info(dev)->name, &seq, err);
+	if (rc) {
+		app->test_jobs[dev].state = TESTPORT_JOB_FAILED;
+		return rc;
+	}
+	rc = dev == KDEV_RECEIPT ? tech_test_receipt(&ctx, seq, id, sizeof(id), err)
 				     : tech_test_card(&ctx, seq, id, sizeof(id), err);
 	memcpy(app->test_jobs[dev].id, id, sizeof(id));
 	app->test_jobs[dev].state = rc == 0 ? TESTPORT_JOB_RUNNING : TESTPORT_JOB_FAILED;

@@ -456,6 +456,24 @@ int sim_bench_insert_note(struct sim_bench *b, int64_t value_fils)
 	return rc;
 }
 
+int sim_bench_hold_note(struct sim_bench *b, int64_t value_fils)
+{
+	int rc = sim_essp_hold_note(b->essp, value_fils);
+	if (rc == 0) {
+		persist_cash(b);
+		transport_sim_notify(b->transports[SIM_BENCH_CASH]);
+	}
+	return rc;
+}
+
+int sim_bench_release_note(struct sim_bench *b)
+{
+	int rc = sim_essp_release_note(b->essp);
+	if (rc == 0)
+		transport_sim_notify(b->transports[SIM_BENCH_CASH]);
+	return rc;
+}
+
 int sim_bench_insert_fake(struct sim_bench *b)
 {
 	int rc = sim_essp_insert_fake(b->essp, FAKE_NOTE_REJECT);

@@ -58,6 +58,11 @@ int sim_bench_clear_all(struct sim_bench *b, enum sim_bench_dev dev);
 /* A customer feeds a genuine note of value_fils: KIO_ERR_NOT_FOUND if the dataset has no such
  * note, KIO_ERR_BUSY if the bezel does not take it now (disabled, busy, faulty). */
 int sim_bench_insert_note(struct sim_bench *b, int64_t value_fils);
+/* A note fed and held under the validator's sensors (sim_essp_hold_note) until
+ * sim_bench_release_note: a scenario can act while the kiosk knows a note is in the path but
+ * not yet its value. */
+int sim_bench_hold_note(struct sim_bench *b, int64_t value_fils);
+int sim_bench_release_note(struct sim_bench *b);
 /* A note the validator will not recognise. */
 int sim_bench_insert_fake(struct sim_bench *b);
 

@@ -793,6 +793,49 @@ int ledger_device_event_count(struct ledger *ledger, int64_t *count, struct kio_
 	return rc == SQLITE_ROW ? 0 : db_fail(ledger, err, "count device events");
 }
 
+/*
+ * The next test-print number, recorded as a device event in the same write: the number is the
+ * largest recorded so far plus one, so it goes on across restarts and power cuts and a test
+ * print never takes the name (receipt-TEST-<n>.png, card-99...<n>) of an earlier one.
+ */
+int ledger_test_print_next(struct ledger *ledger, int64_t wall_s, const char *device, unsigned *number,
+			   struct kio_error *err)
+{
+	int rc = ledger_refuse_while_failing(ledger, "test print number", err);
+	if (rc)
+		return rc;
+	rc = ledger_write_begin(ledger, "test print number", err);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	int64_t next = 0;
+	if (sqlite3_prepare_v2(ledger->db,
+			       "SELECT coalesce(max(CAST(detail AS INTEGER)), 0) + 1 FROM device_event"
+			       " WHERE state = 'test-print'",
+			       -1, &st, NULL) != SQLITE_OK)
+		rc = db_fail(ledger, err, "read the last test print number");
+	else if (sqlite3_step(st) != SQLITE_ROW)
+		rc = db_fail(ledger, err, "read the last test print number");
+	else
+		next = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (!rc && (next < 1 || next > UINT32_MAX))
+		rc = kio_fail(err, KIO_ERR_INVALID, "database: test print number %lld out of range", (long long)next);
+	char detail[24];
+	snprintf(detail, sizeof(detail), "%lld", (long long)next);
+	if (!rc)
+		rc = ledger_insert_device_event(ledger, wall_s, device, "test-print", detail, err);
+	if (rc) {
+		ledger_write_rollback(ledger);
+		ledger_write_failed(ledger, err);
+		return rc;
+	}
+	rc = ledger_write_commit(ledger, "test print number", err); /* fails to FAILING itself */
+	if (!rc)
+		*number = (unsigned)next;
+	return rc;
+}
+
 int ledger_test_apply(sqlite3 *db, int from, int to, struct kio_error *err)
 {
 	if (from < 0 || to > N_MIGRATIONS || from > to)

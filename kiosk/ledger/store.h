@@ -51,6 +51,11 @@ int ledger_recover(struct ledger *ledger, struct kio_error *err);
  * ledger_recover writes it (beyond 256 kept events, only their number is recorded). */
 int ledger_device_event_add(struct ledger *ledger, int64_t wall_s, const char *device,
 			    const char *state, const char *detail, struct kio_error *err);
+/* A technician's test print on device: the next number of the kiosk's test prints (1, 2, ...,
+ * never reused, across restarts), recorded as a device event "test-print" with the number as
+ * its detail. Refused while the store is failing; a failed write takes the store to FAILING. */
+int ledger_test_print_next(struct ledger *ledger, int64_t wall_s, const char *device, unsigned *number,
+			   struct kio_error *err);
 /* Number of device events stored (tests and the technicians' menu). */
 int ledger_device_event_count(struct ledger *ledger, int64_t *count, struct kio_error *err);
 

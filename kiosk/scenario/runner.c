@@ -199,6 +199,12 @@ static enum out_state out_file_state(const struct runner *r, const char *name, s
  *   u64 n expect-logs, each: u64 line index, u64 met;
  *   u64 n files in the output folder at the start, each: u64 dev, ino, size, mtime s, ns,
  *   ctime s, ns, name length, then the name's bytes.
+ *
+ * The bytes come from another process, so decode_carry takes nothing on trust: every count
+ * is bounded by the bytes left, each expect-log index names an expect-log line once, a name
+ * is a plain file name (1..255 bytes, no NUL or '/'), and a carry decodes only if encoding
+ * what it decoded gives the same bytes back (the fuzz target checks that promise). The whole
+ * carry is at most RUNNER_CARRY_MAX bytes (runner.h), which the supervisor enforces too.
  */
 static const char carry_magic[8] = "KCARRY1";
 
@@ -264,7 +270,12 @@ static int decode_carry(struct runner *r, const void *data, size_t len, struct k
 	uint64_t n = get_u64(&c);
 	for (uint64_t i = 0; i < n && !c.bad; i++) {
 		uint64_t index = get_u64(&c), met = get_u64(&c);
-		if (c.bad || index >= lines || r->script->cmds[index].op != SCRIPT_EXPECT_LOG)
+		bool twice = false;
+		for (size_t k = 0; k < r->n_expects && !c.bad && index < lines; k++)
+			twice |= r->expects[k].cmd == &r->script->cmds[index];
+		if (c.bad)
+			break;
+		if (index >= lines || r->script->cmds[index].op != SCRIPT_EXPECT_LOG || met > 1 || twice)
 			return kio_fail(err, KIO_ERR_CORRUPT, "%s: power-cut: the expect-log lines carried over do not match",
 					r->script->path);
 		const struct script_cmd *cmd = &r->script->cmds[index];
@@ -288,17 +299,24 @@ static int decode_carry(struct runner *r, const void *data, size_t len, struct k
 		st.st_ctim.tv_sec = (time_t)get_u64(&c);
 		st.st_ctim.tv_nsec = (long)get_u64(&c);
 		uint64_t name_len = get_u64(&c);
-		if (c.bad || name_len == 0 || name_len > 4096 || name_len > (uint64_t)(c.end - c.p)) {
+		if (c.bad || (name_len <= 255 && name_len > (uint64_t)(c.end - c.p))) {
 			c.bad = true;
 			break;
 		}
+		if (name_len == 0 || name_len > 255 || memchr(c.p, '\0', (size_t)name_len) || memchr(c.p, '/', (size_t)name_len) ||
+		    (name_len <= 2 && memcmp(c.p, "..", (size_t)name_len) == 0))
+			return kio_fail(err, KIO_ERR_CORRUPT, "%s: power-cut: file %llu of the output folder carried over is "
+					"not a file name", r->script->path, (unsigned long long)i);
 		char *name = xstrndup((const char *)c.p, (size_t)name_len);
 		c.p += name_len;
 		add_before(r, &cap, name, &st);
 		free(name);
 	}
-	if (c.bad || c.p != c.end)
+	if (c.bad)
 		return kio_fail(err, KIO_ERR_CORRUPT, "%s: power-cut: the state carried over is cut short", r->script->path);
+	if (c.p != c.end)
+		return kio_fail(err, KIO_ERR_CORRUPT, "%s: power-cut: the state carried over has %zu bytes past its end",
+				r->script->path, (size_t)(c.end - c.p));
 	return 0;
 }
 
@@ -317,6 +335,40 @@ static int write_all(int fd, const uint8_t *data, size_t len)
 	return 0;
 }
 
+int runner_carry_check(const char *path, const void *carry, size_t len, struct core_bytebuf *again,
+		       struct kio_error *err)
+{
+	if (len > RUNNER_CARRY_MAX)
+		return kio_fail(err, KIO_ERR_CORRUPT, "%s: power-cut: the state carried over is %zu bytes, more than %d",
+				path, len, RUNNER_CARRY_MAX);
+	struct script *script = NULL;
+	int rc = script_load(path, NULL, NULL, &script, err);
+	if (rc != 0)
+		return rc;
+	struct runner *r = xcalloc(1, sizeof(*r));
+	r->script = script;
+	pthread_mutex_init(&r->log_lock, NULL);
+	rc = decode_carry(r, carry, len, err);
+	if (rc == 0) {
+		struct core_bytebuf b = {0};
+		encode_carry(r, r->clock_start_ms, &b);
+		if (b.len != len || memcmp(b.data, carry, len) != 0)
+			rc = kio_fail(err, KIO_ERR_CORRUPT, "%s: power-cut: the state carried over does not read back as "
+					  "written", path);
+		if (again)
+			core_bytebuf_append(again, b.data, b.len);
+		core_bytebuf_free(&b);
+	}
+	for (size_t i = 0; i < r->n_before; i++)
+		free(r->before[i].name);
+	free(r->before);
+	free(r->expects);
+	pthread_mutex_destroy(&r->log_lock);
+	script_free(r->script);
+	free(r);
+	return rc;
+}
+
 int runner_open(const char *path, const struct runner_env *env, const struct testport *port, struct runner **out,
 		struct kio_error *err)
 {
@@ -329,10 +381,16 @@ int runner_open(const char *path, const struct runner_env *env, const struct tes
 	r->port = *port;
 	r->carry_fd = env->carry_fd;
 	pthread_mutex_init(&r->log_lock, NULL);
-	if (env->carry)
+	if (env->carry) {
 		rc = decode_carry(r, env->carry, env->carry_len, err);
-	else
+	} else {
 		snapshot_out_dir(r);
+		/* The expect-log lines before any other declare what start-up logs (a driver that
+		 * finds work for a technician as it opens): registered now, before the kiosk
+		 * starts, and the run goes on after them. */
+		while (r->next < script->n && script->cmds[r->next].op == SCRIPT_EXPECT_LOG)
+			expect_log(r, &script->cmds[r->next++]);
+	}
 	if (rc != 0) {
 		runner_free(r);
 		return rc;
@@ -402,6 +460,8 @@ int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, 
 	switch (cmd->op) {
 	case SCRIPT_NOTE:
 	case SCRIPT_NOTE_FAKE:
+	case SCRIPT_NOTE_HOLD:
+	case SCRIPT_NOTE_RELEASE:
 	case SCRIPT_FAULT:
 	case SCRIPT_CLEAR:
 	case SCRIPT_TEST_PRINT:
@@ -410,7 +470,9 @@ int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, 
 			snprintf(why, why_len, "%s needs simulated devices (--simulate): a scenario cannot %s real ones",
 				 script_op_name(cmd->op),
 				 cmd->op == SCRIPT_TEST_PRINT ? "print on"
-				 : cmd->op == SCRIPT_NOTE || cmd->op == SCRIPT_NOTE_FAKE ? "put notes into"
+				 : cmd->op == SCRIPT_NOTE || cmd->op == SCRIPT_NOTE_FAKE || cmd->op == SCRIPT_NOTE_HOLD ||
+						   cmd->op == SCRIPT_NOTE_RELEASE
+					 ? "put notes into"
 											 : "raise or clear faults in");
 			return -1;
 		}
@@ -793,12 +855,24 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		return type_step(r, cmd, exit_code);
 	case SCRIPT_NOTE:
 	case SCRIPT_NOTE_FAKE:
+	case SCRIPT_NOTE_HOLD:
+	case SCRIPT_NOTE_RELEASE:
 	case SCRIPT_FAULT:
 	case SCRIPT_CLEAR:
 		if (!bench)
 			return fail(r, cmd, exit_code, "device commands need simulated devices (--simulate)");
-		if (cmd->op == SCRIPT_NOTE || cmd->op == SCRIPT_NOTE_FAKE) {
-			rc = cmd->op == SCRIPT_NOTE ? sim_bench_insert_note(bench, cmd->number) : sim_bench_insert_fake(bench);
+		if (cmd->op == SCRIPT_NOTE_RELEASE) {
+			if (sim_bench_release_note(bench) != 0)
+				return fail(r, cmd, exit_code, "no note is held (note-hold AED holds one)");
+			r->waiting = true;
+			r->wait_until = now + RUNNER_NOTE_SETTLE_MS;
+			*wait_until = r->wait_until;
+			return RUNNER_WAIT;
+		}
+		if (cmd->op == SCRIPT_NOTE || cmd->op == SCRIPT_NOTE_FAKE || cmd->op == SCRIPT_NOTE_HOLD) {
+			rc = cmd->op == SCRIPT_NOTE ? sim_bench_insert_note(bench, cmd->number)
+			     : cmd->op == SCRIPT_NOTE_HOLD ? sim_bench_hold_note(bench, cmd->number)
+							   : sim_bench_insert_fake(bench);
 			/* A shut bezel (acceptor disabled, busy or faulty) is the kiosk's answer, not a
 			 * broken script: the customer keeps the note and the page says why. A warning,
 			 * so a scenario can check it with expect-log warn. */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kiosk/core/bytebuf.h"
 #include "kiosk/core/err.h"
 #include "kiosk/testport.h"
 #include "script.h"
@@ -44,6 +45,17 @@ struct runner_env {
 int runner_open(const char *path, const struct runner_env *env, const struct testport *port, struct runner **out,
 		struct kio_error *err);
 void runner_free(struct runner *runner); /* accepts NULL */
+/* The largest carry a power-cut may hand on (16 MiB: a few hundred thousand files). */
+#define RUNNER_CARRY_MAX (16 << 20)
+/*
+ * Checks a carry (the bytes a kiosk process wrote at its power-cut) against the scenario at
+ * path without running anything: 0 when the next process can go on from it, otherwise
+ * KIO_ERR_CORRUPT (or script_load's error) with the reason in err. The supervisor calls it
+ * before starting another kiosk; tests and the fuzz target too. again, when not NULL, gets
+ * the carry encoded again from what was decoded (the same bytes, when it returns 0).
+ */
+int runner_carry_check(const char *path, const void *carry, size_t len, struct core_bytebuf *again,
+		       struct kio_error *err);
 /* The virtual time, in ms since the run began, the kiosk's clock starts at: 0, or where the
  * clock of the process before a power-cut stood. */
 uint64_t runner_clock_start_ms(const struct runner *runner);

@@ -21,6 +21,8 @@ static const struct {
 	[SCRIPT_TYPE] = {"type", ARG_STRING, ARG_NONE},
 	[SCRIPT_NOTE] = {"note", ARG_AED, ARG_NONE},
 	[SCRIPT_NOTE_FAKE] = {"note-fake", ARG_NONE, ARG_NONE},
+	[SCRIPT_NOTE_HOLD] = {"note-hold", ARG_AED, ARG_NONE},
+	[SCRIPT_NOTE_RELEASE] = {"note-release", ARG_NONE, ARG_NONE},
 	[SCRIPT_WAIT] = {"wait", ARG_SECONDS, ARG_NONE},
 	[SCRIPT_EXPECT_SCREEN] = {"expect-screen", ARG_WORD, ARG_NONE},
 	[SCRIPT_EXPECT_TEXT] = {"expect-text", ARG_STRING, ARG_NONE},

@@ -17,6 +17,8 @@ enum script_op {
 	SCRIPT_TYPE,           /* type "TEXT" */
 	SCRIPT_NOTE,           /* note AED */
 	SCRIPT_NOTE_FAKE,      /* note-fake */
+	SCRIPT_NOTE_HOLD,      /* note-hold AED (fed and held under the sensors) */
+	SCRIPT_NOTE_RELEASE,   /* note-release (the held note goes on) */
 	SCRIPT_WAIT,           /* wait SECONDS (decimals allowed, millisecond resolution) */
 	SCRIPT_EXPECT_SCREEN,  /* expect-screen ID */
 	SCRIPT_EXPECT_TEXT,    /* expect-text "TEXT" */

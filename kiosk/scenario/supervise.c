@@ -12,6 +12,10 @@
  *     SIGKILL from outside (a harness, the OOM killer) is passed on, never mistaken for one.
  *  2. A child never outlives its supervisor (PR_SET_PDEATHSIG): a harness that kills the
  *     kiosk it started does not leave a second kiosk holding the database.
+ *  3. The carry is bytes from another process: the supervisor reads at most RUNNER_CARRY_MAX
+ *     of it (and drains the rest, so the child is never left blocked on the pipe), checks it
+ *     with runner_carry_check, and on a bad one starts no other kiosk: it says why and exits
+ *     with status 3.
  */
 #define LOG_MODULE "supervise"
 #include "supervise.h"
@@ -28,6 +32,7 @@
 
 #include "kiosk/core/bytebuf.h"
 #include "kiosk/core/log.h"
+#include "runner.h"
 #include "script.h"
 
 bool supervise_wanted(const char *script_path)
@@ -43,10 +48,12 @@ bool supervise_wanted(const char *script_path)
 	return wanted;
 }
 
-/* Everything the child writes until it dies; false on a read error. */
-static bool read_carry(int fd, struct core_bytebuf *carry)
+/* What the child writes until it dies, kept up to RUNNER_CARRY_MAX + 1 bytes (invariant 3:
+ * the rest is read and dropped, *total counts it all); false on a read error. */
+static bool read_carry(int fd, struct core_bytebuf *carry, size_t *total)
 {
 	uint8_t chunk[4096];
+	*total = 0;
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
@@ -55,7 +62,9 @@ static bool read_carry(int fd, struct core_bytebuf *carry)
 			return false;
 		if (n == 0)
 			return true;
-		core_bytebuf_append(carry, chunk, (size_t)n);
+		*total += (size_t)n;
+		size_t room = carry->len <= RUNNER_CARRY_MAX ? RUNNER_CARRY_MAX + 1 - carry->len : 0;
+		core_bytebuf_append(carry, chunk, (size_t)n < room ? (size_t)n : room);
 	}
 }
 
@@ -95,7 +104,8 @@ int supervise_scenario(const struct app_options *opts)
 		}
 		close(fds[1]);
 		core_bytebuf_clear(&carry);
-		bool read_ok = read_carry(fds[0], &carry);
+		size_t total = 0;
+		bool read_ok = read_carry(fds[0], &carry, &total);
 		close(fds[0]);
 		int ws = 0;
 		while (waitpid(pid, &ws, 0) < 0) {
@@ -107,6 +117,15 @@ int supervise_scenario(const struct app_options *opts)
 		}
 		/* Invariant 1. */
 		if (WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL && read_ok && carry.len > 0) {
+			/* Invariant 3. */
+			struct kio_error err;
+			if (runner_carry_check(opts->script_path, carry.data, carry.len, NULL, &err) != 0) {
+				fprintf(stderr, "kiosk: scenario supervisor: kiosk process %d died at a power-cut, and what it "
+						"handed on cannot be used (%zu bytes): %s; no other kiosk is started\n",
+					(int)pid, total, err.msg);
+				core_bytebuf_free(&carry);
+				return 3;
+			}
 			LOG_INFO("power-cut: kiosk process %d of the run is gone; starting number %u", (int)pid, round + 1);
 			continue;
 		}

@@ -25,8 +25,21 @@ BIDI_OVERRIDES = re.compile("[\u202a-\u202e]")
 # xgettext reads them as its keywords over kiosk/ (kiosk/core/i18n-strings.c excluded).
 CODE_KEYWORDS = ["app_str:2", "app_str_in:3", "i18n_get:3", "i18n_nget:3",
                  "word:2", "caption:3", "sample:3"]
-# Ids kiosk/app.c builds from a device class and a fault name; test-i18n checks them both ways.
-BUILT_IDS = re.compile(r"^status\.(cash|receipt|card)\.")
+# The device table's rows (kiosk/kdev.c): [KDEV_X] = {"name", fault_name, fault_count, hardware, ...}.
+KDEV_ROW = re.compile(r'\[KDEV_[A-Z0-9_]+\]\s*=\s*\{\s*"([a-z0-9-]+)"\s*,\s*\w+\s*,\s*\w+\s*,\s*(true|false)\b')
+
+
+def built_ids(source_root):
+    """The ids kiosk/app.c builds from a device and a fault name (kdev_notice_key, for the
+    hardware devices of kiosk/kdev.c's table), as a pattern read from that table, so a device
+    added there needs no edit here; test-i18n checks the built ids both ways."""
+    path = os.path.join(source_root, "kiosk", "kdev.c")
+    with open(path, encoding="utf-8") as f:
+        rows = KDEV_ROW.findall(f.read())
+    names = [name for name, hardware in rows if hardware == "true"]
+    if not names:
+        raise SystemExit(f"{path}: no hardware device found in the device table (its row shape changed?)")
+    return re.compile(r"^status\.(" + "|".join(re.escape(n) for n in names) + r")\.")
 
 
 class Entry:
@@ -264,8 +277,9 @@ def check(source_root, po_dir, msgfmt, xgettext_bin, pot_args, extra_sources=())
     for i in sorted(asked - ids):
         errors.append(f"the code asks for '{i}', which no catalogue has (add it to kiosk/core/i18n-strings.c)")
     used = literals(source_root, sources)
+    built = built_ids(source_root)
     for i in sorted(ids):
-        if i not in used and not BUILT_IDS.match(i):
+        if i not in used and not built.match(i):
             errors.append(f"'{i}' is used nowhere in kiosk/: an unused entry")
     return errors
 
@@ -312,6 +326,12 @@ def self_test(args, pot_args):
         ("unused id", "all", lambda s: s.replace(topup.split("msgstr")[0], extra.split("msgstr")[0]
                                                  + 'msgstr "x"\n\n' + topup.split("msgstr")[0]),
          "'home.unused' is used nowhere"),
+        # Only the hardware devices' notices are built: the store's are literals, so an unused
+        # one is caught (kdev.c's table: store is not hardware).
+        ("unused store notice", "all", lambda s: s.replace(topup.split("msgstr")[0], extra.split("msgstr")[0]
+                                                           .replace("home.unused", "status.store.unused")
+                                                           + 'msgstr "x"\n\n' + topup.split("msgstr")[0]),
+         "'status.store.unused' is used nowhere"),
     ]
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:

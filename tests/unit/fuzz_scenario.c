@@ -81,7 +81,8 @@ static void check(const char *text, size_t size, const struct runner_env *env)
 			abort();
 		if (c->arg2 && !(is_string_arg(c->op, 2) ? utf8_ok(c->arg2) : ascii_word(c->arg2)))
 			abort();
-		if (!env->simulate && (c->op == SCRIPT_NOTE || c->op == SCRIPT_NOTE_FAKE || c->op == SCRIPT_FAULT ||
+		if (!env->simulate && (c->op == SCRIPT_NOTE || c->op == SCRIPT_NOTE_FAKE || c->op == SCRIPT_NOTE_HOLD ||
+				       c->op == SCRIPT_NOTE_RELEASE || c->op == SCRIPT_FAULT ||
 				       c->op == SCRIPT_CLEAR || c->op == SCRIPT_TEST_PRINT))
 			abort(); /* refused at parse time without simulated devices */
 	}

@@ -197,11 +197,16 @@ static void test_device_commands_need_simulation(void)
 	expect_error_env("fault cash jam\n", &real, "fault needs simulated devices");
 	expect_error_env("clear card\n", &real, "clear needs simulated devices");
 	expect_error_env("test-print receipt\n", &real, "test-print needs simulated devices");
-	const char *devices = "note 50\nnote-fake\nfault cash jam\nclear cash\ntest-print card\n";
+	expect_error_env("note-hold 50\n", &real, "note-hold needs simulated devices");
+	expect_error_env("note-release\n", &real, "note-release needs simulated devices");
+	const char *devices = "note 50\nnote-fake\nfault cash jam\nclear cash\ntest-print card\nnote-hold 100\nnote-release\n";
 	struct script *s = NULL;
 	struct kio_error err = {0};
 	g_assert_cmpint(script_parse("t.scenario", devices, runner_check_cmd, (void *)&simulated, &s, &err), ==, 0);
-	g_assert_cmpuint(s->n, ==, 5);
+	g_assert_cmpuint(s->n, ==, 7);
+	g_assert_cmpint(s->cmds[5].op, ==, SCRIPT_NOTE_HOLD);
+	g_assert_cmpint(s->cmds[5].number, ==, 10000); /* fils */
+	g_assert_cmpint(s->cmds[6].op, ==, SCRIPT_NOTE_RELEASE);
 	script_free(s);
 	/* What real devices can do needs no simulation. */
 	g_assert_cmpint(script_parse("t.scenario", "wait-device cash ok\nexpect-device card ok\nscreenshot a\n",

@@ -19,7 +19,12 @@
  *     raster data and while offline (Epson TM-T85/TM-U295: "transmitted whenever the data
  *     sequence 10H 04H n is received"); the parser later consumes them without effect.
  *  4. While offline (paper out, cover open) nothing but invariant 3 runs: bytes wait in the
- *     receive buffer, and writes are refused once it is full, as a NAKing USB printer does.
+ *     receive buffer, and writes are refused once it is full, as a NAKing USB printer does,
+ *     except whole real-time commands: Epson executes DLE EOT "even when the printer is
+ *     offline, the receive buffer is full, or there is an error status", so with a full
+ *     buffer a write that starts with complete real-time commands is taken, answered and not
+ *     stored (rt_len). Without this a host polling status through a long paper-out fills the
+ *     buffer with its own queries and then loses the printer for good.
  */
 #include "drivers/sim/escpos/sim-escpos.h"
 
@@ -615,6 +620,22 @@ static void step(struct sim_escpos *s, uint8_t b)
 	}
 }
 
+/*
+ * Length of the complete real-time command at buf[0..len), or 0 (invariant 4): DLE EOT n,
+ * DLE ENQ n and DLE DC4 fn m t, the forms realtime_scan knows. A command cut short by the end
+ * of the write is not taken: the host sends it again whole.
+ */
+static size_t rt_len(const uint8_t *buf, size_t len)
+{
+	if (len < 3 || buf[0] != DLE)
+		return 0;
+	if ((buf[1] == 0x04 && buf[2] >= 1 && buf[2] <= 4) || buf[1] == 0x05)
+		return 3;
+	if (buf[1] == 0x14 && (buf[2] == 1 || buf[2] == 2) && len >= 5)
+		return 5;
+	return 0;
+}
+
 static void process(struct sim_escpos *s)
 {
 	size_t pos = 0;
@@ -635,9 +656,26 @@ int sim_escpos_write(struct sim_escpos *s, const uint8_t *buf, size_t len, size_
 			break;
 		}
 		size_t room = s->cfg.rx_capacity - s->rx_len;
+		size_t rt = rt_len(buf + i, len - i);
+		if (rt > room) {
+			/* Invariant 4: a real-time command the buffer has no room for is executed on
+			 * arrival and not stored, never split between the buffer and a NAK. */
+			for (size_t k = 0; k < rt; k++)
+				realtime_scan(s, buf[i + k]);
+			i += rt;
+			s->stats.bytes_in += rt;
+			s->stats.realtime_unbuffered++;
+			continue;
+		}
 		if (room == 0)
 			break; /* offline and full: NAK */
+		/* Up to the next real-time command, which the loop above looks at whole. */
 		size_t n = len - i < room ? len - i : room;
+		for (size_t k = 1; k < n; k++)
+			if (buf[i + k] == DLE && rt_len(buf + i + k, len - i - k) > room - k) {
+				n = k;
+				break;
+			}
 		for (size_t k = 0; k < n && sim_escpos_connected(s); k++) {
 			s->rx[s->rx_len++] = buf[i];
 			realtime_scan(s, buf[i]);

@@ -101,6 +101,7 @@ struct sim_escpos_stats {
 	uint64_t bytes_in;        /* accepted bytes, all states */
 	uint64_t protocol_errors;
 	uint64_t status_replies;  /* DLE EOT answers, including those triggered inside data */
+	uint64_t realtime_unbuffered; /* real-time commands taken with the buffer full (not stored) */
 	uint64_t bands;           /* GS v 0 blocks printed */
 	uint64_t cuts;
 	uint64_t lost_rows;       /* rows dropped by max_page_rows or clipped height */

@@ -83,6 +83,9 @@ struct sim_essp {
 	enum sim_essp_note note;
 	uint8_t note_ch;
 	bool note_fake;
+	/* The customer keeps hold of the note under the sensors: it stays VALIDATING (READ 0
+	 * reported, no channel yet) until released. Not saved: a power cut lets go of it. */
+	bool note_held;
 	uint8_t note_reject; /* reason the note will be rejected with */
 	bool full_latched;
 	struct essp_counters counters;
@@ -649,6 +652,8 @@ static void advance_note(struct sim_essp *m)
 		set_note(m, SIM_ESSP_NOTE_VALIDATING);
 		break;
 	case SIM_ESSP_NOTE_VALIDATING:
+		if (m->note_held)
+			break; /* still reading: the poll reports nothing new */
 		if (m->fault[SIM_ESSP_FAULT_JAM]) {
 			push_event(m, ESSP_EV_UNSAFE_JAM, 0);
 			set_note(m, SIM_ESSP_NOTE_JAMMED);
@@ -1123,6 +1128,22 @@ int sim_essp_insert_note(struct sim_essp *m, int64_t value_fils)
 int sim_essp_insert_fake(struct sim_essp *m, uint8_t reject_code)
 {
 	return insert(m, 0, true, reject_code);
+}
+
+int sim_essp_hold_note(struct sim_essp *m, int64_t value_fils)
+{
+	int rc = sim_essp_insert_note(m, value_fils);
+	if (rc == 0)
+		m->note_held = true;
+	return rc;
+}
+
+int sim_essp_release_note(struct sim_essp *m)
+{
+	if (!m->note_held)
+		return KIO_ERR_INVALID;
+	m->note_held = false;
+	return 0;
 }
 
 void sim_essp_set_fault(struct sim_essp *m, enum sim_essp_fault fault, bool on)

@@ -139,6 +139,12 @@ bool sim_essp_connected(const struct sim_essp *m);
 /* A customer inserts a genuine note. KIO_ERR_NOT_FOUND if no channel holds the value,
  * KIO_ERR_BUSY if the bezel does not take it (disabled, path busy, fault). */
 int sim_essp_insert_note(struct sim_essp *m, int64_t value_fils);
+/* Like sim_essp_insert_note, but the customer keeps hold of the note: the validator reads
+ * it (READ 0) and goes no further, so the host hears a note is in the path but not which,
+ * until sim_essp_release_note; then it is validated as it would have been (escrow, or
+ * rejected if its channel is now inhibited). KIO_ERR_INVALID from release if none is held. */
+int sim_essp_hold_note(struct sim_essp *m, int64_t value_fils);
+int sim_essp_release_note(struct sim_essp *m);
 /* A note the validator will not recognise; it is rejected with reject_code (e.g. 0x02). */
 int sim_essp_insert_fake(struct sim_essp *m, uint8_t reject_code);
 

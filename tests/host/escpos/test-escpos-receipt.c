@@ -812,6 +812,53 @@ static void test_stall_resume(void)
 	teardown(&f);
 }
 
+/*
+ * A printer that stops taking bytes altogether, status requests included (a full buffer NAKs
+ * every bulk OUT): the job in flight fails with a fault and its id, the class reads a fault
+ * at once rather than after a hang, later polls do not pile up, and when the printer takes
+ * bytes again the driver recovers and prints.
+ */
+static void test_stops_taking(void)
+{
+	struct fx f;
+	struct script *s = setup_script(&f, NULL);
+	struct img im;
+	img_make(&im, 576, 300, 5);
+	s->take_limit = s->taken.len + 12 + 2000; /* the precheck, then 2000 bytes of the job */
+	g_assert_cmpint(f.prn->ops->print(f.prn, "NAK", &im.ri), ==, 0);
+	const struct receipt_event *ev = wait_event(&f, 0, RECEIPT_EV_FAILED, 10000);
+	g_assert_nonnull(ev);
+	g_assert_cmpstr(ev->job_id, ==, "NAK");
+	g_assert_cmpint(ev->fault, ==, RECEIPT_FAULT_DISCONNECTED);
+	struct receipt_status st;
+	f.prn->ops->get_status(f.prn, &st);
+	g_assert_cmpint(st.fault, ==, RECEIPT_FAULT_DISCONNECTED);
+	g_assert_cmpint(count_events(&f, RECEIPT_EV_PRINTED), ==, 0);
+	/* Ten minutes of polls at a printer that takes nothing: still one fault, nothing queued
+	 * without bound (the transport holds at most what one write left). */
+	devloop_run_for(&f.loop, 600000);
+	g_assert_cmpuint(s->pending.len, <=, 4096);
+	f.prn->ops->get_status(f.prn, &st);
+	g_assert_cmpint(st.fault, ==, RECEIPT_FAULT_DISCONNECTED);
+	/* A job given meanwhile ends, failed with its id, instead of waiting for ever. */
+	int from = f.n_ev;
+	g_assert_cmpint(f.prn->ops->print(f.prn, "WHILE", &im.ri), ==, 0);
+	ev = wait_event(&f, from, RECEIPT_EV_FAILED, 70000);
+	g_assert_nonnull(ev);
+	g_assert_cmpstr(ev->job_id, ==, "WHILE");
+	g_assert_cmpint(count_events(&f, RECEIPT_EV_PRINTED), ==, 0);
+	s->take_limit = 0;
+	sc_poke(&f, s);
+	g_assert_nonnull(wait_event(&f, 0, RECEIPT_EV_RECOVERED, 15000));
+	from = f.n_ev;
+	g_assert_cmpint(f.prn->ops->print(f.prn, "AFTER", &im.ri), ==, 0);
+	ev = wait_event(&f, from, RECEIPT_EV_PRINTED, 20000);
+	g_assert_nonnull(ev);
+	g_assert_cmpstr(ev->job_id, ==, "AFTER");
+	free(im.bits);
+	teardown(&f);
+}
+
 /* Disconnect while idle: offline at once, reopened when the device returns. */
 static void test_disconnect_idle(void)
 {
@@ -865,5 +912,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/escpos-receipt/no-answer", test_no_answer);
 	g_test_add_func("/escpos-receipt/stall-resume", test_stall_resume);
 	g_test_add_func("/escpos-receipt/disconnect-idle", test_disconnect_idle);
+	g_test_add_func("/escpos-receipt/stops-taking", test_stops_taking);
 	return g_test_run();
 }

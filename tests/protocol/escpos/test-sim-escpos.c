@@ -344,6 +344,55 @@ static void test_offline_backpressure(void)
 	sim_escpos_free(s);
 }
 
+/*
+ * A long paper-out with a host polling DLE EOT 1..4: the status always answers, the queries
+ * never fill the buffer for good, and the held print data still resumes on reload. Before the
+ * fix the 4 KB buffer filled with the host's own queries and every later write was refused.
+ */
+static void test_offline_status_polling(void)
+{
+	struct sim_escpos_config cfg;
+	sim_escpos_config_default(&cfg);
+	cfg.rx_capacity = 64;
+	struct sim_escpos *s = new_sim(&cfg);
+	sim_escpos_fault_set(s, SIM_ESCPOS_FAULT_PAPER_OUT, true);
+	uint8_t lines[10];
+	memset(lines, 0x0A, sizeof(lines));
+	size_t acc = 0;
+	g_assert_cmpint(sim_escpos_write(s, lines, sizeof(lines), &acc, NULL), ==, 0);
+	g_assert_cmpuint(acc, ==, sizeof(lines));
+	const uint8_t poll[] = {0x10, 0x04, 1, 0x10, 0x04, 2, 0x10, 0x04, 3, 0x10, 0x04, 4};
+	for (int round = 0; round < 1000; round++) { /* ~83 min of 5 s polls */
+		g_assert_cmpint(sim_escpos_write(s, poll, sizeof(poll), &acc, NULL), ==, 0);
+		g_assert_cmpuint(acc, ==, sizeof(poll));
+		uint8_t rep[8];
+		g_assert_cmpuint(sim_escpos_read(s, rep, sizeof(rep)), ==, 4);
+		g_assert_cmpuint(rep[0], ==, 0x1A); /* offline */
+		g_assert_cmpuint(rep[1], ==, 0x32); /* stopped by paper end */
+		g_assert_cmpuint(rep[3], ==, 0x7E); /* paper end */
+	}
+	struct sim_escpos_stats st;
+	sim_escpos_stats(s, &st);
+	g_assert_cmpuint(st.held, ==, cfg.rx_capacity);
+	g_assert_cmpuint(st.realtime_unbuffered, >, 3000);
+	/* Print data and a real-time command cut short are still refused with the buffer full. */
+	g_assert_cmpint(sim_escpos_write(s, lines, 1, &acc, NULL), ==, 0);
+	g_assert_cmpuint(acc, ==, 0);
+	g_assert_cmpint(sim_escpos_write(s, poll, 2, &acc, NULL), ==, 0);
+	g_assert_cmpuint(acc, ==, 0);
+	/* Reloaded: the held lines print, then the buffered queries parse without effect. */
+	sim_escpos_fault_set(s, SIM_ESCPOS_FAULT_PAPER_OUT, false);
+	g_assert_cmpint(sim_escpos_current(s)->height, ==, 10 * 34);
+	sim_escpos_stats(s, &st);
+	g_assert_cmpuint(st.held, ==, 0);
+	g_assert_cmpuint(st.protocol_errors, ==, 0);
+	g_assert_cmpint(sim_escpos_write(s, poll, sizeof(poll), &acc, NULL), ==, 0);
+	uint8_t rep[8];
+	g_assert_cmpuint(sim_escpos_read(s, rep, sizeof(rep)), ==, 4);
+	g_assert_cmpuint(rep[0], ==, 0x12);
+	sim_escpos_free(s);
+}
+
 static void test_absurd_raster(void)
 {
 	struct sim_escpos *s = new_sim(NULL);
@@ -676,6 +725,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sim-escpos/paper-out-holds-and-resumes", test_paper_out_holds_and_resumes);
 	g_test_add_func("/sim-escpos/paper-runs-out", test_paper_runs_out);
 	g_test_add_func("/sim-escpos/offline-backpressure", test_offline_backpressure);
+	g_test_add_func("/sim-escpos/offline-status-polling", test_offline_status_polling);
 	g_test_add_func("/sim-escpos/absurd-raster", test_absurd_raster);
 	g_test_add_func("/sim-escpos/unknown-and-text", test_unknown_and_text);
 	g_test_add_func("/sim-escpos/truncated", test_truncated);

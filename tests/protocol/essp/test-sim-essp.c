@@ -226,6 +226,33 @@ static void test_startup(void)
 
 /* ---- Escrow ---- */
 
+/* A note held under the sensors: READ 0, then nothing new until released; a disable in
+ * between does not stop it reaching escrow (the host must return it), and a release with
+ * nothing held is refused. */
+static void test_hold_release(void)
+{
+	struct host h;
+	host_init(&h, NULL);
+	host_setup(&h, 7);
+	expect_poll(&h, "F1");
+	g_assert_cmpint(sim_essp_release_note(h.m), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(sim_essp_hold_note(h.m, 5000), ==, 0);
+	expect_poll(&h, "EF 00");
+	for (int i = 0; i < 20; i++)
+		expect_poll(&h, "");
+	g_assert_cmpint(state(&h).note, ==, SIM_ESSP_NOTE_VALIDATING);
+	g_assert_cmpint(sim_essp_insert_note(h.m, 500), ==, KIO_ERR_BUSY);
+	g_assert_cmphex(simple_cmd(&h, essp_cmd_disable), ==, ESSP_RESP_OK);
+	g_assert_cmpint(sim_essp_release_note(h.m), ==, 0);
+	g_assert_cmpint(sim_essp_release_note(h.m), ==, KIO_ERR_INVALID);
+	expect_poll(&h, "EF 04 E8");
+	g_assert_cmpint(state(&h).note, ==, SIM_ESSP_NOTE_ESCROW);
+	g_assert_cmphex(simple_cmd(&h, essp_cmd_reject), ==, ESSP_RESP_OK);
+	g_assert_cmpint(h.credits, ==, 0);
+	g_assert_cmpint(state(&h).cashbox_fils, ==, 0);
+	host_free(&h);
+}
+
 static void test_accept(void)
 {
 	struct host h;
@@ -921,6 +948,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/sim-essp/startup", test_startup);
 	g_test_add_func("/sim-essp/accept", test_accept);
+	g_test_add_func("/sim-essp/hold-release", test_hold_release);
 	g_test_add_func("/sim-essp/reject", test_reject);
 	g_test_add_func("/sim-essp/hold-timeout", test_hold_and_timeout);
 	g_test_add_func("/sim-essp/comms-timeout", test_comms_timeout);
