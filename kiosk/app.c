@@ -281,32 +281,41 @@ static void device_status(struct app *app, enum kdev dev, enum dev_state *state,
 	*fault = name ? name : "?";
 }
 
+_Static_assert(APP_MAX_NOTICES == APP_KIOSK_NOTICES + KDEV_HARDWARE_COUNT,
+	       "a notice per hardware device and one kiosk state: none may be dropped");
+
 int app_device_notices(struct app *app, struct app_notice *out, int max)
 {
-	int n = 0;
+	int n = 0, due = 0;
 	static char keys[KDEV_HARDWARE_COUNT][48];
-	/* The store first: out of service, nothing else matters to a customer. */
-	if (app->out_of_service && n < max)
-		out[n++] = (struct app_notice){kdev_info(KDEV_STORE)->name, "status.store.write-failed", DEV_STATE_FAULT};
-	/* Then why the money services wait while recovery may still end open transactions
-	 * (kiosk/recovery.c invariant 6); the store's own notice says more when it is the cause. */
-	else if (recovery_pending(app->recovery) && n < max)
-		out[n++] = (struct app_notice){"kiosk", "status.kiosk.starting", DEV_STATE_WARNING};
+	/* The kiosk's state first (one of APP_KIOSK_NOTICES): the store out of service, nothing
+	 * else matters to a customer; else why the money services wait while recovery may still
+	 * end open transactions (kiosk/recovery.c invariant 6); the store's own notice says more
+	 * when it is the cause. */
+	struct app_notice kiosk = {0};
+	if (app->out_of_service)
+		kiosk = (struct app_notice){kdev_info(KDEV_STORE)->name, "status.store.write-failed", DEV_STATE_FAULT};
+	else if (recovery_pending(app->recovery))
+		kiosk = (struct app_notice){"kiosk", "status.kiosk.starting", DEV_STATE_WARNING};
+	if (kiosk.key && due++ < max)
+		out[n++] = kiosk;
 	/* Then the hardware in the table's notice order. */
 	for (int rank = 0; rank < KDEV_HARDWARE_COUNT; rank++) {
-		for (int d = 0; d < KDEV_HARDWARE_COUNT && n < max; d++) {
+		for (int d = 0; d < KDEV_HARDWARE_COUNT; d++) {
 			enum kdev dev = (enum kdev)d;
 			enum dev_state state;
 			const char *fault;
 			if (kdev_info(dev)->notice_rank != rank)
 				continue;
 			device_status(app, dev, &state, &fault);
-			if (state == DEV_STATE_OK)
+			if (state == DEV_STATE_OK || due++ >= max)
 				continue;
 			kdev_notice_key(dev, fault, keys[d], sizeof(keys[d]));
 			out[n++] = (struct app_notice){kdev_info(dev)->name, keys[d], state};
 		}
 	}
+	if (due > n)
+		LOG_ERR("%d notices due, room for %d: the customer does not see %d of them", due, max, due - n);
 	return n;
 }
 

@@ -93,13 +93,19 @@ void app_set_flow(struct app *app, void *flow);
 #define APP_RECEIPT_JOB_MAX 48
 int app_print_topup_receipt(struct app *app, int64_t tx_id, char job[APP_RECEIPT_JOB_MAX], struct kio_error *err);
 
-#define APP_MAX_NOTICES 3
+/* Room for every notice that can be due at once, so none is ever dropped: one kiosk state
+ * (the store out of service, or start-up recovery pending: never both) and each hardware
+ * device (kiosk/kdev.h's KDEV_HARDWARE_COUNT, checked in app.c). */
+#define APP_KIOSK_NOTICES 1
+#define APP_MAX_NOTICES (APP_KIOSK_NOTICES + 3)
 struct app_notice {
 	const char *device;      /* a device's name (kiosk/kdev.h): "store", "cash", "receipt", "card" */
 	const char *key;         /* catalogue key of the message */
 	enum dev_state severity;
 };
-/* Devices that are not OK, worst first; returns how many were written. */
+/* The kiosk's state, then the devices that are not OK, worst first; returns how many were
+ * written. With max below APP_MAX_NOTICES one may not fit: logged as an error, never dropped
+ * silently. */
 int app_device_notices(struct app *app, struct app_notice *out, int max);
 
 enum app_service { APP_SERVICE_TOPUP, APP_SERVICE_BUY_CARD, APP_SERVICE_FEES, APP_SERVICE_BALANCE };

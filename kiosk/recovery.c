@@ -7,8 +7,9 @@
  *   (start, recovery_restart from any phase)
  *        │
  *        ▼
- *   WAIT_SETTLE ──no journey undecided, the acceptor in service or reporting UNDECIDED,
- *        │        or RECOVERY_SETTLE_WAIT_MS passed──► RECOVER
+ *   WAIT_SETTLE ──recovery_rule (recovery-rule.h): the store not failing and no journey in
+ *        │        the acceptor's path, the acceptor in service or reporting UNDECIDED, or
+ *        │        RECOVERY_SETTLE_WAIT_MS passed──► RECOVER
  *   RECOVER ──ledger_tx_recover committed, each ended transaction logged──► RECEIPTS, or
  *        │     PRINTING while a job sent before the restart is still at the printer
  *        (the store cannot write: stays, tried again every tick; the store's fault listener
@@ -70,7 +71,7 @@ struct recovery {
 	struct recovery_ctx ctx;
 	enum phase phase;
 	uint64_t timer;
-	uint64_t settle_deadline_ms;
+	uint64_t settle_start_ms;     /* WAIT_SETTLE began (recovery_rule_in.waited_ms) */
 	char job[TXRECEIPT_JOB_MAX]; /* PRINTING: the job at the printer (invariant 2) */
 	int64_t job_tx;
 	/* A receipt the printer printed whose record the store refused: recorded first at the
@@ -95,35 +96,50 @@ static void arm(struct recovery *r, uint64_t ms)
 	r->timer = core_timer_add(r->ctx.timers, ms, on_tick, r);
 }
 
-/* Invariant 1: whether the acceptor has decided what it can of the notes in its path. */
+/* Invariant 1: whether the open transactions may be ended now (recovery-rule.h decides; this
+ * gathers its inputs and says why when it gives up on the acceptor). */
 static bool settled(struct recovery *r)
 {
 	struct kio_error err = {0};
 	int64_t escrow = 0, accepted = 0;
-	if (ledger_notes_count(r->ctx.notes, NULL, CASH_NOTE_ESCROW, &escrow, NULL, &err) != 0 ||
-	    ledger_notes_count(r->ctx.notes, NULL, CASH_NOTE_ACCEPTED, &accepted, NULL, &err) != 0) {
-		LOG_WARN("cannot read the note journal: %s", err.msg);
-		return false;
-	}
-	if (escrow + accepted == 0)
-		return true; /* nothing in the path: the booked payments are the whole story */
+	struct recovery_rule_in in = {
+		.store_failing = ledger_failing(r->ctx.ledger),
+		.journal_read = true,
+		.waited_ms = core_clock_now_ms(r->ctx.clock) - r->settle_start_ms,
+	};
+	if (!in.store_failing &&
+	    (ledger_notes_count(r->ctx.notes, NULL, CASH_NOTE_ESCROW, &escrow, NULL, &err) != 0 ||
+	     ledger_notes_count(r->ctx.notes, NULL, CASH_NOTE_ACCEPTED, &accepted, NULL, &err) != 0))
+		in.journal_read = false;
+	in.in_path = escrow + accepted;
 	struct cash_unit *cash = devices_cash(r->ctx.devices);
 	struct cash_status cs;
 	cash->ops->get_status(cash, &cs);
-	if (cs.state == DEV_STATE_OK) /* in service only after its SETTLE ended every journey */
+	in.cash_state = cs.state;
+	in.cash_fault = cs.fault;
+	enum recovery_verdict v = recovery_rule(&in);
+	switch (v) {
+	case RECOVERY_WAIT_STORE: /* the store's fault listener said it, and says when it is back */
+	case RECOVERY_WAIT_SETTLE:
+		return false;
+	case RECOVERY_WAIT_JOURNAL:
+		LOG_WARN("cannot read the note journal: %s", err.msg);
+		return false;
+	case RECOVERY_NOW_EMPTY:
+	case RECOVERY_NOW_SETTLED:
 		return true;
-	if (cs.fault == CASH_FAULT_UNDECIDED) {
+	case RECOVERY_NOW_UNDECIDED:
 		LOG_WARN("%" PRId64 " note journeys the acceptor cannot decide wait for a technician: ending the "
 			 "open transaction with the notes booked to it",
-			 escrow + accepted);
+			 in.in_path);
 		return true;
-	}
-	if (core_clock_now_ms(r->ctx.clock) >= r->settle_deadline_ms) {
+	case RECOVERY_NOW_TIMEOUT:
 		LOG_WARN("the acceptor did not settle %" PRId64 " note journeys within %d s (%s, %s): ending the open "
 			 "transaction with the notes booked to it; a note credited later goes to suspense",
-			 escrow + accepted, RECOVERY_SETTLE_WAIT_MS / 1000, dev_state_name(cs.state),
-			 cash_fault_name(cs.fault));
+			 in.in_path, RECOVERY_SETTLE_WAIT_MS / 1000, dev_state_name(cs.state), cash_fault_name(cs.fault));
 		return true;
+	case RECOVERY_VERDICT_COUNT:
+		break;
 	}
 	return false;
 }
@@ -134,7 +150,8 @@ static bool recover(struct recovery *r)
 	struct ledger_tx *list = NULL;
 	size_t n = 0;
 	/* Out of service: the app's store check brings the store back, and the next tick ends
-	 * them; trying meanwhile would only fail (and say so) every tick. */
+	 * them; trying meanwhile would only fail (and say so) every tick. The same wait as
+	 * recovery_rule's RECOVERY_WAIT_STORE, for a store that fails after the rule said now. */
 	if (ledger_failing(r->ctx.ledger)) {
 		LOG_DBG("the store is failing: transactions left open wait for it");
 		return false;
@@ -257,7 +274,7 @@ struct recovery *recovery_new(const struct recovery_ctx *ctx)
 	struct recovery *r = xcalloc(1, sizeof(*r));
 	r->ctx = *ctx;
 	r->phase = PH_WAIT_SETTLE;
-	r->settle_deadline_ms = core_clock_now_ms(ctx->clock) + RECOVERY_SETTLE_WAIT_MS;
+	r->settle_start_ms = core_clock_now_ms(ctx->clock);
 	/* At once when nothing is in the acceptor's path: a customer never meets a transaction
 	 * left open (ledger_tx_open would refuse theirs). */
 	step(r);
@@ -325,7 +342,7 @@ void recovery_restart(struct recovery *r)
 {
 	if (!r || r->phase == PH_WAIT_SETTLE || r->phase == PH_RECOVER)
 		return; /* already on its way to ledger_tx_recover */
-	r->settle_deadline_ms = core_clock_now_ms(r->ctx.clock) + RECOVERY_SETTLE_WAIT_MS;
+	r->settle_start_ms = core_clock_now_ms(r->ctx.clock);
 	if (r->timer)
 		core_timer_cancel(r->ctx.timers, r->timer);
 	r->timer = 0;

@@ -17,12 +17,8 @@
 #include "kiosk/devices.h"
 #include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/store.h"
+#include "kiosk/recovery-rule.h" /* RECOVERY_SETTLE_WAIT_MS: when it may end them */
 #include "kiosk/text/text.h"
-
-/* How long recovery waits for the acceptor to settle its open journeys (it may be unplugged,
- * or never answer) before it ends the open transaction with the notes booked so far: a note
- * the acceptor credits later goes to suspense (tx.c invariant 2), never nowhere. */
-#define RECOVERY_SETTLE_WAIT_MS 60000
 /* How often it looks again while it waits for the acceptor or the receipt printer. */
 #define RECOVERY_TICK_MS 500
 

@@ -74,6 +74,9 @@ static const struct key_desc keys[] = {
 	 "Largest top-up in whole AED, at least min_aed (a note above it is returned)"},
 	{"topup", "done_seconds", KEY_INT, OFF(topup_done_s), 0, 5, 600, NULL,
 	 "Seconds the top-up's done screen stays before the kiosk returns to attract"},
+	{"topup", "no_receipt_seconds", KEY_INT, OFF(topup_no_receipt_s), 0, 5, 600, NULL,
+	 "Seconds the done screen stays when no receipt prints (the customer copies the transaction "
+	 "number), counted from the receipt's failure"},
 	{"sim", "virtual_epoch_s", KEY_INT64, OFF(virtual_epoch_s), 0, 0, INT64_C(4102444800), NULL,
 	 "Wall-clock time (Unix seconds) at the start of a headless run"},
 };
@@ -103,6 +106,7 @@ void core_config_defaults(struct core_config *cfg)
 	cfg->topup_min_fils = 10 * FILS_PER_AED;
 	cfg->topup_max_fils = 5000 * FILS_PER_AED;
 	cfg->topup_done_s = 30;
+	cfg->topup_no_receipt_s = 60;
 	cfg->virtual_epoch_s = INT64_C(1798761600); /* 2027-01-01 00:00 UTC: fixed, so runs repeat */
 }
 

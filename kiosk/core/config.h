@@ -16,7 +16,7 @@
 
 enum config_digits { CONFIG_DIGITS_WESTERN, CONFIG_DIGITS_EASTERN };
 
-enum { CORE_CONFIG_KEYS = 20 }; /* the keys in config.c's table */
+enum { CORE_CONFIG_KEYS = 21 }; /* the keys in config.c's table */
 
 /*
  * The screen sizes the layouts are proven at (README, Configuration): each side
@@ -49,6 +49,7 @@ struct core_config {
 	int64_t topup_min_fils;    /* read in whole AED, kept in fils */
 	int64_t topup_max_fils;
 	int topup_done_s;          /* the done screen returns to attract by itself */
+	int topup_no_receipt_s;    /* the same with no receipt, from its failure (flows/topup.h inv. 8) */
 	/* [sim] */
 	int64_t virtual_epoch_s;   /* wall clock at the start of a headless run */
 

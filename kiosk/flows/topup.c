@@ -65,9 +65,19 @@ void topup_config_default(struct topup_config *cfg)
 	cfg->pay_idle_ms = 90000;
 	cfg->closing_ms = 30000;
 	cfg->done_ms = 30000;
+	cfg->no_receipt_ms = 60000;
 }
 
 static uint64_t now_ms(const struct topup *t) { return core_clock_now_ms(t->clock); }
+
+/* Invariant 8: the number shown large is the customer's only proof; they get the time to copy
+ * it, from the moment it became so (done_since_ms is moved to a receipt's failure). */
+static bool number_large(const struct topup *t) { return !t->receipt_at_done || t->receipt_failed; }
+
+static uint64_t done_deadline_ms(const struct topup *t)
+{
+	return t->done_since_ms + (number_large(t) ? t->cfg.no_receipt_ms : t->cfg.done_ms);
+}
 
 /* A named kill point (topup.h). */
 static void checkpoint(struct topup *t, const char *point)
@@ -426,6 +436,8 @@ static int step_one(struct topup *t, const struct topup_input *in)
 		if (!in->receipt_printed && !t->receipt_failed)
 			LOG_WARN("transaction %" PRId64 ": no receipt came out: the done screen shows the number large",
 				 t->tx.seq);
+		if (!in->receipt_printed && !t->receipt_failed)
+			t->done_since_ms = now_ms(t); /* invariant 8: time to copy the number, anew */
 		t->receipt_failed = t->receipt_failed || !in->receipt_printed; /* invariant 7 */
 		return 0;
 	}
@@ -446,7 +458,7 @@ static int step_one(struct topup *t, const struct topup_input *in)
 		return 0;
 	case TOPUP_DONE:
 		if (in->kind == TOPUP_IN_TICK) {
-			if (now_ms(t) >= t->done_since_ms + t->cfg.done_ms)
+			if (now_ms(t) >= done_deadline_ms(t))
 				set_step(t, TOPUP_END, TOPUP_EXIT_ATTRACT);
 			return 0;
 		}
@@ -579,7 +591,7 @@ void topup_view(const struct topup *t, struct topup_view *v)
 		v->tx_seq = t->tx.seq;
 		memcpy(v->tx_uuid, t->tx.uuid, sizeof(v->tx_uuid));
 		v->credited_fils = t->tx.credited_fils;
-		v->tx_number_large = !t->receipt_at_done || t->receipt_failed;
+		v->tx_number_large = number_large(t);
 		v->receipt_msg = t->receipt_failed     ? "topup.done.receipt-failed"
 				 : !t->receipt_at_done ? "topup.receipt.unavailable"
 						       : "topup.done.take-receipt";
@@ -604,7 +616,7 @@ uint64_t topup_deadline_ms(const struct topup *t)
 	case TOPUP_CARD: return t->cfg.card_idle_ms ? t->s.last_activity_ms + t->cfg.card_idle_ms : 0;
 	case TOPUP_PAY: return t->cfg.pay_idle_ms ? t->s.last_activity_ms + t->cfg.pay_idle_ms : 0;
 	case TOPUP_CLOSING: return t->closing_since_ms + t->cfg.closing_ms;
-	case TOPUP_DONE: return t->done_since_ms + t->cfg.done_ms;
+	case TOPUP_DONE: return done_deadline_ms(t);
 	case TOPUP_END:
 	case TOPUP_STEP_COUNT: break;
 	}

@@ -41,9 +41,11 @@
  *   CLOSING  the path is empty          paid = 0                     CARD or END (settle)
  *   CLOSING  tick                       closing_ms since leave_pay   DONE/END (settle)
  *   CLOSING  ledger complete/cancel fails                            END out-of-service
- *   DONE     tick                       done_ms since DONE           END attract
+ *   DONE     tick                       done_ms since DONE, or       END attract
+ *                                       no_receipt_ms (invariant 8)
  *   DONE     finish, next, cancel                                    END attract
- *   DONE     receipt failed (the send refused, or the job failed)    DONE, number large
+ *   DONE     receipt failed (the send refused, or the job failed)    DONE, number large,
+ *                                                                    its time anew (inv. 8)
  *   CARD, PAY  activity (a touch on no button)                      same, idle time anew
  *   END      (anything)                                              END
  *
@@ -74,6 +76,9 @@
  *  7. DONE says "take your receipt" only while the receipt may still come out: a send the
  *     printer refused or a job it reported failed (TOPUP_IN_RECEIPT) switches it to "no
  *     receipt could be printed" with the transaction number large, the customer's only proof.
+ *  8. While DONE shows the number large (no receipt at DONE, or it failed) the customer may be
+ *     copying it down: DONE stays no_receipt_ms, counted anew from the moment the receipt
+ *     failed, not what was left of done_ms (a failure at 29 s must not end the screen at 30).
  *
  * Kill points (topup_set_checkpoint; the crash suite, tests/crash, kills at each). The flow's
  * durable steps are the ledger's (tx.c lists their kill points); these mark the moments between
@@ -173,6 +178,7 @@ struct topup_config {
 	uint64_t pay_idle_ms;     /* PAY: idle before session_idle_action (90 s) */
 	uint64_t closing_ms;      /* CLOSING: longest wait for the note in the path (30 s) */
 	uint64_t done_ms;         /* DONE: back to attract by itself (30 s) */
+	uint64_t no_receipt_ms;   /* DONE with the number large: the same, from the failure (60 s) */
 };
 
 /* Defaults above; prefix "784"; AED 5, 10, 20, 50, 100, 200, 500, 1000. */
@@ -238,7 +244,7 @@ const struct session *topup_session(const struct topup *t);
 /* The ledger transaction of this flow (id 0 before PAY). */
 int64_t topup_tx_id(const struct topup *t);
 /* When a TOPUP_IN_TICK may next move the flow (the clock's ms): the step's idle, closing or
- * done time; 0 when no time can (END, or that timer set to 0). A tick before it changes
+ * done time (invariant 8); 0 when no time can (END, or that timer set to 0). A tick before it changes
  * nothing, so the app sleeps until then instead of ticking. */
 uint64_t topup_deadline_ms(const struct topup *t);
 

@@ -140,7 +140,22 @@ void theme_row(struct ui_page *page, const char *id, struct ui_rect row, int lab
 	vw->text_px = ui_text_px(page, px), vw->fg = THEME_TEXT, vw->bold = true, vw->align = TEXT_ALIGN_END;
 }
 
-enum { NOTICE_PX = 34, NOTICE_PAD = 14, NOTICE_GAP = 12 };
+/* Notice sizes in design px (scaled by ui_px / ui_text_px), largest first. Every notice that can
+ * be due at once is shown (app.h APP_MAX_NOTICES: the kiosk's state and all three devices); when
+ * they would take more than their share of the page height the whole list steps down a size
+ * rather than drop one or push a button off the screen. The shares are measured with four
+ * notices (tests/scenarios/store/notices-four.scenario, run at 1080x1920 and every corner of the
+ * size matrix) by which sizes pass the page check. Both languages (attract): 51% of the height
+ * fits (34 px at 1080x1920), 55% does not (34 px at 1920x1080; 57% at 1024x768, 60% at
+ * 768x1024); side by side in landscape they take only 24-34%. One language (home): 34 px at 32%
+ * of 1024x768 pushes a button off, 30 px at 27% there fits (at 35% of 768x1024 it still fits:
+ * the share is the conservative bound, not the room). */
+struct notice_size {
+	int px, pad, gap;
+};
+static const struct notice_size notice_sizes[] = {{34, 14, 12}, {30, 10, 10}, {26, 8, 8}};
+#define N_NOTICE_SIZES ((int)(sizeof(notice_sizes) / sizeof(notice_sizes[0])))
+enum { NOTICE_SHARE_BILINGUAL_PCT = 52, NOTICE_SHARE_PCT = 28 };
 
 /* Each band's language, in the order they are stacked; returns how many bands a device has. */
 static int notice_langs(struct app *app, bool bilingual, enum lang out[2])
@@ -162,20 +177,20 @@ static int band_w(const struct ui_page *page, int bands)
 	return side_by_side(page, bands) ? (inner - theme_margin(page)) / 2 : inner;
 }
 
-static int notice_band_h(const struct ui_page *page, const char *text, enum lang lang, int w)
+static int notice_band_h(const struct ui_page *page, const char *text, enum lang lang, int w, const struct notice_size *z)
 {
-	return ui_page_text_height(page, text, ui_text_px(page, NOTICE_PX), true, lang == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR,
+	return ui_page_text_height(page, text, ui_text_px(page, z->px), true, lang == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR,
 				   w) +
-	       2 * ui_px(page, NOTICE_PAD);
+	       2 * ui_px(page, z->pad);
 }
 
 /* The height of one device's notice: its bands stacked, or the taller of a side-by-side pair. */
 static int notice_h(struct app *app, const struct ui_page *page, const struct app_notice *n, const enum lang *langs,
-		    int bands)
+		    int bands, const struct notice_size *z)
 {
 	int h = 0, w = band_w(page, bands);
 	for (int b = 0; b < bands; b++) {
-		int bh = notice_band_h(page, app_str_in(app, langs[b], n->key), langs[b], w);
+		int bh = notice_band_h(page, app_str_in(app, langs[b], n->key), langs[b], w, z);
 		if (side_by_side(page, bands))
 			h = bh > h ? bh : h;
 		else
@@ -184,14 +199,36 @@ static int notice_h(struct app *app, const struct ui_page *page, const struct ap
 	return h;
 }
 
+static int notices_h(struct app *app, const struct ui_page *page, const struct app_notice *notices, int n,
+		     const enum lang *langs, int bands, const struct notice_size *z)
+{
+	int h = 0;
+	for (int i = 0; i < n; i++)
+		h += (i ? ui_px(page, z->gap) : 0) + notice_h(app, page, &notices[i], langs, bands, z);
+	return h;
+}
+
+/* The largest size whose whole list fits the share, else the smallest; its height in *h. */
+static const struct notice_size *notice_size(struct app *app, const struct ui_page *page,
+					     const struct app_notice *notices, int n, const enum lang *langs, int bands,
+					     int *h)
+{
+	int share = page->height * (bands == 2 ? NOTICE_SHARE_BILINGUAL_PCT : NOTICE_SHARE_PCT) / 100;
+	for (int i = 0; i < N_NOTICE_SIZES; i++) {
+		*h = notices_h(app, page, notices, n, langs, bands, &notice_sizes[i]);
+		if (*h <= share || i == N_NOTICE_SIZES - 1)
+			return &notice_sizes[i];
+	}
+	return &notice_sizes[N_NOTICE_SIZES - 1];
+}
+
 int theme_notices_height(struct app *app, const struct ui_page *page, bool bilingual)
 {
 	struct app_notice notices[APP_MAX_NOTICES];
 	enum lang langs[2];
 	int n = app_device_notices(app, notices, APP_MAX_NOTICES), bands = notice_langs(app, bilingual, langs);
 	int h = 0;
-	for (int i = 0; i < n; i++)
-		h += (i ? ui_px(page, NOTICE_GAP) : 0) + notice_h(app, page, &notices[i], langs, bands);
+	notice_size(app, page, notices, n, langs, bands, &h);
 	return h;
 }
 
@@ -200,18 +237,20 @@ int theme_device_notices(struct app *app, struct ui_page *page, int top_y, bool 
 	struct app_notice notices[APP_MAX_NOTICES];
 	enum lang langs[2];
 	int n = app_device_notices(app, notices, APP_MAX_NOTICES), bands = notice_langs(app, bilingual, langs);
+	int total = 0;
+	const struct notice_size *z = notice_size(app, page, notices, n, langs, bands, &total);
 	int y = top_y, margin = theme_margin(page), w = band_w(page, bands);
 	bool beside = side_by_side(page, bands);
 	for (int i = 0; i < n; i++) {
-		y += i ? ui_px(page, NOTICE_GAP) : 0;
-		int pair_h = notice_h(app, page, &notices[i], langs, bands);
+		y += i ? ui_px(page, z->gap) : 0;
+		int pair_h = notice_h(app, page, &notices[i], langs, bands, z);
 		for (int b = 0; b < bands; b++) {
 			enum lang lang = langs[b];
 			const char *text = app_str_in(app, lang, notices[i].key);
 			char id[48];
 			snprintf(id, sizeof(id), "notice.%s%s", notices[i].device,
 				 bilingual ? (lang == LANG_AR ? ".ar" : ".en") : "");
-			int h = beside ? pair_h : notice_band_h(page, text, lang, w);
+			int h = beside ? pair_h : notice_band_h(page, text, lang, w, z);
 			/* Side by side, Arabic on the right as on the language buttons (the page is not mirrored). */
 			int x = beside && lang == LANG_AR ? page->width - margin - w : margin;
 			if (page->rtl && beside)
@@ -220,7 +259,7 @@ int theme_device_notices(struct app *app, struct ui_page *page, int top_y, bool 
 			bool fault = notices[i].severity == DEV_STATE_FAULT || notices[i].severity == DEV_STATE_OFFLINE;
 			wd->bg = fault ? THEME_FAULT_BG : THEME_WARN_BG;
 			wd->fg = fault ? THEME_FAULT_TEXT : THEME_WARN_TEXT;
-			wd->text_px = ui_text_px(page, NOTICE_PX);
+			wd->text_px = ui_text_px(page, z->px);
 			wd->bold = true;
 			wd->dir = lang == LANG_AR ? TEXT_DIR_RTL : TEXT_DIR_LTR;
 			wd->align = TEXT_ALIGN_START;

@@ -84,6 +84,7 @@ static struct topup_screens *begin(struct app *app)
 	if (cfg.pay_idle_ms < cfg.card_idle_ms)
 		cfg.pay_idle_ms = cfg.card_idle_ms;
 	cfg.done_ms = (uint64_t)cc->topup_done_s * 1000;
+	cfg.no_receipt_ms = (uint64_t)cc->topup_no_receipt_s * 1000;
 	struct kio_error err = {0};
 	if (topup_new(&cfg, app_ledger(app), app_cash(app), app_clock(app), lang_code(app_lang(app)),
 		      app_receipt_can_print(app), &ts->flow, &err) != 0) {

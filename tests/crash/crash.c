@@ -69,6 +69,7 @@
 #include "kiosk/ledger/chain.h"
 #include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/tx.h"
+#include "kiosk/recovery-rule.h"
 #include "tests/common/devloop.h"
 #include "tests/common/sim-fates.h"
 
@@ -171,9 +172,6 @@ static const struct script next_customer = {
 					     * the restart: start-up recovers without it */
 #define N_FATES (SIM_FATE_COUNT + 2)
 #define UNPLUGGED_MS 90000
-/* How long start-up waits for the acceptor to settle before it recovers without it: the app's
- * RECOVERY_SETTLE_WAIT_MS (kiosk/recovery.h, not included: it brings the app's devices). */
-#define SETTLE_WAIT_MS 60000
 
 static const char *fate_name(int fate)
 {
@@ -625,22 +623,31 @@ static _Noreturn void child_journey(int fd, const char *db, const struct kill *p
 	child_exit(0);
 }
 
-/* When start-up may end the open transactions: kiosk/recovery.c invariant 1, as the app does
- * it (its settled()): no journey in escrow or accepted (what is booked is the whole story),
- * or the acceptor in service (RUN comes only after its SETTLE ended every journey), or it
- * reports journeys it cannot decide; past SETTLE_WAIT_MS the caller recovers anyway. */
+/* When start-up may end the open transactions: kiosk/recovery.c invariant 1, decided by the
+ * app's own rule (kiosk/recovery-rule.h) from the same inputs recovery.c gathers. */
+static uint64_t settle_start_ms;
+static enum recovery_verdict startup_verdict;
+
 static bool startup_settled(struct child *c)
 {
 	struct kio_error err = {0};
 	int64_t escrow = 0, accepted = 0;
-	if (ledger_notes_count(c->notes, NULL, CASH_NOTE_ESCROW, &escrow, NULL, &err) != 0 ||
-	    ledger_notes_count(c->notes, NULL, CASH_NOTE_ACCEPTED, &accepted, NULL, &err) != 0)
+	struct recovery_rule_in in = {
+		.store_failing = ledger_failing(c->ledger),
+		.journal_read = true,
+		.waited_ms = now(c) - settle_start_ms,
+	};
+	if (!in.store_failing &&
+	    (ledger_notes_count(c->notes, NULL, CASH_NOTE_ESCROW, &escrow, NULL, &err) != 0 ||
+	     ledger_notes_count(c->notes, NULL, CASH_NOTE_ACCEPTED, &accepted, NULL, &err) != 0))
 		fail(c, "cannot read the note journal: %s", err.msg);
-	if (escrow + accepted == 0)
-		return true;
+	in.in_path = escrow + accepted;
 	struct cash_status cs;
 	c->unit->ops->get_status(c->unit, &cs);
-	return cs.state == DEV_STATE_OK || cs.fault == CASH_FAULT_UNDECIDED;
+	in.cash_state = cs.state;
+	in.cash_fault = cs.fault;
+	startup_verdict = recovery_rule(&in);
+	return recovery_rule_now(startup_verdict);
 }
 
 /* Child 2 and later: the kiosk's start-up after a crash, then the next customer. */
@@ -654,10 +661,18 @@ static _Noreturn void child_restart(int fd, const char *db, uint64_t epoch_ms, c
 	 * recovery ends it. A device that does not answer is not waited for beyond
 	 * SETTLE_WAIT_MS: a note it credits later has no transaction open and goes to suspense
 	 * (tx.c invariant 2). */
-	bool late = !run_until(&c, startup_settled, SETTLE_WAIT_MS);
-	if (late)
+	settle_start_ms = now(&c);
+	/* The rule gives up by itself at RECOVERY_SETTLE_WAIT_MS; a rule that never lets go
+	 * would keep a customer's money open: twice that is a failure. */
+	if (!run_until(&c, startup_settled, 2 * RECOVERY_SETTLE_WAIT_MS))
+		fail(&c, "start-up recovery still waits after %d s (%s)", 2 * RECOVERY_SETTLE_WAIT_MS / 1000,
+		     recovery_verdict_name(startup_verdict));
+	if (startup_verdict == RECOVERY_NOW_TIMEOUT) /* counted as late by the parent */
 		say(&c, OP_INFO, 0, "the driver did not settle within %d s: recovery runs without it",
-		    SETTLE_WAIT_MS / 1000);
+		    RECOVERY_SETTLE_WAIT_MS / 1000);
+	else if (recovery_rule_gave_up(startup_verdict))
+		say(&c, OP_INFO, 0, "recovery ends them with journeys undecided (%s)",
+		    recovery_verdict_name(startup_verdict));
 	struct ledger_tx *list = NULL;
 	size_t n = 0;
 	if (ledger_tx_recover(c.ledger, core_clock_wall_s(c.loop.clock), &list, &n, &err) != 0)

@@ -1,12 +1,12 @@
 #!/bin/bash
 # The kiosk against a database it cannot use, as the kiosk binary meets it:
-#   run-store.sh KIOSK STORE_TOOL WORKDIR CASE [SCENARIO]
+#   run-store.sh KIOSK STORE_TOOL WORKDIR CASE [SCENARIO [WIDTHxHEIGHT]]
 # Start-up cases (exit 3, one message naming the problem): read-only-file, read-only-folder,
 # damaged, locked (another program holds the write lock), newer (the file is left byte for
 # byte), second-kiosk (two kiosk processes on one database; the second names the first's
 # pid). Run-time case: out-of-service SCENARIO (tests/scenarios/store/out-of-service.scenario).
 set -u
-kiosk=$(realpath "$1") tool=$(realpath "$2") work=$3 case=$4 scenario=${5:-}
+kiosk=$(realpath "$1") tool=$(realpath "$2") work=$3 case=$4 scenario=${5:-} size=${6:-}
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work" || exit 1
@@ -103,7 +103,13 @@ out-of-service)
 	[ -n "$scenario" ] || fail "out-of-service needs the scenario"
 	mkdir out
 	for f in started locked out-of-service unlocked; do mkfifo "out/$f.png"; done
-	"$kiosk" --headless --simulate --log-level info --script "$scenario" --db "$db" --out "$work/out" \
+	# With a size, the kiosk runs at that logical screen size (ui.width, ui.height).
+	config=()
+	if [ -n "$size" ]; then
+		printf '[ui]\nwidth = %s\nheight = %s\n' "${size%x*}" "${size#*x}" >size.ini
+		config=(--config size.ini)
+	fi
+	"$kiosk" --headless --simulate --log-level info "${config[@]}" --script "$scenario" --db "$db" --out "$work/out" \
 		2>stderr &
 	kiosk_pid=$!
 	background+=("$kiosk_pid")

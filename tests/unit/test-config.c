@@ -197,12 +197,15 @@ static void test_topup_keys(void)
 	g_assert_cmpint(cfg.topup_min_fils, ==, 1000);
 	g_assert_cmpint(cfg.topup_max_fils, ==, 500000);
 	g_assert_cmpint(cfg.topup_done_s, ==, 30);
+	g_assert_cmpint(cfg.topup_no_receipt_s, ==, 60);
 	g_assert_cmpuint(core_config_prefixes(&cfg, p), ==, 1);
 	g_assert_cmpstr(p[0], ==, "784");
-	load_ok(&cfg, "[topup]\nmin_aed = 20\nmax_aed = 1000\ncard_prefixes = 784, 12345678\ndone_seconds = 45\n");
+	load_ok(&cfg, "[topup]\nmin_aed = 20\nmax_aed = 1000\ncard_prefixes = 784, 12345678\ndone_seconds = 45\n"
+		      "no_receipt_seconds = 90\n");
 	g_assert_cmpint(cfg.topup_min_fils, ==, 2000);
 	g_assert_cmpint(cfg.topup_max_fils, ==, 100000);
 	g_assert_cmpint(cfg.topup_done_s, ==, 45);
+	g_assert_cmpint(cfg.topup_no_receipt_s, ==, 90);
 	g_assert_cmpuint(core_config_prefixes(&cfg, p), ==, 2);
 	g_assert_cmpstr(p[1], ==, "12345678");
 	load_ok(&cfg, "[topup]\nmin_aed = 50\nmax_aed = 50\n");
@@ -219,6 +222,8 @@ static void test_topup_keys(void)
 	expect_error("[topup]\ncard_prefixes = 784,\n", "item 2 is not 1 to 8 digits");
 	expect_error("[topup]\ncard_prefixes = 1,2,3,4,5,6,7,8,9\n", "more than 8 prefixes");
 	expect_error("[topup]\ndone_seconds = 2\n", "k.ini:2: topup.done_seconds = 2: must be between 5 and 600");
+	expect_error("[topup]\nno_receipt_seconds = 601\n",
+		     "k.ini:2: topup.no_receipt_seconds = 601: must be between 5 and 600");
 }
 
 static void test_ini_entries(void)

@@ -856,7 +856,68 @@ static void test_flow_receipt_failed(void)
 	/* A late word of the same job does not bring the promise back. */
 	g_assert_cmpint(topup_step(f.t, &printed), ==, 0);
 	g_assert_cmpstr(view(&f).receipt_msg, ==, "topup.done.receipt-failed");
-	tick_after(&f, f.cfg.done_ms);
+	tick_after(&f, f.cfg.no_receipt_ms);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
+	ffx_fini(&f);
+}
+
+/* Invariant 8: a receipt that fails late in DONE restarts its time, and the time is
+ * no_receipt_ms: the customer now copies the number down. A printed receipt keeps done_ms;
+ * no receipt at DONE (printer down) has no_receipt_ms from the start. */
+static void test_flow_receipt_failed_time(void)
+{
+	struct ffx f = {0};
+	ffx_start(&f);
+	g_assert_cmpuint(f.cfg.no_receipt_ms, ==, 60000);
+	struct topup_input failed = {.kind = TOPUP_IN_RECEIPT, .receipt_printed = false};
+	struct topup_input printed = {.kind = TOPUP_IN_RECEIPT, .receipt_printed = true};
+	to_pay(&f);
+	pay(&f, AED(20));
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	uint64_t done_at = now(&f);
+	g_assert_cmpuint(topup_deadline_ms(f.t), ==, done_at + f.cfg.done_ms);
+	/* The job fails 1 s before the done screen would have gone. */
+	tick_at(&f, done_at + f.cfg.done_ms - 1000);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_DONE);
+	g_assert_cmpint(topup_step(f.t, &failed), ==, 0);
+	uint64_t failed_at = now(&f);
+	g_assert_cmpuint(topup_deadline_ms(f.t), ==, failed_at + f.cfg.no_receipt_ms);
+	tick_at(&f, done_at + f.cfg.done_ms + 1000); /* the old time has passed: still DONE */
+	g_assert_cmpint(view(&f).step, ==, TOPUP_DONE);
+	/* A second word of failure does not extend it again, nor a late "printed" shorten it. */
+	g_assert_cmpint(topup_step(f.t, &failed), ==, 0);
+	g_assert_cmpint(topup_step(f.t, &printed), ==, 0);
+	g_assert_cmpuint(topup_deadline_ms(f.t), ==, failed_at + f.cfg.no_receipt_ms);
+	tick_at(&f, failed_at + f.cfg.no_receipt_ms - 1);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_DONE);
+	tick_at(&f, failed_at + f.cfg.no_receipt_ms);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
+	topup_free(f.t);
+
+	/* Printed: done_ms, unchanged. */
+	new_flow(&f);
+	to_pay(&f);
+	pay(&f, AED(10));
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	done_at = now(&f);
+	g_assert_cmpint(topup_step(f.t, &printed), ==, 0);
+	tick_at(&f, done_at + f.cfg.done_ms);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
+	topup_free(f.t);
+
+	/* No receipt at DONE (the printer could not print): no_receipt_ms from DONE. */
+	new_flow(&f);
+	struct topup_input down = {.kind = TOPUP_IN_PRINTER, .printer_ok = false};
+	g_assert_cmpint(topup_step(f.t, &down), ==, 0);
+	to_pay(&f);
+	pay(&f, AED(10));
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	done_at = now(&f);
+	g_assert_true(view(&f).tx_number_large);
+	g_assert_cmpuint(topup_deadline_ms(f.t), ==, done_at + f.cfg.no_receipt_ms);
+	tick_at(&f, done_at + f.cfg.done_ms);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_DONE);
+	tick_at(&f, done_at + f.cfg.no_receipt_ms);
 	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
 	ffx_fini(&f);
 }
@@ -1137,6 +1198,7 @@ static void test_flow_config(void)
 	g_assert_cmpint(cfg.min_fils, ==, 1000);
 	g_assert_cmpint(cfg.max_fils, ==, 500000);
 	g_assert_cmpuint(cfg.done_ms, ==, 30000);
+	g_assert_cmpuint(cfg.no_receipt_ms, ==, 60000);
 	g_assert_cmpstr(cfg.prefixes[0], ==, "784");
 	struct topup *t = NULL;
 	struct kio_error err = {0};
@@ -1179,6 +1241,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/topup/fault-mid-payment", test_flow_fault_mid_payment);
 	g_test_add_func("/topup/printer-down", test_flow_printer_down);
 	g_test_add_func("/topup/receipt-failed", test_flow_receipt_failed);
+	g_test_add_func("/topup/receipt-failed-time", test_flow_receipt_failed_time);
 	g_test_add_func("/topup/activity", test_flow_activity);
 	g_test_add_func("/topup/recovery", test_flow_recovery);
 	g_test_add_func("/topup/ledger-fails", test_flow_ledger_fails);
