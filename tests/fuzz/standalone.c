@@ -1,8 +1,9 @@
 /*
  * Runs a libFuzzer target without libFuzzer: every file of the corpus directories given on
  * the command line, smallest first as libFuzzer replays them (so a target's state between
- * inputs is the same on every machine), then FUZZ_ITERATIONS (default 20000) seeded mutations
- * of them. It is not coverage-guided; it keeps every parser's crash-free contract under the
+ * inputs is the same on every machine), then seeded mutations of them: 20000, or the
+ * target's budget given as `-runs=N` (libFuzzer's flag) where one input costs milliseconds,
+ * FUZZ_ITERATIONS overriding both. It is not coverage-guided; it keeps every parser's crash-free contract under the
  * sanitizers in each `meson test`. Long, guided runs use the -Dfuzz=true build (tests/README.md).
  */
 #include <dirent.h>
@@ -159,9 +160,20 @@ static size_t mutate(uint8_t *buf, size_t size, size_t cap)
 
 int main(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
+	long iterations = 20000;
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "-runs=", 6) == 0) {
+			char *end;
+			iterations = strtol(argv[i] + 6, &end, 10);
+			if (*end || iterations < 0) {
+				fprintf(stderr, "%s: bad %s\n", argv[0], argv[i]);
+				return 2;
+			}
+			continue;
+		}
 		if (load_path(argv[i]) != 0)
 			return 1;
+	}
 	if (n_inputs == 0) {
 		/* An empty input, but a real pointer: libFuzzer never passes NULL. */
 		uint8_t *empty = malloc(1);
@@ -176,7 +188,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n_inputs; i++)
 		LLVMFuzzerTestOneInput(inputs[i].data, inputs[i].size);
 
-	long iterations = 20000;
 	const char *env = getenv("FUZZ_ITERATIONS");
 	if (env)
 		iterations = strtol(env, NULL, 10);
