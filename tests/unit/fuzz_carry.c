@@ -16,12 +16,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char scenario_path[64];
+static char scenario_path[4096];
 
+/* In $TMPDIR (the system's temporary folder without it), under a fresh name: two fuzzing
+ * jobs, or a job and a test run, must not share or delete each other's file. */
 static void write_scenario(void)
 {
-	snprintf(scenario_path, sizeof(scenario_path), "/tmp/fuzz-carry-%d.scenario", (int)getpid());
-	FILE *f = fopen(scenario_path, "w");
+	const char *dir = getenv("TMPDIR");
+	snprintf(scenario_path, sizeof(scenario_path), "%s/fuzz-carry-XXXXXX.scenario", dir && *dir ? dir : P_tmpdir);
+	int fd = mkstemps(scenario_path, (int)strlen(".scenario"));
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f || fputs("expect-log error \"a\"\nwait 1\npower-cut\nexpect-log warn \"b\"\nexpect-screen attract\n", f) < 0 ||
 	    fclose(f) != 0) {
 		fprintf(stderr, "fuzz_carry: cannot write %s\n", scenario_path);
