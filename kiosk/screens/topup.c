@@ -716,7 +716,9 @@ static void draw_done(struct app *app, struct ui_page *page)
 		{"done.number", txn, NULL, large ? TXN_LARGE_PX : TXN_PX, true, true, TEXT_DIR_LTR, THEME_TEXT, LOOK_LABEL, 1,
 		 0},
 		{"done.receipt", receipt, NULL, MSG_PX, true, false, TEXT_DIR_AUTO, 0, large ? LOOK_FAULT : LOOK_WARN, 1, 0},
-		{"done.notice", str_or_null(app, v->notice), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_FAULT, 1, 0},
+		/* Red only for what went wrong ("the acceptor works again" is no fault). */
+		{"done.notice", str_or_null(app, v->notice), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0,
+		 notice_is_fault(v->notice) ? LOOK_FAULT : LOOK_WARN, 1, 0},
 	};
 	const struct layout L = {
 		.header_id = "topup.done.title", .title = app_str(app, "topup.done.title"),
