@@ -54,10 +54,6 @@ struct topup_screens {
 	char job[APP_RECEIPT_JOB_MAX]; /* ... sent: its job, whose end on_receipt hears */
 };
 
-enum { GAP = 20, NAV_MIN = 100, NAV_PREF = 130, KEY_MIN = UI_TOUCH_MIN_PX, KEY_PREF = 150, KEY_MAX_W = 280,
-       NUMBER_PX = 72, KEY_PX = 64, KEY_LABEL_PX = 40, MSG_PX = 40, BODY_PX = 38, TOTAL_PX = 88, BAND_PAD = 14, TXN_PX = 48, TXN_LARGE_PX = 96 };
-_Static_assert((int)NAV_MIN >= (int)UI_TOUCH_MIN_PX, "the navigation buttons are touch targets");
-
 static bool is_flow_screen(enum scr_id id)
 {
 	return id == SCR_TOPUP_CARD || id == SCR_TOPUP_PAY || id == SCR_TOPUP_DONE;
@@ -301,8 +297,15 @@ static void on_tap(struct app *app, const char *id)
 
 /* ---- drawing ---- */
 
+/*
+ * Every size is a design px on the reference screen (kiosk/ui/grid.h) and goes through ui_px or
+ * ui_text_px; boxes are as tall as their text measures at the page's scale, keys and buttons
+ * never under UI_TOUCH_MIN_PX.
+ */
+enum { GAP = 20, BAND_PAD = 14, KEY_MAX = 280, KEY_LABEL_MIN_PX = 28, NUMBER_PX = 72, MSG_PX = 40, BODY_PX = 38,
+       TOTAL_PX = 88, TXN_PX = 48, TXN_LARGE_PX = 96 };
+
 static enum text_dir page_dir(const struct ui_page *page) { return page->rtl ? TEXT_DIR_RTL : TEXT_DIR_LTR; }
-static int inner_w(const struct ui_page *page) { return page->width - 2 * THEME_MARGIN; }
 static int max_i(int a, int b) { return a > b ? a : b; }
 
 /* Notices that mean the customer's note or money was not taken as they expected. */
@@ -319,295 +322,303 @@ static bool notice_is_fault(const char *key)
 	return false;
 }
 
-/* A row of buttons across the page in reading order, as tall as the tallest label needs. */
+static const char *str_or_null(struct app *app, const char *key) { return key ? app_str(app, key) : NULL; }
+
+/* A button of a bottom bar. */
 struct nav_button {
 	const char *id, *text;
 	bool primary, enabled;
 };
 
-static int nav_h(const struct ui_page *page, const struct nav_button *b, int n)
+enum item_look { LOOK_LABEL, LOOK_WARN, LOOK_FAULT, LOOK_NUMBER };
+
+/*
+ * A text box of a page. drop: 0, always shown; n > 0, left out from drop level n on, when the
+ * page does not fit otherwise (the order each screen documents). Never dropped, by rule: the
+ * amounts, the card number, the limits, the no-change notice, what went wrong, the buttons.
+ */
+struct item {
+	const char *id, *text; /* text NULL: the item is left out, unless sample is set */
+	const char *sample;    /* measured instead of text (card.number: shown empty, sized full) */
+	int px;                /* design px; a one_line item steps down to stay on one line */
+	bool bold, one_line;
+	enum text_dir dir;     /* AUTO: the page's */
+	uint32_t fg;
+	enum item_look look;
+	int col;               /* two columns: 0 the start one, 1 the end one */
+	int drop;
+};
+
+#define ITEMS_MAX 16
+enum { DROP_LEVELS = 5, BAR_ROWS_MAX = 2, BAR_N_MAX = 3 };
+
+struct layout {
+	const char *header_id, *title;
+	struct item *items;
+	int n;
+	/* One column: rows of buttons (rows[i] in row i); two columns: wide, all in one row. */
+	const struct nav_button *buttons, *wide;
+	const int *rows;
+	int n_rows, n_buttons;
+	bool keypad; /* the card screen: a keypad at the end of the one column, or the end column */
+	const char *clear, *del;
+};
+
+/* Where one try put everything. */
+struct placed {
+	struct ui_rect item[ITEMS_MAX];
+	int px[ITEMS_MAX];
+	bool shown[ITEMS_MAX];
+	struct ui_rect pad;
+	struct ui_rect bar[BAR_ROWS_MAX][BAR_N_MAX];
+	int bar_n[BAR_ROWS_MAX], n_bars;
+	const struct nav_button *bar_b[BAR_ROWS_MAX];
+};
+
+static bool item_present(const struct item *it) { return it->text || it->sample; }
+
+/* The item's text px in a box w wide: a one-line item steps down until it is one line. */
+static int item_px(const struct ui_page *page, const struct item *it, int w)
 {
-	int w = (inner_w(page) - (n - 1) * GAP) / n, h = NAV_MIN;
-	for (int i = 0; i < n; i++)
-		h = max_i(h, ui_page_text_height(page, b[i].text, b[i].primary ? THEME_BUTTON_PX : THEME_BUTTON_SECONDARY_PX,
-						   true, page_dir(page), w));
+	const char *t = it->sample ? it->sample : it->text;
+	enum text_dir dir = it->dir == TEXT_DIR_AUTO ? page_dir(page) : it->dir;
+	bool bold = it->bold || it->look != LOOK_LABEL;
+	int px = ui_text_px(page, it->px);
+	for (; it->one_line && px > UI_TEXT_MIN_PX; px -= 2)
+		if (ui_page_text_height(page, t, px, bold, dir, w) <= ui_page_text_height(page, "0", px, bold, dir, w))
+			break;
+	return px;
+}
+
+static int item_h(const struct ui_page *page, const struct item *it, int px, int w)
+{
+	const char *t = it->sample ? it->sample : it->text;
+	enum text_dir dir = it->dir == TEXT_DIR_AUTO ? page_dir(page) : it->dir;
+	int h = ui_page_text_height(page, t, px, it->bold || it->look != LOOK_LABEL, dir, w);
+	return it->look == LOOK_LABEL ? h : h + 2 * ui_px(page, BAND_PAD);
+}
+
+/* A bar button row's least height: each label at its button's size, at least a touch target;
+ * -1 if a button w px wide is no touch target or a word of its label is wider than it. */
+static int bar_need(const struct ui_page *page, const struct nav_button *b, int n, int w)
+{
+	if (w < UI_TOUCH_MIN_PX)
+		return -1;
+	int h = UI_TOUCH_MIN_PX;
+	for (int i = 0; i < n; i++) {
+		struct ui_text_extent e;
+		int px = b[i].primary ? theme_button_px(page) : theme_button_secondary_px(page);
+		if (ui_page_text_extent(page, b[i].text, px, true, page_dir(page), w, &e) != 0 ||
+		    e.width > w - 2 * UI_TEXT_PAD)
+			return -1;
+		h = max_i(h, e.height);
+	}
 	return h;
 }
 
-static void nav_row(struct ui_page *page, const struct nav_button *b, int n, const struct ui_flow_item *slot)
+/* The least key: a touch target, wide enough for the clear and delete words at a legible size. */
+static int key_least(const struct ui_page *page, const struct layout *L)
 {
-	int w = (inner_w(page) - (n - 1) * GAP) / n;
-	for (int i = 0; i < n; i++) {
-		struct ui_rect r = {THEME_MARGIN + i * (w + GAP), slot->y, w, slot->h};
-		struct ui_widget *x = b[i].primary ? theme_button(page, b[i].id, r, b[i].text)
-						   : theme_button_secondary(page, b[i].id, r, b[i].text);
-		x->enabled = b[i].enabled;
+	int k = UI_TOUCH_MIN_PX;
+	const char *words[] = {L->clear, L->del};
+	for (int i = 0; i < 2; i++) {
+		struct ui_text_extent e;
+		if (ui_page_text_extent(page, words[i], ui_text_px(page, KEY_LABEL_MIN_PX), true, page_dir(page), 1 << 14,
+					&e) == 0)
+			k = max_i(k, e.width + 2 * UI_TEXT_PAD);
 	}
-}
-
-static const char *str_or_null(struct app *app, const char *key) { return key ? app_str(app, key) : NULL; }
-
-/* ---- topup-card ---- */
-
-enum card_slot { C_HEADER, C_LABEL, C_NUMBER, C_MSG, C_NOTICE, C_NO_CHANGE, C_PRINTER, C_FILL_1, C_KEYS_1, C_KEYS_2, C_KEYS_3, C_KEYS_4,
-		 C_FILL_2, C_NAV, C_COUNT };
-
-/* A text box in a column of the page (x from the start edge, as ui_page_add takes it). */
-static struct ui_widget *col_add(struct ui_page *page, const char *id, enum ui_kind kind, int x, int w,
-				 const struct ui_flow_item *slot, const char *text)
-{
-	return ui_page_add(page, id, kind, (struct ui_rect){x, slot->y, w, slot->h}, text);
+	return k;
 }
 
 /*
- * Portrait: one column, the keypad under the number. Landscape (wider than tall): the number
- * and its message in the start half, the keypad in the end half, the buttons across the bottom,
- * so the keys keep a finger's size on a 1080-high screen.
+ * One try at laying L out: in one column or two, items of drop level >= level left out, the
+ * bars at their preferred height or (tight) their least. Fills P; false if something does not
+ * fit (P then holds the try as it is, run past the bottom, for the page check to report).
+ */
+/* One column; two with the bar under the start one (the keypad's column full height); two with the bar across. */
+enum arrangement { ARR_ONE, ARR_TWO_SIDE, ARR_TWO_ACROSS };
+
+static bool place(const struct ui_page *page, const struct layout *L, enum arrangement arr, int level, bool tight,
+		  struct placed *P)
+{
+	bool two = arr != ARR_ONE;
+	int m = theme_margin(page), inner = theme_inner(page), gap = ui_px(page, GAP), col_gap = gap;
+	int col_w = two ? (inner - col_gap) / 2 : inner;
+	bool fits = true;
+	memset(P, 0, sizeof(*P));
+	/* The keypad's column is widened for its least keys, down to a third of the page left for
+	 * the text beside it; the keypad then runs from the header to the bottom and the bar sits
+	 * under the text, so the keys keep their size on a short landscape screen. */
+	int key = key_least(page, L);
+	int widths[2] = {col_w, col_w};
+	bool pad_side = arr == ARR_TWO_SIDE && L->keypad;
+	if (two && L->keypad && ui_keypad_width(key, gap) > col_w) {
+		widths[1] = ui_keypad_width(key, gap);
+		widths[0] = inner - col_gap - widths[1];
+		if (widths[0] < inner / 3)
+			fits = false;
+	}
+	int bar_w = pad_side ? widths[0] : inner;
+	/* The bars, bottom up. */
+	P->n_bars = two ? 1 : L->n_rows;
+	int y = page->height - m / 2;
+	for (int r = P->n_bars - 1; r >= 0; r--) {
+		int first = 0;
+		for (int k = 0; k < r; k++)
+			first += L->rows[k];
+		P->bar_n[r] = two ? L->n_buttons : L->rows[r];
+		P->bar_b[r] = two ? L->wide : L->buttons + first;
+		struct ui_rect probe[BAR_N_MAX];
+		ui_bar((struct ui_rect){m, 0, bar_w, 0}, (size_t)P->bar_n[r], gap, 0, probe);
+		int h = bar_need(page, P->bar_b[r], P->bar_n[r], probe[0].w);
+		if (h < 0)
+			fits = false, h = UI_TOUCH_MIN_PX;
+		if (!tight)
+			h = max_i(h, ui_px(page, THEME_BAR_H));
+		y -= h;
+		ui_bar((struct ui_rect){m, y, bar_w, h}, (size_t)P->bar_n[r], gap, 0, P->bar[r]);
+		y -= gap;
+	}
+	int top = theme_header_height(page, L->title) + gap;
+	/* Each column a flow from the header to the bars, the room left at its end or to the keypad. */
+	for (int c = 0; c < (two ? 2 : 1); c++) {
+		struct ui_flow_item f[ITEMS_MAX + 1];
+		int map[ITEMS_MAX], k = 0;
+		int x = m + (c ? widths[0] + col_gap : 0);
+		col_w = widths[c];
+		int bottom = pad_side && c == 1 ? page->height - m / 2 : y;
+		for (int i = 0; i < L->n; i++) {
+			const struct item *it = &L->items[i];
+			if ((two && it->col != c) || !item_present(it) || (it->drop && it->drop <= level))
+				continue;
+			P->shown[i] = true;
+			P->px[i] = item_px(page, it, col_w);
+			int h = item_h(page, it, P->px[i], col_w);
+			map[k] = i;
+			f[k++] = ui_flow_slot(h, h);
+		}
+		bool pad_here = L->keypad && c == (two ? 1 : 0);
+		int pad_min = pad_here ? ui_keypad_height(key, gap) : 0;
+		if (pad_here && ui_keypad_width(key, gap) > col_w)
+			fits = false;
+		f[k] = ui_flow_slot(pad_min, UI_FLOW_FILL);
+		if (ui_flow_column(f, (size_t)k + 1, top, bottom, gap) != 0)
+			fits = false;
+		for (int j = 0; j < k; j++)
+			P->item[map[j]] = (struct ui_rect){x, f[j].y, col_w, f[j].h};
+		if (pad_here)
+			P->pad = (struct ui_rect){x, f[k].y, col_w, f[k].h};
+	}
+	return fits;
+}
+
+/*
+ * Lays L out and adds its widgets. The arrangement follows the page's shape (landscape: two
+ * columns, the bar in one row; else one column and the bar's rows); what does not fit gives up
+ * room in this order, trying each step in the page's arrangement and then in the others: the
+ * bars' spare height, then the items of drop level 1, 2, ... (each screen's order).
+ */
+static void lay_out(struct ui_page *page, const struct layout *L)
+{
+	bool wide = ui_page_landscape(page);
+	struct placed P;
+	bool done = false;
+	static const enum arrangement wide_first[] = {ARR_TWO_SIDE, ARR_TWO_ACROSS, ARR_ONE};
+	static const enum arrangement tall_first[] = {ARR_ONE, ARR_TWO_SIDE, ARR_TWO_ACROSS};
+	const enum arrangement *arrs = wide ? wide_first : tall_first;
+	for (int level = 0; level <= DROP_LEVELS && !done; level++)
+		for (int a = 0; a < 3 && !done; a++)
+			for (int tight = 0; tight < 2 && !done; tight++)
+				done = place(page, L, arrs[a], level, tight, &P);
+	if (!done)
+		place(page, L, arrs[0], DROP_LEVELS, true, &P); /* as it is: the page check says what is off */
+
+	theme_header(page, L->header_id, L->title);
+	for (int i = 0; i < L->n; i++) {
+		const struct item *it = &L->items[i];
+		if (!P.shown[i])
+			continue;
+		struct ui_widget *w = ui_page_add(page, it->id, it->look == LOOK_LABEL ? UI_LABEL : UI_PANEL, P.item[i],
+						  it->text);
+		w->text_px = P.px[i], w->bold = it->bold || it->look != LOOK_LABEL;
+		if (it->dir != TEXT_DIR_AUTO)
+			w->dir = it->dir;
+		switch (it->look) {
+		case LOOK_LABEL: w->fg = it->fg; break;
+		case LOOK_WARN: w->bg = THEME_WARN_BG, w->fg = THEME_WARN_TEXT; break;
+		case LOOK_FAULT: w->bg = THEME_FAULT_BG, w->fg = THEME_FAULT_TEXT; break;
+		case LOOK_NUMBER: w->bg = THEME_TILE, w->border = THEME_TILE_BORDER, w->fg = THEME_TEXT; break;
+		}
+	}
+	if (L->keypad)
+		theme_keypad(page, P.pad, GAP, KEY_MAX, L->clear, L->del);
+	for (int r = 0; r < P.n_bars; r++)
+		for (int i = 0; i < P.bar_n[r]; i++) {
+			const struct nav_button *b = &P.bar_b[r][i];
+			struct ui_widget *x = b->primary ? theme_button(page, b->id, P.bar[r][i], b->text)
+							 : theme_button_secondary(page, b->id, P.bar[r][i], b->text);
+			x->enabled = b->enabled;
+		}
+}
+
+/* ---- topup-card ---- */
+
+/*
+ * One column: the number, its message and the notices, the keypad under them, the bar. Two
+ * (landscape): those in the start column, the keypad in the end one, so keys keep a finger's
+ * size on a short screen. Short of room, the label over the number goes first; the number,
+ * its message, the notices and the keys stay.
  */
 static void draw_card(struct app *app, struct ui_page *page)
 {
 	const struct topup_view *v = &screens_of(app)->shown;
-	enum text_dir dir = page_dir(page);
-	const char *title = app_str(app, "topup.title");
-	const char *card_label = app_str(app, "topup.card.label");
 	/* "Press Next" only when Next can be pressed: with the acceptor out, the notice says why. */
 	bool ok = strcmp(v->card_msg, "topup.card.ok") == 0;
 	const char *msg = ok && !v->next_enabled ? NULL : app_str(app, v->card_msg);
 	const char *notice = str_or_null(app, v->notice);
-	/* Said before the customer commits to paying, and again on the paying screen. */
-	const char *no_change = app_str(app, v->no_change_msg);
-	const char *printer = str_or_null(app, v->printer_msg);
-	bool wide = page->width > page->height;
-	int col_w = wide ? (inner_w(page) - 2 * GAP) / 2 : inner_w(page);
-	int keys_x = wide ? THEME_MARGIN + col_w + 2 * GAP : THEME_MARGIN;
-	int number_px = NUMBER_PX;
-	for (int one; number_px > 24; number_px -= 4) {
-		one = ui_page_text_height(page, "0", number_px, true, TEXT_DIR_LTR, col_w);
-		if (ui_page_text_height(page, "0000 0000 0000 0000", number_px, true, TEXT_DIR_LTR, col_w) <= one)
-			break;
-	}
 	struct nav_button nav[] = {
 		{"nav.back", app_str(app, "common.back"), false, true},
 		{"nav.cancel", app_str(app, "common.cancel"), false, true},
 		{"nav.next", app_str(app, "nav.next"), true, v->next_enabled},
 	};
-	int kw = (col_w - 2 * GAP) / 3;
-	if (kw > KEY_MAX_W)
-		kw = KEY_MAX_W;
-	/* A key is a touch target and as tall as its digit or label. */
-	int key_min = KEY_MIN;
-	key_min = max_i(key_min, ui_page_text_height(page, "0", KEY_PX, true, TEXT_DIR_LTR, kw));
-	key_min = max_i(key_min, ui_page_text_height(page, app_str(app, "key.clear"), KEY_LABEL_PX, true, dir, kw));
-	key_min = max_i(key_min, ui_page_text_height(page, app_str(app, "key.del"), KEY_LABEL_PX, true, dir, kw));
-	int number_h = ui_page_text_height(page, "0", number_px, true, TEXT_DIR_LTR, col_w) + 2 * BAND_PAD;
-	int nh = nav_h(page, nav, 3);
-	struct ui_flow_item key_row = wide ? (struct ui_flow_item){0, 0, 0, 0} : (struct ui_flow_item){key_min, KEY_PREF, 0, 0};
-	struct ui_flow_item s[C_COUNT] = {
-		[C_HEADER] = {theme_header_height(page, title), 0},
-		[C_LABEL] = {ui_page_text_height(page, card_label, BODY_PX, false, dir, col_w), 0},
-		[C_NUMBER] = {number_h, 0},
-		[C_MSG] = {msg ? ui_page_text_height(page, msg, MSG_PX, true, dir, col_w) : 0, 0},
-		[C_NOTICE] = {notice ? ui_page_text_height(page, notice, MSG_PX, true, dir, col_w) + 2 * BAND_PAD : 0, 0},
-		[C_NO_CHANGE] = {ui_page_text_height(page, no_change, BODY_PX, true, dir, col_w) + 2 * BAND_PAD, 0},
-		[C_PRINTER] = {printer ? ui_page_text_height(page, printer, BODY_PX, true, dir, col_w) + 2 * BAND_PAD : 0, 0},
-		[C_FILL_1] = {0, UI_FLOW_FILL},
-		[C_KEYS_1] = key_row,
-		[C_KEYS_2] = key_row,
-		[C_KEYS_3] = key_row,
-		[C_KEYS_4] = key_row,
-		[C_FILL_2] = {0, UI_FLOW_FILL},
-		[C_NAV] = {nh, max_i(nh, NAV_PREF)},
+	static const int rows[] = {3};
+	struct item items[] = {
+		{"card.label", app_str(app, "topup.card.label"), NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED,
+		 LOOK_LABEL, 0, 1},
+		/* The number as typed, in fours, always left to right (an identifier, Western digits). */
+		{"card.number", v->card_grouped[0] ? v->card_grouped : NULL, "0000 0000 0000 0000", NUMBER_PX, true, true,
+		 TEXT_DIR_LTR, THEME_TEXT, LOOK_NUMBER, 0, 0},
+		{"card.msg", msg, NULL, MSG_PX, true, false, TEXT_DIR_AUTO,
+		 notice_is_fault(v->card_msg) ? THEME_FAULT_TEXT : THEME_BAND, LOOK_LABEL, 0, 0},
+		{"card.notice", notice, NULL, MSG_PX, true, false, TEXT_DIR_AUTO, 0,
+		 notice_is_fault(v->notice) ? LOOK_FAULT : LOOK_WARN, 0, 0},
+		/* Said before the customer commits to paying, and again on the paying screen. */
+		{"card.no-change", app_str(app, v->no_change_msg), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_WARN,
+		 0, 0},
+		{"card.printer", str_or_null(app, v->printer_msg), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_FAULT,
+		 0, 0},
 	};
-	for (int i = 0; i < C_COUNT; i++)
-		if (s[i].pref != UI_FLOW_FILL && s[i].pref < s[i].min)
-			s[i].pref = s[i].min;
-	ui_flow_column(s, C_COUNT, 0, page->height - THEME_MARGIN / 2, GAP);
-	struct ui_flow_item *keys = &s[C_KEYS_1];
-	struct ui_flow_item side[6];
-	if (wide) {
-		side[0] = (struct ui_flow_item){0, UI_FLOW_FILL, 0, 0};
-		for (int r = 1; r <= 4; r++)
-			side[r] = (struct ui_flow_item){key_min, max_i(key_min, KEY_PREF), 0, 0};
-		side[5] = (struct ui_flow_item){0, UI_FLOW_FILL, 0, 0};
-		ui_flow_column(side, 6, s[C_LABEL].y, s[C_NAV].y - GAP, GAP);
-		keys = &side[1];
-	}
-
-	theme_header(page, "topup.title", title);
-	struct ui_widget *w = col_add(page, "card.label", UI_LABEL, THEME_MARGIN, col_w, &s[C_LABEL], card_label);
-	w->text_px = BODY_PX, w->fg = THEME_MUTED;
-	/* The number as typed, in fours, always left to right (an identifier, Western digits). */
-	w = col_add(page, "card.number", UI_PANEL, THEME_MARGIN, col_w, &s[C_NUMBER],
-		    v->card_grouped[0] ? v->card_grouped : NULL);
-	w->bg = THEME_TILE, w->border = THEME_TILE_BORDER, w->fg = THEME_TEXT;
-	w->text_px = number_px, w->bold = true, w->dir = TEXT_DIR_LTR;
-	if (msg) {
-		w = col_add(page, "card.msg", UI_LABEL, THEME_MARGIN, col_w, &s[C_MSG], msg);
-		w->text_px = MSG_PX, w->bold = true, w->fg = notice_is_fault(v->card_msg) ? THEME_FAULT_TEXT : THEME_BAND;
-	}
-	if (notice) {
-		w = col_add(page, "card.notice", UI_PANEL, THEME_MARGIN, col_w, &s[C_NOTICE], notice);
-		bool fault = notice_is_fault(v->notice);
-		w->bg = fault ? THEME_FAULT_BG : THEME_WARN_BG, w->fg = fault ? THEME_FAULT_TEXT : THEME_WARN_TEXT;
-		w->text_px = MSG_PX, w->bold = true;
-	}
-	w = col_add(page, "card.no-change", UI_PANEL, THEME_MARGIN, col_w, &s[C_NO_CHANGE], no_change);
-	w->bg = THEME_WARN_BG, w->fg = THEME_WARN_TEXT, w->text_px = BODY_PX, w->bold = true;
-	if (printer) {
-		w = col_add(page, "card.printer", UI_PANEL, THEME_MARGIN, col_w, &s[C_PRINTER], printer);
-		w->bg = THEME_FAULT_BG, w->fg = THEME_FAULT_TEXT, w->text_px = BODY_PX, w->bold = true;
-	}
-
-	/* The keypad reads as a phone's in both languages (1 2 3 on top, left to right): its
-	 * column is mirrored with the page, its keys are not (ui_page_add mirrors every rect of an
-	 * RTL page, so they are given pre-mirrored). */
-	static const char *const rows[4][3] = {
-		{"1", "2", "3"}, {"4", "5", "6"}, {"7", "8", "9"}, {"clear", "0", "del"}};
-	int x0 = keys_x + (col_w - 3 * kw - 2 * GAP) / 2;
-	if (page->rtl)
-		x0 = page->width - x0 - (3 * kw + 2 * GAP);
-	for (int r = 0; r < 4; r++) {
-		for (int c = 0; c < 3; c++) {
-			const char *k = rows[r][c];
-			char id[16];
-			snprintf(id, sizeof(id), "key.%s", k);
-			int x = x0 + c * (kw + GAP);
-			if (page->rtl)
-				x = page->width - x - kw;
-			struct ui_rect rect = {x, keys[r].y, kw, keys[r].h};
-			if (k[1] == '\0') {
-				w = ui_page_add(page, id, UI_KEY, rect, k);
-				w->key = (uint32_t)k[0];
-				w->bg = THEME_TILE, w->border = THEME_TILE_BORDER, w->fg = THEME_TEXT;
-				w->text_px = KEY_PX, w->bold = true, w->dir = TEXT_DIR_LTR;
-			} else {
-				w = theme_button_secondary(page, id, rect, app_str(app, id));
-				w->text_px = KEY_LABEL_PX;
-			}
-		}
-	}
-	nav_row(page, nav, 3, &s[C_NAV]);
-}
-
-/* ---- a page of text items and buttons, in one column or two ---- */
-
-enum item_look { LOOK_LABEL, LOOK_WARN, LOOK_FAULT };
-
-struct item {
-	const char *id, *text; /* text NULL: the item is left out */
-	int px;                /* the largest size; a one-line item shrinks to stay on one line */
-	bool bold, one_line;
-	enum text_dir dir;     /* AUTO: the page's */
-	uint32_t fg;
-	enum item_look look;
-	int col;               /* landscape: 0 the start half, 1 the end half */
-};
-
-#define ITEMS_MAX 16
-
-/*
- * Lays items out under the header and buttons above the bottom edge. Portrait (or any page
- * taller than wide): one column, items in order, then the button rows (rows[i] buttons in
- * row i). Landscape: items with col 0 in the start half, col 1 in the end half, every button
- * in one row across the bottom, so a 1080-high screen keeps room for the text.
- */
-static void lay_out(struct ui_page *page, const char *header_id, const char *title, struct item *items, int n,
-		    const struct nav_button *buttons, const int *rows, int n_rows)
-{
-	bool wide = page->width > page->height;
-	int n_buttons = 0;
-	for (int r = 0; r < n_rows; r++)
-		n_buttons += rows[r];
-	int half = (inner_w(page) - 2 * GAP) / 2;
-	int col_w = wide ? half : inner_w(page);
-	int header_h = theme_header_height(page, title);
-	int bottom = page->height - THEME_MARGIN / 2;
-	/* The buttons, bottom up. */
-	struct ui_flow_item nav[4];
-	int nav_rows = wide ? 1 : n_rows;
-	const struct nav_button *row_start[4];
-	int row_n[4];
-	for (int r = 0, k = 0; r < nav_rows; r++) {
-		row_start[r] = &buttons[k];
-		row_n[r] = wide ? n_buttons : rows[r];
-		k += row_n[r];
-		int h = nav_h(page, row_start[r], row_n[r]);
-		nav[r] = (struct ui_flow_item){h, max_i(h, NAV_PREF), 0, 0};
-	}
-	/* The items' sizes at their column's width. */
-	struct ui_flow_item slot[ITEMS_MAX + 1];
-	int px[ITEMS_MAX];
-	for (int i = 0; i < n; i++) {
-		struct item *it = &items[i];
-		enum text_dir dir = it->dir == TEXT_DIR_AUTO ? page_dir(page) : it->dir;
-		px[i] = it->px;
-		if (it->text && it->one_line)
-			for (int one; px[i] > 24; px[i] -= 4) {
-				one = ui_page_text_height(page, "0", px[i], it->bold, dir, col_w);
-				if (ui_page_text_height(page, it->text, px[i], it->bold, dir, col_w) <= one)
-					break;
-			}
-		int h = it->text ? ui_page_text_height(page, it->text, px[i], it->bold || it->look != LOOK_LABEL, dir,
-						       col_w) : 0;
-		if (it->text && it->look != LOOK_LABEL)
-			h += 2 * BAND_PAD;
-		slot[i] = (struct ui_flow_item){h, h, 0, 0};
-	}
-	/* One column (portrait) or two (landscape), each a flow from the header to the buttons,
-	 * the room left at its end; then the buttons, measured from the bottom. */
-	int nav_total = 0;
-	for (int r = 0; r < nav_rows; r++)
-		nav_total += nav[r].pref + GAP;
-	int items_bottom = bottom - nav_total;
-	struct ui_flow_item col_items[ITEMS_MAX + 1];
-	int map[ITEMS_MAX];
-	for (int c = 0; c < (wide ? 2 : 1); c++) {
-		int m = 0;
-		for (int i = 0; i < n; i++)
-			if (!wide || items[i].col == c) {
-				map[m] = i;
-				col_items[m++] = slot[i];
-			}
-		col_items[m] = (struct ui_flow_item){0, UI_FLOW_FILL, 0, 0};
-		ui_flow_column(col_items, (size_t)m + 1, header_h + GAP / 2, items_bottom, GAP / 2);
-		for (int k = 0; k < m; k++)
-			slot[map[k]] = col_items[k];
-	}
-	struct ui_flow_item navs[5];
-	navs[0] = (struct ui_flow_item){0, UI_FLOW_FILL, 0, 0};
-	for (int r = 0; r < nav_rows; r++)
-		navs[r + 1] = nav[r];
-	ui_flow_column(navs, (size_t)nav_rows + 1, items_bottom, bottom, GAP / 2);
-
-	theme_header(page, header_id, title);
-	for (int i = 0; i < n; i++) {
-		struct item *it = &items[i];
-		if (!it->text)
-			continue;
-		int x = THEME_MARGIN + (wide && it->col ? half + 2 * GAP : 0);
-		struct ui_widget *w = col_add(page, it->id, it->look == LOOK_LABEL ? UI_LABEL : UI_PANEL, x, col_w,
-					      &slot[i], it->text);
-		w->text_px = px[i], w->bold = it->bold || it->look != LOOK_LABEL;
-		if (it->dir != TEXT_DIR_AUTO)
-			w->dir = it->dir;
-		w->fg = it->look == LOOK_WARN ? THEME_WARN_TEXT : it->look == LOOK_FAULT ? THEME_FAULT_TEXT : it->fg;
-		if (it->look != LOOK_LABEL)
-			w->bg = it->look == LOOK_WARN ? THEME_WARN_BG : THEME_FAULT_BG;
-	}
-	for (int r = 0; r < nav_rows; r++)
-		nav_row(page, row_start[r], row_n[r], &navs[r + 1]);
+	const struct layout L = {
+		.header_id = "topup.title", .title = app_str(app, "topup.title"),
+		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
+		.buttons = nav, .wide = nav, .rows = rows, .n_rows = 1, .n_buttons = 3,
+		.keypad = true, .clear = app_str(app, "key.clear"), .del = app_str(app, "key.del"),
+	};
+	lay_out(page, &L);
 }
 
 /* ---- topup-pay ---- */
 
-enum pay_slot { P_HEADER, P_CARD_LABEL, P_CARD, P_NO_CHANGE, P_PRINTER, P_NOTES, P_LIMITS, P_INSERT, P_TOTAL_LABEL, P_TOTAL,
-		P_COUNT_LINE, P_NOTICE, P_FILL, P_NAV_1, P_NAV_2, P_COUNT };
-
+/*
+ * Start column: the card, the no-change and printer notices, the notes taken, the limits, what
+ * to do; end column: the total, the count, the latest note's notice. Short of room, these go,
+ * in order: the label over the card number, "insert notes", the notes taken, the label over
+ * the total, the count. The amount, the card number, the limits, the notices and the buttons
+ * stay.
+ */
 static void draw_pay(struct app *app, struct ui_page *page)
 {
 	const struct topup_view *v = &screens_of(app)->shown;
-	const char *title = app_str(app, "topup.pay.title");
-	const char *card_label = app_str(app, "topup.card.label");
 	char notes[256], limits[256], min[48], max[48], total[48], count[128], list[160] = "", num[24];
 	const char *sep = app_lang(app) == LANG_AR ? "، " : ", "; /* Arabic comma U+060C */
 	for (size_t i = 0; i < v->n_denoms; i++) {
@@ -633,15 +644,12 @@ static void draw_pay(struct app *app, struct ui_page *page)
 	app_money(app, v->total_fils, total, sizeof(total));
 	snprintf(num, sizeof(num), "%" PRId64, v->notes);
 	app_fill(app, app_nstr(app, "topup.pay.count", (unsigned long)v->notes), "{count}", num, count, sizeof(count));
-	const char *no_change = app_str(app, v->no_change_msg);
-	const char *printer = str_or_null(app, v->printer_msg);
 	const char *insert = v->step == TOPUP_CLOSING ? app_str(app, "topup.pay.closing")
 			     : v->accepting          ? app_str(app, "topup.pay.insert")
 						     : NULL;
 	const char *notice = str_or_null(app, v->notice);
-	const char *total_label = app_str(app, "topup.pay.total");
 	bool paying = v->step == TOPUP_PAY;
-	/* Landscape: back, cancel, finish in one row (reading order); portrait: finish on its own. */
+	/* Two columns: back, cancel, finish in one row (reading order); one: finish on its own. */
 	struct nav_button buttons[] = {
 		{"pay.finish", app_str(app, "topup.pay.finish"), true, paying && v->finish_enabled},
 		{"nav.back", app_str(app, "common.back"), false, paying && v->back_enabled},
@@ -651,60 +659,74 @@ static void draw_pay(struct app *app, struct ui_page *page)
 	struct nav_button wide_buttons[] = {buttons[1], buttons[2], buttons[0]};
 	static const int rows[] = {1, 2};
 	struct item items[] = {
-		{"pay.card.label", card_label, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 0},
-		{"pay.card", v->card_masked, MSG_PX, true, true, TEXT_DIR_LTR, THEME_BAND, LOOK_LABEL, 0},
-		{"pay.no-change", no_change, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_WARN, 0},
-		{"pay.printer", printer, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_FAULT, 1},
-		{"pay.notes", notes, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0},
-		{"pay.limits", limits, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0},
-		{"pay.insert", insert, MSG_PX, true, false, TEXT_DIR_AUTO, THEME_BAND, LOOK_LABEL, 0},
-		{"pay.total.label", total_label, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 1},
-		{"pay.total", total, TOTAL_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 1},
-		{"pay.count", count, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 1},
-		{"pay.notice", notice, BODY_PX, true, false, TEXT_DIR_AUTO, 0,
-		 notice_is_fault(v->notice) ? LOOK_FAULT : LOOK_WARN, 1},
+		{"pay.card.label", app_str(app, "topup.card.label"), NULL, BODY_PX, false, false, TEXT_DIR_AUTO,
+		 THEME_MUTED, LOOK_LABEL, 0, 1},
+		{"pay.card", v->card_masked, NULL, MSG_PX, true, true, TEXT_DIR_LTR, THEME_BAND, LOOK_LABEL, 0, 0},
+		{"pay.no-change", app_str(app, v->no_change_msg), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_WARN, 0,
+		 0},
+		{"pay.printer", str_or_null(app, v->printer_msg), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_FAULT,
+		 1, 0},
+		{"pay.notes", notes, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0, 3},
+		{"pay.limits", limits, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0, 0},
+		{"pay.insert", insert, NULL, MSG_PX, true, false, TEXT_DIR_AUTO, THEME_BAND, LOOK_LABEL, 0, 2},
+		{"pay.total.label", app_str(app, "topup.pay.total"), NULL, BODY_PX, false, false, TEXT_DIR_AUTO,
+		 THEME_MUTED, LOOK_LABEL, 1, 4},
+		{"pay.total", total, NULL, TOTAL_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 1, 0},
+		{"pay.count", count, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 1, 5},
+		{"pay.notice", notice, NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0,
+		 notice_is_fault(v->notice) ? LOOK_FAULT : LOOK_WARN, 1, 0},
 	};
-	bool wide = page->width > page->height;
-	lay_out(page, "topup.pay.title", title, items, (int)(sizeof(items) / sizeof(items[0])),
-		wide ? wide_buttons : buttons, rows, 2);
+	const struct layout L = {
+		.header_id = "topup.pay.title", .title = app_str(app, "topup.pay.title"),
+		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
+		.buttons = buttons, .wide = wide_buttons, .rows = rows, .n_rows = 2, .n_buttons = 3,
+	};
+	lay_out(page, &L);
 }
 
 /* ---- topup-done ---- */
 
-enum done_slot { D_HEADER, D_CREDITED, D_AMOUNT, D_CARD_LABEL, D_CARD, D_TXN_LABEL, D_TXN, D_RECEIPT, D_SYNC, D_NOTICE, D_FILL,
-		 D_NAV, D_COUNT };
-
+/*
+ * Start column: what was credited, to which card, when it reaches it; end column: the proof
+ * (the transaction number, the receipt). Short of room, these go, in order: the labels over
+ * the card and the transaction number, then "credited to your card" over the amount. The
+ * amount, the card, the number, the receipt and sync messages and the button stay.
+ */
 static void draw_done(struct app *app, struct ui_page *page)
 {
-	const struct topup_screens *ts = screens_of(app);
-	const struct topup_view *v = &ts->shown;
-	const char *title = app_str(app, "topup.done.title");
-	const char *credited = app_str(app, "topup.done.credited");
-	const char *card_label = app_str(app, "topup.card.label");
+	const struct topup_view *v = &screens_of(app)->shown;
 	char amount[48], txn[32];
 	app_money(app, v->credited_fils, amount, sizeof(amount));
 	/* The same reference as the receipt's (app_print_topup_receipt). */
 	snprintf(txn, sizeof(txn), "TXN-%06" PRId64, v->tx_seq);
 	bool large = v->tx_number_large;
-	const char *txn_label = app_str(app, "topup.done.number");
 	const char *receipt = app_str(app, v->receipt_msg ? v->receipt_msg : "topup.done.take-receipt");
 	const char *sync_msg = app_str(app, v->done_msg ? v->done_msg : "topup.done.queued-for-sync");
-	const char *notice = str_or_null(app, v->notice);
 	struct nav_button nav[] = {{"done.close", app_str(app, "topup.done.close"), true, true}};
 	static const int rows[] = {1};
-	/* Landscape: what was credited at the start, the proof (number, receipt) at the end. */
 	struct item items[] = {
-		{"done.credited", credited, MSG_PX, true, false, TEXT_DIR_AUTO, THEME_BAND, LOOK_LABEL, 0},
-		{"done.amount", amount, TOTAL_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0},
-		{"done.card.label", card_label, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 0},
-		{"done.card", v->card_masked, MSG_PX, true, true, TEXT_DIR_LTR, THEME_TEXT, LOOK_LABEL, 0},
-		{"done.sync", sync_msg, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 0},
-		{"done.number.label", txn_label, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 1},
-		{"done.number", txn, large ? TXN_LARGE_PX : TXN_PX, true, true, TEXT_DIR_LTR, THEME_TEXT, LOOK_LABEL, 1},
-		{"done.receipt", receipt, MSG_PX, true, false, TEXT_DIR_AUTO, 0, large ? LOOK_FAULT : LOOK_WARN, 1},
-		{"done.notice", notice, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_FAULT, 1},
+		{"done.credited", app_str(app, "topup.done.credited"), NULL, MSG_PX, true, false, TEXT_DIR_AUTO, THEME_BAND,
+		 LOOK_LABEL, 0, 2},
+		{"done.amount", amount, NULL, TOTAL_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0, 0},
+		{"done.card.label", app_str(app, "topup.card.label"), NULL, BODY_PX, false, false, TEXT_DIR_AUTO,
+		 THEME_MUTED, LOOK_LABEL, 0, 1},
+		{"done.card", v->card_masked, NULL, MSG_PX, true, true, TEXT_DIR_LTR, THEME_TEXT, LOOK_LABEL, 0, 0},
+		{"done.sync", sync_msg, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 0, 0},
+		{"done.number.label", app_str(app, "topup.done.number"), NULL, BODY_PX, false, false, TEXT_DIR_AUTO,
+		 THEME_MUTED, LOOK_LABEL, 1, 1},
+		{"done.number", txn, NULL, large ? TXN_LARGE_PX : TXN_PX, true, true, TEXT_DIR_LTR, THEME_TEXT, LOOK_LABEL, 1,
+		 0},
+		{"done.receipt", receipt, NULL, MSG_PX, true, false, TEXT_DIR_AUTO, 0, large ? LOOK_FAULT : LOOK_WARN, 1, 0},
+		/* Red only for what went wrong ("the acceptor works again" is no fault). */
+		{"done.notice", str_or_null(app, v->notice), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0,
+		 notice_is_fault(v->notice) ? LOOK_FAULT : LOOK_WARN, 1, 0},
 	};
-	lay_out(page, "topup.done.title", title, items, (int)(sizeof(items) / sizeof(items[0])), nav, rows, 1);
+	const struct layout L = {
+		.header_id = "topup.done.title", .title = app_str(app, "topup.done.title"),
+		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
+		.buttons = nav, .wide = nav, .rows = rows, .n_rows = 1, .n_buttons = 1,
+	};
+	lay_out(page, &L);
 }
 
 /* A flow's screen built with no flow (an enter that could not start one, before its queued
