@@ -189,6 +189,13 @@ static bool printer_ready(struct recovery *r)
 /* RECEIPTS: the oldest receipt due goes to the printer, or the wait goes on. */
 static void print_next(struct recovery *r)
 {
+	/* Once receipts are known to wait for the printer, each tick asks only its status (in
+	 * memory) and the customer screen; the ledger is asked again when it can print, not twice
+	 * a second for a printer that may stay down for a day. */
+	if (r->waiting_logged && !printer_ready(r)) {
+		arm(r, RECOVERY_TICK_MS);
+		return;
+	}
 	struct kio_error err = {0};
 	int64_t *due = NULL;
 	size_t n = 0;
