@@ -18,6 +18,9 @@ packages=(
 	# the ledger export's JSON lines (kiosk/ledger/export.c), written and read back in the
 	# tests with a real JSON library instead of hand-made escaping; GLib is already in
 	libjson-glib-dev
+	# the operator's CA for the host link's mutual TLS (host/pki): keys and certificates made
+	# with GnuTLS, the TLS stack libmicrohttpd and Debian's libcurl-gnutls share
+	libgnutls28-dev
 	# fonts (Noto Naskh Arabic, Noto Sans); Unicode data: the line-break table is generated
 	# from it at build time, and the text conformance tests read it
 	fonts-noto-core unicode-data
