@@ -30,6 +30,9 @@ packages=(
 	# recommended by clang) build the fuzz targets as libFuzzer binaries, which
 	# scripts/test.sh runs for a few seconds each (scripts/fuzz.sh)
 	clang libclang-rt-dev
+	# test-only: PyYAML parses docs/host-api.yaml and jsonschema validates its examples
+	# against its schemas (tests/docs/check-host-api.py; each skips with 77 without them)
+	python3-yaml python3-jsonschema
 	# bench-only: libunibreak, the line-break stage the own UAX #14 breaker replaced, as the
 	# speed baseline of bench/text/bench-linebreak (the kiosk no longer links it)
 	libunibreak-dev
