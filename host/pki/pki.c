@@ -23,7 +23,10 @@
  *  3. Every file is fsync'ed before its rename and the directory after, so a power cut after
  *     pki_* returned keeps what it reported as made.
  *  4. A call that fails removes what it made (pki_ca_init's ca.key is made last, so a
- *     directory with ca.key holds a whole CA).
+ *     directory with ca.key holds a whole CA). A crash in the middle can leave a hidden
+ *     temporary `.NAME.XXXXXX` (0600 from its creation, invariant 2) that nothing reads, and
+ *     the files made before it: the next call refuses, naming one, and an operator removes
+ *     the folder's new files and runs it again.
  */
 #include "host/pki/pki.h"
 
@@ -846,6 +849,8 @@ enum pki_peer pki_peer_check(gnutls_session_t session, char fingerprint[65], cha
 		say(why, why_len, "gnutls_x509_crt_import: %s", gnutls_strerror(g));
 		goto out_crt;
 	}
+	/* A negative return here and for the key usage below means the extension is absent:
+	 * no CA flag, and no restriction on the key's use (RFC 5280, 4.2.1.3 and 4.2.1.9). */
 	unsigned ca_flag = 0;
 	g = gnutls_x509_crt_get_basic_constraints(crt, NULL, &ca_flag, NULL);
 	if (g >= 0 && ca_flag) {
