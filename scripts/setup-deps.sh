@@ -21,6 +21,12 @@ packages=(
 	# the operator's CA for the host link's mutual TLS (host/pki): keys and certificates made
 	# with GnuTLS, the TLS stack libmicrohttpd and Debian's libcurl-gnutls share
 	libgnutls28-dev
+	# the reference host (host/, kiosk-host): PostgreSQL's client library, and libmicrohttpd
+	# built with GnuTLS for its HTTPS with client certificates (mutual TLS)
+	libpq-dev libmicrohttpd-dev
+	# the reference host's database: the tests and the demo start a throwaway cluster with the
+	# server's initdb and pg_ctl (scripts/pg-throwaway.sh); without it the host tests skip
+	postgresql
 	# fonts (Noto Naskh Arabic, Noto Sans); Unicode data: the line-break table is generated
 	# from it at build time, and the text conformance tests read it
 	fonts-noto-core unicode-data

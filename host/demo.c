@@ -1,0 +1,68 @@
+/* The demo data set, loaded idempotently (demo.h; the table is docs/host-demo-data.md). */
+#define LOG_MODULE "host-demo"
+#include "demo.h"
+
+#include "db.h"
+#include "kiosk/core/log.h"
+
+/* Keep docs/host-demo-data.md in step with this. ON CONFLICT DO NOTHING everywhere: loading
+ * again never resets a balance top-ups moved or a voucher a kiosk spent. */
+static const char demo_sql[] =
+	"INSERT INTO card (card, status, opening_fils, balance_fils) VALUES"
+	" ('7841000024680132', 'active', 2500, 2500),"
+	" ('7841000013579022', 'active', 0, 0),"
+	" ('7841000099990005', 'blocked', 10000, 10000)"
+	" ON CONFLICT (card) DO NOTHING;"
+	"INSERT INTO fee_entity (entity, name) VALUES"
+	" ('dewa', 'Dubai Electricity and Water Authority'),"
+	" ('police', 'Dubai Police'),"
+	" ('salik', 'Salik')"
+	" ON CONFLICT (entity) DO NOTHING;"
+	"INSERT INTO fee_service (entity, service, description) VALUES"
+	" ('dewa', 'bill', 'Electricity and water bill'),"
+	" ('police', 'fines', 'Traffic fines'),"
+	" ('salik', 'topup', 'Salik toll account top-up')"
+	" ON CONFLICT (entity, service) DO NOTHING;"
+	"INSERT INTO fee_account (entity, service, reference, payee, description, kind, due_fils, min_fils,"
+	" max_fils, step_fils) VALUES"
+	" ('dewa', 'bill', '2000123456', 'Mohammed Ahmed Khan', 'Electricity and water bill', 'fixed', 24550,"
+	"  NULL, NULL, NULL),"
+	" ('police', 'fines', '10012345', 'Fatima Saeed Al Mansoori', 'Traffic fines', 'items', NULL, NULL, NULL,"
+	"  NULL),"
+	" ('salik', 'topup', '40012345', 'Rahul Kumar Nair', 'Salik toll account top-up', 'open', NULL, 5000,"
+	"  100000, 5000)"
+	" ON CONFLICT (entity, service, reference) DO NOTHING;"
+	"INSERT INTO fee_item (entity, service, reference, id, description, amount_fils) VALUES"
+	" ('police', 'fines', '10012345', 'F-1', 'Speeding, Sheikh Zayed Road', 60000),"
+	" ('police', 'fines', '10012345', 'F-2', 'Parking, Deira', 40000)"
+	" ON CONFLICT (entity, service, reference, id) DO NOTHING;"
+	"INSERT INTO voucher (code, value_fils, remaining_fils, expires) VALUES"
+	" ('DEMO-5000', 5000, 5000, '2099-12-31'),"
+	" ('DEMO-20000', 20000, 20000, '2099-12-31'),"
+	" ('DEMO-SPENT', 5000, 0, '2099-12-31'),"
+	" ('DEMO-EXPIRED', 5000, 5000, '2020-01-31')"
+	" ON CONFLICT (code) DO NOTHING;"
+	"INSERT INTO catalogue (id, version, document, etag)"
+	" SELECT 1, 1, d, md5(d::text) FROM (SELECT '{\"version\": 1,"
+	"  \"services\": ["
+	"   {\"id\": \"topup\", \"kind\": \"card_topup\", \"min_fils\": 1000, \"max_fils\": 500000},"
+	"   {\"id\": \"dewa.bill\", \"kind\": \"fee\", \"entity\": \"dewa\", \"service\": \"bill\"},"
+	"   {\"id\": \"police.fines\", \"kind\": \"fee\", \"entity\": \"police\", \"service\": \"fines\"},"
+	"   {\"id\": \"salik.topup\", \"kind\": \"fee\", \"entity\": \"salik\", \"service\": \"topup\"}],"
+	"  \"config\": {\"offline\": {\"card_max_fils\": 50000, \"card_max_count\": 3,"
+	"   \"kiosk_max_fils\": 500000, \"kiosk_max_count\": 50}}}'::jsonb AS d) doc"
+	" ON CONFLICT (id) DO NOTHING;";
+
+int demo_load(PGconn *c, struct kio_error *err)
+{
+	int rc = hdb_begin(c, err);
+	if (!rc)
+		rc = hdb_exec(c, demo_sql, "load the demo data", err);
+	if (!rc)
+		rc = hdb_commit(c, err);
+	if (rc)
+		hdb_rollback(c);
+	else
+		LOG_INFO("demo data loaded");
+	return rc;
+}

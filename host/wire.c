@@ -1,0 +1,578 @@
+/* The host's parsers of request bodies and the Date header (wire.h): json-glib, gint64 only. */
+#include "wire.h"
+
+#include <glib.h>
+#include <inttypes.h>
+#include <json-glib/json-glib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static int fail(struct wire_error *err, enum wire_fault fault, int64_t rec, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(struct wire_error *err, enum wire_fault fault, int64_t rec, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err->fault = fault;
+	err->rec = rec;
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+bool wire_card_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (s[n] < '0' || s[n] > '9')
+			return false;
+	return n == 16;
+}
+
+bool wire_uuid_ok(const char *s)
+{
+	for (size_t k = 0; k < 36; k++) {
+		char c = s[k];
+		if (k == 8 || k == 13 || k == 18 || k == 23) {
+			if (c != '-')
+				return false;
+		} else if (!g_ascii_isxdigit(c)) {
+			return false;
+		}
+	}
+	return s[36] == '\0';
+}
+
+/* json-glib reads an integer literal with strtoull and casts it: 18446744073709551616 comes
+ * back as -1 and -18446744073709551615 as +1, silently. Every integer literal outside a string
+ * must therefore fit in int64 before json-glib sees it; a fraction or exponent is left to the
+ * type checks (G_TYPE_DOUBLE). */
+static bool integers_fit(const char *buf, size_t len)
+{
+	bool in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '"') {
+			in_string = true;
+			continue;
+		}
+		if (c != '-' && (c < '0' || c > '9'))
+			continue;
+		bool neg = c == '-';
+		size_t start = neg ? i + 1 : i, end = start;
+		while (end < len && buf[end] >= '0' && buf[end] <= '9')
+			end++;
+		size_t lead = start;
+		while (lead + 1 < end && buf[lead] == '0')
+			lead++;
+		size_t digits = end - lead;
+		bool fraction = end < len && (buf[end] == '.' || buf[end] == 'e' || buf[end] == 'E');
+		if (!fraction && end > start &&
+		    (digits > 19 ||
+		     (digits == 19 && memcmp(buf + lead, neg ? "9223372036854775808" : "9223372036854775807", 19) > 0)))
+			return false;
+		i = end > i ? end - 1 : i;
+	}
+	return true;
+}
+
+/* The document's top object. json-glib reads the bytes with their length; a body that is not
+ * UTF-8 or not an object is bad_json. Caller unrefs the parser (it owns the object). */
+static JsonObject *load_object(const char *buf, size_t len, JsonParser **parser, struct wire_error *err)
+{
+	*parser = json_parser_new_immutable();
+	GError *gerr = NULL;
+	if (len > WIRE_BODY_MAX) {
+		fail(err, WIRE_BAD_REQUEST, 0, "body of %zu bytes is over the limit", len);
+		return NULL;
+	}
+	if (!g_utf8_validate(buf, (gssize)len, NULL)) {
+		fail(err, WIRE_BAD_JSON, 0, "body is not UTF-8 text");
+		return NULL;
+	}
+	if (!integers_fit(buf, len)) {
+		fail(err, WIRE_BAD_REQUEST, 0, "an integer is outside the 64-bit range");
+		return NULL;
+	}
+	if (!json_parser_load_from_data(*parser, buf, (gssize)len, &gerr)) {
+		fail(err, WIRE_BAD_JSON, 0, "not JSON: %s", gerr ? gerr->message : "?");
+		g_clear_error(&gerr);
+		return NULL;
+	}
+	JsonNode *root = json_parser_get_root(*parser);
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+		fail(err, WIRE_BAD_JSON, 0, "the body must be a JSON object");
+		return NULL;
+	}
+	return json_node_get_object(root);
+}
+
+enum kind { K_ABSENT, K_NULL, K_INT, K_TEXT, K_FRACTION, K_OTHER };
+
+static enum kind kind_of(JsonNode *n)
+{
+	if (!n)
+		return K_ABSENT;
+	if (JSON_NODE_HOLDS_NULL(n))
+		return K_NULL;
+	if (!JSON_NODE_HOLDS_VALUE(n))
+		return K_OTHER;
+	GType t = json_node_get_value_type(n);
+	if (t == G_TYPE_INT64)
+		return K_INT;
+	if (t == G_TYPE_DOUBLE)
+		return K_FRACTION;
+	if (t == G_TYPE_STRING)
+		return K_TEXT;
+	return K_OTHER;
+}
+
+static const char *kind_name(enum kind k)
+{
+	static const char *const names[] = {"absent", "null", "an integer", "text", "a fraction", "another type"};
+	return names[k];
+}
+
+/* A text member: present, a string, UTF-8 without NUL (json-glib decodes \u0000), 1..max bytes. */
+static int get_text(JsonObject *o, const char *name, size_t max, char *out, size_t cap, struct wire_error *err)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	if (kind_of(n) != K_TEXT)
+		return fail(err, WIRE_BAD_REQUEST, 0, "'%s' must be text, it is %s", name, kind_name(kind_of(n)));
+	const char *s = json_node_get_string(n);
+	size_t len = strlen(s);
+	if (len == 0 || len > max || len >= cap)
+		return fail(err, WIRE_BAD_REQUEST, 0, "'%s' must be 1 to %zu bytes", name, max < cap ? max : cap - 1);
+	memcpy(out, s, len + 1);
+	return 0;
+}
+
+static int get_int(JsonObject *o, const char *name, int64_t *out, struct wire_error *err)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	enum kind k = kind_of(n);
+	if (k != K_INT)
+		return fail(err, WIRE_BAD_REQUEST, 0, "'%s' must be an integer, it is %s", name, kind_name(k));
+	*out = json_node_get_int(n);
+	return 0;
+}
+
+/* ---- records ---- */
+
+enum shape { S_ANY, S_UUID, S_CARD };
+
+/* Per column of the ledger's chained tables: the JSON kinds it may take and its value rules,
+ * as the kiosk's schema (kiosk/ledger/store.c, migration 4) holds them. A column the ledger
+ * gains without a rule here refuses every record of its table: the host never stores what it
+ * cannot check. */
+struct col_rule {
+	const char *table, *col;
+	bool is_int, nullable;
+	int64_t min; /* integers */
+	const char *one_of[3];
+	enum shape shape;
+};
+
+static const struct col_rule rules[] = {
+	{"tx", "uuid", false, false, 0, {NULL}, S_UUID},
+	{"tx", "seq", true, false, 1, {NULL}, S_ANY},
+	{"tx", "kind", false, false, 0, {"topup"}, S_ANY},
+	{"tx", "lang", false, false, 0, {"ar", "en"}, S_ANY},
+	{"tx", "opened_s", true, false, 0, {NULL}, S_ANY},
+	{"tx_item", "tx_rec", true, false, 1, {NULL}, S_ANY},
+	{"tx_item", "kind", false, false, 0, {"topup"}, S_ANY},
+	{"tx_item", "card", false, false, 0, {NULL}, S_CARD}, /* a top-up always names its card */
+	{"tx_item", "amount_fils", true, true, 0, {NULL}, S_ANY},
+	{"payment", "tx_rec", true, false, 1, {NULL}, S_ANY},
+	{"payment", "method", false, false, 0, {"cash"}, S_ANY},
+	{"payment", "note_id", true, true, 1, {NULL}, S_ANY},
+	{"payment", "value_fils", true, false, 0, {NULL}, S_ANY},
+	{"payment", "at_s", true, false, 0, {NULL}, S_ANY},
+	{"suspense", "note_id", true, false, 1, {NULL}, S_ANY},
+	{"suspense", "value_fils", true, false, 0, {NULL}, S_ANY},
+	{"suspense", "at_s", true, false, 0, {NULL}, S_ANY},
+	{"suspense", "why", false, false, 0, {NULL}, S_ANY},
+	{"tx_end", "tx_rec", true, false, 1, {NULL}, S_ANY},
+	{"tx_end", "state", false, false, 0, {"completed", "cancelled"}, S_ANY},
+	{"tx_end", "recovered", true, false, 0, {NULL}, S_ANY},
+	{"tx_end", "credited_fils", true, false, 0, {NULL}, S_ANY},
+	{"tx_end", "at_s", true, false, 0, {NULL}, S_ANY},
+};
+
+static const struct col_rule *rule_of(const char *table, const char *col)
+{
+	for (size_t k = 0; k < G_N_ELEMENTS(rules); k++)
+		if (strcmp(rules[k].table, table) == 0 && strcmp(rules[k].col, col) == 0)
+			return &rules[k];
+	return NULL;
+}
+
+static const char *const tables[] = {"tx", "tx_item", "payment", "suspense", "tx_end"};
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int parse_record(JsonNode *node, size_t index, struct wire_record *r, struct wire_error *err)
+{
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		return fail(err, WIRE_BAD_REQUEST, 0, "records[%zu] is not an object", index);
+	JsonObject *o = json_node_get_object(node);
+	JsonNode *rn = json_object_get_member(o, "rec");
+	enum kind k = kind_of(rn);
+	if (k != K_INT)
+		return fail(err, WIRE_BAD_REQUEST, 0, "records[%zu].rec must be an integer, it is %s", index,
+			    kind_name(k));
+	r->rec = json_node_get_int(rn);
+	if (r->rec < 1)
+		return fail(err, WIRE_BAD_REQUEST, 0, "records[%zu].rec must be 1 or more", index);
+
+	JsonNode *tn = json_object_get_member(o, "type");
+	const char *type = kind_of(tn) == K_TEXT ? json_node_get_string(tn) : NULL;
+	for (size_t t = 0; type && t < G_N_ELEMENTS(tables); t++)
+		if (strcmp(type, tables[t]) == 0)
+			r->type = tables[t];
+	if (!r->type)
+		return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": unknown type", r->rec);
+	if (ledger_rec_columns(r->type, &r->cols, &r->n_cols) != 0 || r->n_cols > LEDGER_REC_COLS_MAX)
+		return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": the ledger has no table %s", r->rec,
+			    r->type);
+
+	for (size_t c = 0; c < r->n_cols; c++) {
+		const char *col = r->cols[c];
+		const struct col_rule *rule = rule_of(r->type, col);
+		if (!rule)
+			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": %s.%s has no host rule", r->rec,
+				    r->type, col);
+		JsonNode *n = json_object_get_member(o, col);
+		k = kind_of(n);
+		if (k == K_FRACTION)
+			return fail(err, WIRE_BAD_REQUEST, r->rec,
+				    "record %" PRId64 ": %s is a fraction or exponent; amounts are integer fils", r->rec,
+				    col);
+		if (k == K_NULL && rule->nullable) {
+			r->vals[c] = (struct ledger_rec_val){LEDGER_REC_NULL, 0, NULL};
+			continue;
+		}
+		if (rule->is_int) {
+			if (k != K_INT)
+				return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": %s must be an integer%s, it is %s",
+					    r->rec, col, rule->nullable ? " or null" : "", kind_name(k));
+			int64_t v = json_node_get_int(n);
+			if (v < rule->min)
+				return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": %s is %" PRId64 ", below %" PRId64,
+					    r->rec, col, v, rule->min);
+			if (strcmp(col, "recovered") == 0 && v > 1)
+				return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": recovered must be 0 or 1", r->rec);
+			r->vals[c] = (struct ledger_rec_val){LEDGER_REC_INT, v, NULL};
+			continue;
+		}
+		if (k != K_TEXT)
+			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": %s must be text%s, it is %s", r->rec,
+				    col, rule->nullable ? " or null" : "", kind_name(k));
+		const char *s = json_node_get_string(n);
+		size_t len = strlen(s);
+		if (len > WIRE_TEXT_MAX)
+			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": %s is longer than %d bytes", r->rec,
+				    col, WIRE_TEXT_MAX);
+		if (rule->one_of[0]) {
+			bool ok = false;
+			for (size_t v = 0; v < G_N_ELEMENTS(rule->one_of) && rule->one_of[v]; v++)
+				ok = ok || strcmp(s, rule->one_of[v]) == 0;
+			if (!ok)
+				return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": %s '%.32s' is not one the ledger knows",
+					    r->rec, col, s);
+		}
+		if (rule->shape == S_CARD && !wire_card_ok(s))
+			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": card must be 16 digits", r->rec);
+		if (rule->shape == S_UUID && !wire_uuid_ok(s))
+			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": uuid is not RFC 4122 text", r->rec);
+		r->texts[c] = g_strdup(s);
+		r->vals[c] = (struct ledger_rec_val){LEDGER_REC_TEXT, 0, r->texts[c]};
+	}
+
+	JsonNode *mn = json_object_get_member(o, "mac");
+	const char *mac = kind_of(mn) == K_TEXT ? json_node_get_string(mn) : "";
+	if (strlen(mac) != 2 * LEDGER_MAC_BYTES)
+		return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": mac must be 64 lowercase hex digits", r->rec);
+	for (size_t b = 0; b < LEDGER_MAC_BYTES; b++) {
+		int hi = hexval(mac[2 * b]), lo = hexval(mac[2 * b + 1]);
+		if (hi < 0 || lo < 0)
+			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": mac must be 64 lowercase hex digits",
+				    r->rec);
+		r->mac[b] = (uint8_t)(hi << 4 | lo);
+	}
+	memcpy(r->mac_hex, mac, sizeof(r->mac_hex));
+	return 0;
+}
+
+static void record_clear(struct wire_record *r)
+{
+	for (size_t c = 0; c < LEDGER_REC_COLS_MAX; c++)
+		g_free(r->texts[c]);
+	memset(r, 0, sizeof(*r));
+}
+
+void wire_batch_clear(struct wire_batch *b)
+{
+	for (size_t k = 0; k < b->n; k++)
+		record_clear(&b->recs[k]);
+	g_free(b->recs);
+	b->recs = NULL;
+	b->n = 0;
+}
+
+int wire_records_parse(const char *buf, size_t len, struct wire_batch *out, struct wire_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	memset(err, 0, sizeof(*err));
+	JsonParser *parser;
+	int rc = -1;
+	JsonObject *o = load_object(buf, len, &parser, err);
+	if (!o)
+		goto out_parser;
+	JsonNode *an = json_object_get_member(o, "records");
+	if (!an || !JSON_NODE_HOLDS_ARRAY(an)) {
+		fail(err, WIRE_BAD_REQUEST, 0, "'records' must be an array");
+		goto out_parser;
+	}
+	JsonArray *a = json_node_get_array(an);
+	guint n = json_array_get_length(a);
+	if (n > WIRE_BATCH_MAX) {
+		fail(err, WIRE_BAD_REQUEST, 0, "%u records; at most %d per batch", n, WIRE_BATCH_MAX);
+		goto out_parser;
+	}
+	out->recs = g_new0(struct wire_record, n ? n : 1);
+	for (guint k = 0; k < n; k++) {
+		out->n = k + 1;
+		if (parse_record(json_array_get_element(a, k), k, &out->recs[k], err) != 0)
+			goto out_clear;
+		if (k > 0 && out->recs[k].rec <= out->recs[k - 1].rec) {
+			fail(err, WIRE_BAD_REQUEST, 0, "records[%u]: rec %" PRId64 " after %" PRId64 "; records go in rec order", k,
+			     out->recs[k].rec, out->recs[k - 1].rec);
+			goto out_clear;
+		}
+	}
+	out->n = n;
+	rc = 0;
+out_clear:
+	if (rc)
+		wire_batch_clear(out);
+out_parser:
+	g_object_unref(parser);
+	return rc;
+}
+
+char *wire_record_json(const struct wire_record *r)
+{
+	JsonBuilder *b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "rec");
+	json_builder_add_int_value(b, r->rec);
+	json_builder_set_member_name(b, "type");
+	json_builder_add_string_value(b, r->type);
+	for (size_t c = 0; c < r->n_cols; c++) {
+		json_builder_set_member_name(b, r->cols[c]);
+		switch (r->vals[c].type) {
+		case LEDGER_REC_INT: json_builder_add_int_value(b, r->vals[c].i); break;
+		case LEDGER_REC_TEXT: json_builder_add_string_value(b, r->vals[c].s); break;
+		default: json_builder_add_null_value(b); break;
+		}
+	}
+	json_builder_set_member_name(b, "mac");
+	json_builder_add_string_value(b, r->mac_hex);
+	json_builder_end_object(b);
+	JsonNode *root = json_builder_get_root(b);
+	JsonGenerator *gen = json_generator_new();
+	json_generator_set_root(gen, root);
+	char *text = json_generator_to_data(gen, NULL);
+	g_object_unref(gen);
+	json_node_unref(root);
+	g_object_unref(b);
+	return text;
+}
+
+/* ---- vouchers ---- */
+
+static int get_code(JsonObject *o, struct wire_voucher *out, struct wire_error *err)
+{
+	if (get_text(o, "code", 32, out->code, sizeof(out->code), err) != 0)
+		return -1;
+	size_t len = strlen(out->code);
+	for (size_t k = 0; k < len; k++) {
+		char c = out->code[k];
+		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
+			return fail(err, WIRE_BAD_REQUEST, 0, "'code' may hold only A-Z, 0-9 and '-'");
+	}
+	if (len < 4)
+		return fail(err, WIRE_BAD_REQUEST, 0, "'code' must be 4 to 32 characters");
+	return 0;
+}
+
+int wire_voucher_validate_parse(const char *buf, size_t len, struct wire_voucher *out, struct wire_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	memset(err, 0, sizeof(*err));
+	JsonParser *parser;
+	JsonObject *o = load_object(buf, len, &parser, err);
+	int rc = o ? get_code(o, out, err) : -1;
+	g_object_unref(parser);
+	return rc;
+}
+
+int wire_voucher_redeem_parse(const char *buf, size_t len, struct wire_voucher *out, struct wire_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	memset(err, 0, sizeof(*err));
+	JsonParser *parser;
+	JsonObject *o = load_object(buf, len, &parser, err);
+	int rc = -1;
+	if (!o || get_code(o, out, err) != 0 ||
+	    get_text(o, "redemption_id", 36, out->redemption_id, sizeof(out->redemption_id), err) != 0 ||
+	    get_text(o, "tx_uuid", 36, out->tx_uuid, sizeof(out->tx_uuid), err) != 0 ||
+	    get_int(o, "amount_fils", &out->amount_fils, err) != 0)
+		goto out_parser;
+	if (!wire_uuid_ok(out->redemption_id) || !wire_uuid_ok(out->tx_uuid)) {
+		fail(err, WIRE_BAD_REQUEST, 0, "'redemption_id' and 'tx_uuid' must be RFC 4122 text");
+		goto out_parser;
+	}
+	if (out->amount_fils <= 0) {
+		fail(err, WIRE_BAD_REQUEST, 0, "'amount_fils' must be more than 0");
+		goto out_parser;
+	}
+	rc = 0;
+out_parser:
+	g_object_unref(parser);
+	return rc;
+}
+
+/* ---- heartbeat ---- */
+
+void wire_heartbeat_clear(struct wire_heartbeat *hb)
+{
+	g_free(hb->devices_json);
+	memset(hb, 0, sizeof(*hb));
+}
+
+int wire_heartbeat_parse(const char *buf, size_t len, struct wire_heartbeat *out, struct wire_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	memset(err, 0, sizeof(*err));
+	JsonParser *parser;
+	JsonObject *o = load_object(buf, len, &parser, err);
+	int rc = -1;
+	JsonBuilder *b = NULL;
+	if (!o || get_text(o, "version", 32, out->version, sizeof(out->version), err) != 0 ||
+	    get_int(o, "queue_depth", &out->queue_depth, err) != 0 || get_int(o, "sent_s", &out->sent_s, err) != 0)
+		goto out_parser;
+	if (out->queue_depth < 0) {
+		fail(err, WIRE_BAD_REQUEST, 0, "'queue_depth' must be 0 or more");
+		goto out_parser;
+	}
+	JsonNode *on = json_object_get_member(o, "oldest_unsynced_s");
+	enum kind k = kind_of(on);
+	if (k == K_INT) {
+		out->has_oldest = true;
+		out->oldest_unsynced_s = json_node_get_int(on);
+	} else if (k != K_NULL) {
+		fail(err, WIRE_BAD_REQUEST, 0, "'oldest_unsynced_s' must be an integer or null, it is %s", kind_name(k));
+		goto out_parser;
+	}
+	JsonNode *dn = json_object_get_member(o, "devices");
+	if (!dn || !JSON_NODE_HOLDS_OBJECT(dn)) {
+		fail(err, WIRE_BAD_REQUEST, 0, "'devices' must be an object of device name to state");
+		goto out_parser;
+	}
+	JsonObject *devs = json_node_get_object(dn);
+	if (json_object_get_size(devs) > WIRE_DEVICES_MAX) {
+		fail(err, WIRE_BAD_REQUEST, 0, "more than %d devices", WIRE_DEVICES_MAX);
+		goto out_parser;
+	}
+	b = json_builder_new();
+	json_builder_begin_object(b);
+	GList *names = json_object_get_members(devs);
+	for (GList *l = names; l; l = l->next) {
+		const char *name = l->data;
+		JsonNode *sn = json_object_get_member(devs, name);
+		if (strlen(name) == 0 || strlen(name) > 32 || kind_of(sn) != K_TEXT ||
+		    strlen(json_node_get_string(sn)) > 32) {
+			g_list_free(names);
+			fail(err, WIRE_BAD_REQUEST, 0, "'devices': each name and state is text of 1 to 32 bytes");
+			goto out_parser;
+		}
+		json_builder_set_member_name(b, name);
+		json_builder_add_string_value(b, json_node_get_string(sn));
+	}
+	g_list_free(names);
+	json_builder_end_object(b);
+	JsonNode *root = json_builder_get_root(b);
+	JsonGenerator *gen = json_generator_new();
+	json_generator_set_root(gen, root);
+	out->devices_json = json_generator_to_data(gen, NULL);
+	g_object_unref(gen);
+	json_node_unref(root);
+	rc = 0;
+out_parser:
+	if (b)
+		g_object_unref(b);
+	if (rc)
+		wire_heartbeat_clear(out);
+	g_object_unref(parser);
+	return rc;
+}
+
+/* ---- Date ---- */
+
+bool wire_http_date_parse(const char *s, int64_t *out)
+{
+	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	/* "Sun, 06 Nov 1994 08:49:37 GMT": exactly 29 bytes, fixed positions. */
+	if (!s || strlen(s) != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+	    s[19] != ':' || s[22] != ':' || s[25] != ' ' || strcmp(s + 26, "GMT") != 0)
+		return false;
+	static const int digits[] = {5, 6, 12, 13, 14, 15, 17, 18, 20, 21, 23, 24};
+	for (size_t k = 0; k < G_N_ELEMENTS(digits); k++)
+		if (s[digits[k]] < '0' || s[digits[k]] > '9')
+			return false;
+	int wday = -1, mon = -1;
+	for (int k = 0; k < 7; k++)
+		if (strncmp(s, days[k], 3) == 0)
+			wday = k;
+	for (int k = 0; k < 12; k++)
+		if (strncmp(s + 8, months[k], 3) == 0)
+			mon = k;
+	if (wday < 0 || mon < 0)
+		return false;
+	struct tm tm = {0};
+	tm.tm_mday = (s[5] - '0') * 10 + (s[6] - '0');
+	tm.tm_mon = mon;
+	tm.tm_year = (s[12] - '0') * 1000 + (s[13] - '0') * 100 + (s[14] - '0') * 10 + (s[15] - '0') - 1900;
+	tm.tm_hour = (s[17] - '0') * 10 + (s[18] - '0');
+	tm.tm_min = (s[20] - '0') * 10 + (s[21] - '0');
+	tm.tm_sec = (s[23] - '0') * 10 + (s[24] - '0');
+	if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return false;
+	struct tm check = tm;
+	time_t t = timegm(&check);
+	/* timegm normalises 31 Feb into March: such a date is refused, as is a wrong weekday. */
+	if (t == (time_t)-1 || check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon || check.tm_wday != wday)
+		return false;
+	*out = (int64_t)t;
+	return true;
+}
