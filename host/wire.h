@@ -62,14 +62,14 @@ void wire_batch_clear(struct wire_batch *b);
 char *wire_record_json(const struct wire_record *r);
 
 struct wire_voucher {
-	char code[33];
+	char code[65];
 	char redemption_id[37]; /* redeem only */
 	char tx_uuid[37];       /* redeem only */
 	int64_t amount_fils;    /* redeem only, > 0 */
 };
 
 /* POST /v1/vouchers/validate ({"code"}) and /redeem ({"code", "redemption_id", "tx_uuid",
- * "amount_fils"}). Codes are 4..32 of [A-Z0-9-]; ids are RFC 4122 text. */
+ * "amount_fils"}). Codes are 1..64 bytes of printable ASCII; ids are RFC 4122 text. */
 int wire_voucher_validate_parse(const char *buf, size_t len, struct wire_voucher *out, struct wire_error *err);
 int wire_voucher_redeem_parse(const char *buf, size_t len, struct wire_voucher *out, struct wire_error *err);
 

@@ -72,6 +72,11 @@ start)
 		chown -R postgres "$dir"
 		# The server must reach DIR through its parents: a mktemp folder is 0700 root.
 		chmod 0711 "$dir"
+		if ! runuser -u postgres -- test -x "$dir/sock"; then
+			echo "pg-throwaway: the postgres user cannot reach $dir (a parent folder is closed to it;" \
+				"use a folder under /tmp, or chmod o+x its parents)" >&2
+			exit 1
+		fi
 	fi
 	"${as[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U "$user" --no-sync -E UTF8 --locale=C \
 		>"$dir/initdb.log" 2>&1 || {
