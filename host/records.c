@@ -23,7 +23,7 @@
  *  H5. A card's balance_fils = opening_fils + the sum of its card_credit rows: a completed
  *      top-up's tx_end adds its credited_fils, exactly what its payments booked.
  *  H6. Money paid is never dropped: a top-up for a card the host does not know creates the card
- *      `unregistered` and raises an alarm.
+ *      `unregistered`, one for a blocked card still credits it; both raise an alarm.
  */
 #define LOG_MODULE "host-records"
 #include "records.h"
@@ -255,14 +255,21 @@ static int apply_end(struct batch_ctx *b, const struct wire_record *r)
 		return -1;
 	bool created = PQntuples(res) == 1;
 	PQclear(res);
-	if (created) {
-		/* Inside the batch's transaction: the alarm stands exactly when the credit does. */
-		const char *pa[] = {b->kiosk, recs, "card_unregistered", "a top-up credited a card the host did not know"};
+	if (hdb_query(b->c, "SELECT status FROM card WHERE card = $1", 1, pc, &res, NULL, "read the card", &b->err))
+		return -1;
+	bool blocked = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "blocked") == 0;
+	PQclear(res);
+	/* H6: the money was paid, so the card is credited even when the host did not know it or
+	 * blocked it (an offline top-up); an operator settles it. The alarm is written inside the
+	 * batch's transaction: it stands exactly when the credit does. */
+	if (created || blocked) {
+		const char *code = created ? "card_unregistered" : "card_blocked";
+		const char *pa[] = {b->kiosk, recs, code,
+				    created ? "a top-up credited a card the host did not know" : "a top-up credited a blocked card"};
 		if (hdb_query(b->c, "INSERT INTO alarm (kiosk_id, rec, code, message) VALUES ($1, $2::bigint, $3, $4)", 4,
 			      pa, NULL, NULL, "raise an alarm", &b->err))
 			return -1;
-		LOG_ERR("ALARM card_unregistered kiosk %s record %s: card ****%s created unregistered", b->kiosk, recs,
-			card + 12);
+		LOG_ERR("ALARM %s kiosk %s record %s: card ****%s credited %s fils", code, b->kiosk, recs, card + 12, amount);
 	}
 	const char *pu[] = {card, amount};
 	if (hdb_query(b->c, "UPDATE card SET balance_fils = balance_fils + $2::bigint, updated_at = now() WHERE card = $1",

@@ -64,8 +64,10 @@ static void start_keeper(const char *dir)
 
 int hostfix_cluster_start(char **dir, char **conninfo)
 {
-	*dir = g_dir_make_tmp("kiosk-hostd-XXXXXX", NULL);
-	g_assert_nonnull(*dir);
+	/* Under /tmp whatever TMPDIR says: the server's socket path must stay under 108 bytes, and
+	 * as root the postgres user must reach the folder through its parents. */
+	*dir = g_strdup("/tmp/kiosk-hostd-XXXXXX");
+	g_assert_nonnull(g_mkdtemp(*dir));
 	start_keeper(*dir);
 	char *sh = script();
 	char *argv[] = {"bash", sh, "start", *dir, NULL};
