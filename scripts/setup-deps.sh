@@ -24,6 +24,9 @@ packages=(
 	# the reference host (host/, kiosk-host): PostgreSQL's client library, and libmicrohttpd
 	# built with GnuTLS for its HTTPS with client certificates (mutual TLS)
 	libpq-dev libmicrohttpd-dev
+	# the host tests talk to kiosk-host over mutual TLS with libcurl; Debian's GnuTLS flavour
+	# keeps one TLS stack with libmicrohttpd (the OpenSSL flavour conflicts with it)
+	libcurl4-gnutls-dev
 	# the reference host's database: the tests and the demo start a throwaway cluster with the
 	# server's initdb and pg_ctl (scripts/pg-throwaway.sh); without it the host tests skip
 	postgresql
