@@ -45,20 +45,28 @@ bool wire_uuid_ok(const char *s)
 	return s[36] == '\0';
 }
 
-/* json-glib reads an integer literal with strtoull and casts it: 18446744073709551616 comes
- * back as -1 and -18446744073709551615 as +1, silently. Every integer literal outside a string
- * must therefore fit in int64 before json-glib sees it; a fraction or exponent is left to the
- * type checks (G_TYPE_DOUBLE). */
-static bool integers_fit(const char *buf, size_t len)
+/* Two things json-glib does silently, checked on the text before it sees it:
+ * - it reads an integer literal with strtoull and casts it: 18446744073709551616 comes back
+ *   as -1 and -18446744073709549616 as 2000. Every integer literal outside a string must fit
+ *   in int64; a fraction or exponent is left to the type checks (G_TYPE_DOUBLE).
+ * - it decodes \u0000 into a string that C then reads only up to it: "cash\u0000x" would be
+ *   checked, MACed and stored as "cash". No string may hold it.
+ * false, with *why, for either. */
+static bool lexically_safe(const char *buf, size_t len, const char **why)
 {
 	bool in_string = false;
 	for (size_t i = 0; i < len; i++) {
 		char c = buf[i];
 		if (in_string) {
-			if (c == '\\')
+			if (c == '\\') {
+				if (i + 5 < len && buf[i + 1] == 'u' && memcmp(buf + i + 2, "0000", 4) == 0) {
+					*why = "a string holds \\u0000";
+					return false;
+				}
 				i++;
-			else if (c == '"')
+			} else if (c == '"') {
 				in_string = false;
+			}
 			continue;
 		}
 		if (c == '"') {
@@ -78,8 +86,10 @@ static bool integers_fit(const char *buf, size_t len)
 		bool fraction = end < len && (buf[end] == '.' || buf[end] == 'e' || buf[end] == 'E');
 		if (!fraction && end > start &&
 		    (digits > 19 ||
-		     (digits == 19 && memcmp(buf + lead, neg ? "9223372036854775808" : "9223372036854775807", 19) > 0)))
+		     (digits == 19 && memcmp(buf + lead, neg ? "9223372036854775808" : "9223372036854775807", 19) > 0))) {
+			*why = "an integer is outside the 64-bit range";
 			return false;
+		}
 		i = end > i ? end - 1 : i;
 	}
 	return true;
@@ -99,8 +109,9 @@ static JsonObject *load_object(const char *buf, size_t len, JsonParser **parser,
 		fail(err, WIRE_BAD_JSON, 0, "body is not UTF-8 text");
 		return NULL;
 	}
-	if (!integers_fit(buf, len)) {
-		fail(err, WIRE_BAD_REQUEST, 0, "an integer is outside the 64-bit range");
+	const char *why = NULL;
+	if (!lexically_safe(buf, len, &why)) {
+		fail(err, WIRE_BAD_REQUEST, 0, "%s", why);
 		return NULL;
 	}
 	if (!json_parser_load_from_data(*parser, buf, (gssize)len, &gerr)) {

@@ -347,6 +347,7 @@ static void test_bad_bodies(void)
 		{"\"value_fils\":2000", "\"value_fils\":18446744073709553616", 400, "bad_request"},
 		{"\"type\":\"payment\"", "\"type\":\"refund\"", 422, "bad_record"},
 		{"\"method\":\"cash\"", "\"method\":\"card\"", 422, "bad_record"},
+		{"\"method\":\"cash\"", "\"method\":\"cash\\u0000card\"", 400, "bad_request"},
 		{"\"rec\":3", "\"rec\":\"3\"", 400, "bad_request"},
 		{"\"mac\":\"", "\"mac\":\"zz", 422, "bad_record"},
 	};
