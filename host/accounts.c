@@ -270,8 +270,8 @@ static int redeem_once(PGconn *c, const char *kiosk_id, const struct wire_vouche
 		reply_error(reply, 410, "voucher_expired", NULL, 0, "voucher %s has expired", v->code);
 	else if (remaining == 0)
 		reply_error(reply, 409, "voucher_spent", NULL, 0, "voucher %s has been spent", v->code);
-	else if (remaining < v->amount_fils)
-		reply_error(reply, 409, "voucher_insufficient", "remaining_fils", remaining,
+	else if (remaining < v->amount_fils) /* the contract's codes: spent, for what is asked */
+		reply_error(reply, 409, "voucher_spent", NULL, 0,
 			    "voucher %s holds %" PRId64 " fils, %" PRId64 " asked", v->code, remaining, v->amount_fils);
 	PQclear(res);
 	if (reply->status) {

@@ -20,8 +20,7 @@ void accounts_fee(PGconn *c, const char *entity, const char *service, const char
 		  struct host_reply *reply);
 /* POST /v1/vouchers/validate and /redeem. Redeem is idempotent per redemption_id: the same id
  * and body answers the first answer again, another body 422 idempotency_mismatch. 404
- * voucher_unknown, 409 voucher_spent, 409 voucher_insufficient (more asked than remains), 410
- * voucher_expired. */
+ * voucher_unknown, 409 voucher_spent (nothing left, or less than asked), 410 voucher_expired. */
 void accounts_voucher_validate(PGconn *c, const char *buf, size_t len, struct host_reply *reply);
 void accounts_voucher_redeem(PGconn *c, const char *kiosk_id, const char *buf, size_t len, struct host_reply *reply);
 /* GET /v1/catalogue: 200 with the document and its ETag, or 304 when if_none_match (may be

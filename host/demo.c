@@ -45,11 +45,13 @@ static const char demo_sql[] =
 	"INSERT INTO catalogue (id, version, document, etag)"
 	" SELECT 1, 1, d, md5(d::text) FROM (SELECT '{\"version\": 1,"
 	"  \"services\": ["
-	"   {\"id\": \"topup\", \"kind\": \"card_topup\", \"min_fils\": 1000, \"max_fils\": 500000},"
-	"   {\"id\": \"dewa.bill\", \"kind\": \"fee\", \"entity\": \"dewa\", \"service\": \"bill\"},"
-	"   {\"id\": \"police.fines\", \"kind\": \"fee\", \"entity\": \"police\", \"service\": \"fines\"},"
-	"   {\"id\": \"salik.topup\", \"kind\": \"fee\", \"entity\": \"salik\", \"service\": \"topup\"}],"
-	"  \"config\": {\"offline\": {\"card_max_fils\": 50000, \"card_max_count\": 3,"
+	"   {\"entity\": \"edirham\", \"service\": \"topup\", \"min_fils\": 1000, \"max_fils\": 500000,"
+	"    \"name\": {\"en\": \"e-Dirham card top-up\", \"ar\": \"شحن بطاقة الدرهم الإلكتروني\"}},"
+	"   {\"entity\": \"dewa\", \"service\": \"bill\", \"name\": {\"en\": \"DEWA bill\", \"ar\": \"فاتورة ديوا\"}},"
+	"   {\"entity\": \"police\", \"service\": \"fines\","
+	"    \"name\": {\"en\": \"Traffic fines\", \"ar\": \"المخالفات المرورية\"}},"
+	"   {\"entity\": \"salik\", \"service\": \"topup\", \"name\": {\"en\": \"Salik top-up\", \"ar\": \"شحن سالك\"}}],"
+	"  \"config\": {\"heartbeat_seconds\": 60, \"offline\": {\"card_max_fils\": 50000, \"card_max_count\": 3,"
 	"   \"kiosk_max_fils\": 500000, \"kiosk_max_count\": 50}}}'::jsonb AS d) doc"
 	" ON CONFLICT (id) DO NOTHING;";
 

@@ -635,7 +635,7 @@ static void test_vouchers(void)
 	redeem(ks.id, "DEMO-5000", id1, 5000, 422, "idempotency_mismatch", 0);
 	char *after = hostfix_snapshot(db);
 	g_assert_cmpstr(snap, ==, after);
-	redeem(ks.id, "DEMO-20000", id2, 20000, 409, "voucher_insufficient", 0);
+	redeem(ks.id, "DEMO-20000", id2, 20000, 409, "voucher_spent", 0);
 	redeem(ks.id, "DEMO-SPENT", id2, 1000, 409, "voucher_spent", 0);
 	redeem(ks.id, "DEMO-EXPIRED", id2, 1000, 410, "voucher_expired", 0);
 	redeem(ks.id, "DEMO-NONE", id2, 1000, 404, "voucher_unknown", 0);
@@ -659,6 +659,14 @@ static void test_catalogue_and_heartbeat(void)
 	g_strlcpy(etag, r.etag, sizeof(etag));
 	JsonObject *o = answer(&r, 200);
 	g_assert_cmpint(member(o, "version"), ==, 1);
+	/* docs/host-api.yaml, Catalogue: every service names its entity and service. */
+	JsonArray *services = json_object_get_array_member(o, "services");
+	g_assert_cmpuint(json_array_get_length(services), ==, 4);
+	for (guint k = 0; k < json_array_get_length(services); k++) {
+		JsonObject *svc = json_array_get_object_element(services, k);
+		g_assert_true(json_object_has_member(svc, "entity") && json_object_has_member(svc, "service"));
+	}
+	g_assert_true(json_object_has_member(json_object_get_object_member(o, "config"), "heartbeat_seconds"));
 	json_object_unref(o);
 	accounts_catalogue(db, etag, &r);
 	g_assert_cmpuint(r.status, ==, 304);
