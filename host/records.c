@@ -145,35 +145,48 @@ static int check_duplicate(struct batch_ctx *b, const struct wire_record *r)
 	return 0;
 }
 
-/* The transaction a tx_item, payment or tx_end names: held (in an earlier batch or earlier in
- * this one, same transaction) and not yet ended. */
-static int check_open_tx(struct batch_ctx *b, const struct wire_record *r, int64_t tx_rec)
+/* What the host holds of the transaction a tx_item, payment or tx_end names, in one statement
+ * (round trips are what a batch costs: bench/hostd). */
+struct held_tx {
+	bool is_tx, ended;
+	int64_t paid_fils; /* its payments so far */
+	int64_t topup_items;
+	char card[17]; /* its top-up item's card, "" if none */
+};
+
+/* with_end: also the payments and the top-up item, which only an end needs. */
+static int read_tx(struct batch_ctx *b, int64_t tx_rec, bool with_end, struct held_tx *out)
 {
 	char txs[24];
 	snprintf(txs, sizeof(txs), "%" PRId64, tx_rec);
 	const char *p[] = {b->kiosk, txs};
 	PGresult *res;
 	if (hdb_query(b->c,
-		      "SELECT (SELECT type FROM record WHERE kiosk_id = $1 AND rec = $2::bigint),"
-		      " EXISTS (SELECT 1 FROM record WHERE kiosk_id = $1 AND type = 'tx_end' AND tx_rec = $2::bigint)",
-		      2, p, &res, NULL, "find a record's transaction", &b->err))
+		      with_end ? "SELECT (SELECT type FROM record WHERE kiosk_id = $1 AND rec = $2::bigint) = 'tx',"
+				 " EXISTS (SELECT 1 FROM record WHERE kiosk_id = $1 AND type = 'tx_end' AND tx_rec = $2::bigint),"
+				 " p.paid, i.n, i.card"
+				 " FROM (SELECT coalesce(sum((body->>'value_fils')::bigint), 0) AS paid FROM record"
+				 "   WHERE kiosk_id = $1 AND type = 'payment' AND tx_rec = $2::bigint) p,"
+				 " (SELECT count(*) AS n, min(body->>'card') AS card FROM record WHERE kiosk_id = $1"
+				 "   AND type = 'tx_item' AND tx_rec = $2::bigint AND body->>'kind' = 'topup') i"
+			       : "SELECT (SELECT type FROM record WHERE kiosk_id = $1 AND rec = $2::bigint) = 'tx',"
+				 " EXISTS (SELECT 1 FROM record WHERE kiosk_id = $1 AND type = 'tx_end' AND tx_rec = $2::bigint)",
+		      2, p, &res, NULL, "read a record's transaction", &b->err))
 		return -1;
-	bool is_tx = !PQgetisnull(res, 0, 0) && strcmp(PQgetvalue(res, 0, 0), "tx") == 0;
-	bool ended = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	out->is_tx = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	out->ended = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	if (with_end) {
+		out->paid_fils = hdb_int(res, 0, 2);
+		out->topup_items = hdb_int(res, 0, 3);
+		snprintf(out->card, sizeof(out->card), "%s", PQgetvalue(res, 0, 4));
+	}
 	PQclear(res);
-	if (!is_tx)
-		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
-			      "record %" PRId64 " (%s) names transaction %" PRId64 ", which the host does not hold",
-			      r->rec, r->type, tx_rec);
-	if (ended)
-		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
-			      "record %" PRId64 " (%s) names transaction %" PRId64 ", which has already ended", r->rec,
-			      r->type, tx_rec);
 	return 0;
 }
 
-/* The ledger's rules between records (tx.c's invariants 3, 5 and 6, as the host can see them). */
-static int check_rules(struct batch_ctx *b, const struct wire_record *r)
+/* The ledger's rules between records (tx.c's invariants 3, 5 and 6, as the host can see them).
+ * *tx: what is held of the transaction the record names (tx_item, payment, tx_end). */
+static int check_rules(struct batch_ctx *b, const struct wire_record *r, struct held_tx *tx)
 {
 	if (strcmp(r->type, "tx") == 0) {
 		PGresult *res;
@@ -195,33 +208,38 @@ static int check_rules(struct batch_ctx *b, const struct wire_record *r)
 	if (tx_rec >= r->rec)
 		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
 			      "record %" PRId64 " names transaction %" PRId64 ", which is not before it", r->rec, tx_rec);
-	int rc = check_open_tx(b, r, tx_rec);
-	if (rc || strcmp(r->type, "tx_end") != 0)
-		return rc;
-
-	/* A tx_end credits exactly what its payments booked; a cancel had nothing paid. */
-	char txs[24];
-	snprintf(txs, sizeof(txs), "%" PRId64, tx_rec);
-	const char *p[] = {b->kiosk, txs};
-	PGresult *res;
-	if (hdb_query(b->c,
-		      "SELECT coalesce(sum((body->>'value_fils')::bigint), 0) FROM record"
-		      " WHERE kiosk_id = $1 AND type = 'payment' AND tx_rec = $2::bigint",
-		      2, p, &res, NULL, "sum a transaction's payments", &b->err))
+	if (read_tx(b, tx_rec, strcmp(r->type, "tx_end") == 0, tx))
 		return -1;
-	int64_t paid = hdb_int(res, 0, 0);
-	PQclear(res);
+	if (!tx->is_tx)
+		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+			      "record %" PRId64 " (%s) names transaction %" PRId64 ", which the host does not hold",
+			      r->rec, r->type, tx_rec);
+	if (tx->ended)
+		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+			      "record %" PRId64 " (%s) names transaction %" PRId64 ", which has already ended", r->rec,
+			      r->type, tx_rec);
+	if (strcmp(r->type, "tx_end") != 0)
+		return 0;
+	/* A tx_end credits exactly what its payments booked; a cancel had nothing paid; a completed
+	 * top-up names one card. */
 	int64_t credited = col_int(r, "credited_fils");
 	bool completed = strcmp(col_text(r, "state"), "completed") == 0;
-	if (credited != (completed ? paid : 0) || (!completed && paid != 0) || (completed && paid == 0))
+	if (credited != (completed ? tx->paid_fils : 0) || (!completed && tx->paid_fils != 0) ||
+	    (completed && tx->paid_fils == 0))
 		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
 			      "record %" PRId64 ": a %s end crediting %" PRId64 " fils for %" PRId64 " fils paid", r->rec,
-			      completed ? "completed" : "cancelled", credited, paid);
+			      completed ? "completed" : "cancelled", credited, tx->paid_fils);
+	if (completed && tx->topup_items != 1)
+		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+			      "record %" PRId64 ": a completed top-up needs one card item, transaction %" PRId64 " has %" PRId64,
+			      r->rec, tx_rec, tx->topup_items);
 	return 0;
 }
 
-/* A completed top-up's credit to its card (H5, H6), after its tx_end record is inserted. */
-static int apply_end(struct batch_ctx *b, const struct wire_record *r)
+/* A completed top-up's credit to its card (H5, H6), after its tx_end record is inserted: the
+ * balance and the credit row in one statement. An unknown card is inserted `unregistered` with
+ * the amount as its balance (xmax = 0 tells an insert from the update of an existing row). */
+static int apply_end(struct batch_ctx *b, const struct wire_record *r, const struct held_tx *tx)
 {
 	if (strcmp(col_text(r, "state"), "completed") != 0)
 		return 0;
@@ -229,35 +247,24 @@ static int apply_end(struct batch_ctx *b, const struct wire_record *r)
 	snprintf(txs, sizeof(txs), "%" PRId64, col_int(r, "tx_rec"));
 	snprintf(recs, sizeof(recs), "%" PRId64, r->rec);
 	snprintf(amount, sizeof(amount), "%" PRId64, col_int(r, "credited_fils"));
-	const char *p[] = {b->kiosk, txs};
+	const char *p[] = {tx->card, amount, b->kiosk, txs, recs};
 	PGresult *res;
+	char state[6];
 	if (hdb_query(b->c,
-		      "SELECT body->>'card' FROM record WHERE kiosk_id = $1 AND type = 'tx_item' AND tx_rec = $2::bigint"
-		      " AND body->>'kind' = 'topup'",
-		      2, p, &res, NULL, "find the top-up's card", &b->err))
+		      "WITH c AS (INSERT INTO card (card, status, balance_fils) VALUES ($1, 'unregistered', $2::bigint)"
+		      "   ON CONFLICT (card) DO UPDATE SET balance_fils = card.balance_fils + excluded.balance_fils,"
+		      "   updated_at = now() RETURNING status, xmax = 0 AS created),"
+		      " credit AS (INSERT INTO card_credit (kiosk_id, tx_rec, card, amount_fils, end_rec)"
+		      "   VALUES ($3, $4::bigint, $1, $2::bigint, $5::bigint))"
+		      " SELECT status, created FROM c",
+		      5, p, &res, state, "credit the card", &b->err)) {
+		if (strcmp(state, "23505") == 0) /* H3: cannot happen while tx_end is unique */
+			return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+				      "record %" PRId64 ": transaction %s was credited already", r->rec, txs);
 		return -1;
-	if (PQntuples(res) != 1) {
-		int n = PQntuples(res);
-		PQclear(res);
-		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
-			      "record %" PRId64 ": a completed top-up needs one card item, transaction %s has %d", r->rec,
-			      txs, n);
 	}
-	char card[17];
-	snprintf(card, sizeof(card), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-
-	const char *pc[] = {card};
-	if (hdb_query(b->c,
-		      "INSERT INTO card (card, status) VALUES ($1, 'unregistered') ON CONFLICT (card) DO NOTHING"
-		      " RETURNING card",
-		      1, pc, &res, NULL, "create an unknown card", &b->err))
-		return -1;
-	bool created = PQntuples(res) == 1;
-	PQclear(res);
-	if (hdb_query(b->c, "SELECT status FROM card WHERE card = $1", 1, pc, &res, NULL, "read the card", &b->err))
-		return -1;
-	bool blocked = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "blocked") == 0;
+	bool created = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	bool blocked = strcmp(PQgetvalue(res, 0, 0), "blocked") == 0;
 	PQclear(res);
 	/* H6: the money was paid, so the card is credited even when the host did not know it or
 	 * blocked it (an offline top-up); an operator settles it. The alarm is written inside the
@@ -269,22 +276,8 @@ static int apply_end(struct batch_ctx *b, const struct wire_record *r)
 		if (hdb_query(b->c, "INSERT INTO alarm (kiosk_id, rec, code, message) VALUES ($1, $2::bigint, $3, $4)", 4,
 			      pa, NULL, NULL, "raise an alarm", &b->err))
 			return -1;
-		LOG_ERR("ALARM %s kiosk %s record %s: card ****%s credited %s fils", code, b->kiosk, recs, card + 12, amount);
-	}
-	const char *pu[] = {card, amount};
-	if (hdb_query(b->c, "UPDATE card SET balance_fils = balance_fils + $2::bigint, updated_at = now() WHERE card = $1",
-		      2, pu, NULL, NULL, "credit the card", &b->err))
-		return -1;
-	const char *pk[] = {b->kiosk, txs, card, amount, recs};
-	char state[6];
-	if (hdb_query(b->c,
-		      "INSERT INTO card_credit (kiosk_id, tx_rec, card, amount_fils, end_rec)"
-		      " VALUES ($1, $2::bigint, $3, $4::bigint, $5::bigint)",
-		      5, pk, NULL, state, "record the card credit", &b->err)) {
-		if (strcmp(state, "23505") == 0) /* H3: cannot happen while tx_end is unique */
-			return refuse(&b->f, 422, "bad_record", r->rec, NULL,
-				      "record %" PRId64 ": transaction %s was credited already", r->rec, txs);
-		return -1;
+		LOG_ERR("ALARM %s kiosk %s record %s: card ****%s credited %s fils", code, b->kiosk, recs, tx->card + 12,
+			amount);
 	}
 	return 0;
 }
@@ -298,7 +291,8 @@ static int apply_new(struct batch_ctx *b, const struct wire_record *r, const uin
 	    memcmp(want, r->mac, LEDGER_MAC_BYTES) != 0)
 		return refuse(&b->f, 422, "chain_broken", r->rec, "chain_broken",
 			      "record %" PRId64 " (%s) does not match its chain MAC", r->rec, r->type);
-	int rc = check_rules(b, r);
+	struct held_tx tx = {0};
+	int rc = check_rules(b, r, &tx);
 	if (rc)
 		return rc;
 
@@ -327,7 +321,7 @@ static int apply_new(struct batch_ctx *b, const struct wire_record *r, const uin
 		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
 			      "record %" PRId64 ": its transaction uuid, number or end is held already under another record",
 			      r->rec);
-	if (strcmp(r->type, "tx_end") == 0 && (rc = apply_end(b, r)))
+	if (strcmp(r->type, "tx_end") == 0 && (rc = apply_end(b, r, &tx)))
 		return rc;
 	memcpy(prev, r->mac, LEDGER_MAC_BYTES);
 	b->applied++;
