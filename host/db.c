@@ -256,11 +256,21 @@ int hdb_schema_version(PGconn *c, int *version, struct kio_error *err)
 int hdb_migrate(PGconn *c, int *applied, struct kio_error *err)
 {
 	int done = 0, rc;
-	/* The key of the advisory lock: any constant the host alone uses. */
-	rc = hdb_exec(c,
-		      "CREATE TABLE IF NOT EXISTS schema_migration (version int PRIMARY KEY,"
-		      " applied_at timestamptz NOT NULL DEFAULT now())",
-		      "create schema_migration", err);
+	/* Under the lock too: two CREATE TABLE IF NOT EXISTS racing on a fresh database fail one
+	 * of them on pg_type's unique index (the concurrent-migrate test). The key of the
+	 * advisory lock is any constant the host alone uses. */
+	rc = hdb_begin(c, err);
+	if (!rc)
+		rc = hdb_exec(c, "SELECT pg_advisory_xact_lock(7841201200)", "lock the migrations", err);
+	if (!rc)
+		rc = hdb_exec(c,
+			      "CREATE TABLE IF NOT EXISTS schema_migration (version int PRIMARY KEY,"
+			      " applied_at timestamptz NOT NULL DEFAULT now())",
+			      "create schema_migration", err);
+	if (!rc)
+		rc = hdb_commit(c, err);
+	else
+		hdb_rollback(c);
 	for (int v = 1; !rc && v <= N_MIGRATIONS; v++) {
 		if ((rc = hdb_begin(c, err)))
 			break;
