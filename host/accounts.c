@@ -239,8 +239,14 @@ static int redeem_once(PGconn *c, const char *kiosk_id, const struct wire_vouche
 	if (hdb_begin(c, err))
 		return -1;
 	/* The first answer is the answer: replayed for the same body, even once the voucher has
-	 * since expired or been spent. */
+	 * since expired or been spent. A retry racing its first attempt through another host
+	 * process waits here for it (a lock per redemption id), then finds its answer: checked
+	 * first without the lock, it found none, waited on the voucher, and saw the voucher the
+	 * first attempt had spent (409, the voucher-race test). */
 	const char *pr[] = {v->redemption_id};
+	if (hdb_query(c, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7841))", 1, pr, NULL, sqlstate,
+		      "lock the redemption id", err))
+		goto out_rollback;
 	if (hdb_query(c,
 		      "SELECT code, kiosk_id, tx_uuid::text, amount_fils, remaining_fils FROM voucher_redemption"
 		      " WHERE redemption_id = $1::uuid",

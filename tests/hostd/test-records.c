@@ -649,6 +649,74 @@ static void test_vouchers(void)
 	kiosk_free(&ks);
 }
 
+/* The same redemption sent twice at once (a kiosk's retry racing its first attempt through
+ * two host processes): both answered the same, the voucher spent once; and two different
+ * redemptions of one voucher at once never spend more than it holds. */
+struct redeemer {
+	const char *kiosk, *body;
+	unsigned status;
+	int64_t remaining;
+};
+
+static void *redeem_thread(void *arg)
+{
+	struct redeemer *r = arg;
+	PGconn *c = hostfix_connect(conninfo);
+	struct host_reply reply = {0};
+	accounts_voucher_redeem(c, r->kiosk, r->body, strlen(r->body), &reply);
+	r->status = reply.status;
+	JsonParser *p = json_parser_new();
+	if (reply.body && json_parser_load_from_data(p, reply.body, -1, NULL)) {
+		JsonObject *o = json_node_get_object(json_parser_get_root(p));
+		if (json_object_has_member(o, "remaining_fils"))
+			r->remaining = json_object_get_int_member(o, "remaining_fils");
+	}
+	g_object_unref(p);
+	reply_clear(&reply);
+	PQfinish(c);
+	return NULL;
+}
+
+static void test_voucher_race(void)
+{
+	struct kiosk ks;
+	kiosk_new(&ks);
+	hostfix_exec(db, "INSERT INTO voucher VALUES ('RACE-1', 10000, 10000, '2099-12-31'),"
+			 " ('RACE-2', 10000, 10000, '2099-12-31')");
+	/* Three rounds: the race is a matter of timing (one round failed 2 runs in 3 before the fix). */
+	for (int round = 1; round <= 3; round++) {
+		char *same = g_strdup_printf("{\"code\":\"RACE-1\",\"redemption_id\":\"2a2b3c4d-0000-4000-8000-00000000000%d\","
+					     "\"tx_uuid\":\"2a2b3c4d-0000-4000-8000-0000000000ff\",\"amount_fils\":3000}",
+					     round);
+		struct redeemer a = {ks.id, same, 0, -1}, b = {ks.id, same, 0, -1};
+		pthread_t ta, tb;
+		pthread_create(&ta, NULL, redeem_thread, &a);
+		pthread_create(&tb, NULL, redeem_thread, &b);
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
+		g_assert_cmpuint(a.status, ==, 200);
+		g_assert_cmpuint(b.status, ==, 200);
+		g_assert_cmpint(a.remaining, ==, 10000 - 3000 * round);
+		g_assert_cmpint(b.remaining, ==, 10000 - 3000 * round);
+		g_free(same);
+	}
+	g_assert_cmpint(hostfix_int(db, "SELECT remaining_fils FROM voucher WHERE code = 'RACE-1'"), ==, 1000);
+	pthread_t ta, tb;
+	const char *one = "{\"code\":\"RACE-2\",\"redemption_id\":\"3a2b3c4d-0000-4000-8000-000000000001\","
+			  "\"tx_uuid\":\"3a2b3c4d-0000-4000-8000-0000000000ff\",\"amount_fils\":6000}";
+	const char *two = "{\"code\":\"RACE-2\",\"redemption_id\":\"3a2b3c4d-0000-4000-8000-000000000002\","
+			  "\"tx_uuid\":\"3a2b3c4d-0000-4000-8000-0000000000fe\",\"amount_fils\":6000}";
+	struct redeemer c1 = {ks.id, one, 0, -1}, c2 = {ks.id, two, 0, -1};
+	pthread_create(&ta, NULL, redeem_thread, &c1);
+	pthread_create(&tb, NULL, redeem_thread, &c2);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	g_assert_true((c1.status == 200) != (c2.status == 200));
+	g_assert_cmpuint(c1.status == 200 ? c2.status : c1.status, ==, 409);
+	g_assert_cmpint(hostfix_int(db, "SELECT remaining_fils FROM voucher WHERE code = 'RACE-2'"), ==, 4000);
+	kiosk_free(&ks);
+}
+
 static void test_catalogue_and_heartbeat(void)
 {
 	struct host_reply r = {0};
@@ -779,6 +847,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/hostd/records/two-hosts-race", test_two_hosts_race);
 	g_test_add_func("/hostd/accounts/cards-and-fees", test_cards_and_fees);
 	g_test_add_func("/hostd/accounts/vouchers", test_vouchers);
+	g_test_add_func("/hostd/accounts/voucher-race", test_voucher_race);
 	g_test_add_func("/hostd/accounts/catalogue-and-heartbeat", test_catalogue_and_heartbeat);
 	g_test_add_func("/hostd/db/migrate-and-demo-again", test_migrate_and_demo_again);
 	g_test_add_func("/hostd/db/concurrent-migrate", test_concurrent_migrate);
