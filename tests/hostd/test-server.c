@@ -48,6 +48,27 @@ static char *host_cmd(const char *const *args)
 	return out;
 }
 
+/* Runs kiosk-host with args; returns its exit status, *err_out (may be NULL) its stderr. */
+static int host_status(const char *const *args, char **err_out)
+{
+	GPtrArray *argv = g_ptr_array_new();
+	g_ptr_array_add(argv, host_bin);
+	for (const char *const *a = args; *a; a++)
+		g_ptr_array_add(argv, (char *)*a);
+	g_ptr_array_add(argv, NULL);
+	char *errout = NULL;
+	int status;
+	if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &errout,
+			  &status, NULL))
+		g_error("cannot run %s", host_bin);
+	g_ptr_array_free(argv, TRUE);
+	if (err_out)
+		*err_out = errout;
+	else
+		g_free(errout);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 static char *enrol(const char *ca, const char *id)
 {
 	char *out = g_build_filename(cluster_dir, id, NULL);
@@ -373,6 +394,47 @@ static void test_routes(void)
 	refused(kiosk_a, "GET", "/v1/records", NULL, 0, DATE_NOW, 405, "method_not_allowed");
 }
 
+static void test_commands(void)
+{
+	char *err = NULL;
+	/* An id enrols once; the refusal makes no file. */
+	char *again = g_build_filename(cluster_dir, "again", NULL);
+	const char *enrol_again[] = {"enrol", "--db", conninfo, "--ca", ca_dir, "--kiosk-id", "K-A", "--out", again, NULL};
+	g_assert_cmpint(host_status(enrol_again, &err), ==, 1);
+	g_assert_nonnull(strstr(err, "enrolled already"));
+	g_assert_false(g_file_test(again, G_FILE_TEST_EXISTS));
+	g_free(err);
+	const char *revoke_none[] = {"revoke", "--db", conninfo, "--kiosk-id", "K-NONE", NULL};
+	g_assert_cmpint(host_status(revoke_none, &err), ==, 1);
+	g_assert_nonnull(strstr(err, "no kiosk K-NONE"));
+	g_free(err);
+	const char *no_db[] = {"dump", NULL};
+	g_assert_cmpint(host_status(no_db, NULL), ==, 1);
+	const char *bad_opt[] = {"migrate", "--db", conninfo, "--cert", "x", NULL};
+	g_assert_cmpint(host_status(bad_opt, NULL), ==, 2);
+	const char *unknown[] = {"frobnicate", NULL};
+	g_assert_cmpint(host_status(unknown, NULL), ==, 2);
+	/* serve refuses a database whose schema is not its own. */
+	hostfix_exec(db, "DROP DATABASE IF EXISTS empty");
+	hostfix_exec(db, "CREATE DATABASE empty");
+	char *empty = g_strdup_printf("%s dbname=empty", conninfo);
+	PGconn *e = hostfix_connect(empty);
+	hostfix_exec(e, "CREATE TABLE schema_migration (version int PRIMARY KEY, applied_at timestamptz)");
+	PQfinish(e);
+	char *cert = g_build_filename(ca_dir, "host.crt", NULL), *key = g_build_filename(ca_dir, "host.key", NULL),
+	     *ca = g_build_filename(ca_dir, "ca.crt", NULL);
+	const char *serve[] = {"serve", "--db", empty, "--cert", cert, "--key", key, "--ca", ca, "--listen", "127.0.0.1:0",
+			       NULL};
+	g_assert_cmpint(host_status(serve, &err), ==, 1);
+	g_assert_nonnull(strstr(err, "run kiosk-host migrate"));
+	g_free(err);
+	g_free(cert);
+	g_free(key);
+	g_free(ca);
+	g_free(empty);
+	g_free(again);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -407,6 +469,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/hostd/server/refused-certificates", test_refused_certificates);
 	g_test_add_func("/hostd/server/date-window", test_date_window);
 	g_test_add_func("/hostd/server/routes", test_routes);
+	g_test_add_func("/hostd/server/commands", test_commands);
 	int rc = g_test_run();
 
 	stop_server();
