@@ -21,6 +21,11 @@ packages=(
 	# the operator's CA for the host link's mutual TLS (host/pki): keys and certificates made
 	# with GnuTLS, the TLS stack libmicrohttpd and Debian's libcurl-gnutls share
 	libgnutls28-dev
+	# the sync to the host (kiosk/sync/transport-curl.c): libcurl over mutual TLS; the GnuTLS
+	# flavour keeps one TLS stack with the host's libmicrohttpd (the OpenSSL and GnuTLS -dev
+	# packages conflict); gnutls-bin's certtool and gnutls-serv give the transport's test its
+	# own CA and a TLS server that asks for the kiosk's certificate
+	libcurl4-gnutls-dev gnutls-bin
 	# fonts (Noto Naskh Arabic, Noto Sans); Unicode data: the line-break table is generated
 	# from it at build time, and the text conformance tests read it
 	fonts-noto-core unicode-data
