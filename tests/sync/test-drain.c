@@ -794,6 +794,101 @@ static void test_worker(void)
 	remove_db(path);
 }
 
+/* `kiosk sync status|push` through the kiosk binary (main.c's dispatch): the numbers, the
+ * exit codes, and push's real libcurl transport meeting no host. */
+static int run_kiosk(char **out, char **errout, const char *a0, const char *a1, const char *a2, const char *a3,
+		     const char *a4, const char *a5)
+{
+	const char *exe = g_getenv("KIOSK_EXE");
+	g_assert_nonnull(exe);
+	const char *argv[] = {exe, a0, a1, a2, a3, a4, a5, NULL};
+	int wstatus = 0;
+	GError *gerr = NULL;
+	if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, errout, &wstatus, &gerr))
+		g_error("spawn: %s", gerr->message);
+	g_assert_true(WIFEXITED(wstatus));
+	return WEXITSTATUS(wstatus);
+}
+
+static void test_cli(void)
+{
+	if (!g_getenv("KIOSK_EXE")) {
+		g_test_skip("KIOSK_EXE is not set");
+		return;
+	}
+	char *path = ledger_with_topups(TOPUPS);
+	char *out = NULL, *errout = NULL;
+	g_assert_cmpint(run_kiosk(&out, &errout, "sync", "status", "--db", path, NULL, NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "queue depth: 12 records (3 transactions not marked sent)\n"));
+	g_assert_nonnull(strstr(out, "host holds: records 1..0 of 12\n"));
+	g_assert_nonnull(strstr(out, "oldest unsynced: record 1 at 2027-01-01 00:00:00 UTC\n"));
+	g_assert_nonnull(strstr(out, "last success: never\n"));
+	g_assert_nonnull(strstr(out, "last error: none\n"));
+	g_free(out);
+	g_free(errout);
+	struct ledger_sync *ls = NULL;
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_sync_open(path, true, &ls, &err), ==, 0);
+	g_assert_cmpint(ledger_sync_ack(ls, 4, NOW + 60, NULL, &err), ==, 0);
+	g_assert_cmpint(ledger_sync_error(ls, NOW + 120, "host answered 500 (no error code)", &err), ==, 0);
+	ledger_sync_close(ls);
+	g_assert_cmpint(run_kiosk(&out, &errout, "sync", "status", "--db", path, NULL, NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "queue depth: 8 records (2 transactions not marked sent)\n"));
+	g_assert_nonnull(strstr(out, "host holds: records 1..4 of 12\n"));
+	g_assert_nonnull(strstr(out, "oldest unsynced: record 5 at 2027-01-01 00:00:00 UTC\n"));
+	g_assert_nonnull(strstr(out, "last success: 2027-01-01 00:01:00 UTC\n"));
+	g_assert_nonnull(strstr(out, "last error: 2027-01-01 00:02:00 UTC: host answered 500 (no error code) (1 failures"));
+	g_free(out);
+	g_free(errout);
+	/* Refusals. */
+	g_assert_cmpint(run_kiosk(&out, &errout, "sync", "status", "--db", "/nonexistent/k.db", NULL, NULL), ==, 3);
+	g_assert_cmpstr(errout, ==,
+			"kiosk sync status: database /nonexistent/k.db: no such file (the kiosk creates it at its start)\n");
+	g_free(out);
+	g_free(errout);
+	char *dir = g_path_get_dirname(path);
+	char *foreign = g_build_filename(dir, "notes.txt", NULL);
+	g_assert_true(g_file_set_contents(foreign, "hello, this is not a database, not even close to one", -1, NULL));
+	g_assert_cmpint(run_kiosk(&out, &errout, "sync", "status", "--db", foreign, NULL, NULL), ==, 3);
+	g_assert_nonnull(strstr(errout, "is not a kiosk ledger"));
+	g_free(out);
+	g_free(errout);
+	g_assert_cmpint(run_kiosk(&out, &errout, "sync", "status", NULL, NULL, NULL, NULL), ==, 2);
+	g_assert_cmpstr(errout, ==, "kiosk sync status: --db PATH is needed\n");
+	g_free(out);
+	g_free(errout);
+	g_assert_cmpint(run_kiosk(&out, &errout, "sync", "pull", "--db", path, NULL, NULL), ==, 2);
+	g_assert_cmpstr(errout, ==, "kiosk sync: unknown command 'pull' (status or push)\n");
+	g_free(out);
+	g_free(errout);
+	g_assert_cmpint(run_kiosk(&out, &errout, "sync", "push", "--db", path, NULL, NULL), ==, 2);
+	g_assert_nonnull(strstr(errout, "--config FILE is needed"));
+	g_free(out);
+	g_free(errout);
+	char *ini = g_build_filename(dir, "k.ini", NULL);
+	g_assert_true(g_file_set_contents(ini, "[kiosk]\nid = K-1\n", -1, NULL));
+	g_assert_cmpint(run_kiosk(&out, &errout, "sync", "push", "--db", path, "--config", ini), ==, 2);
+	g_assert_nonnull(strstr(errout, "host.url is empty: there is no host to push to"));
+	g_free(out);
+	g_free(errout);
+	/* A host that is not there: exit 1, the error recorded, nothing marked. The TLS files
+	 * exist (their contents are never reached). */
+	char *text = g_strdup_printf("[host]\nurl = https://127.0.0.1:1\nca = %s\ncert = %s\nkey = %s\ntimeout_ms = 2000\n",
+				     ini, ini, ini);
+	g_assert_true(g_file_set_contents(ini, text, -1, NULL));
+	g_free(text);
+	g_assert_cmpint(run_kiosk(&out, &errout, "sync", "push", "--db", path, "--config", ini), ==, 1);
+	g_assert_nonnull(strstr(errout, "kiosk sync push: POST https://127.0.0.1:1/v1/records: "));
+	g_free(out);
+	g_free(errout);
+	g_assert_cmpint(query_int(path, "SELECT acked_rec FROM sync_state"), ==, 4);
+	g_assert_cmpint(query_int(path, "SELECT attempts FROM sync_state"), ==, 2);
+	g_free(ini);
+	g_free(foreign);
+	g_free(dir);
+	remove_db(path);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -813,5 +908,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sync/drain/kill-points", test_kill_points);
 	g_test_add_func("/sync/offline-limits", test_offline_limits);
 	g_test_add_func("/sync/worker", test_worker);
+	g_test_add_func("/sync/cli", test_cli);
 	return g_test_run();
 }
