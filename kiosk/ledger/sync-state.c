@@ -131,6 +131,21 @@ int ledger_sync_open(const char *db_path, bool writable, struct ledger_sync **ou
 		rc = exec(ls->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err, "set pragmas");
 		if (rc)
 			goto out_close;
+		/* Without WAL the worker's reads would block the kiosk's money writes (and its
+		 * writes wait on theirs): a database the kiosk has not made WAL is not synced. */
+		sqlite3_stmt *st = NULL;
+		bool wal = false;
+		if (sqlite3_prepare_v2(ls->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW) {
+			const char *mode = (const char *)sqlite3_column_text(st, 0);
+			wal = mode && strcmp(mode, "wal") == 0;
+		}
+		sqlite3_finalize(st);
+		if (!wal) {
+			rc = kio_fail(err, KIO_ERR_CORRUPT,
+				      "database %s is not in WAL mode (the kiosk sets it at its start): not synced", db_path);
+			goto out_close;
+		}
 	}
 	*out = ls;
 	return 0;
