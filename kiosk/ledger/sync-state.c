@@ -15,6 +15,7 @@
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 #include "store-priv.h"
+#include "sync-state-priv.h"
 
 /*
  * A record's sync states (docs/ledger.md, "Sync", draws them with the drain's phases):
@@ -30,8 +31,8 @@
  *  2. acked_rec never passes the chain's last record (ledger_sync_ack refuses it).
  *  3. An outbox row's sent_s is set in the same commit as the acked_rec that covers its
  *     transaction's tx_end, never before and never in another: outbox sent_s IS NOT NULL
- *     exactly when tx_end.rec <= acked_rec (ledger_sync_check tests 2 and 3 in SQL; 1 is a
- *     trigger).
+ *     exactly when tx_end.rec <= acked_rec (sync_state_check tests 2 and 3 in SQL, for
+ *     ledger_sync_check and ledger_check; 1 is a trigger).
  *  4. Nothing of the ledger is deleted or changed by the sync: only sync_state and the outbox
  *     rows' sent_s move (the triggers of migrations 4 and 7).
  *
@@ -424,7 +425,9 @@ int ledger_unacked_topups(struct ledger *ledger, const char *card, struct ledger
 	return unacked(ledger_db(ledger), card, out, err);
 }
 
-int ledger_sync_check(struct ledger_sync *ls, struct kio_error *err)
+int ledger_sync_check(struct ledger_sync *ls, struct kio_error *err) { return sync_state_check(ls->db, err); }
+
+int sync_state_check(sqlite3 *db, struct kio_error *err)
 {
 	static const struct {
 		int invariant;
@@ -438,7 +441,7 @@ int ledger_sync_check(struct ledger_sync *ls, struct kio_error *err)
 	};
 	for (size_t k = 0; k < sizeof(checks) / sizeof(checks[0]); k++) {
 		int64_t bad = 0;
-		int rc = query_int(ls->db, checks[k].sql, 0, 0, &bad, err, "check");
+		int rc = query_int(db, checks[k].sql, 0, 0, &bad, err, "check");
 		if (rc)
 			return rc;
 		if (bad)

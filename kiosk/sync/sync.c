@@ -235,6 +235,7 @@ static void publish(struct sync *s, const struct sync_drain_outcome *o)
 	next.running = true;
 	if (o && (o->result != SYNC_DRAIN_IDLE && o->result != SYNC_DRAIN_FAULT))
 		next.reachable = o->reachable;
+	next.acked_rec = st.acked_rec;
 	next.queue_depth = st.queue_depth;
 	next.oldest_unsynced_rec = st.oldest_unsynced_rec;
 	next.oldest_unsynced_s = st.oldest_unsynced_s;

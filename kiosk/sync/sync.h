@@ -51,6 +51,7 @@ struct sync_status {
 	bool configured;          /* host.url set */
 	bool running;             /* the worker runs */
 	bool reachable;           /* the last exchange got an HTTP answer */
+	int64_t acked_rec;        /* the host holds the ledger's records 1..acked_rec */
 	int64_t queue_depth;      /* records the host has not acknowledged */
 	int64_t oldest_unsynced_rec, oldest_unsynced_s; /* 0 when the queue is empty */
 	int64_t last_ok_s;        /* 0: never */

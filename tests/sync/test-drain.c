@@ -247,6 +247,20 @@ static void test_batch_and_ack(void)
 	g_assert_cmpint(st.attempts, ==, 1);
 	g_assert_cmpint(st.oldest_unsynced_rec, ==, 5);
 	g_assert_cmpint(st.queue_depth, ==, RECS - 4);
+	/* Invariant 3 checked: a row marked sent that the host never acknowledged (another
+	 * program's write) is caught by ledger_sync_check and by the ledger's own ledger_check. */
+	g_assert_cmpint(sqlite3_open(f.path, &db), ==, SQLITE_OK);
+	g_assert_cmpint(sqlite3_exec(db, "UPDATE outbox SET sent_s = 1 WHERE tx_rec = 5", NULL, NULL, NULL), ==, SQLITE_OK);
+	sqlite3_close(db);
+	g_assert_cmpint(ledger_sync_check(f.ls, &err), ==, KIO_ERR_CORRUPT);
+	g_assert_cmpstr(err.msg, ==,
+			"ledger sync: invariant 3 broken: an outbox row is marked sent before its transaction was"
+			" acknowledged, or not after");
+	struct ledger *l = NULL;
+	g_assert_cmpint(ledger_open(f.path, &l, &err), ==, 0);
+	g_assert_cmpint(ledger_check(l, &err), ==, KIO_ERR_CORRUPT);
+	g_assert_nonnull(strstr(err.msg, "invariant 3 broken"));
+	ledger_close(l);
 	fix_free(&f);
 }
 
@@ -722,22 +736,25 @@ static void on_wake(void *user)
 	g_mutex_unlock(&w->mu);
 }
 
-/* Waits (on wake-ups, 20 s ceiling) until cond holds. */
+/* Waits until pred holds: woken by the sync's wake-ups, and looking again every 100 ms for
+ * what changes without one (the fake host's counters); a 20 s ceiling. */
 #define WAIT_FOR(w, pred) \
 	do { \
 		gint64 end = g_get_monotonic_time() + 20 * G_TIME_SPAN_SECOND; \
 		g_mutex_lock(&(w)->mu); \
-		while (!(pred)) \
-			if (!g_cond_wait_until(&(w)->cond, &(w)->mu, end)) \
+		while (!(pred)) { \
+			if (g_get_monotonic_time() > end) \
 				g_error("timed out waiting for " #pred); \
+			g_cond_wait_until(&(w)->cond, &(w)->mu, g_get_monotonic_time() + 100 * G_TIME_SPAN_MILLISECOND); \
+		} \
 		g_mutex_unlock(&(w)->mu); \
 	} while (0)
 
-static bool drained(struct sync *s)
+static bool drained(struct sync *s, int64_t recs)
 {
 	struct sync_status st;
 	sync_status_get(s, &st);
-	return st.running && st.queue_depth == 0 && st.last_ok_s > 0;
+	return st.running && st.queue_depth == 0 && st.acked_rec == recs && st.last_ok_s > 0;
 }
 
 static void test_worker(void)
@@ -757,8 +774,11 @@ static void test_worker(void)
 	struct kio_error err = {0};
 	g_assert_cmpint(sync_start(s, &err), ==, 0);
 	sync_kick(s);
-	WAIT_FOR(&w, drained(s));
+	WAIT_FOR(&w, drained(s, RECS));
 	g_assert_cmpint(host->applied, ==, RECS);
+	g_mutex_lock(&w.mu);
+	g_assert_cmpint(w.wakes, >, 0); /* the app heard of it */
+	g_mutex_unlock(&w.mu);
 	struct sync_status st;
 	sync_status_get(s, &st);
 	g_assert_true(st.reachable);
@@ -780,7 +800,8 @@ static void test_worker(void)
 	struct ledger_notes *notes = ledger_notes_new(l, clock);
 	topup(l, ledger_notes_journal(notes), CARD2, 10000);
 	sync_kick(s);
-	WAIT_FOR(&w, host->applied == RECS + 4 && drained(s));
+	WAIT_FOR(&w, drained(s, RECS + 4));
+	g_assert_cmpint(host->applied, ==, RECS + 4);
 	sync_stop(s);
 	sync_status_get(s, &st);
 	g_assert_false(st.running);
