@@ -147,7 +147,7 @@ static const struct {
 	{"bad_record", 422},        {"card_unknown", 404},        {"bad_card", 400},
 	{"reference_unknown", 404}, {"entity_unknown", 404},      {"service_unknown", 404},
 	{"idempotency_mismatch", 422}, {"voucher_unknown", 404},  {"voucher_spent", 409},
-	{"voucher_expired", 410},
+	{"voucher_expired", 410},   {"internal_error", 500},
 };
 
 static int code_status(const char *code)

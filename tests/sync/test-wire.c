@@ -68,6 +68,8 @@ static const struct rec_case rec_cases[] = {
 	{500, "<html>Internal Server Error</html>", SYNC_RECORDS_RETRY, 0, NULL},
 	{503, "{\"error\": {\"code\": \"overloaded\", \"message\": \"busy\"}}", SYNC_RECORDS_RETRY, 0, NULL},
 	{502, "", SYNC_RECORDS_RETRY, 0, NULL},
+	{500, "{\"error\": {\"code\": \"internal_error\", \"message\": \"the host's database did not answer\"}}",
+	 SYNC_RECORDS_RETRY, 0, NULL},
 	{429, "{\"error\": {\"code\": \"slow_down\"}}", SYNC_RECORDS_RETRY, 0, NULL},
 };
 
