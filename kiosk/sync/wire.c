@@ -65,6 +65,25 @@ static int prescan(const char *buf, size_t len, const char *ctx, struct kio_erro
 	return 0;
 }
 
+/* json-glib keeps the last of two members with one name ({"acked": 5, "acked": 10}, or the
+ * same name escaped differently); another reader might keep the first. An answer that says
+ * two things is refused: each member seen is counted per object, and an object holding
+ * fewer members than were parsed into it had one replaced. */
+struct member_count {
+	GHashTable *seen; /* JsonObject -> members parsed into it */
+	char twice[SYNC_WIRE_CODE_MAX];
+};
+
+static void on_member(JsonParser *p, JsonObject *o, const char *name, gpointer user)
+{
+	(void)p;
+	struct member_count *mc = user;
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(mc->seen, o)) + 1;
+	g_hash_table_insert(mc->seen, o, GUINT_TO_POINTER(n));
+	if (json_object_get_size(o) < n && !mc->twice[0])
+		snprintf(mc->twice, sizeof(mc->twice), "%s", name);
+}
+
 static JsonParser *parse(const char *buf, size_t len, const char *ctx, JsonObject **root, struct kio_error *err)
 {
 	*root = NULL;
@@ -79,10 +98,20 @@ static JsonParser *parse(const char *buf, size_t len, const char *ctx, JsonObjec
 	if (prescan(buf, len, ctx, err) != 0)
 		return NULL;
 	JsonParser *p = json_parser_new_immutable();
+	struct member_count mc = {.seen = g_hash_table_new(NULL, NULL)};
+	g_signal_connect(p, "object-member", G_CALLBACK(on_member), &mc);
 	GError *gerr = NULL;
-	if (!json_parser_load_from_data(p, buf, (gssize)len, &gerr)) {
+	bool parsed = json_parser_load_from_data(p, buf, (gssize)len, &gerr);
+	g_signal_handlers_disconnect_by_func(p, G_CALLBACK(on_member), &mc);
+	g_hash_table_destroy(mc.seen);
+	if (!parsed) {
 		kio_fail(err, KIO_ERR_PROTOCOL, "%s: not JSON (%s)", ctx, gerr ? gerr->message : "?");
 		g_clear_error(&gerr);
+		g_object_unref(p);
+		return NULL;
+	}
+	if (mc.twice[0]) {
+		kio_fail(err, KIO_ERR_PROTOCOL, "%s: a member named twice ('%s')", ctx, mc.twice);
 		g_object_unref(p);
 		return NULL;
 	}
