@@ -27,8 +27,9 @@
  * ledger connection. SQLite's WAL lets the two connections read while the other writes; the
  * worker's writes (sync-state.c) are short and wait at most the busy timeout.
  *
- * Timers of the worker (monotonic): the drain runs at start, at every kick, after a backoff's
- * delay, and every heartbeat period as a safety net; the heartbeat every heartbeat_seconds.
+ * Timers of the worker (monotonic): the drain runs at start, at every kick (unless a backoff
+ * is under way: its delay is kept), after a backoff's delay, and every heartbeat period as a
+ * safety net; the heartbeat every heartbeat_seconds.
  * A FAULT stops the drain for this worker's life (drain.c invariant 4); heartbeats go on.
  */
 
@@ -261,11 +262,14 @@ static void *worker(void *arg)
 	uint64_t now = mono_ms();
 	uint64_t next_drain = now, next_beat = now;
 	const uint64_t never = UINT64_MAX;
+	/* A kick does not cut a backoff short: a kiosk busy with customers while its host is down
+	 * would otherwise retry at every transaction (drain.c invariant 5). */
+	bool backing_off = false;
 	publish(s, NULL);
 	for (;;) {
 		pthread_mutex_lock(&s->mu);
 		bool stop = s->stop;
-		if (s->kicked && next_drain != never)
+		if (s->kicked && next_drain != never && !backing_off)
 			next_drain = 0;
 		s->kicked = false;
 		uint32_t ask = 0;
@@ -285,6 +289,7 @@ static void *worker(void *arg)
 			struct sync_drain_outcome o;
 			struct kio_error err = {0};
 			sync_drain_once(s->drain, &o, &err);
+			backing_off = o.result == SYNC_DRAIN_BACKOFF;
 			switch (o.result) {
 			case SYNC_DRAIN_PROGRESS:
 			case SYNC_DRAIN_RESUME: next_drain = now; break; /* more, after a look at the mailbox */

@@ -38,7 +38,8 @@ int sync_start(struct sync *s, struct kio_error *err);
 /* Asks the worker to stop and joins it: an exchange under way ends within host.timeout_ms. */
 void sync_stop(struct sync *s);
 
-/* A record was committed (a transaction ended): drain now rather than at the next timer. */
+/* A record was committed (a transaction ended): drain now rather than at the next timer,
+ * unless a backoff after a failure is under way (its delay is kept). */
 void sync_kick(struct sync *s);
 
 /* A device's state for the heartbeat ("cash" -> "ok"); both copied, up to 8 devices. */

@@ -82,6 +82,7 @@ static int exchange(struct sync_transport *base, const struct sync_request *req,
 	memset(resp, 0, sizeof(*resp));
 	t->exchanges++;
 	if (strcmp(req->path, "/v1/records") == 0 && req->body) {
+		t->posts++;
 		/* What was sent, whatever the answer. */
 		JsonParser *p = json_parser_new();
 		if (json_parser_load_from_data(p, req->body, (gssize)req->len, NULL)) {
@@ -109,7 +110,9 @@ static int exchange(struct sync_transport *base, const struct sync_request *req,
 			 req->path + 10, t->host->card_balance_fils);
 		answer(resp, 200, buf);
 	} else if (strcmp(req->path, "/v1/heartbeat") == 0) {
-		answer(resp, 200, "{\"server_time_s\": 1798761600}");
+		char buf[64];
+		snprintf(buf, sizeof(buf), "{\"server_time_s\": %" PRId64 "}", req->date_s);
+		answer(resp, 200, buf);
 	} else {
 		answer(resp, 404, "{\"error\": {\"code\": \"bad_request\", \"message\": \"no such path\"}}");
 	}

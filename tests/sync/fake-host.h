@@ -33,6 +33,7 @@ struct fake_transport {
 	int n_script, next;
 	int64_t last_first, last_last; /* the last batch sent */
 	int exchanges;
+	int posts; /* exchanges of POST /v1/records, answered from the script or not */
 };
 
 /* A transport over host (borrowed); free with ->free (it does not free host). */

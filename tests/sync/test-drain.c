@@ -815,6 +815,54 @@ static void test_worker(void)
 	remove_db(path);
 }
 
+static bool failed_once(struct sync *s)
+{
+	struct sync_status st;
+	sync_status_get(s, &st);
+	return strstr(st.last_error, "host answered 503") != NULL;
+}
+
+/* A kick while a backoff is under way keeps its delay: a busy kiosk with its host down does
+ * not retry at every transaction. Card asks go through meanwhile; each answer proves the worker
+ * has been round its loop since the kicks before it. */
+static void test_worker_kick_keeps_backoff(void)
+{
+	char *path = ledger_with_topups(1);
+	struct core_config cfg;
+	core_config_defaults(&cfg);
+	cfg.host_backoff_min_ms = 60000;
+	cfg.host_backoff_max_ms = 60000;
+	struct waker w;
+	g_mutex_init(&w.mu);
+	g_cond_init(&w.cond);
+	w.wakes = 0;
+	struct sync *s = sync_new(&cfg, path, on_wake, &w);
+	struct fake_host_state *host = g_new0(struct fake_host_state, 1);
+	struct fake_transport *t = fake_transport_new(host);
+	fake_script(t, 0, 503, "");
+	sync_test_set_transport(s, &t->base);
+	struct kio_error err = {0};
+	g_assert_cmpint(sync_start(s, &err), ==, 0);
+	WAIT_FOR(&w, failed_once(s));
+	struct sync_card_result r;
+	for (int k = 0; k < 3; k++) {
+		sync_kick(s);
+		uint32_t id = sync_card_ask(s, CARD, &err);
+		WAIT_FOR(&w, sync_card_poll(s, &r) && r.ask == id);
+	}
+	struct sync_status st;
+	sync_status_get(s, &st);
+	g_assert_cmpint(st.queue_depth, ==, 4);
+	g_assert_nonnull(strstr(st.last_error, "host answered 503"));
+	sync_stop(s);
+	g_assert_cmpint(t->posts, ==, 1); /* the first drain only, however many kicks */
+	sync_free(s);
+	g_free(host);
+	g_mutex_clear(&w.mu);
+	g_cond_clear(&w.cond);
+	remove_db(path);
+}
+
 /* `kiosk sync status|push` through the kiosk binary (main.c's dispatch): the numbers, the
  * exit codes, and push's real libcurl transport meeting no host. */
 static int run_kiosk(char **out, char **errout, const char *a0, const char *a1, const char *a2, const char *a3,
@@ -929,6 +977,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sync/drain/kill-points", test_kill_points);
 	g_test_add_func("/sync/offline-limits", test_offline_limits);
 	g_test_add_func("/sync/worker", test_worker);
+	g_test_add_func("/sync/worker-kick-keeps-backoff", test_worker_kick_keeps_backoff);
 	g_test_add_func("/sync/cli", test_cli);
 	return g_test_run();
 }
