@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -178,6 +179,16 @@ int sync_transport_curl_new(const struct sync_tls *tls, struct sync_transport **
 		rc = readable("key", tls->key, err);
 	if (rc)
 		return rc;
+	/* The kiosk's private key is its identity at the host: like the ledger's secret, it must
+	 * be its user's own and unreadable by anyone else (enrolment writes it 0600). */
+	struct stat st;
+	if (stat(tls->key, &st) != 0 || !S_ISREG(st.st_mode))
+		return kio_fail(err, KIO_ERR_INVALID, "host.key = %s: not a regular file", tls->key);
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+		return kio_fail(err, KIO_ERR_INVALID,
+				"host.key = %s: must belong to uid %ld and be readable by it alone (mode 0600); it is uid %ld"
+				" mode %04o",
+				tls->key, (long)geteuid(), (long)st.st_uid, (unsigned)(st.st_mode & 07777));
 	pthread_once(&global_once, global_init);
 	if (global_rc != CURLE_OK)
 		return kio_fail(err, KIO_ERR_IO, "libcurl: %s", curl_easy_strerror(global_rc));

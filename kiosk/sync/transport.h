@@ -46,8 +46,9 @@ struct sync_tls {
 };
 
 /* libcurl (GnuTLS flavour) easy handle, reused across exchanges (one TLS session kept).
- * KIO_ERR_INVALID naming the fault for a URL that is not https:// or a file that cannot be
- * read; the files are read again at each connection by libcurl. Caller frees with ->free. */
+ * KIO_ERR_INVALID naming the fault for a URL that is not https://, a file that cannot be
+ * read, or a key another user owns or group or others may read; the files are read again at
+ * each connection by libcurl. Caller frees with ->free. */
 int sync_transport_curl_new(const struct sync_tls *tls, struct sync_transport **out, struct kio_error *err);
 
 /* The Date header's value for t: "Sun, 06 Dec 2026 16:00:00 GMT" (buf of at least 30). */

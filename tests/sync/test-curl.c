@@ -46,6 +46,9 @@ static void mint(const char *name, const char *tmpl, const char *ca)
 	char *cmd = g_strdup_printf("certtool --generate-privkey --key-type=ecdsa --outfile %s/%s.key", dir, name);
 	run(cmd);
 	g_free(cmd);
+	char *key = g_strdup_printf("%s/%s.key", dir, name);
+	g_assert_cmpint(g_chmod(key, 0600), ==, 0); /* the transport refuses a key others may read */
+	g_free(key);
 	if (ca)
 		cmd = g_strdup_printf("certtool --generate-certificate --load-privkey %s/%s.key --load-ca-certificate "
 				      "%s/%s.crt --load-ca-privkey %s/%s.key --template %s/%s --outfile %s/%s.crt",
@@ -235,6 +238,22 @@ static void test_refusals_and_date(void)
 	g_assert_cmpint(sync_transport_curl_new(&tls, &t, &err), ==, KIO_ERR_INVALID);
 	g_assert_cmpstr(err.msg, ==, "host.ca = /nonexistent/ca.crt: cannot be read");
 	g_assert_null(t);
+	/* A private key others may read is refused, naming its mode. */
+	char *tmp = g_dir_make_tmp("kiosk-curl-key-XXXXXX", NULL);
+	char *key = g_build_filename(tmp, "k.key", NULL);
+	g_assert_true(g_file_set_contents(key, "x", -1, NULL));
+	g_assert_cmpint(g_chmod(key, 0644), ==, 0);
+	tls.ca = tls.cert = tls.key = key;
+	g_assert_cmpint(sync_transport_curl_new(&tls, &t, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "readable by it alone (mode 0600)"));
+	g_assert_nonnull(strstr(err.msg, "mode 0644"));
+	g_assert_cmpint(g_chmod(key, 0600), ==, 0);
+	g_assert_cmpint(sync_transport_curl_new(&tls, &t, &err), ==, 0);
+	t->free(t);
+	g_unlink(key);
+	g_rmdir(tmp);
+	g_free(key);
+	g_free(tmp);
 	char date[40];
 	sync_http_date(1798761600, date, sizeof(date));
 	g_assert_cmpstr(date, ==, "Fri, 01 Jan 2027 00:00:00 GMT");

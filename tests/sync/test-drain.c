@@ -942,8 +942,12 @@ static void test_cli(void)
 	g_free(errout);
 	/* A host that is not there: exit 1, the error recorded, nothing marked. The TLS files
 	 * exist (their contents are never reached). */
+	char *key = g_build_filename(dir, "k.key", NULL);
+	g_assert_true(g_file_set_contents(key, "not read", -1, NULL));
+	g_assert_cmpint(g_chmod(key, 0600), ==, 0);
 	char *text = g_strdup_printf("[host]\nurl = https://127.0.0.1:1\nca = %s\ncert = %s\nkey = %s\ntimeout_ms = 2000\n",
-				     ini, ini, ini);
+				     ini, ini, key);
+	g_free(key);
 	g_assert_true(g_file_set_contents(ini, text, -1, NULL));
 	g_free(text);
 	g_assert_cmpint(run_kiosk(&out, &errout, "sync", "push", "--db", path, "--config", ini), ==, 1);
