@@ -24,12 +24,14 @@ packages=(
 	# the reference host (host/, kiosk-host): PostgreSQL's client library, and libmicrohttpd
 	# built with GnuTLS for its HTTPS with client certificates (mutual TLS)
 	libpq-dev libmicrohttpd-dev
-	# the host tests talk to kiosk-host over mutual TLS with libcurl; Debian's GnuTLS flavour
-	# keeps one TLS stack with libmicrohttpd (the OpenSSL flavour conflicts with it)
-	libcurl4-gnutls-dev
 	# the reference host's database: the tests and the demo start a throwaway cluster with the
 	# server's initdb and pg_ctl (scripts/pg-throwaway.sh); without it the host tests skip
 	postgresql
+	# the sync to the host (kiosk/sync/transport-curl.c): libcurl over mutual TLS; the GnuTLS
+	# flavour keeps one TLS stack with the host's libmicrohttpd (the OpenSSL and GnuTLS -dev
+	# packages conflict); gnutls-bin's certtool and gnutls-serv give the transport's test its
+	# own CA and a TLS server that asks for the kiosk's certificate
+	libcurl4-gnutls-dev gnutls-bin
 	# fonts (Noto Naskh Arabic, Noto Sans); Unicode data: the line-break table is generated
 	# from it at build time, and the text conformance tests read it
 	fonts-noto-core unicode-data

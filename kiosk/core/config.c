@@ -12,7 +12,8 @@
 #include "ini.h"
 #include "kiosk-config.h"
 
-enum key_type { KEY_INT, KEY_INT64, KEY_STRING, KEY_CHOICE, KEY_USB_ID, KEY_HEX64, KEY_AED, KEY_PREFIXES };
+enum key_type { KEY_INT, KEY_INT64, KEY_STRING, KEY_CHOICE, KEY_USB_ID, KEY_HEX64, KEY_AED, KEY_PREFIXES, KEY_URL,
+		KEY_PATH };
 
 /* KEY_AED: whole dirhams in the file, fils in memory (money is integer fils everywhere). */
 #define FILS_PER_AED 100
@@ -79,6 +80,34 @@ static const struct key_desc keys[] = {
 	 "number), counted from the receipt's failure"},
 	{"sim", "virtual_epoch_s", KEY_INT64, OFF(virtual_epoch_s), 0, 0, INT64_C(4102444800), NULL,
 	 "Wall-clock time (Unix seconds) at the start of a headless run"},
+	/* The host link (issue 12, kiosk/sync): mutual TLS, the operator CA pinned. */
+	{"host", "url", KEY_URL, OFF(host_url), SZ(host_url), 0, 0, NULL,
+	 "The host's address, https://NAME[:PORT]; empty: no host (the kiosk runs standalone, nothing syncs)"},
+	{"host", "ca", KEY_PATH, OFF(host_ca), SZ(host_ca), 0, 0, NULL,
+	 "The operator CA certificate (PEM): the only one the kiosk trusts for the host"},
+	{"host", "cert", KEY_PATH, OFF(host_cert), SZ(host_cert), 0, 0, NULL, "This kiosk's certificate (PEM)"},
+	{"host", "key", KEY_PATH, OFF(host_key), SZ(host_key), 0, 0, NULL, "This kiosk's private key (PEM, mode 0600)"},
+	{"host", "timeout_ms", KEY_INT, OFF(host_timeout_ms), 0, 200, 120000, NULL,
+	 "Milliseconds one exchange with the host may take, connecting included"},
+	{"host", "batch", KEY_INT, OFF(host_batch), 0, 1, 500, NULL, "Ledger records per upload"},
+	{"host", "heartbeat_seconds", KEY_INT, OFF(host_heartbeat_s), 0, 5, 3600, NULL,
+	 "Seconds between heartbeats (also the longest wait before an idle drain looks again)"},
+	{"host", "backoff_min_ms", KEY_INT, OFF(host_backoff_min_ms), 0, 50, 600000, NULL,
+	 "Delay before the first retry after a failed upload; each next one may double"},
+	{"host", "backoff_max_ms", KEY_INT, OFF(host_backoff_max_ms), 0, 50, 3600000, NULL,
+	 "Longest delay between retries, at least backoff_min_ms"},
+	{"host", "retention_days", KEY_INT, OFF(host_retention_days), 0, 1, 3650, NULL,
+	 "Days acknowledged records are kept before they may be pruned (unacknowledged ones never are)"},
+	/* Offline limits (issue 12): like card terminals' store-and-forward caps, what the kiosk
+	 * accepts while the host has not acknowledged it. Fils, as every amount. */
+	{"offline", "card_max_fils", KEY_INT64, OFF(offline_card_max_fils), 0, 100, INT64_C(100000000), NULL,
+	 "Fils of top-ups one card may have that the host has not acknowledged (a top-up past it needs the host)"},
+	{"offline", "card_max_count", KEY_INT, OFF(offline_card_max_count), 0, 1, 1000, NULL,
+	 "Top-ups one card may have that the host has not acknowledged"},
+	{"offline", "kiosk_max_fils", KEY_INT64, OFF(offline_kiosk_max_fils), 0, 100, INT64_C(1000000000), NULL,
+	 "Fils of top-ups the whole kiosk may hold that the host has not acknowledged"},
+	{"offline", "kiosk_max_count", KEY_INT, OFF(offline_kiosk_max_count), 0, 1, 100000, NULL,
+	 "Top-ups the whole kiosk may hold that the host has not acknowledged"},
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) == CORE_CONFIG_KEYS, "CORE_CONFIG_KEYS is the table's size");
@@ -108,6 +137,18 @@ void core_config_defaults(struct core_config *cfg)
 	cfg->topup_done_s = 30;
 	cfg->topup_no_receipt_s = 60;
 	cfg->virtual_epoch_s = INT64_C(1798761600); /* 2027-01-01 00:00 UTC: fixed, so runs repeat */
+	cfg->host_timeout_ms = 5000;
+	cfg->host_batch = 200;
+	cfg->host_heartbeat_s = 60;
+	cfg->host_backoff_min_ms = 500;
+	cfg->host_backoff_max_ms = 60000;
+	cfg->host_retention_days = 90;
+	/* Store-and-forward caps in the spirit of card terminals' (Moneris: $250 a payment, 500
+	 * records): AED 1,000 and 3 top-ups a card, AED 10,000 and 50 top-ups a kiosk. */
+	cfg->offline_card_max_fils = 1000 * FILS_PER_AED;
+	cfg->offline_card_max_count = 3;
+	cfg->offline_kiosk_max_fils = 10000 * FILS_PER_AED;
+	cfg->offline_kiosk_max_count = 50;
 }
 
 /*
@@ -118,6 +159,18 @@ void core_config_defaults(struct core_config *cfg)
 static bool usb_id_shaped(const char *v)
 {
 	if (!strchr(v, ':'))
+		return false;
+	for (const char *p = v; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return false;
+	return true;
+}
+
+/* The host's address: https:// and a host name, printable, no spaces (libcurl takes the rest
+ * apart; this catches a typo such as http:// or a pasted space at load). */
+static bool url_shaped(const char *v)
+{
+	if (strncmp(v, "https://", 8) != 0 || v[8] == '\0' || v[8] == '/' || v[8] == ':')
 		return false;
 	for (const char *p = v; *p; p++)
 		if (*p <= ' ' || *p > '~')
@@ -181,6 +234,17 @@ static int set_key(const struct key_desc *k, struct core_config *cfg, const char
 	if (k->type == KEY_USB_ID) {
 		if (strlen(value) >= k->size || !usb_id_shaped(value))
 			return kio_fail(err, KIO_ERR_INVALID, "%s.%s = '%s': not a USB id (VID:PID in hex, e.g. 191c:4104, then optionally :SERIAL and ,if=N ,in=EP ,out=EP)",
+					k->section, k->name, value);
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	}
+	if (k->type == KEY_URL || k->type == KEY_PATH) {
+		if (strlen(value) >= k->size)
+			return kio_fail(err, KIO_ERR_INVALID, "%s.%s: longer than %zu bytes", k->section, k->name,
+					k->size - 1);
+		if (k->type == KEY_URL && value[0] && !url_shaped(value))
+			return kio_fail(err, KIO_ERR_INVALID,
+					"%s.%s = '%s': not an https:// address (https://NAME[:PORT], no spaces; empty for none)",
 					k->section, k->name, value);
 		memcpy(field, value, strlen(value) + 1);
 		return 0;
@@ -278,6 +342,41 @@ static int check_screen(const struct core_config *cfg, const char *name, struct 
 			cfg->width > cfg->height ? "wide" : "tall", cfg->width > cfg->height ? "tall" : "wide");
 }
 
+/* The line of whichever of two keys the file set last (0: neither). */
+static int later_line(const struct core_config *cfg, const char *section, const char *a, const char *b)
+{
+	int la = cfg->lines[key_index(find_key(section, a))], lb = cfg->lines[key_index(find_key(section, b))];
+	return la > lb ? la : lb;
+}
+
+/* [host] and [offline] across keys: a host needs the three TLS files, backoff_max is at least
+ * backoff_min, and a card's limit is within the kiosk's. */
+static int check_host(const struct core_config *cfg, const char *name, struct kio_error *err)
+{
+	if (cfg->host_url[0]) {
+		const char *missing = !cfg->host_ca[0] ? "ca" : !cfg->host_cert[0] ? "cert" : !cfg->host_key[0] ? "key" : NULL;
+		if (missing)
+			return kio_fail(err, KIO_ERR_INVALID,
+					"%s:%d: host.url is set but host.%s is empty (mutual TLS needs ca, cert and key)", name,
+					cfg->lines[key_index(find_key("host", "url"))], missing);
+	}
+	if (cfg->host_backoff_max_ms < cfg->host_backoff_min_ms)
+		return kio_fail(err, KIO_ERR_INVALID, "%s:%d: host.backoff_max_ms = %d is below host.backoff_min_ms = %d",
+				name, later_line(cfg, "host", "backoff_min_ms", "backoff_max_ms"), cfg->host_backoff_max_ms,
+				cfg->host_backoff_min_ms);
+	if (cfg->offline_card_max_fils > cfg->offline_kiosk_max_fils)
+		return kio_fail(err, KIO_ERR_INVALID,
+				"%s:%d: offline.card_max_fils = %lld is above offline.kiosk_max_fils = %lld", name,
+				later_line(cfg, "offline", "card_max_fils", "kiosk_max_fils"),
+				(long long)cfg->offline_card_max_fils, (long long)cfg->offline_kiosk_max_fils);
+	if (cfg->offline_card_max_count > cfg->offline_kiosk_max_count)
+		return kio_fail(err, KIO_ERR_INVALID,
+				"%s:%d: offline.card_max_count = %d is above offline.kiosk_max_count = %d", name,
+				later_line(cfg, "offline", "card_max_count", "kiosk_max_count"), cfg->offline_card_max_count,
+				cfg->offline_kiosk_max_count);
+	return 0;
+}
+
 /* Applies every key of ini to a copy of cfg, so a file with a fault changes nothing. */
 static int apply(struct core_config *cfg, const struct core_ini *ini, const char *name, struct kio_error *err)
 {
@@ -306,7 +405,9 @@ static int apply(struct core_config *cfg, const struct core_ini *ini, const char
 				lmax > lmin ? lmax : lmin, (long long)(next.topup_max_fils / FILS_PER_AED),
 				(long long)(next.topup_min_fils / FILS_PER_AED));
 	}
-	int rc = check_screen(&next, name, err);
+	int rc = check_host(&next, name, err);
+	if (!rc)
+		rc = check_screen(&next, name, err);
 	if (rc)
 		return rc;
 	next.source = name;
@@ -393,6 +494,8 @@ void core_config_dump(const struct core_config *cfg, FILE *out)
 			fprintf(out, "%s = %lld\n", k->name, (long long)(*(const int64_t *)field / FILS_PER_AED));
 			break;
 		case KEY_STRING:
+		case KEY_URL:
+		case KEY_PATH:
 		case KEY_PREFIXES:
 		case KEY_USB_ID: dump_string(out, k->name, field); break;
 		case KEY_CHOICE: fprintf(out, "%s = %s\n", k->name, k->choices[*(const int *)field]); break;

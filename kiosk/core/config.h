@@ -16,7 +16,7 @@
 
 enum config_digits { CONFIG_DIGITS_WESTERN, CONFIG_DIGITS_EASTERN };
 
-enum { CORE_CONFIG_KEYS = 21 }; /* the keys in config.c's table */
+enum { CORE_CONFIG_KEYS = 35 }; /* the keys in config.c's table */
 
 /*
  * The screen sizes the layouts are proven at (README, Configuration): each side
@@ -52,6 +52,21 @@ struct core_config {
 	int topup_no_receipt_s;    /* the same with no receipt, from its failure (flows/topup.h inv. 8) */
 	/* [sim] */
 	int64_t virtual_epoch_s;   /* wall clock at the start of a headless run */
+	/* [host] (kiosk/sync/sync.h; the contract of issue 12) */
+	char host_url[256];        /* "https://host:port"; empty: no host, no sync */
+	char host_ca[512];         /* the operator CA (PEM), pinned */
+	char host_cert[512];       /* the kiosk's certificate (PEM) */
+	char host_key[512];        /* its private key (PEM) */
+	int host_timeout_ms;       /* one exchange with the host */
+	int host_batch;            /* records per upload */
+	int host_heartbeat_s;
+	int host_backoff_min_ms, host_backoff_max_ms;
+	int host_retention_days;   /* acknowledged records kept at least this long */
+	/* [offline]: top-ups the host has not acknowledged, per card and for the kiosk */
+	int64_t offline_card_max_fils;
+	int offline_card_max_count;
+	int64_t offline_kiosk_max_fils;
+	int offline_kiosk_max_count;
 
 	/* Where the values came from, for messages about them found after loading (a USB id,
 	 * a path): the file last loaded (borrowed from the caller of core_config_load, NULL

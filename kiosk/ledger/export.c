@@ -4,12 +4,14 @@
 #include "export.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <sqlite3.h>
 #include <string.h>
 
 #include "chain-priv.h"
+#include "export-priv.h"
 #include "kiosk/core/xmalloc.h"
 
 int ledger_export_since_parse(const char *s, int64_t *since, struct kio_error *err)
@@ -35,8 +37,8 @@ static void hex(const uint8_t *b, int len, char *out)
 		snprintf(out + 2 * k, 3, "%02x", b[k]);
 }
 
-/* One record as a JSON object line. */
-static int write_record(sqlite3_stmt *st, int64_t rec, enum chain_table t, FILE *out, struct kio_error *err)
+/* One record as a JSON object (export-priv.h has the members). */
+static JsonNode *record_object(sqlite3_stmt *st, int64_t rec, enum chain_table t)
 {
 	const struct chain_spec *spec = &chain_specs[t];
 	JsonBuilder *b = json_builder_new();
@@ -60,21 +62,12 @@ static int write_record(sqlite3_stmt *st, int64_t rec, enum chain_table t, FILE 
 	json_builder_add_string_value(b, mac);
 	json_builder_end_object(b);
 	JsonNode *root = json_builder_get_root(b);
-	JsonGenerator *gen = json_generator_new();
-	json_generator_set_root(gen, root);
-	gsize len = 0;
-	gchar *text = json_generator_to_data(gen, &len);
-	int rc = 0;
-	if (fwrite(text, 1, len, out) != len || fputc('\n', out) == EOF)
-		rc = kio_fail(err, KIO_ERR_IO, "export: cannot write: %s", strerror(errno));
-	g_free(text);
-	g_object_unref(gen);
-	json_node_unref(root);
 	g_object_unref(b);
-	return rc;
+	return root;
 }
 
-static int export_records(sqlite3 *db, int64_t since, FILE *out, struct kio_error *err)
+int export_records_each(sqlite3 *db, int64_t since, int64_t limit, export_record_fn fn, void *user,
+			struct kio_error *err)
 {
 	sqlite3_stmt *order = NULL, *by_table[CHAIN_TABLE_COUNT] = {0};
 	int rc = 0;
@@ -87,19 +80,20 @@ static int export_records(sqlite3 *db, int64_t since, FILE *out, struct kio_erro
 		}
 		char *q = xasprintf("SELECT %smac FROM %s WHERE rec = ?", cols, spec->table);
 		if (sqlite3_prepare_v2(db, q, -1, &by_table[t], NULL) != SQLITE_OK)
-			rc = kio_fail(err, KIO_ERR_IO, "export: %s", sqlite3_errmsg(db));
+			rc = kio_fail(err, KIO_ERR_IO, "ledger records: %s", sqlite3_errmsg(db));
 		free(q);
 	}
 	if (!rc && sqlite3_prepare_v2(db,
 				      "SELECT rec, 0 FROM tx WHERE rec > ?1 UNION ALL SELECT rec, 1 FROM tx_item WHERE rec > ?1"
 				      " UNION ALL SELECT rec, 2 FROM payment WHERE rec > ?1"
 				      " UNION ALL SELECT rec, 3 FROM suspense WHERE rec > ?1"
-				      " UNION ALL SELECT rec, 4 FROM tx_end WHERE rec > ?1 ORDER BY 1",
+				      " UNION ALL SELECT rec, 4 FROM tx_end WHERE rec > ?1 ORDER BY 1 LIMIT ?2",
 				      -1, &order, NULL) != SQLITE_OK)
-		rc = kio_fail(err, KIO_ERR_IO, "export: %s", sqlite3_errmsg(db));
+		rc = kio_fail(err, KIO_ERR_IO, "ledger records: %s", sqlite3_errmsg(db));
 	if (rc)
 		goto out_finalize;
 	sqlite3_bind_int64(order, 1, since);
+	sqlite3_bind_int64(order, 2, limit > 0 ? limit : -1); /* SQLite: a negative LIMIT is none */
 	int step;
 	while (!rc && (step = sqlite3_step(order)) == SQLITE_ROW) {
 		int64_t rec = sqlite3_column_int64(order, 0);
@@ -107,19 +101,45 @@ static int export_records(sqlite3 *db, int64_t since, FILE *out, struct kio_erro
 		sqlite3_stmt *st = by_table[t];
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, rec);
-		if (sqlite3_step(st) != SQLITE_ROW)
-			rc = kio_fail(err, KIO_ERR_IO, "export: record %" PRId64 ": %s", rec, sqlite3_errmsg(db));
-		else
-			rc = write_record(st, rec, (enum chain_table)t, out, err);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			rc = kio_fail(err, KIO_ERR_IO, "ledger records: record %" PRId64 ": %s", rec, sqlite3_errmsg(db));
+			break;
+		}
+		JsonNode *obj = record_object(st, rec, (enum chain_table)t);
+		rc = fn(user, rec, obj, err);
+		json_node_unref(obj);
 	}
 	if (!rc && step != SQLITE_DONE)
-		rc = kio_fail(err, KIO_ERR_IO, "export: %s", sqlite3_errmsg(db));
-	if (!rc && fflush(out) != 0)
-		rc = kio_fail(err, KIO_ERR_IO, "export: cannot write: %s", strerror(errno));
+		rc = kio_fail(err, KIO_ERR_IO, "ledger records: %s", sqlite3_errmsg(db));
 out_finalize:
 	sqlite3_finalize(order);
 	for (int t = 0; t < CHAIN_TABLE_COUNT; t++)
 		sqlite3_finalize(by_table[t]);
+	return rc;
+}
+
+/* One record as a JSON object line. */
+static int write_line(void *user, int64_t rec, JsonNode *obj, struct kio_error *err)
+{
+	FILE *out = user;
+	(void)rec;
+	JsonGenerator *gen = json_generator_new();
+	json_generator_set_root(gen, obj);
+	gsize len = 0;
+	gchar *text = json_generator_to_data(gen, &len);
+	int rc = 0;
+	if (fwrite(text, 1, len, out) != len || fputc('\n', out) == EOF)
+		rc = kio_fail(err, KIO_ERR_IO, "export: cannot write: %s", strerror(errno));
+	g_free(text);
+	g_object_unref(gen);
+	return rc;
+}
+
+static int export_records(sqlite3 *db, int64_t since, FILE *out, struct kio_error *err)
+{
+	int rc = export_records_each(db, since, 0, write_line, out, err);
+	if (!rc && fflush(out) != 0)
+		rc = kio_fail(err, KIO_ERR_IO, "export: cannot write: %s", strerror(errno));
 	return rc;
 }
 

@@ -257,6 +257,24 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER receipt_failed_before_printed BEFORE UPDATE OF failed_s ON receipt"
 	"  WHEN OLD.printed_s IS NOT NULL AND NEW.failed_s IS NOT OLD.failed_s"
 	"  BEGIN SELECT RAISE(ABORT, 'ledger: a printed receipt cannot fail'); END;",
+	/* 7: what the host has acknowledged of the chain (kiosk/sync, sync-state.c): one row,
+	 * moved with the outbox rows' sent_s in one commit. acked_rec only grows (sync-state.c
+	 * invariant 1) and never passes the chain's last record (invariant 2). */
+	"CREATE TABLE sync_state ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  acked_rec INTEGER NOT NULL CHECK (acked_rec >= 0),"
+	"  acked_s INTEGER,"
+	"  last_ok_s INTEGER,"
+	"  last_error TEXT,"
+	"  last_error_s INTEGER,"
+	"  attempts INTEGER NOT NULL CHECK (attempts >= 0)"
+	") STRICT;"
+	"INSERT INTO sync_state(id, acked_rec, attempts) VALUES (1, 0, 0);"
+	"CREATE TRIGGER sync_state_no_delete BEFORE DELETE ON sync_state"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: the sync state is kept'); END;"
+	"CREATE TRIGGER sync_state_acked_grows BEFORE UPDATE ON sync_state"
+	"  WHEN NEW.acked_rec < OLD.acked_rec OR NEW.id IS NOT OLD.id"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: the host''s acknowledgement never moves backwards'); END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -13,6 +13,7 @@
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 #include "store-priv.h"
+#include "sync-state-priv.h"
 
 /*
  * A transaction (records, not updates: each arrow appends one chained record):
@@ -720,6 +721,11 @@ int ledger_check(struct ledger *ledger, struct kio_error *err)
 			return kio_fail(err, KIO_ERR_CORRUPT, "ledger: invariant %d broken: %s", checks[k].invariant,
 					checks[k].what);
 	}
+	/* The sync's marks (sync-state.c invariants 2 and 3): an outbox row marked sent exactly
+	 * when the host acknowledged its transaction. */
+	int src = sync_state_check(ledger_db(ledger), err);
+	if (src)
+		return src;
 	/* Invariant 7 (and 4, for what a trigger cannot stop: a record removed with the
 	 * triggers dropped). */
 	struct ledger_verdict v;

@@ -89,6 +89,43 @@ static void test_bidi_overrides(void)
 	g_assert_cmpstr(cfg.kiosk_id, ==, "\xe2\x81\xa6" "DXB-42\xe2\x81\xa9");
 }
 
+/* [host] and [offline] (issue 12): the URL's shape, the TLS files a host needs, the ranges
+ * and the keys that bound each other, each named at its line. */
+static void test_host_and_offline(void)
+{
+	struct core_config cfg;
+	load_ok(&cfg, "");
+	g_assert_cmpstr(cfg.host_url, ==, "");
+	g_assert_cmpint(cfg.host_timeout_ms, ==, 5000);
+	g_assert_cmpint(cfg.host_batch, ==, 200);
+	g_assert_cmpint(cfg.host_heartbeat_s, ==, 60);
+	g_assert_cmpint(cfg.host_backoff_min_ms, ==, 500);
+	g_assert_cmpint(cfg.host_backoff_max_ms, ==, 60000);
+	g_assert_cmpint(cfg.host_retention_days, ==, 90);
+	load_ok(&cfg, "[host]\nurl = https://host.example:8443\nca = /etc/kiosk/ca.crt\ncert = k.crt\nkey = k.key\n"
+		      "batch = 500\n[offline]\ncard_max_fils = 20000\ncard_max_count = 1\n");
+	g_assert_cmpstr(cfg.host_url, ==, "https://host.example:8443");
+	g_assert_cmpstr(cfg.host_key, ==, "k.key");
+	g_assert_cmpint(cfg.host_batch, ==, 500);
+	g_assert_cmpint(cfg.offline_card_max_fils, ==, 20000);
+	expect_error("[host]\nurl = http://host.example\n",
+		     "k.ini:2: host.url = 'http://host.example': not an https:// address");
+	expect_error("[host]\nurl = https://host example\n", "k.ini:2: host.url = 'https://host example': not an https://");
+	expect_error("[host]\nurl = https://\n", "k.ini:2: host.url = 'https://': not an https://");
+	expect_error("[host]\nca = ca.crt\nurl = https://h\ncert = k.crt\n",
+		     "k.ini:3: host.url is set but host.key is empty (mutual TLS needs ca, cert and key)");
+	expect_error("[host]\nbatch = 501\n", "k.ini:2: host.batch = 501: must be between 1 and 500");
+	expect_error("[host]\ntimeout_ms = 5s\n", "k.ini:2: host.timeout_ms = '5s': not a whole number");
+	expect_error("[host]\nbackoff_max_ms = 400\n",
+		     "k.ini:2: host.backoff_max_ms = 400 is below host.backoff_min_ms = 500");
+	expect_error("[offline]\ncard_max_fils = 0\n", "k.ini:2: offline.card_max_fils = 0: must be between 100 and");
+	expect_error("[offline]\nkiosk_max_fils = 1000\n",
+		     "k.ini:2: offline.card_max_fils = 100000 is above offline.kiosk_max_fils = 1000");
+	expect_error("[offline]\nkiosk_max_count = 1\ncard_max_count = 2\n",
+		     "k.ini:3: offline.card_max_count = 2 is above offline.kiosk_max_count = 1");
+	expect_error("[host]\nurl = https://h\nca = a\ncert = b\nkey = c\nbogus = 1\n", "k.ini:6: host.bogus: unknown key");
+}
+
 static void test_sections_and_lines(void)
 {
 	expect_error("# site\n[bogus]\n", "k.ini:2: [bogus]: unknown section");
@@ -256,6 +293,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/where", test_where);
 	g_test_add_func("/config/long-message-marked", test_long_message_marked);
 	g_test_add_func("/config/dump-escapes", test_dump_escapes);
+	g_test_add_func("/config/host-and-offline", test_host_and_offline);
 	g_test_add_func("/config/ini-entries", test_ini_entries);
 	g_test_add_func("/config/topup-keys", test_topup_keys);
 	return g_test_run();

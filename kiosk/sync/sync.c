@@ -1,0 +1,505 @@
+/* The sync worker: one thread with its own ledger connection and transport, and the
+ * mutex-guarded mailbox the app's loop reads (status, card answers) and writes (kick, asks). */
+#define LOG_MODULE "sync"
+#include "sync.h"
+#include "sync-priv.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-glib/json-glib.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "drain.h"
+#include "kiosk-config.h"
+#include "kiosk/core/log.h"
+#include "kiosk/core/xmalloc.h"
+#include "kiosk/ledger/sync-state.h"
+
+/*
+ * Hand-off (the only shared state is the mailbox, under mu):
+ *   app loop ──sync_kick / sync_card_ask / sync_set_device──► mailbox ──cond──► worker
+ *   worker ──status, card answer──► mailbox ──wake callback──► app loop polls
+ * The worker alone touches its ledger connection, drain and transport; the app alone its own
+ * ledger connection. SQLite's WAL lets the two connections read while the other writes; the
+ * worker's writes (sync-state.c) are short and wait at most the busy timeout.
+ *
+ * Timers of the worker (monotonic): the drain runs at start, at every kick (unless a backoff
+ * is under way: its delay is kept), after a backoff's delay, and every heartbeat period as a
+ * safety net; the heartbeat every heartbeat_seconds.
+ * A FAULT stops the drain for this worker's life (drain.c invariant 4); heartbeats go on.
+ */
+
+#define SYNC_DEVICES_MAX 8
+
+struct device_state {
+	char name[24], state[24];
+};
+
+struct sync {
+	/* configuration, copied at sync_new */
+	char *db_path, *url, *ca, *cert, *key;
+	int timeout_ms, batch, heartbeat_s, backoff_min_ms, backoff_max_ms;
+	int64_t card_max_fils, card_max_count, kiosk_max_fils, kiosk_max_count;
+	sync_wake_fn wake;
+	void *wake_user;
+	struct sync_transport *test_transport;
+
+	/* the worker's own */
+	pthread_t thread;
+	bool started;
+	struct ledger_sync *ls;
+	struct sync_transport *transport;
+	struct sync_drain *drain;
+
+	/* the mailbox */
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool stop, kicked;
+	struct sync_status status;
+	uint32_t last_ask;
+	bool ask_pending;
+	char ask_card[17];
+	bool answer_ready;
+	struct sync_card_result answer;
+	struct device_state devices[SYNC_DEVICES_MAX];
+	int n_devices;
+};
+
+static char *dup_or_empty(const char *s) { return xstrdup(s ? s : ""); }
+
+struct sync *sync_new(const struct core_config *cfg, const char *db_path, sync_wake_fn wake, void *user)
+{
+	struct sync *s = xcalloc(1, sizeof(*s));
+	s->db_path = dup_or_empty(db_path);
+	s->url = dup_or_empty(cfg->host_url);
+	s->ca = dup_or_empty(cfg->host_ca);
+	s->cert = dup_or_empty(cfg->host_cert);
+	s->key = dup_or_empty(cfg->host_key);
+	s->timeout_ms = cfg->host_timeout_ms;
+	s->batch = cfg->host_batch;
+	s->heartbeat_s = cfg->host_heartbeat_s;
+	s->backoff_min_ms = cfg->host_backoff_min_ms;
+	s->backoff_max_ms = cfg->host_backoff_max_ms;
+	s->card_max_fils = cfg->offline_card_max_fils;
+	s->card_max_count = cfg->offline_card_max_count;
+	s->kiosk_max_fils = cfg->offline_kiosk_max_fils;
+	s->kiosk_max_count = cfg->offline_kiosk_max_count;
+	s->wake = wake;
+	s->wake_user = user;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	s->status.configured = s->url[0] != '\0';
+	return s;
+}
+
+void sync_test_set_transport(struct sync *s, struct sync_transport *t) { s->test_transport = t; }
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void notify(struct sync *s)
+{
+	if (s->wake)
+		s->wake(s->wake_user);
+}
+
+/* ---- the worker's jobs ---- */
+
+static void ask_card(struct sync *s, uint32_t id, const char *card)
+{
+	struct sync_card_result r = {.ask = id};
+	char path[48];
+	snprintf(path, sizeof(path), "/v1/cards/%s", card);
+	struct sync_request req = {"GET", path, NULL, 0, (int64_t)time(NULL)};
+	struct sync_response resp = {0};
+	struct kio_error err = {0};
+	bool reachable = false;
+	if (s->transport->exchange(s->transport, &req, &resp, &err) != 0) {
+		r.result = SYNC_ASK_UNREACHABLE;
+		snprintf(r.why, sizeof(r.why), "%s", err.msg);
+	} else {
+		reachable = true;
+		if (sync_wire_card_answer(resp.status, resp.body, resp.len, card, &r.answer, &err) != 0) {
+			r.result = SYNC_ASK_UNREACHABLE;
+			snprintf(r.why, sizeof(r.why), "%s", err.msg);
+		} else {
+			r.result = SYNC_ASK_ANSWERED;
+		}
+	}
+	sync_response_clear(&resp);
+	if (r.result != SYNC_ASK_ANSWERED)
+		LOG_WARN("card balance: %s", r.why);
+	pthread_mutex_lock(&s->mu);
+	if (id == s->last_ask) { /* a newer ask makes this answer stale */
+		s->answer = r;
+		s->answer_ready = true;
+	}
+	s->status.reachable = reachable;
+	s->status.generation++;
+	pthread_mutex_unlock(&s->mu);
+	notify(s);
+}
+
+static char *heartbeat_body(struct sync *s, const struct ledger_sync_status *st, size_t *len)
+{
+	JsonBuilder *b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "version");
+	json_builder_add_string_value(b, KIOSK_VERSION);
+	json_builder_set_member_name(b, "queue_depth");
+	json_builder_add_int_value(b, st->queue_depth);
+	json_builder_set_member_name(b, "oldest_unsynced_s");
+	if (st->queue_depth > 0)
+		json_builder_add_int_value(b, st->oldest_unsynced_s);
+	else
+		json_builder_add_null_value(b);
+	json_builder_set_member_name(b, "devices");
+	json_builder_begin_object(b);
+	pthread_mutex_lock(&s->mu);
+	for (int k = 0; k < s->n_devices; k++) {
+		json_builder_set_member_name(b, s->devices[k].name);
+		json_builder_add_string_value(b, s->devices[k].state);
+	}
+	pthread_mutex_unlock(&s->mu);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "sent_s");
+	json_builder_add_int_value(b, (int64_t)time(NULL));
+	json_builder_end_object(b);
+	JsonNode *root = json_builder_get_root(b);
+	JsonGenerator *gen = json_generator_new();
+	json_generator_set_root(gen, root);
+	gsize n = 0;
+	gchar *text = json_generator_to_data(gen, &n);
+	char *out = xmalloc(n + 1);
+	memcpy(out, text, n + 1);
+	*len = n;
+	g_free(text);
+	g_object_unref(gen);
+	json_node_unref(root);
+	g_object_unref(b);
+	return out;
+}
+
+static void heartbeat(struct sync *s)
+{
+	struct ledger_sync_status st;
+	struct kio_error err = {0};
+	if (ledger_sync_status_read(s->ls, &st, &err) != 0) {
+		LOG_WARN("heartbeat: %s", err.msg);
+		return;
+	}
+	size_t len = 0;
+	char *body = heartbeat_body(s, &st, &len);
+	struct sync_request req = {"POST", "/v1/heartbeat", body, len, (int64_t)time(NULL)};
+	struct sync_response resp = {0};
+	int64_t server = 0;
+	bool reachable = s->transport->exchange(s->transport, &req, &resp, &err) == 0;
+	if (reachable && sync_wire_heartbeat_answer(resp.status, resp.body, resp.len, &server, &err) == 0) {
+		int64_t skew = server - req.date_s;
+		if (skew > 60 || skew < -60)
+			LOG_WARN("the host's clock is %+" PRId64 " s from the kiosk's", skew);
+	} else {
+		LOG_WARN("heartbeat: %s", err.msg);
+	}
+	sync_response_clear(&resp);
+	free(body);
+	pthread_mutex_lock(&s->mu);
+	s->status.reachable = reachable;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Reads the ledger's numbers into the mailbox; wakes the app when anything changed. */
+static void publish(struct sync *s, const struct sync_drain_outcome *o)
+{
+	struct ledger_sync_status st;
+	struct kio_error err = {0};
+	if (ledger_sync_status_read(s->ls, &st, &err) != 0) {
+		LOG_WARN("status: %s", err.msg);
+		return;
+	}
+	int64_t frec = 0;
+	enum sync_fault f = sync_drain_fault(s->drain, &frec, NULL, 0);
+	pthread_mutex_lock(&s->mu);
+	struct sync_status next = s->status;
+	next.running = true;
+	if (o && (o->result != SYNC_DRAIN_IDLE && o->result != SYNC_DRAIN_FAULT))
+		next.reachable = o->reachable;
+	next.acked_rec = st.acked_rec;
+	next.queue_depth = st.queue_depth;
+	next.oldest_unsynced_rec = st.oldest_unsynced_rec;
+	next.oldest_unsynced_s = st.oldest_unsynced_s;
+	next.last_ok_s = st.last_ok_s;
+	snprintf(next.last_error, sizeof(next.last_error), "%s", st.last_error);
+	next.last_error_s = st.last_error_s;
+	next.fault = (enum sync_fault_state)f;
+	next.fault_rec = frec;
+	next.generation = s->status.generation;
+	bool changed = memcmp(&next, &s->status, sizeof(next)) != 0;
+	if (changed) {
+		next.generation++;
+		s->status = next;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (changed)
+		notify(s);
+}
+
+static void *worker(void *arg)
+{
+	struct sync *s = arg;
+	uint64_t now = mono_ms();
+	uint64_t next_drain = now, next_beat = now;
+	const uint64_t never = UINT64_MAX;
+	/* A kick does not cut a backoff short: a kiosk busy with customers while its host is down
+	 * would otherwise retry at every transaction (drain.c invariant 5). */
+	bool backing_off = false;
+	publish(s, NULL);
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		bool stop = s->stop;
+		if (s->kicked && next_drain != never && !backing_off)
+			next_drain = 0;
+		s->kicked = false;
+		uint32_t ask = 0;
+		char card[17] = "";
+		if (s->ask_pending) {
+			ask = s->last_ask;
+			memcpy(card, s->ask_card, sizeof(card));
+			s->ask_pending = false;
+		}
+		pthread_mutex_unlock(&s->mu);
+		if (stop)
+			break;
+		if (ask)
+			ask_card(s, ask, card);
+		now = mono_ms();
+		if (now >= next_drain) {
+			struct sync_drain_outcome o;
+			struct kio_error err = {0};
+			sync_drain_once(s->drain, &o, &err);
+			backing_off = o.result == SYNC_DRAIN_BACKOFF;
+			switch (o.result) {
+			case SYNC_DRAIN_PROGRESS:
+			case SYNC_DRAIN_RESUME: next_drain = now; break; /* more, after a look at the mailbox */
+			case SYNC_DRAIN_IDLE: next_drain = now + (uint64_t)s->heartbeat_s * 1000u; break;
+			case SYNC_DRAIN_BACKOFF: next_drain = now + (uint64_t)o.delay_ms; break;
+			case SYNC_DRAIN_FAULT:
+			default: next_drain = never; break;
+			}
+			publish(s, &o);
+		}
+		now = mono_ms();
+		if (now >= next_beat) {
+			heartbeat(s);
+			next_beat = now + (uint64_t)s->heartbeat_s * 1000u;
+			publish(s, NULL);
+		}
+		uint64_t until = next_drain < next_beat ? next_drain : next_beat;
+		pthread_mutex_lock(&s->mu);
+		while (!s->stop && !s->kicked && !s->ask_pending && mono_ms() < until) {
+			struct timespec ts = {(time_t)(until / 1000u), (long)(until % 1000u) * 1000000L};
+			if (pthread_cond_timedwait(&s->cond, &s->mu, &ts) == ETIMEDOUT)
+				break;
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	return NULL;
+}
+
+int sync_start(struct sync *s, struct kio_error *err)
+{
+	if (s->started || (!s->status.configured && !s->test_transport))
+		return 0;
+	int rc = ledger_sync_open(s->db_path, true, &s->ls, err);
+	if (rc)
+		return rc;
+	if (s->test_transport) {
+		s->transport = s->test_transport;
+		s->test_transport = NULL;
+	} else {
+		struct sync_tls tls = {s->url, s->ca, s->cert, s->key, s->timeout_ms};
+		rc = sync_transport_curl_new(&tls, &s->transport, err);
+		if (rc)
+			goto out_close;
+	}
+	struct sync_drain_config dc = {s->batch, s->backoff_min_ms, s->backoff_max_ms};
+	s->drain = sync_drain_new(s->ls, s->transport, &dc);
+	s->stop = false;
+	int prc = pthread_create(&s->thread, NULL, worker, s);
+	if (prc != 0) {
+		rc = kio_fail(err, KIO_ERR_IO, "sync: cannot start its thread: %s", strerror(prc));
+		goto out_free_drain;
+	}
+	s->started = true;
+	LOG_INFO("sync to %s started", s->url[0] ? s->url : "(test transport)");
+	return 0;
+
+out_free_drain:
+	sync_drain_free(s->drain);
+	s->drain = NULL;
+	s->transport->free(s->transport);
+	s->transport = NULL;
+out_close:
+	ledger_sync_close(s->ls);
+	s->ls = NULL;
+	return rc;
+}
+
+void sync_stop(struct sync *s)
+{
+	if (!s || !s->started)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	s->started = false;
+	sync_drain_free(s->drain);
+	s->drain = NULL;
+	s->transport->free(s->transport);
+	s->transport = NULL;
+	ledger_sync_close(s->ls);
+	s->ls = NULL;
+	pthread_mutex_lock(&s->mu);
+	s->status.running = false;
+	s->status.generation++;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void sync_free(struct sync *s)
+{
+	if (!s)
+		return;
+	sync_stop(s);
+	if (s->test_transport)
+		s->test_transport->free(s->test_transport);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->mu);
+	free(s->db_path);
+	free(s->url);
+	free(s->ca);
+	free(s->cert);
+	free(s->key);
+	free(s);
+}
+
+void sync_kick(struct sync *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->kicked = true;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void sync_set_device(struct sync *s, const char *device, const char *state)
+{
+	pthread_mutex_lock(&s->mu);
+	int k = 0;
+	while (k < s->n_devices && strcmp(s->devices[k].name, device) != 0)
+		k++;
+	if (k < SYNC_DEVICES_MAX) {
+		snprintf(s->devices[k].name, sizeof(s->devices[k].name), "%s", device);
+		snprintf(s->devices[k].state, sizeof(s->devices[k].state), "%s", state);
+		if (k == s->n_devices)
+			s->n_devices++;
+	} else {
+		LOG_WARN("heartbeat: more than %d devices, %s left out", SYNC_DEVICES_MAX, device);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+void sync_status_get(struct sync *s, struct sync_status *out)
+{
+	pthread_mutex_lock(&s->mu);
+	*out = s->status;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static bool card_shaped(const char *card)
+{
+	return card && strlen(card) == 16 && strspn(card, "0123456789") == 16;
+}
+
+uint32_t sync_card_ask(struct sync *s, const char *card, struct kio_error *err)
+{
+	if (!card_shaped(card)) {
+		kio_fail(err, KIO_ERR_INVALID, "card balance: a card number is 16 digits");
+		return 0;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (++s->last_ask == 0)
+		s->last_ask = 1;
+	uint32_t id = s->last_ask;
+	s->answer_ready = false;
+	if (!s->started) {
+		/* No worker to ask: the answer is ready at once. */
+		s->answer = (struct sync_card_result){.ask = id, .result = s->status.configured ? SYNC_ASK_UNREACHABLE
+												  : SYNC_ASK_NOT_CONFIGURED};
+		snprintf(s->answer.why, sizeof(s->answer.why), "%s",
+			 s->status.configured ? "the sync is not running" : "no host is configured (host.url)");
+		s->answer_ready = true;
+	} else {
+		memcpy(s->ask_card, card, 17);
+		s->ask_pending = true;
+		pthread_cond_signal(&s->cond);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return id;
+}
+
+bool sync_card_poll(struct sync *s, struct sync_card_result *out)
+{
+	pthread_mutex_lock(&s->mu);
+	bool ready = s->answer_ready && s->answer.ask == s->last_ask;
+	if (ready) {
+		*out = s->answer;
+		s->answer_ready = false;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return ready;
+}
+
+const char *sync_offline_result_name(int result)
+{
+	static const char *const names[SYNC_OFFLINE_RESULT_COUNT] = {"ok", "card-count", "card-amount", "kiosk-count",
+								      "kiosk-amount"};
+	return result >= 0 && result < SYNC_OFFLINE_RESULT_COUNT ? names[result] : NULL;
+}
+
+int sync_offline_check(const struct sync *s, struct ledger *ledger, const char *card, int64_t amount_fils,
+		       struct sync_offline_verdict *out, struct kio_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!card_shaped(card))
+		return kio_fail(err, KIO_ERR_INVALID, "offline limits: a card number is 16 digits");
+	if (amount_fils < 0)
+		return kio_fail(err, KIO_ERR_INVALID, "offline limits: a negative amount");
+	int rc = ledger_unacked_topups(ledger, card, &out->unacked, err);
+	if (rc || !s->status.configured)
+		return rc;
+	const struct ledger_unacked *u = &out->unacked;
+	/* Amounts compared by subtraction: the limits are at most 10^12 fils, far from overflow,
+	 * and amount_fils could be anything a caller passes. */
+	if (u->card_count + 1 > s->card_max_count)
+		out->result = SYNC_OFFLINE_CARD_COUNT;
+	else if (amount_fils > s->card_max_fils - u->card_fils)
+		out->result = SYNC_OFFLINE_CARD_FILS;
+	else if (u->kiosk_count + 1 > s->kiosk_max_count)
+		out->result = SYNC_OFFLINE_KIOSK_COUNT;
+	else if (amount_fils > s->kiosk_max_fils - u->kiosk_fils)
+		out->result = SYNC_OFFLINE_KIOSK_FILS;
+	return 0;
+}

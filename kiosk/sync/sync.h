@@ -1,0 +1,108 @@
+/*
+ * The sync to the host as the app sees it: a worker thread that drains the ledger to the
+ * host, sends the heartbeat and asks card balances, never blocking a frame. The app gives a
+ * wake callback (called from the worker; the app turns it into its SDL wake event) and polls
+ * the mailbox from its loop: the status snapshot and card answers. Pure C: no libcurl, SQLite
+ * or GLib here. sync.c has the threads' hand-off; drain.c the drain's state machine.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiosk/core/config.h"
+#include "kiosk/core/err.h"
+#include "kiosk/ledger/store.h"
+#include "kiosk/ledger/sync-state.h"
+#include "wire.h"
+
+struct sync;
+
+/* Called from the worker thread whenever the mailbox has news (status changed, a card
+ * answer came). Must be thread-safe and quick (SDL_PushEvent is). */
+typedef void (*sync_wake_fn)(void *user);
+
+/* A sync for the ledger at db_path (copied) with cfg's [host] and [offline] (copied). With
+ * host.url empty the sync is not configured: sync_start starts nothing, the status says so,
+ * card asks answer SYNC_ASK_NOT_CONFIGURED. Never fails for an unreachable host. */
+struct sync *sync_new(const struct core_config *cfg, const char *db_path, sync_wake_fn wake, void *user);
+/* Stops the worker if running, then frees. Accepts NULL. */
+void sync_free(struct sync *s);
+
+/* Starts the worker (its own SQLite connection and libcurl handle). KIO_ERR_INVALID for
+ * unreadable TLS files or a URL that is not https://; the ledger's errors (sync-state.h)
+ * when the database cannot be opened for the sync. 0 and nothing started when not
+ * configured. */
+int sync_start(struct sync *s, struct kio_error *err);
+/* Asks the worker to stop and joins it: an exchange under way ends within host.timeout_ms. */
+void sync_stop(struct sync *s);
+
+/* A record was committed (a transaction ended): drain now rather than at the next timer,
+ * unless a backoff after a failure is under way (its delay is kept). */
+void sync_kick(struct sync *s);
+
+/* A device's state for the heartbeat ("cash" -> "ok"); both copied, up to 8 devices. */
+void sync_set_device(struct sync *s, const char *device, const char *state);
+
+enum sync_fault_state { SYNC_STATUS_FAULT_NONE, SYNC_STATUS_FAULT_RECORD_CONFLICT, SYNC_STATUS_FAULT_CHAIN_BROKEN,
+			SYNC_STATUS_FAULT_BAD_RECORD };
+
+struct sync_status {
+	bool configured;          /* host.url set */
+	bool running;             /* the worker runs */
+	bool reachable;           /* the last exchange got an HTTP answer */
+	int64_t acked_rec;        /* the host holds the ledger's records 1..acked_rec */
+	int64_t queue_depth;      /* records the host has not acknowledged */
+	int64_t oldest_unsynced_rec, oldest_unsynced_s; /* 0 when the queue is empty */
+	int64_t last_ok_s;        /* 0: never */
+	char last_error[256];
+	int64_t last_error_s;
+	enum sync_fault_state fault; /* sticky until the next start (drain.c invariant 4) */
+	int64_t fault_rec;
+	uint64_t generation;      /* grows with every change, so the app redraws only then */
+};
+/* A consistent copy, taken under the mailbox's lock. */
+void sync_status_get(struct sync *s, struct sync_status *out);
+
+/* ---- the card-balance ask (GET /v1/cards/{card}) ---- */
+
+enum sync_ask_result {
+	SYNC_ASK_ANSWERED,       /* answer holds the host's word (found, unknown, refused...) */
+	SYNC_ASK_UNREACHABLE,    /* no answer in time, or one the parser refused: why says */
+	SYNC_ASK_NOT_CONFIGURED, /* no host: the app says the balance needs the host */
+};
+struct sync_card_result {
+	uint32_t ask;                   /* the id sync_card_ask returned */
+	enum sync_ask_result result;
+	struct sync_card_answer answer; /* SYNC_ASK_ANSWERED */
+	char why[256];
+};
+/* Queues the question for card (16 digits); a newer ask replaces an unanswered one. Returns
+ * its id (never 0); 0 and KIO_ERR_INVALID for a card that is not 16 digits. */
+uint32_t sync_card_ask(struct sync *s, const char *card, struct kio_error *err);
+/* The loop polls: true, with *out, once the answer to the latest ask is in (then consumed). */
+bool sync_card_poll(struct sync *s, struct sync_card_result *out);
+
+/* ---- offline limits ([offline]) ---- */
+
+enum sync_offline_result {
+	SYNC_OFFLINE_OK,
+	SYNC_OFFLINE_CARD_COUNT, /* this card has card_max_count top-ups the host has not acknowledged */
+	SYNC_OFFLINE_CARD_FILS,  /* with this one the card's would pass card_max_fils */
+	SYNC_OFFLINE_KIOSK_COUNT,
+	SYNC_OFFLINE_KIOSK_FILS,
+	SYNC_OFFLINE_RESULT_COUNT
+};
+const char *sync_offline_result_name(int result);
+struct sync_offline_verdict {
+	enum sync_offline_result result;
+	struct ledger_unacked unacked; /* what the host has not acknowledged, before this one */
+};
+/* May a top-up of amount_fils to card be accepted now? Counts the top-ups the host has not
+ * acknowledged, per card and for the kiosk (ledger_unacked_topups over the app's own
+ * connection, so the UI thread reads its own commits), plus this one, against [offline]. With
+ * no host configured every top-up is accepted (a standalone kiosk has nothing to wait for).
+ * KIO_ERR_INVALID for a bad card or amount; the ledger's read errors. */
+int sync_offline_check(const struct sync *s, struct ledger *ledger, const char *card, int64_t amount_fils,
+		       struct sync_offline_verdict *out, struct kio_error *err);

@@ -1,0 +1,428 @@
+/* The parser of every host answer: a lexical pre-scan json-glib lacks (integer width, depth,
+ * NUL bytes, leading zeros), then json-glib, then the contract's types and ranges. */
+#define LOG_MODULE "sync-wire"
+#include "wire.h"
+
+#include <inttypes.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+
+/* json-glib takes "99999999999999999999" as an int64 and wraps it (to -1), and takes
+ * leading zeros; its parser recurses once per nesting level, so a 4 MiB "[[[[..." would
+ * exhaust the stack. The pre-scan refuses all three from the text before json-glib sees it,
+ * and a NUL byte, which would cut the text short where json-glib and this scan differ. */
+static int prescan(const char *buf, size_t len, const char *ctx, struct kio_error *err)
+{
+	int depth = 0;
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c == '\0')
+			return kio_fail(err, KIO_ERR_PROTOCOL, "%s: a NUL byte at offset %zu", ctx, i);
+		if (c == '"') {
+			for (i++; i < len && buf[i] != '"'; i++) {
+				if (buf[i] == '\0')
+					return kio_fail(err, KIO_ERR_PROTOCOL, "%s: a NUL byte at offset %zu", ctx, i);
+				if (buf[i] == '\\')
+					i++;
+			}
+			i++;
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			if (++depth > SYNC_WIRE_DEPTH_MAX)
+				return kio_fail(err, KIO_ERR_PROTOCOL, "%s: JSON nested deeper than %d levels", ctx,
+						SYNC_WIRE_DEPTH_MAX);
+		} else if (c == '}' || c == ']') {
+			depth--;
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			size_t start = i;
+			bool neg = c == '-';
+			if (neg)
+				i++;
+			size_t digits = i;
+			while (i < len && buf[i] >= '0' && buf[i] <= '9')
+				i++;
+			size_t n = i - digits;
+			bool fraction = i < len && (buf[i] == '.' || buf[i] == 'e' || buf[i] == 'E');
+			if (n > 1 && buf[digits] == '0')
+				return kio_fail(err, KIO_ERR_PROTOCOL, "%s: a number with a leading zero at offset %zu", ctx,
+						start);
+			if (!fraction && n > 0) {
+				/* Beyond int64 (19 digits, compared as text): json-glib would wrap it. */
+				const char *lim = neg ? "9223372036854775808" : "9223372036854775807";
+				if (n > 19 || (n == 19 && memcmp(buf + digits, lim, 19) > 0))
+					return kio_fail(err, KIO_ERR_PROTOCOL, "%s: an integer beyond 64 bits at offset %zu",
+							ctx, start);
+			}
+			while (i < len && strchr("0123456789.eE+-", buf[i]))
+				i++;
+			continue;
+		}
+		i++;
+	}
+	return 0;
+}
+
+/* json-glib keeps the last of two members with one name ({"acked": 5, "acked": 10}, or the
+ * same name escaped differently); another reader might keep the first. An answer that says
+ * two things is refused: each member seen is counted per object, and an object holding
+ * fewer members than were parsed into it had one replaced. */
+struct member_count {
+	GHashTable *seen; /* JsonObject -> members parsed into it */
+	char twice[SYNC_WIRE_CODE_MAX];
+};
+
+static void on_member(JsonParser *p, JsonObject *o, const char *name, gpointer user)
+{
+	(void)p;
+	struct member_count *mc = user;
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(mc->seen, o)) + 1;
+	g_hash_table_insert(mc->seen, o, GUINT_TO_POINTER(n));
+	if (json_object_get_size(o) < n && !mc->twice[0])
+		snprintf(mc->twice, sizeof(mc->twice), "%s", name);
+}
+
+static JsonParser *parse(const char *buf, size_t len, const char *ctx, JsonObject **root, struct kio_error *err)
+{
+	*root = NULL;
+	if (len > SYNC_WIRE_BODY_MAX) {
+		kio_fail(err, KIO_ERR_PROTOCOL, "%s: %zu bytes, above the %d-byte limit", ctx, len, SYNC_WIRE_BODY_MAX);
+		return NULL;
+	}
+	if (len == 0 || !buf) {
+		kio_fail(err, KIO_ERR_PROTOCOL, "%s: an empty body", ctx);
+		return NULL;
+	}
+	if (prescan(buf, len, ctx, err) != 0)
+		return NULL;
+	JsonParser *p = json_parser_new_immutable();
+	struct member_count mc = {.seen = g_hash_table_new(NULL, NULL)};
+	g_signal_connect(p, "object-member", G_CALLBACK(on_member), &mc);
+	GError *gerr = NULL;
+	bool parsed = json_parser_load_from_data(p, buf, (gssize)len, &gerr);
+	g_signal_handlers_disconnect_by_func(p, G_CALLBACK(on_member), &mc);
+	g_hash_table_destroy(mc.seen);
+	if (!parsed) {
+		kio_fail(err, KIO_ERR_PROTOCOL, "%s: not JSON (%s)", ctx, gerr ? gerr->message : "?");
+		g_clear_error(&gerr);
+		g_object_unref(p);
+		return NULL;
+	}
+	if (mc.twice[0]) {
+		kio_fail(err, KIO_ERR_PROTOCOL, "%s: a member named twice ('%s')", ctx, mc.twice);
+		g_object_unref(p);
+		return NULL;
+	}
+	JsonNode *node = json_parser_get_root(p);
+	if (!node || !JSON_NODE_HOLDS_OBJECT(node)) {
+		kio_fail(err, KIO_ERR_PROTOCOL, "%s: not a JSON object", ctx);
+		g_object_unref(p);
+		return NULL;
+	}
+	*root = json_node_get_object(node);
+	return p;
+}
+
+/* An integer member >= min. A fraction, exponent, string or other type is refused by name. */
+static int get_int(JsonObject *o, const char *name, bool required, int64_t min, int64_t *v, const char *ctx,
+		   struct kio_error *err)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	if (!n) {
+		if (required)
+			return kio_fail(err, KIO_ERR_PROTOCOL, "%s: no '%s'", ctx, name);
+		*v = 0;
+		return 0;
+	}
+	GType t = JSON_NODE_HOLDS_VALUE(n) ? json_node_get_value_type(n) : G_TYPE_INVALID;
+	if (t == G_TYPE_DOUBLE)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: '%s' has a fraction or an exponent (an integer is needed)",
+				ctx, name);
+	if (t == G_TYPE_STRING)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: '%s' is a string (an integer is needed)", ctx, name);
+	if (t != G_TYPE_INT64)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: '%s' is not an integer", ctx, name);
+	int64_t x = json_node_get_int(n);
+	if (x < min)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: '%s' is %" PRId64 ", below %" PRId64, ctx, name, x, min);
+	*v = x;
+	return 0;
+}
+
+static const char *get_string(JsonObject *o, const char *name, const char *ctx, struct kio_error *err)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	if (!n) {
+		kio_fail(err, KIO_ERR_PROTOCOL, "%s: no '%s'", ctx, name);
+		return NULL;
+	}
+	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
+		kio_fail(err, KIO_ERR_PROTOCOL, "%s: '%s' is not a string", ctx, name);
+		return NULL;
+	}
+	return json_node_get_string(n);
+}
+
+static const struct {
+	const char *code;
+	int status;
+} codes[] = {
+	{"no_certificate", 403},    {"unknown_certificate", 403}, {"revoked_certificate", 403},
+	{"bad_certificate", 403},   {"date_out_of_window", 401},  {"date_missing", 400},
+	{"bad_request", 400},       {"body_too_large", 413},      {"bad_json", 400},
+	{"record_conflict", 409},   {"sequence_gap", 409},        {"chain_broken", 422},
+	{"bad_record", 422},        {"card_unknown", 404},        {"bad_card", 400},
+	{"reference_unknown", 404}, {"entity_unknown", 404},      {"service_unknown", 404},
+	{"idempotency_mismatch", 422}, {"voucher_unknown", 404},  {"voucher_spent", 409},
+	{"voucher_expired", 410},   {"internal_error", 500},
+};
+
+static int code_status(const char *code)
+{
+	for (size_t k = 0; k < sizeof(codes) / sizeof(codes[0]); k++)
+		if (strcmp(codes[k].code, code) == 0)
+			return codes[k].status;
+	return 0;
+}
+
+bool sync_wire_code_known(const char *code) { return code && code_status(code) != 0; }
+
+static bool retryable(int status) { return status >= 500 || status == 408 || status == 429; }
+
+/* The host's text, kept printable and cut on a UTF-8 boundary. */
+static void copy_message(char *dst, size_t cap, const char *src)
+{
+	size_t n = 0;
+	for (; src[n] && n < cap - 1; n++)
+		dst[n] = (unsigned char)src[n] < 0x20 || src[n] == 0x7f ? '?' : src[n];
+	while (n > 0 && src[n] && ((unsigned char)src[n] & 0xC0) == 0x80)
+		n--; /* src[n] continues a character that did not fit: drop its start too */
+	dst[n] = '\0';
+}
+
+/* The error object of a non-2xx answer. A retryable status may come from a proxy with any
+ * body: its error object is read when there is one and never required. */
+static int parse_error(int status, JsonObject *root, struct sync_wire_error *e, const char *ctx,
+		       struct kio_error *err)
+{
+	memset(e, 0, sizeof(*e));
+	e->status = status;
+	JsonNode *n = root ? json_object_get_member(root, "error") : NULL;
+	if (!n || !JSON_NODE_HOLDS_OBJECT(n)) {
+		if (retryable(status))
+			return 0;
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: no error object", ctx);
+	}
+	JsonObject *eo = json_node_get_object(n);
+	const char *code = get_string(eo, "code", ctx, err);
+	if (!code)
+		return retryable(status) ? 0 : KIO_ERR_PROTOCOL;
+	size_t len = strlen(code);
+	if (len == 0 || len >= sizeof(e->code) || strspn(code, "abcdefghijklmnopqrstuvwxyz0123456789_") != len) {
+		if (retryable(status))
+			return 0;
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: error code is not a snake_case word", ctx);
+	}
+	int want = code_status(code);
+	if (!retryable(status)) {
+		if (!want)
+			return kio_fail(err, KIO_ERR_PROTOCOL, "%s: unknown error code '%s'", ctx, code);
+		if (want != status)
+			return kio_fail(err, KIO_ERR_PROTOCOL, "%s: error code '%s' comes with status %d, not %d", ctx, code,
+					want, status);
+	}
+	memcpy(e->code, code, len + 1);
+	JsonNode *m = json_object_get_member(eo, "message");
+	if (m && JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_STRING)
+		copy_message(e->message, sizeof(e->message), json_node_get_string(m));
+	return 0;
+}
+
+const char *sync_records_kind_name(int kind)
+{
+	static const char *const names[SYNC_RECORDS_KIND_COUNT] = {
+		"acked", "sequence-gap", "conflict", "chain-broken", "bad-record", "retry", "refused"};
+	return kind >= 0 && kind < SYNC_RECORDS_KIND_COUNT ? names[kind] : NULL;
+}
+
+int sync_wire_records_answer(int status, const char *buf, size_t len, const struct sync_wire_sent *sent,
+			     struct sync_records_answer *out, struct kio_error *err)
+{
+	char ctx[64];
+	snprintf(ctx, sizeof(ctx), "host answer %d to POST /v1/records", status);
+	struct sync_records_answer a = {0};
+	int64_t before = sent->first_rec - 1; /* the host's acknowledgement the batch was made after */
+	if (status != 200 && !(status >= 400 && status <= 599))
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: not an answer this call has", ctx);
+	JsonObject *root = NULL;
+	JsonParser *p = NULL;
+	if (status == 200 || !retryable(status) || len > 0) {
+		struct kio_error perr;
+		p = parse(buf, len, ctx, &root, &perr);
+		if (!p && !retryable(status)) {
+			if (err)
+				*err = perr;
+			return perr.code;
+		}
+	}
+	int rc = 0;
+	if (status == 200) {
+		a.kind = SYNC_RECORDS_ACKED;
+		rc = get_int(root, "acked", true, 0, &a.acked, ctx, err);
+		if (!rc)
+			rc = get_int(root, "applied", false, 0, &a.applied, ctx, err);
+		if (!rc)
+			rc = get_int(root, "duplicates", false, 0, &a.duplicates, ctx, err);
+		if (!rc && a.acked < before)
+			rc = kio_fail(err, KIO_ERR_PROTOCOL,
+				      "%s: acked %" PRId64 " is below the host's earlier acknowledgement %" PRId64, ctx, a.acked,
+				      before);
+		if (!rc && a.acked > sent->last_rec)
+			rc = kio_fail(err, KIO_ERR_PROTOCOL,
+				      "%s: acked %" PRId64 " is beyond the last record sent %" PRId64, ctx, a.acked,
+				      sent->last_rec);
+		goto out;
+	}
+	rc = parse_error(status, root, &a.error, ctx, err);
+	if (rc)
+		goto out;
+	if (retryable(status)) {
+		a.kind = SYNC_RECORDS_RETRY;
+		goto out;
+	}
+	if (strcmp(a.error.code, "sequence_gap") == 0) {
+		a.kind = SYNC_RECORDS_SEQUENCE_GAP;
+		JsonObject *eo = json_object_get_object_member(root, "error");
+		rc = get_int(eo, "acked", true, 0, &a.acked, ctx, err);
+		if (!rc && a.acked >= before)
+			rc = kio_fail(err, KIO_ERR_PROTOCOL,
+				      "%s: sequence_gap with acked %" PRId64 ", but the batch began at %" PRId64 " (no gap)", ctx,
+				      a.acked, sent->first_rec);
+	} else if (strcmp(a.error.code, "record_conflict") == 0 || strcmp(a.error.code, "chain_broken") == 0 ||
+		   strcmp(a.error.code, "bad_record") == 0) {
+		a.kind = a.error.code[0] == 'r' ? SYNC_RECORDS_CONFLICT
+			 : a.error.code[0] == 'c' ? SYNC_RECORDS_CHAIN_BROKEN
+						  : SYNC_RECORDS_BAD_RECORD;
+		JsonObject *eo = json_object_get_object_member(root, "error");
+		rc = get_int(eo, "rec", true, 1, &a.rec, ctx, err);
+		if (!rc && (a.rec < sent->first_rec || a.rec > sent->last_rec))
+			rc = kio_fail(err, KIO_ERR_PROTOCOL,
+				      "%s: %s names record %" PRId64 ", outside the batch %" PRId64 "..%" PRId64, ctx,
+				      a.error.code, a.rec, sent->first_rec, sent->last_rec);
+	} else {
+		a.kind = SYNC_RECORDS_REFUSED;
+	}
+out:
+	if (p)
+		g_object_unref(p);
+	if (!rc)
+		*out = a;
+	return rc;
+}
+
+const char *sync_card_status_name(int status)
+{
+	static const char *const names[SYNC_CARD_STATUS_COUNT] = {"active", "blocked", "unregistered"};
+	return status >= 0 && status < SYNC_CARD_STATUS_COUNT ? names[status] : NULL;
+}
+
+int sync_wire_card_answer(int status, const char *buf, size_t len, const char *card, struct sync_card_answer *out,
+			  struct kio_error *err)
+{
+	char ctx[64];
+	snprintf(ctx, sizeof(ctx), "host answer %d to GET /v1/cards", status);
+	struct sync_card_answer a = {0};
+	if (status != 200 && !(status >= 400 && status <= 599))
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: not an answer this call has", ctx);
+	JsonObject *root = NULL;
+	JsonParser *p = NULL;
+	struct kio_error perr;
+	if (status == 200 || !retryable(status) || len > 0) {
+		p = parse(buf, len, ctx, &root, &perr);
+		if (!p && !retryable(status)) {
+			if (err)
+				*err = perr;
+			return perr.code;
+		}
+	}
+	int rc = 0;
+	if (status == 200) {
+		a.kind = SYNC_CARD_FOUND;
+		const char *c = get_string(root, "card", ctx, err);
+		const char *s = c ? get_string(root, "status", ctx, err) : NULL;
+		if (!c || !s) {
+			rc = KIO_ERR_PROTOCOL;
+			goto out;
+		}
+		if (strcmp(c, card) != 0 || strlen(c) != 16) {
+			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: the answer is about another card", ctx);
+			goto out;
+		}
+		memcpy(a.card, c, 17);
+		int k = 0;
+		while (k < SYNC_CARD_STATUS_COUNT && strcmp(sync_card_status_name(k), s) != 0)
+			k++;
+		if (k == SYNC_CARD_STATUS_COUNT) {
+			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: unknown card status '%.32s'", ctx, s);
+			goto out;
+		}
+		a.status = (enum sync_card_status)k;
+		rc = get_int(root, "balance_fils", true, 0, &a.balance_fils, ctx, err);
+		goto out;
+	}
+	rc = parse_error(status, root, &a.error, ctx, err);
+	if (rc)
+		goto out;
+	if (retryable(status))
+		a.kind = SYNC_CARD_RETRY;
+	else if (strcmp(a.error.code, "card_unknown") == 0)
+		a.kind = SYNC_CARD_UNKNOWN;
+	else if (strcmp(a.error.code, "bad_card") == 0)
+		a.kind = SYNC_CARD_BAD;
+	else
+		a.kind = SYNC_CARD_REFUSED;
+out:
+	if (p)
+		g_object_unref(p);
+	if (!rc)
+		*out = a;
+	return rc;
+}
+
+int sync_wire_heartbeat_answer(int status, const char *buf, size_t len, int64_t *server_time_s,
+			       struct kio_error *err)
+{
+	char ctx[64];
+	snprintf(ctx, sizeof(ctx), "host answer %d to POST /v1/heartbeat", status);
+	JsonObject *root = NULL;
+	JsonParser *p = NULL;
+	int rc = 0;
+	if (status != 200) {
+		struct sync_wire_error e;
+		struct kio_error perr;
+		p = len > 0 ? parse(buf, len, ctx, &root, &perr) : NULL;
+		if (!p && !retryable(status)) {
+			if (err)
+				*err = perr;
+			return perr.code;
+		}
+		rc = parse_error(status, root, &e, ctx, err);
+		if (!rc)
+			rc = kio_fail(err, retryable(status) ? KIO_ERR_BUSY : KIO_ERR_PROTOCOL, "%s: %s%s%s", ctx,
+				      e.code[0] ? e.code : "no error code", e.message[0] ? ": " : "", e.message);
+		goto out;
+	}
+	p = parse(buf, len, ctx, &root, err);
+	if (!p)
+		return KIO_ERR_PROTOCOL;
+	int64_t t = 0;
+	rc = get_int(root, "server_time_s", true, 1, &t, ctx, err);
+	if (!rc)
+		*server_time_s = t;
+out:
+	if (p)
+		g_object_unref(p);
+	return rc;
+}

@@ -1,0 +1,97 @@
+/*
+ * The kiosk's parser of every host answer (docs/host-api.yaml; the contract of issue 12):
+ * POST /v1/records, GET /v1/cards/{card}, POST /v1/heartbeat and the error object. Takes
+ * the HTTP status and the body (buf, len; never reads past len) and either fills a typed
+ * answer or refuses with a clear error. A refusal marks nothing: the drain treats it as a
+ * host error and tries again later. Integers are gint64 from the text itself; a fraction,
+ * an exponent or a string where an integer belongs, a negative count or amount, an integer
+ * beyond 64 bits, JSON nested deeper than SYNC_WIRE_DEPTH_MAX, a NUL byte, an unknown error
+ * code: each refused. Unknown members are ignored (forward compatibility).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiosk/core/err.h"
+
+#define SYNC_WIRE_BODY_MAX (4 * 1024 * 1024) /* the contract's body limit, both ways */
+#define SYNC_WIRE_DEPTH_MAX 16
+#define SYNC_WIRE_CODE_MAX 48
+#define SYNC_WIRE_MESSAGE_MAX 160
+
+/* A host error object: {"error": {"code": ..., "message": ..., ...}}. */
+struct sync_wire_error {
+	int status;                             /* the HTTP status it came with */
+	char code[SYNC_WIRE_CODE_MAX];          /* one of the contract's codes, or "" (a 5xx without one) */
+	char message[SYNC_WIRE_MESSAGE_MAX];    /* the host's text, control characters replaced */
+};
+
+enum sync_records_kind {
+	SYNC_RECORDS_ACKED,        /* 200: acked, applied, duplicates */
+	SYNC_RECORDS_SEQUENCE_GAP, /* 409 sequence_gap: the host holds 1..acked, resend from acked + 1 */
+	SYNC_RECORDS_CONFLICT,     /* 409 record_conflict: rec differs from the host's copy (a fault) */
+	SYNC_RECORDS_CHAIN_BROKEN, /* 422 chain_broken: rec's MAC does not verify at the host (a fault) */
+	SYNC_RECORDS_BAD_RECORD,   /* 422 bad_record: rec breaks the host's rules (a fault) */
+	SYNC_RECORDS_RETRY,        /* 5xx, 408, 429: the host cannot now; try again after a backoff */
+	SYNC_RECORDS_REFUSED,      /* another contract error (certificate, date, bad_json...): backoff */
+	SYNC_RECORDS_KIND_COUNT
+};
+/* "acked", "sequence-gap", "conflict", "chain-broken", "bad-record", "retry", "refused". */
+const char *sync_records_kind_name(int kind);
+
+/* What was sent: records first..last, after the host's acknowledgement first - 1. */
+struct sync_wire_sent {
+	int64_t first_rec, last_rec;
+};
+
+struct sync_records_answer {
+	enum sync_records_kind kind;
+	int64_t acked;      /* ACKED, SEQUENCE_GAP */
+	int64_t applied, duplicates; /* ACKED (0 when the host leaves them out) */
+	int64_t rec;        /* CONFLICT, CHAIN_BROKEN, BAD_RECORD */
+	struct sync_wire_error error; /* every kind but ACKED */
+};
+
+/* The answer to POST /v1/records for the batch `sent`. Refusals (KIO_ERR_PROTOCOL, out
+ * untouched but for its error), besides the body's own faults: a 200 whose acked is below
+ * first_rec - 1 (below what the host had acknowledged when the batch was made) or beyond
+ * last_rec (beyond what was sent); a sequence_gap whose acked is not below first_rec - 1 (no
+ * gap: it would loop); a conflict, chain_broken or bad_record naming a rec outside the batch;
+ * a status other than 200 for success, or an error code that does not belong to its status. */
+int sync_wire_records_answer(int status, const char *buf, size_t len, const struct sync_wire_sent *sent,
+			     struct sync_records_answer *out, struct kio_error *err);
+
+enum sync_card_status { SYNC_CARD_ACTIVE, SYNC_CARD_BLOCKED, SYNC_CARD_UNREGISTERED, SYNC_CARD_STATUS_COUNT };
+/* "active", "blocked", "unregistered"; NULL otherwise. */
+const char *sync_card_status_name(int status);
+
+enum sync_card_kind {
+	SYNC_CARD_FOUND,   /* 200 */
+	SYNC_CARD_UNKNOWN, /* 404 card_unknown */
+	SYNC_CARD_BAD,     /* 400 bad_card */
+	SYNC_CARD_RETRY,   /* 5xx, 408, 429 */
+	SYNC_CARD_REFUSED, /* another contract error */
+	SYNC_CARD_KIND_COUNT
+};
+
+struct sync_card_answer {
+	enum sync_card_kind kind;
+	char card[17];
+	enum sync_card_status status;
+	int64_t balance_fils; /* >= 0 */
+	struct sync_wire_error error;
+};
+/* The answer to GET /v1/cards/{card} for `card` (16 digits, borrowed): a 200 must name that
+ * card, a known status and a balance in integer fils, not negative. */
+int sync_wire_card_answer(int status, const char *buf, size_t len, const char *card, struct sync_card_answer *out,
+			  struct kio_error *err);
+
+/* The answer to POST /v1/heartbeat: 200 {"server_time_s": N > 0}; anything else refused,
+ * an error object's code and message in err. */
+int sync_wire_heartbeat_answer(int status, const char *buf, size_t len, int64_t *server_time_s,
+			       struct kio_error *err);
+
+/* Whether code is one of the contract's error codes. */
+bool sync_wire_code_known(const char *code);

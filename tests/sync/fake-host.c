@@ -1,0 +1,137 @@
+/* The sync tests' in-process host (fake-host.h). */
+#include "fake-host.h"
+
+#include <inttypes.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_body(const char *s, size_t *len)
+{
+	*len = strlen(s);
+	char *b = malloc(*len + 1);
+	memcpy(b, s, *len + 1);
+	return b;
+}
+
+static void answer(struct sync_response *resp, int status, const char *text)
+{
+	resp->status = status;
+	resp->body = dup_body(text, &resp->len);
+}
+
+static void post_records(struct fake_transport *t, const struct sync_request *req, struct sync_response *resp)
+{
+	struct fake_host_state *h = t->host;
+	h->requests++;
+	JsonParser *p = json_parser_new();
+	char buf[256];
+	if (!json_parser_load_from_data(p, req->body, (gssize)req->len, NULL)) {
+		answer(resp, 400, "{\"error\": {\"code\": \"bad_json\", \"message\": \"not JSON\"}}");
+		goto out;
+	}
+	JsonArray *recs = json_object_get_array_member(json_node_get_object(json_parser_get_root(p)), "records");
+	guint n = json_array_get_length(recs);
+	int64_t first = json_object_get_int_member(json_array_get_object_element(recs, 0), "rec");
+	t->last_first = first;
+	t->last_last = json_object_get_int_member(json_array_get_object_element(recs, n - 1), "rec");
+	if (first > h->acked + 1) {
+		snprintf(buf, sizeof(buf),
+			 "{\"error\": {\"code\": \"sequence_gap\", \"message\": \"gap\", \"acked\": %" PRId64 "}}", h->acked);
+		answer(resp, 409, buf);
+		goto out;
+	}
+	/* Conflicts first, over the whole batch: nothing applies when one record conflicts. */
+	for (guint i = 0; i < n; i++) {
+		JsonObject *o = json_array_get_object_element(recs, i);
+		int64_t rec = json_object_get_int_member(o, "rec");
+		if (rec <= h->acked && strcmp(h->macs[rec], json_object_get_string_member(o, "mac")) != 0) {
+			snprintf(buf, sizeof(buf),
+				 "{\"error\": {\"code\": \"record_conflict\", \"message\": \"differs\", \"rec\": %" PRId64 "}}",
+				 rec);
+			answer(resp, 409, buf);
+			goto out;
+		}
+	}
+	int64_t applied = 0, dups = 0;
+	for (guint i = 0; i < n; i++) {
+		JsonObject *o = json_array_get_object_element(recs, i);
+		int64_t rec = json_object_get_int_member(o, "rec");
+		if (rec <= h->acked) {
+			dups++;
+		} else if (h->apply_max == 0 || applied < h->apply_max) {
+			snprintf(h->macs[rec], sizeof(h->macs[rec]), "%s", json_object_get_string_member(o, "mac"));
+			h->acked = rec;
+			applied++;
+		}
+	}
+	h->applied += applied;
+	h->duplicates += dups;
+	snprintf(buf, sizeof(buf), "{\"acked\": %" PRId64 ", \"applied\": %" PRId64 ", \"duplicates\": %" PRId64 "}",
+		 h->acked, applied, dups);
+	answer(resp, 200, buf);
+out:
+	g_object_unref(p);
+}
+
+static int exchange(struct sync_transport *base, const struct sync_request *req, struct sync_response *resp,
+		    struct kio_error *err)
+{
+	struct fake_transport *t = (struct fake_transport *)base;
+	memset(resp, 0, sizeof(*resp));
+	t->exchanges++;
+	if (strcmp(req->path, "/v1/records") == 0 && req->body) {
+		t->posts++;
+		/* What was sent, whatever the answer. */
+		JsonParser *p = json_parser_new();
+		if (json_parser_load_from_data(p, req->body, (gssize)req->len, NULL)) {
+			JsonArray *recs =
+				json_object_get_array_member(json_node_get_object(json_parser_get_root(p)), "records");
+			guint n = json_array_get_length(recs);
+			t->last_first = json_object_get_int_member(json_array_get_object_element(recs, 0), "rec");
+			t->last_last = json_object_get_int_member(json_array_get_object_element(recs, n - 1), "rec");
+		}
+		g_object_unref(p);
+	}
+	if (t->next < t->n_script) {
+		struct fake_step *s = &t->script[t->next++];
+		if (s->rc)
+			return kio_fail(err, s->rc, "fake host: %s", s->rc == KIO_ERR_TIMEOUT ? "no answer within 5000 ms"
+												 : "connection refused");
+		answer(resp, s->status, s->body);
+		return 0;
+	}
+	if (strcmp(req->path, "/v1/records") == 0) {
+		post_records(t, req, resp);
+	} else if (strncmp(req->path, "/v1/cards/", 10) == 0) {
+		char buf[160];
+		snprintf(buf, sizeof(buf), "{\"card\": \"%s\", \"status\": \"active\", \"balance_fils\": %" PRId64 "}",
+			 req->path + 10, t->host->card_balance_fils);
+		answer(resp, 200, buf);
+	} else if (strcmp(req->path, "/v1/heartbeat") == 0) {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "{\"server_time_s\": %" PRId64 "}", req->date_s);
+		answer(resp, 200, buf);
+	} else {
+		answer(resp, 404, "{\"error\": {\"code\": \"bad_request\", \"message\": \"no such path\"}}");
+	}
+	return 0;
+}
+
+static void transport_free(struct sync_transport *base) { free(base); }
+
+struct fake_transport *fake_transport_new(struct fake_host_state *host)
+{
+	struct fake_transport *t = calloc(1, sizeof(*t));
+	t->base.exchange = exchange;
+	t->base.free = transport_free;
+	t->host = host;
+	return t;
+}
+
+void fake_script(struct fake_transport *t, int rc, int status, const char *body)
+{
+	if (t->n_script < (int)(sizeof(t->script) / sizeof(t->script[0])))
+		t->script[t->n_script++] = (struct fake_step){rc, status, body};
+}

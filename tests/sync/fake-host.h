@@ -1,0 +1,41 @@
+/* An in-process host behind the transport seam (kiosk/sync/transport.h) for the sync's
+ * tests: it keeps records by rec with their MACs as the contract's host does (duplicates,
+ * conflicts, gaps), or answers from a script. Its state may live in shared memory so it
+ * outlives a killed child. Not a host: no TLS, no database, no MAC verification. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kiosk/sync/transport.h"
+
+#define FAKE_RECS_MAX 256
+
+struct fake_host_state {
+	int64_t acked;
+	char macs[FAKE_RECS_MAX + 1][65]; /* by rec */
+	int64_t applied, duplicates;      /* totals over every request */
+	int64_t requests;                 /* POST /v1/records seen */
+	int apply_max;                    /* > 0: at most this many new records per batch (partial ack) */
+	int64_t card_balance_fils;        /* GET /v1/cards answers this for every card */
+};
+
+struct fake_step {
+	int rc;           /* != 0: the transport fails with it (KIO_ERR_TIMEOUT, KIO_ERR_IO) */
+	int status;
+	const char *body; /* copied into the response */
+};
+
+struct fake_transport {
+	struct sync_transport base;
+	struct fake_host_state *host; /* borrowed (may be shared memory) */
+	struct fake_step script[32];  /* answered in order before the host is asked */
+	int n_script, next;
+	int64_t last_first, last_last; /* the last batch sent */
+	int exchanges;
+	int posts; /* exchanges of POST /v1/records, answered from the script or not */
+};
+
+/* A transport over host (borrowed); free with ->free (it does not free host). */
+struct fake_transport *fake_transport_new(struct fake_host_state *host);
+void fake_script(struct fake_transport *t, int rc, int status, const char *body);

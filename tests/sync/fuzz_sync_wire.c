@@ -1,0 +1,76 @@
+/* Fuzz target: the parser of every host answer (kiosk/sync/wire.h). The first byte picks
+ * the call and the status; the rest is the body. Beyond not crashing: a refusal names the
+ * call ("host answer ...") and leaves the answer untouched; an acceptance keeps the
+ * contract's ranges (acked within the batch, counts and balances not negative, a fault's rec
+ * inside the batch, a known card status). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiosk/sync/wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const int statuses[] = {200, 409, 422, 500, 403, 404, 400, 201};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	int status = statuses[data[0] % 8];
+	int call = (data[0] >> 3) % 3;
+	const char *body = (const char *)data + 1;
+	size_t len = size - 1;
+	struct kio_error err = {0};
+	if (call == 0) {
+		const struct sync_wire_sent sent = {6, 10};
+		struct sync_records_answer a, before;
+		memset(&a, 0x5A, sizeof(a));
+		before = a;
+		if (sync_wire_records_answer(status, body, len, &sent, &a, &err) != 0) {
+			if (memcmp(&a, &before, sizeof(a)) != 0 || strncmp(err.msg, "host answer ", 12) != 0)
+				abort();
+			return 0;
+		}
+		switch (a.kind) {
+		case SYNC_RECORDS_ACKED:
+			if (a.acked < 5 || a.acked > 10 || a.applied < 0 || a.duplicates < 0 || status != 200)
+				abort();
+			break;
+		case SYNC_RECORDS_SEQUENCE_GAP:
+			if (a.acked < 0 || a.acked >= 5 || status != 409)
+				abort();
+			break;
+		case SYNC_RECORDS_CONFLICT:
+		case SYNC_RECORDS_CHAIN_BROKEN:
+		case SYNC_RECORDS_BAD_RECORD:
+			if (a.rec < 6 || a.rec > 10 || !sync_wire_code_known(a.error.code))
+				abort();
+			break;
+		case SYNC_RECORDS_RETRY:
+			if (status < 500)
+				abort();
+			break;
+		case SYNC_RECORDS_REFUSED:
+			if (!sync_wire_code_known(a.error.code) || status >= 500)
+				abort();
+			break;
+		default: abort();
+		}
+	} else if (call == 1) {
+		struct sync_card_answer a;
+		if (sync_wire_card_answer(status, body, len, "7841000024680132", &a, &err) != 0) {
+			if (strncmp(err.msg, "host answer ", 12) != 0)
+				abort();
+			return 0;
+		}
+		if (a.kind == SYNC_CARD_FOUND &&
+		    (a.balance_fils < 0 || strcmp(a.card, "7841000024680132") != 0 || !sync_card_status_name(a.status)))
+			abort();
+	} else {
+		int64_t t = 0;
+		if (sync_wire_heartbeat_answer(status, body, len, &t, &err) == 0 && (t < 1 || status != 200))
+			abort();
+	}
+	return 0;
+}

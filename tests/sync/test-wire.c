@@ -1,0 +1,237 @@
+/* Unit tests of the parser of every host answer (kiosk/sync/wire.h): each acceptance and
+ * each refusal with its exact message, and a refused answer leaving the caller's struct as
+ * it was (nothing can be marked from it). */
+#include <glib.h>
+#include <string.h>
+
+#include "kiosk/sync/wire.h"
+
+struct rec_case {
+	int status;
+	const char *body;
+	int kind;          /* -1: refused */
+	int64_t value;     /* acked or rec */
+	const char *error; /* the exact message after "host answer N to CALL: ", or a prefix ending in '*' */
+};
+
+static const struct rec_case rec_cases[] = {
+	{200, "{\"acked\": 10, \"applied\": 5, \"duplicates\": 0}", SYNC_RECORDS_ACKED, 10, NULL},
+	{200, "{\"acked\": 8}", SYNC_RECORDS_ACKED, 8, NULL},
+	{200, "{\"acked\": 5}", SYNC_RECORDS_ACKED, 5, NULL},
+	{200, "{\"acked\": 10, \"future\": {\"x\": 1.5, \"y\": [\"z\"]}}", SYNC_RECORDS_ACKED, 10, NULL},
+	{200, "{\"acked\": 10.0}", -1, 0, "'acked' has a fraction or an exponent (an integer is needed)"},
+	{200, "{\"acked\": 1e1}", -1, 0, "'acked' has a fraction or an exponent (an integer is needed)"},
+	{200, "{\"acked\": \"10\"}", -1, 0, "'acked' is a string (an integer is needed)"},
+	{200, "{\"acked\": null}", -1, 0, "'acked' is not an integer"},
+	{200, "{\"acked\": true}", -1, 0, "'acked' is not an integer"},
+	{200, "{}", -1, 0, "no 'acked'"},
+	{200, "{\"acked\": 10, \"applied\": -1}", -1, 0, "'applied' is -1, below 0"},
+	{200, "{\"acked\": 10, \"duplicates\": -3}", -1, 0, "'duplicates' is -3, below 0"},
+	{200, "{\"acked\": -1}", -1, 0, "'acked' is -1, below 0"},
+	{200, "{\"acked\": 11}", -1, 0, "acked 11 is beyond the last record sent 10"},
+	{200, "{\"acked\": 4}", -1, 0, "acked 4 is below the host's earlier acknowledgement 5"},
+	{200, "{\"acked\": 10", -1, 0, "not JSON (*"},
+	{200, "", -1, 0, "an empty body"},
+	{200, "[10]", -1, 0, "not a JSON object"},
+	{200, "{\"acked\": 99999999999999999999}", -1, 0, "an integer beyond 64 bits at offset 10"},
+	{200, "{\"acked\": 9223372036854775808}", -1, 0, "an integer beyond 64 bits at offset 10"},
+	{200, "{\"acked\": -9223372036854775809}", -1, 0, "an integer beyond 64 bits at offset 10"},
+	{200, "{\"acked\": 010}", -1, 0, "a number with a leading zero at offset 10"},
+	{200, "{\"acked\": 10, \"x\": [[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}", -1, 0, "JSON nested deeper than 16 levels"},
+	{200, "{\"acked\": 5, \"acked\": 10}", -1, 0, "a member named twice ('acked')"},
+	{200, "{\"acked\": 10, \"\\u0061cked\": 6}", -1, 0, "a member named twice ('acked')"},
+	{409, "{\"error\": {\"code\": \"sequence_gap\", \"acked\": 3, \"acked\": 4}}", -1, 0,
+	 "a member named twice ('acked')"},
+	{200, "{\"acked\": 10, \"x\": {\"acked\": 1}, \"y\": [{\"acked\": 2}]}", SYNC_RECORDS_ACKED, 10, NULL},
+	{201, "{\"acked\": 10}", -1, 0, "not an answer this call has"},
+	{302, "", -1, 0, "not an answer this call has"},
+	{409, "{\"error\": {\"code\": \"sequence_gap\", \"message\": \"gap\", \"acked\": 3}}", SYNC_RECORDS_SEQUENCE_GAP, 3,
+	 NULL},
+	{409, "{\"error\": {\"code\": \"sequence_gap\", \"acked\": 5}}", -1, 0,
+	 "sequence_gap with acked 5, but the batch began at 6 (no gap)"},
+	{409, "{\"error\": {\"code\": \"sequence_gap\", \"acked\": -1}}", -1, 0, "'acked' is -1, below 0"},
+	{409, "{\"error\": {\"code\": \"sequence_gap\", \"acked\": 2.5}}", -1, 0,
+	 "'acked' has a fraction or an exponent (an integer is needed)"},
+	{409, "{\"error\": {\"code\": \"record_conflict\", \"message\": \"differs\", \"rec\": 7}}", SYNC_RECORDS_CONFLICT,
+	 7, NULL},
+	{409, "{\"error\": {\"code\": \"record_conflict\", \"rec\": 11}}", -1, 0,
+	 "record_conflict names record 11, outside the batch 6..10"},
+	{409, "{\"error\": {\"code\": \"record_conflict\"}}", -1, 0, "no 'rec'"},
+	{422, "{\"error\": {\"code\": \"chain_broken\", \"rec\": 6}}", SYNC_RECORDS_CHAIN_BROKEN, 6, NULL},
+	{422, "{\"error\": {\"code\": \"bad_record\", \"rec\": 10}}", SYNC_RECORDS_BAD_RECORD, 10, NULL},
+	{422, "{\"error\": {\"code\": \"bad_record\", \"rec\": \"10\"}}", -1, 0, "'rec' is a string (an integer is needed)"},
+	{409, "{\"error\": {\"code\": \"teapot\", \"message\": \"short and stout\"}}", -1, 0, "unknown error code 'teapot'"},
+	{422, "{\"error\": {\"code\": \"sequence_gap\", \"acked\": 3}}", -1, 0,
+	 "error code 'sequence_gap' comes with status 409, not 422"},
+	{409, "{\"error\": {\"code\": \"Bad Code\"}}", -1, 0, "error code is not a snake_case word"},
+	{409, "{\"error\": {\"code\": 17}}", -1, 0, "'code' is not a string"},
+	{400, "{\"error\": \"bad\"}", -1, 0, "no error object"},
+	{404, "", -1, 0, "an empty body"},
+	{403, "{\"error\": {\"code\": \"unknown_certificate\", \"message\": \"who are you\"}}", SYNC_RECORDS_REFUSED, 0,
+	 NULL},
+	{401, "{\"error\": {\"code\": \"date_out_of_window\", \"server_time\": 1798761600}}", SYNC_RECORDS_REFUSED, 0, NULL},
+	{500, "<html>Internal Server Error</html>", SYNC_RECORDS_RETRY, 0, NULL},
+	{503, "{\"error\": {\"code\": \"overloaded\", \"message\": \"busy\"}}", SYNC_RECORDS_RETRY, 0, NULL},
+	{502, "", SYNC_RECORDS_RETRY, 0, NULL},
+	{500, "{\"error\": {\"code\": \"internal_error\", \"message\": \"the host's database did not answer\"}}",
+	 SYNC_RECORDS_RETRY, 0, NULL},
+	{429, "{\"error\": {\"code\": \"slow_down\"}}", SYNC_RECORDS_RETRY, 0, NULL},
+};
+
+static void check_refusal(int status, const char *call, const struct kio_error *err, const char *want)
+{
+	char *full = g_strdup_printf("host answer %d to %s: ", status, call);
+	size_t n = strlen(want);
+	char *expect = want[n - 1] == '*' ? g_strdup_printf("%s%.*s", full, (int)(n - 1), want)
+					  : g_strdup_printf("%s%s", full, want);
+	if (want[n - 1] == '*')
+		g_assert_true(g_str_has_prefix(err->msg, expect));
+	else
+		g_assert_cmpstr(err->msg, ==, expect);
+	g_free(full);
+	g_free(expect);
+}
+
+static void test_records(void)
+{
+	const struct sync_wire_sent sent = {6, 10};
+	for (size_t k = 0; k < G_N_ELEMENTS(rec_cases); k++) {
+		const struct rec_case *c = &rec_cases[k];
+		struct sync_records_answer a;
+		memset(&a, 0x5A, sizeof(a));
+		struct kio_error err = {0};
+		int rc = sync_wire_records_answer(c->status, c->body, strlen(c->body), &sent, &a, &err);
+		if (c->kind < 0) {
+			if (rc == 0)
+				g_error("case %zu (%d %s): accepted as %s", k, c->status, c->body, sync_records_kind_name(a.kind));
+			g_assert_cmpint(rc, ==, KIO_ERR_PROTOCOL);
+			check_refusal(c->status, "POST /v1/records", &err, c->error);
+			/* Refused: the answer struct is untouched, so nothing can be marked from it. */
+			struct sync_records_answer untouched;
+			memset(&untouched, 0x5A, sizeof(untouched));
+			g_assert_cmpmem(&a, sizeof(a), &untouched, sizeof(untouched));
+		} else {
+			if (rc != 0)
+				g_error("case %zu (%d %s): %s", k, c->status, c->body, err.msg);
+			g_assert_cmpint(a.kind, ==, c->kind);
+			if (c->kind == SYNC_RECORDS_ACKED || c->kind == SYNC_RECORDS_SEQUENCE_GAP)
+				g_assert_cmpint(a.acked, ==, c->value);
+			if (c->kind == SYNC_RECORDS_CONFLICT || c->kind == SYNC_RECORDS_CHAIN_BROKEN ||
+			    c->kind == SYNC_RECORDS_BAD_RECORD)
+				g_assert_cmpint(a.rec, ==, c->value);
+		}
+	}
+}
+
+/* The counts, the host's message kept printable, a NUL, an oversized and a deep body. */
+static void test_records_details(void)
+{
+	const struct sync_wire_sent sent = {6, 10};
+	struct sync_records_answer a;
+	struct kio_error err = {0};
+	const char *body = "{\"acked\": 10, \"applied\": 3, \"duplicates\": 2}";
+	g_assert_cmpint(sync_wire_records_answer(200, body, strlen(body), &sent, &a, &err), ==, 0);
+	g_assert_cmpint(a.applied, ==, 3);
+	g_assert_cmpint(a.duplicates, ==, 2);
+	/* The host's message is kept printable and cut on a character boundary. */
+	GString *msg = g_string_new("{\"error\": {\"code\": \"unknown_certificate\", \"message\": \"a\\nb");
+	for (int k = 0; k < 100; k++)
+		g_string_append(msg, "\xd8\xb4"); /* Arabic sheen, two bytes */
+	g_string_append(msg, "\"}}");
+	g_assert_cmpint(sync_wire_records_answer(403, msg->str, msg->len, &sent, &a, &err), ==, 0);
+	g_assert_cmpint(a.kind, ==, SYNC_RECORDS_REFUSED);
+	g_assert_cmpstr(a.error.code, ==, "unknown_certificate");
+	g_assert_true(g_str_has_prefix(a.error.message, "a?b\xd8\xb4"));
+	g_assert_true(g_utf8_validate(a.error.message, -1, NULL));
+	g_assert_cmpuint(strlen(a.error.message), <, SYNC_WIRE_MESSAGE_MAX);
+	g_string_free(msg, TRUE);
+	/* A NUL inside the body, where json-glib would stop reading. */
+	const char nul[] = "{\"acked\": 10}\0{\"acked\": 11}";
+	g_assert_cmpint(sync_wire_records_answer(200, nul, sizeof(nul) - 1, &sent, &a, &err), ==, KIO_ERR_PROTOCOL);
+	g_assert_cmpstr(err.msg, ==, "host answer 200 to POST /v1/records: a NUL byte at offset 13");
+	/* Oversized: refused before any parsing, whatever the bytes. */
+	size_t big = SYNC_WIRE_BODY_MAX + 1;
+	char *huge = g_malloc(big);
+	memset(huge, ' ', big);
+	g_assert_cmpint(sync_wire_records_answer(200, huge, big, &sent, &a, &err), ==, KIO_ERR_PROTOCOL);
+	g_assert_cmpstr(err.msg, ==, "host answer 200 to POST /v1/records: 4194305 bytes, above the 4194304-byte limit");
+	/* A 4 MiB "[[[[..." would recurse json-glib off the stack: the pre-scan stops it. */
+	memset(huge, '[', SYNC_WIRE_BODY_MAX);
+	g_assert_cmpint(sync_wire_records_answer(200, huge, SYNC_WIRE_BODY_MAX, &sent, &a, &err), ==, KIO_ERR_PROTOCOL);
+	g_assert_cmpstr(err.msg, ==, "host answer 200 to POST /v1/records: JSON nested deeper than 16 levels");
+	g_free(huge);
+}
+
+static void test_card(void)
+{
+	const char *card = "7841000024680132";
+	struct {
+		int status;
+		const char *body;
+		int kind;
+		int64_t balance;
+		const char *error;
+	} cases[] = {
+		{200, "{\"card\": \"7841000024680132\", \"status\": \"active\", \"balance_fils\": 2500}", SYNC_CARD_FOUND, 2500,
+		 NULL},
+		{200, "{\"card\": \"7841000024680132\", \"status\": \"unregistered\", \"balance_fils\": 0}", SYNC_CARD_FOUND, 0,
+		 NULL},
+		{200, "{\"card\": \"7841000024680132\", \"status\": \"active\", \"balance_fils\": -1}", -1, 0,
+		 "'balance_fils' is -1, below 0"},
+		{200, "{\"card\": \"7841000024680132\", \"status\": \"active\", \"balance_fils\": 25.5}", -1, 0,
+		 "'balance_fils' has a fraction or an exponent (an integer is needed)"},
+		{200, "{\"card\": \"7841000024680132\", \"status\": \"active\", \"balance_fils\": \"2500\"}", -1, 0,
+		 "'balance_fils' is a string (an integer is needed)"},
+		{200, "{\"card\": \"7841000013579022\", \"status\": \"active\", \"balance_fils\": 0}", -1, 0,
+		 "the answer is about another card"},
+		{200, "{\"card\": \"7841000024680132\", \"status\": \"gold\", \"balance_fils\": 0}", -1, 0,
+		 "unknown card status 'gold'"},
+		{200, "{\"status\": \"active\", \"balance_fils\": 0}", -1, 0, "no 'card'"},
+		{404, "{\"error\": {\"code\": \"card_unknown\", \"message\": \"no such card\"}}", SYNC_CARD_UNKNOWN, 0, NULL},
+		{400, "{\"error\": {\"code\": \"bad_card\"}}", SYNC_CARD_BAD, 0, NULL},
+		{403, "{\"error\": {\"code\": \"revoked_certificate\"}}", SYNC_CARD_REFUSED, 0, NULL},
+		{504, "", SYNC_CARD_RETRY, 0, NULL},
+		{404, "{\"error\": {\"code\": \"nope\"}}", -1, 0, "unknown error code 'nope'"},
+	};
+	for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+		struct sync_card_answer a;
+		struct kio_error err = {0};
+		int rc = sync_wire_card_answer(cases[k].status, cases[k].body, strlen(cases[k].body), card, &a, &err);
+		if (cases[k].kind < 0) {
+			g_assert_cmpint(rc, ==, KIO_ERR_PROTOCOL);
+			check_refusal(cases[k].status, "GET /v1/cards", &err, cases[k].error);
+		} else {
+			if (rc)
+				g_error("card case %zu: %s", k, err.msg);
+			g_assert_cmpint(a.kind, ==, cases[k].kind);
+			if (a.kind == SYNC_CARD_FOUND)
+				g_assert_cmpint(a.balance_fils, ==, cases[k].balance);
+		}
+	}
+}
+
+static void test_heartbeat(void)
+{
+	int64_t t = 0;
+	struct kio_error err = {0};
+	const char *ok = "{\"server_time_s\": 1798761601}";
+	g_assert_cmpint(sync_wire_heartbeat_answer(200, ok, strlen(ok), &t, &err), ==, 0);
+	g_assert_cmpint(t, ==, 1798761601);
+	const char *zero = "{\"server_time_s\": 0}";
+	g_assert_cmpint(sync_wire_heartbeat_answer(200, zero, strlen(zero), &t, &err), ==, KIO_ERR_PROTOCOL);
+	g_assert_cmpstr(err.msg, ==, "host answer 200 to POST /v1/heartbeat: 'server_time_s' is 0, below 1");
+	g_assert_cmpint(sync_wire_heartbeat_answer(500, "", 0, &t, &err), ==, KIO_ERR_BUSY);
+	const char *refused = "{\"error\": {\"code\": \"date_out_of_window\", \"message\": \"skew\"}}";
+	g_assert_cmpint(sync_wire_heartbeat_answer(401, refused, strlen(refused), &t, &err), ==, KIO_ERR_PROTOCOL);
+	g_assert_cmpstr(err.msg, ==, "host answer 401 to POST /v1/heartbeat: date_out_of_window: skew");
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/sync/wire/records", test_records);
+	g_test_add_func("/sync/wire/records-details", test_records_details);
+	g_test_add_func("/sync/wire/card", test_card);
+	g_test_add_func("/sync/wire/heartbeat", test_heartbeat);
+	return g_test_run();
+}
