@@ -36,6 +36,12 @@ struct topup {
 	bool unsettled;          /* settled with a note still in the path (invariant 5) */
 	bool receipt_at_done;    /* the printer could print when the top-up completed */
 	bool receipt_failed;     /* DONE: the receipt did not come out (invariant 7) */
+	/* The host's word (invariants 11 and 12), from the last TOPUP_IN_HOST. */
+	bool balance_known;
+	int64_t balance_fils;
+	bool host_answered;      /* PAY came through CHECKING: the host or the app gave a word */
+	bool limited;            /* the offline limits lowered this top-up's maximum */
+	uint32_t tx_ends;
 	const char *notice;
 	uint32_t by_denom[CASH_MAX_DENOMS];
 	bool busy;
@@ -45,11 +51,16 @@ struct topup {
 	void *checkpoint_user;
 };
 
-static const char *const step_names[TOPUP_STEP_COUNT] = {"card", "pay", "closing", "done", "end"};
+static const char *const step_names[TOPUP_STEP_COUNT] = {"card", "checking", "pay", "closing", "done", "end"};
+static const char *const host_names[TOPUP_HOST_WORD_COUNT] = {"active", "blocked", "unknown", "unreachable", "none"};
 static const char *const exit_names[TOPUP_EXIT_COUNT] = {"none", "home", "attract", "out-of-service"};
 
 const char *topup_step_name(int step) { return step >= 0 && step < TOPUP_STEP_COUNT ? step_names[step] : NULL; }
 const char *topup_exit_name(int exit) { return exit >= 0 && exit < TOPUP_EXIT_COUNT ? exit_names[exit] : NULL; }
+const char *topup_host_word_name(int word)
+{
+	return word >= 0 && word < TOPUP_HOST_WORD_COUNT ? host_names[word] : NULL;
+}
 
 void topup_config_default(struct topup_config *cfg)
 {
@@ -141,18 +152,35 @@ static bool unit_faulty(const struct topup *t)
 	return t->unit_fault || st.fault != CASH_FAULT_NONE || st.state == DEV_STATE_FAULT;
 }
 
-/* CARD → PAY: the transaction opens before the acceptor can take a note (topup.h, "When
- * the ledger transaction opens"; invariant 1). */
-static int enter_pay(struct topup *t)
+/* Next's guards, shared by CARD → CHECKING and CARD → PAY. */
+static int next_allowed(struct topup *t)
 {
-	struct kio_error err = {0};
 	if (session_card_problem(t->s.card, t->s.card_len, t->cfg.prefixes, t->cfg.n_prefixes))
 		return KIO_ERR_INVALID;
 	if (unit_faulty(t)) {
 		t->notice = "topup.pay.acceptor-unavailable";
 		return KIO_ERR_BUSY;
 	}
-	int rc = ledger_tx_open(t->ledger, core_clock_wall_s(t->clock), LEDGER_TX_TOPUP, t->s.lang, t->s.card,
+	return 0;
+}
+
+/* The notices a host's refusal leaves on CARD, cleared when the customer edits the number. */
+static bool host_refusal(const char *notice)
+{
+	return notice && (strcmp(notice, "topup.card.blocked") == 0 || strcmp(notice, "topup.card.unknown") == 0 ||
+			  strcmp(notice, "topup.card.needs-host") == 0);
+}
+
+/* CARD → PAY (or CHECKING → PAY): the transaction opens before the acceptor can take a note
+ * (topup.h, "When the ledger transaction opens"; invariant 1). max_fils is this top-up's
+ * most (invariant 11). */
+static int enter_pay(struct topup *t, int64_t max_fils)
+{
+	struct kio_error err = {0};
+	int rc = next_allowed(t);
+	if (rc)
+		return rc;
+	rc = ledger_tx_open(t->ledger, core_clock_wall_s(t->clock), LEDGER_TX_TOPUP, t->s.lang, t->s.card,
 				&t->tx, &err);
 	if (rc) {
 		fail_ledger(t, "opening", &err);
@@ -172,7 +200,10 @@ static int enter_pay(struct topup *t)
 			return 0;
 		}
 		t->tx_open = false;
+		t->tx_ends++;
 		t->notice = "topup.pay.acceptor-unavailable";
+		if (t->step == TOPUP_CHECKING)
+			set_step(t, TOPUP_CARD, TOPUP_EXIT_NONE);
 		return 0;
 	}
 	t->enabled = true;
@@ -181,6 +212,7 @@ static int enter_pay(struct topup *t)
 	t->s.paid_fils = 0;
 	t->s.notes = 0;
 	t->s.path = SESSION_PATH_EMPTY;
+	t->s.max_fils = max_fils; /* invariant 11: on_escrow returns a note past it */
 	t->notice = NULL;
 	memset(t->by_denom, 0, sizeof(t->by_denom));
 	session_touch(&t->s, now_ms(t));
@@ -235,6 +267,7 @@ static void settle(struct topup *t)
 			return;
 		}
 		t->tx_open = false;
+		t->tx_ends++;
 		t->receipt_at_done = t->printer_ok;
 		t->done_since_ms = now;
 		LOG_INFO("transaction %" PRId64 " completed: %" PRId64 " fils in %" PRId64 " notes", t->tx.seq,
@@ -249,6 +282,7 @@ static void settle(struct topup *t)
 		return;
 	}
 	t->tx_open = false;
+	t->tx_ends++;
 	LOG_INFO("transaction %" PRId64 " cancelled, nothing paid", t->tx.seq);
 	if (t->close_to == TOPUP_CARD) {
 		t->s.path = SESSION_PATH_EMPTY;
@@ -339,14 +373,14 @@ static void on_cash(struct topup *t, const struct cash_event *ev)
 		t->unit_fault = true;
 		LOG_WARN("%s: fault %s during %s (tx %" PRId64 ", paid %" PRId64 " fils)", t->unit->name,
 			 cash_fault_name(ev->fault), step_names[t->step], t->tx.seq, t->s.paid_fils);
-		if (t->step == TOPUP_PAY || t->step == TOPUP_CARD)
+		if (t->step == TOPUP_PAY || t->step == TOPUP_CARD || t->step == TOPUP_CHECKING)
 			t->notice = t->step == TOPUP_PAY ? "topup.pay.acceptor-fault" : "topup.pay.acceptor-unavailable";
 		break;
 	case CASH_EV_RECOVERED:
 		t->unit_fault = false;
 		if (t->step == TOPUP_PAY)
 			t->notice = "topup.pay.acceptor-recovered";
-		else if (t->step == TOPUP_CARD)
+		else if ((t->step == TOPUP_CARD || t->step == TOPUP_CHECKING) && !host_refusal(t->notice))
 			t->notice = NULL;
 		break;
 	case CASH_EV_STACKED:
@@ -360,6 +394,9 @@ static void on_cash(struct topup *t, const struct cash_event *ev)
 static int on_card(struct topup *t, const struct topup_input *in)
 {
 	session_touch(&t->s, now_ms(t));
+	if ((in->kind == TOPUP_IN_KEY || in->kind == TOPUP_IN_DEL || in->kind == TOPUP_IN_CLEAR) &&
+	    host_refusal(t->notice))
+		t->notice = NULL; /* a new number: the host's word was on the old one */
 	switch (in->kind) {
 	case TOPUP_IN_KEY:
 		return session_card_key(&t->s, in->digit) ? 0 : KIO_ERR_INVALID;
@@ -370,10 +407,87 @@ static int on_card(struct topup *t, const struct topup_input *in)
 		session_card_clear(&t->s);
 		return 0;
 	case TOPUP_IN_NEXT:
-		return enter_pay(t);
+		if (!t->cfg.host_check) {
+			t->host_answered = false;
+			t->balance_known = false;
+			t->limited = false;
+			return enter_pay(t, t->cfg.max_fils);
+		}
+		{
+			int rc = next_allowed(t);
+			if (rc)
+				return rc;
+		}
+		/* Invariant 9: nothing opens until the host's word is in. */
+		t->notice = NULL;
+		set_step(t, TOPUP_CHECKING, TOPUP_EXIT_NONE);
+		checkpoint(t, "checking");
+		return 0;
 	case TOPUP_IN_BACK:
 	case TOPUP_IN_CANCEL:
 		set_step(t, TOPUP_END, TOPUP_EXIT_HOME);
+		return 0;
+	default:
+		return KIO_ERR_INVALID;
+	}
+}
+
+/* CHECKING: the host's word on the card and what the offline limits leave (invariants 10-12). */
+static int on_host(struct topup *t, const struct topup_host *h)
+{
+	if ((int)h->word < 0 || (int)h->word >= TOPUP_HOST_WORD_COUNT || (h->word == TOPUP_HOST_ACTIVE && h->balance_fils < 0))
+		return KIO_ERR_INVALID;
+	char masked[SESSION_CARD_TEXT];
+	session_card_masked(t->s.card, masked);
+	LOG_INFO("card %s: host %s, allowance %" PRId64 " fils", masked, host_names[h->word], h->allowance_fils);
+	if (h->word == TOPUP_HOST_BLOCKED || h->word == TOPUP_HOST_UNKNOWN) {
+		/* Invariant 10. */
+		t->notice = h->word == TOPUP_HOST_BLOCKED ? "topup.card.blocked" : "topup.card.unknown";
+		session_touch(&t->s, now_ms(t));
+		set_step(t, TOPUP_CARD, TOPUP_EXIT_NONE);
+		return 0;
+	}
+	int64_t most = t->cfg.max_fils;
+	if (h->allowance_fils >= 0 && h->allowance_fils < most)
+		most = h->allowance_fils;
+	if (most < t->cfg.min_fils) {
+		/* Invariant 11: no transaction for a top-up that could never be finished. */
+		LOG_INFO("card %s: the offline limits leave %" PRId64 " fils, under the minimum: needs the host", masked,
+			 most);
+		t->notice = "topup.card.needs-host";
+		session_touch(&t->s, now_ms(t));
+		set_step(t, TOPUP_CARD, TOPUP_EXIT_NONE);
+		return 0;
+	}
+	t->host_answered = true;
+	t->balance_known = h->word == TOPUP_HOST_ACTIVE; /* invariant 12 */
+	t->balance_fils = t->balance_known ? h->balance_fils : 0;
+	t->limited = most < t->cfg.max_fils;
+	int rc = enter_pay(t, most);
+	if (rc == KIO_ERR_BUSY || rc == KIO_ERR_INVALID) {
+		/* The acceptor failed while the host was asked: CARD says why. */
+		set_step(t, TOPUP_CARD, TOPUP_EXIT_NONE);
+		return 0;
+	}
+	return rc;
+}
+
+static int on_checking(struct topup *t, const struct topup_input *in)
+{
+	switch (in->kind) {
+	case TOPUP_IN_HOST:
+		return on_host(t, &in->host);
+	case TOPUP_IN_BACK:
+		/* Invariant 9: nothing to undo; a late answer finds CARD and moves nothing. */
+		session_touch(&t->s, now_ms(t));
+		set_step(t, TOPUP_CARD, TOPUP_EXIT_NONE);
+		return 0;
+	case TOPUP_IN_CANCEL:
+		set_step(t, TOPUP_END, TOPUP_EXIT_HOME);
+		return 0;
+	case TOPUP_IN_TICK:
+		if (session_idle(&t->s, now_ms(t), t->cfg.card_idle_ms))
+			set_step(t, TOPUP_END, TOPUP_EXIT_ATTRACT);
 		return 0;
 	default:
 		return KIO_ERR_INVALID;
@@ -426,7 +540,7 @@ static int step_one(struct topup *t, const struct topup_input *in)
 	}
 	if (in->kind == TOPUP_IN_ACTIVITY) {
 		/* Invariant 6: only the steps that wait for the customer have an idle time. */
-		if (t->step == TOPUP_CARD || t->step == TOPUP_PAY)
+		if (t->step == TOPUP_CARD || t->step == TOPUP_CHECKING || t->step == TOPUP_PAY)
 			session_touch(&t->s, now_ms(t));
 		return 0;
 	}
@@ -449,6 +563,8 @@ static int step_one(struct topup *t, const struct topup_input *in)
 			return 0;
 		}
 		return on_card(t, in);
+	case TOPUP_CHECKING:
+		return on_checking(t, in);
 	case TOPUP_PAY:
 		return on_pay(t, in);
 	case TOPUP_CLOSING:
@@ -571,8 +687,13 @@ void topup_view(const struct topup *t, struct topup_view *v)
 	session_card_masked(t->s.card_len == SESSION_CARD_DIGITS ? t->s.card : NULL, v->card_masked);
 	const char *problem = session_card_problem(t->s.card, t->s.card_len, t->cfg.prefixes, t->cfg.n_prefixes);
 	v->card_msg = problem ? problem : "topup.card.ok";
+	if (t->step == TOPUP_CHECKING) {
+		v->card_msg = "topup.card.checking";
+		v->checking = true;
+		memcpy(v->card, t->s.card, sizeof(v->card));
+	}
 	v->next_enabled = t->step == TOPUP_CARD && !problem && !unit_faulty(t);
-	v->back_enabled = t->step == TOPUP_CARD ||
+	v->back_enabled = t->step == TOPUP_CARD || t->step == TOPUP_CHECKING ||
 			  (t->step == TOPUP_PAY && t->s.paid_fils == 0 && t->s.path == SESSION_PATH_EMPTY);
 	v->finish_enabled = t->step == TOPUP_PAY && t->s.paid_fils >= t->s.min_fils;
 	v->cancel_finishes = t->s.paid_fils > 0;
@@ -587,6 +708,14 @@ void topup_view(const struct topup *t, struct topup_view *v)
 	v->no_change_msg = "topup.pay.no-change";
 	v->printer_msg = t->printer_ok ? NULL : "topup.receipt.unavailable";
 	v->notice = t->notice;
+	v->tx_ends = t->tx_ends;
+	if (t->step == TOPUP_PAY || t->step == TOPUP_CLOSING || t->step == TOPUP_DONE) {
+		/* Invariant 12. */
+		v->balance_known = t->host_answered && t->balance_known;
+		v->balance_fils = v->balance_known ? t->balance_fils : 0;
+		v->balance_msg = !t->host_answered ? NULL : t->balance_known ? "topup.pay.balance" : "topup.pay.balance-needs-host";
+		v->limit_msg = t->host_answered && t->limited ? "topup.pay.offline-max" : NULL;
+	}
 	if (t->step == TOPUP_DONE || (t->step == TOPUP_END && t->tx.state == LEDGER_TX_COMPLETED)) {
 		v->tx_seq = t->tx.seq;
 		memcpy(v->tx_uuid, t->tx.uuid, sizeof(v->tx_uuid));
@@ -597,6 +726,10 @@ void topup_view(const struct topup *t, struct topup_view *v)
 						       : "topup.done.take-receipt";
 		v->print_receipt = t->receipt_at_done;
 		v->done_msg = "topup.done.queued-for-sync";
+		if (v->balance_known) {
+			v->new_balance_msg = "topup.done.new-balance";
+			v->new_balance_fils = t->balance_fils + t->tx.credited_fils;
+		}
 		if (t->unsettled)
 			v->notice = "topup.done.note-unsettled";
 	} else if (t->tx_open) {
@@ -613,7 +746,8 @@ int64_t topup_tx_id(const struct topup *t) { return t->tx_open || t->tx.id ? t->
 uint64_t topup_deadline_ms(const struct topup *t)
 {
 	switch (t->step) {
-	case TOPUP_CARD: return t->cfg.card_idle_ms ? t->s.last_activity_ms + t->cfg.card_idle_ms : 0;
+	case TOPUP_CARD:
+	case TOPUP_CHECKING: return t->cfg.card_idle_ms ? t->s.last_activity_ms + t->cfg.card_idle_ms : 0;
 	case TOPUP_PAY: return t->cfg.pay_idle_ms ? t->s.last_activity_ms + t->cfg.pay_idle_ms : 0;
 	case TOPUP_CLOSING: return t->closing_since_ms + t->cfg.closing_ms;
 	case TOPUP_DONE: return done_deadline_ms(t);

@@ -6,25 +6,40 @@
  *
  *   home.topup
  *       │
- *       ▼    key/del/clear                       ESCROW v ≤ max: accept; > max: return
- *     CARD ◄────┐                                CREDITED: paid from the ledger
- *     │ │ │ └───┘     next (valid card):          RETURNED/REJECTED/FAULT: a notice
- *     │ │ │           ledger_tx_open, enable    ┌────┐
- *     │ │ └──────────────────────────────────► PAY ◄─┘
- *     │ │                                       │ finish (paid ≥ min), cancel, back
- *     │ │ back/cancel: END(home)                │ (paid = 0), idle: disable ── leave_pay
- *     │ │ idle: END(attract)                    ▼
- *     │ └──────────────────────────────────  CLOSING ── the note in the path settles
- *     │                                         │       (CREDITED/RETURNED/REJECTED),
- *     │ ◄── back, nothing paid: tx cancelled ───┤       or closing_ms pass
- *     ▼                                         │ paid > 0: ledger_tx_complete
- *    END ◄── nothing paid: tx cancelled ────────┤
- *     ▲     (exit home or attract)              ▼
- *     └──────── done_ms, or a tap ─────────── DONE  (amount, masked card, transaction no.)
+ *       ▼    key/del/clear (clear a host refusal)
+ *     CARD ◄────┐
+ *     │ │ │ └───┘    next (valid card, host_check)
+ *     │ │ ├─────────────────────────────► CHECKING ── the app asks the host (nothing open)
+ *     │ │ │ ◄─ back; host: blocked,         │  │
+ *     │ │ │    unknown; allowance < min ────┘  │ cancel: END(home); idle: END(attract)
+ *     │ │ │                                    │ host: active, unreachable or none, and
+ *     │ │ │    next (valid card, no host_check)│ allowance ≥ min: ledger_tx_open, enable
+ *     │ │ │                                    ▼    ESCROW v ≤ max: accept; > max: return
+ *     │ │ └────────────────────────────────► PAY ◄─┐ CREDITED: paid from the ledger
+ *     │ │                                    │ └───┘ RETURNED/REJECTED/FAULT: a notice
+ *     │ │ back/cancel: END(home)             │ finish (paid ≥ min), cancel, back
+ *     │ │ idle: END(attract)                 │ (paid = 0), idle: disable ── leave_pay
+ *     │ │                                    ▼
+ *     │ └───────────────────────────────  CLOSING ── the note in the path settles
+ *     │                                      │       (CREDITED/RETURNED/REJECTED),
+ *     │ ◄── back, nothing paid: tx cancelled ┤       or closing_ms pass
+ *     ▼                                      │ paid > 0: ledger_tx_complete
+ *    END ◄── nothing paid: tx cancelled ─────┤
+ *     ▲     (exit home or attract)           ▼
+ *     └──────── done_ms, or a tap ──────── DONE  (amount, masked card, transaction no., the
+ *                                                 balance after it when the host gave one)
  *
  *   step     input                      guard                        next (function)
  *   CARD     key, del, clear                                         CARD     (on_card)
+ *   CARD     next                       card valid, unit not faulty, CHECKING (on_card)
+ *                                       host_check
  *   CARD     next                       card valid, unit not faulty  PAY      (enter_pay)
+ *   CHECKING host active/unreachable/none  allowance ≥ min          PAY      (on_host, enter_pay)
+ *   CHECKING host active/unreachable/none  allowance < min          CARD, needs-host (on_host)
+ *   CHECKING host blocked, unknown                                   CARD, blocked/unknown (on_host)
+ *   CHECKING back                                                    CARD     (on_checking)
+ *   CHECKING cancel                                                  END home (on_checking)
+ *   CHECKING tick                       card_idle_ms idle            END attract
  *   CARD     next                       ledger_tx_open fails         END out-of-service
  *   CARD     back, cancel                                            END home
  *   CARD     tick                       card_idle_ms idle            END attract
@@ -46,7 +61,8 @@
  *   DONE     finish, next, cancel                                    END attract
  *   DONE     receipt failed (the send refused, or the job failed)    DONE, number large,
  *                                                                    its time anew (inv. 8)
- *   CARD, PAY  activity (a touch on no button)                      same, idle time anew
+ *   CARD, CHECKING, PAY  activity (a touch on no button)            same, idle time anew
+ *   CARD     key, del, clear after a host refusal                    CARD, the refusal cleared
  *   END      (anything)                                              END
  *
  * When the ledger transaction opens: on next from CARD, before the acceptor is enabled, and
@@ -55,6 +71,12 @@
  * earlier would spend a gapless transaction number (tx.c invariant 5) and record a
  * cancellation for every customer who only looked at the keypad; and only then is the card
  * number known and valid, which ledger_tx_open records.
+ *
+ * Asking the host (host_check; issue 12). The flow does not talk to the host: on next it
+ * enters CHECKING and the app asks the host for the card (kiosk/sync/sync.h, sync_card_ask),
+ * bounded by host.timeout_ms, and reads the offline limits (sync_offline_check) over the
+ * top-ups the host has not acknowledged; it hands both in as one TOPUP_IN_HOST. With no host
+ * configured the answer is NONE at once; a host that does not answer in time is UNREACHABLE.
  *
  * Invariants (cited in topup.c):
  *  1. The acceptor is enabled only in PAY, with a ledger transaction open; every way out of
@@ -79,10 +101,27 @@
  *  8. While DONE shows the number large (no receipt at DONE, or it failed) the customer may be
  *     copying it down: DONE stays no_receipt_ms, counted anew from the moment the receipt
  *     failed, not what was left of done_ms (a failure at 29 s must not end the screen at 30).
+ *  9. CHECKING holds nothing durable: no ledger transaction is open and the acceptor is
+ *     disabled until the host's word is in, so a crash, a walk-away or a back there leaves
+ *     nothing to recover, and a late answer to an abandoned question moves nothing (on_host
+ *     takes TOPUP_IN_HOST in CHECKING only).
+ * 10. A card the host says is blocked, unknown or unregistered takes no money: back to CARD
+ *     with the host's reason, no transaction opened, the acceptor never enabled.
+ * 11. The most a top-up takes is the smaller of max_fils and the allowance the offline limits
+ *     leave (TOPUP_IN_HOST), fixed as PAY is entered; invariant 2 returns a note that would
+ *     pass it as it returns one over the maximum. The allowance counts the top-ups the host
+ *     has not acknowledged before this one opens; while PAY runs no other top-up can complete
+ *     on this kiosk and an acknowledgement only lowers the count, so the figure never goes
+ *     stale against the limits. An allowance below min_fils refuses at CARD ("needs the
+ *     host"): no transaction is opened for a top-up that could never be finished.
+ * 12. A balance is shown only as the host gave it (ACTIVE), never guessed: PAY shows it, DONE
+ *     shows it plus what this transaction credited, labelled as the balance after this top-up;
+ *     when the host did not answer, PAY says the balance needs the host.
  *
  * Kill points (topup_set_checkpoint; the crash suite, tests/crash, kills at each). The flow's
  * durable steps are the ledger's (tx.c lists their kill points); these mark the moments between
  * them where what the acceptor was told differs:
+ *   checking      the host is being asked about the card; nothing is open (invariant 9).
  *   pay-enabled   the transaction is committed open and the acceptor told to take cash: a
  *                 crash leaves a device that may still take a note while the kiosk restarts.
  *   closing       PAY left, the acceptor told to stop; the transaction not yet ended.
@@ -95,6 +134,10 @@
  *   topup.card.bad-prefix     this is not an e-Dirham card number (issuer prefix)
  *   topup.card.bad-luhn       the number is mistyped (check digit)
  *   topup.card.ok             the number is valid
+ *   topup.card.checking       CHECKING: the card is being checked with the host
+ *   topup.card.blocked        the host says the card is blocked: no money taken
+ *   topup.card.unknown        the host does not know the card (or it is unregistered)
+ *   topup.card.needs-host     the offline limits leave less than the minimum: needs the host
  *   topup.pay.no-change       no change is given: every inserted fils is credited
  *   topup.pay.insert          insert notes (between min and max)
  *   topup.pay.note-over-max   note returned: it would take the total over the maximum
@@ -104,6 +147,10 @@
  *   topup.pay.acceptor-fault  the acceptor stopped; what was paid is kept: finish or cancel
  *   topup.pay.acceptor-recovered  the acceptor works again
  *   topup.pay.acceptor-unavailable  cash cannot be taken now (at next from CARD)
+ *   topup.pay.balance         the card's balance as the host gave it ({amount})
+ *   topup.pay.balance-needs-host  the balance needs the host and cannot be shown now
+ *   topup.pay.offline-max     the offline limits lower this top-up's maximum ({max})
+ *   topup.done.new-balance    the host's balance plus what was credited ({amount})
  *   topup.receipt.unavailable no receipt can be printed: note the transaction number
  *   topup.done.credited       the amount was credited
  *   topup.done.queued-for-sync  the credit reaches the card when the kiosk next connects
@@ -127,6 +174,7 @@
 
 enum topup_step {
 	TOPUP_CARD,    /* typing the card number */
+	TOPUP_CHECKING, /* the host is asked about the card (host_check); nothing open */
 	TOPUP_PAY,     /* transaction open, the acceptor enabled */
 	TOPUP_CLOSING, /* acceptor disabled, waiting for the note in the path */
 	TOPUP_DONE,    /* completed */
@@ -155,7 +203,26 @@ enum topup_input_kind {
 	TOPUP_IN_PRINTER, /* printer_ok: the receipt printer can print */
 	TOPUP_IN_ACTIVITY, /* the customer touched the screen, a button or not (invariant 6) */
 	TOPUP_IN_RECEIPT, /* DONE: how the receipt's job ended, receipt_printed (invariant 7) */
+	TOPUP_IN_HOST,    /* CHECKING: the host's word on the card and the allowance, host */
 	TOPUP_IN_COUNT
+};
+
+/* The host's word on the card, as the app read it (sync_card_ask's answer). */
+enum topup_host_word {
+	TOPUP_HOST_ACTIVE,      /* the host knows the card, active: balance_fils */
+	TOPUP_HOST_BLOCKED,     /* refused (invariant 10) */
+	TOPUP_HOST_UNKNOWN,     /* the host does not know it, or it is unregistered: refused */
+	TOPUP_HOST_UNREACHABLE, /* no usable answer within host.timeout_ms */
+	TOPUP_HOST_NONE,        /* no host configured: a standalone kiosk */
+	TOPUP_HOST_WORD_COUNT
+};
+
+struct topup_host {
+	enum topup_host_word word;
+	int64_t balance_fils;   /* ACTIVE: the host's balance, ≥ 0 */
+	/* What the offline limits leave for this top-up (sync_offline_check), ≥ 0; negative: no
+	 * limit applies (no host configured). */
+	int64_t allowance_fils;
 };
 
 struct topup_input {
@@ -164,6 +231,7 @@ struct topup_input {
 	struct cash_event cash;
 	bool printer_ok;
 	bool receipt_printed;
+	struct topup_host host;
 };
 
 #define TOPUP_FILS_PER_AED 100
@@ -179,6 +247,9 @@ struct topup_config {
 	uint64_t closing_ms;      /* CLOSING: longest wait for the note in the path (30 s) */
 	uint64_t done_ms;         /* DONE: back to attract by itself (30 s) */
 	uint64_t no_receipt_ms;   /* DONE with the number large: the same, from the failure (60 s) */
+	/* Next asks the host first (CHECKING, TOPUP_IN_HOST); false (the default): next opens the
+	 * transaction at once, no balance and no offline limits (a flow with no host link). */
+	bool host_check;
 };
 
 /* Defaults above; prefix "784"; AED 5, 10, 20, 50, 100, 200, 500, 1000. */
@@ -190,7 +261,9 @@ struct topup_view {
 	enum topup_exit exit;                 /* END only */
 	char card_grouped[SESSION_CARD_TEXT]; /* CARD: as typed, in fours */
 	char card_masked[SESSION_CARD_TEXT];  /* PAY, DONE: last four digits */
-	const char *card_msg;                 /* CARD: topup.card.* */
+	const char *card_msg;                 /* CARD, CHECKING: topup.card.* */
+	bool checking;                        /* CHECKING: the app asks the host about card */
+	char card[SESSION_CARD_DIGITS + 1];   /* CHECKING: the whole number, for the ask */
 	bool next_enabled;                    /* CARD: a valid card and the acceptor usable */
 	bool back_enabled;                    /* CARD; PAY while nothing is paid or moving */
 	bool finish_enabled;                  /* PAY: total ≥ min */
@@ -205,6 +278,12 @@ struct topup_view {
 	const char *no_change_msg;            /* topup.pay.no-change, said before cash goes in */
 	const char *printer_msg;              /* topup.receipt.unavailable or NULL */
 	const char *notice;                   /* the latest event's message id, or NULL */
+	/* PAY, DONE: the host's word (invariant 12) */
+	const char *balance_msg;              /* topup.pay.balance, .balance-needs-host, or NULL */
+	bool balance_known;                   /* the host answered: balance_fils is its figure */
+	int64_t balance_fils;
+	const char *limit_msg;                /* topup.pay.offline-max when the limits lowered max */
+	uint32_t tx_ends;                     /* transactions this flow ended (completed, cancelled) */
 	/* DONE */
 	int64_t tx_seq;
 	char tx_uuid[37];
@@ -213,6 +292,8 @@ struct topup_view {
 	const char *receipt_msg;              /* take-receipt, receipt.unavailable or done.receipt-failed */
 	bool print_receipt;                   /* the app prints the receipt of tx_seq */
 	const char *done_msg;                 /* topup.done.queued-for-sync */
+	const char *new_balance_msg;          /* topup.done.new-balance when balance_known */
+	int64_t new_balance_fils;             /* balance_fils + credited_fils */
 };
 
 struct topup;
@@ -253,7 +334,9 @@ uint64_t topup_deadline_ms(const struct topup *t);
 typedef void (*topup_checkpoint_fn)(void *user, const char *point);
 void topup_set_checkpoint(struct topup *t, topup_checkpoint_fn fn, void *user);
 
-/* "card", "pay", "closing", "done", "end"; "home", "attract", "out-of-service": NULL for
+/* "card", "checking", "pay", "closing", "done", "end"; "home", "attract", "out-of-service": NULL for
  * another value. */
 const char *topup_step_name(int step);
 const char *topup_exit_name(int exit);
+/* "active", "blocked", "unknown", "unreachable", "none"; NULL for another value. */
+const char *topup_host_word_name(int word);

@@ -136,7 +136,8 @@ static void end(struct app *app, enum scr_id to)
 static enum scr_id screen_for(const struct topup_view *v)
 {
 	switch (v->step) {
-	case TOPUP_CARD: return SCR_TOPUP_CARD;
+	case TOPUP_CARD:
+	case TOPUP_CHECKING: return SCR_TOPUP_CARD;
 	case TOPUP_PAY:
 	case TOPUP_CLOSING: return SCR_TOPUP_PAY;
 	case TOPUP_DONE: return SCR_TOPUP_DONE;

@@ -1219,6 +1219,190 @@ static void test_flow_config(void)
 		g_assert_nonnull(topup_step_name(s));
 	g_assert_null(topup_step_name(TOPUP_STEP_COUNT));
 	g_assert_cmpstr(topup_exit_name(TOPUP_EXIT_OUT_OF_SERVICE), ==, "out-of-service");
+	g_assert_cmpstr(topup_step_name(TOPUP_CHECKING), ==, "checking");
+	for (int w = 0; w < TOPUP_HOST_WORD_COUNT; w++)
+		g_assert_nonnull(topup_host_word_name(w));
+	g_assert_null(topup_host_word_name(TOPUP_HOST_WORD_COUNT));
+}
+
+/* ---- Asking the host (host_check; topup.h invariants 9 to 12) ---- */
+
+static int host(struct ffx *f, enum topup_host_word word, int64_t balance_fils, int64_t allowance_fils)
+{
+	struct topup_input i = {.kind = TOPUP_IN_HOST, .host = {word, balance_fils, allowance_fils}};
+	int rc = topup_step(f->t, &i);
+	assert_ledger(f);
+	return rc;
+}
+
+/* A flow that asks the host, typed up to next: CHECKING, nothing open (invariant 9). */
+static void to_checking(struct ffx *f, GString *points)
+{
+	if (points)
+		topup_set_checkpoint(f->t, on_flow_point, points);
+	type(f, CARD);
+	g_assert_cmpint(in(f, TOPUP_IN_NEXT), ==, 0);
+	struct topup_view v = view(f);
+	g_assert_cmpint(v.step, ==, TOPUP_CHECKING);
+	g_assert_true(v.checking);
+	g_assert_cmpstr(v.card, ==, CARD);
+	g_assert_cmpstr(v.card_msg, ==, "topup.card.checking");
+	g_assert_false(v.next_enabled);
+	g_assert_true(v.back_enabled);
+	g_assert_cmpint(topup_tx_id(f->t), ==, 0);
+	g_assert_true(no_open_tx(f));
+	g_assert_false(fx_status(&f->fx).enabled);
+	/* The number is what the host is asked about: keys wait. */
+	struct topup_input key = {.kind = TOPUP_IN_KEY, .digit = '1'};
+	g_assert_cmpint(topup_step(f->t, &key), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(in(f, TOPUP_IN_FINISH), ==, KIO_ERR_INVALID);
+}
+
+static void ffx_start_host(struct ffx *f)
+{
+	topup_config_default(&f->cfg);
+	f->cfg.host_check = true;
+	ffx_start(f);
+}
+
+static void test_flow_host_active(void)
+{
+	struct ffx f = {0};
+	ffx_start_host(&f);
+	GString *points = g_string_new("");
+	to_checking(&f, points);
+	g_assert_cmpstr(points->str, ==, "checking");
+	/* A host word outside CHECKING moves nothing; a negative balance is no word. */
+	g_assert_cmpint(host(&f, TOPUP_HOST_ACTIVE, -1, -1), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_CHECKING);
+	g_assert_cmpint(host(&f, TOPUP_HOST_ACTIVE, AED(25), AED(1000)), ==, 0);
+	struct topup_view v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_PAY);
+	g_assert_cmpstr(points->str, ==, "checking pay-enabled");
+	topup_set_checkpoint(f.t, NULL, NULL);
+	g_string_free(points, TRUE);
+	g_assert_true(v.balance_known);
+	g_assert_cmpint(v.balance_fils, ==, AED(25));
+	g_assert_cmpstr(v.balance_msg, ==, "topup.pay.balance");
+	g_assert_cmpint(v.max_fils, ==, AED(1000)); /* invariant 11: the allowance is below max */
+	g_assert_cmpstr(v.limit_msg, ==, "topup.pay.offline-max");
+	g_assert_true(fx_run_until(&f.fx, device_enabled, 5000));
+	g_assert_cmpint(host(&f, TOPUP_HOST_ACTIVE, AED(25), -1), ==, KIO_ERR_INVALID); /* a late word */
+	pay(&f, AED(50));
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_DONE);
+	g_assert_cmpint(v.credited_fils, ==, AED(50));
+	/* Invariant 12: the host's balance plus this credit, said to be so. */
+	g_assert_cmpstr(v.new_balance_msg, ==, "topup.done.new-balance");
+	g_assert_cmpint(v.new_balance_fils, ==, AED(75));
+	g_assert_cmpuint(v.tx_ends, ==, 1);
+	ffx_fini(&f);
+}
+
+static void test_flow_host_refuses(void)
+{
+	struct ffx f = {0};
+	ffx_start_host(&f);
+	/* Blocked: back at CARD with the host's reason, nothing opened (invariant 10). */
+	to_checking(&f, NULL);
+	g_assert_cmpint(host(&f, TOPUP_HOST_BLOCKED, AED(25), 0), ==, 0);
+	struct topup_view v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_CARD);
+	g_assert_cmpstr(v.notice, ==, "topup.card.blocked");
+	g_assert_cmpstr(v.card_grouped, ==, "7840 1234 5678 9014");
+	g_assert_true(no_open_tx(&f));
+	g_assert_cmpuint(v.tx_ends, ==, 0);
+	assert_disabled(&f);
+	/* The refusal was about that number: editing it clears it. */
+	g_assert_cmpint(in(&f, TOPUP_IN_DEL), ==, 0);
+	g_assert_null(view(&f).notice);
+	type(&f, "4");
+	/* Unknown (or unregistered): the same, its own reason; then a back from CHECKING. */
+	g_assert_cmpint(in(&f, TOPUP_IN_NEXT), ==, 0);
+	g_assert_cmpint(host(&f, TOPUP_HOST_UNKNOWN, 0, 0), ==, 0);
+	g_assert_cmpstr(view(&f).notice, ==, "topup.card.unknown");
+	g_assert_cmpint(in(&f, TOPUP_IN_NEXT), ==, 0);
+	g_assert_null(view(&f).notice); /* asked again */
+	g_assert_cmpint(in(&f, TOPUP_IN_BACK), ==, 0);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_CARD);
+	/* Invariant 9: the answer to the abandoned question moves nothing. */
+	g_assert_cmpint(host(&f, TOPUP_HOST_ACTIVE, AED(25), -1), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(view(&f).step, ==, TOPUP_CARD);
+	g_assert_true(no_open_tx(&f));
+	/* Cancel from CHECKING: home; idle there: attract. */
+	g_assert_cmpint(in(&f, TOPUP_IN_NEXT), ==, 0);
+	g_assert_cmpint(in(&f, TOPUP_IN_CANCEL), ==, 0);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_HOME);
+	topup_free(f.t);
+	new_flow(&f);
+	to_checking(&f, NULL);
+	g_assert_cmpuint(topup_deadline_ms(f.t), ==, now(&f) + f.cfg.card_idle_ms);
+	tick_after(&f, f.cfg.card_idle_ms);
+	g_assert_cmpint(view(&f).exit, ==, TOPUP_EXIT_ATTRACT);
+	g_assert_true(no_open_tx(&f));
+	assert_disabled(&f);
+	ffx_fini(&f);
+}
+
+static void test_flow_host_offline(void)
+{
+	struct ffx f = {0};
+	ffx_start_host(&f);
+	f.cfg.min_fils = AED(10);
+	/* Unreachable, 40 AED left by the limits: PAY says the balance needs the host, takes at
+	 * most 40, returns a note past it as over the maximum (invariants 11, 12). */
+	to_checking(&f, NULL);
+	g_assert_cmpint(host(&f, TOPUP_HOST_UNREACHABLE, 0, AED(40)), ==, 0);
+	struct topup_view v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_PAY);
+	g_assert_false(v.balance_known);
+	g_assert_cmpstr(v.balance_msg, ==, "topup.pay.balance-needs-host");
+	g_assert_cmpint(v.max_fils, ==, AED(40));
+	g_assert_cmpstr(v.limit_msg, ==, "topup.pay.offline-max");
+	g_assert_true(fx_run_until(&f.fx, device_enabled, 5000));
+	pay(&f, AED(20));
+	n_returned = fx_count(&f.fx, CASH_EV_RETURNED);
+	g_assert_cmpint(sim_essp_insert_note(f.fx.sim, AED(50)), ==, 0);
+	fx_notify(&f.fx);
+	g_assert_true(fx_run_until(&f.fx, returned_more, 10000));
+	g_assert_true(fx_run_until(&f.fx, path_empty, 10000));
+	g_assert_cmpstr(view(&f).notice, ==, "topup.pay.note-over-max");
+	g_assert_cmpint(view(&f).total_fils, ==, AED(20));
+	pay(&f, AED(20));
+	g_assert_cmpint(in(&f, TOPUP_IN_FINISH), ==, 0);
+	v = view(&f);
+	g_assert_cmpint(v.credited_fils, ==, AED(40));
+	g_assert_null(v.new_balance_msg); /* no balance is guessed */
+	g_assert_cmpint(fx_sim(&f.fx).cashbox_fils, ==, AED(40));
+	topup_free(f.t);
+
+	/* Less than the minimum left: refused at CARD, no transaction (invariant 11). */
+	new_flow(&f);
+	to_checking(&f, NULL);
+	g_assert_cmpint(host(&f, TOPUP_HOST_UNREACHABLE, 0, AED(9)), ==, 0);
+	v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_CARD);
+	g_assert_cmpstr(v.notice, ==, "topup.card.needs-host");
+	g_assert_true(no_open_tx(&f));
+	assert_disabled(&f);
+	/* The limits bind an answered card too. */
+	g_assert_cmpint(in(&f, TOPUP_IN_NEXT), ==, 0);
+	g_assert_cmpint(host(&f, TOPUP_HOST_ACTIVE, AED(25), 0), ==, 0);
+	g_assert_cmpstr(view(&f).notice, ==, "topup.card.needs-host");
+	g_assert_true(no_open_tx(&f));
+	/* No host configured: no limit, no balance, the configured maximum. */
+	g_assert_cmpint(in(&f, TOPUP_IN_NEXT), ==, 0);
+	g_assert_cmpint(host(&f, TOPUP_HOST_NONE, 0, -1), ==, 0);
+	v = view(&f);
+	g_assert_cmpint(v.step, ==, TOPUP_PAY);
+	g_assert_cmpint(v.max_fils, ==, f.cfg.max_fils);
+	g_assert_null(v.limit_msg);
+	g_assert_cmpstr(v.balance_msg, ==, "topup.pay.balance-needs-host");
+	g_assert_cmpint(in(&f, TOPUP_IN_CANCEL), ==, 0);
+	g_assert_cmpuint(view(&f).tx_ends, ==, 1); /* a cancellation is an end the sync hears of */
+	g_assert_true(no_open_tx(&f));
+	ffx_fini(&f);
 }
 
 int main(int argc, char **argv)
@@ -1247,5 +1431,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/topup/ledger-fails", test_flow_ledger_fails);
 	g_test_add_func("/topup/enable-fails", test_flow_enable_fails);
 	g_test_add_func("/topup/event-inside-command", test_flow_event_inside_command);
+	g_test_add_func("/topup/host-active", test_flow_host_active);
+	g_test_add_func("/topup/host-refuses", test_flow_host_refuses);
+	g_test_add_func("/topup/host-offline", test_flow_host_offline);
 	return g_test_run();
 }
