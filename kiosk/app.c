@@ -19,6 +19,19 @@
  *     service is unavailable, and attract and home say so in both languages.
  *  2. The switch is made from the loop (a timer), never inside the ledger call that failed:
  *     that call may come from a driver's own call stack.
+ *
+ * The host link (kiosk/sync/sync.h; the app never sees libcurl or SQLite of it):
+ *  3. The sync is started before any customer sees a screen; TLS files it cannot read or a
+ *     URL it refuses are a configuration error (exit 2), checked before anything is created.
+ *  4. Every transaction's end (a flow's completion or cancellation, recovery's) kicks the
+ *     drain; the devices' states as the technician sees them go to the heartbeat.
+ *  5. A fault of the sync (the host refused a record: record-conflict, chain-broken,
+ *     bad-record) is a device state (`host`, kiosk/kdev.h), a device event in the ledger and
+ *     an error in the log saying what a technician must do; the kiosk stays in service for
+ *     cash (its records are kept, the offline limits bound what it takes meanwhile).
+ *  6. A question to the host is out for at most host.timeout_ms of real time, and while it is
+ *     the kiosk is busy: the scenario runner does not step and the virtual clock stands still,
+ *     so the answered state is what the next scenario line sees.
  */
 #define LOG_MODULE "app"
 #include "app.h"
@@ -31,6 +44,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "drivers/class/cardprn.h"
 #include "drivers/class/cash.h"
@@ -49,6 +63,7 @@
 #include "kiosk/ledger/tx.h"
 #include "kiosk/print/print.h"
 #include "kiosk/recovery.h"
+#include "kiosk/sync/sync.h"
 #if KIOSK_TEST_PORT
 #include "kiosk/scenario/runner.h"
 #endif
@@ -93,6 +108,13 @@ struct app {
 	struct cash_unit *cash;
 	struct receipt_printer *receipt;
 	struct card_issuer *card;
+	/* The host link (invariants 3 to 6). */
+	struct sync *sync;
+	uint64_t sync_generation;  /* the status as last read */
+	enum sync_fault_state sync_fault;
+	int64_t sync_fault_rec;
+	uint32_t ask_id;           /* a card question out (0: none) */
+	uint64_t ask_deadline_ms;  /* monotonic real time: its answer by then, or unreachable */
 #if KIOSK_TEST_PORT
 	struct runner *runner;
 #endif
@@ -187,6 +209,7 @@ void app_go(struct app *app, enum scr_id screen)
 		cancel_wake(app);
 		if (old->leave)
 			old->leave(app, screen);
+		app->ask_id = 0; /* lifecycle 6: an answer is for the screen that asked */
 		if (screen == SCR_ATTRACT)
 			app->lang = app_default_lang(app);
 		app->screen = screen;
@@ -275,6 +298,13 @@ static void device_status(struct app *app, enum kdev dev, enum dev_state *state,
 		*fault = ledger_fault_name(app->out_of_service ? LEDGER_FAULT_WRITE_FAILED : LEDGER_FAULT_NONE);
 		return;
 	}
+	if (dev == KDEV_HOST) {
+		*state = app->sync_fault != SYNC_STATUS_FAULT_NONE ? DEV_STATE_FAULT : DEV_STATE_OK;
+		*fault = kdev_info(KDEV_HOST)->fault_name((int)app->sync_fault);
+		if (!*fault)
+			*fault = "?";
+		return;
+	}
 	int f = 0;
 	devices_status(app->devices, dev, state, &f);
 	const char *name = kdev_info(dev)->fault_name(f);
@@ -338,6 +368,85 @@ bool app_service_available(struct app *app, enum app_service service)
 	case APP_SERVICE_BALANCE: return true;
 	}
 	return false;
+}
+
+/* ---- the host link ---- */
+
+static void record_device(struct app *app, enum kdev dev, enum dev_state state, const char *detail);
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct sync *app_sync(struct app *app) { return app->sync; }
+void app_sync_kick(struct app *app) { sync_kick(app->sync); }
+bool app_card_asking(const struct app *app) { return app->ask_id != 0; }
+
+int app_card_ask(struct app *app, const char *card, struct kio_error *err)
+{
+	uint32_t id = sync_card_ask(app->sync, card, err);
+	if (!id)
+		return KIO_ERR_INVALID;
+	app->ask_id = id;
+	app->ask_deadline_ms = mono_ms() + (uint64_t)app->cfg.host_timeout_ms;
+	return 0;
+}
+
+/* From the loop (lifecycle 6): the answer to the screen's question, or unreachable once
+ * host.timeout_ms passed without one (invariant 6). */
+static void poll_card_answer(struct app *app)
+{
+	if (!app->ask_id)
+		return;
+	struct sync_card_result r;
+	bool got = sync_card_poll(app->sync, &r) && r.ask == app->ask_id;
+	if (!got) {
+		if (mono_ms() < app->ask_deadline_ms)
+			return;
+		r = (struct sync_card_result){.ask = app->ask_id, .result = SYNC_ASK_UNREACHABLE};
+		snprintf(r.why, sizeof(r.why), "no answer within host.timeout_ms = %d ms", app->cfg.host_timeout_ms);
+		LOG_WARN("card balance: %s", r.why);
+	}
+	app->ask_id = 0;
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->on_card_answer)
+		scr->on_card_answer(app, &r);
+	invalidate(app);
+}
+
+/* Invariant 5: the sync's state as the technician sees it, read when the worker says it
+ * changed. */
+static void poll_sync_status(struct app *app)
+{
+	struct sync_status st;
+	sync_status_get(app->sync, &st);
+	if (st.generation == app->sync_generation)
+		return;
+	app->sync_generation = st.generation;
+	if (st.fault == app->sync_fault)
+		return;
+	app->sync_fault = st.fault;
+	app->sync_fault_rec = st.fault_rec;
+	const char *name = kdev_info(KDEV_HOST)->fault_name((int)st.fault);
+	if (st.fault != SYNC_STATUS_FAULT_NONE)
+		LOG_ERR("HOST LINK STOPPED: the host refused record %lld (%s: %s). The kiosk keeps every record and "
+			"stays in service for cash within the offline limits; a technician must compare the kiosk's "
+			"ledger (`kiosk ledger verify`, `kiosk ledger export`) with what the host holds, settle the "
+			"cause with the operator, and restart the kiosk to resume the sync",
+			(long long)st.fault_rec, name ? name : "?", st.last_error);
+	record_device(app, KDEV_HOST, st.fault != SYNC_STATUS_FAULT_NONE ? DEV_STATE_FAULT : DEV_STATE_OK,
+		      name ? name : "?");
+}
+
+/* What the heartbeat says of a device: "ok", else its fault, else its state ("offline"). */
+static const char *heartbeat_state(enum dev_state state, const char *fault)
+{
+	if (state == DEV_STATE_OK)
+		return "ok";
+	return strcmp(fault, "none") != 0 ? fault : dev_state_name(state);
 }
 
 /* ---- the page ---- */
@@ -524,6 +633,7 @@ static void handle_event(struct app *app, const SDL_Event *ev)
 	if (ev->type == app->wake_event && app->wake_event != (uint32_t)-1) {
 		SDL_AtomicSet(&app->wake_pending, 0);
 		devices_service(app->devices);
+		poll_sync_status(app);
 		return;
 	}
 	switch (ev->type) {
@@ -622,6 +732,7 @@ static void on_store_fault(void *user, bool failing, const char *why)
 	if (app->out_of_service == failing)
 		return;
 	app->out_of_service = failing;
+	sync_set_device(app->sync, kdev_info(KDEV_STORE)->name, failing ? "write-failed" : "ok");
 	if (failing)
 		LOG_ERR("OUT OF SERVICE: the database cannot record money (%s); no note is taken until it writes "
 			"again",
@@ -750,6 +861,8 @@ static void notice_device_changes(struct app *app)
 		LOG_DBG("recovery %s", recovering ? "pending" : "done");
 		app->recovering_seen = recovering;
 		changed = true;
+		if (!recovering)
+			sync_kick(app->sync); /* invariant 4: recovery ended what a crash left open */
 	}
 	for (int i = 0; i < KDEV_HARDWARE_COUNT; i++) {
 		enum dev_state state;
@@ -761,6 +874,7 @@ static void notice_device_changes(struct app *app)
 			app->devices_seen[i].state = state;
 			app->devices_seen[i].fault = fault;
 			changed = true;
+			sync_set_device(app->sync, kdev_info((enum kdev)i)->name, heartbeat_state(state, fault));
 		}
 	}
 	if (!changed)
@@ -810,6 +924,7 @@ static void run_loop(struct app *app)
 		while (SDL_PollEvent(&ev))
 			handle_event(app, &ev);
 		core_timers_fire_due(app->timers);
+		poll_card_answer(app);
 		notice_device_changes(app);
 		if (app->quit)
 			break;
@@ -821,6 +936,19 @@ static void run_loop(struct app *app)
 		bool have_timer = core_timers_next_deadline(app->timers, &next_timer);
 		if (have_timer && next_timer <= now)
 			continue;
+		if (app->ask_id) {
+			/* Invariant 6: busy until the host answers (its wake event) or the bound passes;
+			 * real timers still fire meanwhile, virtual ones wait with the clock. */
+			uint64_t mono = mono_ms();
+			if (mono >= app->ask_deadline_ms)
+				continue;
+			uint64_t wait = app->ask_deadline_ms - mono;
+			if (!is_virtual && have_timer && next_timer - now < wait)
+				wait = next_timer - now;
+			if (SDL_WaitEventTimeout(&ev, (int)(wait < 60000 ? wait : 60000)))
+				handle_event(app, &ev);
+			continue;
+		}
 
 #if KIOSK_TEST_PORT
 		if (app->runner && !runner_waiting) {
@@ -937,7 +1065,29 @@ static int make_dir(const char *path, struct kio_error *err)
 	return rc;
 }
 
-/* Thread-safe: the USB transports call it from their event thread. */
+/* Invariant 3, before anything is created: the files the sync's mutual TLS reads
+ * (sync_start checks them again, and the URL). */
+static int check_host_files(const struct core_config *cfg, struct kio_error *err)
+{
+	if (!cfg->host_url[0])
+		return 0;
+	const struct {
+		const char *name, *path;
+	} files[] = {{"ca", cfg->host_ca}, {"cert", cfg->host_cert}, {"key", cfg->host_key}};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char where[160];
+		core_config_where(cfg, "host", files[i].name, where, sizeof(where));
+		struct stat st;
+		if (access(files[i].path, R_OK) != 0)
+			return kio_fail(err, KIO_ERR_INVALID, "%s = %s: cannot be read (%s)", where, files[i].path,
+					strerror(errno));
+		if (stat(files[i].path, &st) == 0 && S_ISDIR(st.st_mode))
+			return kio_fail(err, KIO_ERR_INVALID, "%s = %s: a folder, not a PEM file", where, files[i].path);
+	}
+	return 0;
+}
+
+/* Thread-safe: the USB transports call it from their event thread, the sync its worker. */
 static void on_device_wake(void *user)
 {
 	struct app *app = user;
@@ -978,6 +1128,11 @@ int app_run(const struct app_options *opts)
 		goto out_free;
 	}
 	if (check_paths(&app->cfg, opts, &err) != 0) {
+		fprintf(stderr, "kiosk: %s\n", err.msg);
+		status = 2;
+		goto out_free;
+	}
+	if (check_host_files(&app->cfg, &err) != 0) {
 		fprintf(stderr, "kiosk: %s\n", err.msg);
 		status = 2;
 		goto out_free;
@@ -1046,6 +1201,14 @@ int app_run(const struct app_options *opts)
 		LOG_ERR("SDL has no room for the device wake-up event");
 		goto out_notes;
 	}
+	/* Invariant 3: after the ledger (migrated to the sync's schema), before any screen. */
+	app->sync = sync_new(&app->cfg, app->cfg.db_path, on_device_wake, app);
+	if (sync_start(app->sync, &err) != 0) {
+		fprintf(stderr, "kiosk: host link: %s\n", err.msg);
+		status = err.code == KIO_ERR_INVALID ? 2 : 3;
+		goto out_sync;
+	}
+	sync_set_device(app->sync, kdev_info(KDEV_STORE)->name, "ok");
 	char *cash_state = xasprintf("%s.sim-cash", app->cfg.db_path);
 	char *printer_state = xasprintf("%s.sim-printers", app->cfg.db_path);
 	struct devices_config dc = {
@@ -1064,7 +1227,7 @@ int app_run(const struct app_options *opts)
 	free(printer_state);
 	if (dev_rc != 0) {
 		LOG_ERR("devices: %s", err.msg);
-		goto out_notes;
+		goto out_sync;
 	}
 	app->cash = devices_cash(app->devices);
 	app->receipt = devices_receipt(app->devices);
@@ -1101,6 +1264,8 @@ int app_run(const struct app_options *opts)
 	ui_page_clear(&app->page);
 	recovery_free(app->recovery);
 	devices_free(app->devices);
+out_sync:
+	sync_free(app->sync); /* stops the worker: an exchange under way ends within host.timeout_ms */
 out_notes:
 	ledger_notes_free(app->notes);
 	ledger_close(app->ledger);

@@ -17,6 +17,7 @@
 struct app;
 struct core_clock;
 struct ledger;
+struct sync;
 
 struct app_options {
 	enum ui_display_mode mode;
@@ -80,6 +81,23 @@ bool app_out_of_service(const struct app *app);
  * the end): recovery ends it as it ends a crash's, receipt included, and no money service is
  * offered until it has (kiosk/recovery.h). */
 void app_recover_left_open(struct app *app);
+/* ---- the host link (kiosk/sync/sync.h: the only face of it the screens see) ---- */
+
+/* The sync, for sync_offline_check and sync_status_get; never NULL once the kiosk runs (with no
+ * host configured it answers so). Borrowed. */
+struct sync *app_sync(struct app *app);
+/* A transaction ended (completed or cancelled): the sync drains now, not at its next timer. */
+void app_sync_kick(struct app *app);
+/* Asks the host about card (16 digits; sync_card_ask). The answer goes to the current
+ * screen's on_card_answer (screen.h, lifecycle 6) from the loop, within host.timeout_ms:
+ * SYNC_ASK_UNREACHABLE when none came by then. While the question is out the kiosk is busy:
+ * the scenario runner waits for the answer and the virtual clock stands still, so a scenario
+ * sees the answered state deterministically. A new ask replaces an unanswered one; leaving the
+ * screen drops it. KIO_ERR_INVALID for a card that is not 16 digits. */
+int app_card_ask(struct app *app, const char *card, struct kio_error *err);
+/* Whether a question to the host is out (the kiosk is busy). */
+bool app_card_asking(const struct app *app);
+
 /* Whether the receipt printer can print now (ok, or paper running low). */
 bool app_receipt_can_print(struct app *app);
 /* The state the screens of one flow share, set by the first and freed by the leave hook of the

@@ -84,6 +84,7 @@ static const char *usb_id(const struct core_config *cfg, enum kdev dev)
 	case KDEV_RECEIPT: return cfg->receipt_usb;
 	case KDEV_CARD: return cfg->card_usb;
 	case KDEV_STORE:
+	case KDEV_HOST:
 	case KDEV_COUNT: break;
 	}
 	return "";
@@ -241,6 +242,7 @@ void devices_status(struct devices *d, enum kdev dev, enum dev_state *state, int
 		*fault = (int)ks.fault;
 		return;
 	case KDEV_STORE:
+	case KDEV_HOST:
 	case KDEV_COUNT: break;
 	}
 	/* Not hardware: the caller's mistake, shown rather than hidden. */

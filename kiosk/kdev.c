@@ -9,6 +9,7 @@
 #include "drivers/class/receipt.h"
 #include "kiosk/core/err.h"
 #include "kiosk/ledger/store.h"
+#include "kiosk/sync/sync.h"
 
 /* The class fault names take their own enum; the table takes an int, checked here. */
 static const char *cash_fault(int f)
@@ -24,6 +25,18 @@ static const char *card_fault(int f)
 	return f >= 0 && f < CARDPRN_FAULT_COUNT ? cardprn_fault_name((enum cardprn_fault)f) : NULL;
 }
 static const char *store_fault(int f) { return f >= 0 && f < LEDGER_FAULT_COUNT ? ledger_fault_name(f) : NULL; }
+/* The sync's sticky faults (sync.h, enum sync_fault_state): the host refused a record. */
+#define HOST_FAULT_COUNT (SYNC_STATUS_FAULT_BAD_RECORD + 1)
+static const char *host_fault(int f)
+{
+	static const char *const names[HOST_FAULT_COUNT] = {
+		[SYNC_STATUS_FAULT_NONE] = "none",
+		[SYNC_STATUS_FAULT_RECORD_CONFLICT] = "record-conflict",
+		[SYNC_STATUS_FAULT_CHAIN_BROKEN] = "chain-broken",
+		[SYNC_STATUS_FAULT_BAD_RECORD] = "bad-record",
+	};
+	return f >= 0 && f < HOST_FAULT_COUNT ? names[f] : NULL;
+}
 
 static const struct kdev_info table[KDEV_COUNT] = {
 	[KDEV_CASH] = {"cash", cash_fault, CASH_FAULT_COUNT, true, SIM_BENCH_CASH, false, 0},
@@ -31,6 +44,8 @@ static const struct kdev_info table[KDEV_COUNT] = {
 	[KDEV_CARD] = {"card", card_fault, CARDPRN_FAULT_COUNT, true, SIM_BENCH_CARD, true, 1},
 	/* The database: out of service while it cannot write (kiosk/ledger/store.h). */
 	[KDEV_STORE] = {"store", store_fault, LEDGER_FAULT_COUNT, false, SIM_BENCH_DEV_COUNT, false, -1},
+	/* The host link: its sync stopped on a record the host refused (kiosk/sync/sync.h). */
+	[KDEV_HOST] = {"host", host_fault, HOST_FAULT_COUNT, false, SIM_BENCH_DEV_COUNT, false, -1},
 };
 
 const struct kdev_info *kdev_info(enum kdev dev) { return &table[dev]; }

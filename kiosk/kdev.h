@@ -10,9 +10,10 @@
 
 #include "drivers/sim/bench.h"
 
-/* The hardware first (a driver each, a model on the simulated bench); the store last, as the
- * technician sees it beside them (`expect-device store ok|write-failed`). */
-enum kdev { KDEV_CASH, KDEV_RECEIPT, KDEV_CARD, KDEV_STORE, KDEV_COUNT };
+/* The hardware first (a driver each, a model on the simulated bench); then the store and the
+ * host link, as the technician sees them beside them (`expect-device store ok|write-failed`,
+ * `expect-device host ok|chain-broken`). */
+enum kdev { KDEV_CASH, KDEV_RECEIPT, KDEV_CARD, KDEV_STORE, KDEV_HOST, KDEV_COUNT };
 #define KDEV_HARDWARE_COUNT 3 /* KDEV_CASH .. KDEV_CARD */
 
 /* What a device can be asked for, to check a scenario line and to list names in messages. */

@@ -37,6 +37,10 @@ const struct i18n_id i18n_ids[] = {
 	I18N_S("topup.card.bad-prefix", "This is not an e-Dirham card number. Check the number on your card."),
 	I18N_S("topup.card.bad-luhn", "This card number is not valid: a digit may be mistyped. Check it and correct it."),
 	I18N_S("topup.card.ok", "The card number is complete. Press Next."),
+	I18N_S("topup.card.checking", "Checking your card with the e-Dirham system. Please wait."),
+	I18N_S("topup.card.blocked", "This card is blocked and cannot be topped up. No money was taken."),
+	I18N_S("topup.card.unknown", "This card number is not registered in the e-Dirham system. Check the number. No money was taken."),
+	I18N_S("topup.card.needs-host", "This top-up needs the e-Dirham system to confirm earlier top-ups. Please try later. No money was taken."),
 	I18N_S("topup.card.label", "Card number"),
 	I18N_S("topup.pay.title", "Insert cash"),
 	I18N_S("topup.pay.no-change", "No change is given: every dirham you insert is added to your card."),
@@ -44,6 +48,12 @@ const struct i18n_id i18n_ids[] = {
 	I18N_S("topup.pay.notes", "Notes accepted (AED): {notes}"),
 	/* TRANSLATORS: {min} and {max} are amounts with their currency, e.g. AED 10.00; keep both. */
 	I18N_S("topup.pay.limits", "Minimum {min}, maximum {max}"),
+	/* TRANSLATORS: {amount} is the card's balance as the e-Dirham system gave it, with its currency (AED 25.00). */
+	I18N_S("topup.pay.balance", "Card balance: {amount}"),
+	I18N_S("topup.pay.balance-needs-host", "Your card balance needs the e-Dirham system and cannot be shown now."),
+	/* TRANSLATORS: {max} is an amount with its currency (AED 40.00): the most this top-up can take while
+	 * earlier top-ups wait for the e-Dirham system. */
+	I18N_S("topup.pay.offline-max", "Until the e-Dirham system confirms earlier top-ups, this top-up can take at most {max}."),
 	I18N_S("topup.pay.insert", "Insert your notes one at a time."),
 	I18N_S("topup.pay.closing", "Please wait: the last note is being settled."),
 	I18N_S("topup.pay.total", "Total inserted"),
@@ -63,6 +73,8 @@ const struct i18n_id i18n_ids[] = {
 	I18N_S("topup.done.title", "Top-up complete"),
 	I18N_S("topup.done.credited", "Amount credited"),
 	I18N_S("topup.done.number", "Transaction number"),
+	/* TRANSLATORS: {amount} is the balance the e-Dirham system gave plus this top-up, with its currency. */
+	I18N_S("topup.done.new-balance", "Card balance after this top-up: {amount}"),
 	I18N_S("topup.done.take-receipt", "Please take your receipt."),
 	I18N_S("topup.done.receipt-failed", "No receipt could be printed. Please write down your transaction number."),
 	I18N_S("topup.done.queued-for-sync", "The credit reaches your card when the kiosk next connects to the e-Dirham system."),

@@ -30,6 +30,8 @@
  *      screen is there, whatever they touch.
  *   5. The receipt printer's job events (printed, failed) go to B.on_receipt, after the ledger
  *      recorded them (kiosk/recovery.h).
+ *   6. The host's answer to B's app_card_ask goes to B.on_card_answer, from the loop; an ask
+ *      left unanswered when B is left is dropped, never delivered to another screen.
  */
 #pragma once
 
@@ -40,6 +42,7 @@
 #include "kiosk/ui/widget.h"
 
 struct app;
+struct sync_card_result;
 
 enum scr_id { SCR_ATTRACT, SCR_HOME, SCR_TOPUP_CARD, SCR_TOPUP_PAY, SCR_TOPUP_DONE, SCR_BUY_CARD, SCR_FEES,
 	     SCR_BALANCE, SCR_SPECIMEN, SCR_COUNT };
@@ -59,6 +62,7 @@ struct scr_def {
 	void (*on_wake)(struct app *app);
 	void (*on_activity)(struct app *app);
 	void (*on_receipt)(struct app *app, const struct receipt_event *ev);
+	void (*on_card_answer)(struct app *app, const struct sync_card_result *r);
 };
 
 const struct scr_def *scr_get(enum scr_id id);

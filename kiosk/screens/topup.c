@@ -6,6 +6,7 @@
  *
  *   flow step        screen        app_go by sync()
  *   CARD             topup-card
+ *   CHECKING         topup-card    ("checking the card", the keys and next off; the host asked)
  *   PAY, CLOSING     topup-pay
  *   DONE             topup-done    (the receipt is printed once, on arrival)
  *   END home         home          ─┐ leave(): the flow is freed, the acceptor disabled
@@ -31,6 +32,10 @@
  *     every customer's ledger_tx_open meanwhile.
  *  6. A flow starts only while the service is offered (app_service_available): not while
  *     recovery may end open transactions, out of service, or with the acceptor out.
+ *  7. The host is asked once per entry into CHECKING (app_card_ask), and its answer, with
+ *     what the offline limits leave (sync_offline_check), is the flow's one TOPUP_IN_HOST; the
+ *     app bounds the wait by host.timeout_ms and stays busy meanwhile (app.c invariant 6).
+ *  8. Every transaction the flow ends (view.tx_ends grows) kicks the sync (app_sync_kick).
  */
 #define LOG_MODULE "scr-topup"
 #include <inttypes.h>
@@ -40,6 +45,7 @@
 #include "kiosk/core/log.h"
 #include "kiosk/flows/topup.h"
 #include "kiosk/print/print.h"
+#include "kiosk/sync/sync.h"
 #include "kiosk/ui/check.h"
 #include "kiosk/ui/flow.h"
 #include "theme.h"
@@ -51,6 +57,8 @@ struct topup_screens {
 	char prefixes[CONFIG_PREFIXES_MAX][CONFIG_PREFIX_DIGITS + 1]; /* the flow borrows them */
 	struct topup_view shown; /* the view the page was last built from */
 	bool receipt_asked;      /* DONE: the receipt was sent to the printer, or refused */
+	bool asked;              /* CHECKING: the host was asked (invariant 7) */
+	uint32_t kicked_ends;    /* view.tx_ends the sync was last kicked for (invariant 8) */
 	char job[APP_RECEIPT_JOB_MAX]; /* ... sent: its job, whose end on_receipt hears */
 };
 
@@ -81,6 +89,7 @@ static struct topup_screens *begin(struct app *app)
 		cfg.pay_idle_ms = cfg.card_idle_ms;
 	cfg.done_ms = (uint64_t)cc->topup_done_s * 1000;
 	cfg.no_receipt_ms = (uint64_t)cc->topup_no_receipt_s * 1000;
+	cfg.host_check = true; /* invariant 7 */
 	struct kio_error err = {0};
 	if (topup_new(&cfg, app_ledger(app), app_cash(app), app_clock(app), lang_code(app_lang(app)),
 		      app_receipt_can_print(app), &ts->flow, &err) != 0) {
@@ -120,6 +129,8 @@ static void end(struct app *app, enum scr_id to)
 	}
 	struct topup_view v;
 	topup_view(ts->flow, &v);
+	if (v.tx_ends != ts->kicked_ends)
+		app_sync_kick(app); /* invariant 8: the cancel above may have ended one */
 	if (v.step == TOPUP_DONE)
 		print_receipt_once(app, ts, &v);
 	else if (v.step == TOPUP_CLOSING)
@@ -147,8 +158,72 @@ static enum scr_id screen_for(const struct topup_view *v)
 	return v->exit == TOPUP_EXIT_HOME ? SCR_HOME : SCR_ATTRACT;
 }
 
+/* What the offline limits leave for a top-up to card (flow invariant 11): -1 when none apply
+ * (no host configured), 0 when nothing is left or the ledger cannot say. The sync's own check
+ * (sync_offline_check) has the last word on the figure. */
+static int64_t offline_allowance(struct app *app, const char *card, int64_t max_fils)
+{
+	const struct core_config *cc = app_config(app);
+	struct sync_status st;
+	sync_status_get(app_sync(app), &st);
+	if (!st.configured)
+		return -1;
+	struct sync_offline_verdict ov;
+	struct kio_error err = {0};
+	if (sync_offline_check(app_sync(app), app_ledger(app), card, 0, &ov, &err) != 0) {
+		LOG_WARN("offline limits: %s: this top-up waits for the host", err.msg);
+		return 0;
+	}
+	if (ov.result != SYNC_OFFLINE_OK) {
+		LOG_INFO("offline limits: %s reached (card %" PRId64 " top-ups, %" PRId64 " fils; kiosk %" PRId64
+			 " top-ups, %" PRId64 " fils not acknowledged)",
+			 sync_offline_result_name(ov.result), ov.unacked.card_count, ov.unacked.card_fils,
+			 ov.unacked.kiosk_count, ov.unacked.kiosk_fils);
+		return 0;
+	}
+	int64_t left = max_fils;
+	if (cc->offline_card_max_fils - ov.unacked.card_fils < left)
+		left = cc->offline_card_max_fils - ov.unacked.card_fils;
+	if (cc->offline_kiosk_max_fils - ov.unacked.kiosk_fils < left)
+		left = cc->offline_kiosk_max_fils - ov.unacked.kiosk_fils;
+	if (left <= 0)
+		return 0;
+	if (sync_offline_check(app_sync(app), app_ledger(app), card, left, &ov, &err) != 0 ||
+	    ov.result != SYNC_OFFLINE_OK) {
+		LOG_WARN("offline limits: the sync refuses %" PRId64 " fils the configuration leaves: waits for the host",
+			 left);
+		return 0;
+	}
+	return left;
+}
+
+static void on_card_answer(struct app *app, const struct sync_card_result *r);
+
+/* Invariant 7: one question per entry into CHECKING. True when the flow was stepped here
+ * (the ask was refused): that step did its own sync, and the caller's view is stale. */
+static bool ask_host(struct app *app, struct topup_screens *ts, const struct topup_view *v)
+{
+	if (!v->checking) {
+		ts->asked = false;
+		return false;
+	}
+	if (ts->asked)
+		return false;
+	ts->asked = true;
+	struct kio_error err = {0};
+	if (app_card_ask(app, v->card, &err) == 0)
+		return false;
+	/* The flow checked the number: this is a fault of ours, and no answer will come. */
+	LOG_ERR("asking the host about the card: %s", err.msg);
+	struct sync_card_result r = {.result = SYNC_ASK_UNREACHABLE};
+	snprintf(r.why, sizeof(r.why), "%s", err.msg);
+	on_card_answer(app, &r);
+	return true;
+}
+
 /* After every step: the screen of the flow's step, a page rebuilt if the view changed, the
- * flow's next deadline (invariant 4). */
+ * flow's next deadline (invariant 4), the host asked (invariant 7), the sync kicked
+ * (invariant 8). */
 static void sync(struct app *app)
 {
 	struct topup_screens *ts = screens_of(app);
@@ -156,6 +231,12 @@ static void sync(struct app *app)
 		return;
 	struct topup_view v;
 	topup_view(ts->flow, &v);
+	if (v.tx_ends != ts->kicked_ends) {
+		ts->kicked_ends = v.tx_ends;
+		app_sync_kick(app);
+	}
+	if (ask_host(app, ts, &v))
+		return;
 	if (v.step == TOPUP_DONE) {
 		print_receipt_once(app, ts, &v);
 		topup_view(ts->flow, &v); /* a refused send changed what DONE says */
@@ -268,6 +349,46 @@ static void on_receipt(struct app *app, const struct receipt_event *ev)
 		app_wake_at(app, app_now_ms(app));
 }
 
+/* Invariant 7: the host's word, read into the flow's terms. A card the host does not know,
+ * or has only as unregistered (money paid to a number it never issued), is refused as unknown;
+ * a host that answers but cannot say now (5xx, a refusal of ours) is as good as unreachable. */
+static void on_card_answer(struct app *app, const struct sync_card_result *r)
+{
+	struct topup_screens *ts = screens_of(app);
+	if (!ts || topup_current(ts->flow) != TOPUP_CHECKING)
+		return; /* flow invariant 9: the customer moved on */
+	struct topup_view v;
+	topup_view(ts->flow, &v);
+	struct topup_input in = {.kind = TOPUP_IN_HOST};
+	in.host.word = TOPUP_HOST_UNREACHABLE;
+	switch (r->result) {
+	case SYNC_ASK_NOT_CONFIGURED: in.host.word = TOPUP_HOST_NONE; break;
+	case SYNC_ASK_UNREACHABLE: break;
+	case SYNC_ASK_ANSWERED:
+		switch (r->answer.kind) {
+		case SYNC_CARD_FOUND:
+			in.host.word = r->answer.status == SYNC_CARD_ACTIVE    ? TOPUP_HOST_ACTIVE
+				       : r->answer.status == SYNC_CARD_BLOCKED ? TOPUP_HOST_BLOCKED
+									: TOPUP_HOST_UNKNOWN;
+			in.host.balance_fils = r->answer.balance_fils;
+			break;
+		case SYNC_CARD_UNKNOWN:
+		case SYNC_CARD_BAD: in.host.word = TOPUP_HOST_UNKNOWN; break;
+		case SYNC_CARD_RETRY:
+		case SYNC_CARD_REFUSED:
+		case SYNC_CARD_KIND_COUNT: break;
+		}
+		break;
+	}
+	if (in.host.word == TOPUP_HOST_UNREACHABLE)
+		LOG_WARN("card %s: the host cannot say now (%s): the top-up goes on within the offline limits",
+			 v.card_masked, r->why[0] ? r->why : r->answer.error.code);
+	in.host.allowance_fils = in.host.word == TOPUP_HOST_BLOCKED || in.host.word == TOPUP_HOST_UNKNOWN
+					 ? 0
+					 : offline_allowance(app, v.card, v.max_fils);
+	step(app, &in);
+}
+
 static void on_wake(struct app *app)
 {
 	const struct topup_input in = {.kind = TOPUP_IN_TICK};
@@ -316,6 +437,7 @@ static bool notice_is_fault(const char *key)
 		"topup.pay.note-over-max", "topup.pay.note-rejected",      "topup.pay.note-not-recorded",
 		"topup.pay.acceptor-fault", "topup.pay.acceptor-unavailable", "topup.error.ledger",
 		"topup.card.bad-prefix", "topup.card.bad-luhn", "topup.done.note-unsettled",
+		"topup.card.blocked", "topup.card.unknown", "topup.card.needs-host",
 	};
 	for (size_t i = 0; key && i < sizeof(faults) / sizeof(faults[0]); i++)
 		if (strcmp(key, faults[i]) == 0)
@@ -324,6 +446,16 @@ static bool notice_is_fault(const char *key)
 }
 
 static const char *str_or_null(struct app *app, const char *key) { return key ? app_str(app, key) : NULL; }
+
+/* tmpl with its placeholder name replaced by value (already in the page's digits: app_money). */
+static void fill_template(const char *tmpl, const char *name, const char *value, char *out, size_t size)
+{
+	const char *at = strstr(tmpl, name);
+	if (at)
+		snprintf(out, size, "%.*s%s%s", (int)(at - tmpl), tmpl, value, at + strlen(name));
+	else
+		snprintf(out, size, "%s", tmpl);
+}
 
 /* A button of a bottom bar. */
 struct nav_button {
@@ -575,7 +707,9 @@ static void draw_card(struct app *app, struct ui_page *page)
 	const struct topup_view *v = &screens_of(app)->shown;
 	/* "Press Next" only when Next can be pressed: with the acceptor out, the notice says why. */
 	bool ok = strcmp(v->card_msg, "topup.card.ok") == 0;
-	const char *msg = ok && !v->next_enabled ? NULL : app_str(app, v->card_msg);
+	/* After a host refusal the notice says what to do; "press next" would say the opposite. */
+	bool refused = v->notice && strncmp(v->notice, "topup.card.", 11) == 0;
+	const char *msg = ok && (!v->next_enabled || refused) ? NULL : app_str(app, v->card_msg);
 	const char *notice = str_or_null(app, v->notice);
 	struct nav_button nav[] = {
 		{"nav.back", app_str(app, "common.back"), false, true},
@@ -599,6 +733,8 @@ static void draw_card(struct app *app, struct ui_page *page)
 		{"card.printer", str_or_null(app, v->printer_msg), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_FAULT,
 		 0, 0},
 	};
+	if (v->checking)
+		items[2].fg = THEME_BAND; /* "checking the card": the kiosk is busy, nothing is wrong */
 	const struct layout L = {
 		.header_id = "topup.title", .title = app_str(app, "topup.title"),
 		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
@@ -606,16 +742,22 @@ static void draw_card(struct app *app, struct ui_page *page)
 		.keypad = true, .clear = app_str(app, "key.clear"), .del = app_str(app, "key.del"),
 	};
 	lay_out(page, &L);
+	/* While the host is asked the number is what it asks about: the keys wait. */
+	for (size_t i = 0; v->checking && i < page->n; i++)
+		if (strncmp(page->widgets[i].id, "key.", 4) == 0)
+			page->widgets[i].enabled = false;
 }
 
 /* ---- topup-pay ---- */
 
 /*
  * Start column: the card, the no-change and printer notices, the notes taken, the limits, what
- * to do; end column: the total, the count, the latest note's notice. Short of room, these go,
- * in order: the label over the card number, "insert notes", the notes taken, the label over
- * the total, the count. The amount, the card number, the limits, the notices and the buttons
- * stay.
+ * to do; end column: the host's balance (or that it needs the host), the offline limit's
+ * explanation, the total, the count, the latest note's notice. Short of room, these go, in
+ * order: the label over the card number, "insert notes", the notes taken, the label over the
+ * total, the count with "the balance needs the host" and the offline limit's explanation (the
+ * limits line keeps the lowered maximum). The amounts (a balance the host gave included), the
+ * card number, the limits, the notices and the buttons stay.
  */
 static void draw_pay(struct app *app, struct ui_page *page)
 {
@@ -650,6 +792,18 @@ static void draw_pay(struct app *app, struct ui_page *page)
 						     : NULL;
 	const char *notice = str_or_null(app, v->notice);
 	bool paying = v->step == TOPUP_PAY;
+	/* The host's word (flow invariant 12) and the offline limit (invariant 11). */
+	char balance[256] = "", limit[256] = "", amount[48];
+	if (v->balance_known) {
+		app_money(app, v->balance_fils, amount, sizeof(amount));
+		fill_template(app_str(app, "topup.pay.balance"), "{amount}", amount, balance, sizeof(balance));
+	} else if (v->balance_msg) {
+		snprintf(balance, sizeof(balance), "%s", app_str(app, v->balance_msg));
+	}
+	if (v->limit_msg) {
+		app_money(app, v->max_fils, amount, sizeof(amount));
+		fill_template(app_str(app, v->limit_msg), "{max}", amount, limit, sizeof(limit));
+	}
 	/* Two columns: back, cancel, finish in one row (reading order); one: finish on its own. */
 	struct nav_button buttons[] = {
 		{"pay.finish", app_str(app, "topup.pay.finish"), true, paying && v->finish_enabled},
@@ -670,6 +824,12 @@ static void draw_pay(struct app *app, struct ui_page *page)
 		{"pay.notes", notes, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0, 3},
 		{"pay.limits", limits, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0, 0},
 		{"pay.insert", insert, NULL, MSG_PX, true, false, TEXT_DIR_AUTO, THEME_BAND, LOOK_LABEL, 0, 2},
+		/* The host's word and the offline limit beside the total (the end column has the room).
+		 * A balance is an amount, kept; "needs the host" and the limit's explanation go last,
+		 * with the count (5): the limits line still shows the lowered maximum. */
+		{"pay.balance", balance[0] ? balance : NULL, NULL, BODY_PX, v->balance_known, false, TEXT_DIR_AUTO,
+		 v->balance_known ? THEME_TEXT : THEME_MUTED, LOOK_LABEL, 1, v->balance_known ? 0 : 5},
+		{"pay.limit", limit[0] ? limit : NULL, NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_WARN, 1, 5},
 		{"pay.total.label", app_str(app, "topup.pay.total"), NULL, BODY_PX, false, false, TEXT_DIR_AUTO,
 		 THEME_MUTED, LOOK_LABEL, 1, 4},
 		{"pay.total", total, NULL, TOTAL_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 1, 0},
@@ -703,6 +863,12 @@ static void draw_done(struct app *app, struct ui_page *page)
 	bool large = v->tx_number_large;
 	const char *receipt = app_str(app, v->receipt_msg ? v->receipt_msg : "topup.done.take-receipt");
 	const char *sync_msg = app_str(app, v->done_msg ? v->done_msg : "topup.done.queued-for-sync");
+	/* Flow invariant 12: the host's balance plus this credit, said to be so. */
+	char new_balance[256] = "", figure[48];
+	if (v->new_balance_msg) {
+		app_money(app, v->new_balance_fils, figure, sizeof(figure));
+		fill_template(app_str(app, v->new_balance_msg), "{amount}", figure, new_balance, sizeof(new_balance));
+	}
 	struct nav_button nav[] = {{"done.close", app_str(app, "topup.done.close"), true, true}};
 	static const int rows[] = {1};
 	struct item items[] = {
@@ -712,6 +878,8 @@ static void draw_done(struct app *app, struct ui_page *page)
 		{"done.card.label", app_str(app, "topup.card.label"), NULL, BODY_PX, false, false, TEXT_DIR_AUTO,
 		 THEME_MUTED, LOOK_LABEL, 0, 1},
 		{"done.card", v->card_masked, NULL, MSG_PX, true, true, TEXT_DIR_LTR, THEME_TEXT, LOOK_LABEL, 0, 0},
+		{"done.balance", new_balance[0] ? new_balance : NULL, NULL, BODY_PX, true, false, TEXT_DIR_AUTO, THEME_TEXT,
+		 LOOK_LABEL, 0, 0},
 		{"done.sync", sync_msg, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 0, 0},
 		{"done.number.label", app_str(app, "topup.done.number"), NULL, BODY_PX, false, false, TEXT_DIR_AUTO,
 		 THEME_MUTED, LOOK_LABEL, 1, 1},
@@ -752,6 +920,7 @@ static void draw_done(struct app *app, struct ui_page *page)
 		.on_wake = on_wake,                                                                 \
 		.on_activity = on_activity,                                                         \
 		.on_receipt = on_receipt,                                                           \
+		.on_card_answer = on_card_answer,                                                   \
 	}
 
 FLOW_SCREEN(scr_topup_card, "topup-card", draw_card, enter_card);

@@ -92,10 +92,11 @@ static void test_device_names(void)
 {
 	expect_error("fault store write-failed\n", "unknown device 'store' (cash, receipt, card)");
 	expect_error("clear printer\n", "unknown device 'printer' (cash, receipt, card)");
-	expect_error("expect-device printer ok\n", "unknown device 'printer' (cash, receipt, card, store)");
+	expect_error("expect-device printer ok\n", "unknown device 'printer' (cash, receipt, card, store, host)");
 	expect_error("test-print cash\n", "no test print for 'cash' (receipt, card)");
 	expect_error("test-print store\n", "no test print for 'store' (receipt, card)");
 	expect_error("expect-device store jam\n", "unknown store state 'jam' (ok write-failed)");
+	expect_error("expect-device host jam\n", "unknown host state 'jam' (ok record-conflict chain-broken bad-record)");
 	struct script *s = parse_ok("expect-device store write-failed\nwait-device receipt paper-out\n"
 				    "expect-device cash cashbox-removed\ntest-print receipt\n");
 	script_free(s);
