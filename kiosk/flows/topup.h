@@ -108,7 +108,9 @@
  * 10. A card the host says is blocked, unknown or unregistered takes no money: back to CARD
  *     with the host's reason, no transaction opened, the acceptor never enabled.
  * 11. The most a top-up takes is the smaller of max_fils and the allowance the offline limits
- *     leave (TOPUP_IN_HOST), fixed as PAY is entered; invariant 2 returns a note that would
+ *     leave (TOPUP_IN_HOST; the app gives none when the host answered for the card, unless the
+ *     top-ups it has not acknowledged are already past a limit, and 0 then), fixed as PAY is
+ *     entered; invariant 2 returns a note that would
  *     pass it as it returns one over the maximum. The allowance counts the top-ups the host
  *     has not acknowledged before this one opens; while PAY runs no other top-up can complete
  *     on this kiosk and an acknowledgement only lowers the count, so the figure never goes

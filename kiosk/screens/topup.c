@@ -158,10 +158,14 @@ static enum scr_id screen_for(const struct topup_view *v)
 	return v->exit == TOPUP_EXIT_HOME ? SCR_HOME : SCR_ATTRACT;
 }
 
-/* What the offline limits leave for a top-up to card (flow invariant 11): -1 when none apply
- * (no host configured), 0 when nothing is left or the ledger cannot say. The sync's own check
- * (sync_offline_check) has the last word on the figure. */
-static int64_t offline_allowance(struct app *app, const char *card, int64_t max_fils)
+/* What the offline limits leave for a top-up to card (flow invariant 11): -1 when none apply,
+ * 0 when nothing is left or the ledger cannot say. No host configured: none (a standalone
+ * kiosk). The host answered for the card (answered): it is online, and this top-up is not an
+ * offline one, so no allowance caps it, unless the earlier top-ups it has not acknowledged are
+ * already past a limit (a sync stuck on a refusal while card questions still pass): then none
+ * is taken until it has. Else the smaller of max_fils and what card_max_fils and
+ * kiosk_max_fils leave; the sync's own check (sync_offline_check) has the last word. */
+static int64_t offline_allowance(struct app *app, const char *card, int64_t max_fils, bool answered)
 {
 	const struct core_config *cc = app_config(app);
 	struct sync_status st;
@@ -181,6 +185,8 @@ static int64_t offline_allowance(struct app *app, const char *card, int64_t max_
 			 ov.unacked.kiosk_count, ov.unacked.kiosk_fils);
 		return 0;
 	}
+	if (answered)
+		return -1;
 	int64_t left = max_fils;
 	if (cc->offline_card_max_fils - ov.unacked.card_fils < left)
 		left = cc->offline_card_max_fils - ov.unacked.card_fils;
@@ -385,7 +391,7 @@ static void on_card_answer(struct app *app, const struct sync_card_result *r)
 			 v.card_masked, r->why[0] ? r->why : r->answer.error.code);
 	in.host.allowance_fils = in.host.word == TOPUP_HOST_BLOCKED || in.host.word == TOPUP_HOST_UNKNOWN
 					 ? 0
-					 : offline_allowance(app, v.card, v.max_fils);
+					 : offline_allowance(app, v.card, v.max_fils, in.host.word == TOPUP_HOST_ACTIVE);
 	step(app, &in);
 }
 
