@@ -499,6 +499,7 @@ static void kiosk_start(struct child *c, int fd, const char *db, uint64_t epoch_
 	c->tick_timer = core_timer_add(c->loop.timers, 1000, on_tick, c);
 	topup_config_default(&c->cfg);
 	c->cfg.max_fils = MAX_FILS;
+	c->cfg.host_check = true; /* as kiosk/screens/topup.c runs the flow */
 }
 
 static void input(struct child *c, enum topup_input_kind kind, char digit)
@@ -549,6 +550,13 @@ static void run_script(struct child *c, const struct script *s)
 			break;
 		case A_NEXT:
 			input(c, TOPUP_IN_NEXT, 0);
+			/* As the screens run it: the host asked first (topup.h invariant 9, kill point
+			 * "checking"); a standalone kiosk's answer, no offline limit. */
+			if (topup_current(c->flow) == TOPUP_CHECKING) {
+				struct topup_input host = {.kind = TOPUP_IN_HOST, .host = {TOPUP_HOST_NONE, 0, -1}};
+				if (topup_step(c->flow, &host) != 0)
+					fail(c, "the host's word was refused in %s", topup_step_name(topup_current(c->flow)));
+			}
 			if (topup_current(c->flow) != TOPUP_PAY)
 				fail(c, "next: the flow is in %s", topup_step_name(topup_current(c->flow)));
 			break;
