@@ -22,7 +22,8 @@ enum { UI_TOUCH_MIN_PX = 80 };
  * Checks every visible widget of page, in drawing order:
  *   1. it lies inside the screen (0, 0, width, height), with a non-empty box;
  *   2. its text, measured by text as display.c draws it, fits its box: no line wider than
- *      the box less UI_TEXT_PAD on each side, the block no taller than the box;
+ *      the box less UI_TEXT_PAD on each side, the block no taller than the box; and a button's
+ *      label breaks only between words (no word of it wider than that room: "Canc" over "el");
  *   3. a touch target is at least UI_TOUCH_MIN_PX on both sides;
  *   4. it overlaps no widget drawn before it, unless that one is a backdrop (a label or panel
  *      without text: a colour band). So nothing covers a touch target or any text, and no
