@@ -5,9 +5,11 @@ record the host refuses).
 
     run-with-host.py KIOSK SCENARIO WORKDIR MODE [WIDTHxHEIGHT]
 
-The reference host (host/, `kiosk-host`) is not in this tree yet; until the scenario commands
-`host up|down|...` drive it, this stands in for it with the contract's answers
-(/work/wt/CONTRACT-12.md, docs/host-api.yaml) and docs/host-demo-data.md's cards:
+The reference host itself runs host/reference-topup (run-with-reference-host.sh); this stand-in
+covers what it cannot be made to do from a scenario (until the scenario commands
+`host up|down|...` can): a blocked card with a valid number, a host slower than the timeout, a
+record refused, and every screen size cheaply. Its answers are the contract's (docs/host-api.yaml)
+with docs/host-demo-data.md's cards:
   GET  /v1/cards/7841000024680132  active, 2500 fils     GET /v1/cards/7841000013579022 active, 0
        /v1/cards/7841000077770004  blocked, 1000 fils        /v1/cards/7841000055550006 answers
        after 4 s (beyond host.timeout_ms)                    any other 16 digits: 404 card_unknown
