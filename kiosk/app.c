@@ -1081,8 +1081,16 @@ static int check_host_files(const struct core_config *cfg, struct kio_error *err
 		if (access(files[i].path, R_OK) != 0)
 			return kio_fail(err, KIO_ERR_INVALID, "%s = %s: cannot be read (%s)", where, files[i].path,
 					strerror(errno));
-		if (stat(files[i].path, &st) == 0 && S_ISDIR(st.st_mode))
-			return kio_fail(err, KIO_ERR_INVALID, "%s = %s: a folder, not a PEM file", where, files[i].path);
+		if (stat(files[i].path, &st) != 0 || S_ISDIR(st.st_mode))
+			return kio_fail(err, KIO_ERR_INVALID, "%s = %s: not a PEM file", where, files[i].path);
+		/* The sync's own rule for the kiosk's identity (kiosk/sync/transport.h), said here
+		 * first so a refusal creates nothing. */
+		if (i == 2 && (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0))
+			return kio_fail(err, KIO_ERR_INVALID,
+					"%s = %s: must be a file of uid %ld readable by it alone (mode 0600); it is uid %ld "
+					"mode %04o",
+					where, files[i].path, (long)geteuid(), (long)st.st_uid,
+					(unsigned)(st.st_mode & 07777));
 	}
 	return 0;
 }

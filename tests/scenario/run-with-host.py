@@ -14,6 +14,7 @@ with docs/host-demo-data.md's cards:
        /v1/cards/7841000077770004  blocked, 1000 fils        /v1/cards/7841000055550006 answers
        after 4 s (beyond host.timeout_ms)                    any other 16 digits: 404 card_unknown
   POST /v1/records    MODE ack: {"acked": last rec}; MODE chain-broken: 422 chain_broken (rec 1)
+  MODE down: no host at all; the [host] section names a loopback port nothing listens on
   POST /v1/heartbeat  {"server_time_s": now}
 It makes its own CA, a host certificate for 127.0.0.1 and the kiosk's certificate with openssl,
 refuses a connection without the kiosk's certificate (CERT_REQUIRED), writes the [host] section
@@ -143,6 +144,10 @@ def main():
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
+    if mode == 'down':
+        # A port the kernel gave and nobody listens on any more: connections are refused.
+        server.shutdown()
+        server.server_close()
 
     config = ''
     own = scenario[:-len('.scenario')] + '.ini'
@@ -159,7 +164,8 @@ def main():
         f.write(config)
     run = subprocess.run([kiosk, '--headless', '--simulate', '--config', ini, '--script', scenario,
                           '--out', os.path.join(work, 'out'), '--db', os.path.join(work, 'kiosk.db')])
-    server.shutdown()
+    if mode != 'down':
+        server.shutdown()
     if run.returncode != 0:
         print(f'FAIL: exit status {run.returncode}, expected 0')
         sys.exit(1)
