@@ -28,7 +28,7 @@ if KIOSK_HOST=$host bash "$src/scripts/host-up.sh" start "$d" 2>/dev/null; then
 	exit 1
 fi
 "$kiosk" --simulate --headless --config "$cfg" --db "$d/kiosk.db" --out "$d/out" \
-	--script "$src/tests/scenarios/topup-happy-en.scenario" >"$d/run.log" 2>&1 || { cat "$d/run.log" >&2; exit 1; }
+	--script "$src/tests/scenarios/host/host-up-topup.scenario" >"$d/run.log" 2>&1 || { cat "$d/run.log" >&2; exit 1; }
 "$kiosk" sync push --db "$d/kiosk.db" --config "$cfg" >"$d/push.log" 2>&1 || { cat "$d/push.log" >&2; exit 1; }
 "$kiosk" sync status --db "$d/kiosk.db" | grep -q '^queue depth: 0 records' || { echo "queue not empty after push" >&2; exit 1; }
 KIOSK_HOST=$host bash "$src/scripts/host-up.sh" dump "$d" >"$d/dump.jsonl"
@@ -37,7 +37,8 @@ KIOSK_HOST=$host bash "$src/scripts/host-up.sh" dump "$d" >"$d/dump.jsonl"
 grep '^{"rec":' "$d/dump.jsonl" >"$d/host-records.jsonl"
 cmp "$d/export.jsonl" "$d/host-records.jsonl" || { echo "host and kiosk records differ" >&2; diff "$d/export.jsonl" "$d/host-records.jsonl" >&2; exit 1; }
 [ -s "$d/export.jsonl" ] || { echo "the top-up left no records" >&2; exit 1; }
-# The scenario paid 150 AED to card 7840123456789014: credited once, exactly.
-grep -q '^{"card":"7840123456789014","status":"unregistered","balance_fils":15000,"opening_fils":0,"credited_fils":15000}$' \
+# The scenario paid 150 AED to demo card 7841000013579022 (a kiosk refuses a card the host does
+# not know): credited once, exactly.
+grep -q '^{"card":"7841000013579022","status":"active","balance_fils":15000,"opening_fils":0,"credited_fils":15000}$' \
 	"$d/dump.jsonl" || { echo "card balance at the host is not the 15000 fils paid:" >&2; cat "$d/dump.jsonl" >&2; exit 1; }
 echo "host-up: $(wc -l <"$d/export.jsonl") records synced and equal; card credited 15000 fils once"
