@@ -11,7 +11,7 @@ static const char demo_sql[] =
 	"INSERT INTO card (card, status, opening_fils, balance_fils) VALUES"
 	" ('7841000024680132', 'active', 2500, 2500),"
 	" ('7841000013579022', 'active', 0, 0),"
-	" ('7841000099990005', 'blocked', 10000, 10000)"
+	" ('7841000099990002', 'blocked', 10000, 10000)"
 	" ON CONFLICT (card) DO NOTHING;"
 	"INSERT INTO fee_entity (entity, name) VALUES"
 	" ('dewa', 'Dubai Electricity and Water Authority'),"

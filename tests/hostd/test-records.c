@@ -434,13 +434,13 @@ static void test_unknown_card(void)
 			==, 1);
 	g_assert_cmpint(alarms("card_unregistered"), ==, before + 1);
 	/* A blocked card (offline top-up): credited all the same, and an alarm. */
-	int64_t blocked_before = alarms("card_blocked"), was = balance("7841000099990005");
+	int64_t blocked_before = alarms("card_blocked"), was = balance("7841000099990002");
 	int64_t since = (int64_t)lines->len;
-	kfix_topup(&ks.k, "7841000099990005", notes_20);
+	kfix_topup(&ks.k, "7841000099990002", notes_20);
 	GPtrArray *more = kfix_export(&ks.k, since);
 	char *more_body = kfix_batch(more, 0, more->len);
 	g_assert_cmpuint(upload(ks.id, more_body, NULL), ==, 200);
-	g_assert_cmpint(balance("7841000099990005"), ==, was + 2000);
+	g_assert_cmpint(balance("7841000099990002"), ==, was + 2000);
 	g_assert_cmpint(alarms("card_blocked"), ==, blocked_before + 1);
 	hostfix_assert_balances(db);
 	g_free(more_body);
