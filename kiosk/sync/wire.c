@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-/* json-glib takes "99999999999999999999" as an int64 and wraps it (to -1), and takes
- * leading zeros; its parser recurses once per nesting level, so a 4 MiB "[[[[..." would
- * exhaust the stack. The pre-scan refuses all three from the text before json-glib sees it,
- * and a NUL byte, which would cut the text short where json-glib and this scan differ. */
+/* json-glib takes "99999999999999999999" as an int64 and wraps it (to -1), takes leading
+ * zeros and hexadecimal (0x7 reads as 7); its parser recurses once per nesting level, so a
+ * 4 MiB "[[[[..." would exhaust the stack. The pre-scan refuses all of them from the text
+ * before json-glib sees it, and a NUL byte, which would cut the text short where json-glib
+ * and this scan differ, and \u0000 in a string, which json-glib decodes into a string C reads
+ * only up to it ("CARD\u0000X" would pass as CARD). */
 static int prescan(const char *buf, size_t len, const char *ctx, struct kio_error *err)
 {
 	int depth = 0;
@@ -24,8 +26,12 @@ static int prescan(const char *buf, size_t len, const char *ctx, struct kio_erro
 			for (i++; i < len && buf[i] != '"'; i++) {
 				if (buf[i] == '\0')
 					return kio_fail(err, KIO_ERR_PROTOCOL, "%s: a NUL byte at offset %zu", ctx, i);
-				if (buf[i] == '\\')
+				if (buf[i] == '\\') {
+					if (i + 5 < len && buf[i + 1] == 'u' && memcmp(buf + i + 2, "0000", 4) == 0)
+						return kio_fail(err, KIO_ERR_PROTOCOL, "%s: a NUL character (\\u0000) at offset %zu",
+								ctx, i);
 					i++;
+				}
 			}
 			i++;
 			continue;
@@ -58,6 +64,8 @@ static int prescan(const char *buf, size_t len, const char *ctx, struct kio_erro
 			}
 			while (i < len && strchr("0123456789.eE+-", buf[i]))
 				i++;
+			if (i < len && (g_ascii_isalnum(buf[i]) || buf[i] == '_'))
+				return kio_fail(err, KIO_ERR_PROTOCOL, "%s: not a JSON number at offset %zu", ctx, start);
 			continue;
 		}
 		i++;
