@@ -20,7 +20,7 @@
 
 static const char usage_text[] =
 	"usage: kiosk-host serve --db CONNINFO --cert host.crt --key host.key --ca ca.crt [--listen ADDR:PORT]\n"
-	"                        [--threads N]\n"
+	"                        [--threads N] [--faults FILE]\n"
 	"       kiosk-host migrate --db CONNINFO\n"
 	"       kiosk-host demo-data --db CONNINFO\n"
 	"       kiosk-host ca init --out DIR [--name HOSTNAME] [--ip ADDR]\n"
@@ -36,10 +36,10 @@ static int usage(const char *why)
 	return 2;
 }
 
-enum opt { OPT_DB = 1, OPT_CERT, OPT_KEY, OPT_CA, OPT_LISTEN, OPT_THREADS, OPT_OUT, OPT_NAME, OPT_IP, OPT_KIOSK_ID };
+enum opt { OPT_DB = 1, OPT_CERT, OPT_KEY, OPT_CA, OPT_LISTEN, OPT_THREADS, OPT_OUT, OPT_NAME, OPT_IP, OPT_KIOSK_ID, OPT_FAULTS };
 
 struct opts {
-	const char *db, *cert, *key, *ca, *listen, *out, *name, *ip, *kiosk_id;
+	const char *db, *cert, *key, *ca, *listen, *out, *name, *ip, *kiosk_id, *faults;
 	unsigned threads;
 };
 
@@ -52,7 +52,8 @@ static int parse(int argc, char **argv, const char *allowed, struct opts *o)
 		{"listen", required_argument, NULL, OPT_LISTEN}, {"threads", required_argument, NULL, OPT_THREADS},
 		{"out", required_argument, NULL, OPT_OUT},       {"name", required_argument, NULL, OPT_NAME},
 		{"ip", required_argument, NULL, OPT_IP},         {"kiosk-id", required_argument, NULL, OPT_KIOSK_ID},
-		{"kiosk", required_argument, NULL, OPT_KIOSK_ID}, {NULL, 0, NULL, 0},
+		{"kiosk", required_argument, NULL, OPT_KIOSK_ID}, {"faults", required_argument, NULL, OPT_FAULTS},
+		{NULL, 0, NULL, 0},
 	};
 	optind = 1;
 	opterr = 0;
@@ -78,6 +79,7 @@ static int parse(int argc, char **argv, const char *allowed, struct opts *o)
 		case OPT_NAME: o->name = optarg; break;
 		case OPT_IP: o->ip = optarg; break;
 		case OPT_KIOSK_ID: o->kiosk_id = optarg; break;
+		case OPT_FAULTS: o->faults = optarg; break;
 		default: break;
 		}
 	}
@@ -201,12 +203,12 @@ int main(int argc, char **argv)
 	struct kio_error err = {0};
 	int rc;
 	if (strcmp(cmd, "serve") == 0) {
-		char allowed[] = {A(OPT_DB), A(OPT_CERT), A(OPT_KEY), A(OPT_CA), A(OPT_LISTEN), A(OPT_THREADS), 0};
+		char allowed[] = {A(OPT_DB), A(OPT_CERT), A(OPT_KEY), A(OPT_CA), A(OPT_LISTEN), A(OPT_THREADS), A(OPT_FAULTS), 0};
 		if ((rc = parse(argc - 1, argv + 1, allowed, &o)))
 			return rc;
 		if (!o.db || !o.cert || !o.key || !o.ca)
 			return usage("serve needs --db, --cert, --key and --ca");
-		struct server_config cfg = {o.db, o.cert, o.key, o.ca, o.listen, o.threads};
+		struct server_config cfg = {o.db, o.cert, o.key, o.ca, o.listen, o.threads, o.faults};
 		rc = server_run(&cfg, &err);
 	} else if (strcmp(cmd, "migrate") == 0 || strcmp(cmd, "demo-data") == 0 || strcmp(cmd, "dump") == 0) {
 		bool dump = strcmp(cmd, "dump") == 0;

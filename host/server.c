@@ -28,6 +28,7 @@
 
 #include "accounts.h"
 #include "db.h"
+#include "faults.h"
 #include "host/pki/pki.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
@@ -47,6 +48,7 @@ enum route {
 
 struct server {
 	struct hdb_pool *pool;
+	const char *faults; /* --faults FILE, or NULL (faults.h) */
 };
 
 struct request {
@@ -259,7 +261,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	dispatch(srv, conn, req, &reply);
+	enum host_fault fault = host_fault_read(srv->faults);
+	if (!host_fault_before(fault, &reply))
+		dispatch(srv, conn, req, &reply);
+	if (host_fault_after(fault, req->route == ROUTE_RECORDS, req->route == ROUTE_CARD, &reply)) {
+		/* MHD_NO closes the connection with nothing sent: the answer is lost after the commit. */
+		LOG_WARN("kiosk %s: %s %s -> %u, dropped unanswered (test fault)", req->kiosk_id, method, url, reply.status);
+		reply_clear(&reply);
+		return MHD_NO;
+	}
 	LOG_DBG("kiosk %s: %s %s -> %u", req->kiosk_id, method, url, reply.status);
 	rc = send_reply(conn, &reply);
 	reply_clear(&reply);
@@ -338,6 +348,9 @@ int server_run(const struct server_config *cfg, struct kio_error *err)
 	}
 	unsigned threads = cfg->threads ? cfg->threads : 4;
 	srv.pool = hdb_pool_new(cfg->db, threads);
+	srv.faults = cfg->faults;
+	if (srv.faults)
+		LOG_WARN("test faults read from %s at every request", srv.faults);
 
 	/* SIGINT/SIGTERM are taken by sigwait below, in this thread only: block them before MHD's
 	 * threads start, so they inherit the mask. */

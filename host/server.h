@@ -18,6 +18,7 @@ struct server_config {
 	const char *ca;      /* the operator's CA, PEM: kiosks' certificates must chain to it */
 	const char *listen;  /* "ADDR:PORT"; port 0 picks one */
 	unsigned threads;    /* request threads (and pooled connections) */
+	const char *faults;  /* test switch: a file naming the answer fault (faults.h), or NULL */
 };
 
 /* Serves until SIGINT or SIGTERM, printing "listening on ADDR:PORT" on stdout once ready.
