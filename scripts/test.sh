@@ -30,6 +30,25 @@ run_suite() {
 	echo "$dir: $ok passed, $fail failed, $skip skipped"
 	# The crash suite's counts (issue 11: "it prints its counts"), from its output in the log.
 	grep -h '^crash: [0-9]* cases' "$dir/meson-logs/testlog.txt" || true
+	# The network suite's counts (issue 12: "passes in CI with its counts printed"): its tests
+	# and their TAP subtests, from the same JSON.
+	python3 - "$log" <<'PY' || true
+import json, re, sys
+tests = ok = bad = sub_ok = sub_bad = 0
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if not t["name"].startswith("kiosk:network / "):
+        continue
+    tests += 1
+    if t["result"] == "OK":
+        ok += 1
+    elif t["result"] != "SKIP":
+        bad += 1
+    out = t.get("stdout") or ""
+    sub_ok += len(re.findall(r"^ok \d+", out, re.M))
+    sub_bad += len(re.findall(r"^not ok \d+", out, re.M))
+print(f"network: {ok} passed, {bad} failed ({tests} tests; subtests: {sub_ok} passed, {sub_bad} failed)")
+PY
 	passed=$((passed + ok)) failed=$((failed + fail)) skipped=$((skipped + skip))
 }
 
