@@ -26,7 +26,8 @@ static const char usage_text[] =
 	"       kiosk-host ca init --out DIR [--name HOSTNAME] [--ip ADDR]\n"
 	"       kiosk-host enrol --db CONNINFO --ca DIR --kiosk-id ID --out DIR\n"
 	"       kiosk-host revoke --db CONNINFO --kiosk-id ID\n"
-	"       kiosk-host dump --db CONNINFO [--kiosk ID]\n";
+	"       kiosk-host dump --db CONNINFO [--kiosk ID]\n"
+	"       kiosk-host query --db CONNINFO --sql SQL\n";
 
 static int usage(const char *why)
 {
@@ -36,10 +37,10 @@ static int usage(const char *why)
 	return 2;
 }
 
-enum opt { OPT_DB = 1, OPT_CERT, OPT_KEY, OPT_CA, OPT_LISTEN, OPT_THREADS, OPT_OUT, OPT_NAME, OPT_IP, OPT_KIOSK_ID, OPT_FAULTS };
+enum opt { OPT_DB = 1, OPT_CERT, OPT_KEY, OPT_CA, OPT_LISTEN, OPT_THREADS, OPT_OUT, OPT_NAME, OPT_IP, OPT_KIOSK_ID, OPT_FAULTS, OPT_SQL };
 
 struct opts {
-	const char *db, *cert, *key, *ca, *listen, *out, *name, *ip, *kiosk_id, *faults;
+	const char *db, *cert, *key, *ca, *listen, *out, *name, *ip, *kiosk_id, *faults, *sql;
 	unsigned threads;
 };
 
@@ -53,6 +54,7 @@ static int parse(int argc, char **argv, const char *allowed, struct opts *o)
 		{"out", required_argument, NULL, OPT_OUT},       {"name", required_argument, NULL, OPT_NAME},
 		{"ip", required_argument, NULL, OPT_IP},         {"kiosk-id", required_argument, NULL, OPT_KIOSK_ID},
 		{"kiosk", required_argument, NULL, OPT_KIOSK_ID}, {"faults", required_argument, NULL, OPT_FAULTS},
+		{"sql", required_argument, NULL, OPT_SQL},
 		{NULL, 0, NULL, 0},
 	};
 	optind = 1;
@@ -80,6 +82,7 @@ static int parse(int argc, char **argv, const char *allowed, struct opts *o)
 		case OPT_IP: o->ip = optarg; break;
 		case OPT_KIOSK_ID: o->kiosk_id = optarg; break;
 		case OPT_FAULTS: o->faults = optarg; break;
+		case OPT_SQL: o->sql = optarg; break;
 		default: break;
 		}
 	}
@@ -189,6 +192,30 @@ static int cmd_revoke(const struct opts *o, struct kio_error *err)
 	return rc;
 }
 
+/* One value for the scenarios' expect-host: the first column of the first row, "NULL" or
+ * "(no row)", in a read-only transaction (a test's query changes nothing). */
+static int cmd_query(const struct opts *o, struct kio_error *err)
+{
+	if (!o->sql)
+		return kio_fail(err, KIO_ERR_INVALID, "query needs --sql SQL");
+	PGconn *c;
+	int rc = with_db(o->db, &c, err);
+	if (rc)
+		return rc;
+	PGresult *res = NULL;
+	rc = hdb_exec(c, "BEGIN READ ONLY", "begin a read-only query", err);
+	if (!rc)
+		rc = hdb_query(c, o->sql, 0, NULL, &res, NULL, "the query", err);
+	if (!rc)
+		printf("%s\n", PQntuples(res) == 0 || PQnfields(res) == 0 ? "(no row)"
+			       : PQgetisnull(res, 0, 0)		  ? "NULL"
+									  : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	hdb_rollback(c);
+	PQfinish(c);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *env_level = getenv("KIOSK_LOG");
@@ -245,6 +272,11 @@ int main(int argc, char **argv)
 		if ((rc = parse(argc - 1, argv + 1, allowed, &o)))
 			return rc;
 		rc = cmd_enrol(&o, &err);
+	} else if (strcmp(cmd, "query") == 0) {
+		char allowed[] = {A(OPT_DB), A(OPT_SQL), 0};
+		if ((rc = parse(argc - 1, argv + 1, allowed, &o)))
+			return rc;
+		rc = cmd_query(&o, &err);
 	} else if (strcmp(cmd, "revoke") == 0) {
 		char allowed[] = {A(OPT_DB), A(OPT_KIOSK_ID), 0};
 		if ((rc = parse(argc - 1, argv + 1, allowed, &o)))

@@ -1166,6 +1166,14 @@ int app_run(const struct app_options *opts)
 		status = 2;
 		goto out_i18n;
 	}
+	/* A scenario's own host fills [host] before the ledger opens (its chain key comes with the
+	 * enrolment). */
+	if (app->runner && runner_host_config(app->runner, &app->cfg, &err) != 0) {
+		fprintf(stderr, "kiosk: %s\n", err.msg);
+		status = err.code == KIO_ERR_INVALID ? 2 : 3;
+		runner_free(app->runner);
+		goto out_i18n;
+	}
 #else
 	/* main() refuses --script in a build without the test port; this is its second lock. */
 	if (opts->script_path) {

@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +26,8 @@
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 #include "kiosk/ledger/query.h"
+#include "kiosk/ledger/sync-state.h"
+#include "host.h"
 
 struct runner {
 	struct script *script;
@@ -62,6 +65,12 @@ struct runner {
 	size_t n_expects, cap_expects;
 	size_t n_unexpected, n_reported; /* undeclared error lines, and how many were reported */
 	char unexpected[600];            /* the first one not yet reported */
+
+	/* The scenario's own host (host.h): wanted when its first host command is `host up`. */
+	bool host_wanted;
+	struct scn_host *host;
+	const struct script_cmd *sync_wait; /* `wait-synced` in progress */
+	struct timespec sync_deadline;      /* real time: the sync runs on its own thread */
 
 	/* The output folder at the start: a file that is still exactly as it was then was not
 	 * written by this run. */
@@ -369,6 +378,29 @@ int runner_carry_check(const char *path, const void *carry, size_t len, struct c
 	return rc;
 }
 
+/* The scenario's host lives as long as this kiosk process: its first host command starts it
+ * (`host up`), and no power-cut may outlive it. *wanted: the scenario has host commands. */
+static int check_host_lines(const struct script *script, bool *wanted, struct kio_error *err)
+{
+	const struct script_cmd *first_host = NULL, *cut = NULL;
+	for (size_t i = 0; i < script->n; i++) {
+		const struct script_cmd *c = &script->cmds[i];
+		if (!first_host && (c->op == SCRIPT_HOST || c->op == SCRIPT_WAIT_SYNCED || c->op == SCRIPT_EXPECT_HOST))
+			first_host = c;
+		if (!cut && c->op == SCRIPT_POWER_CUT)
+			cut = c;
+	}
+	*wanted = first_host != NULL;
+	if (first_host && (first_host->op != SCRIPT_HOST || strcmp(first_host->arg, "up") != 0))
+		return kio_fail(err, KIO_ERR_INVALID, "%s:%d: the first host command must be 'host up' (it starts the"
+			       " scenario's host)", script->path, first_host->line);
+	if (first_host && cut)
+		return kio_fail(err, KIO_ERR_INVALID,
+				"%s:%d: power-cut in a scenario with a host: the host would not outlive the kiosk process",
+				script->path, cut->line);
+	return 0;
+}
+
 int runner_open(const char *path, const struct runner_env *env, const struct testport *port, struct runner **out,
 		struct kio_error *err)
 {
@@ -376,8 +408,14 @@ int runner_open(const char *path, const struct runner_env *env, const struct tes
 	int rc = script_load(path, runner_check_cmd, (void *)env, &script, err);
 	if (rc != 0)
 		return rc;
+	bool host_wanted = false;
+	if ((rc = check_host_lines(script, &host_wanted, err)) != 0) {
+		script_free(script);
+		return rc;
+	}
 	struct runner *r = xcalloc(1, sizeof(*r));
 	r->script = script;
+	r->host_wanted = host_wanted;
 	r->port = *port;
 	r->carry_fd = env->carry_fd;
 	pthread_mutex_init(&r->log_lock, NULL);
@@ -402,10 +440,18 @@ int runner_open(const char *path, const struct runner_env *env, const struct tes
 	return 0;
 }
 
+int runner_host_config(struct runner *r, struct core_config *cfg, struct kio_error *err)
+{
+	if (!r->host_wanted || r->host)
+		return 0;
+	return scn_host_start(cfg, &r->host, err);
+}
+
 void runner_free(struct runner *r)
 {
 	if (!r)
 		return;
+	scn_host_stop(r->host);
 	log_set_sink(NULL, NULL);
 	for (size_t i = 0; i < r->n_before; i++)
 		free(r->before[i].name);
@@ -518,6 +564,19 @@ int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, 
 		}
 		if (strlen(cmd->arg) > LEDGER_QUERY_MAX_SQL) {
 			snprintf(why, why_len, "expect-ledger: the query is %zu bytes, more than %d", strlen(cmd->arg),
+				 LEDGER_QUERY_MAX_SQL);
+			return -1;
+		}
+		return 0;
+	case SCRIPT_HOST:
+		if (!scn_host_mode_known(cmd->arg)) {
+			snprintf(why, why_len, "unknown host mode '%s' (up, down, slow, error, cut-after-commit)", cmd->arg);
+			return -1;
+		}
+		return 0;
+	case SCRIPT_EXPECT_HOST:
+		if (!cmd->arg[0] || strlen(cmd->arg) > LEDGER_QUERY_MAX_SQL) {
+			snprintf(why, why_len, "expect-host needs a query of at most %d bytes: expect-host \"SQL\" \"VALUE\"",
 				 LEDGER_QUERY_MAX_SQL);
 			return -1;
 		}
@@ -792,6 +851,57 @@ static enum runner_status expect_ledger(struct runner *r, const struct script_cm
 	return fail(r, cmd, exit_code, "expected \"%s\", found %s%s%s", cmd->arg2, q, value, q);
 }
 
+/* `wait-synced`: real time, as the sync's worker thread runs in it. */
+#define RUNNER_SYNC_WAIT_MS 30000
+
+static bool real_time_past(const struct timespec *deadline)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* Until the kiosk's ledger holds the host's acknowledgement of its last record. Virtual time
+ * stands still meanwhile (RUNNER_CONTINUE after a short real sleep): no customer timeout runs
+ * out while the kiosk waits for the network. */
+static enum runner_status sync_wait_step(struct runner *r, int *exit_code)
+{
+	const struct script_cmd *cmd = r->sync_wait;
+	struct ledger_sync *ls = NULL;
+	struct ledger_sync_status st = {0};
+	struct kio_error err = {0};
+	int rc = ledger_sync_open(r->port.ops->db_path(r->port.kiosk), false, &ls, &err);
+	if (!rc)
+		rc = ledger_sync_status_read(ls, &st, &err);
+	ledger_sync_close(ls);
+	if (!rc && st.acked_rec == st.last_rec) {
+		r->sync_wait = NULL;
+		return RUNNER_CONTINUE;
+	}
+	if (real_time_past(&r->sync_deadline)) {
+		r->sync_wait = NULL;
+		if (rc)
+			return fail(r, cmd, exit_code, "the ledger's sync state cannot be read: %s", err.msg);
+		return fail(r, cmd, exit_code,
+			    "expected the host to acknowledge records 1..%" PRId64 " within %d s, it holds 1..%" PRId64
+			    " (last error: %s)",
+			    st.last_rec, RUNNER_SYNC_WAIT_MS / 1000, st.acked_rec, st.last_error[0] ? st.last_error : "none");
+	}
+	usleep(20 * 1000);
+	return RUNNER_CONTINUE;
+}
+
+static enum runner_status expect_host(struct runner *r, const struct script_cmd *cmd, int *exit_code)
+{
+	char value[RUNNER_LEDGER_VALUE_MAX];
+	struct kio_error err;
+	if (scn_host_query(r->host, cmd->arg, value, sizeof(value), &err) != 0)
+		return fail(r, cmd, exit_code, "the query failed: %s", err.msg);
+	if (strcmp(value, cmd->arg2) == 0)
+		return RUNNER_CONTINUE;
+	return fail(r, cmd, exit_code, "expected \"%s\", found \"%s\"", cmd->arg2, value);
+}
+
 /*
  * `power-cut`: this kiosk process dies here as in a power cut, SIGKILL, no cleanup of any kind.
  * First the supervisor is told what the next process needs (the carry, above); it starts that
@@ -983,6 +1093,23 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		expect_log(r, cmd);
 		return RUNNER_CONTINUE;
 	case SCRIPT_EXPECT_LEDGER: return expect_ledger(r, cmd, exit_code);
+	case SCRIPT_HOST:
+		if (!r->host)
+			return fail(r, cmd, exit_code, "the scenario's host is not running (the app did not start it)");
+		if (scn_host_mode(r->host, cmd->arg, &err) != 0)
+			return fail(r, cmd, exit_code, "%s", err.msg);
+		return RUNNER_CONTINUE;
+	case SCRIPT_WAIT_SYNCED:
+		if (!r->host)
+			return fail(r, cmd, exit_code, "the scenario's host is not running (the app did not start it)");
+		clock_gettime(CLOCK_MONOTONIC, &r->sync_deadline);
+		r->sync_deadline.tv_sec += RUNNER_SYNC_WAIT_MS / 1000;
+		r->sync_wait = cmd;
+		return RUNNER_CONTINUE;
+	case SCRIPT_EXPECT_HOST:
+		if (!r->host)
+			return fail(r, cmd, exit_code, "the scenario's host is not running (the app did not start it)");
+		return expect_host(r, cmd, exit_code);
 	case SCRIPT_POWER_CUT: return power_cut(r, cmd, now, exit_code);
 	case SCRIPT_SCREENSHOT:
 		if (r->port.ops->screenshot(r->port.kiosk, cmd->arg, &err) != 0)
@@ -1036,6 +1163,11 @@ enum runner_status runner_step(struct runner *r, uint64_t now_ms, uint64_t *wait
 		if (st != RUNNER_CONTINUE)
 			return (enum runner_status)st;
 	}
+	if (r->sync_wait) {
+		enum runner_status st = sync_wait_step(r, exit_code);
+		if (st != RUNNER_CONTINUE || r->sync_wait)
+			return st;
+	}
 	if (r->typing)
 		return (enum runner_status)type_step(r, &r->script->cmds[r->next - 1], exit_code);
 	if (r->next >= r->script->n) {
@@ -1047,8 +1179,25 @@ enum runner_status runner_step(struct runner *r, uint64_t now_ms, uint64_t *wait
 	return run_cmd(r, cmd, now_ms, wait_until_ms, exit_code);
 }
 
+/* With a host: the kiosk's records and the host's equal, then the host stopped (always). */
+static int finish_host(struct runner *r, int status)
+{
+	if (!r->host)
+		return status;
+	struct kio_error err;
+	if (status == 0 && scn_host_check(r->host, r->port.ops->db_path(r->port.kiosk), &err) != 0) {
+		fprintf(stderr, "%s: FAILED: after the last line\n  the kiosk and its host disagree: %s\n", r->script->path,
+			err.msg);
+		status = 1;
+	}
+	scn_host_stop(r->host);
+	r->host = NULL;
+	return status;
+}
+
 int runner_finish(struct runner *r, int status)
 {
+	status = finish_host(r, status);
 	if (status != 0)
 		return status;
 	char line[sizeof(r->unexpected)];

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "kiosk/core/bytebuf.h"
+#include "kiosk/core/config.h"
 #include "kiosk/core/err.h"
 #include "kiosk/testport.h"
 #include "script.h"
@@ -44,7 +45,15 @@ struct runner_env {
  */
 int runner_open(const char *path, const struct runner_env *env, const struct testport *port, struct runner **out,
 		struct kio_error *err);
-void runner_free(struct runner *runner); /* accepts NULL */
+void runner_free(struct runner *runner); /* accepts NULL; stops the scenario's host if any */
+/*
+ * The scenario's own host (kiosk/scenario/host.h), for a scenario whose first host command is
+ * `host up` (runner_open refuses one whose first is another): started here, and its URL, CA,
+ * certificate and key written into cfg's [host]. The app calls it right after runner_open,
+ * before it opens the ledger: the kiosk's chain key (`<db>.secret`) comes from the host's
+ * enrolment. 0 with nothing done for a scenario without host commands; host.h's errors.
+ */
+int runner_host_config(struct runner *runner, struct core_config *cfg, struct kio_error *err);
 /* The largest carry a power-cut may hand on (16 MiB: a few hundred thousand files). */
 #define RUNNER_CARRY_MAX (16 << 20)
 /*
@@ -63,7 +72,9 @@ enum runner_status runner_step(struct runner *runner, uint64_t now_ms, uint64_t 
 /*
  * After the kiosk has shut down: status is the run's exit status so far. A run that passed
  * fails (1) if an undeclared error was logged while shutting down or an expect-log line never
- * came; the reason is printed. Any other status is returned unchanged.
+ * came, or, with a scenario host, if the kiosk's records and the host's differ (scn_host_check);
+ * the reason is printed. Any other status is returned unchanged. The scenario's host is
+ * stopped here whatever the status.
  */
 int runner_finish(struct runner *runner, int status);
 

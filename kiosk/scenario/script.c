@@ -41,6 +41,9 @@ static const struct {
 	[SCRIPT_EXPECT_LEDGER] = {"expect-ledger", ARG_STRING, ARG_STRING},
 	[SCRIPT_POWER_CUT] = {"power-cut", ARG_NONE, ARG_NONE},
 	[SCRIPT_TOUCH] = {"touch", ARG_WORD, ARG_NONE},
+	[SCRIPT_HOST] = {"host", ARG_WORD, ARG_NONE},
+	[SCRIPT_WAIT_SYNCED] = {"wait-synced", ARG_NONE, ARG_NONE},
+	[SCRIPT_EXPECT_HOST] = {"expect-host", ARG_STRING, ARG_STRING},
 };
 
 /* The notes a UAE acceptor takes, in dirhams. */

@@ -37,6 +37,9 @@ enum script_op {
 	SCRIPT_EXPECT_LEDGER,  /* expect-ledger "SQL" "VALUE" (a read-only query on the database) */
 	SCRIPT_POWER_CUT,      /* power-cut (the kiosk process dies; a new one goes on) */
 	SCRIPT_TOUCH,          /* touch ID (a finger where ID is drawn, whatever it is: maybe no button) */
+	SCRIPT_HOST,           /* host up|down|slow|error|cut-after-commit (the scenario's own host) */
+	SCRIPT_WAIT_SYNCED,    /* wait-synced (real time, up to 30 s: the host acknowledged every record) */
+	SCRIPT_EXPECT_HOST,    /* expect-host "SQL" "VALUE" (a read-only query on the host's database) */
 	SCRIPT_OP_COUNT
 };
 
