@@ -51,9 +51,12 @@ bool wire_uuid_ok(const char *s)
  *   in int64; a fraction or exponent is left to the type checks (G_TYPE_DOUBLE).
  * - it decodes \u0000 into a string that C then reads only up to it: "cash\u0000x" would be
  *   checked, MACed and stored as "cash". No string may hold it.
- * false, with *why, for either. */
-static bool lexically_safe(const char *buf, size_t len, const char **why)
+ * - it reads hexadecimal, which JSON does not have: "value_fils":0x7D0 would be read, MACed and
+ *   stored as 2000. A number followed by a letter is refused as not JSON (*not_json).
+ * false, with *why, for any of them. */
+static bool lexically_safe(const char *buf, size_t len, const char **why, bool *not_json)
 {
+	*not_json = false;
 	bool in_string = false;
 	for (size_t i = 0; i < len; i++) {
 		char c = buf[i];
@@ -84,6 +87,11 @@ static bool lexically_safe(const char *buf, size_t len, const char **why)
 			lead++;
 		size_t digits = end - lead;
 		bool fraction = end < len && (buf[end] == '.' || buf[end] == 'e' || buf[end] == 'E');
+		if (!fraction && end < len && (g_ascii_isalpha(buf[end]) || buf[end] == '_')) {
+			*why = "not a JSON number (hexadecimal, or a letter after digits)";
+			*not_json = true;
+			return false;
+		}
 		if (!fraction && end > start &&
 		    (digits > 19 ||
 		     (digits == 19 && memcmp(buf + lead, neg ? "9223372036854775808" : "9223372036854775807", 19) > 0))) {
@@ -110,8 +118,9 @@ static JsonObject *load_object(const char *buf, size_t len, JsonParser **parser,
 		return NULL;
 	}
 	const char *why = NULL;
-	if (!lexically_safe(buf, len, &why)) {
-		fail(err, WIRE_BAD_REQUEST, 0, "%s", why);
+	bool not_json = false;
+	if (!lexically_safe(buf, len, &why, &not_json)) {
+		fail(err, not_json ? WIRE_BAD_JSON : WIRE_BAD_REQUEST, 0, "%s", why);
 		return NULL;
 	}
 	if (!json_parser_load_from_data(*parser, buf, (gssize)len, &gerr)) {

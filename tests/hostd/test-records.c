@@ -345,6 +345,9 @@ static void test_bad_bodies(void)
 		{"\"value_fils\":2000", "\"value_fils\":2e3", 400, "bad_request"},
 		{"\"value_fils\":2000", "\"value_fils\":-18446744073709549616", 400, "bad_request"},
 		{"\"value_fils\":2000", "\"value_fils\":18446744073709553616", 400, "bad_request"},
+		/* json-glib reads hexadecimal: 0x7D0 would pass as 2000, MAC and all. */
+		{"\"value_fils\":2000", "\"value_fils\":0x7D0", 400, "bad_json"},
+		{"\"value_fils\":2000", "\"value_fils\":-0x7D0", 400, "bad_json"},
 		{"\"type\":\"payment\"", "\"type\":\"refund\"", 422, "bad_record"},
 		{"\"method\":\"cash\"", "\"method\":\"card\"", 422, "bad_record"},
 		{"\"method\":\"cash\"", "\"method\":\"cash\\u0000card\"", 400, "bad_request"},
