@@ -1,6 +1,8 @@
 /* The host's parsers of request bodies and the Date header (wire.h): json-glib, gint64 only. */
 #include "wire.h"
 
+#include "kiosk/core/jsonguard.h"
+
 #include <glib.h>
 #include <inttypes.h>
 #include <json-glib/json-glib.h>
@@ -45,66 +47,16 @@ bool wire_uuid_ok(const char *s)
 	return s[36] == '\0';
 }
 
-/* Two things json-glib does silently, checked on the text before it sees it:
- * - it reads an integer literal with strtoull and casts it: 18446744073709551616 comes back
- *   as -1 and -18446744073709549616 as 2000. Every integer literal outside a string must fit
- *   in int64; a fraction or exponent is left to the type checks (G_TYPE_DOUBLE).
- * - it decodes \u0000 into a string that C then reads only up to it: "cash\u0000x" would be
- *   checked, MACed and stored as "cash". No string may hold it.
- * - it reads hexadecimal, which JSON does not have: "value_fils":0x7D0 would be read, MACed and
- *   stored as 2000. A number followed by a letter is refused as not JSON (*not_json).
- * false, with *why, for any of them. */
-static bool lexically_safe(const char *buf, size_t len, const char **why, bool *not_json)
-{
-	*not_json = false;
-	bool in_string = false;
-	for (size_t i = 0; i < len; i++) {
-		char c = buf[i];
-		if (in_string) {
-			if (c == '\\') {
-				if (i + 5 < len && buf[i + 1] == 'u' && memcmp(buf + i + 2, "0000", 4) == 0) {
-					*why = "a string holds \\u0000";
-					return false;
-				}
-				i++;
-			} else if (c == '"') {
-				in_string = false;
-			}
-			continue;
-		}
-		if (c == '"') {
-			in_string = true;
-			continue;
-		}
-		if (c != '-' && (c < '0' || c > '9'))
-			continue;
-		bool neg = c == '-';
-		size_t start = neg ? i + 1 : i, end = start;
-		while (end < len && buf[end] >= '0' && buf[end] <= '9')
-			end++;
-		size_t lead = start;
-		while (lead + 1 < end && buf[lead] == '0')
-			lead++;
-		size_t digits = end - lead;
-		bool fraction = end < len && (buf[end] == '.' || buf[end] == 'e' || buf[end] == 'E');
-		if (!fraction && end < len && (g_ascii_isalpha(buf[end]) || buf[end] == '_')) {
-			*why = "not a JSON number (hexadecimal, or a letter after digits)";
-			*not_json = true;
-			return false;
-		}
-		if (!fraction && end > start &&
-		    (digits > 19 ||
-		     (digits == 19 && memcmp(buf + lead, neg ? "9223372036854775808" : "9223372036854775807", 19) > 0))) {
-			*why = "an integer is outside the 64-bit range";
-			return false;
-		}
-		i = end > i ? end - 1 : i;
-	}
-	return true;
-}
+/* What the lexical guard (kiosk/core/jsonguard.h) refuses as not JSON at all (bad_json); the
+ * rest is JSON the host will not read as the kiosk meant it (bad_request): an integer json-glib
+ * would wrap, a \u0000 C would cut at, a name given twice, nesting that would exhaust the
+ * stack. */
+static const bool bad_json[CORE_JSON_FAULT_COUNT] = {
+	[CORE_JSON_NUL] = true, [CORE_JSON_UTF8] = true, [CORE_JSON_SURROGATE] = true, [CORE_JSON_LEADING_ZERO] = true,
+};
 
-/* The document's top object. json-glib reads the bytes with their length; a body that is not
- * UTF-8 or not an object is bad_json. Caller unrefs the parser (it owns the object). */
+/* The document's top object. json-glib reads the bytes with their length; a body the guard
+ * refuses (above) or that is not an object is refused before any member is read. Caller unrefs the parser (it owns the object). */
 static JsonObject *load_object(const char *buf, size_t len, JsonParser **parser, struct wire_error *err)
 {
 	*parser = json_parser_new_immutable();
@@ -113,14 +65,11 @@ static JsonObject *load_object(const char *buf, size_t len, JsonParser **parser,
 		fail(err, WIRE_BAD_REQUEST, 0, "body of %zu bytes is over the limit", len);
 		return NULL;
 	}
-	if (!g_utf8_validate(buf, (gssize)len, NULL)) {
-		fail(err, WIRE_BAD_JSON, 0, "body is not UTF-8 text");
-		return NULL;
-	}
-	const char *why = NULL;
-	bool not_json = false;
-	if (!lexically_safe(buf, len, &why, &not_json)) {
-		fail(err, not_json ? WIRE_BAD_JSON : WIRE_BAD_REQUEST, 0, "%s", why);
+	/* Fractions pass the guard: the type checks name the member that must be an integer. */
+	static const struct core_json_limits lim = {.depth_max = WIRE_DEPTH_MAX, .fractions = true};
+	struct core_json_refusal why;
+	if (!core_json_guard_ok(buf, len, &lim, &why)) {
+		fail(err, bad_json[why.fault] ? WIRE_BAD_JSON : WIRE_BAD_REQUEST, 0, "%s", why.msg);
 		return NULL;
 	}
 	if (!json_parser_load_from_data(*parser, buf, (gssize)len, &gerr)) {

@@ -14,6 +14,7 @@
 #define WIRE_BATCH_MAX 500          /* records per POST /v1/records */
 #define WIRE_BODY_MAX (4u << 20)    /* 4 MiB: above, 413 body_too_large */
 #define WIRE_TEXT_MAX 512           /* any text field of a record, in bytes */
+#define WIRE_DEPTH_MAX 16           /* nesting of a body; the deepest the contract has is 3 */
 
 /* How a body is refused: the HTTP status and stable code each maps to (server.c). */
 enum wire_fault {

@@ -1,96 +1,15 @@
-/* The parser of every host answer: a lexical pre-scan json-glib lacks (integer width, depth,
- * NUL bytes, leading zeros), then json-glib, then the contract's types and ranges. */
+/* The parser of every host answer: the lexical guard json-glib lacks (kiosk/core/jsonguard.h:
+ * integer width, leading zeros, depth, NUL, duplicate names, UTF-8), then json-glib, then the
+ * contract's types and ranges. */
 #define LOG_MODULE "sync-wire"
 #include "wire.h"
+
+#include "kiosk/core/jsonguard.h"
 
 #include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
-
-/* json-glib takes "99999999999999999999" as an int64 and wraps it (to -1), takes leading
- * zeros and hexadecimal (0x7 reads as 7); its parser recurses once per nesting level, so a
- * 4 MiB "[[[[..." would exhaust the stack. The pre-scan refuses all of them from the text
- * before json-glib sees it, and a NUL byte, which would cut the text short where json-glib
- * and this scan differ, and \u0000 in a string, which json-glib decodes into a string C reads
- * only up to it ("CARD\u0000X" would pass as CARD). */
-static int prescan(const char *buf, size_t len, const char *ctx, struct kio_error *err)
-{
-	int depth = 0;
-	size_t i = 0;
-	while (i < len) {
-		unsigned char c = (unsigned char)buf[i];
-		if (c == '\0')
-			return kio_fail(err, KIO_ERR_PROTOCOL, "%s: a NUL byte at offset %zu", ctx, i);
-		if (c == '"') {
-			for (i++; i < len && buf[i] != '"'; i++) {
-				if (buf[i] == '\0')
-					return kio_fail(err, KIO_ERR_PROTOCOL, "%s: a NUL byte at offset %zu", ctx, i);
-				if (buf[i] == '\\') {
-					if (i + 5 < len && buf[i + 1] == 'u' && memcmp(buf + i + 2, "0000", 4) == 0)
-						return kio_fail(err, KIO_ERR_PROTOCOL, "%s: a NUL character (\\u0000) at offset %zu",
-								ctx, i);
-					i++;
-				}
-			}
-			i++;
-			continue;
-		}
-		if (c == '{' || c == '[') {
-			if (++depth > SYNC_WIRE_DEPTH_MAX)
-				return kio_fail(err, KIO_ERR_PROTOCOL, "%s: JSON nested deeper than %d levels", ctx,
-						SYNC_WIRE_DEPTH_MAX);
-		} else if (c == '}' || c == ']') {
-			depth--;
-		} else if (c == '-' || (c >= '0' && c <= '9')) {
-			size_t start = i;
-			bool neg = c == '-';
-			if (neg)
-				i++;
-			size_t digits = i;
-			while (i < len && buf[i] >= '0' && buf[i] <= '9')
-				i++;
-			size_t n = i - digits;
-			bool fraction = i < len && (buf[i] == '.' || buf[i] == 'e' || buf[i] == 'E');
-			if (n > 1 && buf[digits] == '0')
-				return kio_fail(err, KIO_ERR_PROTOCOL, "%s: a number with a leading zero at offset %zu", ctx,
-						start);
-			if (!fraction && n > 0) {
-				/* Beyond int64 (19 digits, compared as text): json-glib would wrap it. */
-				const char *lim = neg ? "9223372036854775808" : "9223372036854775807";
-				if (n > 19 || (n == 19 && memcmp(buf + digits, lim, 19) > 0))
-					return kio_fail(err, KIO_ERR_PROTOCOL, "%s: an integer beyond 64 bits at offset %zu",
-							ctx, start);
-			}
-			while (i < len && strchr("0123456789.eE+-", buf[i]))
-				i++;
-			if (i < len && (g_ascii_isalnum(buf[i]) || buf[i] == '_'))
-				return kio_fail(err, KIO_ERR_PROTOCOL, "%s: not a JSON number at offset %zu", ctx, start);
-			continue;
-		}
-		i++;
-	}
-	return 0;
-}
-
-/* json-glib keeps the last of two members with one name ({"acked": 5, "acked": 10}, or the
- * same name escaped differently); another reader might keep the first. An answer that says
- * two things is refused: each member seen is counted per object, and an object holding
- * fewer members than were parsed into it had one replaced. */
-struct member_count {
-	GHashTable *seen; /* JsonObject -> members parsed into it */
-	char twice[SYNC_WIRE_CODE_MAX];
-};
-
-static void on_member(JsonParser *p, JsonObject *o, const char *name, gpointer user)
-{
-	(void)p;
-	struct member_count *mc = user;
-	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(mc->seen, o)) + 1;
-	g_hash_table_insert(mc->seen, o, GUINT_TO_POINTER(n));
-	if (json_object_get_size(o) < n && !mc->twice[0])
-		snprintf(mc->twice, sizeof(mc->twice), "%s", name);
-}
 
 static JsonParser *parse(const char *buf, size_t len, const char *ctx, JsonObject **root, struct kio_error *err)
 {
@@ -103,23 +22,18 @@ static JsonParser *parse(const char *buf, size_t len, const char *ctx, JsonObjec
 		kio_fail(err, KIO_ERR_PROTOCOL, "%s: an empty body", ctx);
 		return NULL;
 	}
-	if (prescan(buf, len, ctx, err) != 0)
-		return NULL;
-	JsonParser *p = json_parser_new_immutable();
-	struct member_count mc = {.seen = g_hash_table_new(NULL, NULL)};
-	g_signal_connect(p, "object-member", G_CALLBACK(on_member), &mc);
-	GError *gerr = NULL;
-	bool parsed = json_parser_load_from_data(p, buf, (gssize)len, &gerr);
-	g_signal_handlers_disconnect_by_func(p, G_CALLBACK(on_member), &mc);
-	g_hash_table_destroy(mc.seen);
-	if (!parsed) {
-		kio_fail(err, KIO_ERR_PROTOCOL, "%s: not JSON (%s)", ctx, gerr ? gerr->message : "?");
-		g_clear_error(&gerr);
-		g_object_unref(p);
+	/* Fractions pass here: get_int refuses one where an integer belongs, by name. */
+	static const struct core_json_limits lim = {.depth_max = SYNC_WIRE_DEPTH_MAX, .fractions = true};
+	struct core_json_refusal why;
+	if (!core_json_guard_ok(buf, len, &lim, &why)) {
+		kio_fail(err, KIO_ERR_PROTOCOL, "%s: %s", ctx, why.msg);
 		return NULL;
 	}
-	if (mc.twice[0]) {
-		kio_fail(err, KIO_ERR_PROTOCOL, "%s: a member named twice ('%s')", ctx, mc.twice);
+	JsonParser *p = json_parser_new_immutable();
+	GError *gerr = NULL;
+	if (!json_parser_load_from_data(p, buf, (gssize)len, &gerr)) {
+		kio_fail(err, KIO_ERR_PROTOCOL, "%s: not JSON (%s)", ctx, gerr ? gerr->message : "?");
+		g_clear_error(&gerr);
 		g_object_unref(p);
 		return NULL;
 	}

@@ -37,11 +37,13 @@ static const struct rec_case rec_cases[] = {
 	{200, "{\"acked\": 9223372036854775808}", -1, 0, "an integer beyond 64 bits at offset 10"},
 	{200, "{\"acked\": -9223372036854775809}", -1, 0, "an integer beyond 64 bits at offset 10"},
 	{200, "{\"acked\": 010}", -1, 0, "a number with a leading zero at offset 10"},
-	{200, "{\"acked\": 10, \"x\": [[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}", -1, 0, "JSON nested deeper than 16 levels"},
-	{200, "{\"acked\": 5, \"acked\": 10}", -1, 0, "a member named twice ('acked')"},
-	{200, "{\"acked\": 10, \"\\u0061cked\": 6}", -1, 0, "a member named twice ('acked')"},
+	{200, "{\"acked\": 10, \"x\": \"a\\u0000b\"}", -1, 0, "a string holds \\u0000 at offset 21"},
+	{200, "{\"acked\": 10, \"x\": \"\xff\"}", -1, 0, "a byte 0xFF that is not UTF-8 at offset 20"},
+	{200, "{\"acked\": 10, \"x\": [[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}", -1, 0, "JSON nested deeper than 16 levels at offset 34"},
+	{200, "{\"acked\": 5, \"acked\": 10}", -1, 0, "a member named twice ('acked') at offset 13"},
+	{200, "{\"acked\": 10, \"\\u0061cked\": 6}", -1, 0, "a member named twice ('acked') at offset 14"},
 	{409, "{\"error\": {\"code\": \"sequence_gap\", \"acked\": 3, \"acked\": 4}}", -1, 0,
-	 "a member named twice ('acked')"},
+	 "a member named twice ('acked') at offset 47"},
 	{200, "{\"acked\": 10, \"x\": {\"acked\": 1}, \"y\": [{\"acked\": 2}]}", SYNC_RECORDS_ACKED, 10, NULL},
 	{201, "{\"acked\": 10}", -1, 0, "not an answer this call has"},
 	{302, "", -1, 0, "not an answer this call has"},
@@ -158,7 +160,7 @@ static void test_records_details(void)
 	/* A 4 MiB "[[[[..." would recurse json-glib off the stack: the pre-scan stops it. */
 	memset(huge, '[', SYNC_WIRE_BODY_MAX);
 	g_assert_cmpint(sync_wire_records_answer(200, huge, SYNC_WIRE_BODY_MAX, &sent, &a, &err), ==, KIO_ERR_PROTOCOL);
-	g_assert_cmpstr(err.msg, ==, "host answer 200 to POST /v1/records: JSON nested deeper than 16 levels");
+	g_assert_cmpstr(err.msg, ==, "host answer 200 to POST /v1/records: JSON nested deeper than 16 levels at offset 16");
 	g_free(huge);
 }
 
