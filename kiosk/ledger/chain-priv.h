@@ -28,6 +28,23 @@ struct chain_spec {
 };
 extern const struct chain_spec chain_specs[CHAIN_TABLE_COUNT];
 
+/* What a prune left of the records it removed (migration 8, prune.c): the chain goes on from
+ * record rec + 1 with last_mac as its prev. rec 0: nothing pruned (no MAC to check). */
+struct chain_base {
+	int64_t rec;
+	uint8_t last_mac[LEDGER_MAC_BYTES];
+	int64_t seq;      /* the last transaction number pruned */
+	int64_t note_max; /* the highest note id whose booking was pruned */
+	uint8_t mac[LEDGER_MAC_BYTES];
+};
+
+/* Reads the base; a database from before migration 8 has none and reads as rec 0. KIO_ERR_IO
+ * on a read error, KIO_ERR_CORRUPT for a row the schema could not hold. */
+int chain_base_read(sqlite3 *db, struct chain_base *base, struct kio_error *err);
+
+/* HMAC(key, T("kiosk-ledger-base-v1") I(rec) I(seq) I(note_max) B(last_mac)). */
+void chain_base_mac(const uint8_t key[LEDGER_KEY_BYTES], const struct chain_base *base, uint8_t out[LEDGER_MAC_BYTES]);
+
 /* The record MAC (docs/ledger.md, "The chain"). */
 void chain_mac(const uint8_t key[LEDGER_KEY_BYTES], const uint8_t prev[LEDGER_MAC_BYTES], int64_t rec,
 	       enum chain_table table, const struct chain_val *vals, uint8_t out[LEDGER_MAC_BYTES]);

@@ -96,6 +96,70 @@ static int sql_fail(sqlite3 *db, struct kio_error *err, const char *what)
 	return kio_fail(err, KIO_ERR_IO, "ledger chain: %s: %s", what, sqlite3_errmsg(db));
 }
 
+void chain_base_mac(const uint8_t key[LEDGER_KEY_BYTES], const struct chain_base *base, uint8_t out[LEDGER_MAC_BYTES])
+{
+	struct hmac_sha256_ctx ctx;
+	hmac_sha256_set_key(&ctx, LEDGER_KEY_BYTES, key);
+	put_text(&ctx, "kiosk-ledger-base-v1");
+	put_int(&ctx, base->rec);
+	put_int(&ctx, base->seq);
+	put_int(&ctx, base->note_max);
+	put_bytes(&ctx, 'B', base->last_mac, LEDGER_MAC_BYTES);
+	hmac_sha256_digest(&ctx, LEDGER_MAC_BYTES, out);
+}
+
+int chain_base_read(sqlite3 *db, struct chain_base *base, struct kio_error *err)
+{
+	memset(base, 0, sizeof(*base));
+	sqlite3_stmt *st = NULL;
+	/* A ledger from before migration 8 (the audit tools read any version): no base. */
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'chain_base'", -1,
+			       &st, NULL) != SQLITE_OK)
+		return sql_fail(db, err, "look for the chain base");
+	int step = sqlite3_step(st);
+	bool exists = step == SQLITE_ROW && sqlite3_column_int64(st, 0) == 1;
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW)
+		return sql_fail(db, err, "look for the chain base");
+	if (!exists)
+		return 0;
+	if (sqlite3_prepare_v2(db, "SELECT rec, last_mac, seq, note_max, mac FROM chain_base WHERE id = 1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return sql_fail(db, err, "read the chain base");
+	int rc = 0;
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		base->rec = sqlite3_column_int64(st, 0);
+		base->seq = sqlite3_column_int64(st, 2);
+		base->note_max = sqlite3_column_int64(st, 3);
+		if (sqlite3_column_bytes(st, 1) != LEDGER_MAC_BYTES || sqlite3_column_bytes(st, 4) != LEDGER_MAC_BYTES ||
+		    base->rec < 0) {
+			rc = kio_fail(err, KIO_ERR_CORRUPT, "ledger chain: the chain base row is damaged");
+		} else {
+			memcpy(base->last_mac, sqlite3_column_blob(st, 1), LEDGER_MAC_BYTES);
+			memcpy(base->mac, sqlite3_column_blob(st, 4), LEDGER_MAC_BYTES);
+		}
+	} else if (step == SQLITE_DONE) {
+		/* Migration 8 inserts the row and a trigger keeps it: gone is tampering. */
+		rc = kio_fail(err, KIO_ERR_CORRUPT, "ledger chain: the chain base row is missing");
+	} else {
+		rc = sql_fail(db, err, "read the chain base");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A base that names pruned records must carry the key's MAC over them: without the key, no
+ * one can make the chain start later than it does (and hide records by deleting them). */
+static bool base_holds(const uint8_t key[LEDGER_KEY_BYTES], const struct chain_base *base)
+{
+	if (base->rec == 0)
+		return true;
+	uint8_t want[LEDGER_MAC_BYTES];
+	chain_base_mac(key, base, want);
+	return memcmp(want, base->mac, LEDGER_MAC_BYTES) == 0;
+}
+
 int chain_append(struct ledger *ledger, enum chain_table table, const struct chain_val *vals, int64_t *rec,
 		 struct kio_error *err)
 {
@@ -201,6 +265,18 @@ int chain_check_head(struct ledger *ledger, struct kio_error *err)
 	sqlite3_finalize(st);
 	if (rc)
 		return rc;
+	/* After a prune that took every record, the last one is the base's (prune.c). */
+	struct chain_base base;
+	rc = chain_base_read(db, &base, err);
+	if (rc)
+		return rc;
+	if (!base_holds(ledger_key(ledger), &base))
+		return kio_fail(err, KIO_ERR_CORRUPT,
+				"the ledger's chain base (records 1..%" PRId64 " pruned) does not verify: it was changed",
+				base.rec);
+	bool at_base = base.rec > 0 && last <= base.rec;
+	if (at_base)
+		last = base.rec;
 	if (sqlite3_prepare_v2(db, "SELECT rec, last_mac, mac FROM chain_head WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
 		return sql_fail(db, err, "read head");
 	int step = sqlite3_step(st);
@@ -212,8 +288,11 @@ int chain_check_head(struct ledger *ledger, struct kio_error *err)
 		uint8_t want[LEDGER_MAC_BYTES];
 		head_mac(ledger_key(ledger), last, sqlite3_column_blob(st, 1), want);
 		ok = memcmp(want, sqlite3_column_blob(st, 2), LEDGER_MAC_BYTES) == 0;
-		/* The head's last MAC must be the last record's own. */
-		for (int t = 0; ok && t < CHAIN_TABLE_COUNT; t++) {
+		/* The head's last MAC must be the last record's own (or the base's, when that
+		 * record was pruned). */
+		if (ok && at_base)
+			ok = memcmp(base.last_mac, sqlite3_column_blob(st, 1), LEDGER_MAC_BYTES) == 0;
+		for (int t = 0; ok && !at_base && t < CHAIN_TABLE_COUNT; t++) {
 			sqlite3_stmt *r = NULL;
 			char *q = xasprintf("SELECT mac FROM %s WHERE rec = ?", chain_specs[t].table);
 			int prc = sqlite3_prepare_v2(db, q, -1, &r, NULL);
@@ -316,13 +395,30 @@ int chain_verify(sqlite3 *db, const uint8_t key[LEDGER_KEY_BYTES], struct ledger
 		rc = sql_fail(db, err, "list records");
 		goto out_finalize;
 	}
+	/* The chain starts after the base (prune.c): its MAC is the first record's prev. */
+	struct chain_base base;
+	rc = chain_base_read(db, &base, err);
+	if (rc)
+		goto out_finalize;
+	v->base = base.rec;
+	if (!base_holds(key, &base)) {
+		broken(v, base.rec, "the chain base (records 1..%" PRId64 " pruned) does not match its MAC: changed",
+		       base.rec);
+		goto out_finalize;
+	}
 	uint8_t prev[LEDGER_MAC_BYTES] = {0};
-	int64_t expect = 1;
+	memcpy(prev, base.last_mac, LEDGER_MAC_BYTES);
+	int64_t expect = base.rec + 1;
 	int step;
 	while ((step = sqlite3_step(order)) == SQLITE_ROW) {
 		int64_t rec = sqlite3_column_int64(order, 0);
 		int t = sqlite3_column_int(order, 1);
 		const char *table = chain_specs[t].table;
+		if (rec <= base.rec) {
+			broken(v, rec, "record %" PRId64 " (%s) is at or below the chain base %" PRId64
+			       ": a prune left it or it was put back", rec, table, base.rec);
+			goto out_finalize;
+		}
 		if (rec < expect) {
 			broken(v, rec, "record %" PRId64 " appears twice (again in %s)", rec, table);
 			goto out_finalize;
@@ -362,21 +458,21 @@ int chain_verify(sqlite3 *db, const uint8_t key[LEDGER_KEY_BYTES], struct ledger
 		goto out_finalize;
 	}
 	step = sqlite3_step(order);
+	int64_t last = base.rec + v->records;
 	if (step == SQLITE_DONE) {
-		if (v->records > 0)
-			broken(v, v->records, "the chain head is missing (%" PRId64 " records)", v->records);
+		if (last > 0)
+			broken(v, last, "the chain head is missing (%" PRId64 " records)", last);
 	} else if (step == SQLITE_ROW) {
 		int64_t head = sqlite3_column_int64(order, 0);
 		uint8_t want[LEDGER_MAC_BYTES];
 		head_mac(key, head, prev, want);
-		if (head > v->records)
-			broken(v, v->records + 1, "records %" PRId64 "..%" PRId64 " are missing at the end (the head says %"
-				PRId64 ")", v->records + 1, head, head);
-		else if (head < v->records || sqlite3_column_bytes(order, 1) != LEDGER_MAC_BYTES ||
+		if (head > last)
+			broken(v, last + 1, "records %" PRId64 "..%" PRId64 " are missing at the end (the head says %"
+				PRId64 ")", last + 1, head, head);
+		else if (head < last || sqlite3_column_bytes(order, 1) != LEDGER_MAC_BYTES ||
 			 memcmp(sqlite3_column_blob(order, 1), want, LEDGER_MAC_BYTES) != 0)
-			broken(v, head < v->records ? head + 1 : head,
-			       "the chain head (record %" PRId64 ") does not match the last record %" PRId64, head,
-			       v->records);
+			broken(v, head < last ? head + 1 : head,
+			       "the chain head (record %" PRId64 ") does not match the last record %" PRId64, head, last);
 	} else {
 		rc = sql_fail(db, err, "read head");
 	}

@@ -36,6 +36,7 @@ int ledger_secret_read(const char *db_path, bool strict, uint8_t key[LEDGER_KEY_
 struct ledger_verdict {
 	bool ok;
 	int64_t records;   /* records read */
+	int64_t base;      /* records 1..base were pruned (retention); the chain read starts after */
 	int64_t first_bad; /* 0 if ok */
 	char why[256];
 };

@@ -275,6 +275,94 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER sync_state_acked_grows BEFORE UPDATE ON sync_state"
 	"  WHEN NEW.acked_rec < OLD.acked_rec OR NEW.id IS NOT OLD.id"
 	"  BEGIN SELECT RAISE(ABORT, 'ledger: the host''s acknowledgement never moves backwards'); END;",
+	/* 8: retention (prune.c, docs/ledger.md "Retention"). chain_base stands for the records
+	 * pruned: the last one's number and MAC (where the chain goes on), the last transaction
+	 * number and note id they held (so numbers stay gapless and ids unique), and a keyed MAC
+	 * over all of it (rec 0: nothing pruned, no MAC). prune_permit is set and cleared inside
+	 * the one SQLite transaction of a prune: a booked record, its outbox and receipt rows
+	 * may be deleted only while it is set, only at or below its `upto`, which a trigger
+	 * checks is acknowledged by the host, older than the cut-off and a transaction's end
+	 * (prune.c invariants 1-4); clearing it checks the prune is whole (invariant 5). */
+	"CREATE TABLE chain_base ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  rec INTEGER NOT NULL CHECK (rec >= 0),"
+	"  last_mac BLOB NOT NULL CHECK (length(last_mac) = 32),"
+	"  seq INTEGER NOT NULL CHECK (seq >= 0),"
+	"  note_max INTEGER NOT NULL CHECK (note_max >= 0),"
+	"  pruned_s INTEGER,"
+	"  mac BLOB NOT NULL CHECK (length(mac) = 32)"
+	") STRICT;"
+	"INSERT INTO chain_base(id, rec, last_mac, seq, note_max, mac) VALUES (1, 0, zeroblob(32), 0, 0, zeroblob(32));"
+	"CREATE TABLE prune_permit ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  upto INTEGER NOT NULL,"
+	"  cutoff_s INTEGER NOT NULL"
+	") STRICT;"
+	/* Invariants 1-4: the permit names a transaction's end (or a suspense record) that the
+	 * host acknowledged, beyond the base, with nothing at or below it newer than the cut-off
+	 * and no transaction straddling it. */
+	"CREATE TRIGGER prune_permit_valid BEFORE INSERT ON prune_permit"
+	"  WHEN NEW.upto > (SELECT acked_rec FROM sync_state WHERE id = 1)"
+	"    OR NEW.upto <= (SELECT rec FROM chain_base WHERE id = 1)"
+	"    OR NOT (NEW.upto IN (SELECT rec FROM tx_end) OR NEW.upto IN (SELECT rec FROM suspense))"
+	"    OR EXISTS (SELECT 1 FROM tx_end WHERE rec <= NEW.upto AND at_s > NEW.cutoff_s)"
+	"    OR EXISTS (SELECT 1 FROM suspense WHERE rec <= NEW.upto AND at_s > NEW.cutoff_s)"
+	"    OR EXISTS (SELECT 1 FROM tx t WHERE t.rec <= NEW.upto"
+	"      AND NOT EXISTS (SELECT 1 FROM tx_end e WHERE e.tx_rec = t.rec AND e.rec <= NEW.upto))"
+	"    OR EXISTS (SELECT 1 FROM outbox o WHERE o.sent_s IS NULL"
+	"      AND o.tx_rec IN (SELECT tx_rec FROM tx_end WHERE rec <= NEW.upto))"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: a prune may only take whole transactions the host acknowledged,"
+	" older than the retention'); END;"
+	"CREATE TRIGGER prune_permit_fixed BEFORE UPDATE ON prune_permit"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: a prune permit is not changed'); END;"
+	/* Invariant 5: the permit is cleared only when nothing at or below it is left and the
+	 * base stands at its end. */
+	"CREATE TRIGGER prune_permit_whole BEFORE DELETE ON prune_permit"
+	"  WHEN (SELECT rec FROM chain_base WHERE id = 1) != OLD.upto"
+	"    OR EXISTS (SELECT 1 FROM tx WHERE rec <= OLD.upto) OR EXISTS (SELECT 1 FROM tx_item WHERE rec <= OLD.upto)"
+	"    OR EXISTS (SELECT 1 FROM payment WHERE rec <= OLD.upto)"
+	"    OR EXISTS (SELECT 1 FROM suspense WHERE rec <= OLD.upto)"
+	"    OR EXISTS (SELECT 1 FROM tx_end WHERE rec <= OLD.upto)"
+	"    OR EXISTS (SELECT 1 FROM outbox WHERE tx_rec <= OLD.upto)"
+	"    OR EXISTS (SELECT 1 FROM receipt WHERE tx_rec <= OLD.upto)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: a prune must remove every record up to its end'); END;"
+	"CREATE TRIGGER chain_base_no_delete BEFORE DELETE ON chain_base"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: the chain base is kept'); END;"
+	"CREATE TRIGGER chain_base_moves_in_prune BEFORE UPDATE ON chain_base"
+	"  WHEN NEW.id IS NOT OLD.id OR NEW.rec IS NOT (SELECT upto FROM prune_permit WHERE id = 1)"
+	"    OR NEW.seq < OLD.seq OR NEW.note_max < OLD.note_max"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: the chain base only moves forward, to a prune''s end'); END;"
+	/* tx.c invariant 4, now with the prune's one exception. */
+	"DROP TRIGGER tx_no_delete; DROP TRIGGER tx_item_no_delete; DROP TRIGGER payment_no_delete;"
+	"DROP TRIGGER suspense_no_delete; DROP TRIGGER tx_end_no_delete;"
+	"DROP TRIGGER outbox_no_delete; DROP TRIGGER receipt_no_delete;"
+	"CREATE TRIGGER tx_no_delete BEFORE DELETE ON tx"
+	"  WHEN NOT EXISTS (SELECT 1 FROM prune_permit WHERE OLD.rec <= upto)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: tx is append-only (only a prune removes it)'); END;"
+	"CREATE TRIGGER tx_item_no_delete BEFORE DELETE ON tx_item"
+	"  WHEN NOT EXISTS (SELECT 1 FROM prune_permit WHERE OLD.rec <= upto)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: tx_item is append-only (only a prune removes it)'); END;"
+	"CREATE TRIGGER payment_no_delete BEFORE DELETE ON payment"
+	"  WHEN NOT EXISTS (SELECT 1 FROM prune_permit WHERE OLD.rec <= upto)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: payment is append-only (only a prune removes it)'); END;"
+	"CREATE TRIGGER suspense_no_delete BEFORE DELETE ON suspense"
+	"  WHEN NOT EXISTS (SELECT 1 FROM prune_permit WHERE OLD.rec <= upto)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: suspense is append-only (only a prune removes it)'); END;"
+	"CREATE TRIGGER tx_end_no_delete BEFORE DELETE ON tx_end"
+	"  WHEN NOT EXISTS (SELECT 1 FROM prune_permit WHERE OLD.rec <= upto)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: tx_end is append-only (only a prune removes it)'); END;"
+	"CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox"
+	"  WHEN OLD.sent_s IS NULL OR NOT EXISTS (SELECT 1 FROM prune_permit WHERE OLD.tx_rec <= upto)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: outbox rows are kept (only a prune removes a sent one)'); END;"
+	"CREATE TRIGGER receipt_no_delete BEFORE DELETE ON receipt"
+	"  WHEN NOT EXISTS (SELECT 1 FROM prune_permit WHERE OLD.tx_rec <= upto)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: receipt rows are kept (only a prune removes them)'); END;"
+	/* tx.c invariant 5 across a prune: the next number follows the base's when no
+	 * transaction is left. */
+	"DROP TRIGGER tx_seq_gapless;"
+	"CREATE TRIGGER tx_seq_gapless BEFORE INSERT ON tx"
+	"  WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), (SELECT seq FROM chain_base WHERE id = 1), 0) + 1 FROM tx)"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: transaction numbers are gapless'); END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

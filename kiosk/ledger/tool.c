@@ -1,26 +1,71 @@
 /* `kiosk ledger verify` and `kiosk ledger export`: the audit commands, read-only over a
- * ledger database a kiosk may be running on. */
+ * ledger database a kiosk may be running on; and `kiosk ledger prune`, the retention run by
+ * hand on a database no kiosk holds. */
 #include "tool.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "chain.h"
 #include "export.h"
+#include "kiosk/core/config.h"
+#include "prune.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: kiosk ledger verify --db PATH\n"
 		     "       kiosk ledger export --db PATH [--since REC]\n"
+		     "       kiosk ledger prune --db PATH --config FILE\n"
 		     "\n"
 		     "verify  checks the ledger's chain of records (HMAC-SHA256, key in PATH.secret): exit 0\n"
 		     "        when it holds, 1 naming the first broken record.\n"
 		     "export  verifies, then writes the records after record REC (default 0: all) as JSON\n"
 		     "        lines, amounts in fils; exit 1 (nothing written) when the chain is broken.\n"
+		     "        After a prune the records start after the chain's base.\n"
+		     "prune   removes the records the host acknowledged that are older than [host]\n"
+		     "        retention_days of FILE, whole transactions at a time (never an unsynced one);\n"
+		     "        the chain still verifies. Needs the database to itself (no kiosk running).\n"
 		     "\n"
 		     "Exit status: 0 done, 1 the chain is broken, 2 bad arguments, 3 the database or its\n"
-		     "secret cannot be opened.\n");
+		     "secret cannot be opened (prune: or written).\n");
+}
+
+/* The retention of FILE's [host] retention_days, on the database opened as a kiosk opens it
+ * (its lock: a running kiosk makes this refuse, it prunes by itself once a day). */
+static int prune_main(const char *db, const char *config)
+{
+	if (!config || !*config) {
+		fprintf(stderr, "kiosk ledger prune: --config FILE is needed (for [host] retention_days)\n");
+		return 2;
+	}
+	struct core_config cfg;
+	struct kio_error err = {0};
+	core_config_defaults(&cfg);
+	if (core_config_load(&cfg, config, &err) != 0) {
+		fprintf(stderr, "kiosk ledger prune: %s\n", err.msg);
+		return 2;
+	}
+	struct ledger *ledger = NULL;
+	if (ledger_open(db, &ledger, &err) != 0) {
+		fprintf(stderr, "kiosk ledger prune: %s\n", err.msg);
+		return 3;
+	}
+	struct ledger_prune_result res;
+	int rc = ledger_prune(ledger, (int64_t)time(NULL), cfg.host_retention_days, &res, &err);
+	ledger_close(ledger);
+	if (rc) {
+		fprintf(stderr, "kiosk ledger prune: %s\n", err.msg);
+		return 3;
+	}
+	if (res.records)
+		printf("%s: pruned %lld records (%lld transactions); the chain now starts after record %lld\n", db,
+		       (long long)res.records, (long long)res.transactions, (long long)res.upto);
+	else
+		printf("%s: nothing to prune (records 1..%lld pruned before; the rest is unsynced or inside %d days)\n",
+		       db, (long long)res.upto, cfg.host_retention_days);
+	return 0;
 }
 
 int ledger_tool_main(int argc, char **argv)
@@ -30,18 +75,19 @@ int ledger_tool_main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	const char *cmd = argv[1];
-	bool verify = strcmp(cmd, "verify") == 0, export = strcmp(cmd, "export") == 0;
-	if (!verify && !export) {
-		fprintf(stderr, "kiosk ledger: unknown command '%s' (verify or export)\n", cmd);
+	bool verify = strcmp(cmd, "verify") == 0, export = strcmp(cmd, "export") == 0, prune = strcmp(cmd, "prune") == 0;
+	if (!verify && !export && !prune) {
+		fprintf(stderr, "kiosk ledger: unknown command '%s' (verify, export or prune)\n", cmd);
 		return 2;
 	}
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},
 		{"since", required_argument, NULL, 's'},
+		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *db = NULL;
+	const char *db = NULL, *config = NULL;
 	int64_t since = 0;
 	struct kio_error err = {0};
 	optind = 1;
@@ -53,6 +99,13 @@ int ledger_tool_main(int argc, char **argv)
 	while ((c = getopt_long(ac, av, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': db = optarg; break;
+		case 'c':
+			if (!prune) {
+				fprintf(stderr, "kiosk ledger %s: --config belongs to prune\n", cmd);
+				return 2;
+			}
+			config = optarg;
+			break;
 		case 's':
 			if (!export) {
 				fprintf(stderr, "kiosk ledger verify: --since belongs to export\n");
@@ -78,6 +131,8 @@ int ledger_tool_main(int argc, char **argv)
 		fprintf(stderr, "kiosk ledger %s: --db PATH is needed\n", cmd);
 		return 2;
 	}
+	if (prune)
+		return prune_main(db, config);
 	if (verify) {
 		struct ledger_verdict v;
 		if (ledger_verify_file(db, &v, &err) != 0) {
@@ -89,7 +144,11 @@ int ledger_tool_main(int argc, char **argv)
 				v.why);
 			return 1;
 		}
-		printf("%s: chain holds, %lld records\n", db, (long long)v.records);
+		if (v.base > 0)
+			printf("%s: chain holds, %lld records (records 1..%lld pruned)\n", db, (long long)v.records,
+			       (long long)v.base);
+		else
+			printf("%s: chain holds, %lld records\n", db, (long long)v.records);
 		return 0;
 	}
 	int rc = ledger_export_file(db, since, stdout, &err);

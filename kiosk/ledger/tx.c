@@ -45,7 +45,8 @@
  *     item_to_open_tx).
  *  4. Booked records (tx, tx_item, payment, suspense, tx_end) are never updated or deleted;
  *     a state move is a new tx_end record, at most one per transaction (T: *_no_update,
- *     *_no_delete, UNIQUE tx_end.tx_rec).
+ *     *_no_delete, UNIQUE tx_end.tx_rec). The one exception is a prune of records the host
+ *     acknowledged, past the retention (prune.c; T: the triggers of migration 8).
  *  5. Transaction numbers (seq) run 1, 2, 3... without gaps or repeats (T: tx_seq_gapless).
  *  6. An end credits exactly what was paid; a cancelled transaction had nothing paid
  *     (T: tx_end_matches_paid). The customer's money is never dropped by a cancel.
@@ -134,7 +135,9 @@ static int open_tx_rec(struct ledger *ledger, int64_t *rec, struct kio_error *er
 static int next_seq(struct ledger *ledger, int64_t *seq, struct kio_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prepare(ledger, "SELECT coalesce(max(seq), 0) + 1 FROM tx", &st, err);
+	/* After a prune took every transaction, the number goes on from the base's (invariant 5). */
+	int rc = prepare(ledger, "SELECT coalesce(max(seq), (SELECT seq FROM chain_base WHERE id = 1), 0) + 1 FROM tx",
+			 &st, err);
 	if (rc)
 		return rc;
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -674,6 +677,9 @@ out_free:
 	return rc;
 }
 
+/* The last transaction number a prune removed (0 before any): numbers go on from it. */
+#define BASE_SEQ "(SELECT seq FROM chain_base WHERE id = 1)"
+
 /* Each check is a query whose first column is 0 when the invariant holds. */
 static const struct {
 	int invariant;
@@ -682,8 +688,11 @@ static const struct {
 } checks[] = {
 	{1, "more than one transaction is open",
 	 "SELECT count(*) > 1 FROM tx WHERE rec NOT IN (SELECT tx_rec FROM tx_end)"},
+	/* A prune (prune.c) removes the bookings of notes up to the base's note_max with them;
+	 * the one journey it keeps (so no id is used again) has no booking left to match. */
 	{2, "a credited note is not booked exactly once, at its value",
 	 "SELECT count(*) FROM note_journey n WHERE n.state IN ('credited', 'stacked') AND"
+	 " n.id != (SELECT note_max FROM chain_base WHERE id = 1) AND"
 	 " (SELECT count(*) FROM payment WHERE note_id = n.id AND value_fils = n.value_fils) +"
 	 " (SELECT count(*) FROM suspense WHERE note_id = n.id AND value_fils = n.value_fils) != 1"},
 	{2, "a booking names a note that is not credited",
@@ -691,16 +700,20 @@ static const struct {
 	 " WHERE id = p.note_id AND state IN ('credited', 'stacked'))) + (SELECT count(*) FROM suspense s WHERE NOT"
 	 " EXISTS (SELECT 1 FROM note_journey WHERE id = s.note_id AND state IN ('credited', 'stacked')))"},
 	{2, "credited notes differ from cash payments + suspense",
-	 "SELECT (SELECT coalesce(sum(value_fils), 0) FROM note_journey WHERE state IN ('credited', 'stacked')) !="
+	 "SELECT (SELECT coalesce(sum(value_fils), 0) FROM note_journey WHERE state IN ('credited', 'stacked')"
+	 " AND id != (SELECT note_max FROM chain_base WHERE id = 1)) !="
 	 " (SELECT coalesce(sum(value_fils), 0) FROM payment WHERE method = 'cash') +"
 	 " (SELECT coalesce(sum(value_fils), 0) FROM suspense)"},
 	{3, "a payment was booked after its transaction ended",
 	 "SELECT count(*) FROM payment p JOIN tx_end e ON e.tx_rec = p.tx_rec WHERE p.rec > e.rec"},
 	{5, "transaction numbers have a gap or a repeat",
-	 "SELECT count(*) != coalesce(max(seq), 0) OR count(DISTINCT seq) != count(*) FROM tx"},
+	 "SELECT count(*) != coalesce(max(seq), " BASE_SEQ ") - " BASE_SEQ " OR count(DISTINCT seq) != count(*)"
+	 " OR coalesce(min(seq), " BASE_SEQ " + 1) != " BASE_SEQ " + 1 FROM tx"},
 	{6, "an end does not credit exactly what was paid",
 	 "SELECT count(*) FROM tx_end e WHERE e.credited_fils != (SELECT coalesce(sum(value_fils), 0) FROM payment"
 	 " WHERE tx_rec = e.tx_rec) OR (e.state = 'cancelled' AND e.credited_fils != 0)"},
+	{4, "a prune permit was committed: records may be deleted outside a prune (prune.c invariant 4)",
+	 "SELECT count(*) FROM prune_permit"},
 	{8, "a completed transaction with money is not queued for sync",
 	 "SELECT count(*) FROM tx_end e WHERE e.state = 'completed' AND e.credited_fils > 0 AND NOT EXISTS"
 	 " (SELECT 1 FROM outbox WHERE tx_rec = e.tx_rec)"},

@@ -11,6 +11,13 @@
 #include <string.h>
 
 #define CREDITED "('credited', 'stacked')"
+/* After a prune (kiosk/ledger/prune.c) the ledger starts at its chain_base: transaction numbers
+ * go on from the base's, and the one journey it keeps (the newest pruned note, so its id is
+ * never used again) has no booking left. The cashbox sums below count since the device
+ * model's start, so they hold only for a ledger never pruned: the crash suite never prunes
+ * (tests/unit/test-ledger-prune.c kills the prune itself). */
+#define BASE_SEQ "(SELECT seq FROM chain_base WHERE id = 1)"
+#define NOT_KEPT "n.id != (SELECT note_max FROM chain_base WHERE id = 1)"
 
 static const struct {
 	const char *promise;
@@ -18,7 +25,7 @@ static const struct {
 } invariants[] = {
 	/* Issue 11: "every credited note is in exactly one completed transaction or in suspense". */
 	{"every credited note is in exactly one completed transaction or in suspense, at its value",
-	 "SELECT count(*) FROM note_journey n WHERE n.state IN " CREDITED " AND"
+	 "SELECT count(*) FROM note_journey n WHERE n.state IN " CREDITED " AND " NOT_KEPT " AND"
 	 " (SELECT count(*) FROM payment p JOIN tx_end e ON e.tx_rec = p.tx_rec"
 	 "   WHERE p.note_id = n.id AND e.state = 'completed' AND p.value_fils = n.value_fils) +"
 	 " (SELECT count(*) FROM suspense s WHERE s.note_id = n.id AND s.value_fils = n.value_fils) != 1"},
@@ -47,9 +54,9 @@ static const struct {
 	{"no transaction is left open after start-up recovery",
 	 "SELECT count(*) FROM tx WHERE rec NOT IN (SELECT tx_rec FROM tx_end)"},
 	/* Issue 11: "sequence numbers are gapless and unique". */
-	{"transaction numbers are unique and run 1, 2, 3... without gaps",
-	 "SELECT count(*) != coalesce(max(seq), 0) OR count(DISTINCT seq) != count(*) OR"
-	 " coalesce(min(seq), 1) != 1 FROM tx"},
+	{"transaction numbers are unique and run 1, 2, 3... (after a prune, from the base's) without gaps",
+	 "SELECT count(*) != coalesce(max(seq), " BASE_SEQ ") - " BASE_SEQ " OR count(DISTINCT seq) != count(*) OR"
+	 " coalesce(min(seq), " BASE_SEQ " + 1) != " BASE_SEQ " + 1 FROM tx"},
 	{"an end credits exactly its payments: a completed top-up more than 0 and at most the maximum,"
 	 " a cancelled one nothing",
 	 "SELECT count(*) FROM tx_end e WHERE e.credited_fils !="
