@@ -205,6 +205,8 @@ static bool read_number(struct guard *g, size_t *i)
 	}
 	while (k < g->len && strchr("0123456789.eE+-", b[k]) && b[k])
 		k++;
+	if (k < g->len && (g_ascii_isalpha(b[k]) || b[k] == '_'))
+		return refuse(g, CORE_JSON_NOT_NUMBER, start, "not a JSON number (hexadecimal, or a letter after digits)");
 	*i = k;
 	return true;
 }
@@ -282,7 +284,7 @@ const char *core_json_fault_name(enum core_json_fault fault)
 {
 	static const char *const names[CORE_JSON_FAULT_COUNT] = {
 		"ok", "nul-byte", "not-utf8", "nul-escape", "lone-surrogate", "leading-zero",
-		"integer-range", "fraction", "too-deep", "duplicate-member",
+		"integer-range", "fraction", "too-deep", "duplicate-member", "not-a-number",
 	};
 	return (unsigned)fault < CORE_JSON_FAULT_COUNT ? names[fault] : "?";
 }

@@ -27,13 +27,13 @@ static const struct hostile records[] = {
 	{"{\"acked\": 7, \"applied\": -0x10}", "not a JSON number"},
 	{"{\"acked\": 7, \"x\": [1, 0x10]}", "not a JSON number"},
 	{"{\"acked\": - 18446744073709549616}", "beyond 64 bits"},
-	{"{\"acked\": 7, \"x\": \"\\u0000\"}", "NUL"},
+	{"{\"acked\": 7, \"x\": \"\\u0000\"}", "holds \\u0000"},
 };
 
 static const struct hostile cards[] = {
 	{"{\"card\": \"" CARD "\", \"status\": \"active\", \"balance_fils\": -18446744073709549616}", "beyond 64 bits"},
-	{"{\"card\": \"" CARD "\\u0000X\", \"status\": \"active\", \"balance_fils\": 2000}", "NUL"},
-	{"{\"card\": \"" CARD "\", \"status\": \"active\\u0000blocked\", \"balance_fils\": 2000}", "NUL"},
+	{"{\"card\": \"" CARD "\\u0000X\", \"status\": \"active\", \"balance_fils\": 2000}", "holds \\u0000"},
+	{"{\"card\": \"" CARD "\", \"status\": \"active\\u0000blocked\", \"balance_fils\": 2000}", "holds \\u0000"},
 	{"{\"card\": \"" CARD "\", \"status\": \"active\", \"balance_fils\": -2000}", "below 0"},
 };
 
@@ -75,7 +75,7 @@ static void test_error_code(void)
 	struct sync_records_answer a;
 	struct kio_error err = {0};
 	g_assert_cmpint(sync_wire_records_answer(409, body, strlen(body), &sent, &a, &err), ==, KIO_ERR_PROTOCOL);
-	g_assert_nonnull(strstr(err.msg, "NUL"));
+	g_assert_nonnull(strstr(err.msg, "holds \\u0000"));
 }
 
 int main(int argc, char **argv)

@@ -11,6 +11,14 @@
 
 #include "kiosk/core/jsonguard.h"
 
+/* "inf", "-inf", "nan", "-nan" at s: how printf writes a double that is not finite. */
+static bool non_finite(const char *s, size_t n)
+{
+	if (n && *s == '-')
+		s++, n--;
+	return n >= 3 && (strncmp(s, "inf", 3) == 0 || strncmp(s, "nan", 3) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct seen {
@@ -89,7 +97,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			gsize n = 0;
 			gchar *out = json_generator_to_data(g, &n);
 			const struct core_json_limits deep = {.depth_max = lim.depth_max, .fractions = true};
-			if (!core_json_guard_ok(out, n, &deep, NULL))
+			struct core_json_refusal r;
+			/* Except a number too large for a double: json-glib prints it as C's "inf" (or
+			 * "nan"), which is not JSON, and the guard is right to refuse that text. */
+			if (!core_json_guard_ok(out, n, &deep, &r) &&
+			    !(r.fault == CORE_JSON_NOT_NUMBER && non_finite(out + r.offset, n - r.offset)))
 				abort();
 			g_free(out);
 			g_object_unref(g);

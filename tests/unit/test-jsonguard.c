@@ -27,6 +27,8 @@ static const struct refused_case refused[] = {
 	{"{\"a\":010}", 0, &lim4, CORE_JSON_LEADING_ZERO, 5, "a number with a leading zero at offset 5"},
 	{"[-01]", 0, &lim4, CORE_JSON_LEADING_ZERO, 1, NULL},
 	{"[00.5]", 0, &lim4, CORE_JSON_LEADING_ZERO, 1, NULL},
+	{"[0x7D0]", 0, &lim4, CORE_JSON_NOT_NUMBER, 1, "not a JSON number (hexadecimal, or a letter after digits) at offset 1"},
+	{"{\"a\":12abc}", 0, &lim4, CORE_JSON_NOT_NUMBER, 5, NULL},
 	{"[[[[[1]]]]]", 0, &lim4, CORE_JSON_DEPTH, 4, "JSON nested deeper than 4 levels at offset 4"},
 	{"{\"a\":{\"b\":{\"c\":{\"d\":{}}}}}", 0, &lim4, CORE_JSON_DEPTH, 20, NULL},
 	{"{\"a\":\"x\\u0000y\"}", 0, &lim4, CORE_JSON_NUL_ESCAPE, 7, "a string holds \\u0000 at offset 7"},
