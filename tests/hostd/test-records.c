@@ -435,6 +435,103 @@ static void test_bad_bodies(void)
 	kiosk_free(&ks);
 }
 
+/* A record made with the kiosk's own MAC code and key after prev_line (a record of the batch),
+ * as a kiosk with a bug would send it: fields is the JSON of its columns in chain order. */
+static char *forge(struct kiosk *ks, const char *prev_line, int64_t rec, const char *type,
+		   const struct ledger_rec_val *vals, size_t n, const char *fields)
+{
+	uint8_t prev[LEDGER_MAC_BYTES], mac[LEDGER_MAC_BYTES];
+	const char *m = strstr(prev_line, "\"mac\":\"") + 7;
+	for (int b = 0; b < LEDGER_MAC_BYTES; b++)
+		g_assert_cmpint(sscanf(m + 2 * b, "%2hhx", &prev[b]), ==, 1);
+	g_assert_cmpint(ledger_rec_mac(ks->key, prev, rec, type, vals, n, mac), ==, 0);
+	char hex[65];
+	for (int b = 0; b < LEDGER_MAC_BYTES; b++)
+		snprintf(hex + 2 * b, 3, "%02x", mac[b]);
+	return g_strdup_printf("{\"rec\":%" G_GINT64_FORMAT ",\"type\":\"%s\",%s,\"mac\":\"%s\"}", rec, type, fields,
+			       hex);
+}
+
+/* {"records": [lines 0..upto-1, extra]} */
+static char *batch_plus(GPtrArray *lines, guint upto, const char *extra)
+{
+	char *head = kfix_batch(lines, 0, upto);
+	head[strlen(head) - 2] = '\0'; /* drop "]}" */
+	char *body = g_strdup_printf("%s%s%s]}", head, upto ? "," : "", extra);
+	g_free(head);
+	return body;
+}
+
+/* The ledger's rules between records hold when the transaction arrives in the same batch as
+ * the record that breaks them (records.c H7: the batch's own transaction is answered from
+ * memory, not from the database): an end crediting what was not paid, a payment after the end,
+ * a transaction number that does not follow. Each is refused and changes nothing; the genuine
+ * records apply after. */
+static void test_rules_in_one_batch(void)
+{
+	struct kiosk ks;
+	kiosk_new(&ks);
+	kfix_topup(&ks.k, CARD_ZERO, notes_20); /* tx 1, item 2, payment 3, end 4 */
+	GPtrArray *lines = kfix_export(&ks.k, 0);
+	g_assert_cmpuint(lines->len, ==, 4);
+
+	/* tx, item, then an end crediting 5000 fils with nothing paid. */
+	struct ledger_rec_val end0[] = {{LEDGER_REC_INT, 1, NULL}, {LEDGER_REC_TEXT, 0, "completed"},
+					{LEDGER_REC_INT, 0, NULL}, {LEDGER_REC_INT, 5000, NULL},
+					{LEDGER_REC_INT, 1798761600, NULL}};
+	char *rec = forge(&ks, lines->pdata[1], 3, "tx_end", end0, 5,
+			  "\"tx_rec\":1,\"state\":\"completed\",\"recovered\":0,\"credited_fils\":5000,\"at_s\":1798761600");
+	char *body = batch_plus(lines, 2, rec);
+	g_assert_cmpint(refused(ks.id, body, 422, "bad_record"), ==, 3);
+	g_free(body);
+	g_free(rec);
+
+	/* tx, item, the 2000 fils payment, then an end crediting 3000. */
+	struct ledger_rec_val end1[] = {{LEDGER_REC_INT, 1, NULL}, {LEDGER_REC_TEXT, 0, "completed"},
+					{LEDGER_REC_INT, 0, NULL}, {LEDGER_REC_INT, 3000, NULL},
+					{LEDGER_REC_INT, 1798761600, NULL}};
+	rec = forge(&ks, lines->pdata[2], 4, "tx_end", end1, 5,
+		    "\"tx_rec\":1,\"state\":\"completed\",\"recovered\":0,\"credited_fils\":3000,\"at_s\":1798761600");
+	body = batch_plus(lines, 3, rec);
+	g_assert_cmpint(refused(ks.id, body, 422, "bad_record"), ==, 4);
+	g_free(body);
+	g_free(rec);
+
+	/* The whole top-up, then a payment into it after its end. */
+	struct ledger_rec_val pay[] = {{LEDGER_REC_INT, 1, NULL}, {LEDGER_REC_TEXT, 0, "cash"},
+				       {LEDGER_REC_INT, 77, NULL}, {LEDGER_REC_INT, 1000, NULL},
+				       {LEDGER_REC_INT, 1798761600, NULL}};
+	rec = forge(&ks, lines->pdata[3], 5, "payment", pay, 5,
+		    "\"tx_rec\":1,\"method\":\"cash\",\"note_id\":77,\"value_fils\":1000,\"at_s\":1798761600");
+	body = batch_plus(lines, 4, rec);
+	g_assert_cmpint(refused(ks.id, body, 422, "bad_record"), ==, 5);
+	g_free(body);
+	g_free(rec);
+
+	/* The whole top-up, then a transaction numbered 3 where 2 is due. */
+	struct ledger_rec_val tx[] = {{LEDGER_REC_TEXT, 0, "5b1f4c1e-8d0a-4c55-9d49-3f5d2a7e9b10"},
+				      {LEDGER_REC_INT, 3, NULL}, {LEDGER_REC_TEXT, 0, "topup"},
+				      {LEDGER_REC_TEXT, 0, "en"}, {LEDGER_REC_INT, 1798761600, NULL}};
+	rec = forge(&ks, lines->pdata[3], 5, "tx", tx, 5,
+		    "\"uuid\":\"5b1f4c1e-8d0a-4c55-9d49-3f5d2a7e9b10\",\"seq\":3,\"kind\":\"topup\",\"lang\":\"en\","
+		    "\"opened_s\":1798761600");
+	body = batch_plus(lines, 4, rec);
+	g_assert_cmpint(refused(ks.id, body, 422, "bad_record"), ==, 5);
+	g_free(body);
+	g_free(rec);
+
+	/* The genuine records, all in one batch, apply and credit the card exactly once. */
+	int64_t before = balance(CARD_ZERO);
+	body = kfix_batch(lines, 0, lines->len);
+	g_assert_cmpuint(upload(ks.id, body, NULL), ==, 200);
+	g_free(body);
+	g_assert_cmpint(balance(CARD_ZERO), ==, before + 2000);
+	hostfix_assert_balances(db);
+	assert_dump_equals_export(&ks);
+	g_ptr_array_unref(lines);
+	kiosk_free(&ks);
+}
+
 static void test_unknown_card(void)
 {
 	struct kiosk ks;
@@ -859,6 +956,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/hostd/records/order-and-gaps", test_order_and_gaps);
 	g_test_add_func("/hostd/records/conflict-and-chain", test_conflict_and_chain);
 	g_test_add_func("/hostd/records/bad-bodies", test_bad_bodies);
+	g_test_add_func("/hostd/records/rules-in-one-batch", test_rules_in_one_batch);
 	g_test_add_func("/hostd/records/unknown-card", test_unknown_card);
 	g_test_add_func("/hostd/records/two-hosts-race", test_two_hosts_race);
 	g_test_add_func("/hostd/accounts/cards-and-fees", test_cards_and_fees);
