@@ -49,7 +49,7 @@ struct home {
 };
 
 /* The tiles' title sizes to try, largest first (design px): smaller text before a failed page. */
-static const int tile_px_steps[] = {TILE_PX, 46, 40};
+static const int tile_px_steps[] = {TILE_PX, 46, 40, 34, 30};
 
 static const char *tile_sub(struct app *app, size_t i, bool available)
 {
@@ -67,7 +67,7 @@ static int tile_min_h(void *ctx, int i, int w)
 	    ui_page_text_extent(p, tile_sub(h->app, (size_t)i, h->available[i]), UI_SUBTEXT_PX(px), false, h->dir, w,
 				&sub) != 0)
 		return -1;
-	if (title.width > w - 2 * UI_TEXT_PAD || sub.width > w - 2 * UI_TEXT_PAD)
+	if (title.word_cuts > 0 || sub.word_cuts > 0 || title.width > w - 2 * UI_TEXT_PAD || sub.width > w - 2 * UI_TEXT_PAD)
 		return -1;
 	int need = title.height + UI_SUBTEXT_GAP(px) + sub.height + 2 * ui_px(p, TILE_PAD);
 	int least = ui_px(p, TILE_MIN) > UI_TOUCH_MIN_PX ? ui_px(p, TILE_MIN) : UI_TOUCH_MIN_PX;

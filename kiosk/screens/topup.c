@@ -539,29 +539,6 @@ static int item_h(const struct ui_page *page, const struct item *it, int px, int
 
 /* A bar button row's least height: each label at its button's size, at least a touch target;
  * -1 if a button w px wide is no touch target or a word of its label is wider than it. */
-/* The widest word of text at px, on an unbounded line (-1: it cannot be measured). The extent
- * at the box width cannot say it: a word too wide is broken and each piece fits. */
-static int widest_word(const struct ui_page *page, const char *text, int px)
-{
-	int widest = 0;
-	char word[128];
-	for (const char *p = text; *p;) {
-		size_t n = strcspn(p, " ");
-		struct ui_text_extent e;
-		if (n >= sizeof(word))
-			return -1;
-		memcpy(word, p, n);
-		word[n] = '\0';
-		if (n && ui_page_text_extent(page, word, px, true, page_dir(page), 1 << 14, &e) != 0)
-			return -1;
-		if (n)
-			widest = max_i(widest, e.width);
-		p += n;
-		p += strspn(p, " ");
-	}
-	return widest;
-}
-
 static int bar_need(const struct ui_page *page, const struct nav_button *b, int n, int w)
 {
 	if (w < UI_TOUCH_MIN_PX)
@@ -570,9 +547,7 @@ static int bar_need(const struct ui_page *page, const struct nav_button *b, int 
 	for (int i = 0; i < n; i++) {
 		struct ui_text_extent e;
 		int px = b[i].primary ? theme_button_px(page) : theme_button_secondary_px(page);
-		int word = widest_word(page, b[i].text, px);
-		if (word < 0 || word > w - 2 * UI_TEXT_PAD ||
-		    ui_page_text_extent(page, b[i].text, px, true, page_dir(page), w, &e) != 0 ||
+		if (ui_page_text_extent(page, b[i].text, px, true, page_dir(page), w, &e) != 0 || e.word_cuts > 0 ||
 		    e.width > w - 2 * UI_TEXT_PAD)
 			return -1;
 		h = max_i(h, e.height);

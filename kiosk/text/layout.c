@@ -412,7 +412,9 @@ static void wrap_paragraph(struct text_engine *e, struct para *p, int32_t max26)
 					le = last_ok;
 					break;
 				}
-				/* No opportunity in the line: cut between clusters, never inside. */
+				/* No opportunity in the line: cut between clusters, never inside. Counted:
+				 * a word drawn in two pieces is a layout that did not fit (text.h). */
+				e->s.word_cuts++;
 				le = k;
 				while (le > ls && !can_cut(e, p, le))
 					le--;
@@ -558,6 +560,7 @@ struct text_layout *text_layout_build(struct text_engine *e, const char *utf8, s
 	size_t n = text_utf8_decode(utf8, len, s->cps, s->offs);
 	s->n_glyphs = s->n_runs = s->n_lines = 0;
 	s->widest26 = 0;
+	s->word_cuts = 0;
 
 	FriBidiParType dir = st.dir == TEXT_DIR_RTL ? FRIBIDI_PAR_RTL
 			     : st.dir == TEXT_DIR_LTR ? FRIBIDI_PAR_LTR : FRIBIDI_PAR_ON;
@@ -659,6 +662,7 @@ struct text_layout *text_layout_build(struct text_engine *e, const char *utf8, s
 		natural = w > natural ? w : natural;
 	}
 	l->natural_width = natural;
+	l->word_cuts = s->word_cuts;
 	l->width = st.max_width > 0 ? st.max_width : natural;
 	for (uint32_t k = 0; k < l->n_lines; k++) {
 		struct text_line *line = &l->lines[k];

@@ -31,6 +31,11 @@ int text_layout_natural_width(const struct text_layout *l)
 	return l ? l->natural_width : 0;
 }
 
+int text_layout_word_cuts(const struct text_layout *l)
+{
+	return l ? l->word_cuts : 0;
+}
+
 int text_layout_line_x(const struct text_layout *l, int line)
 {
 	if (!l || line < 0 || (uint32_t)line >= l->n_lines)

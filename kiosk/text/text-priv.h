@@ -163,6 +163,7 @@ struct text_layout {
 	struct text_glyph *glyphs;
 	uint32_t n_lines, n_runs, n_glyphs;
 	int width, height, baseline, line_height, natural_width;
+	int word_cuts;      /* lines that end inside a word: the box was narrower than a word */
 	size_t bytes;       /* bytes used */
 	size_t cap;         /* bytes allocated: a cache block's capacity, else bytes */
 	bool pooled;        /* in a cache block: goes back to the spare list, not to free() */
@@ -235,6 +236,7 @@ struct scratch {
 	struct item *items; size_t items_cap, n_items;
 	struct text_glyph *shaped; size_t shaped_cap, n_shaped;
 	int64_t widest26; /* the widest line emitted since the build began */
+	int word_cuts;    /* lines ended by an emergency cut inside a word since the build began */
 	char refused[128]; /* why the last text_layout_build returned NULL, "" if it did not */
 };
 

@@ -75,6 +75,10 @@ int text_layout_tool_main(int argc, char **argv);
 
 /* The widest line, whatever max_width is. */
 int text_layout_natural_width(const struct text_layout *layout);
+/* How many lines end with a cut inside a word because max_width was narrower than the word
+ * (no break opportunity on the line): each such word is drawn in two pieces that each fit,
+ * so the width cannot show it. A screen layout treats any cut as text that does not fit. */
+int text_layout_word_cuts(const struct text_layout *layout);
 
 /*
  * A layout outside the cache, owned by the caller (text_layout_free): for tools, tests and

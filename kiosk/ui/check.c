@@ -22,40 +22,6 @@ static const char *describe(const struct ui_widget *w, char *buf, size_t cap)
 	return buf;
 }
 
-/* The widest word of w's text (and subtext) as drawn, measured alone on an unbounded line: a
- * word wider than the box is broken inside it ("Canc" over "el" on a narrow button), which
- * the line-by-line extent cannot show, since the broken pieces each fit. */
-static int widest_word(struct text_engine *text, const struct ui_widget *w, int *out, struct kio_error *err)
-{
-	*out = 0;
-	const char *texts[2] = {w->text, w->subtext};
-	for (int t = 0; t < 2; t++) {
-		struct ui_widget one = *w;
-		char word[256];
-		one.rect.w = one.rect.h = 1 << 14;
-		one.subtext = NULL;
-		if (t == 1)
-			one.text_px = UI_SUBTEXT_PX(w->text_px), one.bold = false;
-		for (const char *p = texts[t]; p && *p;) {
-			size_t n = strcspn(p, " \n");
-			if (n > 0 && n < sizeof(word)) {
-				memcpy(word, p, n);
-				word[n] = '\0';
-				one.text = word;
-				struct ui_text_extent e;
-				int rc = ui_widget_measure(text, &one, &e);
-				if (rc != 0)
-					return kio_fail(err, rc, "cannot measure a word of '%s'", w->id);
-				if (e.width > *out)
-					*out = e.width;
-			}
-			p += n;
-			p += strspn(p, " \n");
-		}
-	}
-	return 0;
-}
-
 int ui_page_check(const struct ui_page *page, struct text_engine *text, struct kio_error *err)
 {
 	char page_desc[80], a[96], b[96];
@@ -80,16 +46,13 @@ int ui_page_check(const struct ui_page *page, struct text_engine *text, struct k
 						"%s: the text of %s overflows its box: %d lines, %dx%d px in %dx%d px",
 						page_desc, describe(w, a, sizeof(a)), ext.lines, ext.width, ext.height,
 						room_w, r->h);
-			/* Buttons for now: tiles and keys still break words on the smallest screens
-			 * (home.fees at 768x768, key.del at 1920x768), each its own layout to mend. */
-			int word_w = 0;
-			rc = w->kind == UI_BUTTON ? widest_word(text, w, &word_w, err) : 0;
-			if (rc != 0)
-				return rc;
-			if (word_w > room_w)
+			/* A word wider than the box is cut in pieces that each fit ("Canc" over "el"):
+			 * the extent cannot show it, the engine's count of cuts does. */
+			if (ext.word_cuts > 0)
 				return kio_fail(err, KIO_ERR_INVALID,
-						"%s: a word of the text of %s is %d px wide in %d px: it breaks inside the word",
-						page_desc, describe(w, a, sizeof(a)), word_w, room_w);
+						"%s: the text of %s breaks inside a word (%d cut%s) in %d px",
+						page_desc, describe(w, a, sizeof(a)), ext.word_cuts,
+						ext.word_cuts == 1 ? "" : "s", room_w);
 		}
 		if (ui_widget_touchable(w) && (r->w < UI_TOUCH_MIN_PX || r->h < UI_TOUCH_MIN_PX))
 			return kio_fail(err, KIO_ERR_INVALID, "%s: %s is smaller than %dx%d px", page_desc,

@@ -121,6 +121,7 @@ static bool measure_block(struct text_engine *text, const char *s, int px, bool 
 	out->width = text_layout_natural_width(layout);
 	out->height = text_layout_height(layout);
 	out->lines = text_layout_line_count(layout);
+	out->word_cuts = text_layout_word_cuts(layout);
 	return true;
 }
 
@@ -138,6 +139,7 @@ int ui_widget_measure(struct text_engine *text, const struct ui_widget *w, struc
 		out->width = sub.width > out->width ? sub.width : out->width;
 		out->height += UI_SUBTEXT_GAP(w->text_px) + sub.height;
 		out->lines += sub.lines;
+		out->word_cuts += sub.word_cuts;
 	}
 	return 0;
 }

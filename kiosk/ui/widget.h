@@ -69,6 +69,7 @@ struct ui_text_extent {
 	int width;  /* the widest line, title or subtitle */
 	int height; /* title, gap and subtitle */
 	int lines;
+	int word_cuts; /* lines cut inside a word (text_layout_word_cuts): > 0 is text that does not fit */
 };
 /*
  * Measures w's text (and subtext) at w's box width. Returns 0, or KIO_ERR_NOMEM if the engine
@@ -83,9 +84,10 @@ int ui_page_text_height(const struct ui_page *page, const char *text, int px, bo
 			int box_w);
 
 /*
- * The extent of text in a box box_w wide, as ui_widget_measure gives it: width > box_w less
- * 2 * UI_TEXT_PAD means a word does not fit that narrow (layouts that try several widths, such
- * as grid columns, use it to refuse one). Returns 0 (all zero if page->text is NULL), or
+ * The extent of text in a box box_w wide, as ui_widget_measure gives it: word_cuts > 0 means a
+ * word does not fit that narrow (the engine cut it in two pieces that each fit the width), as
+ * does width > box_w less 2 * UI_TEXT_PAD for a single cluster wider than the box; layouts that
+ * try several widths, such as grid columns, use it to refuse one. Returns 0 (all zero if page->text is NULL), or
  * KIO_ERR_NOMEM if the engine could not lay it out.
  */
 int ui_page_text_extent(const struct ui_page *page, const char *text, int px, bool bold, enum text_dir dir,
