@@ -59,6 +59,7 @@
 #include "kiosk/core/timers.h"
 #include "kiosk/core/xmalloc.h"
 #include "kiosk/ledger/notes.h"
+#include "kiosk/ledger/prune.h"
 #include "kiosk/ledger/store.h"
 #include "kiosk/ledger/tx.h"
 #include "kiosk/print/print.h"
@@ -125,6 +126,9 @@ struct app {
 	enum scr_id go_next;
 	/* The current screen's own timer (app_wake_at; screen.h, lifecycle 3). */
 	uint64_t wake_timer;
+	/* When the ledger was last pruned of acknowledged records past [host] retention_days
+	 * (ledger_prune_daily; 0: not yet in this process). */
+	int64_t prune_last_s;
 	/* The flow the current screens share (app_set_flow): its screens' leave hook frees it. */
 	void *flow;
 	enum lang lang;
@@ -210,8 +214,13 @@ void app_go(struct app *app, enum scr_id screen)
 		if (old->leave)
 			old->leave(app, screen);
 		app->ask_id = 0; /* lifecycle 6: an answer is for the screen that asked */
-		if (screen == SCR_ATTRACT)
+		if (screen == SCR_ATTRACT) {
 			app->lang = app_default_lang(app);
+			/* Between customers, at most once a day: no transaction is open here, and a
+			 * prune that fails keeps every record for the next day (kiosk/ledger/prune.c). */
+			ledger_prune_daily(app->ledger, core_clock_wall_s(app->clock), app->cfg.host_retention_days,
+					   &app->prune_last_s);
+		}
 		app->screen = screen;
 		app->pressed[0] = '\0';
 		if (next->enter)

@@ -438,17 +438,28 @@ int scn_host_check(struct scn_host *h, const char *db_path, struct kio_error *er
 	char *dump[] = {h->host_bin, "dump", "--db", h->conninfo, "--kiosk", h->kiosk_id, NULL};
 	if (!rc)
 		rc = run_ok(h, dump, &theirs_text, err);
+	/* A kiosk that pruned ([host] retention_days, kiosk/ledger/prune.h) exports from its chain
+	 * base on; the host keeps every record, so its first `base` records are only counted. */
+	char value[64], kiosk_value[64];
+	enum ledger_query_kind kind;
+	if (!rc)
+		rc = ledger_query_text(db_path, "SELECT coalesce((SELECT rec FROM chain_base), 0)", kiosk_value,
+				       sizeof(kiosk_value), &kind, err);
+	size_t base = rc ? 0 : (size_t)strtoull(kiosk_value, NULL, 10);
 	size_t nm = 0, nt = 0;
 	char **mine = rc ? NULL : lines_of(mine_text, NULL, &nm);
 	char **theirs = rc ? NULL : lines_of(theirs_text, "{\"rec\":", &nt);
-	for (size_t k = 0; !rc && k < nm && k < nt; k++)
-		if (strcmp(mine[k], theirs[k]) != 0)
-			rc = kio_fail(err, KIO_ERR_CORRUPT, "record %zu differs: the kiosk has %.200s, the host %.200s", k + 1,
-				      mine[k], theirs[k]);
-	if (!rc && nm != nt)
-		rc = kio_fail(err, KIO_ERR_CORRUPT, "the kiosk has %zu records, the host %zu of kiosk %s (end with wait-synced)",
-			      nm, nt, h->kiosk_id);
-	char value[64], kiosk_value[64];
+	if (!rc && nt < base)
+		rc = kio_fail(err, KIO_ERR_CORRUPT, "the kiosk pruned %zu records, the host holds only %zu of kiosk %s",
+			      base, nt, h->kiosk_id);
+	for (size_t k = 0; !rc && k < nm && base + k < nt; k++)
+		if (strcmp(mine[k], theirs[base + k]) != 0)
+			rc = kio_fail(err, KIO_ERR_CORRUPT, "record %zu differs: the kiosk has %.200s, the host %.200s",
+				      base + k + 1, mine[k], theirs[base + k]);
+	if (!rc && base + nm != nt)
+		rc = kio_fail(err, KIO_ERR_CORRUPT,
+			      "the kiosk has %zu records (and %zu pruned), the host %zu of kiosk %s (end with wait-synced)", nm,
+			      base, nt, h->kiosk_id);
 	if (!rc)
 		rc = scn_host_query(h,
 				    "SELECT count(*) FROM card c WHERE balance_fils != opening_fils + coalesce((SELECT"
@@ -456,8 +467,9 @@ int scn_host_check(struct scn_host *h, const char *db_path, struct kio_error *er
 				    value, sizeof(value), err);
 	if (!rc && strcmp(value, "0") != 0)
 		rc = kio_fail(err, KIO_ERR_CORRUPT, "%s card balance(s) at the host differ from opening + credits", value);
-	char *credits = xasprintf("SELECT count(*) FROM card_credit WHERE kiosk_id = '%s'", h->kiosk_id);
-	enum ledger_query_kind kind;
+	/* Top-ups the kiosk pruned are no longer there to count: only those after its base. */
+	char *credits = xasprintf("SELECT count(*) FROM card_credit WHERE kiosk_id = '%s' AND tx_rec > %zu", h->kiosk_id,
+				  base);
 	if (!rc)
 		rc = scn_host_query(h, credits, value, sizeof(value), err);
 	if (!rc)
