@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fake-host.h"
+#include "tests/common/ledgerfix.h"
 #include "kiosk/core/config.h"
 #include "kiosk/core/log.h"
 #include "kiosk/ledger/notes.h"
@@ -31,24 +32,6 @@
 #define DEV "essp:001C962C"
 #define TOPUPS 3
 #define RECS (4 * TOPUPS) /* tx, tx_item, payment, tx_end each */
-
-static char *temp_db(void)
-{
-	char *dir = g_dir_make_tmp("kiosk-sync-XXXXXX", NULL);
-	char *path = g_build_filename(dir, "k.db", NULL);
-	g_free(dir);
-	return path;
-}
-
-static void remove_db(char *path)
-{
-	char *dir = g_path_get_dirname(path);
-	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-	g_assert_cmpint(system(cmd), ==, 0);
-	g_free(cmd);
-	g_free(dir);
-	g_free(path);
-}
 
 static int64_t query_int(const char *path, const char *sql)
 {
@@ -83,7 +66,7 @@ static void topup(struct ledger *l, struct cash_journal *j, const char *card, in
  * sync's). */
 static char *ledger_with_topups(int n)
 {
-	char *path = temp_db();
+	char *path = lfix_temp_db("kiosk-sync");
 	struct kio_error err = {0};
 	struct ledger *l = NULL;
 	if (ledger_open(path, &l, &err) != 0)
@@ -133,7 +116,7 @@ static void fix_free(struct fix *f)
 	f->t->base.free(&f->t->base);
 	ledger_sync_close(f->ls);
 	g_free(f->host);
-	remove_db(f->path);
+	lfix_remove_db(f->path);
 }
 
 static struct ledger_sync_status status(struct fix *f)
@@ -268,7 +251,7 @@ static void test_open_refusals(void)
 {
 	struct ledger_sync *ls = NULL;
 	struct kio_error err = {0};
-	char *path = temp_db();
+	char *path = lfix_temp_db("kiosk-sync");
 	g_assert_cmpint(ledger_sync_open(path, false, &ls, &err), ==, KIO_ERR_NOT_FOUND);
 	g_assert_nonnull(strstr(err.msg, "no such file"));
 	g_assert_null(ls);
@@ -288,7 +271,7 @@ static void test_open_refusals(void)
 	sqlite3_close(db);
 	g_assert_cmpint(ledger_sync_open(path, false, &ls, &err), ==, KIO_ERR_CORRUPT);
 	g_assert_nonnull(strstr(err.msg, "is not a kiosk ledger (no ledger tables)"));
-	remove_db(path);
+	lfix_remove_db(path);
 }
 
 /* ---- the drain ---- */
@@ -645,7 +628,7 @@ static void test_kill_points(void)
 				g_error("after %s #%d: %s", kill_points[p], target, err.msg);
 			ledger_close(l);
 			munmap(host, sizeof(*host));
-			remove_db(path);
+			lfix_remove_db(path);
 		}
 	}
 }
@@ -718,7 +701,7 @@ static void test_offline_limits(void)
 	ledger_notes_free(notes);
 	core_clock_free(clock);
 	ledger_close(l);
-	remove_db(path);
+	lfix_remove_db(path);
 }
 
 struct waker {
@@ -812,7 +795,7 @@ static void test_worker(void)
 	g_free(host);
 	g_mutex_clear(&w.mu);
 	g_cond_clear(&w.cond);
-	remove_db(path);
+	lfix_remove_db(path);
 }
 
 static bool failed_once(struct sync *s)
@@ -861,7 +844,7 @@ static void test_worker_kick_keeps_backoff(void)
 	g_free(host);
 	g_mutex_clear(&w.mu);
 	g_cond_clear(&w.cond);
-	remove_db(path);
+	lfix_remove_db(path);
 }
 
 /* `kiosk sync status|push` through the kiosk binary (main.c's dispatch): the numbers, the
@@ -960,7 +943,7 @@ static void test_cli(void)
 	g_free(ini);
 	g_free(foreign);
 	g_free(dir);
-	remove_db(path);
+	lfix_remove_db(path);
 }
 
 int main(int argc, char **argv)

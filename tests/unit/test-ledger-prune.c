@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/common/ledgerfix.h"
 #include "kiosk/ledger/chain.h"
 #include "kiosk/ledger/export.h"
 #include "kiosk/ledger/notes.h"
@@ -30,24 +31,6 @@
 #define T0 ((int64_t)1700000000)
 #define RETENTION 90
 
-static char *temp_db(void)
-{
-	char *dir = g_dir_make_tmp("kiosk-ledger-prune-XXXXXX", NULL);
-	char *path = g_build_filename(dir, "k.db", NULL);
-	g_free(dir);
-	return path;
-}
-
-static void remove_db(char *path)
-{
-	char *dir = g_path_get_dirname(path);
-	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-	g_assert_cmpint(system(cmd), ==, 0);
-	g_free(cmd);
-	g_free(dir);
-	g_free(path);
-}
-
 static int64_t query_int(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
@@ -59,63 +42,6 @@ static int64_t query_int(sqlite3 *db, const char *sql)
 	return v;
 }
 
-/* The SQLite error of sql, which must fail. Caller frees. */
-static char *exec_fails(sqlite3 *db, const char *sql)
-{
-	char *msg = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
-		g_error("%s: succeeded, should fail", sql);
-	char *out = g_strdup(msg ? msg : "");
-	sqlite3_free(msg);
-	return out;
-}
-
-static void exec_ok(sqlite3 *db, const char *sql)
-{
-	char *msg = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		g_error("%s: %s", sql, msg ? msg : "?");
-}
-
-struct fix {
-	char *path;
-	struct ledger *l;
-	struct core_clock *clock;
-	struct ledger_notes *notes;
-	struct cash_journal *j;
-};
-
-static void fix_open(struct fix *f)
-{
-	struct kio_error err = {0};
-	if (ledger_open(f->path, &f->l, &err) != 0)
-		g_error("ledger_open: %s", err.msg);
-	f->clock = core_clock_new(true, T0);
-	f->notes = ledger_notes_new(f->l, f->clock);
-	f->j = ledger_notes_journal(f->notes);
-}
-
-static void fix_close(struct fix *f)
-{
-	ledger_notes_free(f->notes);
-	core_clock_free(f->clock);
-	ledger_close(f->l);
-	f->l = NULL;
-}
-
-static void fix_new(struct fix *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->path = temp_db();
-	fix_open(f);
-}
-
-static void fix_free(struct fix *f)
-{
-	fix_close(f);
-	remove_db(f->path);
-}
-
 static void assert_holds(struct ledger *l)
 {
 	struct kio_error err = {0};
@@ -123,7 +49,7 @@ static void assert_holds(struct ledger *l)
 		g_error("ledger_check: %s", err.msg);
 }
 
-static void credit_note(struct fix *f, int64_t value_fils)
+static void credit_note(struct lfix *f, int64_t value_fils)
 {
 	struct kio_error err = {0};
 	struct cash_note note = {.device = DEV, .channel = 4, .value_fils = value_fils, .state = CASH_NOTE_ESCROW,
@@ -135,7 +61,7 @@ static void credit_note(struct fix *f, int64_t value_fils)
 
 /* A completed top-up of two notes, ended at at_s, with its receipt printed; returns its
  * tx_end's rec. */
-static int64_t topup(struct fix *f, int64_t at_s)
+static int64_t topup(struct lfix *f, int64_t at_s)
 {
 	struct kio_error err = {0};
 	struct ledger_tx tx;
@@ -158,7 +84,7 @@ static void ack(const char *path, int64_t acked)
 	ledger_sync_close(ls);
 }
 
-static struct ledger_prune_result prune(struct fix *f, int64_t now_s)
+static struct ledger_prune_result prune(struct lfix *f, int64_t now_s)
 {
 	struct ledger_prune_result r;
 	struct kio_error err = {0};
@@ -196,7 +122,7 @@ static char *export_text(const char *path, int64_t since)
  * first two (at T0 + 125 days: NOW - 175 days). Records: 1-5, 6, 7-11, 12-16. */
 static int64_t ends[3], stray;
 
-static void three_old_topups(struct fix *f, int64_t now)
+static void three_old_topups(struct lfix *f, int64_t now)
 {
 	ends[0] = topup(f, now - 200 * DAY);
 	/* The clock of the note journal: the stray note at 175 days before NOW. */
@@ -212,8 +138,8 @@ static void three_old_topups(struct fix *f, int64_t now)
 
 static void test_nothing_synced(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-prune", T0);
 	three_old_topups(&f, NOW);
 	char *before = export_text(f.path, 0);
 	struct ledger_prune_result r = prune(&f, NOW);
@@ -224,13 +150,13 @@ static void test_nothing_synced(void)
 	g_assert_cmpint(verify_ok(f.path).base, ==, 0);
 	g_free(before);
 	g_free(after);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 static void test_partly_synced(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-prune", T0);
 	three_old_topups(&f, NOW);
 	/* The host holds the first two top-ups and the stray note, and half of the third. */
 	ack(f.path, ends[1] + 2);
@@ -274,8 +200,8 @@ static void test_partly_synced(void)
 	g_assert_cmpint(ledger_sync_check(ls, &err), ==, 0);
 	ledger_sync_close(ls);
 	/* New records go on the chain, numbers go on, and a reopen checks the head. */
-	fix_close(&f);
-	fix_open(&f);
+	lfix_close(&f);
+	lfix_open(&f);
 	int64_t fourth = topup(&f, NOW);
 	assert_holds(f.l);
 	g_assert_cmpint(query_int(ledger_db(f.l), "SELECT max(seq) FROM tx"), ==, 4);
@@ -283,13 +209,13 @@ static void test_partly_synced(void)
 	g_free(unsynced);
 	g_free(now_unsynced);
 	g_free(all);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 static void test_synced_inside_retention(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-prune", T0);
 	three_old_topups(&f, NOW);
 	ack(f.path, ends[2]);
 	/* 90 days after the first top-up: it is exactly at the cut-off and goes; the rest stay. */
@@ -305,13 +231,13 @@ static void test_synced_inside_retention(void)
 	g_assert_cmpint(r.upto, ==, stray);
 	g_assert_cmpint(query_int(ledger_db(f.l), "SELECT count(*) FROM tx"), ==, 2);
 	verify_ok(f.path);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 static void test_all_synced_after_retention(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-prune", T0);
 	three_old_topups(&f, NOW);
 	ack(f.path, ends[2]);
 	struct ledger_prune_result r = prune(&f, NOW);
@@ -330,8 +256,8 @@ static void test_all_synced_after_retention(void)
 	g_free(all);
 	/* Nothing left but the base: a reopen checks the head against it; a prune again is a
 	 * no-op; the next top-up is number 4 and its notes get new ids. */
-	fix_close(&f);
-	fix_open(&f);
+	lfix_close(&f);
+	lfix_open(&f);
 	g_assert_cmpint(prune(&f, NOW).records, ==, 0);
 	int64_t kept = query_int(ledger_db(f.l), "SELECT id FROM note_journey");
 	topup(&f, NOW);
@@ -340,14 +266,14 @@ static void test_all_synced_after_retention(void)
 	g_assert_cmpint(query_int(db, "SELECT min(note_id) FROM payment"), >, kept);
 	assert_holds(f.l);
 	verify_ok(f.path);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 /* A note journey still open keeps every booking of its note or a later one. */
 static void test_open_journey_holds(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-prune", T0);
 	struct kio_error err = {0};
 	ends[0] = topup(&f, NOW - 200 * DAY);
 	struct cash_note stuck = {.device = DEV, .channel = 4, .value_fils = 500, .state = CASH_NOTE_ESCROW};
@@ -360,14 +286,14 @@ static void test_open_journey_holds(void)
 	r = prune(&f, NOW);
 	g_assert_cmpint(r.upto, ==, ends[1]);
 	verify_ok(f.path);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 /* What no one but a prune may do, by hand-written SQL on the kiosk's own connection. */
 static void test_triggers_refuse(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-prune", T0);
 	three_old_topups(&f, NOW);
 	ack(f.path, ends[1]);
 	sqlite3 *db = ledger_db(f.l);
@@ -379,7 +305,7 @@ static void test_triggers_refuse(void)
 		"UPDATE chain_base SET rec = 5",
 	};
 	for (size_t k = 0; k < G_N_ELEMENTS(deletes); k++) {
-		char *msg = exec_fails(db, deletes[k]);
+		char *msg = lfix_exec_fails(db, deletes[k]);
 		g_assert_nonnull(strstr(msg, "ledger: "));
 		g_free(msg);
 	}
@@ -395,43 +321,43 @@ static void test_triggers_refuse(void)
 		g_strdup_printf("INSERT INTO prune_permit VALUES (1, 0, %lld)", (long long)cutoff),
 	};
 	for (size_t k = 0; k < G_N_ELEMENTS(sql); k++) {
-		msg = exec_fails(db, sql[k]);
+		msg = lfix_exec_fails(db, sql[k]);
 		g_assert_nonnull(strstr(msg, "whole transactions the host acknowledged"));
 		g_free(msg);
 		g_free(sql[k]);
 	}
 	/* A prune by hand that leaves records behind cannot clear its permit, so it cannot
 	 * commit without one (and ledger_check reports a committed permit). */
-	exec_ok(db, "BEGIN");
+	lfix_exec_ok(db, "BEGIN");
 	char *permit = g_strdup_printf("INSERT INTO prune_permit VALUES (1, %lld, %lld)", (long long)ends[0],
 				       (long long)cutoff);
-	exec_ok(db, permit);
+	lfix_exec_ok(db, permit);
 	g_free(permit);
 	/* Rows beyond the permit: */
-	msg = exec_fails(db, "DELETE FROM payment WHERE rec = 9");
+	msg = lfix_exec_fails(db, "DELETE FROM payment WHERE rec = 9");
 	g_assert_nonnull(strstr(msg, "only a prune removes it"));
 	g_free(msg);
-	msg = exec_fails(db, "DELETE FROM prune_permit");
+	msg = lfix_exec_fails(db, "DELETE FROM prune_permit");
 	g_assert_nonnull(strstr(msg, "every record up to its end"));
 	g_free(msg);
-	exec_ok(db, "ROLLBACK");
+	lfix_exec_ok(db, "ROLLBACK");
 	g_assert_cmpint(query_int(db, "SELECT count(*) FROM prune_permit"), ==, 0);
 	assert_holds(f.l);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 /* A base changed by hand (triggers dropped: what they cannot stop) fails verify and start. */
 static void test_base_tamper(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-prune", T0);
 	three_old_topups(&f, NOW);
 	ack(f.path, ends[2]);
 	prune(&f, NOW - 100 * DAY + RETENTION * DAY - DAY); /* takes the first two */
-	fix_close(&f);
+	lfix_close(&f);
 	sqlite3 *db = NULL;
 	g_assert_cmpint(sqlite3_open(f.path, &db), ==, SQLITE_OK);
-	exec_ok(db, "DROP TRIGGER chain_base_moves_in_prune; UPDATE chain_base SET seq = seq + 1");
+	lfix_exec_ok(db, "DROP TRIGGER chain_base_moves_in_prune; UPDATE chain_base SET seq = seq + 1");
 	sqlite3_close(db);
 	struct ledger_verdict v;
 	struct kio_error err = {0};
@@ -441,13 +367,13 @@ static void test_base_tamper(void)
 	struct ledger *l = NULL;
 	g_assert_cmpint(ledger_open(f.path, &l, &err), ==, KIO_ERR_CORRUPT);
 	g_assert_nonnull(strstr(err.msg, "chain base"));
-	remove_db(f.path);
+	lfix_remove_db(f.path);
 }
 
 static void test_daily(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-prune", T0);
 	three_old_topups(&f, NOW);
 	ack(f.path, ends[2]);
 	int64_t last = 0;
@@ -457,18 +383,18 @@ static void test_daily(void)
 	g_assert_cmpint(query_int(ledger_db(f.l), "SELECT rec FROM chain_base"), ==, stray);
 	g_assert_true(ledger_prune_daily(f.l, NOW - 50 * DAY, RETENTION, &last));
 	g_assert_cmpint(query_int(ledger_db(f.l), "SELECT rec FROM chain_base"), ==, ends[1]);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 static void test_tool(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-prune", T0);
 	/* Records in the past of the wall clock `kiosk ledger prune` reads. */
 	int64_t wall = (int64_t)time(NULL);
 	three_old_topups(&f, wall);
 	ack(f.path, ends[2]);
-	fix_close(&f);
+	lfix_close(&f);
 	char *dir = g_path_get_dirname(f.path);
 	char *cfg = g_build_filename(dir, "kiosk.ini", NULL);
 	g_assert_true(g_file_set_contents(cfg, "[host]\nretention_days = 120\n", -1, NULL));
@@ -497,7 +423,7 @@ static void test_tool(void)
 	g_assert_cmpint(ledger_tool_main(6, verify_cfg), ==, 2);
 	g_free(cfg);
 	g_free(dir);
-	remove_db(f.path);
+	lfix_remove_db(f.path);
 }
 
 /* ---- SIGKILL at each kill point of the prune ---- */
@@ -520,12 +446,12 @@ static void test_sigkill_at_each_point(void)
 {
 	static const char *const points[] = {"prune-base-written", "prune-written", "pruned"};
 	for (size_t p = 0; p < G_N_ELEMENTS(points); p++) {
-		struct fix f;
-		fix_new(&f);
+		struct lfix f;
+		lfix_new(&f, "kiosk-ledger-prune", T0);
 		three_old_topups(&f, NOW);
 		ack(f.path, ends[1] + 2);
 		char *unsynced = export_text(f.path, ends[1] + 2);
-		fix_close(&f);
+		lfix_close(&f);
 		pid_t pid = fork();
 		g_assert_cmpint(pid, >=, 0);
 		if (pid == 0) {
@@ -544,7 +470,7 @@ static void test_sigkill_at_each_point(void)
 			g_error("%s: the child did not die by SIGKILL (status %d)", points[p], status);
 		/* Restarted: the ledger opens, holds and verifies; nothing unsynced is lost; the
 		 * prune happened whole or not at all. */
-		fix_open(&f);
+		lfix_open(&f);
 		assert_holds(f.l);
 		struct ledger_verdict v = verify_ok(f.path);
 		bool committed = strcmp(points[p], "pruned") == 0;
@@ -559,7 +485,7 @@ static void test_sigkill_at_each_point(void)
 			       (long long)(ends[2] - ends[1] - 2));
 		g_free(unsynced);
 		g_free(after);
-		fix_free(&f);
+		lfix_free(&f);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/common/ledgerfix.h"
 #include "kiosk/ledger/chain.h"
 #include "kiosk/ledger/export.h"
 #include "kiosk/ledger/notes.h"
@@ -23,43 +24,6 @@
 #define CARD "7840123456789012"
 #define NOW 1798761600
 #define DEV "essp:001C962C"
-
-static char *temp_db(void)
-{
-	char *dir = g_dir_make_tmp("kiosk-ledger-tx-XXXXXX", NULL);
-	char *path = g_build_filename(dir, "k.db", NULL);
-	g_free(dir);
-	return path;
-}
-
-static void remove_db(char *path)
-{
-	char *dir = g_path_get_dirname(path);
-	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-	g_assert_cmpint(system(cmd), ==, 0);
-	g_free(cmd);
-	g_free(dir);
-	g_free(path);
-}
-
-static void exec_ok(sqlite3 *db, const char *sql)
-{
-	char *msg = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		g_error("%s: %s", sql, msg ? msg : "?");
-}
-
-/* The SQLite error of sql, which must fail. Caller frees. */
-static char *exec_fails(sqlite3 *db, const char *sql)
-{
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-	if (rc == SQLITE_OK)
-		g_error("%s: succeeded, should fail", sql);
-	char *out = g_strdup(msg ? msg : "");
-	sqlite3_free(msg);
-	return out;
-}
 
 static int64_t query_int(sqlite3 *db, const char *sql)
 {
@@ -79,48 +43,8 @@ static void assert_holds(struct ledger *l)
 		g_error("ledger_check: %s", err.msg);
 }
 
-/* A ledger, its journal and a virtual clock. */
-struct fix {
-	char *path;
-	struct ledger *l;
-	struct core_clock *clock;
-	struct ledger_notes *notes;
-	struct cash_journal *j;
-};
-
-static void fix_open(struct fix *f)
-{
-	struct kio_error err = {0};
-	if (ledger_open(f->path, &f->l, &err) != 0)
-		g_error("ledger_open: %s", err.msg);
-	f->clock = core_clock_new(true, NOW);
-	f->notes = ledger_notes_new(f->l, f->clock);
-	f->j = ledger_notes_journal(f->notes);
-}
-
-static void fix_close(struct fix *f)
-{
-	ledger_notes_free(f->notes);
-	core_clock_free(f->clock);
-	ledger_close(f->l);
-	f->l = NULL;
-}
-
-static void fix_new(struct fix *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->path = temp_db();
-	fix_open(f);
-}
-
-static void fix_free(struct fix *f)
-{
-	fix_close(f);
-	remove_db(f->path);
-}
-
 /* A note through escrow, accept and credit (booked there), then stacked. Returns its id. */
-static int64_t insert_note(struct fix *f, int64_t value_fils, bool stack)
+static int64_t insert_note(struct lfix *f, int64_t value_fils, bool stack)
 {
 	struct kio_error err = {0};
 	struct cash_note note = {.device = DEV, .channel = 4, .value_fils = value_fils, .state = CASH_NOTE_ESCROW,
@@ -138,7 +62,7 @@ static int64_t insert_note(struct fix *f, int64_t value_fils, bool stack)
 	return note.id;
 }
 
-static void open_topup(struct fix *f, struct ledger_tx *tx)
+static void open_topup(struct lfix *f, struct ledger_tx *tx)
 {
 	struct kio_error err = {0};
 	if (ledger_tx_open(f->l, NOW, LEDGER_TX_TOPUP, "en", CARD, tx, &err) != 0)
@@ -157,8 +81,8 @@ static void check_at_point(void *user, const char *point)
 
 static void test_topup_journey(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
 	ledger_set_checkpoint(f.l, check_at_point, f.l);
 	struct kio_error err = {0};
 	struct ledger_tx tx;
@@ -193,15 +117,15 @@ static void test_topup_journey(void)
 	g_assert_cmpint(by_seq.id, ==, done.id);
 	g_assert_cmpstr(by_seq.uuid, ==, done.uuid);
 	g_assert_cmpint(ledger_tx_get_seq(f.l, 2, &by_seq, &err), ==, KIO_ERR_NOT_FOUND);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 /* Invariant 2: a note credited with no transaction open is kept in suspense, never lost;
  * so is a note the device credited without an escrow we saw (begin in CREDITED). */
 static void test_credit_without_tx_is_suspense(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
 	struct kio_error err = {0};
 	insert_note(&f, 2000, true);
 	struct cash_note note = {.device = DEV, .value_fils = 50000, .state = CASH_NOTE_CREDITED};
@@ -220,29 +144,29 @@ static void test_credit_without_tx_is_suspense(void)
 	g_assert_cmpint(ledger_tx_get(f.l, tx.id, &tx, &err), ==, 0);
 	g_assert_cmpint(tx.paid_fils, ==, 20000);
 	assert_holds(f.l);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 /* The CREDITED step and its booking are one commit: a booking that fails leaves the note as
  * it was (ACCEPTED), nothing half-written, and the driver's retry books it once. */
 static void test_credit_and_booking_commit_together(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
 	struct kio_error err = {0};
 	struct ledger_tx tx;
 	open_topup(&f, &tx);
 	struct cash_note note = {.device = DEV, .value_fils = 5000, .state = CASH_NOTE_ESCROW};
 	g_assert_cmpint(cash_journal_begin(f.j, &note, &err), ==, 0);
 	g_assert_cmpint(cash_journal_advance(f.j, note.id, CASH_NOTE_ACCEPTED, "accept", &err), ==, 0);
-	exec_ok(ledger_db(f.l), "CREATE TEMP TRIGGER refuse_pay BEFORE INSERT ON main.payment"
+	lfix_exec_ok(ledger_db(f.l), "CREATE TEMP TRIGGER refuse_pay BEFORE INSERT ON main.payment"
 				" BEGIN SELECT RAISE(ABORT, 'test: booking refused'); END;");
 	g_assert_cmpint(cash_journal_advance(f.j, note.id, CASH_NOTE_CREDITED, "poll: NOTE CREDIT", &err), !=, 0);
 	struct cash_note now;
 	g_assert_cmpint(ledger_notes_get(f.notes, note.id, &now, &err), ==, 0);
 	g_assert_cmpint(now.state, ==, CASH_NOTE_ACCEPTED);
 	assert_holds(f.l);
-	exec_ok(ledger_db(f.l), "DROP TRIGGER temp.refuse_pay");
+	lfix_exec_ok(ledger_db(f.l), "DROP TRIGGER temp.refuse_pay");
 	if (ledger_failing(f.l))
 		g_assert_cmpint(ledger_recover(f.l, &err), ==, 0);
 	g_assert_cmpint(cash_journal_advance(f.j, note.id, CASH_NOTE_CREDITED, "retry", &err), ==, 0);
@@ -253,14 +177,14 @@ static void test_credit_and_booking_commit_together(void)
 	g_assert_cmpint(ledger_tx_get(f.l, tx.id, &tx, &err), ==, 0);
 	g_assert_cmpint(tx.paid_fils, ==, 5000);
 	assert_holds(f.l);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 /* The rules of each step (invariants 1, 5, 6) and bad arguments, each leaving nothing. */
 static void test_step_rules(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
 	struct kio_error err = {0};
 	struct ledger_tx tx, other;
 	g_assert_cmpint(ledger_tx_open(f.l, NOW, LEDGER_TX_TOPUP, "fr", CARD, &tx, &err), ==, KIO_ERR_INVALID);
@@ -291,15 +215,15 @@ static void test_step_rules(void)
 	}
 	g_assert_cmpint(query_int(ledger_db(f.l), "SELECT count(DISTINCT uuid) FROM tx"), ==, 6);
 	assert_holds(f.l);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 /* Invariant 4 and the triggers: booked records refuse UPDATE and DELETE from any SQL, and
  * the money rules hold against raw inserts too. */
 static void test_append_only_triggers(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
 	struct kio_error err = {0};
 	struct ledger_tx tx;
 	open_topup(&f, &tx);
@@ -323,56 +247,56 @@ static void test_append_only_triggers(void)
 		"UPDATE outbox SET tx_rec = 99",
 	};
 	for (size_t k = 0; k < G_N_ELEMENTS(refused); k++) {
-		char *msg = exec_fails(db, refused[k]);
+		char *msg = lfix_exec_fails(db, refused[k]);
 		g_assert_nonnull(strstr(msg, "ledger:"));
 		g_free(msg);
 	}
 	/* The sync marks a row sent, once. */
-	exec_ok(db, "UPDATE outbox SET sent_s = 5");
-	g_free(exec_fails(db, "UPDATE outbox SET sent_s = 6"));
+	lfix_exec_ok(db, "UPDATE outbox SET sent_s = 5");
+	g_free(lfix_exec_fails(db, "UPDATE outbox SET sent_s = 6"));
 	/* Rules against raw inserts: a second open, a gap in numbers, a payment into a closed
 	 * transaction, an end that credits what was not paid. */
-	char *msg = exec_fails(db, "INSERT INTO tx(rec, uuid, seq, kind, lang, opened_s, mac) VALUES (100,"
+	char *msg = lfix_exec_fails(db, "INSERT INTO tx(rec, uuid, seq, kind, lang, opened_s, mac) VALUES (100,"
 				   " '00000000-0000-4000-8000-000000000000', 3, 'topup', 'en', 0, zeroblob(32))");
 	g_assert_nonnull(strstr(msg, "gapless"));
 	g_free(msg);
-	msg = exec_fails(db, "INSERT INTO payment(rec, tx_rec, method, note_id, value_fils, at_s, mac)"
+	msg = lfix_exec_fails(db, "INSERT INTO payment(rec, tx_rec, method, note_id, value_fils, at_s, mac)"
 			     " VALUES (100, 1, 'cash', NULL, 5, 0, zeroblob(32))");
 	g_assert_nonnull(strstr(msg, "closed transaction"));
 	g_free(msg);
-	exec_ok(db, "INSERT INTO tx(rec, uuid, seq, kind, lang, opened_s, mac) VALUES (100,"
+	lfix_exec_ok(db, "INSERT INTO tx(rec, uuid, seq, kind, lang, opened_s, mac) VALUES (100,"
 		    " '00000000-0000-4000-8000-000000000000', 2, 'topup', 'en', 0, zeroblob(32))");
-	msg = exec_fails(db, "INSERT INTO tx(rec, uuid, seq, kind, lang, opened_s, mac) VALUES (101,"
+	msg = lfix_exec_fails(db, "INSERT INTO tx(rec, uuid, seq, kind, lang, opened_s, mac) VALUES (101,"
 			     " '00000000-0000-4000-8000-000000000001', 3, 'topup', 'en', 0, zeroblob(32))");
 	g_assert_nonnull(strstr(msg, "already open"));
 	g_free(msg);
 	/* Cash is always a note with a journey. */
-	msg = exec_fails(db, "INSERT INTO payment(rec, tx_rec, method, note_id, value_fils, at_s, mac)"
+	msg = lfix_exec_fails(db, "INSERT INTO payment(rec, tx_rec, method, note_id, value_fils, at_s, mac)"
 			     " VALUES (101, 100, 'cash', NULL, 5, 0, zeroblob(32))");
 	g_assert_nonnull(strstr(msg, "CHECK constraint failed"));
 	g_free(msg);
-	msg = exec_fails(db, "INSERT INTO tx_end(rec, tx_rec, state, recovered, credited_fils, at_s, mac)"
+	msg = lfix_exec_fails(db, "INSERT INTO tx_end(rec, tx_rec, state, recovered, credited_fils, at_s, mac)"
 			     " VALUES (102, 100, 'completed', 0, 500, 0, zeroblob(32))");
 	g_assert_nonnull(strstr(msg, "exactly what was paid"));
 	g_free(msg);
 	sqlite3_close(db);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 /* Start-up recovery: an open transaction with money is completed from its notes and marked
  * recovered; one without money is cancelled as recovered; a second run finds nothing. */
 static void test_recovery(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
 	struct kio_error err = {0};
 	struct ledger_tx tx;
 	open_topup(&f, &tx);
 	insert_note(&f, 5000, true);
 	insert_note(&f, 20000, false);
 	int64_t id = tx.id;
-	fix_close(&f); /* as a crash would: nothing ended */
-	fix_open(&f);
+	lfix_close(&f); /* as a crash would: nothing ended */
+	lfix_open(&f);
 	struct ledger_tx *list = NULL;
 	size_t n = 0;
 	g_assert_cmpint(ledger_tx_recover(f.l, NOW + 300, &list, &n, &err), ==, 0);
@@ -399,15 +323,15 @@ static void test_recovery(void)
 	g_assert_cmpint(ledger_outbox_pending(f.l, &pending, &err), ==, 0);
 	g_assert_cmpint(pending, ==, 1);
 	assert_holds(f.l);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 /* The receipt's notes by denomination come from the payments booked to that transaction
  * alone: highest value first, suspense and another transaction's notes left out. */
 static void test_notes_by_denom(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
 	struct kio_error err = {0};
 	struct ledger_denom d[LEDGER_DENOMS_MAX];
 	size_t n = 99;
@@ -449,7 +373,7 @@ static void test_notes_by_denom(void)
 	g_assert_cmpint(d[0].value_fils, ==, 2000);
 	g_assert_cmpint(d[0].count, ==, 1);
 	assert_holds(f.l);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 /* A recovered transaction's receipt is due until the printer said it printed, across
@@ -459,8 +383,8 @@ static void test_notes_by_denom(void)
  * a printed receipt cannot be marked failed afterwards. */
 static void test_receipt_failed(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
 	struct kio_error err = {0};
 	struct ledger_tx tx;
 	open_topup(&f, &tx);
@@ -471,8 +395,8 @@ static void test_receipt_failed(void)
 	g_assert_cmpint(rc.sends, ==, 0); /* never sent */
 	g_assert_cmpint(ledger_receipt_sent(f.l, tx.id, NOW + 20, NULL, &err), ==, 0);
 	g_assert_cmpint(ledger_receipt_failed(f.l, tx.id, NOW + 25, &err), ==, 0);
-	fix_close(&f);
-	fix_open(&f);
+	lfix_close(&f);
+	lfix_open(&f);
 	g_assert_cmpint(ledger_receipt_get(f.l, tx.id, &rc, &err), ==, 0);
 	g_assert_cmpint(rc.sends, ==, 1);
 	g_assert_cmpint(rc.sent_s, ==, NOW + 20);
@@ -495,18 +419,18 @@ static void test_receipt_failed(void)
 
 	sqlite3 *db = NULL;
 	g_assert_cmpint(sqlite3_open(f.path, &db), ==, SQLITE_OK);
-	char *msg = exec_fails(db, "UPDATE receipt SET failed_s = 1");
+	char *msg = lfix_exec_fails(db, "UPDATE receipt SET failed_s = 1");
 	g_assert_nonnull(strstr(msg, "a printed receipt cannot fail"));
 	g_free(msg);
 	sqlite3_close(db);
 	assert_holds(f.l);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 static void test_receipts_due(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
 	struct kio_error err = {0};
 	struct ledger_tx tx;
 	open_topup(&f, &tx);
@@ -516,8 +440,8 @@ static void test_receipts_due(void)
 	open_topup(&f, &tx);
 	insert_note(&f, 20000, true);
 	int64_t crashed = tx.id;
-	fix_close(&f);
-	fix_open(&f);
+	lfix_close(&f);
+	lfix_open(&f);
 	int64_t *ids = NULL;
 	size_t n = 0;
 	g_assert_cmpint(ledger_receipts_due(f.l, &ids, &n, &err), ==, 0);
@@ -536,8 +460,8 @@ static void test_receipts_due(void)
 	int64_t sends = 0;
 	g_assert_cmpint(ledger_receipt_sent(f.l, crashed, NOW + 120, &sends, &err), ==, 0);
 	g_assert_cmpint(sends, ==, 1);
-	fix_close(&f); /* died before the printer answered: still due, and a resend is a duplicate */
-	fix_open(&f);
+	lfix_close(&f); /* died before the printer answered: still due, and a resend is a duplicate */
+	lfix_open(&f);
 	g_assert_cmpint(ledger_receipts_due(f.l, &ids, &n, &err), ==, 0);
 	g_assert_cmpuint(n, ==, 1);
 	free(ids);
@@ -557,22 +481,22 @@ static void test_receipts_due(void)
 	char *sql = g_strdup_printf("SELECT printed_s FROM receipt WHERE tx_rec = %lld", (long long)crashed);
 	g_assert_cmpint(query_int(db, sql), ==, NOW + 140);
 	g_free(sql);
-	char *msg = exec_fails(db, "UPDATE receipt SET printed_s = 1");
+	char *msg = lfix_exec_fails(db, "UPDATE receipt SET printed_s = 1");
 	g_assert_nonnull(strstr(msg, "marked printed once"));
 	g_free(msg);
-	msg = exec_fails(db, "DELETE FROM receipt");
+	msg = lfix_exec_fails(db, "DELETE FROM receipt");
 	g_assert_nonnull(strstr(msg, "kept"));
 	g_free(msg);
 	sqlite3_close(db);
 	assert_holds(f.l);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 /* A write inside a ledger write is a savepoint: an inner failure undoes only itself. */
 static void test_nested_write(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
 	struct kio_error err = {0};
 	g_assert_cmpint(ledger_write_begin(f.l, "outer", &err), ==, 0);
 	struct ledger_tx tx;
@@ -583,7 +507,7 @@ static void test_nested_write(void)
 	g_assert_false(ledger_write_open(f.l));
 	g_assert_cmpint(ledger_tx_current(f.l, &tx, &err), ==, 0);
 	assert_holds(f.l);
-	fix_free(&f);
+	lfix_free(&f);
 }
 
 /* ---- the chain ---- */
@@ -592,8 +516,8 @@ static void test_nested_write(void)
  * suspense note, an open one with a note. Returns the path, closed. */
 static char *populated_db(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
 	struct kio_error err = {0};
 	struct ledger_tx tx;
 	open_topup(&f, &tx);
@@ -606,7 +530,7 @@ static char *populated_db(void)
 	open_topup(&f, &tx);
 	insert_note(&f, 1000, false);
 	char *path = f.path;
-	fix_close(&f);
+	lfix_close(&f);
 	return path;
 }
 
@@ -672,7 +596,7 @@ static void test_chain_verify_tamper(void)
 		{"UPDATE chain_head SET rec = 11", 12},
 	};
 	for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
-		char *copy = temp_db();
+		char *copy = lfix_temp_db("kiosk-ledger-tx");
 		gchar *data = NULL;
 		gsize len = 0;
 		/* A clean copy per case: the database (checkpointed on close) and its secret. */
@@ -687,8 +611,8 @@ static void test_chain_verify_tamper(void)
 		g_free(kd);
 		sqlite3 *db;
 		g_assert_cmpint(sqlite3_open(copy, &db), ==, SQLITE_OK);
-		exec_ok(db, drop_triggers);
-		exec_ok(db, cases[k].sql);
+		lfix_exec_ok(db, drop_triggers);
+		lfix_exec_ok(db, cases[k].sql);
 		sqlite3_close(db);
 		g_assert_cmpint(verify(copy, &v), ==, 0);
 		if (v.ok || v.first_bad != cases[k].first_bad)
@@ -696,7 +620,7 @@ static void test_chain_verify_tamper(void)
 				v.first_bad, v.why);
 		g_assert_cmpint(tool("verify", "--db", copy, NULL, NULL), ==, 1);
 		g_assert_cmpint(tool("export", "--db", copy, NULL, NULL), ==, 1);
-		remove_db(copy);
+		lfix_remove_db(copy);
 	}
 	/* Bad arguments and missing files. */
 	g_assert_cmpint(tool("verify", NULL, NULL, NULL, NULL), ==, 2);
@@ -709,15 +633,15 @@ static void test_chain_verify_tamper(void)
 	g_assert_cmpint(g_unlink(ks), ==, 0);
 	g_assert_cmpint(tool("verify", "--db", path, NULL, NULL), ==, 3);
 	g_free(ks);
-	remove_db(path);
+	lfix_remove_db(path);
 }
 
 /* The secret: created at first start, 0600, in the documented format; refused when others
  * may read it; required once records exist; never in an error message. */
 static void test_secret_file(void)
 {
-	struct fix f;
-	fix_new(&f);
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
 	char *ks = ledger_secret_path(f.path);
 	struct stat st;
 	g_assert_cmpint(stat(ks, &st), ==, 0);
@@ -734,7 +658,7 @@ static void test_secret_file(void)
 	g_free(data);
 	struct ledger_tx tx;
 	open_topup(&f, &tx);
-	fix_close(&f);
+	lfix_close(&f);
 
 	struct kio_error err = {0};
 	struct ledger *l = NULL;
@@ -759,7 +683,7 @@ static void test_secret_file(void)
 	g_assert_nonnull(strstr(err.msg, "secret is missing"));
 	g_assert_false(g_file_test(ks, G_FILE_TEST_EXISTS));
 	g_free(ks);
-	remove_db(f.path);
+	lfix_remove_db(f.path);
 }
 
 /* The kiosk does not append onto a chain cut at its end or without its head: ledger_open
@@ -775,8 +699,8 @@ static void test_open_refuses_broken_head(void)
 		char *path = populated_db();
 		sqlite3 *db;
 		g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
-		exec_ok(db, drop_triggers);
-		exec_ok(db, cuts[k]);
+		lfix_exec_ok(db, drop_triggers);
+		lfix_exec_ok(db, cuts[k]);
 		sqlite3_close(db);
 		struct ledger *l = NULL;
 		struct kio_error err = {0};
@@ -788,7 +712,7 @@ static void test_open_refuses_broken_head(void)
 		g_assert_cmpint(ledger_open(path, &l, &err), ==, KIO_ERR_CORRUPT);
 		g_assert_false(g_file_test(ks, G_FILE_TEST_EXISTS));
 		g_free(ks);
-		remove_db(path);
+		lfix_remove_db(path);
 	}
 }
 
@@ -897,15 +821,15 @@ static void test_export_reads_back(void)
 
 	/* A card number needing JSON escapes cannot exist (digits only); a reason can: raw SQL
 	 * with the triggers dropped breaks the chain, so the export refuses it whole. */
-	exec_ok(db, drop_triggers);
-	exec_ok(db, "UPDATE suspense SET why = 'a \"quoted\" \\ reason' WHERE rec = 9");
+	lfix_exec_ok(db, drop_triggers);
+	lfix_exec_ok(db, "UPDATE suspense SET why = 'a \"quoted\" \\ reason' WHERE rec = 9");
 	sqlite3_close(db);
 	text = export_text(path, 0, &rc);
 	g_assert_cmpint(rc, ==, KIO_ERR_CORRUPT);
 	g_assert_true(text == NULL || text[0] == '\0');
 	free(text);
 	g_object_unref(p);
-	remove_db(path);
+	lfix_remove_db(path);
 }
 
 /* ---- SIGKILL at every kill point ---- */
@@ -940,7 +864,7 @@ static void on_point(void *user, const char *point)
  * another left open with a note, then start-up recovery. */
 static void child_steps(const char *path, struct killer *k)
 {
-	struct fix f = {.path = (char *)path};
+	struct lfix f = {.path = (char *)path};
 	struct kio_error err = {0};
 	if (ledger_open(path, &f.l, &err) != 0)
 		_exit(91);
@@ -1075,7 +999,7 @@ static void check_after_kill(const char *path, const char *point)
 static void test_sigkill_at_every_point(void)
 {
 	/* A full run names the points in order. */
-	char *path = temp_db();
+	char *path = lfix_temp_db("kiosk-ledger-tx");
 	int fds[2];
 	g_assert_cmpint(pipe(fds), ==, 0);
 	int status = run_child(path, 0, fds[1]);
@@ -1089,7 +1013,7 @@ static void test_sigkill_at_every_point(void)
 		g_string_append_len(names, buf, r);
 	close(fds[0]);
 	check_after_kill(path, "the end");
-	remove_db(path);
+	lfix_remove_db(path);
 	char **points = g_strsplit(names->str, "\n", -1);
 	g_string_free(names, TRUE);
 	guint n_points = g_strv_length(points) - 1;
@@ -1101,12 +1025,12 @@ static void test_sigkill_at_every_point(void)
 		g_assert_true(g_strv_contains((const char *const *)points, named[k]));
 
 	for (guint i = 1; i <= n_points; i++) {
-		path = temp_db();
+		path = lfix_temp_db("kiosk-ledger-tx");
 		status = run_child(path, (int)i, -1);
 		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
 			g_error("kill %u (%s): child did not die by SIGKILL (status %d)", i, points[i - 1], status);
 		check_after_kill(path, points[i - 1]);
-		remove_db(path);
+		lfix_remove_db(path);
 	}
 	g_test_message("SIGKILL at %u kill points: invariants and chain held after each", n_points);
 	g_strfreev(points);
@@ -1116,7 +1040,7 @@ static void test_sigkill_at_every_point(void)
  * delay drawn from the length of an unkilled run); each restart recovers first. */
 static void test_sigkill_random_moments(void)
 {
-	char *path = temp_db();
+	char *path = lfix_temp_db("kiosk-ledger-tx");
 	gint64 t0 = g_get_monotonic_time();
 	pid_t pid = fork();
 	g_assert_cmpint(pid, >=, 0);
@@ -1127,11 +1051,11 @@ static void test_sigkill_random_moments(void)
 	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	gint64 run_us = g_get_monotonic_time() - t0;
 	check_after_kill(path, "an unkilled run");
-	remove_db(path);
+	lfix_remove_db(path);
 
 	int killed = 0, cases = 25;
 	for (int c = 0; c < cases; c++) {
-		path = temp_db();
+		path = lfix_temp_db("kiosk-ledger-tx");
 		/* Two runs on the same database: the second starts with recovery of the first. */
 		for (int round = 0; round < 2; round++) {
 			pid = fork();
@@ -1149,7 +1073,7 @@ static void test_sigkill_random_moments(void)
 			snprintf(where, sizeof(where), "random kill %d.%d", c, round);
 			check_after_kill(path, where);
 		}
-		remove_db(path);
+		lfix_remove_db(path);
 	}
 	g_test_message("SIGKILL at random moments: %d of %d runs killed mid-way (a run takes %" G_GINT64_FORMAT
 		       " us), invariants and chain held after each",
