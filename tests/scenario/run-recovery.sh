@@ -44,7 +44,11 @@ expect_receipt() { # FILE
 	done
 	grep -qE "^Transaction ID${tab}[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\$" "$txt" ||
 		fail "$1 lacks the transaction id"
-	grep -q "7840123456789012\|7840 1234\|5678" "$txt" && fail "$1 shows more of the card than its last four digits"
+	grep -q "7840123456789012\|7840 1234" "$txt" && fail "$1 shows more of the card than its last four digits"
+	# The card's middle digits, on the card's own lines only: the transaction id is random hex
+	# and holds "5678" in about one receipt in 200 (a failure of this test, seen once).
+	grep -E "^(Card|رقم البطاقة)${tab}" "$txt" | grep -q "5678" &&
+		fail "$1 shows more of the card than its last four digits"
 	return 0
 }
 
