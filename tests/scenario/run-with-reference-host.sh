@@ -15,22 +15,28 @@ if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
 fi
 rm -rf "$work"
 mkdir -p "$work"
-stop_host() { KIOSK_HOST=$host bash "$src/scripts/host-up.sh" stop "$work/host" >/dev/null 2>&1; }
+# The host's folder: not under the build tree, whose parents (a CI clone in a private mktemp
+# folder) the cluster's user cannot pass through when root; a fresh temporary folder of its own.
+host_dir=$(mktemp -d) || exit 1
+stop_host() {
+	KIOSK_HOST=$host bash "$src/scripts/host-up.sh" stop "$host_dir" >/dev/null 2>&1
+	rm -rf "$host_dir"
+}
 trap stop_host EXIT
-if ! ini=$(KIOSK_HOST=$host bash "$src/scripts/host-up.sh" start "$work/host"); then
+if ! ini=$(KIOSK_HOST=$host bash "$src/scripts/host-up.sh" start "$host_dir"); then
 	echo "FAIL: the reference host did not start" >&2
 	exit 1
 fi
 cp "$ini" "$work/kiosk.ini"
 [ -f "${scenario%.scenario}.ini" ] && cat "${scenario%.scenario}.ini" >>"$work/kiosk.ini"
 "$kiosk" --headless --simulate --config "$work/kiosk.ini" --script "$scenario" --out "$work/out" \
-	--db "$work/host/kiosk.db"
+	--db "$host_dir/kiosk.db"
 status=$?
 if [ "$status" -ne 0 ]; then
 	echo "FAIL: exit status $status, expected 0" >&2
 	exit 1
 fi
-KIOSK_HOST=$host bash "$src/scripts/host-up.sh" dump "$work/host" >"$work/dump.jsonl" || {
+KIOSK_HOST=$host bash "$src/scripts/host-up.sh" dump "$host_dir" >"$work/dump.jsonl" || {
 	echo "FAIL: kiosk-host dump" >&2
 	exit 1
 }
