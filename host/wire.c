@@ -53,7 +53,7 @@ bool wire_uuid_ok(const char *s)
  * stack. */
 static const bool bad_json[CORE_JSON_FAULT_COUNT] = {
 	[CORE_JSON_NUL] = true, [CORE_JSON_UTF8] = true, [CORE_JSON_SURROGATE] = true, [CORE_JSON_LEADING_ZERO] = true,
-	[CORE_JSON_NOT_NUMBER] = true,
+	[CORE_JSON_NOT_NUMBER] = true, [CORE_JSON_BAD_ESCAPE] = true,
 };
 
 /* The document's top object. json-glib reads the bytes with their length; a body the guard

@@ -16,6 +16,8 @@
  *   the last is kept; another reader keeps the first. Refused: names are compared after
  *   unescaping, per object.
  * - text that is not UTF-8. Refused (overlong forms, surrogates and > U+10FFFF too).
+ * - an escape JSON does not have (\q) or a \u without four hex digits (\ud8;d): json-glib
+ *   decodes them into something. Refused.
  * - hexadecimal, which JSON does not have: "value_fils":0x7D0 reads as 2000. Refused: a number
  *   whose digits run into a letter.
  * A number with a fraction or exponent is left to the caller's type checks (a clear "must be
@@ -41,6 +43,7 @@ enum core_json_fault {
 	CORE_JSON_DEPTH,         /* objects and arrays nested deeper than depth_max */
 	CORE_JSON_DUPLICATE,     /* a member name twice in one object, after unescaping */
 	CORE_JSON_NOT_NUMBER,    /* digits run into a letter: 0x7D0 (json-glib reads hexadecimal) */
+	CORE_JSON_BAD_ESCAPE,    /* \q, or \u without four hex digits (json-glib takes them) */
 	CORE_JSON_FAULT_COUNT
 };
 
