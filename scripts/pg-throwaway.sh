@@ -67,6 +67,12 @@ start)
 		echo "pg-throwaway: $dir/data exists already (stop and remove it first)" >&2
 		exit 1
 	fi
+	# The server's socket is DIR/sock/.s.PGSQL.5432, and a Unix socket path holds 107 bytes.
+	if [ $(( ${#dir} + 21 )) -gt 107 ]; then
+		echo "pg-throwaway: $dir is too long a path for the server's socket (107 bytes at most;" \
+			"use a shorter folder, or TMPDIR=/tmp)" >&2
+		exit 1
+	fi
 	mkdir -p "$dir/sock"
 	if [ "$(id -u)" -eq 0 ]; then
 		chown -R postgres "$dir"

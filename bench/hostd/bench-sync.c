@@ -179,8 +179,8 @@ static char *pristine_ledgers(const char *cache, int kiosks, int records, double
 		g_free(marker);
 		return cached;
 	}
-	char *tmp = g_strdup(g_file_test("/dev/shm", G_FILE_TEST_IS_DIR) ? "/dev/shm/kiosk-bench-XXXXXX"
-									: "/tmp/kiosk-bench-XXXXXX");
+	char *tmp = g_build_filename(g_file_test("/dev/shm", G_FILE_TEST_IS_DIR) ? "/dev/shm" : g_get_tmp_dir(),
+				     "kiosk-bench-XXXXXX", NULL);
 	if (!g_mkdtemp(tmp))
 		g_error("cannot make %s", tmp);
 	double t0 = now_s();

@@ -3,6 +3,7 @@
 #include "host.h"
 
 #include <errno.h>
+#include <glib.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -237,12 +238,14 @@ int scn_host_start(struct core_config *cfg, struct scn_host **out, struct kio_er
 	h->host_bin = xasprintf("%s/host/kiosk-host", KIOSK_BUILD_ROOT);
 	h->proxy_bin = xasprintf("%s/tests/network/faultproxy", KIOSK_BUILD_ROOT);
 	char *script = xasprintf("%s/scripts/pg-throwaway.sh", KIOSK_SOURCE_DIR);
-	/* Under /tmp whatever TMPDIR says: the server's socket path stays short, and as root the
-	 * postgres user reaches it. KIOSK_SCENARIO_HOST_ROOT puts it elsewhere (the tests, to find
-	 * what a run left). */
+	/* In the temporary folder (TMPDIR), or KIOSK_SCENARIO_HOST_ROOT (the tests, to find what a
+	 * run left). pg-throwaway.sh refuses, naming it, a folder whose socket path would be too
+	 * long or that the postgres user cannot reach when root. */
 	const char *root = getenv("KIOSK_SCENARIO_HOST_ROOT");
+	if (!root || !*root || strlen(root) >= 100)
+		root = g_get_tmp_dir();
 	char tmpl[160];
-	snprintf(tmpl, sizeof(tmpl), "%s/kiosk-scenario-host-XXXXXX", root && *root && strlen(root) < 100 ? root : "/tmp");
+	snprintf(tmpl, sizeof(tmpl), "%s/kiosk-scenario-host-XXXXXX", root);
 	int rc = 0;
 	char *text = NULL;
 	if (access(h->host_bin, X_OK) != 0 || access(h->proxy_bin, X_OK) != 0) {

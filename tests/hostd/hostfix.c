@@ -64,9 +64,9 @@ static void start_keeper(const char *dir)
 
 int hostfix_cluster_start(char **dir, char **conninfo)
 {
-	/* Under /tmp whatever TMPDIR says: the server's socket path must stay under 108 bytes, and
-	 * as root the postgres user must reach the folder through its parents. */
-	*dir = g_strdup("/tmp/kiosk-hostd-XXXXXX");
+	/* In the temporary folder (TMPDIR): pg-throwaway.sh refuses, naming it, one whose socket
+	 * path would pass 107 bytes, or that the postgres user cannot reach when root. */
+	*dir = g_build_filename(g_get_tmp_dir(), "kiosk-hostd-XXXXXX", NULL);
 	g_assert_nonnull(g_mkdtemp(*dir));
 	start_keeper(*dir);
 	char *sh = script();

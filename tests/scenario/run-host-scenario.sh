@@ -7,7 +7,7 @@
 set -u
 here=$(dirname "$0")
 work=$3
-root=$(mktemp -d /tmp/ksh-XXXXXX) || exit 1
+root=$(mktemp -d -t ksh-XXXXXX) || exit 1
 # As root the cluster runs as postgres, which must pass through this folder.
 chmod 0711 "$root"
 KIOSK_SCENARIO_HOST_ROOT=$root bash "$here/run-scenario.sh" "$@"
