@@ -10,6 +10,7 @@
 
 #include "chain.h"
 #include "export.h"
+#include "kiosk/core/cli.h"
 #include "kiosk/core/config.h"
 #include "prune.h"
 
@@ -117,20 +118,11 @@ int ledger_tool_main(int argc, char **argv)
 			}
 			break;
 		case 'h': usage(stdout); return 0;
-		default:
-			fprintf(stderr, "kiosk ledger %s: %s '%s' (see kiosk ledger --help)\n", cmd,
-				optopt ? "option needs a value:" : "unknown option", av[optind - 1]);
-			return 2;
+		default: return core_cli_bad_option("ledger", cmd, av);
 		}
 	}
-	if (optind < ac) {
-		fprintf(stderr, "kiosk ledger %s: unexpected argument '%s'\n", cmd, av[optind]);
+	if (core_cli_check_db("ledger", cmd, ac, av, db) != 0)
 		return 2;
-	}
-	if (!db || !*db) {
-		fprintf(stderr, "kiosk ledger %s: --db PATH is needed\n", cmd);
-		return 2;
-	}
 	if (prune)
 		return prune_main(db, config);
 	if (verify) {

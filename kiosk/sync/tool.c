@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "drain.h"
+#include "kiosk/core/cli.h"
 #include "kiosk/core/config.h"
 #include "kiosk/core/log.h"
 #include "kiosk/ledger/sync-state.h"
@@ -169,20 +170,11 @@ int sync_tool_main(int argc, char **argv)
 			config = optarg;
 			break;
 		case 'h': usage(stdout); return 0;
-		default:
-			fprintf(stderr, "kiosk sync %s: %s '%s' (see kiosk sync --help)\n", cmd,
-				optopt ? "option needs a value:" : "unknown option", av[optind - 1]);
-			return 2;
+		default: return core_cli_bad_option("sync", cmd, av);
 		}
 	}
-	if (optind < ac) {
-		fprintf(stderr, "kiosk sync %s: unexpected argument '%s'\n", cmd, av[optind]);
+	if (core_cli_check_db("sync", cmd, ac, av, db) != 0)
 		return 2;
-	}
-	if (!db || !*db) {
-		fprintf(stderr, "kiosk sync %s: --db PATH is needed\n", cmd);
-		return 2;
-	}
 	if (is_push && (!config || !*config)) {
 		fprintf(stderr, "kiosk sync push: --config FILE is needed (its [host] names the host)\n");
 		return 2;
