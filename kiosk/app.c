@@ -51,6 +51,7 @@
 #include "drivers/class/receipt.h"
 #include "kiosk-config.h"
 #include "kiosk/devices.h"
+#include "kiosk/fees/catalogue.h"
 #include "kiosk/kdev.h"
 #include "kiosk/tech/testprint.h"
 #include "kiosk/core/clock.h"
@@ -83,6 +84,9 @@ struct app {
 	struct ui_display *display;
 	struct ledger *ledger;
 	struct ledger_notes *notes;
+	/* The fees catalogue (kiosk/fees/catalogue.h): NULL when neither the files nor the stored
+	 * copy pass its checks (no fees can be paid then). */
+	struct catalogue *catalogue;
 	struct devices *devices;
 	/* Start-up recovery: transactions a crash left open, and their receipts. */
 	struct recovery *recovery;
@@ -254,6 +258,7 @@ void app_wake_at(struct app *app, uint64_t at_ms)
 uint64_t app_now_ms(const struct app *app) { return core_clock_now_ms(app->clock); }
 const struct core_clock *app_clock(const struct app *app) { return app->clock; }
 struct ledger *app_ledger(struct app *app) { return app->ledger; }
+const struct catalogue *app_catalogue(const struct app *app) { return app->catalogue; }
 struct cash_unit *app_cash(struct app *app) { return app->cash; }
 const struct i18n *app_i18n(const struct app *app) { return app->i18n; }
 bool app_out_of_service(const struct app *app) { return app->out_of_service; }
@@ -1220,6 +1225,11 @@ int app_run(const struct app_options *opts)
 		goto out_display;
 	}
 	app->notes = ledger_notes_new(app->ledger, app->clock);
+	/* The catalogue after the ledger, whose migration 10 keeps its last good copy. A bad or
+	 * missing one is logged by catalogue_open and only takes fees away: top-ups still work. */
+	struct kio_error cat_err = {0};
+	if (catalogue_open(app->ledger, app->cfg.fees_catalogue, &app->catalogue, &cat_err) != 0)
+		LOG_WARN("no fees catalogue: fees cannot be paid on this kiosk (%s)", cat_err.msg);
 	ledger_set_fault_listener(app->ledger, on_store_fault, app);
 	app->wake_event = SDL_RegisterEvents(1);
 	if (app->wake_event == (uint32_t)-1) {
@@ -1292,6 +1302,7 @@ int app_run(const struct app_options *opts)
 out_sync:
 	sync_free(app->sync); /* stops the worker: an exchange under way ends within host.timeout_ms */
 out_notes:
+	catalogue_free(app->catalogue);
 	ledger_notes_free(app->notes);
 	ledger_close(app->ledger);
 out_display:

@@ -16,6 +16,7 @@
 
 struct app;
 struct core_clock;
+struct catalogue;
 struct ledger;
 struct sync;
 
@@ -73,6 +74,8 @@ uint64_t app_now_ms(const struct app *app);
 /* Borrowed from the app, for the flows (kiosk/flows) the screens run. */
 const struct core_clock *app_clock(const struct app *app);
 struct ledger *app_ledger(struct app *app);
+/* The fees catalogue loaded at start (kiosk/fees/catalogue.h); NULL when there is none. */
+const struct catalogue *app_catalogue(const struct app *app);
 struct cash_unit *app_cash(struct app *app);
 const struct i18n *app_i18n(const struct app *app);
 /* The store cannot record money (app.c, invariant 1): no flow may take it. */

@@ -12,6 +12,7 @@
 #include "kiosk/core/log.h"
 #include "kiosk/core/path.h"
 #include "kiosk/ledger/tool.h"
+#include "kiosk/fees/catalogue.h"
 #include "kiosk/sync/tool.h"
 #if KIOSK_TEST_PORT
 #include "kiosk/scenario/supervise.h"
@@ -25,6 +26,7 @@ static void usage(FILE *out)
 		"       kiosk layout [OPTION]... TEXT   (text layout tool: kiosk layout --help)\n"
 		"       kiosk ledger verify|export --db PATH   (ledger audit: kiosk ledger --help)\n"
 		"       kiosk sync status|push --db PATH ...   (sync to the host: kiosk sync --help)\n"
+		"       kiosk catalogue check DIR              (fees catalogue: kiosk catalogue --help)\n"
 		"\n"
 		"The e-Dirham self-service kiosk: top-ups, new cards and government fees paid in banknotes.\n"
 		"\n"
@@ -65,6 +67,9 @@ int main(int argc, char **argv)
 	/* The sync's status and a foreground drain (kiosk/sync/tool.c): no window, no devices. */
 	if (argc > 1 && strcmp(argv[1], "sync") == 0)
 		return sync_tool_main(argc - 1, argv + 1);
+	/* The fees catalogue's check (kiosk/fees/tool.c): no window, no devices, no database. */
+	if (argc > 1 && strcmp(argv[1], "catalogue") == 0)
+		return catalogue_tool_main(argc - 1, argv + 1);
 
 	enum { OPT_SIMULATE = 256, OPT_HEADLESS, OPT_SCRIPT, OPT_OUT, OPT_DB, OPT_CONFIG, OPT_LANG, OPT_WINDOWED,
 	       OPT_FULLSCREEN, OPT_LOG_LEVEL, OPT_STARTUP_REPORT, OPT_PRINT_CONFIG, OPT_VERSION, OPT_HELP };

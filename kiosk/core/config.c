@@ -108,6 +108,10 @@ static const struct key_desc keys[] = {
 	 "Fils of top-ups the whole kiosk may hold that the host has not acknowledged"},
 	{"offline", "kiosk_max_count", KEY_INT, OFF(offline_kiosk_max_count), 0, 1, 100000, NULL,
 	 "Top-ups the whole kiosk may hold that the host has not acknowledged"},
+	/* The fees catalogue (issue 13, docs/catalogue.md): loaded and checked at start; a bad one
+	 * leaves the last good copy in use. */
+	{"fees", "catalogue", KEY_STRING, OFF(fees_catalogue), SZ(fees_catalogue), 0, 0, NULL,
+	 "Folder of the fees catalogue (<entity>.json files, docs/catalogue.md)"},
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) == CORE_CONFIG_KEYS, "CORE_CONFIG_KEYS is the table's size");
@@ -122,6 +126,7 @@ void core_config_defaults(struct core_config *cfg)
 	cfg->inactivity_timeout_s = 60;
 	cfg->digits = CONFIG_DIGITS_WESTERN;
 	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", KIOSK_DATA_DIR);
+	snprintf(cfg->fees_catalogue, sizeof(cfg->fees_catalogue), "%s/assets/catalogue", KIOSK_DATA_DIR);
 	snprintf(cfg->db_path, sizeof(cfg->db_path), "kiosk.db");
 	snprintf(cfg->out_dir, sizeof(cfg->out_dir), "out");
 	/* The models the drivers were written for; a site with other units sets its own ids. */

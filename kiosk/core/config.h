@@ -16,7 +16,7 @@
 
 enum config_digits { CONFIG_DIGITS_WESTERN, CONFIG_DIGITS_EASTERN };
 
-enum { CORE_CONFIG_KEYS = 35 }; /* the keys in config.c's table */
+enum { CORE_CONFIG_KEYS = 36 }; /* the keys in config.c's table */
 
 /*
  * The screen sizes the layouts are proven at (README, Configuration): each side
@@ -67,6 +67,8 @@ struct core_config {
 	int offline_card_max_count;
 	int64_t offline_kiosk_max_fils;
 	int offline_kiosk_max_count;
+	/* [fees] */
+	char fees_catalogue[512];  /* the catalogue's folder (default KIOSK_DATA_DIR/assets/catalogue) */
 
 	/* Where the values came from, for messages about them found after loading (a USB id,
 	 * a path): the file last loaded (borrowed from the caller of core_config_load, NULL

@@ -381,6 +381,41 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER suspense_note_once BEFORE INSERT ON suspense"
 	"  WHEN EXISTS (SELECT 1 FROM payment WHERE note_id = NEW.note_id)"
 	"  BEGIN SELECT RAISE(ABORT, 'ledger: note already paid'); END;",
+	/* 10: the fees catalogue's last good copy (kiosk/fees/catalogue-store.c, issue 13):
+	 * configuration, not money, so no rec, no MAC and no chain; replaced whole, in one
+	 * commit, when a catalogue that passes every check differs from it, and read back (and
+	 * checked again) when the files do not pass. The CHECKs repeat the loader's rules the
+	 * table can say, so a stored copy cannot hold what the loader refuses. */
+	"CREATE TABLE catalogue_meta ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  version TEXT NOT NULL CHECK (length(version) = 64),"
+	"  source TEXT NOT NULL"
+	") STRICT;"
+	"CREATE TABLE catalogue_entity ("
+	"  id TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 32),"
+	"  name_en TEXT NOT NULL,"
+	"  name_ar TEXT NOT NULL,"
+	"  icon TEXT NOT NULL,"
+	"  ord INTEGER NOT NULL CHECK (ord BETWEEN 0 AND 9999)"
+	") STRICT;"
+	"CREATE TABLE catalogue_service ("
+	"  entity TEXT NOT NULL REFERENCES catalogue_entity(id),"
+	"  n INTEGER NOT NULL CHECK (n >= 0),"
+	"  id TEXT NOT NULL UNIQUE CHECK (length(id) BETWEEN 1 AND 32),"
+	"  name_en TEXT NOT NULL,"
+	"  name_ar TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('fixed', 'inquiry', 'open')),"
+	"  amount_fils INTEGER CHECK ((kind = 'fixed') = (amount_fils IS NOT NULL)),"
+	"  min_fils INTEGER, max_fils INTEGER, step_fils INTEGER,"
+	"  ref_name_en TEXT, ref_name_ar TEXT, ref_min_len INTEGER, ref_max_len INTEGER,"
+	"  ref_check TEXT CHECK (ref_check IS NULL OR ref_check IN ('none', 'luhn', 'mod97', 'damm')),"
+	"  host_entity TEXT NOT NULL,"
+	"  host_service TEXT NOT NULL,"
+	"  needs_host INTEGER NOT NULL CHECK (needs_host IN (0, 1)),"
+	"  PRIMARY KEY (entity, n),"
+	"  CHECK ((kind = 'open') = (min_fils IS NOT NULL AND max_fils IS NOT NULL AND step_fils IS NOT NULL)),"
+	"  CHECK ((ref_check IS NULL) = (ref_name_en IS NULL) AND (ref_check IS NULL) = (ref_min_len IS NULL))"
+	") STRICT;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
