@@ -7,7 +7,19 @@
 #include "chain.h"
 #include "store.h"
 
-enum chain_table { CHAIN_TX, CHAIN_TX_ITEM, CHAIN_PAYMENT, CHAIN_SUSPENSE, CHAIN_TX_END, CHAIN_TABLE_COUNT };
+/* In the order of chain_specs; the last four are migration 11's (basket.c). */
+enum chain_table {
+	CHAIN_TX,
+	CHAIN_TX_ITEM,
+	CHAIN_PAYMENT,
+	CHAIN_SUSPENSE,
+	CHAIN_TX_END,
+	CHAIN_FEE_ITEM,
+	CHAIN_FEE_RESULT,
+	CHAIN_VOUCHER_PAYMENT,
+	CHAIN_VOUCHER_ISSUE,
+	CHAIN_TABLE_COUNT
+};
 
 enum chain_type { CHAIN_NULL, CHAIN_INT, CHAIN_TEXT };
 
@@ -17,7 +29,7 @@ struct chain_val {
 	const char *s; /* CHAIN_TEXT: borrowed, NUL-terminated */
 };
 
-#define CHAIN_COLS_MAX 6
+#define CHAIN_COLS_MAX 7
 
 /* Each booked table's columns after `rec` and before `mac`, in the order the MAC covers
  * them. Shared by the writer, the verifier and the export so they cannot disagree. */
@@ -27,6 +39,16 @@ struct chain_spec {
 	int n_cols;
 };
 extern const struct chain_spec chain_specs[CHAIN_TABLE_COUNT];
+
+/* Which chained tables db has: an audit tool may read a ledger from before a migration that
+ * added some (migration 11's basket tables); the kiosk itself always has them all. KIO_ERR_IO
+ * when the schema cannot be read. */
+int chain_tables_present(sqlite3 *db, bool present[CHAIN_TABLE_COUNT], struct kio_error *err);
+
+/* "SELECT rec, <table number> FROM <table> <where> UNION ALL ..." over the tables present,
+ * without an ORDER BY: the list of records in chain order is this plus "ORDER BY 1, 2".
+ * `where` (may be "") is appended to each SELECT. Caller frees. */
+char *chain_records_sql(const bool present[CHAIN_TABLE_COUNT], const char *where);
 
 /* What a prune left of the records it removed (migration 8, prune.c): the chain goes on from
  * record rec + 1 with last_mac as its prev. rec 0: nothing pruned (no MAC to check). */

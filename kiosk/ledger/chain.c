@@ -37,7 +37,46 @@ const struct chain_spec chain_specs[CHAIN_TABLE_COUNT] = {
 	[CHAIN_PAYMENT] = {"payment", {"tx_rec", "method", "note_id", "value_fils", "at_s"}, 5},
 	[CHAIN_SUSPENSE] = {"suspense", {"note_id", "value_fils", "at_s", "why"}, 4},
 	[CHAIN_TX_END] = {"tx_end", {"tx_rec", "state", "recovered", "credited_fils", "at_s"}, 5},
+	/* Migration 11: a fees transaction's basket (basket.c). */
+	[CHAIN_FEE_ITEM] = {"fee_item", {"tx_rec", "n", "entity", "service", "reference", "bill", "amount_fils"}, 7},
+	[CHAIN_FEE_RESULT] = {"fee_result", {"tx_rec", "n", "status", "host_ref", "at_s"}, 5},
+	[CHAIN_VOUCHER_PAYMENT] = {"voucher_payment", {"tx_rec", "code", "redemption_id", "value_fils", "at_s"}, 5},
+	[CHAIN_VOUCHER_ISSUE] = {"voucher_issue", {"tx_rec", "code", "value_fils", "expires_s", "why", "at_s"}, 6},
 };
+
+int chain_tables_present(sqlite3 *db, bool present[CHAIN_TABLE_COUNT], struct kio_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return kio_fail(err, KIO_ERR_IO, "ledger chain: read the schema: %s", sqlite3_errmsg(db));
+	int rc = 0;
+	for (int t = 0; t < CHAIN_TABLE_COUNT && !rc; t++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, chain_specs[t].table, -1, SQLITE_STATIC);
+		int step = sqlite3_step(st);
+		if (step == SQLITE_ROW || step == SQLITE_DONE)
+			present[t] = step == SQLITE_ROW;
+		else
+			rc = kio_fail(err, KIO_ERR_IO, "ledger chain: read the schema: %s", sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+char *chain_records_sql(const bool present[CHAIN_TABLE_COUNT], const char *where)
+{
+	char *sql = xstrdup("");
+	for (int t = 0; t < CHAIN_TABLE_COUNT; t++) {
+		if (!present[t])
+			continue;
+		char *next = xasprintf("%s%sSELECT rec, %d FROM %s %s", sql, sql[0] ? " UNION ALL " : "", t,
+				       chain_specs[t].table, where);
+		free(sql);
+		sql = next;
+	}
+	return sql;
+}
 
 static void put_bytes(struct hmac_sha256_ctx *ctx, uint8_t tag, const void *data, size_t len)
 {
@@ -233,22 +272,47 @@ int chain_append(struct ledger *ledger, enum chain_table table, const struct cha
 	return rc;
 }
 
-#define MAX_REC_SQL \
-	"SELECT max(coalesce((SELECT max(rec) FROM tx), 0), coalesce((SELECT max(rec) FROM tx_item), 0)," \
-	" coalesce((SELECT max(rec) FROM payment), 0), coalesce((SELECT max(rec) FROM suspense), 0)," \
-	" coalesce((SELECT max(rec) FROM tx_end), 0)), (SELECT count(*) FROM chain_head)"
+/* The last record's number (0: none) and whether there is a head, over the tables db has:
+ * each table's max(rec) is one probe of its rowid, so this stays O(1) at start-up. */
+static int last_record(sqlite3 *db, int64_t *last, bool *has_head, struct kio_error *err)
+{
+	bool present[CHAIN_TABLE_COUNT];
+	int rc = chain_tables_present(db, present, err);
+	if (rc)
+		return rc;
+	char *maxes = xstrdup("0");
+	for (int t = 0; t < CHAIN_TABLE_COUNT; t++) {
+		if (!present[t])
+			continue;
+		char *next = xasprintf("%s, coalesce((SELECT max(rec) FROM %s), 0)", maxes, chain_specs[t].table);
+		free(maxes);
+		maxes = next;
+	}
+	/* max() of one argument is the aggregate: the leading 0 makes it the scalar. */
+	char *q = xasprintf("SELECT max(%s), (SELECT count(*) FROM chain_head)", maxes);
+	free(maxes);
+	sqlite3_stmt *st = NULL;
+	int prc = sqlite3_prepare_v2(db, q, -1, &st, NULL);
+	free(q);
+	if (prc != SQLITE_OK)
+		return sql_fail(db, err, "read the chain");
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*last = sqlite3_column_int64(st, 0);
+		*has_head = sqlite3_column_int64(st, 1) != 0;
+	} else {
+		rc = sql_fail(db, err, "read the chain");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
 
 int chain_is_empty(sqlite3 *db, bool *empty, struct kio_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, MAX_REC_SQL, -1, &st, NULL) != SQLITE_OK)
-		return sql_fail(db, err, "read the chain");
-	int rc = 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*empty = sqlite3_column_int64(st, 0) == 0 && sqlite3_column_int64(st, 1) == 0;
-	else
-		rc = sql_fail(db, err, "read the chain");
-	sqlite3_finalize(st);
+	int64_t last = 0;
+	bool has_head = false;
+	int rc = last_record(db, &last, &has_head, err);
+	if (!rc)
+		*empty = last == 0 && !has_head;
 	return rc;
 }
 
@@ -256,13 +320,11 @@ int chain_check_head(struct ledger *ledger, struct kio_error *err)
 {
 	sqlite3 *db = ledger_db(ledger);
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, MAX_REC_SQL, -1, &st, NULL) != SQLITE_OK)
-		return sql_fail(db, err, "read the chain");
 	int64_t last = 0;
-	int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : sql_fail(db, err, "read the chain");
+	bool has_head = false, present[CHAIN_TABLE_COUNT];
+	int rc = last_record(db, &last, &has_head, err);
 	if (!rc)
-		last = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+		rc = chain_tables_present(db, present, err);
 	if (rc)
 		return rc;
 	/* After a prune that took every record, the last one is the base's (prune.c). */
@@ -293,6 +355,8 @@ int chain_check_head(struct ledger *ledger, struct kio_error *err)
 		if (ok && at_base)
 			ok = memcmp(base.last_mac, sqlite3_column_blob(st, 1), LEDGER_MAC_BYTES) == 0;
 		for (int t = 0; ok && !at_base && t < CHAIN_TABLE_COUNT; t++) {
+			if (!present[t])
+				continue;
 			sqlite3_stmt *r = NULL;
 			char *q = xasprintf("SELECT mac FROM %s WHERE rec = ?", chain_specs[t].table);
 			int prc = sqlite3_prepare_v2(db, q, -1, &r, NULL);
@@ -371,8 +435,13 @@ int chain_verify(sqlite3 *db, const uint8_t key[LEDGER_KEY_BYTES], struct ledger
 	v->ok = true;
 	sqlite3_stmt *by_table[CHAIN_TABLE_COUNT] = {0};
 	sqlite3_stmt *order = NULL;
-	int rc = 0;
+	bool present[CHAIN_TABLE_COUNT];
+	int rc = chain_tables_present(db, present, err);
+	if (rc)
+		return rc;
 	for (int t = 0; t < CHAIN_TABLE_COUNT; t++) {
+		if (!present[t])
+			continue;
 		const struct chain_spec *spec = &chain_specs[t];
 		char cols[256] = "";
 		for (int c = 0; c < spec->n_cols; c++) {
@@ -387,11 +456,12 @@ int chain_verify(sqlite3 *db, const uint8_t key[LEDGER_KEY_BYTES], struct ledger
 			goto out_finalize;
 		}
 	}
-	if (sqlite3_prepare_v2(db,
-			       "SELECT rec, 0 FROM tx UNION ALL SELECT rec, 1 FROM tx_item"
-			       " UNION ALL SELECT rec, 2 FROM payment UNION ALL SELECT rec, 3 FROM suspense"
-			       " UNION ALL SELECT rec, 4 FROM tx_end ORDER BY 1, 2",
-			       -1, &order, NULL) != SQLITE_OK) {
+	char *records = chain_records_sql(present, "");
+	char *q = xasprintf("%s ORDER BY 1, 2", records);
+	int prc = sqlite3_prepare_v2(db, q, -1, &order, NULL);
+	free(q);
+	free(records);
+	if (prc != SQLITE_OK) {
 		rc = sql_fail(db, err, "list records");
 		goto out_finalize;
 	}

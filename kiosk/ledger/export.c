@@ -70,8 +70,13 @@ int export_records_each(sqlite3 *db, int64_t since, int64_t limit, export_record
 			struct kio_error *err)
 {
 	sqlite3_stmt *order = NULL, *by_table[CHAIN_TABLE_COUNT] = {0};
-	int rc = 0;
+	bool present[CHAIN_TABLE_COUNT];
+	int rc = chain_tables_present(db, present, err);
+	if (rc)
+		return rc;
 	for (int t = 0; t < CHAIN_TABLE_COUNT && !rc; t++) {
+		if (!present[t])
+			continue;
 		const struct chain_spec *spec = &chain_specs[t];
 		char cols[256] = "";
 		for (int c = 0; c < spec->n_cols; c++) {
@@ -83,13 +88,14 @@ int export_records_each(sqlite3 *db, int64_t since, int64_t limit, export_record
 			rc = kio_fail(err, KIO_ERR_IO, "ledger records: %s", sqlite3_errmsg(db));
 		free(q);
 	}
-	if (!rc && sqlite3_prepare_v2(db,
-				      "SELECT rec, 0 FROM tx WHERE rec > ?1 UNION ALL SELECT rec, 1 FROM tx_item WHERE rec > ?1"
-				      " UNION ALL SELECT rec, 2 FROM payment WHERE rec > ?1"
-				      " UNION ALL SELECT rec, 3 FROM suspense WHERE rec > ?1"
-				      " UNION ALL SELECT rec, 4 FROM tx_end WHERE rec > ?1 ORDER BY 1 LIMIT ?2",
-				      -1, &order, NULL) != SQLITE_OK)
-		rc = kio_fail(err, KIO_ERR_IO, "ledger records: %s", sqlite3_errmsg(db));
+	if (!rc) {
+		char *records = chain_records_sql(present, "WHERE rec > ?1");
+		char *q = xasprintf("%s ORDER BY 1 LIMIT ?2", records);
+		if (sqlite3_prepare_v2(db, q, -1, &order, NULL) != SQLITE_OK)
+			rc = kio_fail(err, KIO_ERR_IO, "ledger records: %s", sqlite3_errmsg(db));
+		free(q);
+		free(records);
+	}
 	if (rc)
 		goto out_finalize;
 	sqlite3_bind_int64(order, 1, since);

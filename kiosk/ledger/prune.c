@@ -24,7 +24,8 @@
  *     INSERT prune_permit(upto, cutoff)         trigger prune_permit_valid: 1, 2, 3
  *     UPDATE chain_base: rec upto, its MAC, the last seq, the highest note id, keyed MAC
  *                                               [prune-base-written]
- *     DELETE receipt, outbox, tx_end, payment, tx_item, tx, suspense <= upto
+ *     DELETE receipt, outbox, tx_end, payment, tx_item, suspense, the basket's
+ *       fee_result, voucher_payment, voucher_issue, fee_item, then tx <= upto
  *                                               triggers *_no_delete: 4
  *     DELETE note_step, note_journey of closed notes below the highest one pruned
  *     DELETE prune_permit                       trigger prune_permit_whole: 5
@@ -193,6 +194,10 @@ static const struct {
 	{"DELETE FROM payment WHERE rec <= ?1", "remove payments"},
 	{"DELETE FROM tx_item WHERE rec <= ?1", "remove items"},
 	{"DELETE FROM suspense WHERE rec <= ?1", "remove suspense records"},
+	{"DELETE FROM fee_result WHERE rec <= ?1", "remove line results"},
+	{"DELETE FROM voucher_payment WHERE rec <= ?1", "remove voucher payments"},
+	{"DELETE FROM voucher_issue WHERE rec <= ?1", "remove vouchers issued"},
+	{"DELETE FROM fee_item WHERE rec <= ?1", "remove basket lines"},
 	{"DELETE FROM tx WHERE rec <= ?1", "remove transactions"},
 };
 

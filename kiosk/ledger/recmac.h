@@ -18,7 +18,7 @@ struct ledger_rec_val {
 	const char *s; /* LEDGER_REC_TEXT: borrowed, NUL-terminated */
 };
 
-#define LEDGER_REC_COLS_MAX 6
+#define LEDGER_REC_COLS_MAX 7
 
 /* The columns of a chained table after `rec` and before `mac`, in MAC order: *cols points to
  * n names owned by the ledger (static). -1 for a table that is not chained. */

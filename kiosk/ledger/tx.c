@@ -14,6 +14,7 @@
 #include "kiosk/core/xmalloc.h"
 #include "store-priv.h"
 #include "sync-state-priv.h"
+#include "tx-priv.h"
 
 /*
  * A transaction (records, not updates: each arrow appends one chained record):
@@ -81,7 +82,14 @@
  * recovered, completed transaction with no printed_s is due (ledger_receipts_due).
  */
 
-const char *ledger_tx_kind_name(int kind) { return kind == LEDGER_TX_TOPUP ? "topup" : NULL; }
+const char *ledger_tx_kind_name(int kind)
+{
+	switch (kind) {
+	case LEDGER_TX_TOPUP: return "topup";
+	case LEDGER_TX_FEES: return "fees";
+	default: return NULL;
+	}
+}
 
 const char *ledger_tx_state_name(int state)
 {
@@ -95,7 +103,7 @@ const char *ledger_tx_state_name(int state)
 
 /* A read failure is reported; a write failure (not a rule a trigger refused) makes the store
  * FAILING: money the kiosk cannot record stops the service (store.c invariant 4). */
-static int sql_fail(struct ledger *ledger, struct kio_error *err, const char *what)
+int ledger_sql_fail(struct ledger *ledger, struct kio_error *err, const char *what)
 {
 	sqlite3 *db = ledger_db(ledger);
 	if ((sqlite3_errcode(db) & 0xFF) == SQLITE_CONSTRAINT)
@@ -111,10 +119,10 @@ static int prepare(struct ledger *ledger, const char *sql, sqlite3_stmt **st, st
 {
 	if (sqlite3_prepare_v2(ledger_db(ledger), sql, -1, st, NULL) == SQLITE_OK)
 		return 0;
-	return sql_fail(ledger, err, "prepare");
+	return ledger_sql_fail(ledger, err, "prepare");
 }
 
-static int open_tx_rec(struct ledger *ledger, int64_t *rec, struct kio_error *err)
+int ledger_open_tx_rec(struct ledger *ledger, int64_t *rec, struct kio_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(ledger, "SELECT rec FROM tx WHERE rec NOT IN (SELECT tx_rec FROM tx_end) ORDER BY rec LIMIT 1",
@@ -127,7 +135,7 @@ static int open_tx_rec(struct ledger *ledger, int64_t *rec, struct kio_error *er
 	else if (step == SQLITE_DONE)
 		*rec = 0;
 	else
-		rc = sql_fail(ledger, err, "find the open transaction");
+		rc = ledger_sql_fail(ledger, err, "find the open transaction");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -143,7 +151,7 @@ static int next_seq(struct ledger *ledger, int64_t *seq, struct kio_error *err)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*seq = sqlite3_column_int64(st, 0);
 	else
-		rc = sql_fail(ledger, err, "next transaction number");
+		rc = ledger_sql_fail(ledger, err, "next transaction number");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -160,7 +168,7 @@ static int new_uuid(char out[37], struct kio_error *err)
 	return 0;
 }
 
-static bool card_ok(const char *card)
+bool ledger_card_ok(const char *card)
 {
 	if (!card || strlen(card) != LEDGER_CARD_DIGITS)
 		return false;
@@ -170,48 +178,56 @@ static bool card_ok(const char *card)
 	return true;
 }
 
+int ledger_tx_append_open(struct ledger *ledger, int64_t now_s, enum ledger_tx_kind kind, const char *lang,
+			  int64_t *rec, int64_t *seq, char uuid[37], struct kio_error *err)
+{
+	int rc = new_uuid(uuid, err);
+	if (rc)
+		return rc;
+	int64_t open_rec = 0;
+	rc = ledger_open_tx_rec(ledger, &open_rec, err);
+	if (!rc && open_rec) /* invariant 1 */
+		rc = kio_fail(err, KIO_ERR_BUSY, "ledger: transaction %" PRId64 " is still open", open_rec);
+	if (!rc)
+		rc = next_seq(ledger, seq, err);
+	if (rc)
+		return rc;
+	struct chain_val tx[] = {{CHAIN_TEXT, 0, uuid}, {CHAIN_INT, *seq, NULL},
+				 {CHAIN_TEXT, 0, ledger_tx_kind_name(kind)}, {CHAIN_TEXT, 0, lang},
+				 {CHAIN_INT, now_s, NULL}};
+	rc = chain_append(ledger, CHAIN_TX, tx, rec, err);
+	return rc ? ledger_sql_fail(ledger, err, "open transaction") : 0;
+}
+
 int ledger_tx_open(struct ledger *ledger, int64_t now_s, enum ledger_tx_kind kind, const char *lang,
 		   const char *card, struct ledger_tx *out, struct kio_error *err)
 {
+	if (kind == LEDGER_TX_FEES)
+		return kio_fail(err, KIO_ERR_INVALID, "ledger: a fees transaction opens with its basket (ledger_basket_open)");
 	if (kind != LEDGER_TX_TOPUP)
 		return kio_fail(err, KIO_ERR_INVALID, "ledger: unknown transaction kind %d", (int)kind);
 	if (!lang || (strcmp(lang, "ar") != 0 && strcmp(lang, "en") != 0))
 		return kio_fail(err, KIO_ERR_INVALID, "ledger: language must be ar or en");
-	if (!card_ok(card))
+	if (!ledger_card_ok(card))
 		return kio_fail(err, KIO_ERR_INVALID, "ledger: a top-up needs a card number of %d digits",
 				LEDGER_CARD_DIGITS);
 	int rc = ledger_refuse_while_failing(ledger, "ledger: open transaction", err);
 	if (rc)
 		return rc;
-	char uuid[37];
-	rc = new_uuid(uuid, err);
-	if (rc)
-		return rc;
 	rc = ledger_write_begin(ledger, "ledger: begin", err);
 	if (rc)
 		return rc;
-	int64_t open_rec = 0, seq = 0, rec = 0, item = 0;
-	rc = open_tx_rec(ledger, &open_rec, err);
-	if (!rc && open_rec) /* invariant 1 */
-		rc = kio_fail(err, KIO_ERR_BUSY, "ledger: transaction %" PRId64 " is still open", open_rec);
-	if (!rc)
-		rc = next_seq(ledger, &seq, err);
+	char uuid[37];
+	int64_t seq = 0, rec = 0, item = 0;
+	rc = ledger_tx_append_open(ledger, now_s, kind, lang, &rec, &seq, uuid, err);
 	if (rc)
 		goto out_rollback;
-	struct chain_val tx[] = {{CHAIN_TEXT, 0, uuid}, {CHAIN_INT, seq, NULL},
-				 {CHAIN_TEXT, 0, ledger_tx_kind_name(kind)}, {CHAIN_TEXT, 0, lang},
-				 {CHAIN_INT, now_s, NULL}};
-	rc = chain_append(ledger, CHAIN_TX, tx, &rec, err);
-	if (rc) {
-		rc = sql_fail(ledger, err, "open transaction");
-		goto out_rollback;
-	}
 	/* The top-up's amount is what will be paid: NULL until the end fixes it (invariant 6). */
 	struct chain_val it[] = {{CHAIN_INT, rec, NULL}, {CHAIN_TEXT, 0, "topup"}, {CHAIN_TEXT, 0, card},
 				 {CHAIN_NULL, 0, NULL}};
 	rc = chain_append(ledger, CHAIN_TX_ITEM, it, &item, err);
 	if (rc) {
-		rc = sql_fail(ledger, err, "record the top-up item");
+		rc = ledger_sql_fail(ledger, err, "record the top-up item");
 		goto out_rollback;
 	}
 	ledger_checkpoint(ledger, "tx-open-written");
@@ -247,7 +263,8 @@ int ledger_tx_get(struct ledger *ledger, int64_t id, struct ledger_tx *out, stru
 		out->id = id;
 		out->seq = sqlite3_column_int64(st, 0);
 		snprintf(out->uuid, sizeof(out->uuid), "%s", (const char *)sqlite3_column_text(st, 1));
-		out->kind = LEDGER_TX_TOPUP;
+		const unsigned char *kind = sqlite3_column_text(st, 2);
+		out->kind = kind && strcmp((const char *)kind, "fees") == 0 ? LEDGER_TX_FEES : LEDGER_TX_TOPUP;
 		snprintf(out->lang, sizeof(out->lang), "%s", (const char *)sqlite3_column_text(st, 3));
 		out->opened_s = sqlite3_column_int64(st, 4);
 		const unsigned char *card = sqlite3_column_text(st, 5);
@@ -264,7 +281,7 @@ int ledger_tx_get(struct ledger *ledger, int64_t id, struct ledger_tx *out, stru
 	} else if (step == SQLITE_DONE) {
 		rc = kio_fail(err, KIO_ERR_NOT_FOUND, "ledger: no transaction %" PRId64, id);
 	} else {
-		rc = sql_fail(ledger, err, "read transaction");
+		rc = ledger_sql_fail(ledger, err, "read transaction");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -283,14 +300,14 @@ int ledger_tx_get_seq(struct ledger *ledger, int64_t seq, struct ledger_tx *out,
 	if (step == SQLITE_DONE)
 		return kio_fail(err, KIO_ERR_NOT_FOUND, "ledger: no transaction number %" PRId64, seq);
 	if (step != SQLITE_ROW)
-		return sql_fail(ledger, err, "find a transaction by number");
+		return ledger_sql_fail(ledger, err, "find a transaction by number");
 	return ledger_tx_get(ledger, rec, out, err);
 }
 
 int ledger_tx_current(struct ledger *ledger, struct ledger_tx *out, struct kio_error *err)
 {
 	int64_t rec = 0;
-	int rc = open_tx_rec(ledger, &rec, err);
+	int rc = ledger_open_tx_rec(ledger, &rec, err);
 	if (rc)
 		return rc;
 	if (!rec)
@@ -311,18 +328,17 @@ int ledger_tx_paid(struct ledger *ledger, int64_t id, int64_t *paid_fils, int64_
 	return 0;
 }
 
-/* Appends the end of an open transaction (and its outbox row), in the caller's write. */
-static int append_end(struct ledger *ledger, const struct ledger_tx *tx, bool completed, bool recovered,
-		      int64_t now_s, struct kio_error *err)
+int ledger_tx_append_end(struct ledger *ledger, const struct ledger_tx *tx, bool completed, bool recovered,
+			 int64_t credited_fils, int64_t now_s, struct kio_error *err)
 {
 	int64_t rec = 0;
 	struct chain_val end[] = {{CHAIN_INT, tx->id, NULL}, {CHAIN_TEXT, 0, completed ? "completed" : "cancelled"},
-				  {CHAIN_INT, recovered, NULL}, {CHAIN_INT, completed ? tx->paid_fils : 0, NULL},
+				  {CHAIN_INT, recovered, NULL}, {CHAIN_INT, completed ? credited_fils : 0, NULL},
 				  {CHAIN_INT, now_s, NULL}};
 	int rc = chain_append(ledger, CHAIN_TX_END, end, &rec, err);
 	if (rc)
-		return sql_fail(ledger, err, "end transaction");
-	if (!completed || tx->paid_fils == 0)
+		return ledger_sql_fail(ledger, err, "end transaction");
+	if (!completed || credited_fils == 0)
 		return 0;
 	/* Invariant 8. */
 	sqlite3_stmt *st = NULL;
@@ -331,7 +347,7 @@ static int append_end(struct ledger *ledger, const struct ledger_tx *tx, bool co
 		return rc;
 	sqlite3_bind_int64(st, 1, tx->id);
 	sqlite3_bind_int64(st, 2, now_s);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(ledger, err, "queue for sync");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(ledger, err, "queue for sync");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -357,6 +373,13 @@ static int end_tx(struct ledger *ledger, int64_t id, bool completed, bool recove
 			      ledger_tx_state_name(tx.state));
 		goto out_rollback;
 	}
+	if (tx.kind == LEDGER_TX_FEES) { /* invariant 9: its lines and its rest decide its end */
+		rc = kio_fail(err, KIO_ERR_INVALID,
+			      "ledger: cannot %s transaction %" PRId64 " this way: a fees transaction ends with"
+			      " ledger_basket_close",
+			      what, tx.seq);
+		goto out_rollback;
+	}
 	if (recovered) {
 		completed = tx.paid_fils > 0;
 	} else if (completed && tx.paid_fils == 0) {
@@ -369,7 +392,7 @@ static int end_tx(struct ledger *ledger, int64_t id, bool completed, bool recove
 			      tx.seq, tx.paid_fils);
 		goto out_rollback;
 	}
-	rc = append_end(ledger, &tx, completed, recovered, now_s, err);
+	rc = ledger_tx_append_end(ledger, &tx, completed, recovered, tx.paid_fils, now_s, err);
 	if (rc)
 		goto out_rollback;
 	ledger_checkpoint(ledger, recovered ? "recover-written" : "tx-end-written");
@@ -408,14 +431,24 @@ int ledger_tx_recover(struct ledger *ledger, int64_t now_s, struct ledger_tx **l
 	 * have more: each is ended, oldest first. */
 	for (;;) {
 		int64_t rec = 0;
-		rc = open_tx_rec(ledger, &rec, err);
+		rc = ledger_open_tx_rec(ledger, &rec, err);
 		if (rc || !rec)
 			break;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 2;
 			*list = xrealloc(*list, cap * sizeof(**list));
 		}
-		rc = end_tx(ledger, rec, false, true, now_s, &(*list)[*n], err);
+		struct ledger_tx tx;
+		rc = ledger_tx_get(ledger, rec, &tx, err);
+		if (rc)
+			break;
+		if (tx.kind == LEDGER_TX_FEES) {
+			rc = ledger_basket_recover(ledger, rec, now_s, err);
+			if (!rc)
+				rc = ledger_tx_get(ledger, rec, &(*list)[*n], err);
+		} else {
+			rc = end_tx(ledger, rec, false, true, now_s, &(*list)[*n], err);
+		}
 		if (rc)
 			break;
 		(*n)++;
@@ -456,7 +489,7 @@ int ledger_tx_notes_by_denom(struct ledger *ledger, int64_t id, struct ledger_de
 		(*n)++;
 	}
 	if (!rc && step != SQLITE_DONE)
-		rc = sql_fail(ledger, err, "read the notes of a transaction");
+		rc = ledger_sql_fail(ledger, err, "read the notes of a transaction");
 	sqlite3_finalize(st);
 	if (rc)
 		*n = 0;
@@ -483,7 +516,7 @@ static int receipt_write(struct ledger *ledger, int64_t id, int64_t now_s, const
 		goto out_rollback;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now_s);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(ledger, err, what);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(ledger, err, what);
 	sqlite3_finalize(st);
 	if (!rc && sends) {
 		rc = prepare(ledger, "SELECT sends FROM receipt WHERE tx_rec = ?", &st, err);
@@ -492,7 +525,7 @@ static int receipt_write(struct ledger *ledger, int64_t id, int64_t now_s, const
 			if (sqlite3_step(st) == SQLITE_ROW)
 				*sends = sqlite3_column_int64(st, 0);
 			else
-				rc = sql_fail(ledger, err, "read the receipt row");
+				rc = ledger_sql_fail(ledger, err, "read the receipt row");
 			sqlite3_finalize(st);
 		}
 	}
@@ -562,7 +595,7 @@ int ledger_receipt_get(struct ledger *ledger, int64_t id, struct ledger_receipt 
 		out->printed_s = sqlite3_column_int64(st, 2);
 		out->failed_s = sqlite3_column_int64(st, 3);
 	} else if (step != SQLITE_DONE) {
-		rc = sql_fail(ledger, err, "read a receipt row");
+		rc = ledger_sql_fail(ledger, err, "read a receipt row");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -589,7 +622,7 @@ int ledger_receipts_due(struct ledger *ledger, int64_t **ids, size_t *n, struct 
 		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
 	if (step != SQLITE_DONE) {
-		rc = sql_fail(ledger, err, "list the receipts due");
+		rc = ledger_sql_fail(ledger, err, "list the receipts due");
 		free(*ids);
 		*ids = NULL;
 		*n = 0;
@@ -602,7 +635,7 @@ int ledger_book_credit(struct ledger *ledger, int64_t note_id, int64_t value_fil
 		       struct kio_error *err)
 {
 	int64_t open = 0, rec = 0;
-	int rc = open_tx_rec(ledger, &open, err);
+	int rc = ledger_open_tx_rec(ledger, &open, err);
 	if (rc)
 		return rc;
 	if (open) {
@@ -610,7 +643,7 @@ int ledger_book_credit(struct ledger *ledger, int64_t note_id, int64_t value_fil
 					  {CHAIN_INT, value_fils, NULL}, {CHAIN_INT, now_s, NULL}};
 		rc = chain_append(ledger, CHAIN_PAYMENT, pay, &rec, err);
 		if (rc)
-			return sql_fail(ledger, err, "book payment");
+			return ledger_sql_fail(ledger, err, "book payment");
 		LOG_DBG("note %" PRId64 ": %" PRId64 " fils paid into transaction record %" PRId64, note_id, value_fils,
 			open);
 		return 0;
@@ -619,7 +652,7 @@ int ledger_book_credit(struct ledger *ledger, int64_t note_id, int64_t value_fil
 				  {CHAIN_TEXT, 0, "no transaction open"}};
 	rc = chain_append(ledger, CHAIN_SUSPENSE, sus, &rec, err);
 	if (rc)
-		return sql_fail(ledger, err, "book suspense");
+		return ledger_sql_fail(ledger, err, "book suspense");
 	LOG_WARN("note %" PRId64 ": %" PRId64 " fils credited with no transaction open: kept in suspense", note_id,
 		 value_fils);
 	return 0;
@@ -649,7 +682,7 @@ int ledger_book_orphans(struct ledger *ledger, int64_t now_s, struct kio_error *
 	}
 	sqlite3_finalize(st);
 	if (step != SQLITE_DONE) {
-		rc = sql_fail(ledger, err, "list unbooked notes");
+		rc = ledger_sql_fail(ledger, err, "list unbooked notes");
 		goto out_free;
 	}
 	if (count == 0)
@@ -663,7 +696,7 @@ int ledger_book_orphans(struct ledger *ledger, int64_t now_s, struct kio_error *
 					  {CHAIN_INT, now_s, NULL}, {CHAIN_TEXT, 0, "credited before the ledger"}};
 		rc = chain_append(ledger, CHAIN_SUSPENSE, sus, &rec, err);
 		if (rc)
-			rc = sql_fail(ledger, err, "book an older note to suspense");
+			rc = ledger_sql_fail(ledger, err, "book an older note to suspense");
 	}
 	if (rc) {
 		ledger_write_rollback(ledger);
@@ -709,9 +742,46 @@ static const struct {
 	{5, "transaction numbers have a gap or a repeat",
 	 "SELECT count(*) != coalesce(max(seq), " BASE_SEQ ") - " BASE_SEQ " OR count(DISTINCT seq) != count(*)"
 	 " OR coalesce(min(seq), " BASE_SEQ " + 1) != " BASE_SEQ " + 1 FROM tx"},
-	{6, "an end does not credit exactly what was paid",
+	{3, "a basket record was booked after its transaction ended",
+	 "SELECT count(*) FROM tx_end e WHERE EXISTS (SELECT 1 FROM fee_item WHERE tx_rec = e.tx_rec AND rec > e.rec)"
+	 " OR EXISTS (SELECT 1 FROM fee_result WHERE tx_rec = e.tx_rec AND rec > e.rec)"
+	 " OR EXISTS (SELECT 1 FROM voucher_payment WHERE tx_rec = e.tx_rec AND rec > e.rec)"
+	 " OR EXISTS (SELECT 1 FROM voucher_issue WHERE tx_rec = e.tx_rec AND rec > e.rec)"
+	 " OR EXISTS (SELECT 1 FROM tx_item WHERE tx_rec = e.tx_rec AND rec > e.rec)"},
+	{6, "an end does not credit exactly what was paid (cash and vouchers)",
 	 "SELECT count(*) FROM tx_end e WHERE e.credited_fils != (SELECT coalesce(sum(value_fils), 0) FROM payment"
-	 " WHERE tx_rec = e.tx_rec) OR (e.state = 'cancelled' AND e.credited_fils != 0)"},
+	 " WHERE tx_rec = e.tx_rec) + (SELECT coalesce(sum(value_fils), 0) FROM voucher_payment WHERE tx_rec = e.tx_rec)"
+	 " OR (e.state = 'cancelled' AND e.credited_fils != 0)"},
+	/* basket.c */
+	{9, "a fees transaction ended without a result for every line",
+	 "SELECT count(*) FROM tx_end e JOIN tx t ON t.rec = e.tx_rec WHERE t.kind = 'fees' AND (NOT EXISTS"
+	 " (SELECT 1 FROM fee_item WHERE tx_rec = e.tx_rec) OR EXISTS (SELECT 1 FROM fee_item i WHERE i.tx_rec = e.tx_rec"
+	 " AND NOT EXISTS (SELECT 1 FROM fee_result r WHERE r.tx_rec = i.tx_rec AND r.n = i.n)))"},
+	{9, "a fees transaction's payments differ from its lines settled + card credits + vouchers issued",
+	 "SELECT count(*) FROM tx_end e JOIN tx t ON t.rec = e.tx_rec WHERE t.kind = 'fees' AND"
+	 " (SELECT coalesce(sum(value_fils), 0) FROM payment WHERE tx_rec = e.tx_rec) +"
+	 " (SELECT coalesce(sum(value_fils), 0) FROM voucher_payment WHERE tx_rec = e.tx_rec) !="
+	 " (SELECT coalesce(sum(i.amount_fils), 0) FROM fee_item i JOIN fee_result r ON r.tx_rec = i.tx_rec AND r.n = i.n"
+	 "  WHERE i.tx_rec = e.tx_rec AND r.status IN ('paid', 'offline', 'unconfirmed')) +"
+	 " (SELECT coalesce(sum(amount_fils), 0) FROM tx_item WHERE tx_rec = e.tx_rec AND kind = 'topup') +"
+	 " (SELECT coalesce(sum(value_fils), 0) FROM voucher_issue WHERE tx_rec = e.tx_rec)"},
+	{10, "basket lines are not the records right after their fees transaction's open, numbered from 1",
+	 "SELECT count(*) FROM fee_item i LEFT JOIN tx t ON t.rec = i.tx_rec WHERE t.kind IS NOT 'fees'"
+	 " OR i.rec != i.tx_rec + i.n"},
+	{11, "a fees transaction has an item that is not one card credit, or both a card credit and a voucher",
+	 "SELECT count(*) FROM tx t WHERE t.kind = 'fees' AND ((SELECT count(*) FROM tx_item WHERE tx_rec = t.rec) +"
+	 " (SELECT count(*) FROM voucher_issue WHERE tx_rec = t.rec) > 1 OR EXISTS (SELECT 1 FROM tx_item WHERE"
+	 " tx_rec = t.rec AND (kind != 'topup' OR card IS NULL OR amount_fils IS NULL OR amount_fils <= 0)))"},
+	{12, "a fees transaction settled lines for more than was paid into it",
+	 "SELECT count(*) FROM tx t WHERE t.kind = 'fees' AND"
+	 " (SELECT coalesce(sum(i.amount_fils), 0) FROM fee_item i JOIN fee_result r ON r.tx_rec = i.tx_rec AND r.n = i.n"
+	 "  WHERE i.tx_rec = t.rec AND r.status IN ('paid', 'offline', 'unconfirmed')) >"
+	 " (SELECT coalesce(sum(value_fils), 0) FROM payment WHERE tx_rec = t.rec) +"
+	 " (SELECT coalesce(sum(value_fils), 0) FROM voucher_payment WHERE tx_rec = t.rec)"},
+	{14, "a line result or a voucher belongs to no fees transaction, or a result to no line",
+	 "SELECT (SELECT count(*) FROM fee_result r WHERE NOT EXISTS (SELECT 1 FROM fee_item WHERE tx_rec = r.tx_rec"
+	 " AND n = r.n)) + (SELECT count(*) FROM voucher_payment v JOIN tx t ON t.rec = v.tx_rec WHERE t.kind != 'fees')"
+	 " + (SELECT count(*) FROM voucher_issue v JOIN tx t ON t.rec = v.tx_rec WHERE t.kind != 'fees')"},
 	{4, "a prune permit was committed: records may be deleted outside a prune (prune.c invariant 4)",
 	 "SELECT count(*) FROM prune_permit"},
 	{8, "a completed transaction with money is not queued for sync",
@@ -760,7 +830,7 @@ static int count2(struct ledger *ledger, const char *sql, int64_t *a, int64_t *b
 		if (b)
 			*b = sqlite3_column_int64(st, 1);
 	} else {
-		rc = sql_fail(ledger, err, "count");
+		rc = ledger_sql_fail(ledger, err, "count");
 	}
 	sqlite3_finalize(st);
 	return rc;

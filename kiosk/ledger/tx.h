@@ -14,10 +14,11 @@
 #include "kiosk/core/err.h"
 #include "store.h"
 
-enum ledger_tx_kind { LEDGER_TX_TOPUP, LEDGER_TX_KIND_COUNT };
+/* A fees transaction is opened, paid and ended through basket.h. */
+enum ledger_tx_kind { LEDGER_TX_TOPUP, LEDGER_TX_FEES, LEDGER_TX_KIND_COUNT };
 enum ledger_tx_state { LEDGER_TX_OPEN, LEDGER_TX_COMPLETED, LEDGER_TX_CANCELLED, LEDGER_TX_STATE_COUNT };
 
-/* "topup"; "open", "completed", "cancelled": as stored. NULL for another value. */
+/* "topup", "fees"; "open", "completed", "cancelled": as stored. NULL for another value. */
 const char *ledger_tx_kind_name(int kind);
 const char *ledger_tx_state_name(int state);
 

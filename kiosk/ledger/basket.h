@@ -1,0 +1,75 @@
+/*
+ * A fees transaction in the money ledger (issue 13): its basket of lines, the vouchers paid
+ * into it, each line's result at the host, and its end, where whatever was paid and not spent
+ * on a line goes to a card or a new e-voucher. Cash is booked by the note journal as for a
+ * top-up (notes.h). Pure C: the flows and screens see this header, never SQLite.
+ * docs/ledger.md ("A fees transaction") has the diagram; basket.c the invariants and kill
+ * points.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiosk/core/err.h"
+#include "store.h"
+#include "tx.h"
+
+#define LEDGER_BASKET_MAX 10
+
+/* One line: the catalogue's entity and service ids ([a-z0-9-], 1..32), the customer's
+ * reference ("" for none; letters, digits and dashes, up to 24), the host's bill id ("" for
+ * none; up to 32 of letters, digits and . _ : / -), and its price (> 0 fils). */
+struct ledger_fee_line { char entity[33], service[33], reference[25], bill[33]; int64_t amount_fils; };
+
+/* Opens a fees transaction in lang ("ar"/"en") with lines 1..n (n in 1..LEDGER_BASKET_MAX),
+ * all in one commit; *out (may be NULL) is the open transaction. KIO_ERR_BUSY when another
+ * is open, KIO_ERR_INVALID for a bad line (the message names it), KIO_ERR_IO when the store
+ * cannot write (then FAILING). */
+int ledger_basket_open(struct ledger *l, int64_t now_s, const char *lang, const struct ledger_fee_line *lines,
+		       size_t n, struct ledger_tx *out, struct kio_error *err);
+/* The lines of fees transaction tx_id in order (line k is out[k - 1]). KIO_ERR_NOT_FOUND for
+ * an unknown id, KIO_ERR_INVALID for a transaction that is not fees or more than max lines. */
+int ledger_basket_lines(struct ledger *l, int64_t tx_id, struct ledger_fee_line *out, size_t max, size_t *n,
+			struct kio_error *err);
+/* What the basket still costs (the lines not refused or unpaid: before any result, its total)
+ * and what was paid into it (cash + vouchers). Errors as ledger_basket_lines. */
+int ledger_basket_due(struct ledger *l, int64_t tx_id, int64_t *due_fils, int64_t *paid_fils, struct kio_error *err);
+
+/* A voucher the host redeemed (the app got 200 from /v1/vouchers/redeem): books its value.
+ * code: 16 canonical digits (vcode.h); redemption_id: the lowercase uuid the redemption was
+ * asked with. The same redemption booked again is a no-op (0); the same id with another code,
+ * value or transaction is KIO_ERR_INVALID. KIO_ERR_INVALID too when the transaction is not an
+ * open fees one. */
+int ledger_basket_voucher_paid(struct ledger *l, int64_t tx_id, const char *code, const char *redemption_id,
+			       int64_t value_fils, int64_t now_s, struct kio_error *err);
+
+enum ledger_line_status { LEDGER_LINE_PAID, LEDGER_LINE_REFUSED, LEDGER_LINE_OFFLINE, LEDGER_LINE_UNPAID, LEDGER_LINE_UNCONFIRMED };
+/* "paid", "refused", "offline", "unpaid", "unconfirmed" as stored; NULL for another value. */
+const char *ledger_line_status_name(int status);
+
+/* Records what became of line n (1-based) of an open fees transaction; host_ref (NULL or ""
+ * for none; printable, up to 64) is the host's payment reference. The same result again is a
+ * no-op; another result for a line that has one is KIO_ERR_INVALID (a line is decided once).
+ * A line is paid, offline or unconfirmed only with its money paid in (basket.c invariant 12):
+ * KIO_ERR_INVALID otherwise. */
+int ledger_basket_line_result(struct ledger *l, int64_t tx_id, int n, enum ledger_line_status st, const char *host_ref,
+			      int64_t now_s, struct kio_error *err);
+
+/* Where the rest goes: what was paid minus the lines paid/offline/unconfirmed. */
+enum ledger_rest_to { LEDGER_REST_NONE /* only when the rest is 0 */, LEDGER_REST_CARD, LEDGER_REST_VOUCHER };
+struct ledger_basket_end { int64_t paid_fils, lines_fils, rest_fils; enum ledger_rest_to rest_to;
+	char card[17]; char voucher[17]; int64_t voucher_expires_s; };
+/* Ends it: nothing paid → cancelled (every line `unpaid`); else lines without a result become
+ * `unpaid`, the rest goes to the card (a topup item) or a new voucher (vcode_generate, expiry
+ * now + voucher_days), then tx_end completed + outbox, all one commit. */
+/* `to` and card/voucher_days matter only when a rest is left: LEDGER_REST_NONE then, a card
+ * that is not 16 digits, or voucher_days outside 1..3650 are KIO_ERR_INVALID and nothing is
+ * written. *out (may be NULL) is ledger_basket_end_get's. KIO_ERR_INVALID when not an open
+ * fees transaction; KIO_ERR_IO when the store cannot write or no random code can be made. */
+int ledger_basket_close(struct ledger *l, int64_t tx_id, int64_t now_s, enum ledger_rest_to to, const char *card,
+			int voucher_days, struct ledger_basket_end *out, struct kio_error *err);
+/* For receipts and the done screen. */
+/* An ended fees transaction's money as booked (also one ended by recovery, whose rest went to
+ * a voucher). KIO_ERR_INVALID while it is open or for a transaction that is not fees. */
+int ledger_basket_end_get(struct ledger *l, int64_t tx_id, struct ledger_basket_end *out, struct kio_error *err);
