@@ -35,6 +35,7 @@
  *   complete     tx_end completed + outbox                        ledger_tx_complete
  *   cancel       tx_end cancelled                                 ledger_tx_cancel
  *   recover      tx_end recovered (+ outbox if completed)         ledger_tx_recover
+ *                (a fees transaction: basket.c's rule)            ledger_basket_recover
  *
  * Invariants (SQL triggers of migration 4 enforce those marked T; ledger_check tests all):
  *  1. At most one transaction is open (T: tx_one_open).
@@ -49,10 +50,15 @@
  *     *_no_delete, UNIQUE tx_end.tx_rec). The one exception is a prune of records the host
  *     acknowledged, past the retention (prune.c; T: the triggers of migration 8).
  *  5. Transaction numbers (seq) run 1, 2, 3... without gaps or repeats (T: tx_seq_gapless).
- *  6. An end credits exactly what was paid; a cancelled transaction had nothing paid
- *     (T: tx_end_matches_paid). The customer's money is never dropped by a cancel.
+ *  6. An end credits exactly what was paid (cash, and for a fees transaction the vouchers
+ *     paid in too); a cancelled transaction had nothing paid (T: tx_end_matches_paid, remade
+ *     by migration 11). The customer's money is never dropped by a cancel.
  *  7. Every booked record is chained (chain.c): record n's MAC covers record n-1's.
  *  8. A completed transaction that credited money has an outbox row from the same commit.
+ *  9. A fees transaction ends with every line's result recorded, and cash + voucher payments
+ *     = Σ lines paid/offline/unconfirmed + Σ topup credits + Σ vouchers issued, to the fils;
+ *     a cancelled one had nothing paid (T: tx_end_fees_balanced). basket.c writes its ends
+ *     (ledger_tx_complete and ledger_tx_cancel refuse one) and numbers 10-14 for baskets.
  *
  * Kill points (ledger_checkpoint; the crash suite kills at each):
  *   tx-open-written      tx and item written, not committed: after a crash there is no

@@ -33,7 +33,7 @@ struct ledger_tx {
 	char card[LEDGER_CARD_DIGITS + 1]; /* the top-up's card number, all digits */
 	enum ledger_tx_state state;
 	bool recovered; /* ended by start-up recovery, not by the customer */
-	int64_t paid_fils;     /* cash booked to it so far */
+	int64_t paid_fils;     /* cash booked to it so far (a basket's vouchers: ledger_basket_due) */
 	int64_t notes;         /* how many notes */
 	int64_t credited_fils; /* what it credited (0 unless COMPLETED) */
 	int64_t opened_s, ended_s; /* wall time; ended_s 0 while open */
@@ -57,7 +57,8 @@ int ledger_tx_paid(struct ledger *ledger, int64_t id, int64_t *paid_fils, int64_
 
 /* Completes an open transaction: a top-up credits what was paid into it, which must be more
  * than nothing (cancel it otherwise), and is queued for sync. *out (may be NULL) is the
- * completed transaction. KIO_ERR_INVALID: not open, or nothing paid. */
+ * completed transaction. KIO_ERR_INVALID: not open, or nothing paid, or a fees transaction
+ * (those end with ledger_basket_close, basket.h; so does their cancel). */
 int ledger_tx_complete(struct ledger *ledger, int64_t id, int64_t now_s, struct ledger_tx *out,
 		       struct kio_error *err);
 /* Cancels an open transaction with nothing paid. KIO_ERR_INVALID if not open or money was
@@ -66,7 +67,8 @@ int ledger_tx_cancel(struct ledger *ledger, int64_t id, int64_t now_s, struct ki
 
 /* Start-up recovery: ends every transaction left open, each in its own commit, from the
  * notes booked to it: completed and recorded as recovered if anything was paid (a top-up
- * credits all of it), cancelled as recovered otherwise. *list (caller frees with free(); NULL
+ * credits all of it; a fees transaction decides its open lines and gives its rest a voucher,
+ * basket.c), cancelled as recovered otherwise. *list (caller frees with free(); NULL
  * when *n is 0) holds them as ended, for recovery receipts. Run it after the cash devices
  * settled their open journeys when possible: a note credited after recovery has no open
  * transaction and goes to suspense (tx.c invariant 2). */

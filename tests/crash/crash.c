@@ -65,7 +65,9 @@
 #include "drivers/transport/transport-sim.h"
 #include "invariants.h"
 #include "kiosk/core/log.h"
+#include "kiosk/core/vcode.h"
 #include "kiosk/flows/topup.h"
+#include "kiosk/ledger/basket.h"
 #include "kiosk/ledger/chain.h"
 #include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/tx.h"
@@ -1200,6 +1202,27 @@ static char *tampered_copy(const char *root, const char *db, int k)
 	return copy;
 }
 
+/* A fees transaction in the good database, paid by a voucher (no cash: the device's figures
+ * stay as they are), one line paid at the host, the rest to a new voucher. */
+static void good_basket(const char *db_path)
+{
+	struct ledger *l = NULL;
+	struct kio_error err = {0};
+	if (ledger_open(db_path, &l, &err) != 0)
+		g_error("%s: %s", db_path, err.msg);
+	struct ledger_fee_line line = {.entity = "police", .service = "police-fines", .reference = "10012345",
+				       .bill = "F-1", .amount_fils = AED(600)};
+	struct ledger_tx tx;
+	char code[VCODE_DIGITS + 1];
+	int64_t now = 1798761600;
+	if (vcode_generate(code) != 0 || ledger_basket_open(l, now, "en", &line, 1, &tx, &err) != 0 ||
+	    ledger_basket_voucher_paid(l, tx.id, code, "0b6c3f44-9f1e-4c55-8a1e-2f0d4d3b9a01", AED(700), now, &err) != 0 ||
+	    ledger_basket_line_result(l, tx.id, 1, LEDGER_LINE_PAID, "P-1", now, &err) != 0 ||
+	    ledger_basket_close(l, tx.id, now, LEDGER_REST_VOUCHER, NULL, 30, NULL, &err) != 0)
+		g_error("the good database's basket: %s", err.msg);
+	ledger_close(l);
+}
+
 static int check_invariants(void)
 {
 	char *root = work_root();
@@ -1215,6 +1238,7 @@ static int check_invariants(void)
 	check_world(&w);
 	if (w.failure->len)
 		g_error("the good database is not good:\n%s", w.failure->str);
+	good_basket(w.db);
 	GString *by_value;
 	struct crash_device good = device_of(&w, &by_value);
 	/* Each break, and the invariant (invariants.c, 1-based) that must catch it first. */
@@ -1241,6 +1265,11 @@ static int check_invariants(void)
 		    " WHERE state = 'completed')", 0, 0, 0, false},
 		{9, none_sql, 0, 0, AED(20), false},
 		{10, "DELETE FROM outbox WHERE id = (SELECT min(id) FROM outbox)", 0, 0, 0, false},
+		{9, "UPDATE voucher_payment SET value_fils = value_fils + 1", 0, 0, 0, false},
+		{11, "DELETE FROM fee_result WHERE rec = (SELECT max(rec) FROM fee_result)", 0, 0, 0, false},
+		{11, "UPDATE voucher_issue SET value_fils = value_fils + 1", 0, 0, 0, false},
+		{11, "UPDATE fee_item SET amount_fils = amount_fils - 1", 0, 0, 0, false},
+		{11, "UPDATE fee_result SET status = 'refused'", 0, 0, 0, false},
 	};
 	int failures = 0;
 	char why[512];

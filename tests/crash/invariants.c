@@ -57,15 +57,31 @@ static const struct {
 	{"transaction numbers are unique and run 1, 2, 3... (after a prune, from the base's) without gaps",
 	 "SELECT count(*) != coalesce(max(seq), " BASE_SEQ ") - " BASE_SEQ " OR count(DISTINCT seq) != count(*) OR"
 	 " coalesce(min(seq), " BASE_SEQ " + 1) != " BASE_SEQ " + 1 FROM tx"},
-	{"an end credits exactly its payments: a completed top-up more than 0 and at most the maximum,"
-	 " a cancelled one nothing",
-	 "SELECT count(*) FROM tx_end e WHERE e.credited_fils !="
-	 " (SELECT coalesce(sum(value_fils), 0) FROM payment WHERE tx_rec = e.tx_rec)"
+	{"an end credits exactly its payments (cash and vouchers): a completed one more than 0, a top-up at most"
+	 " the maximum, a cancelled one nothing",
+	 "SELECT count(*) FROM tx_end e JOIN tx t ON t.rec = e.tx_rec WHERE e.credited_fils !="
+	 " (SELECT coalesce(sum(value_fils), 0) FROM payment WHERE tx_rec = e.tx_rec) +"
+	 " (SELECT coalesce(sum(value_fils), 0) FROM voucher_payment WHERE tx_rec = e.tx_rec)"
 	 " OR (e.state = 'cancelled' AND e.credited_fils != 0)"
-	 " OR (e.state = 'completed' AND (e.credited_fils <= 0 OR e.credited_fils > :max_fils))"},
+	 " OR (e.state = 'completed' AND e.credited_fils <= 0)"
+	 " OR (t.kind = 'topup' AND e.state = 'completed' AND e.credited_fils > :max_fils)"},
 	{"every completed top-up is queued for sync",
 	 "SELECT count(*) FROM tx_end e WHERE e.state = 'completed' AND NOT EXISTS"
 	 " (SELECT 1 FROM outbox o WHERE o.tx_rec = e.tx_rec)"},
+	/* Issue 13: "every path is a ledger transaction whose items, payments and voucher records
+	 * balance to the fils" (kiosk/ledger/tx.c invariant 9). */
+	{"every fees transaction ended with a result for each line, and cash + vouchers paid in = lines paid,"
+	 " offline or unconfirmed + card credits + vouchers issued, to the fils",
+	 "SELECT count(*) FROM tx_end e JOIN tx t ON t.rec = e.tx_rec WHERE t.kind = 'fees' AND ("
+	 " NOT EXISTS (SELECT 1 FROM fee_item WHERE tx_rec = e.tx_rec)"
+	 " OR EXISTS (SELECT 1 FROM fee_item i WHERE i.tx_rec = e.tx_rec AND NOT EXISTS"
+	 "   (SELECT 1 FROM fee_result r WHERE r.tx_rec = i.tx_rec AND r.n = i.n))"
+	 " OR (SELECT coalesce(sum(value_fils), 0) FROM payment WHERE tx_rec = e.tx_rec) +"
+	 "   (SELECT coalesce(sum(value_fils), 0) FROM voucher_payment WHERE tx_rec = e.tx_rec) !="
+	 "   (SELECT coalesce(sum(i.amount_fils), 0) FROM fee_item i JOIN fee_result r ON r.tx_rec = i.tx_rec"
+	 "     AND r.n = i.n WHERE i.tx_rec = e.tx_rec AND r.status IN ('paid', 'offline', 'unconfirmed')) +"
+	 "   (SELECT coalesce(sum(amount_fils), 0) FROM tx_item WHERE tx_rec = e.tx_rec AND kind = 'topup') +"
+	 "   (SELECT coalesce(sum(value_fils), 0) FROM voucher_issue WHERE tx_rec = e.tx_rec))"},
 };
 
 size_t crash_invariants_count(void) { return sizeof(invariants) / sizeof(invariants[0]); }
