@@ -1,0 +1,304 @@
+/*
+ * The crash suite's basket cases (issue 13), a small driver until the basket journey's own
+ * kill harness (the flow with the validator model, as crash.c runs the top-up) comes: a child
+ * runs fees transactions on the real ledger and note journal and SIGKILLs itself at each hit
+ * of every kill point it passes; the restarted kiosk settles the notes, recovers, serves the
+ * next customer, and the crash suite's invariants (invariants.c) are checked in SQL.
+ *
+ * There is no device model here: the restart settles each note journey as the simplest device
+ * fate would (a note not yet credited went back, a credited one is in the cashbox), and the
+ * cashbox figures are read from the journal after that. The device invariants (3-5) therefore
+ * hold by construction; the ledger's (1, 2, 6-11, invariant 11 the basket's balance) are what
+ * this driver puts to the test, with ledger_check and the chain's verify.
+ */
+#include <glib.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "invariants.h"
+#include "kiosk/core/vcode.h"
+#include "kiosk/ledger/basket.h"
+#include "kiosk/ledger/chain.h"
+#include "kiosk/ledger/notes.h"
+#include "kiosk/ledger/tx.h"
+
+#define NOW 1798761600
+#define DEV "essp:CRASHBSK"
+#define CARD "7840123456789012"
+
+struct killer {
+	int target; /* the hit to die at, 0: never */
+	int hits;
+	int report_fd;
+};
+
+static void on_point(void *user, const char *point)
+{
+	struct killer *k = user;
+	k->hits++;
+	if (k->report_fd >= 0) {
+		char text[64];
+		int len = snprintf(text, sizeof(text), "%s\n", point);
+		if (write(k->report_fd, text, (size_t)len) != len)
+			_exit(95);
+	}
+	if (k->hits == k->target)
+		raise(SIGKILL);
+}
+
+#define CHILD_CHECK(expr) \
+	do { \
+		if (!(expr)) \
+			_exit(90); \
+	} while (0)
+
+struct kiosk {
+	struct ledger *l;
+	struct core_clock *clock;
+	struct ledger_notes *notes;
+	struct cash_journal *j;
+};
+
+static int kiosk_open(struct kiosk *k, const char *path, struct kio_error *err)
+{
+	memset(k, 0, sizeof(*k));
+	int rc = ledger_open(path, &k->l, err);
+	if (rc)
+		return rc;
+	k->clock = core_clock_new(true, NOW);
+	k->notes = ledger_notes_new(k->l, k->clock);
+	k->j = ledger_notes_journal(k->notes);
+	return 0;
+}
+
+static void kiosk_close(struct kiosk *k)
+{
+	ledger_notes_free(k->notes);
+	core_clock_free(k->clock);
+	ledger_close(k->l);
+}
+
+/* A note's journey as the driver journals it: escrow, accepted, credited, stacked. */
+static void child_note(struct kiosk *k, int64_t value)
+{
+	struct kio_error err = {0};
+	struct cash_note n = {.device = DEV, .channel = 1, .value_fils = value, .state = CASH_NOTE_ESCROW,
+			      .counters_known = true};
+	CHILD_CHECK(cash_journal_begin(k->j, &n, &err) == 0);
+	CHILD_CHECK(cash_journal_advance(k->j, n.id, CASH_NOTE_ACCEPTED, "accept", &err) == 0);
+	CHILD_CHECK(cash_journal_advance(k->j, n.id, CASH_NOTE_CREDITED, "credit", &err) == 0);
+	CHILD_CHECK(cash_journal_advance(k->j, n.id, CASH_NOTE_STACKED, "stacked", &err) == 0);
+}
+
+static struct ledger_fee_line fee(const char *entity, const char *service, const char *ref, int64_t amount)
+{
+	struct ledger_fee_line l = {.amount_fils = amount};
+	snprintf(l.entity, sizeof(l.entity), "%s", entity);
+	snprintf(l.service, sizeof(l.service), "%s", service);
+	snprintf(l.reference, sizeof(l.reference), "%s", ref);
+	return l;
+}
+
+/* The day's customers: a basket paid by a voucher and cash with a line refused (rest to a
+ * voucher), one overpaid to a card, one cancelled before any money, a top-up, and a basket
+ * paid in full whose second line has no answer yet when the day ends (start-up recovery). */
+static void child_day(const char *path, struct killer *killer)
+{
+	struct kio_error err = {0};
+	struct kiosk k;
+	if (kiosk_open(&k, path, &err) != 0)
+		_exit(91);
+	ledger_set_checkpoint(k.l, on_point, killer);
+	struct ledger_fee_line two[] = {fee("police", "police-fines", "10012345", 60000),
+					fee("dewa", "dewa-bill", "2001234567", 25550)};
+	char code[VCODE_DIGITS + 1];
+	CHILD_CHECK(vcode_generate(code) == 0);
+	struct ledger_tx tx;
+	CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &tx, &err) == 0);
+	CHILD_CHECK(ledger_basket_voucher_paid(k.l, tx.id, code, "5a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d", 20000, NOW,
+					       &err) == 0);
+	child_note(&k, 50000);
+	child_note(&k, 20000);
+	CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 1, LEDGER_LINE_PAID, "P-1", NOW, &err) == 0);
+	CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 2, LEDGER_LINE_REFUSED, NULL, NOW, &err) == 0);
+	CHILD_CHECK(ledger_basket_close(k.l, tx.id, NOW, LEDGER_REST_VOUCHER, NULL, 30, NULL, &err) == 0);
+
+	CHILD_CHECK(ledger_basket_open(k.l, NOW, "ar", two + 1, 1, &tx, &err) == 0);
+	child_note(&k, 50000);
+	CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 1, LEDGER_LINE_PAID, "P-2", NOW, &err) == 0);
+	CHILD_CHECK(ledger_basket_close(k.l, tx.id, NOW, LEDGER_REST_CARD, CARD, 30, NULL, &err) == 0);
+
+	CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &tx, &err) == 0);
+	CHILD_CHECK(ledger_basket_close(k.l, tx.id, NOW, LEDGER_REST_NONE, NULL, 30, NULL, &err) == 0);
+
+	CHILD_CHECK(ledger_tx_open(k.l, NOW, LEDGER_TX_TOPUP, "en", CARD, &tx, &err) == 0);
+	child_note(&k, 10000);
+	CHILD_CHECK(ledger_tx_complete(k.l, tx.id, NOW, NULL, &err) == 0);
+
+	CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &tx, &err) == 0);
+	child_note(&k, 100000);
+	CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 1, LEDGER_LINE_PAID, "P-3", NOW, &err) == 0);
+	_exit(0);
+}
+
+static int run_child(const char *path, int target, int report_fd)
+{
+	pid_t pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		struct killer killer = {.target = target, .report_fd = report_fd};
+		child_day(path, &killer);
+	}
+	int status = 0;
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	return status;
+}
+
+/* The restarted kiosk: settles the journeys the kill left open, recovers, serves a customer. */
+static void restart(const char *path, const char *point)
+{
+	struct kio_error err = {0};
+	struct kiosk k;
+	if (kiosk_open(&k, path, &err) != 0)
+		g_error("after %s: reopen: %s", point, err.msg);
+	struct cash_note open[16];
+	size_t n = 0;
+	if (cash_journal_list_open(k.j, DEV, open, G_N_ELEMENTS(open), &n, &err) != 0)
+		g_error("after %s: open journeys: %s", point, err.msg);
+	for (size_t i = 0; i < n; i++) {
+		enum cash_note_state to = open[i].state == CASH_NOTE_CREDITED ? CASH_NOTE_STACKED : CASH_NOTE_RETURNED;
+		if (cash_journal_advance(k.j, open[i].id, to, "settled at start-up", &err) != 0)
+			g_error("after %s: settle note %lld: %s", point, (long long)open[i].id, err.msg);
+	}
+	struct ledger_tx *list = NULL;
+	if (ledger_tx_recover(k.l, NOW + 60, &list, &n, &err) != 0)
+		g_error("after %s: recovery: %s", point, err.msg);
+	free(list);
+	/* The next customer: a basket paid in cash, the rest to a card. */
+	struct ledger_fee_line one = fee("rta", "salik-recharge", "55512345", 5000);
+	struct ledger_tx tx;
+	struct cash_note note = {.device = DEV, .channel = 1, .value_fils = 10000, .state = CASH_NOTE_ESCROW};
+	if (ledger_basket_open(k.l, NOW + 120, "ar", &one, 1, &tx, &err) != 0 || cash_journal_begin(k.j, &note, &err) != 0 ||
+	    cash_journal_advance(k.j, note.id, CASH_NOTE_CREDITED, "credit", &err) != 0 ||
+	    cash_journal_advance(k.j, note.id, CASH_NOTE_STACKED, "stacked", &err) != 0 ||
+	    ledger_basket_line_result(k.l, tx.id, 1, LEDGER_LINE_PAID, "P-9", NOW + 120, &err) != 0 ||
+	    ledger_basket_close(k.l, tx.id, NOW + 120, LEDGER_REST_CARD, CARD, 30, NULL, &err) != 0)
+		g_error("after %s: the next customer: %s", point, err.msg);
+	if (ledger_check(k.l, &err) != 0)
+		g_error("after %s: %s", point, err.msg);
+	kiosk_close(&k);
+}
+
+/* The cashbox as the settled journal has it: value, count and count by value. */
+static struct crash_device cashbox_of(const char *path, GString *by_value)
+{
+	sqlite3 *db = NULL;
+	g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+	struct crash_device dev = {.max_fils = INT64_MAX};
+	sqlite3_stmt *st = NULL;
+	g_assert_cmpint(sqlite3_prepare_v2(db,
+					   "SELECT value_fils, count(*) FROM note_journey WHERE state IN ('credited', 'stacked')"
+					   " GROUP BY value_fils",
+					   -1, &st, NULL),
+			==, SQLITE_OK);
+	g_string_assign(by_value, "{");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t value = sqlite3_column_int64(st, 0), count = sqlite3_column_int64(st, 1);
+		g_string_append_printf(by_value, "%s\"%" G_GINT64_FORMAT "\":%" G_GINT64_FORMAT, by_value->len > 1 ? "," : "",
+				       value, count);
+		dev.cashbox_fils += value * count;
+		dev.stacked += count;
+	}
+	g_string_append(by_value, "}");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	dev.by_value = by_value->str;
+	return dev;
+}
+
+static void check_case(const char *path, const char *point)
+{
+	restart(path, point);
+	GString *by_value = g_string_new(NULL);
+	struct crash_device dev = cashbox_of(path, by_value);
+	char why[512];
+	int bad = crash_invariants_check(path, &dev, why, sizeof(why));
+	if (bad)
+		g_error("after %s: %s", point, why);
+	g_string_free(by_value, TRUE);
+	struct ledger_verdict v;
+	struct kio_error err = {0};
+	if (ledger_verify_file(path, &v, &err) != 0 || !v.ok)
+		g_error("after %s: chain: %s", point, err.msg[0] ? err.msg : v.why);
+}
+
+static char *temp_db(void)
+{
+	char *dir = g_dir_make_tmp("kiosk-crash-basket-XXXXXX", NULL);
+	g_assert_nonnull(dir);
+	char *path = g_build_filename(dir, "k.db", NULL);
+	g_free(dir);
+	return path;
+}
+
+static void remove_db(char *path)
+{
+	char *dir = g_path_get_dirname(path);
+	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_free(cmd);
+	g_free(dir);
+	g_free(path);
+}
+
+static void test_every_point(void)
+{
+	/* The census: a whole day names every point it passes, in order. */
+	char *path = temp_db();
+	int fds[2];
+	g_assert_cmpint(pipe(fds), ==, 0);
+	int status = run_child(path, 0, fds[1]);
+	close(fds[1]);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	GString *names = g_string_new(NULL);
+	char buf[512];
+	ssize_t r;
+	while ((r = read(fds[0], buf, sizeof(buf))) > 0)
+		g_string_append_len(names, buf, r);
+	close(fds[0]);
+	check_case(path, "the day's end");
+	remove_db(path);
+	char **points = g_strsplit(names->str, "\n", -1);
+	g_string_free(names, TRUE);
+	guint n_points = g_strv_length(points) - 1;
+	static const char *const basket_points[] = {"basket-open-written", "basket-opened", "voucher-paid-written",
+						    "voucher-paid", "line-result-written", "line-result",
+						    "basket-end-written", "basket-ended"};
+	for (size_t k = 0; k < G_N_ELEMENTS(basket_points); k++)
+		if (!g_strv_contains((const char *const *)points, basket_points[k]))
+			g_error("the day never reaches %s", basket_points[k]);
+	for (guint i = 1; i <= n_points; i++) {
+		path = temp_db();
+		status = run_child(path, (int)i, -1);
+		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+			g_error("kill %u (%s): the child did not die by SIGKILL (status %d)", i, points[i - 1], status);
+		check_case(path, points[i - 1]);
+		remove_db(path);
+	}
+	g_test_message("baskets SIGKILLed at %u hits of their kill points: %zu invariants held after each restart",
+		       n_points, crash_invariants_count());
+	g_strfreev(points);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/crash-basket/every-point", test_every_point);
+	return g_test_run();
+}
