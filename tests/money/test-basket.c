@@ -18,6 +18,7 @@
 #include "kiosk/ledger/export.h"
 #include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/prune.h"
+#include "kiosk/ledger/recmac.h"
 #include "kiosk/ledger/store-priv.h"
 #include "kiosk/ledger/sync-state.h"
 #include "kiosk/ledger/tx.h"
@@ -760,7 +761,10 @@ static void test_export_verify_prune(void)
 	lfix_close(&f);
 	verify_ok(f.path);
 
-	/* Every record, by table, with its columns in chain order and null where none. */
+	/* Every record, by table, with its columns in chain order and null where none; and its
+	 * MAC as the host recomputes it from the export (recmac.h) with the kiosk's key. */
+	uint8_t key[LEDGER_KEY_BYTES], prev[LEDGER_MAC_BYTES] = {0};
+	g_assert_cmpint(ledger_secret_read(f.path, false, key, &err), ==, 0);
 	char *text = export_text(f.path, 0);
 	char **rows = g_strsplit(text, "\n", -1);
 	GHashTable *types = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -773,6 +777,29 @@ static void test_export_verify_prune(void)
 		g_assert_cmpint(rec, ==, last + 1);
 		last = rec;
 		const char *type = json_object_get_string_member(o, "type");
+		const char *const *cols = NULL;
+		size_t n_cols = 0;
+		g_assert_cmpint(ledger_rec_columns(type, &cols, &n_cols), ==, 0);
+		g_assert_cmpuint(n_cols, <=, LEDGER_REC_COLS_MAX);
+		struct ledger_rec_val vals[LEDGER_REC_COLS_MAX];
+		for (size_t c = 0; c < n_cols; c++) {
+			JsonNode *v = json_object_get_member(o, cols[c]);
+			g_assert_nonnull(v);
+			if (JSON_NODE_HOLDS_NULL(v))
+				vals[c] = (struct ledger_rec_val){LEDGER_REC_NULL, 0, NULL};
+			else if (json_node_get_value_type(v) == G_TYPE_INT64)
+				vals[c] = (struct ledger_rec_val){LEDGER_REC_INT, json_node_get_int(v), NULL};
+			else
+				vals[c] = (struct ledger_rec_val){LEDGER_REC_TEXT, 0, json_node_get_string(v)};
+		}
+		uint8_t mac[LEDGER_MAC_BYTES];
+		g_assert_cmpint(ledger_rec_mac(key, prev, rec, type, vals, n_cols, mac), ==, 0);
+		char hex[2 * LEDGER_MAC_BYTES + 1];
+		for (int b = 0; b < LEDGER_MAC_BYTES; b++)
+			snprintf(hex + 2 * b, 3, "%02x", mac[b]);
+		if (strcmp(hex, json_object_get_string_member(o, "mac")) != 0)
+			g_error("record %" G_GINT64_FORMAT " (%s): the host's MAC differs from the kiosk's", rec, type);
+		memcpy(prev, mac, sizeof(prev));
 		g_hash_table_insert(types, g_strdup(type), GINT_TO_POINTER(GPOINTER_TO_INT(g_hash_table_lookup(types, type)) + 1));
 		if (strcmp(type, "fee_item") == 0 && json_object_get_int_member(o, "n") == 2) {
 			g_assert_cmpstr(json_object_get_string_member(o, "entity"), ==, "dewa");
