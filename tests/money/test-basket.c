@@ -1170,6 +1170,43 @@ static void test_sigkill_at_every_point(void)
 	g_strfreev(points);
 }
 
+/* `kiosk sync status` names the oldest unsynced record's time for the basket's records too
+ * (a line: its transaction's open; the others their own at_s), not 0. */
+static void test_sync_status_times(void)
+{
+	struct lfix f;
+	lfix_new(&f, "kiosk-basket", NOW);
+	struct kio_error err = {0};
+	struct ledger_tx tx = open_two(&f);
+	char code[17];
+	voucher_code("912345678901234", code);
+	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, code, RID1, 90000, NOW + 7, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_line_result(f.l, tx.id, 1, LEDGER_LINE_PAID, "P-1", NOW + 8, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_close(f.l, tx.id, NOW + 9, LEDGER_REST_VOUCHER, NULL, 30, NULL, &err), ==, 0);
+	sqlite3 *db = ledger_db(f.l);
+	const struct {
+		const char *rec_sql;
+		int64_t want_s;
+	} cases[] = {
+		{"SELECT rec FROM fee_item WHERE n = 1", NOW},
+		{"SELECT rec FROM voucher_payment", NOW + 7},
+		{"SELECT rec FROM fee_result WHERE n = 1", NOW + 8},
+		{"SELECT rec FROM voucher_issue", NOW + 9},
+	};
+	for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+		int64_t rec = query_int(db, cases[k].rec_sql);
+		struct ledger_sync *ls = NULL;
+		g_assert_cmpint(ledger_sync_open(f.path, true, &ls, &err), ==, 0);
+		g_assert_cmpint(ledger_sync_ack(ls, rec - 1, NOW, NULL, &err), ==, 0);
+		struct ledger_sync_status st;
+		g_assert_cmpint(ledger_sync_status_read(ls, &st, &err), ==, 0);
+		g_assert_cmpint(st.oldest_unsynced_rec, ==, rec);
+		g_assert_cmpint(st.oldest_unsynced_s, ==, cases[k].want_s);
+		ledger_sync_close(ls);
+	}
+	lfix_free(&f);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1186,6 +1223,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/basket/check-sees-tampering", test_check_sees_tampering);
 	g_test_add_func("/basket/export-verify-prune", test_export_verify_prune);
 	g_test_add_func("/basket/migration-from-v9", test_migration_from_v9);
+	g_test_add_func("/basket/sync-status-times", test_sync_status_times);
 	g_test_add_func("/basket/sigkill-every-point", test_sigkill_at_every_point);
 	return g_test_run();
 }
