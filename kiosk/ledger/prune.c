@@ -183,23 +183,26 @@ static int move_base(struct ledger *ledger, const struct chain_base *old, int64_
 	return rc;
 }
 
-/* Children before parents: foreign keys are on (store.c). */
-static const struct {
-	const char *sql;
-	const char *what;
-} deletes[] = {
-	{"DELETE FROM receipt WHERE tx_rec <= ?1", "remove receipt rows"},
-	{"DELETE FROM outbox WHERE tx_rec <= ?1", "remove outbox rows"},
-	{"DELETE FROM tx_end WHERE rec <= ?1", "remove transaction ends"},
-	{"DELETE FROM payment WHERE rec <= ?1", "remove payments"},
-	{"DELETE FROM tx_item WHERE rec <= ?1", "remove items"},
-	{"DELETE FROM suspense WHERE rec <= ?1", "remove suspense records"},
-	{"DELETE FROM fee_result WHERE rec <= ?1", "remove line results"},
-	{"DELETE FROM voucher_payment WHERE rec <= ?1", "remove voucher payments"},
-	{"DELETE FROM voucher_issue WHERE rec <= ?1", "remove vouchers issued"},
-	{"DELETE FROM fee_item WHERE rec <= ?1", "remove basket lines"},
-	{"DELETE FROM tx WHERE rec <= ?1", "remove transactions"},
-};
+/* Children before parents: foreign keys are on (store.c). Every chained table but tx names
+ * its transaction (or none), so they go first, taken from chain_specs: a chained table added
+ * later is pruned with its transaction without a list here to forget it. */
+static int delete_records(struct ledger *ledger, int64_t upto, struct kio_error *err)
+{
+	int rc = run(ledger, "DELETE FROM receipt WHERE tx_rec <= ?1", upto, 0, NULL, NULL, "remove receipt rows", err);
+	if (!rc)
+		rc = run(ledger, "DELETE FROM outbox WHERE tx_rec <= ?1", upto, 0, NULL, NULL, "remove outbox rows", err);
+	for (int t = 0; !rc && t <= CHAIN_TABLE_COUNT; t++) {
+		/* tx last: t == CHAIN_TABLE_COUNT stands for it. */
+		if (t == CHAIN_TX)
+			continue;
+		const char *table = chain_specs[t == CHAIN_TABLE_COUNT ? CHAIN_TX : t].table;
+		char sql[96], what[64];
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE rec <= ?1", table);
+		snprintf(what, sizeof(what), "remove the %s records", table);
+		rc = run(ledger, sql, upto, 0, NULL, NULL, what, err);
+	}
+	return rc;
+}
 
 /* Invariant 8: journeys below the newest pruned note (kept: invariant 7) that no booking
  * left names; find_upto made sure every one of them is closed. */
@@ -246,8 +249,8 @@ int ledger_prune(struct ledger *ledger, int64_t now_s, int retention_days, struc
 	ledger_checkpoint(ledger, "prune-base-written");
 	rc = run(ledger, "SELECT count(*) FROM tx WHERE rec <= ?1", upto, 0, &res.transactions, NULL,
 		 "count transactions", err);
-	for (size_t k = 0; !rc && k < sizeof(deletes) / sizeof(deletes[0]); k++)
-		rc = run(ledger, deletes[k].sql, upto, 0, NULL, NULL, deletes[k].what, err);
+	if (!rc)
+		rc = delete_records(ledger, upto, err);
 	if (!rc)
 		rc = run(ledger, "DELETE FROM note_step WHERE note_id IN (SELECT id FROM note_journey WHERE " UNBOOKED_BELOW ")",
 			 next.note_max, 0, NULL, NULL, "remove note steps", err);
