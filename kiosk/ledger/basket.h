@@ -62,14 +62,14 @@ struct ledger_basket_end { int64_t paid_fils, lines_fils, rest_fils; enum ledger
 	char card[17]; char voucher[17]; int64_t voucher_expires_s; };
 /* Ends it: nothing paid → cancelled (every line `unpaid`); else lines without a result become
  * `unpaid`, the rest goes to the card (a topup item) or a new voucher (vcode_generate, expiry
- * now + voucher_days), then tx_end completed + outbox, all one commit. */
-/* `to` and card/voucher_days matter only when a rest is left: LEDGER_REST_NONE then, a card
+ * now + voucher_days), then tx_end completed + outbox, all one commit.
+ * `to` and card/voucher_days matter only when a rest is left: LEDGER_REST_NONE then, a card
  * that is not 16 digits, or voucher_days outside 1..3650 are KIO_ERR_INVALID and nothing is
  * written. *out (may be NULL) is ledger_basket_end_get's. KIO_ERR_INVALID when not an open
  * fees transaction; KIO_ERR_IO when the store cannot write or no random code can be made. */
 int ledger_basket_close(struct ledger *l, int64_t tx_id, int64_t now_s, enum ledger_rest_to to, const char *card,
 			int voucher_days, struct ledger_basket_end *out, struct kio_error *err);
-/* For receipts and the done screen. */
-/* An ended fees transaction's money as booked (also one ended by recovery, whose rest went to
- * a voucher). KIO_ERR_INVALID while it is open or for a transaction that is not fees. */
+/* For receipts and the done screen: an ended fees transaction's money as booked (also one
+ * ended by recovery, whose rest went to a voucher). KIO_ERR_INVALID while it is open or for a
+ * transaction that is not fees. */
 int ledger_basket_end_get(struct ledger *l, int64_t tx_id, struct ledger_basket_end *out, struct kio_error *err);
