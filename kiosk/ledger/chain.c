@@ -765,3 +765,12 @@ int ledger_verify_file(const char *db_path, struct ledger_verdict *verdict, stru
 	chain_read_end(db);
 	return rc;
 }
+
+void ledger_derive_key(const struct ledger *ledger, const char *label, uint8_t out[32])
+{
+	struct hmac_sha256_ctx ctx;
+	hmac_sha256_set_key(&ctx, LEDGER_KEY_BYTES, ledger_key(ledger));
+	hmac_sha256_update(&ctx, strlen(label), (const uint8_t *)label);
+	hmac_sha256_digest(&ctx, 32, out);
+	explicit_bzero(&ctx, sizeof(ctx));
+}

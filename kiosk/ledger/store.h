@@ -63,3 +63,9 @@ int ledger_device_event_count(struct ledger *ledger, int64_t *count, struct kio_
  * notes.h list them) with its name; NULL removes it. */
 typedef void (*ledger_checkpoint_fn)(void *user, const char *point);
 void ledger_set_checkpoint(struct ledger *ledger, ledger_checkpoint_fn fn, void *user);
+
+/* HMAC-SHA256(the chain's secret, label) into out (32 bytes): a key for another use derived
+ * from the secret, which itself never leaves the ledger module. The receipt signing seed is
+ * the one user (kiosk/proof, PROOF_SEED_LABEL); the host derives the same from the chain key
+ * it was given at enrolment. */
+void ledger_derive_key(const struct ledger *ledger, const char *label, uint8_t out[32]);
