@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const fault_names[PROOF_FAULT_COUNT] = {
 	[PROOF_OK] = "ok",
@@ -131,7 +132,9 @@ bool proof_base32_decode(const char *text, size_t len, uint8_t *out, size_t cap,
 			*bad_at = i;
 			*why = c == '=' ? "padding '=' (the QR text has none)"
 			       : (c >= 'a' && c <= 'z') ? "a lower-case letter (the QR text is upper case)"
-							   : "a character outside A-Z and 2-7";
+			       : (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+				       ? "a space or line break (the QR text has none)"
+				       : "a character outside A-Z and 2-7";
 			return false;
 		}
 		acc = (acc << 5) | (uint32_t)v;
@@ -404,6 +407,10 @@ int proof_qr_parse(const char *text, size_t len, struct proof_parsed *out, enum 
 	if (len > PROOF_QR_TEXT_MAX)
 		return refuse(fault, PROOF_FAULT_PREFIX, err, "receipt: %zu characters; a receipt's QR text is at most %d",
 			      len, PROOF_QR_TEXT_MAX);
+	if (len >= pl && strncasecmp(text, PROOF_QR_PREFIX, pl) == 0 && memcmp(text, PROOF_QR_PREFIX, pl) != 0)
+		return refuse(fault, PROOF_FAULT_PREFIX, err,
+			      "receipt: the text is in lower case ('%.5s'); a receipt's QR text is upper case, as scanned",
+			      text);
 	if (len < pl || memcmp(text, PROOF_QR_PREFIX, pl) != 0) {
 		/* Another version's text is told apart from something that is no receipt at all. */
 		bool other = len >= pl && memcmp(text, "EDK", 3) == 0 && text[4] == ':';
@@ -416,9 +423,14 @@ int proof_qr_parse(const char *text, size_t len, struct proof_parsed *out, enum 
 	uint8_t bytes[PROOF_QR_TEXT_MAX * 5 / 8 + 1];
 	size_t n, bad_at;
 	const char *why = "";
-	if (!proof_base32_decode(text + pl, len - pl, bytes, sizeof(bytes), &n, &bad_at, &why))
+	if (!proof_base32_decode(text + pl, len - pl, bytes, sizeof(bytes), &n, &bad_at, &why)) {
+		if (bad_at == len - pl)
+			return refuse(fault, PROOF_FAULT_BASE32, err,
+				      "receipt: %zu base32 characters: %s (a character missing, or one too many)", len - pl,
+				      why);
 		return refuse(fault, PROOF_FAULT_BASE32, err, "receipt: character %zu of the text: %s", pl + bad_at + 1,
 			      why);
+	}
 	return proof_tlv_parse(bytes, n, out, fault, err);
 }
 

@@ -328,6 +328,10 @@ static void test_bad_inputs(void)
 	g_assert_nonnull(strstr(msg, "does not start EDK1:"));
 	g_assert_cmpint(qr_fault("", msg, sizeof(msg)), ==, PROOF_FAULT_PREFIX);
 	g_assert_cmpint(qr_fault("EDK1", msg, sizeof(msg)), ==, PROOF_FAULT_PREFIX);
+	char *lower = g_ascii_strdown(text, -1);
+	g_assert_cmpint(qr_fault(lower, msg, sizeof(msg)), ==, PROOF_FAULT_PREFIX);
+	g_assert_nonnull(strstr(msg, "lower case"));
+	g_free(lower);
 	char other[sizeof(text)];
 	snprintf(other, sizeof(other), "EDK2:%s", text + 5);
 	g_assert_cmpint(qr_fault(other, msg, sizeof(msg)), ==, PROOF_FAULT_VERSION);
@@ -351,6 +355,13 @@ static void test_bad_inputs(void)
 	other[strlen(other) - 1] = '\0'; /* 1 character less: no whole number of bytes, or stray bits */
 	enum proof_fault f = qr_fault(other, msg, sizeof(msg));
 	g_assert_true(f == PROOF_FAULT_BASE32 || f == PROOF_FAULT_TRUNCATED);
+	/* One more character makes a length no whole number of bytes gives (1, 3 or 6 mod 8). */
+	size_t more = (strlen(text) - 5 + 1) % 8;
+	g_assert_true(more == 1 || more == 3 || more == 6);
+	memcpy(other, text, strlen(text));
+	memcpy(other + strlen(text), "A", 2);
+	g_assert_cmpint(qr_fault(other, msg, sizeof(msg)), ==, PROOF_FAULT_BASE32);
+	g_assert_nonnull(strstr(msg, "a character missing, or one too many"));
 
 	/* Truncated: every shorter record. */
 	for (size_t cut = 0; cut < n; cut++) {
