@@ -13,8 +13,11 @@ packages=(
 	# the template and merge it; the tests run msgfmt --check on both (README: Catalogues)
 	gettext
 	# eSSP encryption (AES-128, Diffie-Hellman) for note acceptors that require it; HMAC-SHA256
-	# of the money ledger's chain (kiosk/ledger/chain.c), which needs it always
+	# of the money ledger's chain (kiosk/ledger/chain.c), which needs it always; its hogweed
+	# half signs the receipts' records with Ed25519 (kiosk/proof, docs/receipts.md)
 	nettle-dev
+	# the QR code on every receipt (kiosk/print/doc.c): the signed record anyone can verify
+	libqrencode-dev
 	# the ledger export's JSON lines (kiosk/ledger/export.c), written and read back in the
 	# tests with a real JSON library instead of hand-made escaping; GLib is already in
 	libjson-glib-dev
@@ -41,6 +44,9 @@ packages=(
 	# recommended by clang) build the fuzz targets as libFuzzer binaries, which
 	# scripts/test.sh runs for a few seconds each (scripts/fuzz.sh)
 	clang libclang-rt-dev
+	# test-only: zbarimg reads the QR code back from a scenario's printed receipt PNG, as a
+	# phone would, for `kiosk receipt verify` (tests/scenario/run-receipt-qr.sh; skips without)
+	zbar-tools
 	# test-only: PyYAML parses docs/host-api.yaml and jsonschema validates its examples
 	# against its schemas (tests/docs/check-host-api.py; each skips with 77 without them)
 	python3-yaml python3-jsonschema

@@ -174,6 +174,9 @@ const struct i18n_id i18n_ids[] = {
 	I18N_S("card.number", "Card No."),
 	/* TRANSLATORS: {date} is replaced by the month of issue, e.g. 2027-03; keep it. */
 	I18N_S("card.issued", "Issued {date}"),
+	/* TRANSLATORS: printed above the receipt's QR code, which carries the receipt's signed
+	 * record (docs/receipts.md): anyone can check with a phone that the kiosk issued it. */
+	I18N_S("receipt.verify", "Scan to check this receipt is genuine"),
 };
 /* clang-format on */
 

@@ -2,6 +2,7 @@
 #include "kiosk/print/print.h"
 
 #include <errno.h>
+#include <qrencode.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +24,14 @@
 #define RULE_PAD 10      /* white above and below a rule */
 #define RULE_DOTS 2
 
-enum item_kind { ITEM_TEXT, ITEM_ROW, ITEM_RULE, ITEM_SPACE };
+enum item_kind { ITEM_TEXT, ITEM_ROW, ITEM_RULE, ITEM_SPACE, ITEM_QR };
 
 struct item {
 	enum item_kind kind;
 	struct print_style st;
-	char *a, *b; /* text, or label and value */
+	char *a, *b; /* text, or label and value; a QR's text */
 	int px;
+	QRcode *qr;  /* ITEM_QR: the symbol, encoded when added */
 };
 
 struct print_doc {
@@ -49,6 +51,8 @@ void print_doc_free(struct print_doc *doc)
 	for (size_t i = 0; i < doc->n; i++) {
 		free(doc->items[i].a);
 		free(doc->items[i].b);
+		if (doc->items[i].qr)
+			QRcode_free(doc->items[i].qr);
 	}
 	free(doc->items);
 	free(doc);
@@ -93,7 +97,39 @@ void print_doc_space(struct print_doc *doc, int px)
 	add(doc, ITEM_SPACE, NULL)->px = px > 0 ? px : 0;
 }
 
+int print_doc_qr(struct print_doc *doc, const char *text, struct kio_error *err)
+{
+	size_t n = text ? strlen(text) : 0;
+	if (n == 0 || n > PRINT_QR_TEXT_MAX)
+		return kio_fail(err, KIO_ERR_INVALID, "print: a QR code of %zu characters (1..%d)", n,
+			PRINT_QR_TEXT_MAX);
+	/* Version 0: the smallest symbol that holds it. Case-sensitive 8-bit hint: libqrencode
+	 * splits the text into its cheapest modes, so upper-case base32 goes in alphanumeric
+	 * mode (5.5 bits a character) and anything else still encodes exactly. */
+	errno = 0;
+	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	if (!qr)
+		return kio_fail(err, errno == ENOMEM ? KIO_ERR_NOMEM : KIO_ERR_INVALID,
+			"print: libqrencode cannot encode %zu characters: %s", n, strerror(errno));
+	struct item *it = add(doc, ITEM_QR, NULL);
+	it->a = xstrdup(text);
+	it->qr = qr;
+	return 0;
+}
+
 /* ---- rendering ---- */
+
+/* The dots per module of q on a canvas w dots wide: the standard size, else the smallest
+ * readable one, else 0 (it does not fit). */
+static int qr_module_dots(const QRcode *q, int w)
+{
+	int room = w - 2 * MARGIN_X, modules = q->width + 2 * PRINT_QR_QUIET_MODULES;
+	if (modules * PRINT_QR_MODULE_DOTS <= room)
+		return PRINT_QR_MODULE_DOTS;
+	if (modules * PRINT_QR_MODULE_DOTS_MIN <= room)
+		return PRINT_QR_MODULE_DOTS_MIN;
+	return 0;
+}
 
 struct canvas {
 	uint8_t *cov; /* NULL while measuring */
@@ -120,7 +156,8 @@ static void draw(struct text_engine *e, const struct canvas *c, const struct tex
 		text_draw_gray(e, l, c->cov, c->w, c->w, c->h, x, y);
 }
 
-/* Places one item at y; returns its height, or -1 if the engine failed. */
+/* Places one item at y; returns its height, -1 if the engine failed, -2 for a QR code wider
+ * than the paper. */
 static int place(struct text_engine *e, const struct canvas *c, const struct item *it, int y)
 {
 	int cw = c->w - 2 * MARGIN_X;
@@ -128,6 +165,25 @@ static int place(struct text_engine *e, const struct canvas *c, const struct ite
 	switch (it->kind) {
 	case ITEM_SPACE:
 		return it->px;
+	case ITEM_QR: {
+		int m = qr_module_dots(it->qr, c->w);
+		if (m == 0)
+			return -2;
+		int side = (it->qr->width + 2 * PRINT_QR_QUIET_MODULES) * m;
+		int x0 = (c->w - side) / 2 + PRINT_QR_QUIET_MODULES * m, y0 = y + PRINT_QR_QUIET_MODULES * m;
+		if (c->cov)
+			for (int r = 0; r < it->qr->width; r++)
+				for (int col = 0; col < it->qr->width; col++) {
+					/* libqrencode: bit 0 of each byte is the module's colour (1 = dark). */
+					if (!(it->qr->data[r * it->qr->width + col] & 1))
+						continue;
+					for (int dy = 0; dy < m; dy++)
+						memset(c->cov + (size_t)(y0 + r * m + dy) * (size_t)c->w +
+								(size_t)(x0 + col * m),
+							255, (size_t)m);
+				}
+		return side;
+	}
 	case ITEM_RULE:
 		if (c->cov)
 			for (int k = 0; k < RULE_DOTS; k++)
@@ -171,14 +227,14 @@ static int place(struct text_engine *e, const struct canvas *c, const struct ite
 	return 0;
 }
 
-/* Runs the items once: measures when c->cov is NULL, draws otherwise. -1 on engine failure. */
+/* Runs the items once: measures when c->cov is NULL, draws otherwise. place()'s failures. */
 static int flow(const struct print_doc *doc, struct text_engine *e, const struct canvas *c)
 {
 	int y = MARGIN_TOP;
 	for (size_t i = 0; i < doc->n; i++) {
 		int h = place(e, c, &doc->items[i], y);
 		if (h < 0)
-			return -1;
+			return h;
 		y += h + (i + 1 < doc->n ? ITEM_GAP : 0);
 	}
 	return y + MARGIN_BOTTOM;
@@ -223,6 +279,10 @@ static char *logical_text(const struct print_doc *doc)
 		case ITEM_RULE:
 			append_plain(&t, &len, &cap, "---");
 			break;
+		case ITEM_QR:
+			append_plain(&t, &len, &cap, "QR\t");
+			append_plain(&t, &len, &cap, it->a);
+			break;
 		case ITEM_SPACE:
 			continue;
 		}
@@ -242,6 +302,9 @@ int print_doc_render(const struct print_doc *doc, struct text_engine *engine, in
 			doc ? doc->n : 0, width_dots);
 	struct canvas c = {.cov = NULL, .w = width_dots, .h = 0};
 	int h = flow(doc, engine, &c);
+	if (h == -2)
+		return kio_fail(err, KIO_ERR_INVALID, "print: a QR code is wider than %d dots of paper",
+			width_dots);
 	if (h < 0)
 		return kio_fail(err, KIO_ERR_NOMEM, "print: text layout failed");
 	c.h = h;

@@ -50,6 +50,20 @@ void print_doc_text(struct print_doc *doc, const struct print_style *st, const c
 void print_doc_row(struct print_doc *doc, const struct print_style *st, const char *label,
 	const char *value);
 void print_doc_rule(struct print_doc *doc);          /* a separator across the paper */
+/*
+ * A QR code of text (libqrencode, error correction M: 15% of the symbol may be lost to a
+ * scuff or a fold), centred: each module PRINT_QR_MODULE_DOTS square (0.5 mm at 203 dpi),
+ * PRINT_QR_MODULE_DOTS_MIN when the paper is too narrow for that, with the 4-module quiet zone
+ * ISO/IEC 18004 requires on every side. The logical text gets the line "QR\t<text>". Text is
+ * copied. KIO_ERR_INVALID for empty text or text longer than PRINT_QR_TEXT_MAX (nothing
+ * added); KIO_ERR_NOMEM if libqrencode cannot encode it. A symbol wider than the paper at the
+ * smaller module is refused by print_doc_render (KIO_ERR_INVALID).
+ */
+#define PRINT_QR_MODULE_DOTS 4
+#define PRINT_QR_MODULE_DOTS_MIN 3
+#define PRINT_QR_QUIET_MODULES 4
+#define PRINT_QR_TEXT_MAX 1024
+int print_doc_qr(struct print_doc *doc, const char *text, struct kio_error *err);
 void print_doc_space(struct print_doc *doc, int px); /* blank paper */
 
 struct print_receipt {
@@ -126,6 +140,9 @@ struct print_txn {
 	bool no_change;                /* says that the kiosk gives no change */
 	bool recovered;                /* completed by start-up recovery after an interruption */
 	bool duplicate;                /* a reprint: DUPLICATE above and below */
+	/* The signed record's QR text (kiosk/proof, "EDK1:..."), drawn after the thanks under
+	 * receipt.verify in both languages; NULL = no QR. */
+	const char *proof_qr;
 };
 
 /* The sample the tests and the technician's test print use: TXN-2027-000123, an e-Dirham

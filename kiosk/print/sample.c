@@ -189,6 +189,15 @@ int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, const st
 			"print: %s: the transaction id holds a bidi override (U+202A..U+202E)", t->reference);
 	if (check_denoms(t, err) != 0)
 		return err->code;
+	/* The QR is encoded once before anything is added, so a text it cannot hold leaves the
+	 * document as it was. */
+	if (t->proof_qr) {
+		struct print_doc *probe = print_doc_new();
+		int rc = print_doc_qr(probe, t->proof_qr, err);
+		print_doc_free(probe);
+		if (rc != 0)
+			return rc;
+	}
 	struct print_style title_ar = {.size_px = PRINT_SIZE_TITLE, .bold = true,
 		.dir = TEXT_DIR_RTL, .align = TEXT_ALIGN_CENTER};
 	struct print_style title_en = title_ar;
@@ -225,6 +234,15 @@ int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, const st
 	print_doc_rule(doc);
 	print_doc_text(doc, &name_ar, word(&ar, "receipt.thanks"));
 	print_doc_text(doc, &name_en, word(&en, "receipt.thanks"));
+	if (t->proof_qr) {
+		struct print_style cap_ar = name_ar, cap_en = name_en;
+		cap_ar.size_px = cap_en.size_px = PRINT_SIZE_SMALL;
+		print_doc_space(doc, 6);
+		print_doc_text(doc, &cap_ar, word(&ar, "receipt.verify"));
+		print_doc_text(doc, &cap_en, word(&en, "receipt.verify"));
+		if (print_doc_qr(doc, t->proof_qr, err) != 0)
+			return err->code;
+	}
 	if (t->duplicate) {
 		print_doc_space(doc, 6);
 		print_doc_text(doc, &title_ar, word(&ar, "receipt.duplicate"));

@@ -6,6 +6,7 @@
  */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <qrencode.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +287,120 @@ static void test_topup_receipt(void)
 	t.credited_fils = 0;
 	t.txn_id = "\u202Eevil";
 	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, KIO_ERR_INVALID);
+	print_doc_free(doc);
+}
+
+static bool ink_at(const struct receipt_image *im, int x, int y)
+{
+	return im->bits[(size_t)y * (size_t)im->stride + (size_t)x / 8] & (0x80u >> (x % 8));
+}
+
+/* The ink's bounding box; false when there is none. */
+static bool ink_box(const struct receipt_image *im, int *x0, int *y0, int *x1, int *y1)
+{
+	*x0 = im->width, *y0 = im->height, *x1 = -1, *y1 = -1;
+	for (int y = 0; y < im->height; y++)
+		for (int x = 0; x < im->width; x++)
+			if (ink_at(im, x, y)) {
+				*x0 = MIN(*x0, x), *x1 = MAX(*x1, x), *y0 = MIN(*y0, y), *y1 = MAX(*y1, y);
+			}
+	return *x1 >= 0;
+}
+
+/* The QR element: drawn module for module as libqrencode encodes the text, each module m x m
+ * dots, centred, a quiet zone of 4 white modules all round; the smaller module on narrow
+ * paper, a refusal on paper too narrow for that. */
+static void check_qr(const char *text, int width, int m)
+{
+	struct kio_error err;
+	struct print_doc *doc = print_doc_new();
+	g_assert_cmpint(print_doc_qr(doc, text, &err), ==, 0);
+	struct print_receipt *r = NULL;
+	g_assert_cmpint(print_doc_render(doc, engine, width, &r, &err), ==, 0);
+	QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	g_assert_nonnull(q);
+	int x0, y0, x1, y1;
+	g_assert_true(ink_box(&r->image, &x0, &y0, &x1, &y1));
+	/* Finder patterns fill three corners: the ink box is the symbol. */
+	g_assert_cmpint(x1 - x0 + 1, ==, q->width * m);
+	g_assert_cmpint(y1 - y0 + 1, ==, q->width * m);
+	int side = (q->width + 8) * m;
+	g_assert_cmpint(x0 - 4 * m, ==, (width - side) / 2);
+	g_assert_cmpint(y0 - 4 * m, >=, 0);
+	g_assert_cmpint(r->image.height - 1 - y1, >=, 4 * m);
+	for (int row = 0; row < q->width; row++)
+		for (int col = 0; col < q->width; col++) {
+			bool dark = q->data[row * q->width + col] & 1;
+			for (int dy = 0; dy < m; dy++)
+				for (int dx = 0; dx < m; dx++)
+					if (ink_at(&r->image, x0 + col * m + dx, y0 + row * m + dy) != dark)
+						g_error("module (%d,%d) dot (%d,%d) is not %s", col, row, dx, dy,
+							dark ? "dark" : "light");
+		}
+	char *want = g_strdup_printf("QR\t%s\n", text);
+	g_assert_cmpstr(r->text, ==, want);
+	g_test_message("QR of %zu characters: version %d, %d modules, %d dots a module, %.1f mm wide at 203 dpi",
+		       strlen(text), q->version, q->width, m, q->width * m / 8.0);
+	g_free(want);
+	QRcode_free(q);
+	print_receipt_free(r);
+	print_doc_free(doc);
+}
+
+static const char receipt_qr_text[] =
+	"EDK1:AEAQCAQMJNJUWLKELBBC2MBQGQZAGBDSW6OQKBABFICRAD4PVVN5TS2GT6QWK4EGO4UJKDQGARVZMHKAA4BDVGAIANAUK"
+	"RAJAEAQUQADGVTKMMERBF7Q5IGL6Y2QQPHVCDNYHIW2C4SDWY2DTXKSTIEXVVGNT3SD44NO52VCVXFM6SU7M5E2HNI6WV255PO"
+	"65BTNFJDMCJJQU";
+
+static void test_qr(void)
+{
+	check_qr(receipt_qr_text, 576, PRINT_QR_MODULE_DOTS);
+	check_qr("hello, world", 576, PRINT_QR_MODULE_DOTS);
+	check_qr(receipt_qr_text, 200, PRINT_QR_MODULE_DOTS_MIN); /* 57 modules x 4 > 184 dots */
+	struct kio_error err;
+	struct print_doc *doc = print_doc_new();
+	g_assert_cmpint(print_doc_qr(doc, receipt_qr_text, &err), ==, 0);
+	struct print_receipt *r = NULL;
+	g_assert_cmpint(print_doc_render(doc, engine, 128, &r, &err), ==, KIO_ERR_INVALID);
+	g_assert_null(r);
+	g_assert_nonnull(strstr(err.msg, "wider than 128 dots"));
+	g_assert_cmpint(print_doc_qr(doc, "", &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(print_doc_qr(doc, NULL, &err), ==, KIO_ERR_INVALID);
+	char *huge = g_strnfill(PRINT_QR_TEXT_MAX + 1, 'A');
+	g_assert_cmpint(print_doc_qr(doc, huge, &err), ==, KIO_ERR_INVALID);
+	/* Every text up to the limit encodes (version 40-M holds 2,331 bytes). */
+	huge[PRINT_QR_TEXT_MAX] = '\0';
+	g_assert_cmpint(print_doc_qr(doc, huge, &err), ==, 0);
+	g_free(huge);
+	print_doc_free(doc);
+
+	/* The top-up receipt with its QR: the caption in both languages, then the code, after the
+	 * thanks; a text the QR cannot hold refused with nothing added. */
+	struct print_txn t;
+	topup_txn(&t);
+	t.proof_qr = receipt_qr_text;
+	doc = print_doc_new();
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, 0);
+	r = render(doc, 0);
+	char *tail = g_strdup_printf("Thank you for using e-Dirham\n"
+				     "امسح الرمز للتحقق من أن هذا الإيصال أصلي\n"
+				     "Scan to check this receipt is genuine\n"
+				     "QR\t%s\n",
+				     receipt_qr_text);
+	g_assert_true(g_str_has_suffix(r->text, tail));
+	g_free(tail);
+	char *png = g_strdup_printf("%s/receipt-topup-qr.png", out_dir);
+	write_png(&r->image, png);
+	g_test_message("receipt with its QR: %s", png);
+	g_free(png);
+	print_receipt_free(r);
+	print_doc_free(doc);
+	char *too_long = g_strnfill(PRINT_QR_TEXT_MAX + 1, 'B');
+	t.proof_qr = too_long;
+	doc = print_doc_new();
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(print_doc_render(doc, engine, 0, &r, &err), ==, KIO_ERR_INVALID); /* still empty */
+	g_free(too_long);
 	print_doc_free(doc);
 }
 
@@ -761,6 +876,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/print/format", test_format);
 	g_test_add_func("/print/sample-receipt", test_sample_receipt);
 	g_test_add_func("/print/topup-receipt", test_topup_receipt);
+	g_test_add_func("/print/qr", test_qr);
 	g_test_add_func("/print/rows-align", test_rows_align);
 	g_test_add_func("/print/numbers-keep-order", test_numbers_keep_order);
 	g_test_add_func("/print/wrapping", test_wrapping);
