@@ -13,6 +13,7 @@
 #include "kiosk/core/path.h"
 #include "kiosk/ledger/tool.h"
 #include "kiosk/fees/catalogue.h"
+#include "kiosk/proof/tool.h"
 #include "kiosk/sync/tool.h"
 #if KIOSK_TEST_PORT
 #include "kiosk/scenario/supervise.h"
@@ -27,6 +28,7 @@ static void usage(FILE *out)
 		"       kiosk ledger verify|export --db PATH   (ledger audit: kiosk ledger --help)\n"
 		"       kiosk sync status|push --db PATH ...   (sync to the host: kiosk sync --help)\n"
 		"       kiosk catalogue check DIR              (fees catalogue: kiosk catalogue --help)\n"
+		"       kiosk receipt pubkey|verify ...   (receipts anyone can verify: kiosk receipt --help)\n"
 		"\n"
 		"The e-Dirham self-service kiosk: top-ups, new cards and government fees paid in banknotes.\n"
 		"\n"
@@ -70,6 +72,9 @@ int main(int argc, char **argv)
 	/* The fees catalogue's check (kiosk/fees/tool.c): no window, no devices, no database. */
 	if (argc > 1 && strcmp(argv[1], "catalogue") == 0)
 		return catalogue_tool_main(argc - 1, argv + 1);
+	/* The receipt key and an inspector's check of a receipt's QR (kiosk/proof/tool.c). */
+	if (argc > 1 && strcmp(argv[1], "receipt") == 0)
+		return proof_tool_main(argc - 1, argv + 1);
 
 	enum { OPT_SIMULATE = 256, OPT_HEADLESS, OPT_SCRIPT, OPT_OUT, OPT_DB, OPT_CONFIG, OPT_LANG, OPT_WINDOWED,
 	       OPT_FULLSCREEN, OPT_LOG_LEVEL, OPT_STARTUP_REPORT, OPT_PRINT_CONFIG, OPT_VERSION, OPT_HELP };

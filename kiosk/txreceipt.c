@@ -11,6 +11,7 @@
 #include "kiosk/core/log.h"
 #include "kiosk/ledger/tx.h"
 #include "kiosk/print/print.h"
+#include "kiosk/proof/proof.h"
 
 static void job_id(int64_t seq, int64_t sends, char out[TXRECEIPT_JOB_MAX])
 {
@@ -43,6 +44,35 @@ bool txreceipt_job_seq(const char *id, int64_t *seq)
 	if (*p != '\0')
 		return false;
 	*seq = v;
+	return true;
+}
+
+/* The QR text of tx's signed record (docs/receipts.md) into out; false (logged) when it
+ * cannot be made, and the receipt then prints without it: the customer's proof of payment is
+ * the paper and the ledger, the QR lets others check it. A top-up is one line. */
+static bool proof_text(struct ledger *ledger, const struct core_config *cfg, const struct ledger_tx *tx, char *out,
+		       size_t cap)
+{
+	struct proof_receipt r = {.seq = tx->seq, .time_s = tx->ended_s, .paid_fils = tx->paid_fils, .lines = 1};
+	snprintf(r.kiosk_id, sizeof(r.kiosk_id), "%s", cfg->kiosk_id);
+	snprintf(r.currency, sizeof(r.currency), "AED");
+	if (!proof_uuid_parse(tx->uuid, r.tx_uuid)) {
+		LOG_ERR("receipt of transaction %" PRId64 ": uuid '%s' is not a uuid: printed without its QR", tx->seq,
+			tx->uuid);
+		return false;
+	}
+	uint8_t seed[PROOF_SEED_BYTES];
+	struct proof_key key;
+	ledger_derive_key(ledger, PROOF_SEED_LABEL, seed);
+	proof_key_from_seed(seed, &key);
+	explicit_bzero(seed, sizeof(seed));
+	struct kio_error err = {0};
+	int rc = proof_qr_text(&r, &key, out, cap, &err);
+	proof_key_wipe(&key);
+	if (rc) {
+		LOG_ERR("receipt of transaction %" PRId64 ": %s: printed without its QR", tx->seq, err.msg);
+		return false;
+	}
 	return true;
 }
 
@@ -107,6 +137,9 @@ int txreceipt_print(struct devices *devices, struct ledger *ledger, struct text_
 		.recovered = tx.recovered,
 		.duplicate = again,
 	};
+	char qr[PROOF_QR_TEXT_MAX + 1];
+	if (proof_text(ledger, cfg, &tx, qr, sizeof(qr)))
+		t.proof_qr = qr;
 	struct print_doc *doc = print_doc_new();
 	struct print_receipt *receipt = NULL;
 	rc = print_doc_add_txn(doc, &t, i18n, err);
@@ -115,8 +148,8 @@ int txreceipt_print(struct devices *devices, struct ledger *ledger, struct text_
 	if (rc == 0)
 		rc = devices_print_receipt(devices, job, &receipt->image, receipt->text, err);
 	if (rc == 0) {
-		LOG_INFO("receipt %s of transaction %" PRId64 " (%s) sent%s%s", job, tx.seq, tx.uuid,
-			 tx.recovered ? ", recovered" : "", again ? ", DUPLICATE" : "");
+		LOG_INFO("receipt %s of transaction %" PRId64 " (%s) sent%s%s; QR %s", job, tx.seq, tx.uuid,
+			 tx.recovered ? ", recovered" : "", again ? ", DUPLICATE" : "", t.proof_qr ? t.proof_qr : "none");
 		if (job_out)
 			snprintf(job_out, TXRECEIPT_JOB_MAX, "%s", job);
 	}
