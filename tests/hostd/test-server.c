@@ -390,6 +390,16 @@ static void test_routes(void)
 	answer_clear(&a);
 	g_assert_cmpint(hostfix_int(db, "SELECT count(*) FROM heartbeat WHERE kiosk_id = 'K-A'"), ==, 1);
 
+	/* The receipt check's route (its cases: test-receipts.c): not a receipt is an answer. */
+	const char *qr = "{\"qr\":\"not a receipt\"}";
+	request(&a, kiosk_a, "POST", "/v1/receipts/verify", qr, strlen(qr), DATE_NOW, NULL);
+	g_assert_cmpint(a.status, ==, 200);
+	g_assert_false(json_object_get_boolean_member(a.json, "valid"));
+	g_assert_cmpstr(json_object_get_string_member(a.json, "fault"), ==, "prefix");
+	answer_clear(&a);
+	refused(kiosk_a, "POST", "/v1/receipts/verify", "{}", 2, DATE_NOW, 400, "bad_request");
+	refused(kiosk_a, "GET", "/v1/receipts/verify", NULL, 0, DATE_NOW, 405, "method_not_allowed");
+
 	refused(kiosk_a, "GET", "/v1/nothing", NULL, 0, DATE_NOW, 404, "not_found");
 	refused(kiosk_a, "GET", "/v1/records", NULL, 0, DATE_NOW, 405, "method_not_allowed");
 }
