@@ -267,6 +267,15 @@ static int set_key(const struct key_desc *k, struct core_config *cfg, const char
 					k->name, k->size - 1);
 		if (value[0] == '\0')
 			return kio_fail(err, KIO_ERR_INVALID, "%s.%s: must not be empty", k->section, k->name);
+		/* The kiosk id is the one the host enrols (its certificate's CN, [A-Za-z0-9._-]) and
+		 * the one every receipt's signed QR carries (docs/receipts.md): another character
+		 * would leave receipts without their QR and the kiosk impossible to enrol. */
+		if (k->offset == offsetof(struct core_config, kiosk_id) &&
+			strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(value))
+			return kio_fail(err, KIO_ERR_INVALID,
+					"%s.%s = '%s': only letters A-Z a-z, digits and . _ - (the id the host enrols and "
+					"receipts carry)",
+					k->section, k->name, value);
 		if (k->choices) {
 			bool ok = false;
 			for (const char *const *c = k->choices; *c; c++)

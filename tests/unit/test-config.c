@@ -66,12 +66,30 @@ static void test_escapes_and_controls(void)
 	expect_error("[kiosk]\nid = DXB\x7f\n", "k.ini:2: control character U+007F");
 	expect_error("[kiosk]\nid = A\rB\n", "k.ini:2: control character U+000D at column 7");
 	struct core_config cfg;
-	load_ok(&cfg, "[kiosk]\nid = \\sDXB\\\\42\\s\r\n[paths]\ndata_dir = a=b\n");
-	g_assert_cmpstr(cfg.kiosk_id, ==, " DXB\\42 ");
-	g_assert_cmpstr(cfg.data_dir, ==, "a=b");
+	/* The escapes on a key that takes any text (kiosk.id takes [A-Za-z0-9._-] only, below). */
+	load_ok(&cfg, "[paths]\ndata_dir = \\sDXB\\\\42\\s\r\nout_dir = a=b\n");
+	g_assert_cmpstr(cfg.data_dir, ==, " DXB\\42 ");
+	g_assert_cmpstr(cfg.out_dir, ==, "a=b");
 }
 
-/* A customer reads kiosk.id on the receipt: overrides would reorder it; isolates are fine. */
+/* kiosk.id is the id the host enrols and every receipt's signed QR carries (docs/receipts.md):
+ * [A-Za-z0-9._-], refused at its line otherwise. */
+static void test_kiosk_id(void)
+{
+	struct core_config cfg;
+	load_ok(&cfg, "[kiosk]\nid = KSK-DXB_0042.a\n");
+	g_assert_cmpstr(cfg.kiosk_id, ==, "KSK-DXB_0042.a");
+	expect_error("[kiosk]\nid = KSK DXB 42\n",
+		     "k.ini:2: kiosk.id = 'KSK DXB 42': only letters A-Z a-z, digits and . _ - (the id the host enrols and "
+		     "receipts carry)");
+	expect_error("[kiosk]\nid = \\sDXB\n", "k.ini:2: kiosk.id = ' DXB': only letters");
+	expect_error("[kiosk]\nid = DXB/42\n", "k.ini:2: kiosk.id = 'DXB/42': only letters");
+	expect_error("[kiosk]\nid = \xe2\x81\xa6" "DXB-42\xe2\x81\xa9\n", "k.ini:2: kiosk.id = ");
+	expect_error("[kiosk]\nid = \xd9\xa4\xd9\xa2\n", "k.ini:2: kiosk.id = "); /* Eastern Arabic digits */
+}
+
+/* A customer reads kiosk.id on the receipt: overrides would reorder it (the ini reader refuses
+ * them in every value, before kiosk.id's own rule); isolates are fine where any text is. */
 static void test_bidi_overrides(void)
 {
 	static const char *const overrides[] = {"\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad",
@@ -85,8 +103,8 @@ static void test_bidi_overrides(void)
 	/* Also through every other string key. */
 	expect_error("[paths]\nout_dir = o\xe2\x80\xaeut\n", "k.ini:2: paths.out_dir: bidi override U+202E");
 	struct core_config cfg;
-	load_ok(&cfg, "[kiosk]\nid = \xe2\x81\xa6" "DXB-42\xe2\x81\xa9\n");
-	g_assert_cmpstr(cfg.kiosk_id, ==, "\xe2\x81\xa6" "DXB-42\xe2\x81\xa9");
+	load_ok(&cfg, "[paths]\ndata_dir = \xe2\x81\xa6" "DXB-42\xe2\x81\xa9\n");
+	g_assert_cmpstr(cfg.data_dir, ==, "\xe2\x81\xa6" "DXB-42\xe2\x81\xa9");
 }
 
 /* [host] and [offline] (issue 12): the URL's shape, the TLS files a host needs, the ranges
@@ -288,6 +306,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/repeats", test_repeats);
 	g_test_add_func("/config/escapes-and-controls", test_escapes_and_controls);
 	g_test_add_func("/config/bidi-overrides", test_bidi_overrides);
+	g_test_add_func("/config/kiosk-id", test_kiosk_id);
 	g_test_add_func("/config/sections-and-lines", test_sections_and_lines);
 	g_test_add_func("/config/lengths", test_lengths);
 	g_test_add_func("/config/where", test_where);
