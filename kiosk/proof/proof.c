@@ -399,9 +399,22 @@ int proof_tlv_parse(const uint8_t *buf, size_t len, struct proof_parsed *out, en
 	return 0;
 }
 
+/* The first bytes of text (text, len: not NUL-ended) for a message, as printable ASCII: a
+ * refusal quotes what it was given without reading past it, and never puts a control
+ * character or a cut UTF-8 sequence into a log line or the host's JSON answer. */
+static const char *head_of(const char *text, size_t len, char out[9])
+{
+	size_t n = len < 8 ? len : 8;
+	for (size_t i = 0; i < n; i++)
+		out[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+	out[n] = '\0';
+	return out;
+}
+
 int proof_qr_parse(const char *text, size_t len, struct proof_parsed *out, enum proof_fault *fault,
 		   struct kio_error *err)
 {
+	char head[9];
 	memset(out, 0, sizeof(*out));
 	size_t pl = strlen(PROOF_QR_PREFIX);
 	if (len > PROOF_QR_TEXT_MAX)
@@ -410,14 +423,14 @@ int proof_qr_parse(const char *text, size_t len, struct proof_parsed *out, enum 
 	if (len >= pl && strncasecmp(text, PROOF_QR_PREFIX, pl) == 0 && memcmp(text, PROOF_QR_PREFIX, pl) != 0)
 		return refuse(fault, PROOF_FAULT_PREFIX, err,
 			      "receipt: the text is in lower case ('%.5s'); a receipt's QR text is upper case, as scanned",
-			      text);
+			      head_of(text, len, head));
 	if (len < pl || memcmp(text, PROOF_QR_PREFIX, pl) != 0) {
 		/* Another version's text is told apart from something that is no receipt at all. */
 		bool other = len >= pl && memcmp(text, "EDK", 3) == 0 && text[4] == ':';
 		return refuse(fault, other ? PROOF_FAULT_VERSION : PROOF_FAULT_PREFIX, err,
 			      other ? "receipt: the text starts '%.5s', this verifier reads " PROOF_QR_PREFIX
-				    : "receipt: the text does not start " PROOF_QR_PREFIX " (it is no e-Dirham receipt: '%.8s')",
-			      text);
+				    : "receipt: the text does not start " PROOF_QR_PREFIX " (it is no e-Dirham receipt: '%s')",
+			      head_of(text, len, head));
 	}
 	/* Room for the longest text's bytes, so bytes past a record are named as such. */
 	uint8_t bytes[PROOF_QR_TEXT_MAX * 5 / 8 + 1];

@@ -336,6 +336,23 @@ static void test_bad_inputs(void)
 	snprintf(other, sizeof(other), "EDK2:%s", text + 5);
 	g_assert_cmpint(qr_fault(other, msg, sizeof(msg)), ==, PROOF_FAULT_VERSION);
 	g_assert_nonnull(strstr(msg, "EDK2:"));
+	/* The text is (buffer, length), not a string: a refusal quotes its head without reading
+	 * past it (ASan caught '%.8s' doing so on the fuzz corpus), and only as printable ASCII,
+	 * so no control character or cut UTF-8 reaches a log line or the host's JSON. */
+	static const char *const heads[] = {"EDK", "x", "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac", "\x1b[2Jab", "EDK9"};
+	for (size_t i = 0; i < G_N_ELEMENTS(heads); i++) {
+		size_t hl = strlen(heads[i]);
+		char *exact = g_memdup2(heads[i], hl); /* no NUL after it */
+		struct proof_parsed p;
+		enum proof_fault hf;
+		struct kio_error herr = {0};
+		g_assert_cmpint(proof_qr_parse(exact, hl, &p, &hf, &herr), ==, KIO_ERR_CORRUPT);
+		g_assert_cmpint(hf, ==, PROOF_FAULT_PREFIX);
+		for (const char *c = herr.msg; *c; c++)
+			if (*c < 0x20 || *c >= 0x7f)
+				g_error("message of head %zu has byte 0x%02x: %s", i, (unsigned char)*c, herr.msg);
+		g_free(exact);
+	}
 	/* Too long to be a receipt at all. */
 	char *longer = g_strnfill(PROOF_QR_TEXT_MAX + 1, 'A');
 	memcpy(longer, "EDK1:", 5);
