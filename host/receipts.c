@@ -123,13 +123,13 @@ void receipts_verify(PGconn *c, const char *buf, size_t len, struct host_reply *
 		invalid(reply, "kiosk_unknown", why);
 		goto out_res;
 	}
-	/* 64 hex digits: the table's CHECK holds the key to 32 bytes. */
-	const char *hex = PQgetvalue(res, 0, 0);
+	/* 64 hex digits: the table's CHECK holds the key to 32 bytes (the same shape as a public
+	 * key's hex, hence the parser). */
 	uint8_t secret[PROOF_SECRET_BYTES];
-	for (size_t i = 0; i < sizeof(secret); i++) {
-		unsigned v = 0;
-		sscanf(hex + 2 * i, "%2x", &v);
-		secret[i] = (uint8_t)v;
+	if (!proof_pub_parse_hex(PQgetvalue(res, 0, 0), secret)) {
+		LOG_ERR("kiosk %s: its chain key does not read as 32 bytes", p.r.kiosk_id);
+		reply_error(reply, 500, "internal_error", NULL, 0, "the host could not answer; try again");
+		goto out_res;
 	}
 	struct proof_key key;
 	proof_key_from_secret(secret, &key);
