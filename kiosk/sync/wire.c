@@ -324,7 +324,9 @@ int sync_wire_heartbeat_answer(int status, const char *buf, size_t len, int64_t 
 	if (status != 200) {
 		struct sync_wire_error e;
 		struct kio_error perr;
-		p = len > 0 ? parse(buf, len, ctx, &root, &perr) : NULL;
+		/* Parsed whenever a refusal could follow from it: an empty body is refused by parse,
+		 * which fills perr (read below); only a retryable status may come without one. */
+		p = len > 0 || !retryable(status) ? parse(buf, len, ctx, &root, &perr) : NULL;
 		if (!p && !retryable(status)) {
 			if (err)
 				*err = perr;

@@ -226,6 +226,15 @@ static void test_heartbeat(void)
 	const char *refused = "{\"error\": {\"code\": \"date_out_of_window\", \"message\": \"skew\"}}";
 	g_assert_cmpint(sync_wire_heartbeat_answer(401, refused, strlen(refused), &t, &err), ==, KIO_ERR_PROTOCOL);
 	g_assert_cmpstr(err.msg, ==, "host answer 401 to POST /v1/heartbeat: date_out_of_window: skew");
+	/* A refusal with no body at all: refused as such, never an answer read from stale memory
+	 * (it once returned whatever the stack held: the fuzz target caught it). */
+	for (int k = 0; k < 2; k++) {
+		memset(&err, k ? 0 : 0x5A, sizeof(err));
+		t = 7;
+		g_assert_cmpint(sync_wire_heartbeat_answer(422, "", 0, &t, &err), ==, KIO_ERR_PROTOCOL);
+		g_assert_cmpstr(err.msg, ==, "host answer 422 to POST /v1/heartbeat: an empty body");
+		g_assert_cmpint(t, ==, 7);
+	}
 }
 
 int main(int argc, char **argv)
