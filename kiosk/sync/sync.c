@@ -1,5 +1,5 @@
 /* The sync worker: one thread with its own ledger connection and transport, and the
- * mutex-guarded mailbox the app's loop reads (status, card answers) and writes (kick, asks). */
+ * mutex-guarded mailbox the app's loop reads (status, answers) and writes (kick, asks). */
 #define LOG_MODULE "sync"
 #include "sync.h"
 #include "sync-priv.h"
@@ -21,8 +21,8 @@
 
 /*
  * Hand-off (the only shared state is the mailbox, under mu):
- *   app loop ──sync_kick / sync_card_ask / sync_set_device──► mailbox ──cond──► worker
- *   worker ──status, card answer──► mailbox ──wake callback──► app loop polls
+ *   app loop ──sync_kick / sync_*_ask / sync_set_device──► mailbox ──cond──► worker
+ *   worker ──status, answers──► mailbox ──wake callback──► app loop polls
  * The worker alone touches its ledger connection, drain and transport; the app alone its own
  * ledger connection. SQLite's WAL lets the two connections read while the other writes; the
  * worker's writes (sync-state.c) are short and wait at most the busy timeout.
@@ -34,6 +34,25 @@
  */
 
 #define SYNC_DEVICES_MAX 8
+
+/* The fees asks' slots (sync.h): one per kind, the latest ask of the kind. */
+enum ask_kind { ASK_FEE, ASK_KIND_COUNT };
+
+struct ask_slot {
+	uint32_t id;     /* the latest ask of this kind; 0: none yet */
+	bool pending;    /* the worker has still to answer it */
+	bool ready;      /* its answer waits for the poll */
+	int attempts;
+	uint64_t due_ms; /* monotonic: the next attempt (retried kinds) */
+	union {
+		struct {
+			char entity[33], service[33], reference[33];
+		} fee;
+	} req;
+	union {
+		struct sync_fee_result fee;
+	} res;
+};
 
 struct device_state {
 	char name[24], state[24];
@@ -67,6 +86,9 @@ struct sync {
 	struct sync_card_result answer;
 	struct device_state devices[SYNC_DEVICES_MAX];
 	int n_devices;
+	uint32_t ids;    /* every ask's id comes from here: unique across kinds */
+	bool asks_new;   /* an ask was queued since the worker last looked */
+	struct ask_slot asks[ASK_KIND_COUNT];
 };
 
 static char *dup_or_empty(const char *s) { return xstrdup(s ? s : ""); }
@@ -150,6 +172,100 @@ static void ask_card(struct sync *s, uint32_t id, const char *card)
 	s->status.generation++;
 	pthread_mutex_unlock(&s->mu);
 	notify(s);
+}
+
+/* One attempt of job's fee ask. True when the host answered (any status). */
+static bool fee_job(struct sync *s, struct ask_slot *job)
+{
+	struct sync_fee_result *r = &job->res.fee;
+	memset(r, 0, sizeof(*r));
+	r->ask = job->id;
+	char path[160];
+	snprintf(path, sizeof(path), "/v1/fees/%s/%s/%s", job->req.fee.entity, job->req.fee.service,
+		 job->req.fee.reference);
+	struct sync_request req = {"GET", path, NULL, 0, (int64_t)time(NULL)};
+	struct sync_response resp = {0};
+	struct kio_error err = {0};
+	struct sync_fee_answer a;
+	bool reachable = s->transport->exchange(s->transport, &req, &resp, &err) == 0;
+	if (!reachable) {
+		r->result = SYNC_FEE_UNREACHABLE;
+		snprintf(r->why, sizeof(r->why), "%s", err.msg);
+	} else if (sync_wire_fee_answer(resp.status, resp.body, resp.len, job->req.fee.entity, job->req.fee.service,
+					job->req.fee.reference, &a, &err) != 0) {
+		r->result = SYNC_FEE_UNREACHABLE;
+		snprintf(r->why, sizeof(r->why), "%s", err.msg);
+	} else if (a.kind == SYNC_FEE_FOUND) {
+		r->result = SYNC_FEE_OK;
+		memcpy(r->payee, a.payee, sizeof(r->payee));
+		memcpy(r->description, a.description, sizeof(r->description));
+		r->kind = a.fee_kind;
+		r->due_fils = a.due_fils;
+		r->n_items = a.n_items;
+		r->n_items_host = a.n_items_host;
+		memcpy(r->items, a.items, sizeof(r->items));
+		r->min_fils = a.min_fils;
+		r->max_fils = a.max_fils;
+		r->step_fils = a.step_fils;
+	} else {
+		r->result = a.kind == SYNC_FEE_UNKNOWN ? SYNC_FEE_NOT_FOUND
+			    : a.kind == SYNC_FEE_RETRY ? SYNC_FEE_UNREACHABLE
+						       : SYNC_FEE_ERROR;
+		memcpy(r->code, a.error.code, sizeof(r->code));
+		snprintf(r->why, sizeof(r->why), "host answered %d %s%s%s", a.error.status,
+			 a.error.code[0] ? a.error.code : "without an error code", a.error.message[0] ? ": " : "",
+			 a.error.message);
+	}
+	sync_response_clear(&resp);
+	if (r->result != SYNC_FEE_OK)
+		LOG_WARN("fee %s/%s: %s", job->req.fee.entity, job->req.fee.service, r->why);
+	job->pending = false; /* answered: tried once */
+	return reachable;
+}
+
+/* Runs every ask whose attempt is due, one exchange each, outside the lock (the slot is
+ * copied in and its result copied back only if the ask is still the latest of its kind and
+ * not given up). Returns the earliest due time of asks left pending (UINT64_MAX: none). */
+static uint64_t run_asks(struct sync *s)
+{
+	uint64_t next = UINT64_MAX;
+	for (int k = 0; k < ASK_KIND_COUNT; k++) {
+		pthread_mutex_lock(&s->mu);
+		struct ask_slot job = s->asks[k];
+		bool run = job.pending && job.due_ms <= mono_ms();
+		if (run)
+			s->asks[k].attempts++;
+		job.attempts = s->asks[k].attempts;
+		pthread_mutex_unlock(&s->mu);
+		if (!run) {
+			if (job.pending && job.due_ms < next)
+				next = job.due_ms;
+			continue;
+		}
+		bool got = false;
+		switch ((enum ask_kind)k) {
+		case ASK_FEE: got = fee_job(s, &job); break;
+		case ASK_KIND_COUNT:
+		default: job.pending = false; break;
+		}
+		pthread_mutex_lock(&s->mu);
+		struct ask_slot *slot = &s->asks[k];
+		bool current = slot->id == job.id && slot->pending;
+		if (current) {
+			slot->pending = job.pending;
+			slot->due_ms = job.due_ms;
+			slot->res = job.res;
+			slot->ready = !job.pending;
+			if (job.pending && job.due_ms < next)
+				next = job.due_ms;
+		}
+		s->status.reachable = got;
+		s->status.generation++;
+		pthread_mutex_unlock(&s->mu);
+		if (current && !job.pending)
+			notify(s);
+	}
+	return next;
 }
 
 static char *heartbeat_body(struct sync *s, const struct ledger_sync_status *st, size_t *len)
@@ -284,6 +400,7 @@ static void *worker(void *arg)
 			break;
 		if (ask)
 			ask_card(s, ask, card);
+		uint64_t next_ask = run_asks(s);
 		now = mono_ms();
 		if (now >= next_drain) {
 			struct sync_drain_outcome o;
@@ -307,8 +424,14 @@ static void *worker(void *arg)
 			publish(s, NULL);
 		}
 		uint64_t until = next_drain < next_beat ? next_drain : next_beat;
+		if (next_ask < until)
+			until = next_ask;
 		pthread_mutex_lock(&s->mu);
-		while (!s->stop && !s->kicked && !s->ask_pending && mono_ms() < until) {
+		s->asks_new = false;
+		for (int k = 0; k < ASK_KIND_COUNT; k++)
+			if (s->asks[k].pending && s->asks[k].due_ms < until)
+				until = s->asks[k].due_ms; /* queued while the asks ran */
+		while (!s->stop && !s->kicked && !s->ask_pending && !s->asks_new && mono_ms() < until) {
 			struct timespec ts = {(time_t)(until / 1000u), (long)(until % 1000u) * 1000000L};
 			if (pthread_cond_timedwait(&s->cond, &s->mu, &ts) == ETIMEDOUT)
 				break;
@@ -428,6 +551,14 @@ void sync_status_get(struct sync *s, struct sync_status *out)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* Under mu. */
+static uint32_t next_id(struct sync *s)
+{
+	if (++s->ids == 0)
+		s->ids = 1;
+	return s->ids;
+}
+
 static bool card_shaped(const char *card)
 {
 	return card && strlen(card) == 16 && strspn(card, "0123456789") == 16;
@@ -440,9 +571,8 @@ uint32_t sync_card_ask(struct sync *s, const char *card, struct kio_error *err)
 		return 0;
 	}
 	pthread_mutex_lock(&s->mu);
-	if (++s->last_ask == 0)
-		s->last_ask = 1;
-	uint32_t id = s->last_ask;
+	uint32_t id = next_id(s);
+	s->last_ask = id;
 	s->answer_ready = false;
 	if (!s->started) {
 		/* No worker to ask: the answer is ready at once. */
@@ -471,6 +601,88 @@ bool sync_card_poll(struct sync *s, struct sync_card_result *out)
 	pthread_mutex_unlock(&s->mu);
 	return ready;
 }
+
+/* Queues an ask in its slot (under mu; the request already copied into slot->req). With no
+ * worker the answer is ready at once: fill_offline writes it. */
+static uint32_t queue_ask(struct sync *s, struct ask_slot *slot, void (*fill_offline)(struct ask_slot *, bool))
+{
+	uint32_t id = next_id(s);
+	slot->id = id;
+	slot->ready = false;
+	slot->attempts = 0;
+	slot->due_ms = 0;
+	memset(&slot->res, 0, sizeof(slot->res));
+	if (!s->started) {
+		slot->pending = false;
+		fill_offline(slot, s->status.configured);
+		slot->ready = true;
+	} else {
+		slot->pending = true;
+		s->asks_new = true;
+		pthread_cond_signal(&s->cond);
+	}
+	return id;
+}
+
+static bool word_ok(const char *v, const char *charset)
+{
+	size_t n = v ? strlen(v) : 0;
+	return n >= 1 && n <= 32 && strspn(v, charset) == n;
+}
+
+static const char ids_charset[] = "abcdefghijklmnopqrstuvwxyz0123456789_-";
+
+const char *sync_fee_status_name(int status)
+{
+	static const char *const names[SYNC_FEE_STATUS_COUNT] = {"ok", "not-found", "unreachable", "not-configured",
+								  "error"};
+	return status >= 0 && status < SYNC_FEE_STATUS_COUNT ? names[status] : NULL;
+}
+
+static void fee_offline(struct ask_slot *slot, bool configured)
+{
+	slot->res.fee.ask = slot->id;
+	slot->res.fee.result = configured ? SYNC_FEE_UNREACHABLE : SYNC_FEE_NOT_CONFIGURED;
+	snprintf(slot->res.fee.why, sizeof(slot->res.fee.why), "%s",
+		 configured ? "the sync is not running" : "no host is configured (host.url)");
+}
+
+uint32_t sync_fee_ask(struct sync *s, const char *entity, const char *service, const char *reference,
+		      struct kio_error *err)
+{
+	if (!word_ok(entity, ids_charset) || !word_ok(service, ids_charset)) {
+		kio_fail(err, KIO_ERR_INVALID, "fee inquiry: entity and service are [a-z0-9_-], 1 to 32 characters");
+		return 0;
+	}
+	if (!word_ok(reference, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")) {
+		kio_fail(err, KIO_ERR_INVALID, "fee inquiry: a reference is [A-Za-z0-9-], 1 to 32 characters");
+		return 0;
+	}
+	pthread_mutex_lock(&s->mu);
+	struct ask_slot *slot = &s->asks[ASK_FEE];
+	snprintf(slot->req.fee.entity, sizeof(slot->req.fee.entity), "%s", entity);
+	snprintf(slot->req.fee.service, sizeof(slot->req.fee.service), "%s", service);
+	snprintf(slot->req.fee.reference, sizeof(slot->req.fee.reference), "%s", reference);
+	uint32_t id = queue_ask(s, slot, fee_offline);
+	pthread_mutex_unlock(&s->mu);
+	return id;
+}
+
+/* The answer of kind k when it is the latest ask's (under mu, then consumed). */
+static bool poll_slot(struct sync *s, enum ask_kind k, void *out, size_t size)
+{
+	pthread_mutex_lock(&s->mu);
+	struct ask_slot *slot = &s->asks[k];
+	bool ready = slot->ready;
+	if (ready) {
+		memcpy(out, &slot->res, size);
+		slot->ready = false;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return ready;
+}
+
+bool sync_fee_poll(struct sync *s, struct sync_fee_result *out) { return poll_slot(s, ASK_FEE, out, sizeof(*out)); }
 
 const char *sync_offline_result_name(int result)
 {

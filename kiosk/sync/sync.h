@@ -1,6 +1,7 @@
 /*
  * The sync to the host as the app sees it: a worker thread that drains the ledger to the
- * host, sends the heartbeat and asks card balances, never blocking a frame. The app gives a
+ * host, sends the heartbeat and asks the host's questions (card balances, fees, vouchers,
+ * payments), never blocking a frame. The app gives a
  * wake callback (called from the worker; the app turns it into its SDL wake event) and polls
  * the mailbox from its loop: the status snapshot and card answers. Pure C: no libcurl, SQLite
  * or GLib here. sync.c has the threads' hand-off; drain.c the drain's state machine.
@@ -83,6 +84,44 @@ struct sync_card_result {
 uint32_t sync_card_ask(struct sync *s, const char *card, struct kio_error *err);
 /* The loop polls: true, with *out, once the answer to the latest ask is in (then consumed). */
 bool sync_card_poll(struct sync *s, struct sync_card_result *out);
+
+/* ---- the fees asks (issue 13) ----
+ * Each kind has one slot: the latest ask of the kind, its id (never 0, unique across kinds and
+ * the card ask) and, once in, its answer for the poll, which returns it once. The fee ask is
+ * tried once (the customer waits at a CHECKING step; UNREACHABLE is an answer). */
+
+enum sync_fee_status {
+	SYNC_FEE_OK,             /* the host's answer: kind, amounts, items */
+	SYNC_FEE_NOT_FOUND,      /* 404: code is entity_unknown, service_unknown or reference_unknown */
+	SYNC_FEE_UNREACHABLE,    /* no answer in time, a 5xx, or one the parser refused: why says */
+	SYNC_FEE_NOT_CONFIGURED, /* no host: the service needs the host */
+	SYNC_FEE_ERROR,          /* the host refused the question (bad_request, certificate, date): code, why */
+	SYNC_FEE_STATUS_COUNT
+};
+/* "ok", "not-found", "unreachable", "not-configured", "error". */
+const char *sync_fee_status_name(int status);
+
+struct sync_fee_result {
+	uint32_t ask; /* the id sync_fee_ask returned */
+	enum sync_fee_status result;
+	/* SYNC_FEE_OK: */
+	char payee[SYNC_FEE_PAYEE_MAX];   /* masked by the host */
+	char description[SYNC_FEE_TEXT_MAX];
+	enum sync_fee_kind kind;
+	int64_t due_fils;                  /* FIXED */
+	size_t n_items, n_items_host;      /* ITEMS: kept (<= SYNC_FEE_ITEMS_MAX), and how many the host has */
+	struct sync_fee_item items[SYNC_FEE_ITEMS_MAX];
+	int64_t min_fils, max_fils, step_fils; /* OPEN */
+	char code[SYNC_WIRE_CODE_MAX];     /* NOT_FOUND, ERROR: the host's error code */
+	char why[256];                     /* every status but OK: for the log and the technician */
+};
+/* Asks GET /v1/fees/{entity}/{service}/{reference} (each copied); a newer fee ask replaces an
+ * unanswered one. Returns its id; 0 and KIO_ERR_INVALID when entity or service is not
+ * [a-z0-9_-]{1,32} or reference not [A-Za-z0-9-]{1,32} (nothing asked). */
+uint32_t sync_fee_ask(struct sync *s, const char *entity, const char *service, const char *reference,
+		      struct kio_error *err);
+/* True, with *out, once the answer to the latest fee ask is in (then consumed). */
+bool sync_fee_poll(struct sync *s, struct sync_fee_result *out);
 
 /* ---- offline limits ([offline]) ---- */
 

@@ -350,3 +350,189 @@ out:
 		g_object_unref(p);
 	return rc;
 }
+
+/* ---- fees (issue 13) ---- */
+
+const char *sync_fee_kind_name(int kind)
+{
+	static const char *const names[SYNC_FEE_KIND_COUNT] = {"fixed", "items", "open"};
+	return kind >= 0 && kind < SYNC_FEE_KIND_COUNT ? names[kind] : NULL;
+}
+
+/* An amount member in 0..SYNC_WIRE_FILS_MAX, at least min. */
+static int get_fils(JsonObject *o, const char *name, int64_t min, int64_t *v, const char *ctx, struct kio_error *err)
+{
+	int rc = get_int(o, name, true, min, v, ctx, err);
+	if (!rc && *v > SYNC_WIRE_FILS_MAX)
+		rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: '%s' is %" PRId64 ", above the %" PRId64 "-fils limit", ctx, name,
+			      *v, SYNC_WIRE_FILS_MAX);
+	return rc;
+}
+
+/* A string member copied printable into dst (cap bytes, cut on a character boundary). */
+static int get_text(JsonObject *o, const char *name, char *dst, size_t cap, const char *ctx, struct kio_error *err)
+{
+	const char *v = get_string(o, name, ctx, err);
+	if (!v)
+		return KIO_ERR_PROTOCOL;
+	copy_message(dst, cap, v);
+	return 0;
+}
+
+/* An identifier the kiosk sends back or books as it came: 1..max printable ASCII characters,
+ * no space (a cut or a replaced character would name another thing). */
+static int get_ident(JsonObject *o, const char *name, char *dst, size_t max, const char *ctx, struct kio_error *err)
+{
+	const char *v = get_string(o, name, ctx, err);
+	if (!v)
+		return KIO_ERR_PROTOCOL;
+	size_t n = strlen(v);
+	if (n == 0 || n > max)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: '%s' is %zu bytes long (1 to %zu)", ctx, name, n, max);
+	for (size_t k = 0; k < n; k++)
+		if ((unsigned char)v[k] <= 0x20 || (unsigned char)v[k] >= 0x7f)
+			return kio_fail(err, KIO_ERR_PROTOCOL, "%s: '%s' holds a byte 0x%02X (printable ASCII only)", ctx, name,
+					(unsigned char)v[k]);
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+/* A member that must echo what was asked. */
+static int get_echo(JsonObject *o, const char *name, const char *want, const char *ctx, struct kio_error *err)
+{
+	const char *v = get_string(o, name, ctx, err);
+	if (!v)
+		return KIO_ERR_PROTOCOL;
+	if (strcmp(v, want) != 0)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: the answer is about %s '%.40s', not '%s'", ctx, name, v, want);
+	return 0;
+}
+
+static int fee_items(JsonObject *root, struct sync_fee_answer *a, const char *ctx, struct kio_error *err)
+{
+	JsonNode *n = json_object_get_member(root, "items");
+	if (!n)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: no 'items'", ctx);
+	if (!JSON_NODE_HOLDS_ARRAY(n))
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: 'items' is not an array", ctx);
+	JsonArray *arr = json_node_get_array(n);
+	guint len = json_array_get_length(arr);
+	if (a->fee_kind != SYNC_FEE_KIND_ITEMS) {
+		if (len)
+			return kio_fail(err, KIO_ERR_PROTOCOL, "%s: a %s amount with %u items (items belong to kind items)",
+					ctx, sync_fee_kind_name(a->fee_kind), len);
+		return 0;
+	}
+	for (guint k = 0; k < len; k++) {
+		JsonNode *e = json_array_get_element(arr, k);
+		char ictx[96];
+		snprintf(ictx, sizeof(ictx), "%s: item %u", ctx, k + 1);
+		if (!JSON_NODE_HOLDS_OBJECT(e))
+			return kio_fail(err, KIO_ERR_PROTOCOL, "%s is not an object", ictx);
+		JsonObject *io = json_node_get_object(e);
+		struct sync_fee_item it = {0};
+		int rc = get_ident(io, "id", it.id, SYNC_FEE_ID_MAX, ictx, err);
+		if (!rc)
+			rc = get_text(io, "description", it.description, sizeof(it.description), ictx, err);
+		if (!rc)
+			rc = get_fils(io, "amount_fils", 1, &it.amount_fils, ictx, err);
+		if (rc)
+			return rc;
+		/* Ids name what /v1/payments pays: two alike would pay one bill twice. */
+		for (guint j = 0; j < k; j++) {
+			JsonObject *jo = json_array_get_object_element(arr, j);
+			if (strcmp(json_object_get_string_member(jo, "id"), it.id) == 0)
+				return kio_fail(err, KIO_ERR_PROTOCOL, "%s: id '%s' is also item %u's", ictx, it.id, j + 1);
+		}
+		if (a->n_items < SYNC_FEE_ITEMS_MAX)
+			a->items[a->n_items++] = it;
+	}
+	a->n_items_host = len;
+	return 0;
+}
+
+int sync_wire_fee_answer(int status, const char *buf, size_t len, const char *entity, const char *service,
+			 const char *reference, struct sync_fee_answer *out, struct kio_error *err)
+{
+	char ctx[64];
+	snprintf(ctx, sizeof(ctx), "host answer %d to GET /v1/fees", status);
+	struct sync_fee_answer a = {0};
+	if (status != 200 && !(status >= 400 && status <= 599))
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: not an answer this call has", ctx);
+	JsonObject *root = NULL;
+	JsonParser *p = NULL;
+	struct kio_error perr;
+	if (status == 200 || !retryable(status) || len > 0) {
+		p = parse(buf, len, ctx, &root, &perr);
+		if (!p && !retryable(status)) {
+			if (err)
+				*err = perr;
+			return perr.code;
+		}
+	}
+	int rc = 0;
+	if (status == 200) {
+		a.kind = SYNC_FEE_FOUND;
+		rc = get_echo(root, "entity", entity, ctx, err);
+		if (!rc)
+			rc = get_echo(root, "service", service, ctx, err);
+		if (!rc)
+			rc = get_echo(root, "reference", reference, ctx, err);
+		if (!rc)
+			rc = get_text(root, "payee", a.payee, sizeof(a.payee), ctx, err);
+		if (!rc)
+			rc = get_text(root, "description", a.description, sizeof(a.description), ctx, err);
+		if (rc)
+			goto out;
+		JsonNode *an = json_object_get_member(root, "amount");
+		if (!an || !JSON_NODE_HOLDS_OBJECT(an)) {
+			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: %s", ctx, an ? "'amount' is not an object" : "no 'amount'");
+			goto out;
+		}
+		JsonObject *ao = json_node_get_object(an);
+		const char *kind = get_string(ao, "kind", ctx, err);
+		if (!kind) {
+			rc = KIO_ERR_PROTOCOL;
+			goto out;
+		}
+		int k = 0;
+		while (k < SYNC_FEE_KIND_COUNT && strcmp(sync_fee_kind_name(k), kind) != 0)
+			k++;
+		if (k == SYNC_FEE_KIND_COUNT) {
+			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: unknown amount kind '%.32s'", ctx, kind);
+			goto out;
+		}
+		a.fee_kind = (enum sync_fee_kind)k;
+		if (a.fee_kind == SYNC_FEE_KIND_FIXED) {
+			rc = get_fils(ao, "due_fils", 0, &a.due_fils, ctx, err);
+		} else if (a.fee_kind == SYNC_FEE_KIND_OPEN) {
+			rc = get_fils(ao, "min_fils", 1, &a.min_fils, ctx, err);
+			if (!rc)
+				rc = get_fils(ao, "max_fils", 1, &a.max_fils, ctx, err);
+			if (!rc)
+				rc = get_fils(ao, "step_fils", 1, &a.step_fils, ctx, err);
+			if (!rc && a.max_fils < a.min_fils)
+				rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: max_fils %" PRId64 " is below min_fils %" PRId64, ctx,
+					      a.max_fils, a.min_fils);
+		}
+		if (!rc)
+			rc = fee_items(root, &a, ctx, err);
+		goto out;
+	}
+	rc = parse_error(status, root, &a.error, ctx, err);
+	if (rc)
+		goto out;
+	if (retryable(status))
+		a.kind = SYNC_FEE_RETRY;
+	else if (strcmp(a.error.code, "entity_unknown") == 0 || strcmp(a.error.code, "service_unknown") == 0 ||
+		 strcmp(a.error.code, "reference_unknown") == 0)
+		a.kind = SYNC_FEE_UNKNOWN;
+	else
+		a.kind = SYNC_FEE_REFUSED;
+out:
+	if (p)
+		g_object_unref(p);
+	if (!rc)
+		*out = a;
+	return rc;
+}

@@ -1,6 +1,7 @@
 /*
- * The kiosk's parser of every host answer (docs/host-api.yaml; the contract of issue 12):
- * POST /v1/records, GET /v1/cards/{card}, POST /v1/heartbeat and the error object. Takes
+ * The kiosk's parser of every host answer (docs/host-api.yaml; the contracts of issues 12 and
+ * 13): POST /v1/records, GET /v1/cards/{card}, POST /v1/heartbeat, GET /v1/fees/..., POST
+ * /v1/vouchers/validate and /redeem, POST /v1/payments and the error object. Takes
  * the HTTP status and the body (buf, len; never reads past len) and either fills a typed
  * answer or refuses with a clear error. A refusal marks nothing: the drain treats it as a
  * host error and tries again later. Integers are gint64 from the text itself; a fraction,
@@ -92,6 +93,54 @@ int sync_wire_card_answer(int status, const char *buf, size_t len, const char *c
  * an error object's code and message in err. */
 int sync_wire_heartbeat_answer(int status, const char *buf, size_t len, int64_t *server_time_s,
 			       struct kio_error *err);
+
+/* ---- fees (issue 13) ---- */
+
+/* The most the kiosk takes from any amount of a fees answer: 10^12 fils (AED 10 billion), so
+ * a basket's sums of up to 10 lines never come near int64 overflow. */
+#define SYNC_WIRE_FILS_MAX INT64_C(1000000000000)
+#define SYNC_FEE_ITEMS_MAX 8      /* items a fees answer keeps (the rest counted, not kept) */
+#define SYNC_FEE_ID_MAX 32        /* an item id: the ledger's fee_item.bill holds it, sent back in /v1/payments */
+#define SYNC_FEE_PAYEE_MAX 96
+#define SYNC_FEE_TEXT_MAX 160     /* descriptions */
+
+enum sync_fee_kind { SYNC_FEE_KIND_FIXED, SYNC_FEE_KIND_ITEMS, SYNC_FEE_KIND_OPEN, SYNC_FEE_KIND_COUNT };
+/* "fixed", "items", "open"; NULL otherwise. */
+const char *sync_fee_kind_name(int kind);
+
+enum sync_fee_answer_kind {
+	SYNC_FEE_FOUND,   /* 200 */
+	SYNC_FEE_UNKNOWN, /* 404 entity_unknown, service_unknown or reference_unknown (error.code says which) */
+	SYNC_FEE_RETRY,   /* 5xx, 408, 429 */
+	SYNC_FEE_REFUSED, /* another contract error (bad_request, certificate, date) */
+	SYNC_FEE_ANSWER_KIND_COUNT
+};
+
+struct sync_fee_item {
+	char id[SYNC_FEE_ID_MAX + 1];          /* the host's item id ("F-1"): printable ASCII, no spaces */
+	char description[SYNC_FEE_TEXT_MAX];
+	int64_t amount_fils;                   /* 1..SYNC_WIRE_FILS_MAX */
+};
+
+struct sync_fee_answer {
+	enum sync_fee_answer_kind kind;
+	char payee[SYNC_FEE_PAYEE_MAX];        /* masked by the host; control characters replaced */
+	char description[SYNC_FEE_TEXT_MAX];
+	enum sync_fee_kind fee_kind;
+	int64_t due_fils;                      /* FIXED: 0..SYNC_WIRE_FILS_MAX (0: nothing is due) */
+	int64_t min_fils, max_fils, step_fils; /* OPEN: 1 <= min <= max, step >= 1 */
+	size_t n_items;                        /* ITEMS: kept, at most SYNC_FEE_ITEMS_MAX */
+	size_t n_items_host;                   /* ITEMS: how many the host listed (> n_items: the rest left out) */
+	struct sync_fee_item items[SYNC_FEE_ITEMS_MAX];
+	struct sync_wire_error error;          /* every kind but FOUND */
+};
+/* The answer to GET /v1/fees/{entity}/{service}/{reference} (the three borrowed). A 200 must
+ * name the same entity, service and reference; `amount` an object whose kind is fixed (with
+ * due_fils), items (with the items, ids unique and 1..32 printable characters, amounts >= 1)
+ * or open (min_fils >= 1, max_fils >= min_fils, step_fils >= 1); every amount at most
+ * SYNC_WIRE_FILS_MAX. Items past SYNC_FEE_ITEMS_MAX are checked too, then counted only. */
+int sync_wire_fee_answer(int status, const char *buf, size_t len, const char *entity, const char *service,
+			 const char *reference, struct sync_fee_answer *out, struct kio_error *err);
 
 /* Whether code is one of the contract's error codes. */
 bool sync_wire_code_known(const char *code);

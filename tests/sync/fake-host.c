@@ -109,6 +109,15 @@ static int exchange(struct sync_transport *base, const struct sync_request *req,
 		snprintf(buf, sizeof(buf), "{\"card\": \"%s\", \"status\": \"active\", \"balance_fils\": %" PRId64 "}",
 			 req->path + 10, t->host->card_balance_fils);
 		answer(resp, 200, buf);
+	} else if (strcmp(req->path, "/v1/fees/dewa/bill/2000123456") == 0) {
+		t->fee_asks++;
+		answer(resp, 200,
+		       "{\"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"2000123456\", \"payee\": "
+		       "\"M*** A*** K***\", \"description\": \"Electricity and water bill\", \"amount\": {\"kind\": "
+		       "\"fixed\", \"due_fils\": 24550}, \"items\": []}");
+	} else if (strncmp(req->path, "/v1/fees/", 9) == 0) {
+		t->fee_asks++;
+		answer(resp, 404, "{\"error\": {\"code\": \"reference_unknown\", \"message\": \"no such reference\"}}");
 	} else if (strcmp(req->path, "/v1/heartbeat") == 0) {
 		char buf[64];
 		snprintf(buf, sizeof(buf), "{\"server_time_s\": %" PRId64 "}", req->date_s);

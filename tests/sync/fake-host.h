@@ -34,6 +34,7 @@ struct fake_transport {
 	int64_t last_first, last_last; /* the last batch sent */
 	int exchanges;
 	int posts; /* exchanges of POST /v1/records, answered from the script or not */
+	int fee_asks; /* GET /v1/fees/... answered by the host (DEWA 2000123456 fixed 24550, else 404) */
 };
 
 /* A transport over host (borrowed); free with ->free (it does not free host). */

@@ -847,6 +847,91 @@ static void test_worker_kick_keeps_backoff(void)
 	lfix_remove_db(path);
 }
 
+/* The fee ask through the worker: an answer of each kind, a newer ask replacing an older one,
+ * a refused shape asking nothing, no host or no worker answering at once. */
+static void test_worker_fee_ask(void)
+{
+	char *path = ledger_with_topups(0);
+	struct core_config cfg;
+	core_config_defaults(&cfg);
+	struct waker w;
+	g_mutex_init(&w.mu);
+	g_cond_init(&w.cond);
+	w.wakes = 0;
+	struct kio_error err = {0};
+	struct sync_fee_result r;
+	/* Not configured and not started: answered at once, nothing sent. */
+	struct sync *s = sync_new(&cfg, path, on_wake, &w);
+	uint32_t id = sync_fee_ask(s, "dewa", "bill", "2000123456", &err);
+	g_assert_cmpuint(id, !=, 0);
+	g_assert_true(sync_fee_poll(s, &r));
+	g_assert_cmpuint(r.ask, ==, id);
+	g_assert_cmpint(r.result, ==, SYNC_FEE_NOT_CONFIGURED);
+	g_assert_false(sync_fee_poll(s, &r));
+	sync_free(s);
+
+	s = sync_new(&cfg, path, on_wake, &w);
+	struct fake_host_state *host = g_new0(struct fake_host_state, 1);
+	struct fake_transport *t = fake_transport_new(host);
+	fake_script(t, KIO_ERR_TIMEOUT, 0, NULL); /* the first exchange, whichever it is, times out */
+	sync_test_set_transport(s, &t->base);
+	g_assert_cmpint(sync_start(s, &err), ==, 0);
+	/* Shapes refused before anything is queued: nothing to poll. */
+	g_assert_cmpuint(sync_fee_ask(s, "DEWA", "bill", "2000123456", &err), ==, 0);
+	g_assert_cmpint(err.code, ==, KIO_ERR_INVALID);
+	g_assert_cmpuint(sync_fee_ask(s, "dewa", "bill", "2000/123456", &err), ==, 0);
+	g_assert_cmpuint(sync_fee_ask(s, "dewa", "bill", "", &err), ==, 0);
+	g_assert_cmpuint(sync_fee_ask(s, "dewa", "bill", "123456789012345678901234567890123", &err), ==, 0);
+	g_assert_cmpuint(sync_fee_ask(s, "dewa", NULL, "1", &err), ==, 0);
+	g_assert_false(sync_fee_poll(s, &r));
+	/* Until the scripted timeout has been used, anything may meet it; then the real answers. */
+	bool fixed = false;
+	for (int k = 0; k < 3 && !fixed; k++) {
+		id = sync_fee_ask(s, "dewa", "bill", "2000123456", &err);
+		WAIT_FOR(&w, sync_fee_poll(s, &r));
+		g_assert_cmpuint(r.ask, ==, id);
+		if (r.result == SYNC_FEE_UNREACHABLE) {
+			g_assert_nonnull(strstr(r.why, "no answer within"));
+			continue;
+		}
+		fixed = true;
+		g_assert_cmpint(r.result, ==, SYNC_FEE_OK);
+		g_assert_cmpint(r.kind, ==, SYNC_FEE_KIND_FIXED);
+		g_assert_cmpint(r.due_fils, ==, 24550);
+		g_assert_cmpstr(r.payee, ==, "M*** A*** K***");
+		g_assert_cmpstr(r.description, ==, "Electricity and water bill");
+	}
+	g_assert_true(fixed);
+	g_assert_false(sync_fee_poll(s, &r)); /* consumed */
+	id = sync_fee_ask(s, "dewa", "bill", "2000999999", &err);
+	WAIT_FOR(&w, sync_fee_poll(s, &r));
+	g_assert_cmpuint(r.ask, ==, id);
+	g_assert_cmpint(r.result, ==, SYNC_FEE_NOT_FOUND);
+	g_assert_cmpstr(r.code, ==, "reference_unknown");
+	g_assert_nonnull(strstr(r.why, "no such reference"));
+	/* Two asks in a row: only the latest is ever polled, with its own id. */
+	uint32_t first = sync_fee_ask(s, "dewa", "bill", "2000999999", &err);
+	uint32_t second = sync_fee_ask(s, "dewa", "bill", "2000123456", &err);
+	g_assert_cmpuint(first, !=, second);
+	WAIT_FOR(&w, sync_fee_poll(s, &r));
+	g_assert_cmpuint(r.ask, ==, second);
+	g_assert_cmpint(r.result, ==, SYNC_FEE_OK);
+	/* The card ask and the fee ask keep their own answers. */
+	uint32_t card = sync_card_ask(s, CARD, &err);
+	id = sync_fee_ask(s, "dewa", "bill", "2000123456", &err);
+	g_assert_cmpuint(card, !=, id);
+	struct sync_card_result cr;
+	WAIT_FOR(&w, sync_card_poll(s, &cr));
+	g_assert_cmpuint(cr.ask, ==, card);
+	WAIT_FOR(&w, sync_fee_poll(s, &r));
+	g_assert_cmpuint(r.ask, ==, id);
+	sync_free(s);
+	g_free(host);
+	g_mutex_clear(&w.mu);
+	g_cond_clear(&w.cond);
+	lfix_remove_db(path);
+}
+
 /* `kiosk sync status|push` through the kiosk binary (main.c's dispatch): the numbers, the
  * exit codes, and push's real libcurl transport meeting no host. */
 static int run_kiosk(char **out, char **errout, const char *a0, const char *a1, const char *a2, const char *a3,
@@ -966,6 +1051,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sync/offline-limits", test_offline_limits);
 	g_test_add_func("/sync/worker", test_worker);
 	g_test_add_func("/sync/worker-kick-keeps-backoff", test_worker_kick_keeps_backoff);
+	g_test_add_func("/sync/worker-fee-ask", test_worker_fee_ask);
 	g_test_add_func("/sync/cli", test_cli);
 	return g_test_run();
 }

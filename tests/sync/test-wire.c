@@ -237,6 +237,169 @@ static void test_heartbeat(void)
 	}
 }
 
+#define FEE_HEAD "{\"entity\": \"police\", \"service\": \"fines\", \"reference\": \"10012345\", " \
+		 "\"payee\": \"S*** R***\", \"description\": \"Traffic fines\", "
+
+static void test_fee(void)
+{
+	struct {
+		int status;
+		const char *body;
+		int kind;
+		int fee_kind;
+		const char *error;
+	} cases[] = {
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"items\"}, \"items\": [{\"id\": \"F-1\", \"description\": "
+			       "\"Speeding\", \"amount_fils\": 60000}, {\"id\": \"F-2\", \"description\": \"Parking\", "
+			       "\"amount_fils\": 40000}]}",
+		 SYNC_FEE_FOUND, SYNC_FEE_KIND_ITEMS, NULL},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"fixed\", \"due_fils\": 24550}, \"items\": []}", SYNC_FEE_FOUND,
+		 SYNC_FEE_KIND_FIXED, NULL},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"fixed\", \"due_fils\": 0}, \"items\": [], \"x\": [1.5]}",
+		 SYNC_FEE_FOUND, SYNC_FEE_KIND_FIXED, NULL},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"open\", \"min_fils\": 5000, \"max_fils\": 100000, \"step_fils\": "
+			       "5000}, \"items\": []}",
+		 SYNC_FEE_FOUND, SYNC_FEE_KIND_OPEN, NULL},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"open\", \"min_fils\": 5000, \"max_fils\": 4000, \"step_fils\": "
+			       "500}, \"items\": []}",
+		 -1, 0, "max_fils 4000 is below min_fils 5000"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"open\", \"min_fils\": 0, \"max_fils\": 4000, \"step_fils\": "
+			       "500}, \"items\": []}",
+		 -1, 0, "'min_fils' is 0, below 1"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"open\", \"min_fils\": 100, \"max_fils\": 4000, \"step_fils\": "
+			       "0}, \"items\": []}",
+		 -1, 0, "'step_fils' is 0, below 1"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"fixed\", \"due_fils\": -1}, \"items\": []}", -1, 0,
+		 "'due_fils' is -1, below 0"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"fixed\", \"due_fils\": 245.5}, \"items\": []}", -1, 0,
+		 "'due_fils' has a fraction or an exponent (an integer is needed)"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"fixed\", \"due_fils\": \"24550\"}, \"items\": []}", -1, 0,
+		 "'due_fils' is a string (an integer is needed)"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"fixed\", \"due_fils\": 1000000000001}, \"items\": []}", -1, 0,
+		 "'due_fils' is 1000000000001, above the 1000000000000-fils limit"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"fixed\"}, \"items\": []}", -1, 0, "no 'due_fils'"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"loan\"}, \"items\": []}", -1, 0, "unknown amount kind 'loan'"},
+		{200, FEE_HEAD "\"amount\": 24550, \"items\": []}", -1, 0, "'amount' is not an object"},
+		{200, FEE_HEAD "\"items\": []}", -1, 0, "no 'amount'"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"fixed\", \"due_fils\": 1}}", -1, 0, "no 'items'"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"fixed\", \"due_fils\": 1}, \"items\": {}}", -1, 0,
+		 "'items' is not an array"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"fixed\", \"due_fils\": 1}, \"items\": [{\"id\": \"F-1\", "
+			       "\"description\": \"x\", \"amount_fils\": 1}]}",
+		 -1, 0, "a fixed amount with 1 items (items belong to kind items)"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"items\"}, \"items\": [{\"id\": \"F-1\", \"description\": \"a\", "
+			       "\"amount_fils\": 0}]}",
+		 -1, 0, "item 1: 'amount_fils' is 0, below 1"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"items\"}, \"items\": [{\"id\": \"F-1\", \"description\": \"a\", "
+			       "\"amount_fils\": 5}, {\"id\": \"F-1\", \"description\": \"b\", \"amount_fils\": 6}]}",
+		 -1, 0, "item 2: id 'F-1' is also item 1's"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"items\"}, \"items\": [{\"id\": \"F 1\", \"description\": \"a\", "
+			       "\"amount_fils\": 5}]}",
+		 -1, 0, "item 1: 'id' holds a byte 0x20 (printable ASCII only)"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"items\"}, \"items\": [{\"id\": \"\", \"description\": \"a\", "
+			       "\"amount_fils\": 5}]}",
+		 -1, 0, "item 1: 'id' is 0 bytes long (1 to 32)"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"items\"}, \"items\": [{\"id\": "
+			       "\"123456789012345678901234567890123\", \"description\": \"a\", \"amount_fils\": 5}]}",
+		 -1, 0, "item 1: 'id' is 33 bytes long (1 to 32)"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"items\"}, \"items\": [7]}", -1, 0, "item 1 is not an object"},
+		{200, FEE_HEAD "\"amount\": {\"kind\": \"items\"}, \"items\": [{\"id\": \"F-1\", \"amount_fils\": 5}]}", -1,
+		 0, "item 1: no 'description'"},
+		{200,
+		 "{\"entity\": \"police\", \"service\": \"fines\", \"reference\": \"10099999\", \"payee\": \"x\", "
+		 "\"description\": \"y\", \"amount\": {\"kind\": \"fixed\", \"due_fils\": 1}, \"items\": []}",
+		 -1, 0, "the answer is about reference '10099999', not '10012345'"},
+		{200,
+		 "{\"entity\": \"dewa\", \"service\": \"fines\", \"reference\": \"10012345\", \"payee\": \"x\", "
+		 "\"description\": \"y\", \"amount\": {\"kind\": \"fixed\", \"due_fils\": 1}, \"items\": []}",
+		 -1, 0, "the answer is about entity 'dewa', not 'police'"},
+		{200,
+		 "{\"entity\": \"police\", \"service\": \"fines\", \"reference\": \"10012345\", \"description\": \"y\", "
+		 "\"amount\": {\"kind\": \"fixed\", \"due_fils\": 1}, \"items\": []}",
+		 -1, 0, "no 'payee'"},
+		{404, "{\"error\": {\"code\": \"reference_unknown\", \"message\": \"no such file\"}}", SYNC_FEE_UNKNOWN, 0, NULL},
+		{404, "{\"error\": {\"code\": \"entity_unknown\"}}", SYNC_FEE_UNKNOWN, 0, NULL},
+		{404, "{\"error\": {\"code\": \"service_unknown\"}}", SYNC_FEE_UNKNOWN, 0, NULL},
+		{400, "{\"error\": {\"code\": \"bad_request\"}}", SYNC_FEE_REFUSED, 0, NULL},
+		{404, "{\"error\": {\"code\": \"voucher_spent\"}}", -1, 0, "error code 'voucher_spent' comes with status 409, not 404"},
+		{503, "", SYNC_FEE_RETRY, 0, NULL},
+		{200, "", -1, 0, "an empty body"},
+		{204, "", -1, 0, "not an answer this call has"},
+	};
+	for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+		struct sync_fee_answer a, untouched;
+		memset(&a, 0x5A, sizeof(a));
+		memset(&untouched, 0x5A, sizeof(untouched));
+		struct kio_error err = {0};
+		int rc = sync_wire_fee_answer(cases[k].status, cases[k].body, strlen(cases[k].body), "police", "fines",
+					      "10012345", &a, &err);
+		if (cases[k].kind < 0) {
+			if (rc == 0)
+				g_error("fee case %zu: accepted", k);
+			g_assert_cmpint(rc, ==, KIO_ERR_PROTOCOL);
+			check_refusal(cases[k].status, "GET /v1/fees", &err, cases[k].error);
+			g_assert_cmpmem(&a, sizeof(a), &untouched, sizeof(untouched));
+		} else {
+			if (rc)
+				g_error("fee case %zu: %s", k, err.msg);
+			g_assert_cmpint(a.kind, ==, cases[k].kind);
+			if (a.kind == SYNC_FEE_FOUND)
+				g_assert_cmpint(a.fee_kind, ==, cases[k].fee_kind);
+		}
+	}
+	/* The values of each kind. */
+	struct sync_fee_answer a;
+	struct kio_error err = {0};
+	const char *items = cases[0].body;
+	g_assert_cmpint(sync_wire_fee_answer(200, items, strlen(items), "police", "fines", "10012345", &a, &err), ==, 0);
+	g_assert_cmpstr(a.payee, ==, "S*** R***");
+	g_assert_cmpstr(a.description, ==, "Traffic fines");
+	g_assert_cmpuint(a.n_items, ==, 2);
+	g_assert_cmpuint(a.n_items_host, ==, 2);
+	g_assert_cmpstr(a.items[0].id, ==, "F-1");
+	g_assert_cmpstr(a.items[0].description, ==, "Speeding");
+	g_assert_cmpint(a.items[0].amount_fils, ==, 60000);
+	g_assert_cmpstr(a.items[1].id, ==, "F-2");
+	g_assert_cmpint(a.items[1].amount_fils, ==, 40000);
+	const char *open = cases[3].body;
+	g_assert_cmpint(sync_wire_fee_answer(200, open, strlen(open), "police", "fines", "10012345", &a, &err), ==, 0);
+	g_assert_cmpint(a.min_fils, ==, 5000);
+	g_assert_cmpint(a.max_fils, ==, 100000);
+	g_assert_cmpint(a.step_fils, ==, 5000);
+	const char *fixed = cases[1].body;
+	g_assert_cmpint(sync_wire_fee_answer(200, fixed, strlen(fixed), "police", "fines", "10012345", &a, &err), ==, 0);
+	g_assert_cmpint(a.due_fils, ==, 24550);
+	g_assert_cmpuint(a.n_items, ==, 0);
+	/* Ten items: eight kept, all ten checked and counted. */
+	GString *ten = g_string_new(FEE_HEAD "\"amount\": {\"kind\": \"items\"}, \"items\": [");
+	for (int k = 1; k <= 10; k++)
+		g_string_append_printf(ten, "%s{\"id\": \"F-%d\", \"description\": \"fine\", \"amount_fils\": %d}",
+				       k > 1 ? ", " : "", k, k * 100);
+	g_string_append(ten, "]}");
+	g_assert_cmpint(sync_wire_fee_answer(200, ten->str, ten->len, "police", "fines", "10012345", &a, &err), ==, 0);
+	g_assert_cmpuint(a.n_items, ==, SYNC_FEE_ITEMS_MAX);
+	g_assert_cmpuint(a.n_items_host, ==, 10);
+	g_assert_cmpstr(a.items[7].id, ==, "F-8");
+	/* ... and a fault in the ninth refuses the whole answer. */
+	char *at = strstr(ten->str, "\"amount_fils\": 900");
+	memcpy(at, "\"amount_fils\": -90", 18);
+	g_assert_cmpint(sync_wire_fee_answer(200, ten->str, ten->len, "police", "fines", "10012345", &a, &err), ==,
+			KIO_ERR_PROTOCOL);
+	check_refusal(200, "GET /v1/fees", &err, "item 9: 'amount_fils' is -90, below 1");
+	g_string_free(ten, TRUE);
+	/* A payee with a control character and an over-long description, kept printable and cut. */
+	GString *odd = g_string_new("{\"entity\": \"police\", \"service\": \"fines\", \"reference\": \"10012345\", "
+				    "\"payee\": \"A\\u0007B\", \"description\": \"");
+	for (int k = 0; k < 200; k++)
+		g_string_append(odd, "\xd8\xb4");
+	g_string_append(odd, "\", \"amount\": {\"kind\": \"fixed\", \"due_fils\": 1}, \"items\": []}");
+	g_assert_cmpint(sync_wire_fee_answer(200, odd->str, odd->len, "police", "fines", "10012345", &a, &err), ==, 0);
+	g_assert_cmpstr(a.payee, ==, "A?B");
+	g_assert_true(g_utf8_validate(a.description, -1, NULL));
+	g_assert_cmpuint(strlen(a.description), ==, SYNC_FEE_TEXT_MAX - 2);
+	g_string_free(odd, TRUE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -244,5 +407,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sync/wire/records-details", test_records_details);
 	g_test_add_func("/sync/wire/card", test_card);
 	g_test_add_func("/sync/wire/heartbeat", test_heartbeat);
+	g_test_add_func("/sync/wire/fee", test_fee);
 	return g_test_run();
 }
