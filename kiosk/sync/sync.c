@@ -36,7 +36,7 @@
 #define SYNC_DEVICES_MAX 8
 
 /* The fees asks' slots (sync.h): one per kind, the latest ask of the kind. */
-enum ask_kind { ASK_FEE, ASK_KIND_COUNT };
+enum ask_kind { ASK_FEE, ASK_VOUCHER, ASK_REDEEM, ASK_PAY, ASK_KIND_COUNT };
 
 struct ask_slot {
 	uint32_t id;     /* the latest ask of this kind; 0: none yet */
@@ -48,9 +48,24 @@ struct ask_slot {
 		struct {
 			char entity[33], service[33], reference[33];
 		} fee;
+		struct {
+			char code[17];
+		} voucher;
+		struct {
+			char code[17], redemption_id[37], tx_uuid[37];
+			int64_t amount_fils;
+		} redeem;
+		struct {
+			char tx_uuid[37];
+			size_t n;
+			struct sync_pay_line lines[SYNC_PAY_LINES_MAX];
+		} pay;
 	} req;
 	union {
 		struct sync_fee_result fee;
+		struct sync_voucher_result voucher;
+		struct sync_redeem_result redeem;
+		struct sync_pay_result pay;
 	} res;
 };
 
@@ -223,6 +238,192 @@ static bool fee_job(struct sync *s, struct ask_slot *job)
 	return reachable;
 }
 
+/* The text of b's document (b freed), *len its length; caller frees. */
+static char *builder_text(JsonBuilder *b, size_t *len)
+{
+	JsonNode *root = json_builder_get_root(b);
+	JsonGenerator *gen = json_generator_new();
+	json_generator_set_root(gen, root);
+	gsize n = 0;
+	gchar *text = json_generator_to_data(gen, &n);
+	char *out = xmalloc(n + 1);
+	memcpy(out, text, n + 1);
+	*len = n;
+	g_free(text);
+	g_object_unref(gen);
+	json_node_unref(root);
+	g_object_unref(b);
+	return out;
+}
+
+static void add_text(JsonBuilder *b, const char *name, const char *v)
+{
+	json_builder_set_member_name(b, name);
+	if (v && v[0])
+		json_builder_add_string_value(b, v);
+	else
+		json_builder_add_null_value(b);
+}
+
+static void add_int(JsonBuilder *b, const char *name, int64_t v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, v);
+}
+
+static void set_why_error(char *why, size_t cap, const struct sync_wire_error *e)
+{
+	snprintf(why, cap, "host answered %d %s%s%s", e->status, e->code[0] ? e->code : "without an error code",
+		 e->message[0] ? ": " : "", e->message);
+}
+
+/* A retried ask's attempt failed: the next one after a delay doubling from backoff_min_ms. */
+static void retry_later(struct sync *s, struct ask_slot *job)
+{
+	uint64_t delay = (uint64_t)s->backoff_min_ms;
+	for (int k = 1; k < job->attempts && delay < SYNC_ASK_RETRY_MAX_MS; k++)
+		delay *= 2;
+	if (delay > SYNC_ASK_RETRY_MAX_MS)
+		delay = SYNC_ASK_RETRY_MAX_MS;
+	job->due_ms = mono_ms() + delay;
+}
+
+/* One attempt of a voucher validation (tried once). True when the host answered. */
+static bool voucher_job(struct sync *s, struct ask_slot *job)
+{
+	struct sync_voucher_result *r = &job->res.voucher;
+	memset(r, 0, sizeof(*r));
+	r->ask = job->id;
+	JsonBuilder *b = json_builder_new();
+	json_builder_begin_object(b);
+	add_text(b, "code", job->req.voucher.code);
+	json_builder_end_object(b);
+	size_t len = 0;
+	char *body = builder_text(b, &len);
+	struct sync_request req = {"POST", "/v1/vouchers/validate", body, len, (int64_t)time(NULL)};
+	struct sync_response resp = {0};
+	struct kio_error err = {0};
+	bool reachable = s->transport->exchange(s->transport, &req, &resp, &err) == 0;
+	if (!reachable ||
+	    sync_wire_voucher_answer(resp.status, resp.body, resp.len, job->req.voucher.code, &r->answer, &err) != 0) {
+		r->result = SYNC_ASK_UNREACHABLE;
+		snprintf(r->why, sizeof(r->why), "%s", err.msg);
+	} else {
+		r->result = SYNC_ASK_ANSWERED;
+		if (r->answer.kind != SYNC_VOUCHER_VALID)
+			set_why_error(r->why, sizeof(r->why), &r->answer.error);
+	}
+	sync_response_clear(&resp);
+	free(body);
+	if (r->result != SYNC_ASK_ANSWERED || r->answer.kind != SYNC_VOUCHER_VALID)
+		LOG_INFO("voucher %.4s…: %s", job->req.voucher.code, r->why);
+	job->pending = false;
+	return reachable;
+}
+
+/* One attempt of a redemption; retried until the host gives an answer it means. */
+static bool redeem_job(struct sync *s, struct ask_slot *job)
+{
+	struct sync_redeem_result *r = &job->res.redeem;
+	memset(r, 0, sizeof(*r));
+	r->ask = job->id;
+	r->attempts = job->attempts;
+	r->result = SYNC_ASK_UNREACHABLE; /* until the host answers (SYNC_ASK_ANSWERED is 0) */
+	JsonBuilder *b = json_builder_new();
+	json_builder_begin_object(b);
+	add_text(b, "code", job->req.redeem.code);
+	add_text(b, "redemption_id", job->req.redeem.redemption_id);
+	add_text(b, "tx_uuid", job->req.redeem.tx_uuid);
+	add_int(b, "amount_fils", job->req.redeem.amount_fils);
+	json_builder_end_object(b);
+	size_t len = 0;
+	char *body = builder_text(b, &len);
+	struct sync_request req = {"POST", "/v1/vouchers/redeem", body, len, (int64_t)time(NULL)};
+	struct sync_response resp = {0};
+	struct kio_error err = {0};
+	bool reachable = s->transport->exchange(s->transport, &req, &resp, &err) == 0;
+	if (!reachable || sync_wire_redeem_answer(resp.status, resp.body, resp.len, job->req.redeem.code,
+						  job->req.redeem.redemption_id, job->req.redeem.amount_fils,
+						  &r->answer, &err) != 0) {
+		snprintf(r->why, sizeof(r->why), "%s", err.msg);
+	} else if (r->answer.kind == SYNC_VOUCHER_RETRY) {
+		set_why_error(r->why, sizeof(r->why), &r->answer.error);
+	} else {
+		r->result = SYNC_ASK_ANSWERED;
+		if (r->answer.kind != SYNC_VOUCHER_REDEEMED)
+			set_why_error(r->why, sizeof(r->why), &r->answer.error);
+	}
+	sync_response_clear(&resp);
+	free(body);
+	if (r->result == SYNC_ASK_ANSWERED) {
+		job->pending = false;
+		LOG_INFO("redemption %s: %s", job->req.redeem.redemption_id, sync_voucher_kind_name(r->answer.kind));
+	} else {
+		LOG_WARN("redemption %s, attempt %d: %s; retried", job->req.redeem.redemption_id, job->attempts, r->why);
+		retry_later(s, job);
+	}
+	return reachable;
+}
+
+static char *pay_body(const struct ask_slot *job, size_t *len)
+{
+	JsonBuilder *b = json_builder_new();
+	json_builder_begin_object(b);
+	add_text(b, "tx_uuid", job->req.pay.tx_uuid);
+	json_builder_set_member_name(b, "lines");
+	json_builder_begin_array(b);
+	for (size_t k = 0; k < job->req.pay.n; k++) {
+		const struct sync_pay_line *l = &job->req.pay.lines[k];
+		json_builder_begin_object(b);
+		add_int(b, "n", (int64_t)k + 1);
+		add_text(b, "entity", l->entity);
+		add_text(b, "service", l->service);
+		add_text(b, "reference", l->reference);
+		add_text(b, "bill", l->bill);
+		add_int(b, "amount_fils", l->amount_fils);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	return builder_text(b, len);
+}
+
+/* One attempt of a basket's payment; retried like a redemption. */
+static bool pay_job(struct sync *s, struct ask_slot *job)
+{
+	struct sync_pay_result *r = &job->res.pay;
+	memset(r, 0, sizeof(*r));
+	r->ask = job->id;
+	r->attempts = job->attempts;
+	r->result = SYNC_ASK_UNREACHABLE; /* until the host answers (SYNC_ASK_ANSWERED is 0) */
+	size_t len = 0;
+	char *body = pay_body(job, &len);
+	struct sync_request req = {"POST", "/v1/payments", body, len, (int64_t)time(NULL)};
+	struct sync_response resp = {0};
+	struct kio_error err = {0};
+	bool reachable = s->transport->exchange(s->transport, &req, &resp, &err) == 0;
+	if (!reachable || sync_wire_pay_answer(resp.status, resp.body, resp.len, job->req.pay.tx_uuid, job->req.pay.n,
+					       &r->answer, &err) != 0) {
+		snprintf(r->why, sizeof(r->why), "%s", err.msg);
+	} else if (r->answer.kind == SYNC_PAY_RETRY) {
+		set_why_error(r->why, sizeof(r->why), &r->answer.error);
+	} else {
+		r->result = SYNC_ASK_ANSWERED;
+		if (r->answer.kind != SYNC_PAY_ANSWERED)
+			set_why_error(r->why, sizeof(r->why), &r->answer.error);
+	}
+	sync_response_clear(&resp);
+	free(body);
+	if (r->result == SYNC_ASK_ANSWERED) {
+		job->pending = false;
+		LOG_INFO("payment of tx %s: %s", job->req.pay.tx_uuid, sync_pay_kind_name(r->answer.kind));
+	} else {
+		LOG_WARN("payment of tx %s, attempt %d: %s; retried", job->req.pay.tx_uuid, job->attempts, r->why);
+		retry_later(s, job);
+	}
+	return reachable;
+}
+
 /* Runs every ask whose attempt is due, one exchange each, outside the lock (the slot is
  * copied in and its result copied back only if the ask is still the latest of its kind and
  * not given up). Returns the earliest due time of asks left pending (UINT64_MAX: none). */
@@ -245,6 +446,9 @@ static uint64_t run_asks(struct sync *s)
 		bool got = false;
 		switch ((enum ask_kind)k) {
 		case ASK_FEE: got = fee_job(s, &job); break;
+		case ASK_VOUCHER: got = voucher_job(s, &job); break;
+		case ASK_REDEEM: got = redeem_job(s, &job); break;
+		case ASK_PAY: got = pay_job(s, &job); break;
 		case ASK_KIND_COUNT:
 		default: job.pending = false; break;
 		}
@@ -293,19 +497,7 @@ static char *heartbeat_body(struct sync *s, const struct ledger_sync_status *st,
 	json_builder_set_member_name(b, "sent_s");
 	json_builder_add_int_value(b, (int64_t)time(NULL));
 	json_builder_end_object(b);
-	JsonNode *root = json_builder_get_root(b);
-	JsonGenerator *gen = json_generator_new();
-	json_generator_set_root(gen, root);
-	gsize n = 0;
-	gchar *text = json_generator_to_data(gen, &n);
-	char *out = xmalloc(n + 1);
-	memcpy(out, text, n + 1);
-	*len = n;
-	g_free(text);
-	g_object_unref(gen);
-	json_node_unref(root);
-	g_object_unref(b);
-	return out;
+	return builder_text(b, len);
 }
 
 static void heartbeat(struct sync *s)
@@ -683,6 +875,162 @@ static bool poll_slot(struct sync *s, enum ask_kind k, void *out, size_t size)
 }
 
 bool sync_fee_poll(struct sync *s, struct sync_fee_result *out) { return poll_slot(s, ASK_FEE, out, sizeof(*out)); }
+
+static bool digits16(const char *v) { return v && strlen(v) == 16 && strspn(v, "0123456789") == 16; }
+
+static bool uuid_shaped(const char *v)
+{
+	if (!v || strlen(v) != 36)
+		return false;
+	for (int k = 0; k < 36; k++) {
+		bool dash = k == 8 || k == 13 || k == 18 || k == 23;
+		if (dash ? v[k] != '-' : !strchr("0123456789abcdefABCDEF", v[k]))
+			return false;
+	}
+	return true;
+}
+
+static void voucher_offline(struct ask_slot *slot, bool configured)
+{
+	slot->res.voucher.ask = slot->id;
+	slot->res.voucher.result = configured ? SYNC_ASK_UNREACHABLE : SYNC_ASK_NOT_CONFIGURED;
+	snprintf(slot->res.voucher.why, sizeof(slot->res.voucher.why), "%s",
+		 configured ? "the sync is not running" : "no host is configured (host.url)");
+}
+
+uint32_t sync_voucher_ask(struct sync *s, const char *code, struct kio_error *err)
+{
+	if (!digits16(code)) {
+		kio_fail(err, KIO_ERR_INVALID, "voucher: a code is 16 digits");
+		return 0;
+	}
+	pthread_mutex_lock(&s->mu);
+	struct ask_slot *slot = &s->asks[ASK_VOUCHER];
+	memcpy(slot->req.voucher.code, code, 17);
+	uint32_t id = queue_ask(s, slot, voucher_offline);
+	pthread_mutex_unlock(&s->mu);
+	return id;
+}
+
+bool sync_voucher_poll(struct sync *s, struct sync_voucher_result *out)
+{
+	return poll_slot(s, ASK_VOUCHER, out, sizeof(*out));
+}
+
+static void redeem_offline(struct ask_slot *slot, bool configured)
+{
+	slot->res.redeem.ask = slot->id;
+	slot->res.redeem.result = configured ? SYNC_ASK_UNREACHABLE : SYNC_ASK_NOT_CONFIGURED;
+	snprintf(slot->res.redeem.why, sizeof(slot->res.redeem.why), "%s",
+		 configured ? "the sync is not running: nothing was sent" : "no host is configured (host.url)");
+}
+
+uint32_t sync_voucher_redeem(struct sync *s, const char *code, const char *redemption_id, const char *tx_uuid,
+			     int64_t amount_fils, struct kio_error *err)
+{
+	if (!digits16(code) || !uuid_shaped(redemption_id) || !uuid_shaped(tx_uuid) || amount_fils < 1 ||
+	    amount_fils > SYNC_WIRE_FILS_MAX) {
+		kio_fail(err, KIO_ERR_INVALID,
+			 "voucher redemption: a 16-digit code, two UUIDs and 1 to %" PRId64 " fils are needed",
+			 SYNC_WIRE_FILS_MAX);
+		return 0;
+	}
+	pthread_mutex_lock(&s->mu);
+	struct ask_slot *slot = &s->asks[ASK_REDEEM];
+	uint32_t id = 0;
+	if (slot->pending) {
+		kio_fail(err, KIO_ERR_BUSY, "voucher redemption: redemption %s is still unanswered (give it up first)",
+			 slot->req.redeem.redemption_id);
+	} else {
+		memcpy(slot->req.redeem.code, code, 17);
+		memcpy(slot->req.redeem.redemption_id, redemption_id, 37);
+		memcpy(slot->req.redeem.tx_uuid, tx_uuid, 37);
+		slot->req.redeem.amount_fils = amount_fils;
+		id = queue_ask(s, slot, redeem_offline);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return id;
+}
+
+bool sync_redeem_poll(struct sync *s, struct sync_redeem_result *out)
+{
+	return poll_slot(s, ASK_REDEEM, out, sizeof(*out));
+}
+
+static void pay_offline(struct ask_slot *slot, bool configured)
+{
+	slot->res.pay.ask = slot->id;
+	slot->res.pay.result = configured ? SYNC_ASK_UNREACHABLE : SYNC_ASK_NOT_CONFIGURED;
+	snprintf(slot->res.pay.why, sizeof(slot->res.pay.why), "%s",
+		 configured ? "the sync is not running: nothing was sent" : "no host is configured (host.url)");
+}
+
+static bool text_ok(const char *v, size_t cap, size_t min, const char *charset)
+{
+	size_t n = strnlen(v, cap);
+	if (n == cap || n < min)
+		return false;
+	if (charset)
+		return strspn(v, charset) == n;
+	for (size_t k = 0; k < n; k++)
+		if ((unsigned char)v[k] <= 0x20 || (unsigned char)v[k] >= 0x7f)
+			return false;
+	return true;
+}
+
+uint32_t sync_pay_ask(struct sync *s, const char *tx_uuid, const struct sync_pay_line *lines, size_t n,
+		      struct kio_error *err)
+{
+	if (!uuid_shaped(tx_uuid) || !lines || n < 1 || n > SYNC_PAY_LINES_MAX) {
+		kio_fail(err, KIO_ERR_INVALID, "payment: a tx UUID and 1 to %d lines are needed", SYNC_PAY_LINES_MAX);
+		return 0;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct sync_pay_line *l = &lines[k];
+		if (!text_ok(l->entity, sizeof(l->entity), 1, ids_charset) ||
+		    !text_ok(l->service, sizeof(l->service), 1, ids_charset) ||
+		    !text_ok(l->reference, sizeof(l->reference), 0,
+			     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") ||
+		    !text_ok(l->bill, sizeof(l->bill), 0, NULL) || l->amount_fils < 1 || l->amount_fils > SYNC_WIRE_FILS_MAX) {
+			kio_fail(err, KIO_ERR_INVALID, "payment: line %zu is not a basket line (ids, reference, bill, amount)",
+				 k + 1);
+			return 0;
+		}
+	}
+	pthread_mutex_lock(&s->mu);
+	struct ask_slot *slot = &s->asks[ASK_PAY];
+	uint32_t id = 0;
+	if (slot->pending) {
+		kio_fail(err, KIO_ERR_BUSY, "payment: the payment of tx %s is still unanswered (give it up first)",
+			 slot->req.pay.tx_uuid);
+	} else {
+		memcpy(slot->req.pay.tx_uuid, tx_uuid, 37);
+		slot->req.pay.n = n;
+		memcpy(slot->req.pay.lines, lines, n * sizeof(*lines));
+		id = queue_ask(s, slot, pay_offline);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return id;
+}
+
+bool sync_pay_poll(struct sync *s, struct sync_pay_result *out) { return poll_slot(s, ASK_PAY, out, sizeof(*out)); }
+
+bool sync_ask_give_up(struct sync *s, uint32_t ask)
+{
+	bool was = false;
+	pthread_mutex_lock(&s->mu);
+	for (int k = 0; k < ASK_KIND_COUNT; k++) {
+		struct ask_slot *slot = &s->asks[k];
+		if (ask != 0 && slot->id == ask && slot->pending) {
+			slot->pending = false;
+			slot->ready = false;
+			was = true;
+			LOG_WARN("ask %" PRIu32 " given up after %d attempts", ask, slot->attempts);
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return was;
+}
 
 const char *sync_offline_result_name(int result)
 {

@@ -400,6 +400,195 @@ static void test_fee(void)
 	g_string_free(odd, TRUE);
 }
 
+#define VC "9123456789012345"
+#define RID "0f4b3c2a-9d8e-4f71-a6b5-c4d3e2f1a0b9"
+#define TXU "8d3f6b9e-2c41-4e0a-9b7d-5f1e2a3c4d5e"
+
+struct vcase {
+	int status;
+	const char *body;
+	int kind; /* -1 refused */
+	const char *error;
+};
+
+static void test_voucher(void)
+{
+	const struct vcase cases[] = {
+		{200, "{\"code\": \"" VC "\", \"status\": \"valid\", \"value_fils\": 5000, \"expires\": \"2099-12-31\"}",
+		 SYNC_VOUCHER_VALID, NULL},
+		{200, "{\"code\": \"" VC "\", \"status\": \"valid\", \"value_fils\": 5000, \"expires\": \"2028-02-29\"}",
+		 SYNC_VOUCHER_VALID, NULL},
+		{200, "{\"code\": \"" VC "\", \"status\": \"valid\", \"value_fils\": 5000, \"expires\": \"2027-02-29\"}", -1,
+		 "expires '2027-02-29' is not a date YYYY-MM-DD"},
+		{200, "{\"code\": \"" VC "\", \"status\": \"valid\", \"value_fils\": 5000, \"expires\": \"2099-13-01\"}", -1,
+		 "expires '2099-13-01' is not a date YYYY-MM-DD"},
+		{200, "{\"code\": \"" VC "\", \"status\": \"valid\", \"value_fils\": 5000, \"expires\": 4102444799}", -1,
+		 "'expires' is not a string"},
+		{200, "{\"code\": \"" VC "\", \"status\": \"valid\", \"value_fils\": 0, \"expires\": \"2099-12-31\"}", -1,
+		 "'value_fils' is 0, below 1"},
+		{200, "{\"code\": \"" VC "\", \"status\": \"valid\", \"value_fils\": 50.5, \"expires\": \"2099-12-31\"}", -1,
+		 "'value_fils' has a fraction or an exponent (an integer is needed)"},
+		{200, "{\"code\": \"" VC "\", \"status\": \"spent\", \"value_fils\": 5000, \"expires\": \"2099-12-31\"}", -1,
+		 "status 'spent' (a 200 is only ever valid)"},
+		{200, "{\"code\": \"9123456789012346\", \"status\": \"valid\", \"value_fils\": 5000, \"expires\": "
+		      "\"2099-12-31\"}",
+		 -1, "the answer is about code '9123456789012346', not '" VC "'"},
+		{404, "{\"error\": {\"code\": \"voucher_unknown\", \"message\": \"no voucher\"}}", SYNC_VOUCHER_UNKNOWN, NULL},
+		{409, "{\"error\": {\"code\": \"voucher_spent\"}}", SYNC_VOUCHER_SPENT, NULL},
+		{410, "{\"error\": {\"code\": \"voucher_expired\"}}", SYNC_VOUCHER_EXPIRED, NULL},
+		{410, "{\"error\": {\"code\": \"voucher_spent\"}}", -1, "error code 'voucher_spent' comes with status 409, not 410"},
+		{400, "{\"error\": {\"code\": \"bad_request\"}}", SYNC_VOUCHER_REFUSED, NULL},
+		{502, "", SYNC_VOUCHER_RETRY, NULL},
+		{404, "", -1, "an empty body"},
+	};
+	for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+		struct sync_voucher_answer a, untouched;
+		memset(&a, 0x5A, sizeof(a));
+		memset(&untouched, 0x5A, sizeof(untouched));
+		struct kio_error err = {0};
+		int rc = sync_wire_voucher_answer(cases[k].status, cases[k].body, strlen(cases[k].body), VC, &a, &err);
+		if (cases[k].kind < 0) {
+			if (rc == 0)
+				g_error("voucher case %zu: accepted", k);
+			check_refusal(cases[k].status, "POST /v1/vouchers/validate", &err, cases[k].error);
+			g_assert_cmpmem(&a, sizeof(a), &untouched, sizeof(untouched));
+		} else {
+			if (rc)
+				g_error("voucher case %zu: %s", k, err.msg);
+			g_assert_cmpint(a.kind, ==, cases[k].kind);
+		}
+	}
+	struct sync_voucher_answer a;
+	struct kio_error err = {0};
+	g_assert_cmpint(sync_wire_voucher_answer(200, cases[0].body, strlen(cases[0].body), VC, &a, &err), ==, 0);
+	g_assert_cmpint(a.value_fils, ==, 5000);
+	g_assert_cmpstr(a.expires, ==, "2099-12-31");
+	g_assert_cmpint(a.expires_s, ==, 4102444800 - 4 * 3600 - 1); /* 2099-12-31 23:59:59 in Dubai */
+	g_assert_cmpint(sync_wire_voucher_answer(200, cases[1].body, strlen(cases[1].body), VC, &a, &err), ==, 0);
+	g_assert_cmpint(a.expires_s, ==, 1835481600 - 4 * 3600 - 1); /* 2028-03-01 00:00 UTC, a leap year */
+}
+
+static void test_redeem(void)
+{
+	const struct vcase cases[] = {
+		{200, "{\"code\": \"" VC "\", \"redemption_id\": \"" RID "\", \"redeemed_fils\": 5000, \"remaining_fils\": 15000}",
+		 SYNC_VOUCHER_REDEEMED, NULL},
+		{200, "{\"code\": \"" VC "\", \"redemption_id\": \"0F4B3C2A-9D8E-4F71-A6B5-C4D3E2F1A0B9\", \"redeemed_fils\": "
+		      "5000, \"remaining_fils\": 0}",
+		 SYNC_VOUCHER_REDEEMED, NULL},
+		{200, "{\"code\": \"" VC "\", \"redemption_id\": \"" RID "\", \"redeemed_fils\": 4000, \"remaining_fils\": 0}",
+		 -1, "redeemed 4000 fils, but 5000 were asked"},
+		{200, "{\"code\": \"" VC "\", \"redemption_id\": \"" RID "\", \"redeemed_fils\": 5000, \"remaining_fils\": -1}",
+		 -1, "'remaining_fils' is -1, below 0"},
+		{200, "{\"code\": \"" VC "\", \"redemption_id\": \"1f4b3c2a-9d8e-4f71-a6b5-c4d3e2f1a0b9\", \"redeemed_fils\": "
+		      "5000, \"remaining_fils\": 0}",
+		 -1, "the answer is about redemption '1f4b3c2a-9d8e-4f71-a6b5-c4d3e2f1a0b9', not '" RID "'"},
+		{200, "{\"code\": \"" VC "\", \"redeemed_fils\": 5000, \"remaining_fils\": 0}", -1, "no 'redemption_id'"},
+		{422, "{\"error\": {\"code\": \"idempotency_mismatch\", \"message\": \"other body\"}}", SYNC_VOUCHER_MISMATCH,
+		 NULL},
+		{409, "{\"error\": {\"code\": \"voucher_spent\", \"message\": \"holds 100 fils\"}}", SYNC_VOUCHER_SPENT, NULL},
+		{410, "{\"error\": {\"code\": \"voucher_expired\"}}", SYNC_VOUCHER_EXPIRED, NULL},
+		{404, "{\"error\": {\"code\": \"voucher_unknown\"}}", SYNC_VOUCHER_UNKNOWN, NULL},
+		{500, "{\"error\": {\"code\": \"internal_error\"}}", SYNC_VOUCHER_RETRY, NULL},
+		{200, "{\"code\": ", -1, "not JSON (*"},
+	};
+	for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+		struct sync_redeem_answer a, untouched;
+		memset(&a, 0x5A, sizeof(a));
+		memset(&untouched, 0x5A, sizeof(untouched));
+		struct kio_error err = {0};
+		int rc = sync_wire_redeem_answer(cases[k].status, cases[k].body, strlen(cases[k].body), VC, RID, 5000, &a,
+						 &err);
+		if (cases[k].kind < 0) {
+			if (rc == 0)
+				g_error("redeem case %zu: accepted", k);
+			check_refusal(cases[k].status, "POST /v1/vouchers/redeem", &err, cases[k].error);
+			g_assert_cmpmem(&a, sizeof(a), &untouched, sizeof(untouched));
+		} else {
+			if (rc)
+				g_error("redeem case %zu: %s", k, err.msg);
+			g_assert_cmpint(a.kind, ==, cases[k].kind);
+		}
+	}
+	struct sync_redeem_answer a;
+	struct kio_error err = {0};
+	g_assert_cmpint(sync_wire_redeem_answer(200, cases[0].body, strlen(cases[0].body), VC, RID, 5000, &a, &err), ==, 0);
+	g_assert_cmpint(a.redeemed_fils, ==, 5000);
+	g_assert_cmpint(a.remaining_fils, ==, 15000);
+}
+
+static void test_pay(void)
+{
+	const struct vcase cases[] = {
+		{200, "{\"tx_uuid\": \"" TXU "\", \"lines\": [{\"n\": 2, \"status\": \"refused\", \"reason\": "
+		      "\"already_paid\", \"message\": \"paid on 1 Dec\"}, {\"n\": 1, \"status\": \"paid\", \"host_ref\": \"P-17\"}]}",
+		 SYNC_PAY_ANSWERED, NULL},
+		{200, "{\"tx_uuid\": \"" TXU "\", \"lines\": [{\"n\": 1, \"status\": \"paid\", \"host_ref\": \"P-17\"}]}", -1,
+		 "1 lines answered, 2 sent"},
+		{200, "{\"tx_uuid\": \"" TXU "\", \"lines\": [{\"n\": 1, \"status\": \"paid\", \"host_ref\": \"P-1\"}, "
+		      "{\"n\": 1, \"status\": \"paid\", \"host_ref\": \"P-2\"}]}",
+		 -1, "line 1 answered twice"},
+		{200, "{\"tx_uuid\": \"" TXU "\", \"lines\": [{\"n\": 1, \"status\": \"paid\", \"host_ref\": \"P-1\"}, "
+		      "{\"n\": 3, \"status\": \"paid\", \"host_ref\": \"P-2\"}]}",
+		 -1, "line 3 answered, but 2 were sent"},
+		{200, "{\"tx_uuid\": \"" TXU "\", \"lines\": [{\"n\": 1, \"status\": \"paid\"}, {\"n\": 2, \"status\": "
+		      "\"paid\", \"host_ref\": \"P-2\"}]}",
+		 -1, "line 1: no 'host_ref'"},
+		{200, "{\"tx_uuid\": \"" TXU "\", \"lines\": [{\"n\": 1, \"status\": \"refused\"}, {\"n\": 2, \"status\": "
+		      "\"paid\", \"host_ref\": \"P-2\"}]}",
+		 -1, "line 1: no 'reason'"},
+		{200, "{\"tx_uuid\": \"" TXU "\", \"lines\": [{\"n\": 1, \"status\": \"refused\", \"reason\": \"Already "
+		      "Paid\"}, {\"n\": 2, \"status\": \"paid\", \"host_ref\": \"P-2\"}]}",
+		 -1, "line 1: reason is not a snake_case word"},
+		{200, "{\"tx_uuid\": \"" TXU "\", \"lines\": [{\"n\": 1, \"status\": \"pending\"}, {\"n\": 2, \"status\": "
+		      "\"paid\", \"host_ref\": \"P-2\"}]}",
+		 -1, "line 1: unknown status 'pending'"},
+		{200, "{\"tx_uuid\": \"" TXU "\", \"lines\": [{\"n\": 0, \"status\": \"paid\", \"host_ref\": \"P\"}, "
+		      "{\"n\": 2, \"status\": \"paid\", \"host_ref\": \"P-2\"}]}",
+		 -1, "'n' is 0, below 1"},
+		{200, "{\"tx_uuid\": \"" TXU "\", \"lines\": [{\"n\": 1, \"status\": \"paid\", \"host_ref\": \"P\\n1\"}, "
+		      "{\"n\": 2, \"status\": \"paid\", \"host_ref\": \"P-2\"}]}",
+		 -1, "line 1: 'host_ref' holds a byte 0x0A (printable ASCII only)"},
+		{200, "{\"tx_uuid\": \"" TXU "\", \"lines\": [7, 8]}", -1, "a line is not an object"},
+		{200, "{\"tx_uuid\": \"" TXU "\"}", -1, "no 'lines'"},
+		{200, "{\"tx_uuid\": \"" RID "\", \"lines\": []}", -1,
+		 "the answer is about transaction '" RID "', not '" TXU "'"},
+		{422, "{\"error\": {\"code\": \"idempotency_mismatch\"}}", SYNC_PAY_MISMATCH, NULL},
+		{400, "{\"error\": {\"code\": \"bad_request\", \"message\": \"line 2: no amount\"}}", SYNC_PAY_REFUSED, NULL},
+		{422, "{\"error\": {\"code\": \"bad_record\", \"rec\": 3}}", SYNC_PAY_REFUSED, NULL},
+		{503, "", SYNC_PAY_RETRY, NULL},
+		{302, "", -1, "not an answer this call has"},
+	};
+	for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+		struct sync_pay_answer a, untouched;
+		memset(&a, 0x5A, sizeof(a));
+		memset(&untouched, 0x5A, sizeof(untouched));
+		struct kio_error err = {0};
+		int rc = sync_wire_pay_answer(cases[k].status, cases[k].body, strlen(cases[k].body), TXU, 2, &a, &err);
+		if (cases[k].kind < 0) {
+			if (rc == 0)
+				g_error("pay case %zu: accepted", k);
+			check_refusal(cases[k].status, "POST /v1/payments", &err, cases[k].error);
+			g_assert_cmpmem(&a, sizeof(a), &untouched, sizeof(untouched));
+		} else {
+			if (rc)
+				g_error("pay case %zu: %s", k, err.msg);
+			g_assert_cmpint(a.kind, ==, cases[k].kind);
+		}
+	}
+	struct sync_pay_answer a;
+	struct kio_error err = {0};
+	g_assert_cmpint(sync_wire_pay_answer(200, cases[0].body, strlen(cases[0].body), TXU, 2, &a, &err), ==, 0);
+	g_assert_cmpuint(a.n, ==, 2);
+	g_assert_cmpint(a.lines[0].status, ==, SYNC_LINE_PAID); /* placed by n, not by order */
+	g_assert_cmpstr(a.lines[0].host_ref, ==, "P-17");
+	g_assert_cmpint(a.lines[1].status, ==, SYNC_LINE_REFUSED);
+	g_assert_cmpstr(a.lines[1].reason, ==, "already_paid");
+	g_assert_cmpstr(a.lines[1].message, ==, "paid on 1 Dec");
+	g_assert_cmpint(sync_wire_pay_answer(200, cases[0].body, strlen(cases[0].body), TXU, 11, &a, &err), ==,
+			KIO_ERR_INVALID);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -408,5 +597,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/sync/wire/card", test_card);
 	g_test_add_func("/sync/wire/heartbeat", test_heartbeat);
 	g_test_add_func("/sync/wire/fee", test_fee);
+	g_test_add_func("/sync/wire/voucher", test_voucher);
+	g_test_add_func("/sync/wire/redeem", test_redeem);
+	g_test_add_func("/sync/wire/pay", test_pay);
 	return g_test_run();
 }
