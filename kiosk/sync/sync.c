@@ -16,6 +16,7 @@
 #include "drain.h"
 #include "kiosk-config.h"
 #include "kiosk/core/log.h"
+#include "kiosk/core/vcode.h"
 #include "kiosk/core/xmalloc.h"
 #include "kiosk/ledger/sync-state.h"
 
@@ -876,7 +877,13 @@ static bool poll_slot(struct sync *s, enum ask_kind k, void *out, size_t size)
 
 bool sync_fee_poll(struct sync *s, struct sync_fee_result *out) { return poll_slot(s, ASK_FEE, out, sizeof(*out)); }
 
-static bool digits16(const char *v) { return v && strlen(v) == 16 && strspn(v, "0123456789") == 16; }
+/* A voucher code in the canonical form (kiosk/core/vcode.h): its check digit holds, so a
+ * mistyped code never reaches the host. */
+static bool vcode_canonical(const char *v)
+{
+	char canon[VCODE_DIGITS + 1];
+	return v && vcode_parse(v, canon) == VCODE_OK && strcmp(canon, v) == 0;
+}
 
 static bool uuid_shaped(const char *v)
 {
@@ -900,8 +907,8 @@ static void voucher_offline(struct ask_slot *slot, bool configured)
 
 uint32_t sync_voucher_ask(struct sync *s, const char *code, struct kio_error *err)
 {
-	if (!digits16(code)) {
-		kio_fail(err, KIO_ERR_INVALID, "voucher: a code is 16 digits");
+	if (!vcode_canonical(code)) {
+		kio_fail(err, KIO_ERR_INVALID, "voucher: a code is 16 digits with its check digit (vcode.h)");
 		return 0;
 	}
 	pthread_mutex_lock(&s->mu);
@@ -928,7 +935,7 @@ static void redeem_offline(struct ask_slot *slot, bool configured)
 uint32_t sync_voucher_redeem(struct sync *s, const char *code, const char *redemption_id, const char *tx_uuid,
 			     int64_t amount_fils, struct kio_error *err)
 {
-	if (!digits16(code) || !uuid_shaped(redemption_id) || !uuid_shaped(tx_uuid) || amount_fils < 1 ||
+	if (!vcode_canonical(code) || !uuid_shaped(redemption_id) || !uuid_shaped(tx_uuid) || amount_fils < 1 ||
 	    amount_fils > SYNC_WIRE_FILS_MAX) {
 		kio_fail(err, KIO_ERR_INVALID,
 			 "voucher redemption: a 16-digit code, two UUIDs and 1 to %" PRId64 " fils are needed",

@@ -132,7 +132,8 @@ struct sync_voucher_result {
 	struct sync_voucher_answer answer; /* SYNC_ASK_ANSWERED */
 	char why[256];
 };
-/* code: the canonical 16 digits (vcode.h; copied). 0 and KIO_ERR_INVALID otherwise. A newer
+/* code: the canonical 16 digits, check digit holding (vcode.h; copied). 0 and
+ * KIO_ERR_INVALID otherwise. A newer
  * voucher ask replaces an unanswered one. */
 uint32_t sync_voucher_ask(struct sync *s, const char *code, struct kio_error *err);
 bool sync_voucher_poll(struct sync *s, struct sync_voucher_result *out);
@@ -156,7 +157,7 @@ struct sync_redeem_result {
 	int attempts;                     /* exchanges it took */
 	char why[256];                    /* the last failed attempt's, or the host's refusal */
 };
-/* Redeems amount_fils (>= 1) of the voucher code (16 digits) into the transaction tx_uuid,
+/* Redeems amount_fils (>= 1) of the voucher code (canonical, vcode.h) into the transaction tx_uuid,
  * idempotent per redemption_id (a UUID the caller made and stored before the first attempt).
  * All copied. 0 and KIO_ERR_INVALID for a bad shape, KIO_ERR_BUSY while a redemption is
  * unanswered. */

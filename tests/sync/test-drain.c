@@ -932,7 +932,7 @@ static void test_worker_fee_ask(void)
 	lfix_remove_db(path);
 }
 
-#define VCODE "9123456789012345"
+#define VCODE "9123456789012342"
 #define RID "0f4b3c2a-9d8e-4f71-a6b5-c4d3e2f1a0b9"
 #define TXU "8d3f6b9e-2c41-4e0a-9b7d-5f1e2a3c4d5e"
 
@@ -982,6 +982,8 @@ static void test_worker_money_asks(void)
 	/* Shapes refused, nothing queued. */
 	g_assert_cmpuint(sync_voucher_ask(s, "DEMO-5000", &err), ==, 0);
 	g_assert_cmpint(err.code, ==, KIO_ERR_INVALID);
+	g_assert_cmpuint(sync_voucher_ask(s, "9123456789012345", &err), ==, 0); /* check digit */
+	g_assert_cmpuint(sync_voucher_ask(s, "9123 4567 8901 2342", &err), ==, 0); /* not canonical */
 	g_assert_cmpuint(sync_voucher_redeem(s, VCODE, "not-a-uuid", TXU, 5000, &err), ==, 0);
 	g_assert_cmpuint(sync_voucher_redeem(s, VCODE, RID, TXU, 0, &err), ==, 0);
 	g_assert_cmpuint(sync_pay_ask(s, TXU, lines, 0, &err), ==, 0);
