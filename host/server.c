@@ -32,6 +32,7 @@
 #include "host/pki/pki.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
+#include "payments.h"
 #include "records.h"
 #include "wire.h"
 
@@ -43,6 +44,7 @@ enum route {
 	ROUTE_VOUCHER_REDEEM,
 	ROUTE_CATALOGUE,
 	ROUTE_HEARTBEAT,
+	ROUTE_PAYMENTS,
 	ROUTE_COUNT
 };
 
@@ -73,6 +75,7 @@ static unsigned route_of(const char *method, const char *url, enum route *route,
 		{"POST", "/v1/vouchers/redeem", ROUTE_VOUCHER_REDEEM},
 		{"GET", "/v1/catalogue", ROUTE_CATALOGUE},
 		{"POST", "/v1/heartbeat", ROUTE_HEARTBEAT},
+		{"POST", "/v1/payments", ROUTE_PAYMENTS},
 	};
 	unsigned status = 404;
 	for (size_t t = 0; t < G_N_ELEMENTS(table); t++) {
@@ -221,6 +224,7 @@ static void dispatch(struct server *srv, struct MHD_Connection *conn, struct req
 				   reply);
 		break;
 	case ROUTE_HEARTBEAT: accounts_heartbeat(c, req->kiosk_id, buf, len, (int64_t)time(NULL), reply); break;
+	case ROUTE_PAYMENTS: payments_post(c, req->kiosk_id, buf, len, reply); break;
 	case ROUTE_COUNT:
 	default: reply_error(reply, 404, "not_found", NULL, 0, "no such resource"); break;
 	}

@@ -427,6 +427,136 @@ out_parser:
 	return rc;
 }
 
+/* ---- payments ---- */
+
+static bool charset_ok(const char *s, const char *set) { return strspn(s, set) == strlen(s); }
+
+static const char ids_set[] = "abcdefghijklmnopqrstuvwxyz0123456789_-";
+static const char ref_set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-";
+
+/* A member that may be null: "" then. */
+static int get_text_or_null(JsonObject *o, const char *name, size_t max, char *out, size_t cap,
+			    struct wire_error *err)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	if (kind_of(n) == K_NULL || kind_of(n) == K_ABSENT) {
+		out[0] = '\0';
+		return 0;
+	}
+	return get_text(o, name, max, out, cap, err);
+}
+
+static int pay_line_parse(JsonNode *node, size_t k, struct wire_pay_line *l, struct wire_error *err)
+{
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu] is not an object", k);
+	JsonObject *o = json_node_get_object(node);
+	int64_t n = 0;
+	if (get_int(o, "n", &n, err) != 0 || get_text(o, "entity", 32, l->entity, sizeof(l->entity), err) != 0 ||
+	    get_text(o, "service", 32, l->service, sizeof(l->service), err) != 0 ||
+	    get_text_or_null(o, "reference", 32, l->reference, sizeof(l->reference), err) != 0 ||
+	    get_text_or_null(o, "bill", 32, l->bill, sizeof(l->bill), err) != 0 ||
+	    get_int(o, "amount_fils", &l->amount_fils, err) != 0) {
+		char why[sizeof(err->msg)];
+		memcpy(why, err->msg, sizeof(why));
+		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: %s", k, why);
+	}
+	if (n != (int64_t)k + 1)
+		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: n is %" PRId64 ", lines are numbered 1, 2, ... in order", k,
+			    n);
+	l->n = (int)n;
+	if (!charset_ok(l->entity, ids_set) || !charset_ok(l->service, ids_set))
+		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: entity and service are [a-z0-9_-]", k);
+	if (!charset_ok(l->reference, ref_set))
+		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: a reference is [A-Za-z0-9-]", k);
+	for (const char *c = l->bill; *c; c++)
+		if (*c < 0x21 || *c > 0x7e)
+			return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: a bill id is printable ASCII without spaces", k);
+	if (l->amount_fils < 1 || l->amount_fils > WIRE_FILS_MAX)
+		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: amount_fils must be 1 to %" PRId64, k, WIRE_FILS_MAX);
+	return 0;
+}
+
+int wire_payment_parse(const char *buf, size_t len, struct wire_payment *out, struct wire_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	memset(err, 0, sizeof(*err));
+	JsonParser *parser;
+	JsonObject *o = load_object(buf, len, &parser, err);
+	int rc = -1;
+	if (!o || get_text(o, "tx_uuid", 36, out->tx_uuid, sizeof(out->tx_uuid), err) != 0)
+		goto out_parser;
+	if (!wire_uuid_ok(out->tx_uuid)) {
+		fail(err, WIRE_BAD_REQUEST, 0, "'tx_uuid' must be RFC 4122 text");
+		goto out_parser;
+	}
+	/* One spelling per transaction: the key is compared as text in the canonical request. */
+	for (char *c = out->tx_uuid; *c; c++)
+		*c = g_ascii_tolower(*c);
+	JsonNode *an = json_object_get_member(o, "lines");
+	if (!an || !JSON_NODE_HOLDS_ARRAY(an)) {
+		fail(err, WIRE_BAD_REQUEST, 0, "'lines' must be an array");
+		goto out_parser;
+	}
+	JsonArray *a = json_node_get_array(an);
+	guint n = json_array_get_length(a);
+	if (n < 1 || n > WIRE_PAY_LINES_MAX) {
+		fail(err, WIRE_BAD_REQUEST, 0, "%u lines; a payment has 1 to %d", n, WIRE_PAY_LINES_MAX);
+		goto out_parser;
+	}
+	for (guint k = 0; k < n; k++)
+		if (pay_line_parse(json_array_get_element(a, k), k, &out->lines[k], err) != 0)
+			goto out_parser;
+	out->n = n;
+	rc = 0;
+out_parser:
+	g_object_unref(parser);
+	if (rc)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+static void add_text_or_null(JsonBuilder *b, const char *name, const char *v)
+{
+	json_builder_set_member_name(b, name);
+	if (v[0])
+		json_builder_add_string_value(b, v);
+	else
+		json_builder_add_null_value(b);
+}
+
+char *wire_payment_json(const struct wire_payment *p)
+{
+	JsonBuilder *b = json_builder_new();
+	json_builder_begin_object(b);
+	add_text_or_null(b, "tx_uuid", p->tx_uuid);
+	json_builder_set_member_name(b, "lines");
+	json_builder_begin_array(b);
+	for (size_t k = 0; k < p->n; k++) {
+		const struct wire_pay_line *l = &p->lines[k];
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "n");
+		json_builder_add_int_value(b, l->n);
+		add_text_or_null(b, "entity", l->entity);
+		add_text_or_null(b, "service", l->service);
+		add_text_or_null(b, "reference", l->reference);
+		add_text_or_null(b, "bill", l->bill);
+		json_builder_set_member_name(b, "amount_fils");
+		json_builder_add_int_value(b, l->amount_fils);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	JsonNode *root = json_builder_get_root(b);
+	JsonGenerator *gen = json_generator_new();
+	json_generator_set_root(gen, root);
+	char *text = json_generator_to_data(gen, NULL);
+	g_object_unref(gen);
+	json_node_unref(root);
+	g_object_unref(b);
+	return text;
+}
+
 /* ---- heartbeat ---- */
 
 void wire_heartbeat_clear(struct wire_heartbeat *hb)

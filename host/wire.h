@@ -74,6 +74,32 @@ struct wire_voucher {
 int wire_voucher_validate_parse(const char *buf, size_t len, struct wire_voucher *out, struct wire_error *err);
 int wire_voucher_redeem_parse(const char *buf, size_t len, struct wire_voucher *out, struct wire_error *err);
 
+/* POST /v1/payments (issue 13): a basket's lines, paid idempotently per tx_uuid. */
+#define WIRE_PAY_LINES_MAX 10              /* the kiosk's LEDGER_BASKET_MAX */
+#define WIRE_FILS_MAX INT64_C(1000000000000) /* 10^12 fils: the kiosk's SYNC_WIRE_FILS_MAX */
+
+struct wire_pay_line {
+	int n;                   /* 1..: its place in the basket */
+	char entity[33], service[33];
+	char reference[33];      /* "" for none (null) */
+	char bill[33];           /* the host's item id, "" for none (null) */
+	int64_t amount_fils;     /* 1..WIRE_FILS_MAX */
+};
+
+struct wire_payment {
+	char tx_uuid[37];
+	size_t n;
+	struct wire_pay_line lines[WIRE_PAY_LINES_MAX];
+};
+
+/* {"tx_uuid": uuid, "lines": [{"n", "entity", "service", "reference", "bill", "amount_fils"}]}:
+ * 1..WIRE_PAY_LINES_MAX lines numbered 1, 2, ... in order; entity and service [a-z0-9_-]{1,32};
+ * reference null or [A-Za-z0-9-]{1,32}; bill null or 1..32 printable ASCII. */
+int wire_payment_parse(const char *buf, size_t len, struct wire_payment *out, struct wire_error *err);
+/* The request's canonical JSON (members in one order, absent reference and bill as null):
+ * what the idempotency check compares. Caller g_frees. */
+char *wire_payment_json(const struct wire_payment *p);
+
 #define WIRE_DEVICES_MAX 32
 
 struct wire_heartbeat {
