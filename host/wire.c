@@ -2,6 +2,7 @@
 #include "wire.h"
 
 #include "kiosk/core/jsonguard.h"
+#include "kiosk/core/vcode.h"
 
 #include <glib.h>
 #include <inttypes.h>
@@ -138,24 +139,28 @@ static int get_int(JsonObject *o, const char *name, int64_t *out, struct wire_er
 
 /* ---- records ---- */
 
-enum shape { S_ANY, S_UUID, S_CARD };
+static bool charset_ok(const char *s, const char *set) { return strspn(s, set) == strlen(s); }
+
+static const char ids_set[] = "abcdefghijklmnopqrstuvwxyz0123456789_-";
+
+enum shape { S_ANY, S_UUID, S_CARD, S_VCODE, S_ID };
 
 /* Per column of the ledger's chained tables: the JSON kinds it may take and its value rules,
- * as the kiosk's schema (kiosk/ledger/store.c, migration 4) holds them. A column the ledger
- * gains without a rule here refuses every record of its table: the host never stores what it
- * cannot check. */
+ * as the kiosk's schema (kiosk/ledger/store.c, migrations 4 and 11) holds them. A column the
+ * ledger gains without a rule here refuses every record of its table: the host never stores
+ * what it cannot check. */
 struct col_rule {
 	const char *table, *col;
 	bool is_int, nullable;
 	int64_t min; /* integers */
-	const char *one_of[3];
+	const char *one_of[5];
 	enum shape shape;
 };
 
 static const struct col_rule rules[] = {
 	{"tx", "uuid", false, false, 0, {NULL}, S_UUID},
 	{"tx", "seq", true, false, 1, {NULL}, S_ANY},
-	{"tx", "kind", false, false, 0, {"topup"}, S_ANY},
+	{"tx", "kind", false, false, 0, {"topup", "fees"}, S_ANY},
 	{"tx", "lang", false, false, 0, {"ar", "en"}, S_ANY},
 	{"tx", "opened_s", true, false, 0, {NULL}, S_ANY},
 	{"tx_item", "tx_rec", true, false, 1, {NULL}, S_ANY},
@@ -176,6 +181,30 @@ static const struct col_rule rules[] = {
 	{"tx_end", "recovered", true, false, 0, {NULL}, S_ANY},
 	{"tx_end", "credited_fils", true, false, 0, {NULL}, S_ANY},
 	{"tx_end", "at_s", true, false, 0, {NULL}, S_ANY},
+	/* Issue 13, the basket (CONTRACT-13.md, LED's table). */
+	{"fee_item", "tx_rec", true, false, 1, {NULL}, S_ANY},
+	{"fee_item", "n", true, false, 1, {NULL}, S_ANY},
+	{"fee_item", "entity", false, false, 0, {NULL}, S_ID},
+	{"fee_item", "service", false, false, 0, {NULL}, S_ID},
+	{"fee_item", "reference", false, true, 0, {NULL}, S_ANY},
+	{"fee_item", "bill", false, true, 0, {NULL}, S_ANY},
+	{"fee_item", "amount_fils", true, false, 1, {NULL}, S_ANY},
+	{"fee_result", "tx_rec", true, false, 1, {NULL}, S_ANY},
+	{"fee_result", "n", true, false, 1, {NULL}, S_ANY},
+	{"fee_result", "status", false, false, 0, {"paid", "refused", "offline", "unpaid", "unconfirmed"}, S_ANY},
+	{"fee_result", "host_ref", false, true, 0, {NULL}, S_ANY},
+	{"fee_result", "at_s", true, false, 0, {NULL}, S_ANY},
+	{"voucher_payment", "tx_rec", true, false, 1, {NULL}, S_ANY},
+	{"voucher_payment", "code", false, false, 0, {NULL}, S_VCODE},
+	{"voucher_payment", "redemption_id", false, false, 0, {NULL}, S_UUID},
+	{"voucher_payment", "value_fils", true, false, 1, {NULL}, S_ANY},
+	{"voucher_payment", "at_s", true, false, 0, {NULL}, S_ANY},
+	{"voucher_issue", "tx_rec", true, false, 1, {NULL}, S_ANY},
+	{"voucher_issue", "code", false, false, 0, {NULL}, S_VCODE},
+	{"voucher_issue", "value_fils", true, false, 1, {NULL}, S_ANY},
+	{"voucher_issue", "expires_s", true, false, 0, {NULL}, S_ANY},
+	{"voucher_issue", "why", false, false, 0, {"overpayment", "cancelled", "refused", "recovered"}, S_ANY},
+	{"voucher_issue", "at_s", true, false, 0, {NULL}, S_ANY},
 };
 
 static const struct col_rule *rule_of(const char *table, const char *col)
@@ -186,7 +215,8 @@ static const struct col_rule *rule_of(const char *table, const char *col)
 	return NULL;
 }
 
-static const char *const tables[] = {"tx", "tx_item", "payment", "suspense", "tx_end"};
+static const char *const tables[] = {"tx",	 "tx_item",    "payment",	  "suspense",	  "tx_end",
+				     "fee_item", "fee_result", "voucher_payment", "voucher_issue"};
 
 static int hexval(char c)
 {
@@ -218,7 +248,7 @@ static int parse_record(JsonNode *node, size_t index, struct wire_record *r, str
 			r->type = tables[t];
 	if (!r->type)
 		return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": unknown type", r->rec);
-	if (ledger_rec_columns(r->type, &r->cols, &r->n_cols) != 0 || r->n_cols > LEDGER_REC_COLS_MAX)
+	if (host_rec_columns(r->type, &r->cols, &r->n_cols) != 0 || r->n_cols > HOST_REC_COLS_MAX)
 		return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": the ledger has no table %s", r->rec,
 			    r->type);
 
@@ -270,7 +300,14 @@ static int parse_record(JsonNode *node, size_t index, struct wire_record *r, str
 		if (rule->shape == S_CARD && !wire_card_ok(s))
 			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": card must be 16 digits", r->rec);
 		if (rule->shape == S_UUID && !wire_uuid_ok(s))
-			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": uuid is not RFC 4122 text", r->rec);
+			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": %s is not RFC 4122 text", r->rec, col);
+		char canon[VCODE_DIGITS + 1];
+		if (rule->shape == S_VCODE && (vcode_parse(s, canon) != VCODE_OK || strcmp(canon, s) != 0))
+			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": %s is not a voucher code (vcode.h)", r->rec,
+				    col);
+		if (rule->shape == S_ID && (len < 1 || len > 32 || !charset_ok(s, ids_set)))
+			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": %s is not an id [a-z0-9_-]{1,32}", r->rec,
+				    col);
 		r->texts[c] = g_strdup(s);
 		r->vals[c] = (struct ledger_rec_val){LEDGER_REC_TEXT, 0, r->texts[c]};
 	}
@@ -292,7 +329,7 @@ static int parse_record(JsonNode *node, size_t index, struct wire_record *r, str
 
 static void record_clear(struct wire_record *r)
 {
-	for (size_t c = 0; c < LEDGER_REC_COLS_MAX; c++)
+	for (size_t c = 0; c < HOST_REC_COLS_MAX; c++)
 		g_free(r->texts[c]);
 	memset(r, 0, sizeof(*r));
 }
@@ -429,9 +466,6 @@ out_parser:
 
 /* ---- payments ---- */
 
-static bool charset_ok(const char *s, const char *set) { return strspn(s, set) == strlen(s); }
-
-static const char ids_set[] = "abcdefghijklmnopqrstuvwxyz0123456789_-";
 static const char ref_set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-";
 
 /* A member that may be null: "" then. */

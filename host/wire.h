@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kiosk/ledger/recmac.h"
+#include "recmac-fees.h"
 
 #define WIRE_BATCH_MAX 500          /* records per POST /v1/records */
 #define WIRE_BODY_MAX (4u << 20)    /* 4 MiB: above, 413 body_too_large */
@@ -34,10 +34,10 @@ struct wire_error {
 struct wire_record {
 	int64_t rec;
 	const char *type;        /* static: the ledger's table name */
-	const char *const *cols; /* static, n_cols names (ledger_rec_columns) */
+	const char *const *cols; /* static, n_cols names (host_rec_columns) */
 	size_t n_cols;
-	struct ledger_rec_val vals[LEDGER_REC_COLS_MAX]; /* texts point into `texts` */
-	char *texts[LEDGER_REC_COLS_MAX];                /* owned */
+	struct ledger_rec_val vals[HOST_REC_COLS_MAX]; /* texts point into `texts` */
+	char *texts[HOST_REC_COLS_MAX];                /* owned */
 	uint8_t mac[LEDGER_MAC_BYTES];
 	char mac_hex[2 * LEDGER_MAC_BYTES + 1];
 };
@@ -48,9 +48,10 @@ struct wire_batch {
 };
 
 /* POST /v1/records: {"records": [...]}, at most WIRE_BATCH_MAX. Each record must name a chained
- * table, carry every column of it with the ledger's type (integer, text or null where the
- * kiosk's schema allows) and value rules (no negative amounts, 16-digit cards, a v4-shaped
- * uuid, known kinds and states), and a 64-hex MAC; unknown members are ignored. Records must
+ * table (the fees tables of issue 13 too), carry every column of it with the ledger's type
+ * (integer, text or null where the kiosk's schema allows) and value rules (no negative
+ * amounts, 16-digit cards, a v4-shaped uuid, canonical voucher codes, entity and service ids,
+ * known kinds, states, statuses and reasons), and a 64-hex MAC; unknown members are ignored. Records must
  * come in strictly increasing `rec` (WIRE_BAD_REQUEST otherwise). Relations between records
  * (a tx_end's tx, its credited sum) are records.c's. 0 with *out filled (free it with
  * wire_batch_clear), or -1 with err filled and *out empty. */

@@ -1,0 +1,443 @@
+/*
+ * The host applying a fees transaction's records (issue 13; host/records.c H8, H9) on a real
+ * PostgreSQL, below HTTP. The ledger's basket tables (its migration 11) are another part's
+ * work landing at the same time, so the records here are built as CONTRACT-13.md tables them:
+ * columns in MAC order, chained with the kiosk's key by host_rec_mac (the ledger's own code
+ * for the tables it knows; host/recmac-fees.h for the four it may not yet). The first test
+ * proves that fallback encodes as the ledger does, and that its columns are the ledger's once
+ * the ledger has them.
+ */
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "host/accounts.h"
+#include "host/db.h"
+#include "host/demo.h"
+#include "host/payments.h"
+#include "host/records.h"
+#include "host/recmac-fees.h"
+#include "host/wire.h"
+#include "hostfix.h"
+
+#define CARD_ZERO "7841000013579022"
+#define NOW 1798761600
+
+static char *conninfo, *cluster_dir;
+static PGconn *db;
+static int kiosk_count;
+
+/* A kiosk at the host, and the chain it writes: records are built, chained and kept as the
+ * export lines they would be; a mark lets a test try a bad record and go back. */
+struct chain {
+	char id[16];
+	uint8_t key[LEDGER_KEY_BYTES];
+	uint8_t prev[LEDGER_MAC_BYTES];
+	int64_t rec;
+	GPtrArray *lines; /* export lines not yet sent */
+};
+
+static void chain_new(struct chain *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "K-F%03d", ++kiosk_count);
+	for (int k = 0; k < LEDGER_KEY_BYTES; k++)
+		c->key[k] = (uint8_t)g_random_int();
+	char hex[65];
+	for (int k = 0; k < LEDGER_KEY_BYTES; k++)
+		snprintf(hex + 2 * k, 3, "%02x", c->key[k]);
+	char *sql = g_strdup_printf("INSERT INTO kiosk (kiosk_id, chain_key) VALUES ('%s', decode('%s', 'hex'));"
+				    "INSERT INTO kiosk_sync (kiosk_id) VALUES ('%s')",
+				    c->id, hex, c->id);
+	hostfix_exec(db, sql);
+	g_free(sql);
+	c->lines = g_ptr_array_new_with_free_func(g_free);
+}
+
+static void chain_free(struct chain *c) { g_ptr_array_unref(c->lines); }
+
+/* Values: 'i' int64, 's' text (NULL: null), in the table's column order. Returns its rec. */
+static int64_t add(struct chain *c, const char *table, const char *types, ...)
+{
+	struct wire_record r = {0};
+	const char *const *cols;
+	g_assert_cmpint(host_rec_columns(table, &cols, &r.n_cols), ==, 0);
+	g_assert_cmpuint(strlen(types), ==, r.n_cols);
+	r.rec = ++c->rec;
+	r.type = table;
+	r.cols = cols;
+	va_list ap;
+	va_start(ap, types);
+	for (size_t k = 0; k < r.n_cols; k++) {
+		if (types[k] == 'i') {
+			r.vals[k] = (struct ledger_rec_val){LEDGER_REC_INT, va_arg(ap, int64_t), NULL};
+		} else {
+			const char *s = va_arg(ap, const char *);
+			r.vals[k] = s ? (struct ledger_rec_val){LEDGER_REC_TEXT, 0, s} : (struct ledger_rec_val){LEDGER_REC_NULL, 0, NULL};
+		}
+	}
+	va_end(ap);
+	g_assert_cmpint(host_rec_mac(c->key, c->prev, r.rec, table, r.vals, r.n_cols, r.mac), ==, 0);
+	for (int k = 0; k < LEDGER_MAC_BYTES; k++)
+		snprintf(r.mac_hex + 2 * k, 3, "%02x", r.mac[k]);
+	memcpy(c->prev, r.mac, LEDGER_MAC_BYTES);
+	g_ptr_array_add(c->lines, wire_record_json(&r));
+	return r.rec;
+}
+
+struct mark {
+	uint8_t prev[LEDGER_MAC_BYTES];
+	int64_t rec;
+	guint lines;
+};
+
+static struct mark mark(const struct chain *c)
+{
+	struct mark m;
+	memcpy(m.prev, c->prev, sizeof(m.prev));
+	m.rec = c->rec;
+	m.lines = c->lines->len;
+	return m;
+}
+
+static void back_to(struct chain *c, const struct mark *m)
+{
+	memcpy(c->prev, m->prev, sizeof(c->prev));
+	c->rec = m->rec;
+	g_ptr_array_set_size(c->lines, m->lines);
+}
+
+static unsigned send(struct chain *c, char **code)
+{
+	GString *body = g_string_new("{\"records\":[");
+	for (guint k = 0; k < c->lines->len; k++)
+		g_string_append_printf(body, "%s%s", k ? "," : "", (char *)c->lines->pdata[k]);
+	g_string_append(body, "]}");
+	struct host_reply r = {0};
+	records_upload(db, c->id, body->str, body->len, &r);
+	g_assert_cmpint(PQtransactionStatus(db), ==, PQTRANS_IDLE);
+	unsigned status = r.status;
+	if (code) {
+		JsonParser *p = json_parser_new();
+		g_assert_true(json_parser_load_from_data(p, r.body, -1, NULL));
+		JsonObject *o = json_node_get_object(json_parser_get_root(p));
+		*code = json_object_has_member(o, "error")
+				? g_strdup_printf("%s: %s",
+						  json_object_get_string_member(json_object_get_object_member(o, "error"), "code"),
+						  json_object_get_string_member(json_object_get_object_member(o, "error"), "message"))
+				: g_strdup("ok");
+		g_object_unref(p);
+	}
+	reply_clear(&r);
+	g_string_free(body, TRUE);
+	return status;
+}
+
+/* Sends what is pending; it must be applied. */
+static void sent_ok(struct chain *c)
+{
+	char *why = NULL;
+	unsigned st = send(c, &why);
+	if (st != 200)
+		g_error("%s: %u %s", c->id, st, why);
+	g_free(why);
+	g_ptr_array_set_size(c->lines, 0);
+}
+
+/* Sends what is pending; it must be refused 422 bad_record with want in the message, changing
+ * nothing; then the chain goes back to m. */
+static void refused_back(struct chain *c, const struct mark *m, const char *want)
+{
+	char *before = hostfix_snapshot(db), *why = NULL;
+	int64_t alarms = hostfix_int(db, "SELECT count(*) FROM alarm");
+	unsigned st = send(c, &why);
+	if (st != 422 || !strstr(why, "bad_record") || !strstr(why, want))
+		g_error("%s: %u %s, not 422 bad_record '%s'", c->id, st, why, want);
+	char *after = hostfix_snapshot(db);
+	g_assert_cmpstr(before, ==, after);
+	g_assert_cmpint(hostfix_int(db, "SELECT count(*) FROM alarm"), ==, alarms);
+	g_free(before);
+	g_free(after);
+	g_free(why);
+	back_to(c, m);
+}
+
+static int64_t alarms(const char *code)
+{
+	char *sql = g_strdup_printf("SELECT count(*) FROM alarm WHERE code = '%s'", code);
+	int64_t v = hostfix_int(db, sql);
+	g_free(sql);
+	return v;
+}
+
+static int64_t tx(struct chain *c, const char *uuid, int64_t seq)
+{
+	return add(c, "tx", "sissi", uuid, seq, "fees", "en", (int64_t)NOW);
+}
+
+static void line(struct chain *c, int64_t t, int64_t n, const char *e, const char *s, const char *ref, const char *bill,
+		 int64_t amount)
+{
+	add(c, "fee_item", "iissssi", t, n, e, s, ref, bill, amount);
+}
+
+static void cash(struct chain *c, int64_t t, int64_t note, int64_t fils)
+{
+	add(c, "payment", "isiii", t, "cash", note, fils, (int64_t)NOW);
+}
+
+static void result(struct chain *c, int64_t t, int64_t n, const char *status, const char *host_ref)
+{
+	add(c, "fee_result", "iissi", t, n, status, host_ref, (int64_t)NOW);
+}
+
+static void end(struct chain *c, int64_t t, const char *state, int64_t credited)
+{
+	add(c, "tx_end", "isiii", t, state, (int64_t)0, credited, (int64_t)NOW);
+}
+
+/* The fallback's encoding is the ledger's on a table both know; its columns are the ledger's
+ * once the ledger has the fees tables (the check to keep at the merge). */
+static void test_recmac_fallback(void)
+{
+	const char *const *cols;
+	size_t n;
+	g_assert_cmpint(ledger_rec_columns("payment", &cols, &n), ==, 0);
+	uint8_t key[LEDGER_KEY_BYTES], prev[LEDGER_MAC_BYTES], a[LEDGER_MAC_BYTES], b[LEDGER_MAC_BYTES];
+	for (int k = 0; k < LEDGER_KEY_BYTES; k++)
+		key[k] = (uint8_t)(k * 7 + 1), prev[k] = (uint8_t)(255 - k);
+	const struct ledger_rec_val vals[] = {{LEDGER_REC_INT, 3, NULL},
+					      {LEDGER_REC_TEXT, 0, "cash"},
+					      {LEDGER_REC_NULL, 0, NULL},
+					      {LEDGER_REC_INT, 20000, NULL},
+					      {LEDGER_REC_INT, NOW, NULL}};
+	g_assert_cmpuint(n, ==, G_N_ELEMENTS(vals));
+	g_assert_cmpint(ledger_rec_mac(key, prev, 9, "payment", vals, n, a), ==, 0);
+	host_rec_mac_encode(key, prev, 9, "payment", cols, vals, n, b);
+	g_assert_cmpmem(a, sizeof(a), b, sizeof(b));
+	static const char *const fees[] = {"fee_item", "fee_result", "voucher_payment", "voucher_issue"};
+	for (size_t t = 0; t < G_N_ELEMENTS(fees); t++) {
+		const char *const *mine, *const *theirs;
+		size_t n_mine, n_theirs;
+		g_assert_cmpint(host_rec_contract_columns(fees[t], &mine, &n_mine), ==, 0);
+		if (ledger_rec_columns(fees[t], &theirs, &n_theirs) != 0) {
+			g_test_message("the ledger has no %s yet: the contract's columns are used", fees[t]);
+			continue;
+		}
+		g_assert_cmpuint(n_mine, ==, n_theirs);
+		for (size_t c = 0; c < n_mine; c++)
+			g_assert_cmpstr(mine[c], ==, theirs[c]);
+	}
+}
+
+#define TX_A "aa000000-0000-4000-8000-0000000000a1"
+#define TX_B "aa000000-0000-4000-8000-0000000000b1"
+#define TX_C "aa000000-0000-4000-8000-0000000000c1"
+#define TX_D "aa000000-0000-4000-8000-0000000000d1"
+#define RID_A "aa000000-0000-4000-8000-00000000ee01"
+#define VOUCHER_IN "9100000000050002"  /* 100.00 AED, the test's own */
+#define VOUCHER_OUT "9135724680246804" /* issued by the kiosk in TX_A: must be new to the host */
+
+static char *payment_answer_ref(const char *answer, int n)
+{
+	JsonParser *p = json_parser_new();
+	g_assert_true(json_parser_load_from_data(p, answer, -1, NULL));
+	JsonArray *a = json_object_get_array_member(json_node_get_object(json_parser_get_root(p)), "lines");
+	JsonObject *l = json_array_get_object_element(a, (guint)n - 1);
+	char *ref = g_strdup(json_object_get_string_member(l, "host_ref"));
+	g_object_unref(p);
+	return ref;
+}
+
+/* Four baskets: paid online with a voucher in and a voucher out; settled offline with a card
+ * credit; a refused offline line owed to the customer; a cancel. */
+static void test_fees_transactions(void)
+{
+	struct chain c;
+	chain_new(&c);
+	hostfix_exec(db, "DELETE FROM voucher WHERE code = '" VOUCHER_OUT "';"
+			 "INSERT INTO voucher (code, value_fils, remaining_fils, expires) VALUES"
+			 " ('" VOUCHER_IN "', 10000, 10000, '2099-12-31');"
+			 "INSERT INTO fee_account (entity, service, reference, payee, description, kind, due_fils) VALUES"
+			 " ('dewa', 'bill', '2000600001', 'A B', 'bill', 'fixed', 24550),"
+			 " ('dewa', 'bill', '2000600002', 'A B', 'bill', 'fixed', 5000);"
+			 "INSERT INTO fee_account (entity, service, reference, payee, description, kind) VALUES"
+			 " ('police', 'fines', '10600001', 'C D', 'fines', 'items');"
+			 "INSERT INTO fee_item (entity, service, reference, id, description, amount_fils) VALUES"
+			 " ('police', 'fines', '10600001', 'H-1', 'Speeding', 60000),"
+			 " ('police', 'fines', '10600001', 'H-2', 'Parking', 40000)");
+	int64_t balance0 = hostfix_int(db, "SELECT balance_fils FROM card WHERE card = '" CARD_ZERO "'");
+
+	/* A: the kiosk paid both lines online and redeemed 50.00 AED of a voucher. */
+	const char *pay_a = "{\"tx_uuid\": \"" TX_A "\", \"lines\": ["
+			    "{\"n\": 1, \"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"2000600001\", \"amount_fils\": 24550},"
+			    "{\"n\": 2, \"entity\": \"police\", \"service\": \"fines\", \"reference\": \"10600001\", \"bill\": \"H-1\","
+			    " \"amount_fils\": 60000}]}";
+	struct host_reply r = {0};
+	payments_post(db, c.id, pay_a, strlen(pay_a), &r);
+	g_assert_cmpuint(r.status, ==, 200);
+	char *ref1 = payment_answer_ref(r.body, 1), *ref2 = payment_answer_ref(r.body, 2);
+	reply_clear(&r);
+	const char *redeem = "{\"code\": \"" VOUCHER_IN "\", \"redemption_id\": \"" RID_A "\", \"tx_uuid\": \"" TX_A "\","
+			     " \"amount_fils\": 5000}";
+	accounts_voucher_redeem(db, c.id, redeem, strlen(redeem), &r);
+	g_assert_cmpuint(r.status, ==, 200);
+	reply_clear(&r);
+	int64_t a = tx(&c, TX_A, 1);
+	line(&c, a, 1, "dewa", "bill", "2000600001", NULL, 24550);
+	line(&c, a, 2, "police", "fines", "10600001", "H-1", 60000);
+	cash(&c, a, 1, 50000);
+	cash(&c, a, 2, 50000);
+	add(&c, "voucher_payment", "issii", a, VOUCHER_IN, RID_A, (int64_t)5000, (int64_t)NOW);
+	result(&c, a, 1, "paid", ref1);
+	result(&c, a, 2, "paid", ref2);
+	/* 105000 in, 84550 of lines: 20450 to a new voucher. */
+	add(&c, "voucher_issue", "isiisi", a, VOUCHER_OUT, (int64_t)20450, (int64_t)(NOW + 30 * 86400), "overpayment",
+	    (int64_t)NOW);
+	struct mark before_end = mark(&c);
+	/* Broken ends first, each refused whole. */
+	end(&c, a, "completed", 100000);
+	refused_back(&c, &before_end, "crediting 100000 fils for 105000 paid");
+	end(&c, a, "cancelled", 105000);
+	refused_back(&c, &before_end, "a cancelled fees transaction with 105000 fils paid in");
+	end(&c, a, "completed", 105000);
+	sent_ok(&c);
+	g_assert_cmpint(hostfix_int(db, "SELECT remaining_fils FROM voucher WHERE code = '" VOUCHER_OUT "'"), ==, 20450);
+	g_assert_cmpint(hostfix_int(db, "SELECT (expires - date '1970-01-01') FROM voucher WHERE code = '" VOUCHER_OUT "'"), ==,
+			(NOW + 30 * 86400 + 4 * 3600) / 86400);
+	g_assert_cmpint(alarms("fee_result_mismatch") + alarms("voucher_payment_unmatched") + alarms("fee_owed"), ==, 0);
+	/* The issued voucher is redeemable at once, anywhere. */
+	const char *validate = "{\"code\": \"" VOUCHER_OUT "\"}";
+	accounts_voucher_validate(db, validate, strlen(validate), &r);
+	g_assert_cmpuint(r.status, ==, 200);
+	reply_clear(&r);
+
+	/* B: offline; a Salik amount, a catalogue-priced fee and a fine, the rest to a card. */
+	int64_t b = tx(&c, TX_B, 2);
+	line(&c, b, 1, "salik", "topup", "40012345", NULL, 10000);
+	line(&c, b, 2, "dewa", "bill", NULL, NULL, 1500);
+	line(&c, b, 3, "police", "fines", "10600001", "H-2", 40000);
+	cash(&c, b, 3, 50000);
+	cash(&c, b, 4, 10000);
+	result(&c, b, 1, "offline", NULL);
+	result(&c, b, 2, "offline", NULL);
+	result(&c, b, 3, "unconfirmed", NULL);
+	add(&c, "tx_item", "issi", b, "topup", CARD_ZERO, (int64_t)8500);
+	end(&c, b, "completed", 60000);
+	sent_ok(&c);
+	g_assert_cmpint(hostfix_int(db, "SELECT count(*) FROM fee_payment_line l JOIN fee_payment p USING (tx_uuid)"
+					" WHERE tx_uuid = '" TX_B "' AND status = 'paid' AND p.source = 'records'"),
+			==, 3);
+	g_assert_cmpint(hostfix_int(db, "SELECT balance_fils FROM card WHERE card = '" CARD_ZERO "'"), ==, balance0 + 8500);
+	hostfix_assert_balances(db);
+	g_assert_cmpint(alarms("fee_owed"), ==, 0);
+
+	/* C: an offline line the host refuses (not what is due): owed to the customer, an alarm. */
+	int64_t cc = tx(&c, TX_C, 3);
+	line(&c, cc, 1, "dewa", "bill", "2000600002", NULL, 4000);
+	cash(&c, cc, 5, 4000);
+	result(&c, cc, 1, "offline", NULL);
+	end(&c, cc, "completed", 4000);
+	sent_ok(&c);
+	g_assert_cmpint(alarms("fee_owed"), ==, 1);
+	g_assert_cmpint(hostfix_int(db, "SELECT o.amount_fils FROM fee_owed o JOIN record t ON t.kiosk_id = o.kiosk_id"
+					" AND t.rec = o.tx_rec WHERE t.tx_uuid = '" TX_C "'"),
+			==, 4000);
+
+	/* D: cancelled before any money. */
+	int64_t d = tx(&c, TX_D, 4);
+	line(&c, d, 1, "dewa", "bill", "2000600002", NULL, 5000);
+	result(&c, d, 1, "unpaid", NULL);
+	end(&c, d, "cancelled", 0);
+	sent_ok(&c);
+	g_free(ref1);
+	g_free(ref2);
+	chain_free(&c);
+}
+
+/* The rules between records of a basket, each refusal changing nothing. */
+static void test_fees_refusals(void)
+{
+	struct chain c;
+	chain_new(&c);
+	/* A top-up transaction takes no basket record. */
+	int64_t t = add(&c, "tx", "sissi", "bb000000-0000-4000-8000-000000000001", (int64_t)1, "topup", "ar", (int64_t)NOW);
+	sent_ok(&c);
+	struct mark m = mark(&c);
+	line(&c, t, 1, "dewa", "bill", NULL, NULL, 100);
+	refused_back(&c, &m, "which is a topup, not a fees transaction");
+	add(&c, "tx_item", "isss", t, "topup", CARD_ZERO, NULL);
+	add(&c, "tx_end", "isiii", t, "cancelled", (int64_t)0, (int64_t)0, (int64_t)NOW);
+	sent_ok(&c);
+
+	int64_t f = tx(&c, "bb000000-0000-4000-8000-000000000002", 2);
+	m = mark(&c);
+	line(&c, f, 2, "dewa", "bill", NULL, NULL, 100);
+	refused_back(&c, &m, "line 2 after 0 lines");
+	line(&c, f, 1, "dewa", "bill", NULL, NULL, 1500);
+	sent_ok(&c);
+	m = mark(&c);
+	result(&c, f, 2, "paid", "P-1");
+	refused_back(&c, &m, "a result for line 2, which the transaction does not have");
+	cash(&c, f, 1, 2000);
+	result(&c, f, 1, "offline", NULL);
+	sent_ok(&c);
+	m = mark(&c);
+	result(&c, f, 1, "paid", "P-1");
+	refused_back(&c, &m, "has one already");
+	/* Invariant 9: 2000 in, 1500 of line, but a voucher of 501 out. */
+	add(&c, "voucher_issue", "isiisi", f, "9260482601593711" /* any code: refused before it counts */, (int64_t)501,
+	    (int64_t)NOW, "overpayment", (int64_t)NOW);
+	end(&c, f, "completed", 2000);
+	refused_back(&c, &m, "(invariant 9)");
+	/* A line without its result at the end. */
+	line(&c, f, 2, "dewa", "bill", NULL, NULL, 500);
+	end(&c, f, "completed", 2000);
+	refused_back(&c, &m, "ends with 2 lines and 1 results (every line needs one)");
+	/* A code with a wrong check digit, a status the ledger does not have: refused as records. */
+	add(&c, "voucher_issue", "isiisi", f, "9260482601593712", (int64_t)500, (int64_t)NOW, "overpayment", (int64_t)NOW);
+	refused_back(&c, &m, "is not a voucher code");
+	chain_free(&c);
+}
+
+/* What the host disagrees with raises alarms in the batch, and the records still apply: a line
+ * booked paid that the host never paid, a voucher payment without its redemption. */
+static void test_fees_alarms(void)
+{
+	struct chain c;
+	chain_new(&c);
+	int64_t before_mismatch = alarms("fee_result_mismatch"), before_unmatched = alarms("voucher_payment_unmatched");
+	int64_t t = tx(&c, "cc000000-0000-4000-8000-000000000001", 1);
+	line(&c, t, 1, "salik", "topup", "40012345", NULL, 5000);
+	add(&c, "voucher_payment", "issii", t, "9100000000050002", "cc000000-0000-4000-8000-0000000000ff", (int64_t)5000,
+	    (int64_t)NOW);
+	result(&c, t, 1, "paid", "P-99999999");
+	end(&c, t, "completed", 5000);
+	sent_ok(&c);
+	g_assert_cmpint(alarms("fee_result_mismatch"), ==, before_mismatch + 1);
+	g_assert_cmpint(alarms("voucher_payment_unmatched"), ==, before_unmatched + 1);
+	chain_free(&c);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	int rc = hostfix_cluster_start(&cluster_dir, &conninfo);
+	if (rc == 77)
+		return 77;
+	db = hostfix_connect(conninfo);
+	struct kio_error err;
+	if (demo_load(db, &err) != 0)
+		g_error("%s", err.msg);
+	g_test_add_func("/hostd/recmac/fallback", test_recmac_fallback);
+	g_test_add_func("/hostd/fees/transactions", test_fees_transactions);
+	g_test_add_func("/hostd/fees/refusals", test_fees_refusals);
+	g_test_add_func("/hostd/fees/alarms", test_fees_alarms);
+	rc = g_test_run();
+	PQfinish(db);
+	hostfix_cluster_stop(cluster_dir);
+	g_free(conninfo);
+	return rc;
+}
