@@ -187,6 +187,17 @@ static const char *const migrations[] = {
 	"  ADD CHECK (entity ~ '^[a-z0-9_-]{1,32}$');"
 	"ALTER TABLE fee_service DROP CONSTRAINT fee_service_service_check,"
 	"  ADD CHECK (service ~ '^[a-z0-9_-]{1,32}$');"
+	/* A service's tariff: 'account' (what is due is per reference, fee_account), or the
+	 * catalogue's own price the host checks a payment against ('fixed' amount_fils, 'open'
+	 * min..max on a step), the reference only recorded. */
+	"ALTER TABLE fee_service ADD COLUMN tariff text NOT NULL DEFAULT 'account'"
+	"    CHECK (tariff IN ('account', 'fixed', 'open')),"
+	"  ADD COLUMN amount_fils bigint CHECK (amount_fils > 0),"
+	"  ADD COLUMN min_fils bigint CHECK (min_fils > 0),"
+	"  ADD COLUMN max_fils bigint,"
+	"  ADD COLUMN step_fils bigint CHECK (step_fils > 0),"
+	"  ADD CHECK (tariff != 'fixed' OR amount_fils IS NOT NULL),"
+	"  ADD CHECK (tariff != 'open' OR (min_fils IS NOT NULL AND max_fils >= min_fils AND step_fils IS NOT NULL));"
 	/* The fees transaction's records (the ledger's migration 11). */
 	"ALTER TABLE record DROP CONSTRAINT record_type_check,"
 	"  ADD CHECK (type IN ('tx', 'tx_item', 'payment', 'suspense', 'tx_end', 'fee_item', 'fee_result',"

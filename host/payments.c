@@ -9,10 +9,11 @@
  *  P2. A bill or item is paid once: its account row is locked (FOR UPDATE) and marked with the
  *      line's host_ref in the same transaction; a later line for it, in this basket or another,
  *      is refused already_paid.
- *  P3. A line is paid only for exactly what is due: a fixed bill's due_fils, an item's
- *      amount_fils, an open amount within min..max on a step. A line without a reference is a
- *      fee the kiosk's catalogue prices (fixed, no account at the host): paid when the host
- *      knows its entity and service.
+ *  P3. A line is paid only for exactly what is due. A service whose tariff is 'account' needs
+ *      the line's reference: a fixed bill's due_fils, an item's amount_fils, an open amount
+ *      within the account's min..max on a step. A service the catalogue prices ('fixed' or
+ *      'open' tariff in fee_service, the same as assets/catalogue) is paid for its price or
+ *      within its bounds; its reference, if any, is recorded, not looked up.
  */
 #define LOG_MODULE "host-payments"
 #include "payments.h"
@@ -54,11 +55,15 @@ static int decide_line(PGconn *c, const struct wire_pay_line *l, struct line_ver
 	const char *pk[] = {l->entity, l->service};
 	PGresult *res;
 	if (hdb_query(c,
-		      "SELECT EXISTS (SELECT 1 FROM fee_entity WHERE entity = $1),"
-		      " EXISTS (SELECT 1 FROM fee_service WHERE entity = $1 AND service = $2)",
+		      "SELECT EXISTS (SELECT 1 FROM fee_entity WHERE entity = $1), s.tariff, s.amount_fils, s.min_fils,"
+		      " s.max_fils, s.step_fils FROM (SELECT 1) one LEFT JOIN fee_service s ON s.entity = $1 AND s.service = $2",
 		      2, pk, &res, sqlstate, "read a fee service", err))
 		return -1;
-	bool entity = strcmp(PQgetvalue(res, 0, 0), "t") == 0, service = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	bool entity = strcmp(PQgetvalue(res, 0, 0), "t") == 0, service = !PQgetisnull(res, 0, 1);
+	char tariff[8];
+	snprintf(tariff, sizeof(tariff), "%s", PQgetvalue(res, 0, 1));
+	int64_t t_amount = hdb_int(res, 0, 2), t_min = hdb_int(res, 0, 3), t_max = hdb_int(res, 0, 4),
+		t_step = hdb_int(res, 0, 5);
 	PQclear(res);
 	if (!entity) {
 		refuse_line(v, "entity_unknown", "the host knows no entity '%s'", l->entity);
@@ -68,9 +73,21 @@ static int decide_line(PGconn *c, const struct wire_pay_line *l, struct line_ver
 		refuse_line(v, "service_unknown", "%s has no service '%s'", l->entity, l->service);
 		return 0;
 	}
-	char amount[24];
-	snprintf(amount, sizeof(amount), "%" PRId64, l->amount_fils);
-	if (l->reference[0]) {
+	/* P3: a catalogue-priced service: its tariff, the reference only recorded. */
+	if (strcmp(tariff, "fixed") == 0 && l->amount_fils != t_amount)
+		refuse_line(v, "amount_mismatch", "%s %s costs %" PRId64 " fils, not %" PRId64, l->entity, l->service, t_amount,
+			    l->amount_fils);
+	else if (strcmp(tariff, "open") == 0 &&
+		 (l->amount_fils < t_min || l->amount_fils > t_max || (l->amount_fils - t_min) % t_step != 0))
+		refuse_line(v, "out_of_bounds", "%" PRId64 " fils is not %" PRId64 " to %" PRId64 " in steps of %" PRId64,
+			    l->amount_fils, t_min, t_max, t_step);
+	else if (strcmp(tariff, "account") == 0 && !l->reference[0])
+		refuse_line(v, "reference_unknown", "%s %s is paid per reference: the line names none", l->entity,
+			    l->service);
+	if (v->reason)
+		return 0;
+	bool by_account = strcmp(tariff, "account") == 0;
+	if (by_account) {
 		const char *pa[] = {l->entity, l->service, l->reference};
 		if (hdb_query(c,
 			      "SELECT kind, due_fils, min_fils, max_fils, step_fils, paid_ref FROM fee_account"
@@ -130,7 +147,7 @@ static int decide_line(PGconn *c, const struct wire_pay_line *l, struct line_ver
 	v->paid = true;
 	snprintf(v->host_ref, sizeof(v->host_ref), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	if (!l->reference[0])
+	if (!by_account)
 		return 0; /* P3: the catalogue's price, no account here */
 	/* P2: the bill or item is marked paid in the payment's transaction (an open amount has
 	 * nothing to mark: the fixed-only condition leaves it). */

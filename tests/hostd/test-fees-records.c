@@ -251,8 +251,9 @@ static char *payment_answer_ref(const char *answer, int n)
 	return ref;
 }
 
-/* Four baskets: paid online with a voucher in and a voucher out; settled offline with a card
- * credit; a refused offline line owed to the customer; a cancel. */
+/* Four baskets: paid online with a voucher in and a voucher out; settled offline (an account's
+ * open amount, a catalogue-priced fee, a fine) with a card credit; a refused offline line owed
+ * to the customer; a cancel. */
 static void test_fees_transactions(void)
 {
 	struct chain c;
@@ -317,27 +318,29 @@ static void test_fees_transactions(void)
 	/* B: offline; a Salik amount, a catalogue-priced fee and a fine, the rest to a card. */
 	int64_t b = tx(&c, TX_B, 2);
 	line(&c, b, 1, "salik", "topup", "40012345", NULL, 10000);
-	line(&c, b, 2, "dewa", "bill", NULL, NULL, 1500);
+	line(&c, b, 2, "police", "good-conduct", NULL, NULL, 22000);
 	line(&c, b, 3, "police", "fines", "10600001", "H-2", 40000);
 	cash(&c, b, 3, 50000);
-	cash(&c, b, 4, 10000);
+	cash(&c, b, 4, 20000);
+	cash(&c, b, 5, 10000);
 	result(&c, b, 1, "offline", NULL);
 	result(&c, b, 2, "offline", NULL);
 	result(&c, b, 3, "unconfirmed", NULL);
-	add(&c, "tx_item", "issi", b, "topup", CARD_ZERO, (int64_t)8500);
-	end(&c, b, "completed", 60000);
+	/* 80000 in, 72000 of lines: 8000 to the customer's card. */
+	add(&c, "tx_item", "issi", b, "topup", CARD_ZERO, (int64_t)8000);
+	end(&c, b, "completed", 80000);
 	sent_ok(&c);
 	g_assert_cmpint(hostfix_int(db, "SELECT count(*) FROM fee_payment_line l JOIN fee_payment p USING (tx_uuid)"
 					" WHERE tx_uuid = '" TX_B "' AND status = 'paid' AND p.source = 'records'"),
 			==, 3);
-	g_assert_cmpint(hostfix_int(db, "SELECT balance_fils FROM card WHERE card = '" CARD_ZERO "'"), ==, balance0 + 8500);
+	g_assert_cmpint(hostfix_int(db, "SELECT balance_fils FROM card WHERE card = '" CARD_ZERO "'"), ==, balance0 + 8000);
 	hostfix_assert_balances(db);
 	g_assert_cmpint(alarms("fee_owed"), ==, 0);
 
 	/* C: an offline line the host refuses (not what is due): owed to the customer, an alarm. */
 	int64_t cc = tx(&c, TX_C, 3);
 	line(&c, cc, 1, "dewa", "bill", "2000600002", NULL, 4000);
-	cash(&c, cc, 5, 4000);
+	cash(&c, cc, 6, 4000);
 	result(&c, cc, 1, "offline", NULL);
 	end(&c, cc, "completed", 4000);
 	sent_ok(&c);

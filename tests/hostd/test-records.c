@@ -684,7 +684,7 @@ static void test_cards_and_fees(void)
 		{"dewa", "bill", "2000000000", 404, "reference_unknown"},
 		{"dewa", "bill", "20001'23", 400, "bad_request"},
 		/* The API's ids take dashes (the kiosk's catalogue has vehicle-renewal): not found, not bad. */
-		{"rta", "vehicle-renewal", "1", 404, "entity_unknown"},
+		{"road-x", "vehicle-renewal", "1", 404, "entity_unknown"},
 		{"dewa", "vehicle-renewal", "1", 404, "service_unknown"},
 		{"dewa", "bill_x", "1", 404, "service_unknown"},
 	};
@@ -898,14 +898,18 @@ static void test_payments(void)
 		"{\"n\": 3, \"entity\": \"police\", \"service\": \"fines\", \"reference\": \"10077777\", \"bill\": \"G-2\","
 		" \"amount_fils\": 20000},"
 		"{\"n\": 4, \"entity\": \"salik\", \"service\": \"topup\", \"reference\": \"40012345\", \"amount_fils\": 15000},"
-		"{\"n\": 5, \"entity\": \"dewa\", \"service\": \"bill\", \"reference\": null, \"bill\": null,"
-		" \"amount_fils\": 1500}]}";
+		"{\"n\": 5, \"entity\": \"police\", \"service\": \"good-conduct\", \"reference\": null, \"bill\": null,"
+		" \"amount_fils\": 22000},"
+		"{\"n\": 6, \"entity\": \"rta\", \"service\": \"vehicle-renewal\", \"reference\": \"55501\","
+		" \"amount_fils\": 45000},"
+		"{\"n\": 7, \"entity\": \"courts\", \"service\": \"case-fee\", \"reference\": \"2026-77\","
+		" \"amount_fils\": 12300}]}";
 	char *first = pay(ks.id, basket, 200);
-	for (int n = 1; n <= 5; n++)
+	for (int n = 1; n <= 7; n++)
 		assert_line(first, n, "paid", NULL);
 	g_assert_cmpint(hostfix_int(db, "SELECT count(DISTINCT host_ref) FROM fee_payment_line WHERE tx_uuid = '" PAY_UUID_1
 					"'"),
-			==, 5);
+			==, 7);
 	/* Answered bills stay paid: the inquiry owes nothing and lists no paid item. */
 	struct host_reply r = {0};
 	accounts_fee(db, "dewa", "bill", "2000777777", &r);
@@ -963,6 +967,20 @@ static void test_payments(void)
 					      "entity_unknown",	   "service_unknown"};
 	for (int n = 1; n <= 10; n++)
 		assert_line(ans, n, "refused", reasons[n - 1]);
+	g_free(ans);
+	/* The catalogue's prices: a fixed fee for another amount, an open one off its step, an
+	 * account service without its reference. */
+	const char *tariffs =
+		"{\"tx_uuid\": \"5a5b5c5d-0000-4000-8000-000000000004\", \"lines\": ["
+		"{\"n\": 1, \"entity\": \"police\", \"service\": \"good-conduct\", \"amount_fils\": 21000},"
+		"{\"n\": 2, \"entity\": \"courts\", \"service\": \"case-fee\", \"reference\": \"1\", \"amount_fils\": 10050},"
+		"{\"n\": 3, \"entity\": \"courts\", \"service\": \"case-fee\", \"amount_fils\": 9900},"
+		"{\"n\": 4, \"entity\": \"dewa\", \"service\": \"bill\", \"amount_fils\": 24550}]}";
+	ans = pay(ks.id, tariffs, 200);
+	assert_line(ans, 1, "refused", "amount_mismatch");
+	assert_line(ans, 2, "refused", "out_of_bounds");
+	assert_line(ans, 3, "refused", "out_of_bounds");
+	assert_line(ans, 4, "refused", "reference_unknown");
 	g_free(ans);
 	/* One basket naming one item twice pays it once. */
 	const char *twice =
