@@ -236,6 +236,7 @@ static void test_recmac_fallback(void)
 #define TX_B "aa000000-0000-4000-8000-0000000000b1"
 #define TX_C "aa000000-0000-4000-8000-0000000000c1"
 #define TX_D "aa000000-0000-4000-8000-0000000000d1"
+#define TX_E "aa000000-0000-4000-8000-0000000000e1"
 #define RID_A "aa000000-0000-4000-8000-00000000ee01"
 #define VOUCHER_IN "9100000000050002"  /* 100.00 AED, the test's own */
 #define VOUCHER_OUT "9135724680246804" /* issued by the kiosk in TX_A: must be new to the host */
@@ -355,6 +356,34 @@ static void test_fees_transactions(void)
 	result(&c, d, 1, "unpaid", NULL);
 	end(&c, d, "cancelled", 0);
 	sent_ok(&c);
+	/* E: the kiosk asked online, the host paid one line and refused the other, and the answer
+	 * was lost: both booked unconfirmed. The end settles from the host's answer: nothing paid
+	 * twice, the refused line owed. */
+	hostfix_exec(db, "INSERT INTO fee_account (entity, service, reference, payee, description, kind, due_fils) VALUES"
+			 " ('dewa', 'bill', '2000600003', 'A B', 'bill', 'fixed', 7000)");
+	const char *pay_e = "{\"tx_uuid\": \"" TX_E "\", \"lines\": ["
+			    "{\"n\": 1, \"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"2000600003\", \"amount_fils\": 7000},"
+			    "{\"n\": 2, \"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"2000600003\", \"amount_fils\": 7000}]}";
+	payments_post(db, c.id, pay_e, strlen(pay_e), &r);
+	g_assert_cmpuint(r.status, ==, 200);
+	reply_clear(&r);
+	int64_t owed = alarms("fee_owed"), mismatches = alarms("fee_result_mismatch");
+	int64_t e = tx(&c, TX_E, 5);
+	line(&c, e, 1, "dewa", "bill", "2000600003", NULL, 7000);
+	line(&c, e, 2, "dewa", "bill", "2000600003", NULL, 7000);
+	cash(&c, e, 7, 10000);
+	cash(&c, e, 8, 5000);
+	result(&c, e, 1, "unconfirmed", NULL);
+	result(&c, e, 2, "unconfirmed", NULL);
+	add(&c, "voucher_issue", "isiisi", e, "9382716059483736" /* a canonical code new to the host */, (int64_t)1000,
+	    (int64_t)(NOW + 86400), "overpayment", (int64_t)NOW);
+	end(&c, e, "completed", 15000);
+	sent_ok(&c);
+	g_assert_cmpint(hostfix_int(db, "SELECT count(*) FROM fee_payment WHERE tx_uuid = '" TX_E "' AND source = 'online'"), ==,
+			1);
+	g_assert_cmpint(hostfix_int(db, "SELECT count(*) FROM fee_payment_line WHERE tx_uuid = '" TX_E "'"), ==, 2);
+	g_assert_cmpint(alarms("fee_owed"), ==, owed + 1);
+	g_assert_cmpint(alarms("fee_result_mismatch"), ==, mismatches);
 	g_free(ref1);
 	g_free(ref2);
 	chain_free(&c);
