@@ -579,7 +579,9 @@ static int apply_fees_end(struct batch_ctx *b, const struct wire_record *r, cons
 		      "   AND l.amount_fils = (i.body->>'amount_fils')::bigint"
 		      " FROM record i JOIN record s ON s.kiosk_id = i.kiosk_id AND s.tx_rec = i.tx_rec AND s.type = 'fee_result'"
 		      "   AND s.body->'n' = i.body->'n'"
-		      " LEFT JOIN fee_payment_line l ON l.tx_uuid = $3::uuid AND l.n = (i.body->>'n')::int"
+		      /* Only this kiosk's payment counts: a uuid another kiosk paid under is not its answer. */
+		      " LEFT JOIN (fee_payment_line l JOIN fee_payment p ON p.tx_uuid = l.tx_uuid AND p.kiosk_id = $1)"
+		      "   ON l.tx_uuid = $3::uuid AND l.n = (i.body->>'n')::int"
 		      " WHERE i.kiosk_id = $1 AND i.tx_rec = $2::bigint AND i.type = 'fee_item'"
 		      " ORDER BY (i.body->>'n')::int",
 		      3, p, &res, NULL, "read a basket's lines and answers", &b->err))
@@ -631,6 +633,9 @@ static int apply_fees_end(struct batch_ctx *b, const struct wire_record *r, cons
 		if (payments_apply(b->c, b->kiosk, &pay, "records", &answer, &same, sqlstate, &b->err))
 			return -1;
 		g_free(answer);
+		/* Not ours (another kiosk paid under this uuid): nothing settled, the lines are owed below. */
+		if (!same)
+			pay.n = 0;
 		/* Read back what was decided, line by line (payments.c stored it). */
 		for (size_t j = 0; j < pay.n; j++) {
 			char ns[8];

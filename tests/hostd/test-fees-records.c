@@ -450,6 +450,31 @@ static void test_fees_alarms(void)
 	sent_ok(&c);
 	g_assert_cmpint(alarms("fee_result_mismatch"), ==, before_mismatch + 1);
 	g_assert_cmpint(alarms("voucher_payment_unmatched"), ==, before_unmatched + 1);
+
+	/* Another kiosk's payment under the same uuid is not this kiosk's answer: its offline
+	 * line is not taken as paid; it cannot be settled under that uuid, so it is owed. */
+	hostfix_exec(db, "INSERT INTO fee_account (entity, service, reference, payee, description, kind, due_fils) VALUES"
+			 " ('dewa', 'bill', '2000600004', 'A B', 'bill', 'fixed', 3000)");
+	const char *other = "{\"tx_uuid\": \"cc000000-0000-4000-8000-000000000002\", \"lines\": [{\"n\": 1, \"entity\":"
+			    " \"dewa\", \"service\": \"bill\", \"reference\": \"2000600004\", \"amount_fils\": 3000}]}";
+	struct host_reply r = {0};
+	payments_post(db, c.id, other, strlen(other), &r);
+	g_assert_cmpuint(r.status, ==, 200);
+	reply_clear(&r);
+	struct chain c2;
+	chain_new(&c2);
+	int64_t owed = alarms("fee_owed");
+	int64_t t2 = tx(&c2, "cc000000-0000-4000-8000-000000000002", 1);
+	line(&c2, t2, 1, "dewa", "bill", "2000600004", NULL, 3000);
+	cash(&c2, t2, 1, 3000);
+	result(&c2, t2, 1, "offline", NULL);
+	end(&c2, t2, "completed", 3000);
+	sent_ok(&c2);
+	g_assert_cmpint(alarms("fee_owed"), ==, owed + 1);
+	char *sql = g_strdup_printf("SELECT count(*) FROM fee_owed WHERE kiosk_id = '%s'", c2.id);
+	g_assert_cmpint(hostfix_int(db, sql), ==, 1);
+	g_free(sql);
+	chain_free(&c2);
 	chain_free(&c);
 }
 
