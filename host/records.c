@@ -53,7 +53,6 @@
 #include "db.h"
 #include "kiosk/core/log.h"
 #include "payments.h"
-#include "recmac-fees.h"
 #include "wire.h"
 
 /* A refusal found inside the transaction: the reply to send after the rollback, and the
@@ -723,7 +722,7 @@ static int apply_new(struct batch_ctx *b, const struct wire_record *r, const uin
 {
 	/* H4: the MAC first; a record that is not the kiosk's is not looked at further. */
 	uint8_t want[LEDGER_MAC_BYTES];
-	if (host_rec_mac(key, prev, r->rec, r->type, r->vals, r->n_cols, want) != 0 ||
+	if (ledger_rec_mac(key, prev, r->rec, r->type, r->vals, r->n_cols, want) != 0 ||
 	    memcmp(want, r->mac, LEDGER_MAC_BYTES) != 0)
 		return refuse(&b->f, 422, "chain_broken", r->rec, "chain_broken",
 			      "record %" PRId64 " (%s) does not match its chain MAC", r->rec, r->type);

@@ -248,7 +248,7 @@ static int parse_record(JsonNode *node, size_t index, struct wire_record *r, str
 			r->type = tables[t];
 	if (!r->type)
 		return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": unknown type", r->rec);
-	if (host_rec_columns(r->type, &r->cols, &r->n_cols) != 0 || r->n_cols > HOST_REC_COLS_MAX)
+	if (ledger_rec_columns(r->type, &r->cols, &r->n_cols) != 0 || r->n_cols > LEDGER_REC_COLS_MAX)
 		return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": the ledger has no table %s", r->rec,
 			    r->type);
 
@@ -329,7 +329,7 @@ static int parse_record(JsonNode *node, size_t index, struct wire_record *r, str
 
 static void record_clear(struct wire_record *r)
 {
-	for (size_t c = 0; c < HOST_REC_COLS_MAX; c++)
+	for (size_t c = 0; c < LEDGER_REC_COLS_MAX; c++)
 		g_free(r->texts[c]);
 	memset(r, 0, sizeof(*r));
 }

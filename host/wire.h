@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "recmac-fees.h"
+#include "kiosk/ledger/recmac.h"
 
 #define WIRE_BATCH_MAX 500          /* records per POST /v1/records */
 #define WIRE_BODY_MAX (4u << 20)    /* 4 MiB: above, 413 body_too_large */
@@ -34,10 +34,10 @@ struct wire_error {
 struct wire_record {
 	int64_t rec;
 	const char *type;        /* static: the ledger's table name */
-	const char *const *cols; /* static, n_cols names (host_rec_columns) */
+	const char *const *cols; /* static, n_cols names (ledger_rec_columns) */
 	size_t n_cols;
-	struct ledger_rec_val vals[HOST_REC_COLS_MAX]; /* texts point into `texts` */
-	char *texts[HOST_REC_COLS_MAX];                /* owned */
+	struct ledger_rec_val vals[LEDGER_REC_COLS_MAX]; /* texts point into `texts` */
+	char *texts[LEDGER_REC_COLS_MAX];                /* owned */
 	uint8_t mac[LEDGER_MAC_BYTES];
 	char mac_hex[2 * LEDGER_MAC_BYTES + 1];
 };

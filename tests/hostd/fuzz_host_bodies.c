@@ -21,7 +21,7 @@ static void check_batch(const struct wire_batch *b)
 {
 	for (size_t k = 0; k < b->n; k++) {
 		const struct wire_record *r = &b->recs[k];
-		if (r->rec < 1 || (k && r->rec <= b->recs[k - 1].rec) || !r->type || r->n_cols > HOST_REC_COLS_MAX)
+		if (r->rec < 1 || (k && r->rec <= b->recs[k - 1].rec) || !r->type || r->n_cols > LEDGER_REC_COLS_MAX)
 			abort();
 		for (size_t c = 0; c < r->n_cols; c++) {
 			const struct ledger_rec_val *v = &r->vals[c];
