@@ -5,6 +5,7 @@
  * ledger_rec_mac; the first test holds the ledger's basket columns to CONTRACT-13.md's table.
  */
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,7 +16,10 @@
 #include "host/demo.h"
 #include "host/payments.h"
 #include "host/records.h"
+#include "kiosk/ledger/basket.h"
+#include "kiosk/ledger/chain.h"
 #include "kiosk/ledger/recmac.h"
+#include "kiosk/ledger/tx.h"
 #include "host/wire.h"
 #include "hostfix.h"
 
@@ -465,6 +469,122 @@ static void test_fees_alarms(void)
 	chain_free(&c);
 }
 
+/* A real kiosk ledger's baskets (kiosk/ledger/basket.h) exported and uploaded: what the ledger
+ * writes is what the host accepts and settles. Lines carry the host's entity and service ids
+ * (the catalogue's `host`), which the host pays and compares by. */
+static void credit_note(struct kfix *k, int64_t value_fils)
+{
+	struct kio_error err = {0};
+	struct cash_note note = {.device = "essp:0001", .channel = 4, .value_fils = value_fils, .state = CASH_NOTE_ESCROW,
+				 .counters_known = true};
+	struct cash_journal *j = ledger_notes_journal(k->notes);
+	g_assert_cmpint(cash_journal_begin(j, &note, &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(j, note.id, CASH_NOTE_ACCEPTED, "accept", &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(j, note.id, CASH_NOTE_CREDITED, "credit", &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(j, note.id, CASH_NOTE_STACKED, "stacked", &err), ==, 0);
+}
+
+static struct ledger_fee_line fee_line(const char *e, const char *s, const char *ref, const char *bill, int64_t fils)
+{
+	struct ledger_fee_line l = {.amount_fils = fils};
+	snprintf(l.entity, sizeof(l.entity), "%s", e);
+	snprintf(l.service, sizeof(l.service), "%s", s);
+	snprintf(l.reference, sizeof(l.reference), "%s", ref);
+	snprintf(l.bill, sizeof(l.bill), "%s", bill);
+	return l;
+}
+
+static void test_real_ledger(void)
+{
+	char *dir = g_build_filename(cluster_dir, "K-REAL", NULL);
+	g_assert_cmpint(g_mkdir(dir, 0700), ==, 0);
+	struct kfix k;
+	kfix_open(&k, dir);
+	struct chain c; /* the host's registration of this kiosk's key; records come from the ledger */
+	memset(&c, 0, sizeof(c));
+	snprintf(c.id, sizeof(c.id), "K-REAL");
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_secret_read(k.path, false, c.key, &err), ==, 0);
+	char hex[65];
+	for (int b = 0; b < LEDGER_KEY_BYTES; b++)
+		snprintf(hex + 2 * b, 3, "%02x", c.key[b]);
+	char *sql = g_strdup_printf("INSERT INTO kiosk (kiosk_id, chain_key) VALUES ('K-REAL', decode('%s', 'hex'));"
+				    "INSERT INTO kiosk_sync (kiosk_id) VALUES ('K-REAL')",
+				    hex);
+	hostfix_exec(db, sql);
+	g_free(sql);
+	int64_t card0 = hostfix_int(db, "SELECT balance_fils FROM card WHERE card = '" CARD_ZERO "'");
+	int64_t alarms0 = hostfix_int(db, "SELECT count(*) FROM alarm");
+
+	/* 1: a police fine, a Salik amount and a fixed fee, paid online; the rest to a voucher. */
+	struct ledger_fee_line one[] = {fee_line("police", "fines", "10012345", "F-2", 40000),
+					fee_line("salik", "topup", "40012345", "", 10000),
+					fee_line("police", "good-conduct", "", "", 22000)};
+	struct ledger_tx t1;
+	g_assert_cmpint(ledger_basket_open(k.ledger, NOW, "en", one, 3, &t1, &err), ==, 0);
+	credit_note(&k, 50000);
+	credit_note(&k, 50000);
+	char *body = g_strdup_printf(
+		"{\"tx_uuid\": \"%s\", \"lines\": ["
+		"{\"n\": 1, \"entity\": \"police\", \"service\": \"fines\", \"reference\": \"10012345\", \"bill\": \"F-2\","
+		" \"amount_fils\": 40000},"
+		"{\"n\": 2, \"entity\": \"salik\", \"service\": \"topup\", \"reference\": \"40012345\", \"amount_fils\": 10000},"
+		"{\"n\": 3, \"entity\": \"police\", \"service\": \"good-conduct\", \"amount_fils\": 22000}]}",
+		t1.uuid);
+	struct host_reply r = {0};
+	payments_post(db, c.id, body, strlen(body), &r);
+	g_assert_cmpuint(r.status, ==, 200);
+	for (int n = 1; n <= 3; n++) {
+		char *ref = payment_answer_ref(r.body, n);
+		g_assert_cmpint(ledger_basket_line_result(k.ledger, t1.id, n, LEDGER_LINE_PAID, ref, NOW, &err), ==, 0);
+		g_free(ref);
+	}
+	reply_clear(&r);
+	g_free(body);
+	struct ledger_basket_end e1;
+	g_assert_cmpint(ledger_basket_close(k.ledger, t1.id, NOW, LEDGER_REST_VOUCHER, NULL, 30, &e1, &err), ==, 0);
+	g_assert_cmpint(e1.rest_fils, ==, 28000);
+
+	/* 2: the DEWA bill with the host unreachable; the rest to the customer's card. */
+	struct ledger_fee_line two[] = {fee_line("dewa", "bill", "2000123456", "", 24550)};
+	struct ledger_tx t2;
+	g_assert_cmpint(ledger_basket_open(k.ledger, NOW, "ar", two, 1, &t2, &err), ==, 0);
+	credit_note(&k, 20000);
+	credit_note(&k, 5000);
+	g_assert_cmpint(ledger_basket_line_result(k.ledger, t2.id, 1, LEDGER_LINE_OFFLINE, NULL, NOW, &err), ==, 0);
+	struct ledger_basket_end e2;
+	g_assert_cmpint(ledger_basket_close(k.ledger, t2.id, NOW, LEDGER_REST_CARD, CARD_ZERO, 30, &e2, &err), ==, 0);
+	g_assert_cmpint(e2.rest_fils, ==, 450);
+
+	/* 3: cancelled before any money. */
+	struct ledger_tx t3;
+	g_assert_cmpint(ledger_basket_open(k.ledger, NOW, "en", two, 1, &t3, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_close(k.ledger, t3.id, NOW, LEDGER_REST_NONE, NULL, 30, NULL, &err), ==, 0);
+
+	GPtrArray *lines = kfix_export(&k, 0);
+	char *batch = kfix_batch(lines, 0, lines->len);
+	r = (struct host_reply){0};
+	records_upload(db, c.id, batch, strlen(batch), &r);
+	if (r.status != 200)
+		g_error("upload: %u %s", r.status, r.body);
+	reply_clear(&r);
+	char *q = g_strdup_printf("SELECT value_fils FROM voucher WHERE code = '%s' AND issued_by = 'K-REAL'", e1.voucher);
+	g_assert_cmpint(hostfix_int(db, q), ==, 28000);
+	g_free(q);
+	g_assert_cmpint(hostfix_int(db, "SELECT balance_fils FROM card WHERE card = '" CARD_ZERO "'"), ==, card0 + 450);
+	hostfix_assert_balances(db);
+	/* The offline bill was paid from the records: no longer due. */
+	accounts_fee(db, "dewa", "bill", "2000123456", &r);
+	g_assert_cmpuint(r.status, ==, 200);
+	g_assert_nonnull(strstr(r.body, "\"due_fils\":0"));
+	reply_clear(&r);
+	g_assert_cmpint(hostfix_int(db, "SELECT count(*) FROM alarm"), ==, alarms0);
+	g_free(batch);
+	g_ptr_array_unref(lines);
+	kfix_close(&k);
+	g_free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -479,6 +599,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/hostd/fees/transactions", test_fees_transactions);
 	g_test_add_func("/hostd/fees/refusals", test_fees_refusals);
 	g_test_add_func("/hostd/fees/alarms", test_fees_alarms);
+	g_test_add_func("/hostd/fees/real-ledger", test_real_ledger);
 	rc = g_test_run();
 	PQfinish(db);
 	hostfix_cluster_stop(cluster_dir);
