@@ -96,8 +96,9 @@ static bool path_part_ok(const char *s, bool reference)
 		return false;
 	for (size_t k = 0; k < n; k++) {
 		char ch = s[k];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-			  (reference ? ((ch >= 'A' && ch <= 'Z') || ch == '-') : ch == '_');
+		/* docs/host-api.yaml: entity and service [a-z0-9_-], a reference [A-Za-z0-9-]. */
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+			  (reference ? (ch >= 'A' && ch <= 'Z') : ch == '_');
 		if (!ok)
 			return false;
 	}
@@ -109,21 +110,23 @@ void accounts_fee(PGconn *c, const char *entity, const char *service, const char
 {
 	if (!path_part_ok(entity, false) || !path_part_ok(service, false) || !path_part_ok(reference, true)) {
 		reply_error(reply, 400, "bad_request", NULL, 0,
-			    "entity and service are [a-z0-9_], a reference [A-Za-z0-9-], 1 to 32 characters");
+			    "entity and service are [a-z0-9_-], a reference [A-Za-z0-9-], 1 to 32 characters");
 		return;
 	}
 	struct kio_error err;
 	PGresult *res = NULL, *items = NULL;
 	const char *p[] = {entity, service, reference};
 	if (hdb_query(c,
-		      "SELECT payee, description, kind, due_fils, min_fils, max_fils, step_fils,"
+		      /* A paid fixed bill is due 0 and a paid item is no longer listed (payments.c P2). */
+		      "SELECT payee, description, kind, CASE WHEN paid_ref IS NULL THEN due_fils ELSE 0 END, min_fils,"
+		      " max_fils, step_fils,"
 		      " EXISTS (SELECT 1 FROM fee_entity WHERE entity = $1),"
 		      " EXISTS (SELECT 1 FROM fee_service WHERE entity = $1 AND service = $2)"
 		      " FROM (SELECT 1) one LEFT JOIN fee_account ON entity = $1 AND service = $2 AND reference = $3",
 		      3, p, &res, NULL, "read a fee account", &err) ||
 	    hdb_query(c,
 		      "SELECT id, description, amount_fils FROM fee_item WHERE entity = $1 AND service = $2"
-		      " AND reference = $3 ORDER BY id",
+		      " AND reference = $3 AND paid_ref IS NULL ORDER BY id",
 		      3, p, &items, NULL, "read a fee account's items", &err)) {
 		PQclear(res);
 		internal(reply, &err);

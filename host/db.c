@@ -150,6 +150,73 @@ static const char *const migrations[] = {
 	"  devices jsonb NOT NULL,"
 	"  sent_s bigint NOT NULL,"
 	"  beats bigint NOT NULL DEFAULT 1);",
+
+	/* 3 (issue 13, fees): payments of baskets (payments.c), bills and items paid, the fees
+	 * records, vouchers issued by kiosks. */
+	"CREATE SEQUENCE fee_payment_ref;"
+	/* One per transaction paid, online (POST /v1/payments) or settled from its records:
+	 * request is the canonical body the idempotency check compares, answer the first answer's
+	 * bytes (replayed as they were sent). */
+	"CREATE TABLE fee_payment ("
+	"  tx_uuid uuid PRIMARY KEY,"
+	"  kiosk_id text NOT NULL REFERENCES kiosk,"
+	"  source text NOT NULL CHECK (source IN ('online', 'records')),"
+	"  request jsonb NOT NULL,"
+	"  answer text NOT NULL,"
+	"  paid_at timestamptz NOT NULL DEFAULT now());"
+	"CREATE TABLE fee_payment_line ("
+	"  tx_uuid uuid NOT NULL REFERENCES fee_payment,"
+	"  n int NOT NULL CHECK (n BETWEEN 1 AND 10),"
+	"  entity text NOT NULL,"
+	"  service text NOT NULL,"
+	"  reference text,"
+	"  bill text,"
+	"  amount_fils bigint NOT NULL CHECK (amount_fils > 0),"
+	"  status text NOT NULL CHECK (status IN ('paid', 'refused')),"
+	"  host_ref text UNIQUE,"
+	"  reason text,"
+	"  PRIMARY KEY (tx_uuid, n),"
+	"  CHECK ((status = 'paid') = (host_ref IS NOT NULL)),"
+	"  CHECK ((status = 'refused') = (reason IS NOT NULL)));"
+	/* A bill or item once paid names its payment line's host_ref; the inquiry no longer
+	 * lists it (a fixed bill answers due_fils 0). */
+	"ALTER TABLE fee_account ADD COLUMN paid_ref text;"
+	"ALTER TABLE fee_item ADD COLUMN paid_ref text;"
+	/* The entity and service ids of the API, [a-z0-9_-] (the kiosk's catalogue uses dashes). */
+	"ALTER TABLE fee_entity DROP CONSTRAINT fee_entity_entity_check,"
+	"  ADD CHECK (entity ~ '^[a-z0-9_-]{1,32}$');"
+	"ALTER TABLE fee_service DROP CONSTRAINT fee_service_service_check,"
+	"  ADD CHECK (service ~ '^[a-z0-9_-]{1,32}$');"
+	/* A service's tariff: 'account' (what is due is per reference, fee_account), or the
+	 * catalogue's own price the host checks a payment against ('fixed' amount_fils, 'open'
+	 * min..max on a step), the reference only recorded. */
+	"ALTER TABLE fee_service ADD COLUMN tariff text NOT NULL DEFAULT 'account'"
+	"    CHECK (tariff IN ('account', 'fixed', 'open')),"
+	"  ADD COLUMN amount_fils bigint CHECK (amount_fils > 0),"
+	"  ADD COLUMN min_fils bigint CHECK (min_fils > 0),"
+	"  ADD COLUMN max_fils bigint,"
+	"  ADD COLUMN step_fils bigint CHECK (step_fils > 0),"
+	"  ADD CHECK (tariff != 'fixed' OR amount_fils IS NOT NULL),"
+	"  ADD CHECK (tariff != 'open' OR (min_fils IS NOT NULL AND max_fils >= min_fils AND step_fils IS NOT NULL));"
+	/* The fees transaction's records (the ledger's migration 11). */
+	"ALTER TABLE record DROP CONSTRAINT record_type_check,"
+	"  ADD CHECK (type IN ('tx', 'tx_item', 'payment', 'suspense', 'tx_end', 'fee_item', 'fee_result',"
+	"    'voucher_payment', 'voucher_issue'));"
+	/* A voucher a kiosk issued (a voucher_issue record): redeemable anywhere from then. */
+	"ALTER TABLE voucher ADD COLUMN issued_by text REFERENCES kiosk,"
+	"  ADD COLUMN issued_rec bigint,"
+	"  ADD COLUMN why text;"
+	/* What a fees transaction's end left for people: a kiosk's paid line the host did not
+	 * pay, a line refused after the money was taken (owed to the customer). alarm has them;
+	 * this keeps the amounts for the settlement. */
+	"CREATE TABLE fee_owed ("
+	"  kiosk_id text NOT NULL,"
+	"  tx_rec bigint NOT NULL,"
+	"  n int NOT NULL,"
+	"  amount_fils bigint NOT NULL CHECK (amount_fils > 0),"
+	"  reason text NOT NULL,"
+	"  end_rec bigint NOT NULL,"
+	"  PRIMARY KEY (kiosk_id, tx_rec, n));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -29,6 +29,17 @@
  *      before it, so what the database holds of a transaction inserted in this (uncommitted)
  *      batch is exactly the records of this batch that named it, which update tx as they are
  *      inserted. Any other transaction is read from the database. A retried batch starts empty.
+ *  H8. A fees transaction (issue 13) ends as the ledger's invariant 9 says, checked again here
+ *      (422 bad_record otherwise): every line has one result, the end credits the cash and
+ *      voucher payments, and those equal the lines paid/offline/unconfirmed + the card credit +
+ *      the vouchers issued, to the fils; a cancelled one had nothing paid.
+ *  H9. What a fees end settles commits with it: a line the kiosk booked paid must be the
+ *      host's own paid answer, a line offline or unconfirmed is paid now if the host has no
+ *      answer for it (payments.c, source records), a refusal of a line the customer paid for
+ *      is owed to the customer (fee_owed); each disagreement raises an alarm in the batch's
+ *      transaction, never a refusal (the kiosk's money is booked; an operator settles). A
+ *      voucher_issue creates its voucher (redeemable anywhere from then); a voucher_payment
+ *      must match its redemption (else an alarm); a card credit is a top-up's (H5, H6).
  */
 #define LOG_MODULE "host-records"
 #include "records.h"
@@ -41,6 +52,7 @@
 
 #include "db.h"
 #include "kiosk/core/log.h"
+#include "payments.h"
 #include "wire.h"
 
 /* A refusal found inside the transaction: the reply to send after the rollback, and the
@@ -125,6 +137,7 @@ static const char *col_text(const struct wire_record *r, const char *name)
 struct batch_tx {
 	int64_t rec;  /* 0: none inserted in this batch yet */
 	int64_t seq;
+	char kind[8], uuid[37];
 	bool ended;
 	int64_t paid_fils, topup_items;
 	char card[17];
@@ -167,6 +180,8 @@ static int check_duplicate(struct batch_ctx *b, const struct wire_record *r)
  * (round trips are what a batch costs: bench/hostd). */
 struct held_tx {
 	bool is_tx, ended;
+	char kind[8];  /* "topup", "fees" */
+	char uuid[37];
 	int64_t paid_fils; /* its payments so far */
 	int64_t topup_items;
 	char card[17]; /* its top-up item's card, "" if none */
@@ -178,6 +193,8 @@ static int read_tx(struct batch_ctx *b, int64_t tx_rec, bool with_end, struct he
 	if (b->tx.rec && tx_rec == b->tx.rec) { /* H7 */
 		out->is_tx = true;
 		out->ended = b->tx.ended;
+		snprintf(out->kind, sizeof(out->kind), "%s", b->tx.kind);
+		snprintf(out->uuid, sizeof(out->uuid), "%s", b->tx.uuid);
 		out->paid_fils = b->tx.paid_fils;
 		out->topup_items = b->tx.topup_items;
 		snprintf(out->card, sizeof(out->card), "%s", b->tx.card);
@@ -188,25 +205,159 @@ static int read_tx(struct batch_ctx *b, int64_t tx_rec, bool with_end, struct he
 	const char *p[] = {b->kiosk, txs};
 	PGresult *res;
 	if (hdb_query(b->c,
-		      with_end ? "SELECT (SELECT type FROM record WHERE kiosk_id = $1 AND rec = $2::bigint) = 'tx',"
+		      with_end ? "SELECT t.type = 'tx',"
 				 " EXISTS (SELECT 1 FROM record WHERE kiosk_id = $1 AND type = 'tx_end' AND tx_rec = $2::bigint),"
-				 " p.paid, i.n, i.card"
-				 " FROM (SELECT coalesce(sum((body->>'value_fils')::bigint), 0) AS paid FROM record"
+				 " t.body->>'kind', t.tx_uuid::text, p.paid, i.n, i.card"
+				 " FROM (SELECT 1) one LEFT JOIN record t ON t.kiosk_id = $1 AND t.rec = $2::bigint,"
+				 " (SELECT coalesce(sum((body->>'value_fils')::bigint), 0) AS paid FROM record"
 				 "   WHERE kiosk_id = $1 AND type = 'payment' AND tx_rec = $2::bigint) p,"
 				 " (SELECT count(*) AS n, min(body->>'card') AS card FROM record WHERE kiosk_id = $1"
 				 "   AND type = 'tx_item' AND tx_rec = $2::bigint AND body->>'kind' = 'topup') i"
-			       : "SELECT (SELECT type FROM record WHERE kiosk_id = $1 AND rec = $2::bigint) = 'tx',"
-				 " EXISTS (SELECT 1 FROM record WHERE kiosk_id = $1 AND type = 'tx_end' AND tx_rec = $2::bigint)",
+			       : "SELECT t.type = 'tx',"
+				 " EXISTS (SELECT 1 FROM record WHERE kiosk_id = $1 AND type = 'tx_end' AND tx_rec = $2::bigint),"
+				 " t.body->>'kind', t.tx_uuid::text"
+				 " FROM (SELECT 1) one LEFT JOIN record t ON t.kiosk_id = $1 AND t.rec = $2::bigint",
 		      2, p, &res, NULL, "read a record's transaction", &b->err))
 		return -1;
 	out->is_tx = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	out->ended = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	snprintf(out->kind, sizeof(out->kind), "%s", PQgetvalue(res, 0, 2));
+	snprintf(out->uuid, sizeof(out->uuid), "%s", PQgetvalue(res, 0, 3));
 	if (with_end) {
-		out->paid_fils = hdb_int(res, 0, 2);
-		out->topup_items = hdb_int(res, 0, 3);
-		snprintf(out->card, sizeof(out->card), "%s", PQgetvalue(res, 0, 4));
+		out->paid_fils = hdb_int(res, 0, 4);
+		out->topup_items = hdb_int(res, 0, 5);
+		snprintf(out->card, sizeof(out->card), "%s", PQgetvalue(res, 0, 6));
 	}
 	PQclear(res);
+	return 0;
+}
+
+/* An alarm inside the batch's transaction: it stands exactly when the batch does. */
+static int batch_alarm(struct batch_ctx *b, int64_t rec, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int batch_alarm(struct batch_ctx *b, int64_t rec, const char *code, const char *fmt, ...)
+{
+	char msg[300], recs[24];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(recs, sizeof(recs), "%" PRId64, rec);
+	const char *p[] = {b->kiosk, recs, code, msg};
+	if (hdb_query(b->c, "INSERT INTO alarm (kiosk_id, rec, code, message) VALUES ($1, $2::bigint, $3, $4)", 4, p, NULL,
+		      NULL, "raise an alarm", &b->err))
+		return -1;
+	LOG_ERR("ALARM %s kiosk %s record %s: %s", code, b->kiosk, recs, msg);
+	return 0;
+}
+
+/* A basket line (fee_item n: the next, 1..10) or its result (one per existing line). */
+static int check_line(struct batch_ctx *b, const struct wire_record *r, int64_t tx_rec)
+{
+	char txs[24], ns[24];
+	snprintf(txs, sizeof(txs), "%" PRId64, tx_rec);
+	int64_t n = col_int(r, "n");
+	snprintf(ns, sizeof(ns), "%" PRId64, n);
+	const char *p[] = {b->kiosk, txs, ns};
+	PGresult *res;
+	if (hdb_query(b->c,
+		      "SELECT count(*) FILTER (WHERE type = 'fee_item'),"
+		      " count(*) FILTER (WHERE type = 'fee_item' AND (body->>'n')::bigint = $3::bigint),"
+		      " count(*) FILTER (WHERE type = 'fee_result' AND (body->>'n')::bigint = $3::bigint)"
+		      " FROM record WHERE kiosk_id = $1 AND tx_rec = $2::bigint AND type IN ('fee_item', 'fee_result')",
+		      3, p, &res, NULL, "read a basket's lines", &b->err))
+		return -1;
+	int64_t lines = hdb_int(res, 0, 0), line = hdb_int(res, 0, 1), results = hdb_int(res, 0, 2);
+	PQclear(res);
+	if (strcmp(r->type, "fee_item") == 0) {
+		if (n != lines + 1 || n > WIRE_PAY_LINES_MAX)
+			return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+				      "record %" PRId64 ": line %" PRId64 " after %" PRId64 " lines (lines are 1, 2, ... up to %d)",
+				      r->rec, n, lines, WIRE_PAY_LINES_MAX);
+		return 0;
+	}
+	if (line != 1 || results != 0)
+		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+			      "record %" PRId64 ": a result for line %" PRId64 ", which %s", r->rec, n,
+			      line != 1 ? "the transaction does not have" : "has one already");
+	return 0;
+}
+
+/* What the host holds of a fees transaction when its end arrives (H8). */
+struct fees_tx {
+	int64_t cash, vouchers, issued, credits, n_credits, n_lines, n_results, lines_fils;
+	char card[17];
+};
+
+static int read_fees(struct batch_ctx *b, int64_t tx_rec, struct fees_tx *f)
+{
+	char txs[24];
+	snprintf(txs, sizeof(txs), "%" PRId64, tx_rec);
+	const char *p[] = {b->kiosk, txs};
+	PGresult *res;
+	if (hdb_query(b->c,
+		      "SELECT coalesce(sum((body->>'value_fils')::bigint) FILTER (WHERE type = 'payment'), 0),"
+		      " coalesce(sum((body->>'value_fils')::bigint) FILTER (WHERE type = 'voucher_payment'), 0),"
+		      " coalesce(sum((body->>'value_fils')::bigint) FILTER (WHERE type = 'voucher_issue'), 0),"
+		      " coalesce(sum((body->>'amount_fils')::bigint) FILTER (WHERE type = 'tx_item'), 0),"
+		      " count(*) FILTER (WHERE type = 'tx_item'),"
+		      " count(*) FILTER (WHERE type = 'fee_item'),"
+		      " count(*) FILTER (WHERE type = 'fee_result'),"
+		      " coalesce(min(body->>'card') FILTER (WHERE type = 'tx_item'), ''),"
+		      " (SELECT coalesce(sum((i.body->>'amount_fils')::bigint), 0) FROM record i JOIN record s"
+		      "   ON s.kiosk_id = i.kiosk_id AND s.tx_rec = i.tx_rec AND s.type = 'fee_result'"
+		      "   AND s.body->'n' = i.body->'n'"
+		      "   WHERE i.kiosk_id = $1 AND i.tx_rec = $2::bigint AND i.type = 'fee_item'"
+		      "   AND s.body->>'status' IN ('paid', 'offline', 'unconfirmed'))"
+		      " FROM record WHERE kiosk_id = $1 AND tx_rec = $2::bigint",
+		      2, p, &res, NULL, "read a fees transaction", &b->err))
+		return -1;
+	f->cash = hdb_int(res, 0, 0);
+	f->vouchers = hdb_int(res, 0, 1);
+	f->issued = hdb_int(res, 0, 2);
+	f->credits = hdb_int(res, 0, 3);
+	f->n_credits = hdb_int(res, 0, 4);
+	f->n_lines = hdb_int(res, 0, 5);
+	f->n_results = hdb_int(res, 0, 6);
+	snprintf(f->card, sizeof(f->card), "%s", PQgetvalue(res, 0, 7));
+	f->lines_fils = hdb_int(res, 0, 8);
+	PQclear(res);
+	return 0;
+}
+
+/* H8: the ledger's invariant 9, again at the host. */
+static int check_fees_end(struct batch_ctx *b, const struct wire_record *r, int64_t tx_rec)
+{
+	struct fees_tx f;
+	if (read_fees(b, tx_rec, &f))
+		return -1;
+	bool completed = strcmp(col_text(r, "state"), "completed") == 0;
+	int64_t paid_in = f.cash + f.vouchers, credited = col_int(r, "credited_fils");
+	if (f.n_lines < 1 || f.n_results != f.n_lines)
+		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+			      "record %" PRId64 ": fees transaction %" PRId64 " ends with %" PRId64 " lines and %" PRId64
+			      " results (every line needs one)",
+			      r->rec, tx_rec, f.n_lines, f.n_results);
+	if (credited != paid_in)
+		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+			      "record %" PRId64 ": a fees end crediting %" PRId64 " fils for %" PRId64 " paid (cash %" PRId64
+			      ", vouchers %" PRId64 ")",
+			      r->rec, credited, paid_in, f.cash, f.vouchers);
+	if (!completed && (paid_in != 0 || f.issued != 0 || f.credits != 0))
+		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+			      "record %" PRId64 ": a cancelled fees transaction with %" PRId64 " fils paid in", r->rec, paid_in);
+	if (completed && paid_in == 0)
+		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+			      "record %" PRId64 ": a completed fees transaction with nothing paid in", r->rec);
+	if (f.n_credits > 1)
+		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+			      "record %" PRId64 ": a fees transaction credits %" PRId64 " cards (one at most)", r->rec,
+			      f.n_credits);
+	if (paid_in != f.lines_fils + f.credits + f.issued)
+		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+			      "record %" PRId64 ": %" PRId64 " fils paid in, but lines %" PRId64 " + card %" PRId64
+			      " + vouchers issued %" PRId64 " = %" PRId64 " (invariant 9)",
+			      r->rec, paid_in, f.lines_fils, f.credits, f.issued, f.lines_fils + f.credits + f.issued);
 	return 0;
 }
 
@@ -247,8 +398,23 @@ static int check_rules(struct batch_ctx *b, const struct wire_record *r, struct 
 		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
 			      "record %" PRId64 " (%s) names transaction %" PRId64 ", which has already ended", r->rec,
 			      r->type, tx_rec);
+	bool fees = strcmp(tx->kind, "fees") == 0;
+	bool basket_record = strcmp(r->type, "fee_item") == 0 || strcmp(r->type, "fee_result") == 0 ||
+			     strcmp(r->type, "voucher_payment") == 0 || strcmp(r->type, "voucher_issue") == 0;
+	if (basket_record && !fees)
+		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+			      "record %" PRId64 " (%s) names transaction %" PRId64 ", which is a %s, not a fees transaction",
+			      r->rec, r->type, tx_rec, tx->kind);
+	if (fees && strcmp(r->type, "tx_item") == 0 &&
+	    (col(r, "amount_fils")->type != LEDGER_REC_INT || col_int(r, "amount_fils") < 1))
+		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
+			      "record %" PRId64 ": a fees transaction's card credit names its amount", r->rec);
+	if (strcmp(r->type, "fee_item") == 0 || strcmp(r->type, "fee_result") == 0)
+		return check_line(b, r, tx_rec);
 	if (strcmp(r->type, "tx_end") != 0)
 		return 0;
+	if (fees)
+		return check_fees_end(b, r, tx_rec);
 	/* A tx_end credits exactly what its payments booked; a cancel had nothing paid; a completed
 	 * top-up names one card. */
 	int64_t credited = col_int(r, "credited_fils");
@@ -268,15 +434,13 @@ static int check_rules(struct batch_ctx *b, const struct wire_record *r, struct 
 /* A completed top-up's credit to its card (H5, H6), after its tx_end record is inserted: the
  * balance and the credit row in one statement. An unknown card is inserted `unregistered` with
  * the amount as its balance (xmax = 0 tells an insert from the update of an existing row). */
-static int apply_end(struct batch_ctx *b, const struct wire_record *r, const struct held_tx *tx)
+static int credit_card(struct batch_ctx *b, const struct wire_record *r, const char *card, int64_t amount_fils)
 {
-	if (strcmp(col_text(r, "state"), "completed") != 0)
-		return 0;
 	char txs[24], recs[24], amount[24];
 	snprintf(txs, sizeof(txs), "%" PRId64, col_int(r, "tx_rec"));
 	snprintf(recs, sizeof(recs), "%" PRId64, r->rec);
-	snprintf(amount, sizeof(amount), "%" PRId64, col_int(r, "credited_fils"));
-	const char *p[] = {tx->card, amount, b->kiosk, txs, recs};
+	snprintf(amount, sizeof(amount), "%" PRId64, amount_fils);
+	const char *p[] = {card, amount, b->kiosk, txs, recs};
 	PGresult *res;
 	char state[6];
 	if (hdb_query(b->c,
@@ -305,10 +469,223 @@ static int apply_end(struct batch_ctx *b, const struct wire_record *r, const str
 		if (hdb_query(b->c, "INSERT INTO alarm (kiosk_id, rec, code, message) VALUES ($1, $2::bigint, $3, $4)", 4,
 			      pa, NULL, NULL, "raise an alarm", &b->err))
 			return -1;
-		LOG_ERR("ALARM %s kiosk %s record %s: card ****%s credited %s fils", code, b->kiosk, recs, tx->card + 12,
+		LOG_ERR("ALARM %s kiosk %s record %s: card ****%s credited %s fils", code, b->kiosk, recs, card + 12,
 			amount);
 	}
 	return 0;
+}
+
+static int apply_end(struct batch_ctx *b, const struct wire_record *r, const struct held_tx *tx)
+{
+	if (strcmp(col_text(r, "state"), "completed") != 0)
+		return 0;
+	return credit_card(b, r, tx->card, col_int(r, "credited_fils"));
+}
+
+/* H9: a voucher_payment names the redemption the host answered for this kiosk and transaction. */
+static int match_redemption(struct batch_ctx *b, const struct wire_record *r, const struct held_tx *tx)
+{
+	const char *p[] = {col_text(r, "redemption_id")};
+	PGresult *res;
+	if (hdb_query(b->c,
+		      "SELECT code, kiosk_id, tx_uuid::text, amount_fils FROM voucher_redemption WHERE redemption_id = $1::uuid",
+		      1, p, &res, NULL, "read a redemption", &b->err))
+		return -1;
+	bool same = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), col_text(r, "code")) == 0 &&
+		    strcmp(PQgetvalue(res, 0, 1), b->kiosk) == 0 && g_ascii_strcasecmp(PQgetvalue(res, 0, 2), tx->uuid) == 0 &&
+		    hdb_int(res, 0, 3) == col_int(r, "value_fils");
+	bool found = PQntuples(res) == 1;
+	PQclear(res);
+	if (same)
+		return 0;
+	return batch_alarm(b, r->rec, "voucher_payment_unmatched",
+			   "voucher %.4s... paid %" PRId64 " fils into transaction %" PRId64 " under redemption %s, %s",
+			   col_text(r, "code"), col_int(r, "value_fils"), col_int(r, "tx_rec"), col_text(r, "redemption_id"),
+			   found ? "which the host answered with another code, kiosk, transaction or amount"
+				 : "which the host never answered");
+}
+
+/* H9: the voucher a kiosk issued, redeemable anywhere from now; it expires at the end of the
+ * day of expires_s in Dubai (UTC+4 all year), as the host keeps dates. A code the host holds
+ * already (14 random digits: never seen) is an alarm, not a refusal: the kiosk's records go on. */
+static int issue_voucher(struct batch_ctx *b, const struct wire_record *r)
+{
+	int64_t day = (col_int(r, "expires_s") + 4 * 3600) / 86400;
+	char value[24], days[24], recs[24];
+	snprintf(value, sizeof(value), "%" PRId64, col_int(r, "value_fils"));
+	snprintf(days, sizeof(days), "%" PRId64, day);
+	snprintf(recs, sizeof(recs), "%" PRId64, r->rec);
+	const char *p[] = {col_text(r, "code"), value, days, b->kiosk, recs, col_text(r, "why")};
+	PGresult *res;
+	if (hdb_query(b->c,
+		      "INSERT INTO voucher (code, value_fils, remaining_fils, expires, issued_by, issued_rec, why)"
+		      " VALUES ($1, $2::bigint, $2::bigint, date '1970-01-01' + $3::int, $4, $5::bigint, $6)"
+		      " ON CONFLICT (code) DO NOTHING RETURNING code",
+		      6, p, &res, NULL, "issue a voucher", &b->err))
+		return -1;
+	bool inserted = PQntuples(res) == 1;
+	PQclear(res);
+	if (inserted)
+		return 0;
+	return batch_alarm(b, r->rec, "voucher_code_taken",
+			   "the kiosk issued voucher %.4s... of %" PRId64 " fils, a code the host holds already", col_text(r, "code"),
+			   col_int(r, "value_fils"));
+}
+
+/* One basket line at its end (H9), as the kiosk booked it and as the host answered it. */
+struct end_line {
+	int n;
+	char entity[33], service[33], reference[33], bill[33];
+	int64_t amount_fils;
+	char status[16], host_ref[33];   /* the kiosk's fee_result */
+	bool host_has;                   /* the host answered this line (fee_payment_line) */
+	bool host_paid, host_same;       /* paid; and for the same entity, service, reference, bill, amount */
+	char host_status[16], host_ref_host[33];
+};
+
+static int owe(struct batch_ctx *b, const struct wire_record *r, const struct end_line *l, const char *reason)
+{
+	char txs[24], ns[8], amount[24], recs[24];
+	snprintf(txs, sizeof(txs), "%" PRId64, col_int(r, "tx_rec"));
+	snprintf(ns, sizeof(ns), "%d", l->n);
+	snprintf(amount, sizeof(amount), "%" PRId64, l->amount_fils);
+	snprintf(recs, sizeof(recs), "%" PRId64, r->rec);
+	const char *p[] = {b->kiosk, txs, ns, amount, reason, recs};
+	if (hdb_query(b->c,
+		      "INSERT INTO fee_owed (kiosk_id, tx_rec, n, amount_fils, reason, end_rec)"
+		      " VALUES ($1, $2::bigint, $3::int, $4::bigint, $5, $6::bigint) ON CONFLICT DO NOTHING",
+		      6, p, NULL, NULL, "record what is owed", &b->err))
+		return -1;
+	return batch_alarm(b, r->rec, "fee_owed",
+			   "transaction %s line %d (%s/%s, %s fils) was paid by the customer and %s: owed to the customer", txs,
+			   l->n, l->entity, l->service, amount, reason);
+}
+
+/* H9: a fees transaction's end settles its lines with the host's answers. */
+static int apply_fees_end(struct batch_ctx *b, const struct wire_record *r, const struct held_tx *tx)
+{
+	char txs[24];
+	int64_t tx_rec = col_int(r, "tx_rec");
+	snprintf(txs, sizeof(txs), "%" PRId64, tx_rec);
+	const char *p[] = {b->kiosk, txs, tx->uuid};
+	PGresult *res;
+	if (hdb_query(b->c,
+		      "SELECT (i.body->>'n')::int, i.body->>'entity', i.body->>'service', coalesce(i.body->>'reference', ''),"
+		      " coalesce(i.body->>'bill', ''), (i.body->>'amount_fils')::bigint, s.body->>'status',"
+		      " coalesce(s.body->>'host_ref', ''), l.status IS NOT NULL, coalesce(l.status, ''),"
+		      " coalesce(l.host_ref, ''), l.entity = i.body->>'entity' AND l.service = i.body->>'service'"
+		      "   AND l.reference IS NOT DISTINCT FROM i.body->>'reference' AND l.bill IS NOT DISTINCT FROM i.body->>'bill'"
+		      "   AND l.amount_fils = (i.body->>'amount_fils')::bigint"
+		      " FROM record i JOIN record s ON s.kiosk_id = i.kiosk_id AND s.tx_rec = i.tx_rec AND s.type = 'fee_result'"
+		      "   AND s.body->'n' = i.body->'n'"
+		      /* Only this kiosk's payment counts: a uuid another kiosk paid under is not its answer. */
+		      " LEFT JOIN (fee_payment_line l JOIN fee_payment p ON p.tx_uuid = l.tx_uuid AND p.kiosk_id = $1)"
+		      "   ON l.tx_uuid = $3::uuid AND l.n = (i.body->>'n')::int"
+		      " WHERE i.kiosk_id = $1 AND i.tx_rec = $2::bigint AND i.type = 'fee_item'"
+		      " ORDER BY (i.body->>'n')::int",
+		      3, p, &res, NULL, "read a basket's lines and answers", &b->err))
+		return -1;
+	int n = PQntuples(res);
+	struct end_line lines[WIRE_PAY_LINES_MAX];
+	if (n > WIRE_PAY_LINES_MAX)
+		n = WIRE_PAY_LINES_MAX; /* check_line allows no more */
+	for (int k = 0; k < n; k++) {
+		struct end_line *l = &lines[k];
+		memset(l, 0, sizeof(*l));
+		l->n = (int)hdb_int(res, k, 0);
+		snprintf(l->entity, sizeof(l->entity), "%s", PQgetvalue(res, k, 1));
+		snprintf(l->service, sizeof(l->service), "%s", PQgetvalue(res, k, 2));
+		snprintf(l->reference, sizeof(l->reference), "%s", PQgetvalue(res, k, 3));
+		snprintf(l->bill, sizeof(l->bill), "%s", PQgetvalue(res, k, 4));
+		l->amount_fils = hdb_int(res, k, 5);
+		snprintf(l->status, sizeof(l->status), "%s", PQgetvalue(res, k, 6));
+		snprintf(l->host_ref, sizeof(l->host_ref), "%s", PQgetvalue(res, k, 7));
+		l->host_has = strcmp(PQgetvalue(res, k, 8), "t") == 0;
+		snprintf(l->host_status, sizeof(l->host_status), "%s", PQgetvalue(res, k, 9));
+		l->host_paid = strcmp(l->host_status, "paid") == 0;
+		snprintf(l->host_ref_host, sizeof(l->host_ref_host), "%s", PQgetvalue(res, k, 10));
+		l->host_same = strcmp(PQgetvalue(res, k, 11), "t") == 0;
+	}
+	PQclear(res);
+
+	/* Lines the customer paid for that the host never answered: paid now, in this batch. */
+	struct wire_payment pay = {0};
+	snprintf(pay.tx_uuid, sizeof(pay.tx_uuid), "%s", tx->uuid);
+	bool any_answer = false;
+	for (int k = 0; k < n; k++) {
+		const struct end_line *l = &lines[k];
+		any_answer = any_answer || l->host_has;
+		bool funded = strcmp(l->status, "offline") == 0 || strcmp(l->status, "unconfirmed") == 0;
+		if (funded && !l->host_has) {
+			struct wire_pay_line *pl = &pay.lines[pay.n++];
+			pl->n = l->n;
+			snprintf(pl->entity, sizeof(pl->entity), "%s", l->entity);
+			snprintf(pl->service, sizeof(pl->service), "%s", l->service);
+			snprintf(pl->reference, sizeof(pl->reference), "%s", l->reference);
+			snprintf(pl->bill, sizeof(pl->bill), "%s", l->bill);
+			pl->amount_fils = l->amount_fils;
+		}
+	}
+	if (pay.n && !any_answer) {
+		char *answer = NULL, sqlstate[6];
+		bool same = false;
+		if (payments_apply(b->c, b->kiosk, &pay, "records", &answer, &same, sqlstate, &b->err))
+			return -1;
+		g_free(answer);
+		/* Not ours (another kiosk paid under this uuid): nothing settled, the lines are owed below. */
+		if (!same)
+			pay.n = 0;
+		/* Read back what was decided, line by line (payments.c stored it). */
+		for (size_t j = 0; j < pay.n; j++) {
+			char ns[8];
+			snprintf(ns, sizeof(ns), "%d", pay.lines[j].n);
+			const char *pq[] = {tx->uuid, ns};
+			if (hdb_query(b->c, "SELECT status, coalesce(host_ref, '') FROM fee_payment_line WHERE tx_uuid = $1::uuid"
+					    " AND n = $2::int",
+				      2, pq, &res, NULL, "read a settled line", &b->err))
+				return -1;
+			for (int k = 0; k < n; k++)
+				if (lines[k].n == pay.lines[j].n && PQntuples(res) == 1) {
+					lines[k].host_has = lines[k].host_same = true;
+					snprintf(lines[k].host_status, sizeof(lines[k].host_status), "%s", PQgetvalue(res, 0, 0));
+					lines[k].host_paid = strcmp(lines[k].host_status, "paid") == 0;
+					snprintf(lines[k].host_ref_host, sizeof(lines[k].host_ref_host), "%s", PQgetvalue(res, 0, 1));
+				}
+			PQclear(res);
+		}
+		LOG_INFO("kiosk %s: transaction %s: %zu line(s) settled from its records", b->kiosk, txs, pay.n);
+	}
+
+	for (int k = 0; k < n; k++) {
+		const struct end_line *l = &lines[k];
+		bool funded = strcmp(l->status, "offline") == 0 || strcmp(l->status, "unconfirmed") == 0;
+		int rc = 0;
+		if (strcmp(l->status, "paid") == 0) {
+			if (!l->host_paid || !l->host_same || strcmp(l->host_ref, l->host_ref_host) != 0)
+				rc = batch_alarm(b, r->rec, "fee_result_mismatch",
+						 "transaction %s line %d: the kiosk booked it paid (%s), the host %s%s%s", txs, l->n,
+						 l->host_ref[0] ? l->host_ref : "no reference",
+						 l->host_has ? "answered " : "has no answer for it", l->host_status,
+						 l->host_has && !l->host_same ? " for another line" : "");
+		} else if (funded) {
+			if (!l->host_has)
+				rc = owe(b, r, l, "the host could not settle it (its payment answered other lines)");
+			else if (!l->host_paid || !l->host_same)
+				rc = owe(b, r, l, "the host refused it");
+		} else if (l->host_paid) { /* refused or unpaid at the kiosk: its money went elsewhere */
+			rc = batch_alarm(b, r->rec, "fee_result_mismatch",
+					 "transaction %s line %d: the kiosk booked it %s, but the host paid it (%s)", txs, l->n,
+					 l->status, l->host_ref_host);
+		}
+		if (rc)
+			return rc;
+	}
+	if (strcmp(col_text(r, "state"), "completed") != 0)
+		return 0;
+	struct fees_tx f;
+	if (read_fees(b, tx_rec, &f))
+		return -1;
+	return f.n_credits == 1 ? credit_card(b, r, f.card, f.credits) : 0;
 }
 
 /* H7: what an inserted record changes of the batch's transaction, as read_tx's query would
@@ -317,6 +694,11 @@ static void note_inserted(struct batch_tx *tx, const struct wire_record *r)
 {
 	if (strcmp(r->type, "tx") == 0) {
 		*tx = (struct batch_tx){.rec = r->rec, .seq = col_int(r, "seq")};
+		snprintf(tx->kind, sizeof(tx->kind), "%s", col_text(r, "kind"));
+		snprintf(tx->uuid, sizeof(tx->uuid), "%s", col_text(r, "uuid"));
+		/* One spelling of the key (the uuid column holds it lowercase, as read_tx reads it). */
+		for (char *c = tx->uuid; *c; c++)
+			*c = g_ascii_tolower(*c);
 		return;
 	}
 	if (!tx->rec || col_int(r, "tx_rec") != tx->rec)
@@ -374,7 +756,12 @@ static int apply_new(struct batch_ctx *b, const struct wire_record *r, const uin
 		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
 			      "record %" PRId64 ": its transaction uuid, number or end is held already under another record",
 			      r->rec);
-	if (strcmp(r->type, "tx_end") == 0 && (rc = apply_end(b, r, &tx)))
+	if (strcmp(r->type, "tx_end") == 0 &&
+	    (rc = strcmp(tx.kind, "fees") == 0 ? apply_fees_end(b, r, &tx) : apply_end(b, r, &tx)))
+		return rc;
+	if (strcmp(r->type, "voucher_payment") == 0 && (rc = match_redemption(b, r, &tx)))
+		return rc;
+	if (strcmp(r->type, "voucher_issue") == 0 && (rc = issue_voucher(b, r)))
 		return rc;
 	note_inserted(&b->tx, r);
 	memcpy(prev, r->mac, LEDGER_MAC_BYTES);

@@ -33,6 +33,7 @@
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 #include "receipts.h"
+#include "payments.h"
 #include "records.h"
 #include "wire.h"
 
@@ -45,6 +46,7 @@ enum route {
 	ROUTE_CATALOGUE,
 	ROUTE_HEARTBEAT,
 	ROUTE_RECEIPT_VERIFY,
+	ROUTE_PAYMENTS,
 	ROUTE_COUNT
 };
 
@@ -76,6 +78,7 @@ static unsigned route_of(const char *method, const char *url, enum route *route,
 		{"GET", "/v1/catalogue", ROUTE_CATALOGUE},
 		{"POST", "/v1/heartbeat", ROUTE_HEARTBEAT},
 		{"POST", "/v1/receipts/verify", ROUTE_RECEIPT_VERIFY},
+		{"POST", "/v1/payments", ROUTE_PAYMENTS},
 	};
 	unsigned status = 404;
 	for (size_t t = 0; t < G_N_ELEMENTS(table); t++) {
@@ -225,6 +228,7 @@ static void dispatch(struct server *srv, struct MHD_Connection *conn, struct req
 		break;
 	case ROUTE_HEARTBEAT: accounts_heartbeat(c, req->kiosk_id, buf, len, (int64_t)time(NULL), reply); break;
 	case ROUTE_RECEIPT_VERIFY: receipts_verify(c, buf, len, reply); break;
+	case ROUTE_PAYMENTS: payments_post(c, req->kiosk_id, buf, len, reply); break;
 	case ROUTE_COUNT:
 	default: reply_error(reply, 404, "not_found", NULL, 0, "no such resource"); break;
 	}

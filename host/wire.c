@@ -2,6 +2,7 @@
 #include "wire.h"
 
 #include "kiosk/core/jsonguard.h"
+#include "kiosk/core/vcode.h"
 
 #include <glib.h>
 #include <inttypes.h>
@@ -138,24 +139,28 @@ static int get_int(JsonObject *o, const char *name, int64_t *out, struct wire_er
 
 /* ---- records ---- */
 
-enum shape { S_ANY, S_UUID, S_CARD };
+static bool charset_ok(const char *s, const char *set) { return strspn(s, set) == strlen(s); }
+
+static const char ids_set[] = "abcdefghijklmnopqrstuvwxyz0123456789_-";
+
+enum shape { S_ANY, S_UUID, S_CARD, S_VCODE, S_ID };
 
 /* Per column of the ledger's chained tables: the JSON kinds it may take and its value rules,
- * as the kiosk's schema (kiosk/ledger/store.c, migration 4) holds them. A column the ledger
- * gains without a rule here refuses every record of its table: the host never stores what it
- * cannot check. */
+ * as the kiosk's schema (kiosk/ledger/store.c, migrations 4 and 11) holds them. A column the
+ * ledger gains without a rule here refuses every record of its table: the host never stores
+ * what it cannot check. */
 struct col_rule {
 	const char *table, *col;
 	bool is_int, nullable;
 	int64_t min; /* integers */
-	const char *one_of[3];
+	const char *one_of[5];
 	enum shape shape;
 };
 
 static const struct col_rule rules[] = {
 	{"tx", "uuid", false, false, 0, {NULL}, S_UUID},
 	{"tx", "seq", true, false, 1, {NULL}, S_ANY},
-	{"tx", "kind", false, false, 0, {"topup"}, S_ANY},
+	{"tx", "kind", false, false, 0, {"topup", "fees"}, S_ANY},
 	{"tx", "lang", false, false, 0, {"ar", "en"}, S_ANY},
 	{"tx", "opened_s", true, false, 0, {NULL}, S_ANY},
 	{"tx_item", "tx_rec", true, false, 1, {NULL}, S_ANY},
@@ -176,6 +181,30 @@ static const struct col_rule rules[] = {
 	{"tx_end", "recovered", true, false, 0, {NULL}, S_ANY},
 	{"tx_end", "credited_fils", true, false, 0, {NULL}, S_ANY},
 	{"tx_end", "at_s", true, false, 0, {NULL}, S_ANY},
+	/* Issue 13, the basket (CONTRACT-13.md, LED's table). */
+	{"fee_item", "tx_rec", true, false, 1, {NULL}, S_ANY},
+	{"fee_item", "n", true, false, 1, {NULL}, S_ANY},
+	{"fee_item", "entity", false, false, 0, {NULL}, S_ID},
+	{"fee_item", "service", false, false, 0, {NULL}, S_ID},
+	{"fee_item", "reference", false, true, 0, {NULL}, S_ANY},
+	{"fee_item", "bill", false, true, 0, {NULL}, S_ANY},
+	{"fee_item", "amount_fils", true, false, 1, {NULL}, S_ANY},
+	{"fee_result", "tx_rec", true, false, 1, {NULL}, S_ANY},
+	{"fee_result", "n", true, false, 1, {NULL}, S_ANY},
+	{"fee_result", "status", false, false, 0, {"paid", "refused", "offline", "unpaid", "unconfirmed"}, S_ANY},
+	{"fee_result", "host_ref", false, true, 0, {NULL}, S_ANY},
+	{"fee_result", "at_s", true, false, 0, {NULL}, S_ANY},
+	{"voucher_payment", "tx_rec", true, false, 1, {NULL}, S_ANY},
+	{"voucher_payment", "code", false, false, 0, {NULL}, S_VCODE},
+	{"voucher_payment", "redemption_id", false, false, 0, {NULL}, S_UUID},
+	{"voucher_payment", "value_fils", true, false, 1, {NULL}, S_ANY},
+	{"voucher_payment", "at_s", true, false, 0, {NULL}, S_ANY},
+	{"voucher_issue", "tx_rec", true, false, 1, {NULL}, S_ANY},
+	{"voucher_issue", "code", false, false, 0, {NULL}, S_VCODE},
+	{"voucher_issue", "value_fils", true, false, 1, {NULL}, S_ANY},
+	{"voucher_issue", "expires_s", true, false, 0, {NULL}, S_ANY},
+	{"voucher_issue", "why", false, false, 0, {"overpayment", "cancelled", "refused", "recovered"}, S_ANY},
+	{"voucher_issue", "at_s", true, false, 0, {NULL}, S_ANY},
 };
 
 static const struct col_rule *rule_of(const char *table, const char *col)
@@ -186,7 +215,8 @@ static const struct col_rule *rule_of(const char *table, const char *col)
 	return NULL;
 }
 
-static const char *const tables[] = {"tx", "tx_item", "payment", "suspense", "tx_end"};
+static const char *const tables[] = {"tx",	 "tx_item",    "payment",	  "suspense",	  "tx_end",
+				     "fee_item", "fee_result", "voucher_payment", "voucher_issue"};
 
 static int hexval(char c)
 {
@@ -270,7 +300,14 @@ static int parse_record(JsonNode *node, size_t index, struct wire_record *r, str
 		if (rule->shape == S_CARD && !wire_card_ok(s))
 			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": card must be 16 digits", r->rec);
 		if (rule->shape == S_UUID && !wire_uuid_ok(s))
-			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": uuid is not RFC 4122 text", r->rec);
+			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": %s is not RFC 4122 text", r->rec, col);
+		char canon[VCODE_DIGITS + 1];
+		if (rule->shape == S_VCODE && (vcode_parse(s, canon) != VCODE_OK || strcmp(canon, s) != 0))
+			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": %s is not a voucher code (vcode.h)", r->rec,
+				    col);
+		if (rule->shape == S_ID && (len < 1 || len > 32 || !charset_ok(s, ids_set)))
+			return fail(err, WIRE_BAD_RECORD, r->rec, "record %" PRId64 ": %s is not an id [a-z0-9_-]{1,32}", r->rec,
+				    col);
 		r->texts[c] = g_strdup(s);
 		r->vals[c] = (struct ledger_rec_val){LEDGER_REC_TEXT, 0, r->texts[c]};
 	}
@@ -425,6 +462,133 @@ int wire_voucher_redeem_parse(const char *buf, size_t len, struct wire_voucher *
 out_parser:
 	g_object_unref(parser);
 	return rc;
+}
+
+/* ---- payments ---- */
+
+static const char ref_set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-";
+
+/* A member that may be null: "" then. */
+static int get_text_or_null(JsonObject *o, const char *name, size_t max, char *out, size_t cap,
+			    struct wire_error *err)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	if (kind_of(n) == K_NULL || kind_of(n) == K_ABSENT) {
+		out[0] = '\0';
+		return 0;
+	}
+	return get_text(o, name, max, out, cap, err);
+}
+
+static int pay_line_parse(JsonNode *node, size_t k, struct wire_pay_line *l, struct wire_error *err)
+{
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu] is not an object", k);
+	JsonObject *o = json_node_get_object(node);
+	int64_t n = 0;
+	if (get_int(o, "n", &n, err) != 0 || get_text(o, "entity", 32, l->entity, sizeof(l->entity), err) != 0 ||
+	    get_text(o, "service", 32, l->service, sizeof(l->service), err) != 0 ||
+	    get_text_or_null(o, "reference", 32, l->reference, sizeof(l->reference), err) != 0 ||
+	    get_text_or_null(o, "bill", 32, l->bill, sizeof(l->bill), err) != 0 ||
+	    get_int(o, "amount_fils", &l->amount_fils, err) != 0) {
+		char why[sizeof(err->msg)];
+		memcpy(why, err->msg, sizeof(why));
+		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: %s", k, why);
+	}
+	if (n != (int64_t)k + 1)
+		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: n is %" PRId64 ", lines are numbered 1, 2, ... in order", k,
+			    n);
+	l->n = (int)n;
+	if (!charset_ok(l->entity, ids_set) || !charset_ok(l->service, ids_set))
+		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: entity and service are [a-z0-9_-]", k);
+	if (!charset_ok(l->reference, ref_set))
+		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: a reference is [A-Za-z0-9-]", k);
+	for (const char *c = l->bill; *c; c++)
+		if (*c < 0x21 || *c > 0x7e)
+			return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: a bill id is printable ASCII without spaces", k);
+	if (l->amount_fils < 1 || l->amount_fils > WIRE_FILS_MAX)
+		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: amount_fils must be 1 to %" PRId64, k, WIRE_FILS_MAX);
+	return 0;
+}
+
+int wire_payment_parse(const char *buf, size_t len, struct wire_payment *out, struct wire_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	memset(err, 0, sizeof(*err));
+	JsonParser *parser;
+	JsonObject *o = load_object(buf, len, &parser, err);
+	int rc = -1;
+	if (!o || get_text(o, "tx_uuid", 36, out->tx_uuid, sizeof(out->tx_uuid), err) != 0)
+		goto out_parser;
+	if (!wire_uuid_ok(out->tx_uuid)) {
+		fail(err, WIRE_BAD_REQUEST, 0, "'tx_uuid' must be RFC 4122 text");
+		goto out_parser;
+	}
+	/* One spelling per transaction: the key is compared as text in the canonical request. */
+	for (char *c = out->tx_uuid; *c; c++)
+		*c = g_ascii_tolower(*c);
+	JsonNode *an = json_object_get_member(o, "lines");
+	if (!an || !JSON_NODE_HOLDS_ARRAY(an)) {
+		fail(err, WIRE_BAD_REQUEST, 0, "'lines' must be an array");
+		goto out_parser;
+	}
+	JsonArray *a = json_node_get_array(an);
+	guint n = json_array_get_length(a);
+	if (n < 1 || n > WIRE_PAY_LINES_MAX) {
+		fail(err, WIRE_BAD_REQUEST, 0, "%u lines; a payment has 1 to %d", n, WIRE_PAY_LINES_MAX);
+		goto out_parser;
+	}
+	for (guint k = 0; k < n; k++)
+		if (pay_line_parse(json_array_get_element(a, k), k, &out->lines[k], err) != 0)
+			goto out_parser;
+	out->n = n;
+	rc = 0;
+out_parser:
+	g_object_unref(parser);
+	if (rc)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+static void add_text_or_null(JsonBuilder *b, const char *name, const char *v)
+{
+	json_builder_set_member_name(b, name);
+	if (v[0])
+		json_builder_add_string_value(b, v);
+	else
+		json_builder_add_null_value(b);
+}
+
+char *wire_payment_json(const struct wire_payment *p)
+{
+	JsonBuilder *b = json_builder_new();
+	json_builder_begin_object(b);
+	add_text_or_null(b, "tx_uuid", p->tx_uuid);
+	json_builder_set_member_name(b, "lines");
+	json_builder_begin_array(b);
+	for (size_t k = 0; k < p->n; k++) {
+		const struct wire_pay_line *l = &p->lines[k];
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "n");
+		json_builder_add_int_value(b, l->n);
+		add_text_or_null(b, "entity", l->entity);
+		add_text_or_null(b, "service", l->service);
+		add_text_or_null(b, "reference", l->reference);
+		add_text_or_null(b, "bill", l->bill);
+		json_builder_set_member_name(b, "amount_fils");
+		json_builder_add_int_value(b, l->amount_fils);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	JsonNode *root = json_builder_get_root(b);
+	JsonGenerator *gen = json_generator_new();
+	json_generator_set_root(gen, root);
+	char *text = json_generator_to_data(gen, NULL);
+	g_object_unref(gen);
+	json_node_unref(root);
+	g_object_unref(b);
+	return text;
 }
 
 /* ---- heartbeat ---- */

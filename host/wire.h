@@ -48,9 +48,10 @@ struct wire_batch {
 };
 
 /* POST /v1/records: {"records": [...]}, at most WIRE_BATCH_MAX. Each record must name a chained
- * table, carry every column of it with the ledger's type (integer, text or null where the
- * kiosk's schema allows) and value rules (no negative amounts, 16-digit cards, a v4-shaped
- * uuid, known kinds and states), and a 64-hex MAC; unknown members are ignored. Records must
+ * table (the fees tables of issue 13 too), carry every column of it with the ledger's type
+ * (integer, text or null where the kiosk's schema allows) and value rules (no negative
+ * amounts, 16-digit cards, a v4-shaped uuid, canonical voucher codes, entity and service ids,
+ * known kinds, states, statuses and reasons), and a 64-hex MAC; unknown members are ignored. Records must
  * come in strictly increasing `rec` (WIRE_BAD_REQUEST otherwise). Relations between records
  * (a tx_end's tx, its credited sum) are records.c's. 0 with *out filled (free it with
  * wire_batch_clear), or -1 with err filled and *out empty. */
@@ -73,6 +74,32 @@ struct wire_voucher {
  * "amount_fils"}). Codes are 1..64 bytes of printable ASCII; ids are RFC 4122 text. */
 int wire_voucher_validate_parse(const char *buf, size_t len, struct wire_voucher *out, struct wire_error *err);
 int wire_voucher_redeem_parse(const char *buf, size_t len, struct wire_voucher *out, struct wire_error *err);
+
+/* POST /v1/payments (issue 13): a basket's lines, paid idempotently per tx_uuid. */
+#define WIRE_PAY_LINES_MAX 10              /* the kiosk's LEDGER_BASKET_MAX */
+#define WIRE_FILS_MAX INT64_C(1000000000000) /* 10^12 fils: the kiosk's SYNC_WIRE_FILS_MAX */
+
+struct wire_pay_line {
+	int n;                   /* 1..: its place in the basket */
+	char entity[33], service[33];
+	char reference[33];      /* "" for none (null) */
+	char bill[33];           /* the host's item id, "" for none (null) */
+	int64_t amount_fils;     /* 1..WIRE_FILS_MAX */
+};
+
+struct wire_payment {
+	char tx_uuid[37];
+	size_t n;
+	struct wire_pay_line lines[WIRE_PAY_LINES_MAX];
+};
+
+/* {"tx_uuid": uuid, "lines": [{"n", "entity", "service", "reference", "bill", "amount_fils"}]}:
+ * 1..WIRE_PAY_LINES_MAX lines numbered 1, 2, ... in order; entity and service [a-z0-9_-]{1,32};
+ * reference null or [A-Za-z0-9-]{1,32}; bill null or 1..32 printable ASCII. */
+int wire_payment_parse(const char *buf, size_t len, struct wire_payment *out, struct wire_error *err);
+/* The request's canonical JSON (members in one order, absent reference and bill as null):
+ * what the idempotency check compares. Caller g_frees. */
+char *wire_payment_json(const struct wire_payment *p);
 
 #define WIRE_DEVICES_MAX 32
 

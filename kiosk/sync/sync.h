@@ -1,6 +1,7 @@
 /*
  * The sync to the host as the app sees it: a worker thread that drains the ledger to the
- * host, sends the heartbeat and asks card balances, never blocking a frame. The app gives a
+ * host, sends the heartbeat and asks the host's questions (card balances, fees, vouchers,
+ * payments), never blocking a frame. The app gives a
  * wake callback (called from the worker; the app turns it into its SDL wake event) and polls
  * the mailbox from its loop: the status snapshot and card answers. Pure C: no libcurl, SQLite
  * or GLib here. sync.c has the threads' hand-off; drain.c the drain's state machine.
@@ -83,6 +84,112 @@ struct sync_card_result {
 uint32_t sync_card_ask(struct sync *s, const char *card, struct kio_error *err);
 /* The loop polls: true, with *out, once the answer to the latest ask is in (then consumed). */
 bool sync_card_poll(struct sync *s, struct sync_card_result *out);
+
+/* ---- the fees asks (issue 13) ----
+ * Each kind has one slot: the latest ask of the kind, its id (never 0, unique across kinds and
+ * the card ask) and, once in, its answer for the poll, which returns it once. The fee ask is
+ * tried once (the customer waits at a CHECKING step; UNREACHABLE is an answer). */
+
+enum sync_fee_status {
+	SYNC_FEE_OK,             /* the host's answer: kind, amounts, items */
+	SYNC_FEE_NOT_FOUND,      /* 404: code is entity_unknown, service_unknown or reference_unknown */
+	SYNC_FEE_UNREACHABLE,    /* no answer in time, a 5xx, or one the parser refused: why says */
+	SYNC_FEE_NOT_CONFIGURED, /* no host: the service needs the host */
+	SYNC_FEE_ERROR,          /* the host refused the question (bad_request, certificate, date): code, why */
+	SYNC_FEE_STATUS_COUNT
+};
+/* "ok", "not-found", "unreachable", "not-configured", "error". */
+const char *sync_fee_status_name(int status);
+
+struct sync_fee_result {
+	uint32_t ask; /* the id sync_fee_ask returned */
+	enum sync_fee_status result;
+	/* SYNC_FEE_OK: */
+	char payee[SYNC_FEE_PAYEE_MAX];   /* masked by the host */
+	char description[SYNC_FEE_TEXT_MAX];
+	enum sync_fee_kind kind;
+	int64_t due_fils;                  /* FIXED */
+	size_t n_items, n_items_host;      /* ITEMS: kept (<= SYNC_FEE_ITEMS_MAX), and how many the host has */
+	struct sync_fee_item items[SYNC_FEE_ITEMS_MAX];
+	int64_t min_fils, max_fils, step_fils; /* OPEN */
+	char code[SYNC_WIRE_CODE_MAX];     /* NOT_FOUND, ERROR: the host's error code */
+	char why[256];                     /* every status but OK: for the log and the technician */
+};
+/* Asks GET /v1/fees/{entity}/{service}/{reference} (each copied); a newer fee ask replaces an
+ * unanswered one. Returns its id; 0 and KIO_ERR_INVALID when entity or service is not
+ * [a-z0-9_-]{1,32} or reference not [A-Za-z0-9-]{1,32} (nothing asked). */
+uint32_t sync_fee_ask(struct sync *s, const char *entity, const char *service, const char *reference,
+		      struct kio_error *err);
+/* True, with *out, once the answer to the latest fee ask is in (then consumed). */
+bool sync_fee_poll(struct sync *s, struct sync_fee_result *out);
+
+/* A voucher's validity (POST /v1/vouchers/validate), tried once like the fee ask: ANSWERED
+ * with answer.kind VALID (value_fils, expires), UNKNOWN, SPENT, EXPIRED, or RETRY/REFUSED
+ * (the host could not or would not say); UNREACHABLE; NOT_CONFIGURED. */
+struct sync_voucher_result {
+	uint32_t ask;
+	enum sync_ask_result result;
+	struct sync_voucher_answer answer; /* SYNC_ASK_ANSWERED */
+	char why[256];
+};
+/* code: the canonical 16 digits, check digit holding (vcode.h; copied). 0 and
+ * KIO_ERR_INVALID otherwise. A newer
+ * voucher ask replaces an unanswered one. */
+uint32_t sync_voucher_ask(struct sync *s, const char *code, struct kio_error *err);
+bool sync_voucher_poll(struct sync *s, struct sync_voucher_result *out);
+
+/*
+ * The asks that move money at the host, redeem and pay, are retried with their same
+ * idempotency key (redemption_id, tx_uuid) until the host answers: a timeout, a 5xx or an
+ * answer the parser refused may hide a commit, and the retry gets the first answer again.
+ * Delays double from host.backoff_min_ms up to SYNC_ASK_RETRY_MAX_MS. The poll gives only
+ * the final answer (result ANSWERED; NOT_CONFIGURED or UNREACHABLE only when there is no
+ * worker, nothing sent); sync_ask_give_up stops the retries. One of each kind at a time: a
+ * second ask while one is unanswered is refused KIO_ERR_BUSY (replacing it would stop the
+ * retries of one the host may have applied).
+ */
+#define SYNC_ASK_RETRY_MAX_MS 5000
+
+struct sync_redeem_result {
+	uint32_t ask;
+	enum sync_ask_result result;
+	struct sync_redeem_answer answer; /* SYNC_ASK_ANSWERED: REDEEMED, UNKNOWN, SPENT, EXPIRED, MISMATCH, REFUSED */
+	int attempts;                     /* exchanges it took */
+	char why[256];                    /* the last failed attempt's, or the host's refusal */
+};
+/* Redeems amount_fils (>= 1) of the voucher code (canonical, vcode.h) into the transaction tx_uuid,
+ * idempotent per redemption_id (a UUID the caller made and stored before the first attempt).
+ * All copied. 0 and KIO_ERR_INVALID for a bad shape, KIO_ERR_BUSY while a redemption is
+ * unanswered. */
+uint32_t sync_voucher_redeem(struct sync *s, const char *code, const char *redemption_id, const char *tx_uuid,
+			     int64_t amount_fils, struct kio_error *err);
+bool sync_redeem_poll(struct sync *s, struct sync_redeem_result *out);
+
+/* One basket line as POST /v1/payments sends it (the ledger's struct ledger_fee_line: n is
+ * its place, from 1). reference and bill "" when the line has none (sent as null). */
+struct sync_pay_line {
+	char entity[33], service[33], reference[25], bill[33];
+	int64_t amount_fils; /* 1..SYNC_WIRE_FILS_MAX */
+};
+struct sync_pay_result {
+	uint32_t ask;
+	enum sync_ask_result result;
+	struct sync_pay_answer answer; /* SYNC_ASK_ANSWERED: ANSWERED (per line paid/refused), MISMATCH, REFUSED */
+	int attempts;
+	char why[256];
+};
+/* Pays lines[0..n-1] (copied; 1..SYNC_PAY_LINES_MAX, entity and service [a-z0-9_-]{1,32},
+ * reference [A-Za-z0-9-]{0,24}, bill printable ASCII {0,32}) for the transaction tx_uuid,
+ * idempotent per tx_uuid at the host. 0 and KIO_ERR_INVALID for a bad shape, KIO_ERR_BUSY
+ * while a payment is unanswered. */
+uint32_t sync_pay_ask(struct sync *s, const char *tx_uuid, const struct sync_pay_line *lines, size_t n,
+		      struct kio_error *err);
+bool sync_pay_poll(struct sync *s, struct sync_pay_result *out);
+
+/* Stops retrying the redeem or pay ask `ask` (an exchange under way finishes; its answer is
+ * dropped). The host may have applied it: the caller keeps the key to settle it later. True
+ * when ask was still unanswered. */
+bool sync_ask_give_up(struct sync *s, uint32_t ask);
 
 /* ---- offline limits ([offline]) ---- */
 

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static JsonParser *parse(const char *buf, size_t len, const char *ctx, JsonObject **root, struct kio_error *err)
@@ -324,7 +325,9 @@ int sync_wire_heartbeat_answer(int status, const char *buf, size_t len, int64_t 
 	if (status != 200) {
 		struct sync_wire_error e;
 		struct kio_error perr;
-		p = len > 0 ? parse(buf, len, ctx, &root, &perr) : NULL;
+		/* Parsed whenever a refusal could follow from it: an empty body is refused by parse,
+		 * which fills perr (read below); only a retryable status may come without one. */
+		p = len > 0 || !retryable(status) ? parse(buf, len, ctx, &root, &perr) : NULL;
 		if (!p && !retryable(status)) {
 			if (err)
 				*err = perr;
@@ -346,5 +349,468 @@ int sync_wire_heartbeat_answer(int status, const char *buf, size_t len, int64_t 
 out:
 	if (p)
 		g_object_unref(p);
+	return rc;
+}
+
+/* ---- fees (issue 13) ---- */
+
+const char *sync_fee_kind_name(int kind)
+{
+	static const char *const names[SYNC_FEE_KIND_COUNT] = {"fixed", "items", "open"};
+	return kind >= 0 && kind < SYNC_FEE_KIND_COUNT ? names[kind] : NULL;
+}
+
+/* An amount member in 0..SYNC_WIRE_FILS_MAX, at least min. */
+static int get_fils(JsonObject *o, const char *name, int64_t min, int64_t *v, const char *ctx, struct kio_error *err)
+{
+	int rc = get_int(o, name, true, min, v, ctx, err);
+	if (!rc && *v > SYNC_WIRE_FILS_MAX)
+		rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: '%s' is %" PRId64 ", above the %" PRId64 "-fils limit", ctx, name,
+			      *v, SYNC_WIRE_FILS_MAX);
+	return rc;
+}
+
+/* A string member copied printable into dst (cap bytes, cut on a character boundary). */
+static int get_text(JsonObject *o, const char *name, char *dst, size_t cap, const char *ctx, struct kio_error *err)
+{
+	const char *v = get_string(o, name, ctx, err);
+	if (!v)
+		return KIO_ERR_PROTOCOL;
+	copy_message(dst, cap, v);
+	return 0;
+}
+
+/* An identifier the kiosk sends back or books as it came: 1..max printable ASCII characters,
+ * no space (a cut or a replaced character would name another thing). */
+static int get_ident(JsonObject *o, const char *name, char *dst, size_t max, const char *ctx, struct kio_error *err)
+{
+	const char *v = get_string(o, name, ctx, err);
+	if (!v)
+		return KIO_ERR_PROTOCOL;
+	size_t n = strlen(v);
+	if (n == 0 || n > max)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: '%s' is %zu bytes long (1 to %zu)", ctx, name, n, max);
+	for (size_t k = 0; k < n; k++)
+		if ((unsigned char)v[k] <= 0x20 || (unsigned char)v[k] >= 0x7f)
+			return kio_fail(err, KIO_ERR_PROTOCOL, "%s: '%s' holds a byte 0x%02X (printable ASCII only)", ctx, name,
+					(unsigned char)v[k]);
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+/* A member that must echo what was asked. */
+static int get_echo(JsonObject *o, const char *name, const char *want, const char *ctx, struct kio_error *err)
+{
+	const char *v = get_string(o, name, ctx, err);
+	if (!v)
+		return KIO_ERR_PROTOCOL;
+	if (strcmp(v, want) != 0)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: the answer is about %s '%.40s', not '%s'", ctx, name, v, want);
+	return 0;
+}
+
+static int fee_items(JsonObject *root, struct sync_fee_answer *a, const char *ctx, struct kio_error *err)
+{
+	JsonNode *n = json_object_get_member(root, "items");
+	if (!n)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: no 'items'", ctx);
+	if (!JSON_NODE_HOLDS_ARRAY(n))
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: 'items' is not an array", ctx);
+	JsonArray *arr = json_node_get_array(n);
+	guint len = json_array_get_length(arr);
+	if (a->fee_kind != SYNC_FEE_KIND_ITEMS) {
+		if (len)
+			return kio_fail(err, KIO_ERR_PROTOCOL, "%s: a %s amount with %u items (items belong to kind items)",
+					ctx, sync_fee_kind_name(a->fee_kind), len);
+		return 0;
+	}
+	for (guint k = 0; k < len; k++) {
+		JsonNode *e = json_array_get_element(arr, k);
+		char ictx[96];
+		snprintf(ictx, sizeof(ictx), "%s: item %u", ctx, k + 1);
+		if (!JSON_NODE_HOLDS_OBJECT(e))
+			return kio_fail(err, KIO_ERR_PROTOCOL, "%s is not an object", ictx);
+		JsonObject *io = json_node_get_object(e);
+		struct sync_fee_item it = {0};
+		int rc = get_ident(io, "id", it.id, SYNC_FEE_ID_MAX, ictx, err);
+		if (!rc)
+			rc = get_text(io, "description", it.description, sizeof(it.description), ictx, err);
+		if (!rc)
+			rc = get_fils(io, "amount_fils", 1, &it.amount_fils, ictx, err);
+		if (rc)
+			return rc;
+		/* Ids name what /v1/payments pays: two alike would pay one bill twice. */
+		for (guint j = 0; j < k; j++) {
+			JsonObject *jo = json_array_get_object_element(arr, j);
+			if (strcmp(json_object_get_string_member(jo, "id"), it.id) == 0)
+				return kio_fail(err, KIO_ERR_PROTOCOL, "%s: id '%s' is also item %u's", ictx, it.id, j + 1);
+		}
+		if (a->n_items < SYNC_FEE_ITEMS_MAX)
+			a->items[a->n_items++] = it;
+	}
+	a->n_items_host = len;
+	return 0;
+}
+
+int sync_wire_fee_answer(int status, const char *buf, size_t len, const char *entity, const char *service,
+			 const char *reference, struct sync_fee_answer *out, struct kio_error *err)
+{
+	char ctx[64];
+	snprintf(ctx, sizeof(ctx), "host answer %d to GET /v1/fees", status);
+	struct sync_fee_answer a = {0};
+	if (status != 200 && !(status >= 400 && status <= 599))
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: not an answer this call has", ctx);
+	JsonObject *root = NULL;
+	JsonParser *p = NULL;
+	struct kio_error perr;
+	if (status == 200 || !retryable(status) || len > 0) {
+		p = parse(buf, len, ctx, &root, &perr);
+		if (!p && !retryable(status)) {
+			if (err)
+				*err = perr;
+			return perr.code;
+		}
+	}
+	int rc = 0;
+	if (status == 200) {
+		a.kind = SYNC_FEE_FOUND;
+		rc = get_echo(root, "entity", entity, ctx, err);
+		if (!rc)
+			rc = get_echo(root, "service", service, ctx, err);
+		if (!rc)
+			rc = get_echo(root, "reference", reference, ctx, err);
+		if (!rc)
+			rc = get_text(root, "payee", a.payee, sizeof(a.payee), ctx, err);
+		if (!rc)
+			rc = get_text(root, "description", a.description, sizeof(a.description), ctx, err);
+		if (rc)
+			goto out;
+		JsonNode *an = json_object_get_member(root, "amount");
+		if (!an || !JSON_NODE_HOLDS_OBJECT(an)) {
+			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: %s", ctx, an ? "'amount' is not an object" : "no 'amount'");
+			goto out;
+		}
+		JsonObject *ao = json_node_get_object(an);
+		const char *kind = get_string(ao, "kind", ctx, err);
+		if (!kind) {
+			rc = KIO_ERR_PROTOCOL;
+			goto out;
+		}
+		int k = 0;
+		while (k < SYNC_FEE_KIND_COUNT && strcmp(sync_fee_kind_name(k), kind) != 0)
+			k++;
+		if (k == SYNC_FEE_KIND_COUNT) {
+			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: unknown amount kind '%.32s'", ctx, kind);
+			goto out;
+		}
+		a.fee_kind = (enum sync_fee_kind)k;
+		if (a.fee_kind == SYNC_FEE_KIND_FIXED) {
+			rc = get_fils(ao, "due_fils", 0, &a.due_fils, ctx, err);
+		} else if (a.fee_kind == SYNC_FEE_KIND_OPEN) {
+			rc = get_fils(ao, "min_fils", 1, &a.min_fils, ctx, err);
+			if (!rc)
+				rc = get_fils(ao, "max_fils", 1, &a.max_fils, ctx, err);
+			if (!rc)
+				rc = get_fils(ao, "step_fils", 1, &a.step_fils, ctx, err);
+			if (!rc && a.max_fils < a.min_fils)
+				rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: max_fils %" PRId64 " is below min_fils %" PRId64, ctx,
+					      a.max_fils, a.min_fils);
+		}
+		if (!rc)
+			rc = fee_items(root, &a, ctx, err);
+		goto out;
+	}
+	rc = parse_error(status, root, &a.error, ctx, err);
+	if (rc)
+		goto out;
+	if (retryable(status))
+		a.kind = SYNC_FEE_RETRY;
+	else if (strcmp(a.error.code, "entity_unknown") == 0 || strcmp(a.error.code, "service_unknown") == 0 ||
+		 strcmp(a.error.code, "reference_unknown") == 0)
+		a.kind = SYNC_FEE_UNKNOWN;
+	else
+		a.kind = SYNC_FEE_REFUSED;
+out:
+	if (p)
+		g_object_unref(p);
+	if (!rc)
+		*out = a;
+	return rc;
+}
+
+/* The start every ask's answer shares: a status this call has, then the body parsed whenever
+ * an answer or a refusal may follow from it (a retryable status may come bodiless). 0 with
+ * *p (maybe NULL for a bodiless retryable answer) or the refusal. */
+static int open_answer(int status, const char *buf, size_t len, const char *ctx, JsonParser **p, JsonObject **root,
+		       struct kio_error *err)
+{
+	*p = NULL;
+	*root = NULL;
+	if (status != 200 && !(status >= 400 && status <= 599))
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: not an answer this call has", ctx);
+	if (status == 200 || !retryable(status) || len > 0) {
+		struct kio_error perr;
+		*p = parse(buf, len, ctx, root, &perr);
+		if (!*p && !retryable(status)) {
+			if (err)
+				*err = perr;
+			return perr.code;
+		}
+	}
+	return 0;
+}
+
+const char *sync_voucher_kind_name(int kind)
+{
+	static const char *const names[SYNC_VOUCHER_KIND_COUNT] = {"valid",   "redeemed", "unknown", "spent",
+								    "expired", "mismatch", "retry",   "refused"};
+	return kind >= 0 && kind < SYNC_VOUCHER_KIND_COUNT ? names[kind] : NULL;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* "YYYY-MM-DD", a real date from 2000 to 9999, to the last second of that day in Dubai. */
+static bool dubai_day_end(const char *v, int64_t *end_s)
+{
+	if (strlen(v) != 10 || v[4] != '-' || v[7] != '-')
+		return false;
+	for (int k = 0; k < 10; k++)
+		if (k != 4 && k != 7 && (v[k] < '0' || v[k] > '9'))
+			return false;
+	int y = atoi(v), m = atoi(v + 5), d = atoi(v + 8);
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 2000 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap))
+		return false;
+	*end_s = (days_from_civil(y, m, d) + 1) * 86400 - 4 * 3600 - 1;
+	return true;
+}
+
+static enum sync_voucher_kind voucher_error_kind(int status, const char *code)
+{
+	if (retryable(status))
+		return SYNC_VOUCHER_RETRY;
+	if (strcmp(code, "voucher_unknown") == 0)
+		return SYNC_VOUCHER_UNKNOWN;
+	if (strcmp(code, "voucher_spent") == 0)
+		return SYNC_VOUCHER_SPENT;
+	if (strcmp(code, "voucher_expired") == 0)
+		return SYNC_VOUCHER_EXPIRED;
+	if (strcmp(code, "idempotency_mismatch") == 0)
+		return SYNC_VOUCHER_MISMATCH;
+	return SYNC_VOUCHER_REFUSED;
+}
+
+int sync_wire_voucher_answer(int status, const char *buf, size_t len, const char *code,
+			     struct sync_voucher_answer *out, struct kio_error *err)
+{
+	char ctx[80];
+	snprintf(ctx, sizeof(ctx), "host answer %d to POST /v1/vouchers/validate", status);
+	struct sync_voucher_answer a = {0};
+	JsonParser *p;
+	JsonObject *root;
+	int rc = open_answer(status, buf, len, ctx, &p, &root, err);
+	if (rc)
+		return rc;
+	if (status == 200) {
+		a.kind = SYNC_VOUCHER_VALID;
+		rc = get_echo(root, "code", code, ctx, err);
+		const char *st = rc ? NULL : get_string(root, "status", ctx, err);
+		if (!st) {
+			rc = KIO_ERR_PROTOCOL;
+			goto out;
+		}
+		if (strcmp(st, "valid") != 0) {
+			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: status '%.32s' (a 200 is only ever valid)", ctx, st);
+			goto out;
+		}
+		rc = get_fils(root, "value_fils", 1, &a.value_fils, ctx, err);
+		const char *ex = rc ? NULL : get_string(root, "expires", ctx, err);
+		if (!ex) {
+			rc = KIO_ERR_PROTOCOL;
+			goto out;
+		}
+		if (!dubai_day_end(ex, &a.expires_s)) {
+			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: expires '%.32s' is not a date YYYY-MM-DD", ctx, ex);
+			goto out;
+		}
+		memcpy(a.expires, ex, 11);
+		goto out;
+	}
+	rc = parse_error(status, root, &a.error, ctx, err);
+	if (!rc)
+		a.kind = voucher_error_kind(status, a.error.code);
+	if (!rc && a.kind == SYNC_VOUCHER_MISMATCH)
+		a.kind = SYNC_VOUCHER_REFUSED; /* validate has no idempotency key */
+out:
+	if (p)
+		g_object_unref(p);
+	if (!rc)
+		*out = a;
+	return rc;
+}
+
+int sync_wire_redeem_answer(int status, const char *buf, size_t len, const char *code, const char *redemption_id,
+			    int64_t amount_fils, struct sync_redeem_answer *out, struct kio_error *err)
+{
+	char ctx[80];
+	snprintf(ctx, sizeof(ctx), "host answer %d to POST /v1/vouchers/redeem", status);
+	struct sync_redeem_answer a = {0};
+	JsonParser *p;
+	JsonObject *root;
+	int rc = open_answer(status, buf, len, ctx, &p, &root, err);
+	if (rc)
+		return rc;
+	if (status == 200) {
+		a.kind = SYNC_VOUCHER_REDEEMED;
+		rc = get_echo(root, "code", code, ctx, err);
+		const char *id = rc ? NULL : get_string(root, "redemption_id", ctx, err);
+		if (!id) {
+			rc = KIO_ERR_PROTOCOL;
+			goto out;
+		}
+		if (g_ascii_strcasecmp(id, redemption_id) != 0) {
+			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: the answer is about redemption '%.40s', not '%s'", ctx, id,
+				      redemption_id);
+			goto out;
+		}
+		rc = get_fils(root, "redeemed_fils", 0, &a.redeemed_fils, ctx, err);
+		if (!rc)
+			rc = get_fils(root, "remaining_fils", 0, &a.remaining_fils, ctx, err);
+		/* The kiosk books what it asked for: a host redeeming anything else is not believed. */
+		if (!rc && a.redeemed_fils != amount_fils)
+			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: redeemed %" PRId64 " fils, but %" PRId64 " were asked", ctx,
+				      a.redeemed_fils, amount_fils);
+		goto out;
+	}
+	rc = parse_error(status, root, &a.error, ctx, err);
+	if (!rc)
+		a.kind = voucher_error_kind(status, a.error.code);
+out:
+	if (p)
+		g_object_unref(p);
+	if (!rc)
+		*out = a;
+	return rc;
+}
+
+const char *sync_line_status_name(int status)
+{
+	static const char *const names[SYNC_LINE_STATUS_COUNT] = {"paid", "refused"};
+	return status >= 0 && status < SYNC_LINE_STATUS_COUNT ? names[status] : NULL;
+}
+
+const char *sync_pay_kind_name(int kind)
+{
+	static const char *const names[SYNC_PAY_KIND_COUNT] = {"answered", "mismatch", "retry", "refused"};
+	return kind >= 0 && kind < SYNC_PAY_KIND_COUNT ? names[kind] : NULL;
+}
+
+static int pay_line(JsonNode *e, size_t n, struct sync_pay_answer *a, bool seen[], const char *ctx,
+		    struct kio_error *err)
+{
+	if (!JSON_NODE_HOLDS_OBJECT(e))
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: a line is not an object", ctx);
+	JsonObject *o = json_node_get_object(e);
+	int64_t ln = 0;
+	int rc = get_int(o, "n", true, 1, &ln, ctx, err);
+	if (rc)
+		return rc;
+	if (ln > (int64_t)n)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: line %" PRId64 " answered, but %zu were sent", ctx, ln, n);
+	if (seen[ln - 1])
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: line %" PRId64 " answered twice", ctx, ln);
+	seen[ln - 1] = true;
+	char lctx[96];
+	snprintf(lctx, sizeof(lctx), "%s: line %" PRId64, ctx, ln);
+	struct sync_pay_line_answer *l = &a->lines[ln - 1];
+	const char *st = get_string(o, "status", lctx, err);
+	if (!st)
+		return KIO_ERR_PROTOCOL;
+	if (strcmp(st, "paid") == 0) {
+		l->status = SYNC_LINE_PAID;
+		return get_ident(o, "host_ref", l->host_ref, SYNC_HOST_REF_MAX, lctx, err);
+	}
+	if (strcmp(st, "refused") != 0)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: unknown status '%.32s'", lctx, st);
+	l->status = SYNC_LINE_REFUSED;
+	const char *why = get_string(o, "reason", lctx, err);
+	if (!why)
+		return KIO_ERR_PROTOCOL;
+	size_t wl = strlen(why);
+	if (wl == 0 || wl >= sizeof(l->reason) || strspn(why, "abcdefghijklmnopqrstuvwxyz0123456789_") != wl)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: reason is not a snake_case word", lctx);
+	memcpy(l->reason, why, wl + 1);
+	JsonNode *m = json_object_get_member(o, "message");
+	if (m && JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_STRING)
+		copy_message(l->message, sizeof(l->message), json_node_get_string(m));
+	return 0;
+}
+
+int sync_wire_pay_answer(int status, const char *buf, size_t len, const char *tx_uuid, size_t n,
+			 struct sync_pay_answer *out, struct kio_error *err)
+{
+	char ctx[64];
+	snprintf(ctx, sizeof(ctx), "host answer %d to POST /v1/payments", status);
+	struct sync_pay_answer a = {0};
+	if (n < 1 || n > SYNC_PAY_LINES_MAX)
+		return kio_fail(err, KIO_ERR_INVALID, "%s: %zu lines asked (1 to %d)", ctx, n, SYNC_PAY_LINES_MAX);
+	JsonParser *p;
+	JsonObject *root;
+	int rc = open_answer(status, buf, len, ctx, &p, &root, err);
+	if (rc)
+		return rc;
+	if (status == 200) {
+		a.kind = SYNC_PAY_ANSWERED;
+		a.n = n;
+		const char *u = get_string(root, "tx_uuid", ctx, err);
+		if (!u) {
+			rc = KIO_ERR_PROTOCOL;
+			goto out;
+		}
+		if (g_ascii_strcasecmp(u, tx_uuid) != 0) {
+			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: the answer is about transaction '%.40s', not '%s'", ctx, u,
+				      tx_uuid);
+			goto out;
+		}
+		JsonNode *ln = json_object_get_member(root, "lines");
+		if (!ln || !JSON_NODE_HOLDS_ARRAY(ln)) {
+			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: %s", ctx, ln ? "'lines' is not an array" : "no 'lines'");
+			goto out;
+		}
+		JsonArray *arr = json_node_get_array(ln);
+		guint got = json_array_get_length(arr);
+		if (got != n) {
+			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: %u lines answered, %zu sent", ctx, got, n);
+			goto out;
+		}
+		bool seen[SYNC_PAY_LINES_MAX] = {false};
+		for (guint k = 0; k < got && !rc; k++)
+			rc = pay_line(json_array_get_element(arr, k), n, &a, seen, ctx, err);
+		goto out;
+	}
+	rc = parse_error(status, root, &a.error, ctx, err);
+	if (rc)
+		goto out;
+	if (retryable(status))
+		a.kind = SYNC_PAY_RETRY;
+	else if (strcmp(a.error.code, "idempotency_mismatch") == 0)
+		a.kind = SYNC_PAY_MISMATCH;
+	else
+		a.kind = SYNC_PAY_REFUSED;
+out:
+	if (p)
+		g_object_unref(p);
+	if (!rc)
+		*out = a;
 	return rc;
 }

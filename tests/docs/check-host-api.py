@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Checks docs/host-api.yaml against the lead's contract for issue 12 (CONTRACT-12.md).
+"""Checks docs/host-api.yaml against the lead's contracts for issues 12 and 13 (CONTRACT-12.md,
+CONTRACT-13.md: POST /v1/payments and the fees records).
 
 Parsed with a real YAML parser (PyYAML), then: OpenAPI 3.1; every path and method of the
 contract; every error code of the contract under its status, with an example; every money
@@ -30,6 +31,7 @@ PATHS = {
     "/v1/vouchers/redeem": {"post"},
     "/v1/catalogue": {"get"},
     "/v1/heartbeat": {"post"},
+    "/v1/payments": {"post"},  # issue 13 (CONTRACT-13.md, LINK)
 }
 
 # Every error code of the contract with its status, and where it must be documented (None:
@@ -41,9 +43,9 @@ CODES = {
     "bad_certificate": (403, None),
     "date_out_of_window": (401, None),
     "date_missing": (400, None),
-    "bad_request": (400, ["/v1/records", "/v1/vouchers/validate", "/v1/vouchers/redeem", "/v1/heartbeat"]),
-    "bad_json": (400, ["/v1/records", "/v1/vouchers/validate", "/v1/vouchers/redeem", "/v1/heartbeat"]),
-    "body_too_large": (413, ["/v1/records", "/v1/vouchers/validate", "/v1/vouchers/redeem", "/v1/heartbeat"]),
+    "bad_request": (400, ["/v1/records", "/v1/vouchers/validate", "/v1/vouchers/redeem", "/v1/heartbeat", "/v1/payments"]),
+    "bad_json": (400, ["/v1/records", "/v1/vouchers/validate", "/v1/vouchers/redeem", "/v1/heartbeat", "/v1/payments"]),
+    "body_too_large": (413, ["/v1/records", "/v1/vouchers/validate", "/v1/vouchers/redeem", "/v1/heartbeat", "/v1/payments"]),
     "record_conflict": (409, ["/v1/records"]),
     "sequence_gap": (409, ["/v1/records"]),
     "chain_broken": (422, ["/v1/records"]),
@@ -53,7 +55,7 @@ CODES = {
     "reference_unknown": (404, ["/v1/fees/{entity}/{service}/{reference}"]),
     "entity_unknown": (404, ["/v1/fees/{entity}/{service}/{reference}"]),
     "service_unknown": (404, ["/v1/fees/{entity}/{service}/{reference}"]),
-    "idempotency_mismatch": (422, ["/v1/vouchers/redeem"]),
+    "idempotency_mismatch": (422, ["/v1/vouchers/redeem", "/v1/payments"]),
     "voucher_unknown": (404, ["/v1/vouchers/validate", "/v1/vouchers/redeem"]),
     "voucher_spent": (409, ["/v1/vouchers/validate", "/v1/vouchers/redeem"]),
     "voucher_expired": (410, ["/v1/vouchers/validate", "/v1/vouchers/redeem"]),
@@ -265,8 +267,9 @@ def check(doc):
         types.add(((alt.get("properties") or {}).get("type") or {}).get("const"))
         if "mac" not in (alt.get("required") or []) or "rec" not in (alt.get("required") or []):
             bad.append(f"record type {types!r}: rec and mac not required")
-    if types != {"tx", "tx_item", "payment", "suspense", "tx_end"}:
-        bad.append(f"Record types are {sorted(t for t in types if t)}, not the ledger's five tables")
+    if types != {"tx", "tx_item", "payment", "suspense", "tx_end",
+                 "fee_item", "fee_result", "voucher_payment", "voucher_issue"}:
+        bad.append(f"Record types are {sorted(t for t in types if t)}, not the ledger's nine chained tables")
 
     # 10. The demo data set in the examples.
     values = []

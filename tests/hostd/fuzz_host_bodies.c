@@ -1,10 +1,12 @@
 /*
  * Fuzz target: the reference host's parsers of every request body and the Date header
  * (host/wire.h). Input: one selector byte (records, voucher validate, voucher redeem,
- * heartbeat, Date) then the body. Promises: no read past the input; a parse that succeeds
+ * heartbeat, Date, payment) then the body. Promises: no read past the input; a parse that succeeds
  * gives only what the rules allow (records in increasing rec, every column of its table with
  * an allowed kind, no negative amount, a 16-digit card), and a record's canonical JSON parses
- * back to the same JSON (what the host stores is what it compares duplicates with).
+ * back to the same JSON (what the host stores is what it compares duplicates with); a payment
+ * has 1..10 lines numbered in order with amounts in range, and its canonical JSON parses back
+ * to the same canonical JSON (what the idempotency check compares).
  */
 #include <glib.h>
 #include <stdint.h>
@@ -51,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *body = (const char *)data + 1;
 	size_t len = size - 1;
 	struct wire_error err;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0: {
 		struct wire_batch b;
 		if (wire_records_parse(body, len, &b, &err) == 0) {
@@ -65,9 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1:
 	case 2: {
 		struct wire_voucher v;
-		int rc = data[0] % 5 == 1 ? wire_voucher_validate_parse(body, len, &v, &err)
+		int rc = data[0] % 6 == 1 ? wire_voucher_validate_parse(body, len, &v, &err)
 					  : wire_voucher_redeem_parse(body, len, &v, &err);
-		if (rc == 0 && (strlen(v.code) < 1 || (data[0] % 5 == 2 && v.amount_fils <= 0)))
+		if (rc == 0 && (strlen(v.code) < 1 || (data[0] % 6 == 2 && v.amount_fils <= 0)))
 			abort();
 		break;
 	}
@@ -80,6 +82,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	}
+	case 5: {
+		struct wire_payment p, again;
+		if (wire_payment_parse(body, len, &p, &err) != 0) {
+			if (p.n != 0)
+				abort();
+			break;
+		}
+		if (p.n < 1 || p.n > WIRE_PAY_LINES_MAX || !wire_uuid_ok(p.tx_uuid))
+			abort();
+		for (size_t k = 0; k < p.n; k++)
+			if (p.lines[k].n != (int)k + 1 || p.lines[k].amount_fils < 1 || p.lines[k].amount_fils > WIRE_FILS_MAX ||
+			    !p.lines[k].entity[0] || !p.lines[k].service[0])
+				abort();
+		char *json = wire_payment_json(&p);
+		if (wire_payment_parse(json, strlen(json), &again, &err) != 0)
+			abort();
+		char *json2 = wire_payment_json(&again);
+		if (strcmp(json, json2) != 0)
+			abort();
+		g_free(json);
+		g_free(json2);
+		break;
+	}
+	case 4:
 	default: {
 		char text[64];
 		size_t n = len < sizeof(text) - 1 ? len : sizeof(text) - 1;

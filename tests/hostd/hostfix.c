@@ -145,8 +145,9 @@ void hostfix_exec(PGconn *c, const char *sql)
 
 char *hostfix_snapshot(PGconn *c)
 {
-	static const char *const tables[] = {"record", "card", "card_credit", "kiosk_sync", "voucher",
-					     "voucher_redemption", "kiosk_cert"};
+	static const char *const tables[] = {"record",	    "card",	    "card_credit",	"kiosk_sync",
+					     "voucher",	    "voucher_redemption", "kiosk_cert",	"fee_payment",
+					     "fee_payment_line", "fee_account",	"fee_item",		"fee_owed"};
 	GString *s = g_string_new(NULL);
 	for (size_t t = 0; t < G_N_ELEMENTS(tables); t++) {
 		char *sql = g_strdup_printf("SELECT coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '') FROM %s x",

@@ -27,7 +27,7 @@ int64_t hostfix_int(PGconn *c, const char *sql);
 /* Runs sql, aborting the test when it fails. */
 void hostfix_exec(PGconn *c, const char *sql);
 /* Every row of the tables a request may change (records, cards, credits, sync rows, vouchers,
- * redemptions, heartbeats) as text: equal snapshots, nothing changed. Caller g_frees. */
+ * redemptions, certificates, fee payments and the bills they mark, fees owed) as text: equal snapshots, nothing changed. Caller g_frees. */
 char *hostfix_snapshot(PGconn *c);
 /* H5 of host/records.c for every card: balance = opening + credits. */
 void hostfix_assert_balances(PGconn *c);

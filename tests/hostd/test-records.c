@@ -16,6 +16,7 @@
 #include "host/db.h"
 #include "host/demo.h"
 #include "host/dump.h"
+#include "host/payments.h"
 #include "host/records.h"
 #include "hostfix.h"
 #include "kiosk/ledger/chain.h"
@@ -682,6 +683,10 @@ static void test_cards_and_fees(void)
 		{"dewa", "water", "1", 404, "service_unknown"},
 		{"dewa", "bill", "2000000000", 404, "reference_unknown"},
 		{"dewa", "bill", "20001'23", 400, "bad_request"},
+		/* The API's ids take dashes (the kiosk's catalogue has vehicle-renewal): not found, not bad. */
+		{"road-x", "vehicle-renewal", "1", 404, "entity_unknown"},
+		{"dewa", "vehicle-renewal", "1", 404, "service_unknown"},
+		{"dewa", "bill_x", "1", 404, "service_unknown"},
 	};
 	for (size_t k = 0; k < G_N_ELEMENTS(misses); k++) {
 		accounts_fee(db, misses[k].e, misses[k].s, misses[k].ref, &r);
@@ -721,10 +726,10 @@ static void test_vouchers(void)
 		unsigned status;
 		const char *err;
 	} checks[] = {
-		{"DEMO-5000", 200, NULL},
-		{"DEMO-SPENT", 409, "voucher_spent"},
-		{"DEMO-EXPIRED", 410, "voucher_expired"},
-		{"DEMO-NONE", 404, "voucher_unknown"},
+		{"9135724680246804", 200, NULL},
+		{"9382716059483720", 409, "voucher_spent"},
+		{"9473625180937462", 410, "voucher_expired"},
+		{"9100000000000003", 404, "voucher_unknown"},
 	};
 	for (size_t k = 0; k < G_N_ELEMENTS(checks); k++) {
 		char *body = g_strdup_printf("{\"code\":\"%s\"}", checks[k].code);
@@ -739,21 +744,21 @@ static void test_vouchers(void)
 		g_free(body);
 	}
 	const char *id1 = "6f1c2d3e-4b5a-4c6d-8e7f-901234567890", *id2 = "7f1c2d3e-4b5a-4c6d-8e7f-901234567890";
-	redeem(ks.id, "DEMO-20000", id1, 5000, 200, NULL, 15000);
+	redeem(ks.id, "9260482601593711", id1, 5000, 200, NULL, 15000);
 	char *snap = hostfix_snapshot(db);
 	/* The same redemption again answers the first answer, and spends nothing more. */
-	redeem(ks.id, "DEMO-20000", id1, 5000, 200, NULL, 15000);
+	redeem(ks.id, "9260482601593711", id1, 5000, 200, NULL, 15000);
 	/* The same id with another body. */
-	redeem(ks.id, "DEMO-20000", id1, 6000, 422, "idempotency_mismatch", 0);
-	redeem(ks.id, "DEMO-5000", id1, 5000, 422, "idempotency_mismatch", 0);
+	redeem(ks.id, "9260482601593711", id1, 6000, 422, "idempotency_mismatch", 0);
+	redeem(ks.id, "9135724680246804", id1, 5000, 422, "idempotency_mismatch", 0);
 	char *after = hostfix_snapshot(db);
 	g_assert_cmpstr(snap, ==, after);
-	redeem(ks.id, "DEMO-20000", id2, 20000, 409, "voucher_spent", 0);
-	redeem(ks.id, "DEMO-SPENT", id2, 1000, 409, "voucher_spent", 0);
-	redeem(ks.id, "DEMO-EXPIRED", id2, 1000, 410, "voucher_expired", 0);
-	redeem(ks.id, "DEMO-NONE", id2, 1000, 404, "voucher_unknown", 0);
+	redeem(ks.id, "9260482601593711", id2, 20000, 409, "voucher_spent", 0);
+	redeem(ks.id, "9382716059483720", id2, 1000, 409, "voucher_spent", 0);
+	redeem(ks.id, "9473625180937462", id2, 1000, 410, "voucher_expired", 0);
+	redeem(ks.id, "9100000000000003", id2, 1000, 404, "voucher_unknown", 0);
 	struct host_reply r = {0};
-	accounts_voucher_redeem(db, ks.id, "{\"code\":\"DEMO-20000\"}", 21, &r);
+	accounts_voucher_redeem(db, ks.id, "{\"code\":\"9260482601593711\"}", 27, &r);
 	JsonObject *o = answer(&r, 400);
 	g_assert_cmpstr(error_code(o), ==, "bad_request");
 	json_object_unref(o);
@@ -827,6 +832,279 @@ static void test_voucher_race(void)
 	g_assert_true((c1.status == 200) != (c2.status == 200));
 	g_assert_cmpuint(c1.status == 200 ? c2.status : c1.status, ==, 409);
 	g_assert_cmpint(hostfix_int(db, "SELECT remaining_fils FROM voucher WHERE code = 'RACE-2'"), ==, 4000);
+	kiosk_free(&ks);
+}
+
+/* POST /v1/payments below HTTP: the answer text (g_free) for kiosk's body, with status. */
+static char *pay(const char *kiosk, const char *body, unsigned status)
+{
+	struct host_reply r = {0};
+	payments_post(db, kiosk, body, strlen(body), &r);
+	g_assert_cmpint(PQtransactionStatus(db), ==, PQTRANS_IDLE);
+	if (r.status != status)
+		g_error("payment answered %u, not %u: %s", r.status, status, r.body);
+	char *text = r.body;
+	r.body = NULL;
+	reply_clear(&r);
+	return text;
+}
+
+/* Line n's status and its host_ref or reason, from an answer's text. */
+static void line_of(const char *answer, int n, char *status, char *detail)
+{
+	JsonParser *p = json_parser_new();
+	g_assert_true(json_parser_load_from_data(p, answer, -1, NULL));
+	JsonArray *lines = json_object_get_array_member(json_node_get_object(json_parser_get_root(p)), "lines");
+	JsonObject *l = json_array_get_object_element(lines, (guint)n - 1);
+	g_assert_cmpint(json_object_get_int_member(l, "n"), ==, n);
+	strcpy(status, json_object_get_string_member(l, "status"));
+	strcpy(detail, json_object_get_string_member(l, strcmp(status, "paid") == 0 ? "host_ref" : "reason"));
+	g_object_unref(p);
+}
+
+static void assert_line(const char *answer, int n, const char *status, const char *reason)
+{
+	char st[16], detail[64];
+	line_of(answer, n, st, detail);
+	if (strcmp(st, status) != 0 || (reason && strcmp(detail, reason) != 0))
+		g_error("line %d: %s %s, not %s %s (%s)", n, st, detail, status, reason ? reason : "", answer);
+	if (!reason)
+		g_assert_true(g_str_has_prefix(detail, "P-"));
+}
+
+#define PAY_UUID_1 "5a5b5c5d-0000-4000-8000-000000000001"
+#define PAY_UUID_2 "5a5b5c5d-0000-4000-8000-000000000002"
+#define PAY_UUID_3 "5a5b5c5d-0000-4000-8000-000000000003"
+
+static void test_payments(void)
+{
+	struct kiosk ks, other;
+	kiosk_new(&ks);
+	kiosk_new(&other);
+	hostfix_exec(db, "INSERT INTO fee_account (entity, service, reference, payee, description, kind, due_fils) VALUES"
+			 " ('dewa', 'bill', '2000777777', 'Amal Noor', 'Electricity and water bill', 'fixed', 30000),"
+			 " ('dewa', 'bill', '2000888888', 'Amal Noor', 'Electricity and water bill', 'fixed', 5000);"
+			 "INSERT INTO fee_account (entity, service, reference, payee, description, kind) VALUES"
+			 " ('police', 'fines', '10077777', 'Omar Saleh', 'Traffic fines', 'items');"
+			 "INSERT INTO fee_item (entity, service, reference, id, description, amount_fils) VALUES"
+			 " ('police', 'fines', '10077777', 'G-1', 'Speeding', 10000),"
+			 " ('police', 'fines', '10077777', 'G-2', 'Parking', 20000)");
+	const char *basket =
+		"{\"tx_uuid\": \"" PAY_UUID_1 "\", \"lines\": ["
+		"{\"n\": 1, \"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"2000777777\", \"bill\": null,"
+		" \"amount_fils\": 30000},"
+		"{\"n\": 2, \"entity\": \"police\", \"service\": \"fines\", \"reference\": \"10077777\", \"bill\": \"G-1\","
+		" \"amount_fils\": 10000},"
+		"{\"n\": 3, \"entity\": \"police\", \"service\": \"fines\", \"reference\": \"10077777\", \"bill\": \"G-2\","
+		" \"amount_fils\": 20000},"
+		"{\"n\": 4, \"entity\": \"salik\", \"service\": \"topup\", \"reference\": \"40012345\", \"amount_fils\": 15000},"
+		"{\"n\": 5, \"entity\": \"police\", \"service\": \"good-conduct\", \"reference\": null, \"bill\": null,"
+		" \"amount_fils\": 22000},"
+		"{\"n\": 6, \"entity\": \"rta\", \"service\": \"vehicle-renewal\", \"reference\": \"55501\","
+		" \"amount_fils\": 45000},"
+		"{\"n\": 7, \"entity\": \"courts\", \"service\": \"case-fee\", \"reference\": \"2026-77\","
+		" \"amount_fils\": 12300}]}";
+	char *first = pay(ks.id, basket, 200);
+	for (int n = 1; n <= 7; n++)
+		assert_line(first, n, "paid", NULL);
+	g_assert_cmpint(hostfix_int(db, "SELECT count(DISTINCT host_ref) FROM fee_payment_line WHERE tx_uuid = '" PAY_UUID_1
+					"'"),
+			==, 7);
+	/* Answered bills stay paid: the inquiry owes nothing and lists no paid item. */
+	struct host_reply r = {0};
+	accounts_fee(db, "dewa", "bill", "2000777777", &r);
+	JsonObject *o = answer(&r, 200);
+	g_assert_cmpint(member(json_object_get_object_member(o, "amount"), "due_fils"), ==, 0);
+	json_object_unref(o);
+	accounts_fee(db, "police", "fines", "10077777", &r);
+	o = answer(&r, 200);
+	g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "items")), ==, 0);
+	json_object_unref(o);
+
+	/* The same body again: the first answer, nothing changed; another body or another kiosk:
+	 * 422, nothing changed. */
+	char *snap = hostfix_snapshot(db);
+	char *again = pay(ks.id, basket, 200);
+	g_assert_cmpstr(again, ==, first);
+	char *spaced = g_strdup_printf("  %s  ", basket); /* same JSON, other bytes */
+	g_free(pay(ks.id, spaced, 200));
+	g_free(spaced);
+	char *upper = g_strdup(basket);
+	memcpy(strstr(upper, PAY_UUID_1), "5A5B5C5D", 8); /* the key without case */
+	g_free(pay(ks.id, upper, 200));
+	g_free(upper);
+	char *changed = g_strdup(basket);
+	memcpy(strstr(changed, "15000"), "20000", 5);
+	char *e = pay(ks.id, changed, 422);
+	g_assert_nonnull(strstr(e, "idempotency_mismatch"));
+	g_free(e);
+	g_free(changed);
+	e = pay(other.id, basket, 422);
+	g_assert_nonnull(strstr(e, "idempotency_mismatch"));
+	g_free(e);
+	char *after = hostfix_snapshot(db);
+	g_assert_cmpstr(snap, ==, after);
+	g_free(after);
+
+	/* Each refusal, with its reason; the basket's other lines are still paid. */
+	const char *refusals =
+		"{\"tx_uuid\": \"" PAY_UUID_2 "\", \"lines\": ["
+		"{\"n\": 1, \"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"2000777777\", \"amount_fils\": 30000},"
+		"{\"n\": 2, \"entity\": \"police\", \"service\": \"fines\", \"reference\": \"10077777\", \"bill\": \"G-1\","
+		" \"amount_fils\": 10000},"
+		"{\"n\": 3, \"entity\": \"police\", \"service\": \"fines\", \"reference\": \"10077777\", \"bill\": \"G-9\","
+		" \"amount_fils\": 10000},"
+		"{\"n\": 4, \"entity\": \"police\", \"service\": \"fines\", \"reference\": \"10077777\", \"amount_fils\": 10000},"
+		"{\"n\": 5, \"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"2000999999\", \"amount_fils\": 100},"
+		"{\"n\": 6, \"entity\": \"salik\", \"service\": \"topup\", \"reference\": \"40012345\", \"amount_fils\": 7000},"
+		"{\"n\": 7, \"entity\": \"salik\", \"service\": \"topup\", \"reference\": \"40012345\", \"amount_fils\": 105000},"
+		"{\"n\": 8, \"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"2000888888\", \"amount_fils\": 4000},"
+		"{\"n\": 9, \"entity\": \"water\", \"service\": \"bill\", \"reference\": \"1\", \"amount_fils\": 100},"
+		"{\"n\": 10, \"entity\": \"dewa\", \"service\": \"gas\", \"reference\": \"1\", \"amount_fils\": 100}]}";
+	char *ans = pay(ks.id, refusals, 200);
+	static const char *const reasons[] = {"already_paid",	   "already_paid",  "bill_unknown",    "bill_unknown",
+					      "reference_unknown", "out_of_bounds", "out_of_bounds",   "amount_mismatch",
+					      "entity_unknown",	   "service_unknown"};
+	for (int n = 1; n <= 10; n++)
+		assert_line(ans, n, "refused", reasons[n - 1]);
+	g_free(ans);
+	/* The catalogue's prices: a fixed fee for another amount, an open one off its step, an
+	 * account service without its reference. */
+	const char *tariffs =
+		"{\"tx_uuid\": \"5a5b5c5d-0000-4000-8000-000000000004\", \"lines\": ["
+		"{\"n\": 1, \"entity\": \"police\", \"service\": \"good-conduct\", \"amount_fils\": 21000},"
+		"{\"n\": 2, \"entity\": \"courts\", \"service\": \"case-fee\", \"reference\": \"1\", \"amount_fils\": 10050},"
+		"{\"n\": 3, \"entity\": \"courts\", \"service\": \"case-fee\", \"amount_fils\": 9900},"
+		"{\"n\": 4, \"entity\": \"dewa\", \"service\": \"bill\", \"amount_fils\": 24550}]}";
+	ans = pay(ks.id, tariffs, 200);
+	assert_line(ans, 1, "refused", "amount_mismatch");
+	assert_line(ans, 2, "refused", "out_of_bounds");
+	assert_line(ans, 3, "refused", "out_of_bounds");
+	assert_line(ans, 4, "refused", "reference_unknown");
+	g_free(ans);
+	/* One basket naming one item twice pays it once. */
+	const char *twice =
+		"{\"tx_uuid\": \"" PAY_UUID_3 "\", \"lines\": ["
+		"{\"n\": 1, \"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"2000888888\", \"amount_fils\": 5000},"
+		"{\"n\": 2, \"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"2000888888\", \"amount_fils\": 5000}]}";
+	ans = pay(ks.id, twice, 200);
+	assert_line(ans, 1, "paid", NULL);
+	assert_line(ans, 2, "refused", "already_paid");
+	g_free(ans);
+
+	/* Bodies refused whole (400), changing nothing. */
+	g_free(snap);
+	snap = hostfix_snapshot(db);
+	static const char *const bad[] = {
+		"{\"tx_uuid\": \"" PAY_UUID_3 "x\", \"lines\": []}",
+		"{\"tx_uuid\": \"5a5b5c5d-0000-4000-8000-000000000009\", \"lines\": []}",
+		"{\"tx_uuid\": \"5a5b5c5d-0000-4000-8000-000000000009\", \"lines\": [{\"n\": 2, \"entity\": \"dewa\","
+		" \"service\": \"bill\", \"amount_fils\": 100}]}",
+		"{\"tx_uuid\": \"5a5b5c5d-0000-4000-8000-000000000009\", \"lines\": [{\"n\": 1, \"entity\": \"dewa\","
+		" \"service\": \"bill\", \"amount_fils\": 0}]}",
+		"{\"tx_uuid\": \"5a5b5c5d-0000-4000-8000-000000000009\", \"lines\": [{\"n\": 1, \"entity\": \"dewa\","
+		" \"service\": \"bill\", \"amount_fils\": 100.5}]}",
+		"{\"tx_uuid\": \"5a5b5c5d-0000-4000-8000-000000000009\", \"lines\": [{\"n\": 1, \"entity\": \"DEWA\","
+		" \"service\": \"bill\", \"amount_fils\": 100}]}",
+		"{\"tx_uuid\": \"5a5b5c5d-0000-4000-8000-000000000009\", \"lines\": [{\"n\": 1, \"entity\": \"dewa\","
+		" \"service\": \"bill\", \"reference\": \"\", \"amount_fils\": 100}]}",
+		"{\"tx_uuid\": \"5a5b5c5d-0000-4000-8000-000000000009\", \"lines\": [{\"n\": 1, \"entity\": \"dewa\","
+		" \"service\": \"bill\", \"bill\": \"a b\", \"amount_fils\": 100}]}",
+	};
+	for (size_t k = 0; k < G_N_ELEMENTS(bad); k++)
+		g_free(pay(ks.id, bad[k], 400));
+	GString *eleven = g_string_new("{\"tx_uuid\": \"5a5b5c5d-0000-4000-8000-000000000009\", \"lines\": [");
+	for (int n = 1; n <= 11; n++)
+		g_string_append_printf(eleven, "%s{\"n\": %d, \"entity\": \"dewa\", \"service\": \"bill\", \"amount_fils\": 1}",
+				       n > 1 ? ", " : "", n);
+	g_string_append(eleven, "]}");
+	g_free(pay(ks.id, eleven->str, 400));
+	g_string_free(eleven, TRUE);
+	after = hostfix_snapshot(db);
+	g_assert_cmpstr(snap, ==, after);
+	g_free(snap);
+	g_free(after);
+	g_free(first);
+	g_free(again);
+	kiosk_free(&ks);
+	kiosk_free(&other);
+}
+
+/* A kiosk's retry racing its first attempt through two host processes: both get the first
+ * answer, the bill is paid once; two baskets paying one bill at once: one pays, one is refused. */
+struct payer {
+	const char *kiosk, *body;
+	unsigned status;
+	char *answer;
+};
+
+static void *pay_thread(void *arg)
+{
+	struct payer *p = arg;
+	PGconn *c = hostfix_connect(conninfo);
+	struct host_reply reply = {0};
+	payments_post(c, p->kiosk, p->body, strlen(p->body), &reply);
+	p->status = reply.status;
+	p->answer = g_strdup(reply.body);
+	reply_clear(&reply);
+	PQfinish(c);
+	return NULL;
+}
+
+static void test_payment_race(void)
+{
+	struct kiosk ks;
+	kiosk_new(&ks);
+	for (int round = 1; round <= 3; round++) {
+		char *setup = g_strdup_printf("INSERT INTO fee_account (entity, service, reference, payee, description, kind,"
+					      " due_fils) VALUES ('dewa', 'bill', '300000000%d', 'R', 'd', 'fixed', 1000),"
+					      " ('dewa', 'bill', '310000000%d', 'R', 'd', 'fixed', 1000)",
+					      round, round);
+		hostfix_exec(db, setup);
+		g_free(setup);
+		char *same = g_strdup_printf("{\"tx_uuid\": \"6a5b5c5d-0000-4000-8000-00000000000%d\", \"lines\": [{\"n\": 1,"
+					     " \"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"300000000%d\","
+					     " \"amount_fils\": 1000}]}",
+					     round, round);
+		struct payer a = {ks.id, same, 0, NULL}, b = {ks.id, same, 0, NULL};
+		pthread_t ta, tb;
+		pthread_create(&ta, NULL, pay_thread, &a);
+		pthread_create(&tb, NULL, pay_thread, &b);
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
+		g_assert_cmpuint(a.status, ==, 200);
+		g_assert_cmpuint(b.status, ==, 200);
+		g_assert_cmpstr(a.answer, ==, b.answer);
+		assert_line(a.answer, 1, "paid", NULL);
+		g_free(a.answer);
+		g_free(b.answer);
+		g_free(same);
+		char *one = g_strdup_printf("{\"tx_uuid\": \"7a5b5c5d-0000-4000-8000-00000000000%d\", \"lines\": [{\"n\": 1,"
+					    " \"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"310000000%d\","
+					    " \"amount_fils\": 1000}]}",
+					    round, round);
+		char *two = g_strdup_printf("{\"tx_uuid\": \"8a5b5c5d-0000-4000-8000-00000000000%d\", \"lines\": [{\"n\": 1,"
+					    " \"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"310000000%d\","
+					    " \"amount_fils\": 1000}]}",
+					    round, round);
+		struct payer c1 = {ks.id, one, 0, NULL}, c2 = {ks.id, two, 0, NULL};
+		pthread_create(&ta, NULL, pay_thread, &c1);
+		pthread_create(&tb, NULL, pay_thread, &c2);
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
+		g_assert_cmpuint(c1.status, ==, 200);
+		g_assert_cmpuint(c2.status, ==, 200);
+		char s1[16], s2[16], d[64];
+		line_of(c1.answer, 1, s1, d);
+		line_of(c2.answer, 1, s2, d);
+		g_assert_true((strcmp(s1, "paid") == 0) != (strcmp(s2, "paid") == 0));
+		g_free(c1.answer);
+		g_free(c2.answer);
+		g_free(one);
+		g_free(two);
+	}
+	g_assert_cmpint(hostfix_int(db, "SELECT count(*) FROM fee_payment_line WHERE reference LIKE '3%' AND status = 'paid'"),
+			==, 6);
 	kiosk_free(&ks);
 }
 
@@ -963,6 +1241,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/hostd/accounts/vouchers", test_vouchers);
 	g_test_add_func("/hostd/accounts/voucher-race", test_voucher_race);
 	g_test_add_func("/hostd/accounts/catalogue-and-heartbeat", test_catalogue_and_heartbeat);
+	g_test_add_func("/hostd/accounts/payments", test_payments);
+	g_test_add_func("/hostd/accounts/payment-race", test_payment_race);
 	g_test_add_func("/hostd/db/migrate-and-demo-again", test_migrate_and_demo_again);
 	g_test_add_func("/hostd/db/concurrent-migrate", test_concurrent_migrate);
 	rc = g_test_run();

@@ -354,12 +354,12 @@ static void test_routes(void)
 	g_assert_cmpstr(code_of(&a), ==, "card_unknown");
 	answer_clear(&a);
 
-	const char *validate = "{\"code\":\"DEMO-5000\"}";
+	const char *validate = "{\"code\":\"9135724680246804\"}";
 	request(&a, kiosk_a, "POST", "/v1/vouchers/validate", validate, strlen(validate), DATE_NOW, NULL);
 	g_assert_cmpint(a.status, ==, 200);
 	g_assert_cmpstr(json_object_get_string_member(a.json, "status"), ==, "valid");
 	answer_clear(&a);
-	const char *redeem = "{\"code\":\"DEMO-5000\",\"redemption_id\":\"1a2b3c4d-0000-4000-8000-000000000001\","
+	const char *redeem = "{\"code\":\"9135724680246804\",\"redemption_id\":\"1a2b3c4d-0000-4000-8000-000000000001\","
 			     "\"tx_uuid\":\"1a2b3c4d-0000-4000-8000-0000000000ff\",\"amount_fils\":5000}";
 	for (int k = 0; k < 2; k++) {
 		request(&a, kiosk_a, "POST", "/v1/vouchers/redeem", redeem, strlen(redeem), DATE_NOW, NULL);
@@ -367,7 +367,7 @@ static void test_routes(void)
 		g_assert_cmpint(json_object_get_int_member(a.json, "remaining_fils"), ==, 0);
 		answer_clear(&a);
 	}
-	const char *other = "{\"code\":\"DEMO-5000\",\"redemption_id\":\"1a2b3c4d-0000-4000-8000-000000000001\","
+	const char *other = "{\"code\":\"9135724680246804\",\"redemption_id\":\"1a2b3c4d-0000-4000-8000-000000000001\","
 			    "\"tx_uuid\":\"1a2b3c4d-0000-4000-8000-0000000000ff\",\"amount_fils\":4000}";
 	refused(kiosk_a, "POST", "/v1/vouchers/redeem", other, strlen(other), DATE_NOW, 422, "idempotency_mismatch");
 
@@ -399,6 +399,15 @@ static void test_routes(void)
 	answer_clear(&a);
 	refused(kiosk_a, "POST", "/v1/receipts/verify", "{}", 2, DATE_NOW, 400, "bad_request");
 	refused(kiosk_a, "GET", "/v1/receipts/verify", NULL, 0, DATE_NOW, 405, "method_not_allowed");
+	const char *pay = "{\"tx_uuid\":\"1a2b3c4d-0000-4000-8000-0000000000aa\",\"lines\":[{\"n\":1,\"entity\":\"salik\","
+			  "\"service\":\"topup\",\"reference\":\"40012345\",\"bill\":null,\"amount_fils\":10000}]}";
+	request(&a, kiosk_a, "POST", "/v1/payments", pay, strlen(pay), DATE_NOW, NULL);
+	g_assert_cmpint(a.status, ==, 200);
+	JsonObject *line = json_array_get_object_element(json_object_get_array_member(a.json, "lines"), 0);
+	g_assert_cmpstr(json_object_get_string_member(line, "status"), ==, "paid");
+	answer_clear(&a);
+	refused(kiosk_a, "POST", "/v1/payments", "{\"tx_uuid\":\"x\"}", 15, DATE_NOW, 400, "bad_request");
+	refused(kiosk_a, "GET", "/v1/payments", NULL, 0, DATE_NOW, 405, "method_not_allowed");
 
 	refused(kiosk_a, "GET", "/v1/nothing", NULL, 0, DATE_NOW, 404, "not_found");
 	refused(kiosk_a, "GET", "/v1/records", NULL, 0, DATE_NOW, 405, "method_not_allowed");

@@ -75,6 +75,42 @@ out:
 	g_object_unref(p);
 }
 
+/* A member of the request's JSON body, as text ("" when absent). */
+static void body_member(const struct sync_request *req, const char *name, char *out, size_t cap)
+{
+	out[0] = '\0';
+	JsonParser *p = json_parser_new();
+	if (req->body && json_parser_load_from_data(p, req->body, (gssize)req->len, NULL)) {
+		JsonObject *o = json_node_get_object(json_parser_get_root(p));
+		JsonNode *n = json_object_get_member(o, name);
+		if (n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
+			snprintf(out, cap, "%s", json_node_get_string(n));
+		else if (n && JSON_NODE_HOLDS_VALUE(n))
+			snprintf(out, cap, "%" PRId64, json_node_get_int(n));
+	}
+	g_object_unref(p);
+}
+
+/* Every line of a payment paid, P-<n> (what lines the body holds is the test's business). */
+static void post_payment(const struct sync_request *req, struct sync_response *resp)
+{
+	char uuid[64];
+	body_member(req, "tx_uuid", uuid, sizeof(uuid));
+	JsonParser *p = json_parser_new();
+	GString *out = g_string_new(NULL);
+	g_string_printf(out, "{\"tx_uuid\": \"%s\", \"lines\": [", uuid);
+	if (json_parser_load_from_data(p, req->body, (gssize)req->len, NULL)) {
+		JsonArray *lines = json_object_get_array_member(json_node_get_object(json_parser_get_root(p)), "lines");
+		for (guint k = 0; k < json_array_get_length(lines); k++)
+			g_string_append_printf(out, "%s{\"n\": %u, \"status\": \"paid\", \"host_ref\": \"P-%u\"}",
+					       k ? ", " : "", k + 1, k + 1);
+	}
+	g_string_append(out, "]}");
+	answer(resp, 200, out->str);
+	g_string_free(out, TRUE);
+	g_object_unref(p);
+}
+
 static int exchange(struct sync_transport *base, const struct sync_request *req, struct sync_response *resp,
 		    struct kio_error *err)
 {
@@ -94,8 +130,23 @@ static int exchange(struct sync_transport *base, const struct sync_request *req,
 		}
 		g_object_unref(p);
 	}
-	if (t->next < t->n_script) {
-		struct fake_step *s = &t->script[t->next++];
+	if (strcmp(req->path, "/v1/vouchers/redeem") == 0) {
+		t->redeems++;
+		snprintf(t->last_body, sizeof(t->last_body), "%.*s", (int)req->len, req->body);
+	}
+	if (strcmp(req->path, "/v1/payments") == 0) {
+		t->pays++;
+		snprintf(t->last_body, sizeof(t->last_body), "%.*s", (int)req->len, req->body);
+	}
+	struct fake_step *s = NULL;
+	for (int k = 0; k < t->n_by_path && !s; k++)
+		if (!t->used[k] && strcmp(t->paths[k], req->path) == 0) {
+			t->used[k] = true;
+			s = &t->by_path[k];
+		}
+	if (!s && t->next < t->n_script)
+		s = &t->script[t->next++];
+	if (s) {
 		if (s->rc)
 			return kio_fail(err, s->rc, "fake host: %s", s->rc == KIO_ERR_TIMEOUT ? "no answer within 5000 ms"
 												 : "connection refused");
@@ -109,6 +160,32 @@ static int exchange(struct sync_transport *base, const struct sync_request *req,
 		snprintf(buf, sizeof(buf), "{\"card\": \"%s\", \"status\": \"active\", \"balance_fils\": %" PRId64 "}",
 			 req->path + 10, t->host->card_balance_fils);
 		answer(resp, 200, buf);
+	} else if (strcmp(req->path, "/v1/fees/dewa/bill/2000123456") == 0) {
+		t->fee_asks++;
+		answer(resp, 200,
+		       "{\"entity\": \"dewa\", \"service\": \"bill\", \"reference\": \"2000123456\", \"payee\": "
+		       "\"M*** A*** K***\", \"description\": \"Electricity and water bill\", \"amount\": {\"kind\": "
+		       "\"fixed\", \"due_fils\": 24550}, \"items\": []}");
+	} else if (strncmp(req->path, "/v1/fees/", 9) == 0) {
+		t->fee_asks++;
+		answer(resp, 404, "{\"error\": {\"code\": \"reference_unknown\", \"message\": \"no such reference\"}}");
+	} else if (strcmp(req->path, "/v1/vouchers/validate") == 0) {
+		char code[32], buf[160];
+		body_member(req, "code", code, sizeof(code));
+		snprintf(buf, sizeof(buf),
+			 "{\"code\": \"%s\", \"status\": \"valid\", \"value_fils\": 5000, \"expires\": \"2099-12-31\"}", code);
+		answer(resp, 200, buf);
+	} else if (strcmp(req->path, "/v1/vouchers/redeem") == 0) {
+		char code[32], id[64], amount[32], buf[256];
+		body_member(req, "code", code, sizeof(code));
+		body_member(req, "redemption_id", id, sizeof(id));
+		body_member(req, "amount_fils", amount, sizeof(amount));
+		snprintf(buf, sizeof(buf),
+			 "{\"code\": \"%s\", \"redemption_id\": \"%s\", \"redeemed_fils\": %s, \"remaining_fils\": 0}",
+			 code, id, amount);
+		answer(resp, 200, buf);
+	} else if (strcmp(req->path, "/v1/payments") == 0) {
+		post_payment(req, resp);
 	} else if (strcmp(req->path, "/v1/heartbeat") == 0) {
 		char buf[64];
 		snprintf(buf, sizeof(buf), "{\"server_time_s\": %" PRId64 "}", req->date_s);
@@ -134,4 +211,12 @@ void fake_script(struct fake_transport *t, int rc, int status, const char *body)
 {
 	if (t->n_script < (int)(sizeof(t->script) / sizeof(t->script[0])))
 		t->script[t->n_script++] = (struct fake_step){rc, status, body};
+}
+
+void fake_script_path(struct fake_transport *t, const char *path, int rc, int status, const char *body)
+{
+	if (t->n_by_path < (int)(sizeof(t->by_path) / sizeof(t->by_path[0]))) {
+		t->paths[t->n_by_path] = path;
+		t->by_path[t->n_by_path++] = (struct fake_step){rc, status, body};
+	}
 }

@@ -31,11 +31,20 @@ struct fake_transport {
 	struct fake_host_state *host; /* borrowed (may be shared memory) */
 	struct fake_step script[32];  /* answered in order before the host is asked */
 	int n_script, next;
+	struct fake_step by_path[16]; /* answered, in order, to requests of their path, before script */
+	const char *paths[16];
+	bool used[16];
+	int n_by_path;
 	int64_t last_first, last_last; /* the last batch sent */
 	int exchanges;
 	int posts; /* exchanges of POST /v1/records, answered from the script or not */
+	int fee_asks; /* GET /v1/fees/... answered by the host (DEWA 2000123456 fixed 24550, else 404) */
+	int redeems, pays;    /* POST /v1/vouchers/redeem, /v1/payments: every attempt, scripted or not */
+	char last_body[2048]; /* the last redeem's or payment's body */
 };
 
 /* A transport over host (borrowed); free with ->free (it does not free host). */
 struct fake_transport *fake_transport_new(struct fake_host_state *host);
 void fake_script(struct fake_transport *t, int rc, int status, const char *body);
+/* A step answered only to a request of path (borrowed), before the general script. */
+void fake_script_path(struct fake_transport *t, const char *path, int rc, int status, const char *body);

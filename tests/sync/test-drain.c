@@ -847,6 +847,218 @@ static void test_worker_kick_keeps_backoff(void)
 	lfix_remove_db(path);
 }
 
+/* The fee ask through the worker: an answer of each kind, a newer ask replacing an older one,
+ * a refused shape asking nothing, no host or no worker answering at once. */
+static void test_worker_fee_ask(void)
+{
+	char *path = ledger_with_topups(0);
+	struct core_config cfg;
+	core_config_defaults(&cfg);
+	struct waker w;
+	g_mutex_init(&w.mu);
+	g_cond_init(&w.cond);
+	w.wakes = 0;
+	struct kio_error err = {0};
+	struct sync_fee_result r;
+	/* Not configured and not started: answered at once, nothing sent. */
+	struct sync *s = sync_new(&cfg, path, on_wake, &w);
+	uint32_t id = sync_fee_ask(s, "dewa", "bill", "2000123456", &err);
+	g_assert_cmpuint(id, !=, 0);
+	g_assert_true(sync_fee_poll(s, &r));
+	g_assert_cmpuint(r.ask, ==, id);
+	g_assert_cmpint(r.result, ==, SYNC_FEE_NOT_CONFIGURED);
+	g_assert_false(sync_fee_poll(s, &r));
+	sync_free(s);
+
+	s = sync_new(&cfg, path, on_wake, &w);
+	struct fake_host_state *host = g_new0(struct fake_host_state, 1);
+	struct fake_transport *t = fake_transport_new(host);
+	fake_script(t, KIO_ERR_TIMEOUT, 0, NULL); /* the first exchange, whichever it is, times out */
+	sync_test_set_transport(s, &t->base);
+	g_assert_cmpint(sync_start(s, &err), ==, 0);
+	/* Shapes refused before anything is queued: nothing to poll. */
+	g_assert_cmpuint(sync_fee_ask(s, "DEWA", "bill", "2000123456", &err), ==, 0);
+	g_assert_cmpint(err.code, ==, KIO_ERR_INVALID);
+	g_assert_cmpuint(sync_fee_ask(s, "dewa", "bill", "2000/123456", &err), ==, 0);
+	g_assert_cmpuint(sync_fee_ask(s, "dewa", "bill", "", &err), ==, 0);
+	g_assert_cmpuint(sync_fee_ask(s, "dewa", "bill", "123456789012345678901234567890123", &err), ==, 0);
+	g_assert_cmpuint(sync_fee_ask(s, "dewa", NULL, "1", &err), ==, 0);
+	g_assert_false(sync_fee_poll(s, &r));
+	/* Until the scripted timeout has been used, anything may meet it; then the real answers. */
+	bool fixed = false;
+	for (int k = 0; k < 3 && !fixed; k++) {
+		id = sync_fee_ask(s, "dewa", "bill", "2000123456", &err);
+		WAIT_FOR(&w, sync_fee_poll(s, &r));
+		g_assert_cmpuint(r.ask, ==, id);
+		if (r.result == SYNC_FEE_UNREACHABLE) {
+			g_assert_nonnull(strstr(r.why, "no answer within"));
+			continue;
+		}
+		fixed = true;
+		g_assert_cmpint(r.result, ==, SYNC_FEE_OK);
+		g_assert_cmpint(r.kind, ==, SYNC_FEE_KIND_FIXED);
+		g_assert_cmpint(r.due_fils, ==, 24550);
+		g_assert_cmpstr(r.payee, ==, "M*** A*** K***");
+		g_assert_cmpstr(r.description, ==, "Electricity and water bill");
+	}
+	g_assert_true(fixed);
+	g_assert_false(sync_fee_poll(s, &r)); /* consumed */
+	id = sync_fee_ask(s, "dewa", "bill", "2000999999", &err);
+	WAIT_FOR(&w, sync_fee_poll(s, &r));
+	g_assert_cmpuint(r.ask, ==, id);
+	g_assert_cmpint(r.result, ==, SYNC_FEE_NOT_FOUND);
+	g_assert_cmpstr(r.code, ==, "reference_unknown");
+	g_assert_nonnull(strstr(r.why, "no such reference"));
+	/* Two asks in a row: only the latest is ever polled, with its own id. */
+	uint32_t first = sync_fee_ask(s, "dewa", "bill", "2000999999", &err);
+	uint32_t second = sync_fee_ask(s, "dewa", "bill", "2000123456", &err);
+	g_assert_cmpuint(first, !=, second);
+	WAIT_FOR(&w, sync_fee_poll(s, &r));
+	g_assert_cmpuint(r.ask, ==, second);
+	g_assert_cmpint(r.result, ==, SYNC_FEE_OK);
+	/* The card ask and the fee ask keep their own answers. */
+	uint32_t card = sync_card_ask(s, CARD, &err);
+	id = sync_fee_ask(s, "dewa", "bill", "2000123456", &err);
+	g_assert_cmpuint(card, !=, id);
+	struct sync_card_result cr;
+	WAIT_FOR(&w, sync_card_poll(s, &cr));
+	g_assert_cmpuint(cr.ask, ==, card);
+	WAIT_FOR(&w, sync_fee_poll(s, &r));
+	g_assert_cmpuint(r.ask, ==, id);
+	sync_free(s);
+	g_free(host);
+	g_mutex_clear(&w.mu);
+	g_cond_clear(&w.cond);
+	lfix_remove_db(path);
+}
+
+#define VCODE "9123456789012342"
+#define RID "0f4b3c2a-9d8e-4f71-a6b5-c4d3e2f1a0b9"
+#define TXU "8d3f6b9e-2c41-4e0a-9b7d-5f1e2a3c4d5e"
+
+/* The asks that move money: a voucher checked once; a redemption and a payment retried with
+ * the same key through a timeout, a 5xx and a malformed answer until the host answers; one of
+ * each at a time; giving up; no worker answering at once with nothing sent. */
+static void test_worker_money_asks(void)
+{
+	char *path = ledger_with_topups(0);
+	struct core_config cfg;
+	core_config_defaults(&cfg);
+	cfg.host_backoff_min_ms = 50;
+	struct waker w;
+	g_mutex_init(&w.mu);
+	g_cond_init(&w.cond);
+	w.wakes = 0;
+	struct kio_error err = {0};
+	struct sync_redeem_result rr;
+	struct sync_pay_result pr;
+	struct sync_voucher_result vr;
+	struct sync_pay_line lines[2] = {
+		{"police", "fines", "10012345", "F-1", 60000},
+		{"dewa", "bill", "", "", 24550},
+	};
+
+	struct sync *s = sync_new(&cfg, path, on_wake, &w);
+	uint32_t id = sync_voucher_redeem(s, VCODE, RID, TXU, 5000, &err);
+	g_assert_true(sync_redeem_poll(s, &rr));
+	g_assert_cmpuint(rr.ask, ==, id);
+	g_assert_cmpint(rr.result, ==, SYNC_ASK_NOT_CONFIGURED);
+	id = sync_pay_ask(s, TXU, lines, 2, &err);
+	g_assert_true(sync_pay_poll(s, &pr));
+	g_assert_cmpint(pr.result, ==, SYNC_ASK_NOT_CONFIGURED);
+	sync_free(s);
+
+	s = sync_new(&cfg, path, on_wake, &w);
+	struct fake_host_state *host = g_new0(struct fake_host_state, 1);
+	struct fake_transport *t = fake_transport_new(host);
+	fake_script_path(t, "/v1/vouchers/redeem", KIO_ERR_TIMEOUT, 0, NULL);
+	fake_script_path(t, "/v1/vouchers/redeem", 0, 503, "");
+	fake_script_path(t, "/v1/vouchers/redeem", 0, 200, "{\"code\": ");
+	fake_script_path(t, "/v1/payments", KIO_ERR_IO, 0, NULL);
+	fake_script_path(t, "/v1/payments", 0, 500, "{\"error\": {\"code\": \"internal_error\"}}");
+	sync_test_set_transport(s, &t->base);
+	g_assert_cmpint(sync_start(s, &err), ==, 0);
+
+	/* Shapes refused, nothing queued. */
+	g_assert_cmpuint(sync_voucher_ask(s, "DEMO-5000", &err), ==, 0);
+	g_assert_cmpint(err.code, ==, KIO_ERR_INVALID);
+	g_assert_cmpuint(sync_voucher_ask(s, "9123456789012345", &err), ==, 0); /* check digit */
+	g_assert_cmpuint(sync_voucher_ask(s, "9123 4567 8901 2342", &err), ==, 0); /* not canonical */
+	g_assert_cmpuint(sync_voucher_redeem(s, VCODE, "not-a-uuid", TXU, 5000, &err), ==, 0);
+	g_assert_cmpuint(sync_voucher_redeem(s, VCODE, RID, TXU, 0, &err), ==, 0);
+	g_assert_cmpuint(sync_pay_ask(s, TXU, lines, 0, &err), ==, 0);
+	struct sync_pay_line bad = {"police", "fines", "10 012", "", 100};
+	g_assert_cmpuint(sync_pay_ask(s, TXU, &bad, 1, &err), ==, 0);
+	g_assert_cmpstr(err.msg, ==, "payment: line 1 is not a basket line (ids, reference, bill, amount)");
+
+	id = sync_voucher_ask(s, VCODE, &err);
+	WAIT_FOR(&w, sync_voucher_poll(s, &vr));
+	g_assert_cmpuint(vr.ask, ==, id);
+	g_assert_cmpint(vr.result, ==, SYNC_ASK_ANSWERED);
+	g_assert_cmpint(vr.answer.kind, ==, SYNC_VOUCHER_VALID);
+	g_assert_cmpint(vr.answer.value_fils, ==, 5000);
+	g_assert_cmpstr(vr.answer.expires, ==, "2099-12-31");
+
+	/* Three failures of three kinds, then the answer; one redemption at a time meanwhile. */
+	id = sync_voucher_redeem(s, VCODE, RID, TXU, 5000, &err);
+	g_assert_cmpuint(id, !=, 0);
+	g_assert_cmpuint(sync_voucher_redeem(s, VCODE, "1f4b3c2a-9d8e-4f71-a6b5-c4d3e2f1a0b9", TXU, 100, &err), ==, 0);
+	g_assert_cmpint(err.code, ==, KIO_ERR_BUSY);
+	WAIT_FOR(&w, sync_redeem_poll(s, &rr));
+	g_assert_cmpuint(rr.ask, ==, id);
+	g_assert_cmpint(rr.result, ==, SYNC_ASK_ANSWERED);
+	g_assert_cmpint(rr.answer.kind, ==, SYNC_VOUCHER_REDEEMED);
+	g_assert_cmpint(rr.answer.redeemed_fils, ==, 5000);
+	g_assert_cmpint(rr.attempts, ==, 4);
+	g_assert_cmpint(t->redeems, ==, 4);
+	g_assert_nonnull(strstr(t->last_body, RID)); /* the same key every time */
+	g_assert_false(sync_redeem_poll(s, &rr));
+
+	/* The payment: two failures, then every line answered; reference and bill null when none. */
+	id = sync_pay_ask(s, TXU, lines, 2, &err);
+	g_assert_cmpuint(id, !=, 0);
+	WAIT_FOR(&w, sync_pay_poll(s, &pr));
+	g_assert_cmpuint(pr.ask, ==, id);
+	g_assert_cmpint(pr.result, ==, SYNC_ASK_ANSWERED);
+	g_assert_cmpint(pr.answer.kind, ==, SYNC_PAY_ANSWERED);
+	g_assert_cmpuint(pr.answer.n, ==, 2);
+	g_assert_cmpint(pr.answer.lines[0].status, ==, SYNC_LINE_PAID);
+	g_assert_cmpstr(pr.answer.lines[1].host_ref, ==, "P-2");
+	g_assert_cmpint(pr.attempts, ==, 3);
+	g_assert_cmpint(t->pays, ==, 3);
+	g_assert_nonnull(strstr(t->last_body, "\"reference\":\"10012345\",\"bill\":\"F-1\",\"amount_fils\":60000"));
+	g_assert_nonnull(strstr(t->last_body, "\"reference\":null,\"bill\":null,\"amount_fils\":24550"));
+
+	/* An answer that is final though not a success: not retried. */
+	fake_script_path(t, "/v1/payments", 0, 422,
+			 "{\"error\": {\"code\": \"idempotency_mismatch\", \"message\": \"another body\"}}");
+	id = sync_pay_ask(s, TXU, lines, 1, &err);
+	WAIT_FOR(&w, sync_pay_poll(s, &pr));
+	g_assert_cmpint(pr.answer.kind, ==, SYNC_PAY_MISMATCH);
+	g_assert_cmpint(t->pays, ==, 4);
+	g_assert_nonnull(strstr(pr.why, "idempotency_mismatch: another body"));
+
+	/* Given up: its answer never comes, and the next payment may be asked. */
+	for (int k = 0; k < 6; k++)
+		fake_script_path(t, "/v1/payments", KIO_ERR_TIMEOUT, 0, NULL);
+	id = sync_pay_ask(s, TXU, lines, 2, &err);
+	g_assert_cmpuint(sync_pay_ask(s, TXU, lines, 2, &err), ==, 0);
+	g_assert_cmpint(err.code, ==, KIO_ERR_BUSY);
+	g_assert_true(sync_ask_give_up(s, id));
+	g_assert_false(sync_ask_give_up(s, id));
+	g_assert_false(sync_pay_poll(s, &pr));
+	uint32_t again = sync_pay_ask(s, TXU, lines, 2, &err);
+	g_assert_cmpuint(again, !=, 0);
+	WAIT_FOR(&w, sync_pay_poll(s, &pr));
+	g_assert_cmpuint(pr.ask, ==, again);
+	g_assert_cmpint(pr.answer.kind, ==, SYNC_PAY_ANSWERED);
+	sync_free(s);
+	g_free(host);
+	g_mutex_clear(&w.mu);
+	g_cond_clear(&w.cond);
+	lfix_remove_db(path);
+}
+
 /* `kiosk sync status|push` through the kiosk binary (main.c's dispatch): the numbers, the
  * exit codes, and push's real libcurl transport meeting no host. */
 static int run_kiosk(char **out, char **errout, const char *a0, const char *a1, const char *a2, const char *a3,
@@ -966,6 +1178,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/sync/offline-limits", test_offline_limits);
 	g_test_add_func("/sync/worker", test_worker);
 	g_test_add_func("/sync/worker-kick-keeps-backoff", test_worker_kick_keeps_backoff);
+	g_test_add_func("/sync/worker-fee-ask", test_worker_fee_ask);
+	g_test_add_func("/sync/worker-money-asks", test_worker_money_asks);
 	g_test_add_func("/sync/cli", test_cli);
 	return g_test_run();
 }
