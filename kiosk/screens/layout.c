@@ -47,13 +47,28 @@ static int remove_w(const struct ui_page *page, const struct scr_item_ext *x)
 	return max_i(e.width + 2 * UI_TEXT_PAD, UI_TOUCH_MIN_PX);
 }
 
+/*
+ * A stepper in a box w wide too narrow for its figure between the buttons puts the figure
+ * over them (a narrow column of a small screen): the figure is measured at the smallest text
+ * size, unbroken, beside the two buttons.
+ */
+static bool stepper_stacked(const struct ui_page *page, const struct scr_item *it, int w)
+{
+	struct ui_text_extent e;
+	const char *t = it->sample ? it->sample : it->text;
+	if (ui_page_text_extent(page, t, UI_TEXT_MIN_PX, true, it->dir == TEXT_DIR_AUTO ? page_dir(page) : it->dir,
+				1 << 14, &e) != 0)
+		return false;
+	return w - 2 * (step_side(page) + ui_px(page, SCR_GAP)) < e.width + 2 * UI_TEXT_PAD;
+}
+
 /* The width an item's own text has in a box w wide: less its buttons. */
 static int text_w(const struct ui_page *page, const struct scr_layout *L, int i, int w)
 {
 	const struct scr_item *it = &L->items[i];
 	int gap = ui_px(page, SCR_GAP);
 	if (it->look == SCR_LOOK_STEPPER)
-		return w - 2 * (step_side(page) + gap);
+		return stepper_stacked(page, it, w) ? w : w - 2 * (step_side(page) + gap);
 	if (it->look == SCR_LOOK_REMOVABLE)
 		return w - remove_w(page, L->ext ? &L->ext[i] : NULL) - gap;
 	return w;
@@ -183,7 +198,19 @@ static bool place(const struct ui_page *page, const struct scr_layout *L, enum a
 			if (tw < UI_TOUCH_MIN_PX)
 				fits = false, tw = UI_TOUCH_MIN_PX;
 			P->px[i] = item_px(page, it, tw);
+			/* A word wider than the box even at the smallest size is text that does not fit
+			 * (the page check fails it): another arrangement, or a drop, must give it room. */
+			struct ui_text_extent e;
+			if (ui_page_text_extent(page, it->sample ? it->sample : it->text, P->px[i],
+						it->bold || it->look != SCR_LOOK_LABEL,
+						it->dir == TEXT_DIR_AUTO ? page_dir(page) : it->dir, tw, &e) == 0 &&
+			    (e.word_cuts > 0 || e.width > tw - 2 * UI_TEXT_PAD))
+				fits = false;
 			int h = item_h(page, it, P->px[i], tw);
+			if (it->look == SCR_LOOK_STEPPER && stepper_stacked(page, it, col_w))
+				h = ui_page_text_height(page, it->sample ? it->sample : it->text, P->px[i], true,
+							it->dir == TEXT_DIR_AUTO ? page_dir(page) : it->dir, tw) +
+				    2 * ui_px(page, SCR_BAND_PAD) + gap + step_side(page);
 			map[k] = i;
 			f[k++] = ui_flow_slot(h, h);
 		}
@@ -223,8 +250,14 @@ static void add_touchable(struct ui_page *page, const struct scr_layout *L, int 
 		int side = step_side(page);
 		struct ui_rect less = {r.x, r.y + (r.h - side) / 2, side, side};
 		struct ui_rect more = {r.x + r.w - side, less.y, side, side};
-		w = ui_page_add(page, it->id, UI_LABEL, (struct ui_rect){r.x + side + gap, r.y, r.w - 2 * (side + gap), r.h},
-				it->text);
+		struct ui_rect label = {r.x + side + gap, r.y, r.w - 2 * (side + gap), r.h};
+		if (stepper_stacked(page, it, r.w)) {
+			/* The figure over the two buttons, each half the width. */
+			label = (struct ui_rect){r.x, r.y, r.w, r.h - side - gap};
+			less = (struct ui_rect){r.x, r.y + r.h - side, (r.w - gap) / 2, side};
+			more = (struct ui_rect){r.x + r.w - (r.w - gap) / 2, less.y, (r.w - gap) / 2, side};
+		}
+		w = ui_page_add(page, it->id, UI_LABEL, label, it->text);
 		w->text_px = px, w->bold = it->bold, w->fg = it->fg;
 		for (int b = 0; b < 2; b++) {
 			struct ui_widget *btn = theme_button(page, x->btn_id[b], b ? more : less, x->btn_text[b]);
@@ -255,7 +288,7 @@ static void add_touchable(struct ui_page *page, const struct scr_layout *L, int 
  * room in this order, trying each step in the page's arrangement and then in the others: the
  * bars' spare height, then the items of drop level 1, 2, ... (each screen's order).
  */
-void scr_lay_out(struct ui_page *page, const struct scr_layout *L)
+bool scr_lay_out(struct ui_page *page, const struct scr_layout *L)
 {
 	bool wide = ui_page_landscape(page);
 	struct placed P;
@@ -303,4 +336,5 @@ void scr_lay_out(struct ui_page *page, const struct scr_layout *L)
 							 : theme_button_secondary(page, b->id, P.bar[r][i], b->text);
 			x->enabled = b->enabled;
 		}
+	return done;
 }

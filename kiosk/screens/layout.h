@@ -77,6 +77,7 @@ struct scr_layout {
  * (landscape: two columns, the bar in one row; else one column and the bar's rows); what does
  * not fit gives up room in this order, trying each step in the page's arrangement and then in
  * the others: the bars' spare height, then the items of drop level 1, 2, ... (each screen's
- * order). What fits nowhere is added as it is, for the page check to report.
+ * order). What fits nowhere is added as it is, for the page check to report, and false is
+ * returned (a screen may take its widgets back, ui_page_truncate, and try a shorter page).
  */
-void scr_lay_out(struct ui_page *page, const struct scr_layout *L);
+bool scr_lay_out(struct ui_page *page, const struct scr_layout *L);
