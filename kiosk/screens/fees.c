@@ -368,6 +368,17 @@ static void what_line(struct app *app, const struct fees_view *v, char *out, siz
 	fill(half, "{service}", cat_str(app, &v->service->name), out, size);
 }
 
+/* The host's own text (a description, a payee) inside a line of the page: between FSI and PDI
+ * (U+2068, U+2069) on an Arabic page, so an English description keeps its order and does not
+ * pull the figures around it out of theirs, whatever its direction. */
+static void host_run(struct app *app, const char *s, char *out, size_t size)
+{
+	if (app_lang(app) == LANG_AR && s[0])
+		snprintf(out, size, "\u2068%s\u2069", s);
+	else
+		snprintf(out, size, "%s", s);
+}
+
 /* Messages that mean something went wrong (red), as against guidance (amber). */
 static bool msg_is_fault(const char *key)
 {
@@ -670,7 +681,7 @@ static void draw_amount(struct app *app, struct ui_page *page)
 		snprintf(ref, sizeof(ref), "%s: %s", cat_str(app, &s->reference.name), ref_run);
 	}
 	if (v->payee[0]) {
-		ltr_run(app, v->payee, payee_run, sizeof(payee_run));
+		host_run(app, v->payee, payee_run, sizeof(payee_run));
 		fill(app_str(app, "fees.amount.payee"), "{payee}", payee_run, payee, sizeof(payee));
 	}
 	money(app, v->amount_fils, amount, sizeof(amount));
@@ -695,7 +706,9 @@ static void draw_amount(struct app *app, struct ui_page *page)
 	     SCR_LOOK_LABEL, 0, 1);
 	ITEM("fees.amount.payee", payee[0] ? payee : NULL, NULL, SCR_BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT,
 	     SCR_LOOK_LABEL, 0, 0);
-	ITEM("fees.amount.description", v->description[0] && !items ? v->description : NULL, NULL, SCR_BODY_PX, false,
+	char desc[FEES_TEXT_MAX + 8];
+	host_run(app, v->description, desc, sizeof(desc));
+	ITEM("fees.amount.description", v->description[0] && !items ? desc : NULL, NULL, SCR_BODY_PX, false,
 	     false, TEXT_DIR_AUTO, THEME_MUTED, SCR_LOOK_LABEL, 0, 4);
 	if (items) {
 		ITEM("fees.amount.prompt", app_str(app, "fees.amount.choose-bills"), NULL, SCR_BODY_PX, true, false,
@@ -703,8 +716,10 @@ static void draw_amount(struct app *app, struct ui_page *page)
 		for (size_t i = 0; i < v->n_items && n < SCR_ITEMS_MAX - 3; i++) {
 			char figure[48], id_run[FEES_BILL_MAX + 8];
 			money(app, v->items[i].amount_fils, figure, sizeof(figure));
+			char item_desc[FEES_TEXT_MAX + 8];
 			ltr_run(app, v->items[i].id, id_run, sizeof(id_run));
-			snprintf(bills[i], sizeof(bills[i]), "%s %s · %s%s%s", id_run, v->items[i].description, figure,
+			host_run(app, v->items[i].description, item_desc, sizeof(item_desc));
+			snprintf(bills[i], sizeof(bills[i]), "%s %s · %s%s%s", id_run, item_desc, figure,
 				 v->in_basket[i] ? " · " : "", v->in_basket[i] ? app_str(app, "fees.amount.in-basket") : "");
 			snprintf(bill_ids[i], sizeof(bill_ids[i]), "fees.bill.%zu", i + 1);
 			ext[n].enabled = !v->in_basket[i];
@@ -780,8 +795,10 @@ static bool basket_try(struct app *app, struct ui_page *page, bool compact, size
 		if (l->bill[0]) {
 			ltr_run(app, l->bill, bill, sizeof(bill));
 			size_t at = strlen(detail);
+			char desc[FEES_TEXT_MAX + 8];
+			host_run(app, l->description, desc, sizeof(desc));
 			snprintf(detail + at, sizeof(detail) - at, "%s%s%s%s", at ? " · " : "", bill, compact ? "" : " ",
-				 compact ? "" : l->description);
+				 compact ? "" : desc);
 		}
 		const char *sname = s ? cat_str(app, &s->name) : l->service;
 		if (compact) {
@@ -848,8 +865,8 @@ static void draw_basket(struct app *app, struct ui_page *page)
 	if (basket_try(app, page, false, 0, n))
 		return;
 	ui_page_truncate(page, mark);
-	if (basket_try(app, page, true, 0, n))
-		return;
+	if (basket_try(app, page, true, 0, n) || n < 2)
+		return; /* nothing to split in pages: as it is, the page check says what is off */
 	/* The most lines a page fits, measured on a full page (the first), then the page that
 	 * holds the first line asked for. */
 	for (size_t k = n - 1; k >= 1; k--) {
