@@ -399,7 +399,8 @@ static bool msg_is_fault(const char *key)
 /*
  * Header, prompt, tiles, the flow's notice, the bar (back, cancel). The tiles take the room
  * between, in the columns that room suits (ui_grid_columns, as home's), each as tall as its
- * title and subtitle; short of room the titles step down, then the prompt goes.
+ * icon, title and subtitle; short of room the titles (and icons) step down, then the prompt
+ * goes, then the icons.
  */
 enum { LINE_PX = 34 }; /* a basket line's text, design px */
 enum { TILE_PAD = 20, TILE_MIN = 130, TILE_PREF = 360, TILE_GAP = 24, PROMPT_PX = 44, BAR_MAX_W = 640,
@@ -409,6 +410,7 @@ enum { TILE_PAD = 20, TILE_MIN = 130, TILE_PREF = 360, TILE_GAP = 24, PROMPT_PX 
 struct tile {
 	char id[48];
 	const char *title, *sub;
+	const char *image; /* a PNG over the title (an entity's icon), or NULL */
 	bool enabled;
 };
 
@@ -416,9 +418,13 @@ struct tiles {
 	struct ui_page *page;
 	const struct tile *t;
 	int n, px;
+	bool images; /* the icons are shown (the last room given up, after the prompt) */
 };
 
 static const int tile_px_steps[] = {44, 40, 36, 32, 28, 24};
+
+/* An icon is twice its title's size: it steps down with the title when room is short. */
+static int tile_image_px(const struct ui_page *page, int title_design_px) { return ui_px(page, 2 * title_design_px); }
 
 static int tile_min_h(void *ctx, int i, int w)
 {
@@ -433,6 +439,8 @@ static int tile_min_h(void *ctx, int i, int w)
 	    sub.width > w - 2 * UI_TEXT_PAD)
 		return -1;
 	int need = title.height + UI_SUBTEXT_GAP(px) + sub.height + 2 * ui_px(p, TILE_PAD);
+	if (T->images && T->t[i].image)
+		need += tile_image_px(p, T->px) + UI_IMAGE_GAP(px);
 	return max_i(need, max_i(ui_px(p, TILE_MIN), UI_TOUCH_MIN_PX));
 }
 
@@ -455,12 +463,16 @@ static void tile_page(struct app *app, struct ui_page *page, const char *header_
 		[S_HEADER] = {header_h, header_h}, [S_PROMPT] = {prompt_h, prompt_h}, [S_TILES] = {0, UI_FLOW_FILL},
 		[S_NOTICE] = {notice_h, notice_h}, [S_BAR] = {bar_need, bar_pref},
 	};
-	struct tiles T = {.page = page, .t = t, .n = n};
+	struct tiles T = {.page = page, .t = t, .n = n, .images = true};
 	int rows_h[TILES_MAX] = {0}, cols = 0;
 	bool show_prompt = true;
-	for (int attempt = 0; attempt < 2 && !cols; attempt++) {
+	/* Room given up in this order: the bar's spare height, the titles' size a step at a time,
+	 * the prompt, the icons. */
+	for (int attempt = 0; attempt < 3 && !cols; attempt++) {
 		if (attempt == 1)
 			s[S_PROMPT].min = s[S_PROMPT].pref = 0, show_prompt = false;
+		if (attempt == 2)
+			T.images = false;
 		for (size_t st = 0; st < sizeof(tile_px_steps) / sizeof(tile_px_steps[0]) && !cols; st++) {
 			T.px = tile_px_steps[st];
 			for (int bar_try = 0; bar_try < 2 && !cols; bar_try++) {
@@ -498,6 +510,10 @@ static void tile_page(struct app *app, struct ui_page *page, const char *header_
 		w->subtext = xstrdup(t[i].sub);
 		w->bg = THEME_TILE, w->border = THEME_TILE_BORDER, w->fg = THEME_BAND;
 		w->text_px = ui_text_px(page, T.px), w->bold = true, w->enabled = t[i].enabled;
+		if (T.images && t[i].image) {
+			w->image = xstrdup(t[i].image);
+			w->image_px = tile_image_px(page, T.px);
+		}
 	}
 	if (notice) {
 		struct ui_widget *nw = ui_page_add(page, "fees.notice", UI_PANEL,
@@ -522,7 +538,7 @@ static void draw_entities(struct app *app, struct ui_page *page)
 	const struct catalogue *cat = app_catalogue(app);
 	const struct cat_entity *order[TILES_MAX];
 	struct tile t[TILES_MAX];
-	char subs[TILES_MAX][96], num[16];
+	char subs[TILES_MAX][96], num[16], icons[TILES_MAX][sizeof(((struct core_config *)0)->fees_catalogue) + 96];
 	int n = 0;
 	for (size_t i = 0; i < cat->n_entities && n < TILES_MAX; i++)
 		order[n++] = &cat->entities[i];
@@ -535,6 +551,9 @@ static void draw_entities(struct app *app, struct ui_page *page)
 			 subs[i], sizeof(subs[i]));
 		t[i].sub = subs[i];
 		t[i].enabled = order[i]->n_services > 0;
+		/* The icons beside the catalogue's folder (docs/catalogue.md: DIR/../icons). */
+		snprintf(icons[i], sizeof(icons[i]), "%s/../icons/%s", app_config(app)->fees_catalogue, order[i]->icon);
+		t[i].image = order[i]->icon[0] ? icons[i] : NULL;
 	}
 	const struct fees_view *v = &screens_of(app)->shown;
 	tile_page(app, page, "fees.title", app_str(app, "fees.title"), "fees.prompt", app_str(app, "fees.entity.prompt"),
@@ -580,6 +599,7 @@ static void draw_services(struct app *app, struct ui_page *page)
 		t[n].title = cat_str(app, &s->name);
 		service_sub(app, fs, s, subs[n], sizeof(subs[n]));
 		t[n].sub = subs[n];
+		t[n].image = NULL;
 		t[n].enabled = fees_service_open(fs->flow, s);
 	}
 	tile_page(app, page, "fees.service.title", cat_str(app, &e->name), "fees.prompt",
