@@ -120,6 +120,8 @@ struct app {
 	int64_t sync_fault_rec;
 	uint32_t ask_id;           /* a card question out (0: none) */
 	uint64_t ask_deadline_ms;  /* monotonic real time: its answer by then, or unreachable */
+	uint32_t fee_ask_id;       /* a fee question out (0: none) */
+	uint64_t fee_ask_deadline_ms;
 #if KIOSK_TEST_PORT
 	struct runner *runner;
 #endif
@@ -218,6 +220,7 @@ void app_go(struct app *app, enum scr_id screen)
 		if (old->leave)
 			old->leave(app, screen);
 		app->ask_id = 0; /* lifecycle 6: an answer is for the screen that asked */
+		app->fee_ask_id = 0;
 		if (screen == SCR_ATTRACT) {
 			app->lang = app_default_lang(app);
 			/* Between customers, at most once a day: no transaction is open here, and a
@@ -376,8 +379,9 @@ bool app_service_available(struct app *app, enum app_service service)
 	 * customer just opened (kiosk/recovery.c invariant 6). */
 	bool money_ok = cash_ok && !recovery_pending(app->recovery);
 	switch (service) {
-	case APP_SERVICE_TOPUP:
-	case APP_SERVICE_FEES: return money_ok;
+	case APP_SERVICE_TOPUP: return money_ok;
+	/* The fees journey needs its catalogue too (kiosk/screens/fees.c, invariant 4). */
+	case APP_SERVICE_FEES: return money_ok && app->catalogue;
 	case APP_SERVICE_BUY_CARD: return money_ok && (ks.state == DEV_STATE_OK || ks.state == DEV_STATE_WARNING);
 	case APP_SERVICE_BALANCE: return true;
 	}
@@ -407,6 +411,45 @@ int app_card_ask(struct app *app, const char *card, struct kio_error *err)
 	app->ask_id = id;
 	app->ask_deadline_ms = mono_ms() + (uint64_t)app->cfg.host_timeout_ms;
 	return 0;
+}
+
+int app_fee_ask(struct app *app, const char *entity, const char *service, const char *reference,
+		struct kio_error *err)
+{
+	uint32_t id = sync_fee_ask(app->sync, entity, service, reference, err);
+	if (!id)
+		return KIO_ERR_INVALID;
+	app->fee_ask_id = id;
+	app->fee_ask_deadline_ms = mono_ms() + (uint64_t)app->cfg.host_timeout_ms;
+	return 0;
+}
+
+bool app_host_online(struct app *app)
+{
+	struct sync_status st;
+	sync_status_get(app->sync, &st);
+	return st.configured && (st.reachable || (st.last_ok_s == 0 && st.last_error_s == 0));
+}
+
+/* As poll_card_answer, for the fee question (lifecycle 6, invariant 6). */
+static void poll_fee_answer(struct app *app)
+{
+	if (!app->fee_ask_id)
+		return;
+	struct sync_fee_result r;
+	bool got = sync_fee_poll(app->sync, &r) && r.ask == app->fee_ask_id;
+	if (!got) {
+		if (mono_ms() < app->fee_ask_deadline_ms)
+			return;
+		r = (struct sync_fee_result){.ask = app->fee_ask_id, .result = SYNC_FEE_UNREACHABLE};
+		snprintf(r.why, sizeof(r.why), "no answer within host.timeout_ms = %d ms", app->cfg.host_timeout_ms);
+		LOG_WARN("fee inquiry: %s", r.why);
+	}
+	app->fee_ask_id = 0;
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->on_fee_answer)
+		scr->on_fee_answer(app, &r);
+	invalidate(app);
 }
 
 /* From the loop (lifecycle 6): the answer to the screen's question, or unreachable once
@@ -939,6 +982,7 @@ static void run_loop(struct app *app)
 			handle_event(app, &ev);
 		core_timers_fire_due(app->timers);
 		poll_card_answer(app);
+		poll_fee_answer(app);
 		notice_device_changes(app);
 		if (app->quit)
 			break;
@@ -950,13 +994,15 @@ static void run_loop(struct app *app)
 		bool have_timer = core_timers_next_deadline(app->timers, &next_timer);
 		if (have_timer && next_timer <= now)
 			continue;
-		if (app->ask_id) {
+		if (app->ask_id || app->fee_ask_id) {
 			/* Invariant 6: busy until the host answers (its wake event) or the bound passes;
 			 * real timers still fire meanwhile, virtual ones wait with the clock. */
-			uint64_t mono = mono_ms();
-			if (mono >= app->ask_deadline_ms)
+			uint64_t mono = mono_ms(), deadline = app->ask_id ? app->ask_deadline_ms : app->fee_ask_deadline_ms;
+			if (app->ask_id && app->fee_ask_id && app->fee_ask_deadline_ms < deadline)
+				deadline = app->fee_ask_deadline_ms;
+			if (mono >= deadline)
 				continue;
-			uint64_t wait = app->ask_deadline_ms - mono;
+			uint64_t wait = deadline - mono;
 			if (!is_virtual && have_timer && next_timer - now < wait)
 				wait = next_timer - now;
 			if (SDL_WaitEventTimeout(&ev, (int)(wait < 60000 ? wait : 60000)))

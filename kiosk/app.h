@@ -100,6 +100,16 @@ void app_sync_kick(struct app *app);
 int app_card_ask(struct app *app, const char *card, struct kio_error *err);
 /* Whether a question to the host is out (the kiosk is busy). */
 bool app_card_asking(const struct app *app);
+/* Asks the host what is due for a fee (sync_fee_ask: the catalogue's host entity and service,
+ * and the reference). As app_card_ask: the answer goes to the current screen's on_fee_answer
+ * from the loop within host.timeout_ms (SYNC_FEE_UNREACHABLE when none came by then), the kiosk
+ * is busy meanwhile, a new ask replaces an unanswered one and leaving the screen drops it.
+ * KIO_ERR_INVALID for ids or a reference the host's path does not take (sync_fee_ask). */
+int app_fee_ask(struct app *app, const char *entity, const char *service, const char *reference,
+		struct kio_error *err);
+/* Whether the host can be asked now: configured, and its last exchange answered (or none was
+ * tried yet). The fees flow offers the services that need the host only then. */
+bool app_host_online(struct app *app);
 
 /* Whether the receipt printer can print now (ok, or paper running low). */
 bool app_receipt_can_print(struct app *app);

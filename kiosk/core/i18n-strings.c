@@ -111,6 +111,71 @@ const struct i18n_id i18n_ids[] = {
 	/* Start-up recovery (or the store back in service) is still ending a transaction an
 	 * interruption left open: payments wait a moment (kiosk/recovery.h). */
 	I18N_S("status.kiosk.starting", "The kiosk is starting up: payments are available in a moment. Please wait."),
+	/* The fees journey (kiosk/flows/fees.h, kiosk/screens/fees.c). */
+	I18N_S("fees.title", "Government fees"),
+	I18N_S("fees.entity.prompt", "Choose the government entity"),
+	/* TRANSLATORS: under an entity's name: how many services it offers here. */
+	I18N_P("fees.entity.count", "{count} service", "{count} services"),
+	I18N_S("fees.service.prompt", "Choose the service"),
+	/* TRANSLATORS: under a service's name; {amount} is its fee, e.g. AED 400.00. */
+	I18N_S("fees.service.fixed", "Fixed fee: {amount}"),
+	I18N_S("fees.service.inquiry", "The amount due is looked up with your number"),
+	/* TRANSLATORS: under a service's name; {min} and {max} are amounts, e.g. AED 50.00. */
+	I18N_S("fees.service.open", "Choose an amount from {min} to {max}"),
+	I18N_S("fees.service.needs-host", "Needs the connection to the entity, which is not available now"),
+	/* TRANSLATORS: {entity} is the entity's name, {service} the service's, e.g. "Dubai Police: Traffic fines". */
+	I18N_S("fees.what", "{entity}: {service}"),
+	/* TRANSLATORS: over the number being typed; {name} is the reference's name (e.g. "Traffic
+	 * file number"), {digits} how many digits it has. */
+	I18N_S("fees.reference.name", "{name} ({digits} digits)"),
+	/* TRANSLATORS: {name} is the reference's name; {min} and {max} the fewest and most digits it has. */
+	I18N_S("fees.reference.name-range", "{name} ({min} to {max} digits)"),
+	I18N_S("fees.reference.enter", "Type the number on the keypad, then press Next."),
+	I18N_S("fees.reference.empty", "Type the number first."),
+	/* TRANSLATORS: {min} is the fewest digits the number has. */
+	I18N_S("fees.reference.short", "This number is too short: it has at least {min} digits."),
+	/* TRANSLATORS: {max} is the most digits the number has. */
+	I18N_S("fees.reference.long", "This number is too long: it has at most {max} digits."),
+	I18N_S("fees.reference.char", "Only digits can be typed here."),
+	I18N_S("fees.reference.check", "This number is mistyped: please check it."),
+	I18N_S("fees.reference.ok", "The number is complete. Press Next."),
+	I18N_S("fees.reference.checking", "Looking up what is due with the entity. Please wait."),
+	I18N_S("fees.reference.unknown", "The entity does not know this number: please check it."),
+	I18N_S("fees.reference.nothing-due", "Nothing is due on this number, or all of it is in your basket."),
+	I18N_S("fees.reference.needs-host", "Looking this up needs the connection to the entity, which is not available now. Fixed fees can still be added."),
+	I18N_S("fees.reference.host-error", "The entity cannot answer now. Please try again later."),
+	I18N_S("fees.amount.due", "Amount due"),
+	/* TRANSLATORS: {payee} is the name the entity holds, masked (M*** A*** K***). */
+	I18N_S("fees.amount.payee", "Name: {payee}"),
+	I18N_S("fees.amount.choose-bills", "Choose what to pay"),
+	I18N_S("fees.amount.in-basket", "in your basket"),
+	I18N_S("fees.amount.choose", "Choose or type the amount."),
+	/* TRANSLATORS: {min}, {max} and {step} are amounts, e.g. AED 50.00. */
+	I18N_S("fees.amount.limits", "From {min} to {max}, in steps of {step}"),
+	I18N_S("fees.amount.below-min", "This amount is below the minimum."),
+	I18N_S("fees.amount.above-max", "This amount is above the maximum."),
+	I18N_S("fees.amount.off-step", "The amount must go up from the minimum in whole steps."),
+	I18N_S("fees.amount.none-chosen", "Choose at least one item."),
+	/* TRANSLATORS: the buttons that lower and raise the amount one step: signs, not words (an en
+	 * dash for minus: the kiosk's fonts have no U+2212). */
+	I18N_S("fees.amount.less", "–"),
+	I18N_S("fees.amount.more", "+"),
+	I18N_S("fees.add", "Add to basket"),
+	I18N_S("basket.title", "Your basket"),
+	I18N_S("basket.empty", "Your basket is empty."),
+	I18N_S("basket.total", "Total"),
+	I18N_S("basket.more", "Add another"),
+	I18N_S("basket.pay", "Pay"),
+	I18N_S("basket.remove", "Remove"),
+	/* TRANSLATORS: a basket too long for the screen shows a page of it; {first}, {last} and
+	 * {count} are numbers: "Items 1 to 5 of 10". */
+	I18N_S("basket.page", "Items {first} to {last} of {count}"),
+	/* TRANSLATORS: the buttons to the previous and next page of the basket: signs, not words,
+	 * pointing to where the page is in reading order (right to left: the previous page is
+	 * to the right). */
+	I18N_S("basket.page.prev", "‹"),
+	I18N_S("basket.page.next", "›"),
+	I18N_S("basket.full", "Your basket is full: pay, or remove an item first."),
 	/* The specimen screen (`goto specimen`, developers only). */
 	/* TRANSLATORS: the specimen screen shows the text engine's hard cases to developers;
 	 * translate freely, keeping the kind of case each line shows. */

@@ -1,10 +1,15 @@
-/* PNG output through libpng, with its longjmp error path kept inside this file. */
+/* PNG output through libpng, with its longjmp error path kept inside this file; PNG input
+ * through libpng's simplified API (no longjmp). */
 #include "image.h"
 
 #include <errno.h>
 #include <png.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "xmalloc.h"
 
 static int write_png(const char *path, int width, int height, int stride, const uint8_t *pixels,
 		     int color_type, int bit_depth, struct kio_error *err)
@@ -59,4 +64,34 @@ int core_png_write_ink(const char *path, int width, int height, int stride, cons
 		       struct kio_error *err)
 {
 	return write_png(path, width, height, stride, bits, PNG_COLOR_TYPE_GRAY, 1, err);
+}
+
+int core_png_read_rgba(const char *path, int max_side, uint8_t **rgba, int *width, int *height,
+		       struct kio_error *err)
+{
+	*rgba = NULL;
+	*width = *height = 0;
+	if (access(path, R_OK) != 0)
+		return kio_fail(err, errno == ENOENT ? KIO_ERR_NOT_FOUND : KIO_ERR_IO, "%s: %s", path, strerror(errno));
+	png_image img;
+	memset(&img, 0, sizeof(img));
+	img.version = PNG_IMAGE_VERSION;
+	if (!png_image_begin_read_from_file(&img, path))
+		return kio_fail(err, KIO_ERR_INVALID, "%s: not a PNG (%s)", path, img.message);
+	/* Checked before the pixels are allocated: a size in a file is no size to trust. */
+	if (img.width < 1 || img.height < 1 || img.width > (png_uint_32)max_side || img.height > (png_uint_32)max_side) {
+		png_image_free(&img);
+		return kio_fail(err, KIO_ERR_INVALID, "%s: %ux%u px, more than %d a side", path, img.width, img.height,
+				max_side);
+	}
+	img.format = PNG_FORMAT_RGBA;
+	uint8_t *px = xmalloc(PNG_IMAGE_SIZE(img));
+	if (!png_image_finish_read(&img, NULL, px, 0, NULL)) {
+		free(px);
+		png_image_free(&img);
+		return kio_fail(err, KIO_ERR_INVALID, "%s: cannot be read (%s)", path, img.message);
+	}
+	*rgba = px;
+	*width = (int)img.width, *height = (int)img.height;
+	return 0;
 }

@@ -1,4 +1,5 @@
-/* Writing images as PNG (libpng): screenshots, simulated receipts and card faces. */
+/* Images as PNG (libpng): writing screenshots, simulated receipts and card faces; reading the
+ * catalogue's icons. */
 #pragma once
 
 #include <stdint.h>
@@ -14,3 +15,8 @@ int core_png_write_ink(const char *path, int width, int height, int stride, cons
 /* gray: 1 byte per pixel, 0 black .. 255 white. */
 int core_png_write_gray(const char *path, int width, int height, int stride, const uint8_t *gray,
 			struct kio_error *err);
+/* Reads a PNG file as RGBA (4 bytes a pixel, R G B A in memory order, rows packed): *rgba
+ * (caller frees), *width, *height. KIO_ERR_NOT_FOUND for no file, KIO_ERR_INVALID for a file
+ * that is not a PNG or is larger than max_side on either side; err names the file. */
+int core_png_read_rgba(const char *path, int max_side, uint8_t **rgba, int *width, int *height,
+		       struct kio_error *err);

@@ -5,7 +5,8 @@
  * device classes, the flows and the ledger; never SDL, libusb or SQLite.
  *
  *   attract --(language chosen)--> home --(service)--> topup-card | buy-card | fees | balance
- *      ^                            |                      │
+ *      ^                            |                      │        (fees: kiosk/screens/fees.c, the
+ *      │                            |                      │        entity list to the basket)
  *      +----(cancel, or inactivity timeout on any customer screen)
  *                                   ▲                      ▼
  *                                   └── the top-up flow: topup-card ⇄ topup-pay → topup-done
@@ -30,8 +31,9 @@
  *      screen is there, whatever they touch.
  *   5. The receipt printer's job events (printed, failed) go to B.on_receipt, after the ledger
  *      recorded them (kiosk/recovery.h).
- *   6. The host's answer to B's app_card_ask goes to B.on_card_answer, from the loop; an ask
- *      left unanswered when B is left is dropped, never delivered to another screen.
+ *   6. The host's answer to B's app_card_ask goes to B.on_card_answer, and to its
+ *      app_fee_ask to B.on_fee_answer, from the loop; an ask left unanswered when B is left is
+ *      dropped, never delivered to another screen.
  */
 #pragma once
 
@@ -43,9 +45,11 @@
 
 struct app;
 struct sync_card_result;
+struct sync_fee_result;
 
 enum scr_id { SCR_ATTRACT, SCR_HOME, SCR_TOPUP_CARD, SCR_TOPUP_PAY, SCR_TOPUP_DONE, SCR_BUY_CARD, SCR_FEES,
-	     SCR_BALANCE, SCR_SPECIMEN, SCR_COUNT };
+	     SCR_BALANCE, SCR_SPECIMEN, SCR_FEES_SERVICE, SCR_FEES_REFERENCE, SCR_FEES_AMOUNT, SCR_BASKET, SCR_FEES_PAY,
+	     SCR_COUNT };
 
 struct scr_def {
 	const char *id;
@@ -63,8 +67,12 @@ struct scr_def {
 	void (*on_activity)(struct app *app);
 	void (*on_receipt)(struct app *app, const struct receipt_event *ev);
 	void (*on_card_answer)(struct app *app, const struct sync_card_result *r);
+	void (*on_fee_answer)(struct app *app, const struct sync_fee_result *r);
 };
 
 const struct scr_def *scr_get(enum scr_id id);
 /* Looks a screen up by its id string; KIO_ERR_INVALID if unknown. */
 int scr_parse(const char *id, enum scr_id *out);
+/* soon.c: the "coming soon" page of screen (widgets <screen>.title, <screen>.soon,
+ * <screen>.back), titled by the catalogue string title_key. */
+void scr_soon_build(struct app *app, struct ui_page *page, const char *screen, const char *title_key);

@@ -1,11 +1,12 @@
-/* The services whose flows are not built yet: an honest "coming soon" and a way back. */
+/* The services whose flows are not built yet, and the fees basket's paying step until it lands:
+ * an honest "coming soon" and a way back. */
 #include "kiosk/app.h"
 #include "kiosk/ui/check.h"
 #include "theme.h"
 
 enum { BACK_H = 160, BACK_MAX_W = 640, MESSAGE_PX = 56 }; /* design px (kiosk/ui/grid.h) */
 
-static void build_soon(struct app *app, struct ui_page *page, const char *screen, const char *title_key)
+void scr_soon_build(struct app *app, struct ui_page *page, const char *screen, const char *title_key)
 {
 	int inner = theme_inner(page), m = theme_margin(page);
 	char id[48];
@@ -40,12 +41,11 @@ static void on_tap_soon(struct app *app, const char *widget_id)
 #define SOON_SCREEN(var, sid, key)                                                          \
 	static void build_##var(struct app *app, struct ui_page *page)                      \
 	{                                                                                   \
-		build_soon(app, page, sid, key);                                            \
+		scr_soon_build(app, page, sid, key);                                            \
 	}                                                                                   \
 	const struct scr_def var = {                                                        \
 		.id = sid, .customer_session = true, .build = build_##var, .on_tap = on_tap_soon, \
 	}
 
 SOON_SCREEN(scr_buy_card, "buy-card", "home.buy_card");
-SOON_SCREEN(scr_fees, "fees", "home.fees");
 SOON_SCREEN(scr_balance, "balance", "home.balance");

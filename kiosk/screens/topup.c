@@ -48,6 +48,7 @@
 #include "kiosk/sync/sync.h"
 #include "kiosk/ui/check.h"
 #include "kiosk/ui/flow.h"
+#include "layout.h"
 #include "theme.h"
 
 _Static_assert(CONFIG_PREFIXES_MAX <= SESSION_PREFIXES_MAX, "every configured prefix reaches the flow");
@@ -427,14 +428,10 @@ static void on_tap(struct app *app, const char *id)
 
 /*
  * Every size is a design px on the reference screen (kiosk/ui/grid.h) and goes through ui_px or
- * ui_text_px; boxes are as tall as their text measures at the page's scale, keys and buttons
- * never under UI_TOUCH_MIN_PX.
+ * ui_text_px; the page is laid out by scr_lay_out (layout.h), which sizes boxes to their text.
  */
-enum { GAP = 20, BAND_PAD = 14, KEY_MAX = 280, KEY_LABEL_MIN_PX = 28, NUMBER_PX = 72, MSG_PX = 40, BODY_PX = 38,
-       TOTAL_PX = 88, TXN_PX = 48, TXN_LARGE_PX = 96 };
-
-static enum text_dir page_dir(const struct ui_page *page) { return page->rtl ? TEXT_DIR_RTL : TEXT_DIR_LTR; }
-static int max_i(int a, int b) { return a > b ? a : b; }
+enum { NUMBER_PX = SCR_NUMBER_PX, MSG_PX = SCR_MSG_PX, BODY_PX = SCR_BODY_PX, TOTAL_PX = SCR_TOTAL_PX, TXN_PX = 48,
+       TXN_LARGE_PX = 96 };
 
 /* Notices that mean the customer's note or money was not taken as they expected. */
 static bool notice_is_fault(const char *key)
@@ -463,242 +460,6 @@ static void fill_template(const char *tmpl, const char *name, const char *value,
 		snprintf(out, size, "%s", tmpl);
 }
 
-/* A button of a bottom bar. */
-struct nav_button {
-	const char *id, *text;
-	bool primary, enabled;
-};
-
-enum item_look { LOOK_LABEL, LOOK_WARN, LOOK_FAULT, LOOK_NUMBER };
-
-/*
- * A text box of a page. drop: 0, always shown; n > 0, left out from drop level n on, when the
- * page does not fit otherwise (the order each screen documents). Never dropped, by rule: the
- * amounts, the card number, the limits, the no-change notice, what went wrong, the buttons.
- */
-struct item {
-	const char *id, *text; /* text NULL: the item is left out, unless sample is set */
-	const char *sample;    /* measured instead of text (card.number: shown empty, sized full) */
-	int px;                /* design px; a one_line item steps down to stay on one line */
-	bool bold, one_line;
-	enum text_dir dir;     /* AUTO: the page's */
-	uint32_t fg;
-	enum item_look look;
-	int col;               /* two columns: 0 the start one, 1 the end one */
-	int drop;
-};
-
-#define ITEMS_MAX 16
-enum { DROP_LEVELS = 5, BAR_ROWS_MAX = 2, BAR_N_MAX = 3 };
-
-struct layout {
-	const char *header_id, *title;
-	struct item *items;
-	int n;
-	/* One column: rows of buttons (rows[i] in row i); two columns: wide, all in one row. */
-	const struct nav_button *buttons, *wide;
-	const int *rows;
-	int n_rows, n_buttons;
-	bool keypad; /* the card screen: a keypad at the end of the one column, or the end column */
-	const char *clear, *del;
-};
-
-/* Where one try put everything. */
-struct placed {
-	struct ui_rect item[ITEMS_MAX];
-	int px[ITEMS_MAX];
-	bool shown[ITEMS_MAX];
-	struct ui_rect pad;
-	struct ui_rect bar[BAR_ROWS_MAX][BAR_N_MAX];
-	int bar_n[BAR_ROWS_MAX], n_bars;
-	const struct nav_button *bar_b[BAR_ROWS_MAX];
-};
-
-static bool item_present(const struct item *it) { return it->text || it->sample; }
-
-/* The item's text px in a box w wide: a one-line item steps down until it is one line. */
-static int item_px(const struct ui_page *page, const struct item *it, int w)
-{
-	const char *t = it->sample ? it->sample : it->text;
-	enum text_dir dir = it->dir == TEXT_DIR_AUTO ? page_dir(page) : it->dir;
-	bool bold = it->bold || it->look != LOOK_LABEL;
-	int px = ui_text_px(page, it->px);
-	for (; it->one_line && px > UI_TEXT_MIN_PX; px -= 2)
-		if (ui_page_text_height(page, t, px, bold, dir, w) <= ui_page_text_height(page, "0", px, bold, dir, w))
-			break;
-	return px;
-}
-
-static int item_h(const struct ui_page *page, const struct item *it, int px, int w)
-{
-	const char *t = it->sample ? it->sample : it->text;
-	enum text_dir dir = it->dir == TEXT_DIR_AUTO ? page_dir(page) : it->dir;
-	int h = ui_page_text_height(page, t, px, it->bold || it->look != LOOK_LABEL, dir, w);
-	return it->look == LOOK_LABEL ? h : h + 2 * ui_px(page, BAND_PAD);
-}
-
-/* A bar button row's least height: each label at its button's size, at least a touch target;
- * -1 if a button w px wide is no touch target or a word of its label is wider than it. */
-static int bar_need(const struct ui_page *page, const struct nav_button *b, int n, int w)
-{
-	if (w < UI_TOUCH_MIN_PX)
-		return -1;
-	int h = UI_TOUCH_MIN_PX;
-	for (int i = 0; i < n; i++) {
-		struct ui_text_extent e;
-		int px = b[i].primary ? theme_button_px(page) : theme_button_secondary_px(page);
-		if (ui_page_text_extent(page, b[i].text, px, true, page_dir(page), w, &e) != 0 || e.word_cuts > 0 ||
-		    e.width > w - 2 * UI_TEXT_PAD)
-			return -1;
-		h = max_i(h, e.height);
-	}
-	return h;
-}
-
-/* The least key: a touch target, wide enough for the clear and delete words at a legible size. */
-static int key_least(const struct ui_page *page, const struct layout *L)
-{
-	int k = UI_TOUCH_MIN_PX;
-	const char *words[] = {L->clear, L->del};
-	for (int i = 0; i < 2; i++) {
-		struct ui_text_extent e;
-		if (ui_page_text_extent(page, words[i], ui_text_px(page, KEY_LABEL_MIN_PX), true, page_dir(page), 1 << 14,
-					&e) == 0)
-			k = max_i(k, e.width + 2 * UI_TEXT_PAD);
-	}
-	return k;
-}
-
-/*
- * One try at laying L out: in one column or two, items of drop level >= level left out, the
- * bars at their preferred height or (tight) their least. Fills P; false if something does not
- * fit (P then holds the try as it is, run past the bottom, for the page check to report).
- */
-/* One column; two with the bar under the start one (the keypad's column full height); two with the bar across. */
-enum arrangement { ARR_ONE, ARR_TWO_SIDE, ARR_TWO_ACROSS };
-
-static bool place(const struct ui_page *page, const struct layout *L, enum arrangement arr, int level, bool tight,
-		  struct placed *P)
-{
-	bool two = arr != ARR_ONE;
-	int m = theme_margin(page), inner = theme_inner(page), gap = ui_px(page, GAP), col_gap = gap;
-	int col_w = two ? (inner - col_gap) / 2 : inner;
-	bool fits = true;
-	memset(P, 0, sizeof(*P));
-	/* The keypad's column is widened for its least keys, down to a third of the page left for
-	 * the text beside it; the keypad then runs from the header to the bottom and the bar sits
-	 * under the text, so the keys keep their size on a short landscape screen. */
-	int key = key_least(page, L);
-	int widths[2] = {col_w, col_w};
-	bool pad_side = arr == ARR_TWO_SIDE && L->keypad;
-	if (two && L->keypad && ui_keypad_width(key, gap) > col_w) {
-		widths[1] = ui_keypad_width(key, gap);
-		widths[0] = inner - col_gap - widths[1];
-		if (widths[0] < inner / 3)
-			fits = false;
-	}
-	int bar_w = pad_side ? widths[0] : inner;
-	/* The bars, bottom up. */
-	P->n_bars = two ? 1 : L->n_rows;
-	int y = page->height - m / 2;
-	for (int r = P->n_bars - 1; r >= 0; r--) {
-		int first = 0;
-		for (int k = 0; k < r; k++)
-			first += L->rows[k];
-		P->bar_n[r] = two ? L->n_buttons : L->rows[r];
-		P->bar_b[r] = two ? L->wide : L->buttons + first;
-		struct ui_rect probe[BAR_N_MAX];
-		ui_bar((struct ui_rect){m, 0, bar_w, 0}, (size_t)P->bar_n[r], gap, 0, probe);
-		int h = bar_need(page, P->bar_b[r], P->bar_n[r], probe[0].w);
-		if (h < 0)
-			fits = false, h = UI_TOUCH_MIN_PX;
-		if (!tight)
-			h = max_i(h, ui_px(page, THEME_BAR_H));
-		y -= h;
-		ui_bar((struct ui_rect){m, y, bar_w, h}, (size_t)P->bar_n[r], gap, 0, P->bar[r]);
-		y -= gap;
-	}
-	int top = theme_header_height(page, L->title) + gap;
-	/* Each column a flow from the header to the bars, the room left at its end or to the keypad. */
-	for (int c = 0; c < (two ? 2 : 1); c++) {
-		struct ui_flow_item f[ITEMS_MAX + 1];
-		int map[ITEMS_MAX], k = 0;
-		int x = m + (c ? widths[0] + col_gap : 0);
-		col_w = widths[c];
-		int bottom = pad_side && c == 1 ? page->height - m / 2 : y;
-		for (int i = 0; i < L->n; i++) {
-			const struct item *it = &L->items[i];
-			if ((two && it->col != c) || !item_present(it) || (it->drop && it->drop <= level))
-				continue;
-			P->shown[i] = true;
-			P->px[i] = item_px(page, it, col_w);
-			int h = item_h(page, it, P->px[i], col_w);
-			map[k] = i;
-			f[k++] = ui_flow_slot(h, h);
-		}
-		bool pad_here = L->keypad && c == (two ? 1 : 0);
-		int pad_min = pad_here ? ui_keypad_height(key, gap) : 0;
-		if (pad_here && ui_keypad_width(key, gap) > col_w)
-			fits = false;
-		f[k] = ui_flow_slot(pad_min, UI_FLOW_FILL);
-		if (ui_flow_column(f, (size_t)k + 1, top, bottom, gap) != 0)
-			fits = false;
-		for (int j = 0; j < k; j++)
-			P->item[map[j]] = (struct ui_rect){x, f[j].y, col_w, f[j].h};
-		if (pad_here)
-			P->pad = (struct ui_rect){x, f[k].y, col_w, f[k].h};
-	}
-	return fits;
-}
-
-/*
- * Lays L out and adds its widgets. The arrangement follows the page's shape (landscape: two
- * columns, the bar in one row; else one column and the bar's rows); what does not fit gives up
- * room in this order, trying each step in the page's arrangement and then in the others: the
- * bars' spare height, then the items of drop level 1, 2, ... (each screen's order).
- */
-static void lay_out(struct ui_page *page, const struct layout *L)
-{
-	bool wide = ui_page_landscape(page);
-	struct placed P;
-	bool done = false;
-	static const enum arrangement wide_first[] = {ARR_TWO_SIDE, ARR_TWO_ACROSS, ARR_ONE};
-	static const enum arrangement tall_first[] = {ARR_ONE, ARR_TWO_SIDE, ARR_TWO_ACROSS};
-	const enum arrangement *arrs = wide ? wide_first : tall_first;
-	for (int level = 0; level <= DROP_LEVELS && !done; level++)
-		for (int a = 0; a < 3 && !done; a++)
-			for (int tight = 0; tight < 2 && !done; tight++)
-				done = place(page, L, arrs[a], level, tight, &P);
-	if (!done)
-		place(page, L, arrs[0], DROP_LEVELS, true, &P); /* as it is: the page check says what is off */
-
-	theme_header(page, L->header_id, L->title);
-	for (int i = 0; i < L->n; i++) {
-		const struct item *it = &L->items[i];
-		if (!P.shown[i])
-			continue;
-		struct ui_widget *w = ui_page_add(page, it->id, it->look == LOOK_LABEL ? UI_LABEL : UI_PANEL, P.item[i],
-						  it->text);
-		w->text_px = P.px[i], w->bold = it->bold || it->look != LOOK_LABEL;
-		if (it->dir != TEXT_DIR_AUTO)
-			w->dir = it->dir;
-		switch (it->look) {
-		case LOOK_LABEL: w->fg = it->fg; break;
-		case LOOK_WARN: w->bg = THEME_WARN_BG, w->fg = THEME_WARN_TEXT; break;
-		case LOOK_FAULT: w->bg = THEME_FAULT_BG, w->fg = THEME_FAULT_TEXT; break;
-		case LOOK_NUMBER: w->bg = THEME_TILE, w->border = THEME_TILE_BORDER, w->fg = THEME_TEXT; break;
-		}
-	}
-	if (L->keypad)
-		theme_keypad(page, P.pad, GAP, KEY_MAX, L->clear, L->del);
-	for (int r = 0; r < P.n_bars; r++)
-		for (int i = 0; i < P.bar_n[r]; i++) {
-			const struct nav_button *b = &P.bar_b[r][i];
-			struct ui_widget *x = b->primary ? theme_button(page, b->id, P.bar[r][i], b->text)
-							 : theme_button_secondary(page, b->id, P.bar[r][i], b->text);
-			x->enabled = b->enabled;
-		}
-}
 
 /* ---- topup-card ---- */
 
@@ -717,37 +478,37 @@ static void draw_card(struct app *app, struct ui_page *page)
 	bool refused = v->notice && strncmp(v->notice, "topup.card.", 11) == 0;
 	const char *msg = ok && (!v->next_enabled || refused) ? NULL : app_str(app, v->card_msg);
 	const char *notice = str_or_null(app, v->notice);
-	struct nav_button nav[] = {
+	struct scr_button nav[] = {
 		{"nav.back", app_str(app, "common.back"), false, true},
 		{"nav.cancel", app_str(app, "common.cancel"), false, true},
 		{"nav.next", app_str(app, "nav.next"), true, v->next_enabled},
 	};
 	static const int rows[] = {3};
-	struct item items[] = {
+	struct scr_item items[] = {
 		{"card.label", app_str(app, "topup.card.label"), NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED,
-		 LOOK_LABEL, 0, 1},
+		 SCR_LOOK_LABEL, 0, 1},
 		/* The number as typed, in fours, always left to right (an identifier, Western digits). */
 		{"card.number", v->card_grouped[0] ? v->card_grouped : NULL, "0000 0000 0000 0000", NUMBER_PX, true, true,
-		 TEXT_DIR_LTR, THEME_TEXT, LOOK_NUMBER, 0, 0},
+		 TEXT_DIR_LTR, THEME_TEXT, SCR_LOOK_NUMBER, 0, 0},
 		{"card.msg", msg, NULL, MSG_PX, true, false, TEXT_DIR_AUTO,
-		 notice_is_fault(v->card_msg) ? THEME_FAULT_TEXT : THEME_BAND, LOOK_LABEL, 0, 0},
+		 notice_is_fault(v->card_msg) ? THEME_FAULT_TEXT : THEME_BAND, SCR_LOOK_LABEL, 0, 0},
 		{"card.notice", notice, NULL, MSG_PX, true, false, TEXT_DIR_AUTO, 0,
-		 notice_is_fault(v->notice) ? LOOK_FAULT : LOOK_WARN, 0, 0},
+		 notice_is_fault(v->notice) ? SCR_LOOK_FAULT : SCR_LOOK_WARN, 0, 0},
 		/* Said before the customer commits to paying, and again on the paying screen. */
-		{"card.no-change", app_str(app, v->no_change_msg), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_WARN,
+		{"card.no-change", app_str(app, v->no_change_msg), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, SCR_LOOK_WARN,
 		 0, 0},
-		{"card.printer", str_or_null(app, v->printer_msg), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_FAULT,
+		{"card.printer", str_or_null(app, v->printer_msg), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, SCR_LOOK_FAULT,
 		 0, 0},
 	};
 	if (v->checking)
 		items[2].fg = THEME_BAND; /* "checking the card": the kiosk is busy, nothing is wrong */
-	const struct layout L = {
+	const struct scr_layout L = {
 		.header_id = "topup.title", .title = app_str(app, "topup.title"),
 		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
 		.buttons = nav, .wide = nav, .rows = rows, .n_rows = 1, .n_buttons = 3,
 		.keypad = true, .clear = app_str(app, "key.clear"), .del = app_str(app, "key.del"),
 	};
-	lay_out(page, &L);
+	scr_lay_out(page, &L);
 	/* While the host is asked the number is what it asks about: the keys wait. */
 	for (size_t i = 0; v->checking && i < page->n; i++)
 		if (strncmp(page->widgets[i].id, "key.", 4) == 0)
@@ -811,44 +572,44 @@ static void draw_pay(struct app *app, struct ui_page *page)
 		fill_template(app_str(app, v->limit_msg), "{max}", amount, limit, sizeof(limit));
 	}
 	/* Two columns: back, cancel, finish in one row (reading order); one: finish on its own. */
-	struct nav_button buttons[] = {
+	struct scr_button buttons[] = {
 		{"pay.finish", app_str(app, "topup.pay.finish"), true, paying && v->finish_enabled},
 		{"nav.back", app_str(app, "common.back"), false, paying && v->back_enabled},
 		{"nav.cancel", app_str(app, v->cancel_finishes ? "topup.pay.finish-with-paid" : "common.cancel"), false,
 		 paying},
 	};
-	struct nav_button wide_buttons[] = {buttons[1], buttons[2], buttons[0]};
+	struct scr_button wide_buttons[] = {buttons[1], buttons[2], buttons[0]};
 	static const int rows[] = {1, 2};
-	struct item items[] = {
+	struct scr_item items[] = {
 		{"pay.card.label", app_str(app, "topup.card.label"), NULL, BODY_PX, false, false, TEXT_DIR_AUTO,
-		 THEME_MUTED, LOOK_LABEL, 0, 1},
-		{"pay.card", v->card_masked, NULL, MSG_PX, true, true, TEXT_DIR_LTR, THEME_BAND, LOOK_LABEL, 0, 0},
-		{"pay.no-change", app_str(app, v->no_change_msg), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_WARN, 0,
+		 THEME_MUTED, SCR_LOOK_LABEL, 0, 1},
+		{"pay.card", v->card_masked, NULL, MSG_PX, true, true, TEXT_DIR_LTR, THEME_BAND, SCR_LOOK_LABEL, 0, 0},
+		{"pay.no-change", app_str(app, v->no_change_msg), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, SCR_LOOK_WARN, 0,
 		 0},
-		{"pay.printer", str_or_null(app, v->printer_msg), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_FAULT,
+		{"pay.printer", str_or_null(app, v->printer_msg), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, SCR_LOOK_FAULT,
 		 1, 0},
-		{"pay.notes", notes, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0, 3},
-		{"pay.limits", limits, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0, 0},
-		{"pay.insert", insert, NULL, MSG_PX, true, false, TEXT_DIR_AUTO, THEME_BAND, LOOK_LABEL, 0, 2},
+		{"pay.notes", notes, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT, SCR_LOOK_LABEL, 0, 3},
+		{"pay.limits", limits, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT, SCR_LOOK_LABEL, 0, 0},
+		{"pay.insert", insert, NULL, MSG_PX, true, false, TEXT_DIR_AUTO, THEME_BAND, SCR_LOOK_LABEL, 0, 2},
 		/* The host's word and the offline limit beside the total (the end column has the room).
 		 * A balance is an amount, kept; "needs the host" and the limit's explanation go last,
 		 * with the count (5): the limits line still shows the lowered maximum. */
 		{"pay.balance", balance[0] ? balance : NULL, NULL, BODY_PX, v->balance_known, false, TEXT_DIR_AUTO,
-		 v->balance_known ? THEME_TEXT : THEME_MUTED, LOOK_LABEL, 1, v->balance_known ? 0 : 5},
-		{"pay.limit", limit[0] ? limit : NULL, NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, LOOK_WARN, 1, 5},
+		 v->balance_known ? THEME_TEXT : THEME_MUTED, SCR_LOOK_LABEL, 1, v->balance_known ? 0 : 5},
+		{"pay.limit", limit[0] ? limit : NULL, NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0, SCR_LOOK_WARN, 1, 5},
 		{"pay.total.label", app_str(app, "topup.pay.total"), NULL, BODY_PX, false, false, TEXT_DIR_AUTO,
-		 THEME_MUTED, LOOK_LABEL, 1, 4},
-		{"pay.total", total, NULL, TOTAL_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 1, 0},
-		{"pay.count", count, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 1, 5},
+		 THEME_MUTED, SCR_LOOK_LABEL, 1, 4},
+		{"pay.total", total, NULL, TOTAL_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, SCR_LOOK_LABEL, 1, 0},
+		{"pay.count", count, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, SCR_LOOK_LABEL, 1, 5},
 		{"pay.notice", notice, NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0,
-		 notice_is_fault(v->notice) ? LOOK_FAULT : LOOK_WARN, 1, 0},
+		 notice_is_fault(v->notice) ? SCR_LOOK_FAULT : SCR_LOOK_WARN, 1, 0},
 	};
-	const struct layout L = {
+	const struct scr_layout L = {
 		.header_id = "topup.pay.title", .title = app_str(app, "topup.pay.title"),
 		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
 		.buttons = buttons, .wide = wide_buttons, .rows = rows, .n_rows = 2, .n_buttons = 3,
 	};
-	lay_out(page, &L);
+	scr_lay_out(page, &L);
 }
 
 /* ---- topup-done ---- */
@@ -875,33 +636,33 @@ static void draw_done(struct app *app, struct ui_page *page)
 		app_money(app, v->new_balance_fils, figure, sizeof(figure));
 		fill_template(app_str(app, v->new_balance_msg), "{amount}", figure, new_balance, sizeof(new_balance));
 	}
-	struct nav_button nav[] = {{"done.close", app_str(app, "topup.done.close"), true, true}};
+	struct scr_button nav[] = {{"done.close", app_str(app, "topup.done.close"), true, true}};
 	static const int rows[] = {1};
-	struct item items[] = {
+	struct scr_item items[] = {
 		{"done.credited", app_str(app, "topup.done.credited"), NULL, MSG_PX, true, false, TEXT_DIR_AUTO, THEME_BAND,
-		 LOOK_LABEL, 0, 2},
-		{"done.amount", amount, NULL, TOTAL_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, LOOK_LABEL, 0, 0},
+		 SCR_LOOK_LABEL, 0, 2},
+		{"done.amount", amount, NULL, TOTAL_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, SCR_LOOK_LABEL, 0, 0},
 		{"done.card.label", app_str(app, "topup.card.label"), NULL, BODY_PX, false, false, TEXT_DIR_AUTO,
-		 THEME_MUTED, LOOK_LABEL, 0, 1},
-		{"done.card", v->card_masked, NULL, MSG_PX, true, true, TEXT_DIR_LTR, THEME_TEXT, LOOK_LABEL, 0, 0},
+		 THEME_MUTED, SCR_LOOK_LABEL, 0, 1},
+		{"done.card", v->card_masked, NULL, MSG_PX, true, true, TEXT_DIR_LTR, THEME_TEXT, SCR_LOOK_LABEL, 0, 0},
 		{"done.balance", new_balance[0] ? new_balance : NULL, NULL, BODY_PX, true, false, TEXT_DIR_AUTO, THEME_TEXT,
-		 LOOK_LABEL, 0, 0},
-		{"done.sync", sync_msg, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, LOOK_LABEL, 0, 0},
+		 SCR_LOOK_LABEL, 0, 0},
+		{"done.sync", sync_msg, NULL, BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED, SCR_LOOK_LABEL, 0, 0},
 		{"done.number.label", app_str(app, "topup.done.number"), NULL, BODY_PX, false, false, TEXT_DIR_AUTO,
-		 THEME_MUTED, LOOK_LABEL, 1, 1},
-		{"done.number", txn, NULL, large ? TXN_LARGE_PX : TXN_PX, true, true, TEXT_DIR_LTR, THEME_TEXT, LOOK_LABEL, 1,
+		 THEME_MUTED, SCR_LOOK_LABEL, 1, 1},
+		{"done.number", txn, NULL, large ? TXN_LARGE_PX : TXN_PX, true, true, TEXT_DIR_LTR, THEME_TEXT, SCR_LOOK_LABEL, 1,
 		 0},
-		{"done.receipt", receipt, NULL, MSG_PX, true, false, TEXT_DIR_AUTO, 0, large ? LOOK_FAULT : LOOK_WARN, 1, 0},
+		{"done.receipt", receipt, NULL, MSG_PX, true, false, TEXT_DIR_AUTO, 0, large ? SCR_LOOK_FAULT : SCR_LOOK_WARN, 1, 0},
 		/* Red only for what went wrong ("the acceptor works again" is no fault). */
 		{"done.notice", str_or_null(app, v->notice), NULL, BODY_PX, true, false, TEXT_DIR_AUTO, 0,
-		 notice_is_fault(v->notice) ? LOOK_FAULT : LOOK_WARN, 1, 0},
+		 notice_is_fault(v->notice) ? SCR_LOOK_FAULT : SCR_LOOK_WARN, 1, 0},
 	};
-	const struct layout L = {
+	const struct scr_layout L = {
 		.header_id = "topup.done.title", .title = app_str(app, "topup.done.title"),
 		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
 		.buttons = nav, .wide = nav, .rows = rows, .n_rows = 1, .n_buttons = 1,
 	};
-	lay_out(page, &L);
+	scr_lay_out(page, &L);
 }
 
 /* A flow's screen built with no flow (an enter that could not start one, before its queued

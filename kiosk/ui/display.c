@@ -10,7 +10,18 @@
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 
+/* Images widgets show (the catalogue's icons), loaded once per path; a file that cannot be read
+ * is remembered too (texture NULL), so it is logged once and never read again each frame. */
+#define IMAGES_MAX 32
+enum { IMAGE_SIDE_MAX = 1024 };
+struct image_slot {
+	char *path;
+	SDL_Texture *texture;
+};
+
 struct ui_display {
+	struct image_slot images[IMAGES_MAX];
+	size_t n_images;
 	SDL_Window *window;
 	SDL_Renderer *renderer;
 	SDL_Texture *target; /* screenshots render here at the logical size */
@@ -130,6 +141,11 @@ void ui_display_close(struct ui_display *d)
 		return;
 	/* The engine's glyph atlases belong to this renderer: release them first. */
 	text_engine_release_renderer(d->text);
+	for (size_t i = 0; i < d->n_images; i++) {
+		if (d->images[i].texture)
+			SDL_DestroyTexture(d->images[i].texture);
+		free(d->images[i].path);
+	}
 	if (d->target)
 		SDL_DestroyTexture(d->target);
 	if (d->renderer)
@@ -195,6 +211,39 @@ static void draw_text(struct ui_display *d, const char *text, int px, bool bold,
 		text_draw_sdl(d->text, d->renderer, layout, box->x + UI_TEXT_PAD, y, rgba);
 }
 
+/* The texture of the PNG at path, loaded on first use; NULL if it cannot be (logged once). */
+static SDL_Texture *image_texture(struct ui_display *d, const char *path)
+{
+	for (size_t i = 0; i < d->n_images; i++)
+		if (strcmp(d->images[i].path, path) == 0)
+			return d->images[i].texture;
+	SDL_Texture *tex = NULL;
+	uint8_t *rgba = NULL;
+	int w = 0, h = 0;
+	struct kio_error err = {0};
+	if (core_png_read_rgba(path, IMAGE_SIDE_MAX, &rgba, &w, &h, &err) != 0) {
+		LOG_WARN("image %s not shown: %s", path, err.msg);
+	} else {
+		SDL_Surface *s = SDL_CreateRGBSurfaceWithFormatFrom(rgba, w, h, 32, w * 4, SDL_PIXELFORMAT_RGBA32);
+		tex = s ? SDL_CreateTextureFromSurface(d->renderer, s) : NULL;
+		if (!tex)
+			LOG_WARN("image %s not shown: %s", path, SDL_GetError());
+		else
+			SDL_SetTextureBlendMode(tex, SDL_BLENDMODE_BLEND);
+		SDL_FreeSurface(s);
+		free(rgba);
+	}
+	if (d->n_images < IMAGES_MAX) {
+		d->images[d->n_images++] = (struct image_slot){xstrdup(path), tex};
+	} else if (tex) {
+		/* No room to keep it: shown this once. A kiosk's catalogue has far fewer icons. */
+		LOG_WARN("image %s: more than %d images, not kept", path, IMAGES_MAX);
+		SDL_DestroyTexture(tex);
+		tex = NULL;
+	}
+	return tex;
+}
+
 static void draw_widget(struct ui_display *d, const struct ui_widget *w)
 {
 	uint32_t fg = w->fg, bg = w->bg;
@@ -224,6 +273,7 @@ static void draw_widget(struct ui_display *d, const struct ui_widget *w)
 	struct ui_text_extent title, all;
 	struct ui_widget title_only = *w;
 	title_only.subtext = NULL;
+	title_only.image = NULL;
 	if (ui_widget_measure(d->text, &title_only, &title) != 0 || ui_widget_measure(d->text, w, &all) != 0)
 		return;
 	int y = w->rect.y + (w->rect.h - all.height) / 2;
@@ -231,6 +281,15 @@ static void draw_widget(struct ui_display *d, const struct ui_widget *w)
 	 * customer's screen it stays inside its own box rather than run over its neighbours. */
 	SDL_Rect clip = {w->rect.x, w->rect.y, w->rect.w, w->rect.h};
 	SDL_RenderSetClipRect(d->renderer, &clip);
+	if (w->image && w->image_px > 0) {
+		SDL_Texture *tex = image_texture(d, w->image);
+		if (tex) {
+			SDL_SetTextureAlphaMod(tex, w->enabled ? 0xFF : 0x70);
+			SDL_Rect dst = {w->rect.x + (w->rect.w - w->image_px) / 2, y, w->image_px, w->image_px};
+			SDL_RenderCopy(d->renderer, tex, NULL, &dst);
+		}
+		y += w->image_px + UI_IMAGE_GAP(w->text_px);
+	}
 	draw_text(d, w->text, w->text_px, w->bold, w->align, w->dir, &w->rect, y, fg);
 	if (w->subtext)
 		draw_text(d, w->subtext, UI_SUBTEXT_PX(w->text_px), false, w->align, w->dir, &w->rect,

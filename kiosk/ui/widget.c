@@ -22,6 +22,7 @@ void ui_page_clear(struct ui_page *page)
 	for (size_t i = 0; i < page->n; i++) {
 		free(page->widgets[i].text);
 		free(page->widgets[i].subtext);
+		free(page->widgets[i].image);
 	}
 	free(page->widgets);
 	page->widgets = NULL;
@@ -33,6 +34,7 @@ void ui_page_truncate(struct ui_page *page, size_t n)
 	for (size_t i = n; i < page->n; i++) {
 		free(page->widgets[i].text);
 		free(page->widgets[i].subtext);
+		free(page->widgets[i].image);
 	}
 	if (n < page->n)
 		page->n = n;
@@ -140,6 +142,11 @@ int ui_widget_measure(struct text_engine *text, const struct ui_widget *w, struc
 		out->height += UI_SUBTEXT_GAP(w->text_px) + sub.height;
 		out->lines += sub.lines;
 		out->word_cuts += sub.word_cuts;
+	}
+	if (w->image && w->image_px > 0) {
+		/* The image over the text: the page check holds it to the box like the text. */
+		out->height += w->image_px + UI_IMAGE_GAP(w->text_px);
+		out->width = w->image_px > out->width ? w->image_px : out->width;
 	}
 	return 0;
 }

@@ -29,6 +29,10 @@ struct ui_widget {
 	struct ui_rect rect;
 	char *text;     /* owned; may be NULL */
 	char *subtext;  /* owned; tiles only */
+	/* owned, may be NULL: a PNG file (a catalogue entity's icon) drawn centred over the text,
+	 * image_px square, UI_IMAGE_GAP(text_px) above it; part of what the widget measures. */
+	char *image;
+	int image_px;
 	uint32_t key;   /* UI_KEY: the character it types (a code point) */
 	int text_px;
 	bool bold;
@@ -63,8 +67,9 @@ enum { UI_TEXT_PAD = 24 };
 enum { UI_TEXT_MIN_PX = 18 };
 #define UI_SUBTEXT_PX(px) ((px) * 3 / 5 > UI_TEXT_MIN_PX ? (px) * 3 / 5 : UI_TEXT_MIN_PX)
 #define UI_SUBTEXT_GAP(px) ((px) / 3)
+#define UI_IMAGE_GAP(px) ((px) / 3)
 
-/* The extent of a widget's text as it will be drawn in its box. */
+/* The extent of a widget's text (and image) as it will be drawn in its box. */
 struct ui_text_extent {
 	int width;  /* the widest line, title or subtitle */
 	int height; /* title, gap and subtitle */

@@ -349,6 +349,33 @@ static void test_grid_columns(void)
 	g_assert_cmpint(rows[0], ==, -7);
 }
 
+/* A tile's image (an entity's icon) is part of what it measures: the check fails a tile whose
+ * text fits but whose text and image together do not, and one whose image is wider than its
+ * box; the image's path is the page's to free (ASan: no leak on clear or truncate). */
+static void test_check_image(void)
+{
+	struct ui_page page;
+	good_page(&page, false);
+	struct ui_widget *t = ui_page_add(&page, "tile", UI_TILE, (struct ui_rect){60, 1000, 460, 200}, "Pay fees");
+	t->text_px = 52;
+	struct ui_text_extent bare, with;
+	g_assert_cmpint(ui_widget_measure(engine(), t, &bare), ==, 0);
+	t->image = g_strdup("/nonexistent/icon.png");
+	t->image_px = 96;
+	g_assert_cmpint(ui_widget_measure(engine(), t, &with), ==, 0);
+	g_assert_cmpint(with.height, ==, bare.height + 96 + UI_IMAGE_GAP(52));
+	struct kio_error err = {0};
+	g_assert_cmpint(ui_page_check(&page, engine(), &err), ==, 0);
+	t->image_px = 180; /* text and image taller than the tile */
+	expect_fail(&page, (const char *const[]){"the text of touch target 'tile'", "overflows", NULL});
+	t = ui_page_find(&page, "tile");
+	t->rect.h = 900;
+	t->image_px = 440; /* wider than the tile less its padding */
+	expect_fail(&page, (const char *const[]){"the text of touch target 'tile'", NULL});
+	ui_page_truncate(&page, 0);
+	ui_page_clear(&page);
+}
+
 static void test_page_truncate(void)
 {
 	struct ui_page page;
@@ -501,6 +528,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/widget/grid/rows-and-bar", test_grid_rows_and_bar);
 	g_test_add_func("/widget/grid/columns", test_grid_columns);
 	g_test_add_func("/widget/truncate", test_page_truncate);
+	g_test_add_func("/widget/check/image", test_check_image);
 	g_test_add_func("/widget/grid/flow-screen", test_flow_screen_helpers);
 	g_test_add_func("/widget/window-fit", test_window_fit);
 	g_test_add_func("/widget/rtl-mirror", test_rtl_mirrors_rects);
