@@ -57,7 +57,8 @@ packages=(
 	# test-only: the real-compositor test (tests/compositor): cage, the Wayland kiosk
 	# compositor the unit runs the kiosk in, headless; xwayland for SDL's x11 driver inside it
 	# (cage starts Xwayland when a client asks); grim takes the screenshot through the compositor
-	cage xwayland grim
+	# and python3-pil compares that screenshot with the kiosk's own headless one, scaled
+	cage xwayland grim python3-pil
 	# bench-only: libunibreak, the line-break stage the own UAX #14 breaker replaced, as the
 	# speed baseline of bench/text/bench-linebreak (the kiosk no longer links it)
 	libunibreak-dev
