@@ -57,6 +57,7 @@
 #include "kiosk/core/clock.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/path.h"
+#include "kiosk/core/service.h"
 #include "kiosk/core/timers.h"
 #include "kiosk/core/xmalloc.h"
 #include "kiosk/ledger/notes.h"
@@ -147,6 +148,8 @@ struct app {
 	int exit_code;
 	bool page_failed; /* a scenario run's page check failed: the run's outcome is 1 */
 	bool first_frame_reported;
+	/* systemd's watchdog (kiosk/core/service.h): the keep-alive period, 0 if none watches. */
+	uint64_t watchdog_ms, watchdog_timer;
 };
 
 /* ---- screens' API ---- */
@@ -945,6 +948,9 @@ static void notice_device_changes(struct app *app)
 static void report_first_frame(struct app *app)
 {
 	app->first_frame_reported = true;
+	/* Ready when a customer can see it: systemd's start-up timeout covers the compositor,
+	 * the fonts, the database and recovery's wait for the acceptor. */
+	core_service_ready();
 	if (!app->opts.startup_report)
 		return;
 	struct timespec now;
@@ -969,6 +975,15 @@ static void draw_if_needed(struct app *app)
 	app->need_draw = false;
 	if (!app->first_frame_reported)
 		report_first_frame(app);
+}
+
+/* The keep-alive comes from a timer of the loop itself, so a loop that stops turning (a
+ * blocking call, a livelock) stops it, and systemd restarts the kiosk (data/kiosk.service). */
+static void on_watchdog(void *user)
+{
+	struct app *app = user;
+	core_service_alive();
+	app->watchdog_timer = core_timer_add(app->timers, app->watchdog_ms, on_watchdog, app);
 }
 
 static void run_loop(struct app *app)
@@ -1335,7 +1350,15 @@ int app_run(const struct app_options *opts)
 	LOG_INFO("kiosk %s ready (%s clock, %s devices)", app->cfg.kiosk_id, core_clock_is_virtual(app->clock) ? "virtual" : "real",
 		 opts->simulate ? "simulated" : "real");
 
+	/* Virtual time never waits for the wall clock: no watchdog there. */
+	app->watchdog_ms = core_clock_is_virtual(app->clock) ? 0 : core_service_watchdog_ms();
+	if (app->watchdog_ms) {
+		LOG_INFO("systemd watchdog: a keep-alive every %" PRIu64 " ms", app->watchdog_ms);
+		on_watchdog(app);
+	}
 	run_loop(app);
+	core_service_stopping();
+	core_timer_cancel(app->timers, app->watchdog_timer);
 	status = app->exit_code;
 	/* Lifecycle 1 on the way out too: a flow's screen disables the acceptor and ends its flow. */
 	if (scr_get(app->screen)->leave)

@@ -50,6 +50,15 @@ packages=(
 	# test-only: PyYAML parses docs/host-api.yaml and jsonschema validates its examples
 	# against its schemas (tests/docs/check-host-api.py; each skips with 77 without them)
 	python3-yaml python3-jsonschema
+	# the appliance: libsystemd's sd_notify tells systemd the kiosk is ready and that its event
+	# loop still turns (the unit's WatchdogSec= restarts a hung loop, not only a dead process);
+	# debhelper builds the Debian packages (debian/, dpkg-buildpackage)
+	libsystemd-dev debhelper
+	# test-only: the real-compositor test (tests/compositor): cage, the Wayland kiosk
+	# compositor the unit runs the kiosk in, headless; xwayland for SDL's x11 driver inside it
+	# (cage starts Xwayland when a client asks); grim takes the screenshot through the compositor
+	# and python3-pil compares that screenshot with the kiosk's own headless one, scaled
+	cage xwayland grim python3-pil
 	# bench-only: libunibreak, the line-break stage the own UAX #14 breaker replaced, as the
 	# speed baseline of bench/text/bench-linebreak (the kiosk no longer links it)
 	libunibreak-dev

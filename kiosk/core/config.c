@@ -10,6 +10,7 @@
 
 #include "drivers/transport/usb-ids.h"
 #include "ini.h"
+#include "install.h"
 #include "kiosk-config.h"
 
 enum key_type { KEY_INT, KEY_INT64, KEY_STRING, KEY_CHOICE, KEY_USB_ID, KEY_HEX64, KEY_AED, KEY_PREFIXES, KEY_URL,
@@ -125,8 +126,10 @@ void core_config_defaults(struct core_config *cfg)
 	cfg->height = 1920;
 	cfg->inactivity_timeout_s = 60;
 	cfg->digits = CONFIG_DIGITS_WESTERN;
-	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", KIOSK_DATA_DIR);
-	snprintf(cfg->fees_catalogue, sizeof(cfg->fees_catalogue), "%s/assets/catalogue", KIOSK_DATA_DIR);
+	/* The source tree while uninstalled, datadir/kiosk once installed (install.h). */
+	const char *data = core_install_data_dir();
+	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", data);
+	snprintf(cfg->fees_catalogue, sizeof(cfg->fees_catalogue), "%s/assets/catalogue", data);
 	snprintf(cfg->db_path, sizeof(cfg->db_path), "kiosk.db");
 	snprintf(cfg->out_dir, sizeof(cfg->out_dir), "out");
 	/* The models the drivers were written for; a site with other units sets its own ids. */

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "i18n-priv.h"
+#include "install.h"
 #include "kiosk-config.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -78,10 +79,7 @@ const char *i18n_locale_dir(void)
 		return own;
 	/* Uninstalled: the .mo files meson compiled into the build tree, fresh after each edit of
 	 * a .po; an older installed copy must not shadow them. */
-	static char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	size_t root = strlen(KIOSK_BUILD_ROOT);
-	if (n > 0 && (size_t)n > root && strncmp(exe, KIOSK_BUILD_ROOT, root) == 0 && exe[root] == '/')
+	if (core_install_uninstalled())
 		return KIOSK_BUILD_LOCALE_DIR;
 	return KIOSK_LOCALE_DIR;
 }

@@ -23,6 +23,20 @@ typedef void (*log_sink_fn)(void *user, enum log_level level, const char *module
 void log_set_sink(log_sink_fn sink, void *user);
 void log_set_sink_level(enum log_level level);
 
+/*
+ * Under systemd (stderr is the journal stream its JOURNAL_STREAM names) lines go to the journal
+ * with structured fields: KIOSK_SUBSYSTEM (the module), KIOSK_DEVICE (cash, receipt, card, host,
+ * store: from the module, or the line's first word), KIOSK_TRANSACTION (the ledger's transaction
+ * number the line names), PRIORITY. Otherwise, to stderr as above.
+ */
+bool log_to_journal(void);
+struct log_fields {
+	char device[16];      /* "" when the line is about no device */
+	char transaction[24]; /* the digits, "" when the line names none */
+};
+/* The fields of one line (for the journal, and the tests). */
+void log_fields_of(const char *module, const char *msg, struct log_fields *out);
+
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Appends ": strerror(errno_value)". */

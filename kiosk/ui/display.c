@@ -65,6 +65,12 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 		 */
 		SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
 	}
+	if (mode == UI_MODE_FULLSCREEN) {
+		/* Lock-down: the customer's window never goes away. A close request (a compositor's
+		 * or window manager's key) is refused; SIGTERM (systemctl stop) still quits. */
+		SDL_SetHint("SDL_QUIT_ON_LAST_WINDOW_CLOSE", "0"); /* SDL_HINT_QUIT_ON_LAST_WINDOW_CLOSE, 2.0.22 */
+		SDL_SetHint(SDL_HINT_VIDEO_MINIMIZE_ON_FOCUS_LOSS, "0");
+	}
 	/* A kiosk must never blank its screen on its own; the OS policy decides. */
 	SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "1");
 	/* Taps come as finger events; synthetic mouse events would double them. */

@@ -7,6 +7,7 @@
 #include "kiosk/core/clock.h"
 #include "kiosk/core/config.h"
 #include "kiosk/core/fifo.h"
+#include "kiosk/core/service.h"
 #include "kiosk/core/timers.h"
 
 struct fired {
@@ -202,6 +203,22 @@ static void test_config_dump_round_trips(void)
 	free(buf);
 }
 
+/* Who takes systemd's watchdog: the process it names in WATCHDOG_PID, or that process's child
+ * (the kiosk inside cage, the unit's main process); a stranger's or a bad variable, nobody. */
+static void test_service_watchdog(void)
+{
+	g_assert_cmpuint(core_service_watchdog_ms_for("30000000", "100", 100, 1), ==, 15000);
+	g_assert_cmpuint(core_service_watchdog_ms_for("30000000", "100", 200, 100), ==, 15000);
+	g_assert_cmpuint(core_service_watchdog_ms_for("30000000", NULL, 200, 100), ==, 15000);
+	g_assert_cmpuint(core_service_watchdog_ms_for("30000000", "300", 200, 100), ==, 0);
+	g_assert_cmpuint(core_service_watchdog_ms_for(NULL, "100", 100, 1), ==, 0);
+	g_assert_cmpuint(core_service_watchdog_ms_for("0", "100", 100, 1), ==, 0);
+	g_assert_cmpuint(core_service_watchdog_ms_for("-5", "100", 100, 1), ==, 0);
+	g_assert_cmpuint(core_service_watchdog_ms_for("30s", "100", 100, 1), ==, 0);
+	g_assert_cmpuint(core_service_watchdog_ms_for("30000000", "1x", 100, 1), ==, 0);
+	g_assert_cmpuint(core_service_watchdog_ms_for("1000", "100", 100, 1), ==, 1);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -213,5 +230,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/core/config/devices", test_config_devices);
 	g_test_add_func("/core/fifo", test_fifo_order_wrap_full);
 	g_test_add_func("/core/config/dump-round-trip", test_config_dump_round_trips);
+	g_test_add_func("/core/service/watchdog", test_service_watchdog);
 	return g_test_run();
 }

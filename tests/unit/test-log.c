@@ -64,10 +64,51 @@ static void test_long_line_marked(void)
 	log_set_sink(NULL, NULL);
 }
 
+/* The journal's fields (log_fields_of): the device from the module or the line's first word,
+ * the transaction number wherever the line names it, nothing made up when it names none. */
+static void test_fields(void)
+{
+	static const struct {
+		const char *module, *msg, *device, *tx;
+	} cases[] = {
+		{"essp-cash", "jam cleared", "cash", ""},
+		{"sim-escpos", "paper out", "receipt", ""},
+		{"evolis-card", "ribbon out", "card", ""},
+		{"sync-curl", "connect: refused", "host", ""},
+		{"app", "receipt: paper-out (tm-t88)", "receipt", ""},
+		{"app", "cardboard: not a device", "", ""},
+		{"flow-topup", "transaction 12 completed: 5000 fils in 1 notes", "", "12"},
+		{"flow-topup", "cash: fault jam during paying (tx 7, paid 1000 fils)", "cash", "7"},
+		{"ledger-tx", "transaction 3 (uuid) opened: topup", "", "3"},
+		{"app", "store: write-failed (disk full)", "store", ""},
+		{"recovery", "transactions left open cannot be ended now", "", ""},
+		{"app", "subtransaction 9 is not one", "", ""},
+		{"app", "transaction twelve", "", ""},
+		{"app", "transaction 123456789012345678901234567890", "", "12345678901234567890123"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct log_fields f;
+		log_fields_of(cases[i].module, cases[i].msg, &f);
+		g_assert_cmpstr(f.device, ==, cases[i].device);
+		g_assert_cmpstr(f.transaction, ==, cases[i].tx);
+	}
+}
+
+/* A test's stderr is a pipe or a terminal, not the journal stream JOURNAL_STREAM names: plain
+ * lines. Naming another stream (systemd's, inherited by a child that kept its own stderr) is
+ * not enough either. */
+static void test_not_journal(void)
+{
+	g_setenv("JOURNAL_STREAM", "1:2", TRUE);
+	g_assert_false(log_to_journal());
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/log/sink-level", test_sink_level);
 	g_test_add_func("/log/long-line-marked", test_long_line_marked);
+	g_test_add_func("/log/journal-fields", test_fields);
+	g_test_add_func("/log/not-journal", test_not_journal);
 	return g_test_run();
 }
