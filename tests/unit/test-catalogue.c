@@ -1,6 +1,7 @@
 /* Unit tests of the fees catalogue (kiosk/fees): the shipped files, every kind of bad file with
  * the file and entry its error names, the reference checks, and the last good copy in the
  * ledger (catalogue_open). */
+#define LOG_MODULE "test-catalogue"
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <inttypes.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kiosk/core/log.h"
 #include "kiosk/fees/catalogue.h"
 #include "kiosk/fees/reference.h"
 #include "kiosk/ledger/store.h"
@@ -207,10 +209,10 @@ static const struct bad_case bad[] = {
 	{"over-long name", "\"en\":\"Certificate\"",
 	 "\"en\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
-	 "police.json: entities[0] (police): services[2] (cert): name: en is 161 bytes long, more than 160"},
+	 "police.json: entities[0] (police): services[2] (cert): name.en is 161 bytes long, more than 160"},
 	{"over-long Arabic name", "\"ar\":\"شهادة\"",
 	 "\"ar\":\"ششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششش\"",
-	 "services[2] (cert): name: ar is 162 bytes long, more than 160"},
+	 "services[2] (cert): name.ar is 162 bytes long, more than 160"},
 	{"empty name", "\"ar\":\"سالك\"", "\"ar\":\"\"", "services[1] (salik): name.ar is empty"},
 	{"control character in a name", "\"en\":\"Salik\"", "\"en\":\"Sa\\tlik\"", "services[1] (salik): name.en has a control character"},
 	{"bad icon name: a path", "\"icon\":\"police.png\"", "\"icon\":\"../police.png\"",
@@ -576,6 +578,48 @@ static void test_open_fallback(struct store_fix *f, gconstpointer unused)
 	catalogue_free(good_c);
 }
 
+/* What the kiosk logs at start (the lines a technician reads): the version, the folder, the
+ * counts, whether it was stored; a refused folder's error with its file and entry. */
+static void on_log(void *user, enum log_level level, const char *module, const char *msg)
+{
+	if (strcmp(module, "catalogue") == 0)
+		g_string_append_printf(user, "%d %s\n", level, msg);
+}
+
+static void test_open_logs(struct store_fix *f, gconstpointer unused)
+{
+	copy_shipped(f->dir);
+	GString *log = g_string_new(NULL);
+	log_set_sink(on_log, log);
+	log_set_sink_level(LOG_INFO);
+	struct ledger *l = open_db(f->db);
+	struct catalogue *c = NULL;
+	struct kio_error err = {0};
+	g_assert_cmpint(catalogue_open(l, f->dir, &c, &err), ==, 0);
+	char *want = g_strdup_printf("%d %.12s from %s: 8 entities, 17 services (stored)\n", LOG_INFO, c->version, f->dir);
+	g_assert_cmpstr(log->str, ==, want);
+	g_free(want);
+	g_string_truncate(log, 0);
+	catalogue_free(c);
+	g_assert_cmpint(catalogue_open(l, f->dir, &c, &err), ==, 0);
+	g_assert_true(g_str_has_suffix(log->str, ": 8 entities, 17 services (as stored)\n"));
+	g_string_truncate(log, 0);
+	char *version = g_strdup(c->version);
+	catalogue_free(c);
+	put(f->dir, "dld.json", "{\"entities\":[{\"id\":\"dld\",\"name\":{\"en\":\"x\",\"ar\":1}}]}", -1);
+	g_assert_cmpint(catalogue_open(l, f->dir, &c, &err), ==, 0);
+	want = g_strdup_printf("%d %s refused: dld.json: entities[0] (dld): no 'icon'\n"
+			       "%d %.12s: the last good copy, from the store: 8 entities, 17 services\n",
+			       LOG_ERROR, f->dir, LOG_WARN, version);
+	g_assert_cmpstr(log->str, ==, want);
+	g_free(want);
+	g_free(version);
+	catalogue_free(c);
+	log_set_sink(NULL, NULL);
+	g_string_free(log, TRUE);
+	ledger_close(l);
+}
+
 static void test_open_nothing_stored(struct store_fix *f, gconstpointer unused)
 {
 	put(f->dir, "police.json", "{}", -1);
@@ -629,6 +673,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/reference/verdicts", test_reference_verdicts);
 	g_test_add_func("/reference/checks", test_reference_checks);
 	g_test_add("/catalogue/open/fallback", struct store_fix, NULL, store_setup, test_open_fallback, store_teardown);
+	g_test_add("/catalogue/open/logs", struct store_fix, NULL, store_setup, test_open_logs, store_teardown);
 	g_test_add("/catalogue/open/nothing-stored", struct store_fix, NULL, store_setup, test_open_nothing_stored,
 		   store_teardown);
 	g_test_add("/catalogue/open/stored-tampered", struct store_fix, NULL, store_setup, test_open_stored_tampered,
