@@ -72,6 +72,9 @@ enum cat_ref_verdict { CAT_REF_OK, CAT_REF_EMPTY, CAT_REF_SHORT, CAT_REF_LONG, C
  * checks in order: EMPTY, CHAR (a non-digit), SHORT, LONG, CHECK. */
 enum cat_ref_verdict catalogue_reference_check(const struct cat_service *s, const char *typed);
 const char *cat_ref_verdict_name(int v); /* "ok", "short", ... for logs and scenario asserts */
+/* An amount an open fee takes: min_fils..max_fils, on a whole number of steps from min_fils
+ * (what amount.up/down reach and a typed amount must be). false for another kind of fee. */
+bool catalogue_open_amount_ok(const struct cat_service *s, int64_t fils);
 /* "fixed", "inquiry", "open"; "none", "luhn", "mod97", "damm". NULL for another value. */
 const char *cat_fee_kind_name(int kind);
 const char *cat_ref_check_name(int check);

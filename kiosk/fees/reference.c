@@ -1,4 +1,5 @@
-/* A fee reference's verdict (catalogue_reference_check) and the check digits behind it. */
+/* What a customer may enter for a service: a reference's verdict (catalogue_reference_check)
+ * with the check digits behind it, and an open fee's amount. */
 #include "reference.h"
 
 #include "catalogue.h"
@@ -94,6 +95,14 @@ enum cat_ref_verdict catalogue_reference_check(const struct cat_service *s, cons
 		break;
 	}
 	return ok ? CAT_REF_OK : CAT_REF_CHECK;
+}
+
+bool catalogue_open_amount_ok(const struct cat_service *s, int64_t fils)
+{
+	/* step_fils >= 1 for every loaded open fee (rule 4); a zeroed struct must not divide by 0. */
+	if (s->kind != CAT_FEE_OPEN || s->step_fils < 1)
+		return false;
+	return fils >= s->min_fils && fils <= s->max_fils && (fils - s->min_fils) % s->step_fils == 0;
 }
 
 const char *cat_ref_verdict_name(int v)

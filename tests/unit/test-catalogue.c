@@ -458,6 +458,29 @@ static void test_shipped_checks(void)
 	g_free(dir);
 }
 
+static void test_open_amount(void)
+{
+	struct cat_service s = {.kind = CAT_FEE_OPEN, .min_fils = 5000, .max_fils = 100000, .step_fils = 5000};
+	g_assert_true(catalogue_open_amount_ok(&s, 5000));
+	g_assert_true(catalogue_open_amount_ok(&s, 10000));
+	g_assert_true(catalogue_open_amount_ok(&s, 100000));
+	g_assert_false(catalogue_open_amount_ok(&s, 0));
+	g_assert_false(catalogue_open_amount_ok(&s, 4999));
+	g_assert_false(catalogue_open_amount_ok(&s, 7500));
+	g_assert_false(catalogue_open_amount_ok(&s, 105000));
+	g_assert_false(catalogue_open_amount_ok(&s, -5000));
+	g_assert_false(catalogue_open_amount_ok(&s, INT64_MAX));
+	/* An odd minimum: steps count from it, not from zero. */
+	struct cat_service odd = {.kind = CAT_FEE_OPEN, .min_fils = 1050, .max_fils = 2050, .step_fils = 100};
+	g_assert_true(catalogue_open_amount_ok(&odd, 1150));
+	g_assert_false(catalogue_open_amount_ok(&odd, 1100));
+	/* Other kinds, and a zeroed service, take none. */
+	struct cat_service fixed = {.kind = CAT_FEE_FIXED, .amount_fils = 5000};
+	g_assert_false(catalogue_open_amount_ok(&fixed, 5000));
+	struct cat_service zero = {.kind = CAT_FEE_OPEN};
+	g_assert_false(catalogue_open_amount_ok(&zero, 0));
+}
+
 /* ---- the last good copy (catalogue_open) ---- */
 
 struct store_fix {
@@ -672,6 +695,7 @@ int main(int argc, char **argv)
 	}
 	g_test_add_func("/reference/verdicts", test_reference_verdicts);
 	g_test_add_func("/reference/checks", test_reference_checks);
+	g_test_add_func("/catalogue/open-amount", test_open_amount);
 	g_test_add("/catalogue/open/fallback", struct store_fix, NULL, store_setup, test_open_fallback, store_teardown);
 	g_test_add("/catalogue/open/logs", struct store_fix, NULL, store_setup, test_open_logs, store_teardown);
 	g_test_add("/catalogue/open/nothing-stored", struct store_fix, NULL, store_setup, test_open_nothing_stored,
