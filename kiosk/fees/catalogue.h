@@ -18,7 +18,7 @@ enum cat_fee_kind { CAT_FEE_FIXED, CAT_FEE_INQUIRY, CAT_FEE_OPEN, CAT_FEE_KIND_C
 /* The check a reference's digits carry (docs/catalogue.md says which entity uses which):
  * LUHN: ISO/IEC 7812-1 annex B, the last digit checks the others (e-Dirham card numbers).
  * MOD97: ISO 7064 MOD 97-10, the whole number read in decimal is 1 modulo 97 (as an IBAN's).
- * DAMM: the last digit is a Damm check digit over the others (the voucher codes' check). */
+ * DAMM: the last digit is a Damm check digit over the others (kiosk/core/vcode.h's table). */
 enum cat_ref_check { CAT_CHECK_NONE, CAT_CHECK_LUHN, CAT_CHECK_MOD97, CAT_CHECK_DAMM, CAT_CHECK_COUNT };
 #define CAT_ID_MAX 32        /* ids: [a-z0-9-]{1,32} */
 #define CAT_NAME_MAX 160     /* UTF-8 bytes */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kiosk/core/log.h"
+#include "kiosk/core/vcode.h"
 #include "kiosk/fees/catalogue.h"
 #include "kiosk/fees/reference.h"
 #include "kiosk/ledger/store.h"
@@ -425,6 +426,13 @@ static void test_reference_checks(void)
 	g_assert_true(fees_damm_ok("5724", 4));
 	g_assert_false(fees_damm_ok("5727", 4));
 	check_catches(CAT_CHECK_DAMM, "5724", true);
+	/* The same check as the voucher codes' (kiosk/core/vcode.h): a reference with check damm
+	 * and a voucher code are checked alike. */
+	for (int i = 0; i < 50; i++) {
+		char code[VCODE_DIGITS + 1];
+		g_assert_cmpint(vcode_generate(code), ==, 0);
+		g_assert_true(fees_damm_ok(code, VCODE_DIGITS));
+	}
 	/* Empty and non-digits are never valid. */
 	g_assert_false(fees_luhn_ok("", 0));
 	g_assert_false(fees_mod97_ok("1", 0));
