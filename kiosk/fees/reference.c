@@ -4,6 +4,7 @@
 
 #include "catalogue.h"
 #include "kiosk/core/vcode.h"
+#include "kiosk/session/session.h"
 
 #include <string.h>
 
@@ -17,22 +18,9 @@ static bool all_digits(const char *s, size_t n)
 	return true;
 }
 
-bool fees_luhn_ok(const char *digits, size_t n)
-{
-	if (!all_digits(digits, n))
-		return false;
-	unsigned sum = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned d = (unsigned)(digits[n - 1 - i] - '0');
-		if (i % 2) {
-			d *= 2;
-			if (d > 9)
-				d -= 9;
-		}
-		sum += d;
-	}
-	return sum % 10 == 0;
-}
+/* The top-up's card check (kiosk/session): an e-Dirham card number is refused alike whether it
+ * is typed for a top-up or as a fee's reference. */
+bool fees_luhn_ok(const char *digits, size_t n) { return session_luhn_ok(digits, n); }
 
 bool fees_mod97_ok(const char *digits, size_t n)
 {
