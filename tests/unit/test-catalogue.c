@@ -61,6 +61,13 @@ static void rm_tree(const char *dir)
 	g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+static void unlink_in(const char *dir, const char *name)
+{
+	char *p = g_build_filename(dir, name, NULL);
+	g_assert_cmpint(g_remove(p), ==, 0);
+	g_free(p);
+}
+
 /* good with `from` replaced by `to` (from must occur exactly once). */
 static char *edit(const char *from, const char *to)
 {
@@ -300,11 +307,11 @@ static void test_bad_dir(void)
 	put(dir, "dewa.json", good, -1);
 	g_assert_cmpint(catalogue_load_dir(dir, &c, &err), ==, KIO_ERR_INVALID);
 	g_assert_cmpstr(err.msg, ==, "dewa.json: entities[0] (police): the id is not the file's name");
-	g_assert_cmpint(g_remove(g_build_filename(dir, "dewa.json", NULL)), ==, 0);
+	unlink_in(dir, "dewa.json");
 	put(dir, "pol.json", good, -1);
 	g_assert_cmpint(catalogue_load_dir(dir, &c, &err), ==, KIO_ERR_INVALID);
 	g_assert_cmpstr(err.msg, ==, "pol.json: entities[0] (police): the id is not the file's name");
-	g_assert_cmpint(g_remove(g_build_filename(dir, "pol.json", NULL)), ==, 0);
+	unlink_in(dir, "pol.json");
 
 	/* Two entities in one file: a document may hold them (the host's), a file not. */
 	char *two = edit("]}]}", "]},{\"id\":\"dewa\",\"name\":{\"en\":\"D\",\"ar\":\"د\"},\"icon\":\"dewa.png\","
@@ -331,7 +338,7 @@ static void test_bad_dir(void)
 	g_free(dewa);
 
 	/* A file beyond the size limit is refused before it is read. */
-	g_assert_cmpint(g_remove(g_build_filename(dir, "dewa.json", NULL)), ==, 0);
+	unlink_in(dir, "dewa.json");
 	char *big = g_strnfill(CAT_FILE_MAX + 1, ' ');
 	put(dir, "police.json", big, CAT_FILE_MAX + 1);
 	g_assert_cmpint(catalogue_load_dir(dir, &c, &err), ==, KIO_ERR_INVALID);
