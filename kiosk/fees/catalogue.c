@@ -654,7 +654,10 @@ static int by_name(const void *a, const void *b) { return strcmp(*(char *const *
 static int read_file(const char *path, const char *name, char **buf, size_t *len, struct kio_error *err)
 {
 	*buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named *.json must be refused below, not waited on (an open for
+	 * reading blocks until a writer comes: the kiosk's start would hang). A regular file's
+	 * reads ignore it. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return kio_fail(err, KIO_ERR_IO, "%s: cannot open: %s", name, strerror(errno));
 	struct stat st;

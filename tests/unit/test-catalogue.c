@@ -8,7 +8,9 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "kiosk/core/image.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/vcode.h"
 #include "kiosk/fees/catalogue.h"
@@ -125,6 +127,49 @@ static void test_shipped(void)
 	if (rc)
 		g_test_message("%s", err.msg);
 	g_assert_cmpint(rc, ==, 0);
+	/* An icon that is a FIFO is refused, not waited on. */
+	char *idir = tmp_dir();
+	for (size_t i = 0; i < c->n_entities; i++) {
+		char *from = g_build_filename(icons, c->entities[i].icon, NULL), *to = g_build_filename(idir, c->entities[i].icon, NULL);
+		if (strcmp(c->entities[i].id, "dld") == 0) {
+			g_assert_cmpint(mkfifo(to, 0600), ==, 0);
+		} else {
+			char *png = NULL;
+			gsize len = 0;
+			g_assert_true(g_file_get_contents(from, &png, &len, NULL));
+			put(idir, c->entities[i].icon, png, (gssize)len);
+			g_free(png);
+		}
+		g_free(from);
+		g_free(to);
+	}
+	g_assert_cmpint(catalogue_icons_check(c, idir, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "dld.json: entity dld: icon "));
+	g_assert_nonnull(strstr(err.msg, "dld.png: not a regular file"));
+	unlink_in(idir, "dld.png");
+	/* Not a PNG; a PNG cut short; a PNG not square; one too small: each named. */
+	put(idir, "dld.png", "not a png", -1);
+	g_assert_cmpint(catalogue_icons_check(c, idir, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "dld.png: not a PNG"));
+	char *whole = g_build_filename(icons, "dld.png", NULL), *png = NULL;
+	gsize len = 0;
+	g_assert_true(g_file_get_contents(whole, &png, &len, NULL));
+	put(idir, "dld.png", png, (gssize)len / 2);
+	g_assert_cmpint(catalogue_icons_check(c, idir, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "dld.png: cannot be read"));
+	g_free(png);
+	g_free(whole);
+	static uint8_t rgba[64 * 80 * 4];
+	char *odd = g_build_filename(idir, "dld.png", NULL);
+	g_assert_cmpint(core_png_write_rgba(odd, 64, 80, 64 * 4, rgba, &err), ==, 0);
+	g_assert_cmpint(catalogue_icons_check(c, idir, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "dld.png is 64x80, not square 48..512 px"));
+	g_assert_cmpint(core_png_write_rgba(odd, 32, 32, 32 * 4, rgba, &err), ==, 0);
+	g_assert_cmpint(catalogue_icons_check(c, idir, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "dld.png is 32x32, not square 48..512 px"));
+	g_free(odd);
+	rm_tree(idir);
+	g_free(idir);
 	/* A missing icon folder is named. */
 	g_assert_cmpint(catalogue_icons_check(c, "/nonexistent", &err), ==, KIO_ERR_NOT_FOUND);
 	g_assert_nonnull(strstr(err.msg, "police.png"));
@@ -336,6 +381,15 @@ static void test_bad_dir(void)
 	g_assert_cmpstr(err.msg, ==,
 			"police.json: entities[0] (police): services[0] (police-fines): the id is also a service of entity 'dewa'");
 	g_free(dewa);
+
+	/* A FIFO (or a device) named like a catalogue file is refused, not waited on: opening one
+	 * for reading blocks until a writer comes, which would hang the kiosk's start. */
+	unlink_in(dir, "dewa.json");
+	char *fifo = g_build_filename(dir, "dewa.json", NULL);
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	g_assert_cmpint(catalogue_load_dir(dir, &c, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpstr(err.msg, ==, "dewa.json: not a regular file");
+	g_free(fifo);
 
 	/* A file beyond the size limit is refused before it is read. */
 	unlink_in(dir, "dewa.json");
