@@ -724,6 +724,53 @@ static void test_open_nothing_stored(struct store_fix *f, gconstpointer unused)
 	ledger_close(l);
 }
 
+/* Invariants 1 and 2 of catalogue-store.c: a store write that fails leaves the previous copy
+ * whole (the delete of the old rows is rolled back with the failed inserts), and the good files
+ * are used anyway. */
+static void test_open_store_fails(struct store_fix *f, gconstpointer unused)
+{
+	put(f->dir, "police.json", good, -1);
+	struct ledger *l = open_db(f->db);
+	struct catalogue *c = NULL;
+	struct kio_error err = {0};
+	g_assert_cmpint(catalogue_open(l, f->dir, &c, &err), ==, 0);
+	char *first = describe(c);
+	catalogue_free(c);
+	ledger_close(l);
+
+	/* Another program makes every entity insert fail. */
+	sqlite3 *db = NULL;
+	g_assert_cmpint(sqlite3_open(f->db, &db), ==, SQLITE_OK);
+	g_assert_cmpint(sqlite3_exec(db, "CREATE TRIGGER no_entity BEFORE INSERT ON catalogue_entity"
+				     " BEGIN SELECT RAISE(ABORT, 'the disk says no'); END", NULL, NULL, NULL), ==, SQLITE_OK);
+	sqlite3_close(db);
+	rm_tree(f->dir);
+	g_free(f->dir);
+	f->dir = tmp_dir();
+	copy_shipped(f->dir);
+	GString *log = g_string_new(NULL);
+	log_set_sink(on_log, log);
+	log_set_sink_level(LOG_INFO);
+	l = open_db(f->db);
+	g_assert_cmpint(catalogue_open(l, f->dir, &c, &err), ==, 0);
+	g_assert_cmpuint(c->n_entities, ==, 8); /* the files, not the stored copy */
+	g_assert_nonnull(strstr(log->str, "not stored (the files are used): catalogue store: police: the disk says no"));
+	g_assert_false(ledger_failing(l)); /* a refused insert is not a failing disk */
+	catalogue_free(c);
+	log_set_sink(NULL, NULL);
+	g_string_free(log, TRUE);
+
+	/* The stored copy is still the first one, whole. */
+	put(f->dir, "rta.json", "{}", -1);
+	g_assert_cmpint(catalogue_open(l, f->dir, &c, &err), ==, 0);
+	char *got = describe(c);
+	g_assert_cmpstr(got, ==, first);
+	g_free(got);
+	g_free(first);
+	catalogue_free(c);
+	ledger_close(l);
+}
+
 /* A stored copy edited behind the kiosk's back is refused by the loader's own rules, never
  * shown. */
 static void test_open_stored_tampered(struct store_fix *f, gconstpointer unused)
@@ -767,6 +814,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/catalogue/open-amount", test_open_amount);
 	g_test_add("/catalogue/open/fallback", struct store_fix, NULL, store_setup, test_open_fallback, store_teardown);
 	g_test_add("/catalogue/open/logs", struct store_fix, NULL, store_setup, test_open_logs, store_teardown);
+	g_test_add("/catalogue/open/store-fails", struct store_fix, NULL, store_setup, test_open_store_fails,
+		   store_teardown);
 	g_test_add("/catalogue/open/nothing-stored", struct store_fix, NULL, store_setup, test_open_nothing_stored,
 		   store_teardown);
 	g_test_add("/catalogue/open/stored-tampered", struct store_fix, NULL, store_setup, test_open_stored_tampered,
