@@ -1290,7 +1290,7 @@ int app_run(const struct app_options *opts)
 	 * missing one is logged by catalogue_open and only takes fees away: top-ups still work. */
 	struct kio_error cat_err = {0};
 	if (catalogue_open(app->ledger, app->cfg.fees_catalogue, &app->catalogue, &cat_err) != 0)
-		LOG_WARN("no fees catalogue: fees cannot be paid on this kiosk (%s)", cat_err.msg);
+		LOG_WARN("no fees catalogue: fees cannot be paid on this kiosk"); /* why: logged by catalogue_open */
 	ledger_set_fault_listener(app->ledger, on_store_fault, app);
 	app->wake_event = SDL_RegisterEvents(1);
 	if (app->wake_event == (uint32_t)-1) {

@@ -285,13 +285,20 @@ static const char *peek_id(JsonObject *o)
 	return cat_id_ok(id) ? id : "?";
 }
 
-static int get_string(JsonObject *o, const char *name, char *dst, size_t cap, const char *ctx,
-		      struct kio_error *err)
+/* Member `name` of o, called `what` in errors. */
+static int get_string_as(JsonObject *o, const char *name, const char *what, char *dst, size_t cap, const char *ctx,
+			 struct kio_error *err)
 {
 	JsonNode *n = json_object_get_member(o, name);
 	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
-		return kio_fail(err, KIO_ERR_INVALID, "%s: '%s' is %s, not a string", ctx, name, type_of(n));
-	return cat_copy(dst, cap, json_node_get_string(n), ctx, name, err);
+		return kio_fail(err, KIO_ERR_INVALID, "%s: '%s' is %s, not a string", ctx, what, type_of(n));
+	return cat_copy(dst, cap, json_node_get_string(n), ctx, what, err);
+}
+
+static int get_string(JsonObject *o, const char *name, char *dst, size_t cap, const char *ctx,
+		      struct kio_error *err)
+{
+	return get_string_as(o, name, name, dst, cap, ctx, err);
 }
 
 static int get_int(JsonObject *o, const char *name, int64_t *v, const char *ctx, struct kio_error *err)
@@ -335,19 +342,22 @@ static JsonObject *get_object(JsonObject *o, const char *name, const char *ctx, 
 	return json_node_get_object(n);
 }
 
+/* {"en","ar"}: errors call them name.en, reference.name.ar, as text_ok does. */
 static int get_text(JsonObject *o, const char *name, struct cat_text *t, const char *ctx, struct kio_error *err)
 {
-	char c[224];
+	char c[224], en[48], ar[48];
 	ctxf(c, sizeof(c), "%s: %s", ctx, name);
+	ctxf(en, sizeof(en), "%s.en", name);
+	ctxf(ar, sizeof(ar), "%s.ar", name);
 	JsonObject *to = get_object(o, name, ctx, err);
 	if (!to)
 		return KIO_ERR_INVALID;
 	static const char *const members[] = {"en", "ar", NULL};
 	int rc = members_only(to, members, c, err);
 	if (!rc)
-		rc = get_string(to, "en", t->en, sizeof(t->en), c, err);
+		rc = get_string_as(to, "en", en, t->en, sizeof(t->en), ctx, err);
 	if (!rc)
-		rc = get_string(to, "ar", t->ar, sizeof(t->ar), c, err);
+		rc = get_string_as(to, "ar", ar, t->ar, sizeof(t->ar), ctx, err);
 	return rc;
 }
 
@@ -644,7 +654,10 @@ static int by_name(const void *a, const void *b) { return strcmp(*(char *const *
 static int read_file(const char *path, const char *name, char **buf, size_t *len, struct kio_error *err)
 {
 	*buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO named *.json must be refused below, not waited on (an open for
+	 * reading blocks until a writer comes: the kiosk's start would hang). A regular file's
+	 * reads ignore it. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return kio_fail(err, KIO_ERR_IO, "%s: cannot open: %s", name, strerror(errno));
 	struct stat st;

@@ -18,7 +18,7 @@ enum cat_fee_kind { CAT_FEE_FIXED, CAT_FEE_INQUIRY, CAT_FEE_OPEN, CAT_FEE_KIND_C
 /* The check a reference's digits carry (docs/catalogue.md says which entity uses which):
  * LUHN: ISO/IEC 7812-1 annex B, the last digit checks the others (e-Dirham card numbers).
  * MOD97: ISO 7064 MOD 97-10, the whole number read in decimal is 1 modulo 97 (as an IBAN's).
- * DAMM: the last digit is a Damm check digit over the others (the voucher codes' check). */
+ * DAMM: the last digit is a Damm check digit over the others (kiosk/core/vcode.h's table). */
 enum cat_ref_check { CAT_CHECK_NONE, CAT_CHECK_LUHN, CAT_CHECK_MOD97, CAT_CHECK_DAMM, CAT_CHECK_COUNT };
 #define CAT_ID_MAX 32        /* ids: [a-z0-9-]{1,32} */
 #define CAT_NAME_MAX 160     /* UTF-8 bytes */
@@ -72,6 +72,9 @@ enum cat_ref_verdict { CAT_REF_OK, CAT_REF_EMPTY, CAT_REF_SHORT, CAT_REF_LONG, C
  * checks in order: EMPTY, CHAR (a non-digit), SHORT, LONG, CHECK. */
 enum cat_ref_verdict catalogue_reference_check(const struct cat_service *s, const char *typed);
 const char *cat_ref_verdict_name(int v); /* "ok", "short", ... for logs and scenario asserts */
+/* An amount an open fee takes: min_fils..max_fils, on a whole number of steps from min_fils
+ * (what amount.up/down reach and a typed amount must be). false for another kind of fee. */
+bool catalogue_open_amount_ok(const struct cat_service *s, int64_t fils);
 /* "fixed", "inquiry", "open"; "none", "luhn", "mod97", "damm". NULL for another value. */
 const char *cat_fee_kind_name(int kind);
 const char *cat_ref_check_name(int check);

@@ -1,7 +1,10 @@
-/* A fee reference's verdict (catalogue_reference_check) and the check digits behind it. */
+/* What a customer may enter for a service: a reference's verdict (catalogue_reference_check)
+ * with the check digits behind it, and an open fee's amount. */
 #include "reference.h"
 
 #include "catalogue.h"
+#include "kiosk/core/vcode.h"
+#include "kiosk/session/session.h"
 
 #include <string.h>
 
@@ -15,22 +18,9 @@ static bool all_digits(const char *s, size_t n)
 	return true;
 }
 
-bool fees_luhn_ok(const char *digits, size_t n)
-{
-	if (!all_digits(digits, n))
-		return false;
-	unsigned sum = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned d = (unsigned)(digits[n - 1 - i] - '0');
-		if (i % 2) {
-			d *= 2;
-			if (d > 9)
-				d -= 9;
-		}
-		sum += d;
-	}
-	return sum % 10 == 0;
-}
+/* The top-up's card check (kiosk/session): an e-Dirham card number is refused alike whether it
+ * is typed for a top-up or as a fee's reference. */
+bool fees_luhn_ok(const char *digits, size_t n) { return session_luhn_ok(digits, n); }
 
 bool fees_mod97_ok(const char *digits, size_t n)
 {
@@ -42,23 +32,11 @@ bool fees_mod97_ok(const char *digits, size_t n)
 	return r == 1;
 }
 
-/* The totally anti-symmetric quasigroup of H. Michael Damm's thesis (2004), as Wikipedia's
- * "Damm algorithm" prints it: catches every single-digit error and every adjacent swap. */
-static const unsigned char damm_table[10][10] = {
-	{0, 3, 1, 7, 5, 9, 8, 6, 4, 2}, {7, 0, 9, 2, 1, 5, 4, 8, 6, 3}, {4, 2, 0, 6, 8, 7, 1, 3, 5, 9},
-	{1, 7, 5, 0, 9, 8, 3, 4, 2, 6}, {6, 1, 2, 3, 0, 4, 5, 9, 7, 8}, {3, 6, 7, 4, 2, 0, 9, 5, 8, 1},
-	{5, 8, 6, 9, 7, 2, 0, 1, 3, 4}, {8, 9, 4, 5, 3, 6, 2, 0, 1, 7}, {9, 4, 3, 8, 6, 1, 7, 2, 0, 5},
-	{2, 5, 8, 1, 4, 3, 6, 7, 9, 0},
-};
-
+/* One Damm table in the tree: the voucher code's (kiosk/core/vcode.c). Damm over the whole
+ * number ends at 0 exactly when the last digit is the check digit of the rest. */
 bool fees_damm_ok(const char *digits, size_t n)
 {
-	if (!all_digits(digits, n))
-		return false;
-	unsigned interim = 0;
-	for (size_t i = 0; i < n; i++)
-		interim = damm_table[interim][digits[i] - '0'];
-	return interim == 0;
+	return all_digits(digits, n) && vcode_damm(digits, n) == '0';
 }
 
 enum cat_ref_verdict catalogue_reference_check(const struct cat_service *s, const char *typed)
@@ -94,6 +72,14 @@ enum cat_ref_verdict catalogue_reference_check(const struct cat_service *s, cons
 		break;
 	}
 	return ok ? CAT_REF_OK : CAT_REF_CHECK;
+}
+
+bool catalogue_open_amount_ok(const struct cat_service *s, int64_t fils)
+{
+	/* step_fils >= 1 for every loaded open fee (rule 4); a zeroed struct must not divide by 0. */
+	if (s->kind != CAT_FEE_OPEN || s->step_fils < 1)
+		return false;
+	return fils >= s->min_fils && fils <= s->max_fils && (fils - s->min_fils) % s->step_fils == 0;
 }
 
 const char *cat_ref_verdict_name(int v)

@@ -35,7 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const struct cat_service *s = &e->services[k];
 			if (catalogue_service(e, s->id) != s)
 				abort();
-			if (s->kind == CAT_FEE_OPEN && (s->max_fils - s->min_fils) % s->step_fils != 0)
+			/* Rule 4: stepping up from the minimum lands on the maximum. */
+			if (s->kind == CAT_FEE_OPEN &&
+			    (!catalogue_open_amount_ok(s, s->min_fils) || !catalogue_open_amount_ok(s, s->max_fils) ||
+			     catalogue_open_amount_ok(s, s->min_fils - 1) || catalogue_open_amount_ok(s, s->max_fils + 1)))
 				abort();
 			/* The reference check takes any text: the input's first bytes as typed. */
 			char typed[CAT_REF_MAX + 2];

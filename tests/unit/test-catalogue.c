@@ -1,13 +1,18 @@
 /* Unit tests of the fees catalogue (kiosk/fees): the shipped files, every kind of bad file with
  * the file and entry its error names, the reference checks, and the last good copy in the
  * ledger (catalogue_open). */
+#define LOG_MODULE "test-catalogue"
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "kiosk/core/image.h"
+#include "kiosk/core/log.h"
+#include "kiosk/core/vcode.h"
 #include "kiosk/fees/catalogue.h"
 #include "kiosk/fees/reference.h"
 #include "kiosk/ledger/store.h"
@@ -56,6 +61,13 @@ static void rm_tree(const char *dir)
 	if (d)
 		g_dir_close(d);
 	g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
+static void unlink_in(const char *dir, const char *name)
+{
+	char *p = g_build_filename(dir, name, NULL);
+	g_assert_cmpint(g_remove(p), ==, 0);
+	g_free(p);
 }
 
 /* good with `from` replaced by `to` (from must occur exactly once). */
@@ -115,6 +127,49 @@ static void test_shipped(void)
 	if (rc)
 		g_test_message("%s", err.msg);
 	g_assert_cmpint(rc, ==, 0);
+	/* An icon that is a FIFO is refused, not waited on. */
+	char *idir = tmp_dir();
+	for (size_t i = 0; i < c->n_entities; i++) {
+		char *from = g_build_filename(icons, c->entities[i].icon, NULL), *to = g_build_filename(idir, c->entities[i].icon, NULL);
+		if (strcmp(c->entities[i].id, "dld") == 0) {
+			g_assert_cmpint(mkfifo(to, 0600), ==, 0);
+		} else {
+			char *png = NULL;
+			gsize len = 0;
+			g_assert_true(g_file_get_contents(from, &png, &len, NULL));
+			put(idir, c->entities[i].icon, png, (gssize)len);
+			g_free(png);
+		}
+		g_free(from);
+		g_free(to);
+	}
+	g_assert_cmpint(catalogue_icons_check(c, idir, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "dld.json: entity dld: icon "));
+	g_assert_nonnull(strstr(err.msg, "dld.png: not a regular file"));
+	unlink_in(idir, "dld.png");
+	/* Not a PNG; a PNG cut short; a PNG not square; one too small: each named. */
+	put(idir, "dld.png", "not a png", -1);
+	g_assert_cmpint(catalogue_icons_check(c, idir, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "dld.png: not a PNG"));
+	char *whole = g_build_filename(icons, "dld.png", NULL), *png = NULL;
+	gsize len = 0;
+	g_assert_true(g_file_get_contents(whole, &png, &len, NULL));
+	put(idir, "dld.png", png, (gssize)len / 2);
+	g_assert_cmpint(catalogue_icons_check(c, idir, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "dld.png: cannot be read"));
+	g_free(png);
+	g_free(whole);
+	static uint8_t rgba[64 * 80 * 4];
+	char *odd = g_build_filename(idir, "dld.png", NULL);
+	g_assert_cmpint(core_png_write_rgba(odd, 64, 80, 64 * 4, rgba, &err), ==, 0);
+	g_assert_cmpint(catalogue_icons_check(c, idir, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "dld.png is 64x80, not square 48..512 px"));
+	g_assert_cmpint(core_png_write_rgba(odd, 32, 32, 32 * 4, rgba, &err), ==, 0);
+	g_assert_cmpint(catalogue_icons_check(c, idir, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "dld.png is 32x32, not square 48..512 px"));
+	g_free(odd);
+	rm_tree(idir);
+	g_free(idir);
 	/* A missing icon folder is named. */
 	g_assert_cmpint(catalogue_icons_check(c, "/nonexistent", &err), ==, KIO_ERR_NOT_FOUND);
 	g_assert_nonnull(strstr(err.msg, "police.png"));
@@ -207,10 +262,10 @@ static const struct bad_case bad[] = {
 	{"over-long name", "\"en\":\"Certificate\"",
 	 "\"en\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
-	 "police.json: entities[0] (police): services[2] (cert): name: en is 161 bytes long, more than 160"},
+	 "police.json: entities[0] (police): services[2] (cert): name.en is 161 bytes long, more than 160"},
 	{"over-long Arabic name", "\"ar\":\"شهادة\"",
 	 "\"ar\":\"ششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششششش\"",
-	 "services[2] (cert): name: ar is 162 bytes long, more than 160"},
+	 "services[2] (cert): name.ar is 162 bytes long, more than 160"},
 	{"empty name", "\"ar\":\"سالك\"", "\"ar\":\"\"", "services[1] (salik): name.ar is empty"},
 	{"control character in a name", "\"en\":\"Salik\"", "\"en\":\"Sa\\tlik\"", "services[1] (salik): name.en has a control character"},
 	{"bad icon name: a path", "\"icon\":\"police.png\"", "\"icon\":\"../police.png\"",
@@ -297,11 +352,11 @@ static void test_bad_dir(void)
 	put(dir, "dewa.json", good, -1);
 	g_assert_cmpint(catalogue_load_dir(dir, &c, &err), ==, KIO_ERR_INVALID);
 	g_assert_cmpstr(err.msg, ==, "dewa.json: entities[0] (police): the id is not the file's name");
-	g_assert_cmpint(g_remove(g_build_filename(dir, "dewa.json", NULL)), ==, 0);
+	unlink_in(dir, "dewa.json");
 	put(dir, "pol.json", good, -1);
 	g_assert_cmpint(catalogue_load_dir(dir, &c, &err), ==, KIO_ERR_INVALID);
 	g_assert_cmpstr(err.msg, ==, "pol.json: entities[0] (police): the id is not the file's name");
-	g_assert_cmpint(g_remove(g_build_filename(dir, "pol.json", NULL)), ==, 0);
+	unlink_in(dir, "pol.json");
 
 	/* Two entities in one file: a document may hold them (the host's), a file not. */
 	char *two = edit("]}]}", "]},{\"id\":\"dewa\",\"name\":{\"en\":\"D\",\"ar\":\"د\"},\"icon\":\"dewa.png\","
@@ -327,8 +382,17 @@ static void test_bad_dir(void)
 			"police.json: entities[0] (police): services[0] (police-fines): the id is also a service of entity 'dewa'");
 	g_free(dewa);
 
+	/* A FIFO (or a device) named like a catalogue file is refused, not waited on: opening one
+	 * for reading blocks until a writer comes, which would hang the kiosk's start. */
+	unlink_in(dir, "dewa.json");
+	char *fifo = g_build_filename(dir, "dewa.json", NULL);
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	g_assert_cmpint(catalogue_load_dir(dir, &c, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpstr(err.msg, ==, "dewa.json: not a regular file");
+	g_free(fifo);
+
 	/* A file beyond the size limit is refused before it is read. */
-	g_assert_cmpint(g_remove(g_build_filename(dir, "dewa.json", NULL)), ==, 0);
+	unlink_in(dir, "dewa.json");
 	char *big = g_strnfill(CAT_FILE_MAX + 1, ' ');
 	put(dir, "police.json", big, CAT_FILE_MAX + 1);
 	g_assert_cmpint(catalogue_load_dir(dir, &c, &err), ==, KIO_ERR_INVALID);
@@ -423,6 +487,13 @@ static void test_reference_checks(void)
 	g_assert_true(fees_damm_ok("5724", 4));
 	g_assert_false(fees_damm_ok("5727", 4));
 	check_catches(CAT_CHECK_DAMM, "5724", true);
+	/* The same check as the voucher codes' (kiosk/core/vcode.h): a reference with check damm
+	 * and a voucher code are checked alike. */
+	for (int i = 0; i < 50; i++) {
+		char code[VCODE_DIGITS + 1];
+		g_assert_cmpint(vcode_generate(code), ==, 0);
+		g_assert_true(fees_damm_ok(code, VCODE_DIGITS));
+	}
 	/* Empty and non-digits are never valid. */
 	g_assert_false(fees_luhn_ok("", 0));
 	g_assert_false(fees_mod97_ok("1", 0));
@@ -454,6 +525,29 @@ static void test_shipped_checks(void)
 	g_assert_cmpint(catalogue_reference_check(deed, ref), ==, CAT_REF_CHECK);
 	catalogue_free(c);
 	g_free(dir);
+}
+
+static void test_open_amount(void)
+{
+	struct cat_service s = {.kind = CAT_FEE_OPEN, .min_fils = 5000, .max_fils = 100000, .step_fils = 5000};
+	g_assert_true(catalogue_open_amount_ok(&s, 5000));
+	g_assert_true(catalogue_open_amount_ok(&s, 10000));
+	g_assert_true(catalogue_open_amount_ok(&s, 100000));
+	g_assert_false(catalogue_open_amount_ok(&s, 0));
+	g_assert_false(catalogue_open_amount_ok(&s, 4999));
+	g_assert_false(catalogue_open_amount_ok(&s, 7500));
+	g_assert_false(catalogue_open_amount_ok(&s, 105000));
+	g_assert_false(catalogue_open_amount_ok(&s, -5000));
+	g_assert_false(catalogue_open_amount_ok(&s, INT64_MAX));
+	/* An odd minimum: steps count from it, not from zero. */
+	struct cat_service odd = {.kind = CAT_FEE_OPEN, .min_fils = 1050, .max_fils = 2050, .step_fils = 100};
+	g_assert_true(catalogue_open_amount_ok(&odd, 1150));
+	g_assert_false(catalogue_open_amount_ok(&odd, 1100));
+	/* Other kinds, and a zeroed service, take none. */
+	struct cat_service fixed = {.kind = CAT_FEE_FIXED, .amount_fils = 5000};
+	g_assert_false(catalogue_open_amount_ok(&fixed, 5000));
+	struct cat_service zero = {.kind = CAT_FEE_OPEN};
+	g_assert_false(catalogue_open_amount_ok(&zero, 0));
 }
 
 /* ---- the last good copy (catalogue_open) ---- */
@@ -576,6 +670,48 @@ static void test_open_fallback(struct store_fix *f, gconstpointer unused)
 	catalogue_free(good_c);
 }
 
+/* What the kiosk logs at start (the lines a technician reads): the version, the folder, the
+ * counts, whether it was stored; a refused folder's error with its file and entry. */
+static void on_log(void *user, enum log_level level, const char *module, const char *msg)
+{
+	if (strcmp(module, "catalogue") == 0)
+		g_string_append_printf(user, "%d %s\n", level, msg);
+}
+
+static void test_open_logs(struct store_fix *f, gconstpointer unused)
+{
+	copy_shipped(f->dir);
+	GString *log = g_string_new(NULL);
+	log_set_sink(on_log, log);
+	log_set_sink_level(LOG_INFO);
+	struct ledger *l = open_db(f->db);
+	struct catalogue *c = NULL;
+	struct kio_error err = {0};
+	g_assert_cmpint(catalogue_open(l, f->dir, &c, &err), ==, 0);
+	char *want = g_strdup_printf("%d %.12s from %s: 8 entities, 17 services (stored)\n", LOG_INFO, c->version, f->dir);
+	g_assert_cmpstr(log->str, ==, want);
+	g_free(want);
+	g_string_truncate(log, 0);
+	catalogue_free(c);
+	g_assert_cmpint(catalogue_open(l, f->dir, &c, &err), ==, 0);
+	g_assert_true(g_str_has_suffix(log->str, ": 8 entities, 17 services (as stored)\n"));
+	g_string_truncate(log, 0);
+	char *version = g_strdup(c->version);
+	catalogue_free(c);
+	put(f->dir, "dld.json", "{\"entities\":[{\"id\":\"dld\",\"name\":{\"en\":\"x\",\"ar\":1}}]}", -1);
+	g_assert_cmpint(catalogue_open(l, f->dir, &c, &err), ==, 0);
+	want = g_strdup_printf("%d %s refused: dld.json: entities[0] (dld): no 'icon'\n"
+			       "%d %.12s: the last good copy, from the store: 8 entities, 17 services\n",
+			       LOG_ERROR, f->dir, LOG_WARN, version);
+	g_assert_cmpstr(log->str, ==, want);
+	g_free(want);
+	g_free(version);
+	catalogue_free(c);
+	log_set_sink(NULL, NULL);
+	g_string_free(log, TRUE);
+	ledger_close(l);
+}
+
 static void test_open_nothing_stored(struct store_fix *f, gconstpointer unused)
 {
 	put(f->dir, "police.json", "{}", -1);
@@ -585,6 +721,53 @@ static void test_open_nothing_stored(struct store_fix *f, gconstpointer unused)
 	g_assert_cmpint(catalogue_open(l, f->dir, &c, &err), ==, KIO_ERR_INVALID);
 	g_assert_null(c);
 	g_assert_cmpstr(err.msg, ==, "police.json: no 'entities'");
+	ledger_close(l);
+}
+
+/* Invariants 1 and 2 of catalogue-store.c: a store write that fails leaves the previous copy
+ * whole (the delete of the old rows is rolled back with the failed inserts), and the good files
+ * are used anyway. */
+static void test_open_store_fails(struct store_fix *f, gconstpointer unused)
+{
+	put(f->dir, "police.json", good, -1);
+	struct ledger *l = open_db(f->db);
+	struct catalogue *c = NULL;
+	struct kio_error err = {0};
+	g_assert_cmpint(catalogue_open(l, f->dir, &c, &err), ==, 0);
+	char *first = describe(c);
+	catalogue_free(c);
+	ledger_close(l);
+
+	/* Another program makes every entity insert fail. */
+	sqlite3 *db = NULL;
+	g_assert_cmpint(sqlite3_open(f->db, &db), ==, SQLITE_OK);
+	g_assert_cmpint(sqlite3_exec(db, "CREATE TRIGGER no_entity BEFORE INSERT ON catalogue_entity"
+				     " BEGIN SELECT RAISE(ABORT, 'the disk says no'); END", NULL, NULL, NULL), ==, SQLITE_OK);
+	sqlite3_close(db);
+	rm_tree(f->dir);
+	g_free(f->dir);
+	f->dir = tmp_dir();
+	copy_shipped(f->dir);
+	GString *log = g_string_new(NULL);
+	log_set_sink(on_log, log);
+	log_set_sink_level(LOG_INFO);
+	l = open_db(f->db);
+	g_assert_cmpint(catalogue_open(l, f->dir, &c, &err), ==, 0);
+	g_assert_cmpuint(c->n_entities, ==, 8); /* the files, not the stored copy */
+	g_assert_nonnull(strstr(log->str, "not stored (the files are used): catalogue store: police: the disk says no"));
+	g_assert_false(ledger_failing(l)); /* a refused insert is not a failing disk */
+	catalogue_free(c);
+	log_set_sink(NULL, NULL);
+	g_string_free(log, TRUE);
+
+	/* The stored copy is still the first one, whole. */
+	put(f->dir, "rta.json", "{}", -1);
+	g_assert_cmpint(catalogue_open(l, f->dir, &c, &err), ==, 0);
+	char *got = describe(c);
+	g_assert_cmpstr(got, ==, first);
+	g_free(got);
+	g_free(first);
+	catalogue_free(c);
 	ledger_close(l);
 }
 
@@ -628,7 +811,11 @@ int main(int argc, char **argv)
 	}
 	g_test_add_func("/reference/verdicts", test_reference_verdicts);
 	g_test_add_func("/reference/checks", test_reference_checks);
+	g_test_add_func("/catalogue/open-amount", test_open_amount);
 	g_test_add("/catalogue/open/fallback", struct store_fix, NULL, store_setup, test_open_fallback, store_teardown);
+	g_test_add("/catalogue/open/logs", struct store_fix, NULL, store_setup, test_open_logs, store_teardown);
+	g_test_add("/catalogue/open/store-fails", struct store_fix, NULL, store_setup, test_open_store_fails,
+		   store_teardown);
 	g_test_add("/catalogue/open/nothing-stored", struct store_fix, NULL, store_setup, test_open_nothing_stored,
 		   store_teardown);
 	g_test_add("/catalogue/open/stored-tampered", struct store_fix, NULL, store_setup, test_open_stored_tampered,
