@@ -54,17 +54,20 @@ void ui_display_window_fit(int width, int height, int usable_w, int usable_h, in
 int ui_display_open(enum ui_display_mode mode, int width, int height, struct text_engine *text,
 		    struct ui_display **out, struct kio_error *err)
 {
-	if (mode == UI_MODE_HEADLESS) {
+	if (mode == UI_MODE_HEADLESS)
 		SDL_SetHint(SDL_HINT_VIDEODRIVER, "offscreen");
-		/*
-		 * The software renderer draws into the window's framebuffer, which SDL by default backs
-		 * with an OpenGL texture: offscreen, that loads EGL and Mesa's swrast driver, which leak
-		 * at exit (LeakSanitizer reported ~7 KB in 258 blocks of an "unknown module" on every
-		 * sanitizer run). Headless needs no GL: the offscreen driver's own framebuffer. It
-		 * also made frames nobody sees cost two thirds of a scenario tap's real time.
-		 */
-		SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
-	}
+	/*
+	 * The kiosk draws with SDL's software renderer into the window's own framebuffer (X11
+	 * shared memory, a Wayland shm buffer), never through OpenGL, in every mode. SDL backs that
+	 * framebuffer with a GL texture unless told not to, and to decide it first creates a
+	 * hidden GL context: under Xvfb or on a board without a GPU that is Mesa's llvmpipe,
+	 * about half the time to the first frame and 100 MiB of the process (issue 14; offscreen
+	 * it also leaked ~7 KB in 258 blocks at exit under LeakSanitizer). The accelerated
+	 * renderer loaded the same. A kiosk's screens change a few times a minute; memory and
+	 * start-up are what its budget counts. SDL_RENDER_DRIVER and SDL_FRAMEBUFFER_ACCELERATION
+	 * in the environment still override both, for a developer who wants to compare.
+	 */
+	SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
 	if (mode == UI_MODE_FULLSCREEN) {
 		/* Lock-down: the customer's window never goes away. A close request (a compositor's
 		 * or window manager's key) is refused; SIGTERM (systemctl stop) still quits. */
@@ -115,12 +118,7 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 		rc = kio_fail(err, KIO_ERR_NO_DEVICE, "display: window: %s", SDL_GetError());
 		goto out_close;
 	}
-	Uint32 rflags = mode == UI_MODE_HEADLESS ? SDL_RENDERER_SOFTWARE : SDL_RENDERER_ACCELERATED;
-	d->renderer = SDL_CreateRenderer(d->window, -1, rflags | SDL_RENDERER_TARGETTEXTURE);
-	if (!d->renderer && mode != UI_MODE_HEADLESS) {
-		LOG_WARN("no accelerated renderer (%s); using the software renderer", SDL_GetError());
-		d->renderer = SDL_CreateRenderer(d->window, -1, SDL_RENDERER_SOFTWARE);
-	}
+	d->renderer = SDL_CreateRenderer(d->window, -1, SDL_RENDERER_SOFTWARE | SDL_RENDERER_TARGETTEXTURE);
 	if (!d->renderer) {
 		rc = kio_fail(err, KIO_ERR_NO_DEVICE, "display: renderer: %s", SDL_GetError());
 		goto out_close;

@@ -1,0 +1,37 @@
+#!/bin/bash
+# The kiosk draws without OpenGL in every mode (kiosk/ui/display.c): neither a windowed kiosk
+# on an X display (Xvfb) nor a headless one loads libGL or libEGL, which under Xvfb meant
+# Mesa's llvmpipe, half the start-up and 100 MiB (issue 14). Skips (77) without Xvfb.
+#   run-no-gl.sh KIOSK WORKDIR
+set -u
+kiosk=$(realpath "$1") work=$2
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work" || exit 1
+echo "wait 0" >w0.scenario
+
+# $1: mode; the rest: environment. Fails when a GL library was loaded or the run failed.
+check() {
+	local mode=$1
+	shift
+	rm -rf out kiosk.db*
+	env "$@" LD_DEBUG=files "$kiosk" "$mode" --simulate --script w0.scenario --out out --db kiosk.db \
+		--log-level info >stdout 2>stderr
+	local status=$?
+	[ "$status" -eq 0 ] || { cat stderr >&2; echo "FAIL: $mode: exit $status" >&2; exit 1; }
+	if grep -E 'file=lib(GL|EGL|GLX|gallium)[^ ]*\.so' stderr >&2; then
+		echo "FAIL: $mode loaded an OpenGL library (above)" >&2
+		exit 1
+	fi
+	grep -q 'display: .* software renderer' stderr || { echo "FAIL: $mode: no 'software renderer' line" >&2; exit 1; }
+}
+
+check --headless
+command -v Xvfb >/dev/null || { echo "skip: no Xvfb (apt-get install xvfb)"; exit 77; }
+Xvfb -displayfd 3 -nolisten tcp -screen 0 1920x1080x24 3>display >/dev/null 2>&1 &
+xvfb=$!
+trap 'kill "$xvfb" 2>/dev/null; wait "$xvfb" 2>/dev/null' EXIT
+for _ in $(seq 100); do [ -s display ] && break; sleep 0.1; done
+[ -s display ] || { echo "FAIL: Xvfb gave no display" >&2; exit 1; }
+check --windowed -u WAYLAND_DISPLAY DISPLAY=":$(cat display)"
+echo "ok: no OpenGL headless or windowed"
