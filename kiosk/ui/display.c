@@ -3,6 +3,7 @@
 #include "display.h"
 
 #include <SDL2/SDL.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +30,7 @@ struct ui_display {
 	int width, height;
 };
 
-enum { CORNER_RADIUS = 18, CORNER_SEGMENTS = 6 };
+enum { CORNER_RADIUS = 18 };
 
 static SDL_Color color_of(uint32_t rgba)
 {
@@ -160,47 +161,57 @@ void ui_display_close(struct ui_display *d)
 	SDL_QuitSubSystem(SDL_INIT_VIDEO | SDL_INIT_EVENTS);
 }
 
-/* A filled rectangle with rounded corners, as one triangle list. */
+/*
+ * Fills rects in one colour. An opaque colour is written, not blended: SDL's software
+ * renderer blends every pixel of a BLEND fill even at alpha 255, several times the cost of
+ * the plain fill it uses for BLENDMODE_NONE, with the same pixels (issue 14, frame cost).
+ */
+static void fill_rects(SDL_Renderer *r, const SDL_Rect *rects, int n, uint32_t rgba)
+{
+	SDL_Color c = color_of(rgba);
+	SDL_SetRenderDrawColor(r, c.r, c.g, c.b, c.a);
+	if (c.a == 0xFF)
+		SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_NONE);
+	SDL_RenderFillRects(r, rects, n);
+	if (c.a == 0xFF)
+		SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
+}
+
+/*
+ * A filled rectangle with rounded corners, as horizontal spans: the body, then each pixel row
+ * of the corners inset to the circle at that row's centre, rows of equal inset merged. It
+ * used to be a triangle fan through SDL_RenderGeometry, which the software renderer
+ * rasterises and blends pixel by pixel: three quarters of a frame's CPU (issue 14).
+ */
 static void fill_rounded(SDL_Renderer *r, const struct ui_rect *rect, int radius, uint32_t rgba)
 {
+	if (rect->w <= 0 || rect->h <= 0)
+		return;
 	if (radius * 2 > rect->w)
 		radius = rect->w / 2;
 	if (radius * 2 > rect->h)
 		radius = rect->h / 2;
-	SDL_Color c = color_of(rgba);
-	enum { MAXV = 4 * (CORNER_SEGMENTS + 1) };
-	SDL_Vertex ring[MAXV];
+	if (radius < 0)
+		radius = 0;
+	SDL_Rect spans[2 * CORNER_RADIUS + 1];
 	int n = 0;
-	/* Corners in clockwise order: top-right, bottom-right, bottom-left, top-left. */
-	const float cx[4] = {(float)(rect->x + rect->w - radius), (float)(rect->x + rect->w - radius),
-			     (float)(rect->x + radius), (float)(rect->x + radius)};
-	const float cy[4] = {(float)(rect->y + radius), (float)(rect->y + rect->h - radius),
-			     (float)(rect->y + rect->h - radius), (float)(rect->y + radius)};
-	/* Unit circle points for a quarter, precomputed for 6 segments (cos/sin of k*15 degrees). */
-	static const float qc[CORNER_SEGMENTS + 1] = {1.0f, 0.9659f, 0.8660f, 0.7071f, 0.5f, 0.2588f, 0.0f};
-	for (int corner = 0; corner < 4; corner++) {
-		for (int k = 0; k <= CORNER_SEGMENTS; k++) {
-			float a = qc[k], b = qc[CORNER_SEGMENTS - k];
-			float dx, dy;
-			switch (corner) {
-			case 0: dx = b; dy = -a; break;
-			case 1: dx = a; dy = b; break;
-			case 2: dx = -b; dy = a; break;
-			default: dx = -a; dy = -b; break;
-			}
-			ring[n++] = (SDL_Vertex){{cx[corner] + dx * (float)radius, cy[corner] + dy * (float)radius}, c, {0, 0}};
+	for (int i = 0; i < radius && i < CORNER_RADIUS;) {
+		double dy = radius - i - 0.5;
+		int inset = radius - (int)lround(sqrt((double)radius * radius - dy * dy));
+		int rows = 1;
+		/* The rows below with the same inset join this span. */
+		while (i + rows < radius) {
+			double dy2 = radius - (i + rows) - 0.5;
+			if (radius - (int)lround(sqrt((double)radius * radius - dy2 * dy2)) != inset)
+				break;
+			rows++;
 		}
+		spans[n++] = (SDL_Rect){rect->x + inset, rect->y + i, rect->w - 2 * inset, rows};
+		spans[n++] = (SDL_Rect){rect->x + inset, rect->y + rect->h - i - rows, rect->w - 2 * inset, rows};
+		i += rows;
 	}
-	SDL_Vertex verts[MAXV + 1];
-	int indices[MAXV * 3];
-	verts[0] = (SDL_Vertex){{(float)rect->x + (float)rect->w / 2, (float)rect->y + (float)rect->h / 2}, c, {0, 0}};
-	memcpy(&verts[1], ring, sizeof(SDL_Vertex) * (size_t)n);
-	for (int i = 0; i < n; i++) {
-		indices[i * 3] = 0;
-		indices[i * 3 + 1] = 1 + i;
-		indices[i * 3 + 2] = 1 + (i + 1) % n;
-	}
-	SDL_RenderGeometry(r, NULL, verts, n + 1, indices, n * 3);
+	spans[n++] = (SDL_Rect){rect->x, rect->y + radius, rect->w, rect->h - 2 * radius};
+	fill_rects(r, spans, n, rgba);
 }
 
 static void draw_text(struct ui_display *d, const char *text, int px, bool bold, enum text_align align,
@@ -258,10 +269,8 @@ static void draw_widget(struct ui_display *d, const struct ui_widget *w)
 	}
 	if (bg & 0xFF) {
 		if (w->kind == UI_PANEL || w->kind == UI_LABEL) {
-			SDL_Color c = color_of(bg);
-			SDL_SetRenderDrawColor(d->renderer, c.r, c.g, c.b, c.a);
 			SDL_Rect r = {w->rect.x, w->rect.y, w->rect.w, w->rect.h};
-			SDL_RenderFillRect(d->renderer, &r);
+			fill_rects(d->renderer, &r, 1, bg);
 		} else {
 			if (w->border & 0xFF) {
 				fill_rounded(d->renderer, &w->rect, CORNER_RADIUS, w->border);
