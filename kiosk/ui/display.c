@@ -28,6 +28,7 @@ struct ui_display {
 	SDL_Texture *target; /* screenshots render here at the logical size */
 	struct text_engine *text;
 	int width, height;
+	bool shown; /* a screen someone sees: not --headless */
 };
 
 enum { CORNER_RADIUS = 18 };
@@ -99,6 +100,7 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 	d->text = text;
 	d->width = width;
 	d->height = height;
+	d->shown = mode != UI_MODE_HEADLESS;
 	int win_w = width, win_h = height;
 	Uint32 flags = SDL_WINDOW_ALLOW_HIGHDPI;
 	if (mode == UI_MODE_FULLSCREEN) {
@@ -319,6 +321,8 @@ static void draw_page(struct ui_display *d, const struct ui_page *page)
 		if (page->widgets[i].visible)
 			draw_widget(d, &page->widgets[i]);
 }
+
+bool ui_display_shown(const struct ui_display *d) { return d->shown; }
 
 int ui_display_present(struct ui_display *d, const struct ui_page *page, struct kio_error *err)
 {

@@ -20,6 +20,11 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 		    struct ui_display **out, struct kio_error *err);
 void ui_display_close(struct ui_display *display); /* accepts NULL; quits SDL video */
 
+/*
+ * Whether presented frames reach a screen: false for --headless (SDL's offscreen driver),
+ * whose frames nobody sees and which draws only for screenshots.
+ */
+bool ui_display_shown(const struct ui_display *display);
 /* Draws page and presents it. */
 int ui_display_present(struct ui_display *display, const struct ui_page *page, struct kio_error *err);
 /* Draws page off the screen and writes it as a PNG at the logical size. */
