@@ -714,8 +714,10 @@ static void handle_event(struct app *app, const SDL_Event *ev)
 			handle_touch(app, ev->type == SDL_MOUSEBUTTONDOWN, ev->button.x, ev->button.y);
 		break;
 	case SDL_WINDOWEVENT:
-		if (ev->window.event == SDL_WINDOWEVENT_EXPOSED || ev->window.event == SDL_WINDOWEVENT_SIZE_CHANGED)
+		if (ev->window.event == SDL_WINDOWEVENT_EXPOSED || ev->window.event == SDL_WINDOWEVENT_SIZE_CHANGED) {
+			ui_display_invalidate(app->display); /* what was shown is gone: draw it whole */
 			app->need_draw = true;
+		}
 		break;
 	default: break;
 	}
@@ -979,6 +981,11 @@ static void report_frames(struct app *app)
 		return;
 	}
 	int rc = ui_frames_write(&app->frames, f);
+	const struct ui_display_stats *ds = ui_display_stats(app->display);
+	if (rc == 0 && fprintf(f, "frames_whole %llu\nframes_partial %llu\nframe_px_total %llu\nframe_damage_errors %llu\n",
+			       (unsigned long long)ds->whole, (unsigned long long)ds->partial,
+			       (unsigned long long)ds->px, (unsigned long long)ds->damage_errors) < 0)
+		rc = -EIO;
 	if (fclose(f) != 0 || rc != 0)
 		LOG_ERR("%s: the frame lines were not written", app->opts.startup_report);
 }

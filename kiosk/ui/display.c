@@ -29,6 +29,19 @@ struct ui_display {
 	struct text_engine *text;
 	int width, height;
 	bool shown; /* a screen someone sees: not --headless */
+	/*
+	 * What the screen shows (invariant D1): one signature per widget of the last page
+	 * presented, its background, and whether that frame is whole (not after an expose or a
+	 * resize). The next present redraws only the union of what changed, clipped.
+	 */
+	uint64_t *shown_sig;
+	struct ui_rect *shown_rect;
+	size_t shown_n, shown_cap;
+	uint32_t shown_bg;
+	bool shown_valid;
+	SDL_Rect clip;     /* the damage being drawn; w == 0: the whole page */
+	bool check_damage; /* KIOSK_UI_CHECK_DAMAGE=1: compare each partial frame with a whole one */
+	struct ui_display_stats stats;
 };
 
 enum { CORNER_RADIUS = 18 };
@@ -101,6 +114,9 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 	d->width = width;
 	d->height = height;
 	d->shown = mode != UI_MODE_HEADLESS;
+	/* Read once here: the tests' check that a partial frame equals a whole one (run-no-gl.sh). */
+	const char *check = getenv("KIOSK_UI_CHECK_DAMAGE");
+	d->check_damage = check && strcmp(check, "1") == 0;
 	int win_w = width, win_h = height;
 	Uint32 flags = SDL_WINDOW_ALLOW_HIGHDPI;
 	if (mode == UI_MODE_FULLSCREEN) {
@@ -159,6 +175,8 @@ void ui_display_close(struct ui_display *d)
 		SDL_DestroyRenderer(d->renderer);
 	if (d->window)
 		SDL_DestroyWindow(d->window);
+	free(d->shown_sig);
+	free(d->shown_rect);
 	free(d);
 	SDL_QuitSubSystem(SDL_INIT_VIDEO | SDL_INIT_EVENTS);
 }
@@ -295,6 +313,8 @@ static void draw_widget(struct ui_display *d, const struct ui_widget *w)
 	/* Text that does not fit is a layout error (the page check fails the scenario); on a
 	 * customer's screen it stays inside its own box rather than run over its neighbours. */
 	SDL_Rect clip = {w->rect.x, w->rect.y, w->rect.w, w->rect.h};
+	if (d->clip.w > 0 && !SDL_IntersectRect(&clip, &d->clip, &clip))
+		return;
 	SDL_RenderSetClipRect(d->renderer, &clip);
 	if (w->image && w->image_px > 0) {
 		SDL_Texture *tex = image_texture(d, w->image);
@@ -309,25 +329,168 @@ static void draw_widget(struct ui_display *d, const struct ui_widget *w)
 	if (w->subtext)
 		draw_text(d, w->subtext, UI_SUBTEXT_PX(w->text_px), false, w->align, w->dir, &w->rect,
 			  y + title.height + UI_SUBTEXT_GAP(w->text_px), (fg & 0xFFFFFF00u) | ((fg & 0xFF) * 3 / 4));
-	SDL_RenderSetClipRect(d->renderer, NULL);
+	SDL_RenderSetClipRect(d->renderer, d->clip.w > 0 ? &d->clip : NULL);
 }
 
 static void draw_page(struct ui_display *d, const struct ui_page *page)
 {
-	SDL_Color bg = color_of(page->background);
-	SDL_SetRenderDrawColor(d->renderer, bg.r, bg.g, bg.b, 0xFF);
-	SDL_RenderClear(d->renderer);
-	for (size_t i = 0; i < page->n; i++)
-		if (page->widgets[i].visible)
-			draw_widget(d, &page->widgets[i]);
+	if (d->clip.w > 0) {
+		/* RenderClear ignores the clip rectangle: the damage gets the background as a fill. */
+		SDL_RenderSetClipRect(d->renderer, &d->clip);
+		fill_rects(d->renderer, &d->clip, 1, page->background | 0xFF);
+	} else {
+		SDL_Color bg = color_of(page->background);
+		SDL_SetRenderDrawColor(d->renderer, bg.r, bg.g, bg.b, 0xFF);
+		SDL_RenderClear(d->renderer);
+	}
+	for (size_t i = 0; i < page->n; i++) {
+		const struct ui_widget *w = &page->widgets[i];
+		SDL_Rect r = {w->rect.x, w->rect.y, w->rect.w, w->rect.h};
+		if (w->visible && (d->clip.w == 0 || SDL_HasIntersection(&r, &d->clip)))
+			draw_widget(d, w);
+	}
+	if (d->clip.w > 0)
+		SDL_RenderSetClipRect(d->renderer, NULL);
 }
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Everything about a widget that reaches its pixels, hashed (FNV-1a). */
+static uint64_t widget_sig(const struct ui_widget *w)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	int ints[] = {w->kind, w->rect.x, w->rect.y, w->rect.w, w->rect.h, w->text_px, w->bold, w->align,
+		      w->dir, w->visible, w->enabled, (int)w->fg, (int)w->bg, (int)w->border};
+	h = fnv(h, ints, sizeof(ints));
+	if (w->text)
+		h = fnv(h, w->text, strlen(w->text) + 1);
+	h = fnv(h, "|", 1);
+	if (w->subtext)
+		h = fnv(h, w->subtext, strlen(w->subtext) + 1);
+	return h;
+}
+
+static void add_damage(SDL_Rect *damage, const struct ui_rect *r)
+{
+	SDL_Rect x = {r->x, r->y, r->w, r->h};
+	if (x.w <= 0 || x.h <= 0)
+		return;
+	if (damage->w <= 0)
+		*damage = x;
+	else
+		SDL_UnionRect(damage, &x, damage);
+}
+
+/*
+ * The part of the screen page changes against what is shown (invariant D1): the old and the
+ * new rectangle of every widget whose signature differs, as one rectangle, grown by a margin
+ * so a scaled window's rounding leaves no seam. Whole page (w == 0 and *whole) when nothing
+ * valid is shown, the background or the number of widgets changed, or the damage would cover
+ * most of the screen anyway; *nothing when no pixel changes.
+ */
+static SDL_Rect page_damage(struct ui_display *d, const struct ui_page *page, bool *whole, bool *nothing)
+{
+	SDL_Rect damage = {0, 0, 0, 0};
+	*whole = !d->shown_valid || d->shown_n != page->n || d->shown_bg != page->background;
+	*nothing = false;
+	if (*whole)
+		return damage;
+	for (size_t i = 0; i < page->n; i++) {
+		const struct ui_widget *w = &page->widgets[i];
+		if (widget_sig(w) == d->shown_sig[i])
+			continue;
+		add_damage(&damage, &d->shown_rect[i]);
+		add_damage(&damage, &w->rect);
+	}
+	if (damage.w <= 0) {
+		*nothing = true;
+		return damage;
+	}
+	enum { MARGIN = 4 };
+	SDL_Rect screen = {0, 0, d->width, d->height};
+	damage.x -= MARGIN, damage.y -= MARGIN, damage.w += 2 * MARGIN, damage.h += 2 * MARGIN;
+	if (!SDL_IntersectRect(&damage, &screen, &damage) ||
+	    (int64_t)damage.w * damage.h * 4 > (int64_t)d->width * d->height * 3)
+		*whole = true;
+	return damage;
+}
+
+static void remember(struct ui_display *d, const struct ui_page *page)
+{
+	if (page->n > d->shown_cap) {
+		d->shown_cap = page->n;
+		d->shown_sig = xrealloc(d->shown_sig, d->shown_cap * sizeof(*d->shown_sig));
+		d->shown_rect = xrealloc(d->shown_rect, d->shown_cap * sizeof(*d->shown_rect));
+	}
+	for (size_t i = 0; i < page->n; i++) {
+		d->shown_sig[i] = widget_sig(&page->widgets[i]);
+		d->shown_rect[i] = page->widgets[i].rect;
+	}
+	d->shown_n = page->n;
+	d->shown_bg = page->background;
+	d->shown_valid = true;
+}
+
+/* KIOSK_UI_CHECK_DAMAGE: the screen after a partial frame must equal the page drawn whole. */
+static void check_partial(struct ui_display *d, const struct ui_page *page)
+{
+	int w, h;
+	if (SDL_GetRendererOutputSize(d->renderer, &w, &h) != 0 || w != d->width || h != d->height)
+		return; /* a scaled window: its pixels are not the page's */
+	size_t stride = (size_t)w * 4;
+	uint8_t *shown = xmalloc(stride * (size_t)h), *whole = xmalloc(stride * (size_t)h);
+	SDL_Rect all = {0, 0, w, h};
+	if (SDL_RenderReadPixels(d->renderer, &all, SDL_PIXELFORMAT_RGBA32, shown, (int)stride) == 0) {
+		SDL_Rect keep = d->clip;
+		d->clip = (SDL_Rect){0, 0, 0, 0};
+		draw_page(d, page);
+		d->clip = keep;
+		if (SDL_RenderReadPixels(d->renderer, &all, SDL_PIXELFORMAT_RGBA32, whole, (int)stride) == 0 &&
+		    memcmp(shown, whole, stride * (size_t)h) != 0) {
+			size_t at = 0;
+			while (shown[at] == whole[at])
+				at++;
+			d->stats.damage_errors++;
+			LOG_ERR("display: a partial frame differs from the whole page at (%zu, %zu)", (at / 4) % (size_t)w,
+				at / stride);
+		}
+	}
+	free(shown);
+	free(whole);
+}
+
+void ui_display_invalidate(struct ui_display *d) { d->shown_valid = false; }
+
+const struct ui_display_stats *ui_display_stats(const struct ui_display *d) { return &d->stats; }
 
 bool ui_display_shown(const struct ui_display *d) { return d->shown; }
 
 int ui_display_present(struct ui_display *d, const struct ui_page *page, struct kio_error *err)
 {
+	bool whole, nothing;
+	SDL_Rect damage = page_damage(d, page, &whole, &nothing);
+	if (nothing)
+		return 0;
+	d->clip = whole ? (SDL_Rect){0, 0, 0, 0} : damage;
 	draw_page(d, page);
+	if (whole) {
+		d->stats.whole++;
+		d->stats.px += (uint64_t)d->width * (uint64_t)d->height;
+	} else {
+		d->stats.partial++;
+		d->stats.px += (uint64_t)damage.w * (uint64_t)damage.h;
+		if (d->check_damage)
+			check_partial(d, page);
+	}
+	d->clip = (SDL_Rect){0, 0, 0, 0};
 	SDL_RenderPresent(d->renderer);
+	remember(d, page);
 	return 0;
 }
 
