@@ -62,6 +62,9 @@ packages=(
 	# bench-only: libunibreak, the line-break stage the own UAX #14 breaker replaced, as the
 	# speed baseline of bench/text/bench-linebreak (the kiosk no longer links it)
 	libunibreak-dev
+	# test and bench: an X server without a screen, so the no-gl test (tests/scenario) checks
+	# a windowed kiosk loads no OpenGL, and bench/appliance.sh times the window's first frame
+	xvfb
 )
 
 missing=()

@@ -528,9 +528,22 @@ int sim_bench_collect_receipt(struct sim_bench *b, const char *job_id, const cha
 		rc = write_text(path, text, err);
 		free(path);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		/* Filed: the model need not keep it (a long headless run grew by every receipt). */
+		sim_escpos_receipt_release(b->escpos, b->receipts_collected);
 		b->receipts_collected++;
+	}
 	return rc;
+}
+
+size_t sim_bench_pages_held(const struct sim_bench *b)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < sim_escpos_receipt_count(b->escpos); i++)
+		n += sim_escpos_receipt(b->escpos, i) != NULL;
+	for (size_t i = 0; i < sim_evolis_card_count(b->evolis); i++)
+		n += sim_evolis_card(b->evolis, i) != NULL;
+	return n;
 }
 
 int sim_bench_collect_card(struct sim_bench *b, const char *card_number, struct kio_error *err)
@@ -538,10 +551,13 @@ int sim_bench_collect_card(struct sim_bench *b, const char *card_number, struct 
 	if (!safe_name(card_number))
 		return kio_fail(err, KIO_ERR_INVALID, "card number is not a safe file name");
 	const struct sim_evolis_card *card = NULL;
+	size_t index = 0;
 	while (b->cards_collected < sim_evolis_card_count(b->evolis)) {
-		card = sim_evolis_card(b->evolis, b->cards_collected++);
-		if (!card->rejected)
+		index = b->cards_collected++;
+		card = sim_evolis_card(b->evolis, index);
+		if (card && !card->rejected)
 			break;
+		sim_evolis_card_release(b->evolis, index); /* rejected: nothing to file */
 		card = NULL;
 	}
 	if (!card)
@@ -556,6 +572,8 @@ int sim_bench_collect_card(struct sim_bench *b, const char *card_number, struct 
 		free(path);
 		free(text);
 	}
+	if (rc == 0)
+		sim_evolis_card_release(b->evolis, index); /* filed, as receipts are */
 	return rc;
 }
 

@@ -77,6 +77,9 @@ int sim_bench_collect_receipt(struct sim_bench *b, const char *job_id, const cha
 /* The card printer ejected the card for card_number: OUT/card-<number>.png of its face and
  * OUT/card-<number>.txt with what was encoded on track 2. Errors as above. */
 int sim_bench_collect_card(struct sim_bench *b, const char *card_number, struct kio_error *err);
+/* Receipts and card faces the printer models still hold in memory: the ones not yet collected
+ * (a collected one is filed and freed). */
+size_t sim_bench_pages_held(const struct sim_bench *b);
 
 /* Writes the validator state now. The bench also writes it by itself whenever it changes,
  * before the driver can see the change, so a killed kiosk finds the device as it was. */

@@ -3,6 +3,7 @@
 #include "display.h"
 
 #include <SDL2/SDL.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,9 +28,23 @@ struct ui_display {
 	SDL_Texture *target; /* screenshots render here at the logical size */
 	struct text_engine *text;
 	int width, height;
+	bool shown; /* a screen someone sees: not --headless */
+	/*
+	 * What the screen shows (invariant D1): one signature per widget of the last page
+	 * presented, its background, and whether that frame is whole (not after an expose or a
+	 * resize). The next present redraws only the union of what changed, clipped.
+	 */
+	uint64_t *shown_sig;
+	struct ui_rect *shown_rect;
+	size_t shown_n, shown_cap;
+	uint32_t shown_bg;
+	bool shown_valid;
+	SDL_Rect clip;     /* the damage being drawn; w == 0: the whole page */
+	bool check_damage; /* KIOSK_UI_CHECK_DAMAGE=1: compare each partial frame with a whole one */
+	struct ui_display_stats stats;
 };
 
-enum { CORNER_RADIUS = 18, CORNER_SEGMENTS = 6 };
+enum { CORNER_RADIUS = 18 };
 
 static SDL_Color color_of(uint32_t rgba)
 {
@@ -54,17 +69,20 @@ void ui_display_window_fit(int width, int height, int usable_w, int usable_h, in
 int ui_display_open(enum ui_display_mode mode, int width, int height, struct text_engine *text,
 		    struct ui_display **out, struct kio_error *err)
 {
-	if (mode == UI_MODE_HEADLESS) {
+	if (mode == UI_MODE_HEADLESS)
 		SDL_SetHint(SDL_HINT_VIDEODRIVER, "offscreen");
-		/*
-		 * The software renderer draws into the window's framebuffer, which SDL by default backs
-		 * with an OpenGL texture: offscreen, that loads EGL and Mesa's swrast driver, which leak
-		 * at exit (LeakSanitizer reported ~7 KB in 258 blocks of an "unknown module" on every
-		 * sanitizer run). Headless needs no GL: the offscreen driver's own framebuffer. It
-		 * also made frames nobody sees cost two thirds of a scenario tap's real time.
-		 */
-		SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
-	}
+	/*
+	 * The kiosk draws with SDL's software renderer into the window's own framebuffer (X11
+	 * shared memory, a Wayland shm buffer), never through OpenGL, in every mode. SDL backs that
+	 * framebuffer with a GL texture unless told not to, and to decide it first creates a
+	 * hidden GL context: under Xvfb or on a board without a GPU that is Mesa's llvmpipe,
+	 * about half the time to the first frame and 100 MiB of the process (issue 14; offscreen
+	 * it also leaked ~7 KB in 258 blocks at exit under LeakSanitizer). The accelerated
+	 * renderer loaded the same. A kiosk's screens change a few times a minute; memory and
+	 * start-up are what its budget counts. SDL_RENDER_DRIVER and SDL_FRAMEBUFFER_ACCELERATION
+	 * in the environment still override both, for a developer who wants to compare.
+	 */
+	SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
 	if (mode == UI_MODE_FULLSCREEN) {
 		/* Lock-down: the customer's window never goes away. A close request (a compositor's
 		 * or window manager's key) is refused; SIGTERM (systemctl stop) still quits. */
@@ -95,6 +113,10 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 	d->text = text;
 	d->width = width;
 	d->height = height;
+	d->shown = mode != UI_MODE_HEADLESS;
+	/* Read once here: the tests' check that a partial frame equals a whole one (run-no-gl.sh). */
+	const char *check = getenv("KIOSK_UI_CHECK_DAMAGE");
+	d->check_damage = check && strcmp(check, "1") == 0;
 	int win_w = width, win_h = height;
 	Uint32 flags = SDL_WINDOW_ALLOW_HIGHDPI;
 	if (mode == UI_MODE_FULLSCREEN) {
@@ -115,12 +137,7 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 		rc = kio_fail(err, KIO_ERR_NO_DEVICE, "display: window: %s", SDL_GetError());
 		goto out_close;
 	}
-	Uint32 rflags = mode == UI_MODE_HEADLESS ? SDL_RENDERER_SOFTWARE : SDL_RENDERER_ACCELERATED;
-	d->renderer = SDL_CreateRenderer(d->window, -1, rflags | SDL_RENDERER_TARGETTEXTURE);
-	if (!d->renderer && mode != UI_MODE_HEADLESS) {
-		LOG_WARN("no accelerated renderer (%s); using the software renderer", SDL_GetError());
-		d->renderer = SDL_CreateRenderer(d->window, -1, SDL_RENDERER_SOFTWARE);
-	}
+	d->renderer = SDL_CreateRenderer(d->window, -1, SDL_RENDERER_SOFTWARE | SDL_RENDERER_TARGETTEXTURE);
 	if (!d->renderer) {
 		rc = kio_fail(err, KIO_ERR_NO_DEVICE, "display: renderer: %s", SDL_GetError());
 		goto out_close;
@@ -158,51 +175,63 @@ void ui_display_close(struct ui_display *d)
 		SDL_DestroyRenderer(d->renderer);
 	if (d->window)
 		SDL_DestroyWindow(d->window);
+	free(d->shown_sig);
+	free(d->shown_rect);
 	free(d);
 	SDL_QuitSubSystem(SDL_INIT_VIDEO | SDL_INIT_EVENTS);
 }
 
-/* A filled rectangle with rounded corners, as one triangle list. */
+/*
+ * Fills rects in one colour. An opaque colour is written, not blended: SDL's software
+ * renderer blends every pixel of a BLEND fill even at alpha 255, several times the cost of
+ * the plain fill it uses for BLENDMODE_NONE, with the same pixels (issue 14, frame cost).
+ */
+static void fill_rects(SDL_Renderer *r, const SDL_Rect *rects, int n, uint32_t rgba)
+{
+	SDL_Color c = color_of(rgba);
+	SDL_SetRenderDrawColor(r, c.r, c.g, c.b, c.a);
+	if (c.a == 0xFF)
+		SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_NONE);
+	SDL_RenderFillRects(r, rects, n);
+	if (c.a == 0xFF)
+		SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
+}
+
+/*
+ * A filled rectangle with rounded corners, as horizontal spans: the body, then each pixel row
+ * of the corners inset to the circle at that row's centre, rows of equal inset merged. It
+ * used to be a triangle fan through SDL_RenderGeometry, which the software renderer
+ * rasterises and blends pixel by pixel: three quarters of a frame's CPU (issue 14).
+ */
 static void fill_rounded(SDL_Renderer *r, const struct ui_rect *rect, int radius, uint32_t rgba)
 {
+	if (rect->w <= 0 || rect->h <= 0)
+		return;
 	if (radius * 2 > rect->w)
 		radius = rect->w / 2;
 	if (radius * 2 > rect->h)
 		radius = rect->h / 2;
-	SDL_Color c = color_of(rgba);
-	enum { MAXV = 4 * (CORNER_SEGMENTS + 1) };
-	SDL_Vertex ring[MAXV];
+	if (radius < 0)
+		radius = 0;
+	SDL_Rect spans[2 * CORNER_RADIUS + 1];
 	int n = 0;
-	/* Corners in clockwise order: top-right, bottom-right, bottom-left, top-left. */
-	const float cx[4] = {(float)(rect->x + rect->w - radius), (float)(rect->x + rect->w - radius),
-			     (float)(rect->x + radius), (float)(rect->x + radius)};
-	const float cy[4] = {(float)(rect->y + radius), (float)(rect->y + rect->h - radius),
-			     (float)(rect->y + rect->h - radius), (float)(rect->y + radius)};
-	/* Unit circle points for a quarter, precomputed for 6 segments (cos/sin of k*15 degrees). */
-	static const float qc[CORNER_SEGMENTS + 1] = {1.0f, 0.9659f, 0.8660f, 0.7071f, 0.5f, 0.2588f, 0.0f};
-	for (int corner = 0; corner < 4; corner++) {
-		for (int k = 0; k <= CORNER_SEGMENTS; k++) {
-			float a = qc[k], b = qc[CORNER_SEGMENTS - k];
-			float dx, dy;
-			switch (corner) {
-			case 0: dx = b; dy = -a; break;
-			case 1: dx = a; dy = b; break;
-			case 2: dx = -b; dy = a; break;
-			default: dx = -a; dy = -b; break;
-			}
-			ring[n++] = (SDL_Vertex){{cx[corner] + dx * (float)radius, cy[corner] + dy * (float)radius}, c, {0, 0}};
+	for (int i = 0; i < radius && i < CORNER_RADIUS;) {
+		double dy = radius - i - 0.5;
+		int inset = radius - (int)lround(sqrt((double)radius * radius - dy * dy));
+		int rows = 1;
+		/* The rows below with the same inset join this span. */
+		while (i + rows < radius) {
+			double dy2 = radius - (i + rows) - 0.5;
+			if (radius - (int)lround(sqrt((double)radius * radius - dy2 * dy2)) != inset)
+				break;
+			rows++;
 		}
+		spans[n++] = (SDL_Rect){rect->x + inset, rect->y + i, rect->w - 2 * inset, rows};
+		spans[n++] = (SDL_Rect){rect->x + inset, rect->y + rect->h - i - rows, rect->w - 2 * inset, rows};
+		i += rows;
 	}
-	SDL_Vertex verts[MAXV + 1];
-	int indices[MAXV * 3];
-	verts[0] = (SDL_Vertex){{(float)rect->x + (float)rect->w / 2, (float)rect->y + (float)rect->h / 2}, c, {0, 0}};
-	memcpy(&verts[1], ring, sizeof(SDL_Vertex) * (size_t)n);
-	for (int i = 0; i < n; i++) {
-		indices[i * 3] = 0;
-		indices[i * 3 + 1] = 1 + i;
-		indices[i * 3 + 2] = 1 + (i + 1) % n;
-	}
-	SDL_RenderGeometry(r, NULL, verts, n + 1, indices, n * 3);
+	spans[n++] = (SDL_Rect){rect->x, rect->y + radius, rect->w, rect->h - 2 * radius};
+	fill_rects(r, spans, n, rgba);
 }
 
 static void draw_text(struct ui_display *d, const char *text, int px, bool bold, enum text_align align,
@@ -260,10 +289,8 @@ static void draw_widget(struct ui_display *d, const struct ui_widget *w)
 	}
 	if (bg & 0xFF) {
 		if (w->kind == UI_PANEL || w->kind == UI_LABEL) {
-			SDL_Color c = color_of(bg);
-			SDL_SetRenderDrawColor(d->renderer, c.r, c.g, c.b, c.a);
 			SDL_Rect r = {w->rect.x, w->rect.y, w->rect.w, w->rect.h};
-			SDL_RenderFillRect(d->renderer, &r);
+			fill_rects(d->renderer, &r, 1, bg);
 		} else {
 			if (w->border & 0xFF) {
 				fill_rounded(d->renderer, &w->rect, CORNER_RADIUS, w->border);
@@ -286,6 +313,8 @@ static void draw_widget(struct ui_display *d, const struct ui_widget *w)
 	/* Text that does not fit is a layout error (the page check fails the scenario); on a
 	 * customer's screen it stays inside its own box rather than run over its neighbours. */
 	SDL_Rect clip = {w->rect.x, w->rect.y, w->rect.w, w->rect.h};
+	if (d->clip.w > 0 && !SDL_IntersectRect(&clip, &d->clip, &clip))
+		return;
 	SDL_RenderSetClipRect(d->renderer, &clip);
 	if (w->image && w->image_px > 0) {
 		SDL_Texture *tex = image_texture(d, w->image);
@@ -300,23 +329,168 @@ static void draw_widget(struct ui_display *d, const struct ui_widget *w)
 	if (w->subtext)
 		draw_text(d, w->subtext, UI_SUBTEXT_PX(w->text_px), false, w->align, w->dir, &w->rect,
 			  y + title.height + UI_SUBTEXT_GAP(w->text_px), (fg & 0xFFFFFF00u) | ((fg & 0xFF) * 3 / 4));
-	SDL_RenderSetClipRect(d->renderer, NULL);
+	SDL_RenderSetClipRect(d->renderer, d->clip.w > 0 ? &d->clip : NULL);
 }
 
 static void draw_page(struct ui_display *d, const struct ui_page *page)
 {
-	SDL_Color bg = color_of(page->background);
-	SDL_SetRenderDrawColor(d->renderer, bg.r, bg.g, bg.b, 0xFF);
-	SDL_RenderClear(d->renderer);
-	for (size_t i = 0; i < page->n; i++)
-		if (page->widgets[i].visible)
-			draw_widget(d, &page->widgets[i]);
+	if (d->clip.w > 0) {
+		/* RenderClear ignores the clip rectangle: the damage gets the background as a fill. */
+		SDL_RenderSetClipRect(d->renderer, &d->clip);
+		fill_rects(d->renderer, &d->clip, 1, page->background | 0xFF);
+	} else {
+		SDL_Color bg = color_of(page->background);
+		SDL_SetRenderDrawColor(d->renderer, bg.r, bg.g, bg.b, 0xFF);
+		SDL_RenderClear(d->renderer);
+	}
+	for (size_t i = 0; i < page->n; i++) {
+		const struct ui_widget *w = &page->widgets[i];
+		SDL_Rect r = {w->rect.x, w->rect.y, w->rect.w, w->rect.h};
+		if (w->visible && (d->clip.w == 0 || SDL_HasIntersection(&r, &d->clip)))
+			draw_widget(d, w);
+	}
+	if (d->clip.w > 0)
+		SDL_RenderSetClipRect(d->renderer, NULL);
 }
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Everything about a widget that reaches its pixels, hashed (FNV-1a). */
+static uint64_t widget_sig(const struct ui_widget *w)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	int ints[] = {w->kind, w->rect.x, w->rect.y, w->rect.w, w->rect.h, w->text_px, w->bold, w->align,
+		      w->dir, w->visible, w->enabled, (int)w->fg, (int)w->bg, (int)w->border};
+	h = fnv(h, ints, sizeof(ints));
+	if (w->text)
+		h = fnv(h, w->text, strlen(w->text) + 1);
+	h = fnv(h, "|", 1);
+	if (w->subtext)
+		h = fnv(h, w->subtext, strlen(w->subtext) + 1);
+	return h;
+}
+
+static void add_damage(SDL_Rect *damage, const struct ui_rect *r)
+{
+	SDL_Rect x = {r->x, r->y, r->w, r->h};
+	if (x.w <= 0 || x.h <= 0)
+		return;
+	if (damage->w <= 0)
+		*damage = x;
+	else
+		SDL_UnionRect(damage, &x, damage);
+}
+
+/*
+ * The part of the screen page changes against what is shown (invariant D1): the old and the
+ * new rectangle of every widget whose signature differs, as one rectangle, grown by a margin
+ * so a scaled window's rounding leaves no seam. Whole page (w == 0 and *whole) when nothing
+ * valid is shown, the background or the number of widgets changed, or the damage would cover
+ * most of the screen anyway; *nothing when no pixel changes.
+ */
+static SDL_Rect page_damage(struct ui_display *d, const struct ui_page *page, bool *whole, bool *nothing)
+{
+	SDL_Rect damage = {0, 0, 0, 0};
+	*whole = !d->shown_valid || d->shown_n != page->n || d->shown_bg != page->background;
+	*nothing = false;
+	if (*whole)
+		return damage;
+	for (size_t i = 0; i < page->n; i++) {
+		const struct ui_widget *w = &page->widgets[i];
+		if (widget_sig(w) == d->shown_sig[i])
+			continue;
+		add_damage(&damage, &d->shown_rect[i]);
+		add_damage(&damage, &w->rect);
+	}
+	if (damage.w <= 0) {
+		*nothing = true;
+		return damage;
+	}
+	enum { MARGIN = 4 };
+	SDL_Rect screen = {0, 0, d->width, d->height};
+	damage.x -= MARGIN, damage.y -= MARGIN, damage.w += 2 * MARGIN, damage.h += 2 * MARGIN;
+	if (!SDL_IntersectRect(&damage, &screen, &damage) ||
+	    (int64_t)damage.w * damage.h * 4 > (int64_t)d->width * d->height * 3)
+		*whole = true;
+	return damage;
+}
+
+static void remember(struct ui_display *d, const struct ui_page *page)
+{
+	if (page->n > d->shown_cap) {
+		d->shown_cap = page->n;
+		d->shown_sig = xrealloc(d->shown_sig, d->shown_cap * sizeof(*d->shown_sig));
+		d->shown_rect = xrealloc(d->shown_rect, d->shown_cap * sizeof(*d->shown_rect));
+	}
+	for (size_t i = 0; i < page->n; i++) {
+		d->shown_sig[i] = widget_sig(&page->widgets[i]);
+		d->shown_rect[i] = page->widgets[i].rect;
+	}
+	d->shown_n = page->n;
+	d->shown_bg = page->background;
+	d->shown_valid = true;
+}
+
+/* KIOSK_UI_CHECK_DAMAGE: the screen after a partial frame must equal the page drawn whole. */
+static void check_partial(struct ui_display *d, const struct ui_page *page)
+{
+	int w, h;
+	if (SDL_GetRendererOutputSize(d->renderer, &w, &h) != 0 || w != d->width || h != d->height)
+		return; /* a scaled window: its pixels are not the page's */
+	size_t stride = (size_t)w * 4;
+	uint8_t *shown = xmalloc(stride * (size_t)h), *whole = xmalloc(stride * (size_t)h);
+	SDL_Rect all = {0, 0, w, h};
+	if (SDL_RenderReadPixels(d->renderer, &all, SDL_PIXELFORMAT_RGBA32, shown, (int)stride) == 0) {
+		SDL_Rect keep = d->clip;
+		d->clip = (SDL_Rect){0, 0, 0, 0};
+		draw_page(d, page);
+		d->clip = keep;
+		if (SDL_RenderReadPixels(d->renderer, &all, SDL_PIXELFORMAT_RGBA32, whole, (int)stride) == 0 &&
+		    memcmp(shown, whole, stride * (size_t)h) != 0) {
+			size_t at = 0;
+			while (shown[at] == whole[at])
+				at++;
+			d->stats.damage_errors++;
+			LOG_ERR("display: a partial frame differs from the whole page at (%zu, %zu)", (at / 4) % (size_t)w,
+				at / stride);
+		}
+	}
+	free(shown);
+	free(whole);
+}
+
+void ui_display_invalidate(struct ui_display *d) { d->shown_valid = false; }
+
+const struct ui_display_stats *ui_display_stats(const struct ui_display *d) { return &d->stats; }
+
+bool ui_display_shown(const struct ui_display *d) { return d->shown; }
 
 int ui_display_present(struct ui_display *d, const struct ui_page *page, struct kio_error *err)
 {
+	bool whole, nothing;
+	SDL_Rect damage = page_damage(d, page, &whole, &nothing);
+	if (nothing)
+		return 0;
+	d->clip = whole ? (SDL_Rect){0, 0, 0, 0} : damage;
 	draw_page(d, page);
+	if (whole) {
+		d->stats.whole++;
+		d->stats.px += (uint64_t)d->width * (uint64_t)d->height;
+	} else {
+		d->stats.partial++;
+		d->stats.px += (uint64_t)damage.w * (uint64_t)damage.h;
+		if (d->check_damage)
+			check_partial(d, page);
+	}
+	d->clip = (SDL_Rect){0, 0, 0, 0};
 	SDL_RenderPresent(d->renderer);
+	remember(d, page);
 	return 0;
 }
 

@@ -20,8 +20,27 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 		    struct ui_display **out, struct kio_error *err);
 void ui_display_close(struct ui_display *display); /* accepts NULL; quits SDL video */
 
-/* Draws page and presents it. */
+/*
+ * Whether presented frames reach a screen: false for --headless (SDL's offscreen driver),
+ * whose frames nobody sees and which draws only for screenshots.
+ */
+bool ui_display_shown(const struct ui_display *display);
+/*
+ * Draws page and presents it: only what changed since the last page presented (the union of
+ * the changed widgets' old and new boxes, clipped; D1: the screen then shows exactly what a
+ * whole draw of page would), the whole page after ui_display_invalidate, and nothing when no
+ * widget changed.
+ */
 int ui_display_present(struct ui_display *display, const struct ui_page *page, struct kio_error *err);
+/* The screen's content was lost (exposed, resized): the next present draws the whole page. */
+void ui_display_invalidate(struct ui_display *display);
+
+/* Presents so far: whole pages, partial ones, pixels drawn, and partial frames the
+ * KIOSK_UI_CHECK_DAMAGE=1 check found different from a whole draw (0 unless it is on). */
+struct ui_display_stats {
+	uint64_t whole, partial, px, damage_errors;
+};
+const struct ui_display_stats *ui_display_stats(const struct ui_display *display);
 /* Draws page off the screen and writes it as a PNG at the logical size. */
 int ui_display_screenshot(struct ui_display *display, const struct ui_page *page, const char *path,
 			  struct kio_error *err);

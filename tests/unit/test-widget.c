@@ -10,6 +10,7 @@
 #include "kiosk/ui/check.h"
 #include "kiosk/ui/display.h"
 #include "kiosk/ui/flow.h"
+#include "kiosk/ui/frames.h"
 #include "kiosk/ui/grid.h"
 #include "kiosk/ui/widget.h"
 
@@ -513,6 +514,36 @@ static void test_word_cuts(void)
 	ui_page_clear(&page);
 }
 
+/* The frame counters behind --startup-report: rebuilds count into the next frame; the
+ * median and p99 come from 10 µs buckets and never pass the maximum. */
+static void test_frames(void)
+{
+	static struct ui_frames fr; /* 40 KB of histogram: not on the stack */
+	memset(&fr, 0, sizeof(fr));
+	g_assert_cmpuint(ui_frames_quantile_ns(&fr, 0.5), ==, 0);
+	ui_frames_add_work(&fr, 300000);
+	ui_frames_end(&fr, 700000); /* 1 ms */
+	for (int i = 0; i < 98; i++)
+		ui_frames_end(&fr, 2000000 + (uint64_t)i); /* 2 ms each */
+	ui_frames_end(&fr, 250000000); /* 250 ms: past the histogram */
+	g_assert_cmpuint(fr.n, ==, 100);
+	g_assert_cmpuint(fr.max_ns, ==, 250000000);
+	g_assert_cmpuint(fr.pending_ns, ==, 0);
+	g_assert_cmpuint(fr.total_ns, ==, 1000000 + 98 * 2000000 + 97 * 98 / 2 + 250000000);
+	g_assert_cmpuint(ui_frames_quantile_ns(&fr, 0.0), ==, 1010000);
+	g_assert_cmpuint(ui_frames_quantile_ns(&fr, 0.5), ==, 2010000);
+	g_assert_cmpuint(ui_frames_quantile_ns(&fr, 0.99), ==, 2010000);
+	g_assert_cmpuint(ui_frames_quantile_ns(&fr, 1.0), ==, 250000000);
+	char buf[512] = {0};
+	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+	g_assert_nonnull(f);
+	g_assert_cmpint(ui_frames_write(&fr, f), ==, 0);
+	fclose(f);
+	g_assert_nonnull(strstr(buf, "frames 100\n"));
+	g_assert_nonnull(strstr(buf, "frame_cpu_us_median 2010\n"));
+	g_assert_nonnull(strstr(buf, "frame_cpu_us_max 250000\n"));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -534,6 +565,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/widget/rtl-mirror", test_rtl_mirrors_rects);
 	g_test_add_func("/widget/hit", test_hit_topmost_touchable);
 	g_test_add_func("/widget/text", test_text_lookup);
+	g_test_add_func("/widget/frames", test_frames);
 	int rc = g_test_run();
 	text_engine_free(engine());
 	return rc;

@@ -34,7 +34,8 @@
  *                GET COUNTERS
  *   INHIBITS     SET INHIBITS (0x02)          → ENABLE                       step
  *   ENABLE       ENABLE (0x0A) if wanted      → RUN                          step
- *   RUN          POLL / HOLD every poll_ms,   events → cash_unit events      run_reply, pump
+ *   RUN          POLL / HOLD every poll_ms    events → cash_unit events      run_reply, pump
+ *                (idle_poll_ms disabled, 10),
  *                REJECT, GET COUNTERS, LAST
  *                REJECT CODE, INHIBITS, ENABLE, DISABLE as needed
  *   NO_ANSWER    (none; SYNC after            → SYNC                         on_retry_timer
@@ -153,6 +154,10 @@
  *     order (error). In SETTLE a REJECTED never ends an ACCEPTED note we carry: SETTLE's
  *     REJECT returned whatever was in escrow, ours (its accepting POLL never went out) or
  *     the next note's, and only the counters tell which (step 3).
+ * 10. Polls are poll_ms apart whenever a note can move or the kiosk wants notes; only a
+ *     disabled acceptor with an empty path and no waiting event is polled every
+ *     idle_poll_ms (poll_period), and a request to enable is sent at once, not at the next
+ *     idle poll. Fault detection while idle stays within idle_poll_ms plus one reply.
  */
 #define LOG_MODULE "essp-cash"
 #include "essp-cash.h"
@@ -1592,6 +1597,22 @@ static void enter(struct essp_cash *d, enum phase to, const char *why)
 }
 
 /*
+ * Invariant 10: the time to the next POLL. idle_poll_ms only in RUN with the acceptor
+ * disabled, neither wanted enabled nor reported enabled, no note in the path and no event
+ * waiting: then nothing can be inserted and a POLL can only bring a fault, which it still
+ * does within idle_poll_ms (GA973 §7.4 allows polls up to 1000 ms apart; the device's own
+ * 10 s no-command timeout only disables it, which it already is). Anything else, SETTLE's
+ * polls included, keeps poll_ms. drv_enable drops an idle timer, so an enabled acceptor
+ * never waits out the idle period to be polled.
+ */
+static uint32_t poll_period(const struct essp_cash *d)
+{
+	bool idle = d->phase == PH_RUN && !d->want_enabled && !d->dev_enabled && d->cur.ph == NOTE_NONE &&
+		    !d->ev_blocked;
+	return idle ? d->cfg.idle_poll_ms : d->cfg.poll_ms;
+}
+
+/*
  * Picks the next command in RUN and SETTLE: the note's needs first, then the kiosk's
  * requests, then the poll (or HOLD while the kiosk decides, invariant 3) every poll_ms.
  */
@@ -1658,7 +1679,7 @@ static void pump(struct essp_cash *d)
 			}
 		}
 	} else if (!d->poll_timer) {
-		d->poll_timer = core_timer_add(d->timers, d->cfg.poll_ms, on_poll_timer, d);
+		d->poll_timer = core_timer_add(d->timers, poll_period(d), on_poll_timer, d);
 	}
 }
 
@@ -1762,6 +1783,7 @@ static int drv_enable(struct cash_unit *u, const int64_t *accepted_fils, size_t 
 	d->need_disable = false;
 	d->need_inhibits = true;
 	d->need_enable = true;
+	cancel(d, &d->poll_timer); /* an idle period's timer (invariant 10); pump sets the next */
 	pump(d);
 	return 0;
 }
@@ -1882,6 +1904,7 @@ void essp_cash_config_default(struct essp_cash_config *cfg)
 	cfg->name = "cash";
 	cfg->address = ESSP_ADDR_VALIDATOR;
 	cfg->poll_ms = 200;
+	cfg->idle_poll_ms = 1000;
 	cfg->reply_timeout_ms = 1000;
 	cfg->retries = 3;
 	cfg->protocol_version = 7;
@@ -1901,7 +1924,8 @@ int essp_cash_new(struct transport *t, struct core_timers *timers, const struct 
 	}
 	if (!t || !timers || !journal)
 		return kio_fail(err, KIO_ERR_INVALID, "essp-cash: transport, timers and journal are required");
-	if (cfg->address > ESSP_ADDR_MAX || cfg->poll_ms == 0 || cfg->reply_timeout_ms == 0 ||
+	if (cfg->address > ESSP_ADDR_MAX || cfg->poll_ms == 0 || cfg->idle_poll_ms < cfg->poll_ms ||
+	    cfg->reply_timeout_ms == 0 ||
 	    cfg->reconnect_ms == 0 || cfg->protocol_version < ESSP_PROTOCOL_MIN ||
 	    cfg->protocol_version > ESSP_PROTOCOL_MAX)
 		return kio_fail(err, KIO_ERR_INVALID, "essp-cash: bad config (address 0x%02x, protocol %u)",

@@ -22,6 +22,10 @@ struct essp_cash_config {
 	const char *name;           /* for logs and cash_unit.name; copied. Default "cash" */
 	uint8_t address;            /* SSP slave id; validators default to 0 (GA138) */
 	uint32_t poll_ms;           /* GA973 §7.4: 200..1000 ms between polls. Default 200 */
+	/* Between polls while the kiosk wants the acceptor disabled and no note is in its path:
+	 * nothing can be inserted, only a fault can happen, and a kiosk idles on attract that
+	 * way most of its life. Not below poll_ms; GA973 §7.4 allows up to 1000. Default 1000 */
+	uint32_t idle_poll_ms;
 	uint32_t reply_timeout_ms;  /* GA138 Transport Layer: 1000 ms. Default 1000 */
 	unsigned retries;           /* identical re-sends before NO_ANSWER. Default 3 (ITL SDK) */
 	uint8_t protocol_version;   /* highest tried; falls back to ESSP_PROTOCOL_MIN. Default 7 */

@@ -788,7 +788,8 @@ void sim_escpos_free(struct sim_escpos *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->n_receipts; i++) {
-		free(s->receipts[i]->bits);
+		if (s->receipts[i])
+			free(s->receipts[i]->bits);
 		free(s->receipts[i]);
 	}
 	free(s->receipts);
@@ -806,6 +807,15 @@ size_t sim_escpos_receipt_count(const struct sim_escpos *s)
 const struct sim_escpos_page *sim_escpos_receipt(const struct sim_escpos *s, size_t index)
 {
 	return index < s->n_receipts ? s->receipts[index] : NULL;
+}
+
+void sim_escpos_receipt_release(struct sim_escpos *s, size_t index)
+{
+	if (index >= s->n_receipts || !s->receipts[index])
+		return;
+	free(s->receipts[index]->bits);
+	free(s->receipts[index]);
+	s->receipts[index] = NULL;
 }
 
 const struct sim_escpos_page *sim_escpos_current(const struct sim_escpos *s)

@@ -94,6 +94,10 @@ int sim_escpos_page_write_png(const struct sim_escpos_page *p, const char *path,
  * touch them (they live until sim_escpos_free). */
 size_t sim_escpos_receipt_count(const struct sim_escpos *s);
 const struct sim_escpos_page *sim_escpos_receipt(const struct sim_escpos *s, size_t index);
+/* Frees receipt index once its owner has filed it (the kiosk's bench, after writing its PNG):
+ * the count stays, sim_escpos_receipt(index) is NULL from then on. A receipt is ~120 KB, and
+ * a headless kiosk keeping all of them grew by that per top-up (issue 14, memory over time). */
+void sim_escpos_receipt_release(struct sim_escpos *s, size_t index);
 /* Paper printed since the last cut (height 0 when none). Borrowed, changes with every write. */
 const struct sim_escpos_page *sim_escpos_current(const struct sim_escpos *s);
 

@@ -582,6 +582,14 @@ const struct sim_evolis_card *sim_evolis_card(const struct sim_evolis *s, size_t
 	return index < s->n_out ? s->out[index] : NULL;
 }
 
+void sim_evolis_card_release(struct sim_evolis *s, size_t index)
+{
+	if (index >= s->n_out)
+		return;
+	free(s->out[index]);
+	s->out[index] = NULL;
+}
+
 bool sim_evolis_card_get(const struct sim_evolis_card *c, int x, int y)
 {
 	if (x < 0 || y < 0 || x >= FACE_W || y >= FACE_H)

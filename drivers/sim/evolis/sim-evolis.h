@@ -80,6 +80,9 @@ struct sim_evolis_card {
 };
 size_t sim_evolis_card_count(const struct sim_evolis *s);
 const struct sim_evolis_card *sim_evolis_card(const struct sim_evolis *s, size_t index); /* borrowed */
+/* Frees card index once its owner has filed it (82 KB of face each): the count stays,
+ * sim_evolis_card(index) is NULL from then on. */
+void sim_evolis_card_release(struct sim_evolis *s, size_t index);
 bool sim_evolis_card_get(const struct sim_evolis_card *c, int x, int y);
 /* The card face as a 1016 x 648 1-bit PNG, black resin on white. KIO_ERR_IO with the path. */
 int sim_evolis_card_write_png(const struct sim_evolis_card *c, const char *path,

@@ -624,6 +624,69 @@ static void test_self_disable(void)
 	fx_fini(&f);
 }
 
+static size_t count_cmd(GArray *cmds, uint8_t code);
+
+/*
+ * A disabled acceptor with no note in its path is polled every idle_poll_ms, not every
+ * poll_ms (idle CPU on attract, issue 14), and still reports a fault within a couple of
+ * seconds; enabling it brings the fast polls back at once, disabling sends it back to idle.
+ */
+static void test_idle_poll(void)
+{
+	struct fx f;
+	fx_init(&f);
+	g_assert_cmpuint(f.cfg.idle_poll_ms, ==, 1000); /* the default */
+	fx_start(&f);
+	g_assert_true(fx_run_until(&f, in_run, 10000));
+	g_assert_false(fx_sim(&f).enabled);
+	size_t before = fx_writes(&f);
+	fx_run_for(&f, 10000);
+	GArray *cmds = fx_sent_cmds(&f, before);
+	g_assert_cmpuint(count_cmd(cmds, ESSP_CMD_POLL), >=, 9);
+	g_assert_cmpuint(count_cmd(cmds, ESSP_CMD_POLL), <=, 11);
+	g_assert_cmpuint(cmds->len, ==, count_cmd(cmds, ESSP_CMD_POLL));
+	g_array_free(cmds, TRUE);
+
+	/* A fault while disabled still shows within the idle period and its reply. */
+	sim_essp_set_fault(f.sim, SIM_ESSP_FAULT_CASHBOX_REMOVED, true);
+	fx_notify(&f);
+	g_assert_true(fx_run_until(&f, fault_removed, 2000));
+	sim_essp_set_fault(f.sim, SIM_ESSP_FAULT_CASHBOX_REMOVED, false);
+	fx_notify(&f);
+	fx_run_for(&f, 2000);
+	g_assert_cmpint(fx_status(&f).fault, ==, CASH_FAULT_NONE);
+
+	/* Enabled: the kiosk's request goes out at once and the polls are every poll_ms. */
+	int64_t all[] = {AED(5), AED(10), AED(20), AED(50), AED(100), AED(200), AED(500), AED(1000)};
+	g_assert_cmpint(f.unit->ops->enable(f.unit, all, 8), ==, 0);
+	fx_run_for(&f, 100);
+	g_assert_true(fx_sim(&f).enabled);
+	before = fx_writes(&f);
+	fx_run_for(&f, 2000);
+	cmds = fx_sent_cmds(&f, before);
+	g_assert_cmpuint(count_cmd(cmds, ESSP_CMD_POLL), >=, 9);
+	g_assert_cmpuint(count_cmd(cmds, ESSP_CMD_POLL), <=, 11);
+	g_array_free(cmds, TRUE);
+
+	/* A note is read at the fast rate and the journey is the same as ever. */
+	f.on_escrow = 1;
+	insert(&f, AED(50));
+	g_assert_true(fx_run_until(&f, has_stacked, 5000));
+	assert_one_credit(&f, AED(50));
+
+	/* Disabled again: back to the idle period. */
+	g_assert_cmpint(f.unit->ops->disable(f.unit), ==, 0);
+	fx_run_for(&f, 1000);
+	g_assert_false(fx_sim(&f).enabled);
+	before = fx_writes(&f);
+	fx_run_for(&f, 10000);
+	cmds = fx_sent_cmds(&f, before);
+	g_assert_cmpuint(count_cmd(cmds, ESSP_CMD_POLL), <=, 11);
+	g_assert_cmpuint(count_cmd(cmds, ESSP_CMD_POLL), >=, 9);
+	g_array_free(cmds, TRUE);
+	fx_fini(&f);
+}
+
 /* ---- Power cycles with a note in the path (GA138 power-up events) ---- */
 
 static void test_power_cycle_held(void)
@@ -1542,6 +1605,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/essp-cash/cashbox-removed", test_cashbox_removed);
 	g_test_add_func("/essp-cash/fraud", test_fraud);
 	g_test_add_func("/essp-cash/self-disable", test_self_disable);
+	g_test_add_func("/essp-cash/idle-poll", test_idle_poll);
 	g_test_add_func("/essp-cash/power-cycle-held", test_power_cycle_held);
 	g_test_add_func("/essp-cash/power-cycle-stacking", test_power_cycle_stacking);
 	g_test_add_func("/essp-cash/power-cycle-after-credit", test_power_cycle_after_credit);

@@ -53,7 +53,10 @@ static void test_faults_and_files(void)
 				      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1D, 'V', 0};
 	struct transport *prn = sim_bench_transport(b, SIM_BENCH_RECEIPT);
 	g_assert_cmpint(transport_write(prn, job, sizeof(job)), ==, 0);
+	g_assert_cmpuint(sim_bench_pages_held(b), ==, 1);
 	g_assert_cmpint(sim_bench_collect_receipt(b, "TXN-1", "line one\n", &err), ==, 0);
+	/* Filed, so freed: a headless kiosk kept every receipt, ~120 KB a top-up (issue 14). */
+	g_assert_cmpuint(sim_bench_pages_held(b), ==, 0);
 	char *png = g_build_filename(dir, "receipt-TXN-1.png", NULL);
 	char *txt = g_build_filename(dir, "receipt-TXN-1.txt", NULL);
 	g_assert_true(g_file_test(png, G_FILE_TEST_IS_REGULAR));
