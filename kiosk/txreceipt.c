@@ -132,6 +132,12 @@ static enum print_fees_result line_result(const struct ledger_line_result *r)
 	return PRINT_FEES_RESULT_COUNT;
 }
 
+/* Whether a catalogue text may go on paper: no bidi override in either language. */
+static bool text_printable(const struct cat_text *t)
+{
+	return !i18n_has_bidi_override(t->en) && !i18n_has_bidi_override(t->ar);
+}
+
 /* A fees transaction's document (print_doc_add_fees), read from the ledger alone: its lines
  * named from the catalogue, their results, the cash by note value, the vouchers paid in, the
  * rest and where it went. A line whose entity or service the catalogue does not know (none
@@ -168,9 +174,20 @@ static int fees_doc(struct ledger *ledger, const struct i18n *i18n, const struct
 					tx->seq, k + 1);
 		const struct cat_entity *e = cat ? catalogue_entity(cat, lines[k].entity) : NULL;
 		const struct cat_service *s = e ? catalogue_service(e, lines[k].service) : NULL;
-		if (!s)
+		/* A name print_doc_add_fees would refuse (the catalogue loader lets a bidi override
+		 * through) must not cost the customer the receipt, nor stall recovery's queue of
+		 * receipts on one that can never print: the ids print instead. */
+		if (s && (!text_printable(&e->name) || !text_printable(&s->name) ||
+			  (s->has_reference && !text_printable(&s->reference.name)))) {
+			LOG_WARN("receipt of transaction %" PRId64 ": line %zu %s/%s: the catalogue's names hold a bidi "
+				 "override: its ids print",
+				 tx->seq, k + 1, lines[k].entity, lines[k].service);
+			e = NULL, s = NULL;
+		} else if (!s) {
 			LOG_WARN("receipt of transaction %" PRId64 ": line %zu %s/%s is not in the catalogue: its ids print",
 				 tx->seq, k + 1, lines[k].entity, lines[k].service);
+			e = NULL;
+		}
 		pl[k] = (struct print_fees_line){
 			.entity_en = e ? e->name.en : lines[k].entity,
 			.entity_ar = e ? e->name.ar : lines[k].entity,

@@ -426,6 +426,39 @@ static void test_refusals_and_unknown_names(void)
 	lfix_free(&f);
 }
 
+/* A catalogue name holding a bidi override (the loader does not refuse one) would make the
+ * receipt refused, and a recovery receipt retried for ever with the voucher's code never
+ * printed: the line prints its ids instead. */
+static void test_catalogue_override_falls_back(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_tx tx = open_basket(&f);
+	credit_note(&f, 100000);
+	struct ledger_basket_end end = close_basket(&f, tx.id, LEDGER_REST_VOUCHER, NULL);
+	struct cat_entity *police = (struct cat_entity *)catalogue_entity(cat, "police");
+	g_assert_nonnull(police);
+	struct cat_text saved = police->name;
+	snprintf(police->name.ar, sizeof(police->name.ar), "شرطة \u202E دبي");
+	struct kio_error err = {0};
+	struct print_doc *doc = print_doc_new();
+	int rc = txreceipt_doc(f.l, i18n, &cfg, cat, tx.id, false, doc, NULL, &err);
+	police->name = saved;
+	if (rc != 0)
+		g_error("txreceipt_doc: %s", err.msg);
+	struct print_receipt *r = NULL;
+	g_assert_cmpint(print_doc_render(doc, engine, 576, &r, &err), ==, 0);
+	char groups[20];
+	vcode_format(end.voucher, groups);
+	char *code = g_strdup_printf("e-Voucher code\t%s\n", groups);
+	expect(r->text, (const char *const[]){"Entity\tpolice\n", "الجهة\tpolice\n", "Entity\tDubai Electricity", code, NULL},
+	       (const char *const[]){"\u202E", NULL});
+	g_free(code);
+	print_receipt_free(r);
+	print_doc_free(doc);
+	lfix_free(&f);
+}
+
 /* print_doc_add_fees refuses figures that do not add up, leaving the document untouched. */
 static void test_figures_checked(void)
 {
@@ -497,6 +530,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/fees-receipt/voucher-in-part", test_voucher_in_part);
 	g_test_add_func("/fees-receipt/recovered-unconfirmed", test_recovered_unconfirmed);
 	g_test_add_func("/fees-receipt/refusals-and-unknown-names", test_refusals_and_unknown_names);
+	g_test_add_func("/fees-receipt/catalogue-override-falls-back", test_catalogue_override_falls_back);
 	g_test_add_func("/fees-receipt/figures-checked", test_figures_checked);
 	int rc = g_test_run();
 	catalogue_free(cat);
