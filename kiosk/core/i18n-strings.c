@@ -244,11 +244,10 @@ const struct i18n_id i18n_ids[] = {
 	I18N_S("receipt.verify", "Scan to check this receipt is genuine"),
 	/* The receipt of a fees transaction (kiosk/print/fees.c). */
 	I18N_S("receipt.service.fees", "Government fees"),
-	/* TRANSLATORS: heads each item of a fees receipt; {n} is its number, 1, 2, 3... */
+	/* TRANSLATORS: heads each item of a fees receipt, before its entity and service names;
+	 * {n} is its number, 1, 2, 3... */
 	I18N_S("receipt.fees.line", "Item {n}"),
-	I18N_S("receipt.fees.entity", "Entity"),
 	I18N_S("receipt.fees.reference", "Reference number"),
-	I18N_S("receipt.fees.result", "Status"),
 	I18N_S("receipt.fees.status.paid", "Paid"),
 	I18N_S("receipt.fees.status.refused", "Refused, not paid"),
 	I18N_S("receipt.fees.status.offline", "Accepted offline"),

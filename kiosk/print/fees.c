@@ -3,7 +3,10 @@
 #include "kiosk/print/print.h"
 #include "kiosk/print/print-priv.h"
 
+#include "kiosk/core/xmalloc.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The basket holds at most LEDGER_BASKET_MAX lines (kiosk/ledger/basket.h); kiosk/print does
@@ -132,11 +135,14 @@ static int block(struct print_doc *doc, const struct print_fees *f, const struct
 		print_doc_space(doc, 6);
 		snprintf(w, sizeof(w), "%zu", k + 1);
 		print_localize_digits(l->i18n, l->lang, w, x, sizeof(x));
-		if (print_fill_in(word(l, "receipt.fees.line"), "{n}", x, v, sizeof(v), err) != 0)
+		if (print_fill_in(word(l, "receipt.fees.line"), "{n}", x, w, sizeof(w), err) != 0)
 			return err->code;
-		print_doc_text(doc, &head, v);
-		print_doc_row(doc, &row, word(l, "receipt.fees.entity"), l->arabic ? ln->entity_ar : ln->entity_en);
-		print_doc_row(doc, &row, word(l, "receipt.service"), l->arabic ? ln->service_ar : ln->service_en);
+		/* One heading names the line ("Item 1: Dubai Police – Traffic fines"), and its
+		 * amount stands against its result: a basket of ten stays a receipt, not a scroll. */
+		char *heading = xasprintf("%s: %s – %s", w, l->arabic ? ln->entity_ar : ln->entity_en,
+			l->arabic ? ln->service_ar : ln->service_en);
+		print_doc_text(doc, &head, heading);
+		free(heading);
 		if (ln->reference && ln->reference[0]) {
 			const char *name = l->arabic ? ln->ref_name_ar : ln->ref_name_en;
 			print_doc_row(doc, &row, name ? name : word(l, "receipt.fees.reference"),
@@ -144,8 +150,7 @@ static int block(struct print_doc *doc, const struct print_fees *f, const struct
 		}
 		if (print_money(l, ln->amount_fils, v, sizeof(v), err) != 0)
 			return err->code;
-		print_doc_row(doc, &row, word(l, "receipt.amount"), v);
-		print_doc_row(doc, &row, word(l, "receipt.fees.result"), result_word(l, ln->result));
+		print_doc_row(doc, &row, result_word(l, ln->result), v);
 		if (ln->host_ref && ln->host_ref[0])
 			print_doc_row(doc, &row, word(l, "receipt.fees.host_ref"), print_ltr(ln->host_ref, v, sizeof(v)));
 	}

@@ -181,10 +181,10 @@ static char *receipt(struct lfix *f, int64_t tx_id, const char *name, bool dupli
 
 /* Rows both receipts share: the kiosk, the lines named from the catalogue in each language. */
 static const char *const lines_named[] = {
-	"Item 1\n", "Entity\tDubai Police\n", "Service\tTraffic fines\n", "Traffic file number\t10012345\n",
-	"Amount\tAED 600.00\n", "Item 2\n", "Service\tElectricity and water bill\n",
-	"الجهة\tشرطة دبي\n", "المبلغ\t600.00 د.إ\n", "Service\tGovernment fees\n", "This kiosk gives no change.\n",
-	NULL};
+	"Item 1: Dubai Police – Traffic fines\n", "Traffic file number\t10012345\n",
+	"Item 2: Dubai Electricity and Water Authority (DEWA) – Electricity and water bill\n",
+	"Account number\t2001234567\n", "البند 1: شرطة دبي – المخالفات المرورية\n", "رقم الملف المروري\t10012345\n",
+	"Service\tGovernment fees\n", "This kiosk gives no change.\n", NULL};
 
 static void test_paid_exactly(void)
 {
@@ -199,10 +199,10 @@ static void test_paid_exactly(void)
 	char *text = receipt(&f, tx.id, "exact", false, NULL, "AED 850.00 (85000 fils)");
 	expect(text, lines_named, NULL);
 	expect(text,
-	       (const char *const[]){"Status\tPaid\n", "Payment reference\tP-1001\n", "Status\tAccepted offline\n",
+	       (const char *const[]){"\nPaid\tAED 600.00\n", "Payment reference\tP-1001\n", "Accepted offline\tAED 250.00\n",
 				     "Paid for the items\tAED 850.00\n", "Paid in cash\tAED 850.00\n",
 				     "Banknotes\t4 notes\n", "1 × AED 500\tAED 500.00\n", "1 × AED 50\tAED 50.00\n",
-				     "Total paid\tAED 850.00\n", "الحالة\tمدفوع\n", "الحالة\tمقبول دون اتصال\n",
+				     "Total paid\tAED 850.00\n", "مدفوع\t600.00 د.إ\n", "مقبول دون اتصال\t250.00 د.إ\n",
 				     "إجمالي المدفوع\t850.00 د.إ\n", "Reference\tTXN-000001\n", NULL},
 	       (const char *const[]){"Credited to card", "e-voucher", "DUPLICATE", "Recovered", NULL});
 	g_free(text);
@@ -283,7 +283,7 @@ static void test_refused_to_voucher(void)
 	char *text = receipt(&f, tx.id, "refused", false, end.voucher, "AED 850.00 (85000 fils)");
 	expect(text, lines_named, NULL);
 	expect(text,
-	       (const char *const[]){"Status\tRefused, not paid\n", "الحالة\tمرفوض، لم يُدفع\n",
+	       (const char *const[]){"Refused, not paid\tAED 250.00\n", "مرفوض، لم يُدفع\t250.00 د.إ\n",
 				     "Paid for the items\tAED 600.00\n", "Total paid\tAED 850.00\n", NULL},
 	       NULL);
 	check_voucher(text, &end, "AED 250.00", "250.00 د.إ");
@@ -303,9 +303,9 @@ static void test_underpaid_cancel(void)
 	char *text = receipt(&f, tx.id, "cancelled", false, end.voucher, "AED 500.00 (50000 fils)");
 	expect(text, lines_named, NULL);
 	expect(text,
-	       (const char *const[]){"Status\tNot paid\n", "الحالة\tغير مدفوع\n", "Paid for the items\tAED 0.00\n",
+	       (const char *const[]){"Not paid\tAED 600.00\n", "غير مدفوع\t600.00 د.إ\n", "Paid for the items\tAED 0.00\n",
 				     "Total paid\tAED 500.00\n", NULL},
-	       (const char *const[]){"Status\tPaid\n", NULL});
+	       (const char *const[]){"\nPaid\tAED", NULL});
 	check_voucher(text, &end, "AED 500.00", "500.00 د.إ");
 	g_free(text);
 	lfix_free(&f);
@@ -378,7 +378,7 @@ static void test_recovered_unconfirmed(void)
 	vcode_format(end.voucher, groups);
 	char *code = g_strdup_printf("e-Voucher code\t%s\n", groups);
 	expect(text,
-	       (const char *const[]){"Status\tTo be confirmed\n", "الحالة\tقيد التأكيد\n",
+	       (const char *const[]){"To be confirmed\tAED 600.00\n", "قيد التأكيد\t600.00 د.إ\n",
 				     "Recovered after an interruption: the kiosk restarted during this payment.",
 				     "عملية مستعادة بعد انقطاع", "Balance as a new e-voucher\tAED 150.00\n", code, NULL},
 	       (const char *const[]){"DUPLICATE", NULL});
@@ -415,7 +415,7 @@ static void test_refusals_and_unknown_names(void)
 	g_assert_cmpint(txreceipt_doc(f.l, i18n, &cfg, NULL, tx.id, false, doc, NULL, &err), ==, 0);
 	struct print_receipt *r = NULL;
 	g_assert_cmpint(print_doc_render(doc, engine, 576, &r, &err), ==, 0);
-	expect(r->text, (const char *const[]){"Entity\tpolice\n", "Service\tpolice-fines\n", "Reference number\t10012345\n", NULL},
+	expect(r->text, (const char *const[]){"Item 1: police – police-fines\n", "Reference number\t10012345\n", NULL},
 	       NULL);
 	print_receipt_free(r);
 	r = NULL;
@@ -451,9 +451,42 @@ static void test_catalogue_override_falls_back(void)
 	char groups[20];
 	vcode_format(end.voucher, groups);
 	char *code = g_strdup_printf("e-Voucher code\t%s\n", groups);
-	expect(r->text, (const char *const[]){"Entity\tpolice\n", "الجهة\tpolice\n", "Entity\tDubai Electricity", code, NULL},
+	expect(r->text, (const char *const[]){"Item 1: police – police-fines\n", "البند 1: police – police-fines\n", "Item 2: Dubai Electricity", code, NULL},
 	       (const char *const[]){"\u202E", NULL});
 	g_free(code);
+	print_receipt_free(r);
+	print_doc_free(doc);
+	lfix_free(&f);
+}
+
+/* The longest basket: ten lines, each with a payment reference, and a voucher for the rest.
+ * Every line is on the paper, and the receipt stays within what a roll gives between two cuts
+ * (the simulated printer's max_page_rows, 16384 dots: 2 m). */
+static void test_ten_lines(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_fee_line lines[LEDGER_BASKET_MAX];
+	for (int k = 0; k < LEDGER_BASKET_MAX; k++)
+		lines[k] = line(k % 2 ? "dewa" : "police", k % 2 ? "dewa-bill" : "police-fines", "10012345", 5000);
+	struct ledger_tx tx;
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_basket_open(f.l, NOW - 300, "ar", lines, LEDGER_BASKET_MAX, &tx, &err), ==, 0);
+	credit_note(&f, 100000);
+	for (int k = 1; k <= LEDGER_BASKET_MAX; k++)
+		result(&f, tx.id, k, LEDGER_LINE_PAID, "P-0123456789");
+	close_basket(&f, tx.id, LEDGER_REST_VOUCHER, NULL);
+	struct print_doc *doc = print_doc_new();
+	g_assert_cmpint(txreceipt_doc(f.l, i18n, &cfg, cat, tx.id, true, doc, NULL, &err), ==, 0);
+	struct print_receipt *r = NULL;
+	g_assert_cmpint(print_doc_render(doc, engine, cfg.receipt_width_dots, &r, &err), ==, 0);
+	expect(r->text, (const char *const[]){"Item 10: Dubai Electricity", "البند 10: ", "Balance as a new e-voucher\tAED 500.00\n", NULL}, NULL);
+	g_test_message("ten lines, a voucher, DUPLICATE: %d dots, %.0f mm of paper at 203 dpi", r->image.height,
+		       r->image.height / 8.0);
+	g_assert_cmpint(r->image.height, <, 16384);
+	char *png = g_strdup_printf("%s/receipt-fees-ten-lines.png", out_dir);
+	g_assert_cmpint(core_png_write_ink(png, r->image.width, r->image.height, r->image.stride, r->image.bits, &err), ==, 0);
+	g_free(png);
 	print_receipt_free(r);
 	print_doc_free(doc);
 	lfix_free(&f);
@@ -531,6 +564,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/fees-receipt/recovered-unconfirmed", test_recovered_unconfirmed);
 	g_test_add_func("/fees-receipt/refusals-and-unknown-names", test_refusals_and_unknown_names);
 	g_test_add_func("/fees-receipt/catalogue-override-falls-back", test_catalogue_override_falls_back);
+	g_test_add_func("/fees-receipt/ten-lines", test_ten_lines);
 	g_test_add_func("/fees-receipt/figures-checked", test_figures_checked);
 	int rc = g_test_run();
 	catalogue_free(cat);

@@ -132,8 +132,8 @@ fees)
 	txt=$work/out/receipt-TXN-000001.txt png=$work/out/receipt-TXN-000001.png tab=$'\t'
 	[ -s "$txt" ] || fail "no receipt TXN-000001"
 	grouped="${code:0:4} ${code:4:4} ${code:8:4} ${code:12:4}"
-	for line in "Service${tab}Government fees" "Entity${tab}Dubai Police" "Traffic file number${tab}10012345" \
-		"Status${tab}To be confirmed" "Paid for the items${tab}AED 200.00" "Paid in cash${tab}AED 250.00" \
+	for line in "Service${tab}Government fees" "Item 1: Dubai Police – Traffic fines" "Traffic file number${tab}10012345" \
+		"To be confirmed${tab}AED 150.00" "Paid for the items${tab}AED 200.00" "Paid in cash${tab}AED 250.00" \
 		"Total paid${tab}AED 250.00" "Balance as a new e-voucher${tab}AED 50.00" "e-Voucher code${tab}$grouped" \
 		"رمز القسيمة الإلكترونية${tab}$grouped" "QR${tab}$code" "Recovered after an interruption: the kiosk restarted"; do
 		grep -qF -- "$line" "$txt" || fail "the receipt lacks the line: $line"
