@@ -15,6 +15,9 @@
 #include "kiosk/print/print.h"
 #include "kiosk/proof/proof.h"
 
+_Static_assert(TXRECEIPT_QR_MAX == PROOF_QR_TEXT_MAX + 1, "room for the proof's QR text");
+_Static_assert(PRINT_FEES_LINES_MAX == LEDGER_BASKET_MAX, "kiosk/print draws every line a basket holds");
+
 static void job_id(int64_t seq, int64_t sends, char out[TXRECEIPT_JOB_MAX])
 {
 	if (sends > 1)

@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The basket holds at most LEDGER_BASKET_MAX lines (kiosk/ledger/basket.h); kiosk/print does
- * not depend on the ledger, so the bound is restated. */
-#define FEES_LINES_MAX 10
-
 /* The catalogue's word (named so for the catalogue check, which reads word(l, "id")). */
 static const char *word(const struct block_lang *l, const char *key) { return print_word(l, key); }
 
@@ -49,9 +45,9 @@ static int check(const struct print_fees *f, struct kio_error *err)
 {
 	if (!f->kiosk_name_en || !f->kiosk_name_ar || !f->kiosk_id || !f->reference || !f->txn_id || !f->lines)
 		return kio_fail(err, KIO_ERR_INVALID, "print: fees receipt with a field missing");
-	if (f->n_lines < 1 || f->n_lines > FEES_LINES_MAX)
+	if (f->n_lines < 1 || f->n_lines > PRINT_FEES_LINES_MAX)
 		return kio_fail(err, KIO_ERR_INVALID, "print: %s: %zu lines (1..%d)", f->reference, f->n_lines,
-			FEES_LINES_MAX);
+			PRINT_FEES_LINES_MAX);
 	/* Names and references come from the catalogue files, the host and the customer: an
 	 * override would reorder the receipt's figures (issue 9). */
 	const char *fields[] = {f->kiosk_name_en, f->kiosk_name_ar, f->kiosk_id, f->reference, f->txn_id};

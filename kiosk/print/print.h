@@ -165,6 +165,9 @@ int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, const st
 
 /* ---- the fees receipt ---- */
 
+/* A basket's most lines (kiosk/ledger/basket.h's LEDGER_BASKET_MAX, checked in txreceipt.c). */
+#define PRINT_FEES_LINES_MAX 10
+
 /* What became of a basket line (the ledger's fee_result, kiosk/ledger/basket.h). */
 enum print_fees_result { PRINT_FEES_PAID, PRINT_FEES_REFUSED, PRINT_FEES_OFFLINE, PRINT_FEES_UNPAID,
 	PRINT_FEES_UNCONFIRMED, PRINT_FEES_RESULT_COUNT };
@@ -191,7 +194,7 @@ struct print_fees {
 	int64_t when_s;            /* the end, wall clock */
 	const char *reference;     /* "TXN-000042" */
 	const char *txn_id;        /* the transaction's uuid */
-	const struct print_fees_line *lines; /* 1..LEDGER_BASKET_MAX */
+	const struct print_fees_line *lines; /* 1..PRINT_FEES_LINES_MAX */
 	size_t n_lines;
 	int64_t cash_fils;         /* cash paid in */
 	unsigned notes;            /* how many banknotes; 0 = no line */

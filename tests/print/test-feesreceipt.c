@@ -148,7 +148,10 @@ static char *receipt(struct lfix *f, int64_t tx_id, const char *name, bool dupli
 	expect(text, (const char *const[]){want_qr, NULL}, NULL);
 	g_free(want_qr);
 
-	if (g_find_program_in_path("zbarimg") == NULL) {
+	char *zbarimg = g_find_program_in_path("zbarimg");
+	bool have_zbarimg = zbarimg != NULL;
+	g_free(zbarimg);
+	if (!have_zbarimg) {
 		g_test_message("no zbarimg (zbar-tools): the QR codes are not read back");
 	} else {
 		int status = 0;
