@@ -906,7 +906,7 @@ static void on_card_event(void *user, const struct cardprn_event *ev)
 int app_print_topup_receipt(struct app *app, int64_t tx_id, char job[APP_RECEIPT_JOB_MAX], struct kio_error *err)
 {
 	_Static_assert(APP_RECEIPT_JOB_MAX == TXRECEIPT_JOB_MAX, "the job ids the screens keep");
-	int rc = txreceipt_print(app->devices, app->ledger, app->text, app->i18n, &app->cfg, tx_id,
+	int rc = txreceipt_print(app->devices, app->ledger, app->text, app->i18n, &app->cfg, app->catalogue, tx_id,
 				 core_clock_wall_s(app->clock), job, err);
 	if (rc == 0)
 		LOG_INFO("receipt %s sent", job);
@@ -1369,6 +1369,7 @@ int app_run(const struct app_options *opts)
 		.engine = app->text,
 		.i18n = app->i18n,
 		.cfg = &app->cfg,
+		.catalogue = app->catalogue,
 		.clock = app->clock,
 		.timers = app->timers,
 		.may_print = recovery_may_print,

@@ -162,7 +162,14 @@ static bool recover(struct recovery *r)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct ledger_tx *t = &list[i];
-		if (t->state == LEDGER_TX_COMPLETED)
+		if (t->state == LEDGER_TX_COMPLETED && t->kind == LEDGER_TX_FEES)
+			/* Its rest went to a voucher whose code only the receipt tells the customer
+			 * (not logged: the code spends it). */
+			LOG_WARN("fees transaction %" PRId64 " (%s) was left open by an interruption: ended by recovery, "
+				 "%" PRId64 " fils paid in, its open lines decided and the rest on an e-voucher; its "
+				 "receipt prints when the printer can",
+				 t->seq, t->uuid, t->credited_fils);
+		else if (t->state == LEDGER_TX_COMPLETED)
 			LOG_WARN("transaction %" PRId64 " (%s) was left open by an interruption: completed by recovery, "
 				 "%" PRId64 " fils credited from %" PRId64 " notes to card ...%s; its receipt prints "
 				 "when the printer can",
@@ -218,7 +225,7 @@ static void print_next(struct recovery *r)
 		return;
 	}
 	r->waiting_logged = false;
-	if (txreceipt_print(r->ctx.devices, r->ctx.ledger, r->ctx.engine, r->ctx.i18n, r->ctx.cfg, tx,
+	if (txreceipt_print(r->ctx.devices, r->ctx.ledger, r->ctx.engine, r->ctx.i18n, r->ctx.cfg, r->ctx.catalogue, tx,
 			    core_clock_wall_s(r->ctx.clock), r->job, &err) != 0) {
 		LOG_WARN("recovery receipt of transaction record %" PRId64 " not sent, trying again: %s", tx, err.msg);
 		arm(r, RECOVERY_TICK_MS);

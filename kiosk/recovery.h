@@ -22,6 +22,8 @@
 /* How often it looks again while it waits for the acceptor or the receipt printer. */
 #define RECOVERY_TICK_MS 500
 
+struct catalogue; /* kiosk/fees/catalogue.h */
+
 struct recovery_ctx {
 	struct ledger *ledger;       /* all borrowed; they must outlive the recovery */
 	struct ledger_notes *notes;
@@ -29,6 +31,9 @@ struct recovery_ctx {
 	struct text_engine *engine;
 	const struct i18n *i18n;
 	const struct core_config *cfg;
+	/* The fees catalogue: a recovered fees transaction's receipt names its lines from it
+	 * (NULL: by their ids). */
+	const struct catalogue *catalogue;
 	const struct core_clock *clock;
 	struct core_timers *timers;
 	/* Whether a recovery receipt may print now: false while a customer is being served, whose

@@ -242,6 +242,29 @@ const struct i18n_id i18n_ids[] = {
 	/* TRANSLATORS: printed above the receipt's QR code, which carries the receipt's signed
 	 * record (docs/receipts.md): anyone can check with a phone that the kiosk issued it. */
 	I18N_S("receipt.verify", "Scan to check this receipt is genuine"),
+	/* The receipt of a fees transaction (kiosk/print/fees.c). */
+	I18N_S("receipt.service.fees", "Government fees"),
+	/* TRANSLATORS: heads each item of a fees receipt, before its entity and service names;
+	 * {n} is its number, 1, 2, 3... */
+	I18N_S("receipt.fees.line", "Item {n}"),
+	I18N_S("receipt.fees.reference", "Reference number"),
+	I18N_S("receipt.fees.status.paid", "Paid"),
+	I18N_S("receipt.fees.status.refused", "Refused, not paid"),
+	I18N_S("receipt.fees.status.offline", "Accepted offline"),
+	I18N_S("receipt.fees.status.unpaid", "Not paid"),
+	I18N_S("receipt.fees.status.unconfirmed", "To be confirmed"),
+	I18N_S("receipt.fees.host_ref", "Payment reference"),
+	I18N_S("receipt.fees.items_paid", "Paid for the items"),
+	/* TRANSLATORS: a voucher paid into the payment; {code} is its number, all but the last
+	 * four digits hidden. */
+	I18N_S("receipt.fees.voucher_in", "Paid by e-voucher {code}"),
+	I18N_S("receipt.fees.total_paid", "Total paid"),
+	I18N_S("receipt.fees.voucher_new", "Balance as a new e-voucher"),
+	I18N_S("receipt.fees.voucher_code", "e-Voucher code"),
+	I18N_S("receipt.fees.voucher_expires", "Valid until"),
+	/* TRANSLATORS: above the new e-voucher's own QR code on the receipt. */
+	I18N_S("receipt.fees.voucher_scan", "Your e-voucher: scan or type this code at any e-Dirham kiosk before it expires"),
+	I18N_S("receipt.fees.recovered", "Recovered after an interruption: the kiosk restarted during this payment. Items not yet confirmed are settled with the entity; the balance is on the e-voucher below."),
 };
 /* clang-format on */
 

@@ -752,3 +752,85 @@ int ledger_basket_end_get(struct ledger *l, int64_t tx_id, struct ledger_basket_
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int ledger_basket_results(struct ledger *l, int64_t tx_id, struct ledger_line_result *out, size_t max, size_t *n,
+			  struct kio_error *err)
+{
+	*n = 0;
+	struct ledger_tx tx;
+	int rc = fees_tx(l, tx_id, &tx, err);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	rc = prepare(l,
+		     "SELECT r.status, coalesce(r.host_ref, '') FROM fee_item i LEFT JOIN fee_result r"
+		     " ON r.tx_rec = i.tx_rec AND r.n = i.n WHERE i.tx_rec = ?1 ORDER BY i.n",
+		     &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, tx_id);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == max) {
+			rc = kio_fail(err, KIO_ERR_INVALID, "ledger basket: transaction %" PRId64 " has more than %zu lines",
+				      tx.seq, max);
+			break;
+		}
+		struct ledger_line_result *r = &out[(*n)++];
+		memset(r, 0, sizeof(*r));
+		const char *status = (const char *)sqlite3_column_text(st, 0);
+		if (status) {
+			int k = 0;
+			while (k < (int)(sizeof(status_names) / sizeof(status_names[0])) && strcmp(status_names[k], status))
+				k++;
+			/* The table's CHECK allows only these: another is a corrupt store. */
+			if (k == (int)(sizeof(status_names) / sizeof(status_names[0]))) {
+				rc = kio_fail(err, KIO_ERR_CORRUPT, "ledger basket: transaction %" PRId64
+					      " line %zu has status '%s'", tx.seq, *n, status);
+				break;
+			}
+			r->decided = true;
+			r->status = (enum ledger_line_status)k;
+		}
+		snprintf(r->host_ref, sizeof(r->host_ref), "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = ledger_sql_fail(l, err, "read the line results");
+	sqlite3_finalize(st);
+	if (rc)
+		*n = 0;
+	return rc;
+}
+
+int ledger_basket_vouchers(struct ledger *l, int64_t tx_id, struct ledger_voucher_paid *out, size_t max, size_t *n,
+			   struct kio_error *err)
+{
+	*n = 0;
+	struct ledger_tx tx;
+	int rc = fees_tx(l, tx_id, &tx, err);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	rc = prepare(l, "SELECT code, value_fils FROM voucher_payment WHERE tx_rec = ?1 ORDER BY rec", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, tx_id);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == max) {
+			rc = kio_fail(err, KIO_ERR_INVALID,
+				      "ledger basket: transaction %" PRId64 " has more than %zu vouchers paid in", tx.seq, max);
+			break;
+		}
+		struct ledger_voucher_paid *v = &out[(*n)++];
+		memset(v, 0, sizeof(*v));
+		snprintf(v->code, sizeof(v->code), "%s", (const char *)sqlite3_column_text(st, 0));
+		v->value_fils = sqlite3_column_int64(st, 1);
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = ledger_sql_fail(l, err, "read the vouchers paid in");
+	sqlite3_finalize(st);
+	if (rc)
+		*n = 0;
+	return rc;
+}

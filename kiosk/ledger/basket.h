@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,3 +74,18 @@ int ledger_basket_close(struct ledger *l, int64_t tx_id, int64_t now_s, enum led
  * ended by recovery, whose rest went to a voucher). KIO_ERR_INVALID while it is open or for a
  * transaction that is not fees. */
 int ledger_basket_end_get(struct ledger *l, int64_t tx_id, struct ledger_basket_end *out, struct kio_error *err);
+
+/* ---- what a receipt needs (kiosk/txreceipt.h prints it) ---- */
+
+/* What became of one line: decided false while it has no result yet. */
+struct ledger_line_result { bool decided; enum ledger_line_status status; char host_ref[65]; };
+/* The result of each line of fees transaction tx_id in line order (out[k - 1] is line k's).
+ * Errors as ledger_basket_lines. */
+int ledger_basket_results(struct ledger *l, int64_t tx_id, struct ledger_line_result *out, size_t max, size_t *n,
+			  struct kio_error *err);
+/* A voucher paid into a fees transaction: its 16-digit code and the value it paid in. */
+struct ledger_voucher_paid { char code[17]; int64_t value_fils; };
+/* The vouchers paid into fees transaction tx_id, in the order they were booked. Errors as
+ * ledger_basket_lines (KIO_ERR_INVALID for more than max). */
+int ledger_basket_vouchers(struct ledger *l, int64_t tx_id, struct ledger_voucher_paid *out, size_t max, size_t *n,
+			   struct kio_error *err);

@@ -163,6 +163,73 @@ void print_txn_sample(struct print_txn *out);
 int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, const struct i18n *i18n,
 	struct kio_error *err);
 
+/* ---- the fees receipt ---- */
+
+/* A basket's most lines (kiosk/ledger/basket.h's LEDGER_BASKET_MAX, checked in txreceipt.c). */
+#define PRINT_FEES_LINES_MAX 10
+
+/* What became of a basket line (the ledger's fee_result, kiosk/ledger/basket.h). */
+enum print_fees_result { PRINT_FEES_PAID, PRINT_FEES_REFUSED, PRINT_FEES_OFFLINE, PRINT_FEES_UNPAID,
+	PRINT_FEES_UNCONFIRMED, PRINT_FEES_RESULT_COUNT };
+
+struct print_fees_line {
+	const char *entity_en, *entity_ar;   /* the catalogue's names (or the ids when it has none) */
+	const char *service_en, *service_ar;
+	const char *ref_name_en, *ref_name_ar; /* the reference's name; NULL: receipt.fees.reference */
+	const char *reference;               /* NULL or "": no reference row */
+	int64_t amount_fils;                 /* > 0 */
+	enum print_fees_result result;
+	const char *host_ref;                /* the entity's payment reference; NULL or "": no row */
+};
+
+/* A voucher paid into the transaction: printed masked to its last four digits. */
+struct print_fees_voucher {
+	const char *code; /* 16 digits */
+	int64_t value_fils;
+};
+
+struct print_fees {
+	const char *kiosk_name_en, *kiosk_name_ar;
+	const char *kiosk_id;
+	int64_t when_s;            /* the end, wall clock */
+	const char *reference;     /* "TXN-000042" */
+	const char *txn_id;        /* the transaction's uuid */
+	const struct print_fees_line *lines; /* 1..PRINT_FEES_LINES_MAX */
+	size_t n_lines;
+	int64_t cash_fils;         /* cash paid in */
+	unsigned notes;            /* how many banknotes; 0 = no line */
+	const struct print_denom *denoms;
+	size_t n_denoms;
+	const struct print_fees_voucher *vouchers_in;
+	size_t n_vouchers_in;
+	int64_t lines_fils;        /* what the lines paid, offline or to be confirmed cost */
+	int64_t paid_fils;         /* everything paid in: cash + vouchers */
+	int64_t rest_fils;         /* paid_fils - lines_fils: went to rest_card or rest_voucher */
+	const char *rest_card;     /* 16 digits, printed masked; NULL = not to a card */
+	const char *rest_voucher;  /* the new voucher's 16 digits, printed in full; NULL = none */
+	int64_t voucher_expires_s; /* wall clock */
+	bool recovered;            /* ended by start-up recovery */
+	bool duplicate;            /* a reprint */
+	const char *proof_qr;      /* the signed record's QR text; NULL = no QR */
+};
+
+/*
+ * Appends the bilingual receipt of a fees transaction (kiosk/txreceipt.c fills f from the
+ * ledger): titles; in each language's block the kiosk, date, reference, transaction id, then
+ * per line its number, entity, service, reference, amount, result (and the entity's payment
+ * reference), the cash by note value, each voucher paid in (masked but its last four digits),
+ * what the lines took, the total paid, and the rest: credited to the card (masked) or a new
+ * e-voucher (code in full in groups of four, amount, valid until); the recovery line and "no
+ * change". Then a new voucher's code once more as a QR code of its 16 digits, captioned, for a
+ * kiosk's scanner; the thanks; the signed proof QR (as print_doc_add_txn). Borrows i18n.
+ * KIO_ERR_INVALID, nothing added, for a missing field, no lines or more than 10, amounts that
+ * do not add up (paid = cash + vouchers, rest = paid - lines, rest > 0 exactly when it went
+ * somewhere, one place only), a code that is not 16 digits, a bidi override in a field, a
+ * catalogue template without its placeholder, or a QR text print_doc_qr refuses.
+ */
+int print_doc_add_fees(struct print_doc *doc, const struct print_fees *f, const struct i18n *i18n,
+	struct kio_error *err);
+
 /* ---- the card face ---- */
 
 struct print_card {

@@ -1,5 +1,6 @@
 /* The bilingual transaction receipt: Arabic block, English block, and the sample of it. */
 #include "kiosk/print/print.h"
+#include "kiosk/print/print-priv.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,13 +22,6 @@ void print_txn_sample(struct print_txn *out)
 	};
 }
 
-/* One language's block: rows in that language's direction, words from its catalogue. */
-struct block_lang {
-	const struct i18n *i18n;
-	enum lang lang;
-	enum text_dir dir;
-	bool arabic;
-};
 
 static const char *word(const struct block_lang *l, const char *key) { return i18n_get(l->i18n, l->lang, key); }
 
@@ -249,4 +243,30 @@ int print_doc_add_txn(struct print_doc *doc, const struct print_txn *t, const st
 		print_doc_text(doc, &title_en, word(&en, "receipt.duplicate"));
 	}
 	return 0;
+}
+
+/* ---- the helpers the fees receipt shares (print-priv.h) ---- */
+
+const char *print_word(const struct block_lang *l, const char *key) { return word(l, key); }
+
+int print_fill_in(const char *tmpl, const char *name, const char *value, char *out, size_t size,
+	struct kio_error *err)
+{
+	return fill_in(tmpl, name, value, out, size, err);
+}
+
+int print_money(const struct block_lang *l, int64_t fils, char *out, size_t size, struct kio_error *err)
+{
+	return money(l, fils, out, size, err);
+}
+
+void print_note_count(const struct block_lang *l, unsigned n, char *out, size_t size)
+{
+	note_count(l, n, out, size);
+}
+
+int print_denom_label(const struct block_lang *l, const struct print_denom *d, char *out, size_t size,
+	struct kio_error *err)
+{
+	return denom_label(l, d, out, size, err);
 }

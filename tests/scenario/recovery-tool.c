@@ -1,13 +1,15 @@
 /* Databases a crash left behind, for run-recovery.sh, made through the ledger's own API: an
  * open top-up with notes paid, one whose recovery receipt was sent but never reported
  * printed, one with a note still in the acceptor's path, one with a note journey nothing can
- * decide; and what became of a transaction. */
+ * decide, an open fees basket paid beyond its total; and what became of a transaction. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kiosk/core/clock.h"
+#include "kiosk/ledger/basket.h"
 #include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/store-priv.h"
 #include "kiosk/ledger/store.h"
@@ -123,6 +125,38 @@ static int in_path(struct db *d)
 	return 0;
 }
 
+/* Transaction 1: a fees basket in English, a police fine (AED 150.00) and a DEWA bill
+ * (AED 50.00), with AED 100, 100 and 50 paid, left open before the host was asked. */
+static int fees(struct db *d)
+{
+	struct kio_error err = {0};
+	struct ledger_fee_line lines[2] = {{.entity = "police", .service = "police-fines", .reference = "10012345",
+					    .amount_fils = 15000},
+					   {.entity = "dewa", .service = "dewa-bill", .reference = "2001234567",
+					    .amount_fils = 5000}};
+	if (ledger_basket_open(d->l, EPOCH, "en", lines, 2, NULL, &err) != 0)
+		return fail("open basket", &err);
+	return stacked_note(d, 5, 10000) || stacked_note(d, 5, 10000) || stacked_note(d, 4, 5000);
+}
+
+/* What became of fees transaction seq: "voucher=CODE rest=FILS lines=STATUS,STATUS". */
+static int show_fees(struct db *d, int64_t seq)
+{
+	struct ledger_tx tx;
+	struct ledger_basket_end end;
+	struct ledger_line_result r[LEDGER_BASKET_MAX];
+	size_t n = 0;
+	struct kio_error err = {0};
+	if (ledger_tx_get_seq(d->l, seq, &tx, &err) != 0 || ledger_basket_end_get(d->l, tx.id, &end, &err) != 0 ||
+	    ledger_basket_results(d->l, tx.id, r, LEDGER_BASKET_MAX, &n, &err) != 0)
+		return fail("show-fees", &err);
+	printf("voucher=%s rest=%" PRId64 " lines=", end.voucher[0] ? end.voucher : "none", end.rest_fils);
+	for (size_t k = 0; k < n; k++)
+		printf("%s%s", k ? "," : "", r[k].decided ? ledger_line_status_name(r[k].status) : "undecided");
+	printf("\n");
+	return 0;
+}
+
 /* "completed recovered=1 credited=25000 notes=3 receipts-due=0 invariants=ok" */
 static int show(struct db *d, int64_t seq)
 {
@@ -145,8 +179,9 @@ static int show(struct db *d, int64_t seq)
 
 int main(int argc, char **argv)
 {
-	if (argc < 3 || (strcmp(argv[1], "show") == 0) != (argc == 4) || argc > 4) {
-		fprintf(stderr, "usage: recovery-tool open|sent|in-path|undecided DB, recovery-tool show DB SEQ\n");
+	bool shows = strcmp(argv[argc > 1 ? 1 : 0], "show") == 0 || strcmp(argv[argc > 1 ? 1 : 0], "show-fees") == 0;
+	if (argc < 3 || shows != (argc == 4) || argc > 4) {
+		fprintf(stderr, "usage: recovery-tool open|sent|in-path|undecided|fees DB, recovery-tool show|show-fees DB SEQ\n");
 		return 2;
 	}
 	struct db d;
@@ -162,8 +197,12 @@ int main(int argc, char **argv)
 		rc = in_path(&d);
 	else if (strcmp(argv[1], "undecided") == 0)
 		rc = undecided(&d);
+	else if (strcmp(argv[1], "fees") == 0)
+		rc = fees(&d);
 	else if (strcmp(argv[1], "show") == 0)
 		rc = show(&d, strtoll(argv[3], NULL, 10));
+	else if (strcmp(argv[1], "show-fees") == 0)
+		rc = show_fees(&d, strtoll(argv[3], NULL, 10));
 	else {
 		fprintf(stderr, "recovery-tool: unknown command '%s'\n", argv[1]);
 		rc = 2;

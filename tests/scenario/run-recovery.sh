@@ -15,6 +15,10 @@
 #                  then serves them as transaction 2
 #   undecided      a note journey nothing can decide: cash reports fault "undecided" (its
 #                  notice says why), and the log tells the technician
+#   fees           an open fees basket of AED 200.00 with AED 250 paid: ended by recovery with
+#                  its lines to be confirmed and AED 50.00 on a new e-voucher, whose code the
+#                  receipt prints in full and as a QR of its own (the customer's only way to
+#                  learn it); the proof QR verifies; printed once
 set -u
 kiosk=$(realpath "$1") tool=$(realpath "$2") scenarios=$(realpath "$3") work=$4 case=$5
 rm -rf "$work"
@@ -117,6 +121,39 @@ undecided)
 	KIOSK_LOG=info run undecided
 	grep -qF "info  app: cash: fault (undecided)" "$work/undecided.stderr" || fail "undecided: no device event"
 	[ "$(grep -c '^error' "$work/undecided.stderr")" -eq 2 ] || fail "undecided: more than two error lines"
+	;;
+fees)
+	"$tool" fees "$db" || fail "recovery-tool fees"
+	run fees-recovered
+	grep -qF "fees transaction 1 (" "$work/fees-recovered.stderr" || fail "recovery did not log the fees transaction"
+	got=$("$tool" show-fees "$db" 1) || fail "recovery-tool show-fees"
+	[[ "$got" =~ ^voucher=(9[0-9]{15})\ rest=5000\ lines=unconfirmed,unconfirmed$ ]] || fail "ledger: '$got'"
+	code=${BASH_REMATCH[1]}
+	txt=$work/out/receipt-TXN-000001.txt png=$work/out/receipt-TXN-000001.png tab=$'\t'
+	[ -s "$txt" ] || fail "no receipt TXN-000001"
+	grouped="${code:0:4} ${code:4:4} ${code:8:4} ${code:12:4}"
+	for line in "Service${tab}Government fees" "Item 1: Dubai Police – Traffic fines" "Traffic file number${tab}10012345" \
+		"To be confirmed${tab}AED 150.00" "Paid for the items${tab}AED 200.00" "Paid in cash${tab}AED 250.00" \
+		"Total paid${tab}AED 250.00" "Balance as a new e-voucher${tab}AED 50.00" "e-Voucher code${tab}$grouped" \
+		"رمز القسيمة الإلكترونية${tab}$grouped" "QR${tab}$code" "Recovered after an interruption: the kiosk restarted"; do
+		grep -qF -- "$line" "$txt" || fail "the receipt lacks the line: $line"
+	done
+	# Not a top-up's receipt: no card, nothing "credited to card".
+	grep -qE "^(Card|Credited to card)${tab}" "$txt" && fail "the fees receipt speaks of a card"
+	grep -qF "DUPLICATE" "$txt" && fail "the first print says DUPLICATE"
+	if command -v zbarimg >/dev/null; then
+		codes=$(zbarimg --raw -q "$png" 2>/dev/null) || fail "zbarimg found no QR code in $png"
+		grep -qxF "$code" <<<"$codes" || fail "the voucher's QR is not in $png: $codes"
+		proof=$(grep '^EDK1:' <<<"$codes") || fail "no proof QR in $png"
+		out=$("$kiosk" receipt verify --db "$db" "$proof") || fail "kiosk receipt verify refused $proof"
+		for want in "reference: TXN-000001" "paid: AED 250.00 (25000 fils)" "lines: 2"; do
+			grep -qxF "$want" <<<"$out" || fail "verify did not print: $want"
+		done
+	else
+		echo "no zbarimg: the PNG's QR codes are not read back" >&2
+	fi
+	run restarted
+	[ -e "$work/out/receipt-TXN-000001-R2.txt" ] && fail "printed twice"
 	;;
 *)
 	fail "unknown case $case"

@@ -1,0 +1,577 @@
+/*
+ * The receipt of a fees transaction (kiosk/txreceipt.c, kiosk/print/fees.c), built from a real
+ * ledger for every way a basket ends: its text lines in both languages checked, its PNG written
+ * in the build directory (argv[1]) for a person to look at, its QR codes decoded from the PNG
+ * by zbarimg as a phone would, and the proof verified by `kiosk receipt verify --db` (argv[3]).
+ * argv[2] is the catalogue directory the names come from.
+ */
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiosk/core/config.h"
+#include "kiosk/core/image.h"
+#include "kiosk/core/vcode.h"
+#include "kiosk/fees/catalogue.h"
+#include "kiosk/ledger/basket.h"
+#include "kiosk/ledger/notes.h"
+#include "kiosk/ledger/tx.h"
+#include "kiosk/print/print.h"
+#include "kiosk/txreceipt.h"
+#include "tests/common/ledgerfix.h"
+
+#define NOW INT64_C(1805005920) /* 2027-03-14 10:32 in Dubai */
+#define CARD "7840123456789012"
+#define DEV "essp:001C962C"
+#define RID1 "0b6c3f44-9f1e-4c55-8a1e-2f0d4d3b9a01"
+#define RID2 "0b6c3f44-9f1e-4c55-8a1e-2f0d4d3b9a02"
+#define FINE INT64_C(60000) /* a police fine, AED 600.00 */
+#define BILL INT64_C(25000) /* a DEWA bill, AED 250.00 */
+
+static struct text_engine *engine;
+static struct i18n *i18n;
+static struct catalogue *cat;
+static struct core_config cfg;
+static const char *out_dir = ".", *kiosk_exe;
+
+static void credit_note(struct lfix *f, int64_t value_fils)
+{
+	struct kio_error err = {0};
+	struct cash_note note = {.device = DEV, .channel = 4, .value_fils = value_fils, .state = CASH_NOTE_ESCROW,
+				 .counters_known = true};
+	g_assert_cmpint(cash_journal_begin(f->j, &note, &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(f->j, note.id, CASH_NOTE_ACCEPTED, "kiosk: accept", &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(f->j, note.id, CASH_NOTE_CREDITED, "poll: NOTE CREDIT", &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(f->j, note.id, CASH_NOTE_STACKED, "poll: STACKED", &err), ==, 0);
+}
+
+static struct ledger_fee_line line(const char *entity, const char *service, const char *reference, int64_t fils)
+{
+	struct ledger_fee_line l = {.amount_fils = fils};
+	snprintf(l.entity, sizeof(l.entity), "%s", entity);
+	snprintf(l.service, sizeof(l.service), "%s", service);
+	snprintf(l.reference, sizeof(l.reference), "%s", reference);
+	return l;
+}
+
+/* A police fine by traffic file number and a DEWA bill by account number, AED 850.00. */
+static struct ledger_tx open_basket(struct lfix *f)
+{
+	struct ledger_fee_line lines[] = {line("police", "police-fines", "10012345", FINE),
+					  line("dewa", "dewa-bill", "2001234567", BILL)};
+	struct ledger_tx tx;
+	struct kio_error err = {0};
+	if (ledger_basket_open(f->l, NOW - 300, "en", lines, 2, &tx, &err) != 0)
+		g_error("ledger_basket_open: %s", err.msg);
+	return tx;
+}
+
+static void result(struct lfix *f, int64_t tx, int n, enum ledger_line_status st, const char *ref)
+{
+	struct kio_error err = {0};
+	if (ledger_basket_line_result(f->l, tx, n, st, ref, NOW - 60, &err) != 0)
+		g_error("line %d: %s", n, err.msg);
+}
+
+static void voucher_in(struct lfix *f, int64_t tx, const char *first15, const char *rid, int64_t fils, char code[17])
+{
+	int d = vcode_damm(first15, 15);
+	snprintf(code, 17, "%s%c", first15, d);
+	struct kio_error err = {0};
+	if (ledger_basket_voucher_paid(f->l, tx, code, rid, fils, NOW - 120, &err) != 0)
+		g_error("voucher paid: %s", err.msg);
+}
+
+static struct ledger_basket_end close_basket(struct lfix *f, int64_t tx, enum ledger_rest_to to, const char *card)
+{
+	struct ledger_basket_end end;
+	struct kio_error err = {0};
+	if (ledger_basket_close(f->l, tx, NOW, to, card, 30, &end, &err) != 0)
+		g_error("close: %s", err.msg);
+	if (ledger_check(f->l, &err) != 0)
+		g_error("ledger_check: %s", err.msg);
+	return end;
+}
+
+/* The receipt's text: every want present, every unwanted absent. */
+static void expect(const char *text, const char *const *want, const char *const *unwanted)
+{
+	for (size_t i = 0; want && want[i]; i++)
+		if (!strstr(text, want[i]))
+			g_error("the receipt lacks \"%s\":\n%s", want[i], text);
+	for (size_t i = 0; unwanted && unwanted[i]; i++)
+		if (strstr(text, unwanted[i]))
+			g_error("the receipt holds \"%s\":\n%s", unwanted[i], text);
+}
+
+static char *run(const char *const *argv, int *status)
+{
+	char *out = NULL, *errs = NULL;
+	GError *gerr = NULL;
+	if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &errs, status, &gerr))
+		g_error("%s: %s", argv[0], gerr->message);
+	if (errs && errs[0])
+		g_test_message("%s: %s", argv[0], errs);
+	g_free(errs);
+	return out;
+}
+
+/*
+ * Draws transaction tx_id's receipt, writes receipt-fees-<name>.png, and reads its QR codes
+ * back from the pixels: the proof (verified with the ledger's key, saying `lines` lines and
+ * `paid` paid) and, when voucher is not NULL, the new voucher's 16 digits. Returns the text
+ * (caller frees).
+ */
+static char *receipt(struct lfix *f, int64_t tx_id, const char *name, bool duplicate, const char *voucher,
+		     const char *paid)
+{
+	struct kio_error err = {0};
+	struct print_doc *doc = print_doc_new();
+	char qr[TXRECEIPT_QR_MAX];
+	if (txreceipt_doc(f->l, i18n, &cfg, cat, tx_id, duplicate, doc, qr, &err) != 0)
+		g_error("txreceipt_doc: %s", err.msg);
+	struct print_receipt *r = NULL;
+	if (print_doc_render(doc, engine, cfg.receipt_width_dots, &r, &err) != 0)
+		g_error("render: %s", err.msg);
+	g_assert_true(g_str_has_prefix(qr, "EDK1:"));
+	char *png = g_strdup_printf("%s/receipt-fees-%s.png", out_dir, name);
+	if (core_png_write_ink(png, r->image.width, r->image.height, r->image.stride, r->image.bits, &err) != 0)
+		g_error("%s: %s", png, err.msg);
+	char *txt = g_strdup_printf("%s/receipt-fees-%s.txt", out_dir, name);
+	g_assert_cmpint(print_receipt_write_text(r, txt, &err), ==, 0);
+	g_test_message("fees receipt %s: %s (%dx%d)", name, png, r->image.width, r->image.height);
+	char *text = g_strdup(r->text);
+	print_receipt_free(r);
+	print_doc_free(doc);
+	char *want_qr = g_strdup_printf("QR\t%s\n", qr);
+	expect(text, (const char *const[]){want_qr, NULL}, NULL);
+	g_free(want_qr);
+
+	char *zbarimg = g_find_program_in_path("zbarimg");
+	bool have_zbarimg = zbarimg != NULL;
+	g_free(zbarimg);
+	if (!have_zbarimg) {
+		g_test_message("no zbarimg (zbar-tools): the QR codes are not read back");
+	} else {
+		int status = 0;
+		char *codes = run((const char *const[]){"zbarimg", "--raw", "-q", png, NULL}, &status);
+		g_assert_true(g_spawn_check_wait_status(status, NULL));
+		/* Exactly the proof, and the voucher's code when there is one: nothing else. */
+		char **got = g_strsplit(g_strstrip(codes), "\n", -1);
+		g_assert_cmpuint(g_strv_length(got), ==, voucher ? 2 : 1);
+		g_assert_true(g_strv_contains((const char *const *)got, qr));
+		if (voucher)
+			g_assert_true(g_strv_contains((const char *const *)got, voucher));
+		g_strfreev(got);
+		g_free(codes);
+		char *verified = run((const char *const[]){kiosk_exe, "receipt", "verify", "--db", f->path, qr, NULL},
+				     &status);
+		g_assert_true(g_spawn_check_wait_status(status, NULL));
+		char *paid_line = g_strdup_printf("paid: %s", paid);
+		struct ledger_tx tx;
+		g_assert_cmpint(ledger_tx_get(f->l, tx_id, &tx, &err), ==, 0);
+		char *uuid_line = g_strdup_printf("transaction uuid: %s", tx.uuid);
+		expect(verified, (const char *const[]){"lines: 2\n", paid_line, uuid_line, "reference: TXN-", NULL}, NULL);
+		g_free(uuid_line);
+		g_free(paid_line);
+		g_free(verified);
+	}
+	g_free(txt);
+	g_free(png);
+	return text;
+}
+
+/* Rows both receipts share: the kiosk, the lines named from the catalogue in each language. */
+static const char *const lines_named[] = {
+	"Item 1: Dubai Police – Traffic fines\n", "Traffic file number\t10012345\n",
+	"Item 2: Dubai Electricity and Water Authority (DEWA) – Electricity and water bill\n",
+	"Account number\t2001234567\n", "البند 1: شرطة دبي – المخالفات المرورية\n", "رقم الملف المروري\t10012345\n",
+	"Service\tGovernment fees\n", "This kiosk gives no change.\n", NULL};
+
+static void test_paid_exactly(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_tx tx = open_basket(&f);
+	credit_note(&f, 50000), credit_note(&f, 20000), credit_note(&f, 10000), credit_note(&f, 5000);
+	result(&f, tx.id, 1, LEDGER_LINE_PAID, "P-1001");
+	result(&f, tx.id, 2, LEDGER_LINE_OFFLINE, NULL);
+	struct ledger_basket_end end = close_basket(&f, tx.id, LEDGER_REST_NONE, NULL);
+	g_assert_cmpint(end.rest_fils, ==, 0);
+	char *text = receipt(&f, tx.id, "exact", false, NULL, "AED 850.00 (85000 fils)");
+	expect(text, lines_named, NULL);
+	expect(text,
+	       (const char *const[]){"\nPaid\tAED 600.00\n", "Payment reference\tP-1001\n", "Accepted offline\tAED 250.00\n",
+				     "Paid for the items\tAED 850.00\n", "Paid in cash\tAED 850.00\n",
+				     "Banknotes\t4 notes\n", "1 × AED 500\tAED 500.00\n", "1 × AED 50\tAED 50.00\n",
+				     "Total paid\tAED 850.00\n", "مدفوع\t600.00 د.إ\n", "مقبول دون اتصال\t250.00 د.إ\n",
+				     "إجمالي المدفوع\t850.00 د.إ\n", "Reference\tTXN-000001\n", NULL},
+	       (const char *const[]){"Credited to card", "e-voucher", "DUPLICATE", "Recovered", NULL});
+	g_free(text);
+	lfix_free(&f);
+}
+
+static void test_overpaid_to_card(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_tx tx = open_basket(&f);
+	credit_note(&f, 100000);
+	result(&f, tx.id, 1, LEDGER_LINE_PAID, "P-1");
+	result(&f, tx.id, 2, LEDGER_LINE_PAID, "D-1");
+	close_basket(&f, tx.id, LEDGER_REST_CARD, CARD);
+	char *text = receipt(&f, tx.id, "card", false, NULL, "AED 1,000.00 (100000 fils)");
+	expect(text, lines_named, NULL);
+	expect(text,
+	       (const char *const[]){"Paid for the items\tAED 850.00\n", "Total paid\tAED 1,000.00\n",
+				     "Credited to card\tAED 150.00\n", "Card\t•••• •••• •••• 9012\n",
+				     "أضيف إلى البطاقة\t150.00 د.إ\n", NULL},
+	       (const char *const[]){"7840", "e-voucher", NULL});
+	g_free(text);
+	lfix_free(&f);
+}
+
+/* The rest to a voucher: its code in full (groups of four) in both blocks, its amount and
+ * expiry, and the code alone as a QR of its own. */
+static void check_voucher(const char *text, const struct ledger_basket_end *end, const char *amount_en,
+			  const char *amount_ar)
+{
+	char groups[20];
+	vcode_format(end->voucher, groups);
+	char *en = g_strdup_printf("Balance as a new e-voucher\t%s\n", amount_en);
+	char *ar = g_strdup_printf("الرصيد المتبقي في قسيمة إلكترونية جديدة\t%s\n", amount_ar);
+	char *code_en = g_strdup_printf("e-Voucher code\t%s\n", groups);
+	char *code_ar = g_strdup_printf("رمز القسيمة الإلكترونية\t%s\n", groups);
+	char *qr = g_strdup_printf("QR\t%s\n", end->voucher);
+	char when[40], *until = NULL;
+	print_format_time(end->voucher_expires_s, when, sizeof(when));
+	until = g_strdup_printf("Valid until\t%s\n", when);
+	g_assert_cmpint(end->voucher_expires_s, ==, NOW + 30 * 86400);
+	expect(text, (const char *const[]){en, ar, code_en, code_ar, qr, until, "Your e-voucher: scan or type", NULL},
+	       (const char *const[]){"Credited to card", NULL});
+	g_free(until);
+	g_free(qr);
+	g_free(code_ar);
+	g_free(code_en);
+	g_free(ar);
+	g_free(en);
+}
+
+static void test_overpaid_to_voucher(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_tx tx = open_basket(&f);
+	credit_note(&f, 100000);
+	result(&f, tx.id, 1, LEDGER_LINE_PAID, "P-1");
+	result(&f, tx.id, 2, LEDGER_LINE_PAID, "D-1");
+	struct ledger_basket_end end = close_basket(&f, tx.id, LEDGER_REST_VOUCHER, NULL);
+	char *text = receipt(&f, tx.id, "voucher", false, end.voucher, "AED 1,000.00 (100000 fils)");
+	expect(text, lines_named, NULL);
+	check_voucher(text, &end, "AED 150.00", "150.00 د.إ");
+	g_free(text);
+	lfix_free(&f);
+}
+
+static void test_refused_to_voucher(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_tx tx = open_basket(&f);
+	credit_note(&f, 50000), credit_note(&f, 20000), credit_note(&f, 10000), credit_note(&f, 5000);
+	result(&f, tx.id, 1, LEDGER_LINE_PAID, "P-1");
+	result(&f, tx.id, 2, LEDGER_LINE_REFUSED, NULL);
+	struct ledger_basket_end end = close_basket(&f, tx.id, LEDGER_REST_VOUCHER, NULL);
+	char *text = receipt(&f, tx.id, "refused", false, end.voucher, "AED 850.00 (85000 fils)");
+	expect(text, lines_named, NULL);
+	expect(text,
+	       (const char *const[]){"Refused, not paid\tAED 250.00\n", "مرفوض، لم يُدفع\t250.00 د.إ\n",
+				     "Paid for the items\tAED 600.00\n", "Total paid\tAED 850.00\n", NULL},
+	       NULL);
+	check_voucher(text, &end, "AED 250.00", "250.00 د.إ");
+	g_free(text);
+	lfix_free(&f);
+}
+
+/* Cancelled with AED 500 paid, short of AED 850: nothing is paid at the host, all of it is a
+ * voucher. */
+static void test_underpaid_cancel(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_tx tx = open_basket(&f);
+	credit_note(&f, 50000);
+	struct ledger_basket_end end = close_basket(&f, tx.id, LEDGER_REST_VOUCHER, NULL);
+	char *text = receipt(&f, tx.id, "cancelled", false, end.voucher, "AED 500.00 (50000 fils)");
+	expect(text, lines_named, NULL);
+	expect(text,
+	       (const char *const[]){"Not paid\tAED 600.00\n", "غير مدفوع\t600.00 د.إ\n", "Paid for the items\tAED 0.00\n",
+				     "Total paid\tAED 500.00\n", NULL},
+	       (const char *const[]){"\nPaid\tAED", NULL});
+	check_voucher(text, &end, "AED 500.00", "500.00 د.إ");
+	g_free(text);
+	lfix_free(&f);
+}
+
+static void test_voucher_in_full(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_tx tx = open_basket(&f);
+	char code[17];
+	voucher_in(&f, tx.id, "912345678901234", RID1, FINE + BILL, code);
+	result(&f, tx.id, 1, LEDGER_LINE_PAID, "P-1");
+	result(&f, tx.id, 2, LEDGER_LINE_PAID, "D-1");
+	close_basket(&f, tx.id, LEDGER_REST_NONE, NULL);
+	char *text = receipt(&f, tx.id, "voucher-full", false, NULL, "AED 850.00 (85000 fils)");
+	char *en = g_strdup_printf("Paid by e-voucher •••• •••• •••• %s\tAED 850.00\n", code + 12);
+	char *ar = g_strdup_printf("مدفوع بقسيمة إلكترونية •••• •••• •••• %s\t850.00 د.إ\n", code + 12);
+	expect(text, (const char *const[]){en, ar, "Total paid\tAED 850.00\n", NULL},
+	       /* Paid by voucher alone: no cash row, no code but its last four digits. */
+	       (const char *const[]){"Paid in cash", "9123", "Banknotes", NULL});
+	g_free(ar);
+	g_free(en);
+	g_free(text);
+	lfix_free(&f);
+}
+
+static void test_voucher_in_part(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_tx tx = open_basket(&f);
+	char code[17];
+	voucher_in(&f, tx.id, "987654321098765", RID2, FINE, code);
+	credit_note(&f, 20000), credit_note(&f, 5000);
+	result(&f, tx.id, 1, LEDGER_LINE_PAID, "P-1");
+	result(&f, tx.id, 2, LEDGER_LINE_PAID, "D-1");
+	close_basket(&f, tx.id, LEDGER_REST_NONE, NULL);
+	char *text = receipt(&f, tx.id, "voucher-part", false, NULL, "AED 850.00 (85000 fils)");
+	char *en = g_strdup_printf("Paid by e-voucher •••• •••• •••• %s\tAED 600.00\n", code + 12);
+	expect(text,
+	       (const char *const[]){en, "Paid in cash\tAED 250.00\n", "1 × AED 200\tAED 200.00\n",
+				     "Total paid\tAED 850.00\n", NULL},
+	       (const char *const[]){"9876", NULL});
+	g_free(en);
+	g_free(text);
+	lfix_free(&f);
+}
+
+/* A kiosk that died with the basket paid in full: recovery ends it with the lines to be
+ * confirmed at the host and the rest on a voucher; reprinted, it says DUPLICATE. */
+static void test_recovered_unconfirmed(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_tx tx = open_basket(&f);
+	credit_note(&f, 100000);
+	struct ledger_tx *list = NULL;
+	size_t n = 0;
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_tx_recover(f.l, NOW, &list, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_true(list[0].recovered);
+	free(list);
+	struct ledger_basket_end end;
+	g_assert_cmpint(ledger_basket_end_get(f.l, tx.id, &end, &err), ==, 0);
+	g_assert_cmpint(end.rest_to, ==, LEDGER_REST_VOUCHER);
+	char *text = receipt(&f, tx.id, "recovered", false, end.voucher, "AED 1,000.00 (100000 fils)");
+	char groups[20];
+	vcode_format(end.voucher, groups);
+	char *code = g_strdup_printf("e-Voucher code\t%s\n", groups);
+	expect(text,
+	       (const char *const[]){"To be confirmed\tAED 600.00\n", "قيد التأكيد\t600.00 د.إ\n",
+				     "Recovered after an interruption: the kiosk restarted during this payment.",
+				     "عملية مستعادة بعد انقطاع", "Balance as a new e-voucher\tAED 150.00\n", code, NULL},
+	       (const char *const[]){"DUPLICATE", NULL});
+	g_free(text);
+	text = receipt(&f, tx.id, "recovered-duplicate", true, end.voucher, "AED 1,000.00 (100000 fils)");
+	g_assert_true(g_str_has_prefix(text, "نسخة مكررة\nDUPLICATE\n"));
+	g_assert_true(g_str_has_suffix(text, "نسخة مكررة\nDUPLICATE\n"));
+	expect(text, (const char *const[]){code, NULL}, NULL);
+	g_free(code);
+	g_free(text);
+	lfix_free(&f);
+}
+
+/* No receipt for a basket cancelled with nothing paid, nor for one still open; a basket whose
+ * entity the catalogue does not know prints its ids. */
+static void test_refusals_and_unknown_names(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct kio_error err = {0};
+	struct ledger_tx tx = open_basket(&f);
+	struct print_doc *doc = print_doc_new();
+	g_assert_cmpint(txreceipt_doc(f.l, i18n, &cfg, cat, tx.id, false, doc, NULL, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "is open"));
+	close_basket(&f, tx.id, LEDGER_REST_NONE, NULL);
+	g_assert_cmpint(txreceipt_doc(f.l, i18n, &cfg, cat, tx.id, false, doc, NULL, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "is cancelled"));
+	print_doc_free(doc);
+
+	tx = open_basket(&f);
+	credit_note(&f, 100000);
+	close_basket(&f, tx.id, LEDGER_REST_VOUCHER, NULL);
+	doc = print_doc_new();
+	g_assert_cmpint(txreceipt_doc(f.l, i18n, &cfg, NULL, tx.id, false, doc, NULL, &err), ==, 0);
+	struct print_receipt *r = NULL;
+	g_assert_cmpint(print_doc_render(doc, engine, 576, &r, &err), ==, 0);
+	expect(r->text, (const char *const[]){"Item 1: police – police-fines\n", "Reference number\t10012345\n", NULL},
+	       NULL);
+	print_receipt_free(r);
+	r = NULL;
+	/* Paper too narrow for the QR codes: an error, never a receipt drawn over itself. */
+	g_assert_cmpint(print_doc_render(doc, engine, 128, &r, &err), ==, KIO_ERR_INVALID);
+	g_assert_null(r);
+	print_doc_free(doc);
+	lfix_free(&f);
+}
+
+/* A catalogue name holding a bidi override (the loader does not refuse one) would make the
+ * receipt refused, and a recovery receipt retried for ever with the voucher's code never
+ * printed: the line prints its ids instead. */
+static void test_catalogue_override_falls_back(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_tx tx = open_basket(&f);
+	credit_note(&f, 100000);
+	struct ledger_basket_end end = close_basket(&f, tx.id, LEDGER_REST_VOUCHER, NULL);
+	struct cat_entity *police = (struct cat_entity *)catalogue_entity(cat, "police");
+	g_assert_nonnull(police);
+	struct cat_text saved = police->name;
+	snprintf(police->name.ar, sizeof(police->name.ar), "شرطة \u202E دبي");
+	struct kio_error err = {0};
+	struct print_doc *doc = print_doc_new();
+	int rc = txreceipt_doc(f.l, i18n, &cfg, cat, tx.id, false, doc, NULL, &err);
+	police->name = saved;
+	if (rc != 0)
+		g_error("txreceipt_doc: %s", err.msg);
+	struct print_receipt *r = NULL;
+	g_assert_cmpint(print_doc_render(doc, engine, 576, &r, &err), ==, 0);
+	char groups[20];
+	vcode_format(end.voucher, groups);
+	char *code = g_strdup_printf("e-Voucher code\t%s\n", groups);
+	expect(r->text, (const char *const[]){"Item 1: police – police-fines\n", "البند 1: police – police-fines\n", "Item 2: Dubai Electricity", code, NULL},
+	       (const char *const[]){"\u202E", NULL});
+	g_free(code);
+	print_receipt_free(r);
+	print_doc_free(doc);
+	lfix_free(&f);
+}
+
+/* The longest basket: ten lines, each with a payment reference, and a voucher for the rest.
+ * Every line is on the paper, and the receipt stays within what a roll gives between two cuts
+ * (the simulated printer's max_page_rows, 16384 dots: 2 m). */
+static void test_ten_lines(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_fee_line lines[LEDGER_BASKET_MAX];
+	for (int k = 0; k < LEDGER_BASKET_MAX; k++)
+		lines[k] = line(k % 2 ? "dewa" : "police", k % 2 ? "dewa-bill" : "police-fines", "10012345", 5000);
+	struct ledger_tx tx;
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_basket_open(f.l, NOW - 300, "ar", lines, LEDGER_BASKET_MAX, &tx, &err), ==, 0);
+	credit_note(&f, 100000);
+	for (int k = 1; k <= LEDGER_BASKET_MAX; k++)
+		result(&f, tx.id, k, LEDGER_LINE_PAID, "P-0123456789");
+	close_basket(&f, tx.id, LEDGER_REST_VOUCHER, NULL);
+	struct print_doc *doc = print_doc_new();
+	g_assert_cmpint(txreceipt_doc(f.l, i18n, &cfg, cat, tx.id, true, doc, NULL, &err), ==, 0);
+	struct print_receipt *r = NULL;
+	g_assert_cmpint(print_doc_render(doc, engine, cfg.receipt_width_dots, &r, &err), ==, 0);
+	expect(r->text, (const char *const[]){"Item 10: Dubai Electricity", "البند 10: ", "Balance as a new e-voucher\tAED 500.00\n", NULL}, NULL);
+	g_test_message("ten lines, a voucher, DUPLICATE: %d dots, %.0f mm of paper at 203 dpi", r->image.height,
+		       r->image.height / 8.0);
+	g_assert_cmpint(r->image.height, <, 16384);
+	char *png = g_strdup_printf("%s/receipt-fees-ten-lines.png", out_dir);
+	g_assert_cmpint(core_png_write_ink(png, r->image.width, r->image.height, r->image.stride, r->image.bits, &err), ==, 0);
+	g_free(png);
+	print_receipt_free(r);
+	print_doc_free(doc);
+	lfix_free(&f);
+}
+
+/* print_doc_add_fees refuses figures that do not add up, leaving the document untouched. */
+static void test_figures_checked(void)
+{
+	struct print_fees_line ln = {.entity_en = "Dubai Police", .entity_ar = "شرطة دبي", .service_en = "Fines",
+				     .service_ar = "المخالفات", .reference = "10012345", .amount_fils = 1000,
+				     .result = PRINT_FEES_PAID};
+	struct print_fees f = {.kiosk_name_en = "K", .kiosk_name_ar = "ك", .kiosk_id = "KIOSK-0001",
+			       .reference = "TXN-000001", .txn_id = "0b9f6c1e-3c2a-4d7e-9f10-2a4b6c8d0e1f",
+			       .lines = &ln, .n_lines = 1, .cash_fils = 2000, .lines_fils = 1000, .paid_fils = 2000,
+			       .rest_fils = 1000, .rest_voucher = "9123456789012345"};
+	struct kio_error err = {0};
+	struct print_doc *doc = print_doc_new();
+	g_assert_cmpint(print_doc_add_fees(doc, &f, i18n, &err), ==, 0);
+	struct print_fees bad = f;
+	bad.rest_fils = 999; /* the rest is not paid - lines */
+	g_assert_cmpint(print_doc_add_fees(doc, &bad, i18n, &err), ==, KIO_ERR_INVALID);
+	bad = f;
+	bad.rest_voucher = NULL; /* a rest that went nowhere */
+	g_assert_cmpint(print_doc_add_fees(doc, &bad, i18n, &err), ==, KIO_ERR_INVALID);
+	bad = f;
+	bad.rest_card = CARD; /* two places */
+	g_assert_cmpint(print_doc_add_fees(doc, &bad, i18n, &err), ==, KIO_ERR_INVALID);
+	bad = f;
+	bad.rest_voucher = "912345678901234"; /* 15 digits */
+	g_assert_cmpint(print_doc_add_fees(doc, &bad, i18n, &err), ==, KIO_ERR_INVALID);
+	bad = f;
+	bad.paid_fils = 2500; /* more than cash + vouchers */
+	g_assert_cmpint(print_doc_add_fees(doc, &bad, i18n, &err), ==, KIO_ERR_INVALID);
+	bad = f;
+	struct print_fees_line evil = ln;
+	evil.reference = "\u202E54321";
+	bad.lines = &evil;
+	g_assert_cmpint(print_doc_add_fees(doc, &bad, i18n, &err), ==, KIO_ERR_INVALID);
+	bad = f;
+	bad.n_lines = 0;
+	g_assert_cmpint(print_doc_add_fees(doc, &bad, i18n, &err), ==, KIO_ERR_INVALID);
+	struct print_receipt *r = NULL;
+	g_assert_cmpint(print_doc_render(doc, engine, 576, &r, &err), ==, 0);
+	/* One receipt: the refused ones added nothing. */
+	char **parts = g_strsplit(r->text, "Payment Receipt\n", -1);
+	g_assert_cmpuint(g_strv_length(parts), ==, 2);
+	g_strfreev(parts);
+	print_receipt_free(r);
+	print_doc_free(doc);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	if (argc != 4) {
+		fprintf(stderr, "usage: test-feesreceipt OUT_DIR CATALOGUE_DIR KIOSK\n");
+		return 2;
+	}
+	out_dir = argv[1];
+	kiosk_exe = argv[3];
+	struct kio_error err = {0};
+	if (text_engine_new(NULL, &engine, &err) != 0 || i18n_load(NULL, &i18n, &err) != 0 ||
+	    catalogue_load_dir(argv[2], &cat, &err) != 0) {
+		fprintf(stderr, "set-up: %s\n", err.msg);
+		return 1;
+	}
+	core_config_defaults(&cfg);
+	g_test_add_func("/fees-receipt/paid-exactly", test_paid_exactly);
+	g_test_add_func("/fees-receipt/overpaid-to-card", test_overpaid_to_card);
+	g_test_add_func("/fees-receipt/overpaid-to-voucher", test_overpaid_to_voucher);
+	g_test_add_func("/fees-receipt/refused-to-voucher", test_refused_to_voucher);
+	g_test_add_func("/fees-receipt/underpaid-cancel", test_underpaid_cancel);
+	g_test_add_func("/fees-receipt/voucher-in-full", test_voucher_in_full);
+	g_test_add_func("/fees-receipt/voucher-in-part", test_voucher_in_part);
+	g_test_add_func("/fees-receipt/recovered-unconfirmed", test_recovered_unconfirmed);
+	g_test_add_func("/fees-receipt/refusals-and-unknown-names", test_refusals_and_unknown_names);
+	g_test_add_func("/fees-receipt/catalogue-override-falls-back", test_catalogue_override_falls_back);
+	g_test_add_func("/fees-receipt/ten-lines", test_ten_lines);
+	g_test_add_func("/fees-receipt/figures-checked", test_figures_checked);
+	int rc = g_test_run();
+	catalogue_free(cat);
+	i18n_free(i18n);
+	text_engine_free(engine);
+	return rc;
+}
