@@ -256,6 +256,26 @@ static int money_of(struct ledger *l, int64_t id, struct money *m, struct kio_er
 
 /* ---- writes (each in the caller's write) ---- */
 
+/* The opening every write on an open basket shares: refuse while the ledger is failing, begin
+ * the write, find the open fees transaction and (when `m` is given) its money. On an error the
+ * write is already rolled back, so the caller only returns. */
+static int begin_on_open_tx(struct ledger *l, const char *what, int64_t id, struct ledger_tx *tx, struct money *m,
+			    struct kio_error *err)
+{
+	int rc = ledger_refuse_while_failing(l, what, err);
+	if (rc)
+		return rc;
+	rc = ledger_write_begin(l, "ledger basket: begin", err);
+	if (rc)
+		return rc;
+	rc = open_fees_tx(l, id, tx, err);
+	if (!rc && m)
+		rc = money_of(l, id, m, err);
+	if (rc)
+		ledger_write_rollback(l);
+	return rc;
+}
+
 static int append_result(struct ledger *l, int64_t id, int64_t n, enum ledger_line_status st, const char *host_ref,
 			 int64_t now_s, struct kio_error *err)
 {
@@ -454,16 +474,10 @@ int ledger_basket_voucher_paid(struct ledger *l, int64_t tx_id, const char *code
 		return kio_fail(err, KIO_ERR_INVALID, "ledger basket: a redemption id is a lowercase uuid");
 	if (value_fils <= 0 || value_fils > INT64_MAX / 4)
 		return kio_fail(err, KIO_ERR_INVALID, "ledger basket: a voucher pays more than 0 fils");
-	int rc = ledger_refuse_while_failing(l, "ledger basket: voucher paid", err);
-	if (rc)
-		return rc;
-	rc = ledger_write_begin(l, "ledger basket: begin", err);
-	if (rc)
-		return rc;
 	struct ledger_tx tx;
-	rc = open_fees_tx(l, tx_id, &tx, err);
+	int rc = begin_on_open_tx(l, "ledger basket: voucher paid", tx_id, &tx, NULL, err);
 	if (rc)
-		goto out_rollback;
+		return rc;
 	/* Invariant 13: a redemption already booked is the app's retry, not new money. */
 	sqlite3_stmt *st = NULL;
 	rc = prepare(l, "SELECT tx_rec = ?2 AND code = ?3 AND value_fils = ?4 FROM voucher_payment WHERE redemption_id = ?1",
@@ -519,19 +533,11 @@ int ledger_basket_line_result(struct ledger *l, int64_t tx_id, int n, enum ledge
 		return kio_fail(err, KIO_ERR_INVALID, "ledger basket: a host reference is up to 64 printable characters");
 	if (n < 1 || n > LEDGER_BASKET_MAX)
 		return kio_fail(err, KIO_ERR_INVALID, "ledger basket: no line %d", n);
-	int rc = ledger_refuse_while_failing(l, "ledger basket: line result", err);
-	if (rc)
-		return rc;
-	rc = ledger_write_begin(l, "ledger basket: begin", err);
-	if (rc)
-		return rc;
 	struct ledger_tx tx;
 	struct money m;
-	rc = open_fees_tx(l, tx_id, &tx, err);
-	if (!rc)
-		rc = money_of(l, tx_id, &m, err);
+	int rc = begin_on_open_tx(l, "ledger basket: line result", tx_id, &tx, &m, err);
 	if (rc)
-		goto out_rollback;
+		return rc;
 	if (n > m.lines) {
 		rc = kio_fail(err, KIO_ERR_INVALID, "ledger basket: transaction %" PRId64 " has no line %d", tx.seq, n);
 		goto out_rollback;
@@ -613,19 +619,11 @@ int ledger_basket_close(struct ledger *l, int64_t tx_id, int64_t now_s, enum led
 {
 	if (out)
 		memset(out, 0, sizeof(*out));
-	int rc = ledger_refuse_while_failing(l, "ledger basket: close", err);
-	if (rc)
-		return rc;
-	rc = ledger_write_begin(l, "ledger basket: begin", err);
-	if (rc)
-		return rc;
 	struct ledger_tx tx;
 	struct money m;
-	rc = open_fees_tx(l, tx_id, &tx, err);
-	if (!rc)
-		rc = money_of(l, tx_id, &m, err);
+	int rc = begin_on_open_tx(l, "ledger basket: close", tx_id, &tx, &m, err);
 	if (rc)
-		goto out_rollback;
+		return rc;
 	int64_t rest = m.paid - m.settled;
 	if (rest < 0) { /* invariant 12 broken under the triggers' feet */
 		rc = kio_fail(err, KIO_ERR_CORRUPT,
@@ -670,19 +668,11 @@ out_rollback:
 
 int ledger_basket_recover(struct ledger *l, int64_t id, int64_t now_s, struct kio_error *err)
 {
-	int rc = ledger_refuse_while_failing(l, "ledger basket: recover", err);
-	if (rc)
-		return rc;
-	rc = ledger_write_begin(l, "ledger basket: begin", err);
-	if (rc)
-		return rc;
 	struct ledger_tx tx;
 	struct money m;
-	rc = open_fees_tx(l, id, &tx, err);
-	if (!rc)
-		rc = money_of(l, id, &m, err);
+	int rc = begin_on_open_tx(l, "ledger basket: recover", id, &tx, &m, err);
 	if (rc)
-		goto out_rollback;
+		return rc;
 	/* Paid in full: the app may have asked the host to pay the lines and died before it wrote
 	 * the answer, so the host settles them from the records (unconfirmed). Short of it, the
 	 * host was never asked (the flow pays only a covered basket): unpaid. */
