@@ -170,6 +170,28 @@ const char *sync_records_kind_name(int kind)
 	return kind >= 0 && kind < SYNC_RECORDS_KIND_COUNT ? names[kind] : NULL;
 }
 
+/* The start every ask's answer shares: a status this call has, then the body parsed whenever
+ * an answer or a refusal may follow from it (a retryable status may come bodiless). 0 with
+ * *p (maybe NULL for a bodiless retryable answer) or the refusal. */
+static int open_answer(int status, const char *buf, size_t len, const char *ctx, JsonParser **p, JsonObject **root,
+		       struct kio_error *err)
+{
+	*p = NULL;
+	*root = NULL;
+	if (status != 200 && !(status >= 400 && status <= 599))
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: not an answer this call has", ctx);
+	if (status == 200 || !retryable(status) || len > 0) {
+		struct kio_error perr;
+		*p = parse(buf, len, ctx, root, &perr);
+		if (!*p && !retryable(status)) {
+			if (err)
+				*err = perr;
+			return perr.code;
+		}
+	}
+	return 0;
+}
+
 int sync_wire_records_answer(int status, const char *buf, size_t len, const struct sync_wire_sent *sent,
 			     struct sync_records_answer *out, struct kio_error *err)
 {
@@ -177,20 +199,11 @@ int sync_wire_records_answer(int status, const char *buf, size_t len, const stru
 	snprintf(ctx, sizeof(ctx), "host answer %d to POST /v1/records", status);
 	struct sync_records_answer a = {0};
 	int64_t before = sent->first_rec - 1; /* the host's acknowledgement the batch was made after */
-	if (status != 200 && !(status >= 400 && status <= 599))
-		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: not an answer this call has", ctx);
-	JsonObject *root = NULL;
-	JsonParser *p = NULL;
-	if (status == 200 || !retryable(status) || len > 0) {
-		struct kio_error perr;
-		p = parse(buf, len, ctx, &root, &perr);
-		if (!p && !retryable(status)) {
-			if (err)
-				*err = perr;
-			return perr.code;
-		}
-	}
-	int rc = 0;
+	JsonParser *p;
+	JsonObject *root;
+	int rc = open_answer(status, buf, len, ctx, &p, &root, err);
+	if (rc)
+		return rc;
 	if (status == 200) {
 		a.kind = SYNC_RECORDS_ACKED;
 		rc = get_int(root, "acked", true, 0, &a.acked, ctx, err);
@@ -257,20 +270,11 @@ int sync_wire_card_answer(int status, const char *buf, size_t len, const char *c
 	char ctx[64];
 	snprintf(ctx, sizeof(ctx), "host answer %d to GET /v1/cards", status);
 	struct sync_card_answer a = {0};
-	if (status != 200 && !(status >= 400 && status <= 599))
-		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: not an answer this call has", ctx);
-	JsonObject *root = NULL;
-	JsonParser *p = NULL;
-	struct kio_error perr;
-	if (status == 200 || !retryable(status) || len > 0) {
-		p = parse(buf, len, ctx, &root, &perr);
-		if (!p && !retryable(status)) {
-			if (err)
-				*err = perr;
-			return perr.code;
-		}
-	}
-	int rc = 0;
+	JsonParser *p;
+	JsonObject *root;
+	int rc = open_answer(status, buf, len, ctx, &p, &root, err);
+	if (rc)
+		return rc;
 	if (status == 200) {
 		a.kind = SYNC_CARD_FOUND;
 		const char *c = get_string(root, "card", ctx, err);
@@ -458,20 +462,11 @@ int sync_wire_fee_answer(int status, const char *buf, size_t len, const char *en
 	char ctx[64];
 	snprintf(ctx, sizeof(ctx), "host answer %d to GET /v1/fees", status);
 	struct sync_fee_answer a = {0};
-	if (status != 200 && !(status >= 400 && status <= 599))
-		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: not an answer this call has", ctx);
-	JsonObject *root = NULL;
-	JsonParser *p = NULL;
-	struct kio_error perr;
-	if (status == 200 || !retryable(status) || len > 0) {
-		p = parse(buf, len, ctx, &root, &perr);
-		if (!p && !retryable(status)) {
-			if (err)
-				*err = perr;
-			return perr.code;
-		}
-	}
-	int rc = 0;
+	JsonParser *p;
+	JsonObject *root;
+	int rc = open_answer(status, buf, len, ctx, &p, &root, err);
+	if (rc)
+		return rc;
 	if (status == 200) {
 		a.kind = SYNC_FEE_FOUND;
 		rc = get_echo(root, "entity", entity, ctx, err);
@@ -536,28 +531,6 @@ out:
 	if (!rc)
 		*out = a;
 	return rc;
-}
-
-/* The start every ask's answer shares: a status this call has, then the body parsed whenever
- * an answer or a refusal may follow from it (a retryable status may come bodiless). 0 with
- * *p (maybe NULL for a bodiless retryable answer) or the refusal. */
-static int open_answer(int status, const char *buf, size_t len, const char *ctx, JsonParser **p, JsonObject **root,
-		       struct kio_error *err)
-{
-	*p = NULL;
-	*root = NULL;
-	if (status != 200 && !(status >= 400 && status <= 599))
-		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: not an answer this call has", ctx);
-	if (status == 200 || !retryable(status) || len > 0) {
-		struct kio_error perr;
-		*p = parse(buf, len, ctx, root, &perr);
-		if (!*p && !retryable(status)) {
-			if (err)
-				*err = perr;
-			return perr.code;
-		}
-	}
-	return 0;
 }
 
 const char *sync_voucher_kind_name(int kind)
