@@ -18,18 +18,6 @@ static void internal(struct host_reply *reply, const struct kio_error *err)
 	reply_error(reply, 500, "internal_error", NULL, 0, "the host could not answer; try again");
 }
 
-static char *build_done(JsonBuilder *b)
-{
-	JsonNode *root = json_builder_get_root(b);
-	JsonGenerator *gen = json_generator_new();
-	json_generator_set_root(gen, root);
-	char *text = json_generator_to_data(gen, NULL);
-	g_object_unref(gen);
-	json_node_unref(root);
-	g_object_unref(b);
-	return text;
-}
-
 static void member_int(JsonBuilder *b, const char *name, int64_t v)
 {
 	json_builder_set_member_name(b, name);
@@ -64,7 +52,7 @@ void accounts_card(PGconn *c, const char *card, struct host_reply *reply)
 		member_text(b, "status", PQgetvalue(res, 0, 0));
 		member_int(b, "balance_fils", hdb_int(res, 0, 1));
 		json_builder_end_object(b);
-		reply_json(reply, 200, build_done(b));
+		reply_json(reply, 200, reply_json_text(b));
 	}
 	PQclear(res);
 }
@@ -172,7 +160,7 @@ void accounts_fee(PGconn *c, const char *entity, const char *service, const char
 		}
 		json_builder_end_array(b);
 		json_builder_end_object(b);
-		reply_json(reply, 200, build_done(b));
+		reply_json(reply, 200, reply_json_text(b));
 	}
 	PQclear(res);
 	PQclear(items);
@@ -214,7 +202,7 @@ void accounts_voucher_validate(PGconn *c, const char *buf, size_t len, struct ho
 		member_int(b, "value_fils", hdb_int(res, 0, 0));
 		member_text(b, "expires", PQgetvalue(res, 0, 2));
 		json_builder_end_object(b);
-		reply_json(reply, 200, build_done(b));
+		reply_json(reply, 200, reply_json_text(b));
 	}
 	PQclear(res);
 }
@@ -228,7 +216,7 @@ static char *redeem_answer(const char *code, const char *id, int64_t redeemed, i
 	member_int(b, "redeemed_fils", redeemed);
 	member_int(b, "remaining_fils", remaining);
 	json_builder_end_object(b);
-	return build_done(b);
+	return reply_json_text(b);
 }
 
 /* One attempt in one transaction: 0 answered (reply filled, committed or rolled back), -1 a

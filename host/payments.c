@@ -214,13 +214,7 @@ int payments_apply(PGconn *c, const char *kiosk_id, const struct wire_payment *p
 	}
 	json_builder_end_array(b);
 	json_builder_end_object(b);
-	JsonNode *root = json_builder_get_root(b);
-	JsonGenerator *gen = json_generator_new();
-	json_generator_set_root(gen, root);
-	char *text = json_generator_to_data(gen, NULL);
-	g_object_unref(gen);
-	json_node_unref(root);
-	g_object_unref(b);
+	char *text = reply_json_text(b);
 	const char *pi[] = {p->tx_uuid, kiosk_id, source, request, text};
 	if (hdb_query(c,
 		      "INSERT INTO fee_payment (tx_uuid, kiosk_id, source, request, answer)"

@@ -14,18 +14,6 @@
 #include "kiosk/core/log.h"
 #include "kiosk/proof/proof.h"
 
-static char *build_done(JsonBuilder *b)
-{
-	JsonNode *root = json_builder_get_root(b);
-	JsonGenerator *gen = json_generator_new();
-	json_generator_set_root(gen, root);
-	char *text = json_generator_to_data(gen, NULL);
-	g_object_unref(gen);
-	json_node_unref(root);
-	g_object_unref(b);
-	return text;
-}
-
 static void invalid(struct host_reply *reply, const char *fault, const char *reason)
 {
 	JsonBuilder *b = json_builder_new();
@@ -37,7 +25,7 @@ static void invalid(struct host_reply *reply, const char *fault, const char *rea
 	json_builder_set_member_name(b, "reason");
 	json_builder_add_string_value(b, reason);
 	json_builder_end_object(b);
-	reply_json(reply, 200, build_done(b));
+	reply_json(reply, 200, reply_json_text(b));
 }
 
 static void valid(struct host_reply *reply, const struct proof_receipt *r)
@@ -65,7 +53,7 @@ static void valid(struct host_reply *reply, const struct proof_receipt *r)
 			json_builder_add_int_value(b, m[i].v);
 	}
 	json_builder_end_object(b);
-	reply_json(reply, 200, build_done(b));
+	reply_json(reply, 200, reply_json_text(b));
 }
 
 /* The "qr" member of the body, or NULL with the 400 answer set. Borrowed from parser. */

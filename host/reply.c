@@ -35,18 +35,24 @@ void reply_error(struct host_reply *r, unsigned status, const char *code, const 
 	}
 	json_builder_end_object(b);
 	json_builder_end_object(b);
-	JsonNode *root = json_builder_get_root(b);
-	JsonGenerator *gen = json_generator_new();
-	json_generator_set_root(gen, root);
-	reply_json(r, status, json_generator_to_data(gen, NULL));
+	reply_json(r, status, reply_json_text(b));
 	r->etag[0] = '\0';
-	g_object_unref(gen);
-	json_node_unref(root);
-	g_object_unref(b);
 }
 
 void reply_clear(struct host_reply *r)
 {
 	g_free(r->body);
 	memset(r, 0, sizeof(*r));
+}
+
+char *reply_json_text(JsonBuilder *b)
+{
+	JsonNode *root = json_builder_get_root(b);
+	JsonGenerator *gen = json_generator_new();
+	json_generator_set_root(gen, root);
+	char *text = json_generator_to_data(gen, NULL);
+	g_object_unref(gen);
+	json_node_unref(root);
+	g_object_unref(b);
+	return text;
 }

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <json-glib/json-glib.h>
 #include <stdint.h>
 
 struct host_reply {
@@ -18,3 +19,5 @@ void reply_json(struct host_reply *r, unsigned status, char *json);
 void reply_error(struct host_reply *r, unsigned status, const char *code, const char *extra_key, int64_t extra,
 		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void reply_clear(struct host_reply *r);
+/* b's root as JSON text (g_malloc'd, for reply_json or a stored copy); frees b. */
+char *reply_json_text(JsonBuilder *b);

@@ -1,5 +1,6 @@
 /* The host's parsers of request bodies and the Date header (wire.h): json-glib, gint64 only. */
 #include "wire.h"
+#include "reply.h"
 
 #include "kiosk/core/jsonguard.h"
 #include "kiosk/core/vcode.h"
@@ -403,14 +404,7 @@ char *wire_record_json(const struct wire_record *r)
 	json_builder_set_member_name(b, "mac");
 	json_builder_add_string_value(b, r->mac_hex);
 	json_builder_end_object(b);
-	JsonNode *root = json_builder_get_root(b);
-	JsonGenerator *gen = json_generator_new();
-	json_generator_set_root(gen, root);
-	char *text = json_generator_to_data(gen, NULL);
-	g_object_unref(gen);
-	json_node_unref(root);
-	g_object_unref(b);
-	return text;
+	return reply_json_text(b);
 }
 
 /* ---- vouchers ---- */
@@ -581,14 +575,7 @@ char *wire_payment_json(const struct wire_payment *p)
 	}
 	json_builder_end_array(b);
 	json_builder_end_object(b);
-	JsonNode *root = json_builder_get_root(b);
-	JsonGenerator *gen = json_generator_new();
-	json_generator_set_root(gen, root);
-	char *text = json_generator_to_data(gen, NULL);
-	g_object_unref(gen);
-	json_node_unref(root);
-	g_object_unref(b);
-	return text;
+	return reply_json_text(b);
 }
 
 /* ---- heartbeat ---- */
