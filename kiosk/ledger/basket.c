@@ -174,6 +174,15 @@ static int prepare(struct ledger *l, const char *sql, sqlite3_stmt **st, struct 
 	return ledger_sql_fail(l, err, "prepare");
 }
 
+/* A statement on one transaction: sql prepared with ?1 bound to the transaction's id. */
+static int prepare_on_tx(struct ledger *l, const char *sql, int64_t id, sqlite3_stmt **st, struct kio_error *err)
+{
+	int rc = prepare(l, sql, st, err);
+	if (!rc)
+		sqlite3_bind_int64(*st, 1, id);
+	return rc;
+}
+
 /* The first column of sql's one row, with ?1 = a and ?2 = b where the statement has them. */
 static int query_int(struct ledger *l, const char *sql, int64_t a, int64_t b, int64_t *out, const char *what,
 		     struct kio_error *err)
@@ -292,13 +301,12 @@ static int decide_open_lines(struct ledger *l, int64_t id, enum ledger_line_stat
 			     struct kio_error *err)
 {
 	sqlite3_stmt *q = NULL;
-	int rc = prepare(l,
-			 "SELECT n FROM fee_item i WHERE tx_rec = ?1 AND NOT EXISTS"
-			 " (SELECT 1 FROM fee_result r WHERE r.tx_rec = i.tx_rec AND r.n = i.n) ORDER BY n",
-			 &q, err);
+	int rc = prepare_on_tx(l,
+			       "SELECT n FROM fee_item i WHERE tx_rec = ?1 AND NOT EXISTS"
+			       " (SELECT 1 FROM fee_result r WHERE r.tx_rec = i.tx_rec AND r.n = i.n) ORDER BY n",
+			       id, &q, err);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(q, 1, id);
 	int64_t open[LEDGER_BASKET_MAX];
 	size_t count = 0;
 	int step;
@@ -419,13 +427,12 @@ int ledger_basket_lines(struct ledger *l, int64_t tx_id, struct ledger_fee_line 
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = NULL;
-	rc = prepare(l,
-		     "SELECT entity, service, coalesce(reference, ''), coalesce(bill, ''), amount_fils FROM fee_item"
-		     " WHERE tx_rec = ?1 ORDER BY n",
-		     &st, err);
+	rc = prepare_on_tx(l,
+			   "SELECT entity, service, coalesce(reference, ''), coalesce(bill, ''), amount_fils"
+			   " FROM fee_item WHERE tx_rec = ?1 ORDER BY n",
+			   tx_id, &st, err);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, tx_id);
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == max) {
@@ -543,13 +550,13 @@ int ledger_basket_line_result(struct ledger *l, int64_t tx_id, int n, enum ledge
 		goto out_rollback;
 	}
 	sqlite3_stmt *q = NULL;
-	rc = prepare(l,
-		     "SELECT r.status, coalesce(r.host_ref, ''), i.amount_fils FROM fee_item i LEFT JOIN fee_result r"
-		     " ON r.tx_rec = i.tx_rec AND r.n = i.n WHERE i.tx_rec = ?1 AND i.n = ?2",
-		     &q, err);
+	rc = prepare_on_tx(l,
+			   "SELECT r.status, coalesce(r.host_ref, ''), i.amount_fils FROM fee_item i"
+			   " LEFT JOIN fee_result r ON r.tx_rec = i.tx_rec AND r.n = i.n"
+			   " WHERE i.tx_rec = ?1 AND i.n = ?2",
+			   tx_id, &q, err);
 	if (rc)
 		goto out_rollback;
-	sqlite3_bind_int64(q, 1, tx_id);
 	sqlite3_bind_int64(q, 2, n);
 	char had[16] = "", had_ref[65] = "";
 	int64_t amount = 0;
@@ -718,13 +725,13 @@ int ledger_basket_end_get(struct ledger *l, int64_t tx_id, struct ledger_basket_
 	out->lines_fils = m.settled;
 	out->rest_fils = m.paid - m.settled;
 	sqlite3_stmt *st = NULL;
-	rc = prepare(l,
-		     "SELECT 1, card, 0 FROM tx_item WHERE tx_rec = ?1 AND kind = 'topup' AND amount_fils IS NOT NULL"
-		     " UNION ALL SELECT 2, code, expires_s FROM voucher_issue WHERE tx_rec = ?1",
-		     &st, err);
+	rc = prepare_on_tx(l,
+			   "SELECT 1, card, 0 FROM tx_item WHERE tx_rec = ?1 AND kind = 'topup'"
+			   " AND amount_fils IS NOT NULL"
+			   " UNION ALL SELECT 2, code, expires_s FROM voucher_issue WHERE tx_rec = ?1",
+			   tx_id, &st, err);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, tx_id);
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *text = (const char *)sqlite3_column_text(st, 1);
