@@ -59,9 +59,13 @@ static const bool bad_json[CORE_JSON_FAULT_COUNT] = {
 };
 
 /* The document's top object. json-glib reads the bytes with their length; a body the guard
- * refuses (above) or that is not an object is refused before any member is read. Caller unrefs the parser (it owns the object). */
-static JsonObject *load_object(const char *buf, size_t len, JsonParser **parser, struct wire_error *err)
+ * refuses (above) or that is not an object is refused before any member is read. Caller unrefs the parser (it owns the object).
+ * Every parser starts here, so out (out_size bytes) and err are cleared first. */
+static JsonObject *load_object(const char *buf, size_t len, void *out, size_t out_size, JsonParser **parser,
+			       struct wire_error *err)
 {
+	memset(out, 0, out_size);
+	memset(err, 0, sizeof(*err));
 	*parser = json_parser_new_immutable();
 	GError *gerr = NULL;
 	if (len > WIRE_BODY_MAX) {
@@ -346,11 +350,9 @@ void wire_batch_clear(struct wire_batch *b)
 
 int wire_records_parse(const char *buf, size_t len, struct wire_batch *out, struct wire_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	memset(err, 0, sizeof(*err));
 	JsonParser *parser;
 	int rc = -1;
-	JsonObject *o = load_object(buf, len, &parser, err);
+	JsonObject *o = load_object(buf, len, out, sizeof(*out), &parser, err);
 	if (!o)
 		goto out_parser;
 	JsonNode *an = json_object_get_member(o, "records");
@@ -409,24 +411,30 @@ char *wire_record_json(const struct wire_record *r)
 
 /* ---- vouchers ---- */
 
+/* Printable ASCII without spaces (0x21..0x7e), what codes and bill ids are made of. */
+static bool graph_ascii(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x21 || *s > 0x7e)
+			return false;
+	return true;
+}
+
 /* A voucher code is the issuer's: 1 to 64 bytes of printable ASCII (docs/host-api.yaml,
  * VoucherCode); an unknown one is simply not found. */
 static int get_code(JsonObject *o, struct wire_voucher *out, struct wire_error *err)
 {
 	if (get_text(o, "code", 64, out->code, sizeof(out->code), err) != 0)
 		return -1;
-	for (const char *p = out->code; *p; p++)
-		if (*p < 0x21 || *p > 0x7e)
-			return fail(err, WIRE_BAD_REQUEST, 0, "'code' may hold only printable ASCII without spaces");
+	if (!graph_ascii(out->code))
+		return fail(err, WIRE_BAD_REQUEST, 0, "'code' may hold only printable ASCII without spaces");
 	return 0;
 }
 
 int wire_voucher_validate_parse(const char *buf, size_t len, struct wire_voucher *out, struct wire_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	memset(err, 0, sizeof(*err));
 	JsonParser *parser;
-	JsonObject *o = load_object(buf, len, &parser, err);
+	JsonObject *o = load_object(buf, len, out, sizeof(*out), &parser, err);
 	int rc = o ? get_code(o, out, err) : -1;
 	g_object_unref(parser);
 	return rc;
@@ -434,10 +442,8 @@ int wire_voucher_validate_parse(const char *buf, size_t len, struct wire_voucher
 
 int wire_voucher_redeem_parse(const char *buf, size_t len, struct wire_voucher *out, struct wire_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	memset(err, 0, sizeof(*err));
 	JsonParser *parser;
-	JsonObject *o = load_object(buf, len, &parser, err);
+	JsonObject *o = load_object(buf, len, out, sizeof(*out), &parser, err);
 	int rc = -1;
 	if (!o || get_code(o, out, err) != 0 ||
 	    get_text(o, "redemption_id", 36, out->redemption_id, sizeof(out->redemption_id), err) != 0 ||
@@ -497,9 +503,8 @@ static int pay_line_parse(JsonNode *node, size_t k, struct wire_pay_line *l, str
 		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: entity and service are [a-z0-9_-]", k);
 	if (!charset_ok(l->reference, ref_set))
 		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: a reference is [A-Za-z0-9-]", k);
-	for (const char *c = l->bill; *c; c++)
-		if (*c < 0x21 || *c > 0x7e)
-			return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: a bill id is printable ASCII without spaces", k);
+	if (!graph_ascii(l->bill))
+		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: a bill id is printable ASCII without spaces", k);
 	if (l->amount_fils < 1 || l->amount_fils > WIRE_FILS_MAX)
 		return fail(err, WIRE_BAD_REQUEST, 0, "lines[%zu]: amount_fils must be 1 to %" PRId64, k, WIRE_FILS_MAX);
 	return 0;
@@ -507,10 +512,8 @@ static int pay_line_parse(JsonNode *node, size_t k, struct wire_pay_line *l, str
 
 int wire_payment_parse(const char *buf, size_t len, struct wire_payment *out, struct wire_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	memset(err, 0, sizeof(*err));
 	JsonParser *parser;
-	JsonObject *o = load_object(buf, len, &parser, err);
+	JsonObject *o = load_object(buf, len, out, sizeof(*out), &parser, err);
 	int rc = -1;
 	if (!o || get_text(o, "tx_uuid", 36, out->tx_uuid, sizeof(out->tx_uuid), err) != 0)
 		goto out_parser;
@@ -588,10 +591,8 @@ void wire_heartbeat_clear(struct wire_heartbeat *hb)
 
 int wire_heartbeat_parse(const char *buf, size_t len, struct wire_heartbeat *out, struct wire_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	memset(err, 0, sizeof(*err));
 	JsonParser *parser;
-	JsonObject *o = load_object(buf, len, &parser, err);
+	JsonObject *o = load_object(buf, len, out, sizeof(*out), &parser, err);
 	int rc = -1;
 	JsonBuilder *b = NULL;
 	if (!o || get_text(o, "version", 32, out->version, sizeof(out->version), err) != 0 ||
