@@ -11,7 +11,8 @@
  *  2. Ids are [a-z0-9-]{1,32}; entity ids and service ids are unique in the whole catalogue
  *     (a service's screen id is fees.service.<id>, global); a file holds one entity whose id
  *     is the file's name.
- *  3. Names: both languages, 1..CAT_NAME_MAX bytes of UTF-8, no control characters.
+ *  3. Names: both languages, 1..CAT_NAME_MAX bytes of UTF-8, no control characters, no bidi
+ *     override, embedding or isolate (U+202A-202E, U+2066-2069; the marks are allowed).
  *  4. Money is integer fils in 1..CAT_AMOUNT_MAX_FILS; an open amount has min <= max and a
  *     step dividing max - min, so "up" from the minimum lands on the maximum exactly.
  *  5. An inquiry needs the host and a reference (the host looks the reference up).
@@ -110,6 +111,16 @@ static int name_ok(const char *s, const char *ctx, const char *what, struct kio_
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return kio_fail(err, KIO_ERR_INVALID, "%s: %s has a control character at byte %zu", ctx, what, i);
+	/* Rule 3's bidi part: an override, embedding or isolate left open in a name reorders
+	 * everything after it on the line it is printed or drawn on (the receipt's amount
+	 * included). The marks (U+200E, U+200F, U+061C) only steer the neutrals next to them
+	 * and Arabic text needs them, so they stay. */
+	for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+		gunichar u = g_utf8_get_char(p);
+		if ((u >= 0x202A && u <= 0x202E) || (u >= 0x2066 && u <= 0x2069))
+			return kio_fail(err, KIO_ERR_INVALID, "%s: %s has a bidi control (U+%04X) at byte %zu", ctx,
+					what, (unsigned)u, (size_t)(p - s));
+	}
 	return 0;
 }
 
