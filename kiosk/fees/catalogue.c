@@ -22,6 +22,7 @@
 #define LOG_MODULE "catalogue"
 #include "catalogue.h"
 
+#include "kiosk/core/infile.h"
 #include "kiosk/core/jsonguard.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
@@ -665,22 +666,17 @@ static int by_name(const void *a, const void *b) { return strcmp(*(char *const *
 static int read_file(const char *path, const char *name, char **buf, size_t *len, struct kio_error *err)
 {
 	*buf = NULL;
-	/* O_NONBLOCK: a FIFO named *.json must be refused below, not waited on (an open for
-	 * reading blocks until a writer comes: the kiosk's start would hang). A regular file's
-	 * reads ignore it. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return kio_fail(err, KIO_ERR_IO, "%s: cannot open: %s", name, strerror(errno));
+	/* A FIFO named *.json is refused, not waited on (core_infile_open): the kiosk's start
+	 * would hang. The file was just listed: gone now is a fault, not "no catalogue". */
 	struct stat st;
+	int fd = core_infile_open(path, name, 0, &st, err);
+	if (fd < 0) {
+		int code = fd == KIO_ERR_NOT_FOUND ? KIO_ERR_IO : fd;
+		if (err)
+			err->code = code;
+		return code;
+	}
 	int rc = 0;
-	if (fstat(fd, &st) != 0) {
-		rc = kio_fail(err, KIO_ERR_IO, "%s: cannot stat: %s", name, strerror(errno));
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = kio_fail(err, KIO_ERR_INVALID, "%s: not a regular file", name);
-		goto out_close;
-	}
 	if (st.st_size > CAT_FILE_MAX) {
 		rc = kio_fail(err, KIO_ERR_INVALID, "%s: %jd bytes, above the %d-byte limit", name, (intmax_t)st.st_size,
 			      CAT_FILE_MAX);
