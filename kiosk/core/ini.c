@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "infile.h"
 #include "xmalloc.h"
 
 /* Files larger than this are no configuration: refused rather than read into memory. */
@@ -293,9 +295,17 @@ int core_ini_parse(const char *name, const char *buf, size_t len, struct core_in
 
 int core_ini_load(const char *path, struct core_ini **out, struct kio_error *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return kio_fail(err, errno == ENOENT ? KIO_ERR_NOT_FOUND : KIO_ERR_IO, "%s: %s", path, strerror(errno));
+	/* Through core_infile_open, not fopen: a FIFO named as the configuration would block the
+	 * open until a writer came, and the kiosk's start with it. */
+	struct stat st;
+	int fd = core_infile_open(path, path, 0, &st, err);
+	if (fd < 0)
+		return fd;
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		close(fd);
+		return kio_fail(err, KIO_ERR_IO, "%s: %s", path, strerror(errno));
+	}
 	/* One byte over the cap is enough to know the file is too large. */
 	size_t cap = INI_MAX_BYTES + 1;
 	char *buf = xmalloc(cap);

@@ -11,7 +11,8 @@
  *  2. Ids are [a-z0-9-]{1,32}; entity ids and service ids are unique in the whole catalogue
  *     (a service's screen id is fees.service.<id>, global); a file holds one entity whose id
  *     is the file's name.
- *  3. Names: both languages, 1..CAT_NAME_MAX bytes of UTF-8, no control characters.
+ *  3. Names: both languages, 1..CAT_NAME_MAX bytes of UTF-8, no control characters, no bidi
+ *     override, embedding or isolate (U+202A-202E, U+2066-2069; the marks are allowed).
  *  4. Money is integer fils in 1..CAT_AMOUNT_MAX_FILS; an open amount has min <= max and a
  *     step dividing max - min, so "up" from the minimum lands on the maximum exactly.
  *  5. An inquiry needs the host and a reference (the host looks the reference up).
@@ -21,6 +22,7 @@
 #define LOG_MODULE "catalogue"
 #include "catalogue.h"
 
+#include "kiosk/core/infile.h"
 #include "kiosk/core/jsonguard.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
@@ -110,6 +112,16 @@ static int name_ok(const char *s, const char *ctx, const char *what, struct kio_
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return kio_fail(err, KIO_ERR_INVALID, "%s: %s has a control character at byte %zu", ctx, what, i);
+	/* Rule 3's bidi part: an override, embedding or isolate left open in a name reorders
+	 * everything after it on the line it is printed or drawn on (the receipt's amount
+	 * included). The marks (U+200E, U+200F, U+061C) only steer the neutrals next to them
+	 * and Arabic text needs them, so they stay. */
+	for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+		gunichar u = g_utf8_get_char(p);
+		if ((u >= 0x202A && u <= 0x202E) || (u >= 0x2066 && u <= 0x2069))
+			return kio_fail(err, KIO_ERR_INVALID, "%s: %s has a bidi control (U+%04X) at byte %zu", ctx,
+					what, (unsigned)u, (size_t)(p - s));
+	}
 	return 0;
 }
 
@@ -654,22 +666,17 @@ static int by_name(const void *a, const void *b) { return strcmp(*(char *const *
 static int read_file(const char *path, const char *name, char **buf, size_t *len, struct kio_error *err)
 {
 	*buf = NULL;
-	/* O_NONBLOCK: a FIFO named *.json must be refused below, not waited on (an open for
-	 * reading blocks until a writer comes: the kiosk's start would hang). A regular file's
-	 * reads ignore it. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return kio_fail(err, KIO_ERR_IO, "%s: cannot open: %s", name, strerror(errno));
+	/* A FIFO named *.json is refused, not waited on (core_infile_open): the kiosk's start
+	 * would hang. The file was just listed: gone now is a fault, not "no catalogue". */
 	struct stat st;
+	int fd = core_infile_open(path, name, 0, &st, err);
+	if (fd < 0) {
+		int code = fd == KIO_ERR_NOT_FOUND ? KIO_ERR_IO : fd;
+		if (err)
+			err->code = code;
+		return code;
+	}
 	int rc = 0;
-	if (fstat(fd, &st) != 0) {
-		rc = kio_fail(err, KIO_ERR_IO, "%s: cannot stat: %s", name, strerror(errno));
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = kio_fail(err, KIO_ERR_INVALID, "%s: not a regular file", name);
-		goto out_close;
-	}
 	if (st.st_size > CAT_FILE_MAX) {
 		rc = kio_fail(err, KIO_ERR_INVALID, "%s: %jd bytes, above the %d-byte limit", name, (intmax_t)st.st_size,
 			      CAT_FILE_MAX);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kiosk/core/infile.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 #include "store-priv.h"
@@ -595,20 +596,18 @@ int ledger_secret_read(const char *db_path, bool strict, uint8_t key[LEDGER_KEY_
 {
 	char *path = ledger_secret_path(db_path);
 	int rc = 0;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		rc = kio_fail(err, errno == ENOENT ? KIO_ERR_NOT_FOUND : KIO_ERR_IO, "ledger secret %s: %s", path,
-			      strerror(errno));
-		goto out_free;
-	}
+	/* Not open()ed blocking: a FIFO at the path would hang the kiosk's start (core_infile_open
+	 * refuses it); O_NOFOLLOW: the key is never read through a link someone else placed. */
+	char name[sizeof(err->msg)]; /* a longer one is cut in the message anyway */
+	snprintf(name, sizeof(name), "ledger secret %s", path);
 	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		rc = kio_fail(err, KIO_ERR_IO, "ledger secret %s: %s", path, strerror(errno));
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = kio_fail(err, KIO_ERR_CORRUPT, "ledger secret %s is not a regular file", path);
-		goto out_close;
+	int fd = core_infile_open(path, name, O_NOFOLLOW, &st, err);
+	if (fd < 0) {
+		/* Something else at the secret's path is a damaged store, as before (exit 3). */
+		rc = fd == KIO_ERR_INVALID ? KIO_ERR_CORRUPT : fd;
+		if (err)
+			err->code = rc;
+		goto out_free;
 	}
 	if (strict && (st.st_uid != geteuid() || (st.st_mode & 077) != 0)) {
 		rc = kio_fail(err, KIO_ERR_CORRUPT,

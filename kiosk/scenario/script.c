@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "kiosk/core/infile.h"
 #include "kiosk/core/xmalloc.h"
 
 enum arg_kind { ARG_NONE, ARG_WORD, ARG_STRING, ARG_AED, ARG_SECONDS, ARG_NAME };
@@ -425,9 +427,17 @@ int script_parse(const char *name, const char *text, script_check_fn check, void
 int script_load(const char *path, script_check_fn check, void *check_user, struct script **out,
 		struct kio_error *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return kio_fail(err, errno == ENOENT ? KIO_ERR_NOT_FOUND : KIO_ERR_IO, "%s: %s", path, strerror(errno));
+	/* Through core_infile_open, not fopen: a FIFO named as the scenario would block the run
+	 * at its open instead of failing it. */
+	struct stat st;
+	int fd = core_infile_open(path, path, 0, &st, err);
+	if (fd < 0)
+		return fd;
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		close(fd);
+		return kio_fail(err, KIO_ERR_IO, "%s: %s", path, strerror(errno));
+	}
 	char *text = xmalloc(SCRIPT_MAX_BYTES + 1);
 	size_t n = fread(text, 1, SCRIPT_MAX_BYTES + 1, f);
 	bool read_error = ferror(f);

@@ -5,9 +5,11 @@
 # It runs in WORKDIR, where the kiosk's default database (kiosk.db) and output folder (out)
 # would land, with fixtures for ARGS to name: a-file (a regular file), ro-dir (a folder the
 # kiosk may not write in), a-dir (an empty folder), wide.txt (20,000 x U+FDFD, for
-# `kiosk layout`), @LONG@ (a path of 600 bytes), @NAME250@ (a 250-byte file name). No display:
+# `kiosk layout`), a-fifo and fifo-db.secret (FIFOs: the ledger secret of --db fifo-db),
+# @LONG@ (a path of 600 bytes), @NAME250@ (a 250-byte file name). No display:
 # DISPLAY, WAYLAND_DISPLAY and SDL_VIDEODRIVER are unset. Leading ARGS of the form NAME=VALUE
 # go into the kiosk's environment instead, and @LONG@ in an argument stands for that long path.
+# The kiosk runs under timeout: a run that hangs (an open waiting on a FIFO) fails, exit 124.
 set -u
 kiosk=$(realpath "$1") work=$2 status=$3 want=$4
 shift 4
@@ -15,6 +17,7 @@ rm -rf "$work"
 mkdir -p "$work/ro-dir" "$work/a-dir"
 cd "$work" || exit 1
 echo "not a folder" >a-file
+mkfifo a-fifo fifo-db.secret || exit 1
 printf '\xef\xb7\xbd%.0s' $(seq 1 20000) >wide.txt
 chmod 0555 ro-dir
 long=$(printf 'd%.0s' $(seq 1 600))
@@ -43,7 +46,7 @@ fi
 before=$(find . | sort)
 
 env -u DISPLAY -u WAYLAND_DISPLAY -u SDL_VIDEODRIVER XDG_RUNTIME_DIR="$work" "${vars[@]}" \
-	"${run[@]}" "$kiosk" "${args[@]}" 2>"$work/.stderr" </dev/null
+	"${run[@]}" timeout 20 "$kiosk" "${args[@]}" 2>"$work/.stderr" </dev/null
 got=$?
 msg=$(cat "$work/.stderr")
 rm -f "$work/.stderr"

@@ -268,6 +268,14 @@ static const struct bad_case bad[] = {
 	 "services[2] (cert): name.ar is 162 bytes long, more than 160"},
 	{"empty name", "\"ar\":\"سالك\"", "\"ar\":\"\"", "services[1] (salik): name.ar is empty"},
 	{"control character in a name", "\"en\":\"Salik\"", "\"en\":\"Sa\\tlik\"", "services[1] (salik): name.en has a control character"},
+	/* Bidi overrides, embeddings and isolates reorder the receipt line around the name. */
+	{"bidi override in a name", "\"en\":\"Salik\"", "\"en\":\"Sa\u202elik\"",
+	 "police.json: entities[0] (police): services[1] (salik): name.en has a bidi control (U+202E) at byte 2"},
+	{"bidi embedding in an Arabic name", "\"ar\":\"سالك\"", "\"ar\":\"\u202aسالك\"",
+	 "services[1] (salik): name.ar has a bidi control (U+202A) at byte 0"},
+	{"bidi isolate in an entity name", "Dubai Police", "Dubai \u2068Police", "entities[0] (police): name.en has a bidi control (U+2068)"},
+	{"bidi pop isolate in a reference name", "\"ar\":\"رقم الملف المروري\"", "\"ar\":\"رقم\u2069 الملف المروري\"",
+	 "services[0] (police-fines): reference.name.ar has a bidi control (U+2069)"},
 	{"bad icon name: a path", "\"icon\":\"police.png\"", "\"icon\":\"../police.png\"",
 	 "police.json: entities[0] (police): icon '../police.png' is not a file name"},
 	{"bad icon name: not PNG", "\"icon\":\"police.png\"", "\"icon\":\"police.svg\"", "icon 'police.svg' is not"},
@@ -337,6 +345,30 @@ static void test_good_template(void)
 }
 
 /* Across files: the name rule, the global service ids, the folder itself. */
+/* The bidi marks (LRM, RLM, ALM) only set the direction of neutral characters next to them
+ * and cannot reorder the rest of a receipt line: Arabic text uses them, the loader keeps them. */
+static void test_bidi_marks(void)
+{
+	char *t1 = edit("\"en\":\"Salik\"", "\"en\":\"Salik\u200e\"");
+	char *t2 = edit("\"ar\":\"سالك\"", "\"ar\":\"سالك\u200f\u061c\"");
+	char *texts[] = {t1, t2};
+	for (size_t i = 0; i < G_N_ELEMENTS(texts); i++) {
+		char *dir = tmp_dir();
+		put(dir, "police.json", texts[i], -1);
+		struct catalogue *c = NULL;
+		struct kio_error err = {0};
+		int rc = catalogue_load_dir(dir, &c, &err);
+		if (rc)
+			g_error("a bidi mark refused: %s", err.msg);
+		g_assert_nonnull(c);
+		catalogue_free(c);
+		rm_tree(dir);
+		g_free(dir);
+	}
+	g_free(t1);
+	g_free(t2);
+}
+
 static void test_bad_dir(void)
 {
 	struct catalogue *c = NULL;
@@ -804,6 +836,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/catalogue/version", test_version);
 	g_test_add_func("/catalogue/good-template", test_good_template);
 	g_test_add_func("/catalogue/bad-dir", test_bad_dir);
+	g_test_add_func("/catalogue/bidi-marks", test_bidi_marks);
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		char *path = g_strdup_printf("/catalogue/bad/%s", bad[i].what);
 		g_test_add_data_func(path, &bad[i], test_bad);

@@ -2,6 +2,9 @@
  * fault in a file is refused with "file:line: key: reason", and nothing after a fault is read
  * as if it were fine. */
 #include <glib.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -299,9 +302,31 @@ static void test_ini_entries(void)
 	core_ini_free(ini);
 }
 
+/* A FIFO named as the configuration: refused at once (not a regular file), not waited on
+ * for a writer, which would hang the kiosk's start. alarm(): a hang fails the test. */
+static void test_ini_fifo(void)
+{
+	char *dir = g_dir_make_tmp("kiosk-ini-fifo-XXXXXX", NULL);
+	g_assert_nonnull(dir);
+	char *path = g_build_filename(dir, "k.ini", NULL);
+	g_assert_cmpint(mkfifo(path, 0600), ==, 0);
+	struct core_ini *ini = NULL;
+	struct kio_error err = {0};
+	alarm(10);
+	g_assert_cmpint(core_ini_load(path, &ini, &err), ==, KIO_ERR_INVALID);
+	alarm(0);
+	g_assert_null(ini);
+	g_assert_nonnull(strstr(err.msg, "k.ini: not a regular file"));
+	g_assert_cmpint(g_unlink(path), ==, 0);
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+	g_free(path);
+	g_free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/config/ini-fifo", test_ini_fifo);
 	g_test_add_func("/config/nul-byte", test_nul_byte);
 	g_test_add_func("/config/repeats", test_repeats);
 	g_test_add_func("/config/escapes-and-controls", test_escapes_and_controls);

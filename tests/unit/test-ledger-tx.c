@@ -686,6 +686,29 @@ static void test_secret_file(void)
 	lfix_remove_db(f.path);
 }
 
+/* A FIFO at the secret's path: refused at once as not a regular file, never opened blocking
+ * (that would hang the kiosk's start until a writer came). alarm(): a hang fails the test. */
+static void test_secret_fifo(void)
+{
+	char *dir = g_dir_make_tmp("kiosk-secret-fifo-XXXXXX", NULL);
+	g_assert_nonnull(dir);
+	char *db = g_build_filename(dir, "k.db", NULL);
+	char *ks = ledger_secret_path(db);
+	g_assert_cmpint(mkfifo(ks, 0600), ==, 0);
+	uint8_t key[LEDGER_KEY_BYTES];
+	struct kio_error err = {0};
+	alarm(10);
+	g_assert_cmpint(ledger_secret_read(db, false, key, &err), ==, KIO_ERR_CORRUPT);
+	g_assert_cmpint(ledger_secret_read(db, true, key, &err), ==, KIO_ERR_CORRUPT);
+	alarm(0);
+	g_assert_nonnull(strstr(err.msg, "k.db.secret: not a regular file"));
+	g_assert_cmpint(g_unlink(ks), ==, 0);
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+	g_free(ks);
+	g_free(db);
+	g_free(dir);
+}
+
 /* The kiosk does not append onto a chain cut at its end or without its head: ledger_open
  * refuses it (a verify would), and a missing secret is not recreated for it either. */
 static void test_open_refuses_broken_head(void)
@@ -1096,6 +1119,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ledger-tx/nested-write", test_nested_write);
 	g_test_add_func("/ledger-chain/verify-tamper", test_chain_verify_tamper);
 	g_test_add_func("/ledger-chain/secret-file", test_secret_file);
+	g_test_add_func("/ledger-chain/secret-fifo", test_secret_fifo);
 	g_test_add_func("/ledger-chain/secret-and-since-parse", test_secret_parse);
 	g_test_add_func("/ledger-chain/open-refuses-broken-head", test_open_refuses_broken_head);
 	g_test_add_func("/ledger-export/reads-back", test_export_reads_back);

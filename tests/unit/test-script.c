@@ -2,6 +2,8 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kiosk/scenario/runner.h"
 #include "kiosk/scenario/script.h"
@@ -265,6 +267,27 @@ static void test_load_missing_file(void)
 	g_assert_nonnull(strstr(err.msg, "/nonexistent/x.scenario"));
 }
 
+/* A FIFO named as the scenario: refused at once, not waited on for a writer. alarm(): a
+ * hang fails the test. */
+static void test_load_fifo(void)
+{
+	char *dir = g_dir_make_tmp("kiosk-script-fifo-XXXXXX", NULL);
+	g_assert_nonnull(dir);
+	char *path = g_build_filename(dir, "x.scenario", NULL);
+	g_assert_cmpint(mkfifo(path, 0600), ==, 0);
+	struct script *s = NULL;
+	struct kio_error err = {0};
+	alarm(10);
+	g_assert_cmpint(script_load(path, NULL, NULL, &s, &err), ==, KIO_ERR_INVALID);
+	alarm(0);
+	g_assert_null(s);
+	g_assert_nonnull(strstr(err.msg, "x.scenario: not a regular file"));
+	g_unlink(path);
+	g_rmdir(dir);
+	g_free(path);
+	g_free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -273,6 +296,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/script/device-names", test_device_names);
 	g_test_add_func("/script/errors", test_errors_name_file_and_line);
 	g_test_add_func("/script/missing-file", test_load_missing_file);
+	g_test_add_func("/script/fifo", test_load_fifo);
 	g_test_add_func("/script/invalid-utf8", test_invalid_utf8);
 	g_test_add_func("/script/bom-and-invisible-characters", test_bom_and_invisible_characters);
 	g_test_add_func("/script/device-commands-need-simulation", test_device_commands_need_simulation);

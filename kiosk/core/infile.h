@@ -1,0 +1,21 @@
+/*
+ * Opening a file the kiosk reads at start-up (configuration, catalogue, ledger secret,
+ * scenario) so that what sits at the path cannot hang it: a FIFO or a device there is
+ * refused with a clear error instead of being waited on.
+ */
+#pragma once
+
+#include <sys/stat.h>
+
+#include "err.h"
+
+/*
+ * Opens path for reading with O_NONBLOCK (opening a FIFO for reading otherwise blocks until a
+ * writer comes) and O_CLOEXEC, plus `flags` (O_NOFOLLOW where a symbolic link must not be
+ * followed), then fstat()s the open file (no race with a swap of the path) and refuses
+ * anything that is not a regular file. Returns the descriptor (reads on a regular file ignore
+ * O_NONBLOCK) with *st filled, or a negative kio_err with err "NAME: reason":
+ * KIO_ERR_NOT_FOUND if the path does not exist, KIO_ERR_INVALID if it is not a regular file,
+ * KIO_ERR_IO otherwise.
+ */
+int core_infile_open(const char *path, const char *name, int flags, struct stat *st, struct kio_error *err);
