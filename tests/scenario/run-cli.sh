@@ -46,7 +46,7 @@ fi
 before=$(find . | sort)
 
 env -u DISPLAY -u WAYLAND_DISPLAY -u SDL_VIDEODRIVER XDG_RUNTIME_DIR="$work" "${vars[@]}" \
-	"${run[@]}" timeout 20 "$kiosk" "${args[@]}" 2>"$work/.stderr" </dev/null
+	timeout 20 "${run[@]}" "$kiosk" "${args[@]}" 2>"$work/.stderr" </dev/null
 got=$?
 msg=$(cat "$work/.stderr")
 rm -f "$work/.stderr"
