@@ -88,8 +88,8 @@ struct ledger_basket_end { int64_t paid_fils, lines_fils, rest_fils; enum ledger
  * `unpaid`, the rest goes to the card (a topup item) or a new voucher (vcode_generate, expiry
  * now + voucher_days), then tx_end completed + outbox, all one commit. Every redemption intent
  * not booked gets a voucher_void record in the same commit, so the host, applying the
- * transaction's records, gives the voucher its value back (basket.c invariant 15); a
- * cancelled transaction with voids gets its outbox row too, to carry them.
+ * transaction's records (the sync sends every chained record, cancelled transactions' too),
+ * gives the voucher its value back (basket.c invariant 15).
  * `to` and card/voucher_days matter only when a rest is left: LEDGER_REST_NONE then, a card
  * that is not 16 digits, or voucher_days outside 1..3650 are KIO_ERR_INVALID and nothing is
  * written. *out (may be NULL) is ledger_basket_end_get's. KIO_ERR_INVALID when not an open

@@ -120,8 +120,9 @@ static void child_day(const char *path, struct killer *killer)
 	CHILD_CHECK(vcode_generate(code) == 0);
 	struct ledger_tx tx;
 	CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &tx, &err) == 0);
-	CHILD_CHECK(ledger_basket_voucher_paid(k.l, tx.id, code, "5a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d", 20000, NOW,
-					       &err) == 0);
+	char rid[37];
+	CHILD_CHECK(ledger_basket_voucher_intent(k.l, tx.id, code, 20000, NOW, rid, &err) == 0);
+	CHILD_CHECK(ledger_basket_voucher_paid(k.l, tx.id, code, rid, 20000, NOW, &err) == 0);
 	child_note(&k, 50000);
 	child_note(&k, 20000);
 	CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 1, LEDGER_LINE_PAID, "P-1", NOW, &err) == 0);
