@@ -28,6 +28,8 @@
  *   step        input            guard                            next (function)
  *   CODE        key d            fewer than 16 digits typed       CODE, verdict anew (on_code)
  *   CODE        del, clear                                        CODE, verdict anew (on_code)
+ *   CODE        redeem           vcode_parse ok, this code has    REDEEMING, ask REDEEM again
+ *                                an intent neither booked nor void  (resume_pending, invariant 4)
  *   CODE        redeem           vcode_parse ok                   VALIDATING, ask VALIDATE
  *   CODE        redeem           not ok                           CODE (KIO_ERR_INVALID)
  *   CODE        back                                              over, BACK
@@ -37,6 +39,7 @@
  *   VALIDATING  refused, mismatch, anything else                  CODE, voucher.host-error
  *   VALIDATING  give-up                                           CODE, voucher.needs-host
  *   VALIDATING  back                                              CODE (a late answer moves nothing)
+ *   VALIDATING  key, del, clear, redeem                           VALIDATING (KIO_ERR_INVALID)
  *   VALID       redeem           intent committed                 REDEEMING, ask REDEEM (on_redeem)
  *   VALID       redeem           the basket has too many intents  CODE, voucher.too-many
  *   VALID       redeem           the intent write fails           over, OUT_OF_SERVICE
@@ -61,9 +64,10 @@
  *     basket in REDEEMING; if it must (idle), it gives up first (sync_ask_give_up, then
  *     VPAY_IN_GIVE_UP).
  *  4. A redemption the host never confirmed (refused, or given up) is not retried under a new
- *     id: the same code typed again in the same basket reuses the unbooked intent's
- *     redemption_id (the host's answer to it again), and the basket's close or recovery voids
- *     whatever is still unbooked so the host gives the value back.
+ *     id: redeem with the same code again in the same basket goes straight to REDEEMING with
+ *     the unbooked intent's redemption_id and value (the host answers it once: validating
+ *     first would say "spent" for a redemption it holds), and the basket's close or recovery
+ *     voids whatever is still unbooked so the host gives the value back.
  *  5. A voucher is one-time: the whole value the host gave at VALIDATING is redeemed, and
  *     paid_fils is what the ledger booked (the host's redeemed_fils equals the ask, the wire
  *     parser holds that). What exceeds the remaining due is the basket's rest (a new voucher or
