@@ -75,6 +75,22 @@
  *  6. Only the step waiting for an answer takes it: a VALID answer in VALIDATING, a REDEEMED
  *     answer in REDEEMING; a late answer to an abandoned ask changes nothing.
  *
+ * Embedding (the fees flow and the app; kiosk/screens/vpay.h draws the page):
+ *   start    pay.voucher with the basket open: ledger_basket_due(l, tx, &due, &paid), then
+ *            vpay_new(l, tx, due - paid, &v) (remaining > 0); show scr_vpay_build(app, page, &view).
+ *   taps     key.N: VPAY_IN_KEY with digit; key.del: DEL; key.clear: CLEAR; voucher.redeem:
+ *            REDEEM; voucher.back: BACK. A step's KIO_ERR_BUSY/INVALID changes nothing.
+ *   asks     after every step read vpay_view: ask VALIDATE → sync_voucher_ask(s, view.code);
+ *            ask REDEEM → sync_voucher_redeem(s, view.code, view.redemption_id, <the basket's
+ *            ledger_tx.uuid>, view.amount_fils); then vpay_ask_sent(v). Hand the polled
+ *            answers in as VPAY_IN_VALID (.valid) and VPAY_IN_REDEEMED (.redeem), only for the
+ *            ask this machine made (the result's ask id).
+ *   leaving  over: PAID → re-read ledger_basket_due (paid now includes paid_fils; a voucher
+ *            worth more than the due leaves a rest, which the change step sends to a card or a
+ *            new voucher); BACK → the pay screen; OUT_OF_SERVICE → out of service.
+ *            vpay_free. In REDEEMING nothing may close the basket (invariant 3): on idle or
+ *            cancel there, sync_ask_give_up(s, ask) and VPAY_IN_GIVE_UP first.
+ *
  * Kill points (ledger_checkpoint, in basket.c): voucher-intent-written, voucher-intent (the
  * intent committed, nothing asked yet), then voucher-paid-written, voucher-paid.
  *
