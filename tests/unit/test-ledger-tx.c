@@ -427,6 +427,75 @@ static void test_receipt_failed(void)
 	lfix_free(&f);
 }
 
+/* recovery.c invariant 8: a recovered receipt given up is no longer due, says when and why
+ * across a restart, is given up once, and never once printed. */
+static void test_receipt_given_up(void)
+{
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
+	struct kio_error err = {0};
+	struct ledger_tx tx;
+	int64_t ids3[3];
+	for (int k = 0; k < 3; k++) {
+		open_topup(&f, &tx);
+		insert_note(&f, 10000, true);
+		struct ledger_tx *list = NULL;
+		size_t n = 0;
+		g_assert_cmpint(ledger_tx_recover(f.l, NOW + 10 * k, &list, &n, &err), ==, 0);
+		free(list);
+		ids3[k] = tx.id;
+	}
+	int64_t *ids = NULL;
+	size_t n = 0;
+	g_assert_cmpint(ledger_receipts_due(f.l, &ids, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 3);
+	free(ids);
+	g_assert_cmpint(ledger_receipt_give_up(f.l, ids3[0], NOW + 50, "", &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(ledger_receipt_give_up(f.l, 999, NOW + 50, "why", &err), ==, KIO_ERR_NOT_FOUND);
+	/* Never sent (it cannot be drawn); control bytes in the reason do not reach the list. */
+	g_assert_cmpint(ledger_receipt_give_up(f.l, ids3[0], NOW + 50, "cannot be drawn:\nbad", &err), ==, 0);
+	/* Sent and failed, then given up. */
+	g_assert_cmpint(ledger_receipt_sent(f.l, ids3[1], NOW + 60, NULL, &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_failed(f.l, ids3[1], NOW + 61, &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_give_up(f.l, ids3[1], NOW + 62, "sent 1 times", &err), ==, 0);
+	/* Printed: giving it up changes nothing. */
+	g_assert_cmpint(ledger_receipt_printed(f.l, ids3[2], NOW + 70, &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_give_up(f.l, ids3[2], NOW + 71, "late", &err), ==, 0);
+	lfix_close(&f);
+	lfix_open(&f);
+	g_assert_cmpint(ledger_receipts_due(f.l, &ids, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 0);
+	struct ledger_receipt rc;
+	g_assert_cmpint(ledger_receipt_get(f.l, ids3[0], &rc, &err), ==, 0);
+	g_assert_cmpint(rc.given_up_s, ==, NOW + 50);
+	g_assert_cmpstr(rc.given_up_why, ==, "cannot be drawn: bad");
+	g_assert_cmpint(rc.printed_s, ==, 0);
+	/* Given up once: a second give-up keeps the first's time and reason. */
+	g_assert_cmpint(ledger_receipt_give_up(f.l, ids3[1], NOW + 80, "again", &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_get(f.l, ids3[1], &rc, &err), ==, 0);
+	g_assert_cmpint(rc.sends, ==, 1);
+	g_assert_cmpint(rc.failed_s, ==, NOW + 61);
+	g_assert_cmpint(rc.given_up_s, ==, NOW + 62);
+	g_assert_cmpstr(rc.given_up_why, ==, "sent 1 times");
+	g_assert_cmpint(ledger_receipt_get(f.l, ids3[2], &rc, &err), ==, 0);
+	g_assert_cmpint(rc.given_up_s, ==, 0);
+	g_assert_cmpint(rc.printed_s, ==, NOW + 70);
+	/* A technician who prints it by hand later: it may still be recorded printed. */
+	g_assert_cmpint(ledger_receipt_printed(f.l, ids3[0], NOW + 90, &err), ==, 0);
+
+	sqlite3 *db = NULL;
+	g_assert_cmpint(sqlite3_open(f.path, &db), ==, SQLITE_OK);
+	char *msg = lfix_exec_fails(db, "UPDATE receipt SET given_up_s = 1");
+	g_assert_nonnull(strstr(msg, "a receipt is given up once"));
+	g_free(msg);
+	msg = lfix_exec_fails(db, "UPDATE receipt SET given_up_why = 'other' WHERE given_up_s IS NOT NULL");
+	g_assert_nonnull(strstr(msg, "a receipt is given up once"));
+	g_free(msg);
+	sqlite3_close(db);
+	assert_holds(f.l);
+	lfix_free(&f);
+}
+
 static void test_receipts_due(void)
 {
 	struct lfix f;
@@ -1116,6 +1185,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ledger-tx/notes-by-denom", test_notes_by_denom);
 	g_test_add_func("/ledger-tx/receipts-due", test_receipts_due);
 	g_test_add_func("/ledger-tx/receipt-failed", test_receipt_failed);
+	g_test_add_func("/ledger-tx/receipt-given-up", test_receipt_given_up);
 	g_test_add_func("/ledger-tx/nested-write", test_nested_write);
 	g_test_add_func("/ledger-chain/verify-tamper", test_chain_verify_tamper);
 	g_test_add_func("/ledger-chain/secret-file", test_secret_file);
