@@ -14,6 +14,7 @@
 #include "export.h"
 #include "kiosk/core/cli.h"
 #include "kiosk/core/config.h"
+#include "kiosk/core/infile.h"
 #include "prune.h"
 
 static void usage(FILE *out)
@@ -82,6 +83,12 @@ static int receipts_main(const char *db_path)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc = 3;
+	struct kio_error err = {0};
+	/* SQLite's read-only open of a FIFO would wait for a writer. */
+	if (core_infile_regular(db_path, db_path, &err) != 0) {
+		fprintf(stderr, "kiosk ledger receipts: database %s\n", err.msg);
+		goto out_close;
+	}
 	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		fprintf(stderr, "kiosk ledger receipts: database %s: %s\n", db_path, db ? sqlite3_errmsg(db) : "cannot open");
 		goto out_close;
