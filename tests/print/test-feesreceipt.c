@@ -35,31 +35,13 @@ static struct catalogue *cat;
 static struct core_config cfg;
 static const char *out_dir = ".", *kiosk_exe;
 
-static void credit_note(struct lfix *f, int64_t value_fils)
-{
-	struct kio_error err = {0};
-	struct cash_note note = {.device = DEV, .channel = 4, .value_fils = value_fils, .state = CASH_NOTE_ESCROW,
-				 .counters_known = true};
-	g_assert_cmpint(cash_journal_begin(f->j, &note, &err), ==, 0);
-	g_assert_cmpint(cash_journal_advance(f->j, note.id, CASH_NOTE_ACCEPTED, "kiosk: accept", &err), ==, 0);
-	g_assert_cmpint(cash_journal_advance(f->j, note.id, CASH_NOTE_CREDITED, "poll: NOTE CREDIT", &err), ==, 0);
-	g_assert_cmpint(cash_journal_advance(f->j, note.id, CASH_NOTE_STACKED, "poll: STACKED", &err), ==, 0);
-}
-
-static struct ledger_fee_line line(const char *entity, const char *service, const char *reference, int64_t fils)
-{
-	struct ledger_fee_line l = {.amount_fils = fils};
-	snprintf(l.entity, sizeof(l.entity), "%s", entity);
-	snprintf(l.service, sizeof(l.service), "%s", service);
-	snprintf(l.reference, sizeof(l.reference), "%s", reference);
-	return l;
-}
+static void credit_note(struct lfix *f, int64_t value_fils) { lfix_credit_note(f, DEV, value_fils); }
 
 /* A police fine by traffic file number and a DEWA bill by account number, AED 850.00. */
 static struct ledger_tx open_basket(struct lfix *f)
 {
-	struct ledger_fee_line lines[] = {line("police", "police-fines", "10012345", FINE),
-					  line("dewa", "dewa-bill", "2001234567", BILL)};
+	struct ledger_fee_line lines[] = {lfix_fee_line("police", "police-fines", "10012345", NULL, FINE),
+					  lfix_fee_line("dewa", "dewa-bill", "2001234567", NULL, BILL)};
 	struct ledger_tx tx;
 	struct kio_error err = {0};
 	if (ledger_basket_open(f->l, NOW - 300, "en", lines, 2, &tx, &err) != 0)
@@ -577,7 +559,7 @@ static void test_ten_lines(void)
 	lfix_new(&f, "fees-receipt", NOW - 600);
 	struct ledger_fee_line lines[LEDGER_BASKET_MAX];
 	for (int k = 0; k < LEDGER_BASKET_MAX; k++)
-		lines[k] = line(k % 2 ? "dewa" : "police", k % 2 ? "dewa-bill" : "police-fines", "10012345", 5000);
+		lines[k] = lfix_fee_line(k % 2 ? "dewa" : "police", k % 2 ? "dewa-bill" : "police-fines", "10012345", NULL, 5000);
 	struct ledger_tx tx;
 	struct kio_error err = {0};
 	g_assert_cmpint(ledger_basket_open(f.l, NOW - 300, "ar", lines, LEDGER_BASKET_MAX, &tx, &err), ==, 0);
