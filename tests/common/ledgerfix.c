@@ -153,3 +153,11 @@ char **lfix_census(const char *path, lfix_child_steps steps)
 	g_string_free(names, TRUE);
 	return points;
 }
+
+void lfix_exec_refused(sqlite3 *db, const char *sql, const char *want)
+{
+	char *msg = lfix_exec_fails(db, sql);
+	if (!strstr(msg, want))
+		g_error("%s: refused with \"%s\", not \"%s\"", sql, msg, want);
+	g_free(msg);
+}

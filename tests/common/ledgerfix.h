@@ -20,6 +20,8 @@ void lfix_remove_db(char *path);
 void lfix_exec_ok(sqlite3 *db, const char *sql);
 /* sql must fail: its SQLite error message (caller frees with g_free). */
 char *lfix_exec_fails(sqlite3 *db, const char *sql);
+/* sql must fail with a message holding want (a trigger's refusal). */
+void lfix_exec_refused(sqlite3 *db, const char *sql, const char *want);
 
 struct lfix {
 	char *path;
