@@ -124,14 +124,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int idle_s = argc > 3 ? atoi(argv[3]) : 30;
+	/* The run's own TMPDIR, else this build's folder (BENCH_TMP_DIR, meson): a shared /tmp
+	 * is no place to assume, nor to leave a database in when a run is killed. */
 	const char *tmp = getenv("TMPDIR");
-	char dir[512];
-	snprintf(dir, sizeof(dir), "%s/kiosk-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	char dir[4096 + 32];
+	snprintf(dir, sizeof(dir), "%s/kiosk-bench-XXXXXX", tmp && *tmp ? tmp : BENCH_TMP_DIR);
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;
 	}
-	char report[600], db[600], out[600];
+	char report[sizeof(dir) + 16], db[sizeof(dir) + 16], out[sizeof(dir) + 16];
 	snprintf(report, sizeof(report), "%s/report", dir);
 	snprintf(db, sizeof(db), "%s/kiosk.db", dir);
 	snprintf(out, sizeof(out), "%s/out", dir);

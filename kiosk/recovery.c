@@ -16,6 +16,8 @@
  *         has taken the kiosk out of service)
  *   RECEIPTS ──nothing due (ledger_receipts_due)──► IDLE (no timer: costs nothing)
  *        │     printer OK or WARNING: txreceipt_print(oldest due)──► PRINTING
+ *        ├──── the oldest due was sent RECOVERY_RECEIPT_TRIES times, or cannot be drawn:
+ *        │     ledger_receipt_give_up, logged──► RECEIPTS (the next one, invariant 8)
  *        └──── printer cannot print, or a customer is being served (invariant 5): looks
  *              again every tick and at the printer's next event
  *   PRINTING ──RECEIPT_EV_PRINTED for the job: txreceipt_printed──► RECEIPTS
@@ -26,7 +28,8 @@
  *   phase        what runs                                   function
  *   WAIT_SETTLE  journal and acceptor looked at each tick     settled, on_tick
  *   RECOVER      ledger_tx_recover, a log line per ended tx   recover
- *   RECEIPTS     ledger_receipts_due, txreceipt_print         print_next
+ *   RECEIPTS     ledger_receipts_due, txreceipt_print,        print_next, give_up
+ *                ledger_receipt_give_up
  *   PRINTING     the printer's events                         recovery_on_receipt_event
  *
  * Invariants:
@@ -50,6 +53,14 @@
  *     under them, with their notes still going in.
  *  7. Every transaction receipt the printer reports printed or failed is recorded in the
  *     ledger (txreceipt_printed, txreceipt_failed), recovery's and the done screen's alike.
+ *  8. A receipt that can never print does not hold back the receipts after it: one whose
+ *     records cannot make a receipt (txreceipt_print's KIO_ERR_CORRUPT, _INVALID, _NOT_FOUND:
+ *     the same records give the same answer) is given up at once; one sent
+ *     RECOVERY_RECEIPT_TRIES times without the printer reporting it printed is given up before
+ *     a further send. Given up means recorded in the ledger with why (ledger_receipt_give_up,
+ *     so a restart does not try it again, and `kiosk ledger receipts` lists it) and logged at
+ *     error level naming the transaction: never dropped silently. A printer that cannot print
+ *     at all (offline, busy, out of paper) gives nothing up: every receipt waits for it alike.
  */
 #define LOG_MODULE "recovery"
 #include "kiosk/recovery.h"
@@ -193,6 +204,32 @@ static bool printer_ready(struct recovery *r)
 	return st.state == DEV_STATE_OK || st.state == DEV_STATE_WARNING;
 }
 
+/* Invariant 8: tx's receipt is no longer due; the next tick looks at the one after it. */
+static void give_up(struct recovery *r, int64_t tx, const char *why)
+{
+	struct kio_error err = {0};
+	struct ledger_tx t;
+	int64_t seq = ledger_tx_get(r->ctx.ledger, tx, &t, &err) == 0 ? t.seq : 0;
+	if (ledger_receipt_give_up(r->ctx.ledger, tx, core_clock_wall_s(r->ctx.clock), why, &err) != 0) {
+		/* Not recorded: still due, so it is met again next tick (the store's fault listener
+		 * has said why the store cannot write). */
+		LOG_WARN("recovery receipt of transaction %" PRId64 " cannot be given up yet: %s", seq, err.msg);
+		arm(r, RECOVERY_TICK_MS);
+		return;
+	}
+	LOG_ERR("recovery receipt of transaction %" PRId64 " given up (%s): the receipts after it print; a technician "
+		"finds it with `kiosk ledger receipts` and gives the customer its record from `kiosk ledger export`",
+		seq, why);
+	arm(r, 0);
+}
+
+/* Whether txreceipt_print's error says the receipt itself can never be made (invariant 8),
+ * rather than that the printer or the store cannot take it now. */
+static bool receipt_unprintable(int rc)
+{
+	return rc == KIO_ERR_CORRUPT || rc == KIO_ERR_INVALID || rc == KIO_ERR_NOT_FOUND;
+}
+
 /* RECEIPTS: the oldest receipt due goes to the printer, or the wait goes on. */
 static void print_next(struct recovery *r)
 {
@@ -225,8 +262,29 @@ static void print_next(struct recovery *r)
 		return;
 	}
 	r->waiting_logged = false;
-	if (txreceipt_print(r->ctx.devices, r->ctx.ledger, r->ctx.engine, r->ctx.i18n, r->ctx.cfg, r->ctx.catalogue, tx,
-			    core_clock_wall_s(r->ctx.clock), r->job, &err) != 0) {
+	struct ledger_receipt rec;
+	if (ledger_receipt_get(r->ctx.ledger, tx, &rec, &err) != 0) {
+		LOG_WARN("cannot read the receipt of transaction record %" PRId64 ": %s", tx, err.msg);
+		arm(r, RECOVERY_TICK_MS);
+		return;
+	}
+	if (rec.sends >= RECOVERY_RECEIPT_TRIES) {
+		char why[LEDGER_RECEIPT_WHY_MAX];
+		snprintf(why, sizeof(why), "sent %" PRId64 " times, never reported printed%s", rec.sends,
+			 rec.failed_s ? " (the printer reported it failed)" : "");
+		give_up(r, tx, why);
+		return;
+	}
+	int rc = txreceipt_print(r->ctx.devices, r->ctx.ledger, r->ctx.engine, r->ctx.i18n, r->ctx.cfg,
+				 r->ctx.catalogue, tx, core_clock_wall_s(r->ctx.clock), r->job, &err);
+	if (rc != 0 && receipt_unprintable(rc)) {
+		/* ledger_receipt_give_up keeps what fits of a long message. */
+		char why[LEDGER_RECEIPT_WHY_MAX + sizeof(err.msg)];
+		snprintf(why, sizeof(why), "cannot be drawn: %s", err.msg);
+		give_up(r, tx, why);
+		return;
+	}
+	if (rc != 0) {
 		LOG_WARN("recovery receipt of transaction record %" PRId64 " not sent, trying again: %s", tx, err.msg);
 		arm(r, RECOVERY_TICK_MS);
 		return;

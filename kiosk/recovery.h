@@ -21,6 +21,9 @@
 #include "kiosk/text/text.h"
 /* How often it looks again while it waits for the acceptor or the receipt printer. */
 #define RECOVERY_TICK_MS 500
+/* Sends of one recovery receipt that never printed after which it is given up (recovery.c
+ * invariant 8): the printer reported it failed, or the kiosk died, each time it went out. */
+#define RECOVERY_RECEIPT_TRIES 3
 
 struct catalogue; /* kiosk/fees/catalogue.h */
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kiosk/core/log.h"
+#include "kiosk/core/xmalloc.h"
 #include "kiosk/fees/catalogue.h"
 #include "kiosk/ledger/basket.h"
 #include "kiosk/ledger/tx.h"
@@ -141,6 +142,32 @@ static bool text_printable(const struct cat_text *t)
 	return !i18n_has_bidi_override(t->en) && !i18n_has_bidi_override(t->ar);
 }
 
+/* Every voucher paid into fees transaction tx_id: *out (caller frees) holds *n. The ledger
+ * sets no bound on how many vouchers a basket takes, so neither does the receipt: one that
+ * listed a fixed number could never be printed for a basket paid with more (recovery would
+ * give it up), and the customer would lose the record of what they paid. */
+static int read_vouchers(struct ledger *ledger, int64_t tx_id, struct ledger_voucher_paid **out, size_t *n,
+			 struct kio_error *err)
+{
+	/* ledger_basket_vouchers says KIO_ERR_INVALID for more than max (tx_id is a fees
+	 * transaction: its lines were read): twice the room until they fit. */
+	enum { FIRST = 16, LAST = 1 << 16 };
+	int rc = 0;
+	*out = NULL;
+	for (size_t max = FIRST; max <= LAST; max *= 2) {
+		*out = xrealloc(*out, max * sizeof(**out));
+		rc = ledger_basket_vouchers(ledger, tx_id, *out, max, n, err);
+		if (rc != KIO_ERR_INVALID)
+			break;
+	}
+	if (rc) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 /* A fees transaction's document (print_doc_add_fees), read from the ledger alone: its lines
  * named from the catalogue, their results, the cash by note value, the vouchers paid in, the
  * rest and where it went. A line whose entity or service the catalogue does not know (none
@@ -152,7 +179,8 @@ static int fees_doc(struct ledger *ledger, const struct i18n *i18n, const struct
 {
 	struct ledger_fee_line lines[LEDGER_BASKET_MAX];
 	struct ledger_line_result results[LEDGER_BASKET_MAX];
-	struct ledger_voucher_paid vouchers[TXRECEIPT_VOUCHERS_MAX];
+	struct ledger_voucher_paid *vouchers = NULL;
+	struct print_fees_voucher *pv = NULL;
 	struct ledger_denom denoms[LEDGER_DENOMS_MAX];
 	struct ledger_basket_end end;
 	size_t n = 0, n_results = 0, n_vouchers = 0, n_denoms = 0;
@@ -160,21 +188,25 @@ static int fees_doc(struct ledger *ledger, const struct i18n *i18n, const struct
 	if (!rc)
 		rc = ledger_basket_results(ledger, tx->id, results, LEDGER_BASKET_MAX, &n_results, err);
 	if (!rc)
-		rc = ledger_basket_vouchers(ledger, tx->id, vouchers, TXRECEIPT_VOUCHERS_MAX, &n_vouchers, err);
+		rc = read_vouchers(ledger, tx->id, &vouchers, &n_vouchers, err);
 	if (!rc)
 		rc = ledger_tx_notes_by_denom(ledger, tx->id, denoms, LEDGER_DENOMS_MAX, &n_denoms, err);
 	if (!rc)
 		rc = ledger_basket_end_get(ledger, tx->id, &end, err);
 	if (rc)
-		return rc;
-	if (n_results != n)
-		return kio_fail(err, KIO_ERR_CORRUPT, "receipt: transaction %" PRId64 ": %zu lines, %zu results", tx->seq,
-				n, n_results);
+		goto out_free;
+	if (n_results != n) {
+		rc = kio_fail(err, KIO_ERR_CORRUPT, "receipt: transaction %" PRId64 ": %zu lines, %zu results", tx->seq, n,
+			      n_results);
+		goto out_free;
+	}
 	struct print_fees_line pl[LEDGER_BASKET_MAX];
 	for (size_t k = 0; k < n; k++) {
-		if (!results[k].decided)
-			return kio_fail(err, KIO_ERR_CORRUPT, "receipt: transaction %" PRId64 " ended with line %zu undecided",
-					tx->seq, k + 1);
+		if (!results[k].decided) {
+			rc = kio_fail(err, KIO_ERR_CORRUPT, "receipt: transaction %" PRId64 " ended with line %zu undecided",
+				      tx->seq, k + 1);
+			goto out_free;
+		}
 		const struct cat_entity *e = cat ? catalogue_entity(cat, lines[k].entity) : NULL;
 		const struct cat_service *s = e ? catalogue_service(e, lines[k].service) : NULL;
 		/* A name print_doc_add_fees would refuse (the catalogue loader lets a bidi override
@@ -207,7 +239,7 @@ static int fees_doc(struct ledger *ledger, const struct i18n *i18n, const struct
 	struct print_denom pd[LEDGER_DENOMS_MAX];
 	for (size_t i = 0; i < n_denoms; i++)
 		pd[i] = (struct print_denom){denoms[i].value_fils, denoms[i].count};
-	struct print_fees_voucher pv[TXRECEIPT_VOUCHERS_MAX];
+	pv = xcalloc(n_vouchers ? n_vouchers : 1, sizeof(*pv));
 	for (size_t i = 0; i < n_vouchers; i++)
 		pv[i] = (struct print_fees_voucher){vouchers[i].code, vouchers[i].value_fils};
 	struct print_fees f = {
@@ -237,7 +269,11 @@ static int fees_doc(struct ledger *ledger, const struct i18n *i18n, const struct
 	qr[0] = '\0';
 	if (proof_text(ledger, cfg, tx, end.paid_fils, (int64_t)n, qr, qr_cap))
 		f.proof_qr = qr;
-	return print_doc_add_fees(doc, &f, i18n, err);
+	rc = print_doc_add_fees(doc, &f, i18n, err);
+out_free:
+	free(pv);
+	free(vouchers);
+	return rc;
 }
 
 int txreceipt_doc(struct ledger *ledger, const struct i18n *i18n, const struct core_config *cfg,

@@ -33,8 +33,6 @@
 
 /* Room for the signed record's QR text and its NUL (kiosk/proof: PROOF_QR_TEXT_MAX + 1). */
 #define TXRECEIPT_QR_MAX 513
-/* The most vouchers one fees receipt lists as paid in (a basket takes a handful at most). */
-#define TXRECEIPT_VOUCHERS_MAX 16
 
 struct catalogue;
 struct print_doc;

@@ -22,3 +22,13 @@ int core_infile_open(const char *path, const char *name, int flags, struct stat 
 	}
 	return fd;
 }
+
+int core_infile_regular(const char *path, const char *name, struct kio_error *err)
+{
+	struct stat st;
+	int fd = core_infile_open(path, name, 0, &st, err);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}

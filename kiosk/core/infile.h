@@ -19,3 +19,12 @@
  * KIO_ERR_IO otherwise.
  */
 int core_infile_open(const char *path, const char *name, int flags, struct stat *st, struct kio_error *err);
+
+/*
+ * For a file another library opens by its path (SQLite's database, libcurl's certificates):
+ * 0 when path is a regular file now, else as core_infile_open (nothing left open). It cannot
+ * stop a swap of the path after it answers; it stops a FIFO or a device an operator or a
+ * command line names from blocking that library's own open (a FIFO opened for reading waits
+ * for a writer) or being read as a file.
+ */
+int core_infile_regular(const char *path, const char *name, struct kio_error *err);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <limits.h>
 #include <nettle/hmac.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -725,6 +726,15 @@ int chain_read_begin(const char *db_path, sqlite3 **out, struct ledger_verdict *
 	uint8_t key[LEDGER_KEY_BYTES];
 	int rc = 0;
 	*out = NULL;
+	/* `kiosk ledger verify|export --db`: SQLite's read-only open of a FIFO would wait for a
+	 * writer, so what is at the path is looked at first. */
+	char name[64 + PATH_MAX];
+	snprintf(name, sizeof(name), "database %s", db_path);
+	rc = core_infile_regular(db_path, name, err);
+	if (rc) {
+		rc = KIO_ERR_IO;
+		goto out_close;
+	}
 	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		rc = kio_fail(err, KIO_ERR_IO, "database %s: %s", db_path, db ? sqlite3_errmsg(db) : "cannot open");
 		goto out_close;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "kiosk/core/infile.h"
+
 /* The kiosk may be writing; a read waits for its lock as the kiosk's own reads do. */
 #define QUERY_BUSY_MS 2000
 
@@ -78,6 +80,10 @@ int ledger_query_text(const char *db_path, const char *sql, char *out, size_t ca
 	struct stat st;
 	if (stat(db_path, &st) != 0)
 		return kio_fail(err, KIO_ERR_NOT_FOUND, "%s: no database there", db_path);
+	/* SQLite's read-only open of a FIFO would wait for a writer: refused first. */
+	int rc_file = core_infile_regular(db_path, db_path, err);
+	if (rc_file)
+		return rc_file == KIO_ERR_NOT_FOUND ? rc_file : KIO_ERR_IO;
 	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		rc = kio_fail(err, KIO_ERR_IO, "%s: %s", db_path, db ? sqlite3_errmsg(db) : "cannot open");
 		goto out_close;

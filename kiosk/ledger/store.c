@@ -671,6 +671,17 @@ static const char *const migrations[] = {
 	"    OR EXISTS (SELECT 1 FROM outbox WHERE tx_rec <= OLD.upto)"
 	"    OR EXISTS (SELECT 1 FROM receipt WHERE tx_rec <= OLD.upto)"
 	"  BEGIN SELECT RAISE(ABORT, 'ledger: a prune must remove every record up to its end'); END;",
+	/* 13: a recovery receipt given up (recovery.c invariant 8): one that cannot be drawn from
+	 * its records, or that the printer failed RECOVERY_RECEIPT_TRIES times. It is no longer due,
+	 * so it does not hold back the receipts after it, and stays listed for a technician
+	 * (`kiosk ledger receipts`) with why. Set once, never on a receipt that printed. */
+	"ALTER TABLE receipt ADD COLUMN given_up_s INTEGER;"
+	"ALTER TABLE receipt ADD COLUMN given_up_why TEXT;"
+	"CREATE TRIGGER receipt_given_up_once BEFORE UPDATE OF given_up_s, given_up_why ON receipt"
+	"  WHEN (OLD.given_up_s IS NOT NULL"
+	"    AND (NEW.given_up_s IS NOT OLD.given_up_s OR NEW.given_up_why IS NOT OLD.given_up_why))"
+	"    OR (NEW.given_up_s IS NOT NULL AND (OLD.printed_s IS NOT NULL OR NEW.given_up_why IS NULL))"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger: a receipt is given up once, with why, and never once printed'); END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -1,9 +1,11 @@
-/* `kiosk ledger verify` and `kiosk ledger export`: the audit commands, read-only over a
+/* `kiosk ledger verify`, `export` and `receipts`: the audit commands, read-only over a
  * ledger database a kiosk may be running on; and `kiosk ledger prune`, the retention run by
  * hand on a database no kiosk holds. */
 #include "tool.h"
 
 #include <getopt.h>
+#include <inttypes.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +14,7 @@
 #include "export.h"
 #include "kiosk/core/cli.h"
 #include "kiosk/core/config.h"
+#include "kiosk/core/infile.h"
 #include "prune.h"
 
 static void usage(FILE *out)
@@ -19,6 +22,7 @@ static void usage(FILE *out)
 	fprintf(out, "Usage: kiosk ledger verify --db PATH\n"
 		     "       kiosk ledger export --db PATH [--since REC]\n"
 		     "       kiosk ledger prune --db PATH --config FILE\n"
+		     "       kiosk ledger receipts --db PATH\n"
 		     "\n"
 		     "verify  checks the ledger's chain of records (HMAC-SHA256, key in PATH.secret): exit 0\n"
 		     "        when it holds, 1 naming the first broken record.\n"
@@ -28,6 +32,9 @@ static void usage(FILE *out)
 		     "prune   removes the records the host acknowledged that are older than [host]\n"
 		     "        retention_days of FILE, whole transactions at a time (never an unsynced one);\n"
 		     "        the chain still verifies. Needs the database to itself (no kiosk running).\n"
+		     "receipts lists the receipts of transactions recovery ended that never printed: due (the\n"
+		     "        kiosk prints them when the printer can) or given up (never drawable, or failed\n"
+		     "        by the printer too often: print them by hand from the export), with why.\n"
 		     "\n"
 		     "Exit status: 0 done, 1 the chain is broken, 2 bad arguments, 3 the database or its\n"
 		     "secret cannot be opened (prune: or written).\n");
@@ -69,6 +76,61 @@ static int prune_main(const char *db, const char *config)
 	return 0;
 }
 
+/* `kiosk ledger receipts`: what recovery owes (tx.c, "Receipts"; recovery.c invariant 8), on a
+ * connection of its own opened read-only, so a running kiosk is never disturbed. */
+static int receipts_main(const char *db_path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = 3;
+	struct kio_error err = {0};
+	/* SQLite's read-only open of a FIFO would wait for a writer. */
+	if (core_infile_regular(db_path, db_path, &err) != 0) {
+		fprintf(stderr, "kiosk ledger receipts: database %s\n", err.msg);
+		goto out_close;
+	}
+	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		fprintf(stderr, "kiosk ledger receipts: database %s: %s\n", db_path, db ? sqlite3_errmsg(db) : "cannot open");
+		goto out_close;
+	}
+	sqlite3_busy_timeout(db, 2000);
+	if (sqlite3_prepare_v2(db,
+			       "SELECT t.seq, t.uuid, coalesce(r.sends, 0), coalesce(r.failed_s, 0),"
+			       " coalesce(r.given_up_s, 0), coalesce(r.given_up_why, '')"
+			       " FROM tx_end e JOIN tx t ON t.rec = e.tx_rec LEFT JOIN receipt r ON r.tx_rec = e.tx_rec"
+			       " WHERE e.recovered = 1 AND e.state = 'completed' AND r.printed_s IS NULL ORDER BY e.tx_rec",
+			       -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "kiosk ledger receipts: database %s is not a kiosk ledger of this version: %s\n", db_path,
+			sqlite3_errmsg(db));
+		goto out_close;
+	}
+	int step, due = 0, given_up = 0;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(st, 0), sends = sqlite3_column_int64(st, 2);
+		int64_t failed_s = sqlite3_column_int64(st, 3), given_up_s = sqlite3_column_int64(st, 4);
+		const char *uuid = (const char *)sqlite3_column_text(st, 1);
+		if (given_up_s) {
+			given_up++;
+			printf("TXN-%06" PRId64 " %s given-up at %" PRId64 " after %" PRId64 " sends: %s\n", seq, uuid,
+			       given_up_s, sends, (const char *)sqlite3_column_text(st, 5));
+		} else {
+			due++;
+			printf("TXN-%06" PRId64 " %s due, %" PRId64 " sends%s\n", seq, uuid, sends,
+			       failed_s ? ", the last failed at the printer" : "");
+		}
+	}
+	if (step != SQLITE_DONE) {
+		fprintf(stderr, "kiosk ledger receipts: database %s: %s\n", db_path, sqlite3_errmsg(db));
+		goto out_close;
+	}
+	printf("%s: %d recovery receipts due, %d given up\n", db_path, due, given_up);
+	rc = 0;
+out_close:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
 int ledger_tool_main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
@@ -77,8 +139,9 @@ int ledger_tool_main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	bool verify = strcmp(cmd, "verify") == 0, export = strcmp(cmd, "export") == 0, prune = strcmp(cmd, "prune") == 0;
-	if (!verify && !export && !prune) {
-		fprintf(stderr, "kiosk ledger: unknown command '%s' (verify, export or prune)\n", cmd);
+	bool receipts = strcmp(cmd, "receipts") == 0;
+	if (!verify && !export && !prune && !receipts) {
+		fprintf(stderr, "kiosk ledger: unknown command '%s' (verify, export, prune or receipts)\n", cmd);
 		return 2;
 	}
 	static const struct option opts[] = {
@@ -125,6 +188,8 @@ int ledger_tool_main(int argc, char **argv)
 		return 2;
 	if (prune)
 		return prune_main(db, config);
+	if (receipts)
+		return receipts_main(db);
 	if (verify) {
 		struct ledger_verdict v;
 		if (ledger_verify_file(db, &v, &err) != 0) {

@@ -79,13 +79,17 @@
  *   receipt-failed-written  the printer's failure, not committed: the receipt reads as sent,
  *                        not printed, as before the failure.
  *   receipt-failed       committed: the receipt is known not printed (failed_s).
+ *   receipt-given-up-written  recovery's give-up, not committed: still due, tried again.
+ *   receipt-given-up     committed: no longer due, listed as given up (given_up_s, why).
  *
  * Receipts (migration 5, table receipt; not booked records, so not chained): a row per
  * transaction whose receipt was sent to the printer, counting the sends, and the time the
  * printer reported it printed. The row is committed before the receipt goes out, so a crash
  * between the two reprints it (marked DUPLICATE: the first may have come out) rather than
  * losing it; a crash after it printed and before printed_s commits does the same. A
- * recovered, completed transaction with no printed_s is due (ledger_receipts_due).
+ * recovered, completed transaction with no printed_s is due (ledger_receipts_due), until
+ * recovery gives it up (migration 13, given_up_s and given_up_why): one that can never print
+ * must not hold back the receipts after it (recovery.c invariant 8).
  */
 
 const char *ledger_tx_kind_name(int kind)
@@ -503,8 +507,10 @@ int ledger_tx_notes_by_denom(struct ledger *ledger, int64_t id, struct ledger_de
 }
 
 /* One statement on the receipt row of id, in its own write. */
-static int receipt_write(struct ledger *ledger, int64_t id, int64_t now_s, const char *sql, const char *what,
-			 const char *written, const char *committed, int64_t *sends, struct kio_error *err)
+/* text (may be NULL) is bound to ?3. */
+static int receipt_write(struct ledger *ledger, int64_t id, int64_t now_s, const char *text, const char *sql,
+			 const char *what, const char *written, const char *committed, int64_t *sends,
+			 struct kio_error *err)
 {
 	struct ledger_tx tx;
 	int rc = ledger_tx_get(ledger, id, &tx, err);
@@ -522,6 +528,8 @@ static int receipt_write(struct ledger *ledger, int64_t id, int64_t now_s, const
 		goto out_rollback;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now_s);
+	if (text)
+		sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(ledger, err, what);
 	sqlite3_finalize(st);
 	if (!rc && sends) {
@@ -551,7 +559,7 @@ out_rollback:
 int ledger_receipt_sent(struct ledger *ledger, int64_t id, int64_t now_s, int64_t *sends, struct kio_error *err)
 {
 	int64_t n = 0;
-	int rc = receipt_write(ledger, id, now_s,
+	int rc = receipt_write(ledger, id, now_s, NULL,
 			       "INSERT INTO receipt(tx_rec, sent_s, sends) VALUES (?1, ?2, 1)"
 			       " ON CONFLICT(tx_rec) DO UPDATE SET sent_s = ?2, sends = sends + 1",
 			       "record a receipt sent", "receipt-sent-written", "receipt-sent", &n, err);
@@ -564,7 +572,7 @@ int ledger_receipt_printed(struct ledger *ledger, int64_t id, int64_t now_s, str
 {
 	/* A receipt printed that was never recorded as sent (a build that printed before it
 	 * recorded) still counts as printed. */
-	return receipt_write(ledger, id, now_s,
+	return receipt_write(ledger, id, now_s, NULL,
 			     "INSERT INTO receipt(tx_rec, sent_s, sends, printed_s) VALUES (?1, ?2, 1, ?2)"
 			     " ON CONFLICT(tx_rec) DO UPDATE SET printed_s = ?2 WHERE printed_s IS NULL",
 			     "record a receipt printed", "receipt-printed-written", "receipt-printed", NULL, err);
@@ -574,10 +582,30 @@ int ledger_receipt_failed(struct ledger *ledger, int64_t id, int64_t now_s, stru
 {
 	/* A failure reported for a receipt never recorded as sent still says it did not come
 	 * out; one already printed stays printed (an old job's late word). */
-	return receipt_write(ledger, id, now_s,
+	return receipt_write(ledger, id, now_s, NULL,
 			     "INSERT INTO receipt(tx_rec, sent_s, sends, failed_s) VALUES (?1, ?2, 1, ?2)"
 			     " ON CONFLICT(tx_rec) DO UPDATE SET failed_s = ?2 WHERE printed_s IS NULL",
 			     "record a receipt failed", "receipt-failed-written", "receipt-failed", NULL, err);
+}
+
+int ledger_receipt_give_up(struct ledger *ledger, int64_t id, int64_t now_s, const char *why, struct kio_error *err)
+{
+	if (!why || !why[0])
+		return kio_fail(err, KIO_ERR_INVALID, "ledger: a receipt is given up with a reason");
+	/* The reason is a log line's text: control bytes would break `kiosk ledger receipts`. */
+	char text[LEDGER_RECEIPT_WHY_MAX];
+	size_t k = 0;
+	for (; why[k] && k < sizeof(text) - 1; k++)
+		text[k] = (unsigned char)why[k] < 0x20 || why[k] == 0x7f ? ' ' : why[k];
+	text[k] = '\0';
+	/* A receipt never sent (it could not be drawn) gets its row here, with no send counted:
+	 * sends counts what went to the printer, and 1 is its floor (CHECK), so such a row says
+	 * sent_s = the give-up and sends = 1; given_up_why tells which. */
+	return receipt_write(ledger, id, now_s, text,
+			     "INSERT INTO receipt(tx_rec, sent_s, sends, given_up_s, given_up_why) VALUES (?1, ?2, 1, ?2, ?3)"
+			     " ON CONFLICT(tx_rec) DO UPDATE SET given_up_s = ?2, given_up_why = ?3"
+			     " WHERE printed_s IS NULL AND given_up_s IS NULL",
+			     "record a receipt given up", "receipt-given-up-written", "receipt-given-up", NULL, err);
 }
 
 int ledger_receipt_get(struct ledger *ledger, int64_t id, struct ledger_receipt *out, struct kio_error *err)
@@ -588,8 +616,9 @@ int ledger_receipt_get(struct ledger *ledger, int64_t id, struct ledger_receipt 
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = NULL;
-	rc = prepare(ledger, "SELECT sends, sent_s, coalesce(printed_s, 0), coalesce(failed_s, 0) FROM receipt"
-			     " WHERE tx_rec = ?",
+	rc = prepare(ledger,
+		     "SELECT sends, sent_s, coalesce(printed_s, 0), coalesce(failed_s, 0), coalesce(given_up_s, 0),"
+		     " coalesce(given_up_why, '') FROM receipt WHERE tx_rec = ?",
 		     &st, err);
 	if (rc)
 		return rc;
@@ -600,6 +629,8 @@ int ledger_receipt_get(struct ledger *ledger, int64_t id, struct ledger_receipt 
 		out->sent_s = sqlite3_column_int64(st, 1);
 		out->printed_s = sqlite3_column_int64(st, 2);
 		out->failed_s = sqlite3_column_int64(st, 3);
+		out->given_up_s = sqlite3_column_int64(st, 4);
+		snprintf(out->given_up_why, sizeof(out->given_up_why), "%s", (const char *)sqlite3_column_text(st, 5));
 	} else if (step != SQLITE_DONE) {
 		rc = ledger_sql_fail(ledger, err, "read a receipt row");
 	}
@@ -614,7 +645,8 @@ int ledger_receipts_due(struct ledger *ledger, int64_t **ids, size_t *n, struct 
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(ledger,
 			 "SELECT e.tx_rec FROM tx_end e LEFT JOIN receipt r ON r.tx_rec = e.tx_rec"
-			 " WHERE e.recovered = 1 AND e.state = 'completed' AND r.printed_s IS NULL ORDER BY e.tx_rec",
+			 " WHERE e.recovered = 1 AND e.state = 'completed' AND r.printed_s IS NULL AND r.given_up_s IS NULL"
+			 " ORDER BY e.tx_rec",
 			 &st, err);
 	if (rc)
 		return rc;

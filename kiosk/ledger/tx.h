@@ -109,19 +109,31 @@ int ledger_receipt_printed(struct ledger *ledger, int64_t id, int64_t now_s, str
  * already reported printed. Errors as ledger_receipt_printed. */
 int ledger_receipt_failed(struct ledger *ledger, int64_t id, int64_t now_s, struct kio_error *err);
 
+/* Recovery gives a receipt up (recovery.c invariant 8): it can never be drawn (why: the
+ * reason, printable, up to LEDGER_RECEIPT_WHY_MAX - 1 bytes, cut there), or the printer failed
+ * it too often. It is no longer due (ledger_receipts_due) and is listed as given up
+ * (`kiosk ledger receipts`). A receipt given up or printed before is
+ * left as it is (0). Errors as ledger_receipt_printed; KIO_ERR_INVALID for an empty why. */
+#define LEDGER_RECEIPT_WHY_MAX 200
+int ledger_receipt_give_up(struct ledger *ledger, int64_t id, int64_t now_s, const char *why, struct kio_error *err);
+
 /* A transaction's receipt as recorded: all 0 when none was ever sent. */
 struct ledger_receipt {
-	int64_t sends;     /* how many times it went to the printer */
-	int64_t sent_s;    /* the last send */
-	int64_t printed_s; /* when the printer reported it printed; 0: never */
-	int64_t failed_s;  /* when the printer last reported a send failed; 0: never */
+	int64_t sends;       /* how many times it went to the printer */
+	int64_t sent_s;      /* the last send */
+	int64_t printed_s;   /* when the printer reported it printed; 0: never */
+	int64_t failed_s;    /* when the printer last reported a send failed; 0: never */
+	int64_t given_up_s;  /* when recovery gave it up; 0: never */
+	char given_up_why[LEDGER_RECEIPT_WHY_MAX];
 };
 /* KIO_ERR_NOT_FOUND for an unknown id. */
 int ledger_receipt_get(struct ledger *ledger, int64_t id, struct ledger_receipt *out, struct kio_error *err);
 
-/* Transactions completed by recovery whose receipt the printer has not reported printed, oldest
- * first: ids in *ids (caller frees with free(); NULL when *n is 0). */
+/* Transactions completed by recovery whose receipt the printer has not reported printed and
+ * recovery has not given up, oldest first: ids in *ids (caller frees with free(); NULL when
+ * *n is 0). */
 int ledger_receipts_due(struct ledger *ledger, int64_t **ids, size_t *n, struct kio_error *err);
+
 
 /* Checks every invariant of tx.c in SQL (tests, the crash suite, the technicians' menu).
  * 0 when they hold, KIO_ERR_CORRUPT naming the first that does not. */

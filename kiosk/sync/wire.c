@@ -192,6 +192,33 @@ static int open_answer(int status, const char *buf, size_t len, const char *ctx,
 	return 0;
 }
 
+/* The end every ask's answer shares: the parser released, and the answer (size bytes at a)
+ * copied to out only when accepted, so a refusal leaves the caller's answer untouched. */
+static int answer_end(JsonParser *p, int rc, void *out, const void *a, size_t size)
+{
+	if (p)
+		g_object_unref(p);
+	if (!rc)
+		memcpy(out, a, size);
+	return rc;
+}
+
+/* The kind of a refusal (its error object read): `retry` for a status worth trying again,
+ * else the kind map (ended by a NULL code) gives the host's code, else `refused`. */
+struct code_kind {
+	const char *code;
+	int kind;
+};
+static int refusal_kind(int status, const char *code, const struct code_kind *map, int retry, int refused)
+{
+	if (retryable(status))
+		return retry;
+	for (; map->code; map++)
+		if (strcmp(map->code, code) == 0)
+			return map->kind;
+	return refused;
+}
+
 int sync_wire_records_answer(int status, const char *buf, size_t len, const struct sync_wire_sent *sent,
 			     struct sync_records_answer *out, struct kio_error *err)
 {
@@ -251,11 +278,7 @@ int sync_wire_records_answer(int status, const char *buf, size_t len, const stru
 		a.kind = SYNC_RECORDS_REFUSED;
 	}
 out:
-	if (p)
-		g_object_unref(p);
-	if (!rc)
-		*out = a;
-	return rc;
+	return answer_end(p, rc, out, &a, sizeof(a));
 }
 
 const char *sync_card_status_name(int status)
@@ -299,23 +322,13 @@ int sync_wire_card_answer(int status, const char *buf, size_t len, const char *c
 		rc = get_int(root, "balance_fils", true, 0, &a.balance_fils, ctx, err);
 		goto out;
 	}
+	static const struct code_kind card_codes[] = {
+		{"card_unknown", SYNC_CARD_UNKNOWN}, {"bad_card", SYNC_CARD_BAD}, {NULL, 0}};
 	rc = parse_error(status, root, &a.error, ctx, err);
-	if (rc)
-		goto out;
-	if (retryable(status))
-		a.kind = SYNC_CARD_RETRY;
-	else if (strcmp(a.error.code, "card_unknown") == 0)
-		a.kind = SYNC_CARD_UNKNOWN;
-	else if (strcmp(a.error.code, "bad_card") == 0)
-		a.kind = SYNC_CARD_BAD;
-	else
-		a.kind = SYNC_CARD_REFUSED;
-out:
-	if (p)
-		g_object_unref(p);
 	if (!rc)
-		*out = a;
-	return rc;
+		a.kind = refusal_kind(status, a.error.code, card_codes, SYNC_CARD_RETRY, SYNC_CARD_REFUSED);
+out:
+	return answer_end(p, rc, out, &a, sizeof(a));
 }
 
 int sync_wire_heartbeat_answer(int status, const char *buf, size_t len, int64_t *server_time_s,
@@ -403,14 +416,22 @@ static int get_ident(JsonObject *o, const char *name, char *dst, size_t max, con
 }
 
 /* A member that must echo what was asked. */
-static int get_echo(JsonObject *o, const char *name, const char *want, const char *ctx, struct kio_error *err)
+/* The member `name` says the answer is about `want` (what: how the refusal names it; fold:
+ * a uuid, compared without case). */
+static int get_echo_as(JsonObject *o, const char *name, const char *what, bool fold, const char *want, const char *ctx,
+		       struct kio_error *err)
 {
 	const char *v = get_string(o, name, ctx, err);
 	if (!v)
 		return KIO_ERR_PROTOCOL;
-	if (strcmp(v, want) != 0)
-		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: the answer is about %s '%.40s', not '%s'", ctx, name, v, want);
+	if (fold ? g_ascii_strcasecmp(v, want) != 0 : strcmp(v, want) != 0)
+		return kio_fail(err, KIO_ERR_PROTOCOL, "%s: the answer is about %s '%.40s', not '%s'", ctx, what, v, want);
 	return 0;
+}
+
+static int get_echo(JsonObject *o, const char *name, const char *want, const char *ctx, struct kio_error *err)
+{
+	return get_echo_as(o, name, name, false, want, ctx, err);
 }
 
 static int fee_items(JsonObject *root, struct sync_fee_answer *a, const char *ctx, struct kio_error *err)
@@ -515,22 +536,15 @@ int sync_wire_fee_answer(int status, const char *buf, size_t len, const char *en
 			rc = fee_items(root, &a, ctx, err);
 		goto out;
 	}
+	static const struct code_kind fee_codes[] = {{"entity_unknown", SYNC_FEE_UNKNOWN},
+						      {"service_unknown", SYNC_FEE_UNKNOWN},
+						      {"reference_unknown", SYNC_FEE_UNKNOWN},
+						      {NULL, 0}};
 	rc = parse_error(status, root, &a.error, ctx, err);
-	if (rc)
-		goto out;
-	if (retryable(status))
-		a.kind = SYNC_FEE_RETRY;
-	else if (strcmp(a.error.code, "entity_unknown") == 0 || strcmp(a.error.code, "service_unknown") == 0 ||
-		 strcmp(a.error.code, "reference_unknown") == 0)
-		a.kind = SYNC_FEE_UNKNOWN;
-	else
-		a.kind = SYNC_FEE_REFUSED;
-out:
-	if (p)
-		g_object_unref(p);
 	if (!rc)
-		*out = a;
-	return rc;
+		a.kind = refusal_kind(status, a.error.code, fee_codes, SYNC_FEE_RETRY, SYNC_FEE_REFUSED);
+out:
+	return answer_end(p, rc, out, &a, sizeof(a));
 }
 
 const char *sync_voucher_kind_name(int kind)
@@ -570,17 +584,12 @@ static bool dubai_day_end(const char *v, int64_t *end_s)
 
 static enum sync_voucher_kind voucher_error_kind(int status, const char *code)
 {
-	if (retryable(status))
-		return SYNC_VOUCHER_RETRY;
-	if (strcmp(code, "voucher_unknown") == 0)
-		return SYNC_VOUCHER_UNKNOWN;
-	if (strcmp(code, "voucher_spent") == 0)
-		return SYNC_VOUCHER_SPENT;
-	if (strcmp(code, "voucher_expired") == 0)
-		return SYNC_VOUCHER_EXPIRED;
-	if (strcmp(code, "idempotency_mismatch") == 0)
-		return SYNC_VOUCHER_MISMATCH;
-	return SYNC_VOUCHER_REFUSED;
+	static const struct code_kind voucher_codes[] = {
+		{"voucher_unknown", SYNC_VOUCHER_UNKNOWN},          {"voucher_spent", SYNC_VOUCHER_SPENT},
+		{"voucher_expired", SYNC_VOUCHER_EXPIRED},          {"idempotency_mismatch", SYNC_VOUCHER_MISMATCH},
+		{NULL, 0}};
+	return (enum sync_voucher_kind)refusal_kind(status, code, voucher_codes, SYNC_VOUCHER_RETRY,
+						     SYNC_VOUCHER_REFUSED);
 }
 
 int sync_wire_voucher_answer(int status, const char *buf, size_t len, const char *code,
@@ -625,11 +634,7 @@ int sync_wire_voucher_answer(int status, const char *buf, size_t len, const char
 	if (!rc && a.kind == SYNC_VOUCHER_MISMATCH)
 		a.kind = SYNC_VOUCHER_REFUSED; /* validate has no idempotency key */
 out:
-	if (p)
-		g_object_unref(p);
-	if (!rc)
-		*out = a;
-	return rc;
+	return answer_end(p, rc, out, &a, sizeof(a));
 }
 
 int sync_wire_redeem_answer(int status, const char *buf, size_t len, const char *code, const char *redemption_id,
@@ -646,17 +651,10 @@ int sync_wire_redeem_answer(int status, const char *buf, size_t len, const char 
 	if (status == 200) {
 		a.kind = SYNC_VOUCHER_REDEEMED;
 		rc = get_echo(root, "code", code, ctx, err);
-		const char *id = rc ? NULL : get_string(root, "redemption_id", ctx, err);
-		if (!id) {
-			rc = KIO_ERR_PROTOCOL;
-			goto out;
-		}
-		if (g_ascii_strcasecmp(id, redemption_id) != 0) {
-			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: the answer is about redemption '%.40s', not '%s'", ctx, id,
-				      redemption_id);
-			goto out;
-		}
-		rc = get_fils(root, "redeemed_fils", 0, &a.redeemed_fils, ctx, err);
+		if (!rc)
+			rc = get_echo_as(root, "redemption_id", "redemption", true, redemption_id, ctx, err);
+		if (!rc)
+			rc = get_fils(root, "redeemed_fils", 0, &a.redeemed_fils, ctx, err);
 		if (!rc)
 			rc = get_fils(root, "remaining_fils", 0, &a.remaining_fils, ctx, err);
 		/* The kiosk books what it asked for: a host redeeming anything else is not believed. */
@@ -669,11 +667,7 @@ int sync_wire_redeem_answer(int status, const char *buf, size_t len, const char 
 	if (!rc)
 		a.kind = voucher_error_kind(status, a.error.code);
 out:
-	if (p)
-		g_object_unref(p);
-	if (!rc)
-		*out = a;
-	return rc;
+	return answer_end(p, rc, out, &a, sizeof(a));
 }
 
 const char *sync_line_status_name(int status)
@@ -745,16 +739,9 @@ int sync_wire_pay_answer(int status, const char *buf, size_t len, const char *tx
 	if (status == 200) {
 		a.kind = SYNC_PAY_ANSWERED;
 		a.n = n;
-		const char *u = get_string(root, "tx_uuid", ctx, err);
-		if (!u) {
-			rc = KIO_ERR_PROTOCOL;
+		rc = get_echo_as(root, "tx_uuid", "transaction", true, tx_uuid, ctx, err);
+		if (rc)
 			goto out;
-		}
-		if (g_ascii_strcasecmp(u, tx_uuid) != 0) {
-			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: the answer is about transaction '%.40s', not '%s'", ctx, u,
-				      tx_uuid);
-			goto out;
-		}
 		JsonNode *ln = json_object_get_member(root, "lines");
 		if (!ln || !JSON_NODE_HOLDS_ARRAY(ln)) {
 			rc = kio_fail(err, KIO_ERR_PROTOCOL, "%s: %s", ctx, ln ? "'lines' is not an array" : "no 'lines'");
@@ -771,19 +758,10 @@ int sync_wire_pay_answer(int status, const char *buf, size_t len, const char *tx
 			rc = pay_line(json_array_get_element(arr, k), n, &a, seen, ctx, err);
 		goto out;
 	}
+	static const struct code_kind pay_codes[] = {{"idempotency_mismatch", SYNC_PAY_MISMATCH}, {NULL, 0}};
 	rc = parse_error(status, root, &a.error, ctx, err);
-	if (rc)
-		goto out;
-	if (retryable(status))
-		a.kind = SYNC_PAY_RETRY;
-	else if (strcmp(a.error.code, "idempotency_mismatch") == 0)
-		a.kind = SYNC_PAY_MISMATCH;
-	else
-		a.kind = SYNC_PAY_REFUSED;
-out:
-	if (p)
-		g_object_unref(p);
 	if (!rc)
-		*out = a;
-	return rc;
+		a.kind = refusal_kind(status, a.error.code, pay_codes, SYNC_PAY_RETRY, SYNC_PAY_REFUSED);
+out:
+	return answer_end(p, rc, out, &a, sizeof(a));
 }

@@ -5,12 +5,14 @@
  */
 #define LOG_MODULE "text"
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "kiosk/core/log.h"
 #include "kiosk/core/path.h"
@@ -109,15 +111,25 @@ out:
 static int read_text(const char *path, char **text, size_t *len)
 {
 	bool std_in = strcmp(path, "-") == 0;
-	FILE *f = std_in ? stdin : fopen(path, "rb");
+	/* A named file is opened O_NONBLOCK and must be a regular one: a FIFO there would wait
+	 * for a writer, a device be read without end. A pipe comes in as "-". */
+	int fd = std_in ? -1 : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	FILE *f = std_in ? stdin : fd >= 0 ? fdopen(fd, "rb") : NULL;
 	struct stat st;
 	if (!f || fstat(fileno(f), &st) != 0) {
 		fprintf(stderr, "kiosk layout: --file %s: %s\n", path, strerror(errno));
+		if (!f && fd >= 0)
+			close(fd);
 		return 2;
 	}
 	int rc = 0;
 	if (S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "kiosk layout: --file %s: is a folder, not a file\n", path);
+		rc = 2;
+		goto out;
+	}
+	if (!std_in && !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "kiosk layout: --file %s: not a regular file (standard input is --file -)\n", path);
 		rc = 2;
 		goto out;
 	}

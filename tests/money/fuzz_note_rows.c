@@ -31,7 +31,7 @@ static struct ledger *ledger;
 static struct ledger_notes *notes;
 static sqlite3 *raw; /* a second connection: the rows go in past the journal's own checks */
 
-static char dir[512];
+static char dir[4096 + 32];
 
 static void remove_db(void)
 {
@@ -45,7 +45,7 @@ static void remove_db(void)
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		char path[800];
+		char path[sizeof(dir) + 256];
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		unlink(path);
 	}
@@ -60,12 +60,15 @@ static void open_once(void)
 		return;
 	log_set_level(LOG_ERROR);
 	/* One database for the whole run, in memory-backed /dev/shm where there is one: the
-	 * journal commits with synchronous=FULL. */
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	 * journal commits with synchronous=FULL. Else the run's own TMPDIR, else this build's
+	 * folder (FUZZ_TMP_DIR, meson): a shared /tmp is no place a test may assume it can
+	 * write to, or leave a database in when it is killed. */
+	const char *tmp = getenv("TMPDIR");
+	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : tmp && *tmp ? tmp : FUZZ_TMP_DIR;
 	snprintf(dir, sizeof(dir), "%s/fuzz-note-rows-XXXXXX", base);
 	if (!mkdtemp(dir))
 		abort();
-	char path[600];
+	char path[sizeof(dir) + 16];
 	snprintf(path, sizeof(path), "%s/kiosk.db", dir);
 	atexit(remove_db);
 	struct kio_error err = {0};

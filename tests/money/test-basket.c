@@ -1134,7 +1134,9 @@ static void test_migration_from_v9(void)
 	}
 	g_ptr_array_free(order, TRUE);
 	copy_rows(db, "outbox", "");
-	copy_rows(db, "receipt", "");
+	/* By name: the receipt table has grown columns since version 9 (migration 13). */
+	lfix_exec_ok(db, "INSERT INTO main.receipt(tx_rec, sent_s, sends, printed_s, failed_s)"
+			 " SELECT tx_rec, sent_s, sends, printed_s, failed_s FROM old.receipt");
 	lfix_exec_ok(db, "INSERT INTO main.chain_head SELECT * FROM old.chain_head");
 	lfix_exec_ok(db, "DETACH old");
 	char *before = snapshot(db);

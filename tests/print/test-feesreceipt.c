@@ -35,31 +35,13 @@ static struct catalogue *cat;
 static struct core_config cfg;
 static const char *out_dir = ".", *kiosk_exe;
 
-static void credit_note(struct lfix *f, int64_t value_fils)
-{
-	struct kio_error err = {0};
-	struct cash_note note = {.device = DEV, .channel = 4, .value_fils = value_fils, .state = CASH_NOTE_ESCROW,
-				 .counters_known = true};
-	g_assert_cmpint(cash_journal_begin(f->j, &note, &err), ==, 0);
-	g_assert_cmpint(cash_journal_advance(f->j, note.id, CASH_NOTE_ACCEPTED, "kiosk: accept", &err), ==, 0);
-	g_assert_cmpint(cash_journal_advance(f->j, note.id, CASH_NOTE_CREDITED, "poll: NOTE CREDIT", &err), ==, 0);
-	g_assert_cmpint(cash_journal_advance(f->j, note.id, CASH_NOTE_STACKED, "poll: STACKED", &err), ==, 0);
-}
-
-static struct ledger_fee_line line(const char *entity, const char *service, const char *reference, int64_t fils)
-{
-	struct ledger_fee_line l = {.amount_fils = fils};
-	snprintf(l.entity, sizeof(l.entity), "%s", entity);
-	snprintf(l.service, sizeof(l.service), "%s", service);
-	snprintf(l.reference, sizeof(l.reference), "%s", reference);
-	return l;
-}
+static void credit_note(struct lfix *f, int64_t value_fils) { lfix_credit_note(f, DEV, value_fils); }
 
 /* A police fine by traffic file number and a DEWA bill by account number, AED 850.00. */
 static struct ledger_tx open_basket(struct lfix *f)
 {
-	struct ledger_fee_line lines[] = {line("police", "police-fines", "10012345", FINE),
-					  line("dewa", "dewa-bill", "2001234567", BILL)};
+	struct ledger_fee_line lines[] = {lfix_fee_line("police", "police-fines", "10012345", NULL, FINE),
+					  lfix_fee_line("dewa", "dewa-bill", "2001234567", NULL, BILL)};
 	struct ledger_tx tx;
 	struct kio_error err = {0};
 	if (ledger_basket_open(f->l, NOW - 300, "en", lines, 2, &tx, &err) != 0)
@@ -121,6 +103,61 @@ static char *run(const char *const *argv, int *status)
 	return out;
 }
 
+/* "AED 1,234.50" at p (after the tab) in fils; -1 when it is not a sum. */
+static int64_t fils_at(const char *p)
+{
+	if (strncmp(p, "AED ", 4) != 0)
+		return -1;
+	int64_t v = 0;
+	int decimals = -1;
+	for (p += 4; *p && *p != '\n'; p++) {
+		if (*p == ',')
+			continue;
+		if (*p == '.' && decimals < 0)
+			decimals = 0;
+		else if (*p >= '0' && *p <= '9' && decimals < 2)
+			v = v * 10 + (*p - '0'), decimals += decimals >= 0;
+		else
+			return -1;
+	}
+	return decimals == 2 ? v : -1;
+}
+
+/* The figures of the receipt's English block add up to the fils, as the ledger's invariant 9
+ * says: cash + each voucher paid in = total paid = paid for the items + the rest (to a card
+ * or a new voucher). Each row is read off the paper, none taken from the ledger. */
+static void expect_sums(const char *text)
+{
+	int64_t cash = 0, vouchers = 0, total = -1, items = -1, rest = 0;
+	int n_vouchers = 0;
+	char **rows = g_strsplit(text, "\n", -1);
+	for (char **r = rows; *r; r++) {
+		const char *tab = strchr(*r, '\t');
+		if (!tab)
+			continue;
+		int64_t v = fils_at(tab + 1);
+		if (g_str_has_prefix(*r, "Paid in cash\t"))
+			cash = v;
+		else if (g_str_has_prefix(*r, "Paid by e-voucher "))
+			vouchers += v, n_vouchers++;
+		else if (g_str_has_prefix(*r, "Total paid\t"))
+			total = v;
+		else if (g_str_has_prefix(*r, "Paid for the items\t"))
+			items = v;
+		else if (g_str_has_prefix(*r, "Balance as a new e-voucher\t") || g_str_has_prefix(*r, "Credited to card\t"))
+			rest = v;
+		else
+			continue;
+		if (v < 0)
+			g_error("the receipt's row is not a sum: %s", *r);
+	}
+	g_strfreev(rows);
+	if (total < 0 || items < 0 || cash + vouchers != total || items + rest != total)
+		g_error("the receipt does not add up: cash %" G_GINT64_FORMAT " + %d vouchers %" G_GINT64_FORMAT
+			" vs total %" G_GINT64_FORMAT " = items %" G_GINT64_FORMAT " + rest %" G_GINT64_FORMAT ":\n%s",
+			cash, n_vouchers, vouchers, total, items, rest, text);
+}
+
 /*
  * Draws transaction tx_id's receipt, writes receipt-fees-<name>.png, and reads its QR codes
  * back from the pixels: the proof (verified with the ledger's key, saying `lines` lines and
@@ -151,6 +188,7 @@ static char *receipt(struct lfix *f, int64_t tx_id, const char *name, bool dupli
 	char *want_qr = g_strdup_printf("QR\t%s\n", qr);
 	expect(text, (const char *const[]){want_qr, NULL}, NULL);
 	g_free(want_qr);
+	expect_sums(text);
 
 	char *zbarimg = g_find_program_in_path("zbarimg");
 	bool have_zbarimg = zbarimg != NULL;
@@ -362,6 +400,56 @@ static void test_voucher_in_part(void)
 	lfix_free(&f);
 }
 
+/* A voucher worth more than the basket: it is paid in whole (one-time), and what it leaves
+ * over is a new voucher, printed in full beside the spent one's last four digits. */
+static void test_voucher_remainder(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_tx tx = open_basket(&f);
+	char code[17];
+	voucher_in(&f, tx.id, "955554444333322", RID1, 100000, code);
+	result(&f, tx.id, 1, LEDGER_LINE_PAID, "P-1");
+	result(&f, tx.id, 2, LEDGER_LINE_PAID, "D-1");
+	struct ledger_basket_end end = close_basket(&f, tx.id, LEDGER_REST_VOUCHER, NULL);
+	char *text = receipt(&f, tx.id, "voucher-remainder", false, end.voucher, "AED 1,000.00 (100000 fils)");
+	char *en = g_strdup_printf("Paid by e-voucher •••• •••• •••• %s\tAED 1,000.00\n", code + 12);
+	expect(text, (const char *const[]){en, "Paid for the items\tAED 850.00\n", "Total paid\tAED 1,000.00\n", NULL},
+	       (const char *const[]){"Paid in cash", "9555", NULL});
+	check_voucher(text, &end, "AED 150.00", "150.00 د.إ");
+	g_free(en);
+	g_free(text);
+	lfix_free(&f);
+}
+
+/* More vouchers than a receipt once listed (TXRECEIPT_VOUCHERS_MAX, 16): seventeen of AED 50
+ * pay the AED 850.00 basket, and every one of them is on the paper. */
+static void test_many_vouchers(void)
+{
+	struct lfix f;
+	lfix_new(&f, "fees-receipt", NOW - 600);
+	struct ledger_tx tx = open_basket(&f);
+	char codes[17][17];
+	for (int k = 0; k < 17; k++) {
+		char first15[16], rid[37];
+		snprintf(first15, sizeof(first15), "9%014d", 70000 + k);
+		snprintf(rid, sizeof(rid), "0b6c3f44-9f1e-4c55-8a1e-2f0d4d3b9b%02d", k);
+		voucher_in(&f, tx.id, first15, rid, 5000, codes[k]);
+	}
+	result(&f, tx.id, 1, LEDGER_LINE_PAID, "P-1");
+	result(&f, tx.id, 2, LEDGER_LINE_PAID, "D-1");
+	close_basket(&f, tx.id, LEDGER_REST_NONE, NULL);
+	char *text = receipt(&f, tx.id, "many-vouchers", false, NULL, "AED 850.00 (85000 fils)");
+	for (int k = 0; k < 17; k++) {
+		char *en = g_strdup_printf("Paid by e-voucher •••• •••• •••• %s\tAED 50.00\n", codes[k] + 12);
+		expect(text, (const char *const[]){en, NULL}, NULL);
+		g_free(en);
+	}
+	expect(text, (const char *const[]){"Total paid\tAED 850.00\n", NULL}, (const char *const[]){"Paid in cash", NULL});
+	g_free(text);
+	lfix_free(&f);
+}
+
 /* A kiosk that died with the basket paid in full: recovery ends it with the lines to be
  * confirmed at the host and the rest on a voucher; reprinted, it says DUPLICATE. */
 static void test_recovered_unconfirmed(void)
@@ -475,7 +563,7 @@ static void test_ten_lines(void)
 	lfix_new(&f, "fees-receipt", NOW - 600);
 	struct ledger_fee_line lines[LEDGER_BASKET_MAX];
 	for (int k = 0; k < LEDGER_BASKET_MAX; k++)
-		lines[k] = line(k % 2 ? "dewa" : "police", k % 2 ? "dewa-bill" : "police-fines", "10012345", 5000);
+		lines[k] = lfix_fee_line(k % 2 ? "dewa" : "police", k % 2 ? "dewa-bill" : "police-fines", "10012345", NULL, 5000);
 	struct ledger_tx tx;
 	struct kio_error err = {0};
 	g_assert_cmpint(ledger_basket_open(f.l, NOW - 300, "ar", lines, LEDGER_BASKET_MAX, &tx, &err), ==, 0);
@@ -568,6 +656,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/fees-receipt/underpaid-cancel", test_underpaid_cancel);
 	g_test_add_func("/fees-receipt/voucher-in-full", test_voucher_in_full);
 	g_test_add_func("/fees-receipt/voucher-in-part", test_voucher_in_part);
+	g_test_add_func("/fees-receipt/voucher-remainder", test_voucher_remainder);
+	g_test_add_func("/fees-receipt/many-vouchers", test_many_vouchers);
 	g_test_add_func("/fees-receipt/recovered-unconfirmed", test_recovered_unconfirmed);
 	g_test_add_func("/fees-receipt/refusals-and-unknown-names", test_refusals_and_unknown_names);
 	g_test_add_func("/fees-receipt/catalogue-override-falls-back", test_catalogue_override_falls_back);

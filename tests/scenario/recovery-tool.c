@@ -1,7 +1,8 @@
 /* Databases a crash left behind, for run-recovery.sh, made through the ledger's own API: an
  * open top-up with notes paid, one whose recovery receipt was sent but never reported
  * printed, one with a note still in the acceptor's path, one with a note journey nothing can
- * decide, an open fees basket paid beyond its total; and what became of a transaction. */
+ * decide, an open fees basket paid beyond its total, recovery receipts that can never print
+ * ahead of one that can; and what became of a transaction. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -139,6 +140,39 @@ static int fees(struct db *d)
 	return stacked_note(d, 5, 10000) || stacked_note(d, 5, 10000) || stacked_note(d, 4, 5000);
 }
 
+/* Recovery receipts queued behind ones that can never print (recovery.c invariant 8):
+ * transaction 1 recovered with notes of 17 values (a dataset changed under the acceptor): more
+ * than a receipt lists (LEDGER_DENOMS_MAX), so it can never be drawn; transaction 2 recovered
+ * and sent RECOVERY_RECEIPT_TRIES times, never reported printed; transaction 3 the open top-up
+ * of open_tx, whose receipt can print. */
+static int stuck(struct db *d)
+{
+	struct ledger_tx tx;
+	struct kio_error err = {0};
+	struct ledger_tx *list = NULL;
+	size_t n = 0;
+	if (ledger_tx_open(d->l, EPOCH, LEDGER_TX_TOPUP, "en", CARD, &tx, &err) != 0)
+		return fail("open transaction 1", &err);
+	for (int k = 0; k <= LEDGER_DENOMS_MAX; k++)
+		if (stacked_note(d, 1 + k % 8, 1000 * (k + 1)) != 0)
+			return 1;
+	if (ledger_tx_recover(d->l, EPOCH + 10, &list, &n, &err) != 0)
+		return fail("recover 1", &err);
+	free(list);
+	if (ledger_tx_open(d->l, EPOCH + 20, LEDGER_TX_TOPUP, "en", CARD, &tx, &err) != 0)
+		return fail("open transaction 2", &err);
+	if (stacked_note(d, 4, 5000) != 0)
+		return 1;
+	if (ledger_tx_recover(d->l, EPOCH + 30, &list, &n, &err) != 0)
+		return fail("recover 2", &err);
+	free(list);
+	for (int k = 0; k < 3; k++)
+		if (ledger_receipt_sent(d->l, tx.id, EPOCH + 40 + k, NULL, &err) != 0 ||
+		    ledger_receipt_failed(d->l, tx.id, EPOCH + 40 + k, &err) != 0)
+			return fail("receipt 2 sent and failed", &err);
+	return open_tx(d, &tx);
+}
+
 /* What became of fees transaction seq: "voucher=CODE rest=FILS lines=STATUS,STATUS". */
 static int show_fees(struct db *d, int64_t seq)
 {
@@ -181,7 +215,8 @@ int main(int argc, char **argv)
 {
 	bool shows = strcmp(argv[argc > 1 ? 1 : 0], "show") == 0 || strcmp(argv[argc > 1 ? 1 : 0], "show-fees") == 0;
 	if (argc < 3 || shows != (argc == 4) || argc > 4) {
-		fprintf(stderr, "usage: recovery-tool open|sent|in-path|undecided|fees DB, recovery-tool show|show-fees DB SEQ\n");
+		fprintf(stderr,
+			"usage: recovery-tool open|sent|in-path|undecided|fees|stuck DB, recovery-tool show|show-fees DB SEQ\n");
 		return 2;
 	}
 	struct db d;
@@ -199,6 +234,8 @@ int main(int argc, char **argv)
 		rc = undecided(&d);
 	else if (strcmp(argv[1], "fees") == 0)
 		rc = fees(&d);
+	else if (strcmp(argv[1], "stuck") == 0)
+		rc = stuck(&d);
 	else if (strcmp(argv[1], "show") == 0)
 		rc = show(&d, strtoll(argv[3], NULL, 10));
 	else if (strcmp(argv[1], "show-fees") == 0)

@@ -19,6 +19,9 @@
 #                  its lines to be confirmed and AED 50.00 on a new e-voucher, whose code the
 #                  receipt prints in full and as a QR of its own (the customer's only way to
 #                  learn it); the proof QR verifies; printed once
+#   stuck          two recovered receipts that can never print ahead of one that can: both
+#                  given up (logged, listed by `kiosk ledger receipts`, not tried again after a
+#                  restart), the third printed
 set -u
 kiosk=$(realpath "$1") tool=$(realpath "$2") scenarios=$(realpath "$3") work=$4 case=$5
 rm -rf "$work"
@@ -154,6 +157,29 @@ fees)
 	fi
 	run restarted
 	[ -e "$work/out/receipt-TXN-000001-R2.txt" ] && fail "printed twice"
+	;;
+stuck)
+	"$tool" stuck "$db" || fail "recovery-tool stuck"
+	run stuck
+	expect_ledger "completed recovered=1 credited=153000 notes=17 receipts-due=0 invariants=ok"
+	got=$("$tool" show "$db" 3) || fail "recovery-tool show 3"
+	[ "$got" = "completed recovered=1 credited=25000 notes=3 receipts-due=0 invariants=ok" ] ||
+		fail "transaction 3: '$got'"
+	for line in "Reference"$'\t'"TXN-000003" "Credited to card"$'\t'"AED 250.00"; do
+		grep -qF -- "$line" "$work/out/receipt-TXN-000003.txt" || fail "receipt-TXN-000003.txt lacks: $line"
+	done
+	list=$("$kiosk" ledger receipts --db "$db") || fail "kiosk ledger receipts"
+	echo "$list" >&2
+	grep -qE "^TXN-000001 [0-9a-f-]{36} given-up at [0-9]+ after 1 sends: cannot be drawn: ledger: transaction 1 has more than 16 note values$" <<<"$list" ||
+		fail "kiosk ledger receipts does not list transaction 1 as given up"
+	grep -qE "^TXN-000002 [0-9a-f-]{36} given-up at [0-9]+ after 3 sends: sent 3 times, never reported printed" <<<"$list" ||
+		fail "kiosk ledger receipts does not list transaction 2 as given up"
+	grep -q "^TXN-000003" <<<"$list" && fail "transaction 3's printed receipt is listed"
+	grep -qxF "$db: 0 recovery receipts due, 2 given up" <<<"$list" || fail "kiosk ledger receipts: no count"
+	# A restart tries neither again: nothing logged at error level, nothing printed.
+	run restarted
+	grep -q "^error" "$work/restarted.stderr" && fail "the restart gave a receipt up again"
+	ls "$work/out" | grep -q "TXN-00000[12]" && fail "a given-up receipt printed"
 	;;
 *)
 	fail "unknown case $case"

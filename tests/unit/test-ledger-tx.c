@@ -427,6 +427,72 @@ static void test_receipt_failed(void)
 	lfix_free(&f);
 }
 
+/* recovery.c invariant 8: a recovered receipt given up is no longer due, says when and why
+ * across a restart, is given up once, and never once printed. */
+static void test_receipt_given_up(void)
+{
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
+	struct kio_error err = {0};
+	struct ledger_tx tx;
+	int64_t ids3[3];
+	for (int k = 0; k < 3; k++) {
+		open_topup(&f, &tx);
+		insert_note(&f, 10000, true);
+		struct ledger_tx *list = NULL;
+		size_t n = 0;
+		g_assert_cmpint(ledger_tx_recover(f.l, NOW + 10 * k, &list, &n, &err), ==, 0);
+		free(list);
+		ids3[k] = tx.id;
+	}
+	int64_t *ids = NULL;
+	size_t n = 0;
+	g_assert_cmpint(ledger_receipts_due(f.l, &ids, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 3);
+	free(ids);
+	g_assert_cmpint(ledger_receipt_give_up(f.l, ids3[0], NOW + 50, "", &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(ledger_receipt_give_up(f.l, 999, NOW + 50, "why", &err), ==, KIO_ERR_NOT_FOUND);
+	/* Never sent (it cannot be drawn); control bytes in the reason do not reach the list. */
+	g_assert_cmpint(ledger_receipt_give_up(f.l, ids3[0], NOW + 50, "cannot be drawn:\nbad", &err), ==, 0);
+	/* Sent and failed, then given up. */
+	g_assert_cmpint(ledger_receipt_sent(f.l, ids3[1], NOW + 60, NULL, &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_failed(f.l, ids3[1], NOW + 61, &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_give_up(f.l, ids3[1], NOW + 62, "sent 1 times", &err), ==, 0);
+	/* Printed: giving it up changes nothing. */
+	g_assert_cmpint(ledger_receipt_printed(f.l, ids3[2], NOW + 70, &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_give_up(f.l, ids3[2], NOW + 71, "late", &err), ==, 0);
+	lfix_close(&f);
+	lfix_open(&f);
+	g_assert_cmpint(ledger_receipts_due(f.l, &ids, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 0);
+	struct ledger_receipt rc;
+	g_assert_cmpint(ledger_receipt_get(f.l, ids3[0], &rc, &err), ==, 0);
+	g_assert_cmpint(rc.given_up_s, ==, NOW + 50);
+	g_assert_cmpstr(rc.given_up_why, ==, "cannot be drawn: bad");
+	g_assert_cmpint(rc.printed_s, ==, 0);
+	/* Given up once: a second give-up keeps the first's time and reason. */
+	g_assert_cmpint(ledger_receipt_give_up(f.l, ids3[1], NOW + 80, "again", &err), ==, 0);
+	g_assert_cmpint(ledger_receipt_get(f.l, ids3[1], &rc, &err), ==, 0);
+	g_assert_cmpint(rc.sends, ==, 1);
+	g_assert_cmpint(rc.failed_s, ==, NOW + 61);
+	g_assert_cmpint(rc.given_up_s, ==, NOW + 62);
+	g_assert_cmpstr(rc.given_up_why, ==, "sent 1 times");
+	g_assert_cmpint(ledger_receipt_get(f.l, ids3[2], &rc, &err), ==, 0);
+	g_assert_cmpint(rc.given_up_s, ==, 0);
+	g_assert_cmpint(rc.printed_s, ==, NOW + 70);
+	/* A technician who prints it by hand later: it may still be recorded printed. */
+	g_assert_cmpint(ledger_receipt_printed(f.l, ids3[0], NOW + 90, &err), ==, 0);
+
+	sqlite3 *db = NULL;
+	g_assert_cmpint(sqlite3_open(f.path, &db), ==, SQLITE_OK);
+	lfix_exec_refused(db, "UPDATE receipt SET given_up_s = 1", "a receipt is given up once");
+	lfix_exec_refused(db, "UPDATE receipt SET given_up_why = 'other' WHERE given_up_s IS NOT NULL",
+			  "a receipt is given up once");
+	sqlite3_close(db);
+	assert_holds(f.l);
+	lfix_free(&f);
+}
+
 static void test_receipts_due(void)
 {
 	struct lfix f;
@@ -857,72 +923,46 @@ static void test_export_reads_back(void)
 
 /* ---- SIGKILL at every kill point ---- */
 
-struct killer {
-	int target; /* kill at this hit, 0: never */
-	int hits;
-	int report_fd;
-};
-
-static void on_point(void *user, const char *point)
-{
-	struct killer *k = user;
-	k->hits++;
-	if (k->report_fd >= 0) {
-		char line[64];
-		int n = snprintf(line, sizeof(line), "%s\n", point);
-		if (write(k->report_fd, line, (size_t)n) != n)
-			_exit(95);
-	}
-	if (k->hits == k->target)
-		raise(SIGKILL);
-}
-
-#define CHILD_CHECK(expr) \
-	do { \
-		if (!(expr)) \
-			_exit(90); \
-	} while (0)
-
 /* The child's steps, as a kiosk would take them: a stray note (suspense), a whole top-up,
  * another left open with a note, then start-up recovery. */
-static void child_steps(const char *path, struct killer *k)
+static void child_steps(const char *path, struct lfix_killer *k)
 {
 	struct lfix f = {.path = (char *)path};
 	struct kio_error err = {0};
 	if (ledger_open(path, &f.l, &err) != 0)
 		_exit(91);
-	ledger_set_checkpoint(f.l, on_point, k);
+	ledger_set_checkpoint(f.l, lfix_on_point, k);
 	f.clock = core_clock_new(true, NOW);
 	f.notes = ledger_notes_new(f.l, f.clock);
 	f.j = ledger_notes_journal(f.notes);
 	struct ledger_tx tx;
 	struct cash_note n0 = {.device = DEV, .value_fils = 1000, .state = CASH_NOTE_CREDITED};
-	CHILD_CHECK(cash_journal_begin(f.j, &n0, &err) == 0);
-	CHILD_CHECK(ledger_tx_open(f.l, NOW, LEDGER_TX_TOPUP, "ar", CARD, &tx, &err) == 0);
+	LFIX_CHILD_CHECK(cash_journal_begin(f.j, &n0, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_tx_open(f.l, NOW, LEDGER_TX_TOPUP, "ar", CARD, &tx, &err) == 0);
 	for (int i = 0; i < 2; i++) {
 		struct cash_note n = {.device = DEV, .value_fils = 5000 * (i + 1), .state = CASH_NOTE_ESCROW};
-		CHILD_CHECK(cash_journal_begin(f.j, &n, &err) == 0);
-		CHILD_CHECK(cash_journal_advance(f.j, n.id, CASH_NOTE_ACCEPTED, "accept", &err) == 0);
-		CHILD_CHECK(cash_journal_advance(f.j, n.id, CASH_NOTE_CREDITED, "credit", &err) == 0);
-		CHILD_CHECK(cash_journal_advance(f.j, n.id, CASH_NOTE_STACKED, "stacked", &err) == 0);
+		LFIX_CHILD_CHECK(cash_journal_begin(f.j, &n, &err) == 0);
+		LFIX_CHILD_CHECK(cash_journal_advance(f.j, n.id, CASH_NOTE_ACCEPTED, "accept", &err) == 0);
+		LFIX_CHILD_CHECK(cash_journal_advance(f.j, n.id, CASH_NOTE_CREDITED, "credit", &err) == 0);
+		LFIX_CHILD_CHECK(cash_journal_advance(f.j, n.id, CASH_NOTE_STACKED, "stacked", &err) == 0);
 	}
-	CHILD_CHECK(ledger_tx_complete(f.l, tx.id, NOW, NULL, &err) == 0);
-	CHILD_CHECK(ledger_tx_open(f.l, NOW, LEDGER_TX_TOPUP, "en", CARD, &tx, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_tx_complete(f.l, tx.id, NOW, NULL, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_tx_open(f.l, NOW, LEDGER_TX_TOPUP, "en", CARD, &tx, &err) == 0);
 	struct cash_note n3 = {.device = DEV, .value_fils = 20000, .state = CASH_NOTE_ESCROW};
-	CHILD_CHECK(cash_journal_begin(f.j, &n3, &err) == 0);
-	CHILD_CHECK(cash_journal_advance(f.j, n3.id, CASH_NOTE_CREDITED, "credit", &err) == 0);
+	LFIX_CHILD_CHECK(cash_journal_begin(f.j, &n3, &err) == 0);
+	LFIX_CHILD_CHECK(cash_journal_advance(f.j, n3.id, CASH_NOTE_CREDITED, "credit", &err) == 0);
 	/* The "restart": recovery of what is open. */
 	struct ledger_tx *list = NULL;
 	size_t n = 0;
-	CHILD_CHECK(ledger_tx_recover(f.l, NOW, &list, &n, &err) == 0 && n == 1);
+	LFIX_CHILD_CHECK(ledger_tx_recover(f.l, NOW, &list, &n, &err) == 0 && n == 1);
 	int64_t recovered = list[0].id;
 	free(list);
 	/* Its recovery receipt: sent, reported failed (paper out mid-job), sent again and
 	 * reported printed. */
-	CHILD_CHECK(ledger_receipt_sent(f.l, recovered, NOW, NULL, &err) == 0);
-	CHILD_CHECK(ledger_receipt_failed(f.l, recovered, NOW, &err) == 0);
-	CHILD_CHECK(ledger_receipt_sent(f.l, recovered, NOW, NULL, &err) == 0);
-	CHILD_CHECK(ledger_receipt_printed(f.l, recovered, NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_receipt_sent(f.l, recovered, NOW, NULL, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_receipt_failed(f.l, recovered, NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_receipt_sent(f.l, recovered, NOW, NULL, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_receipt_printed(f.l, recovered, NOW, &err) == 0);
 	_exit(0);
 }
 
@@ -938,35 +978,22 @@ static void child_loop(const char *path)
 	struct cash_journal *j = ledger_notes_journal(notes);
 	struct ledger_tx *list = NULL;
 	size_t n = 0;
-	CHILD_CHECK(ledger_tx_recover(l, NOW, &list, &n, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_tx_recover(l, NOW, &list, &n, &err) == 0);
 	free(list);
 	for (int t = 0; t < 12; t++) {
 		struct ledger_tx tx;
-		CHILD_CHECK(ledger_tx_open(l, NOW, LEDGER_TX_TOPUP, "ar", CARD, &tx, &err) == 0);
+		LFIX_CHILD_CHECK(ledger_tx_open(l, NOW, LEDGER_TX_TOPUP, "ar", CARD, &tx, &err) == 0);
 		for (int i = 0; i < 2; i++) {
 			struct cash_note note = {.device = DEV, .value_fils = 1000 * (t + 1), .state = CASH_NOTE_ESCROW};
-			CHILD_CHECK(cash_journal_begin(j, &note, &err) == 0);
-			CHILD_CHECK(cash_journal_advance(j, note.id, CASH_NOTE_ACCEPTED, "accept", &err) == 0);
-			CHILD_CHECK(cash_journal_advance(j, note.id, CASH_NOTE_CREDITED, "credit", &err) == 0);
-			CHILD_CHECK(cash_journal_advance(j, note.id, CASH_NOTE_STACKED, "stacked", &err) == 0);
+			LFIX_CHILD_CHECK(cash_journal_begin(j, &note, &err) == 0);
+			LFIX_CHILD_CHECK(cash_journal_advance(j, note.id, CASH_NOTE_ACCEPTED, "accept", &err) == 0);
+			LFIX_CHILD_CHECK(cash_journal_advance(j, note.id, CASH_NOTE_CREDITED, "credit", &err) == 0);
+			LFIX_CHILD_CHECK(cash_journal_advance(j, note.id, CASH_NOTE_STACKED, "stacked", &err) == 0);
 		}
 		if (t < 11)
-			CHILD_CHECK(ledger_tx_complete(l, tx.id, NOW, NULL, &err) == 0);
+			LFIX_CHILD_CHECK(ledger_tx_complete(l, tx.id, NOW, NULL, &err) == 0);
 	}
 	_exit(0);
-}
-
-static int run_child(const char *path, int target, int report_fd)
-{
-	pid_t pid = fork();
-	g_assert_cmpint(pid, >=, 0);
-	if (pid == 0) {
-		struct killer k = {.target = target, .report_fd = report_fd};
-		child_steps(path, &k);
-	}
-	int status = 0;
-	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-	return status;
 }
 
 /* After each kill: reopen, the invariants hold as committed; recovery leaves nothing open
@@ -1023,23 +1050,10 @@ static void test_sigkill_at_every_point(void)
 {
 	/* A full run names the points in order. */
 	char *path = lfix_temp_db("kiosk-ledger-tx");
-	int fds[2];
-	g_assert_cmpint(pipe(fds), ==, 0);
-	int status = run_child(path, 0, fds[1]);
-	close(fds[1]);
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-	GString *names = g_string_new(NULL);
-	char buf[512];
-	ssize_t r;
-	while ((r = read(fds[0], buf, sizeof(buf))) > 0)
-		g_string_append_len(names, buf, r);
-	close(fds[0]);
+	char **points = lfix_census(path, child_steps);
 	check_after_kill(path, "the end");
 	lfix_remove_db(path);
-	char **points = g_strsplit(names->str, "\n", -1);
-	g_string_free(names, TRUE);
-	guint n_points = g_strv_length(points) - 1;
+	guint n_points = g_strv_length(points);
 	static const char *const named[] = {"tx-open-written", "tx-opened", "note-credited-written", "note-credited",
 					    "tx-end-written", "tx-ended", "recover-written", "recovered",
 					    "receipt-sent-written", "receipt-sent", "receipt-failed-written",
@@ -1049,7 +1063,7 @@ static void test_sigkill_at_every_point(void)
 
 	for (guint i = 1; i <= n_points; i++) {
 		path = lfix_temp_db("kiosk-ledger-tx");
-		status = run_child(path, (int)i, -1);
+		int status = lfix_run_child(path, (int)i, -1, child_steps);
 		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
 			g_error("kill %u (%s): child did not die by SIGKILL (status %d)", i, points[i - 1], status);
 		check_after_kill(path, points[i - 1]);
@@ -1116,6 +1130,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ledger-tx/notes-by-denom", test_notes_by_denom);
 	g_test_add_func("/ledger-tx/receipts-due", test_receipts_due);
 	g_test_add_func("/ledger-tx/receipt-failed", test_receipt_failed);
+	g_test_add_func("/ledger-tx/receipt-given-up", test_receipt_given_up);
 	g_test_add_func("/ledger-tx/nested-write", test_nested_write);
 	g_test_add_func("/ledger-chain/verify-tamper", test_chain_verify_tamper);
 	g_test_add_func("/ledger-chain/secret-file", test_secret_file);
