@@ -426,22 +426,31 @@ static void test_voucher_remainder(void)
  * pay the AED 850.00 basket, and every one of them is on the paper. */
 static void test_many_vouchers(void)
 {
+	/* As many vouchers as a basket takes (the ledger refuses a redemption past
+	 * LEDGER_BASKET_INTENTS_MAX): AED 50 each, the last paying what is left of AED 850, so
+	 * every one is a line of its own and none is dropped by a fixed-size list. */
+	enum { N = LEDGER_BASKET_INTENTS_MAX };
+	const int64_t each = 5000, last = 85000 - (N - 1) * each;
+	g_assert_cmpint(last, >, 0);
+	g_assert_cmpint(last, <, 100000); /* printed below without a thousands separator */
 	struct lfix f;
 	lfix_new(&f, "fees-receipt", NOW - 600);
 	struct ledger_tx tx = open_basket(&f);
-	char codes[17][17];
-	for (int k = 0; k < 17; k++) {
+	char codes[N][17];
+	for (int k = 0; k < N; k++) {
 		char first15[16], rid[37];
 		snprintf(first15, sizeof(first15), "9%014d", 70000 + k);
 		snprintf(rid, sizeof(rid), "0b6c3f44-9f1e-4c55-8a1e-2f0d4d3b9b%02d", k);
-		voucher_in(&f, tx.id, first15, rid, 5000, codes[k]);
+		voucher_in(&f, tx.id, first15, rid, k == N - 1 ? last : each, codes[k]);
 	}
 	result(&f, tx.id, 1, LEDGER_LINE_PAID, "P-1");
 	result(&f, tx.id, 2, LEDGER_LINE_PAID, "D-1");
 	close_basket(&f, tx.id, LEDGER_REST_NONE, NULL);
 	char *text = receipt(&f, tx.id, "many-vouchers", false, NULL, "AED 850.00 (85000 fils)");
-	for (int k = 0; k < 17; k++) {
-		char *en = g_strdup_printf("Paid by e-voucher •••• •••• •••• %s\tAED 50.00\n", codes[k] + 12);
+	for (int k = 0; k < N; k++) {
+		int64_t v = k == N - 1 ? last : each;
+		char *en = g_strdup_printf("Paid by e-voucher •••• •••• •••• %s\tAED %lld.%02lld\n", codes[k] + 12,
+					   (long long)(v / 100), (long long)(v % 100));
 		expect(text, (const char *const[]){en, NULL}, NULL);
 		g_free(en);
 	}
