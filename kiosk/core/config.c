@@ -113,6 +113,12 @@ static const struct key_desc keys[] = {
 	 * leaves the last good copy in use. */
 	{"fees", "catalogue", KEY_STRING, OFF(fees_catalogue), SZ(fees_catalogue), 0, 0, NULL,
 	 "Folder of the fees catalogue (<entity>.json files, docs/catalogue.md)"},
+	/* No change is given (issue 13, "Money rules"): a note is taken only while the overpayment
+	 * it causes stays within the cap, so a 1,000 AED note is returned for a 45.50 AED rest. */
+	{"fees", "overpay_cap_fils", KEY_INT64, OFF(fees_overpay_cap_fils), 0, 0, INT64_C(100000000), NULL,
+	 "Fils a note may pay past what a fees basket still owes (the overpayment goes to a card or an e-voucher)"},
+	{"fees", "voucher_days", KEY_INT, OFF(fees_voucher_days), 0, 1, 3650, NULL,
+	 "Days an e-voucher the kiosk issues (an overpayment, a cancelled payment) can be redeemed"},
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) == CORE_CONFIG_KEYS, "CORE_CONFIG_KEYS is the table's size");
@@ -157,6 +163,8 @@ void core_config_defaults(struct core_config *cfg)
 	cfg->offline_card_max_count = 3;
 	cfg->offline_kiosk_max_fils = 10000 * FILS_PER_AED;
 	cfg->offline_kiosk_max_count = 50;
+	cfg->fees_overpay_cap_fils = 200 * FILS_PER_AED; /* issue 13: 200 AED */
+	cfg->fees_voucher_days = 30;
 }
 
 /*
