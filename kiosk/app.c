@@ -32,12 +32,18 @@
  *  6. A question to the host is out for at most host.timeout_ms of real time, and while it is
  *     the kiosk is busy: the scenario runner does not step and the virtual clock stands still,
  *     so the answered state is what the next scenario line sees.
+ *  7. A basket's payment (app_pay_ask) is retried by the sync under its tx_uuid until
+ *     host.timeout_ms has passed; then, or when its screen is left, the retries are given up
+ *     (sync_ask_give_up) and the screen hears "no answer": the host settles the lines from the
+ *     transaction's records, idempotent per tx_uuid, so a late commit at the host is no
+ *     second payment.
  */
 #define LOG_MODULE "app"
 #include "app.h"
 
 #include <SDL2/SDL.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +130,8 @@ struct app {
 	uint64_t ask_deadline_ms;  /* monotonic real time: its answer by then, or unreachable */
 	uint32_t fee_ask_id;       /* a fee question out (0: none) */
 	uint64_t fee_ask_deadline_ms;
+	uint32_t pay_ask_id;       /* a basket's payment out (0: none; invariant 7) */
+	uint64_t pay_ask_deadline_ms;
 #if KIOSK_TEST_PORT
 	struct runner *runner;
 #endif
@@ -165,6 +173,7 @@ const char *app_str_in(const struct app *app, enum lang lang, const char *key)
 }
 
 static void invalidate(struct app *app) { app->page_stale = true; }
+static void drop_pay_ask(struct app *app);
 
 enum scr_id app_screen(const struct app *app) { return app->screen; }
 
@@ -226,6 +235,7 @@ void app_go(struct app *app, enum scr_id screen)
 			old->leave(app, screen);
 		app->ask_id = 0; /* lifecycle 6: an answer is for the screen that asked */
 		app->fee_ask_id = 0;
+		drop_pay_ask(app);
 		if (screen == SCR_ATTRACT) {
 			app->lang = app_default_lang(app);
 			/* Between customers, at most once a day: no transaction is open here, and a
@@ -427,6 +437,49 @@ int app_fee_ask(struct app *app, const char *entity, const char *service, const 
 	app->fee_ask_id = id;
 	app->fee_ask_deadline_ms = mono_ms() + (uint64_t)app->cfg.host_timeout_ms;
 	return 0;
+}
+
+/* Invariant 7: the sync retries the payment under its tx_uuid (idempotent at the host) while
+ * the screen waits at most host.timeout_ms; then the app gives up the retries and hands the
+ * screen "no answer": the lines are settled from the records. */
+int app_pay_ask(struct app *app, const char *tx_uuid, const struct sync_pay_line *lines, size_t n,
+		struct kio_error *err)
+{
+	uint32_t id = sync_pay_ask(app->sync, tx_uuid, lines, n, err);
+	if (!id)
+		return err->code ? err->code : KIO_ERR_INVALID;
+	app->pay_ask_id = id;
+	app->pay_ask_deadline_ms = mono_ms() + (uint64_t)app->cfg.host_timeout_ms;
+	return 0;
+}
+
+static void drop_pay_ask(struct app *app)
+{
+	if (app->pay_ask_id && sync_ask_give_up(app->sync, app->pay_ask_id))
+		LOG_WARN("payment ask %" PRIu32 " dropped unanswered: the host settles it from the records",
+			 app->pay_ask_id);
+	app->pay_ask_id = 0;
+}
+
+static void poll_pay_answer(struct app *app)
+{
+	if (!app->pay_ask_id)
+		return;
+	struct sync_pay_result r;
+	bool got = sync_pay_poll(app->sync, &r) && r.ask == app->pay_ask_id;
+	if (!got) {
+		if (mono_ms() < app->pay_ask_deadline_ms)
+			return;
+		sync_ask_give_up(app->sync, app->pay_ask_id);
+		r = (struct sync_pay_result){.ask = app->pay_ask_id, .result = SYNC_ASK_UNREACHABLE};
+		snprintf(r.why, sizeof(r.why), "no answer within host.timeout_ms = %d ms", app->cfg.host_timeout_ms);
+		LOG_WARN("payment: %s", r.why);
+	}
+	app->pay_ask_id = 0;
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->on_pay_answer)
+		scr->on_pay_answer(app, &r);
+	invalidate(app);
 }
 
 bool app_host_online(struct app *app)
@@ -1030,6 +1083,7 @@ static void run_loop(struct app *app)
 		core_timers_fire_due(app->timers);
 		poll_card_answer(app);
 		poll_fee_answer(app);
+		poll_pay_answer(app);
 		notice_device_changes(app);
 		if (app->quit)
 			break;
@@ -1041,12 +1095,16 @@ static void run_loop(struct app *app)
 		bool have_timer = core_timers_next_deadline(app->timers, &next_timer);
 		if (have_timer && next_timer <= now)
 			continue;
-		if (app->ask_id || app->fee_ask_id) {
+		if (app->ask_id || app->fee_ask_id || app->pay_ask_id) {
 			/* Invariant 6: busy until the host answers (its wake event) or the bound passes;
 			 * real timers still fire meanwhile, virtual ones wait with the clock. */
-			uint64_t mono = mono_ms(), deadline = app->ask_id ? app->ask_deadline_ms : app->fee_ask_deadline_ms;
-			if (app->ask_id && app->fee_ask_id && app->fee_ask_deadline_ms < deadline)
+			uint64_t mono = mono_ms(), deadline = UINT64_MAX;
+			if (app->ask_id && app->ask_deadline_ms < deadline)
+				deadline = app->ask_deadline_ms;
+			if (app->fee_ask_id && app->fee_ask_deadline_ms < deadline)
 				deadline = app->fee_ask_deadline_ms;
+			if (app->pay_ask_id && app->pay_ask_deadline_ms < deadline)
+				deadline = app->pay_ask_deadline_ms;
 			if (mono >= deadline)
 				continue;
 			uint64_t wait = deadline - mono;

@@ -107,6 +107,14 @@ bool app_card_asking(const struct app *app);
  * KIO_ERR_INVALID for ids or a reference the host's path does not take (sync_fee_ask). */
 int app_fee_ask(struct app *app, const char *entity, const char *service, const char *reference,
 		struct kio_error *err);
+/* Asks the host to pay a basket's lines (sync_pay_ask: POST /v1/payments under tx_uuid). The
+ * sync retries it; the answer goes to the current screen's on_pay_answer from the loop within
+ * host.timeout_ms, SYNC_ASK_UNREACHABLE (the retries given up) when none came by then; the
+ * kiosk is busy meanwhile; leaving the screen gives it up (app.c invariant 7). sync_pay_ask's
+ * errors (KIO_ERR_INVALID, KIO_ERR_BUSY). */
+struct sync_pay_line;
+int app_pay_ask(struct app *app, const char *tx_uuid, const struct sync_pay_line *lines, size_t n,
+		struct kio_error *err);
 /* Whether the host can be asked now: configured, and its last exchange answered (or none was
  * tried yet). The fees flow offers the services that need the host only then. */
 bool app_host_online(struct app *app);
