@@ -238,6 +238,20 @@ static int redeem_once(PGconn *c, const char *kiosk_id, const struct wire_vouche
 	if (hdb_query(c, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7841))", 1, pr, NULL, sqlstate,
 		      "lock the redemption id", err))
 		goto out_rollback;
+	/* records.c H10: a redemption the kiosk voided (it never booked it) is refused from then
+	 * on, even a retry of its first attempt: its value went back to the voucher. 409 spent is
+	 * the contract's word for "this redemption cannot take the value". */
+	if (hdb_query(c, "SELECT 1 FROM voucher_void WHERE redemption_id = $1::uuid", 1, pr, &res, sqlstate,
+		      "read a void", err))
+		goto out_rollback;
+	bool voided = PQntuples(res) == 1;
+	PQclear(res);
+	res = NULL;
+	if (voided) {
+		reply_error(reply, 409, "voucher_spent", NULL, 0, "redemption %s was voided by its kiosk", v->redemption_id);
+		hdb_rollback(c);
+		return 0;
+	}
 	if (hdb_query(c,
 		      "SELECT code, kiosk_id, tx_uuid::text, amount_fils, remaining_fils FROM voucher_redemption"
 		      " WHERE redemption_id = $1::uuid",

@@ -217,6 +217,21 @@ static const char *const migrations[] = {
 	"  reason text NOT NULL,"
 	"  end_rec bigint NOT NULL,"
 	"  PRIMARY KEY (kiosk_id, tx_rec, n));",
+	/* 4: redemption intents and their voids (the ledger's migration 12, basket.c invariant 15):
+	 * a voucher_void record names a redemption the kiosk never booked. Applying it gives the
+	 * voucher back what that redemption took, once (the row is the once), and from then on a
+	 * redeem under that id is refused: a late retry cannot spend the value again. */
+	"ALTER TABLE record DROP CONSTRAINT record_type_check,"
+	"  ADD CHECK (type IN ('tx', 'tx_item', 'payment', 'suspense', 'tx_end', 'fee_item', 'fee_result',"
+	"    'voucher_payment', 'voucher_issue', 'voucher_intent', 'voucher_void'));"
+	"CREATE TABLE voucher_void ("
+	"  redemption_id uuid PRIMARY KEY,"
+	"  code text NOT NULL,"
+	"  kiosk_id text NOT NULL REFERENCES kiosk,"
+	"  tx_uuid uuid NOT NULL,"
+	"  void_rec bigint NOT NULL,"
+	"  restored_fils bigint NOT NULL DEFAULT 0 CHECK (restored_fils >= 0),"
+	"  voided_at timestamptz NOT NULL DEFAULT now());",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

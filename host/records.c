@@ -40,6 +40,14 @@
  *      transaction, never a refusal (the kiosk's money is booked; an operator settles). A
  *      voucher_issue creates its voucher (redeemable anywhere from then); a voucher_payment
  *      must match its redemption (else an alarm); a card credit is a top-up's (H5, H6).
+ * H10. A voucher_void (the kiosk's basket invariant 15: a redemption it intended and never
+ *      booked) gives the voucher back what that redemption took, once: the voucher_void row,
+ *      keyed by the redemption id, is written with the restore in the batch's transaction,
+ *      under the same per-id lock as a redeem (accounts.c), so a redeem racing the void either
+ *      finished first (and is restored) or finds the void and is refused. A void of a
+ *      redemption the host never made is kept too (nothing to restore; the id is refused from
+ *      then on). One naming another kiosk's or transaction's redemption restores nothing and
+ *      raises an alarm. A voucher_intent is held as a record only.
  */
 #define LOG_MODULE "host-records"
 #include "records.h"
@@ -400,7 +408,8 @@ static int check_rules(struct batch_ctx *b, const struct wire_record *r, struct 
 			      r->type, tx_rec);
 	bool fees = strcmp(tx->kind, "fees") == 0;
 	bool basket_record = strcmp(r->type, "fee_item") == 0 || strcmp(r->type, "fee_result") == 0 ||
-			     strcmp(r->type, "voucher_payment") == 0 || strcmp(r->type, "voucher_issue") == 0;
+			     strcmp(r->type, "voucher_payment") == 0 || strcmp(r->type, "voucher_issue") == 0 ||
+			     strcmp(r->type, "voucher_intent") == 0 || strcmp(r->type, "voucher_void") == 0;
 	if (basket_record && !fees)
 		return refuse(&b->f, 422, "bad_record", r->rec, NULL,
 			      "record %" PRId64 " (%s) names transaction %" PRId64 ", which is a %s, not a fees transaction",
@@ -503,6 +512,59 @@ static int match_redemption(struct batch_ctx *b, const struct wire_record *r, co
 			   col_text(r, "code"), col_int(r, "value_fils"), col_int(r, "tx_rec"), col_text(r, "redemption_id"),
 			   found ? "which the host answered with another code, kiosk, transaction or amount"
 				 : "which the host never answered");
+}
+
+/* H10: the redemption the kiosk never booked is undone. */
+static int void_redemption(struct batch_ctx *b, const struct wire_record *r, const struct held_tx *tx)
+{
+	const char *rid = col_text(r, "redemption_id");
+	char recs[24];
+	snprintf(recs, sizeof(recs), "%" PRId64, r->rec);
+	const char *pl[] = {rid};
+	const char *pv[] = {rid, col_text(r, "code"), b->kiosk, tx->uuid, recs};
+	PGresult *res = NULL;
+	if (hdb_query(b->c, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7841))", 1, pl, NULL, NULL,
+		      "lock the redemption id", &b->err) ||
+	    hdb_query(b->c,
+		      "INSERT INTO voucher_void (redemption_id, code, kiosk_id, tx_uuid, void_rec)"
+		      " VALUES ($1::uuid, $2, $3, $4::uuid, $5::bigint) ON CONFLICT DO NOTHING RETURNING 1",
+		      5, pv, &res, NULL, "void a redemption", &b->err))
+		return -1;
+	bool first = PQntuples(res) == 1;
+	PQclear(res);
+	if (!first)
+		return batch_alarm(b, r->rec, "voucher_void_repeated",
+				   "redemption %s of voucher %.4s... was voided already (by another record)", rid,
+				   col_text(r, "code"));
+	if (hdb_query(b->c,
+		      "SELECT code, kiosk_id, tx_uuid::text, amount_fils FROM voucher_redemption WHERE redemption_id = $1::uuid",
+		      1, pl, &res, NULL, "read a redemption", &b->err))
+		return -1;
+	if (PQntuples(res) == 0) { /* never reached the host: nothing to give back */
+		PQclear(res);
+		LOG_INFO("kiosk %s: redemption %s voided before the host made it", b->kiosk, rid);
+		return 0;
+	}
+	bool same = strcmp(PQgetvalue(res, 0, 0), col_text(r, "code")) == 0 && strcmp(PQgetvalue(res, 0, 1), b->kiosk) == 0 &&
+		    g_ascii_strcasecmp(PQgetvalue(res, 0, 2), tx->uuid) == 0;
+	char amount[24];
+	snprintf(amount, sizeof(amount), "%s", PQgetvalue(res, 0, 3));
+	PQclear(res);
+	if (!same)
+		return batch_alarm(b, r->rec, "voucher_void_unmatched",
+				   "the kiosk voided redemption %s of voucher %.4s... in transaction %" PRId64
+				   ", which the host made for another code, kiosk or transaction: nothing restored",
+				   rid, col_text(r, "code"), col_int(r, "tx_rec"));
+	const char *pu[] = {col_text(r, "code"), amount};
+	const char *pn[] = {rid, amount};
+	if (hdb_query(b->c, "UPDATE voucher SET remaining_fils = remaining_fils + $2::bigint WHERE code = $1", 2, pu, NULL,
+		      NULL, "restore a voucher", &b->err) ||
+	    hdb_query(b->c, "UPDATE voucher_void SET restored_fils = $2::bigint WHERE redemption_id = $1::uuid", 2, pn,
+		      NULL, NULL, "note the restore", &b->err))
+		return -1;
+	LOG_INFO("kiosk %s: redemption %s voided, %s fils back on voucher %.4s...", b->kiosk, rid, amount,
+		 col_text(r, "code"));
+	return 0;
 }
 
 /* H9: the voucher a kiosk issued, redeemable anywhere from now; it expires at the end of the
@@ -762,6 +824,8 @@ static int apply_new(struct batch_ctx *b, const struct wire_record *r, const uin
 	if (strcmp(r->type, "voucher_payment") == 0 && (rc = match_redemption(b, r, &tx)))
 		return rc;
 	if (strcmp(r->type, "voucher_issue") == 0 && (rc = issue_voucher(b, r)))
+		return rc;
+	if (strcmp(r->type, "voucher_void") == 0 && (rc = void_redemption(b, r, &tx)))
 		return rc;
 	note_inserted(&b->tx, r);
 	memcpy(prev, r->mac, LEDGER_MAC_BYTES);

@@ -210,6 +210,16 @@ static const struct col_rule rules[] = {
 	{"voucher_issue", "expires_s", true, false, 0, {NULL}, S_ANY},
 	{"voucher_issue", "why", false, false, 0, {"overpayment", "cancelled", "refused", "recovered"}, S_ANY},
 	{"voucher_issue", "at_s", true, false, 0, {NULL}, S_ANY},
+	/* The ledger's migration 12: a redemption intended before it was asked, and its void. */
+	{"voucher_intent", "tx_rec", true, false, 1, {NULL}, S_ANY},
+	{"voucher_intent", "code", false, false, 0, {NULL}, S_VCODE},
+	{"voucher_intent", "redemption_id", false, false, 0, {NULL}, S_UUID},
+	{"voucher_intent", "value_fils", true, false, 1, {NULL}, S_ANY},
+	{"voucher_intent", "at_s", true, false, 0, {NULL}, S_ANY},
+	{"voucher_void", "tx_rec", true, false, 1, {NULL}, S_ANY},
+	{"voucher_void", "code", false, false, 0, {NULL}, S_VCODE},
+	{"voucher_void", "redemption_id", false, false, 0, {NULL}, S_UUID},
+	{"voucher_void", "at_s", true, false, 0, {NULL}, S_ANY},
 };
 
 static const struct col_rule *rule_of(const char *table, const char *col)
@@ -220,8 +230,9 @@ static const struct col_rule *rule_of(const char *table, const char *col)
 	return NULL;
 }
 
-static const char *const tables[] = {"tx",	 "tx_item",    "payment",	  "suspense",	  "tx_end",
-				     "fee_item", "fee_result", "voucher_payment", "voucher_issue"};
+static const char *const tables[] = {"tx",	      "tx_item",	 "payment",	   "suspense",
+				     "tx_end",	      "fee_item",	 "fee_result",	   "voucher_payment",
+				     "voucher_issue", "voucher_intent", "voucher_void"};
 
 static int hexval(char c)
 {

@@ -316,6 +316,35 @@ const struct i18n_id i18n_ids[] = {
 	/* TRANSLATORS: above the new e-voucher's own QR code on the receipt. */
 	I18N_S("receipt.fees.voucher_scan", "Your e-voucher: scan or type this code at any e-Dirham kiosk before it expires"),
 	I18N_S("receipt.fees.recovered", "Recovered after an interruption: the kiosk restarted during this payment. Items not yet confirmed are settled with the entity; the balance is on the e-voucher below."),
+	/* Paying with an e-voucher (kiosk/screens/vpay.c; the machine's message ids: kiosk/flows/vpay.h). */
+	I18N_S("voucher.title", "Pay with an e-voucher"),
+	/* TRANSLATORS: {amount} is what the basket still owes. */
+	I18N_S("voucher.remaining", "Still to pay: {amount}"),
+	I18N_S("voucher.label", "e-Voucher code"),
+	I18N_S("voucher.check", "Check voucher"),
+	I18N_S("voucher.use", "Use voucher"),
+	I18N_S("voucher.enter", "Type the 16-digit code printed on your e-voucher."),
+	I18N_S("voucher.incomplete", "An e-voucher code has 16 digits."),
+	I18N_S("voucher.bad-prefix", "e-Voucher codes start with 9. This may be a card number."),
+	I18N_S("voucher.bad-check", "This code is not valid: a digit may be mistyped. Check it and correct it."),
+	I18N_S("voucher.ok", "The code is complete. Press Check voucher."),
+	I18N_S("voucher.checking", "Checking your e-voucher with the e-Dirham system. Please wait."),
+	/* TRANSLATORS: {amount} is the voucher's value, {date} its last valid day (YYYY-MM-DD). */
+	I18N_S("voucher.valid", "This e-voucher is worth {amount} and is valid until {date}."),
+	/* TRANSLATORS: {amount} is the voucher's value. */
+	I18N_S("voucher.value", "This e-voucher is worth {amount}."),
+	I18N_S("voucher.whole", "An e-voucher is used once: its whole value goes into this payment."),
+	/* TRANSLATORS: {amount} is how much the voucher is worth beyond what is still owed. */
+	I18N_S("voucher.excess", "That is {amount} more than you owe. At the end you choose: a new e-voucher for it, or a credit to your e-Dirham card."),
+	I18N_S("voucher.redeeming", "Using your e-voucher. Please wait."),
+	I18N_S("voucher.unknown", "This e-voucher code is not known. Check the code."),
+	I18N_S("voucher.spent", "This e-voucher has already been used."),
+	I18N_S("voucher.expired", "This e-voucher has expired."),
+	I18N_S("voucher.needs-host", "e-Vouchers need the e-Dirham system, which cannot be reached now. Pay in cash or try later."),
+	I18N_S("voucher.host-error", "The e-Dirham system did not accept this e-voucher now. Try again or pay in cash."),
+	I18N_S("voucher.unconfirmed", "Your e-voucher could not be confirmed and keeps its value. Press Check voucher to try again, or pay in cash."),
+	I18N_S("voucher.too-many", "No more e-vouchers can be used in this payment. Pay the rest in cash."),
+	I18N_S("voucher.error.ledger", "The kiosk cannot record payments and is out of service. Your e-voucher keeps its value."),
 };
 /* clang-format on */
 

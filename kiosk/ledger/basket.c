@@ -20,15 +20,19 @@
  *
  *             ledger_basket_open: tx 'fees' + fee_item 1..n
  *   (none) ─────────────────────────────────────────► OPEN ◄──┐ note CREDITED (notes.c): payment
+ *                                                     │ │ │   ├ ledger_basket_voucher_intent:
+ *                                                     │ │ │   │   voucher_intent (before the ask)
  *                                                     │ │ │   ├ ledger_basket_voucher_paid:
- *                                                     │ │ │   │   voucher_payment
+ *                                                     │ │ │   │   voucher_payment (as intended)
  *                                                     │ │ │   └ ledger_basket_line_result:
  *                                                     │ │ │       fee_result (once per line)
  *      ledger_basket_close, paid > 0:                 │ │ │ ledger_basket_close, paid = 0:
+ *      intents not booked → voucher_void,             │ │ │   intents not booked → void,
  *      lines without a result → unpaid,               │ │ └── lines → unpaid,
  *      rest → tx_item topup (card) or voucher_issue,  │ │     tx_end 'cancelled' ──► CANCELLED
  *      tx_end 'completed' + outbox ──► COMPLETED ◄────┘ │
  *                                                       │ ledger_tx_recover at start-up:
+ *      first, every intent not booked → voucher_void (the host gives the value back), then
  *      paid >= due: lines without a result → unconfirmed (the host settles them from the
  *                   records), the rest → voucher_issue 'recovered'; tx_end completed, recovered
  *      paid <  due: lines without a result → unpaid, the rest → voucher_issue 'recovered'
@@ -37,12 +41,13 @@
  *   transition    records appended (one SQLite transaction)              function
  *   open          tx 'fees', fee_item 1..n                               ledger_basket_open
  *   pay cash      note_journey CREDITED + payment                        notes.c
+ *   intend        voucher_intent (committed before the redeem is asked)  ledger_basket_voucher_intent
  *   pay voucher   voucher_payment                                        ledger_basket_voucher_paid
  *   line result   fee_result                                             ledger_basket_line_result
- *   close         fee_result unpaid..., tx_item | voucher_issue, tx_end  ledger_basket_close
- *                 (+ outbox)
- *   recover       fee_result unconfirmed|unpaid..., voucher_issue,       ledger_basket_recover
- *                 tx_end recovered (+ outbox)                            (from ledger_tx_recover)
+ *   close         voucher_void..., fee_result unpaid..., tx_item |       ledger_basket_close
+ *                 voucher_issue, tx_end (+ outbox)
+ *   recover       voucher_void..., fee_result unconfirmed|unpaid...,     ledger_basket_recover
+ *                 voucher_issue, tx_end recovered (+ outbox)             (from ledger_tx_recover)
  *
  * "Paid" is cash + voucher payments; a line is "settled" when its result is paid, offline or
  * unconfirmed (its money went to the entity, now or once the host settles it); "due" is the
@@ -64,13 +69,25 @@
  * 13. A line has one result (T: UNIQUE(tx_rec, n)); a redemption is booked once (T: UNIQUE
  *     redemption_id; the same one again is a no-op here).
  * 14. Vouchers and results only into an open fees transaction (T: fee_result_to_open_line,
- *     voucher_payment_to_open_fees, voucher_issue_to_open_fees): invariant 3 for baskets.
+ *     voucher_payment_to_open_fees, voucher_issue_to_open_fees, voucher_intent_to_open_fees):
+ *     invariant 3 for baskets.
+ * 15. A redemption is intended before it is asked: its voucher_intent (code, redemption_id,
+ *     value) is committed before the host hears of it (kiosk/flows/vpay.h invariant 2), a
+ *     voucher_payment books exactly an intent, and once the transaction ended every intent is
+ *     booked or void (voucher_void, written by the close or the recovery in the end's commit),
+ *     never both and never neither (T: voucher_payment_intended, voucher_void_unbooked,
+ *     tx_end_intents_decided). So after a crash or a cut link at any point the value is
+ *     either in the basket (booked, and its rest in the end) or named void in the records the
+ *     host applies, which gives the voucher its value back and refuses that redemption id.
  *
  * Kill points (ledger_checkpoint; -written: inside the write, a crash leaves the state before):
  *   basket-open-written   tx and lines written, not committed: no transaction after a crash.
  *   basket-opened         committed: open; recovery ends it (nothing paid: cancelled).
- *   voucher-paid-written  a redemption written, not committed: not booked; the host holds the
- *                         redemption under the transaction's uuid (its records show none).
+ *   voucher-intent-written  an intent written, not committed: nothing was asked at the host.
+ *   voucher-intent        committed, not yet asked (or asked, or redeemed at the host): the
+ *                         close or recovery voids it unless it is booked (invariant 15).
+ *   voucher-paid-written  a redemption written, not committed: not booked; the host may hold
+ *                         the redemption: recovery voids the intent, and the host undoes it.
  *   voucher-paid          committed.
  *   line-result-written   a line's result written, not committed: the line has none;
  *                         recovery decides it (unconfirmed or unpaid).
@@ -361,6 +378,50 @@ static int credit_card(struct ledger *l, int64_t id, const char *card, int64_t v
 	return chain_append(l, CHAIN_TX_ITEM, it, &rec, err) ? ledger_sql_fail(l, err, "credit the rest to a card") : 0;
 }
 
+/* Invariant 15: every intent of the transaction that was not booked is named void, in the
+ * caller's write (the end's). */
+static int void_unbooked(struct ledger *l, int64_t id, int64_t now_s, struct kio_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = prepare_on_tx(l,
+			       "SELECT code, redemption_id FROM voucher_intent i WHERE tx_rec = ?1"
+			       " AND NOT EXISTS (SELECT 1 FROM voucher_payment p WHERE p.redemption_id = i.redemption_id)"
+			       " AND NOT EXISTS (SELECT 1 FROM voucher_void v WHERE v.redemption_id = i.redemption_id)"
+			       " ORDER BY rec",
+			       id, &q, err);
+	if (rc)
+		return rc;
+	struct {
+		char code[VCODE_DIGITS + 1], rid[37];
+	} open[LEDGER_BASKET_INTENTS_MAX];
+	size_t count = 0;
+	int step;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW && count < LEDGER_BASKET_INTENTS_MAX) {
+		snprintf(open[count].code, sizeof(open[count].code), "%s", (const char *)sqlite3_column_text(q, 0));
+		snprintf(open[count].rid, sizeof(open[count].rid), "%s", (const char *)sqlite3_column_text(q, 1));
+		count++;
+	}
+	/* More than the most ledger_basket_voucher_intent writes: a store changed under it. The
+	 * end's trigger refuses what is left undecided, so it is an error, not a silent cut. */
+	if (step == SQLITE_ROW)
+		rc = kio_fail(err, KIO_ERR_CORRUPT, "ledger basket: more than %d redemption intents in one transaction",
+			      LEDGER_BASKET_INTENTS_MAX);
+	else if (step != SQLITE_DONE)
+		rc = ledger_sql_fail(l, err, "list the redemptions not booked");
+	sqlite3_finalize(q);
+	for (size_t k = 0; k < count && !rc; k++) {
+		int64_t rec = 0;
+		struct chain_val v[] = {{CHAIN_INT, id, NULL}, {CHAIN_TEXT, 0, open[k].code},
+					{CHAIN_TEXT, 0, open[k].rid}, {CHAIN_INT, now_s, NULL}};
+		if (chain_append(l, CHAIN_VOUCHER_VOID, v, &rec, err))
+			rc = ledger_sql_fail(l, err, "void a redemption not booked");
+		else
+			LOG_INFO("transaction record %" PRId64 ": redemption %s of voucher ...%s void (never booked)", id,
+				 open[k].rid, open[k].code + VCODE_DIGITS - 4);
+	}
+	return rc;
+}
+
 /* ---- the API ---- */
 
 int ledger_basket_open(struct ledger *l, int64_t now_s, const char *lang, const struct ledger_fee_line *lines,
@@ -510,6 +571,30 @@ int ledger_basket_voucher_paid(struct ledger *l, int64_t tx_id, const char *code
 		rc = ledger_sql_fail(l, err, "look for the redemption");
 		goto out_rollback;
 	}
+	/* Invariant 15: only what was intended, as intended, and not yet void. */
+	rc = prepare(l,
+		     "SELECT count(*) FROM voucher_intent i WHERE i.redemption_id = ?1 AND i.tx_rec = ?2 AND i.code = ?3"
+		     " AND i.value_fils = ?4 AND NOT EXISTS (SELECT 1 FROM voucher_void v WHERE v.redemption_id = ?1)",
+		     &st, err);
+	if (rc)
+		goto out_rollback;
+	sqlite3_bind_text(st, 1, redemption_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, tx_id);
+	sqlite3_bind_text(st, 3, code, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, value_fils);
+	step = sqlite3_step(st);
+	bool intended = step == SQLITE_ROW && sqlite3_column_int64(st, 0) == 1;
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW) {
+		rc = ledger_sql_fail(l, err, "look for the redemption's intent");
+		goto out_rollback;
+	}
+	if (!intended) {
+		rc = kio_fail(err, KIO_ERR_INVALID,
+			      "ledger basket: redemption %s was not intended with this code and value into transaction %" PRId64,
+			      redemption_id, tx.seq);
+		goto out_rollback;
+	}
 	int64_t rec = 0;
 	struct chain_val v[] = {{CHAIN_INT, tx_id, NULL}, {CHAIN_TEXT, 0, code}, {CHAIN_TEXT, 0, redemption_id},
 				{CHAIN_INT, value_fils, NULL}, {CHAIN_INT, now_s, NULL}};
@@ -528,6 +613,127 @@ int ledger_basket_voucher_paid(struct ledger *l, int64_t tx_id, const char *code
 
 out_rollback:
 	ledger_write_rollback(l);
+	return rc;
+}
+
+int ledger_basket_voucher_intent(struct ledger *l, int64_t tx_id, const char *code, int64_t value_fils,
+				 int64_t now_s, char redemption_id[37], struct kio_error *err)
+{
+	redemption_id[0] = '\0';
+	if (!code_ok(code))
+		return kio_fail(err, KIO_ERR_INVALID, "ledger basket: a voucher code is 16 digits with its check digit");
+	if (value_fils <= 0 || value_fils > INT64_MAX / 4)
+		return kio_fail(err, KIO_ERR_INVALID, "ledger basket: a voucher pays more than 0 fils");
+	struct ledger_tx tx;
+	int rc = begin_on_open_tx(l, "ledger basket: voucher intent", tx_id, &tx, NULL, err);
+	if (rc)
+		return rc;
+	/* vpay.h invariant 4: the same voucher again in this basket, its redemption neither booked
+	 * nor void, is the same redemption asked again (the host answers it once), never a second. */
+	sqlite3_stmt *st = NULL;
+	rc = prepare_on_tx(l,
+			   "SELECT redemption_id FROM voucher_intent i WHERE tx_rec = ?1 AND code = ?2 AND value_fils = ?3"
+			   " AND NOT EXISTS (SELECT 1 FROM voucher_payment p WHERE p.redemption_id = i.redemption_id)"
+			   " AND NOT EXISTS (SELECT 1 FROM voucher_void v WHERE v.redemption_id = i.redemption_id)"
+			   " ORDER BY rec DESC LIMIT 1",
+			   tx_id, &st, err);
+	if (rc)
+		goto out_rollback;
+	sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, value_fils);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		snprintf(redemption_id, 37, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (step == SQLITE_ROW) {
+		ledger_write_rollback(l);
+		LOG_INFO("transaction %" PRId64 ": voucher ...%s asked again under redemption %s", tx.seq,
+			 code + VCODE_DIGITS - 4, redemption_id);
+		return 0;
+	}
+	if (step != SQLITE_DONE) {
+		rc = ledger_sql_fail(l, err, "look for an earlier intent");
+		goto out_rollback;
+	}
+	int64_t count = 0;
+	rc = query_int(l, "SELECT count(*) FROM voucher_intent WHERE tx_rec = ?1", tx_id, 0, &count, "count the intents",
+		       err);
+	if (rc)
+		goto out_rollback;
+	if (count >= LEDGER_BASKET_INTENTS_MAX) {
+		rc = kio_fail(err, KIO_ERR_INVALID, "ledger basket: transaction %" PRId64 " already tried %d vouchers",
+			      tx.seq, LEDGER_BASKET_INTENTS_MAX);
+		goto out_rollback;
+	}
+	char rid[37];
+	rc = ledger_new_uuid(rid, err);
+	if (rc)
+		goto out_rollback;
+	int64_t rec = 0;
+	struct chain_val v[] = {{CHAIN_INT, tx_id, NULL}, {CHAIN_TEXT, 0, code}, {CHAIN_TEXT, 0, rid},
+				{CHAIN_INT, value_fils, NULL}, {CHAIN_INT, now_s, NULL}};
+	if (chain_append(l, CHAIN_VOUCHER_INTENT, v, &rec, err)) {
+		rc = ledger_sql_fail(l, err, "record a redemption intent");
+		goto out_rollback;
+	}
+	ledger_checkpoint(l, "voucher-intent-written");
+	rc = ledger_write_commit(l, "ledger basket: commit", err);
+	if (rc)
+		return rc;
+	ledger_checkpoint(l, "voucher-intent");
+	memcpy(redemption_id, rid, sizeof(rid));
+	LOG_INFO("transaction %" PRId64 ": voucher ...%s, %" PRId64 " fils, to be redeemed as %s", tx.seq,
+		 code + VCODE_DIGITS - 4, value_fils, rid);
+	return 0;
+
+out_rollback:
+	ledger_write_rollback(l);
+	return rc;
+}
+
+int ledger_basket_intents(struct ledger *l, int64_t tx_id, struct ledger_voucher_intent *out, size_t max, size_t *n,
+			  struct kio_error *err)
+{
+	*n = 0;
+	struct ledger_tx tx;
+	int rc = fees_tx(l, tx_id, &tx, err);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	rc = prepare_on_tx(l,
+			   "SELECT code, redemption_id, value_fils,"
+			   " EXISTS (SELECT 1 FROM voucher_payment p WHERE p.redemption_id = i.redemption_id),"
+			   " EXISTS (SELECT 1 FROM voucher_void v WHERE v.redemption_id = i.redemption_id)"
+			   " FROM voucher_intent i WHERE tx_rec = ?1 ORDER BY rec",
+			   tx_id, &st, err);
+	if (rc)
+		return rc;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == max) {
+			rc = kio_fail(err, KIO_ERR_INVALID,
+				      "ledger basket: transaction %" PRId64 " has more than %zu redemption intents", tx.seq, max);
+			break;
+		}
+		struct ledger_voucher_intent *v = &out[(*n)++];
+		memset(v, 0, sizeof(*v));
+		snprintf(v->code, sizeof(v->code), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(v->redemption_id, sizeof(v->redemption_id), "%s", (const char *)sqlite3_column_text(st, 1));
+		v->value_fils = sqlite3_column_int64(st, 2);
+		bool booked = sqlite3_column_int(st, 3), voided = sqlite3_column_int(st, 4);
+		/* Both is invariant 15 broken: the triggers refuse it, so it is a corrupt store. */
+		if (booked && voided) {
+			rc = kio_fail(err, KIO_ERR_CORRUPT, "ledger basket: redemption %s is both booked and void",
+				      v->redemption_id);
+			break;
+		}
+		v->state = booked ? LEDGER_INTENT_BOOKED : voided ? LEDGER_INTENT_VOID : LEDGER_INTENT_PENDING;
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = ledger_sql_fail(l, err, "read the redemption intents");
+	sqlite3_finalize(st);
+	if (rc)
+		*n = 0;
 	return rc;
 }
 
@@ -609,7 +815,9 @@ static int append_close(struct ledger *l, const struct ledger_tx *tx, const stru
 			enum ledger_line_status open_lines, enum ledger_rest_to to, const char *card, int64_t expires_s,
 			const char *why, bool recovered, int64_t now_s, struct kio_error *err)
 {
-	int rc = decide_open_lines(l, tx->id, open_lines, now_s, err);
+	int rc = void_unbooked(l, tx->id, now_s, err);
+	if (!rc)
+		rc = decide_open_lines(l, tx->id, open_lines, now_s, err);
 	int64_t rest = m->paid - m->settled;
 	if (!rc && rest > 0 && to == LEDGER_REST_CARD)
 		rc = credit_card(l, tx->id, card, rest, err);

@@ -38,12 +38,35 @@ int ledger_basket_lines(struct ledger *l, int64_t tx_id, struct ledger_fee_line 
 int ledger_basket_due(struct ledger *l, int64_t tx_id, int64_t *due_fils, int64_t *paid_fils, struct kio_error *err);
 
 /* A voucher the host redeemed (the app got 200 from /v1/vouchers/redeem): books its value.
- * code: 16 canonical digits (vcode.h); redemption_id: the lowercase uuid the redemption was
- * asked with. The same redemption booked again is a no-op (0); the same id with another code,
- * value or transaction is KIO_ERR_INVALID. KIO_ERR_INVALID too when the transaction is not an
- * open fees one. */
+ * code: 16 canonical digits (vcode.h); redemption_id: the lowercase uuid of its intent
+ * (ledger_basket_voucher_intent, written before the ask), whose code, value and transaction
+ * must be these. The same redemption booked again is a no-op (0); the same id with another
+ * code, value or transaction, or no intent for it, is KIO_ERR_INVALID. KIO_ERR_INVALID too
+ * when the transaction is not an open fees one. */
 int ledger_basket_voucher_paid(struct ledger *l, int64_t tx_id, const char *code, const char *redemption_id,
 			       int64_t value_fils, int64_t now_s, struct kio_error *err);
+
+/* Before a voucher's redemption is asked at the host (kiosk/flows/vpay.h invariant 2): records
+ * the intent to redeem value_fils of code (16 canonical digits) into open fees transaction
+ * tx_id, and commits it. redemption_id (37 bytes) receives the redemption's id, a lowercase
+ * uuid: a new one, or, when this transaction already has an intent for the same code and value
+ * that is neither booked nor void, that intent's id (vpay.h invariant 4: a retry, never a
+ * second redemption). Each intent ends booked (ledger_basket_voucher_paid) or void (the
+ * close's or recovery's voucher_void record; basket.c invariant 15). KIO_ERR_INVALID for a bad
+ * code or value, a transaction that is not an open fees one, or one that already holds
+ * LEDGER_BASKET_INTENTS_MAX intents (vpay: voucher.too-many); KIO_ERR_IO when the store
+ * cannot write (then FAILING). */
+#define LEDGER_BASKET_INTENTS_MAX 8
+int ledger_basket_voucher_intent(struct ledger *l, int64_t tx_id, const char *code, int64_t value_fils,
+				 int64_t now_s, char redemption_id[37], struct kio_error *err);
+
+/* A redemption intended into a fees transaction and what became of it. */
+enum ledger_intent_state { LEDGER_INTENT_PENDING, LEDGER_INTENT_BOOKED, LEDGER_INTENT_VOID };
+struct ledger_voucher_intent { char code[17], redemption_id[37]; int64_t value_fils; enum ledger_intent_state state; };
+/* The intents of fees transaction tx_id in the order they were written. Errors as
+ * ledger_basket_lines (KIO_ERR_INVALID for more than max). */
+int ledger_basket_intents(struct ledger *l, int64_t tx_id, struct ledger_voucher_intent *out, size_t max, size_t *n,
+			  struct kio_error *err);
 
 enum ledger_line_status { LEDGER_LINE_PAID, LEDGER_LINE_REFUSED, LEDGER_LINE_OFFLINE, LEDGER_LINE_UNPAID, LEDGER_LINE_UNCONFIRMED };
 /* "paid", "refused", "offline", "unpaid", "unconfirmed" as stored; NULL for another value. */
@@ -63,7 +86,10 @@ struct ledger_basket_end { int64_t paid_fils, lines_fils, rest_fils; enum ledger
 	char card[17]; char voucher[17]; int64_t voucher_expires_s; };
 /* Ends it: nothing paid → cancelled (every line `unpaid`); else lines without a result become
  * `unpaid`, the rest goes to the card (a topup item) or a new voucher (vcode_generate, expiry
- * now + voucher_days), then tx_end completed + outbox, all one commit.
+ * now + voucher_days), then tx_end completed + outbox, all one commit. Every redemption intent
+ * not booked gets a voucher_void record in the same commit, so the host, applying the
+ * transaction's records (the sync sends every chained record, cancelled transactions' too),
+ * gives the voucher its value back (basket.c invariant 15).
  * `to` and card/voucher_days matter only when a rest is left: LEDGER_REST_NONE then, a card
  * that is not 16 digits, or voucher_days outside 1..3650 are KIO_ERR_INVALID and nothing is
  * written. *out (may be NULL) is ledger_basket_end_get's. KIO_ERR_INVALID when not an open

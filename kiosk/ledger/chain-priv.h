@@ -7,7 +7,8 @@
 #include "chain.h"
 #include "store.h"
 
-/* In the order of chain_specs; the last four are migration 11's (basket.c). */
+/* In the order of chain_specs; FEE_ITEM..VOUCHER_ISSUE are migration 11's, the last two
+ * migration 12's (basket.c). */
 enum chain_table {
 	CHAIN_TX,
 	CHAIN_TX_ITEM,
@@ -18,6 +19,8 @@ enum chain_table {
 	CHAIN_FEE_RESULT,
 	CHAIN_VOUCHER_PAYMENT,
 	CHAIN_VOUCHER_ISSUE,
+	CHAIN_VOUCHER_INTENT,
+	CHAIN_VOUCHER_VOID,
 	CHAIN_TABLE_COUNT
 };
 

@@ -43,6 +43,9 @@ const struct chain_spec chain_specs[CHAIN_TABLE_COUNT] = {
 	[CHAIN_FEE_RESULT] = {"fee_result", {"tx_rec", "n", "status", "host_ref", "at_s"}, 5},
 	[CHAIN_VOUCHER_PAYMENT] = {"voucher_payment", {"tx_rec", "code", "redemption_id", "value_fils", "at_s"}, 5},
 	[CHAIN_VOUCHER_ISSUE] = {"voucher_issue", {"tx_rec", "code", "value_fils", "expires_s", "why", "at_s"}, 6},
+	/* Migration 12: redemption intents and their voids (basket.c invariant 15). */
+	[CHAIN_VOUCHER_INTENT] = {"voucher_intent", {"tx_rec", "code", "redemption_id", "value_fils", "at_s"}, 5},
+	[CHAIN_VOUCHER_VOID] = {"voucher_void", {"tx_rec", "code", "redemption_id", "at_s"}, 4},
 };
 
 int chain_tables_present(sqlite3 *db, bool present[CHAIN_TABLE_COUNT], struct kio_error *err)

@@ -380,7 +380,8 @@ int ledger_sync_status_read(struct ledger_sync *ls, struct ledger_sync_status *o
 			       " (SELECT at_s FROM tx_end WHERE rec = ?1),"
 			       " (SELECT t.opened_s FROM fee_item i JOIN tx t ON t.rec = i.tx_rec WHERE i.rec = ?1),"
 			       " (SELECT at_s FROM fee_result WHERE rec = ?1), (SELECT at_s FROM voucher_payment WHERE rec = ?1),"
-			       " (SELECT at_s FROM voucher_issue WHERE rec = ?1), 0)",
+			       " (SELECT at_s FROM voucher_issue WHERE rec = ?1), (SELECT at_s FROM voucher_intent WHERE rec = ?1),"
+			       " (SELECT at_s FROM voucher_void WHERE rec = ?1), 0)",
 			       out->oldest_unsynced_rec, 0, &out->oldest_unsynced_s, err, "read the oldest record");
 	}
 out_end:

@@ -15,6 +15,9 @@ int ledger_sql_fail(struct ledger *ledger, struct kio_error *err, const char *wh
 /* The open transaction's record (0: none). */
 int ledger_open_tx_rec(struct ledger *ledger, int64_t *rec, struct kio_error *err);
 
+/* A new random (version 4) uuid, lowercase: transaction ids and redemption ids (basket.c). */
+int ledger_new_uuid(char out[37], struct kio_error *err);
+
 /* A 16-digit card number. */
 bool ledger_card_ok(const char *card);
 

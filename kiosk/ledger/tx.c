@@ -162,7 +162,7 @@ static int next_seq(struct ledger *ledger, int64_t *seq, struct kio_error *err)
 	return rc;
 }
 
-static int new_uuid(char out[37], struct kio_error *err)
+int ledger_new_uuid(char out[37], struct kio_error *err)
 {
 	uint8_t b[16];
 	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
@@ -187,7 +187,7 @@ bool ledger_card_ok(const char *card)
 int ledger_tx_append_open(struct ledger *ledger, int64_t now_s, enum ledger_tx_kind kind, const char *lang,
 			  int64_t *rec, int64_t *seq, char uuid[37], struct kio_error *err)
 {
-	int rc = new_uuid(uuid, err);
+	int rc = ledger_new_uuid(uuid, err);
 	if (rc)
 		return rc;
 	int64_t open_rec = 0;
@@ -753,6 +753,8 @@ static const struct {
 	 " OR EXISTS (SELECT 1 FROM fee_result WHERE tx_rec = e.tx_rec AND rec > e.rec)"
 	 " OR EXISTS (SELECT 1 FROM voucher_payment WHERE tx_rec = e.tx_rec AND rec > e.rec)"
 	 " OR EXISTS (SELECT 1 FROM voucher_issue WHERE tx_rec = e.tx_rec AND rec > e.rec)"
+	 " OR EXISTS (SELECT 1 FROM voucher_intent WHERE tx_rec = e.tx_rec AND rec > e.rec)"
+	 " OR EXISTS (SELECT 1 FROM voucher_void WHERE tx_rec = e.tx_rec AND rec > e.rec)"
 	 " OR EXISTS (SELECT 1 FROM tx_item WHERE tx_rec = e.tx_rec AND rec > e.rec)"},
 	{6, "an end does not credit exactly what was paid (cash and vouchers)",
 	 "SELECT count(*) FROM tx_end e WHERE e.credited_fils != (SELECT coalesce(sum(value_fils), 0) FROM payment"
@@ -787,7 +789,18 @@ static const struct {
 	{14, "a line result or a voucher belongs to no fees transaction, or a result to no line",
 	 "SELECT (SELECT count(*) FROM fee_result r WHERE NOT EXISTS (SELECT 1 FROM fee_item WHERE tx_rec = r.tx_rec"
 	 " AND n = r.n)) + (SELECT count(*) FROM voucher_payment v JOIN tx t ON t.rec = v.tx_rec WHERE t.kind != 'fees')"
-	 " + (SELECT count(*) FROM voucher_issue v JOIN tx t ON t.rec = v.tx_rec WHERE t.kind != 'fees')"},
+	 " + (SELECT count(*) FROM voucher_issue v JOIN tx t ON t.rec = v.tx_rec WHERE t.kind != 'fees')"
+	 " + (SELECT count(*) FROM voucher_intent v JOIN tx t ON t.rec = v.tx_rec WHERE t.kind != 'fees')"},
+	{15, "a redemption intent is both booked and void, or neither once its transaction ended",
+	 "SELECT count(*) FROM voucher_intent i WHERE EXISTS (SELECT 1 FROM voucher_payment p WHERE"
+	 " p.redemption_id = i.redemption_id) = EXISTS (SELECT 1 FROM voucher_void v WHERE v.redemption_id ="
+	 " i.redemption_id) AND (EXISTS (SELECT 1 FROM voucher_payment p WHERE p.redemption_id = i.redemption_id)"
+	 " OR EXISTS (SELECT 1 FROM tx_end e WHERE e.tx_rec = i.tx_rec))"},
+	{15, "a voucher was booked or void without its redemption's intent",
+	 "SELECT (SELECT count(*) FROM voucher_payment p WHERE NOT EXISTS (SELECT 1 FROM voucher_intent i WHERE"
+	 " i.redemption_id = p.redemption_id AND i.tx_rec = p.tx_rec AND i.code = p.code AND i.value_fils ="
+	 " p.value_fils)) + (SELECT count(*) FROM voucher_void v WHERE NOT EXISTS (SELECT 1 FROM voucher_intent i"
+	 " WHERE i.redemption_id = v.redemption_id AND i.tx_rec = v.tx_rec AND i.code = v.code))"},
 	{4, "a prune permit was committed: records may be deleted outside a prune (prune.c invariant 4)",
 	 "SELECT count(*) FROM prune_permit"},
 	{8, "a completed transaction with money is not queued for sync",

@@ -5,6 +5,15 @@
  * of every kill point it passes; the restarted kiosk settles the notes, recovers, serves the
  * next customer, and the crash suite's invariants (invariants.c) are checked in SQL.
  *
+ * Vouchers are paid in by the real pay.voucher machine (kiosk/flows/vpay.h) against a model of
+ * the host's vouchers in its own SQLite file (host.db beside the ledger: what survives the kill
+ * at the host), which redeems idempotently per redemption id, applies the kiosk's voucher_void
+ * records as host/records.c H10 does and refuses a voided id. The driver adds one kill point of
+ * its own, host-redeemed: the host committed a redemption whose answer the kiosk has not yet
+ * booked. After each restart the host model is synced (the voids applied, then every
+ * redemption retried late, as a network that delayed it would), and no voucher value may be
+ * lost: for each voucher, what the host holds + what the kiosk booked = its value.
+ *
  * There is no device model here: the restart settles each note journey as the simplest device
  * fate would (a note not yet credited went back, a credited one is in the cashbox), and the
  * cashbox figures are read from the journal after that. The device invariants (3-5) therefore
@@ -22,10 +31,12 @@
 
 #include "invariants.h"
 #include "kiosk/core/vcode.h"
+#include "kiosk/flows/vpay.h"
 #include "kiosk/ledger/basket.h"
 #include "kiosk/ledger/chain.h"
 #include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/tx.h"
+#include "kiosk/sync/sync.h"
 
 #define NOW 1798761600
 #define DEV "essp:CRASHBSK"
@@ -104,6 +115,148 @@ static struct ledger_fee_line fee(const char *entity, const char *service, const
 	return l;
 }
 
+/* ---- the host's vouchers, modelled (what a kill of the kiosk leaves at the host) ---- */
+
+struct vhost {
+	sqlite3 *db;
+};
+
+static char *host_path(const char *ledger_path)
+{
+	return g_strdup_printf("%s.host", ledger_path);
+}
+
+static void vh_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "host model: %s: %s\n", sql, msg);
+		_exit(93);
+	}
+}
+
+static sqlite3 *vh_open(const char *ledger_path)
+{
+	char *path = host_path(ledger_path);
+	sqlite3 *db = NULL;
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		_exit(94);
+	g_free(path);
+	vh_exec(db, "PRAGMA synchronous = FULL;"
+		    "CREATE TABLE IF NOT EXISTS voucher (code TEXT PRIMARY KEY, value INTEGER, remaining INTEGER);"
+		    "CREATE TABLE IF NOT EXISTS redemption (rid TEXT PRIMARY KEY, code TEXT, amount INTEGER);"
+		    "CREATE TABLE IF NOT EXISTS void (rid TEXT PRIMARY KEY)");
+	return db;
+}
+
+static int64_t vh_int(sqlite3 *db, const char *sql, const char *a)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		_exit(96);
+	if (a)
+		sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* POST /v1/vouchers/validate */
+static void vh_validate(sqlite3 *db, const char *code, struct sync_voucher_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->result = SYNC_ASK_ANSWERED;
+	int64_t left = vh_int(db, "SELECT remaining FROM voucher WHERE code = ?1", code);
+	r->answer.kind = left < 0 ? SYNC_VOUCHER_UNKNOWN : left == 0 ? SYNC_VOUCHER_SPENT : SYNC_VOUCHER_VALID;
+	r->answer.value_fils = left > 0 ? left : 0;
+	snprintf(r->answer.expires, sizeof(r->answer.expires), "2027-01-30");
+}
+
+/* POST /v1/vouchers/redeem: idempotent per id, refused once voided (accounts.c). */
+static void vh_redeem(sqlite3 *db, const char *code, const char *rid, int64_t amount, struct sync_redeem_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->result = SYNC_ASK_ANSWERED;
+	r->attempts = 1;
+	vh_exec(db, "BEGIN IMMEDIATE");
+	if (vh_int(db, "SELECT count(*) FROM void WHERE rid = ?1", rid) > 0) {
+		r->answer.kind = SYNC_VOUCHER_SPENT;
+	} else if (vh_int(db, "SELECT amount FROM redemption WHERE rid = ?1", rid) == amount) {
+		r->answer.kind = SYNC_VOUCHER_REDEEMED;
+		r->answer.redeemed_fils = amount;
+	} else if (vh_int(db, "SELECT remaining FROM voucher WHERE code = ?1", code) >= amount) {
+		char *sql = sqlite3_mprintf("UPDATE voucher SET remaining = remaining - %lld WHERE code = %Q;"
+					    "INSERT INTO redemption VALUES (%Q, %Q, %lld)",
+					    (long long)amount, code, rid, code, (long long)amount);
+		vh_exec(db, sql);
+		sqlite3_free(sql);
+		r->answer.kind = SYNC_VOUCHER_REDEEMED;
+		r->answer.redeemed_fils = amount;
+	} else {
+		r->answer.kind = SYNC_VOUCHER_SPENT;
+	}
+	vh_exec(db, "COMMIT");
+}
+
+/* The host applying the kiosk's voucher_void records (H10): each once, the value given back. */
+static void vh_apply_voids(sqlite3 *db, const char *ledger_path)
+{
+	char *sql = sqlite3_mprintf("ATTACH %Q AS k", ledger_path);
+	vh_exec(db, sql);
+	sqlite3_free(sql);
+	vh_exec(db, "BEGIN IMMEDIATE;"
+		    "UPDATE voucher SET remaining = remaining + (SELECT coalesce(sum(r.amount), 0) FROM redemption r"
+		    "  JOIN k.voucher_void v ON v.redemption_id = r.rid WHERE r.code = voucher.code"
+		    "  AND r.rid NOT IN (SELECT rid FROM void));"
+		    "INSERT OR IGNORE INTO void SELECT redemption_id FROM k.voucher_void;"
+		    "COMMIT; DETACH k");
+}
+
+/* A voucher customer through the real machine, the host model answering: pays `code` whole. */
+static void child_voucher(struct kiosk *k, sqlite3 *host, struct killer *killer, int64_t tx_id, const char *code)
+{
+	struct kio_error err = {0};
+	int64_t due = 0, paid = 0;
+	CHILD_CHECK(ledger_basket_due(k->l, tx_id, &due, &paid, &err) == 0);
+	struct vpay *v = NULL;
+	CHILD_CHECK(vpay_new(k->l, tx_id, due - paid, &v, &err) == 0);
+	for (const char *p = code; *p; p++) {
+		struct vpay_input in = {.kind = VPAY_IN_KEY, .digit = *p};
+		CHILD_CHECK(vpay_step(v, &in, NOW) == 0);
+	}
+	struct vpay_input in = {.kind = VPAY_IN_REDEEM};
+	CHILD_CHECK(vpay_step(v, &in, NOW) == 0);
+	struct vpay_view view;
+	vpay_view(v, &view);
+	CHILD_CHECK(view.ask == VPAY_ASK_VALIDATE);
+	vpay_ask_sent(v);
+	struct sync_voucher_result valid;
+	vh_validate(host, view.code, &valid);
+	in = (struct vpay_input){.kind = VPAY_IN_VALID, .valid = &valid};
+	CHILD_CHECK(vpay_step(v, &in, NOW) == 0);
+	in = (struct vpay_input){.kind = VPAY_IN_REDEEM};
+	CHILD_CHECK(vpay_step(v, &in, NOW) == 0); /* the intent commits here (voucher-intent) */
+	vpay_view(v, &view);
+	CHILD_CHECK(view.ask == VPAY_ASK_REDEEM);
+	vpay_ask_sent(v);
+	struct sync_redeem_result redeemed;
+	vh_redeem(host, view.code, view.redemption_id, view.amount_fils, &redeemed);
+	on_point(killer, "host-redeemed");
+	in = (struct vpay_input){.kind = VPAY_IN_REDEEMED, .redeem = &redeemed};
+	CHILD_CHECK(vpay_step(v, &in, NOW) == 0); /* voucher-paid */
+	vpay_view(v, &view);
+	CHILD_CHECK(view.outcome == VPAY_PAID);
+	vpay_free(v);
+}
+
+static void voucher_codes(char full[17], char part[17])
+{
+	snprintf(full, 17, "911111111111111%c", vcode_damm("911111111111111", 15));
+	snprintf(part, 17, "922222222222222%c", vcode_damm("922222222222222", 15));
+}
+
 /* The day's customers: a basket paid by a voucher and cash with a line refused (rest to a
  * voucher), one overpaid to a card, one cancelled before any money, a top-up, and a basket
  * paid in full whose second line has no answer yet when the day ends (start-up recovery). */
@@ -114,14 +267,28 @@ static void child_day(const char *path, struct killer *killer)
 	if (kiosk_open(&k, path, &err) != 0)
 		_exit(91);
 	ledger_set_checkpoint(k.l, on_point, killer);
+	sqlite3 *host = vh_open(path);
 	struct ledger_fee_line two[] = {fee("police", "police-fines", "10012345", 60000),
 					fee("dewa", "dewa-bill", "2001234567", 25550)};
+	/* First, a basket paid by two vouchers through the machine: 20000 of 85550, then one of
+	 * 100000, whose excess (34450) goes to a new voucher. */
+	char full[17], part[17];
+	voucher_codes(full, part);
+	struct ledger_tx vt;
+	CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &vt, &err) == 0);
+	child_voucher(&k, host, killer, vt.id, full);
+	child_voucher(&k, host, killer, vt.id, part);
+	CHILD_CHECK(ledger_basket_line_result(k.l, vt.id, 1, LEDGER_LINE_PAID, "P-V1", NOW, &err) == 0);
+	CHILD_CHECK(ledger_basket_line_result(k.l, vt.id, 2, LEDGER_LINE_PAID, "P-V2", NOW, &err) == 0);
+	CHILD_CHECK(ledger_basket_close(k.l, vt.id, NOW, LEDGER_REST_VOUCHER, NULL, 30, NULL, &err) == 0);
+
 	char code[VCODE_DIGITS + 1];
 	CHILD_CHECK(vcode_generate(code) == 0);
 	struct ledger_tx tx;
 	CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &tx, &err) == 0);
-	CHILD_CHECK(ledger_basket_voucher_paid(k.l, tx.id, code, "5a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d", 20000, NOW,
-					       &err) == 0);
+	char rid[37];
+	CHILD_CHECK(ledger_basket_voucher_intent(k.l, tx.id, code, 20000, NOW, rid, &err) == 0);
+	CHILD_CHECK(ledger_basket_voucher_paid(k.l, tx.id, code, rid, 20000, NOW, &err) == 0);
 	child_note(&k, 50000);
 	child_note(&k, 20000);
 	CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 1, LEDGER_LINE_PAID, "P-1", NOW, &err) == 0);
@@ -143,11 +310,25 @@ static void child_day(const char *path, struct killer *killer)
 	CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &tx, &err) == 0);
 	child_note(&k, 100000);
 	CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 1, LEDGER_LINE_PAID, "P-3", NOW, &err) == 0);
+	sqlite3_close(host);
 	_exit(0);
+}
+
+/* The host's vouchers before the day: the two the voucher customer pays with. */
+static void seed_host(const char *path)
+{
+	char full[17], part[17];
+	voucher_codes(full, part);
+	sqlite3 *db = vh_open(path);
+	char *sql = sqlite3_mprintf("INSERT INTO voucher VALUES (%Q, 20000, 20000), (%Q, 100000, 100000)", full, part);
+	vh_exec(db, sql);
+	sqlite3_free(sql);
+	sqlite3_close(db);
 }
 
 static int run_child(const char *path, int target, int report_fd)
 {
+	seed_host(path);
 	pid_t pid = fork();
 	g_assert_cmpint(pid, >=, 0);
 	if (pid == 0) {
@@ -157,6 +338,43 @@ static int run_child(const char *path, int target, int report_fd)
 	int status = 0;
 	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
 	return status;
+}
+
+/* After the restart the host applies the kiosk's records (the voids), and a redeem the network
+ * delayed arrives late: nothing may move value again. Then, per voucher, the host's remaining
+ * value + what the kiosk booked from it = its value: no fils lost or made, whatever the kill. */
+static void check_vouchers(const char *path, const char *point)
+{
+	sqlite3 *host = vh_open(path);
+	vh_apply_voids(host, path);
+	sqlite3_stmt *st = NULL;
+	g_assert_cmpint(sqlite3_prepare_v2(host, "SELECT rid, code, amount FROM redemption", -1, &st, NULL), ==, SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char rid[37], code[17];
+		snprintf(rid, sizeof(rid), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(code, sizeof(code), "%s", (const char *)sqlite3_column_text(st, 1));
+		struct sync_redeem_result late;
+		vh_redeem(host, code, rid, sqlite3_column_int64(st, 2), &late);
+	}
+	sqlite3_finalize(st);
+	char *sql = sqlite3_mprintf("ATTACH %Q AS k", path);
+	vh_exec(host, sql);
+	sqlite3_free(sql);
+	int64_t lost = vh_int(host,
+			      "SELECT count(*) FROM voucher v WHERE v.value != v.remaining +"
+			      " (SELECT coalesce(sum(p.value_fils), 0) FROM k.voucher_payment p WHERE p.code = v.code)",
+			      NULL);
+	int64_t booked_unredeemed = vh_int(host,
+					   "SELECT count(*) FROM k.voucher_payment p WHERE p.code IN (SELECT code FROM voucher)"
+					   " AND NOT EXISTS (SELECT 1 FROM redemption r"
+					   " WHERE r.rid = p.redemption_id AND r.amount = p.value_fils)",
+					   NULL);
+	vh_exec(host, "DETACH k");
+	sqlite3_close(host);
+	if (lost != 0 || booked_unredeemed != 0)
+		g_error("after %s: %" G_GINT64_FORMAT " voucher(s) lost or gained value, %" G_GINT64_FORMAT
+			" booked without the host's redemption",
+			point, lost, booked_unredeemed);
 }
 
 /* The restarted kiosk: settles the journeys the kill left open, recovers, serves a customer. */
@@ -192,6 +410,7 @@ static void restart(const char *path, const char *point)
 	if (ledger_check(k.l, &err) != 0)
 		g_error("after %s: %s", point, err.msg);
 	kiosk_close(&k);
+	check_vouchers(path, point);
 }
 
 /* The cashbox as the settled journal has it: value, count and count by value. */
@@ -277,7 +496,8 @@ static void test_every_point(void)
 	char **points = g_strsplit(names->str, "\n", -1);
 	g_string_free(names, TRUE);
 	guint n_points = g_strv_length(points) - 1;
-	static const char *const basket_points[] = {"basket-open-written", "basket-opened", "voucher-paid-written",
+	static const char *const basket_points[] = {"basket-open-written", "basket-opened", "voucher-intent-written",
+						    "voucher-intent", "host-redeemed", "voucher-paid-written",
 						    "voucher-paid", "line-result-written", "line-result",
 						    "basket-end-written", "basket-ended"};
 	for (size_t k = 0; k < G_N_ELEMENTS(basket_points); k++)

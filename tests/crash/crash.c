@@ -1213,10 +1213,12 @@ static void good_basket(const char *db_path)
 	struct ledger_fee_line line = {.entity = "police", .service = "police-fines", .reference = "10012345",
 				       .bill = "F-1", .amount_fils = AED(600)};
 	struct ledger_tx tx;
-	char code[VCODE_DIGITS + 1];
+	char code[VCODE_DIGITS + 1], rid[37];
 	int64_t now = 1798761600;
 	if (vcode_generate(code) != 0 || ledger_basket_open(l, now, "en", &line, 1, &tx, &err) != 0 ||
-	    ledger_basket_voucher_paid(l, tx.id, code, "0b6c3f44-9f1e-4c55-8a1e-2f0d4d3b9a01", AED(700), now, &err) != 0 ||
+	    ledger_basket_voucher_intent(l, tx.id, code, AED(700), now, rid, &err) != 0 ||
+	    ledger_basket_voucher_paid(l, tx.id, code, rid, AED(700), now, &err) != 0 ||
+	    ledger_basket_voucher_intent(l, tx.id, code, AED(5), now, rid, &err) != 0 || /* never answered: void */
 	    ledger_basket_line_result(l, tx.id, 1, LEDGER_LINE_PAID, "P-1", now, &err) != 0 ||
 	    ledger_basket_close(l, tx.id, now, LEDGER_REST_VOUCHER, NULL, 30, NULL, &err) != 0)
 		g_error("the good database's basket: %s", err.msg);
@@ -1270,6 +1272,9 @@ static int check_invariants(void)
 		{11, "UPDATE voucher_issue SET value_fils = value_fils + 1", 0, 0, 0, false},
 		{11, "UPDATE fee_item SET amount_fils = amount_fils - 1", 0, 0, 0, false},
 		{11, "UPDATE fee_result SET status = 'refused'", 0, 0, 0, false},
+		{12, "DELETE FROM voucher_void", 0, 0, 0, false},
+		{12, "INSERT INTO voucher_void (rec, tx_rec, code, redemption_id, at_s, mac) SELECT rec + 1000, tx_rec, code,"
+		     " redemption_id, at_s, mac FROM voucher_payment", 0, 0, 0, false},
 	};
 	int failures = 0;
 	char why[512];

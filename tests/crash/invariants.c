@@ -82,6 +82,18 @@ static const struct {
 	 "     AND r.n = i.n WHERE i.tx_rec = e.tx_rec AND r.status IN ('paid', 'offline', 'unconfirmed')) +"
 	 "   (SELECT coalesce(sum(amount_fils), 0) FROM tx_item WHERE tx_rec = e.tx_rec AND kind = 'topup') +"
 	 "   (SELECT coalesce(sum(value_fils), 0) FROM voucher_issue WHERE tx_rec = e.tx_rec))"},
+	/* Issue 13, a voucher "safe against a crash or a cut network at every point"
+	 * (kiosk/ledger/basket.c invariant 15): whatever the host did with a redemption, the
+	 * ledger either booked it or names it void for the host to give back. */
+	{"every redemption intended into a transaction that ended is booked or void, never both, and nothing"
+	 " is booked or void that was not intended",
+	 "SELECT (SELECT count(*) FROM voucher_intent i WHERE EXISTS (SELECT 1 FROM tx_end e WHERE e.tx_rec = i.tx_rec)"
+	 "   AND (SELECT count(*) FROM voucher_payment p WHERE p.redemption_id = i.redemption_id) +"
+	 "   (SELECT count(*) FROM voucher_void v WHERE v.redemption_id = i.redemption_id) != 1) +"
+	 " (SELECT count(*) FROM voucher_payment p WHERE NOT EXISTS (SELECT 1 FROM voucher_intent i"
+	 "   WHERE i.redemption_id = p.redemption_id AND i.tx_rec = p.tx_rec AND i.value_fils = p.value_fils)) +"
+	 " (SELECT count(*) FROM voucher_void v WHERE NOT EXISTS (SELECT 1 FROM voucher_intent i"
+	 "   WHERE i.redemption_id = v.redemption_id AND i.tx_rec = v.tx_rec))"},
 };
 
 size_t crash_invariants_count(void) { return sizeof(invariants) / sizeof(invariants[0]); }

@@ -268,8 +268,9 @@ def check(doc):
         if "mac" not in (alt.get("required") or []) or "rec" not in (alt.get("required") or []):
             bad.append(f"record type {types!r}: rec and mac not required")
     if types != {"tx", "tx_item", "payment", "suspense", "tx_end",
-                 "fee_item", "fee_result", "voucher_payment", "voucher_issue"}:
-        bad.append(f"Record types are {sorted(t for t in types if t)}, not the ledger's nine chained tables")
+                 "fee_item", "fee_result", "voucher_payment", "voucher_issue",
+                 "voucher_intent", "voucher_void"}:
+        bad.append(f"Record types are {sorted(t for t in types if t)}, not the ledger's eleven chained tables")
 
     # 10. The demo data set in the examples.
     values = []

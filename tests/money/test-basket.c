@@ -81,6 +81,24 @@ static void credit_note(struct lfix *f, int64_t value_fils)
 	assert_holds(f->l);
 }
 
+/* A voucher paid in as the app does it (kiosk/flows/vpay.h invariant 2): the intent committed,
+ * then the host's redemption booked under the intent's id. */
+static void voucher_in_as(struct lfix *f, int64_t tx, const char *code, int64_t value_fils, int64_t now_s,
+			  char rid[37])
+{
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_basket_voucher_intent(f->l, tx, code, value_fils, now_s, rid, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_voucher_paid(f->l, tx, code, rid, value_fils, now_s, &err), ==, 0);
+}
+
+static void voucher_in(struct lfix *f, int64_t tx, const char *code, int64_t value_fils, int64_t now_s)
+{
+	struct kio_error err = {0};
+	char rid[37];
+	g_assert_cmpint(ledger_basket_voucher_intent(f->l, tx, code, value_fils, now_s, rid, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_voucher_paid(f->l, tx, code, rid, value_fils, now_s, &err), ==, 0);
+}
+
 static struct ledger_fee_line line(const char *entity, const char *service, const char *reference, const char *bill,
 				   int64_t amount_fils)
 {
@@ -368,12 +386,14 @@ static void test_voucher_payments(void)
 	struct ledger_tx tx;
 	g_assert_cmpint(ledger_basket_open(f.l, NOW, "en", one, 1, &tx, &err), ==, 0);
 	/* Full: the voucher's value covers it. */
-	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, code, RID1, FINE, NOW + 10, &err), ==, 0);
+	char rid1[37], rid2[37];
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx.id, code, FINE, NOW + 9, rid1, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, code, rid1, FINE, NOW + 10, &err), ==, 0);
 	assert_holds(f.l);
-	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, code, RID1, FINE, NOW + 11, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, code, rid1, FINE, NOW + 11, &err), ==, 0);
 	g_assert_cmpint(count_where(&f, "voucher_payment", tx.id), ==, 1);
-	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, code, RID1, FINE - 1, NOW + 11, &err), ==, KIO_ERR_INVALID);
-	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, code2, RID1, FINE, NOW + 11, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, code, rid1, FINE - 1, NOW + 11, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, code2, rid1, FINE, NOW + 11, &err), ==, KIO_ERR_INVALID);
 	result(&f, tx.id, 1, LEDGER_LINE_PAID, "P-7");
 	struct ledger_basket_end end = close_ok(&f, tx.id, LEDGER_REST_NONE, NULL);
 	g_assert_cmpint(end.paid_fils, ==, FINE);
@@ -383,9 +403,10 @@ static void test_voucher_payments(void)
 	g_assert_cmpint(done.paid_fils, ==, 0); /* no cash */
 	/* The redemption belongs to that transaction: not again in another. */
 	struct ledger_tx tx2 = open_two(&f);
-	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx2.id, code, RID1, FINE, NOW, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx2.id, code, rid1, FINE, NOW, &err), ==, KIO_ERR_INVALID);
 	/* Partial: 200.00 of a voucher, the rest in cash, 50.00 over to a voucher. */
-	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx2.id, code2, RID2, 20000, NOW + 10, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx2.id, code2, 20000, NOW + 9, rid2, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx2.id, code2, rid2, 20000, NOW + 10, &err), ==, 0);
 	credit_note(&f, 50000);
 	credit_note(&f, 20000);
 	int64_t due = 0, paid = 0;
@@ -521,7 +542,7 @@ static void test_recovery(void)
 		if (rc->voucher_fils) {
 			char code[17];
 			voucher_code("912345678901234", code);
-			g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, code, RID1, rc->voucher_fils, NOW, &err), ==, 0);
+			voucher_in(&f, tx.id, code, rc->voucher_fils, NOW);
 		}
 		for (int n = 1; n <= rc->results; n++)
 			result(&f, tx.id, n, LEDGER_LINE_PAID, "P");
@@ -559,6 +580,108 @@ static void test_recovery(void)
 		g_assert_cmpuint(n, ==, 0);
 		lfix_free(&f);
 	}
+}
+
+/* ---- redemption intents (invariant 15, kiosk/flows/vpay.h invariant 2) ---- */
+
+static void test_voucher_intents(void)
+{
+	struct lfix f;
+	lfix_new(&f, "kiosk-basket", NOW);
+	struct kio_error err = {0};
+	char a[17], b[17], ra[37], rb[37], again[37];
+	voucher_code("912345678901234", a);
+	voucher_code("987654321098765", b);
+	struct ledger_tx tx = open_two(&f);
+	/* A redemption the host confirmed but no intent was written for is not booked: the
+	 * ledger would otherwise hold money nobody can void after a crash. */
+	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, a, RID1, 20000, NOW, &err), ==, KIO_ERR_INVALID);
+	g_assert_nonnull(strstr(err.msg, "not intended"));
+	g_assert_cmpint(count_where(&f, "voucher_payment", tx.id), ==, 0);
+	/* The intent: a fresh lowercase uuid, committed. */
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx.id, a, 20000, NOW, ra, &err), ==, 0);
+	g_assert_cmpuint(strlen(ra), ==, 36);
+	g_assert_cmpint(count_where(&f, "voucher_intent", tx.id), ==, 1);
+	/* The same voucher again, unanswered: the same redemption, no second intent. */
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx.id, a, 20000, NOW + 1, again, &err), ==, 0);
+	g_assert_cmpstr(again, ==, ra);
+	g_assert_cmpint(count_where(&f, "voucher_intent", tx.id), ==, 1);
+	/* Booked only as intended: not another value, not another code. */
+	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, a, ra, 19999, NOW, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, b, ra, 20000, NOW, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, a, ra, 20000, NOW + 2, &err), ==, 0);
+	/* Booked: the same code again is a new redemption (the host says spent). */
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx.id, a, 20000, NOW + 3, again, &err), ==, 0);
+	g_assert_cmpstr(again, !=, ra);
+	/* Another voucher, never answered. */
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx.id, b, 5000, NOW + 4, rb, &err), ==, 0);
+	struct ledger_voucher_intent in[LEDGER_BASKET_INTENTS_MAX];
+	size_t n = 0;
+	g_assert_cmpint(ledger_basket_intents(f.l, tx.id, in, G_N_ELEMENTS(in), &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 3);
+	g_assert_cmpint(in[0].state, ==, LEDGER_INTENT_BOOKED);
+	g_assert_cmpint(in[1].state, ==, LEDGER_INTENT_PENDING);
+	g_assert_cmpint(in[2].state, ==, LEDGER_INTENT_PENDING);
+	g_assert_cmpstr(in[2].redemption_id, ==, rb);
+	g_assert_cmpint(in[2].value_fils, ==, 5000);
+	assert_holds(f.l);
+	/* The close voids every intent not booked, in the end's commit. */
+	credit_note(&f, 100000);
+	result(&f, tx.id, 1, LEDGER_LINE_PAID, "P-1");
+	result(&f, tx.id, 2, LEDGER_LINE_PAID, "P-2");
+	struct ledger_basket_end end = close_ok(&f, tx.id, LEDGER_REST_VOUCHER, NULL);
+	g_assert_cmpint(end.paid_fils, ==, 120000);
+	g_assert_cmpint(ledger_basket_intents(f.l, tx.id, in, G_N_ELEMENTS(in), &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 3);
+	g_assert_cmpint(in[0].state, ==, LEDGER_INTENT_BOOKED);
+	g_assert_cmpint(in[1].state, ==, LEDGER_INTENT_VOID);
+	g_assert_cmpint(in[2].state, ==, LEDGER_INTENT_VOID);
+	g_assert_cmpint(count_where(&f, "voucher_void", tx.id), ==, 2);
+	int64_t end_rec = query_int(ledger_db(f.l), "SELECT rec FROM tx_end ORDER BY rec DESC LIMIT 1");
+	g_assert_cmpint(query_int(ledger_db(f.l), "SELECT max(rec) FROM voucher_void"), <, end_rec);
+	assert_holds(f.l);
+	/* Not after the end: no intent, no booking. */
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx.id, b, 5000, NOW, again, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, b, rb, 5000, NOW, &err), ==, KIO_ERR_INVALID);
+
+	/* A cancelled basket (nothing booked) voids its intents too. */
+	struct ledger_tx tx2 = open_two(&f);
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx2.id, b, 5000, NOW, rb, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_close(f.l, tx2.id, NOW, LEDGER_REST_NONE, NULL, 30, NULL, &err), ==, 0);
+	g_assert_cmpint(count_where(&f, "voucher_void", tx2.id), ==, 1);
+
+	/* Recovery: a crash after the intent (the host may have redeemed it) voids it. */
+	struct ledger_tx tx3 = open_two(&f);
+	credit_note(&f, 10000);
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx3.id, b, 5000, NOW, rb, &err), ==, 0);
+	lfix_close(&f);
+	lfix_open(&f);
+	struct ledger_tx *list = NULL;
+	g_assert_cmpint(ledger_tx_recover(f.l, NOW + 100, &list, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 1);
+	free(list);
+	g_assert_cmpint(ledger_basket_intents(f.l, tx3.id, in, G_N_ELEMENTS(in), &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_cmpint(in[0].state, ==, LEDGER_INTENT_VOID);
+	assert_holds(f.l);
+
+	/* At most LEDGER_BASKET_INTENTS_MAX tries in one basket; bad input writes nothing. */
+	struct ledger_tx tx4 = open_two(&f);
+	for (int k = 0; k < LEDGER_BASKET_INTENTS_MAX; k++)
+		g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx4.id, a, 100 + k, NOW, again, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx4.id, a, 99, NOW, again, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpstr(again, ==, "");
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx4.id, "9123", 99, NOW, again, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx4.id, b, 0, NOW, again, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpint(count_where(&f, "voucher_intent", tx4.id), ==, LEDGER_BASKET_INTENTS_MAX);
+	g_assert_cmpint(ledger_basket_close(f.l, tx4.id, NOW, LEDGER_REST_NONE, NULL, 30, NULL, &err), ==, 0);
+	g_assert_cmpint(count_where(&f, "voucher_void", tx4.id), ==, LEDGER_BASKET_INTENTS_MAX);
+	/* A top-up takes no intent. */
+	struct ledger_tx top;
+	g_assert_cmpint(ledger_tx_open(f.l, NOW, LEDGER_TX_TOPUP, "en", CARD, &top, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, top.id, a, 100, NOW, again, &err), ==, KIO_ERR_INVALID);
+	assert_holds(f.l);
+	lfix_free(&f);
 }
 
 /* ---- the triggers: the rules hold against raw SQL, not only the kiosk's calls ---- */
@@ -679,7 +802,9 @@ static void test_triggers_refuse(void)
 	sql = g_strdup_printf("INSERT INTO voucher_payment(rec, tx_rec, code, redemption_id, value_fils, at_s, mac)"
 			      " VALUES (900, %" G_GINT64_FORMAT ", '9123456789012345', '" RID1 "', 5, 1, " ZMAC ")",
 			      tx.id);
-	refuse(db, sql, "only into an open fees transaction");
+	/* Two triggers refuse it (open fees, and invariant 15: never intended); SQLite fires the
+	 * newer first, so either message is the refusal. */
+	refuse(db, sql, "ledger: a voucher ");
 	g_free(sql);
 	g_assert_cmpint(ledger_basket_close(f.l, tx2.id, NOW, LEDGER_REST_CARD, CARD, 30, NULL, &err), ==, 0);
 	struct ledger_tx top;
@@ -708,6 +833,51 @@ static void test_check_sees_tampering(void)
 	struct kio_error err = {0};
 	g_assert_cmpint(ledger_check(f.l, &err), ==, KIO_ERR_CORRUPT);
 	g_assert_nonnull(strstr(err.msg, "invariant 9"));
+	lfix_free(&f);
+}
+
+/* Invariant 15 against raw SQL and tampering: the triggers refuse a booking without its
+ * intent, a void of a booked redemption, an end with an intent undecided; ledger_check sees a
+ * void deleted with the triggers dropped. */
+static void test_intent_triggers(void)
+{
+	struct lfix f;
+	lfix_new(&f, "kiosk-basket", NOW);
+	struct kio_error err = {0};
+	char a[17], ra[37], rb[37];
+	voucher_code("912345678901234", a);
+	struct ledger_tx tx = open_two(&f);
+	sqlite3 *db = ledger_db(f.l);
+	char *sql = g_strdup_printf("INSERT INTO voucher_payment(rec, tx_rec, code, redemption_id, value_fils, at_s, mac)"
+				    " VALUES (900, %" G_GINT64_FORMAT ", '%s', '" RID1 "', 5, 1, " ZMAC ")",
+				    tx.id, a);
+	refuse(db, sql, "as its redemption was intended");
+	g_free(sql);
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx.id, a, 20000, NOW, ra, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, a, ra, 20000, NOW, &err), ==, 0);
+	sql = g_strdup_printf("INSERT INTO voucher_void(rec, tx_rec, code, redemption_id, at_s, mac)"
+			      " VALUES (900, %" G_GINT64_FORMAT ", '%s', '%s', 1, " ZMAC ")",
+			      tx.id, a, ra);
+	refuse(db, sql, "only an intended redemption not booked is void");
+	g_free(sql);
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx.id, a, 3000, NOW, rb, &err), ==, 0);
+	sql = g_strdup_printf("INSERT INTO tx_end(rec, tx_rec, state, recovered, credited_fils, at_s, mac)"
+			      " VALUES (900, %" G_GINT64_FORMAT ", 'cancelled', 0, 0, 1, " ZMAC ")",
+			      tx.id);
+	char *msg = lfix_exec_fails(db, sql);
+	g_free(msg); /* refused (by invariant 9 or 15, whichever fires first) */
+	g_free(sql);
+	refuse(db, "UPDATE voucher_intent SET value_fils = 1", "append-only");
+	refuse(db, "DELETE FROM voucher_intent", "append-only");
+	credit_note(&f, 100000);
+	result(&f, tx.id, 1, LEDGER_LINE_PAID, "P-1");
+	result(&f, tx.id, 2, LEDGER_LINE_PAID, "P-2");
+	close_ok(&f, tx.id, LEDGER_REST_VOUCHER, NULL);
+	refuse(db, "DELETE FROM voucher_void", "append-only");
+	/* The end's trigger held; now tamper after it. */
+	lfix_exec_ok(db, "DROP TRIGGER voucher_void_no_delete; DELETE FROM voucher_void");
+	g_assert_cmpint(ledger_check(f.l, &err), ==, KIO_ERR_CORRUPT);
+	g_assert_nonnull(strstr(err.msg, "invariant 15"));
 	lfix_free(&f);
 }
 
@@ -744,9 +914,12 @@ static void test_export_verify_prune(void)
 	struct ledger_fee_line lines[] = {line("police", "police-fines", "10012345", "F-1", FINE),
 					  line("dewa", "dewa-bill", "2001234567", "", BILL)};
 	g_assert_cmpint(ledger_basket_open(f.l, NOW - 200 * DAY, "en", lines, 2, &tx, &err), ==, 0);
-	char code[17];
+	char code[17], code2[17], rid[37], rid_void[37];
 	voucher_code("912345678901234", code);
-	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, code, RID1, 10000, NOW - 200 * DAY, &err), ==, 0);
+	voucher_code("987654321098765", code2);
+	voucher_in_as(&f, tx.id, code, 10000, NOW - 200 * DAY, rid);
+	/* A redemption intended and never answered: the close voids it (invariant 15). */
+	g_assert_cmpint(ledger_basket_voucher_intent(f.l, tx.id, code2, 5000, NOW - 200 * DAY, rid_void, &err), ==, 0);
 	credit_note(&f, 100000);
 	g_assert_cmpint(ledger_basket_line_result(f.l, tx.id, 1, LEDGER_LINE_PAID, "P-1", NOW - 200 * DAY, &err), ==, 0);
 	g_assert_cmpint(ledger_basket_line_result(f.l, tx.id, 2, LEDGER_LINE_REFUSED, NULL, NOW - 200 * DAY, &err), ==, 0);
@@ -808,7 +981,11 @@ static void test_export_verify_prune(void)
 		}
 		if (strcmp(type, "voucher_payment") == 0) {
 			g_assert_cmpstr(json_object_get_string_member(o, "code"), ==, code);
-			g_assert_cmpstr(json_object_get_string_member(o, "redemption_id"), ==, RID1);
+			g_assert_cmpstr(json_object_get_string_member(o, "redemption_id"), ==, rid);
+		}
+		if (strcmp(type, "voucher_void") == 0) {
+			g_assert_cmpstr(json_object_get_string_member(o, "code"), ==, code2);
+			g_assert_cmpstr(json_object_get_string_member(o, "redemption_id"), ==, rid_void);
 		}
 		if (strcmp(type, "voucher_issue") == 0) {
 			g_assert_cmpint(json_object_get_int_member(o, "value_fils"), ==, 110000 - FINE);
@@ -824,6 +1001,8 @@ static void test_export_verify_prune(void)
 	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(types, "fee_result")), ==, 3);
 	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(types, "voucher_payment")), ==, 1);
 	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(types, "voucher_issue")), ==, 1);
+	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(types, "voucher_intent")), ==, 2);
+	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(types, "voucher_void")), ==, 1);
 	g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(types, "tx_item")), ==, 1);
 	g_hash_table_destroy(types);
 	g_strfreev(rows);
@@ -872,6 +1051,8 @@ static void test_export_verify_prune(void)
 	g_assert_cmpint(query_int(kdb, "SELECT count(*) FROM fee_item"), ==, 1);
 	g_assert_cmpint(query_int(kdb, "SELECT count(*) FROM voucher_payment"), ==, 0);
 	g_assert_cmpint(query_int(kdb, "SELECT count(*) FROM voucher_issue"), ==, 0);
+	g_assert_cmpint(query_int(kdb, "SELECT count(*) FROM voucher_intent"), ==, 0);
+	g_assert_cmpint(query_int(kdb, "SELECT count(*) FROM voucher_void"), ==, 0);
 	g_assert_cmpint(query_int(kdb, "SELECT count(*) FROM fee_result"), ==, 1);
 	/* Outside a prune, still append-only. */
 	refuse(kdb, "DELETE FROM fee_result", "only a prune removes it");
@@ -1060,7 +1241,12 @@ static void child_steps(const char *path, struct killer *k)
 	voucher_code("912345678901234", code);
 	struct ledger_tx tx;
 	CHILD_CHECK(ledger_basket_open(l, NOW, "en", lines, 2, &tx, &err) == 0);
-	CHILD_CHECK(ledger_basket_voucher_paid(l, tx.id, code, RID1, 20000, NOW, &err) == 0);
+	char rid[37];
+	CHILD_CHECK(ledger_basket_voucher_intent(l, tx.id, code, 20000, NOW, rid, &err) == 0);
+	CHILD_CHECK(ledger_basket_voucher_paid(l, tx.id, code, rid, 20000, NOW, &err) == 0);
+	char code2[17], rid2[37];
+	voucher_code("987654321098765", code2);
+	CHILD_CHECK(ledger_basket_voucher_intent(l, tx.id, code2, 3000, NOW, rid2, &err) == 0); /* never answered */
 	child_note(j, 50000);
 	child_note(j, 20000);
 	CHILD_CHECK(ledger_basket_line_result(l, tx.id, 1, LEDGER_LINE_PAID, "P-1", NOW, &err) == 0);
@@ -1075,6 +1261,7 @@ static void child_steps(const char *path, struct killer *k)
 	CHILD_CHECK(ledger_basket_open(l, NOW, "en", lines, 2, &tx, &err) == 0);
 	child_note(j, 100000);
 	CHILD_CHECK(ledger_basket_line_result(l, tx.id, 1, LEDGER_LINE_PAID, "P-4", NOW, &err) == 0);
+	CHILD_CHECK(ledger_basket_voucher_intent(l, tx.id, code2, 3000, NOW, rid2, &err) == 0); /* recovery voids it */
 	struct ledger_tx *list = NULL;
 	size_t n = 0;
 	CHILD_CHECK(ledger_tx_recover(l, NOW, &list, &n, &err) == 0 && n == 1);
@@ -1125,6 +1312,12 @@ static void check_after_kill(const char *path, const char *point)
 				      " - (SELECT coalesce(sum(amount_fils), 0) FROM tx_item WHERE amount_fils IS NOT NULL)"
 				      " - (SELECT coalesce(sum(value_fils), 0) FROM voucher_issue)"),
 			==, 0);
+	/* Invariant 15: once ended, every redemption intent is booked or void (ledger_check says
+	 * so too; counted here so the test does not lean on the code it tests). */
+	g_assert_cmpint(query_int(db, "SELECT count(*) FROM voucher_intent i WHERE (EXISTS (SELECT 1 FROM voucher_payment"
+				      " p WHERE p.redemption_id = i.redemption_id) + EXISTS (SELECT 1 FROM voucher_void v"
+				      " WHERE v.redemption_id = i.redemption_id)) != 1"),
+			==, 0);
 	/* The line answered before the open basket's crash keeps its answer. */
 	if (strcmp(point, "the end") == 0)
 		g_assert_cmpint(query_int(db, "SELECT count(*) FROM fee_result WHERE status = 'unconfirmed'"), ==, 1);
@@ -1152,7 +1345,8 @@ static void test_sigkill_at_every_point(void)
 	char **points = g_strsplit(names->str, "\n", -1);
 	g_string_free(names, TRUE);
 	guint n_points = g_strv_length(points) - 1;
-	static const char *const named[] = {"basket-open-written", "basket-opened", "voucher-paid-written",
+	static const char *const named[] = {"basket-open-written", "basket-opened", "voucher-intent-written",
+					    "voucher-intent", "voucher-paid-written",
 					    "voucher-paid", "line-result-written", "line-result",
 					    "basket-end-written", "basket-ended", "recover-written", "recovered"};
 	for (size_t k = 0; k < G_N_ELEMENTS(named); k++)
@@ -1180,7 +1374,7 @@ static void test_sync_status_times(void)
 	struct ledger_tx tx = open_two(&f);
 	char code[17];
 	voucher_code("912345678901234", code);
-	g_assert_cmpint(ledger_basket_voucher_paid(f.l, tx.id, code, RID1, 90000, NOW + 7, &err), ==, 0);
+	voucher_in(&f, tx.id, code, 90000, NOW + 7);
 	g_assert_cmpint(ledger_basket_line_result(f.l, tx.id, 1, LEDGER_LINE_PAID, "P-1", NOW + 8, &err), ==, 0);
 	g_assert_cmpint(ledger_basket_close(f.l, tx.id, NOW + 9, LEDGER_REST_VOUCHER, NULL, 30, NULL, &err), ==, 0);
 	sqlite3 *db = ledger_db(f.l);
@@ -1217,6 +1411,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/basket/underpaid-cancel", test_underpaid_cancel);
 	g_test_add_func("/basket/nothing-paid-cancelled", test_nothing_paid_cancelled);
 	g_test_add_func("/basket/voucher-payments", test_voucher_payments);
+	g_test_add_func("/basket/voucher-intents", test_voucher_intents);
+	g_test_add_func("/basket/intent-triggers", test_intent_triggers);
 	g_test_add_func("/basket/step-rules", test_step_rules);
 	g_test_add_func("/basket/recovery", test_recovery);
 	g_test_add_func("/basket/triggers-refuse", test_triggers_refuse);

@@ -79,7 +79,11 @@ static void voucher_in(struct lfix *f, int64_t tx, const char *first15, const ch
 	int d = vcode_damm(first15, 15);
 	snprintf(code, 17, "%s%c", first15, d);
 	struct kio_error err = {0};
-	if (ledger_basket_voucher_paid(f->l, tx, code, rid, fils, NOW - 120, &err) != 0)
+	/* The redemption's intent first (basket.c invariant 15): rid names the test's case only. */
+	char intended[37];
+	(void)rid;
+	if (ledger_basket_voucher_intent(f->l, tx, code, fils, NOW - 121, intended, &err) != 0 ||
+	    ledger_basket_voucher_paid(f->l, tx, code, intended, fils, NOW - 120, &err) != 0)
 		g_error("voucher paid: %s", err.msg);
 }
 
