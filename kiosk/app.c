@@ -32,11 +32,13 @@
  *  6. A question to the host is out for at most host.timeout_ms of real time, and while it is
  *     the kiosk is busy: the scenario runner does not step and the virtual clock stands still,
  *     so the answered state is what the next scenario line sees.
- *  7. A basket's payment (app_pay_ask) is retried by the sync under its tx_uuid until
- *     host.timeout_ms has passed; then, or when its screen is left, the retries are given up
- *     (sync_ask_give_up) and the screen hears "no answer": the host settles the lines from the
- *     transaction's records, idempotent per tx_uuid, so a late commit at the host is no
- *     second payment.
+ *  7. A basket's payment (app_pay_ask) and a voucher's redemption (app_voucher_redeem) are
+ *     retried by the sync under their keys (tx_uuid, redemption_id) until host.timeout_ms has
+ *     passed; then, or when their screen is left, the retries are given up (sync_ask_give_up)
+ *     and the screen hears "no answer": the host settles the lines from the transaction's
+ *     records, and a redemption never booked is voided by the basket's close (the intent's
+ *     voucher_void), both idempotent per key, so a late commit at the host is no second
+ *     payment.
  */
 #define LOG_MODULE "app"
 #include "app.h"
@@ -132,6 +134,10 @@ struct app {
 	uint64_t fee_ask_deadline_ms;
 	uint32_t pay_ask_id;       /* a basket's payment out (0: none; invariant 7) */
 	uint64_t pay_ask_deadline_ms;
+	uint32_t voucher_ask_id;   /* a voucher's validation out (0: none) */
+	uint64_t voucher_ask_deadline_ms;
+	uint32_t redeem_ask_id;    /* a voucher's redemption out (0: none; invariant 7) */
+	uint64_t redeem_ask_deadline_ms;
 #if KIOSK_TEST_PORT
 	struct runner *runner;
 #endif
@@ -235,6 +241,7 @@ void app_go(struct app *app, enum scr_id screen)
 			old->leave(app, screen);
 		app->ask_id = 0; /* lifecycle 6: an answer is for the screen that asked */
 		app->fee_ask_id = 0;
+		app->voucher_ask_id = 0;
 		drop_pay_ask(app);
 		if (screen == SCR_ATTRACT) {
 			app->lang = app_default_lang(app);
@@ -459,6 +466,77 @@ static void drop_pay_ask(struct app *app)
 		LOG_WARN("payment ask %" PRIu32 " dropped unanswered: the host settles it from the records",
 			 app->pay_ask_id);
 	app->pay_ask_id = 0;
+	if (app->redeem_ask_id && sync_ask_give_up(app->sync, app->redeem_ask_id))
+		LOG_WARN("voucher redeem %" PRIu32 " dropped unanswered: the basket's close voids it", app->redeem_ask_id);
+	app->redeem_ask_id = 0;
+}
+
+int app_voucher_ask(struct app *app, const char *code, struct kio_error *err)
+{
+	uint32_t id = sync_voucher_ask(app->sync, code, err);
+	if (!id)
+		return err->code ? err->code : KIO_ERR_INVALID;
+	app->voucher_ask_id = id;
+	app->voucher_ask_deadline_ms = mono_ms() + (uint64_t)app->cfg.host_timeout_ms;
+	return 0;
+}
+
+int app_voucher_redeem(struct app *app, const char *code, const char *redemption_id, const char *tx_uuid,
+		       int64_t amount_fils, struct kio_error *err)
+{
+	uint32_t id = sync_voucher_redeem(app->sync, code, redemption_id, tx_uuid, amount_fils, err);
+	if (!id)
+		return err->code ? err->code : KIO_ERR_INVALID;
+	app->redeem_ask_id = id;
+	app->redeem_ask_deadline_ms = mono_ms() + (uint64_t)app->cfg.host_timeout_ms;
+	return 0;
+}
+
+/* As poll_fee_answer, for the voucher's validation (tried once; unreachable by the bound). */
+static void poll_voucher_answer(struct app *app)
+{
+	if (!app->voucher_ask_id)
+		return;
+	struct sync_voucher_result r;
+	bool got = sync_voucher_poll(app->sync, &r) && r.ask == app->voucher_ask_id;
+	if (!got) {
+		if (mono_ms() < app->voucher_ask_deadline_ms)
+			return;
+		r = (struct sync_voucher_result){.ask = app->voucher_ask_id, .result = SYNC_ASK_UNREACHABLE};
+		snprintf(r.why, sizeof(r.why), "no answer within host.timeout_ms = %d ms", app->cfg.host_timeout_ms);
+		LOG_WARN("voucher: %s", r.why);
+	}
+	app->voucher_ask_id = 0;
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->on_voucher_answer)
+		scr->on_voucher_answer(app, &r);
+	invalidate(app);
+}
+
+/* Invariant 7 for a redemption: retried by the sync under its redemption_id until the bound,
+ * then given up; the screen hears gave_up (the voucher machine's give-up: the intent stays,
+ * voided at the close if never booked). */
+static void poll_redeem_answer(struct app *app)
+{
+	if (!app->redeem_ask_id)
+		return;
+	struct sync_redeem_result r;
+	bool got = sync_redeem_poll(app->sync, &r) && r.ask == app->redeem_ask_id;
+	bool gave_up = false;
+	if (!got) {
+		if (mono_ms() < app->redeem_ask_deadline_ms)
+			return;
+		sync_ask_give_up(app->sync, app->redeem_ask_id);
+		r = (struct sync_redeem_result){.ask = app->redeem_ask_id, .result = SYNC_ASK_UNREACHABLE};
+		snprintf(r.why, sizeof(r.why), "no answer within host.timeout_ms = %d ms", app->cfg.host_timeout_ms);
+		LOG_WARN("voucher redeem: %s", r.why);
+		gave_up = true;
+	}
+	app->redeem_ask_id = 0;
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->on_redeem_answer)
+		scr->on_redeem_answer(app, &r, gave_up);
+	invalidate(app);
 }
 
 static void poll_pay_answer(struct app *app)
@@ -1084,6 +1162,8 @@ static void run_loop(struct app *app)
 		poll_card_answer(app);
 		poll_fee_answer(app);
 		poll_pay_answer(app);
+		poll_voucher_answer(app);
+		poll_redeem_answer(app);
 		notice_device_changes(app);
 		if (app->quit)
 			break;
@@ -1095,7 +1175,7 @@ static void run_loop(struct app *app)
 		bool have_timer = core_timers_next_deadline(app->timers, &next_timer);
 		if (have_timer && next_timer <= now)
 			continue;
-		if (app->ask_id || app->fee_ask_id || app->pay_ask_id) {
+		if (app->ask_id || app->fee_ask_id || app->pay_ask_id || app->voucher_ask_id || app->redeem_ask_id) {
 			/* Invariant 6: busy until the host answers (its wake event) or the bound passes;
 			 * real timers still fire meanwhile, virtual ones wait with the clock. */
 			uint64_t mono = mono_ms(), deadline = UINT64_MAX;
@@ -1105,6 +1185,10 @@ static void run_loop(struct app *app)
 				deadline = app->fee_ask_deadline_ms;
 			if (app->pay_ask_id && app->pay_ask_deadline_ms < deadline)
 				deadline = app->pay_ask_deadline_ms;
+			if (app->voucher_ask_id && app->voucher_ask_deadline_ms < deadline)
+				deadline = app->voucher_ask_deadline_ms;
+			if (app->redeem_ask_id && app->redeem_ask_deadline_ms < deadline)
+				deadline = app->redeem_ask_deadline_ms;
 			if (mono >= deadline)
 				continue;
 			uint64_t wait = deadline - mono;

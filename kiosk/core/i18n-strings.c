@@ -187,6 +187,7 @@ const struct i18n_id i18n_ids[] = {
 	/* TRANSLATORS: keep the {placeholders}; they are replaced by amounts, codes or dates. */
 	I18N_S("pay.largest", "Largest note accepted now: {amount}"),
 	I18N_S("pay.insert", "Insert your notes"),
+	I18N_S("pay.voucher", "Pay with an e-voucher"),
 	I18N_S("pay.closing", "Finishing with the note in the acceptor"),
 	I18N_S("pay.finish-rest", "Stop and keep what I paid"),
 	/* TRANSLATORS: keep the {placeholders}; they are replaced by amounts, codes or dates. */

@@ -50,10 +50,11 @@ struct feespay {
 	size_t n_pending;
 	feespay_checkpoint_fn checkpoint;
 	void *checkpoint_user;
+	struct vpay *vpay;          /* VOUCHER: the voucher machine (invariant 10) */
 };
 
-static const char *const step_names[FEESPAY_STEP_COUNT] = {"pay",    "closing", "settling", "change",
-							    "card",   "card-checking", "done", "end"};
+static const char *const step_names[FEESPAY_STEP_COUNT] = {"pay",  "closing",       "settling", "change", "card",
+							    "card-checking", "voucher", "done", "end"};
 static const char *const exit_names[FEESPAY_EXIT_COUNT] = {"none", "basket", "home", "attract", "out-of-service"};
 
 const char *feespay_step_name(int step) { return step >= 0 && step < FEESPAY_STEP_COUNT ? step_names[step] : NULL; }
@@ -394,9 +395,110 @@ static void on_cash(struct feespay *p, const struct cash_event *ev)
 		settle(p);
 }
 
+/* PAY → VOUCHER (invariant 10): the acceptor stops first, the machine gets what remains. */
+static int enter_voucher(struct feespay *p)
+{
+	int64_t remaining = p->due_fils - p->s.paid_fils;
+	if (remaining <= 0 || p->s.path != SESSION_PATH_EMPTY)
+		return KIO_ERR_INVALID;
+	struct kio_error err = {0};
+	disable_unit(p);
+	if (vpay_new(p->ledger, p->tx.id, remaining, &p->vpay, &err) != 0) {
+		fail_ledger(p, "starting a voucher for", &err);
+		return 0;
+	}
+	p->notice = NULL;
+	session_touch(&p->s, now_ms(p));
+	set_step(p, FEESPAY_VOUCHER, FEESPAY_EXIT_NONE);
+	return 0;
+}
+
+/* Back to PAY from VOUCHER: the acceptor takes notes again (invariant 1). */
+static void resume_pay(struct feespay *p)
+{
+	int rc = unit_faulty(p) ? KIO_ERR_BUSY : p->unit->ops->enable(p->unit, p->cfg.denoms_fils, p->cfg.n_denoms);
+	if (rc) {
+		LOG_WARN("%s: cannot take cash again (%s)", p->unit->name, kio_strerror(rc));
+		p->notice = "pay.acceptor-unavailable";
+	} else {
+		p->enabled = true;
+	}
+	session_touch(&p->s, now_ms(p));
+	set_step(p, FEESPAY_PAY, FEESPAY_EXIT_NONE);
+}
+
+static void end_voucher(struct feespay *p)
+{
+	vpay_free(p->vpay);
+	p->vpay = NULL;
+}
+
+static int on_voucher(struct feespay *p, const struct feespay_input *in)
+{
+	struct vpay_view vv;
+	vpay_view(p->vpay, &vv);
+	bool redeeming = vv.step == VPAY_REDEEMING;
+	switch (in->kind) {
+	case FEESPAY_IN_VPAY: {
+		if (!in->vpay)
+			return KIO_ERR_INVALID;
+		session_touch(&p->s, now_ms(p));
+		int rc = vpay_step(p->vpay, in->vpay, wall_s(p));
+		if (rc)
+			return rc;
+		vpay_view(p->vpay, &vv);
+		switch (vv.outcome) {
+		case VPAY_GOING: return 0;
+		case VPAY_OUT_OF_SERVICE: {
+			struct kio_error err = {.code = KIO_ERR_IO};
+			snprintf(err.msg, sizeof(err.msg), "the voucher machine could not write");
+			end_voucher(p);
+			fail_ledger(p, "paying a voucher into", &err);
+			return 0;
+		}
+		case VPAY_BACK: end_voucher(p); resume_pay(p); return 0;
+		case VPAY_PAID:
+			end_voucher(p);
+			if (!refresh(p))
+				return 0;
+			LOG_INFO("fees transaction %" PRId64 ": a voucher paid %" PRId64 " fils, %" PRId64 " of %" PRId64,
+				 p->tx.seq, vv.paid_fils, p->s.paid_fils, p->due_fils);
+			if (p->s.paid_fils >= p->due_fils) {
+				/* The acceptor is already disabled: CLOSING goes straight on. */
+				p->why = LEAVE_REACHED;
+				p->closing_since_ms = now_ms(p);
+				set_step(p, FEESPAY_CLOSING, FEESPAY_EXIT_NONE);
+				settle(p);
+			} else {
+				resume_pay(p);
+			}
+			return 0;
+		}
+		return 0;
+	}
+	case FEESPAY_IN_CANCEL:
+	case FEESPAY_IN_TICK: {
+		if (in->kind == FEESPAY_IN_TICK && !session_idle(&p->s, now_ms(p), p->cfg.pay_idle_ms))
+			return 0;
+		if (redeeming) /* invariant 10: the answer or the give-up first */
+			return in->kind == FEESPAY_IN_TICK ? 0 : KIO_ERR_BUSY;
+		LOG_INFO("fees transaction %" PRId64 ": %s at the voucher, %" PRId64 " fils paid", p->tx.seq,
+			 in->kind == FEESPAY_IN_TICK ? "customer inactive" : "cancelled", p->s.paid_fils);
+		end_voucher(p);
+		p->why = in->kind == FEESPAY_IN_TICK ? LEAVE_IDLE : LEAVE_CANCEL;
+		p->closing_since_ms = now_ms(p);
+		set_step(p, FEESPAY_CLOSING, FEESPAY_EXIT_NONE);
+		settle(p);
+		return 0;
+	}
+	default: return KIO_ERR_INVALID;
+	}
+}
+
 static int on_pay(struct feespay *p, const struct feespay_input *in)
 {
 	switch (in->kind) {
+	case FEESPAY_IN_VOUCHER: return enter_voucher(p);
 	case FEESPAY_IN_CANCEL:
 		session_touch(&p->s, now_ms(p));
 		leave_pay(p, LEAVE_CANCEL);
@@ -545,7 +647,7 @@ static int step_one(struct feespay *p, const struct feespay_input *in)
 	case FEESPAY_IN_CASH: on_cash(p, &in->cash); return 0;
 	case FEESPAY_IN_ACTIVITY:
 		if (p->step == FEESPAY_PAY || p->step == FEESPAY_CHANGE || p->step == FEESPAY_CARD ||
-		    p->step == FEESPAY_CARD_CHECKING)
+		    p->step == FEESPAY_CARD_CHECKING || p->step == FEESPAY_VOUCHER)
 			session_touch(&p->s, now_ms(p));
 		return 0;
 	case FEESPAY_IN_RECEIPT:
@@ -568,6 +670,7 @@ static int step_one(struct feespay *p, const struct feespay_input *in)
 		settle(p);
 		return 0;
 	case FEESPAY_SETTLING: return on_settling(p, in);
+	case FEESPAY_VOUCHER: return on_voucher(p, in);
 	case FEESPAY_CHANGE:
 	case FEESPAY_CARD:
 	case FEESPAY_CARD_CHECKING:
@@ -689,11 +792,17 @@ void feespay_free(struct feespay *p)
 		disable_unit(p);
 	if (p->tx_open)
 		LOG_WARN("fees transaction %" PRId64 " left open: recovery ends it", p->tx.seq);
+	vpay_free(p->vpay); /* an unbooked intent is the close's or recovery's to void */
 	free(p);
 }
 
 void feespay_pay_sent(struct feespay *p) { p->pay_sent = true; }
 void feespay_card_sent(struct feespay *p) { p->card_sent = true; }
+void feespay_vpay_sent(struct feespay *p)
+{
+	if (p->vpay)
+		vpay_ask_sent(p->vpay);
+}
 enum feespay_step feespay_current(const struct feespay *p) { return p->step; }
 int64_t feespay_tx_id(const struct feespay *p) { return p->tx.id; }
 
@@ -706,6 +815,14 @@ uint64_t feespay_deadline_ms(const struct feespay *p)
 	case FEESPAY_CHANGE:
 	case FEESPAY_CARD:
 	case FEESPAY_CARD_CHECKING: return p->cfg.change_idle_ms ? p->s.last_activity_ms + p->cfg.change_idle_ms : 0;
+	case FEESPAY_VOUCHER: {
+		/* Invariant 10: no time runs out while the redeem is out; the app's bound does. */
+		struct vpay_view vv;
+		vpay_view(p->vpay, &vv);
+		if (vv.step == VPAY_REDEEMING)
+			return 0;
+		return p->cfg.pay_idle_ms ? p->s.last_activity_ms + p->cfg.pay_idle_ms : 0;
+	}
 	case FEESPAY_DONE: return done_deadline_ms(p);
 	case FEESPAY_END:
 	case FEESPAY_STEP_COUNT: break;
@@ -729,6 +846,9 @@ void feespay_view(const struct feespay *p, struct feespay_view *v)
 	v->accepting = p->step == FEESPAY_PAY && p->enabled && !unit_faulty(p);
 	v->back_enabled = p->step == FEESPAY_PAY && p->s.paid_fils == 0 && p->s.path == SESSION_PATH_EMPTY;
 	v->cancel_keeps_money = p->s.paid_fils > 0;
+	v->voucher_enabled = p->step == FEESPAY_PAY && p->due_fils > p->s.paid_fils && p->s.path == SESSION_PATH_EMPTY;
+	if (p->step == FEESPAY_VOUCHER && p->vpay)
+		vpay_view(p->vpay, &v->vpay);
 	v->no_change_msg = "pay.no-change";
 	v->printer_msg = p->printer_ok ? NULL : "topup.receipt.unavailable";
 	v->notice = p->notice;

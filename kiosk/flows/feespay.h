@@ -11,7 +11,9 @@
  *       │ feespay_open: ledger_basket_open committed, then the acceptor enabled (inv. 1)
  *       ▼       ESCROW v: remaining > 0 and paid + v - due ≤ cap: accept; else return (inv. 2)
  *      PAY ◄─┐  CREDITED: paid re-read from the ledger (inv. 3)
- *     │ │ └──┘
+ *     │ │ └──┘  pay.voucher (remaining > 0, nothing moving): acceptor disabled ─► VOUCHER
+ *     │ │       (vpay.h embedded, inv. 10): PAID re-reads due/paid: PAY (acceptor on again)
+ *     │ │       or, the total reached, SETTLING; BACK: PAY; cancel, idle: as from PAY
  *     │ │ back (nothing paid): basket cancelled, END(basket)
  *     │ └ paid ≥ due, cancel, idle ─── leave_pay: acceptor disabled ───► CLOSING
  *     │                                                                   │ the path is empty
@@ -41,6 +43,15 @@
  *   PAY            cash CREDITED            paid < due                   PAY, paid re-read
  *   PAY            cash CREDITED            paid ≥ due                   CLOSING (leave_pay)
  *   PAY            cash RETURNED/REJECTED/FAULT/RECOVERED                PAY, notice
+ *   PAY            pay.voucher              remaining > 0, path empty    VOUCHER (enter_voucher)
+ *   VOUCHER        vpay input               vpay going                   VOUCHER (on_voucher)
+ *   VOUCHER        vpay input               vpay PAID, paid < due        PAY, acceptor enabled
+ *   VOUCHER        vpay input               vpay PAID, paid ≥ due        SETTLING
+ *   VOUCHER        vpay input               vpay BACK                    PAY, acceptor enabled
+ *   VOUCHER        vpay input               vpay OUT_OF_SERVICE          END out-of-service
+ *   VOUCHER        cancel, tick (idle)      not REDEEMING                CLOSING (as from PAY)
+ *   VOUCHER        cancel                   REDEEMING                    VOUCHER (KIO_ERR_BUSY)
+ *   VOUCHER        tick                     REDEEMING                    VOUCHER (no deadline)
  *   PAY            back                     nothing paid or moving       CLOSING → END basket
  *   PAY            cancel                                                CLOSING (leave_pay)
  *   PAY            tick                     pay_idle_ms idle             CLOSING (leave_pay)
@@ -99,6 +110,12 @@
  *     then stays no_receipt_ms from the failure (topup.h invariants 7 and 8).
  *  9. A ledger write that fails ends the flow out of service (acceptor disabled); the open
  *     basket stays open for recovery, which ends it as a crash's (rest to a voucher).
+ * 10. Paying with an e-voucher (`pay.voucher`) runs the voucher machine (kiosk/flows/vpay.h)
+ *     with the acceptor disabled (invariant 1 holds: only PAY takes cash) over what remains
+ *     due; its booked value is read back from the ledger (invariant 3), a value past the due
+ *     is part of the rest (no cap: no cash is swallowed). While its redeem is out the flow
+ *     cannot be left (vpay.h invariant 3): cancel and inactivity wait for the answer or the
+ *     app's give-up, so the basket is never closed under a redemption in flight.
  *
  * Kill points (feespay_set_checkpoint; the crash suite kills at each). The ledger's own
  * (basket.c) mark its commits; these mark the moments between them:
@@ -129,6 +146,7 @@
 #include "drivers/class/cash.h"
 #include "kiosk/core/clock.h"
 #include "kiosk/core/err.h"
+#include "kiosk/flows/vpay.h"
 #include "kiosk/ledger/basket.h"
 #include "kiosk/ledger/store.h"
 #include "kiosk/ledger/tx.h"
@@ -144,6 +162,7 @@ enum feespay_step {
 	FEESPAY_CHANGE,        /* a rest: the customer chooses card or voucher */
 	FEESPAY_CARD,          /* the card number for the rest */
 	FEESPAY_CARD_CHECKING, /* the app asks about the card and the offline limits */
+	FEESPAY_VOUCHER,       /* paying with an e-voucher (vpay.h); the acceptor disabled */
 	FEESPAY_DONE,          /* the basket ended */
 	FEESPAY_END,           /* over: the app goes to view.exit */
 	FEESPAY_STEP_COUNT
@@ -175,6 +194,8 @@ enum feespay_input_kind {
 	FEESPAY_IN_PAY_ANSWER, /* SETTLING: the host's answer, or none (answer) */
 	FEESPAY_IN_CARD_WORD, /* CARD_CHECKING: the host's word on the card and the limits (card) */
 	FEESPAY_IN_RECEIPT,   /* DONE: receipt_printed */
+	FEESPAY_IN_VOUCHER,   /* PAY: pay.voucher */
+	FEESPAY_IN_VPAY,      /* VOUCHER: an input for the voucher machine (vpay) */
 	FEESPAY_IN_COUNT
 };
 
@@ -202,6 +223,7 @@ struct feespay_input {
 	bool printer_ok;
 	bool receipt_printed;
 	const struct feespay_answer *answer; /* PAY_ANSWER: borrowed for the call */
+	const struct vpay_input *vpay;       /* VPAY: borrowed for the call */
 	struct feespay_card card;
 };
 
@@ -241,6 +263,8 @@ struct feespay_view {
 	bool accepting;             /* PAY: enabled and healthy */
 	bool back_enabled;          /* PAY: nothing paid or moving */
 	bool cancel_keeps_money;    /* PAY: money in, cancel sends it to CHANGE */
+	bool voucher_enabled;       /* PAY: pay.voucher can be taken now */
+	struct vpay_view vpay;      /* VOUCHER: the voucher machine's view (ask: what the app sends) */
 	const char *no_change_msg;  /* pay.no-change, from the first frame */
 	const char *printer_msg;    /* topup.receipt.unavailable or NULL */
 	const char *notice;
@@ -292,9 +316,11 @@ int feespay_step(struct feespay *p, const struct feespay_input *in);
 void feespay_cash_listener(void *user, const struct cash_event *ev);
 void feespay_view(const struct feespay *p, struct feespay_view *out);
 enum feespay_step feespay_current(const struct feespay *p);
-/* The app sent view.pay_ask / view.card_ask: the view stops asking (invariant 6). */
+/* The app sent view.pay_ask / view.card_ask / view.vpay.ask: the view stops asking
+ * (invariant 6; vpay_ask_sent). */
 void feespay_pay_sent(struct feespay *p);
 void feespay_card_sent(struct feespay *p);
+void feespay_vpay_sent(struct feespay *p);
 /* When a tick may next move the flow (0: none). */
 uint64_t feespay_deadline_ms(const struct feespay *p);
 int64_t feespay_tx_id(const struct feespay *p);
@@ -302,7 +328,7 @@ int64_t feespay_tx_id(const struct feespay *p);
 typedef void (*feespay_checkpoint_fn)(void *user, const char *point);
 void feespay_set_checkpoint(struct feespay *p, feespay_checkpoint_fn fn, void *user);
 
-/* "pay", "closing", "settling", "change", "card", "card-checking", "done", "end". */
+/* "pay", "closing", "settling", "change", "card", "card-checking", "voucher", "done", "end". */
 const char *feespay_step_name(int step);
 /* "none", "basket", "home", "attract", "out-of-service". */
 const char *feespay_exit_name(int exit);

@@ -46,12 +46,14 @@
 #include "kiosk/fees/catalogue.h"
 #include "kiosk/flows/fees.h"
 #include "kiosk/flows/feespay.h"
+#include "kiosk/flows/vpay.h"
 #include "kiosk/ledger/sync-state.h"
 #include "kiosk/sync/sync.h"
 #include "kiosk/ui/check.h"
 #include "kiosk/ui/flow.h"
 #include "layout.h"
 #include "theme.h"
+#include "vpay.h"
 
 struct fees_screens {
 	struct fees *flow;
@@ -75,7 +77,7 @@ static bool is_fees_screen(enum scr_id id)
 {
 	return id == SCR_FEES || id == SCR_FEES_SERVICE || id == SCR_FEES_REFERENCE || id == SCR_FEES_AMOUNT ||
 	       id == SCR_BASKET || id == SCR_FEES_PAY || id == SCR_FEES_CHANGE || id == SCR_FEES_CARD ||
-	       id == SCR_FEES_DONE;
+	       id == SCR_FEES_DONE || id == SCR_FEES_VOUCHER;
 }
 
 static struct fees_screens *screens_of(struct app *app) { return app_flow(app); }
@@ -987,6 +989,8 @@ FEES_SCREEN(scr_basket, "basket", draw_basket, enter_other);
  *   PAY, CLOSING, SETTLING    fees-pay      cash to feespay_step; SETTLING: app_pay_ask once
  *   CHANGE                    fees-change   change.card, change.voucher
  *   CARD, CARD_CHECKING       fees-card     keypad; CARD_CHECKING: app_card_ask and the limits
+ *   VOUCHER                   fees-voucher  scr_vpay_build; app_voucher_ask / app_voucher_redeem
+ *                                           as view.vpay.ask says, once each
  *   DONE                      fees-done     the receipt printed once (txreceipt_print)
  *   END basket                basket        the browsing flow back at BASKET (nothing paid)
  *   END home/attract/o.o.s.   home/attract  the browsing flow ended too
@@ -1066,6 +1070,7 @@ static enum scr_id pay_screen_for(const struct feespay_view *v)
 	case FEESPAY_CHANGE: return SCR_FEES_CHANGE;
 	case FEESPAY_CARD:
 	case FEESPAY_CARD_CHECKING: return SCR_FEES_CARD;
+	case FEESPAY_VOUCHER: return SCR_FEES_VOUCHER;
 	case FEESPAY_DONE: return SCR_FEES_DONE;
 	case FEESPAY_END:
 	case FEESPAY_STEP_COUNT: break;
@@ -1094,7 +1099,8 @@ static void pay_end(struct app *app, struct fees_screens *fs, enum scr_id to)
 		return;
 	for (int k = 0; k < 3; k++) {
 		enum feespay_step st = feespay_current(fs->pay);
-		if (st != FEESPAY_PAY && st != FEESPAY_CHANGE && st != FEESPAY_CARD && st != FEESPAY_CARD_CHECKING)
+		if (st != FEESPAY_PAY && st != FEESPAY_CHANGE && st != FEESPAY_CARD && st != FEESPAY_CARD_CHECKING &&
+		    st != FEESPAY_VOUCHER)
 			break;
 		const struct feespay_input cancel = {.kind = FEESPAY_IN_CANCEL};
 		if (feespay_step(fs->pay, &cancel) != 0)
@@ -1106,7 +1112,9 @@ static void pay_end(struct app *app, struct fees_screens *fs, enum scr_id to)
 		app_sync_kick(app);
 	if (v.step == FEESPAY_DONE)
 		pay_print_once(app, fs, &v);
-	bool left_open = v.step == FEESPAY_CLOSING || v.step == FEESPAY_SETTLING || v.exit == FEESPAY_EXIT_OUT_OF_SERVICE;
+	/* VOUCHER still: its redeem was out (flow invariant 10); recovery voids it if unbooked. */
+	bool left_open = v.step == FEESPAY_CLOSING || v.step == FEESPAY_SETTLING || v.step == FEESPAY_VOUCHER ||
+			 v.exit == FEESPAY_EXIT_OUT_OF_SERVICE;
 	if (left_open)
 		LOG_WARN("fees transaction %" PRId64 " left open at %s: recovery ends it", v.tx_seq, feespay_step_name(v.step));
 	feespay_free(fs->pay);
@@ -1117,10 +1125,37 @@ static void pay_end(struct app *app, struct fees_screens *fs, enum scr_id to)
 
 static void on_card_answer(struct app *app, const struct sync_card_result *r);
 
+static void vpay_in(struct fees_screens *fs, const struct vpay_input *vi)
+{
+	const struct feespay_input in = {.kind = FEESPAY_IN_VPAY, .vpay = vi};
+	int rc = feespay_step(fs->pay, &in);
+	if (rc && rc != KIO_ERR_INVALID && rc != KIO_ERR_BUSY)
+		LOG_INFO("voucher step: %s", kio_strerror(rc));
+}
+
 /* Invariant 7: the questions the view asks, once each. True when a step happened here. */
 static bool pay_ask(struct app *app, struct fees_screens *fs, const struct feespay_view *v)
 {
 	struct kio_error err = {0};
+	if (v->step == FEESPAY_VOUCHER && v->vpay.ask != VPAY_ASK_NONE) {
+		feespay_vpay_sent(fs->pay);
+		if (v->vpay.ask == VPAY_ASK_VALIDATE) {
+			if (app_voucher_ask(app, v->vpay.code, &err) == 0)
+				return false;
+			LOG_WARN("asking the host about a voucher: %s", err.msg);
+			struct sync_voucher_result r = {.result = SYNC_ASK_UNREACHABLE};
+			snprintf(r.why, sizeof(r.why), "%s", err.msg);
+			const struct vpay_input vi = {.kind = VPAY_IN_VALID, .valid = &r};
+			vpay_in(fs, &vi);
+			return true;
+		}
+		if (app_voucher_redeem(app, v->vpay.code, v->vpay.redemption_id, v->tx_uuid, v->vpay.amount_fils, &err) == 0)
+			return false;
+		LOG_WARN("redeeming a voucher: %s: given up (the close voids the intent)", err.msg);
+		const struct vpay_input vi = {.kind = VPAY_IN_GIVE_UP};
+		vpay_in(fs, &vi);
+		return true;
+	}
 	if (v->pay_ask) {
 		feespay_pay_sent(fs->pay);
 		struct sync_pay_line lines[FEESPAY_LINES_MAX];
@@ -1168,10 +1203,6 @@ static void pay_sync(struct app *app, struct fees_screens *fs)
 		fs->kicked_ends = v.tx_ends;
 		app_sync_kick(app);
 	}
-	if (pay_ask(app, fs, &v)) {
-		pay_sync(app, fs);
-		return;
-	}
 	if (v.step == FEESPAY_DONE) {
 		pay_print_once(app, fs, &v);
 		feespay_view(fs->pay, &v);
@@ -1190,13 +1221,19 @@ static void pay_sync(struct app *app, struct fees_screens *fs)
 		app_go(app, to); /* leave: pay_end, the flow freed */
 		return;
 	}
-	bool changed = memcmp(&v, &fs->pshown, sizeof(v)) != 0;
-	fs->pshown = v;
 	enum scr_id want = pay_screen_for(&v);
 	if (want != app_screen(app)) {
+		/* The screen first: a move drops the questions of the screen left (screen.h,
+		 * lifecycle 6), so the new screen's enter asks (it syncs here again). */
 		app_go(app, want);
 		return;
 	}
+	if (pay_ask(app, fs, &v)) {
+		pay_sync(app, fs);
+		return;
+	}
+	bool changed = memcmp(&v, &fs->pshown, sizeof(v)) != 0;
+	fs->pshown = v;
 	if (changed)
 		app_refresh(app);
 	uint64_t at = feespay_deadline_ms(fs->pay);
@@ -1224,7 +1261,28 @@ static void pay_on_tap(struct app *app, const char *id)
 		{"nav.cancel", FEESPAY_IN_CANCEL}, {"nav.back", FEESPAY_IN_BACK},       {"nav.next", FEESPAY_IN_NEXT},
 		{"key.del", FEESPAY_IN_DEL},       {"key.clear", FEESPAY_IN_CLEAR},     {"change.card", FEESPAY_IN_TO_CARD},
 		{"change.voucher", FEESPAY_IN_TO_VOUCHER}, {"done.close", FEESPAY_IN_FINISH},
+		{"pay.voucher", FEESPAY_IN_VOUCHER},
 	};
+	struct fees_screens *fs = pay_screens(app);
+	if (fs && feespay_current(fs->pay) == FEESPAY_VOUCHER) {
+		/* The voucher page's taps go to the voucher machine (vpay.h). */
+		struct vpay_input vi = {.kind = VPAY_IN_COUNT};
+		if (strncmp(id, "key.", 4) == 0 && id[4] >= '0' && id[4] <= '9' && id[5] == '\0')
+			vi.kind = VPAY_IN_KEY, vi.digit = id[4];
+		else if (strcmp(id, "key.del") == 0)
+			vi.kind = VPAY_IN_DEL;
+		else if (strcmp(id, "key.clear") == 0)
+			vi.kind = VPAY_IN_CLEAR;
+		else if (strcmp(id, "voucher.redeem") == 0)
+			vi.kind = VPAY_IN_REDEEM;
+		else if (strcmp(id, "voucher.back") == 0)
+			vi.kind = VPAY_IN_BACK;
+		if (vi.kind != VPAY_IN_COUNT) {
+			vpay_in(fs, &vi);
+			pay_sync(app, fs);
+		}
+		return;
+	}
 	struct feespay_input in = {.kind = FEESPAY_IN_COUNT};
 	if (strncmp(id, "key.", 4) == 0 && id[4] >= '0' && id[4] <= '9' && id[5] == '\0') {
 		in.kind = FEESPAY_IN_KEY;
@@ -1320,6 +1378,27 @@ static void on_pay_answer(struct app *app, const struct sync_pay_result *r)
 	}
 	const struct feespay_input in = {.kind = FEESPAY_IN_PAY_ANSWER, .answer = &a};
 	pay_step(app, &in);
+}
+
+/* The voucher machine takes the host's answers as they are (vpay.h, invariant 6). */
+static void on_voucher_answer(struct app *app, const struct sync_voucher_result *r)
+{
+	struct fees_screens *fs = pay_screens(app);
+	if (!fs || feespay_current(fs->pay) != FEESPAY_VOUCHER)
+		return;
+	const struct vpay_input vi = {.kind = VPAY_IN_VALID, .valid = r};
+	vpay_in(fs, &vi);
+	pay_sync(app, fs);
+}
+
+static void on_redeem_answer(struct app *app, const struct sync_redeem_result *r, bool gave_up)
+{
+	struct fees_screens *fs = pay_screens(app);
+	if (!fs || feespay_current(fs->pay) != FEESPAY_VOUCHER)
+		return;
+	const struct vpay_input vi = {.kind = gave_up ? VPAY_IN_GIVE_UP : VPAY_IN_REDEEMED, .redeem = gave_up ? NULL : r};
+	vpay_in(fs, &vi);
+	pay_sync(app, fs);
 }
 
 /* Flow invariant 7: the host's word on the rest's card, and whether the offline limits take
@@ -1435,9 +1514,10 @@ static void draw_pay(struct app *app, struct ui_page *page)
 	bool paying = v->step == FEESPAY_PAY;
 	struct scr_button buttons[] = {
 		{"nav.back", app_str(app, "common.back"), false, paying && v->back_enabled},
+		{"pay.voucher", app_str(app, "pay.voucher"), false, v->voucher_enabled},
 		{"nav.cancel", app_str(app, v->cancel_keeps_money ? "pay.finish-rest" : "common.cancel"), true, paying},
 	};
-	static const int rows[] = {2};
+	static const int rows[] = {3};
 	struct scr_item items[] = {
 		{"pay.no-change", app_str(app, v->no_change_msg), NULL, SCR_BODY_PX, true, false, TEXT_DIR_AUTO, 0,
 		 SCR_LOOK_WARN, 0, 0},
@@ -1461,9 +1541,15 @@ static void draw_pay(struct app *app, struct ui_page *page)
 	const struct scr_layout L = {
 		.header_id = "pay.title", .title = app_str(app, "pay.title"),
 		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
-		.buttons = buttons, .wide = buttons, .rows = rows, .n_rows = 1, .n_buttons = 2,
+		.buttons = buttons, .wide = buttons, .rows = rows, .n_rows = 1, .n_buttons = 3,
 	};
 	scr_lay_out(page, &L);
+}
+
+/* fees-voucher: the voucher machine's page (kiosk/screens/vpay.c). */
+static void draw_voucher(struct app *app, struct ui_page *page)
+{
+	scr_vpay_build(app, page, &screens_of(app)->pshown.vpay);
 }
 
 /* fees-change: the rest, why there is one, each line's result; card or voucher. Short of
@@ -1627,9 +1713,12 @@ static void draw_done(struct app *app, struct ui_page *page)
 		.on_receipt = pay_on_receipt,                                                       \
 		.on_card_answer = on_card_answer,                                                   \
 		.on_pay_answer = on_pay_answer,                                                     \
+		.on_voucher_answer = on_voucher_answer,                                             \
+		.on_redeem_answer = on_redeem_answer,                                               \
 	}
 
 PAY_SCREEN(scr_fees_pay, "fees-pay", draw_pay);
 PAY_SCREEN(scr_fees_change, "fees-change", draw_change);
 PAY_SCREEN(scr_fees_card, "fees-card", draw_card);
 PAY_SCREEN(scr_fees_done, "fees-done", draw_done);
+PAY_SCREEN(scr_fees_voucher, "fees-voucher", draw_voucher);

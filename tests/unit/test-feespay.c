@@ -11,6 +11,7 @@
 #include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/store-priv.h"
 #include "kiosk/ledger/tx.h"
+#include "kiosk/sync/sync.h"
 #include "tests/host/essp/essp-cash-fixture.h"
 
 #define AED(n) ((int64_t)(n) * 100)
@@ -545,6 +546,115 @@ static void test_settle_backstop(void)
 	pfx_fini(&f);
 }
 
+static int vin(struct pfx *f, const struct vpay_input *vi)
+{
+	struct feespay_input i = {.kind = FEESPAY_IN_VPAY, .vpay = vi};
+	int rc = feespay_step(f->p, &i);
+	assert_ledger(f);
+	return rc;
+}
+
+static void vkeys(struct pfx *f, const char *digits)
+{
+	for (; *digits; digits++) {
+		const struct vpay_input k = {.kind = VPAY_IN_KEY, .digit = *digits};
+		g_assert_cmpint(vin(f, &k), ==, 0);
+	}
+}
+
+/* Checks and redeems a voucher of value_fils (the host's answers as the sync gives them). */
+static void voucher_paid(struct pfx *f, const char *code, int64_t value_fils)
+{
+	vkeys(f, code);
+	const struct vpay_input redeem = {.kind = VPAY_IN_REDEEM};
+	g_assert_cmpint(vin(f, &redeem), ==, 0);
+	struct feespay_view v = view(f);
+	g_assert_cmpint(v.vpay.ask, ==, VPAY_ASK_VALIDATE);
+	feespay_vpay_sent(f->p);
+	struct sync_voucher_result valid = {.result = SYNC_ASK_ANSWERED};
+	valid.answer.kind = SYNC_VOUCHER_VALID;
+	valid.answer.value_fils = value_fils;
+	snprintf(valid.answer.expires, sizeof(valid.answer.expires), "2099-12-31");
+	valid.answer.expires_s = INT64_C(4102459199);
+	const struct vpay_input vv = {.kind = VPAY_IN_VALID, .valid = &valid};
+	g_assert_cmpint(vin(f, &vv), ==, 0);
+	g_assert_cmpint(vin(f, &redeem), ==, 0);
+	v = view(f);
+	g_assert_cmpint(v.vpay.ask, ==, VPAY_ASK_REDEEM);
+	g_assert_cmpint(v.vpay.amount_fils, ==, value_fils);
+	feespay_vpay_sent(f->p);
+	/* Invariant 10: the flow cannot be left while the redeem is out. */
+	g_assert_cmpint(in(f, FEESPAY_IN_CANCEL), ==, KIO_ERR_BUSY);
+	g_assert_cmpuint(feespay_deadline_ms(f->p), ==, 0);
+	tick_after(f, f->cfg.pay_idle_ms);
+	g_assert_cmpint(view(f).step, ==, FEESPAY_VOUCHER);
+	struct sync_redeem_result red = {.result = SYNC_ASK_ANSWERED};
+	red.answer.kind = SYNC_VOUCHER_REDEEMED;
+	red.answer.redeemed_fils = value_fils;
+	const struct vpay_input rr = {.kind = VPAY_IN_REDEEMED, .redeem = &red};
+	g_assert_cmpint(vin(f, &rr), ==, 0);
+}
+
+/* Invariant 10: the acceptor is off while a voucher is typed; back re-enables it; a voucher
+ * short of the due returns to PAY, one past it leaves its excess as the rest. */
+static void test_voucher(void)
+{
+	struct pfx f = {0};
+	pfx_start(&f);
+	const struct feespay_line lines[] = {line("police", "good-conduct", AED(220), false)};
+	new_flow(&f, lines, 1);
+	open_pay(&f);
+	g_assert_true(view(&f).voucher_enabled);
+	g_assert_cmpint(in(&f, FEESPAY_IN_VOUCHER), ==, 0);
+	struct feespay_view v = view(&f);
+	g_assert_cmpint(v.step, ==, FEESPAY_VOUCHER);
+	g_assert_cmpint(v.vpay.remaining_fils, ==, AED(220));
+	g_assert_false(fx_status(&f.fx).enabled);
+	g_assert_false(v.accepting);
+	const struct vpay_input back = {.kind = VPAY_IN_BACK};
+	g_assert_cmpint(vin(&f, &back), ==, 0);
+	g_assert_cmpint(view(&f).step, ==, FEESPAY_PAY);
+	g_assert_true(fx_run_until(&f.fx, device_enabled, 5000));
+
+	g_assert_cmpint(in(&f, FEESPAY_IN_VOUCHER), ==, 0);
+	voucher_paid(&f, "9135724680246804", AED(50));
+	v = view(&f);
+	g_assert_cmpint(v.step, ==, FEESPAY_PAY);
+	g_assert_cmpint(v.paid_fils, ==, AED(50));
+	g_assert_cmpint(v.remaining_fils, ==, AED(170));
+	g_assert_true(fx_run_until(&f.fx, device_enabled, 5000));
+	g_assert_cmpint(ledger_int(&f, "SELECT value_fils FROM voucher_payment"), ==, AED(50));
+
+	/* A voucher past the due: no cap (no cash swallowed), its excess is the rest. */
+	g_assert_cmpint(in(&f, FEESPAY_IN_VOUCHER), ==, 0);
+	voucher_paid(&f, "9260482601593711", AED(200));
+	v = view(&f);
+	g_assert_cmpint(v.step, ==, FEESPAY_SETTLING);
+	g_assert_cmpint(v.paid_fils, ==, AED(250));
+	g_assert_false(fx_status(&f.fx).enabled);
+	no_answer(&f);
+	v = view(&f);
+	g_assert_cmpint(v.step, ==, FEESPAY_CHANGE);
+	g_assert_cmpint(v.rest_fils, ==, AED(30));
+	g_assert_cmpint(in(&f, FEESPAY_IN_TO_VOUCHER), ==, 0);
+	g_assert_cmpint(view(&f).step, ==, FEESPAY_DONE);
+	g_assert_cmpint(ledger_int(&f, "SELECT credited_fils FROM tx_end"), ==, AED(250));
+	feespay_free(f.p);
+	f.p = NULL;
+
+	/* Idle at the voucher keypad with nothing paid: the cancellation only. */
+	new_flow(&f, lines, 1);
+	open_pay(&f);
+	g_assert_cmpint(in(&f, FEESPAY_IN_VOUCHER), ==, 0);
+	vkeys(&f, "91");
+	tick_after(&f, f.cfg.pay_idle_ms - 1);
+	g_assert_cmpint(view(&f).step, ==, FEESPAY_VOUCHER);
+	tick_after(&f, 1);
+	g_assert_cmpint(view(&f).step, ==, FEESPAY_END);
+	g_assert_cmpint(view(&f).exit, ==, FEESPAY_EXIT_ATTRACT);
+	pfx_fini(&f);
+}
+
 static void test_config_and_names(void)
 {
 	struct pfx f = {0};
@@ -585,5 +695,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/feespay/card", test_card);
 	g_test_add_func("/feespay/idle-in-card", test_idle_in_card);
 	g_test_add_func("/feespay/settle-backstop", test_settle_backstop);
+	g_test_add_func("/feespay/voucher", test_voucher);
 	return g_test_run();
 }
