@@ -1046,6 +1046,16 @@ const char *sync_offline_result_name(int result)
 	return result >= 0 && result < SYNC_OFFLINE_RESULT_COUNT ? names[result] : NULL;
 }
 
+/* The kiosk-wide limits, for a card top-up and a basket alike: one more transaction of fils. */
+static enum sync_offline_result kiosk_verdict(const struct sync *s, const struct ledger_unacked *u, int64_t fils)
+{
+	if (u->kiosk_count + 1 > s->kiosk_max_count)
+		return SYNC_OFFLINE_KIOSK_COUNT;
+	if (fils > s->kiosk_max_fils - u->kiosk_fils)
+		return SYNC_OFFLINE_KIOSK_FILS;
+	return SYNC_OFFLINE_OK;
+}
+
 int sync_offline_check(const struct sync *s, struct ledger *ledger, const char *card, int64_t amount_fils,
 		       struct sync_offline_verdict *out, struct kio_error *err)
 {
@@ -1054,7 +1064,7 @@ int sync_offline_check(const struct sync *s, struct ledger *ledger, const char *
 		return kio_fail(err, KIO_ERR_INVALID, "offline limits: a card number is 16 digits");
 	if (amount_fils < 0)
 		return kio_fail(err, KIO_ERR_INVALID, "offline limits: a negative amount");
-	int rc = ledger_unacked_topups(ledger, card, &out->unacked, err);
+	int rc = ledger_unacked_money(ledger, card, &out->unacked, err);
 	if (rc || !s->status.configured)
 		return rc;
 	const struct ledger_unacked *u = &out->unacked;
@@ -1064,9 +1074,20 @@ int sync_offline_check(const struct sync *s, struct ledger *ledger, const char *
 		out->result = SYNC_OFFLINE_CARD_COUNT;
 	else if (amount_fils > s->card_max_fils - u->card_fils)
 		out->result = SYNC_OFFLINE_CARD_FILS;
-	else if (u->kiosk_count + 1 > s->kiosk_max_count)
-		out->result = SYNC_OFFLINE_KIOSK_COUNT;
-	else if (amount_fils > s->kiosk_max_fils - u->kiosk_fils)
-		out->result = SYNC_OFFLINE_KIOSK_FILS;
+	else
+		out->result = kiosk_verdict(s, u, amount_fils);
+	return 0;
+}
+
+int sync_offline_check_basket(const struct sync *s, struct ledger *ledger, int64_t fils,
+			      struct sync_offline_verdict *out, struct kio_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (fils < 0)
+		return kio_fail(err, KIO_ERR_INVALID, "offline limits: a negative basket amount");
+	int rc = ledger_unacked_money(ledger, NULL, &out->unacked, err);
+	if (rc || !s->status.configured)
+		return rc;
+	out->result = kiosk_verdict(s, &out->unacked, fils);
 	return 0;
 }

@@ -195,7 +195,7 @@ bool sync_ask_give_up(struct sync *s, uint32_t ask);
 
 enum sync_offline_result {
 	SYNC_OFFLINE_OK,
-	SYNC_OFFLINE_CARD_COUNT, /* this card has card_max_count top-ups the host has not acknowledged */
+	SYNC_OFFLINE_CARD_COUNT, /* this card has card_max_count credits the host has not acknowledged */
 	SYNC_OFFLINE_CARD_FILS,  /* with this one the card's would pass card_max_fils */
 	SYNC_OFFLINE_KIOSK_COUNT,
 	SYNC_OFFLINE_KIOSK_FILS,
@@ -206,10 +206,21 @@ struct sync_offline_verdict {
 	enum sync_offline_result result;
 	struct ledger_unacked unacked; /* what the host has not acknowledged, before this one */
 };
-/* May a top-up of amount_fils to card be accepted now? Counts the top-ups the host has not
- * acknowledged, per card and for the kiosk (ledger_unacked_topups over the app's own
- * connection, so the UI thread reads its own commits), plus this one, against [offline]. With
- * no host configured every top-up is accepted (a standalone kiosk has nothing to wait for).
- * KIO_ERR_INVALID for a bad card or amount; the ledger's read errors. */
+/* May a top-up of amount_fils (>= 0) to card be accepted now, or the rest of a fees basket be
+ * credited to card? Counts the money the host has not acknowledged (ledger_unacked_money over
+ * the app's own connection, so the UI thread reads its own commits: the card's top-ups and the
+ * fees rests credited to it, and the kiosk's every such transaction), plus this one as one
+ * more transaction, against [offline]: the card's count and amount first, then the kiosk's.
+ * With no host configured everything is accepted (a standalone kiosk has nothing to wait
+ * for). KIO_ERR_INVALID for a bad card or amount; the ledger's read errors. */
 int sync_offline_check(const struct sync *s, struct ledger *ledger, const char *card, int64_t amount_fils,
 		       struct sync_offline_verdict *out, struct kio_error *err);
+/* May a fees basket whose lines will be settled `offline` (fixed fees, no host to ask), fils
+ * (>= 0) in all, be opened now? The kiosk-wide money the host has not acknowledged (top-ups,
+ * fees lines settled offline or unconfirmed, fees rests credited to cards), plus this basket as
+ * one more transaction, against [offline] kiosk_max_count and kiosk_max_fils: the verdict is
+ * OK, KIOSK_COUNT or KIOSK_FILS (card_* of out->unacked are 0). No host configured: OK.
+ * KIOSK_FILS leaves kiosk_max_fils - out->unacked.kiosk_fils for the basket (that much is
+ * still accepted). KIO_ERR_INVALID for a negative fils; the ledger's read errors. */
+int sync_offline_check_basket(const struct sync *s, struct ledger *ledger, int64_t fils,
+			      struct sync_offline_verdict *out, struct kio_error *err);
