@@ -452,6 +452,23 @@ int ledger_unacked_money(struct ledger *ledger, const char *card, struct ledger_
 	return unacked(ledger_db(ledger), card, out, err);
 }
 
+int ledger_sync_catalogue_source(struct ledger_sync *ls, char *out, size_t cap, struct kio_error *err)
+{
+	out[0] = '\0';
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ls->db, "SELECT source FROM catalogue_meta WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(ls->db, err, "read the catalogue's source");
+	int rc = 0, step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		snprintf(out, cap, "%s", v ? v : "");
+	} else if (step != SQLITE_DONE) {
+		rc = sql_fail(ls->db, err, "read the catalogue's source");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int ledger_sync_check(struct ledger_sync *ls, struct kio_error *err) { return sync_state_check(ls->db, err); }
 
 int sync_state_check(sqlite3 *db, struct kio_error *err)

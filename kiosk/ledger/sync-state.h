@@ -91,6 +91,11 @@ int ledger_sync_unacked(struct ledger_sync *ls, const char *card, struct ledger_
 int ledger_unacked_money(struct ledger *ledger, const char *card, struct ledger_unacked *out,
 			 struct kio_error *err);
 
+/* The stored fees catalogue's catalogue_meta.source into out[cap] ("" when none is stored):
+ * the worker reads the ETag of a stored download from it (kiosk/fees/catalogue.h,
+ * CAT_SOURCE_HOST) for its first If-None-Match. KIO_ERR_IO on a read error. */
+int ledger_sync_catalogue_source(struct ledger_sync *ls, char *out, size_t cap, struct kio_error *err);
+
 /* Invariants 2 and 3 of sync-state.c in SQL (tests, the crash suite): 0 when they hold,
  * KIO_ERR_CORRUPT naming the first that does not. */
 int ledger_sync_check(struct ledger_sync *ls, struct kio_error *err);

@@ -1,7 +1,7 @@
 /*
  * The sync to the host as the app sees it: a worker thread that drains the ledger to the
- * host, sends the heartbeat and asks the host's questions (card balances, fees, vouchers,
- * payments), never blocking a frame. The app gives a
+ * host, sends the heartbeat, asks the host's questions (card balances, fees, vouchers,
+ * payments) and fetches the fees catalogue the host serves, never blocking a frame. The app gives a
  * wake callback (called from the worker; the app turns it into its SDL wake event) and polls
  * the mailbox from its loop: the status snapshot and card answers. Pure C: no libcurl, SQLite
  * or GLib here. sync.c has the threads' hand-off; drain.c the drain's state machine.
@@ -16,9 +16,11 @@
 #include "kiosk/core/err.h"
 #include "kiosk/ledger/store.h"
 #include "kiosk/ledger/sync-state.h"
+#include "transport.h"
 #include "wire.h"
 
 struct sync;
+struct catalogue; /* kiosk/fees/catalogue.h */
 
 /* Called from the worker thread whenever the mailbox has news (status changed, a card
  * answer came). Must be thread-safe and quick (SDL_PushEvent is). */
@@ -61,6 +63,12 @@ struct sync_status {
 	int64_t last_error_s;
 	enum sync_fault_state fault; /* sticky until the next start (drain.c invariant 4) */
 	int64_t fault_rec;
+	/* The catalogue download (GET /v1/catalogue, below): */
+	int64_t catalogue_fetched;        /* 200s whose document passed catalogue_parse */
+	int64_t catalogue_unchanged;      /* 304s: the host's document is the one held */
+	int64_t catalogue_refused;        /* 200s refused (the parser, no ETag) and error statuses */
+	char catalogue_etag[SYNC_ETAG_MAX]; /* the ETag of the newest good copy; "" none yet */
+	char catalogue_error[256];        /* the last refusal ("" none): file "host catalogue", entry */
 	uint64_t generation;      /* grows with every change, so the app redraws only then */
 };
 /* A consistent copy, taken under the mailbox's lock. */
@@ -190,6 +198,22 @@ bool sync_pay_poll(struct sync *s, struct sync_pay_result *out);
  * dropped). The host may have applied it: the caller keeps the key to settle it later. True
  * when ask was still unanswered. */
 bool sync_ask_give_up(struct sync *s, uint32_t ask);
+
+/* ---- the catalogue download (GET /v1/catalogue; docs/catalogue.md "The host's download") ----
+ * The worker asks at its start and every host.catalogue_interval_s (0: never), with
+ * If-None-Match naming the newest good copy's ETag (at start: the stored download's, read from
+ * the ledger's catalogue_meta). A 200 is checked by catalogue_parse (file "host catalogue") and
+ * must carry an ETag; a good one waits in the mailbox for the app, a bad one is logged as an
+ * error naming the entry, counted in the status and changes nothing (the ETag stays, so the
+ * next ask fetches again). 304: nothing to do. The worker never stores or swaps a catalogue:
+ * the app does, between customer sessions (kiosk/app.c apply_catalogue_update). */
+
+/* The newest good download not yet taken: true once with *out (the caller owns it:
+ * catalogue_free) and its ETag in etag[SYNC_ETAG_MAX]; a newer download replaces (frees) one
+ * not yet taken. false when none waits. */
+bool sync_catalogue_take(struct sync *s, struct catalogue **out, char *etag);
+/* Ask for the catalogue now rather than at the next interval (tests, the technician). */
+void sync_catalogue_kick(struct sync *s);
 
 /* ---- offline limits ([offline]) ---- */
 

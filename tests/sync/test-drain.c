@@ -385,7 +385,7 @@ static void test_duplicate_ack(void)
 	struct sync_drain_outcome o = once(&f); /* the answer is "lost": a timeout */
 	g_assert_cmpint(o.result, ==, SYNC_DRAIN_BACKOFF);
 	g_assert_cmpint(f.host->applied, ==, 0);
-	struct sync_request req = {"POST", "/v1/records", b.body, b.len, NOW};
+	struct sync_request req = {"POST", "/v1/records", b.body, b.len, NOW, NULL};
 	struct sync_response resp;
 	g_assert_cmpint(f.t->base.exchange(&f.t->base, &req, &resp, &err), ==, 0);
 	sync_response_clear(&resp);
@@ -463,7 +463,7 @@ static void test_conflict_fault(void)
 	struct ledger_sync_batch b;
 	struct kio_error err = {0};
 	g_assert_cmpint(ledger_sync_batch_read(f.ls, 0, 3, &b, &err), ==, 0);
-	struct sync_request req = {"POST", "/v1/records", b.body, b.len, NOW};
+	struct sync_request req = {"POST", "/v1/records", b.body, b.len, NOW, NULL};
 	struct sync_response resp;
 	g_assert_cmpint(f.t->base.exchange(&f.t->base, &req, &resp, &err), ==, 0);
 	sync_response_clear(&resp);
