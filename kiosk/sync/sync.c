@@ -571,6 +571,9 @@ static void catalogue_job(struct sync *s)
 		LOG_DBG("catalogue: unchanged (%s)", s->cat_etag);
 	} else if (resp.status == 404) {
 		LOG_WARN("catalogue: the host serves none (404): the kiosk keeps its own");
+	} else if (resp.status >= 500) {
+		/* The host failing is the network's kind of fault: asked again at the next interval. */
+		LOG_WARN("catalogue: GET /v1/catalogue answered HTTP %d: asked again later", resp.status);
 	} else if (resp.status != 200) {
 		got = CAT_GOT_BAD;
 		snprintf(why, sizeof(why), "GET /v1/catalogue answered HTTP %d", resp.status);

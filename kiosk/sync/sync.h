@@ -205,7 +205,8 @@ bool sync_ask_give_up(struct sync *s, uint32_t ask);
  * the ledger's catalogue_meta). A 200 is checked by catalogue_parse (file "host catalogue") and
  * must carry an ETag; a good one waits in the mailbox for the app, a bad one is logged as an
  * error naming the entry, counted in the status and changes nothing (the ETag stays, so the
- * next ask fetches again). 304: nothing to do. The worker never stores or swaps a catalogue:
+ * next ask fetches again). 304: nothing to do; 404 (the host serves none), a 5xx or no answer: a
+ * warning, nothing changes. The worker never stores or swaps a catalogue:
  * the app does, between customer sessions (kiosk/app.c apply_catalogue_update). */
 
 /* The newest good download not yet taken: true once with *out (the caller owns it:

@@ -46,6 +46,7 @@ struct fake_transport {
 	 * catalogue_etag; else 200 with both. Set them before the worker starts or under no race
 	 * (the tests change them only between kicks they wait on). */
 	const char *catalogue_body, *catalogue_etag; /* borrowed */
+	int catalogue_status;                        /* != 0: this status and an error body instead */
 	int catalogue_asks;
 	char last_if_none_match[128]; /* "" when the last ask sent none */
 };

@@ -169,10 +169,27 @@ static void test_fetch_304_refused(void)
 	WAIT_FOR(&f.w, f.s, st.catalogue_refused == 2);
 	g_assert_cmpstr(f.t->last_if_none_match, ==, "\"v1\"");
 
+	/* The host failing (500) or refusing the question (400): a 5xx is the network's kind of
+	 * fault (a warning, asked again later), a 4xx other than 404 a refusal; neither changes
+	 * what the kiosk holds. */
+	int asks = f.t->catalogue_asks;
+	f.t->catalogue_status = 500;
+	sync_catalogue_kick(f.s);
+	WAIT_FOR(&f.w, f.s, f.t->catalogue_asks > asks && st.running);
+	f.t->catalogue_status = 400;
+	sync_catalogue_kick(f.s);
+	/* The worker's asks run one after the other: once the 400 is counted the 500 was too,
+	 * and it was not a refusal. */
+	WAIT_FOR(&f.w, f.s, st.catalogue_refused >= 3);
+	g_assert_cmpint(status_of(f.s).catalogue_refused, ==, 3);
+	g_assert_nonnull(strstr(status_of(f.s).catalogue_error, "HTTP 400"));
+	g_assert_cmpstr(status_of(f.s).catalogue_etag, ==, "\"v1\"");
+	f.t->catalogue_status = 0;
+
 	/* A 200 without an ETag: refused (it could not be asked for conditionally). */
 	serve(&f, doc_v3, NULL);
 	sync_catalogue_kick(f.s);
-	WAIT_FOR(&f.w, f.s, st.catalogue_refused == 3);
+	WAIT_FOR(&f.w, f.s, st.catalogue_refused == 4);
 	g_assert_nonnull(strstr(status_of(f.s).catalogue_error, "without an ETag"));
 	g_assert_false(sync_catalogue_take(f.s, &c, etag));
 
