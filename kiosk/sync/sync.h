@@ -211,7 +211,7 @@ bool sync_ask_give_up(struct sync *s, uint32_t ask);
 
 /* The newest good download not yet taken: true once with *out (the caller owns it:
  * catalogue_free) and its ETag in etag[SYNC_ETAG_MAX]; a newer download replaces (frees) one
- * not yet taken. false when none waits. */
+ * not yet taken. false, *out NULL, when none waits. */
 bool sync_catalogue_take(struct sync *s, struct catalogue **out, char *etag);
 /* Ask for the catalogue now rather than at the next interval (tests, the technician). */
 void sync_catalogue_kick(struct sync *s);
