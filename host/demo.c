@@ -82,9 +82,19 @@ int demo_load(PGconn *c, struct kio_error *err)
 		rc = hdb_commit(c, err);
 	if (rc)
 		hdb_rollback(c);
-	/* The catalogue it serves is the kiosk's own shipped one (catalogue.h). */
-	if (!rc)
-		rc = host_catalogue_load(c, host_catalogue_default_dir(), NULL, NULL, 0, err);
+	/* The catalogue it serves is the kiosk's own shipped one (catalogue.h). A host installed
+	 * without the kiosk's files serves none (404: the kiosks keep theirs) until `kiosk-host
+	 * catalogue load --dir` names a folder; a bad folder is an error. */
+	if (!rc) {
+		struct kio_error cerr = {0};
+		rc = host_catalogue_load(c, host_catalogue_default_dir(), NULL, NULL, 0, &cerr);
+		if (rc == KIO_ERR_NOT_FOUND) {
+			LOG_WARN("no catalogue served: %s", cerr.msg);
+			rc = 0;
+		} else if (rc && err) {
+			*err = cerr;
+		}
+	}
 	if (!rc)
 		LOG_INFO("demo data loaded");
 	return rc;

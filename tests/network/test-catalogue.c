@@ -154,6 +154,12 @@ static void test_download(void)
 	g_free(edited);
 	g_free(text);
 
+	/* No such folder: KIO_ERR_NOT_FOUND (demo-data then serves none), nothing changed. */
+	g_assert_cmpint(host_catalogue_load(fx.db, "/nonexistent/catalogue", &version, new_etag, sizeof(new_etag), &err),
+			==, KIO_ERR_NOT_FOUND);
+	sync_catalogue_kick(s);
+	WAIT_FOR(&w, s, st.catalogue_unchanged == 3);
+
 	/* A bad document the host serves anyway (edited in its database): the kiosk refuses it,
 	 * names the entry, and keeps its ETag, so the host's fix is fetched next time. */
 	hostfix_exec(fx.db, "UPDATE catalogue SET document = jsonb_set(document,"
