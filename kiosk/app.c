@@ -1149,6 +1149,42 @@ static void on_watchdog(void *user)
 	app->watchdog_timer = core_timer_add(app->timers, app->watchdog_ms, on_watchdog, app);
 }
 
+/*
+ * A catalogue the host served (sync_catalogue_take) replaces the one in use only between
+ * customer sessions (issue 13: "never mid-flow"): the fees flow borrows the catalogue's
+ * entities and services for a whole session (kiosk/flows/fees.h), so nothing is taken while a
+ * screen holds a session or any flow is alive; the download waits in the sync's mailbox. The
+ * swap is in place (catalogue_swap): every holder of app->catalogue (recovery's receipts) sees
+ * the new one. Stored first, as the last good copy with its ETag (kiosk/fees/catalogue-store.c
+ * invariant 4); a failed store is logged and the download used anyway (the rows are a fallback,
+ * not money), so the next start asks the host again.
+ */
+static void apply_catalogue_update(struct app *app)
+{
+	if (!app->sync || scr_get(app->screen)->customer_session || app->flow)
+		return;
+	struct catalogue *c = NULL;
+	char etag[SYNC_ETAG_MAX];
+	if (!sync_catalogue_take(app->sync, &c, etag))
+		return;
+	struct kio_error err = {0};
+	if (catalogue_store_download(app->ledger, c, etag, &err) != 0)
+		LOG_ERR("catalogue %.12s (ETag %s) not stored, used anyway: %s", c->version, etag, err.msg);
+	if (app->catalogue && strcmp(app->catalogue->version, c->version) == 0) {
+		catalogue_free(c); /* the same document again: nothing for the screens to redraw */
+		return;
+	}
+	LOG_INFO("catalogue %.12s (ETag %s) in use from now: %zu entities, between sessions", c->version, etag,
+		 c->n_entities);
+	if (app->catalogue) {
+		catalogue_swap(app->catalogue, c);
+		catalogue_free(c);
+	} else {
+		app->catalogue = c;
+	}
+	invalidate(app);
+}
+
 static void run_loop(struct app *app)
 {
 	bool is_virtual = core_clock_is_virtual(app->clock);
@@ -1164,6 +1200,7 @@ static void run_loop(struct app *app)
 		poll_pay_answer(app);
 		poll_voucher_answer(app);
 		poll_redeem_answer(app);
+		apply_catalogue_update(app);
 		notice_device_changes(app);
 		if (app->quit)
 			break;

@@ -93,6 +93,8 @@ static const struct key_desc keys[] = {
 	{"host", "batch", KEY_INT, OFF(host_batch), 0, 1, 500, NULL, "Ledger records per upload"},
 	{"host", "heartbeat_seconds", KEY_INT, OFF(host_heartbeat_s), 0, 5, 3600, NULL,
 	 "Seconds between heartbeats (also the longest wait before an idle drain looks again)"},
+	{"host", "catalogue_interval_s", KEY_INT, OFF(host_catalogue_interval_s), 0, 0, 86400, NULL,
+	 "Seconds between asks for the host's fees catalogue (ETag: unchanged costs one small answer); 0: never"},
 	{"host", "backoff_min_ms", KEY_INT, OFF(host_backoff_min_ms), 0, 50, 600000, NULL,
 	 "Delay before the first retry after a failed upload; each next one may double"},
 	{"host", "backoff_max_ms", KEY_INT, OFF(host_backoff_max_ms), 0, 50, 3600000, NULL,
@@ -154,6 +156,7 @@ void core_config_defaults(struct core_config *cfg)
 	cfg->host_timeout_ms = 5000;
 	cfg->host_batch = 200;
 	cfg->host_heartbeat_s = 60;
+	cfg->host_catalogue_interval_s = 900;
 	cfg->host_backoff_min_ms = 500;
 	cfg->host_backoff_max_ms = 60000;
 	cfg->host_retention_days = 90;

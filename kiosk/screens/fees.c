@@ -47,7 +47,6 @@
 #include "kiosk/flows/fees.h"
 #include "kiosk/flows/feespay.h"
 #include "kiosk/flows/vpay.h"
-#include "kiosk/ledger/sync-state.h"
 #include "kiosk/sync/sync.h"
 #include "kiosk/ui/check.h"
 #include "kiosk/ui/flow.h"
@@ -298,28 +297,32 @@ static void on_fee_answer(struct app *app, const struct sync_fee_result *r)
 }
 
 /*
- * Flow invariant 8: what the offline limits leave for a basket paid offline, -1 when none
- * apply (no host configured). Until the sync counts fees lines too
- * (sync_offline_check_basket), the kiosk-wide limits over the top-ups the host has not
- * acknowledged; a ledger that cannot say leaves nothing.
+ * Flow invariant 8: what the offline limits leave for a basket of total_fils paid offline
+ * (sync_offline_check_basket: the kiosk-wide money the host has not acknowledged, top-ups,
+ * fees lines settled offline and rests credited to cards), -1 when none apply (no host
+ * configured); a ledger that cannot say leaves nothing.
  */
-static int64_t basket_allowance(struct app *app)
+static int64_t basket_allowance(struct app *app, int64_t total_fils)
 {
 	const struct core_config *cc = app_config(app);
 	struct sync_status st;
 	sync_status_get(app_sync(app), &st);
 	if (!st.configured)
 		return -1;
-	struct ledger_unacked u;
+	struct sync_offline_verdict ov;
 	struct kio_error err = {0};
-	if (ledger_unacked_topups(app_ledger(app), NULL, &u, &err) != 0) {
+	if (sync_offline_check_basket(app_sync(app), app_ledger(app), total_fils, &ov, &err) != 0) {
 		LOG_WARN("offline limits: %s: the basket waits for the host", err.msg);
 		return 0;
 	}
-	if (u.kiosk_count >= cc->offline_kiosk_max_count)
-		return 0;
-	int64_t left = cc->offline_kiosk_max_fils - u.kiosk_fils;
-	return left > 0 ? left : 0;
+	switch (ov.result) {
+	case SYNC_OFFLINE_OK: return total_fils;
+	case SYNC_OFFLINE_KIOSK_FILS: {
+		int64_t left = cc->offline_kiosk_max_fils - ov.unacked.kiosk_fils;
+		return left > 0 && left < total_fils ? left : 0;
+	}
+	default: return 0;
+	}
 }
 
 static void on_tap(struct app *app, const char *id)
@@ -358,8 +361,11 @@ static void on_tap(struct app *app, const char *id)
 	for (size_t i = 0; i < sizeof(taps) / sizeof(taps[0]); i++)
 		if (strcmp(id, taps[i].id) == 0)
 			in.kind = taps[i].kind;
-	if (in.kind == FEES_IN_PAY)
-		in.allowance_fils = basket_allowance(app);
+	if (in.kind == FEES_IN_PAY && fs) {
+		struct fees_view v;
+		fees_view(fs->flow, &v);
+		in.allowance_fils = basket_allowance(app, v.total_fils);
+	}
 	if (in.kind != FEES_IN_COUNT)
 		step(app, &in);
 }
