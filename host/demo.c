@@ -2,6 +2,7 @@
 #define LOG_MODULE "host-demo"
 #include "demo.h"
 
+#include "catalogue.h"
 #include "db.h"
 #include "kiosk/core/log.h"
 
@@ -70,21 +71,7 @@ static const char demo_sql[] =
 	" ('9260482601593711', 20000, 20000, '2099-12-31'),"
 	" ('9382716059483720', 5000, 0, '2099-12-31'),"
 	" ('9473625180937462', 5000, 5000, '2020-01-31')"
-	" ON CONFLICT (code) DO NOTHING;"
-	"INSERT INTO catalogue (id, version, document, etag)"
-	" SELECT 1, 1, d, md5(d::text) FROM (SELECT '{\"version\": 1,"
-	"  \"services\": ["
-	"   {\"entity\": \"edirham\", \"service\": \"topup\", \"min_fils\": 1000, \"max_fils\": 500000,"
-	"    \"name\": {\"en\": \"e-Dirham card top-up\", \"ar\": \"شحن بطاقة الدرهم الإلكتروني\"}},"
-	"   {\"entity\": \"dewa\", \"service\": \"bill\","
-	"    \"name\": {\"en\": \"DEWA bill\", \"ar\": \"فاتورة ديوا\"}},"
-	"   {\"entity\": \"police\", \"service\": \"fines\","
-	"    \"name\": {\"en\": \"Traffic fines\", \"ar\": \"المخالفات المرورية\"}},"
-	"   {\"entity\": \"salik\", \"service\": \"topup\","
-	"    \"name\": {\"en\": \"Salik top-up\", \"ar\": \"شحن سالك\"}}],"
-	"  \"config\": {\"heartbeat_seconds\": 60, \"offline\": {\"card_max_fils\": 50000, \"card_max_count\": 3,"
-	"   \"kiosk_max_fils\": 500000, \"kiosk_max_count\": 50}}}'::jsonb AS d) doc"
-	" ON CONFLICT (id) DO NOTHING;";
+	" ON CONFLICT (code) DO NOTHING;";
 
 int demo_load(PGconn *c, struct kio_error *err)
 {
@@ -95,7 +82,20 @@ int demo_load(PGconn *c, struct kio_error *err)
 		rc = hdb_commit(c, err);
 	if (rc)
 		hdb_rollback(c);
-	else
+	/* The catalogue it serves is the kiosk's own shipped one (catalogue.h). A host installed
+	 * without the kiosk's files serves none (404: the kiosks keep theirs) until `kiosk-host
+	 * catalogue load --dir` names a folder; a bad folder is an error. */
+	if (!rc) {
+		struct kio_error cerr = {0};
+		rc = host_catalogue_load(c, host_catalogue_default_dir(), NULL, NULL, 0, &cerr);
+		if (rc == KIO_ERR_NOT_FOUND) {
+			LOG_WARN("no catalogue served: %s", cerr.msg);
+			rc = 0;
+		} else if (rc && err) {
+			*err = cerr;
+		}
+	}
+	if (!rc)
 		LOG_INFO("demo data loaded");
 	return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * kiosk-host: the reference host's command line (docs/host.md). One subcommand per job: serve,
- * migrate, demo-data, ca init, enrol, revoke, dump. Exit 0 done, 1 failed, 2 usage.
+ * migrate, demo-data, ca init, enrol, revoke, dump, catalogue load. Exit 0 done, 1 failed, 2 usage.
  */
 #define LOG_MODULE "kiosk-host"
 #include <getopt.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalogue.h"
 #include "db.h"
 #include "demo.h"
 #include "dump.h"
@@ -27,7 +28,8 @@ static const char usage_text[] =
 	"       kiosk-host enrol --db CONNINFO --ca DIR --kiosk-id ID --out DIR\n"
 	"       kiosk-host revoke --db CONNINFO --kiosk-id ID\n"
 	"       kiosk-host dump --db CONNINFO [--kiosk ID]\n"
-	"       kiosk-host query --db CONNINFO --sql SQL\n";
+	"       kiosk-host query --db CONNINFO --sql SQL\n"
+	"       kiosk-host catalogue load --db CONNINFO [--dir DIR]\n";
 
 static int usage(const char *why)
 {
@@ -37,10 +39,11 @@ static int usage(const char *why)
 	return 2;
 }
 
-enum opt { OPT_DB = 1, OPT_CERT, OPT_KEY, OPT_CA, OPT_LISTEN, OPT_THREADS, OPT_OUT, OPT_NAME, OPT_IP, OPT_KIOSK_ID, OPT_FAULTS, OPT_SQL };
+enum opt { OPT_DB = 1, OPT_CERT, OPT_KEY, OPT_CA, OPT_LISTEN, OPT_THREADS, OPT_OUT, OPT_NAME, OPT_IP, OPT_KIOSK_ID, OPT_FAULTS, OPT_SQL,
+	   OPT_DIR };
 
 struct opts {
-	const char *db, *cert, *key, *ca, *listen, *out, *name, *ip, *kiosk_id, *faults, *sql;
+	const char *db, *cert, *key, *ca, *listen, *out, *name, *ip, *kiosk_id, *faults, *sql, *dir;
 	unsigned threads;
 };
 
@@ -54,7 +57,7 @@ static int parse(int argc, char **argv, const char *allowed, struct opts *o)
 		{"out", required_argument, NULL, OPT_OUT},       {"name", required_argument, NULL, OPT_NAME},
 		{"ip", required_argument, NULL, OPT_IP},         {"kiosk-id", required_argument, NULL, OPT_KIOSK_ID},
 		{"kiosk", required_argument, NULL, OPT_KIOSK_ID}, {"faults", required_argument, NULL, OPT_FAULTS},
-		{"sql", required_argument, NULL, OPT_SQL},
+		{"sql", required_argument, NULL, OPT_SQL},       {"dir", required_argument, NULL, OPT_DIR},
 		{NULL, 0, NULL, 0},
 	};
 	optind = 1;
@@ -83,6 +86,7 @@ static int parse(int argc, char **argv, const char *allowed, struct opts *o)
 		case OPT_KIOSK_ID: o->kiosk_id = optarg; break;
 		case OPT_FAULTS: o->faults = optarg; break;
 		case OPT_SQL: o->sql = optarg; break;
+		case OPT_DIR: o->dir = optarg; break;
 		default: break;
 		}
 	}
@@ -277,6 +281,25 @@ int main(int argc, char **argv)
 		if ((rc = parse(argc - 1, argv + 1, allowed, &o)))
 			return rc;
 		rc = cmd_query(&o, &err);
+	} else if (strcmp(cmd, "catalogue") == 0) {
+		if (argc < 3 || strcmp(argv[2], "load") != 0)
+			return usage("catalogue load is the one catalogue command");
+		char allowed[] = {A(OPT_DB), A(OPT_DIR), 0};
+		if ((rc = parse(argc - 2, argv + 2, allowed, &o)))
+			return rc;
+		if (!o.db)
+			return usage("catalogue load needs --db");
+		PGconn *c = NULL;
+		rc = with_db(o.db, &c, &err);
+		int64_t version = 0;
+		char etag[64] = "";
+		const char *dir = o.dir ? o.dir : host_catalogue_default_dir();
+		if (!rc)
+			rc = host_catalogue_load(c, dir, &version, etag, sizeof(etag), &err);
+		if (!rc)
+			printf("catalogue from %s served as version %" PRId64 ", ETag \"%s\"\n", dir, version, etag);
+		if (c)
+			PQfinish(c);
 	} else if (strcmp(cmd, "revoke") == 0) {
 		char allowed[] = {A(OPT_DB), A(OPT_KIOSK_ID), 0};
 		if ((rc = parse(argc - 1, argv + 1, allowed, &o)))

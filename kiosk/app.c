@@ -32,12 +32,20 @@
  *  6. A question to the host is out for at most host.timeout_ms of real time, and while it is
  *     the kiosk is busy: the scenario runner does not step and the virtual clock stands still,
  *     so the answered state is what the next scenario line sees.
+ *  7. A basket's payment (app_pay_ask) and a voucher's redemption (app_voucher_redeem) are
+ *     retried by the sync under their keys (tx_uuid, redemption_id) until host.timeout_ms has
+ *     passed; then, or when their screen is left, the retries are given up (sync_ask_give_up)
+ *     and the screen hears "no answer": the host settles the lines from the transaction's
+ *     records, and a redemption never booked is voided by the basket's close (the intent's
+ *     voucher_void), both idempotent per key, so a late commit at the host is no second
+ *     payment.
  */
 #define LOG_MODULE "app"
 #include "app.h"
 
 #include <SDL2/SDL.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +132,12 @@ struct app {
 	uint64_t ask_deadline_ms;  /* monotonic real time: its answer by then, or unreachable */
 	uint32_t fee_ask_id;       /* a fee question out (0: none) */
 	uint64_t fee_ask_deadline_ms;
+	uint32_t pay_ask_id;       /* a basket's payment out (0: none; invariant 7) */
+	uint64_t pay_ask_deadline_ms;
+	uint32_t voucher_ask_id;   /* a voucher's validation out (0: none) */
+	uint64_t voucher_ask_deadline_ms;
+	uint32_t redeem_ask_id;    /* a voucher's redemption out (0: none; invariant 7) */
+	uint64_t redeem_ask_deadline_ms;
 #if KIOSK_TEST_PORT
 	struct runner *runner;
 #endif
@@ -165,6 +179,7 @@ const char *app_str_in(const struct app *app, enum lang lang, const char *key)
 }
 
 static void invalidate(struct app *app) { app->page_stale = true; }
+static void drop_pay_ask(struct app *app);
 
 enum scr_id app_screen(const struct app *app) { return app->screen; }
 
@@ -226,6 +241,8 @@ void app_go(struct app *app, enum scr_id screen)
 			old->leave(app, screen);
 		app->ask_id = 0; /* lifecycle 6: an answer is for the screen that asked */
 		app->fee_ask_id = 0;
+		app->voucher_ask_id = 0;
+		drop_pay_ask(app);
 		if (screen == SCR_ATTRACT) {
 			app->lang = app_default_lang(app);
 			/* Between customers, at most once a day: no transaction is open here, and a
@@ -427,6 +444,120 @@ int app_fee_ask(struct app *app, const char *entity, const char *service, const 
 	app->fee_ask_id = id;
 	app->fee_ask_deadline_ms = mono_ms() + (uint64_t)app->cfg.host_timeout_ms;
 	return 0;
+}
+
+/* Invariant 7: the sync retries the payment under its tx_uuid (idempotent at the host) while
+ * the screen waits at most host.timeout_ms; then the app gives up the retries and hands the
+ * screen "no answer": the lines are settled from the records. */
+int app_pay_ask(struct app *app, const char *tx_uuid, const struct sync_pay_line *lines, size_t n,
+		struct kio_error *err)
+{
+	uint32_t id = sync_pay_ask(app->sync, tx_uuid, lines, n, err);
+	if (!id)
+		return err->code ? err->code : KIO_ERR_INVALID;
+	app->pay_ask_id = id;
+	app->pay_ask_deadline_ms = mono_ms() + (uint64_t)app->cfg.host_timeout_ms;
+	return 0;
+}
+
+static void drop_pay_ask(struct app *app)
+{
+	if (app->pay_ask_id && sync_ask_give_up(app->sync, app->pay_ask_id))
+		LOG_WARN("payment ask %" PRIu32 " dropped unanswered: the host settles it from the records",
+			 app->pay_ask_id);
+	app->pay_ask_id = 0;
+	if (app->redeem_ask_id && sync_ask_give_up(app->sync, app->redeem_ask_id))
+		LOG_WARN("voucher redeem %" PRIu32 " dropped unanswered: the basket's close voids it", app->redeem_ask_id);
+	app->redeem_ask_id = 0;
+}
+
+int app_voucher_ask(struct app *app, const char *code, struct kio_error *err)
+{
+	uint32_t id = sync_voucher_ask(app->sync, code, err);
+	if (!id)
+		return err->code ? err->code : KIO_ERR_INVALID;
+	app->voucher_ask_id = id;
+	app->voucher_ask_deadline_ms = mono_ms() + (uint64_t)app->cfg.host_timeout_ms;
+	return 0;
+}
+
+int app_voucher_redeem(struct app *app, const char *code, const char *redemption_id, const char *tx_uuid,
+		       int64_t amount_fils, struct kio_error *err)
+{
+	uint32_t id = sync_voucher_redeem(app->sync, code, redemption_id, tx_uuid, amount_fils, err);
+	if (!id)
+		return err->code ? err->code : KIO_ERR_INVALID;
+	app->redeem_ask_id = id;
+	app->redeem_ask_deadline_ms = mono_ms() + (uint64_t)app->cfg.host_timeout_ms;
+	return 0;
+}
+
+/* As poll_fee_answer, for the voucher's validation (tried once; unreachable by the bound). */
+static void poll_voucher_answer(struct app *app)
+{
+	if (!app->voucher_ask_id)
+		return;
+	struct sync_voucher_result r;
+	bool got = sync_voucher_poll(app->sync, &r) && r.ask == app->voucher_ask_id;
+	if (!got) {
+		if (mono_ms() < app->voucher_ask_deadline_ms)
+			return;
+		r = (struct sync_voucher_result){.ask = app->voucher_ask_id, .result = SYNC_ASK_UNREACHABLE};
+		snprintf(r.why, sizeof(r.why), "no answer within host.timeout_ms = %d ms", app->cfg.host_timeout_ms);
+		LOG_WARN("voucher: %s", r.why);
+	}
+	app->voucher_ask_id = 0;
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->on_voucher_answer)
+		scr->on_voucher_answer(app, &r);
+	invalidate(app);
+}
+
+/* Invariant 7 for a redemption: retried by the sync under its redemption_id until the bound,
+ * then given up; the screen hears gave_up (the voucher machine's give-up: the intent stays,
+ * voided at the close if never booked). */
+static void poll_redeem_answer(struct app *app)
+{
+	if (!app->redeem_ask_id)
+		return;
+	struct sync_redeem_result r;
+	bool got = sync_redeem_poll(app->sync, &r) && r.ask == app->redeem_ask_id;
+	bool gave_up = false;
+	if (!got) {
+		if (mono_ms() < app->redeem_ask_deadline_ms)
+			return;
+		sync_ask_give_up(app->sync, app->redeem_ask_id);
+		r = (struct sync_redeem_result){.ask = app->redeem_ask_id, .result = SYNC_ASK_UNREACHABLE};
+		snprintf(r.why, sizeof(r.why), "no answer within host.timeout_ms = %d ms", app->cfg.host_timeout_ms);
+		LOG_WARN("voucher redeem: %s", r.why);
+		gave_up = true;
+	}
+	app->redeem_ask_id = 0;
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->on_redeem_answer)
+		scr->on_redeem_answer(app, &r, gave_up);
+	invalidate(app);
+}
+
+static void poll_pay_answer(struct app *app)
+{
+	if (!app->pay_ask_id)
+		return;
+	struct sync_pay_result r;
+	bool got = sync_pay_poll(app->sync, &r) && r.ask == app->pay_ask_id;
+	if (!got) {
+		if (mono_ms() < app->pay_ask_deadline_ms)
+			return;
+		sync_ask_give_up(app->sync, app->pay_ask_id);
+		r = (struct sync_pay_result){.ask = app->pay_ask_id, .result = SYNC_ASK_UNREACHABLE};
+		snprintf(r.why, sizeof(r.why), "no answer within host.timeout_ms = %d ms", app->cfg.host_timeout_ms);
+		LOG_WARN("payment: %s", r.why);
+	}
+	app->pay_ask_id = 0;
+	const struct scr_def *scr = scr_get(app->screen);
+	if (scr->on_pay_answer)
+		scr->on_pay_answer(app, &r);
+	invalidate(app);
 }
 
 bool app_host_online(struct app *app)
@@ -1018,6 +1149,42 @@ static void on_watchdog(void *user)
 	app->watchdog_timer = core_timer_add(app->timers, app->watchdog_ms, on_watchdog, app);
 }
 
+/*
+ * A catalogue the host served (sync_catalogue_take) replaces the one in use only between
+ * customer sessions (issue 13: "never mid-flow"): the fees flow borrows the catalogue's
+ * entities and services for a whole session (kiosk/flows/fees.h), so nothing is taken while a
+ * screen holds a session or any flow is alive; the download waits in the sync's mailbox. The
+ * swap is in place (catalogue_swap): every holder of app->catalogue (recovery's receipts) sees
+ * the new one. Stored first, as the last good copy with its ETag (kiosk/fees/catalogue-store.c
+ * invariant 4); a failed store is logged and the download used anyway (the rows are a fallback,
+ * not money), so the next start asks the host again.
+ */
+static void apply_catalogue_update(struct app *app)
+{
+	if (!app->sync || scr_get(app->screen)->customer_session || app->flow)
+		return;
+	struct catalogue *c = NULL;
+	char etag[SYNC_ETAG_MAX];
+	if (!sync_catalogue_take(app->sync, &c, etag))
+		return;
+	struct kio_error err = {0};
+	if (catalogue_store_download(app->ledger, c, etag, &err) != 0)
+		LOG_ERR("catalogue %.12s (ETag %s) not stored, used anyway: %s", c->version, etag, err.msg);
+	if (app->catalogue && strcmp(app->catalogue->version, c->version) == 0) {
+		catalogue_free(c); /* the same document again: nothing for the screens to redraw */
+		return;
+	}
+	LOG_INFO("catalogue %.12s (ETag %s) in use from now: %zu entities, between sessions", c->version, etag,
+		 c->n_entities);
+	if (app->catalogue) {
+		catalogue_swap(app->catalogue, c);
+		catalogue_free(c);
+	} else {
+		app->catalogue = c;
+	}
+	invalidate(app);
+}
+
 static void run_loop(struct app *app)
 {
 	bool is_virtual = core_clock_is_virtual(app->clock);
@@ -1030,6 +1197,10 @@ static void run_loop(struct app *app)
 		core_timers_fire_due(app->timers);
 		poll_card_answer(app);
 		poll_fee_answer(app);
+		poll_pay_answer(app);
+		poll_voucher_answer(app);
+		poll_redeem_answer(app);
+		apply_catalogue_update(app);
 		notice_device_changes(app);
 		if (app->quit)
 			break;
@@ -1041,12 +1212,20 @@ static void run_loop(struct app *app)
 		bool have_timer = core_timers_next_deadline(app->timers, &next_timer);
 		if (have_timer && next_timer <= now)
 			continue;
-		if (app->ask_id || app->fee_ask_id) {
+		if (app->ask_id || app->fee_ask_id || app->pay_ask_id || app->voucher_ask_id || app->redeem_ask_id) {
 			/* Invariant 6: busy until the host answers (its wake event) or the bound passes;
 			 * real timers still fire meanwhile, virtual ones wait with the clock. */
-			uint64_t mono = mono_ms(), deadline = app->ask_id ? app->ask_deadline_ms : app->fee_ask_deadline_ms;
-			if (app->ask_id && app->fee_ask_id && app->fee_ask_deadline_ms < deadline)
+			uint64_t mono = mono_ms(), deadline = UINT64_MAX;
+			if (app->ask_id && app->ask_deadline_ms < deadline)
+				deadline = app->ask_deadline_ms;
+			if (app->fee_ask_id && app->fee_ask_deadline_ms < deadline)
 				deadline = app->fee_ask_deadline_ms;
+			if (app->pay_ask_id && app->pay_ask_deadline_ms < deadline)
+				deadline = app->pay_ask_deadline_ms;
+			if (app->voucher_ask_id && app->voucher_ask_deadline_ms < deadline)
+				deadline = app->voucher_ask_deadline_ms;
+			if (app->redeem_ask_id && app->redeem_ask_deadline_ms < deadline)
+				deadline = app->redeem_ask_deadline_ms;
 			if (mono >= deadline)
 				continue;
 			uint64_t wait = deadline - mono;

@@ -107,6 +107,23 @@ bool app_card_asking(const struct app *app);
  * KIO_ERR_INVALID for ids or a reference the host's path does not take (sync_fee_ask). */
 int app_fee_ask(struct app *app, const char *entity, const char *service, const char *reference,
 		struct kio_error *err);
+/* Asks the host to pay a basket's lines (sync_pay_ask: POST /v1/payments under tx_uuid). The
+ * sync retries it; the answer goes to the current screen's on_pay_answer from the loop within
+ * host.timeout_ms, SYNC_ASK_UNREACHABLE (the retries given up) when none came by then; the
+ * kiosk is busy meanwhile; leaving the screen gives it up (app.c invariant 7). sync_pay_ask's
+ * errors (KIO_ERR_INVALID, KIO_ERR_BUSY). */
+struct sync_pay_line;
+int app_pay_ask(struct app *app, const char *tx_uuid, const struct sync_pay_line *lines, size_t n,
+		struct kio_error *err);
+/* A voucher's validity (sync_voucher_ask, code canonical): as app_fee_ask, the answer to the
+ * current screen's on_voucher_answer within host.timeout_ms (SYNC_ASK_UNREACHABLE by then). */
+int app_voucher_ask(struct app *app, const char *code, struct kio_error *err);
+/* Redeems amount_fils of code into tx_uuid under redemption_id (sync_voucher_redeem; the caller
+ * committed the intent first): the answer to the current screen's on_redeem_answer, retried
+ * by the sync until host.timeout_ms, then given up (gave_up true); leaving the screen gives it
+ * up too (app.c invariant 7). sync_voucher_redeem's errors. */
+int app_voucher_redeem(struct app *app, const char *code, const char *redemption_id, const char *tx_uuid,
+		       int64_t amount_fils, struct kio_error *err);
 /* Whether the host can be asked now: configured, and its last exchange answered (or none was
  * tried yet). The fees flow offers the services that need the host only then. */
 bool app_host_online(struct app *app);

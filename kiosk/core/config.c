@@ -93,6 +93,8 @@ static const struct key_desc keys[] = {
 	{"host", "batch", KEY_INT, OFF(host_batch), 0, 1, 500, NULL, "Ledger records per upload"},
 	{"host", "heartbeat_seconds", KEY_INT, OFF(host_heartbeat_s), 0, 5, 3600, NULL,
 	 "Seconds between heartbeats (also the longest wait before an idle drain looks again)"},
+	{"host", "catalogue_interval_s", KEY_INT, OFF(host_catalogue_interval_s), 0, 0, 86400, NULL,
+	 "Seconds between asks for the host's fees catalogue (ETag: unchanged costs one small answer); 0: never"},
 	{"host", "backoff_min_ms", KEY_INT, OFF(host_backoff_min_ms), 0, 50, 600000, NULL,
 	 "Delay before the first retry after a failed upload; each next one may double"},
 	{"host", "backoff_max_ms", KEY_INT, OFF(host_backoff_max_ms), 0, 50, 3600000, NULL,
@@ -113,6 +115,12 @@ static const struct key_desc keys[] = {
 	 * leaves the last good copy in use. */
 	{"fees", "catalogue", KEY_STRING, OFF(fees_catalogue), SZ(fees_catalogue), 0, 0, NULL,
 	 "Folder of the fees catalogue (<entity>.json files, docs/catalogue.md)"},
+	/* No change is given (issue 13, "Money rules"): a note is taken only while the overpayment
+	 * it causes stays within the cap, so a 1,000 AED note is returned for a 45.50 AED rest. */
+	{"fees", "overpay_cap_fils", KEY_INT64, OFF(fees_overpay_cap_fils), 0, 0, INT64_C(100000000), NULL,
+	 "Fils a note may pay past what a fees basket still owes (the overpayment goes to a card or an e-voucher)"},
+	{"fees", "voucher_days", KEY_INT, OFF(fees_voucher_days), 0, 1, 3650, NULL,
+	 "Days an e-voucher the kiosk issues (an overpayment, a cancelled payment) can be redeemed"},
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) == CORE_CONFIG_KEYS, "CORE_CONFIG_KEYS is the table's size");
@@ -148,6 +156,7 @@ void core_config_defaults(struct core_config *cfg)
 	cfg->host_timeout_ms = 5000;
 	cfg->host_batch = 200;
 	cfg->host_heartbeat_s = 60;
+	cfg->host_catalogue_interval_s = 900;
 	cfg->host_backoff_min_ms = 500;
 	cfg->host_backoff_max_ms = 60000;
 	cfg->host_retention_days = 90;
@@ -157,6 +166,8 @@ void core_config_defaults(struct core_config *cfg)
 	cfg->offline_card_max_count = 3;
 	cfg->offline_kiosk_max_fils = 10000 * FILS_PER_AED;
 	cfg->offline_kiosk_max_count = 50;
+	cfg->fees_overpay_cap_fils = 200 * FILS_PER_AED; /* issue 13: 200 AED */
+	cfg->fees_voucher_days = 30;
 }
 
 /*

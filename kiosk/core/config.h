@@ -16,7 +16,7 @@
 
 enum config_digits { CONFIG_DIGITS_WESTERN, CONFIG_DIGITS_EASTERN };
 
-enum { CORE_CONFIG_KEYS = 36 }; /* the keys in config.c's table */
+enum { CORE_CONFIG_KEYS = 39 }; /* the keys in config.c's table */
 
 /*
  * The screen sizes the layouts are proven at (README, Configuration): each side
@@ -62,6 +62,7 @@ struct core_config {
 	int host_heartbeat_s;
 	int host_backoff_min_ms, host_backoff_max_ms;
 	int host_retention_days;   /* acknowledged records kept at least this long */
+	int host_catalogue_interval_s; /* between catalogue downloads (GET /v1/catalogue); 0: never */
 	/* [offline]: top-ups the host has not acknowledged, per card and for the kiosk */
 	int64_t offline_card_max_fils;
 	int offline_card_max_count;
@@ -69,6 +70,8 @@ struct core_config {
 	int offline_kiosk_max_count;
 	/* [fees] */
 	char fees_catalogue[512];  /* the catalogue's folder (default KIOSK_DATA_DIR/assets/catalogue) */
+	int64_t fees_overpay_cap_fils; /* the most a note may pay past a basket's due (no change given) */
+	int fees_voucher_days;     /* an e-voucher the kiosk issues is good this many days */
 
 	/* Where the values came from, for messages about them found after loading (a USB id,
 	 * a path): the file last loaded (borrowed from the caller of core_config_load, NULL

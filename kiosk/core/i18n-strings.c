@@ -176,6 +176,58 @@ const struct i18n_id i18n_ids[] = {
 	I18N_S("basket.page.prev", "‹"),
 	I18N_S("basket.page.next", "›"),
 	I18N_S("basket.full", "Your basket is full: pay, or remove an item first."),
+	/* The fees flow's paying half (kiosk/flows/feespay.h). */
+	I18N_S("basket.needs-host", "Without the connection only fees that do not need it can be paid: remove the items that need it, or pay later."),
+	I18N_S("basket.offline-limit", "Without the connection this kiosk cannot take this much now: remove an item, or pay later."),
+	I18N_S("pay.title", "Pay your fees"),
+	I18N_S("pay.no-change", "No change is given: anything you pay over the total goes to your e-Dirham card or an e-voucher, your choice."),
+	I18N_S("pay.due", "Total due"),
+	I18N_S("pay.paid", "Paid"),
+	I18N_S("pay.remaining", "Still to pay"),
+	/* TRANSLATORS: keep the {placeholders}; they are replaced by amounts, codes or dates. */
+	I18N_S("pay.largest", "Largest note accepted now: {amount}"),
+	I18N_S("pay.insert", "Insert your notes"),
+	I18N_S("pay.voucher", "Pay with an e-voucher"),
+	I18N_S("pay.closing", "Finishing with the note in the acceptor"),
+	I18N_S("pay.finish-rest", "Stop and keep what I paid"),
+	/* TRANSLATORS: keep the {placeholders}; they are replaced by amounts, codes or dates. */
+	I18N_S("pay.note-over-cap", "Note returned: it would pay too much over the total. Largest note accepted now: {amount}"),
+	I18N_S("pay.note-not-needed", "Note returned: the total is already paid."),
+	I18N_S("pay.note-returned", "Note returned."),
+	I18N_S("pay.note-rejected", "This note was not accepted. Try another note."),
+	I18N_S("pay.note-not-recorded", "Note returned: the kiosk could not record it."),
+	I18N_S("pay.acceptor-fault", "The note acceptor stopped. What you paid is kept: stop to choose where it goes."),
+	I18N_S("pay.acceptor-recovered", "The note acceptor works again."),
+	I18N_S("pay.acceptor-unavailable", "Cash cannot be taken now."),
+	I18N_S("settle.asking", "Paying your fees with each authority…"),
+	I18N_S("change.title", "Your remaining money"),
+	/* TRANSLATORS: keep the {placeholders}; they are replaced by amounts, codes or dates. */
+	I18N_S("change.rest", "To place: {amount}"),
+	I18N_S("change.why-over", "You paid more than the total."),
+	I18N_S("change.why-refused", "An authority refused an item: its amount is yours."),
+	I18N_S("change.why-unpaid", "The total was not reached: nothing was paid to the authorities."),
+	I18N_S("change.prompt", "No change is given. Where should it go?"),
+	I18N_S("change.card", "To my e-Dirham card"),
+	I18N_S("change.voucher", "An e-voucher"),
+	I18N_S("change.card.title", "Your e-Dirham card"),
+	I18N_S("change.card.checking", "Checking your card…"),
+	I18N_S("change.card.blocked", "This card is blocked: choose an e-voucher or another card."),
+	I18N_S("change.card.unknown", "This card is not known: check the number, or choose an e-voucher."),
+	I18N_S("change.card.needs-host", "This card cannot be credited without the connection now: choose an e-voucher."),
+	I18N_S("fees.done.title", "Payment done"),
+	/* TRANSLATORS: keep the {placeholders}; they are replaced by amounts, codes or dates. */
+	I18N_S("fees.done.paid", "You paid {amount}"),
+	I18N_S("fees.done.line.paid", "Paid"),
+	I18N_S("fees.done.line.refused", "Refused"),
+	I18N_S("fees.done.line.offline", "Accepted offline"),
+	I18N_S("fees.done.line.unpaid", "Not paid"),
+	I18N_S("fees.done.line.unconfirmed", "To be confirmed"),
+	I18N_S("fees.done.offline", "The authorities could not be reached now: your payment is confirmed when the kiosk connects."),
+	/* TRANSLATORS: keep the {placeholders}; they are replaced by amounts, codes or dates. */
+	I18N_S("fees.done.voucher", "e-Voucher {code}: {amount}, valid until {date}"),
+	/* TRANSLATORS: keep the {placeholders}; they are replaced by amounts, codes or dates. */
+	I18N_S("fees.done.card", "{amount} added to card {card}"),
+	I18N_S("fees.error.ledger", "The kiosk cannot record money now: out of service."),
 	/* The specimen screen (`goto specimen`, developers only). */
 	/* TRANSLATORS: the specimen screen shows the text engine's hard cases to developers;
 	 * translate freely, keeping the kind of case each line shows. */

@@ -14,6 +14,11 @@
  *     rows are only a fallback.
  *  3. Bad files never replace a good copy: catalogue_open stores only after the whole
  *     directory passed.
+ *  4. A download is stored only after catalogue_parse passed it (the sync refuses any other),
+ *     with its ETag in catalogue_meta.source (CAT_SOURCE_HOST + ETag): the stored ETag always
+ *     names the stored rows, so an If-None-Match built from it never hides a newer document.
+ *  5. A stored download outranks the directory at start (the host replaced the bundled
+ *     files); a stored copy that fails validation never does (invariant 1), nor do files.
  */
 #define LOG_MODULE "catalogue"
 #include "catalogue.h"
@@ -128,22 +133,76 @@ static int store_save(struct ledger *l, const struct catalogue *c, const char *s
 	return ledger_write_commit(l, "catalogue: store", err);
 }
 
-/* The stored version (empty when nothing is stored). */
-static int stored_version(sqlite3 *db, char out[65], struct kio_error *err)
+/* One column of the stored meta row into out[cap] (empty when nothing is stored). */
+static int stored_meta(sqlite3 *db, const char *column, char *out, size_t cap, struct kio_error *err)
 {
 	out[0] = '\0';
+	char sql[64];
+	snprintf(sql, sizeof(sql), "SELECT %s FROM catalogue_meta WHERE id = 1", column);
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT version FROM catalogue_meta WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
-		return db_fail(db, err, "read the version");
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, err, column);
 	int rc = 0, step = sqlite3_step(st);
 	if (step == SQLITE_ROW) {
 		const char *v = (const char *)sqlite3_column_text(st, 0);
-		snprintf(out, 65, "%s", v ? v : "");
+		snprintf(out, cap, "%s", v ? v : "");
 	} else if (step != SQLITE_DONE) {
-		rc = db_fail(db, err, "read the version");
+		rc = db_fail(db, err, column);
 	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* The stored version (empty when nothing is stored). */
+static int stored_version(sqlite3 *db, char out[65], struct kio_error *err)
+{
+	return stored_meta(db, "version", out, 65, err);
+}
+
+static bool etag_ok(const char *etag)
+{
+	size_t n = etag ? strnlen(etag, CAT_ETAG_MAX + 1) : 0;
+	if (n == 0 || n > CAT_ETAG_MAX)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (etag[k] < 0x21 || etag[k] > 0x7e)
+			return false;
+	return true;
+}
+
+int catalogue_stored_etag(struct ledger *ledger, char *etag, struct kio_error *err)
+{
+	char source[512];
+	etag[0] = '\0';
+	int rc = stored_meta(ledger_db(ledger), "source", source, sizeof(source), err);
+	size_t pre = strlen(CAT_SOURCE_HOST);
+	if (!rc && strncmp(source, CAT_SOURCE_HOST, pre) == 0 && etag_ok(source + pre)) {
+		size_t n = strlen(source + pre); /* etag_ok: at most CAT_ETAG_MAX */
+		memcpy(etag, source + pre, n + 1);
+	}
+	return rc;
+}
+
+/* Invariant 4. */
+int catalogue_store_download(struct ledger *ledger, const struct catalogue *c, const char *etag,
+			     struct kio_error *err)
+{
+	if (!etag_ok(etag))
+		return kio_fail(err, KIO_ERR_INVALID, "catalogue store: the download's ETag is not 1..%d printable bytes",
+				CAT_ETAG_MAX);
+	char source[sizeof(CAT_SOURCE_HOST) + CAT_ETAG_MAX];
+	snprintf(source, sizeof(source), "%s%s", CAT_SOURCE_HOST, etag);
+	int rc = store_save(ledger, c, source, err);
+	if (!rc)
+		LOG_INFO("%.12s from the host (ETag %s) stored", c->version, etag);
+	return rc;
+}
+
+void catalogue_swap(struct catalogue *a, struct catalogue *b)
+{
+	struct catalogue t = *a;
+	*a = *b;
+	*b = t;
 }
 
 /* A TEXT column into dst, refused when NULL or too long (invariant 1: no row is trusted). */
@@ -319,10 +378,38 @@ static void count(const struct catalogue *c, size_t *services)
 		*services += c->entities[i].n_services;
 }
 
+/* Invariant 5: a stored download, when one is stored and still passes every rule; else NULL
+ * (a bad one is logged, and the directory decides as if nothing were stored). */
+static struct catalogue *stored_download(struct ledger *ledger)
+{
+	char etag[CAT_ETAG_MAX + 1];
+	struct kio_error e = {0};
+	if (catalogue_stored_etag(ledger, etag, &e) != 0) {
+		LOG_ERR("%s", e.msg);
+		return NULL;
+	}
+	if (!etag[0])
+		return NULL;
+	struct catalogue *c = NULL;
+	if (store_load(ledger, &c, &e) != 0) {
+		LOG_ERR("the host's stored copy (ETag %s) is refused: %s", etag, e.msg);
+		return NULL;
+	}
+	size_t n_services = 0;
+	count(c, &n_services);
+	LOG_INFO("%.12s from the host (ETag %s), as stored: %zu entities, %zu services", c->version, etag,
+		 c->n_entities, n_services);
+	return c;
+}
+
 int catalogue_open(struct ledger *ledger, const char *dir, struct catalogue **out, struct kio_error *err)
 {
 	*out = NULL;
-	struct catalogue *c = NULL;
+	struct catalogue *c = ledger ? stored_download(ledger) : NULL;
+	if (c) {
+		*out = c;
+		return 0;
+	}
 	struct kio_error derr = {0};
 	int rc = catalogue_load_dir(dir, &c, &derr);
 	size_t n_services = 0;

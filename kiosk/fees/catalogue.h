@@ -79,14 +79,39 @@ bool catalogue_open_amount_ok(const struct cat_service *s, int64_t fils);
 const char *cat_fee_kind_name(int kind);
 const char *cat_ref_check_name(int check);
 
-/* The kiosk's catalogue: load the directory, validate, store in SQLite (migration 10) when
- * good, else log the error (file and entry) and load the last good copy from SQLite.
+/* The kiosk's catalogue: a stored download of the host's, when one is stored and passes
+ * every rule (catalogue_store_download below); else load the directory, validate, store in
+ * SQLite (migration 10) when good, else log the error (file and entry) and load the last good
+ * copy from SQLite.
  * 0 with *out from the directory or, when the directory is bad, from the store (err then
  * keeps the directory's error, already logged). A failed store write is logged and the good
  * directory is used anyway (the rows are configuration, not money). Nonzero with *out NULL
  * when the directory is bad and nothing good is stored: err says why (the directory's error;
  * KIO_ERR_CORRUPT when the stored copy fails validation). ledger NULL: the directory only. */
 int catalogue_open(struct ledger *ledger, const char *dir, struct catalogue **out, struct kio_error *err);
+
+/*
+ * The host's download (GET /v1/catalogue, kiosk/sync/sync.h; docs/catalogue.md "The host's
+ * download"). A downloaded copy is stored with the ETag it came with (catalogue_meta.source =
+ * CAT_SOURCE_HOST + the ETag); while one is stored, catalogue_open uses it rather than the
+ * directory (the host replaced the bundled files; the next download keeps it current), unless
+ * it fails validation, when the directory is used as before.
+ */
+#define CAT_SOURCE_HOST "host ETag "
+#define CAT_ETAG_MAX 95 /* an ETag's bytes, quotes included: printable ASCII, no space */
+/* Stores c (which passed catalogue_parse) as the last good copy, replacing the stored one in
+ * one commit, with etag (the host's ETag as sent, 1..CAT_ETAG_MAX printable ASCII bytes).
+ * KIO_ERR_INVALID for a bad etag (nothing written); the store's write errors (nothing
+ * changed). */
+int catalogue_store_download(struct ledger *ledger, const struct catalogue *c, const char *etag,
+			     struct kio_error *err);
+/* The ETag of the stored copy when it is a download, into etag[CAT_ETAG_MAX + 1]; "" when the
+ * stored copy came from files or nothing is stored. Read errors as KIO_ERR_IO. */
+int catalogue_stored_etag(struct ledger *ledger, char *etag, struct kio_error *err);
+/* Exchanges the contents of a and b: whoever holds the pointer a (the app, recovery's
+ * receipts) sees b's catalogue from now on, and b holds a's old one (free it). Only when no one
+ * holds a pointer into a's entities or services (the fees flow does, for a whole session). */
+void catalogue_swap(struct catalogue *a, struct catalogue *b);
 
 /* Every entity's icon is a readable PNG in icons_dir, square, CAT_ICON_SIDE_MIN..MAX px a side
  * (the loader checks only the name: where icons live is the caller's). 0, or KIO_ERR_NOT_FOUND

@@ -38,7 +38,7 @@ struct fees {
 };
 
 static const char *const step_names[FEES_STEP_COUNT] = {"entity", "service",  "reference", "checking",
-							 "amount", "basket",   "pay-soon",  "end"};
+							 "amount", "basket",   "pay",       "end"};
 static const char *const answer_names[FEES_ANSWER_RESULT_COUNT] = {"ok", "not-found", "unreachable",
 								   "not-configured", "error"};
 
@@ -398,6 +398,7 @@ static int add_lines(struct fees *f)
 	snprintf(base.entity, sizeof(base.entity), "%s", f->entity->id);
 	snprintf(base.service, sizeof(base.service), "%s", f->service->id);
 	snprintf(base.reference, sizeof(base.reference), "%s", f->reference);
+	base.needs_host = f->service->needs_host;
 	if (f->kind == FEES_DUE_ITEMS) {
 		for (size_t i = 0; i < f->n_items; i++) {
 			if (!f->chosen[i] || bill_in_basket(f, f->items[i].id))
@@ -510,10 +511,25 @@ static int on_basket(struct fees *f, const struct fees_input *in)
 	case FEES_IN_PAY:
 		if (!f->n_lines)
 			return KIO_ERR_INVALID;
-		/* Invariant 1: this session's half ends here; nothing is booked. */
-		LOG_INFO("basket: pay asked for %zu line(s), %" PRId64 " fils: paying is not built yet", f->n_lines,
-			 lines_total(f));
-		set_step(f, FEES_PAY_SOON);
+		if (!f->online) {
+			/* Invariant 8. */
+			for (size_t i = 0; i < f->n_lines; i++)
+				if (f->lines[i].needs_host) {
+					f->notice = "basket.needs-host";
+					return KIO_ERR_INVALID;
+				}
+			if (in->allowance_fils >= 0 && lines_total(f) > in->allowance_fils) {
+				LOG_INFO("basket: %" PRId64 " fils offline, the limits leave %" PRId64, lines_total(f),
+					 in->allowance_fils);
+				f->notice = "basket.offline-limit";
+				return KIO_ERR_INVALID;
+			}
+		}
+		/* Invariant 1: the paying flow books it (feespay.h). */
+		LOG_INFO("basket: pay %zu line(s), %" PRId64 " fils%s", f->n_lines, lines_total(f),
+			 f->online ? "" : " offline");
+		f->notice = NULL;
+		set_step(f, FEES_PAY);
 		return 0;
 	default: return KIO_ERR_INVALID;
 	}
@@ -541,7 +557,7 @@ int fees_step(struct fees *f, const struct fees_input *in)
 	case FEES_CHECKING: return on_checking(f, in);
 	case FEES_AMOUNT: return on_amount(f, in);
 	case FEES_BASKET: return on_basket(f, in);
-	case FEES_PAY_SOON:
+	case FEES_PAY:
 		if (in->kind != FEES_IN_BACK)
 			return KIO_ERR_INVALID;
 		set_step(f, FEES_BASKET);

@@ -4,8 +4,9 @@
  * amount (fixed from the catalogue, looked up at the host, or chosen within bounds) and adds it
  * to a basket of up to FEES_BASKET_MAX lines from any entities. One enum of steps and one step
  * function over the catalogue; no SDL, no ledger, no device: screens render fees_view and
- * forward taps and the host's answers here. Paying the basket is the next session's half:
- * `basket.pay` leads to PAY_SOON, the "coming soon" screen, and nothing is booked.
+ * forward taps and the host's answers here. Paying the basket is the paying half's
+ * (kiosk/flows/feespay.h): `basket.pay` leads to PAY, where this flow waits while the screens
+ * run the paying flow over the basket's lines; nothing is booked here.
  *
  *   home.fees
  *       │
@@ -25,7 +26,8 @@
  *     └── more ─── BASKET ◄──────────────────────── add: the line(s) appended ◄─────────────┘
  *                  │ ▲ remove.<n>                                  ▲
  *                  │ │                                             │ back
- *                  │ └ pay (≥ 1 line) ───────────────────────► PAY_SOON ("coming soon")
+ *                  │ └ pay (≥ 1 line; offline: none needs the host, within the limits) ─► PAY
+ *                  │                                    (feespay.h; back: nothing was paid)
  *                  │ cancel: END home (nothing was booked)
  *                  ▼
  *                 END (exit home; attract by the app's inactivity timeout, invariant 7)
@@ -61,16 +63,19 @@
  *   AMOUNT     back                                                         REFERENCE, or SERVICE
  *   BASKET     remove <n>              line n exists                        BASKET
  *   BASKET     more                    room in the basket                   ENTITY
- *   BASKET     pay                     ≥ 1 line                             PAY_SOON
+ *   BASKET     pay                     ≥ 1 line, online                     PAY (feespay.h)
+ *   BASKET     pay                     offline, a line needs the host       BASKET, needs-host
+ *   BASKET     pay                     offline, past the offline limits     BASKET, offline-limit
+ *   BASKET     pay                     offline, fixed lines within limits   PAY
  *   BASKET     back                                                         ENTITY (as more)
- *   PAY_SOON   back                                                         BASKET
+ *   PAY        back (the paying flow ended with nothing paid)               BASKET
  *   any but END cancel                                                      END home
  *   any        link online/offline                                          same (invariant 4)
  *   END        (anything)                                                   END
  *
  * Invariants (cited in fees.c):
  *  1. Nothing durable: the flow books nothing, opens no ledger transaction and enables no
- *     acceptor in any step (this session's half has no paying step; PAY_SOON says so). A way
+ *     acceptor in any step (PAY hands the lines to the paying flow, feespay.h, which does). A way
  *     out at any step, by any path, loses nothing but the basket in memory, which is the
  *     customer's to rebuild; inquiry results live in the flow and die with it.
  *  2. The host is never asked about a reference the catalogue's own check refuses
@@ -89,6 +94,10 @@
  *  6. A bill (entity, service, reference, host item id) is in the basket at most once: an item
  *     already there is shown so and cannot be chosen again, and an answer whose every item is
  *     in the basket says nothing is left to add.
+ *  8. Offline, a basket is paid only when none of its lines needs the host and its total is
+ *     within what the offline limits leave (FEES_IN_PAY's allowance_fils, the app's
+ *     sync_offline_check_basket): else BASKET says why (basket.needs-host, basket.offline-limit)
+ *     and nothing opens.
  *  7. No timers of its own: with nothing booked, the app's ordinary inactivity timeout ends the
  *     session on any of its screens (screen.h, lifecycle 4), and the screens' leave frees the
  *     flow.
@@ -130,6 +139,8 @@
  *   basket.title, basket.empty, basket.total, basket.more, basket.pay, basket.remove
  *   basket.full                 the basket holds FEES_BASKET_MAX lines: pay or remove one
  *   basket.no-change            no change is given (said before any cash, as the top-up does)
+ *   basket.needs-host           offline: a line needs the host; remove it or pay later
+ *   basket.offline-limit        offline: the total is past what the kiosk may take offline
  */
 #pragma once
 
@@ -156,7 +167,7 @@ enum fees_step {
 	FEES_CHECKING,  /* the app asks the host about the reference; nothing changes meanwhile */
 	FEES_AMOUNT,    /* the amount: fixed, the host's items, or open */
 	FEES_BASKET,    /* the lines, their total */
-	FEES_PAY_SOON,  /* pay: coming soon (nothing booked, invariant 1) */
+	FEES_PAY,       /* the paying flow runs over the lines (feespay.h); this one waits */
 	FEES_END,       /* over: the app goes home */
 	FEES_STEP_COUNT
 };
@@ -218,6 +229,7 @@ struct fees_input {
 	char digit;
 	int n;          /* BILL, REMOVE */
 	bool online;    /* LINK */
+	int64_t allowance_fils; /* PAY while offline: what the offline limits leave; < 0: no limit */
 	const struct fees_answer *answer; /* ANSWER: borrowed for the call */
 };
 
@@ -229,6 +241,7 @@ struct fees_line {
 	char bill[FEES_BILL_MAX + 1];    /* the host's item id, "" when none */
 	char description[FEES_TEXT_MAX + 1]; /* the host's item or bill description, "" when none */
 	int64_t amount_fils;
+	bool needs_host;                 /* the service needs the host (invariant 8) */
 };
 
 /* What a screen needs. Pointers into the catalogue are borrowed from it; ids are static. */
@@ -278,7 +291,7 @@ enum fees_step fees_current(const struct fees *f);
 /* Whether service s of the current catalogue is offered now (invariant 4). */
 bool fees_service_open(const struct fees *f, const struct cat_service *s);
 
-/* "entity", "service", "reference", "checking", "amount", "basket", "pay-soon", "end"; NULL
+/* "entity", "service", "reference", "checking", "amount", "basket", "pay", "end"; NULL
  * for another value. */
 const char *fees_step_name(int step);
 /* "ok", "not-found", "unreachable", "not-configured", "error"; NULL for another value. */

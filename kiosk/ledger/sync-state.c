@@ -389,18 +389,42 @@ out_end:
 	return rc;
 }
 
+/*
+ * The money the host has not acknowledged (docs/ledger.md "Offline limits"), one row per
+ * completed transaction whose tx_end is past acked_rec and that holds some:
+ *   a top-up: what it credited, to its card;
+ *   a fees transaction: its lines settled `offline` or `unconfirmed` (the kiosk took the money
+ *     for an entity the host has not paid yet) plus the rest it credited to a card (its one
+ *     tx_item, basket.c invariant 11), that rest alone counting for that card.
+ * Lines the host answered `paid` are its own word already, refused and unpaid ones moved no
+ * money to anyone, and a rest issued as an e-voucher is redeemable only at the host (online),
+ * so none of them is at risk while the host is away.
+ */
+static const char unacked_sql[] =
+	"WITH acked(a) AS (SELECT acked_rec FROM sync_state WHERE id = 1),"
+	" money(fils, card, card_fils) AS ("
+	"  SELECT e.credited_fils, i.card, e.credited_fils"
+	"   FROM tx_end e JOIN tx t ON t.rec = e.tx_rec JOIN tx_item i ON i.tx_rec = e.tx_rec"
+	"   WHERE t.kind = 'topup' AND e.state = 'completed' AND e.rec > (SELECT a FROM acked)"
+	"  UNION ALL"
+	"  SELECT coalesce((SELECT sum(f.amount_fils) FROM fee_item f"
+	"                    JOIN fee_result r ON r.tx_rec = f.tx_rec AND r.n = f.n"
+	"                    WHERE f.tx_rec = e.tx_rec AND r.status IN ('offline', 'unconfirmed')), 0)"
+	"         + coalesce((SELECT sum(i.amount_fils) FROM tx_item i WHERE i.tx_rec = e.tx_rec), 0),"
+	"         (SELECT i.card FROM tx_item i WHERE i.tx_rec = e.tx_rec),"
+	"         coalesce((SELECT sum(i.amount_fils) FROM tx_item i WHERE i.tx_rec = e.tx_rec), 0)"
+	"   FROM tx_end e JOIN tx t ON t.rec = e.tx_rec"
+	"   WHERE t.kind = 'fees' AND e.state = 'completed' AND e.rec > (SELECT a FROM acked))"
+	" SELECT count(*), coalesce(sum(fils), 0), coalesce(sum(card IS ?1 AND card_fils > 0), 0),"
+	"  coalesce(sum(CASE WHEN card IS ?1 THEN card_fils ELSE 0 END), 0)"
+	" FROM money WHERE fils > 0";
+
 static int unacked(sqlite3 *db, const char *card, struct ledger_unacked *out, struct kio_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT count(*), coalesce(sum(e.credited_fils), 0), coalesce(sum(i.card IS ?1), 0),"
-			       " coalesce(sum(CASE WHEN i.card IS ?1 THEN e.credited_fils ELSE 0 END), 0)"
-			       " FROM tx_end e JOIN tx t ON t.rec = e.tx_rec JOIN tx_item i ON i.tx_rec = e.tx_rec"
-			       " WHERE t.kind = 'topup' AND e.state = 'completed' AND e.credited_fils > 0"
-			       " AND e.rec > (SELECT acked_rec FROM sync_state WHERE id = 1)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return sql_fail(db, err, "read unacknowledged top-ups");
+	if (sqlite3_prepare_v2(db, unacked_sql, -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(db, err, "read unacknowledged money");
 	if (card)
 		sqlite3_bind_text(st, 1, card, -1, SQLITE_TRANSIENT);
 	else
@@ -412,7 +436,7 @@ static int unacked(sqlite3 *db, const char *card, struct ledger_unacked *out, st
 		out->card_count = sqlite3_column_int64(st, 2);
 		out->card_fils = sqlite3_column_int64(st, 3);
 	} else {
-		rc = sql_fail(db, err, "read unacknowledged top-ups");
+		rc = sql_fail(db, err, "read unacknowledged money");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -423,10 +447,27 @@ int ledger_sync_unacked(struct ledger_sync *ls, const char *card, struct ledger_
 	return unacked(ls->db, card, out, err);
 }
 
-int ledger_unacked_topups(struct ledger *ledger, const char *card, struct ledger_unacked *out,
-			  struct kio_error *err)
+int ledger_unacked_money(struct ledger *ledger, const char *card, struct ledger_unacked *out,
+			 struct kio_error *err)
 {
 	return unacked(ledger_db(ledger), card, out, err);
+}
+
+int ledger_sync_catalogue_source(struct ledger_sync *ls, char *out, size_t cap, struct kio_error *err)
+{
+	out[0] = '\0';
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(ls->db, "SELECT source FROM catalogue_meta WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(ls->db, err, "read the catalogue's source");
+	int rc = 0, step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		snprintf(out, cap, "%s", v ? v : "");
+	} else if (step != SQLITE_DONE) {
+		rc = sql_fail(ls->db, err, "read the catalogue's source");
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int ledger_sync_check(struct ledger_sync *ls, struct kio_error *err) { return sync_state_check(ls->db, err); }

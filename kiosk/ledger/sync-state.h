@@ -1,7 +1,7 @@
 /*
  * The ledger's side of the sync to the host (kiosk/sync, docs/ledger.md "Sync"): the records
  * after the host's acknowledgement as wire objects, marking what the host acknowledged, the
- * last error, the numbers `kiosk sync status` prints, and the top-ups the host has not yet
+ * last error, the numbers `kiosk sync status` prints, and the money the host has not yet
  * acknowledged (the offline limits). Pure C: the sync worker opens its own connection here,
  * never the kiosk's (which stays on the UI thread).
  */
@@ -75,18 +75,26 @@ struct ledger_sync_status {
 };
 int ledger_sync_status_read(struct ledger_sync *ls, struct ledger_sync_status *out, struct kio_error *err);
 
-/* Completed top-ups with money that the host has not acknowledged (their tx_end after
- * acked_rec): for one card (card may be NULL: card_* are 0) and for the whole kiosk. An open
- * transaction is not counted: the caller adds what it is about to accept. */
+/* The money the host has not acknowledged (their tx_end after acked_rec), per completed
+ * transaction that holds some: a top-up's credit; a fees transaction's lines settled `offline`
+ * or `unconfirmed` plus the rest it credited to a card (sync-state.c says why nothing else).
+ * kiosk_*: every such transaction, counted once, and all its money; card_* (card may be NULL:
+ * 0): the top-ups of card and the fees rests credited to it, with only those credits' money.
+ * An open transaction is not counted: the caller adds what it is about to accept. */
 struct ledger_unacked {
 	int64_t card_count, card_fils;
 	int64_t kiosk_count, kiosk_fils;
 };
 int ledger_sync_unacked(struct ledger_sync *ls, const char *card, struct ledger_unacked *out,
 			struct kio_error *err);
-/* The same over the kiosk's own connection (the UI thread's offline-limit check). */
-int ledger_unacked_topups(struct ledger *ledger, const char *card, struct ledger_unacked *out,
-			  struct kio_error *err);
+/* The same over the kiosk's own connection (the UI thread's offline-limit checks). */
+int ledger_unacked_money(struct ledger *ledger, const char *card, struct ledger_unacked *out,
+			 struct kio_error *err);
+
+/* The stored fees catalogue's catalogue_meta.source into out[cap] ("" when none is stored):
+ * the worker reads the ETag of a stored download from it (kiosk/fees/catalogue.h,
+ * CAT_SOURCE_HOST) for its first If-None-Match. KIO_ERR_IO on a read error. */
+int ledger_sync_catalogue_source(struct ledger_sync *ls, char *out, size_t cap, struct kio_error *err);
 
 /* Invariants 2 and 3 of sync-state.c in SQL (tests, the crash suite): 0 when they hold,
  * KIO_ERR_CORRUPT naming the first that does not. */

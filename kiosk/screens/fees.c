@@ -38,16 +38,21 @@
 #define LOG_MODULE "scr-fees"
 #include <inttypes.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "kiosk/app.h"
 #include "kiosk/core/log.h"
+#include "kiosk/core/vcode.h"
 #include "kiosk/fees/catalogue.h"
 #include "kiosk/flows/fees.h"
+#include "kiosk/flows/feespay.h"
+#include "kiosk/flows/vpay.h"
 #include "kiosk/sync/sync.h"
 #include "kiosk/ui/check.h"
 #include "kiosk/ui/flow.h"
 #include "layout.h"
 #include "theme.h"
+#include "vpay.h"
 
 struct fees_screens {
 	struct fees *flow;
@@ -58,12 +63,20 @@ struct fees_screens {
 	/* The basket's page when its lines do not all fit (basket_try): the first line shown and
 	 * how many the last drawing showed. */
 	size_t first_line, page_lines;
+	/* The paying half (kiosk/flows/feespay.h), while the browsing flow is at PAY. */
+	struct feespay *pay;
+	struct feespay_view pshown;
+	char prefixes[CONFIG_PREFIXES_MAX][CONFIG_PREFIX_DIGITS + 1]; /* the flow borrows them */
+	uint32_t kicked_ends;    /* pshown.tx_ends the sync was last kicked for (invariant 7) */
+	bool receipt_asked;      /* DONE: the receipt was sent, or refused */
+	char job[APP_RECEIPT_JOB_MAX];
 };
 
 static bool is_fees_screen(enum scr_id id)
 {
 	return id == SCR_FEES || id == SCR_FEES_SERVICE || id == SCR_FEES_REFERENCE || id == SCR_FEES_AMOUNT ||
-	       id == SCR_BASKET || id == SCR_FEES_PAY;
+	       id == SCR_BASKET || id == SCR_FEES_PAY || id == SCR_FEES_CHANGE || id == SCR_FEES_CARD ||
+	       id == SCR_FEES_DONE || id == SCR_FEES_VOUCHER;
 }
 
 static struct fees_screens *screens_of(struct app *app) { return app_flow(app); }
@@ -85,12 +98,15 @@ static struct fees_screens *begin(struct app *app)
 	return fs;
 }
 
-/* Invariant 1: nothing to settle, only memory to free. */
-static void end(struct app *app)
+static void pay_end(struct app *app, struct fees_screens *fs, enum scr_id to);
+
+/* Invariant 1: browsing leaves nothing to settle; the paying half is ended by pay_end. */
+static void end(struct app *app, enum scr_id to)
 {
 	struct fees_screens *fs = screens_of(app);
 	if (!fs)
 		return;
+	pay_end(app, fs, to);
 	fees_free(fs->flow);
 	free(fs);
 	app_set_flow(app, NULL);
@@ -105,7 +121,7 @@ static enum scr_id screen_for(const struct fees_view *v)
 	case FEES_CHECKING: return SCR_FEES_REFERENCE;
 	case FEES_AMOUNT: return SCR_FEES_AMOUNT;
 	case FEES_BASKET: return SCR_BASKET;
-	case FEES_PAY_SOON: return SCR_FEES_PAY;
+	case FEES_PAY: return SCR_FEES_PAY; /* pay_screen_for says which of the paying screens */
 	case FEES_END:
 	case FEES_STEP_COUNT: break;
 	}
@@ -139,6 +155,8 @@ static bool ask_host(struct app *app, struct fees_screens *fs, const struct fees
 	return true;
 }
 
+static void pay_sync(struct app *app, struct fees_screens *fs);
+
 /* After every step: the link's state (invariant 3), the screen of the flow's step, a page
  * rebuilt if the view changed, the host asked (invariant 2). */
 static void sync(struct app *app)
@@ -154,6 +172,10 @@ static void sync(struct app *app)
 	}
 	struct fees_view v;
 	fees_view(fs->flow, &v);
+	if (v.step == FEES_PAY) {
+		pay_sync(app, fs); /* may end the flow: fs is gone */
+		return;
+	}
 	if (ask_host(app, fs, &v))
 		return;
 	bool changed = memcmp(&v, &fs->shown, sizeof(v)) != 0;
@@ -212,7 +234,7 @@ static void enter_other(struct app *app, enum scr_id from)
 static void leave(struct app *app, enum scr_id to)
 {
 	if (to == SCR_COUNT || !is_fees_screen(to))
-		end(app);
+		end(app, to);
 }
 
 static void on_devices(struct app *app)
@@ -274,6 +296,35 @@ static void on_fee_answer(struct app *app, const struct sync_fee_result *r)
 	free(a);
 }
 
+/*
+ * Flow invariant 8: what the offline limits leave for a basket of total_fils paid offline
+ * (sync_offline_check_basket: the kiosk-wide money the host has not acknowledged, top-ups,
+ * fees lines settled offline and rests credited to cards), -1 when none apply (no host
+ * configured); a ledger that cannot say leaves nothing.
+ */
+static int64_t basket_allowance(struct app *app, int64_t total_fils)
+{
+	const struct core_config *cc = app_config(app);
+	struct sync_status st;
+	sync_status_get(app_sync(app), &st);
+	if (!st.configured)
+		return -1;
+	struct sync_offline_verdict ov;
+	struct kio_error err = {0};
+	if (sync_offline_check_basket(app_sync(app), app_ledger(app), total_fils, &ov, &err) != 0) {
+		LOG_WARN("offline limits: %s: the basket waits for the host", err.msg);
+		return 0;
+	}
+	switch (ov.result) {
+	case SYNC_OFFLINE_OK: return total_fils;
+	case SYNC_OFFLINE_KIOSK_FILS: {
+		int64_t left = cc->offline_kiosk_max_fils - ov.unacked.kiosk_fils;
+		return left > 0 && left < total_fils ? left : 0;
+	}
+	default: return 0;
+	}
+}
+
 static void on_tap(struct app *app, const char *id)
 {
 	static const struct {
@@ -283,7 +334,7 @@ static void on_tap(struct app *app, const char *id)
 		{"key.del", FEES_IN_DEL},        {"key.clear", FEES_IN_CLEAR},  {"fees.next", FEES_IN_NEXT},
 		{"nav.back", FEES_IN_BACK},      {"nav.cancel", FEES_IN_CANCEL}, {"amount.up", FEES_IN_UP},
 		{"amount.down", FEES_IN_DOWN},   {"fees.add", FEES_IN_ADD},     {"basket.more", FEES_IN_MORE},
-		{"basket.pay", FEES_IN_PAY},     {"fees-pay.back", FEES_IN_BACK},
+		{"basket.pay", FEES_IN_PAY},
 	};
 	struct fees_screens *fs = screens_of(app);
 	if (fs && (strcmp(id, "basket.page.prev") == 0 || strcmp(id, "basket.page.next") == 0)) {
@@ -310,6 +361,11 @@ static void on_tap(struct app *app, const char *id)
 	for (size_t i = 0; i < sizeof(taps) / sizeof(taps[0]); i++)
 		if (strcmp(id, taps[i].id) == 0)
 			in.kind = taps[i].kind;
+	if (in.kind == FEES_IN_PAY && fs) {
+		struct fees_view v;
+		fees_view(fs->flow, &v);
+		in.allowance_fils = basket_allowance(app, v.total_fils);
+	}
 	if (in.kind != FEES_IN_COUNT)
 		step(app, &in);
 }
@@ -905,9 +961,6 @@ static void draw_basket(struct app *app, struct ui_page *page)
 	}
 }
 
-/* ---- fees-pay: coming soon (invariant 1; flow invariant 1) ---- */
-
-static void draw_pay(struct app *app, struct ui_page *page) { scr_soon_build(app, page, "fees-pay", "basket.pay"); }
 
 /* A fees screen built with no flow (an enter that could not start one, before its queued move
  * to home happens) shows only its title. */
@@ -935,4 +988,743 @@ FEES_SCREEN(scr_fees_service, "fees-service", draw_services, enter_other);
 FEES_SCREEN(scr_fees_reference, "fees-reference", draw_reference, enter_other);
 FEES_SCREEN(scr_fees_amount, "fees-amount", draw_amount, enter_other);
 FEES_SCREEN(scr_basket, "basket", draw_basket, enter_other);
-FEES_SCREEN(scr_fees_pay, "fees-pay", draw_pay, enter_other);
+
+/* ---- the paying half: fees-pay, fees-change, fees-card, fees-done (kiosk/flows/feespay.h) ----
+ *
+ *   paying step               screen        what the screens do for it
+ *   PAY, CLOSING, SETTLING    fees-pay      cash to feespay_step; SETTLING: app_pay_ask once
+ *   CHANGE                    fees-change   change.card, change.voucher
+ *   CARD, CARD_CHECKING       fees-card     keypad; CARD_CHECKING: app_card_ask and the limits
+ *   VOUCHER                   fees-voucher  scr_vpay_build; app_voucher_ask / app_voucher_redeem
+ *                                           as view.vpay.ask says, once each
+ *   DONE                      fees-done     the receipt printed once (txreceipt_print)
+ *   END basket                basket        the browsing flow back at BASKET (nothing paid)
+ *   END home/attract/o.o.s.   home/attract  the browsing flow ended too
+ *
+ *  5. The paying flow runs exactly while the browsing flow is at PAY: created (and the basket
+ *     opened) when PAY is entered, freed when its END is seen or the journey's screens are
+ *     left (pay_end), by any path.
+ *  6. Left by a path that is not the flow's own (out of service, `goto`, shutdown): PAY is
+ *     cancelled and CHANGE/CARD sent to a voucher first (flow invariant 4), so money is never
+ *     left without its place; a transaction still open after that (CLOSING, SETTLING, a ledger
+ *     failure) is recovery's at once (app_recover_left_open).
+ *  7. Every transaction the flow ends kicks the sync (app_sync_kick), and the host is asked
+ *     once per SETTLING (view.pay_ask) and once per CARD_CHECKING (view.card_ask).
+ */
+
+static struct fees_screens *pay_screens(struct app *app)
+{
+	struct fees_screens *fs = screens_of(app);
+	return fs && fs->pay ? fs : NULL;
+}
+
+static bool pay_begin(struct app *app, struct fees_screens *fs)
+{
+	const struct core_config *cc = app_config(app);
+	const struct catalogue *cat = app_catalogue(app);
+	struct feespay_config cfg;
+	feespay_config_default(&cfg);
+	cfg.overpay_cap_fils = cc->fees_overpay_cap_fils;
+	cfg.voucher_days = cc->fees_voucher_days;
+	cfg.n_prefixes = core_config_prefixes(cc, fs->prefixes);
+	for (size_t i = 0; i < cfg.n_prefixes; i++)
+		cfg.prefixes[i] = fs->prefixes[i];
+	cfg.change_idle_ms = (uint64_t)cc->inactivity_timeout_s * 1000;
+	if (cfg.pay_idle_ms < cfg.change_idle_ms)
+		cfg.pay_idle_ms = cfg.change_idle_ms;
+	cfg.done_ms = (uint64_t)cc->topup_done_s * 1000;
+	cfg.no_receipt_ms = (uint64_t)cc->topup_no_receipt_s * 1000;
+	struct fees_view v;
+	fees_view(fs->flow, &v);
+	struct feespay_line lines[FEESPAY_LINES_MAX];
+	memset(lines, 0, sizeof(lines));
+	_Static_assert(FEES_BASKET_MAX <= FEESPAY_LINES_MAX, "every basket line is paid");
+	for (size_t i = 0; i < v.n_lines; i++) {
+		const struct fees_line *l = &v.lines[i];
+		const struct cat_entity *e = catalogue_entity(cat, l->entity);
+		const struct cat_service *sv = e ? catalogue_service(e, l->service) : NULL;
+		struct feespay_line *o = &lines[i];
+		snprintf(o->ledger.entity, sizeof(o->ledger.entity), "%s", l->entity);
+		snprintf(o->ledger.service, sizeof(o->ledger.service), "%s", l->service);
+		snprintf(o->ledger.reference, sizeof(o->ledger.reference), "%s", l->reference);
+		snprintf(o->ledger.bill, sizeof(o->ledger.bill), "%s", l->bill);
+		o->ledger.amount_fils = l->amount_fils;
+		/* The host's path (catalogue.h), not the catalogue's ids. */
+		snprintf(o->host_entity, sizeof(o->host_entity), "%s", sv ? sv->host_entity : l->entity);
+		snprintf(o->host_service, sizeof(o->host_service), "%s", sv ? sv->host_service : l->service);
+		o->needs_host = l->needs_host;
+	}
+	struct kio_error err = {0};
+	if (feespay_new(&cfg, app_ledger(app), app_cash(app), app_clock(app), lang_code(app_lang(app)),
+			app_receipt_can_print(app), lines, v.n_lines, &fs->pay, &err) != 0) {
+		LOG_ERR("cannot start paying the basket: %s", err.msg);
+		return false;
+	}
+	fs->receipt_asked = false;
+	fs->job[0] = '\0';
+	feespay_open(fs->pay); /* flow invariant 1 */
+	feespay_view(fs->pay, &fs->pshown);
+	return true;
+}
+
+static enum scr_id pay_screen_for(const struct feespay_view *v)
+{
+	switch (v->step) {
+	case FEESPAY_PAY:
+	case FEESPAY_CLOSING:
+	case FEESPAY_SETTLING: return SCR_FEES_PAY;
+	case FEESPAY_CHANGE: return SCR_FEES_CHANGE;
+	case FEESPAY_CARD:
+	case FEESPAY_CARD_CHECKING: return SCR_FEES_CARD;
+	case FEESPAY_VOUCHER: return SCR_FEES_VOUCHER;
+	case FEESPAY_DONE: return SCR_FEES_DONE;
+	case FEESPAY_END:
+	case FEESPAY_STEP_COUNT: break;
+	}
+	return v->exit == FEESPAY_EXIT_BASKET ? SCR_BASKET : v->exit == FEESPAY_EXIT_HOME ? SCR_HOME : SCR_ATTRACT;
+}
+
+static void pay_print_once(struct app *app, struct fees_screens *fs, const struct feespay_view *v)
+{
+	if (fs->receipt_asked || !v->print_receipt)
+		return;
+	fs->receipt_asked = true;
+	struct kio_error err = {0};
+	if (app_print_topup_receipt(app, feespay_tx_id(fs->pay), fs->job, &err) != 0) {
+		LOG_WARN("fees transaction %" PRId64 ": no receipt: %s", v->tx_seq, err.msg);
+		fs->job[0] = '\0';
+		const struct feespay_input failed = {.kind = FEESPAY_IN_RECEIPT, .receipt_printed = false};
+		feespay_step(fs->pay, &failed); /* flow invariant 8 */
+	}
+}
+
+/* Invariant 6. */
+static void pay_end(struct app *app, struct fees_screens *fs, enum scr_id to)
+{
+	if (!fs->pay)
+		return;
+	for (int k = 0; k < 3; k++) {
+		enum feespay_step st = feespay_current(fs->pay);
+		if (st != FEESPAY_PAY && st != FEESPAY_CHANGE && st != FEESPAY_CARD && st != FEESPAY_CARD_CHECKING &&
+		    st != FEESPAY_VOUCHER)
+			break;
+		const struct feespay_input cancel = {.kind = FEESPAY_IN_CANCEL};
+		if (feespay_step(fs->pay, &cancel) != 0)
+			LOG_WARN("the paying step %s refused a cancel on the way out", feespay_step_name(st));
+	}
+	struct feespay_view v;
+	feespay_view(fs->pay, &v);
+	if (v.tx_ends != fs->kicked_ends)
+		app_sync_kick(app);
+	if (v.step == FEESPAY_DONE)
+		pay_print_once(app, fs, &v);
+	/* VOUCHER still: its redeem was out (flow invariant 10); recovery voids it if unbooked. */
+	bool left_open = v.step == FEESPAY_CLOSING || v.step == FEESPAY_SETTLING || v.step == FEESPAY_VOUCHER ||
+			 v.exit == FEESPAY_EXIT_OUT_OF_SERVICE;
+	if (left_open)
+		LOG_WARN("fees transaction %" PRId64 " left open at %s: recovery ends it", v.tx_seq, feespay_step_name(v.step));
+	feespay_free(fs->pay);
+	fs->pay = NULL;
+	if (left_open && to != SCR_COUNT)
+		app_recover_left_open(app);
+}
+
+static void on_card_answer(struct app *app, const struct sync_card_result *r);
+
+static void vpay_in(struct fees_screens *fs, const struct vpay_input *vi)
+{
+	const struct feespay_input in = {.kind = FEESPAY_IN_VPAY, .vpay = vi};
+	int rc = feespay_step(fs->pay, &in);
+	if (rc && rc != KIO_ERR_INVALID && rc != KIO_ERR_BUSY)
+		LOG_INFO("voucher step: %s", kio_strerror(rc));
+}
+
+/* Invariant 7: the questions the view asks, once each. True when a step happened here. */
+static bool pay_ask(struct app *app, struct fees_screens *fs, const struct feespay_view *v)
+{
+	struct kio_error err = {0};
+	if (v->step == FEESPAY_VOUCHER && v->vpay.ask != VPAY_ASK_NONE) {
+		feespay_vpay_sent(fs->pay);
+		if (v->vpay.ask == VPAY_ASK_VALIDATE) {
+			if (app_voucher_ask(app, v->vpay.code, &err) == 0)
+				return false;
+			LOG_WARN("asking the host about a voucher: %s", err.msg);
+			struct sync_voucher_result r = {.result = SYNC_ASK_UNREACHABLE};
+			snprintf(r.why, sizeof(r.why), "%s", err.msg);
+			const struct vpay_input vi = {.kind = VPAY_IN_VALID, .valid = &r};
+			vpay_in(fs, &vi);
+			return true;
+		}
+		if (app_voucher_redeem(app, v->vpay.code, v->vpay.redemption_id, v->tx_uuid, v->vpay.amount_fils, &err) == 0)
+			return false;
+		LOG_WARN("redeeming a voucher: %s: given up (the close voids the intent)", err.msg);
+		const struct vpay_input vi = {.kind = VPAY_IN_GIVE_UP};
+		vpay_in(fs, &vi);
+		return true;
+	}
+	if (v->pay_ask) {
+		feespay_pay_sent(fs->pay);
+		struct sync_pay_line lines[FEESPAY_LINES_MAX];
+		for (size_t i = 0; i < v->n_lines; i++) {
+			const struct feespay_line *l = &v->lines[i];
+			snprintf(lines[i].entity, sizeof(lines[i].entity), "%s", l->host_entity);
+			snprintf(lines[i].service, sizeof(lines[i].service), "%s", l->host_service);
+			snprintf(lines[i].reference, sizeof(lines[i].reference), "%s", l->ledger.reference);
+			snprintf(lines[i].bill, sizeof(lines[i].bill), "%s", l->ledger.bill);
+			lines[i].amount_fils = l->ledger.amount_fils;
+		}
+		if (app_pay_ask(app, v->tx_uuid, lines, v->n_lines, &err) == 0)
+			return false;
+		LOG_WARN("fees transaction %" PRId64 ": the payment could not be asked (%s): settled from the records",
+			 v->tx_seq, err.msg);
+		const struct feespay_answer none = {.answered = false};
+		const struct feespay_input in = {.kind = FEESPAY_IN_PAY_ANSWER, .answer = &none};
+		feespay_step(fs->pay, &in);
+		return true;
+	}
+	if (v->card_ask) {
+		feespay_card_sent(fs->pay);
+		if (app_card_ask(app, v->card, &err) == 0)
+			return false;
+		LOG_ERR("asking the host about the rest's card: %s", err.msg);
+		struct sync_card_result r = {.result = SYNC_ASK_UNREACHABLE};
+		snprintf(r.why, sizeof(r.why), "%s", err.msg);
+		on_card_answer(app, &r);
+		return true;
+	}
+	return false;
+}
+
+static void pay_sync(struct app *app, struct fees_screens *fs)
+{
+	if (!fs->pay && !pay_begin(app, fs)) {
+		const struct fees_input back = {.kind = FEES_IN_BACK};
+		fees_step(fs->flow, &back);
+		sync(app);
+		return;
+	}
+	struct feespay_view v;
+	feespay_view(fs->pay, &v);
+	if (v.tx_ends != fs->kicked_ends) {
+		fs->kicked_ends = v.tx_ends;
+		app_sync_kick(app);
+	}
+	if (v.step == FEESPAY_DONE) {
+		pay_print_once(app, fs, &v);
+		feespay_view(fs->pay, &v);
+	}
+	if (v.step == FEESPAY_END) {
+		if (v.exit == FEESPAY_EXIT_BASKET) {
+			/* Nothing was paid: the basket again, as it was. */
+			feespay_free(fs->pay);
+			fs->pay = NULL;
+			const struct fees_input back = {.kind = FEES_IN_BACK};
+			fees_step(fs->flow, &back);
+			sync(app);
+			return;
+		}
+		enum scr_id to = pay_screen_for(&v);
+		app_go(app, to); /* leave: pay_end, the flow freed */
+		return;
+	}
+	enum scr_id want = pay_screen_for(&v);
+	if (want != app_screen(app)) {
+		/* The screen first: a move drops the questions of the screen left (screen.h,
+		 * lifecycle 6), so the new screen's enter asks (it syncs here again). */
+		app_go(app, want);
+		return;
+	}
+	if (pay_ask(app, fs, &v)) {
+		pay_sync(app, fs);
+		return;
+	}
+	bool changed = memcmp(&v, &fs->pshown, sizeof(v)) != 0;
+	fs->pshown = v;
+	if (changed)
+		app_refresh(app);
+	uint64_t at = feespay_deadline_ms(fs->pay);
+	if (at)
+		app_wake_at(app, at);
+}
+
+static void pay_step(struct app *app, const struct feespay_input *in)
+{
+	struct fees_screens *fs = pay_screens(app);
+	if (!fs)
+		return;
+	int rc = feespay_step(fs->pay, in);
+	if (rc && rc != KIO_ERR_INVALID)
+		LOG_INFO("paying step %s: %s", feespay_step_name(feespay_current(fs->pay)), kio_strerror(rc));
+	pay_sync(app, fs);
+}
+
+static void pay_on_tap(struct app *app, const char *id)
+{
+	static const struct {
+		const char *id;
+		enum feespay_input_kind kind;
+	} taps[] = {
+		{"nav.cancel", FEESPAY_IN_CANCEL}, {"nav.back", FEESPAY_IN_BACK},       {"nav.next", FEESPAY_IN_NEXT},
+		{"key.del", FEESPAY_IN_DEL},       {"key.clear", FEESPAY_IN_CLEAR},     {"change.card", FEESPAY_IN_TO_CARD},
+		{"change.voucher", FEESPAY_IN_TO_VOUCHER}, {"done.close", FEESPAY_IN_FINISH},
+		{"pay.voucher", FEESPAY_IN_VOUCHER},
+	};
+	struct fees_screens *fs = pay_screens(app);
+	if (fs && feespay_current(fs->pay) == FEESPAY_VOUCHER) {
+		/* The voucher page's taps go to the voucher machine (vpay.h). */
+		struct vpay_input vi = {.kind = VPAY_IN_COUNT};
+		if (strncmp(id, "key.", 4) == 0 && id[4] >= '0' && id[4] <= '9' && id[5] == '\0')
+			vi.kind = VPAY_IN_KEY, vi.digit = id[4];
+		else if (strcmp(id, "key.del") == 0)
+			vi.kind = VPAY_IN_DEL;
+		else if (strcmp(id, "key.clear") == 0)
+			vi.kind = VPAY_IN_CLEAR;
+		else if (strcmp(id, "voucher.redeem") == 0)
+			vi.kind = VPAY_IN_REDEEM;
+		else if (strcmp(id, "voucher.back") == 0)
+			vi.kind = VPAY_IN_BACK;
+		if (vi.kind != VPAY_IN_COUNT) {
+			vpay_in(fs, &vi);
+			pay_sync(app, fs);
+		}
+		return;
+	}
+	struct feespay_input in = {.kind = FEESPAY_IN_COUNT};
+	if (strncmp(id, "key.", 4) == 0 && id[4] >= '0' && id[4] <= '9' && id[5] == '\0') {
+		in.kind = FEESPAY_IN_KEY;
+		in.digit = id[4];
+	}
+	for (size_t i = 0; i < sizeof(taps) / sizeof(taps[0]); i++)
+		if (strcmp(id, taps[i].id) == 0)
+			in.kind = taps[i].kind;
+	if (in.kind != FEESPAY_IN_COUNT)
+		pay_step(app, &in);
+}
+
+static void pay_enter(struct app *app, enum scr_id from)
+{
+	(void)from;
+	if (!pay_screens(app)) {
+		app_go(app, SCR_FEES); /* only the flow leads here (goto: the start) */
+		return;
+	}
+	pay_sync(app, screens_of(app));
+}
+
+static void pay_on_cash(struct app *app, const struct cash_event *ev)
+{
+	struct fees_screens *fs = pay_screens(app);
+	if (!fs)
+		return;
+	const struct feespay_input in = {.kind = FEESPAY_IN_CASH, .cash = *ev};
+	feespay_step(fs->pay, &in);
+	app_wake_at(app, app_now_ms(app)); /* the screen follows from the loop */
+}
+
+static void pay_on_wake(struct app *app)
+{
+	const struct feespay_input in = {.kind = FEESPAY_IN_TICK};
+	pay_step(app, &in);
+}
+
+static void pay_on_activity(struct app *app)
+{
+	const struct feespay_input in = {.kind = FEESPAY_IN_ACTIVITY};
+	pay_step(app, &in);
+}
+
+static void pay_on_devices(struct app *app)
+{
+	struct fees_screens *fs = pay_screens(app);
+	if (!fs)
+		return;
+	if (app_out_of_service(app) && feespay_current(fs->pay) != FEESPAY_DONE) {
+		LOG_WARN("out of service while paying fees (%s): leaving", feespay_step_name(feespay_current(fs->pay)));
+		app_go(app, SCR_ATTRACT);
+		return;
+	}
+	const struct feespay_input in = {.kind = FEESPAY_IN_PRINTER, .printer_ok = app_receipt_can_print(app)};
+	pay_step(app, &in);
+}
+
+static void pay_on_receipt(struct app *app, const struct receipt_event *ev)
+{
+	struct fees_screens *fs = pay_screens(app);
+	if (!fs || !fs->job[0] || strcmp(ev->job_id, fs->job) != 0 ||
+	    (ev->kind != RECEIPT_EV_PRINTED && ev->kind != RECEIPT_EV_FAILED))
+		return;
+	fs->job[0] = '\0';
+	const struct feespay_input in = {.kind = FEESPAY_IN_RECEIPT, .receipt_printed = ev->kind == RECEIPT_EV_PRINTED};
+	if (feespay_step(fs->pay, &in) == 0)
+		app_wake_at(app, app_now_ms(app));
+}
+
+/* Flow invariant 6: the host's answer in the flow's terms; anything but a 200 with every line
+ * is no answer (the host settles the lines from the records). */
+static void on_pay_answer(struct app *app, const struct sync_pay_result *r)
+{
+	struct fees_screens *fs = pay_screens(app);
+	if (!fs || feespay_current(fs->pay) != FEESPAY_SETTLING)
+		return;
+	struct feespay_answer a = {.answered = false};
+	if (r->result == SYNC_ASK_ANSWERED && r->answer.kind == SYNC_PAY_ANSWERED) {
+		a.answered = true;
+		a.n = r->answer.n;
+		for (size_t i = 0; i < r->answer.n && i < FEESPAY_LINES_MAX; i++) {
+			a.word[i] = r->answer.lines[i].status == SYNC_LINE_PAID ? FEESPAY_LINE_PAID : FEESPAY_LINE_REFUSED;
+			snprintf(a.host_ref[i], sizeof(a.host_ref[i]), "%s", r->answer.lines[i].host_ref);
+			if (a.word[i] == FEESPAY_LINE_REFUSED)
+				LOG_INFO("line %zu refused by the host: %s %s", i + 1, r->answer.lines[i].reason,
+					 r->answer.lines[i].message);
+		}
+	} else {
+		LOG_WARN("payment: no usable answer (%s%s%s): the lines are settled from the records",
+			 r->result == SYNC_ASK_ANSWERED ? sync_pay_kind_name((int)r->answer.kind) : "unanswered",
+			 r->why[0] ? ": " : "", r->why);
+	}
+	const struct feespay_input in = {.kind = FEESPAY_IN_PAY_ANSWER, .answer = &a};
+	pay_step(app, &in);
+}
+
+/* The voucher machine takes the host's answers as they are (vpay.h, invariant 6). */
+static void on_voucher_answer(struct app *app, const struct sync_voucher_result *r)
+{
+	struct fees_screens *fs = pay_screens(app);
+	if (!fs || feespay_current(fs->pay) != FEESPAY_VOUCHER)
+		return;
+	const struct vpay_input vi = {.kind = VPAY_IN_VALID, .valid = r};
+	vpay_in(fs, &vi);
+	pay_sync(app, fs);
+}
+
+static void on_redeem_answer(struct app *app, const struct sync_redeem_result *r, bool gave_up)
+{
+	struct fees_screens *fs = pay_screens(app);
+	if (!fs || feespay_current(fs->pay) != FEESPAY_VOUCHER)
+		return;
+	const struct vpay_input vi = {.kind = gave_up ? VPAY_IN_GIVE_UP : VPAY_IN_REDEEMED, .redeem = gave_up ? NULL : r};
+	vpay_in(fs, &vi);
+	pay_sync(app, fs);
+}
+
+/* Flow invariant 7: the host's word on the rest's card, and whether the offline limits take
+ * the credit (the sync's own check; none apply without a host). */
+static void on_card_answer(struct app *app, const struct sync_card_result *r)
+{
+	struct fees_screens *fs = pay_screens(app);
+	if (!fs || feespay_current(fs->pay) != FEESPAY_CARD_CHECKING)
+		return;
+	struct feespay_view v;
+	feespay_view(fs->pay, &v);
+	struct feespay_input in = {.kind = FEESPAY_IN_CARD_WORD};
+	in.card.word = FEESPAY_CARD_UNREACHABLE;
+	if (r->result == SYNC_ASK_NOT_CONFIGURED)
+		in.card.word = FEESPAY_CARD_NONE;
+	else if (r->result == SYNC_ASK_ANSWERED && r->answer.kind == SYNC_CARD_FOUND)
+		in.card.word = r->answer.status == SYNC_CARD_ACTIVE    ? FEESPAY_CARD_ACTIVE
+			       : r->answer.status == SYNC_CARD_BLOCKED ? FEESPAY_CARD_BLOCKED
+								: FEESPAY_CARD_UNKNOWN;
+	else if (r->result == SYNC_ASK_ANSWERED && r->answer.kind == SYNC_CARD_UNKNOWN)
+		in.card.word = FEESPAY_CARD_UNKNOWN;
+	in.card.allowance_ok = true;
+	if (in.card.word != FEESPAY_CARD_NONE) {
+		struct sync_offline_verdict ov;
+		struct kio_error err = {0};
+		int64_t fils = in.card.word == FEESPAY_CARD_ACTIVE ? 0 : v.rest_fils;
+		if (sync_offline_check(app_sync(app), app_ledger(app), v.card, fils, &ov, &err) != 0) {
+			LOG_WARN("offline limits: %s: the rest waits for the host", err.msg);
+			in.card.allowance_ok = false;
+		} else {
+			in.card.allowance_ok = ov.result == SYNC_OFFLINE_OK;
+		}
+	}
+	pay_step(app, &in);
+}
+
+/* ---- drawing the paying screens ---- */
+
+static bool pay_msg_is_fault(const char *key)
+{
+	static const char *const faults[] = {
+		"pay.note-over-cap", "pay.note-not-needed", "pay.note-rejected", "pay.note-not-recorded",
+		"pay.acceptor-fault", "pay.acceptor-unavailable", "fees.error.ledger", "change.card.blocked",
+		"change.card.unknown", "change.card.needs-host", "topup.card.bad-prefix", "topup.card.bad-luhn",
+	};
+	for (size_t i = 0; key && i < sizeof(faults) / sizeof(faults[0]); i++)
+		if (strcmp(key, faults[i]) == 0)
+			return true;
+	return false;
+}
+
+static const char *status_key(enum ledger_line_status st)
+{
+	switch (st) {
+	case LEDGER_LINE_PAID: return "fees.done.line.paid";
+	case LEDGER_LINE_REFUSED: return "fees.done.line.refused";
+	case LEDGER_LINE_OFFLINE: return "fees.done.line.offline";
+	case LEDGER_LINE_UNPAID: return "fees.done.line.unpaid";
+	case LEDGER_LINE_UNCONFIRMED: return "fees.done.line.unconfirmed";
+	}
+	return "fees.done.line.unpaid";
+}
+
+/* "Dubai Police: Traffic fines · AED 300.00 · Paid" for line i. */
+static void pay_line_text(struct app *app, const struct feespay_view *v, size_t i, char *out, size_t size)
+{
+	const struct catalogue *cat = app_catalogue(app);
+	const struct ledger_fee_line *l = &v->lines[i].ledger;
+	const struct cat_entity *e = catalogue_entity(cat, l->entity);
+	const struct cat_service *sv = e ? catalogue_service(e, l->service) : NULL;
+	char half[2 * CAT_NAME_MAX + 64], what[2 * CAT_NAME_MAX + 64], amount[48], ref[CAT_REF_MAX + 40] = "";
+	fill(app_str(app, "fees.what"), "{entity}", e ? cat_str(app, &e->name) : l->entity, half, sizeof(half));
+	fill(half, "{service}", sv ? cat_str(app, &sv->name) : l->service, what, sizeof(what));
+	money(app, l->amount_fils, amount, sizeof(amount));
+	if (l->bill[0])
+		ltr_run(app, l->bill, ref, sizeof(ref));
+	else if (l->reference[0])
+		ltr_run(app, l->reference, ref, sizeof(ref));
+	snprintf(out, size, "%s%s%s · %s%s%s", what, ref[0] ? " · " : "", ref, amount, v->decided[i] ? " · " : "",
+		 v->decided[i] ? app_str(app, status_key(v->status[i])) : "");
+}
+
+static void amount_in(struct app *app, const char *key, int64_t fils, char *out, size_t size)
+{
+	char a[48];
+	money(app, fils, a, sizeof(a));
+	fill(app_str(app, key), "{amount}", a, out, size);
+}
+
+/*
+ * fees-pay: from the first frame, no change is given and where an overpayment goes (flow
+ * invariant 2's promise); then due, paid, remaining and the largest note taken now. Short of
+ * room: the labels over due and paid go first, then the insert line. The amounts, the notices
+ * and the buttons stay.
+ */
+static void draw_pay(struct app *app, struct ui_page *page)
+{
+	const struct feespay_view *v = &screens_of(app)->pshown;
+	char due[48], paid[48], remaining[48], largest[256] = "", notice[256] = "";
+	money(app, v->due_fils, due, sizeof(due));
+	money(app, v->paid_fils, paid, sizeof(paid));
+	money(app, v->remaining_fils, remaining, sizeof(remaining));
+	if (v->step == FEESPAY_PAY && v->largest_note_fils > 0)
+		amount_in(app, "pay.largest", v->largest_note_fils, largest, sizeof(largest));
+	if (v->notice && strcmp(v->notice, "pay.note-over-cap") == 0)
+		amount_in(app, v->notice, v->notice_fils, notice, sizeof(notice));
+	else if (v->notice)
+		snprintf(notice, sizeof(notice), "%s", app_str(app, v->notice));
+	const char *doing = v->step == FEESPAY_SETTLING  ? app_str(app, "settle.asking")
+			    : v->step == FEESPAY_CLOSING ? app_str(app, "pay.closing")
+			    : v->accepting               ? app_str(app, "pay.insert")
+							 : NULL;
+	bool paying = v->step == FEESPAY_PAY;
+	struct scr_button buttons[] = {
+		{"nav.back", app_str(app, "common.back"), false, paying && v->back_enabled},
+		{"pay.voucher", app_str(app, "pay.voucher"), false, v->voucher_enabled},
+		{"nav.cancel", app_str(app, v->cancel_keeps_money ? "pay.finish-rest" : "common.cancel"), true, paying},
+	};
+	static const int rows[] = {3};
+	struct scr_item items[] = {
+		{"pay.no-change", app_str(app, v->no_change_msg), NULL, SCR_BODY_PX, true, false, TEXT_DIR_AUTO, 0,
+		 SCR_LOOK_WARN, 0, 0},
+		{"pay.printer", str_or_null(app, v->printer_msg), NULL, SCR_BODY_PX, true, false, TEXT_DIR_AUTO, 0,
+		 SCR_LOOK_FAULT, 0, 0},
+		{"pay.due.label", app_str(app, "pay.due"), NULL, SCR_BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED,
+		 SCR_LOOK_LABEL, 0, 1},
+		{"pay.due", due, NULL, SCR_MSG_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, SCR_LOOK_LABEL, 0, 0},
+		{"pay.paid.label", app_str(app, "pay.paid"), NULL, SCR_BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED,
+		 SCR_LOOK_LABEL, 0, 1},
+		{"pay.paid", paid, NULL, SCR_MSG_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, SCR_LOOK_LABEL, 0, 0},
+		{"pay.remaining.label", app_str(app, "pay.remaining"), NULL, SCR_BODY_PX, false, false, TEXT_DIR_AUTO,
+		 THEME_MUTED, SCR_LOOK_LABEL, 1, 1},
+		{"pay.remaining", remaining, NULL, SCR_TOTAL_PX, true, true, TEXT_DIR_AUTO, THEME_TEXT, SCR_LOOK_LABEL, 1, 0},
+		{"pay.largest", largest[0] ? largest : NULL, NULL, SCR_BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT,
+		 SCR_LOOK_LABEL, 1, 0},
+		{"pay.insert", doing, NULL, SCR_MSG_PX, true, false, TEXT_DIR_AUTO, THEME_BAND, SCR_LOOK_LABEL, 1, 2},
+		{"pay.notice", notice[0] ? notice : NULL, NULL, SCR_BODY_PX, true, false, TEXT_DIR_AUTO, 0,
+		 pay_msg_is_fault(v->notice) ? SCR_LOOK_FAULT : SCR_LOOK_WARN, 1, 0},
+	};
+	const struct scr_layout L = {
+		.header_id = "pay.title", .title = app_str(app, "pay.title"),
+		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
+		.buttons = buttons, .wide = buttons, .rows = rows, .n_rows = 1, .n_buttons = 3,
+	};
+	scr_lay_out(page, &L);
+}
+
+/* fees-voucher: the voucher machine's page (kiosk/screens/vpay.c). */
+static void draw_voucher(struct app *app, struct ui_page *page)
+{
+	scr_vpay_build(app, page, &screens_of(app)->pshown.vpay);
+}
+
+/* fees-change: the rest, why there is one, each line's result; card or voucher. Short of
+ * room the lines go (the done screen and the receipt list them). */
+static void draw_change(struct app *app, struct ui_page *page)
+{
+	const struct feespay_view *v = &screens_of(app)->pshown;
+	char rest[256], lines[FEESPAY_LINES_MAX][640], ids[FEESPAY_LINES_MAX][32];
+	amount_in(app, "change.rest", v->rest_fils, rest, sizeof(rest));
+	struct scr_item it[SCR_ITEMS_MAX];
+	int n = 0;
+	it[n++] = (struct scr_item){"change.amount", rest, NULL, SCR_MSG_PX, true, false, TEXT_DIR_AUTO, THEME_TEXT,
+				    SCR_LOOK_LABEL, 0, 0};
+	it[n++] = (struct scr_item){"change.why", str_or_null(app, v->rest_why), NULL, SCR_BODY_PX, true, false,
+				    TEXT_DIR_AUTO, 0, SCR_LOOK_WARN, 0, 0};
+	it[n++] = (struct scr_item){"change.offline", v->host_unanswered ? app_str(app, "fees.done.offline") : NULL, NULL,
+				    SCR_BODY_PX, true, false, TEXT_DIR_AUTO, 0, SCR_LOOK_WARN, 0, 0};
+	for (size_t i = 0; i < v->n_lines && n < SCR_ITEMS_MAX - 2; i++) {
+		pay_line_text(app, v, i, lines[i], sizeof(lines[i]));
+		snprintf(ids[i], sizeof(ids[i]), "change.line.%zu", i + 1);
+		it[n++] = (struct scr_item){ids[i], lines[i], NULL, SCR_BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT,
+					    SCR_LOOK_LABEL, 1, 1};
+	}
+	it[n++] = (struct scr_item){"change.prompt", app_str(app, "change.prompt"), NULL, SCR_MSG_PX, true, false,
+				    TEXT_DIR_AUTO, THEME_BAND, SCR_LOOK_LABEL, 1, 0};
+	struct scr_button buttons[] = {
+		{"change.card", app_str(app, "change.card"), false, true},
+		{"change.voucher", app_str(app, "change.voucher"), true, true},
+	};
+	static const int rows[] = {2};
+	const struct scr_layout L = {
+		.header_id = "change.title", .title = app_str(app, "change.title"),
+		.items = it, .n = n,
+		.buttons = buttons, .wide = buttons, .rows = rows, .n_rows = 1, .n_buttons = 2,
+	};
+	scr_lay_out(page, &L);
+}
+
+/* fees-card: the card number for the rest, as the top-up's card screen. */
+static void draw_card(struct app *app, struct ui_page *page)
+{
+	const struct feespay_view *v = &screens_of(app)->pshown;
+	char rest[256];
+	amount_in(app, "change.rest", v->rest_fils, rest, sizeof(rest));
+	bool checking = v->step == FEESPAY_CARD_CHECKING;
+	bool ok = strcmp(v->card_msg, "topup.card.ok") == 0;
+	const char *msg = ok && v->notice ? NULL : app_str(app, v->card_msg);
+	/* Back is the way to the voucher (CHANGE offers it): a third button does not fit a
+	 * landscape bar beside the keypad in Arabic at 1024 x 768. */
+	struct scr_button nav[] = {
+		{"nav.back", app_str(app, "common.back"), false, true},
+		{"nav.next", app_str(app, "nav.next"), true, v->next_enabled},
+	};
+	static const int rows[] = {2};
+	struct scr_item items[] = {
+		{"card.rest", rest, NULL, SCR_BODY_PX, true, false, TEXT_DIR_AUTO, THEME_TEXT, SCR_LOOK_LABEL, 0, 0},
+		{"card.label", app_str(app, "topup.card.label"), NULL, SCR_BODY_PX, false, false, TEXT_DIR_AUTO, THEME_MUTED,
+		 SCR_LOOK_LABEL, 0, 1},
+		{"card.number", v->card_grouped[0] ? v->card_grouped : NULL, "0000 0000 0000 0000", SCR_TOTAL_PX, true, true,
+		 TEXT_DIR_LTR, THEME_TEXT, SCR_LOOK_NUMBER, 0, 0},
+		{"card.msg", msg, NULL, SCR_MSG_PX, true, false, TEXT_DIR_AUTO,
+		 pay_msg_is_fault(v->card_msg) ? THEME_FAULT_TEXT : THEME_BAND, SCR_LOOK_LABEL, 0, 0},
+		{"card.notice", str_or_null(app, v->notice), NULL, SCR_MSG_PX, true, false, TEXT_DIR_AUTO, 0,
+		 SCR_LOOK_FAULT, 0, 0},
+	};
+	const struct scr_layout L = {
+		.header_id = "change.card.title", .title = app_str(app, "change.card.title"),
+		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
+		.buttons = nav, .wide = nav, .rows = rows, .n_rows = 1, .n_buttons = 2,
+		.keypad = true, .clear = app_str(app, "key.clear"), .del = app_str(app, "key.del"),
+	};
+	scr_lay_out(page, &L);
+	for (size_t i = 0; checking && i < page->n; i++)
+		if (strncmp(page->widgets[i].id, "key.", 4) == 0)
+			page->widgets[i].enabled = false;
+}
+
+/* fees-done: each line's result, what was paid, where the rest went, the number and the
+ * receipt. Short of room the lines go first (the receipt lists them), then the labels. */
+static void draw_done(struct app *app, struct ui_page *page)
+{
+	const struct feespay_view *v = &screens_of(app)->pshown;
+	char paid[256], rest[512] = "", txn[32], lines[FEESPAY_LINES_MAX][640], ids[FEESPAY_LINES_MAX][32];
+	amount_in(app, "fees.done.paid", v->end.paid_fils, paid, sizeof(paid));
+	if (v->end.rest_to == LEDGER_REST_VOUCHER) {
+		char code[VCODE_FORMATTED_LEN + 1] = "", ltr[VCODE_FORMATTED_LEN + 16], a[48], date[16], t1[512], t2[512];
+		if (!vcode_format(v->end.voucher, code))
+			snprintf(code, sizeof(code), "%s", v->end.voucher);
+		ltr_run(app, code, ltr, sizeof(ltr));
+		money(app, v->end.rest_fils, a, sizeof(a));
+		/* The last day, in the Gulf's time (UTC+4 all year), as the receipt prints it. */
+		time_t t = (time_t)(v->end.voucher_expires_s + 4 * 3600);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		char date_ltr[32];
+		ltr_run(app, date, date_ltr, sizeof(date_ltr));
+		fill(app_str(app, "fees.done.voucher"), "{code}", ltr, t1, sizeof(t1));
+		fill(t1, "{amount}", a, t2, sizeof(t2));
+		fill(t2, "{date}", date_ltr, rest, sizeof(rest));
+	} else if (v->end.rest_to == LEDGER_REST_CARD) {
+		char a[48], t1[512], card[SESSION_CARD_TEXT + 16];
+		money(app, v->end.rest_fils, a, sizeof(a));
+		ltr_run(app, v->card_masked, card, sizeof(card));
+		fill(app_str(app, "fees.done.card"), "{card}", card, t1, sizeof(t1));
+		fill(t1, "{amount}", a, rest, sizeof(rest));
+	}
+	snprintf(txn, sizeof(txn), "TXN-%06" PRId64, v->tx_seq);
+	bool large = v->tx_number_large;
+	struct scr_item it[SCR_ITEMS_MAX];
+	int n = 0;
+	for (size_t i = 0; i < v->n_lines && n < SCR_ITEMS_MAX - 7; i++) {
+		pay_line_text(app, v, i, lines[i], sizeof(lines[i]));
+		snprintf(ids[i], sizeof(ids[i]), "done.line.%zu", i + 1);
+		it[n++] = (struct scr_item){ids[i], lines[i], NULL, SCR_BODY_PX, false, false, TEXT_DIR_AUTO, THEME_TEXT,
+					    SCR_LOOK_LABEL, 0, 2};
+	}
+	it[n++] = (struct scr_item){"done.offline", v->host_unanswered ? app_str(app, "fees.done.offline") : NULL, NULL,
+				    SCR_BODY_PX, true, false, TEXT_DIR_AUTO, 0, SCR_LOOK_WARN, 0, 0};
+	it[n++] = (struct scr_item){"done.paid", paid, NULL, SCR_MSG_PX, true, false, TEXT_DIR_AUTO, THEME_TEXT,
+				    SCR_LOOK_LABEL, 0, 0};
+	it[n++] = (struct scr_item){"done.rest", rest[0] ? rest : NULL, NULL, SCR_MSG_PX, true, false, TEXT_DIR_AUTO,
+				    THEME_TEXT, SCR_LOOK_LABEL, 1, 0};
+	it[n++] = (struct scr_item){"done.number.label", app_str(app, "topup.done.number"), NULL, SCR_BODY_PX, false,
+				    false, TEXT_DIR_AUTO, THEME_MUTED, SCR_LOOK_LABEL, 1, 1};
+	it[n++] = (struct scr_item){"done.number", txn, NULL, large ? 96 : 48, true, true, TEXT_DIR_LTR, THEME_TEXT,
+				    SCR_LOOK_LABEL, 1, 0};
+	it[n++] = (struct scr_item){"done.receipt", app_str(app, v->receipt_msg ? v->receipt_msg : "topup.done.take-receipt"),
+				    NULL, SCR_MSG_PX, true, false, TEXT_DIR_AUTO, 0, large ? SCR_LOOK_FAULT : SCR_LOOK_WARN,
+				    1, 0};
+	struct scr_button nav[] = {{"done.close", app_str(app, "topup.done.close"), true, true}};
+	static const int rows[] = {1};
+	const struct scr_layout L = {
+		.header_id = "fees.done.title", .title = app_str(app, "fees.done.title"),
+		.items = it, .n = n,
+		.buttons = nav, .wide = nav, .rows = rows, .n_rows = 1, .n_buttons = 1,
+	};
+	scr_lay_out(page, &L);
+}
+
+/* A paying screen built with no paying flow (goto, before its queued move) shows its title. */
+#define PAY_SCREEN(var, sid, draw)                                                                  \
+	static void build_##var(struct app *app, struct ui_page *page)                              \
+	{                                                                                           \
+		if (pay_screens(app) && app_catalogue(app))                                         \
+			draw(app, page);                                                            \
+		else                                                                                \
+			theme_header(page, "pay.title", app_str(app, "pay.title"));                \
+	}                                                                                           \
+	const struct scr_def var = {                                                                \
+		.id = sid,                                                                          \
+		.customer_session = true,                                                           \
+		.build = build_##var,                                                               \
+		.on_tap = pay_on_tap,                                                               \
+		.enter = pay_enter,                                                                 \
+		.leave = leave,                                                                     \
+		.on_cash = pay_on_cash,                                                             \
+		.on_devices = pay_on_devices,                                                       \
+		.on_wake = pay_on_wake,                                                             \
+		.on_activity = pay_on_activity,                                                     \
+		.on_receipt = pay_on_receipt,                                                       \
+		.on_card_answer = on_card_answer,                                                   \
+		.on_pay_answer = on_pay_answer,                                                     \
+		.on_voucher_answer = on_voucher_answer,                                             \
+		.on_redeem_answer = on_redeem_answer,                                               \
+	}
+
+PAY_SCREEN(scr_fees_pay, "fees-pay", draw_pay);
+PAY_SCREEN(scr_fees_change, "fees-change", draw_change);
+PAY_SCREEN(scr_fees_card, "fees-card", draw_card);
+PAY_SCREEN(scr_fees_done, "fees-done", draw_done);
+PAY_SCREEN(scr_fees_voucher, "fees-voucher", draw_voucher);

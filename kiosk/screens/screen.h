@@ -32,8 +32,10 @@
  *   5. The receipt printer's job events (printed, failed) go to B.on_receipt, after the ledger
  *      recorded them (kiosk/recovery.h).
  *   6. The host's answer to B's app_card_ask goes to B.on_card_answer, and to its
- *      app_fee_ask to B.on_fee_answer, from the loop; an ask left unanswered when B is left is
- *      dropped, never delivered to another screen.
+ *      app_fee_ask to B.on_fee_answer, to its app_pay_ask to B.on_pay_answer, its
+ *      app_voucher_ask and app_voucher_redeem to B.on_voucher_answer and B.on_redeem_answer,
+ *      from the loop; an
+ *      ask left unanswered when B is left is dropped, never delivered to another screen.
  */
 #pragma once
 
@@ -46,10 +48,13 @@
 struct app;
 struct sync_card_result;
 struct sync_fee_result;
+struct sync_pay_result;
+struct sync_voucher_result;
+struct sync_redeem_result;
 
 enum scr_id { SCR_ATTRACT, SCR_HOME, SCR_TOPUP_CARD, SCR_TOPUP_PAY, SCR_TOPUP_DONE, SCR_BUY_CARD, SCR_FEES,
 	     SCR_BALANCE, SCR_SPECIMEN, SCR_FEES_SERVICE, SCR_FEES_REFERENCE, SCR_FEES_AMOUNT, SCR_BASKET, SCR_FEES_PAY,
-	     SCR_COUNT };
+	     SCR_FEES_CHANGE, SCR_FEES_CARD, SCR_FEES_DONE, SCR_FEES_VOUCHER, SCR_COUNT };
 
 struct scr_def {
 	const char *id;
@@ -68,6 +73,10 @@ struct scr_def {
 	void (*on_receipt)(struct app *app, const struct receipt_event *ev);
 	void (*on_card_answer)(struct app *app, const struct sync_card_result *r);
 	void (*on_fee_answer)(struct app *app, const struct sync_fee_result *r);
+	void (*on_pay_answer)(struct app *app, const struct sync_pay_result *r);
+	void (*on_voucher_answer)(struct app *app, const struct sync_voucher_result *r);
+	/* gave_up: the app stopped waiting (host.timeout_ms), r has no answer. */
+	void (*on_redeem_answer)(struct app *app, const struct sync_redeem_result *r, bool gave_up);
 };
 
 const struct scr_def *scr_get(enum scr_id id);

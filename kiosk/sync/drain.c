@@ -230,7 +230,7 @@ int sync_drain_once(struct sync_drain *d, struct sync_drain_outcome *out, struct
 	out->last_rec = b.last_rec;
 	LOG_DBG("sending records %" PRId64 "..%" PRId64, b.first_rec, b.last_rec);
 	ledger_sync_checkpoint(d->ls, "sync-before-send");
-	struct sync_request req = {"POST", "/v1/records", b.body, b.len, d->wall(d->wall_user)};
+	struct sync_request req = {"POST", "/v1/records", b.body, b.len, d->wall(d->wall_user), NULL};
 	struct sync_response resp = {0};
 	struct kio_error why = {0};
 	if (d->t->exchange(d->t, &req, &resp, &why) != 0) {

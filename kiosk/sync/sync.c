@@ -18,6 +18,7 @@
 #include "kiosk/core/log.h"
 #include "kiosk/core/vcode.h"
 #include "kiosk/core/xmalloc.h"
+#include "kiosk/fees/catalogue.h"
 #include "kiosk/ledger/sync-state.h"
 
 /*
@@ -30,7 +31,8 @@
  *
  * Timers of the worker (monotonic): the drain runs at start, at every kick (unless a backoff
  * is under way: its delay is kept), after a backoff's delay, and every heartbeat period as a
- * safety net; the heartbeat every heartbeat_seconds.
+ * safety net; the heartbeat every heartbeat_seconds; the catalogue at start, at every
+ * sync_catalogue_kick and every catalogue_interval_s.
  * A FAULT stops the drain for this worker's life (drain.c invariant 4); heartbeats go on.
  */
 
@@ -79,6 +81,7 @@ struct sync {
 	char *db_path, *url, *ca, *cert, *key;
 	int timeout_ms, batch, heartbeat_s, backoff_min_ms, backoff_max_ms;
 	int64_t card_max_fils, card_max_count, kiosk_max_fils, kiosk_max_count;
+	int catalogue_interval_s;
 	sync_wake_fn wake;
 	void *wake_user;
 	struct sync_transport *test_transport;
@@ -89,6 +92,7 @@ struct sync {
 	struct ledger_sync *ls;
 	struct sync_transport *transport;
 	struct sync_drain *drain;
+	char cat_etag[SYNC_ETAG_MAX]; /* the newest good catalogue's ETag: If-None-Match */
 
 	/* the mailbox */
 	pthread_mutex_t mu;
@@ -105,6 +109,9 @@ struct sync {
 	uint32_t ids;    /* every ask's id comes from here: unique across kinds */
 	bool asks_new;   /* an ask was queued since the worker last looked */
 	struct ask_slot asks[ASK_KIND_COUNT];
+	bool cat_kicked;
+	struct catalogue *cat_pending; /* a good download the app has not taken; owned */
+	char cat_pending_etag[SYNC_ETAG_MAX];
 };
 
 static char *dup_or_empty(const char *s) { return xstrdup(s ? s : ""); }
@@ -126,6 +133,7 @@ struct sync *sync_new(const struct core_config *cfg, const char *db_path, sync_w
 	s->card_max_count = cfg->offline_card_max_count;
 	s->kiosk_max_fils = cfg->offline_kiosk_max_fils;
 	s->kiosk_max_count = cfg->offline_kiosk_max_count;
+	s->catalogue_interval_s = cfg->host_catalogue_interval_s;
 	s->wake = wake;
 	s->wake_user = user;
 	pthread_mutex_init(&s->mu, NULL);
@@ -160,7 +168,7 @@ static void ask_card(struct sync *s, uint32_t id, const char *card)
 	struct sync_card_result r = {.ask = id};
 	char path[48];
 	snprintf(path, sizeof(path), "/v1/cards/%s", card);
-	struct sync_request req = {"GET", path, NULL, 0, (int64_t)time(NULL)};
+	struct sync_request req = {"GET", path, NULL, 0, (int64_t)time(NULL), NULL};
 	struct sync_response resp = {0};
 	struct kio_error err = {0};
 	bool reachable = false;
@@ -199,7 +207,7 @@ static bool fee_job(struct sync *s, struct ask_slot *job)
 	char path[160];
 	snprintf(path, sizeof(path), "/v1/fees/%s/%s/%s", job->req.fee.entity, job->req.fee.service,
 		 job->req.fee.reference);
-	struct sync_request req = {"GET", path, NULL, 0, (int64_t)time(NULL)};
+	struct sync_request req = {"GET", path, NULL, 0, (int64_t)time(NULL), NULL};
 	struct sync_response resp = {0};
 	struct kio_error err = {0};
 	struct sync_fee_answer a;
@@ -301,7 +309,7 @@ static bool voucher_job(struct sync *s, struct ask_slot *job)
 	json_builder_end_object(b);
 	size_t len = 0;
 	char *body = builder_text(b, &len);
-	struct sync_request req = {"POST", "/v1/vouchers/validate", body, len, (int64_t)time(NULL)};
+	struct sync_request req = {"POST", "/v1/vouchers/validate", body, len, (int64_t)time(NULL), NULL};
 	struct sync_response resp = {0};
 	struct kio_error err = {0};
 	bool reachable = s->transport->exchange(s->transport, &req, &resp, &err) == 0;
@@ -339,7 +347,7 @@ static bool redeem_job(struct sync *s, struct ask_slot *job)
 	json_builder_end_object(b);
 	size_t len = 0;
 	char *body = builder_text(b, &len);
-	struct sync_request req = {"POST", "/v1/vouchers/redeem", body, len, (int64_t)time(NULL)};
+	struct sync_request req = {"POST", "/v1/vouchers/redeem", body, len, (int64_t)time(NULL), NULL};
 	struct sync_response resp = {0};
 	struct kio_error err = {0};
 	bool reachable = s->transport->exchange(s->transport, &req, &resp, &err) == 0;
@@ -399,7 +407,7 @@ static bool pay_job(struct sync *s, struct ask_slot *job)
 	r->result = SYNC_ASK_UNREACHABLE; /* until the host answers (SYNC_ASK_ANSWERED is 0) */
 	size_t len = 0;
 	char *body = pay_body(job, &len);
-	struct sync_request req = {"POST", "/v1/payments", body, len, (int64_t)time(NULL)};
+	struct sync_request req = {"POST", "/v1/payments", body, len, (int64_t)time(NULL), NULL};
 	struct sync_response resp = {0};
 	struct kio_error err = {0};
 	bool reachable = s->transport->exchange(s->transport, &req, &resp, &err) == 0;
@@ -511,7 +519,7 @@ static void heartbeat(struct sync *s)
 	}
 	size_t len = 0;
 	char *body = heartbeat_body(s, &st, &len);
-	struct sync_request req = {"POST", "/v1/heartbeat", body, len, (int64_t)time(NULL)};
+	struct sync_request req = {"POST", "/v1/heartbeat", body, len, (int64_t)time(NULL), NULL};
 	struct sync_response resp = {0};
 	int64_t server = 0;
 	bool reachable = s->transport->exchange(s->transport, &req, &resp, &err) == 0;
@@ -526,6 +534,103 @@ static void heartbeat(struct sync *s)
 	free(body);
 	pthread_mutex_lock(&s->mu);
 	s->status.reachable = reachable;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* The ETag of a stored download, for the first If-None-Match (sync.h). */
+static void read_stored_etag(struct sync *s)
+{
+	char source[256];
+	struct kio_error err = {0};
+	s->cat_etag[0] = '\0';
+	if (ledger_sync_catalogue_source(s->ls, source, sizeof(source), &err) != 0) {
+		LOG_WARN("catalogue: %s (the first ask names no ETag)", err.msg);
+		return;
+	}
+	size_t pre = strlen(CAT_SOURCE_HOST);
+	if (strncmp(source, CAT_SOURCE_HOST, pre) == 0 && strlen(source + pre) < sizeof(s->cat_etag))
+		snprintf(s->cat_etag, sizeof(s->cat_etag), "%s", source + pre);
+}
+
+/* One ask for the host's catalogue (sync.h): a good document into the mailbox for the app,
+ * anything else logged and counted, nothing changed. */
+static void catalogue_job(struct sync *s)
+{
+	struct sync_request req = {"GET", "/v1/catalogue", NULL, 0, (int64_t)time(NULL),
+				   s->cat_etag[0] ? s->cat_etag : NULL};
+	struct sync_response resp = {0};
+	struct kio_error err = {0};
+	struct catalogue *c = NULL;
+	enum { CAT_GOT_NEW, CAT_GOT_SAME, CAT_GOT_BAD, CAT_GOT_NOTHING } got = CAT_GOT_NOTHING;
+	char why[256] = "";
+	bool reachable = s->transport->exchange(s->transport, &req, &resp, &err) == 0;
+	if (!reachable) {
+		LOG_WARN("catalogue: %s", err.msg);
+	} else if (resp.status == 304) {
+		got = CAT_GOT_SAME;
+		LOG_DBG("catalogue: unchanged (%s)", s->cat_etag);
+	} else if (resp.status == 404) {
+		LOG_WARN("catalogue: the host serves none (404): the kiosk keeps its own");
+	} else if (resp.status >= 500) {
+		/* The host failing is the network's kind of fault: asked again at the next interval. */
+		LOG_WARN("catalogue: GET /v1/catalogue answered HTTP %d: asked again later", resp.status);
+	} else if (resp.status != 200) {
+		got = CAT_GOT_BAD;
+		snprintf(why, sizeof(why), "GET /v1/catalogue answered HTTP %d", resp.status);
+	} else if (!resp.etag[0]) {
+		got = CAT_GOT_BAD;
+		snprintf(why, sizeof(why), "GET /v1/catalogue: a 200 without an ETag (or one not printable ASCII)");
+	} else if (catalogue_parse(resp.body ? resp.body : "", resp.len, "host catalogue", &c, &err) != 0) {
+		got = CAT_GOT_BAD;
+		snprintf(why, sizeof(why), "%s", err.msg);
+	} else {
+		got = CAT_GOT_NEW;
+		LOG_INFO("catalogue: %.12s from the host (ETag %s): %zu entities, waiting for the app", c->version,
+			 resp.etag, c->n_entities);
+		snprintf(s->cat_etag, sizeof(s->cat_etag), "%s", resp.etag);
+	}
+	if (got == CAT_GOT_BAD)
+		LOG_ERR("catalogue download refused, the catalogue in use stays: %s", why);
+	pthread_mutex_lock(&s->mu);
+	s->status.reachable = reachable;
+	switch (got) {
+	case CAT_GOT_NEW:
+		catalogue_free(s->cat_pending);
+		s->cat_pending = c;
+		snprintf(s->cat_pending_etag, sizeof(s->cat_pending_etag), "%s", resp.etag);
+		snprintf(s->status.catalogue_etag, sizeof(s->status.catalogue_etag), "%s", resp.etag);
+		s->status.catalogue_fetched++;
+		break;
+	case CAT_GOT_SAME: s->status.catalogue_unchanged++; break;
+	case CAT_GOT_BAD:
+		s->status.catalogue_refused++;
+		snprintf(s->status.catalogue_error, sizeof(s->status.catalogue_error), "%s", why);
+		break;
+	case CAT_GOT_NOTHING: break;
+	}
+	s->status.generation++;
+	pthread_mutex_unlock(&s->mu);
+	sync_response_clear(&resp);
+	notify(s);
+}
+
+bool sync_catalogue_take(struct sync *s, struct catalogue **out, char *etag)
+{
+	pthread_mutex_lock(&s->mu);
+	bool got = s->cat_pending != NULL;
+	*out = s->cat_pending;
+	s->cat_pending = NULL;
+	if (got)
+		snprintf(etag, SYNC_ETAG_MAX, "%s", s->cat_pending_etag);
+	pthread_mutex_unlock(&s->mu);
+	return got;
+}
+
+void sync_catalogue_kick(struct sync *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->cat_kicked = true;
+	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -571,6 +676,8 @@ static void *worker(void *arg)
 	uint64_t now = mono_ms();
 	uint64_t next_drain = now, next_beat = now;
 	const uint64_t never = UINT64_MAX;
+	uint64_t next_cat = s->catalogue_interval_s > 0 ? now : never;
+	read_stored_etag(s);
 	/* A kick does not cut a backoff short: a kiosk busy with customers while its host is down
 	 * would otherwise retry at every transaction (drain.c invariant 5). */
 	bool backing_off = false;
@@ -581,6 +688,9 @@ static void *worker(void *arg)
 		if (s->kicked && next_drain != never && !backing_off)
 			next_drain = 0;
 		s->kicked = false;
+		if (s->cat_kicked)
+			next_cat = 0;
+		s->cat_kicked = false;
 		uint32_t ask = 0;
 		char card[17] = "";
 		if (s->ask_pending) {
@@ -616,15 +726,22 @@ static void *worker(void *arg)
 			next_beat = now + (uint64_t)s->heartbeat_s * 1000u;
 			publish(s, NULL);
 		}
+		now = mono_ms();
+		if (now >= next_cat) {
+			catalogue_job(s);
+			next_cat = s->catalogue_interval_s > 0 ? mono_ms() + (uint64_t)s->catalogue_interval_s * 1000u : never;
+		}
 		uint64_t until = next_drain < next_beat ? next_drain : next_beat;
 		if (next_ask < until)
 			until = next_ask;
+		if (next_cat < until)
+			until = next_cat;
 		pthread_mutex_lock(&s->mu);
 		s->asks_new = false;
 		for (int k = 0; k < ASK_KIND_COUNT; k++)
 			if (s->asks[k].pending && s->asks[k].due_ms < until)
 				until = s->asks[k].due_ms; /* queued while the asks ran */
-		while (!s->stop && !s->kicked && !s->ask_pending && !s->asks_new && mono_ms() < until) {
+		while (!s->stop && !s->kicked && !s->cat_kicked && !s->ask_pending && !s->asks_new && mono_ms() < until) {
 			struct timespec ts = {(time_t)(until / 1000u), (long)(until % 1000u) * 1000000L};
 			if (pthread_cond_timedwait(&s->cond, &s->mu, &ts) == ETIMEDOUT)
 				break;
@@ -702,6 +819,7 @@ void sync_free(struct sync *s)
 	sync_stop(s);
 	if (s->test_transport)
 		s->test_transport->free(s->test_transport);
+	catalogue_free(s->cat_pending);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->mu);
 	free(s->db_path);
@@ -1046,6 +1164,16 @@ const char *sync_offline_result_name(int result)
 	return result >= 0 && result < SYNC_OFFLINE_RESULT_COUNT ? names[result] : NULL;
 }
 
+/* The kiosk-wide limits, for a card top-up and a basket alike: one more transaction of fils. */
+static enum sync_offline_result kiosk_verdict(const struct sync *s, const struct ledger_unacked *u, int64_t fils)
+{
+	if (u->kiosk_count + 1 > s->kiosk_max_count)
+		return SYNC_OFFLINE_KIOSK_COUNT;
+	if (fils > s->kiosk_max_fils - u->kiosk_fils)
+		return SYNC_OFFLINE_KIOSK_FILS;
+	return SYNC_OFFLINE_OK;
+}
+
 int sync_offline_check(const struct sync *s, struct ledger *ledger, const char *card, int64_t amount_fils,
 		       struct sync_offline_verdict *out, struct kio_error *err)
 {
@@ -1054,7 +1182,7 @@ int sync_offline_check(const struct sync *s, struct ledger *ledger, const char *
 		return kio_fail(err, KIO_ERR_INVALID, "offline limits: a card number is 16 digits");
 	if (amount_fils < 0)
 		return kio_fail(err, KIO_ERR_INVALID, "offline limits: a negative amount");
-	int rc = ledger_unacked_topups(ledger, card, &out->unacked, err);
+	int rc = ledger_unacked_money(ledger, card, &out->unacked, err);
 	if (rc || !s->status.configured)
 		return rc;
 	const struct ledger_unacked *u = &out->unacked;
@@ -1064,9 +1192,20 @@ int sync_offline_check(const struct sync *s, struct ledger *ledger, const char *
 		out->result = SYNC_OFFLINE_CARD_COUNT;
 	else if (amount_fils > s->card_max_fils - u->card_fils)
 		out->result = SYNC_OFFLINE_CARD_FILS;
-	else if (u->kiosk_count + 1 > s->kiosk_max_count)
-		out->result = SYNC_OFFLINE_KIOSK_COUNT;
-	else if (amount_fils > s->kiosk_max_fils - u->kiosk_fils)
-		out->result = SYNC_OFFLINE_KIOSK_FILS;
+	else
+		out->result = kiosk_verdict(s, u, amount_fils);
+	return 0;
+}
+
+int sync_offline_check_basket(const struct sync *s, struct ledger *ledger, int64_t fils,
+			      struct sync_offline_verdict *out, struct kio_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (fils < 0)
+		return kio_fail(err, KIO_ERR_INVALID, "offline limits: a negative basket amount");
+	int rc = ledger_unacked_money(ledger, NULL, &out->unacked, err);
+	if (rc || !s->status.configured)
+		return rc;
+	out->result = kiosk_verdict(s, &out->unacked, fils);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * The sync to the host as the app sees it: a worker thread that drains the ledger to the
- * host, sends the heartbeat and asks the host's questions (card balances, fees, vouchers,
- * payments), never blocking a frame. The app gives a
+ * host, sends the heartbeat, asks the host's questions (card balances, fees, vouchers,
+ * payments) and fetches the fees catalogue the host serves, never blocking a frame. The app gives a
  * wake callback (called from the worker; the app turns it into its SDL wake event) and polls
  * the mailbox from its loop: the status snapshot and card answers. Pure C: no libcurl, SQLite
  * or GLib here. sync.c has the threads' hand-off; drain.c the drain's state machine.
@@ -16,9 +16,11 @@
 #include "kiosk/core/err.h"
 #include "kiosk/ledger/store.h"
 #include "kiosk/ledger/sync-state.h"
+#include "transport.h"
 #include "wire.h"
 
 struct sync;
+struct catalogue; /* kiosk/fees/catalogue.h */
 
 /* Called from the worker thread whenever the mailbox has news (status changed, a card
  * answer came). Must be thread-safe and quick (SDL_PushEvent is). */
@@ -61,6 +63,12 @@ struct sync_status {
 	int64_t last_error_s;
 	enum sync_fault_state fault; /* sticky until the next start (drain.c invariant 4) */
 	int64_t fault_rec;
+	/* The catalogue download (GET /v1/catalogue, below): */
+	int64_t catalogue_fetched;        /* 200s whose document passed catalogue_parse */
+	int64_t catalogue_unchanged;      /* 304s: the host's document is the one held */
+	int64_t catalogue_refused;        /* 200s refused (the parser, no ETag) and error statuses */
+	char catalogue_etag[SYNC_ETAG_MAX]; /* the ETag of the newest good copy; "" none yet */
+	char catalogue_error[256];        /* the last refusal ("" none): file "host catalogue", entry */
 	uint64_t generation;      /* grows with every change, so the app redraws only then */
 };
 /* A consistent copy, taken under the mailbox's lock. */
@@ -191,11 +199,28 @@ bool sync_pay_poll(struct sync *s, struct sync_pay_result *out);
  * when ask was still unanswered. */
 bool sync_ask_give_up(struct sync *s, uint32_t ask);
 
+/* ---- the catalogue download (GET /v1/catalogue; docs/catalogue.md "The host's download") ----
+ * The worker asks at its start and every host.catalogue_interval_s (0: never), with
+ * If-None-Match naming the newest good copy's ETag (at start: the stored download's, read from
+ * the ledger's catalogue_meta). A 200 is checked by catalogue_parse (file "host catalogue") and
+ * must carry an ETag; a good one waits in the mailbox for the app, a bad one is logged as an
+ * error naming the entry, counted in the status and changes nothing (the ETag stays, so the
+ * next ask fetches again). 304: nothing to do; 404 (the host serves none), a 5xx or no answer: a
+ * warning, nothing changes. The worker never stores or swaps a catalogue:
+ * the app does, between customer sessions (kiosk/app.c apply_catalogue_update). */
+
+/* The newest good download not yet taken: true once with *out (the caller owns it:
+ * catalogue_free) and its ETag in etag[SYNC_ETAG_MAX]; a newer download replaces (frees) one
+ * not yet taken. false, *out NULL, when none waits. */
+bool sync_catalogue_take(struct sync *s, struct catalogue **out, char *etag);
+/* Ask for the catalogue now rather than at the next interval (tests, the technician). */
+void sync_catalogue_kick(struct sync *s);
+
 /* ---- offline limits ([offline]) ---- */
 
 enum sync_offline_result {
 	SYNC_OFFLINE_OK,
-	SYNC_OFFLINE_CARD_COUNT, /* this card has card_max_count top-ups the host has not acknowledged */
+	SYNC_OFFLINE_CARD_COUNT, /* this card has card_max_count credits the host has not acknowledged */
 	SYNC_OFFLINE_CARD_FILS,  /* with this one the card's would pass card_max_fils */
 	SYNC_OFFLINE_KIOSK_COUNT,
 	SYNC_OFFLINE_KIOSK_FILS,
@@ -206,10 +231,21 @@ struct sync_offline_verdict {
 	enum sync_offline_result result;
 	struct ledger_unacked unacked; /* what the host has not acknowledged, before this one */
 };
-/* May a top-up of amount_fils to card be accepted now? Counts the top-ups the host has not
- * acknowledged, per card and for the kiosk (ledger_unacked_topups over the app's own
- * connection, so the UI thread reads its own commits), plus this one, against [offline]. With
- * no host configured every top-up is accepted (a standalone kiosk has nothing to wait for).
- * KIO_ERR_INVALID for a bad card or amount; the ledger's read errors. */
+/* May a top-up of amount_fils (>= 0) to card be accepted now, or the rest of a fees basket be
+ * credited to card? Counts the money the host has not acknowledged (ledger_unacked_money over
+ * the app's own connection, so the UI thread reads its own commits: the card's top-ups and the
+ * fees rests credited to it, and the kiosk's every such transaction), plus this one as one
+ * more transaction, against [offline]: the card's count and amount first, then the kiosk's.
+ * With no host configured everything is accepted (a standalone kiosk has nothing to wait
+ * for). KIO_ERR_INVALID for a bad card or amount; the ledger's read errors. */
 int sync_offline_check(const struct sync *s, struct ledger *ledger, const char *card, int64_t amount_fils,
 		       struct sync_offline_verdict *out, struct kio_error *err);
+/* May a fees basket whose lines will be settled `offline` (fixed fees, no host to ask), fils
+ * (>= 0) in all, be opened now? The kiosk-wide money the host has not acknowledged (top-ups,
+ * fees lines settled offline or unconfirmed, fees rests credited to cards), plus this basket as
+ * one more transaction, against [offline] kiosk_max_count and kiosk_max_fils: the verdict is
+ * OK, KIOSK_COUNT or KIOSK_FILS (card_* of out->unacked are 0). No host configured: OK.
+ * KIOSK_FILS leaves kiosk_max_fils - out->unacked.kiosk_fils for the basket (that much is
+ * still accepted). KIO_ERR_INVALID for a negative fils; the ledger's read errors. */
+int sync_offline_check_basket(const struct sync *s, struct ledger *ledger, int64_t fils,
+			      struct sync_offline_verdict *out, struct kio_error *err);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +73,30 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
 	return len;
 }
 
+/* The ETag header, kept only whole and printable (it goes back out as If-None-Match). */
+static size_t on_header(char *data, size_t size, size_t n, void *user)
+{
+	struct sync_response *resp = user;
+	size_t len = size * n;
+	static const char name[] = "etag:";
+	if (len < sizeof(name) - 1 || strncasecmp(data, name, sizeof(name) - 1) != 0)
+		return len;
+	const char *v = data + sizeof(name) - 1, *end = data + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	resp->etag[0] = '\0';
+	if ((size_t)(end - v) >= sizeof(resp->etag))
+		return len;
+	for (const char *p = v; p < end; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return len;
+	memcpy(resp->etag, v, (size_t)(end - v));
+	resp->etag[end - v] = '\0';
+	return len;
+}
+
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;
 static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -92,6 +117,11 @@ static int exchange(struct sync_transport *base, const struct sync_request *req,
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	if (req->body)
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	char inm_hdr[SYNC_ETAG_MAX + 32];
+	if (req->if_none_match && req->if_none_match[0]) {
+		snprintf(inm_hdr, sizeof(inm_hdr), "If-None-Match: %s", req->if_none_match);
+		hdrs = curl_slist_append(hdrs, inm_hdr);
+	}
 	struct sink sink = {0};
 	CURL *e = t->easy;
 	curl_easy_reset(e);
@@ -114,6 +144,8 @@ static int exchange(struct sync_transport *base, const struct sync_request *req,
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, resp);
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SYNC_WIRE_BODY_MAX);
 	if (strcmp(req->method, "POST") == 0) {
 		curl_easy_setopt(e, CURLOPT_POST, 1L);

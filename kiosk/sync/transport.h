@@ -17,12 +17,18 @@ struct sync_request {
 	const char *body;    /* POST: JSON, len bytes; NULL for GET */
 	size_t len;
 	int64_t date_s;      /* the Date header (RFC 7231 IMF-fixdate), wall seconds */
+	const char *if_none_match; /* GET: the If-None-Match header's value (an ETag as the host sent
+	                            * it); NULL: none */
 };
+
+#define SYNC_ETAG_MAX 96 /* an ETag's bytes, quotes included, with the NUL */
 
 struct sync_response {
 	int status;   /* the HTTP status */
 	char *body;   /* owned, NUL-terminated after len bytes; NULL when empty */
 	size_t len;
+	char etag[SYNC_ETAG_MAX]; /* the ETag header's value ("" when none, or one too long or not
+	                           * printable ASCII: such an ETag is not kept) */
 };
 void sync_response_clear(struct sync_response *r);
 

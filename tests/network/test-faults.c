@@ -162,7 +162,7 @@ static void card_ask(struct nkiosk *k, const char *card, struct sync_card_answer
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/v1/cards/%s", card);
-	struct sync_request req = {"GET", path, NULL, 0, (int64_t)time(NULL)};
+	struct sync_request req = {"GET", path, NULL, 0, (int64_t)time(NULL), NULL};
 	struct sync_response resp = {0};
 	if (k->t->exchange(k->t, &req, &resp, err) != 0)
 		g_error("GET %s: %s", path, err->msg);

@@ -16,6 +16,11 @@ with docs/host-demo-data.md's cards:
   POST /v1/records    MODE ack: {"acked": last rec}; MODE chain-broken: 422 chain_broken (rec 1)
   MODE down: no host at all; the [host] section names a loopback port nothing listens on
   POST /v1/heartbeat  {"server_time_s": now}
+  MODE catalogue: GET /v1/catalogue answers 404 catalogue_missing until a fee inquiry came
+       (GET /v1/fees/..., answered 404 reference_unknown after FEE_S seconds); from then on the
+       shipped catalogue (assets/catalogue, merged as kiosk-host serves it) with the Dubai
+       Police good conduct certificate at AED 250.00, ETag "b1" (304 to If-None-Match "b1"):
+       a new catalogue that comes while a customer is in the fees journey
 It makes its own CA, a host certificate for 127.0.0.1 and the kiosk's certificate with openssl,
 refuses a connection without the kiosk's certificate (CERT_REQUIRED), writes the [host] section
 (plus SCENARIO's own NAME.ini and the size) and requires the kiosk to exit 0. No openssl: skip.
@@ -38,6 +43,22 @@ CARDS = {
 }
 SLOW_CARD = '7841000055550006'
 SLOW_S = 4.0
+FEE_S = 1.5  # longer than the scenario's [host] catalogue_interval_s, shorter than timeout_ms
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def changed_catalogue():
+    """The shipped files as one document, one fixed fee changed."""
+    folder = os.path.join(SRC, 'assets', 'catalogue')
+    entities = []
+    for name in sorted(n for n in os.listdir(folder) if n.endswith('.json')):
+        with open(os.path.join(folder, name), encoding='utf-8') as f:
+            entities += json.load(f)['entities']
+    for e in entities:
+        for s in e['services']:
+            if s['id'] == 'police-good-conduct':
+                s['fee']['amount_fils'] = 25000
+    return {'entities': entities}
 
 
 def openssl(*args, cwd):
@@ -65,6 +86,7 @@ class State:
         self.mode = mode
         self.acked = 0
         self.lock = threading.Lock()
+        self.fee_asked = False
 
 
 def handler_for(state):
@@ -89,7 +111,33 @@ def handler_for(state):
             n = int(self.headers.get('Content-Length', '0'))
             return json.loads(self.rfile.read(n) or b'{}')
 
+        def catalogue(self):
+            with state.lock:
+                served = state.fee_asked
+            if not served:
+                return self.error(404, 'catalogue_missing')
+            if self.headers.get('If-None-Match') == '"b1"':
+                self.send_response(304)
+                self.send_header('ETag', '"b1"')
+                self.send_header('Content-Length', '0')
+                self.end_headers()
+                return
+            body = json.dumps(changed_catalogue(), ensure_ascii=False).encode()
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('ETag', '"b1"')
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_GET(self):
+            if state.mode == 'catalogue' and self.path == '/v1/catalogue':
+                return self.catalogue()
+            if state.mode == 'catalogue' and self.path.startswith('/v1/fees/'):
+                time.sleep(FEE_S)
+                with state.lock:
+                    state.fee_asked = True
+                return self.error(404, 'reference_unknown')
             m = re.fullmatch(r'/v1/cards/(\d{16})', self.path)
             if not m:
                 return self.error(404, 'not_found')
@@ -149,13 +197,22 @@ def main():
         server.shutdown()
         server.server_close()
 
-    config = ''
+    config, own_host = '', ''
     own = scenario[:-len('.scenario')] + '.ini'
     if os.path.exists(own):
+        # A section appears once in a kiosk configuration: the scenario's own [host] keys go
+        # into the section written here.
+        section = None
         with open(own, encoding='utf-8') as f:
-            config = f.read()
+            for line in f:
+                if line.strip().startswith('['):
+                    section = line.strip()
+                if section == '[host]':
+                    own_host += '' if line.strip() == '[host]' else line
+                else:
+                    config += line
     config += (f'\n[host]\nurl = https://127.0.0.1:{port}\nca = {pki}/ca.crt\ncert = {pki}/kiosk.crt\n'
-               f'key = {pki}/kiosk.key\ntimeout_ms = 2500\nheartbeat_seconds = 3600\n')
+               f'key = {pki}/kiosk.key\ntimeout_ms = 2500\nheartbeat_seconds = 3600\n' + own_host)
     if size:
         width, height = size.split('x')
         config += f'\n[ui]\nwidth = {width}\nheight = {height}\n'

@@ -116,6 +116,24 @@ static int exchange(struct sync_transport *base, const struct sync_request *req,
 {
 	struct fake_transport *t = (struct fake_transport *)base;
 	memset(resp, 0, sizeof(*resp));
+	if (strcmp(req->path, "/v1/catalogue") == 0) {
+		snprintf(t->last_if_none_match, sizeof(t->last_if_none_match), "%s",
+			 req->if_none_match ? req->if_none_match : "");
+		if (t->catalogue_status) {
+			answer(resp, t->catalogue_status,
+			       "{\"error\": {\"code\": \"internal_error\", \"message\": \"test\"}}");
+		} else if (!t->catalogue_body) {
+			answer(resp, 404, "{\"error\": {\"code\": \"catalogue_missing\", \"message\": \"none\"}}");
+		} else if (req->if_none_match && t->catalogue_etag && strcmp(req->if_none_match, t->catalogue_etag) == 0) {
+			resp->status = 304;
+			snprintf(resp->etag, sizeof(resp->etag), "%s", t->catalogue_etag);
+		} else {
+			answer(resp, 200, t->catalogue_body);
+			snprintf(resp->etag, sizeof(resp->etag), "%s", t->catalogue_etag ? t->catalogue_etag : "");
+		}
+		t->catalogue_asks++; /* last: once a test sees it, this answer is made */
+		return 0;
+	}
 	t->exchanges++;
 	if (strcmp(req->path, "/v1/records") == 0 && req->body) {
 		t->posts++;

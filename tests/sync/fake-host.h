@@ -41,6 +41,14 @@ struct fake_transport {
 	int fee_asks; /* GET /v1/fees/... answered by the host (DEWA 2000123456 fixed 24550, else 404) */
 	int redeems, pays;    /* POST /v1/vouchers/redeem, /v1/payments: every attempt, scripted or not */
 	char last_body[2048]; /* the last redeem's or payment's body */
+	/* GET /v1/catalogue, answered apart from the script and not counted in exchanges (the
+	 * worker asks at its start): 404 while catalogue_body is NULL; 304 when If-None-Match is
+	 * catalogue_etag; else 200 with both. Set them before the worker starts or under no race
+	 * (the tests change them only between kicks they wait on). */
+	const char *catalogue_body, *catalogue_etag; /* borrowed */
+	int catalogue_status;                        /* != 0: this status and an error body instead */
+	int catalogue_asks;
+	char last_if_none_match[128]; /* "" when the last ask sent none */
 };
 
 /* A transport over host (borrowed); free with ->free (it does not free host). */

@@ -156,7 +156,7 @@ static void test_answer_over_mutual_tls(void)
 	int port;
 	GPid pid = serve("host", "card.json", &port);
 	struct sync_transport *t = transport(port, "ca.crt", 10000);
-	struct sync_request req = {"GET", "/v1/cards/7841000024680132", NULL, 0, 1798761600};
+	struct sync_request req = {"GET", "/v1/cards/7841000024680132", NULL, 0, 1798761600, NULL};
 	struct sync_response resp;
 	struct kio_error err = {0};
 	if (t->exchange(t, &req, &resp, &err) != 0)
@@ -193,7 +193,7 @@ static void test_answer_too_big(void)
 	int port;
 	GPid pid = serve("host", "big.json", &port);
 	struct sync_transport *t = transport(port, "ca.crt", 20000);
-	struct sync_request req = {"GET", "/v1/cards/7841000024680132", NULL, 0, 1798761600};
+	struct sync_request req = {"GET", "/v1/cards/7841000024680132", NULL, 0, 1798761600, NULL};
 	struct sync_response resp;
 	struct kio_error err = {0};
 	g_assert_cmpint(t->exchange(t, &req, &resp, &err), ==, KIO_ERR_PROTOCOL);
@@ -213,7 +213,7 @@ static void test_timeout(void)
 	g_assert_cmpint(listen(fd, 4), ==, 0);
 	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
 	struct sync_transport *t = transport(ntohs(a.sin_port), "ca.crt", 300);
-	struct sync_request req = {"POST", "/v1/records", "{\"records\": []}", 15, 1798761600};
+	struct sync_request req = {"POST", "/v1/records", "{\"records\": []}", 15, 1798761600, NULL};
 	struct sync_response resp;
 	struct kio_error err = {0};
 	gint64 t0 = g_get_monotonic_time();

@@ -17,6 +17,7 @@
 #include "tests/common/ledgerfix.h"
 #include "kiosk/core/config.h"
 #include "kiosk/core/log.h"
+#include "kiosk/ledger/basket.h"
 #include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/store-priv.h"
 #include "kiosk/ledger/store.h"
@@ -60,6 +61,41 @@ static void topup(struct ledger *l, struct cash_journal *j, const char *card, in
 	g_assert_cmpint(cash_journal_advance(j, note.id, CASH_NOTE_CREDITED, "credit", &err), ==, 0);
 	if (ledger_tx_complete(l, tx.id, NOW, NULL, &err) != 0)
 		g_error("complete: %s", err.msg);
+}
+
+/* A fees basket of lines n_lines (amounts), paid with one note of paid_fils (0: none), each
+ * line then given its status, closed with the rest to card (or a voucher when card is NULL). */
+static void basket(struct ledger *l, struct cash_journal *j, const int64_t *amounts, const enum ledger_line_status *st,
+		   size_t n, int64_t paid_fils, const char *card)
+{
+	struct kio_error err = {0};
+	struct ledger_fee_line lines[LEDGER_BASKET_MAX];
+	memset(lines, 0, sizeof(lines));
+	for (size_t k = 0; k < n; k++) {
+		snprintf(lines[k].entity, sizeof(lines[k].entity), "police");
+		snprintf(lines[k].service, sizeof(lines[k].service), "fines");
+		lines[k].amount_fils = amounts[k];
+	}
+	struct ledger_tx tx;
+	if (ledger_basket_open(l, NOW, "en", lines, n, &tx, &err) != 0)
+		g_error("basket open: %s", err.msg);
+	if (paid_fils > 0) {
+		struct cash_note note = {.device = DEV, .channel = 4, .value_fils = paid_fils, .state = CASH_NOTE_ESCROW,
+					 .counters_known = true};
+		g_assert_cmpint(cash_journal_begin(j, &note, &err), ==, 0);
+		g_assert_cmpint(cash_journal_advance(j, note.id, CASH_NOTE_ACCEPTED, "accept", &err), ==, 0);
+		g_assert_cmpint(cash_journal_advance(j, note.id, CASH_NOTE_CREDITED, "credit", &err), ==, 0);
+		for (size_t k = 0; k < n; k++)
+			if (ledger_basket_line_result(l, tx.id, (int)k + 1, st[k], NULL, NOW, &err) != 0)
+				g_error("line %zu: %s", k + 1, err.msg);
+	}
+	struct ledger_basket_end end;
+	int64_t due = 0, paid = 0;
+	g_assert_cmpint(ledger_basket_due(l, tx.id, &due, &paid, &err), ==, 0);
+	enum ledger_rest_to to = card ? LEDGER_REST_CARD : LEDGER_REST_VOUCHER;
+	if (ledger_basket_close(l, tx.id, NOW, to, card, 30, &end, &err) != 0 &&
+	    ledger_basket_close(l, tx.id, NOW, LEDGER_REST_NONE, NULL, 30, &end, &err) != 0)
+		g_error("basket close: %s", err.msg);
 }
 
 /* A ledger with `n` top-ups of AED 50 to CARD, closed again (the kiosk's connection is not the
@@ -349,7 +385,7 @@ static void test_duplicate_ack(void)
 	struct sync_drain_outcome o = once(&f); /* the answer is "lost": a timeout */
 	g_assert_cmpint(o.result, ==, SYNC_DRAIN_BACKOFF);
 	g_assert_cmpint(f.host->applied, ==, 0);
-	struct sync_request req = {"POST", "/v1/records", b.body, b.len, NOW};
+	struct sync_request req = {"POST", "/v1/records", b.body, b.len, NOW, NULL};
 	struct sync_response resp;
 	g_assert_cmpint(f.t->base.exchange(&f.t->base, &req, &resp, &err), ==, 0);
 	sync_response_clear(&resp);
@@ -427,7 +463,7 @@ static void test_conflict_fault(void)
 	struct ledger_sync_batch b;
 	struct kio_error err = {0};
 	g_assert_cmpint(ledger_sync_batch_read(f.ls, 0, 3, &b, &err), ==, 0);
-	struct sync_request req = {"POST", "/v1/records", b.body, b.len, NOW};
+	struct sync_request req = {"POST", "/v1/records", b.body, b.len, NOW, NULL};
 	struct sync_response resp;
 	g_assert_cmpint(f.t->base.exchange(&f.t->base, &req, &resp, &err), ==, 0);
 	sync_response_clear(&resp);
@@ -700,6 +736,114 @@ static void test_offline_limits(void)
 	sync_free(s);
 	ledger_notes_free(notes);
 	core_clock_free(clock);
+	ledger_close(l);
+	lfix_remove_db(path);
+}
+
+/* Issue 13: fees money the host has not acknowledged counts against the kiosk's limits (lines
+ * settled offline or unconfirmed, rests credited to a card) and a card's (the rests credited to
+ * it); lines the host paid, refused lines, rests issued as vouchers and cancelled baskets do
+ * not. Every figure at its boundary. */
+static void test_offline_limits_fees(void)
+{
+	char *path = ledger_with_topups(0);
+	struct kio_error err = {0};
+	struct core_config cfg;
+	core_config_defaults(&cfg);
+	g_assert_cmpint(core_config_load_string(&cfg, "t.ini",
+						"[host]\nurl = https://host.example:8443\nca = ca.crt\ncert = k.crt\n"
+						"key = k.key\n[offline]\ncard_max_count = 3\ncard_max_fils = 30000\n"
+						"kiosk_max_count = 4\nkiosk_max_fils = 100000\n",
+						&err),
+			==, 0);
+	struct sync *s = sync_new(&cfg, path, NULL, NULL);
+	struct ledger *l = NULL;
+	g_assert_cmpint(ledger_open(path, &l, &err), ==, 0);
+	struct core_clock *clock = core_clock_new(true, NOW);
+	struct ledger_notes *notes = ledger_notes_new(l, clock);
+	struct cash_journal *j = ledger_notes_journal(notes);
+	struct sync_offline_verdict v;
+
+	/* An empty ledger: a basket up to the kiosk's whole amount. */
+	g_assert_cmpint(sync_offline_check_basket(s, l, 100000, &v, &err), ==, 0);
+	g_assert_cmpint(v.result, ==, SYNC_OFFLINE_OK);
+	g_assert_cmpint(sync_offline_check_basket(s, l, 100001, &v, &err), ==, 0);
+	g_assert_cmpint(v.result, ==, SYNC_OFFLINE_KIOSK_FILS);
+	g_assert_cmpint(sync_offline_check_basket(s, l, -1, &v, &err), ==, KIO_ERR_INVALID);
+
+	topup(l, j, CARD, 5000);
+	/* A: 300.00 offline + 200.00 paid at the host, a 600.00 note, the 100.00 rest to CARD. */
+	basket(l, j, (int64_t[]){30000, 20000}, (enum ledger_line_status[]){LEDGER_LINE_OFFLINE, LEDGER_LINE_PAID}, 2,
+	       60000, CARD);
+	/* B: 200.00 unconfirmed + 50.00 refused, 250.00 paid, the 50.00 rest as a voucher. */
+	basket(l, j, (int64_t[]){20000, 5000}, (enum ledger_line_status[]){LEDGER_LINE_UNCONFIRMED, LEDGER_LINE_REFUSED},
+	       2, 25000, NULL);
+	/* C: paid at the host, no rest; D: cancelled before any note. Neither counts. */
+	basket(l, j, (int64_t[]){10000}, (enum ledger_line_status[]){LEDGER_LINE_PAID}, 1, 10000, NULL);
+	basket(l, j, (int64_t[]){10000}, (enum ledger_line_status[]){LEDGER_LINE_OFFLINE}, 1, 0, NULL);
+
+	/* Kiosk: the top-up 50.00 + A 300.00 + 100.00 + B 200.00 = 650.00 over 3 transactions. */
+	g_assert_cmpint(sync_offline_check_basket(s, l, 35000, &v, &err), ==, 0);
+	g_assert_cmpint(v.result, ==, SYNC_OFFLINE_OK);
+	g_assert_cmpint(v.unacked.kiosk_count, ==, 3);
+	g_assert_cmpint(v.unacked.kiosk_fils, ==, 65000);
+	g_assert_cmpint(v.unacked.card_count, ==, 0);
+	g_assert_cmpint(v.unacked.card_fils, ==, 0);
+	g_assert_cmpint(sync_offline_check_basket(s, l, 35001, &v, &err), ==, 0);
+	g_assert_cmpint(v.result, ==, SYNC_OFFLINE_KIOSK_FILS);
+	/* CARD: its top-up 50.00 and A's rest 100.00, 2 credits. */
+	g_assert_cmpint(sync_offline_check(s, l, CARD, 15000, &v, &err), ==, 0);
+	g_assert_cmpint(v.result, ==, SYNC_OFFLINE_OK);
+	g_assert_cmpint(v.unacked.card_count, ==, 2);
+	g_assert_cmpint(v.unacked.card_fils, ==, 15000);
+	g_assert_cmpint(v.unacked.kiosk_count, ==, 3);
+	g_assert_cmpint(v.unacked.kiosk_fils, ==, 65000);
+	g_assert_cmpint(sync_offline_check(s, l, CARD, 15001, &v, &err), ==, 0);
+	g_assert_cmpint(v.result, ==, SYNC_OFFLINE_CARD_FILS);
+	/* A card top-up is held to the kiosk's amount with the fees money in it. */
+	g_assert_cmpint(sync_offline_check(s, l, CARD2, 30000, &v, &err), ==, 0);
+	g_assert_cmpint(v.result, ==, SYNC_OFFLINE_OK);
+	g_assert_cmpint(v.unacked.card_count, ==, 0);
+
+	/* E: 50.00 offline: the kiosk's fourth transaction, its count reached. */
+	basket(l, j, (int64_t[]){5000}, (enum ledger_line_status[]){LEDGER_LINE_OFFLINE}, 1, 5000, NULL);
+	g_assert_cmpint(sync_offline_check_basket(s, l, 0, &v, &err), ==, 0);
+	g_assert_cmpint(v.result, ==, SYNC_OFFLINE_KIOSK_COUNT);
+	g_assert_cmpint(v.unacked.kiosk_count, ==, 4);
+	g_assert_cmpint(v.unacked.kiosk_fils, ==, 70000);
+	/* CARD has a third credit left by its own count; the kiosk's count refuses it. */
+	g_assert_cmpint(sync_offline_check(s, l, CARD, 100, &v, &err), ==, 0);
+	g_assert_cmpint(v.result, ==, SYNC_OFFLINE_KIOSK_COUNT);
+
+	/* The host acknowledges up to A's end: B and E remain, 250.00 over 2. */
+	int64_t a_end = query_int(path, "SELECT e.rec FROM tx_end e JOIN tx t ON t.rec = e.tx_rec"
+					" WHERE t.kind = 'fees' ORDER BY e.rec LIMIT 1");
+	struct ledger_sync *ls = NULL;
+	g_assert_cmpint(ledger_sync_open(path, true, &ls, &err), ==, 0);
+	g_assert_cmpint(ledger_sync_ack(ls, a_end, NOW, NULL, &err), ==, 0);
+	struct ledger_unacked u;
+	g_assert_cmpint(ledger_sync_unacked(ls, CARD, &u, &err), ==, 0); /* the worker's connection agrees */
+	g_assert_cmpint(u.kiosk_count, ==, 2);
+	g_assert_cmpint(u.kiosk_fils, ==, 25000);
+	g_assert_cmpint(u.card_count, ==, 0);
+	ledger_sync_close(ls);
+	g_assert_cmpint(sync_offline_check_basket(s, l, 75000, &v, &err), ==, 0);
+	g_assert_cmpint(v.result, ==, SYNC_OFFLINE_OK);
+	g_assert_cmpint(sync_offline_check_basket(s, l, 75001, &v, &err), ==, 0);
+	g_assert_cmpint(v.result, ==, SYNC_OFFLINE_KIOSK_FILS);
+	g_assert_cmpint(sync_offline_check(s, l, CARD, 30000, &v, &err), ==, 0);
+	g_assert_cmpint(v.result, ==, SYNC_OFFLINE_OK);
+	sync_free(s);
+
+	/* No host: a standalone kiosk has no limit to wait on. */
+	core_config_defaults(&cfg);
+	s = sync_new(&cfg, path, NULL, NULL);
+	g_assert_cmpint(sync_offline_check_basket(s, l, 1000000000, &v, &err), ==, 0);
+	g_assert_cmpint(v.result, ==, SYNC_OFFLINE_OK);
+	sync_free(s);
+	ledger_notes_free(notes);
+	core_clock_free(clock);
+	g_assert_cmpint(ledger_check(l, &err), ==, 0);
 	ledger_close(l);
 	lfix_remove_db(path);
 }
@@ -1176,6 +1320,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sync/drain/bad-answers", test_bad_answers_mark_nothing);
 	g_test_add_func("/sync/drain/kill-points", test_kill_points);
 	g_test_add_func("/sync/offline-limits", test_offline_limits);
+	g_test_add_func("/sync/offline-limits-fees", test_offline_limits_fees);
 	g_test_add_func("/sync/worker", test_worker);
 	g_test_add_func("/sync/worker-kick-keeps-backoff", test_worker_kick_keeps_backoff);
 	g_test_add_func("/sync/worker-fee-ask", test_worker_fee_ask);

@@ -358,7 +358,8 @@ static void test_open_amount(void)
 	fees_free(f);
 }
 
-/* A fixed fee, no reference; the basket: remove, pay to PAY_SOON and back; full (inv. 5). */
+/* A fixed fee, no reference; the basket: remove, pay to PAY and back; full (inv. 5). Offline
+ * (invariant 8): pay past the offline allowance is refused, within it goes on. */
 static void test_fixed_and_basket(void)
 {
 	struct fees *f = start(false);
@@ -385,8 +386,16 @@ static void test_fixed_and_basket(void)
 	fees_view(f, &v);
 	g_assert_cmpuint(v.n_lines, ==, FEES_BASKET_MAX - 1);
 	g_assert_true(v.more_enabled);
-	g_assert_cmpint(go(f, FEES_IN_PAY), ==, 0);
-	g_assert_cmpint(fees_current(f), ==, FEES_PAY_SOON);
+	/* Offline: 9 x 400 AED is past an allowance of 3,599.99 AED, within one of 3,600. */
+	struct fees_input pay = {.kind = FEES_IN_PAY, .allowance_fils = 9 * AED(400) - 1};
+	g_assert_cmpint(fees_step(f, &pay), ==, KIO_ERR_INVALID);
+	fees_view(f, &v);
+	g_assert_cmpstr(v.notice, ==, "basket.offline-limit");
+	g_assert_cmpint(fees_current(f), ==, FEES_BASKET);
+	pay.allowance_fils = 9 * AED(400);
+	g_assert_cmpint(fees_step(f, &pay), ==, 0);
+	g_assert_cmpint(fees_current(f), ==, FEES_PAY);
+	g_assert_true(v.lines[0].needs_host == false);
 	g_assert_cmpint(go(f, FEES_IN_ADD), ==, KIO_ERR_INVALID);
 	g_assert_cmpint(go(f, FEES_IN_BACK), ==, 0);
 	g_assert_cmpint(fees_current(f), ==, FEES_BASKET);
@@ -482,6 +491,37 @@ static void test_offline(void)
 	fees_free(f);
 }
 
+/* Invariant 8: offline, a basket with a line that needs the host is not paid (BASKET says
+ * why); online again it is, with no allowance asked. */
+static void test_offline_basket(void)
+{
+	struct fees *f = start(true);
+	struct fees_view v;
+	to_police_checking(f);
+	struct fees_answer a = police_two_fines();
+	g_assert_cmpint(answer(f, &a), ==, 0);
+	g_assert_cmpint(nth(f, FEES_IN_BILL, 1), ==, 0);
+	g_assert_cmpint(go(f, FEES_IN_ADD), ==, 0);
+	fees_view(f, &v);
+	g_assert_cmpuint(v.n_lines, ==, 1);
+	g_assert_true(v.lines[0].needs_host);
+	const struct fees_input down = {.kind = FEES_IN_LINK, .online = false};
+	g_assert_cmpint(fees_step(f, &down), ==, 0);
+	const struct fees_input pay = {.kind = FEES_IN_PAY, .allowance_fils = -1};
+	g_assert_cmpint(fees_step(f, &pay), ==, KIO_ERR_INVALID);
+	fees_view(f, &v);
+	g_assert_cmpint(v.step, ==, FEES_BASKET);
+	g_assert_cmpstr(v.notice, ==, "basket.needs-host");
+	const struct fees_input up = {.kind = FEES_IN_LINK, .online = true};
+	g_assert_cmpint(fees_step(f, &up), ==, 0);
+	const struct fees_input pay0 = {.kind = FEES_IN_PAY, .allowance_fils = 0};
+	g_assert_cmpint(fees_step(f, &pay0), ==, 0); /* online: the offline limits do not apply */
+	g_assert_cmpint(fees_current(f), ==, FEES_PAY);
+	fees_view(f, &v);
+	g_assert_null(v.notice);
+	fees_free(f);
+}
+
 /* Invariant 3: an answer to another question, or after the customer left CHECKING, moves
  * nothing; invariant 5: an answer with figures the basket cannot hold is refused as an error. */
 static void test_stale_and_bad_answers(void)
@@ -550,7 +590,7 @@ static void test_host_open(void)
 
 static void test_names(void)
 {
-	g_assert_cmpstr(fees_step_name(FEES_PAY_SOON), ==, "pay-soon");
+	g_assert_cmpstr(fees_step_name(FEES_PAY), ==, "pay");
 	g_assert_null(fees_step_name(FEES_STEP_COUNT));
 	g_assert_null(fees_step_name(-1));
 	g_assert_cmpstr(fees_answer_result_name(FEES_ANSWER_NOT_CONFIGURED), ==, "not-configured");
@@ -569,6 +609,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/fees/fixed-and-basket", test_fixed_and_basket);
 	g_test_add_func("/fees/items-past-full", test_items_past_full);
 	g_test_add_func("/fees/offline", test_offline);
+	g_test_add_func("/fees/offline-basket", test_offline_basket);
 	g_test_add_func("/fees/stale-and-bad-answers", test_stale_and_bad_answers);
 	g_test_add_func("/fees/host-open", test_host_open);
 	g_test_add_func("/fees/names", test_names);
