@@ -38,6 +38,7 @@ check() {
 }
 
 check --headless
+cp out/home.png headless-home.png
 command -v Xvfb >/dev/null || { echo "skip: no Xvfb (apt-get install xvfb)"; exit 77; }
 Xvfb -displayfd 3 -nolisten tcp -screen 0 1920x1080x24 3>display >/dev/null 2>&1 &
 xvfb=$!
@@ -48,6 +49,26 @@ for _ in $(seq 100); do [ -s display ] && break; sleep 0.1; done
 # LeakSanitizer to report (README: the sanitizer build): no leak check for those runs.
 noleak="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 check --windowed -u WAYLAND_DISPLAY DISPLAY=":$(cat display)" ASAN_OPTIONS="$noleak"
+# A headless screenshot is written from the hidden window's own framebuffer (display.c,
+# screenshot_framebuffer), a windowed one through a target texture: the same page either way,
+# but for the blenders' rounding at the edges of text (at most 3 levels a channel).
+if /usr/bin/python3 -c 'import PIL' 2>/dev/null; then
+	/usr/bin/python3 - headless-home.png out/home.png <<'PY' || exit 1
+import sys
+from PIL import Image, ImageChops
+a, b = Image.open(sys.argv[1]), Image.open(sys.argv[2])
+if a.mode != "RGB":
+    sys.exit(f"FAIL: the headless screenshot is {a.mode}, not opaque RGB")
+if a.size != b.size:
+    sys.exit(f"FAIL: headless {a.size} and windowed {b.size} screenshots differ in size")
+worst = max(hi for _, hi in ImageChops.difference(a, b.convert("RGB")).getextrema())
+if worst > 3:
+    sys.exit(f"FAIL: the headless and windowed screenshots of home differ by {worst} levels")
+print(f"headless and windowed screenshots of home: at most {worst} levels apart")
+PY
+else
+	echo "note: no python3-pil: the headless and windowed screenshots are not compared"
+fi
 
 # Full screen, unscaled: the card number typed key by key and the running total after each note
 # redraw only what changed (kiosk/ui/display.c, D1), and each such partial frame, read back
