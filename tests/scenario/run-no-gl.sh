@@ -49,6 +49,20 @@ for _ in $(seq 100); do [ -s display ] && break; sleep 0.1; done
 # LeakSanitizer to report (README: the sanitizer build): no leak check for those runs.
 noleak="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 check --windowed -u WAYLAND_DISPLAY DISPLAY=":$(cat display)" ASAN_OPTIONS="$noleak"
+# SDL stays off D-Bus (display.c): with no session bus named, libdbus would fork the kiosk to
+# exec dbus-launch before its first frame.
+if command -v strace >/dev/null; then
+	rm -rf out kiosk.db*
+	env -u WAYLAND_DISPLAY -u DBUS_SESSION_BUS_ADDRESS DISPLAY=":$(cat display)" ASAN_OPTIONS="$noleak" \
+		strace -f -qq -e trace=execve -o execs "$kiosk" --windowed --simulate --script w0.scenario --out out \
+		--db kiosk.db >/dev/null 2>stderr || { cat stderr >&2; echo "FAIL: windowed under strace" >&2; exit 1; }
+	if grep dbus-launch execs >&2; then
+		echo "FAIL: the kiosk tried to start a D-Bus session bus (above)" >&2
+		exit 1
+	fi
+else
+	echo "note: no strace: the D-Bus check is skipped"
+fi
 # A headless screenshot is written from the hidden window's own framebuffer (display.c,
 # screenshot_framebuffer), a windowed one through a target texture: the same page either way,
 # but for the blenders' rounding at the edges of text (at most 3 levels a channel).
