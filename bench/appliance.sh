@@ -15,9 +15,9 @@
 #   - idle CPU and context switches over IDLE_SECONDS on attract, the simulated devices
 #     connected, against `chromium --kiosk` on its page.
 # Then the kiosk alone: frame CPU (its --startup-report's frame lines) full screen on Xvfb
-# for 50 attract/home round trips and for one whole top-up; and TRANSACTIONS scripted
-# top-ups headless in virtual time (counted only if the ledger verifies and holds them all):
-# top-ups per second (wall, and CPU), RSS at start and end and its slope per 1,000.
+# for 50 attract/home round trips and for one whole top-up; and bench/longrun.sh: TRANSACTIONS
+# scripted top-ups headless in virtual time (counted only if the ledger verifies and holds
+# them all): top-ups per second (wall, and CPU), RSS at 10 % and at the end and its slope.
 # Chromium is Debian's `chromium` and `chromium-headless-shell` (apt-get install chromium
 # chromium-headless-shell); either missing, or BENCH_CHROMIUM=0, skips its baseline with a
 # message. No Xvfb skips the windowed figures. BENCH_KIOSK and BENCH_PROCTREE name the
@@ -181,43 +181,5 @@ if [ -n "$display" ]; then
 	say "frame CPU during one whole top-up, $(val "$work/frames-topup1" frames) frames: median $(f topup1 median) ms, p99 $(f topup1 p99) ms, worst $(f topup1 max) ms"
 fi
 
-# TRANSACTIONS top-ups headless in virtual time; RSS sampled every 200 ms.
-for _ in $(seq "$txs"); do
-	printf 'tap attract.en\ntap home.topup\ntype "7840123456789014"\ntap nav.next\n'
-	printf 'note 50\nnote 100\ntap pay.finish\nexpect-screen topup-done\ntap done.close\nexpect-screen attract\n'
-done >"$work/long.scenario"
-rm -rf "$work/long.db"*
-"$proctree" --stderr "$work/l.err" -- "$kiosk" --headless --simulate --script "$work/long.scenario" \
-	--out "$work/long-out" --db "$work/long.db" >"$work/long" &
-pt=$!
-: >"$work/rss"
-kpid=""
-while kill -0 "$pt" 2>/dev/null; do
-	[ -n "$kpid" ] || kpid=$(cat "/proc/$pt/task/$pt/children" 2>/dev/null | awk '{ print $1 }')
-	if [ -n "$kpid" ]; then
-		rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$kpid/status" 2>/dev/null || true)
-		[ -z "$rss" ] || echo "$(date +%s.%N) $rss" >>"$work/rss"
-	fi
-	sleep 0.2
-done
-wait "$pt"
-[ "$(val "$work/long" status)" = 0 ] || { tail -5 "$work/l.err" >&2; echo "bench: the long run failed" >&2; exit 1; }
-"$kiosk" ledger verify --db "$work/long.db" >/dev/null
-done_count=$("$kiosk" ledger export --db "$work/long.db" |
-	grep -c '"type":"tx_end","tx_rec":[0-9]*,"state":"completed","recovered":0,"credited_fils":15000,' || true)
-[ "$done_count" = "$txs" ] || { echo "bench: the ledger holds $done_count completed top-ups, not $txs" >&2; exit 1; }
-wall=$(val "$work/long" wall_ms) cpu=$(val "$work/long" cpu_ms)
-say "headless top-ups in virtual time, $txs in one run (ledger verified, all completed): $(awk -v n="$txs" -v w="$wall" 'BEGIN { printf "%.1f", n / (w / 1000) }') per second of wall time, $(awk -v n="$txs" -v c="$cpu" 'BEGIN { printf "%.1f", n / (c / 1000) }') per second of CPU ($(awk -v n="$txs" -v c="$cpu" 'BEGIN { printf "%.2f", c / n }') ms CPU each; the rest of the wall time is the ledger's fsyncs)"
-# RSS from the first 10 % of the run (warm-up) to the end: first, last, least-squares slope.
-awk -v n="$txs" 'NR == 1 { t0 = $1 } { t[NR] = $1 - t0; r[NR] = $2 } END {
-	if (NR < 3) { print "RSS over the run: too short to sample (" NR " samples)"; exit }
-	T = t[NR]; k = 0
-	for (i = 1; i <= NR; i++) if (t[i] >= T / 10) { k++; x[k] = t[i]; y[k] = r[i] }
-	if (k < 2) { print "RSS over the run: too short to sample"; exit }
-	for (i = 1; i <= k; i++) { sx += x[i]; sy += y[i] }
-	mx = sx / k; my = sy / k
-	for (i = 1; i <= k; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) ^ 2 }
-	slope = sxx ? sxy / sxx : 0
-	printf "RSS over the run (%d samples): %.1f MiB at 10%%, %.1f MiB at the end; slope %+.1f KiB per 1,000 top-ups\n", \
-		NR, y[1] / 1024, r[NR] / 1024, slope * T / n * 1000
-}' "$work/rss"
+# TRANSACTIONS top-ups headless in virtual time, RSS sampled as they run: bench/longrun.sh.
+BENCH_KIOSK=$kiosk BENCH_PROCTREE=$proctree bash "$src/bench/longrun.sh" "$txs"

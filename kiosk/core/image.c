@@ -3,6 +3,7 @@
 #include "image.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 #include "xmalloc.h"
 
 static int write_png(const char *path, int width, int height, int stride, const uint8_t *pixels,
-		     int color_type, int bit_depth, struct kio_error *err)
+		     int color_type, int bit_depth, bool bgrx, struct kio_error *err)
 {
 	if (width <= 0 || height <= 0)
 		return kio_fail(err, KIO_ERR_INVALID, "%s: empty image %dx%d", path, width, height);
@@ -40,6 +41,10 @@ static int write_png(const char *path, int width, int height, int stride, const 
 	png_set_compression_level(png, 3);
 	png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
 	png_write_info(png, info);
+	if (bgrx) {
+		png_set_bgr(png);
+		png_set_filler(png, 0, PNG_FILLER_AFTER); /* on writing: the 4th byte is dropped */
+	}
 	if (bit_depth == 1)
 		png_set_invert_mono(png); /* PNG grey 1 is white; ours is ink */
 	for (int y = 0; y < height; y++)
@@ -55,19 +60,25 @@ out:
 int core_png_write_rgba(const char *path, int width, int height, int stride, const uint8_t *rgba,
 			struct kio_error *err)
 {
-	return write_png(path, width, height, stride, rgba, PNG_COLOR_TYPE_RGBA, 8, err);
+	return write_png(path, width, height, stride, rgba, PNG_COLOR_TYPE_RGBA, 8, false, err);
+}
+
+int core_png_write_bgrx(const char *path, int width, int height, int stride, const uint8_t *bgrx,
+			struct kio_error *err)
+{
+	return write_png(path, width, height, stride, bgrx, PNG_COLOR_TYPE_RGB, 8, true, err);
 }
 
 int core_png_write_gray(const char *path, int width, int height, int stride, const uint8_t *gray,
 			struct kio_error *err)
 {
-	return write_png(path, width, height, stride, gray, PNG_COLOR_TYPE_GRAY, 8, err);
+	return write_png(path, width, height, stride, gray, PNG_COLOR_TYPE_GRAY, 8, false, err);
 }
 
 int core_png_write_ink(const char *path, int width, int height, int stride, const uint8_t *bits,
 		       struct kio_error *err)
 {
-	return write_png(path, width, height, stride, bits, PNG_COLOR_TYPE_GRAY, 1, err);
+	return write_png(path, width, height, stride, bits, PNG_COLOR_TYPE_GRAY, 1, false, err);
 }
 
 int core_png_read_rgba(const char *path, int max_side, uint8_t **rgba, int *width, int *height,

@@ -987,8 +987,12 @@ int ledger_open(const char *path, struct ledger **out, struct kio_error *err)
 	rc = check_sound(ledger, path, err);
 	if (rc)
 		goto out_close;
-	/* WAL + synchronous=FULL: a committed money record survives a power cut. */
-	rc = exec(ledger->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err, "set pragmas");
+	/* WAL + synchronous=FULL: a committed money record survives a power cut. The cache bound
+	 * (store.h) is memory only: it changes no write and no sync. */
+	char *pragmas = xasprintf("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-%d;",
+				  LEDGER_CACHE_KIB);
+	rc = exec(ledger->db, pragmas, err, "set pragmas");
+	free(pragmas);
 	if (!rc)
 		rc = set_wal(ledger, path, err);
 	if (!rc)

@@ -12,6 +12,13 @@
 
 struct ledger;
 
+/* The connection's page cache, KiB (PRAGMA cache_size = -LEDGER_CACHE_KIB): its bound. A
+ * top-up touches the tails of a few tables and indexes and the chain head; the rest of a
+ * month's ledger is read back only by audits, from the OS's page cache. SQLite's default
+ * (2,000 KiB) filled over the first ~3,000 top-ups of a long run and was most of its RSS
+ * growth (issue 14, bench/longrun.sh). */
+#define LEDGER_CACHE_KIB 512
+
 /* Opens (creating if needed), checks and migrates the database at path, and holds it for
  * this process alone (an exclusive lock on "<path>.lock", which says the holder's pid) until
  * ledger_close; ":memory:" is a private in-memory database with no lock. *out is NULL on

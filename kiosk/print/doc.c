@@ -316,10 +316,27 @@ int print_doc_render(const struct print_doc *doc, struct text_engine *engine, in
 	struct print_receipt *r = xcalloc(1, sizeof(*r));
 	int stride = (width_dots + 7) / 8;
 	uint8_t *bits = xcalloc((size_t)h, (size_t)stride);
-	for (int y = 0; y < h; y++)
-		for (int x = 0; x < width_dots; x++)
-			if (c.cov[(size_t)y * (size_t)width_dots + (size_t)x] >= 128)
-				bits[(size_t)y * (size_t)stride + (size_t)x / 8] |= (uint8_t)(0x80u >> (x % 8));
+	/* Ink where the coverage is at least 128, i.e. its top bit: eight dots at a time, and
+	 * eight dots of white paper (most of a receipt) with one test. Dot by dot this was the
+	 * largest cost of printing a receipt (issue 14: 6% of a headless top-up's CPU). */
+	for (int y = 0; y < h; y++) {
+		const uint8_t *row = c.cov + (size_t)y * (size_t)width_dots;
+		uint8_t *ink = bits + (size_t)y * (size_t)stride;
+		int x = 0;
+		for (; x + 8 <= width_dots; x += 8) {
+			uint64_t eight;
+			memcpy(&eight, row + x, sizeof(eight));
+			if (!(eight & 0x8080808080808080ull))
+				continue;
+			uint8_t b = 0;
+			for (int k = 0; k < 8; k++)
+				b |= (uint8_t)((row[x + k] >> 7) << (7 - k));
+			ink[x / 8] = b;
+		}
+		for (; x < width_dots; x++)
+			if (row[x] >= 128)
+				ink[x / 8] |= (uint8_t)(0x80u >> (x % 8));
+	}
 	free(c.cov);
 	r->image = (struct receipt_image){.width = width_dots, .height = h, .stride = stride,
 		.bits = bits};

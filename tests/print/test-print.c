@@ -357,6 +357,9 @@ static void test_qr(void)
 	check_qr(receipt_qr_text, 576, PRINT_QR_MODULE_DOTS);
 	check_qr("hello, world", 576, PRINT_QR_MODULE_DOTS);
 	check_qr(receipt_qr_text, 200, PRINT_QR_MODULE_DOTS_MIN); /* 57 modules x 4 > 184 dots */
+	/* A paper width that is no multiple of 8: the coverage's last dots go into a part byte. */
+	check_qr("hello, world", 203, PRINT_QR_MODULE_DOTS);
+	check_qr("hello, world", 205, PRINT_QR_MODULE_DOTS);
 	struct kio_error err;
 	struct print_doc *doc = print_doc_new();
 	g_assert_cmpint(print_doc_qr(doc, receipt_qr_text, &err), ==, 0);

@@ -79,6 +79,33 @@ static void check_at_point(void *user, const char *point)
 		g_error("at %s: %s", point, err.msg);
 }
 
+static int64_t pragma_int(struct ledger *l, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	g_assert_cmpint(sqlite3_prepare_v2(ledger_db(l), sql, -1, &st, NULL), ==, SQLITE_OK);
+	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The open connection: WAL and synchronous=FULL (docs/ledger.md: a committed money record
+ * survives a power cut), and a page cache bounded to LEDGER_CACHE_KIB, not SQLite's default
+ * (a long run's RSS grew with it: issue 14). */
+static void test_connection_settings(void)
+{
+	struct lfix f;
+	lfix_new(&f, "kiosk-ledger-tx", NOW);
+	g_assert_cmpint(pragma_int(f.l, "PRAGMA synchronous"), ==, 2);
+	g_assert_cmpint(pragma_int(f.l, "PRAGMA cache_size"), ==, -LEDGER_CACHE_KIB);
+	sqlite3_stmt *st = NULL;
+	g_assert_cmpint(sqlite3_prepare_v2(ledger_db(f.l), "PRAGMA journal_mode", -1, &st, NULL), ==, SQLITE_OK);
+	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+	g_assert_cmpstr((const char *)sqlite3_column_text(st, 0), ==, "wal");
+	sqlite3_finalize(st);
+	lfix_free(&f);
+}
+
 static void test_topup_journey(void)
 {
 	struct lfix f;
@@ -1121,6 +1148,7 @@ static void test_sigkill_random_moments(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/ledger-tx/connection-settings", test_connection_settings);
 	g_test_add_func("/ledger-tx/topup-journey", test_topup_journey);
 	g_test_add_func("/ledger-tx/credit-without-tx-is-suspense", test_credit_without_tx_is_suspense);
 	g_test_add_func("/ledger-tx/credit-and-booking-commit-together", test_credit_and_booking_commit_together);

@@ -301,13 +301,27 @@ static void raster_row(struct sim_escpos *s)
 		uint8_t *row = paper_add(s, 1);
 		if (!row)
 			return;
-		for (int i = 0; i < s->r_bytes * 8; i++) {
-			if (!(s->rowbuf[i / 8] & (0x80u >> (i % 8))))
+		/* A receipt is mostly white paper: a byte without ink is skipped whole, and a
+		 * byte-aligned row at single width is one OR per byte. Dot by dot this loop was the
+		 * headless top-up's largest cost (issue 14: 12% of its CPU). */
+		bool bytewise = s->r_sx == 1 && off % 8 == 0;
+		for (int j = 0; j < s->r_bytes; j++) {
+			uint8_t ink = s->rowbuf[j];
+			if (!ink)
 				continue;
-			for (int d = 0; d < s->r_sx; d++) {
-				int x = off + i * s->r_sx + d;
-				if (x < s->cur.width) /* excess beyond the print area is not printed */
-					row[x / 8] |= (uint8_t)(0x80u >> (x % 8));
+			int x0 = off + j * 8 * s->r_sx;
+			if (bytewise && x0 + 8 <= s->cur.width) {
+				row[x0 / 8] |= ink;
+				continue;
+			}
+			for (int i = j * 8; i < j * 8 + 8; i++) {
+				if (!(ink & (0x80u >> (i % 8))))
+					continue;
+				for (int d = 0; d < s->r_sx; d++) {
+					int x = off + i * s->r_sx + d;
+					if (x < s->cur.width) /* excess beyond the print area is not printed */
+						row[x / 8] |= (uint8_t)(0x80u >> (x % 8));
+				}
 			}
 		}
 	}
