@@ -755,7 +755,11 @@ static int port_push_tap(void *kiosk, int x, int y, struct kio_error *err)
 	ev.tfinger.pressure = 1.0f;
 	if (SDL_PushEvent(&ev) < 0)
 		return kio_fail(err, KIO_ERR_IO, "cannot queue a touch: %s", SDL_GetError());
+	/* SDL's renderer maps a queued finger to its viewport in place (display.h): the release
+	 * starts again from the touch screen's coordinates, not the press's mapped ones. */
 	ev.type = SDL_FINGERUP;
+	ev.tfinger.x = fx;
+	ev.tfinger.y = fy;
 	ev.tfinger.pressure = 0.0f;
 	if (SDL_PushEvent(&ev) < 0)
 		return kio_fail(err, KIO_ERR_IO, "cannot queue a touch: %s", SDL_GetError());
