@@ -1491,6 +1491,7 @@ int app_run(const struct app_options *opts)
 		LOG_ERR("%s", err.msg);
 		goto out_text;
 	}
+	ui_display_set_scale(app->display, app->cfg.display_scale_pct); /* [display] scale */
 	/* After the display: a kiosk that cannot show itself leaves no folder behind. */
 	if (make_dir(app->cfg.out_dir, &err) != 0) {
 		LOG_ERR("output folder: %s", err.msg);
