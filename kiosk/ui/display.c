@@ -265,7 +265,31 @@ static void fill_rects(SDL_Renderer *r, const SDL_Rect *rects, int n, uint32_t r
 	SDL_SetRenderDrawColor(r, c.r, c.g, c.b, c.a);
 	if (c.a == 0xFF)
 		SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_NONE);
-	SDL_RenderFillRects(r, rects, n);
+	float sx = 1, sy = 1;
+	SDL_RenderGetScale(r, &sx, &sy);
+	if (sx == 1 && sy == 1) {
+		SDL_RenderFillRects(r, rects, n);
+	} else {
+		/*
+		 * A scaled page (ui_display_fit): SDL's software renderer truncates each rectangle's
+		 * scaled position and size apart, so rectangles that touch on the page (a rounded
+		 * button's spans) left a row of the background between them on the output, a pale
+		 * line across every button at 2/3. Each edge goes to the output pixel it rounds to
+		 * instead, given as a float a quarter pixel inside it so truncation lands on it.
+		 */
+		enum { BATCH = 2 * CORNER_RADIUS + 1 };
+		SDL_FRect f[BATCH];
+		for (int i = 0; i < n;) {
+			int k = 0;
+			for (; k < BATCH && i < n; k++, i++) {
+				long x0 = lround(rects[i].x * (double)sx), x1 = lround((rects[i].x + rects[i].w) * (double)sx);
+				long y0 = lround(rects[i].y * (double)sy), y1 = lround((rects[i].y + rects[i].h) * (double)sy);
+				f[k] = (SDL_FRect){(float)((x0 + 0.25) / sx), (float)((y0 + 0.25) / sy),
+						   (float)((x1 - x0 + 0.25) / sx), (float)((y1 - y0 + 0.25) / sy)};
+			}
+			SDL_RenderFillRectsF(r, f, k);
+		}
+	}
 	if (c.a == 0xFF)
 		SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
 }

@@ -240,6 +240,26 @@ def check_shows(got, page, box, what):
     return d
 
 
+def check_seams(got, page, box, scale):
+    """A scaled button is one piece: no row of the page's background runs across it between
+    rows of the button's colour (its rounded corners are drawn as spans, which SDL's scaling
+    once pulled apart: a pale line across every button at 2/3)."""
+    bx, by = button_centre(page)
+    x = box[0] + round(bx * scale)
+    green = got.getpixel((OUT_W // 2, box[1] + 2))  # the header's colour, the button's too
+    bg = got.getpixel((0, 0))  # the letterbox band: the page's background
+    top = (box[1] + box[3]) // 2  # the lower half of the page: the button, not the header
+    column = [got.getpixel((x, y)) for y in range(top, box[3])]
+    painted = [i for i, c in enumerate(column) if c == green]
+    if len(painted) < 20:
+        fail(f"no button colour {green} on the column x {x} of the output")
+    first, last = painted[0], painted[-1]
+    seams = [top + i for i in range(first, last) if column[i] == bg]
+    if seams:
+        fail(f"seams across the scaled English button at x {x}: background rows {seams}")
+    print(f"seams: none across the scaled English button (rows {top + first}..{top + last} at x {x})")
+
+
 def button_centre(page):
     """The centre of the English button on the attract page: the bounding box of the header's
     colour in the page's lower left quarter (the button is drawn in it, nothing else is)."""
@@ -310,6 +330,7 @@ def main():
             fail(f"the comparison cannot tell attract from home ({d_home:.2f})")
         print(f"fit: {PAGE_W}x{PAGE_H} page at {scale:.3f} in {box} of {OUT_W}x{OUT_H}: difference {d:.2f} "
               f"from the kiosk's own (home: {d_home:.2f})")
+        check_seams(first, attract, box, scale)
 
         # 2. No cursor over the kiosk.
         xdotool(x, "mousemove", str(OUT_W // 2), str(OUT_H // 3))
