@@ -14,11 +14,15 @@ cage's Xwayland, as the unit has it. Checks, in order:
      1920x1080 kiosk on the 1280x720 output (-r -r) is whole, scaled by 2/3 (it was drawn
      1:1 and cut); a 1080x1920 one there is whole at 0.375, pillarboxed, and a scenario's taps
      (fingers, through the compositor's output) hit attract.en and home.topup on it.
-  4. A top-up killed with SIGKILL while the customer pays (a 50 AED note credited): the kiosk
+  4. systemctl stop, as systemd does it: the unit's ExecStop (data/kiosk.service.in, with
+     MAINPID = cage), then SIGTERM to every process left in the unit: the kiosk stops in
+     order (STOPPING=1, the ledger closed: no -wal file left), not killed by the X
+     connection's loss when Xwayland goes first.
+  5. A top-up killed with SIGKILL while the customer pays (a 50 AED note credited): the kiosk
      started again in cage recovers it (completed, marked recovered, 5000 fils), and the
      ledger's chain verifies.
 Debian's python3 (PIL from python3-pil). Skip (77) without root, runuser, cage, Xwayland or grim.
-usage: check-compositor.py KIOSK WORKDIR"""
+usage: check-compositor.py KIOSK WORKDIR UNIT_IN"""
 import glob
 import os
 import pwd
@@ -300,12 +304,52 @@ def check_fit(kiosk, work):
             fail(f"{name}: the bands beside the page are not one colour ({len(colours)}): {shot}")
 
 
+def unit_exec_stop(unit_in):
+    """The unit's ExecStop= commands, as systemd would run them (one line each)."""
+    out = []
+    with open(unit_in) as f:
+        for line in f:
+            if line.startswith("ExecStop="):
+                out.append(line[len("ExecStop="):].strip().lstrip("-@:+!"))  # systemd's prefixes
+    return out
+
+
+def check_stop(kiosk, work, config, unit_in):
+    """systemctl stop: ExecStop, then SIGTERM to the whole unit at once (KillMode=control-group)."""
+    db = os.path.join(work, "stop.db")
+    cage = Cage(work, [kiosk, "--simulate", "--config", config, "--db", db, "--out", os.path.join(work, "out")], "stop")
+    stops = unit_exec_stop(unit_in)
+    try:
+        cage.wait_for("READY=1", TIMEOUT)
+        cage.messages(1)
+        main_pid = children(cage.proc.pid)[0]  # runuser's child: cage, the unit's main process
+        for cmd in stops:
+            # systemd runs it as the unit's user with $MAINPID; the notify socket stays open.
+            r = subprocess.run(["runuser", "-u", USER, "--", "env", f"MAINPID={main_pid}", "PATH=/usr/bin:/bin",
+                                "sh", "-c", f"exec {cmd}"], capture_output=True, text=True, timeout=25)
+            if r.returncode != 0:
+                fail(f"ExecStop={cmd}: exit {r.returncode}: {r.stderr}")
+        os.killpg(cage.proc.pid, signal.SIGTERM)
+        try:
+            cage.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            fail(f"the unit's processes did not end within TimeoutStopSec after SIGTERM: {cage.log()}")
+        said = cage.messages(1)
+    finally:
+        cage.stop()
+    log = cage.log()
+    if "STOPPING=1" not in said or "XIO" in log or os.path.exists(db + "-wal"):
+        fail(f"the kiosk did not stop in order (STOPPING=1 {'sent' if 'STOPPING=1' in said else 'not sent'}, "
+             f"-wal {'left' if os.path.exists(db + '-wal') else 'gone'}): {log}")
+    print(f"systemctl stop ({len(stops)} ExecStop, then SIGTERM to all): STOPPING=1, ledger closed, no X error")
+
+
 class KioskUser:
     uid = gid = 0
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 4:
         print(__doc__)
         return 2
     kiosk = os.path.realpath(sys.argv[1])
@@ -343,6 +387,7 @@ def main():
         write(config, "[ui]\nwidth = 1080\nheight = 1920\n")
         check_attract(kiosk, work, config)
         check_fit(kiosk, work)
+        check_stop(kiosk, work, config, os.path.realpath(sys.argv[3]))
         check_kill_recover(kiosk, work, config)
     finally:
         for p, mode in reversed(opened):
