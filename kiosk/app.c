@@ -755,7 +755,11 @@ static int port_push_tap(void *kiosk, int x, int y, struct kio_error *err)
 	ev.tfinger.pressure = 1.0f;
 	if (SDL_PushEvent(&ev) < 0)
 		return kio_fail(err, KIO_ERR_IO, "cannot queue a touch: %s", SDL_GetError());
+	/* SDL's renderer maps a queued finger to its viewport in place (display.h): the release
+	 * starts again from the touch screen's coordinates, not the press's mapped ones. */
 	ev.type = SDL_FINGERUP;
+	ev.tfinger.x = fx;
+	ev.tfinger.y = fy;
 	ev.tfinger.pressure = 0.0f;
 	if (SDL_PushEvent(&ev) < 0)
 		return kio_fail(err, KIO_ERR_IO, "cannot queue a touch: %s", SDL_GetError());
@@ -1487,6 +1491,7 @@ int app_run(const struct app_options *opts)
 		LOG_ERR("%s", err.msg);
 		goto out_text;
 	}
+	ui_display_set_scale(app->display, app->cfg.display_scale_pct); /* [display] scale */
 	/* After the display: a kiosk that cannot show itself leaves no folder behind. */
 	if (make_dir(app->cfg.out_dir, &err) != 0) {
 		LOG_ERR("output folder: %s", err.msg);

@@ -65,6 +65,10 @@ packages=(
 	# test and bench: an X server without a screen, so the no-gl test (tests/scenario) checks
 	# a windowed kiosk loads no OpenGL, and bench/appliance.sh times the window's first frame
 	xvfb
+	# test-only: xdotool types the key combinations and clicks the mouse at the kiosk full
+	# screen on Xvfb (XTEST), and finds its window, for the lock-down test
+	# (tests/appliance/check-lockdown.py: no key closes or leaves it, the page fits the output)
+	xdotool
 )
 
 missing=()

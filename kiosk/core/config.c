@@ -14,7 +14,7 @@
 #include "kiosk-config.h"
 
 enum key_type { KEY_INT, KEY_INT64, KEY_STRING, KEY_CHOICE, KEY_USB_ID, KEY_HEX64, KEY_AED, KEY_PREFIXES, KEY_URL,
-		KEY_PATH };
+		KEY_PATH, KEY_SCALE };
 
 /* KEY_AED: whole dirhams in the file, fils in memory (money is integer fils everywhere). */
 #define FILS_PER_AED 100
@@ -51,6 +51,10 @@ static const struct key_desc keys[] = {
 	 "Seconds without a touch before a customer screen returns to attract"},
 	{"ui", "digits", KEY_CHOICE, OFF(digits), 0, 0, 0, digit_choices,
 	 "Digits for numbers and amounts: western (UAE receipts) or eastern (Arabic-Indic)"},
+	/* [display] scale: "fit", or output pixels per page pixel with at most two decimals,
+	 * kept in per cent (min and max); a factor the output cannot hold is fitted (display.h). */
+	{"display", "scale", KEY_SCALE, OFF(display_scale_pct), 0, 25, 400, NULL,
+	 "Page pixels to output pixels: fit (the largest that fits, aspect kept), or a factor 0.25 to 4"},
 	{"paths", "data_dir", KEY_STRING, OFF(data_dir), SZ(data_dir), 0, 0, NULL,
 	 "Folder holding assets/ (the catalogues are compiled: README, Catalogues)"},
 	{"paths", "db", KEY_STRING, OFF(db_path), SZ(db_path), 0, 0, NULL, "SQLite database file"},
@@ -234,6 +238,30 @@ size_t core_config_prefixes(const struct core_config *cfg, char out[CONFIG_PREFI
 	return split_prefixes(cfg->topup_prefixes, out, &n, why, sizeof(why)) ? n : 0;
 }
 
+/* A factor as digits with at most two decimals ("1", "1.5", "0.75"), in per cent; no sign,
+ * exponent or spaces (strtod would take them, and a locale's decimal comma). */
+static bool parse_scale(const char *value, int *pct)
+{
+	size_t whole = strspn(value, "0123456789");
+	if (whole == 0 || whole > 3)
+		return false;
+	int v = 0;
+	for (size_t i = 0; i < whole; i++)
+		v = v * 10 + (value[i] - '0');
+	v *= 100;
+	const char *p = value + whole;
+	if (*p == '.') {
+		size_t frac = strspn(p + 1, "0123456789");
+		if (frac == 0 || frac > 2 || p[1 + frac] != '\0')
+			return false;
+		v += (p[1] - '0') * 10 + (frac == 2 ? p[2] - '0' : 0);
+	} else if (*p != '\0') {
+		return false;
+	}
+	*pct = v;
+	return true;
+}
+
 static int set_key(const struct key_desc *k, struct core_config *cfg, const char *value,
 		   struct kio_error *err)
 {
@@ -310,6 +338,17 @@ static int set_key(const struct key_desc *k, struct core_config *cfg, const char
 		}
 		return kio_fail(err, KIO_ERR_INVALID, "%s.%s = '%s': not one of the allowed values", k->section,
 				k->name, value);
+	}
+	if (k->type == KEY_SCALE) {
+		int pct = 0;
+		if (strcmp(value, "fit") != 0 && !parse_scale(value, &pct))
+			return kio_fail(err, KIO_ERR_INVALID, "%s.%s = '%s': not fit or a factor like 1, 1.5 or 0.75",
+					k->section, k->name, value);
+		if (strcmp(value, "fit") != 0 && (pct < k->min || pct > k->max))
+			return kio_fail(err, KIO_ERR_INVALID, "%s.%s = %s: must be fit or between 0.25 and 4", k->section,
+					k->name, value);
+		*(int *)field = pct;
+		return 0;
 	}
 	char *end = NULL;
 	errno = 0;
@@ -527,6 +566,14 @@ void core_config_dump(const struct core_config *cfg, FILE *out)
 		case KEY_PREFIXES:
 		case KEY_USB_ID: dump_string(out, k->name, field); break;
 		case KEY_CHOICE: fprintf(out, "%s = %s\n", k->name, k->choices[*(const int *)field]); break;
+		case KEY_SCALE: {
+			int pct = *(const int *)field;
+			if (pct == 0)
+				fprintf(out, "%s = fit\n", k->name);
+			else
+				fprintf(out, "%s = %d.%02d\n", k->name, pct / 100, pct % 100);
+			break;
+		}
 		case KEY_HEX64:
 			fprintf(out, "%s = %016llx\n", k->name, (unsigned long long)*(const uint64_t *)field);
 			break;

@@ -16,7 +16,7 @@
 
 enum config_digits { CONFIG_DIGITS_WESTERN, CONFIG_DIGITS_EASTERN };
 
-enum { CORE_CONFIG_KEYS = 39 }; /* the keys in config.c's table */
+enum { CORE_CONFIG_KEYS = 40 }; /* the keys in config.c's table */
 
 /*
  * The screen sizes the layouts are proven at (README, Configuration): each side
@@ -33,6 +33,8 @@ struct core_config {
 	int width, height;         /* logical screen size in pixels */
 	int inactivity_timeout_s;  /* idle customer screens return to attract */
 	enum config_digits digits; /* digits used when formatting numbers */
+	/* [display] */
+	int display_scale_pct;     /* 0: fit the page to the output; else output px per 100 page px */
 	/* [paths] */
 	char data_dir[512];        /* assets/ live here */
 	char db_path[512];

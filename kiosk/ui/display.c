@@ -29,6 +29,8 @@ struct ui_display {
 	SDL_Texture *target; /* screenshots render here at the logical size */
 	struct text_engine *text;
 	int width, height;
+	int scale_pct; /* [display] scale: 0 fits the page to the output, else output px per 100 page px */
+	struct ui_fit fit; /* where the page is on the output now (ui_display_fit) */
 	bool shown; /* a screen someone sees: not --headless */
 	/*
 	 * What the screen shows (invariant D1): one signature per widget of the last page
@@ -65,6 +67,54 @@ void ui_display_window_fit(int width, int height, int usable_w, int usable_h, in
 	} else if (height > room_h) {
 		*win_h = (int)room_h, *win_w = (int)((int64_t)width * room_h / height);
 	}
+}
+
+void ui_display_fit(int out_w, int out_h, int width, int height, int scale_pct, struct ui_fit *fit)
+{
+	*fit = (struct ui_fit){1.0, 0, 0, width, height};
+	if (out_w <= 0 || out_h <= 0 || width <= 0 || height <= 0)
+		return;
+	/* The tighter direction decides (aspect kept); the rest of the output is a border. */
+	double s = (double)out_w / width;
+	if ((double)out_h / height < s)
+		s = (double)out_h / height;
+	if (scale_pct > 0 && scale_pct / 100.0 < s)
+		s = scale_pct / 100.0;
+	int w = (int)lround(width * s), h = (int)lround(height * s);
+	if (w > out_w)
+		w = out_w;
+	if (h > out_h)
+		h = out_h;
+	*fit = (struct ui_fit){s, (out_w - w) / 2, (out_h - h) / 2, w, h};
+}
+
+/*
+ * Puts the page where ui_display_fit says on the window's output, now. SDL's logical size
+ * stays set (its event watch then maps mouse buttons to page coordinates through the scale
+ * and viewport set here, and fingers to the viewport) but its own fit is overridden: it knows
+ * no [display] scale. SDL redoes its fit when the window's size changes, so this runs again
+ * then (ui_display_invalidate) and after a screenshot's render target.
+ */
+static void apply_fit(struct ui_display *d)
+{
+	int out_w = d->width, out_h = d->height;
+	if (SDL_GetRendererOutputSize(d->renderer, &out_w, &out_h) != 0)
+		LOG_WARN("display: output size unknown (%s): the page drawn 1:1", SDL_GetError());
+	struct ui_fit f;
+	ui_display_fit(out_w, out_h, d->width, d->height, d->scale_pct, &f);
+	/* The viewport is given in scaled units: SDL multiplies it by the scale. */
+	SDL_Rect vp = {(int)lround(f.x / f.scale), (int)lround(f.y / f.scale), d->width, d->height};
+	if (SDL_RenderSetLogicalSize(d->renderer, d->width, d->height) != 0 ||
+	    SDL_RenderSetScale(d->renderer, (float)f.scale, (float)f.scale) != 0 ||
+	    SDL_RenderSetViewport(d->renderer, &vp) != 0)
+		LOG_ERR("display: cannot place the page on the output: %s", SDL_GetError());
+	if (memcmp(&f, &d->fit, sizeof(f)) != 0 && d->scale_pct > 0 && f.scale < d->scale_pct / 100.0)
+		LOG_WARN("display: [display] scale %d.%02d does not fit a %dx%d page on the %dx%d output: %.3f",
+			 d->scale_pct / 100, d->scale_pct % 100, d->width, d->height, out_w, out_h, f.scale);
+	if (memcmp(&f, &d->fit, sizeof(f)) != 0)
+		LOG_INFO("display: %dx%d page at %.3fx on a %dx%d output, at (%d, %d)", d->width, d->height, f.scale,
+			 out_w, out_h, f.x, f.y);
+	d->fit = f;
 }
 
 int ui_display_open(enum ui_display_mode mode, int width, int height, struct text_engine *text,
@@ -132,6 +182,17 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 	int win_w = width, win_h = height;
 	Uint32 flags = SDL_WINDOW_ALLOW_HIGHDPI;
 	if (mode == UI_MODE_FULLSCREEN) {
+		/*
+		 * The window is the output's size from the start, whatever the page's: SDL sized
+		 * it to the page and left "full screen" to a window manager. With none (an X server
+		 * alone), a 1920x1080 page on a 1280x1024 output stayed a 1920x1080 window, cut at
+		 * the output's edge. apply_fit puts the page in it.
+		 */
+		SDL_DisplayMode desk;
+		if (SDL_GetDesktopDisplayMode(0, &desk) == 0 && desk.w > 0 && desk.h > 0)
+			win_w = desk.w, win_h = desk.h;
+		else /* Xwayland may not know its output yet: cage sizes the window when it maps it */
+			LOG_INFO("display: the output's size is not known yet: a %dx%d window until it is", width, height);
 		flags |= SDL_WINDOW_FULLSCREEN_DESKTOP;
 	} else if (mode == UI_MODE_WINDOWED) {
 		/* Fit the kiosk screen, portrait or landscape, on a developer's monitor. */
@@ -143,8 +204,8 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 		flags |= SDL_WINDOW_HIDDEN;
 	}
 	int rc = 0;
-	d->window = SDL_CreateWindow("e-Dirham kiosk", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, win_w,
-				     win_h, flags);
+	int pos = mode == UI_MODE_FULLSCREEN ? 0 : (int)SDL_WINDOWPOS_CENTERED;
+	d->window = SDL_CreateWindow("e-Dirham kiosk", pos, pos, win_w, win_h, flags);
 	if (!d->window) {
 		rc = kio_fail(err, KIO_ERR_NO_DEVICE, "display: window: %s", SDL_GetError());
 		goto out_close;
@@ -154,7 +215,7 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 		rc = kio_fail(err, KIO_ERR_NO_DEVICE, "display: renderer: %s", SDL_GetError());
 		goto out_close;
 	}
-	SDL_RenderSetLogicalSize(d->renderer, width, height);
+	apply_fit(d);
 	SDL_SetRenderDrawBlendMode(d->renderer, SDL_BLENDMODE_BLEND);
 	SDL_RendererInfo info;
 	if (SDL_GetRendererInfo(d->renderer, &info) == 0)
@@ -204,7 +265,31 @@ static void fill_rects(SDL_Renderer *r, const SDL_Rect *rects, int n, uint32_t r
 	SDL_SetRenderDrawColor(r, c.r, c.g, c.b, c.a);
 	if (c.a == 0xFF)
 		SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_NONE);
-	SDL_RenderFillRects(r, rects, n);
+	float sx = 1, sy = 1;
+	SDL_RenderGetScale(r, &sx, &sy);
+	if (sx == 1 && sy == 1) {
+		SDL_RenderFillRects(r, rects, n);
+	} else {
+		/*
+		 * A scaled page (ui_display_fit): SDL's software renderer truncates each rectangle's
+		 * scaled position and size apart, so rectangles that touch on the page (a rounded
+		 * button's spans) left a row of the background between them on the output, a pale
+		 * line across every button at 2/3. Each edge goes to the output pixel it rounds to
+		 * instead, given as a float a quarter pixel inside it so truncation lands on it.
+		 */
+		enum { BATCH = 2 * CORNER_RADIUS + 1 };
+		SDL_FRect f[BATCH];
+		for (int i = 0; i < n;) {
+			int k = 0;
+			for (; k < BATCH && i < n; k++, i++) {
+				long x0 = lround(rects[i].x * (double)sx), x1 = lround((rects[i].x + rects[i].w) * (double)sx);
+				long y0 = lround(rects[i].y * (double)sy), y1 = lround((rects[i].y + rects[i].h) * (double)sy);
+				f[k] = (SDL_FRect){(float)((x0 + 0.25) / sx), (float)((y0 + 0.25) / sy),
+						   (float)((x1 - x0 + 0.25) / sx), (float)((y1 - y0 + 0.25) / sy)};
+			}
+			SDL_RenderFillRectsF(r, f, k);
+		}
+	}
 	if (c.a == 0xFF)
 		SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
 }
@@ -477,7 +562,18 @@ static void check_partial(struct ui_display *d, const struct ui_page *page)
 	free(whole);
 }
 
-void ui_display_invalidate(struct ui_display *d) { d->shown_valid = false; }
+void ui_display_invalidate(struct ui_display *d)
+{
+	d->shown_valid = false;
+	apply_fit(d); /* the window may have a new size: SDL has redone its own fit */
+}
+
+void ui_display_set_scale(struct ui_display *d, int scale_pct)
+{
+	d->scale_pct = scale_pct;
+	d->fit = (struct ui_fit){0}; /* say where the page goes with it, even where it is unchanged */
+	ui_display_invalidate(d);
+}
 
 const struct ui_display_stats *ui_display_stats(const struct ui_display *d) { return &d->stats; }
 
@@ -554,23 +650,27 @@ int ui_display_screenshot(struct ui_display *d, const struct ui_page *page, cons
 	if (SDL_RenderReadPixels(d->renderer, NULL, SDL_PIXELFORMAT_RGBA32, pixels, (int)stride) != 0)
 		rc = kio_fail(err, KIO_ERR_IO, "screenshot: %s", SDL_GetError());
 	SDL_SetRenderTarget(d->renderer, NULL);
-	SDL_RenderSetLogicalSize(d->renderer, d->width, d->height);
+	apply_fit(d);
 	if (rc == 0)
 		rc = core_png_write_rgba(path, d->width, d->height, (int)stride, pixels, err);
 	free(pixels);
 	return rc;
 }
 
+/*
+ * SDL's renderer has already mapped a finger to its viewport (its event watch, run as the
+ * event is queued: 0..1 across the page, a touch on the border clamped to the page's edge),
+ * so the page's size is all that is left. Mapping it through the window again, as this did,
+ * put every tap on a letterboxed page off by the border's width.
+ */
 void ui_display_finger_to_logical(struct ui_display *d, float fx, float fy, int *x, int *y)
 {
-	int ww, wh;
-	SDL_GetWindowSize(d->window, &ww, &wh);
-	float lx, ly;
-	SDL_RenderWindowToLogical(d->renderer, (int)(fx * (float)ww), (int)(fy * (float)wh), &lx, &ly);
-	*x = (int)lx;
-	*y = (int)ly;
+	int lx = (int)(fx * (float)d->width), ly = (int)(fy * (float)d->height);
+	*x = lx < 0 ? 0 : lx >= d->width ? d->width - 1 : lx;
+	*y = ly < 0 ? 0 : ly >= d->height ? d->height - 1 : ly;
 }
 
+/* The inverse of SDL's watch: a finger as the touch screen reports it, across the window. */
 void ui_display_logical_to_finger(struct ui_display *d, int x, int y, float *fx, float *fy)
 {
 	int ww, wh, wx, wy;

@@ -53,6 +53,21 @@ int ui_display_screenshot(struct ui_display *display, const struct ui_page *page
  */
 void ui_display_window_fit(int width, int height, int usable_w, int usable_h, int *win_w, int *win_h);
 
-/* Window pixel coordinates of a finger (normalised 0..1) to logical coordinates, and back. */
+/*
+ * Where a width x height page goes on an out_w x out_h output: scaled by the same factor both
+ * ways (aspect kept) to the largest that fits, or by scale_pct / 100 when that is given (> 0)
+ * and fits, and centred; the rest of the output is a border. The page is always whole on the
+ * output: a scale that would not fit is the fitting one.
+ */
+struct ui_fit {
+	double scale; /* output px per page px */
+	int x, y, w, h; /* the page's rectangle on the output, in output px */
+};
+void ui_display_fit(int out_w, int out_h, int width, int height, int scale_pct, struct ui_fit *fit);
+/* [display] scale (kiosk/core/config.h): 0 fits, else per cent; the next present is whole. */
+void ui_display_set_scale(struct ui_display *display, int scale_pct);
+
+/* A finger (normalised 0..1 as SDL's renderer delivers it, across the page) to page
+ * coordinates; and a page point to a finger as a touch screen reports it (across the window). */
 void ui_display_finger_to_logical(struct ui_display *display, float fx, float fy, int *x, int *y);
 void ui_display_logical_to_finger(struct ui_display *display, int x, int y, float *fx, float *fy);

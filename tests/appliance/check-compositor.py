@@ -10,11 +10,19 @@ cage's Xwayland, as the unit has it. Checks, in order:
      a stopped kiosk (SIGSTOP) sends none, so systemd's watchdog would restart it.
   2. grim's screenshot through the compositor shows the attract screen: it matches the kiosk's
      own headless screenshot of attract (scaled to the output) and does not match home's.
-  3. A top-up killed with SIGKILL while the customer pays (a 50 AED note credited): the kiosk
+  3. The page fitted to an output of another shape (kiosk/ui/display.h, ui_display_fit): a
+     1920x1080 kiosk on the 1280x720 output (-r -r) is whole, scaled by 2/3 (it was drawn
+     1:1 and cut); a 1080x1920 one there is whole at 0.375, pillarboxed, and a scenario's taps
+     (fingers, through the compositor's output) hit attract.en and home.topup on it.
+  4. systemctl stop, as systemd does it: the unit's ExecStop (data/kiosk.service.in, with
+     MAINPID = cage), then SIGTERM to every process left in the unit: the kiosk stops in
+     order (STOPPING=1, the ledger closed: no -wal file left), not killed by the X
+     connection's loss when Xwayland goes first.
+  5. A top-up killed with SIGKILL while the customer pays (a 50 AED note credited): the kiosk
      started again in cage recovers it (completed, marked recovered, 5000 fils), and the
      ledger's chain verifies.
 Debian's python3 (PIL from python3-pil). Skip (77) without root, runuser, cage, Xwayland or grim.
-usage: check-compositor.py KIOSK WORKDIR"""
+usage: check-compositor.py KIOSK WORKDIR UNIT_IN"""
 import glob
 import os
 import pwd
@@ -48,7 +56,7 @@ def fail(why):
 class Cage:
     """cage with the kiosk inside, as USER; the test reads the kiosk's sd_notify messages."""
 
-    def __init__(self, work, kiosk_args, tag):
+    def __init__(self, work, kiosk_args, tag, rotate="-r"):
         self.work = work
         self.run = os.path.join(work, f"run-{tag}")
         os.mkdir(self.run, 0o700)
@@ -63,7 +71,7 @@ class Cage:
                "SDL_VIDEODRIVER=x11", f"NOTIFY_SOCKET={self.notify_path}",
                f"WATCHDOG_USEC={WATCHDOG_USEC}", "KIOSK_LOG=info"]
         # systemd names the unit's main process, cage, in WATCHDOG_PID: so does this.
-        shell = 'WATCHDOG_PID=$$; export WATCHDOG_PID; exec cage -d -r -- "$@"'
+        shell = 'WATCHDOG_PID=$$; export WATCHDOG_PID; exec cage -d %s -- "$@"' % rotate
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 ["runuser", "-u", USER, "--", "env", "-i", *env, "sh", "-c", shell, "sh", *kiosk_args],
@@ -243,12 +251,105 @@ def check_kill_recover(kiosk, work, config):
     print("SIGKILL while paying: the restarted kiosk completed the top-up by recovery, 5000 fils; chain verifies")
 
 
+def check_fit(kiosk, work):
+    """The page whole on an output of another size or shape, and taps that hit through it."""
+    from PIL import Image
+    # wlroots' headless output turned 180 degrees: 1280 x 720 as unturned. Unturned, cage 0.1.4
+    # scans a window that covers the output out directly (output.c, scan_out_primary_view:
+    # same size, scale and transform), and grim's screencopy of that on the headless backend
+    # reads black or an older frame; turned, cage composites, as it does any shm buffer on a
+    # real screen.
+    out_w, out_h = 1280, 720
+    cases = [("landscape", 1920, 1080, ["expect-screen attract"], "attract"),
+             ("portrait", 1080, 1920, ["tap attract.en", "expect-screen home", "tap home.topup",
+                                        "expect-screen topup-card", "tap nav.back", "expect-screen home"], "home")]
+    for name, w, h, taps, screen in cases:
+        config = os.path.join(work, f"fit-{name}.ini")
+        write(config, f"[ui]\nwidth = {w}\nheight = {h}\n")
+        out = os.path.join(work, f"out-fit-{name}")
+        os.mkdir(out)
+        os.chown(out, KioskUser.uid, KioskUser.gid)
+        script = os.path.join(work, f"fit-{name}.scenario")
+        write(script, "\n".join(taps + ["screenshot shown", "wait 3600", ""]))
+        cage = Cage(work, [kiosk, "--simulate", "--config", config, "--db", os.path.join(work, f"fit-{name}.db"),
+                           "--out", out, "--script", script], f"fit-{name}", rotate="-r -r")
+        shot = os.path.join(work, f"cage-fit-{name}.png")
+        try:
+            end = time.monotonic() + TIMEOUT
+            while not os.path.exists(os.path.join(out, "shown.png")):
+                if time.monotonic() > end or cage.proc.poll() is not None:
+                    fail(f"{name}: the scenario did not reach its screenshot (a tap missed?): {cage.log()}")
+                time.sleep(0.2)
+            time.sleep(1)
+            cage.grim(shot)
+        finally:
+            cage.stop()
+        got = Image.open(shot).convert("RGB")
+        if got.size != (out_w, out_h):
+            fail(f"{name}: the compositor's output is {got.size}, expected {out_w} x {out_h}")
+        s = min(out_w / w, out_h / h)
+        pw, ph = round(w * s), round(h * s)
+        box = ((out_w - pw) // 2, (out_h - ph) // 2, (out_w - pw) // 2 + pw, (out_h - ph) // 2 + ph)
+        ref = Image.open(headless_shot(kiosk, work, f"fit-{name}-{screen}", taps, config)).convert("RGB")
+        # The page's edge may fall a pixel either side of box (SDL rounds its viewport).
+        scaled = ref.resize((pw, ph), Image.BOX)
+        d = min(mean_diff(got.crop((box[0] + dx, box[1], box[2] + dx, box[3])), scaled) for dx in (-1, 0, 1))
+        bands = [got.crop(b) for b in ((0, 0, box[0] - 1, out_h), (box[2] + 1, 0, out_w, out_h)) if b[2] > b[0]]
+        colours = {c for b in bands for _, c in b.getcolors(1 << 20)}
+        print(f"fit {name}: {w}x{h} at {s:.3f} in {box} of the {out_w}x{out_h} output: {d:.2f} from the "
+              f"kiosk's own {screen}; {len(colours)} colour(s) beside it")
+        if d > SAME_MAX:
+            fail(f"{name}: the output does not show the whole {screen} page in {box} ({d:.2f}): {shot}")
+        if len(colours) > 1:
+            fail(f"{name}: the bands beside the page are not one colour ({len(colours)}): {shot}")
+
+
+def unit_exec_stop(unit_in):
+    """The unit's ExecStop= commands, as systemd would run them (one line each)."""
+    out = []
+    with open(unit_in) as f:
+        for line in f:
+            if line.startswith("ExecStop="):
+                out.append(line[len("ExecStop="):].strip().lstrip("-@:+!"))  # systemd's prefixes
+    return out
+
+
+def check_stop(kiosk, work, config, unit_in):
+    """systemctl stop: ExecStop, then SIGTERM to the whole unit at once (KillMode=control-group)."""
+    db = os.path.join(work, "stop.db")
+    cage = Cage(work, [kiosk, "--simulate", "--config", config, "--db", db, "--out", os.path.join(work, "out")], "stop")
+    stops = unit_exec_stop(unit_in)
+    try:
+        cage.wait_for("READY=1", TIMEOUT)
+        cage.messages(1)
+        main_pid = children(cage.proc.pid)[0]  # runuser's child: cage, the unit's main process
+        for cmd in stops:
+            # systemd runs it as the unit's user with $MAINPID; the notify socket stays open.
+            r = subprocess.run(["runuser", "-u", USER, "--", "env", f"MAINPID={main_pid}", "PATH=/usr/bin:/bin",
+                                "sh", "-c", f"exec {cmd}"], capture_output=True, text=True, timeout=25)
+            if r.returncode != 0:
+                fail(f"ExecStop={cmd}: exit {r.returncode}: {r.stderr}")
+        os.killpg(cage.proc.pid, signal.SIGTERM)
+        try:
+            cage.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            fail(f"the unit's processes did not end within TimeoutStopSec after SIGTERM: {cage.log()}")
+        said = cage.messages(1)
+    finally:
+        cage.stop()
+    log = cage.log()
+    if "STOPPING=1" not in said or "XIO" in log or os.path.exists(db + "-wal"):
+        fail(f"the kiosk did not stop in order (STOPPING=1 {'sent' if 'STOPPING=1' in said else 'not sent'}, "
+             f"-wal {'left' if os.path.exists(db + '-wal') else 'gone'}): {log}")
+    print(f"systemctl stop ({len(stops)} ExecStop, then SIGTERM to all): STOPPING=1, ledger closed, no X error")
+
+
 class KioskUser:
     uid = gid = 0
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 4:
         print(__doc__)
         return 2
     kiosk = os.path.realpath(sys.argv[1])
@@ -285,11 +386,13 @@ def main():
         config = os.path.join(work, "portrait.ini")
         write(config, "[ui]\nwidth = 1080\nheight = 1920\n")
         check_attract(kiosk, work, config)
+        check_fit(kiosk, work)
+        check_stop(kiosk, work, config, os.path.realpath(sys.argv[3]))
         check_kill_recover(kiosk, work, config)
     finally:
         for p, mode in reversed(opened):
             os.chmod(p, mode)
-    print("ok: attract through cage and grim; watchdog; SIGKILL mid top-up recovered")
+    print("ok: attract through cage and grim; watchdog; fitted pages and taps; SIGKILL mid top-up recovered")
     return 0
 
 

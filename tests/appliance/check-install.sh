@@ -3,7 +3,7 @@
 # build into a throwaway DESTDIR and checks every file the kiosk and systemd need is there,
 # that the installed kiosk reads its assets from datadir and not from the source tree, that the
 # shipped configuration loads, and that systemd accepts the units (`systemd-analyze verify`,
-# and the security exposure under 3.0: the README's figure); without systemd-analyze that part
+# and the security exposure under 3.0 and equal to the README's figure); without systemd-analyze that part
 # is skipped and said so.
 #   check-install.sh BUILD_DIR KIOSK_SOURCE_DIR
 set -u
@@ -94,5 +94,10 @@ for u in kiosk kiosk-host; do
 	[ -n "$score" ] || fail "systemd-analyze security gave no score for $u.service"
 	echo "$u.service: systemd-analyze security exposure $score"
 	awk -v s="$score" 'BEGIN { exit !(s <= 3.0) }' || fail "$u.service exposure $score is over 3.0"
+	# The README's figure ("Install on a kiosk", Hardening) is this one, not last year's.
+	readme=$(tr '\n' ' ' <"$src/README.md" | grep -o "\*\*[0-9.]*\*\*[^*]\{0,20\}for \`$u\.service\`" |
+		sed 's/^\*\*\([0-9.]*\)\*\*.*/\1/')
+	[ "$readme" = "$score" ] ||
+		fail "README gives ${readme:-no figure} for $u.service, systemd-analyze security $score: update README's Hardening"
 done
 echo "ok: installed layout, configuration, units verified"

@@ -145,7 +145,7 @@ fees)
 	grep -qE "^(Card|Credited to card)${tab}" "$txt" && fail "the fees receipt speaks of a card"
 	grep -qF "DUPLICATE" "$txt" && fail "the first print says DUPLICATE"
 	if command -v zbarimg >/dev/null; then
-		codes=$(zbarimg --raw -q "$png" 2>/dev/null) || fail "zbarimg found no QR code in $png"
+		codes=$(zbarimg --raw -q -Sdisable -Sqrcode.enable "$png" 2>/dev/null) || fail "zbarimg found no QR code in $png"
 		grep -qxF "$code" <<<"$codes" || fail "the voucher's QR is not in $png: $codes"
 		proof=$(grep '^EDK1:' <<<"$codes") || fail "no proof QR in $png"
 		out=$("$kiosk" receipt verify --db "$db" "$proof") || fail "kiosk receipt verify refused $proof"

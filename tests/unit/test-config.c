@@ -284,6 +284,33 @@ static void test_topup_keys(void)
 		     "k.ini:2: topup.no_receipt_seconds = 601: must be between 5 and 600");
 }
 
+/* [display] scale: fit, or a factor with at most two decimals, 0.25 to 4, kept in per cent. */
+static void test_display_scale(void)
+{
+	struct core_config cfg;
+	core_config_defaults(&cfg);
+	g_assert_cmpint(cfg.display_scale_pct, ==, 0);
+	load_ok(&cfg, "[display]\nscale = 1.5\n");
+	g_assert_cmpint(cfg.display_scale_pct, ==, 150);
+	load_ok(&cfg, "[display]\nscale = 0.25\n");
+	g_assert_cmpint(cfg.display_scale_pct, ==, 25);
+	load_ok(&cfg, "[display]\nscale = 2\n");
+	g_assert_cmpint(cfg.display_scale_pct, ==, 200);
+	load_ok(&cfg, "[display]\nscale = 4.00\n");
+	g_assert_cmpint(cfg.display_scale_pct, ==, 400);
+	load_ok(&cfg, "[display]\nscale = fit\n");
+	g_assert_cmpint(cfg.display_scale_pct, ==, 0);
+	expect_error("[display]\nscale = 0.2\n", "k.ini:2: display.scale = 0.2: must be fit or between 0.25 and 4");
+	expect_error("[display]\nscale = 4.01\n", "must be fit or between 0.25 and 4");
+	expect_error("[display]\nscale = 0\n", "must be fit or between 0.25 and 4");
+	const char *bad[] = {"", "1.", ".5", "1.505", "-1", "+1", "1e0", "1,5", "1 5", "1x", "Fit", "1000"};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		char text[64];
+		snprintf(text, sizeof(text), "[display]\nscale = %s\n", bad[i]);
+		expect_error(text, "not fit or a factor like 1, 1.5 or 0.75");
+	}
+}
+
 static void test_ini_entries(void)
 {
 	struct core_ini *ini = NULL;
@@ -340,5 +367,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/host-and-offline", test_host_and_offline);
 	g_test_add_func("/config/ini-entries", test_ini_entries);
 	g_test_add_func("/config/topup-keys", test_topup_keys);
+	g_test_add_func("/config/display-scale", test_display_scale);
 	return g_test_run();
 }

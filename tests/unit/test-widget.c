@@ -504,6 +504,44 @@ static void test_window_fit(void)
 	g_assert_cmpint(h, ==, 1080);
 }
 
+/* The page on the output: whole, aspect kept, centred; [display] scale only where it fits. */
+static void test_display_fit(void)
+{
+	struct ui_fit f;
+	ui_display_fit(1280, 720, 1920, 1080, 0, &f); /* landscape on a smaller output: whole */
+	g_assert_cmpfloat_with_epsilon(f.scale, 2.0 / 3, 1e-9);
+	g_assert_cmpint(f.x, ==, 0);
+	g_assert_cmpint(f.y, ==, 0);
+	g_assert_cmpint(f.w, ==, 1280);
+	g_assert_cmpint(f.h, ==, 720);
+	ui_display_fit(1280, 1024, 1920, 1080, 0, &f); /* letterboxed: bands above and below */
+	g_assert_cmpint(f.w, ==, 1280);
+	g_assert_cmpint(f.h, ==, 720);
+	g_assert_cmpint(f.x, ==, 0);
+	g_assert_cmpint(f.y, ==, 152);
+	ui_display_fit(1280, 720, 1080, 1920, 0, &f); /* portrait on a landscape output: pillarboxed */
+	g_assert_cmpfloat_with_epsilon(f.scale, 0.375, 1e-9);
+	g_assert_cmpint(f.w, ==, 405);
+	g_assert_cmpint(f.h, ==, 720);
+	g_assert_cmpint(f.x, ==, 437);
+	g_assert_cmpint(f.y, ==, 0);
+	ui_display_fit(3840, 2160, 1920, 1080, 0, &f); /* larger output: scaled up */
+	g_assert_cmpfloat_with_epsilon(f.scale, 2.0, 1e-9);
+	g_assert_cmpint(f.w, ==, 3840);
+	ui_display_fit(3840, 2160, 1920, 1080, 100, &f); /* scale = 1: pixel for pixel, centred */
+	g_assert_cmpfloat_with_epsilon(f.scale, 1.0, 1e-9);
+	g_assert_cmpint(f.x, ==, 960);
+	g_assert_cmpint(f.y, ==, 540);
+	g_assert_cmpint(f.w, ==, 1920);
+	g_assert_cmpint(f.h, ==, 1080);
+	ui_display_fit(1280, 720, 1920, 1080, 200, &f); /* a scale that does not fit: fitted */
+	g_assert_cmpfloat_with_epsilon(f.scale, 2.0 / 3, 1e-9);
+	g_assert_cmpint(f.w, ==, 1280);
+	ui_display_fit(0, 0, 1920, 1080, 0, &f); /* output unknown: 1:1 */
+	g_assert_cmpfloat_with_epsilon(f.scale, 1.0, 1e-9);
+	g_assert_cmpint(f.w, ==, 1920);
+}
+
 /* A word wider than its box is cut in two pieces that each fit the width: the extent counts
  * the cut, which the width alone cannot show ("Canc" over "el" passed the page check). */
 static void test_word_cuts(void)
@@ -586,6 +624,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/widget/check/image", test_check_image);
 	g_test_add_func("/widget/grid/flow-screen", test_flow_screen_helpers);
 	g_test_add_func("/widget/window-fit", test_window_fit);
+	g_test_add_func("/widget/display-fit", test_display_fit);
 	g_test_add_func("/widget/rtl-mirror", test_rtl_mirrors_rects);
 	g_test_add_func("/widget/hit", test_hit_topmost_touchable);
 	g_test_add_func("/widget/text", test_text_lookup);
