@@ -48,6 +48,15 @@
  *      redemption the host never made is kept too (nothing to restore; the id is refused from
  *      then on). One naming another kiosk's or transaction's redemption restores nothing and
  *      raises an alarm. A voucher_intent is held as a record only.
+ * H11. A fee_item names its line by the kiosk's catalogue ids (police/police-good-conduct),
+ *      what the customer chose; the host's payments and answers use the host's path
+ *      (police/good-conduct, the catalogue's `host` of that service). Settling an end (H9)
+ *      maps each line through the catalogue the host serves (GET /v1/catalogue, the one
+ *      current document) before it pays a line or compares it with the online answer: the
+ *      host is the catalogue's authority and kiosks take it from here, so the mapping needs no
+ *      record change and holds for records already in the field. A line whose ids the served
+ *      catalogue no longer has keeps them as they are: the payment refuses it (unknown
+ *      service) and the money is owed to the customer with an alarm (H9), never lost.
  */
 #define LOG_MODULE "host-records"
 #include "records.h"
@@ -632,14 +641,23 @@ static int apply_fees_end(struct batch_ctx *b, const struct wire_record *r, cons
 	const char *p[] = {b->kiosk, txs, tx->uuid};
 	PGresult *res;
 	if (hdb_query(b->c,
-		      "SELECT (i.body->>'n')::int, i.body->>'entity', i.body->>'service', coalesce(i.body->>'reference', ''),"
+		      "SELECT (i.body->>'n')::int, m.entity, m.service, coalesce(i.body->>'reference', ''),"
 		      " coalesce(i.body->>'bill', ''), (i.body->>'amount_fils')::bigint, s.body->>'status',"
 		      " coalesce(s.body->>'host_ref', ''), l.status IS NOT NULL, coalesce(l.status, ''),"
-		      " coalesce(l.host_ref, ''), l.entity = i.body->>'entity' AND l.service = i.body->>'service'"
+		      " coalesce(l.host_ref, ''), l.entity = m.entity AND l.service = m.service"
 		      "   AND l.reference IS NOT DISTINCT FROM i.body->>'reference' AND l.bill IS NOT DISTINCT FROM i.body->>'bill'"
 		      "   AND l.amount_fils = (i.body->>'amount_fils')::bigint"
 		      " FROM record i JOIN record s ON s.kiosk_id = i.kiosk_id AND s.tx_rec = i.tx_rec AND s.type = 'fee_result'"
 		      "   AND s.body->'n' = i.body->'n'"
+		      /* H11: the line's catalogue ids to the host's path, by the catalogue it serves. */
+		      " CROSS JOIN LATERAL (SELECT coalesce(("
+		      "     SELECT jsonb_build_array(sv->'host'->>'entity', sv->'host'->>'service')"
+		      "     FROM catalogue c, jsonb_array_elements(c.document->'entities') e,"
+		      "       jsonb_array_elements(e->'services') sv"
+		      "     WHERE c.id = 1 AND e->>'id' = i.body->>'entity' AND sv->>'id' = i.body->>'service'"
+		      "       AND sv->'host'->>'entity' IS NOT NULL AND sv->'host'->>'service' IS NOT NULL LIMIT 1),"
+		      "   jsonb_build_array(i.body->>'entity', i.body->>'service')) AS p) mp"
+		      " CROSS JOIN LATERAL (SELECT mp.p->>0 AS entity, mp.p->>1 AS service) m"
 		      /* Only this kiosk's payment counts: a uuid another kiosk paid under is not its answer. */
 		      " LEFT JOIN (fee_payment_line l JOIN fee_payment p ON p.tx_uuid = l.tx_uuid AND p.kiosk_id = $1)"
 		      "   ON l.tx_uuid = $3::uuid AND l.n = (i.body->>'n')::int"

@@ -511,19 +511,20 @@ static int on_basket(struct fees *f, const struct fees_input *in)
 	case FEES_IN_PAY:
 		if (!f->n_lines)
 			return KIO_ERR_INVALID;
-		if (!f->online) {
-			/* Invariant 8. */
-			for (size_t i = 0; i < f->n_lines; i++)
-				if (f->lines[i].needs_host) {
-					f->notice = "basket.needs-host";
-					return KIO_ERR_INVALID;
-				}
-			if (in->allowance_fils >= 0 && lines_total(f) > in->allowance_fils) {
-				LOG_INFO("basket: %" PRId64 " fils offline, the limits leave %" PRId64, lines_total(f),
-					 in->allowance_fils);
-				f->notice = "basket.offline-limit";
+		/* Invariant 8. */
+		for (size_t i = 0; !f->online && i < f->n_lines; i++)
+			if (f->lines[i].needs_host) {
+				f->notice = "basket.needs-host";
 				return KIO_ERR_INVALID;
 			}
+		/* Online too: the link may be down and not yet seen so, and then the lines settle
+		 * offline; the app's allowance is then 0 when the money it has not acknowledged is
+		 * already past a limit (invariant 8, as the top-up's invariant 11). */
+		if (in->allowance_fils >= 0 && lines_total(f) > in->allowance_fils) {
+			LOG_INFO("basket: %" PRId64 " fils%s, the offline limits leave %" PRId64, lines_total(f),
+				 f->online ? "" : " offline", in->allowance_fils);
+			f->notice = "basket.offline-limit";
+			return KIO_ERR_INVALID;
 		}
 		/* Invariant 1: the paying flow books it (feespay.h). */
 		LOG_INFO("basket: pay %zu line(s), %" PRId64 " fils%s", f->n_lines, lines_total(f),

@@ -94,10 +94,13 @@
  *  6. A bill (entity, service, reference, host item id) is in the basket at most once: an item
  *     already there is shown so and cannot be chosen again, and an answer whose every item is
  *     in the basket says nothing is left to add.
- *  8. Offline, a basket is paid only when none of its lines needs the host and its total is
- *     within what the offline limits leave (FEES_IN_PAY's allowance_fils, the app's
- *     sync_offline_check_basket): else BASKET says why (basket.needs-host, basket.offline-limit)
- *     and nothing opens.
+ *  8. Offline, a basket is paid only when none of its lines needs the host; online or not, only
+ *     when its total is within FEES_IN_PAY's allowance_fils, which the app reads from the
+ *     offline limits (sync_offline_check_basket) at every PAY, by the top-up's rule (topup.h
+ *     invariant 11): offline, what the limits leave; online, no limit (-1) unless the money the
+ *     host has not acknowledged is already past a limit, and 0 then, since a link down but not
+ *     yet seen so settles the lines offline (feespay.h). Else BASKET says why
+ *     (basket.needs-host, basket.offline-limit) and nothing opens.
  *  7. No timers of its own: with nothing booked, the app's ordinary inactivity timeout ends the
  *     session on any of its screens (screen.h, lifecycle 4), and the screens' leave frees the
  *     flow.

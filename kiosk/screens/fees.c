@@ -297,12 +297,14 @@ static void on_fee_answer(struct app *app, const struct sync_fee_result *r)
 }
 
 /*
- * Flow invariant 8: what the offline limits leave for a basket of total_fils paid offline
- * (sync_offline_check_basket: the kiosk-wide money the host has not acknowledged, top-ups,
- * fees lines settled offline and rests credited to cards), -1 when none apply (no host
- * configured); a ledger that cannot say leaves nothing.
+ * Flow invariant 8: what the offline limits leave for a basket of total_fils (the kiosk-wide
+ * money the host has not acknowledged, top-ups, fees lines settled offline and rests credited
+ * to cards), asked at every PAY, online or not, by the top-up's rule (topup.h invariant 11):
+ * -1 when none apply (no host configured, or online with the unacknowledged money within the
+ * limits); 0 when it is already past one (online too: a link down but not yet seen so settles
+ * the lines offline) or the ledger cannot say; offline, what sync_offline_check_basket leaves.
  */
-static int64_t basket_allowance(struct app *app, int64_t total_fils)
+static int64_t basket_allowance(struct app *app, int64_t total_fils, bool online)
 {
 	const struct core_config *cc = app_config(app);
 	struct sync_status st;
@@ -311,6 +313,18 @@ static int64_t basket_allowance(struct app *app, int64_t total_fils)
 		return -1;
 	struct sync_offline_verdict ov;
 	struct kio_error err = {0};
+	if (sync_offline_check_basket(app_sync(app), app_ledger(app), 0, &ov, &err) != 0) {
+		LOG_WARN("offline limits: %s: the basket waits for the host", err.msg);
+		return 0;
+	}
+	if (ov.result != SYNC_OFFLINE_OK) {
+		LOG_INFO("offline limits: %s reached (kiosk %" PRId64 " fils not acknowledged): no basket until the "
+			 "host acknowledges",
+			 sync_offline_result_name(ov.result), ov.unacked.kiosk_fils);
+		return 0;
+	}
+	if (online)
+		return -1;
 	if (sync_offline_check_basket(app_sync(app), app_ledger(app), total_fils, &ov, &err) != 0) {
 		LOG_WARN("offline limits: %s: the basket waits for the host", err.msg);
 		return 0;
@@ -364,7 +378,7 @@ static void on_tap(struct app *app, const char *id)
 	if (in.kind == FEES_IN_PAY && fs) {
 		struct fees_view v;
 		fees_view(fs->flow, &v);
-		in.allowance_fils = basket_allowance(app, v.total_fils);
+		in.allowance_fils = basket_allowance(app, v.total_fils, v.online);
 	}
 	if (in.kind != FEES_IN_COUNT)
 		step(app, &in);

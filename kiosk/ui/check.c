@@ -14,6 +14,19 @@ static bool backdrop(const struct ui_widget *w)
 	return !ui_widget_touchable(w) && !w->text && !w->subtext;
 }
 
+/* Rule 5: the first "{name}" in text (name of [a-z0-9_-]), copied to out; NULL for none. */
+static const char *placeholder(const char *text, char *out, size_t cap)
+{
+	for (const char *open = text ? strchr(text, '{') : NULL; open; open = strchr(open + 1, '{')) {
+		size_t n = strspn(open + 1, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+		if (n > 0 && open[1 + n] == '}') {
+			snprintf(out, cap, "%.*s", (int)(n + 2), open);
+			return out;
+		}
+	}
+	return NULL;
+}
+
 /* "[touch target ]'id' (x,y wxh)" for messages. */
 static const char *describe(const struct ui_widget *w, char *buf, size_t cap)
 {
@@ -54,6 +67,10 @@ int ui_page_check(const struct ui_page *page, struct text_engine *text, struct k
 						page_desc, describe(w, a, sizeof(a)), ext.word_cuts,
 						ext.word_cuts == 1 ? "" : "s", room_w);
 		}
+		char ph[48];
+		if (placeholder(w->text, ph, sizeof(ph)) || placeholder(w->subtext, ph, sizeof(ph)))
+			return kio_fail(err, KIO_ERR_INVALID, "%s: the text of %s shows the placeholder %s unfilled",
+					page_desc, describe(w, a, sizeof(a)), ph);
 		if (ui_widget_touchable(w) && (r->w < UI_TOUCH_MIN_PX || r->h < UI_TOUCH_MIN_PX))
 			return kio_fail(err, KIO_ERR_INVALID, "%s: %s is smaller than %dx%d px", page_desc,
 					describe(w, a, sizeof(a)), UI_TOUCH_MIN_PX, UI_TOUCH_MIN_PX);

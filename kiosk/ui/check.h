@@ -27,7 +27,10 @@ enum { UI_TOUCH_MIN_PX = 80 };
  *   3. a touch target is at least UI_TOUCH_MIN_PX on both sides;
  *   4. it overlaps no widget drawn before it, unless that one is a backdrop (a label or panel
  *      without text: a colour band). So nothing covers a touch target or any text, and no
- *      touch target sits on another.
+ *      touch target sits on another;
+ *   5. its text and subtext hold no template placeholder ("{amount}", "{date}": a brace, then
+ *      [a-z0-9_-]+, then a brace): a message id drawn with app_str where app_fill was owed
+ *      shows the customer the raw template (the voucher page's "worth {amount}").
  * Returns 0, or KIO_ERR_INVALID with err naming the page (its first widget's id prefix, size
  * and direction), the widget(s) and the numbers of the first violation; KIO_ERR_NOMEM if text
  * could not be measured. Borrows both.

@@ -470,8 +470,10 @@ static void test_fees_alarms(void)
 }
 
 /* A real kiosk ledger's baskets (kiosk/ledger/basket.h) exported and uploaded: what the ledger
- * writes is what the host accepts and settles. Lines carry the host's entity and service ids
- * (the catalogue's `host`), which the host pays and compares by. */
+ * writes is what the host accepts and settles. Lines carry the kiosk's catalogue ids, as the
+ * fees screen books them (police/police-fines); the online payment the host's path (the
+ * catalogue's `host`: police/fines), as the app asks it. The host maps the one to the other by
+ * the catalogue it serves (records.c H11): an offline line is paid, a paid one matches. */
 static void credit_note(struct kfix *k, int64_t value_fils)
 {
 	struct kio_error err = {0};
@@ -517,9 +519,9 @@ static void test_real_ledger(void)
 	int64_t alarms0 = hostfix_int(db, "SELECT count(*) FROM alarm");
 
 	/* 1: a police fine, a Salik amount and a fixed fee, paid online; the rest to a voucher. */
-	struct ledger_fee_line one[] = {fee_line("police", "fines", "10012345", "F-2", 40000),
-					fee_line("salik", "topup", "40012345", "", 10000),
-					fee_line("police", "good-conduct", "", "", 22000)};
+	struct ledger_fee_line one[] = {fee_line("police", "police-fines", "10012345", "F-2", 40000),
+					fee_line("rta", "salik-recharge", "40012345", "", 10000),
+					fee_line("police", "police-good-conduct", "", "", 22000)};
 	struct ledger_tx t1;
 	g_assert_cmpint(ledger_basket_open(k.ledger, NOW, "en", one, 3, &t1, &err), ==, 0);
 	credit_note(&k, 50000);
@@ -545,16 +547,22 @@ static void test_real_ledger(void)
 	g_assert_cmpint(ledger_basket_close(k.ledger, t1.id, NOW, LEDGER_REST_VOUCHER, NULL, 30, &e1, &err), ==, 0);
 	g_assert_cmpint(e1.rest_fils, ==, 28000);
 
-	/* 2: the DEWA bill with the host unreachable; the rest to the customer's card. */
-	struct ledger_fee_line two[] = {fee_line("dewa", "bill", "2000123456", "", 24550)};
+	/* 2: the DEWA bill and a police certificate with the host unreachable; the rest to the
+	 * customer's card. */
+	struct ledger_fee_line two[] = {fee_line("dewa", "dewa-bill", "2000123456", "", 24550),
+					fee_line("police", "police-good-conduct", "", "", 22000)};
 	struct ledger_tx t2;
-	g_assert_cmpint(ledger_basket_open(k.ledger, NOW, "ar", two, 1, &t2, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_open(k.ledger, NOW, "ar", two, 2, &t2, &err), ==, 0);
+	credit_note(&k, 20000);
 	credit_note(&k, 20000);
 	credit_note(&k, 5000);
+	credit_note(&k, 5000);
+	credit_note(&k, 1000);
 	g_assert_cmpint(ledger_basket_line_result(k.ledger, t2.id, 1, LEDGER_LINE_OFFLINE, NULL, NOW, &err), ==, 0);
+	g_assert_cmpint(ledger_basket_line_result(k.ledger, t2.id, 2, LEDGER_LINE_OFFLINE, NULL, NOW, &err), ==, 0);
 	struct ledger_basket_end e2;
 	g_assert_cmpint(ledger_basket_close(k.ledger, t2.id, NOW, LEDGER_REST_CARD, CARD_ZERO, 30, &e2, &err), ==, 0);
-	g_assert_cmpint(e2.rest_fils, ==, 450);
+	g_assert_cmpint(e2.rest_fils, ==, 51000 - 24550 - 22000);
 
 	/* 3: cancelled before any money. */
 	struct ledger_tx t3;
@@ -571,8 +579,16 @@ static void test_real_ledger(void)
 	char *q = g_strdup_printf("SELECT value_fils FROM voucher WHERE code = '%s' AND issued_by = 'K-REAL'", e1.voucher);
 	g_assert_cmpint(hostfix_int(db, q), ==, 28000);
 	g_free(q);
-	g_assert_cmpint(hostfix_int(db, "SELECT balance_fils FROM card WHERE card = '" CARD_ZERO "'"), ==, card0 + 450);
+	g_assert_cmpint(hostfix_int(db, "SELECT balance_fils FROM card WHERE card = '" CARD_ZERO "'"), ==, card0 + 4450);
 	hostfix_assert_balances(db);
+	/* Both offline lines settled paid from the records, at the host's path; nothing owed. */
+	q = g_strdup_printf("SELECT count(*) FROM fee_payment_line l JOIN fee_payment p USING (tx_uuid)"
+			    " WHERE l.tx_uuid = '%s' AND p.source = 'records' AND l.status = 'paid'"
+			    " AND (l.n, l.entity, l.service) IN ((1, 'dewa', 'bill'), (2, 'police', 'good-conduct'))",
+			    t2.uuid);
+	g_assert_cmpint(hostfix_int(db, q), ==, 2);
+	g_free(q);
+	g_assert_cmpint(hostfix_int(db, "SELECT count(*) FROM fee_owed WHERE kiosk_id = 'K-REAL'"), ==, 0);
 	/* The offline bill was paid from the records: no longer due. */
 	accounts_fee(db, "dewa", "bill", "2000123456", &r);
 	g_assert_cmpuint(r.status, ==, 200);

@@ -167,6 +167,29 @@ static void test_check_overflow(void)
 	ui_page_clear(&page);
 }
 
+/* Rule 5: a template drawn without its fill (the voucher page's "worth {amount}"), in the text
+ * or a tile's subtext; braces around anything else are text. */
+static void test_check_placeholder(void)
+{
+	struct ui_page page;
+	good_page(&page, false);
+	ui_page_add(&page, "raw", UI_LABEL, (struct ui_rect){60, 1000, 960, 200},
+		    "This e-voucher is worth {amount} and is valid until {date}.");
+	expect_fail(&page, (const char *const[]){"the text of 'raw'", "placeholder {amount} unfilled", NULL});
+	ui_page_clear(&page);
+	good_page(&page, true);
+	struct ui_widget *t = ui_page_add(&page, "tile", UI_TILE, (struct ui_rect){60, 1000, 960, 200}, "رسوم");
+	t->subtext = g_strdup("الباقي {min_fils}");
+	expect_fail(&page, (const char *const[]){"touch target 'tile'", "placeholder {min_fils} unfilled", NULL});
+	ui_page_clear(&page);
+	good_page(&page, false);
+	ui_page_add(&page, "braces", UI_LABEL, (struct ui_rect){60, 1000, 960, 200}, "{} {A} {x y} {");
+	struct kio_error err = {0};
+	if (ui_page_check(&page, engine(), &err) != 0)
+		g_error("%s", err.msg);
+	ui_page_clear(&page);
+}
+
 static void test_check_off_screen_and_small(void)
 {
 	struct ui_page page;
@@ -590,6 +613,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/widget/check/overlap", test_check_overlap);
 	g_test_add_func("/widget/check/overflow", test_check_overflow);
 	g_test_add_func("/widget/check/off-screen", test_check_off_screen_and_small);
+	g_test_add_func("/widget/check/placeholder", test_check_placeholder);
 	g_test_add_func("/widget/flow", test_flow_column);
 	g_test_add_func("/widget/grid/scale", test_grid_scale);
 	g_test_add_func("/widget/grid/cells", test_grid_cells);
