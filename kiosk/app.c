@@ -322,6 +322,15 @@ char *app_fill(const struct app *app, const char *tmpl, const char *name, const 
 	return fill_template(tmpl, name, local, out, size);
 }
 
+char *app_ltr(const struct app *app, const char *s, char *out, size_t size)
+{
+	if (app->lang == LANG_AR)
+		snprintf(out, size, "\u2066%s\u2069", s);
+	else
+		snprintf(out, size, "%s", s);
+	return out;
+}
+
 char *app_money(const struct app *app, int64_t fils, char *out, size_t size)
 {
 	char figure[48];

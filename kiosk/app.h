@@ -64,6 +64,10 @@ const char *app_nstr(const struct app *app, const char *key, unsigned long n);
 char *app_fill(const struct app *app, const char *tmpl, const char *name, const char *western, char *out,
 	       size_t size);
 char *app_money(const struct app *app, int64_t fils, char *out, size_t size);
+/* s as a left-to-right run (a date, a reference, a code) that keeps its order inside an Arabic
+ * line: between LRI and PDI when the language is Arabic (the page check's rule 6), as it is
+ * otherwise. Returns out. */
+char *app_ltr(const struct app *app, const char *s, char *out, size_t size);
 
 /* ---- for flows' screens (screen.h, lifecycle) ---- */
 

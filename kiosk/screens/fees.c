@@ -421,14 +421,8 @@ static char *money(struct app *app, int64_t fils, char *out, size_t size)
 }
 
 /* A left-to-right run (a reference, an item id, a masked name) kept in order inside an
- * Arabic line: between LRI and PDI (README, "Catalogues"). */
-static void ltr_run(struct app *app, const char *s, char *out, size_t size)
-{
-	if (app_lang(app) == LANG_AR)
-		snprintf(out, size, "\u2066%s\u2069", s);
-	else
-		snprintf(out, size, "%s", s);
-}
+ * Arabic line (README, "Catalogues"). */
+static void ltr_run(struct app *app, const char *s, char *out, size_t size) { app_ltr(app, s, out, size); }
 
 /* "Dubai Police: Traffic fines" (fees.what): what the customer is paying. */
 static void what_line(struct app *app, const struct fees_view *v, char *out, size_t size)

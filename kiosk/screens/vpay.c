@@ -42,7 +42,9 @@ void scr_vpay_build(struct app *app, struct ui_page *page, const struct vpay_vie
 		value_id = v->expires[0] ? "voucher.valid" : "voucher.value";
 		app_money(app, v->value_fils, value, sizeof(value));
 		fill_text(app_str(app, value_id), "{amount}", value, with_amount, sizeof(with_amount));
-		valid = v->expires[0] ? app_fill(app, with_amount, "{date}", v->expires, valid_text, sizeof(valid_text))
+		char expires[32];
+		valid = v->expires[0] ? app_fill(app, with_amount, "{date}", app_ltr(app, v->expires, expires, sizeof(expires)),
+					   valid_text, sizeof(valid_text))
 				      : with_amount;
 		whole = v->whole_msg ? app_str(app, v->whole_msg) : NULL;
 		if (v->excess_msg) {

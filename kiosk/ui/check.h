@@ -31,6 +31,10 @@ enum { UI_TOUCH_MIN_PX = 80 };
  *   5. its text and subtext hold no template placeholder ("{amount}", "{date}": a brace, then
  *      [a-z0-9_-]+, then a brace): a message id drawn with app_str where app_fill was owed
  *      shows the customer the raw template (the voucher page's "worth {amount}").
+ *   6. its text and subtext hold no number joined to another by "-" or "+" after an Arabic
+ *      letter (or in Arabic-Indic digits) outside an isolate: the bidi algorithm draws it
+ *      backwards ("2099-12-31" as "31-12-2099", UAX #9 W2 and W4); a date, a reference or a
+ *      phone number in an Arabic line goes between LRI and PDI (U+2066, U+2069).
  * Returns 0, or KIO_ERR_INVALID with err naming the page (its first widget's id prefix, size
  * and direction), the widget(s) and the numbers of the first violation; KIO_ERR_NOMEM if text
  * could not be measured. Borrows both.

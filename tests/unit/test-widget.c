@@ -190,6 +190,40 @@ static void test_check_placeholder(void)
 	ui_page_clear(&page);
 }
 
+/* Rule 6: a date or reference joined by "-" after Arabic is drawn backwards unless isolated. */
+static void test_check_reversed_number(void)
+{
+	struct ui_page page;
+	const char *const bad[][2] = {
+		{"صالحة حتى 2099-12-31.", "\"2099-12-31\" backwards"},
+		{"اتصل على 800-4444", "\"800-4444\" backwards"},
+		{"Valid until ٢٠٩٩-١٢-٣١", "\"٢٠٩٩-١٢-٣١\" backwards"},
+		{"رقم \u2066A1\u2069 ثم 5+3", "\"5+3\" backwards"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		good_page(&page, true);
+		ui_page_add(&page, "rev", UI_LABEL, (struct ui_rect){60, 1000, 960, 200}, bad[i][0]);
+		expect_fail(&page, (const char *const[]){"the text of 'rev'", bad[i][1], NULL});
+		ui_page_clear(&page);
+	}
+	const char *const good[] = {
+		"صالحة حتى \u20662099-12-31\u2069.", /* isolated */
+		"Valid until 2099-12-31",             /* no Arabic before it */
+		"رقم Ref 2099-12-31",                  /* a Latin letter between: the number is EN */
+		"التاريخ 31/12/2099 و 10:30",         /* "/" and ":" join Arabic numbers (W4) */
+		"المبلغ 1,245.50 د.إ",
+		"بطاقة 7841 0000 2468",
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
+		good_page(&page, true);
+		ui_page_add(&page, "ok", UI_LABEL, (struct ui_rect){60, 1000, 960, 200}, good[i]);
+		struct kio_error err = {0};
+		if (ui_page_check(&page, engine(), &err) != 0)
+			g_error("%s: %s", good[i], err.msg);
+		ui_page_clear(&page);
+	}
+}
+
 static void test_check_off_screen_and_small(void)
 {
 	struct ui_page page;
@@ -614,6 +648,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/widget/check/overflow", test_check_overflow);
 	g_test_add_func("/widget/check/off-screen", test_check_off_screen_and_small);
 	g_test_add_func("/widget/check/placeholder", test_check_placeholder);
+	g_test_add_func("/widget/check/reversed-number", test_check_reversed_number);
 	g_test_add_func("/widget/flow", test_flow_column);
 	g_test_add_func("/widget/grid/scale", test_grid_scale);
 	g_test_add_func("/widget/grid/cells", test_grid_cells);
