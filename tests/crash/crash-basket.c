@@ -36,37 +36,12 @@
 #include "kiosk/ledger/chain.h"
 #include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/tx.h"
+#include "tests/common/ledgerfix.h"
 #include "kiosk/sync/sync.h"
 
 #define NOW 1798761600
 #define DEV "essp:CRASHBSK"
 #define CARD "7840123456789012"
-
-struct killer {
-	int target; /* the hit to die at, 0: never */
-	int hits;
-	int report_fd;
-};
-
-static void on_point(void *user, const char *point)
-{
-	struct killer *k = user;
-	k->hits++;
-	if (k->report_fd >= 0) {
-		char text[64];
-		int len = snprintf(text, sizeof(text), "%s\n", point);
-		if (write(k->report_fd, text, (size_t)len) != len)
-			_exit(95);
-	}
-	if (k->hits == k->target)
-		raise(SIGKILL);
-}
-
-#define CHILD_CHECK(expr) \
-	do { \
-		if (!(expr)) \
-			_exit(90); \
-	} while (0)
 
 struct kiosk {
 	struct ledger *l;
@@ -100,10 +75,10 @@ static void child_note(struct kiosk *k, int64_t value)
 	struct kio_error err = {0};
 	struct cash_note n = {.device = DEV, .channel = 1, .value_fils = value, .state = CASH_NOTE_ESCROW,
 			      .counters_known = true};
-	CHILD_CHECK(cash_journal_begin(k->j, &n, &err) == 0);
-	CHILD_CHECK(cash_journal_advance(k->j, n.id, CASH_NOTE_ACCEPTED, "accept", &err) == 0);
-	CHILD_CHECK(cash_journal_advance(k->j, n.id, CASH_NOTE_CREDITED, "credit", &err) == 0);
-	CHILD_CHECK(cash_journal_advance(k->j, n.id, CASH_NOTE_STACKED, "stacked", &err) == 0);
+	LFIX_CHILD_CHECK(cash_journal_begin(k->j, &n, &err) == 0);
+	LFIX_CHILD_CHECK(cash_journal_advance(k->j, n.id, CASH_NOTE_ACCEPTED, "accept", &err) == 0);
+	LFIX_CHILD_CHECK(cash_journal_advance(k->j, n.id, CASH_NOTE_CREDITED, "credit", &err) == 0);
+	LFIX_CHILD_CHECK(cash_journal_advance(k->j, n.id, CASH_NOTE_STACKED, "stacked", &err) == 0);
 }
 
 static struct ledger_fee_line fee(const char *entity, const char *service, const char *ref, int64_t amount)
@@ -215,39 +190,39 @@ static void vh_apply_voids(sqlite3 *db, const char *ledger_path)
 }
 
 /* A voucher customer through the real machine, the host model answering: pays `code` whole. */
-static void child_voucher(struct kiosk *k, sqlite3 *host, struct killer *killer, int64_t tx_id, const char *code)
+static void child_voucher(struct kiosk *k, sqlite3 *host, struct lfix_killer *killer, int64_t tx_id, const char *code)
 {
 	struct kio_error err = {0};
 	int64_t due = 0, paid = 0;
-	CHILD_CHECK(ledger_basket_due(k->l, tx_id, &due, &paid, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_due(k->l, tx_id, &due, &paid, &err) == 0);
 	struct vpay *v = NULL;
-	CHILD_CHECK(vpay_new(k->l, tx_id, due - paid, &v, &err) == 0);
+	LFIX_CHILD_CHECK(vpay_new(k->l, tx_id, due - paid, &v, &err) == 0);
 	for (const char *p = code; *p; p++) {
 		struct vpay_input in = {.kind = VPAY_IN_KEY, .digit = *p};
-		CHILD_CHECK(vpay_step(v, &in, NOW) == 0);
+		LFIX_CHILD_CHECK(vpay_step(v, &in, NOW) == 0);
 	}
 	struct vpay_input in = {.kind = VPAY_IN_REDEEM};
-	CHILD_CHECK(vpay_step(v, &in, NOW) == 0);
+	LFIX_CHILD_CHECK(vpay_step(v, &in, NOW) == 0);
 	struct vpay_view view;
 	vpay_view(v, &view);
-	CHILD_CHECK(view.ask == VPAY_ASK_VALIDATE);
+	LFIX_CHILD_CHECK(view.ask == VPAY_ASK_VALIDATE);
 	vpay_ask_sent(v);
 	struct sync_voucher_result valid;
 	vh_validate(host, view.code, &valid);
 	in = (struct vpay_input){.kind = VPAY_IN_VALID, .valid = &valid};
-	CHILD_CHECK(vpay_step(v, &in, NOW) == 0);
+	LFIX_CHILD_CHECK(vpay_step(v, &in, NOW) == 0);
 	in = (struct vpay_input){.kind = VPAY_IN_REDEEM};
-	CHILD_CHECK(vpay_step(v, &in, NOW) == 0); /* the intent commits here (voucher-intent) */
+	LFIX_CHILD_CHECK(vpay_step(v, &in, NOW) == 0); /* the intent commits here (voucher-intent) */
 	vpay_view(v, &view);
-	CHILD_CHECK(view.ask == VPAY_ASK_REDEEM);
+	LFIX_CHILD_CHECK(view.ask == VPAY_ASK_REDEEM);
 	vpay_ask_sent(v);
 	struct sync_redeem_result redeemed;
 	vh_redeem(host, view.code, view.redemption_id, view.amount_fils, &redeemed);
-	on_point(killer, "host-redeemed");
+	lfix_on_point(killer, "host-redeemed");
 	in = (struct vpay_input){.kind = VPAY_IN_REDEEMED, .redeem = &redeemed};
-	CHILD_CHECK(vpay_step(v, &in, NOW) == 0); /* voucher-paid */
+	LFIX_CHILD_CHECK(vpay_step(v, &in, NOW) == 0); /* voucher-paid */
 	vpay_view(v, &view);
-	CHILD_CHECK(view.outcome == VPAY_PAID);
+	LFIX_CHILD_CHECK(view.outcome == VPAY_PAID);
 	vpay_free(v);
 }
 
@@ -260,13 +235,13 @@ static void voucher_codes(char full[17], char part[17])
 /* The day's customers: a basket paid by a voucher and cash with a line refused (rest to a
  * voucher), one overpaid to a card, one cancelled before any money, a top-up, and a basket
  * paid in full whose second line has no answer yet when the day ends (start-up recovery). */
-static void child_day(const char *path, struct killer *killer)
+static void child_day(const char *path, struct lfix_killer *killer)
 {
 	struct kio_error err = {0};
 	struct kiosk k;
 	if (kiosk_open(&k, path, &err) != 0)
 		_exit(91);
-	ledger_set_checkpoint(k.l, on_point, killer);
+	ledger_set_checkpoint(k.l, lfix_on_point, killer);
 	sqlite3 *host = vh_open(path);
 	struct ledger_fee_line two[] = {fee("police", "police-fines", "10012345", 60000),
 					fee("dewa", "dewa-bill", "2001234567", 25550)};
@@ -275,41 +250,41 @@ static void child_day(const char *path, struct killer *killer)
 	char full[17], part[17];
 	voucher_codes(full, part);
 	struct ledger_tx vt;
-	CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &vt, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &vt, &err) == 0);
 	child_voucher(&k, host, killer, vt.id, full);
 	child_voucher(&k, host, killer, vt.id, part);
-	CHILD_CHECK(ledger_basket_line_result(k.l, vt.id, 1, LEDGER_LINE_PAID, "P-V1", NOW, &err) == 0);
-	CHILD_CHECK(ledger_basket_line_result(k.l, vt.id, 2, LEDGER_LINE_PAID, "P-V2", NOW, &err) == 0);
-	CHILD_CHECK(ledger_basket_close(k.l, vt.id, NOW, LEDGER_REST_VOUCHER, NULL, 30, NULL, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_line_result(k.l, vt.id, 1, LEDGER_LINE_PAID, "P-V1", NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_line_result(k.l, vt.id, 2, LEDGER_LINE_PAID, "P-V2", NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_close(k.l, vt.id, NOW, LEDGER_REST_VOUCHER, NULL, 30, NULL, &err) == 0);
 
 	char code[VCODE_DIGITS + 1];
-	CHILD_CHECK(vcode_generate(code) == 0);
+	LFIX_CHILD_CHECK(vcode_generate(code) == 0);
 	struct ledger_tx tx;
-	CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &tx, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &tx, &err) == 0);
 	char rid[37];
-	CHILD_CHECK(ledger_basket_voucher_intent(k.l, tx.id, code, 20000, NOW, rid, &err) == 0);
-	CHILD_CHECK(ledger_basket_voucher_paid(k.l, tx.id, code, rid, 20000, NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_voucher_intent(k.l, tx.id, code, 20000, NOW, rid, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_voucher_paid(k.l, tx.id, code, rid, 20000, NOW, &err) == 0);
 	child_note(&k, 50000);
 	child_note(&k, 20000);
-	CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 1, LEDGER_LINE_PAID, "P-1", NOW, &err) == 0);
-	CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 2, LEDGER_LINE_REFUSED, NULL, NOW, &err) == 0);
-	CHILD_CHECK(ledger_basket_close(k.l, tx.id, NOW, LEDGER_REST_VOUCHER, NULL, 30, NULL, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 1, LEDGER_LINE_PAID, "P-1", NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 2, LEDGER_LINE_REFUSED, NULL, NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_close(k.l, tx.id, NOW, LEDGER_REST_VOUCHER, NULL, 30, NULL, &err) == 0);
 
-	CHILD_CHECK(ledger_basket_open(k.l, NOW, "ar", two + 1, 1, &tx, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_open(k.l, NOW, "ar", two + 1, 1, &tx, &err) == 0);
 	child_note(&k, 50000);
-	CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 1, LEDGER_LINE_PAID, "P-2", NOW, &err) == 0);
-	CHILD_CHECK(ledger_basket_close(k.l, tx.id, NOW, LEDGER_REST_CARD, CARD, 30, NULL, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 1, LEDGER_LINE_PAID, "P-2", NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_close(k.l, tx.id, NOW, LEDGER_REST_CARD, CARD, 30, NULL, &err) == 0);
 
-	CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &tx, &err) == 0);
-	CHILD_CHECK(ledger_basket_close(k.l, tx.id, NOW, LEDGER_REST_NONE, NULL, 30, NULL, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &tx, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_close(k.l, tx.id, NOW, LEDGER_REST_NONE, NULL, 30, NULL, &err) == 0);
 
-	CHILD_CHECK(ledger_tx_open(k.l, NOW, LEDGER_TX_TOPUP, "en", CARD, &tx, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_tx_open(k.l, NOW, LEDGER_TX_TOPUP, "en", CARD, &tx, &err) == 0);
 	child_note(&k, 10000);
-	CHILD_CHECK(ledger_tx_complete(k.l, tx.id, NOW, NULL, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_tx_complete(k.l, tx.id, NOW, NULL, &err) == 0);
 
-	CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &tx, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_open(k.l, NOW, "en", two, 2, &tx, &err) == 0);
 	child_note(&k, 100000);
-	CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 1, LEDGER_LINE_PAID, "P-3", NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_line_result(k.l, tx.id, 1, LEDGER_LINE_PAID, "P-3", NOW, &err) == 0);
 	sqlite3_close(host);
 	_exit(0);
 }
@@ -324,20 +299,6 @@ static void seed_host(const char *path)
 	vh_exec(db, sql);
 	sqlite3_free(sql);
 	sqlite3_close(db);
-}
-
-static int run_child(const char *path, int target, int report_fd)
-{
-	seed_host(path);
-	pid_t pid = fork();
-	g_assert_cmpint(pid, >=, 0);
-	if (pid == 0) {
-		struct killer killer = {.target = target, .report_fd = report_fd};
-		child_day(path, &killer);
-	}
-	int status = 0;
-	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-	return status;
 }
 
 /* After the restart the host applies the kiosk's records (the voids), and a redeem the network
@@ -456,46 +417,15 @@ static void check_case(const char *path, const char *point)
 		g_error("after %s: chain: %s", point, err.msg[0] ? err.msg : v.why);
 }
 
-static char *temp_db(void)
-{
-	char *dir = g_dir_make_tmp("kiosk-crash-basket-XXXXXX", NULL);
-	g_assert_nonnull(dir);
-	char *path = g_build_filename(dir, "k.db", NULL);
-	g_free(dir);
-	return path;
-}
-
-static void remove_db(char *path)
-{
-	char *dir = g_path_get_dirname(path);
-	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-	g_assert_cmpint(system(cmd), ==, 0);
-	g_free(cmd);
-	g_free(dir);
-	g_free(path);
-}
-
 static void test_every_point(void)
 {
 	/* The census: a whole day names every point it passes, in order. */
-	char *path = temp_db();
-	int fds[2];
-	g_assert_cmpint(pipe(fds), ==, 0);
-	int status = run_child(path, 0, fds[1]);
-	close(fds[1]);
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-	GString *names = g_string_new(NULL);
-	char buf[512];
-	ssize_t r;
-	while ((r = read(fds[0], buf, sizeof(buf))) > 0)
-		g_string_append_len(names, buf, r);
-	close(fds[0]);
+	char *path = lfix_temp_db("kiosk-crash-basket");
+	seed_host(path);
+	char **points = lfix_census(path, child_day);
 	check_case(path, "the day's end");
-	remove_db(path);
-	char **points = g_strsplit(names->str, "\n", -1);
-	g_string_free(names, TRUE);
-	guint n_points = g_strv_length(points) - 1;
+	lfix_remove_db(path);
+	guint n_points = g_strv_length(points);
 	static const char *const basket_points[] = {"basket-open-written", "basket-opened", "voucher-intent-written",
 						    "voucher-intent", "host-redeemed", "voucher-paid-written",
 						    "voucher-paid", "line-result-written", "line-result",
@@ -504,12 +434,13 @@ static void test_every_point(void)
 		if (!g_strv_contains((const char *const *)points, basket_points[k]))
 			g_error("the day never reaches %s", basket_points[k]);
 	for (guint i = 1; i <= n_points; i++) {
-		path = temp_db();
-		status = run_child(path, (int)i, -1);
+		path = lfix_temp_db("kiosk-crash-basket");
+		seed_host(path);
+		int status = lfix_run_child(path, (int)i, -1, child_day);
 		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
 			g_error("kill %u (%s): the child did not die by SIGKILL (status %d)", i, points[i - 1], status);
 		check_case(path, points[i - 1]);
-		remove_db(path);
+		lfix_remove_db(path);
 	}
 	g_test_message("baskets SIGKILLed at %u hits of their kill points: %zu invariants held after each restart",
 		       n_points, crash_invariants_count());

@@ -29,31 +29,12 @@
 #include "kiosk/ledger/notes.h"
 #include "kiosk/ledger/store-priv.h"
 #include "kiosk/ledger/tx.h"
+#include "tests/common/ledgerfix.h"
 #include "tests/host/essp/essp-cash-fixture.h"
 
 #define AED(n) ((int64_t)(n) * 100)
 #define CARD "7840123456789014"
 #define NOW 1798761600
-
-struct killer {
-	int target; /* the hit to die at, 0: never */
-	int hits;
-	int report_fd;
-};
-
-static void on_point(void *user, const char *point)
-{
-	struct killer *k = user;
-	k->hits++;
-	if (k->report_fd >= 0) {
-		char text[64];
-		int len = snprintf(text, sizeof(text), "%s\n", point);
-		if (write(k->report_fd, text, (size_t)len) != len)
-			_exit(95);
-	}
-	if (k->hits == k->target)
-		raise(SIGKILL);
-}
 
 #define CHILD_CHECK(expr)                                                                                              \
 	do {                                                                                                           \
@@ -68,7 +49,7 @@ static void on_point(void *user, const char *point)
 struct day {
 	struct fx fx; /* first: fx_run_until predicates get the day */
 	struct feespay *p;
-	struct killer *killer;
+	struct lfix_killer *killer;
 	size_t n_credited;
 };
 
@@ -108,7 +89,7 @@ static void basket(struct day *d, const struct feespay_line *lines, size_t n)
 	feespay_free(d->p);
 	d->p = NULL;
 	CHILD_CHECK(feespay_new(&cfg, d->fx.ledger, d->fx.unit, d->fx.loop.clock, "en", true, lines, n, &d->p, &err) == 0);
-	feespay_set_checkpoint(d->p, on_point, d->killer);
+	feespay_set_checkpoint(d->p, lfix_on_point, d->killer);
 	feespay_open(d->p);
 	CHILD_CHECK(feespay_current(d->p) == FEESPAY_PAY);
 	CHILD_CHECK(fx_run_until(&d->fx, device_enabled, 5000));
@@ -139,7 +120,7 @@ static void answer(struct day *d, const struct feespay_answer *a)
 /* The customers: overpaid with no host (lines offline, rest to a voucher); short of the total,
  * the rest to a card; cancelled before any note; a line refused, idle at the choice (voucher);
  * and a basket part-paid when the day ends (start-up recovery). */
-static void child_day(const char *path, struct killer *killer)
+static void child_day(const char *path, struct lfix_killer *killer)
 {
 	struct day d;
 	memset(&d, 0, sizeof(d));
@@ -155,7 +136,7 @@ static void child_day(const char *path, struct killer *killer)
 	fx_start(&d.fx);
 	cash_set_listener(d.fx.unit, on_event, &d);
 	CHILD_CHECK(fx_run_until(&d.fx, in_run, 20000));
-	ledger_set_checkpoint(d.fx.ledger, on_point, killer);
+	ledger_set_checkpoint(d.fx.ledger, lfix_on_point, killer);
 
 	const struct feespay_line two[] = {line("police", "good-conduct", AED(220), false),
 					   line("dewa", "dewa-bill", AED(450), true)};
@@ -204,19 +185,6 @@ static void child_day(const char *path, struct killer *killer)
 	basket(&d, two, 2);
 	note(&d, AED(100));
 	_exit(0); /* the day ends with it open */
-}
-
-static int run_child(const char *path, int target, int report_fd)
-{
-	pid_t pid = fork();
-	g_assert_cmpint(pid, >=, 0);
-	if (pid == 0) {
-		struct killer killer = {.target = target, .report_fd = report_fd};
-		child_day(path, &killer);
-	}
-	int status = 0;
-	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-	return status;
 }
 
 /* ---- the restarted kiosk ---- */
@@ -319,57 +287,25 @@ static void check_case(const char *path, const char *point)
 		g_error("after %s: chain: %s", point, err.msg[0] ? err.msg : v.why);
 }
 
-static char *temp_db(void)
-{
-	char *dir = g_dir_make_tmp("kiosk-crash-feesflow-XXXXXX", NULL);
-	g_assert_nonnull(dir);
-	char *path = g_build_filename(dir, "k.db", NULL);
-	g_free(dir);
-	return path;
-}
-
-static void remove_db(char *path)
-{
-	char *dir = g_path_get_dirname(path);
-	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-	g_assert_cmpint(system(cmd), ==, 0);
-	g_free(cmd);
-	g_free(dir);
-	g_free(path);
-}
-
 static void test_every_point(void)
 {
-	char *path = temp_db();
-	int fds[2];
-	g_assert_cmpint(pipe(fds), ==, 0);
-	int status = run_child(path, 0, fds[1]);
-	close(fds[1]);
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-	GString *names = g_string_new(NULL);
-	char buf[512];
-	ssize_t r;
-	while ((r = read(fds[0], buf, sizeof(buf))) > 0)
-		g_string_append_len(names, buf, r);
-	close(fds[0]);
+	char *path = lfix_temp_db("kiosk-crash-feesflow");
+	char **points = lfix_census(path, child_day);
 	check_case(path, "the day's end");
-	remove_db(path);
-	char **points = g_strsplit(names->str, "\n", -1);
-	g_string_free(names, TRUE);
-	guint n_points = g_strv_length(points) - 1;
+	lfix_remove_db(path);
+	guint n_points = g_strv_length(points);
 	static const char *const flow_points[] = {"fees-pay-enabled", "fees-settling", "fees-change", "fees-done",
 						  "basket-opened", "line-result", "basket-ended"};
 	for (size_t k = 0; k < G_N_ELEMENTS(flow_points); k++)
 		if (!g_strv_contains((const char *const *)points, flow_points[k]))
 			g_error("the day never reaches %s", flow_points[k]);
 	for (guint i = 1; i <= n_points; i++) {
-		path = temp_db();
-		status = run_child(path, (int)i, -1);
+		path = lfix_temp_db("kiosk-crash-feesflow");
+		int status = lfix_run_child(path, (int)i, -1, child_day);
 		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
 			g_error("kill %u (%s): the child did not die by SIGKILL (status %d)", i, points[i - 1], status);
 		check_case(path, points[i - 1]);
-		remove_db(path);
+		lfix_remove_db(path);
 	}
 	g_test_message("the paying flow SIGKILLed at %u hits of its and the ledger's kill points: %zu invariants held"
 		       " after each restart",

@@ -1190,50 +1190,24 @@ static void test_migration_from_v9(void)
 
 /* ---- SIGKILL at every kill point of basket journeys ---- */
 
-struct killer {
-	int target;
-	int hits;
-	int report_fd;
-};
-
-static void on_point(void *user, const char *point)
-{
-	struct killer *k = user;
-	k->hits++;
-	if (k->report_fd >= 0) {
-		char text[64];
-		int len = snprintf(text, sizeof(text), "%s\n", point);
-		if (write(k->report_fd, text, (size_t)len) != len)
-			_exit(95);
-	}
-	if (k->hits == k->target)
-		raise(SIGKILL);
-}
-
-#define CHILD_CHECK(expr) \
-	do { \
-		if (!(expr)) \
-			_exit(90); \
-	} while (0)
-
 static void child_note(struct cash_journal *j, int64_t value)
 {
 	struct kio_error err = {0};
 	struct cash_note n = {.device = DEV, .value_fils = value, .state = CASH_NOTE_ESCROW};
-	CHILD_CHECK(cash_journal_begin(j, &n, &err) == 0);
-	CHILD_CHECK(cash_journal_advance(j, n.id, CASH_NOTE_CREDITED, "credit", &err) == 0);
-	CHILD_CHECK(cash_journal_advance(j, n.id, CASH_NOTE_STACKED, "stacked", &err) == 0);
+	LFIX_CHILD_CHECK(cash_journal_begin(j, &n, &err) == 0);
+	LFIX_CHILD_CHECK(cash_journal_advance(j, n.id, CASH_NOTE_CREDITED, "credit", &err) == 0);
+	LFIX_CHILD_CHECK(cash_journal_advance(j, n.id, CASH_NOTE_STACKED, "stacked", &err) == 0);
 }
 
 /* A kiosk's baskets: one paid with a voucher and cash, a line refused, the rest to a voucher;
  * one overpaid to a card; one cancelled; one left open paid in full (recovery). */
-static void child_steps(const char *path, struct killer *k)
+static void child_steps(const char *path, struct lfix_killer *k)
 {
 	struct kio_error err = {0};
 	struct ledger *l = NULL;
 	if (ledger_open(path, &l, &err) != 0)
 		_exit(91);
-	ledger_set_checkpoint(l, on_point, k);
+	ledger_set_checkpoint(l, lfix_on_point, k);
 	struct core_clock *clock = core_clock_new(true, NOW);
 	struct ledger_notes *notes = ledger_notes_new(l, clock);
 	struct cash_journal *j = ledger_notes_journal(notes);
@@ -1242,46 +1216,33 @@ static void child_steps(const char *path, struct killer *k)
 	char code[17];
 	voucher_code("912345678901234", code);
 	struct ledger_tx tx;
-	CHILD_CHECK(ledger_basket_open(l, NOW, "en", lines, 2, &tx, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_open(l, NOW, "en", lines, 2, &tx, &err) == 0);
 	char rid[37];
-	CHILD_CHECK(ledger_basket_voucher_intent(l, tx.id, code, 20000, NOW, rid, &err) == 0);
-	CHILD_CHECK(ledger_basket_voucher_paid(l, tx.id, code, rid, 20000, NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_voucher_intent(l, tx.id, code, 20000, NOW, rid, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_voucher_paid(l, tx.id, code, rid, 20000, NOW, &err) == 0);
 	char code2[17], rid2[37];
 	voucher_code("987654321098765", code2);
-	CHILD_CHECK(ledger_basket_voucher_intent(l, tx.id, code2, 3000, NOW, rid2, &err) == 0); /* never answered */
+	LFIX_CHILD_CHECK(ledger_basket_voucher_intent(l, tx.id, code2, 3000, NOW, rid2, &err) == 0); /* never answered */
 	child_note(j, 50000);
 	child_note(j, 20000);
-	CHILD_CHECK(ledger_basket_line_result(l, tx.id, 1, LEDGER_LINE_PAID, "P-1", NOW, &err) == 0);
-	CHILD_CHECK(ledger_basket_line_result(l, tx.id, 2, LEDGER_LINE_REFUSED, NULL, NOW, &err) == 0);
-	CHILD_CHECK(ledger_basket_close(l, tx.id, NOW, LEDGER_REST_VOUCHER, NULL, 30, NULL, &err) == 0);
-	CHILD_CHECK(ledger_basket_open(l, NOW, "ar", lines + 1, 1, &tx, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_line_result(l, tx.id, 1, LEDGER_LINE_PAID, "P-1", NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_line_result(l, tx.id, 2, LEDGER_LINE_REFUSED, NULL, NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_close(l, tx.id, NOW, LEDGER_REST_VOUCHER, NULL, 30, NULL, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_open(l, NOW, "ar", lines + 1, 1, &tx, &err) == 0);
 	child_note(j, 50000);
-	CHILD_CHECK(ledger_basket_line_result(l, tx.id, 1, LEDGER_LINE_PAID, "P-3", NOW, &err) == 0);
-	CHILD_CHECK(ledger_basket_close(l, tx.id, NOW, LEDGER_REST_CARD, CARD, 30, NULL, &err) == 0);
-	CHILD_CHECK(ledger_basket_open(l, NOW, "en", lines, 2, &tx, &err) == 0);
-	CHILD_CHECK(ledger_basket_close(l, tx.id, NOW, LEDGER_REST_NONE, NULL, 30, NULL, &err) == 0);
-	CHILD_CHECK(ledger_basket_open(l, NOW, "en", lines, 2, &tx, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_line_result(l, tx.id, 1, LEDGER_LINE_PAID, "P-3", NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_close(l, tx.id, NOW, LEDGER_REST_CARD, CARD, 30, NULL, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_open(l, NOW, "en", lines, 2, &tx, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_close(l, tx.id, NOW, LEDGER_REST_NONE, NULL, 30, NULL, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_open(l, NOW, "en", lines, 2, &tx, &err) == 0);
 	child_note(j, 100000);
-	CHILD_CHECK(ledger_basket_line_result(l, tx.id, 1, LEDGER_LINE_PAID, "P-4", NOW, &err) == 0);
-	CHILD_CHECK(ledger_basket_voucher_intent(l, tx.id, code2, 3000, NOW, rid2, &err) == 0); /* recovery voids it */
+	LFIX_CHILD_CHECK(ledger_basket_line_result(l, tx.id, 1, LEDGER_LINE_PAID, "P-4", NOW, &err) == 0);
+	LFIX_CHILD_CHECK(ledger_basket_voucher_intent(l, tx.id, code2, 3000, NOW, rid2, &err) == 0); /* recovery voids it */
 	struct ledger_tx *list = NULL;
 	size_t n = 0;
-	CHILD_CHECK(ledger_tx_recover(l, NOW, &list, &n, &err) == 0 && n == 1);
+	LFIX_CHILD_CHECK(ledger_tx_recover(l, NOW, &list, &n, &err) == 0 && n == 1);
 	free(list);
 	_exit(0);
-}
-
-static int run_child(const char *path, int target, int report_fd)
-{
-	pid_t pid = fork();
-	g_assert_cmpint(pid, >=, 0);
-	if (pid == 0) {
-		struct killer k = {.target = target, .report_fd = report_fd};
-		child_steps(path, &k);
-	}
-	int status = 0;
-	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-	return status;
 }
 
 /* After a kill: the ledger opens and holds; recovery ends what is open by invariant 9; every
@@ -1330,23 +1291,10 @@ static void check_after_kill(const char *path, const char *point)
 static void test_sigkill_at_every_point(void)
 {
 	char *path = lfix_temp_db("kiosk-basket");
-	int fds[2];
-	g_assert_cmpint(pipe(fds), ==, 0);
-	int status = run_child(path, 0, fds[1]);
-	close(fds[1]);
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-	GString *names = g_string_new(NULL);
-	char buf[512];
-	ssize_t r;
-	while ((r = read(fds[0], buf, sizeof(buf))) > 0)
-		g_string_append_len(names, buf, r);
-	close(fds[0]);
+	char **points = lfix_census(path, child_steps);
 	check_after_kill(path, "the end");
 	lfix_remove_db(path);
-	char **points = g_strsplit(names->str, "\n", -1);
-	g_string_free(names, TRUE);
-	guint n_points = g_strv_length(points) - 1;
+	guint n_points = g_strv_length(points);
 	static const char *const named[] = {"basket-open-written", "basket-opened", "voucher-intent-written",
 					    "voucher-intent", "voucher-paid-written",
 					    "voucher-paid", "line-result-written", "line-result",
@@ -1356,7 +1304,7 @@ static void test_sigkill_at_every_point(void)
 			g_error("kill point %s never reached", named[k]);
 	for (guint i = 1; i <= n_points; i++) {
 		path = lfix_temp_db("kiosk-basket");
-		status = run_child(path, (int)i, -1);
+		int status = lfix_run_child(path, (int)i, -1, child_steps);
 		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
 			g_error("kill %u (%s): child did not die by SIGKILL (status %d)", i, points[i - 1], status);
 		check_after_kill(path, points[i - 1]);

@@ -12,6 +12,7 @@
 
 #include "host/db.h"
 #include "host/dump.h"
+#include "kiosk/core/config.h"
 
 static const char *env(const char *name)
 {
@@ -307,4 +308,45 @@ void netfix_check(struct netfix *f, struct nkiosk *k)
 	g_assert_cmpint(host_int(f, "SELECT count(*) FROM alarm WHERE kiosk_id = $1", k->id), ==, 0);
 	g_ptr_array_unref(mine);
 	g_ptr_array_unref(theirs);
+}
+
+static void nsync_wake(void *user)
+{
+	struct nwaker *w = user;
+	g_mutex_lock(&w->mu);
+	g_cond_broadcast(&w->cond);
+	g_mutex_unlock(&w->mu);
+}
+
+void netfix_sync_up(struct netfix *f, struct nsync *ks)
+{
+	struct core_config cfg;
+	core_config_defaults(&cfg);
+	snprintf(cfg.host_url, sizeof(cfg.host_url), "%s", f->url);
+	snprintf(cfg.host_ca, sizeof(cfg.host_ca), "%s/host-ca.crt", ks->k.dir);
+	snprintf(cfg.host_cert, sizeof(cfg.host_cert), "%s/kiosk.crt", ks->k.dir);
+	snprintf(cfg.host_key, sizeof(cfg.host_key), "%s/kiosk.key", ks->k.dir);
+	cfg.host_timeout_ms = 2000;
+	cfg.host_backoff_min_ms = 50;
+	ks->s = sync_new(&cfg, ks->k.k.path, nsync_wake, &ks->w);
+	struct kio_error err = {0};
+	if (sync_start(ks->s, &err) != 0)
+		g_error("sync_start: %s", err.msg);
+}
+
+void netfix_sync_new(struct netfix *f, struct nsync *ks, const char *id)
+{
+	netfix_kiosk_new(f, &ks->k, id);
+	g_mutex_init(&ks->w.mu);
+	g_cond_init(&ks->w.cond);
+	netfix_sync_up(f, ks);
+}
+
+void netfix_sync_free(struct nsync *ks)
+{
+	sync_free(ks->s);
+	ks->s = NULL;
+	netfix_kiosk_free(&ks->k);
+	g_mutex_clear(&ks->w.mu);
+	g_cond_clear(&ks->w.cond);
 }

@@ -10,84 +10,24 @@
 #include <glib.h>
 #include <string.h>
 
-#include "kiosk/core/config.h"
 #include "kiosk/sync/sync.h"
 #include "netfix.h"
 
 static struct netfix fx;
 
-struct waker {
-	GMutex mu;
-	GCond cond;
-};
-
-static void on_wake(void *user)
-{
-	struct waker *w = user;
-	g_mutex_lock(&w->mu);
-	g_cond_broadcast(&w->cond);
-	g_mutex_unlock(&w->mu);
-}
-
-/* Polls pred until true, waking on the sync's wake callback; 20 s at most. */
-#define WAIT_FOR(w, pred)                                                                                            \
-	do {                                                                                                         \
-		gint64 until_ = g_get_monotonic_time() + 20 * G_TIME_SPAN_SECOND;                                    \
-		g_mutex_lock(&(w)->mu);                                                                              \
-		while (!(pred)) {                                                                                    \
-			if (g_get_monotonic_time() > until_)                                                         \
-				g_error("timed out waiting for " #pred);                                             \
-			g_cond_wait_until(&(w)->cond, &(w)->mu, g_get_monotonic_time() + 50 * G_TIME_SPAN_MILLISECOND); \
-		}                                                                                                    \
-		g_mutex_unlock(&(w)->mu);                                                                            \
-	} while (0)
-
-struct kiosk_sync {
-	struct nkiosk k;
-	struct sync *s;
-	struct waker w;
-};
-
-static void start(struct kiosk_sync *ks, const char *id)
-{
-	netfix_kiosk_new(&fx, &ks->k, id);
-	struct core_config cfg;
-	core_config_defaults(&cfg);
-	snprintf(cfg.host_url, sizeof(cfg.host_url), "%s", fx.url);
-	snprintf(cfg.host_ca, sizeof(cfg.host_ca), "%s/host-ca.crt", ks->k.dir);
-	snprintf(cfg.host_cert, sizeof(cfg.host_cert), "%s/kiosk.crt", ks->k.dir);
-	snprintf(cfg.host_key, sizeof(cfg.host_key), "%s/kiosk.key", ks->k.dir);
-	cfg.host_timeout_ms = 2000;
-	cfg.host_backoff_min_ms = 50;
-	g_mutex_init(&ks->w.mu);
-	g_cond_init(&ks->w.cond);
-	ks->s = sync_new(&cfg, ks->k.k.path, on_wake, &ks->w);
-	struct kio_error err = {0};
-	if (sync_start(ks->s, &err) != 0)
-		g_error("sync_start: %s", err.msg);
-}
-
-static void stop(struct kiosk_sync *ks)
-{
-	sync_free(ks->s);
-	netfix_kiosk_free(&ks->k);
-	g_mutex_clear(&ks->w.mu);
-	g_cond_clear(&ks->w.cond);
-}
-
-static void fee(struct kiosk_sync *ks, const char *e, const char *s, const char *ref, struct sync_fee_result *r)
+static void fee(struct nsync *ks, const char *e, const char *s, const char *ref, struct sync_fee_result *r)
 {
 	struct kio_error err = {0};
 	uint32_t id = sync_fee_ask(ks->s, e, s, ref, &err);
 	g_assert_cmpuint(id, !=, 0);
-	WAIT_FOR(&ks->w, sync_fee_poll(ks->s, r));
+	NETFIX_WAIT_FOR(&ks->w, sync_fee_poll(ks->s, r));
 	g_assert_cmpuint(r->ask, ==, id);
 }
 
 static void test_fee_inquiry(void)
 {
-	struct kiosk_sync ks;
-	start(&ks, "K-FEES");
+	struct nsync ks;
+	netfix_sync_new(&fx, &ks, "K-FEES");
 	struct sync_fee_result r;
 	fee(&ks, "dewa", "bill", "2000123456", &r);
 	g_assert_cmpint(r.result, ==, SYNC_FEE_OK);
@@ -117,23 +57,23 @@ static void test_fee_inquiry(void)
 	fee(&ks, "dewa", "bill", "2000123456", &r);
 	g_assert_cmpint(r.result, ==, SYNC_FEE_UNREACHABLE);
 	netfix_clear(&fx);
-	stop(&ks);
+	netfix_sync_free(&ks);
 }
 
-static void voucher(struct kiosk_sync *ks, const char *code, struct sync_voucher_result *r)
+static void voucher(struct nsync *ks, const char *code, struct sync_voucher_result *r)
 {
 	struct kio_error err = {0};
 	uint32_t id = sync_voucher_ask(ks->s, code, &err);
 	g_assert_cmpuint(id, !=, 0);
-	WAIT_FOR(&ks->w, sync_voucher_poll(ks->s, r));
+	NETFIX_WAIT_FOR(&ks->w, sync_voucher_poll(ks->s, r));
 	g_assert_cmpuint(r->ask, ==, id);
 	g_assert_cmpint(r->result, ==, SYNC_ASK_ANSWERED);
 }
 
 static void test_vouchers(void)
 {
-	struct kiosk_sync ks;
-	start(&ks, "K-VOUCHERS");
+	struct nsync ks;
+	netfix_sync_new(&fx, &ks, "K-VOUCHERS");
 	struct sync_voucher_result v;
 	voucher(&ks, "9135724680246804", &v);
 	g_assert_cmpint(v.answer.kind, ==, SYNC_VOUCHER_VALID);
@@ -166,7 +106,7 @@ static void test_vouchers(void)
 	g_usleep(300000);
 	g_assert_false(sync_redeem_poll(ks.s, &r)); /* still retrying */
 	netfix_clear(&fx);
-	WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
+	NETFIX_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
 	g_assert_cmpuint(r.ask, ==, id);
 	g_assert_cmpint(r.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(r.answer.kind, ==, SYNC_VOUCHER_REDEEMED);
@@ -177,16 +117,16 @@ static void test_vouchers(void)
 			15000);
 	/* More than remains: spent, answered at once. */
 	id = sync_voucher_redeem(ks.s, "9260482601593711", "4c1d2e3f-5a6b-4c7d-8e9f-0a1b2c3d4e61", tx, 20000, &err);
-	WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
+	NETFIX_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
 	g_assert_cmpint(r.answer.kind, ==, SYNC_VOUCHER_SPENT);
 	g_assert_cmpint(r.attempts, ==, 1);
-	stop(&ks);
+	netfix_sync_free(&ks);
 }
 
 static void test_payment(void)
 {
-	struct kiosk_sync ks;
-	start(&ks, "K-PAY");
+	struct nsync ks;
+	netfix_sync_new(&fx, &ks, "K-PAY");
 	const struct sync_pay_line lines[] = {
 		{"dewa", "bill", "2000123456", "", 24550},
 		{"police", "fines", "10012345", "F-1", 60000},
@@ -205,7 +145,7 @@ static void test_payment(void)
 	}
 	netfix_clear(&fx);
 	struct sync_pay_result r;
-	WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
+	NETFIX_WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
 	g_assert_cmpuint(r.ask, ==, id);
 	g_assert_cmpint(r.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(r.answer.kind, ==, SYNC_PAY_ANSWERED);
@@ -229,10 +169,10 @@ static void test_payment(void)
 	/* Another basket for the paid fine is refused it. */
 	const struct sync_pay_line again[] = {{"police", "fines", "10012345", "F-1", 60000}};
 	id = sync_pay_ask(ks.s, "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6c", again, 1, &err);
-	WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
+	NETFIX_WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
 	g_assert_cmpint(r.answer.lines[0].status, ==, SYNC_LINE_REFUSED);
 	g_assert_cmpstr(r.answer.lines[0].reason, ==, "already_paid");
-	stop(&ks);
+	netfix_sync_free(&ks);
 }
 
 int main(int argc, char **argv)

@@ -15,7 +15,6 @@
 #include <glib.h>
 #include <string.h>
 
-#include "kiosk/core/config.h"
 #include "kiosk/ledger/basket.h"
 #include "kiosk/ledger/tx.h"
 #include "kiosk/sync/sync.h"
@@ -24,64 +23,6 @@
 #define NOW 1798761600
 
 static struct netfix fx;
-
-struct waker {
-	GMutex mu;
-	GCond cond;
-};
-
-static void on_wake(void *user)
-{
-	struct waker *w = user;
-	g_mutex_lock(&w->mu);
-	g_cond_broadcast(&w->cond);
-	g_mutex_unlock(&w->mu);
-}
-
-#define WAIT_FOR(w, pred)                                                                                            \
-	do {                                                                                                         \
-		gint64 until_ = g_get_monotonic_time() + 20 * G_TIME_SPAN_SECOND;                                    \
-		g_mutex_lock(&(w)->mu);                                                                              \
-		while (!(pred)) {                                                                                    \
-			if (g_get_monotonic_time() > until_)                                                         \
-				g_error("timed out waiting for " #pred);                                             \
-			g_cond_wait_until(&(w)->cond, &(w)->mu, g_get_monotonic_time() + 50 * G_TIME_SPAN_MILLISECOND); \
-		}                                                                                                    \
-		g_mutex_unlock(&(w)->mu);                                                                            \
-	} while (0)
-
-struct kiosk_sync {
-	struct nkiosk k;
-	struct sync *s;
-	struct waker w;
-};
-
-static void start(struct kiosk_sync *ks, const char *id)
-{
-	netfix_kiosk_new(&fx, &ks->k, id);
-	g_mutex_init(&ks->w.mu);
-	g_cond_init(&ks->w.cond);
-	struct core_config cfg;
-	core_config_defaults(&cfg);
-	snprintf(cfg.host_url, sizeof(cfg.host_url), "%s", fx.url);
-	snprintf(cfg.host_ca, sizeof(cfg.host_ca), "%s/host-ca.crt", ks->k.dir);
-	snprintf(cfg.host_cert, sizeof(cfg.host_cert), "%s/kiosk.crt", ks->k.dir);
-	snprintf(cfg.host_key, sizeof(cfg.host_key), "%s/kiosk.key", ks->k.dir);
-	cfg.host_timeout_ms = 2000;
-	cfg.host_backoff_min_ms = 50;
-	ks->s = sync_new(&cfg, ks->k.k.path, on_wake, &ks->w);
-	struct kio_error err = {0};
-	if (sync_start(ks->s, &err) != 0)
-		g_error("sync_start: %s", err.msg);
-}
-
-static void stop(struct kiosk_sync *ks)
-{
-	sync_free(ks->s);
-	netfix_kiosk_free(&ks->k);
-	g_mutex_clear(&ks->w.mu);
-	g_cond_clear(&ks->w.cond);
-}
 
 /* A count at the host; fmt a literal with one %s for the transaction's uuid. */
 #define host_count(fmt, uuid)                                                                                        \
@@ -92,7 +33,7 @@ static void stop(struct kiosk_sync *ks)
 		v_;                                                                                                  \
 	})
 
-static void credit_note(struct kiosk_sync *ks, int64_t value_fils)
+static void credit_note(struct nsync *ks, int64_t value_fils)
 {
 	struct kio_error err = {0};
 	struct cash_note note = {.device = "essp:0001", .channel = 4, .value_fils = value_fils, .state = CASH_NOTE_ESCROW,
@@ -107,7 +48,7 @@ static void credit_note(struct kiosk_sync *ks, int64_t value_fils)
 /* A basket of two fixed fees (AED 670.00) paid with AED 700.00 in cash; the payment asked with
  * the host faulting cut-after-commit; returns once the host committed it, the proxy down so
  * the retries fail meanwhile. */
-static uint32_t pay_cut(struct kiosk_sync *ks, struct ledger_tx *tx)
+static uint32_t pay_cut(struct nsync *ks, struct ledger_tx *tx)
 {
 	struct ledger_fee_line lines[2] = {{.entity = "rta", .service = "vehicle-renewal", .reference = "50012345",
 					    .amount_fils = 45000},
@@ -143,15 +84,15 @@ static void assert_paid_once(const char *uuid)
 
 static void test_retried(void)
 {
-	struct kiosk_sync ks;
-	start(&ks, "K-PAY-R");
+	struct nsync ks;
+	netfix_sync_new(&fx, &ks, "K-PAY-R");
 	struct ledger_tx tx;
 	uint32_t id = pay_cut(&ks, &tx);
 	struct sync_pay_result r;
 	g_usleep(300000);
 	g_assert_false(sync_pay_poll(ks.s, &r)); /* still retrying, same tx_uuid */
 	netfix_clear(&fx);
-	WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
+	NETFIX_WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
 	g_assert_cmpuint(r.ask, ==, id);
 	g_assert_cmpint(r.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(r.answer.kind, ==, SYNC_PAY_ANSWERED);
@@ -180,13 +121,13 @@ static void test_retried(void)
 	netfix_drain_all(&ks.k);
 	netfix_check(&fx, &ks.k); /* the records equal the host's, no alarm: each paid line matched */
 	assert_paid_once(tx.uuid);
-	stop(&ks);
+	netfix_sync_free(&ks);
 }
 
 static void test_crashed(void)
 {
-	struct kiosk_sync ks;
-	start(&ks, "K-PAY-C");
+	struct nsync ks;
+	netfix_sync_new(&fx, &ks, "K-PAY-C");
 	struct ledger_tx tx;
 	uint32_t id = pay_cut(&ks, &tx);
 	/* The app gives up, then the power goes: nothing more of this kiosk runs. */
@@ -224,7 +165,7 @@ static void test_crashed(void)
 	char *sql = g_strdup_printf("SELECT remaining_fils FROM voucher WHERE code = '%s'", end.voucher);
 	g_assert_cmpint(hostfix_int(fx.db, sql), ==, 3000);
 	g_free(sql);
-	stop(&ks);
+	netfix_sync_free(&ks);
 }
 
 int main(int argc, char **argv)

@@ -11,7 +11,6 @@
 #include <glib.h>
 #include <string.h>
 
-#include "kiosk/core/config.h"
 #include "kiosk/flows/vpay.h"
 #include "kiosk/ledger/basket.h"
 #include "kiosk/ledger/tx.h"
@@ -23,69 +22,6 @@
 #define V200 "9260482601593711"    /* demo: 200.00 AED */
 
 static struct netfix fx;
-
-struct waker {
-	GMutex mu;
-	GCond cond;
-};
-
-static void on_wake(void *user)
-{
-	struct waker *w = user;
-	g_mutex_lock(&w->mu);
-	g_cond_broadcast(&w->cond);
-	g_mutex_unlock(&w->mu);
-}
-
-#define WAIT_FOR(w, pred)                                                                                            \
-	do {                                                                                                         \
-		gint64 until_ = g_get_monotonic_time() + 20 * G_TIME_SPAN_SECOND;                                    \
-		g_mutex_lock(&(w)->mu);                                                                              \
-		while (!(pred)) {                                                                                    \
-			if (g_get_monotonic_time() > until_)                                                         \
-				g_error("timed out waiting for " #pred);                                             \
-			g_cond_wait_until(&(w)->cond, &(w)->mu, g_get_monotonic_time() + 50 * G_TIME_SPAN_MILLISECOND); \
-		}                                                                                                    \
-		g_mutex_unlock(&(w)->mu);                                                                            \
-	} while (0)
-
-struct kiosk_sync {
-	struct nkiosk k;
-	struct sync *s;
-	struct waker w;
-};
-
-static void sync_up(struct kiosk_sync *ks)
-{
-	struct core_config cfg;
-	core_config_defaults(&cfg);
-	snprintf(cfg.host_url, sizeof(cfg.host_url), "%s", fx.url);
-	snprintf(cfg.host_ca, sizeof(cfg.host_ca), "%s/host-ca.crt", ks->k.dir);
-	snprintf(cfg.host_cert, sizeof(cfg.host_cert), "%s/kiosk.crt", ks->k.dir);
-	snprintf(cfg.host_key, sizeof(cfg.host_key), "%s/kiosk.key", ks->k.dir);
-	cfg.host_timeout_ms = 2000;
-	cfg.host_backoff_min_ms = 50;
-	ks->s = sync_new(&cfg, ks->k.k.path, on_wake, &ks->w);
-	struct kio_error err = {0};
-	if (sync_start(ks->s, &err) != 0)
-		g_error("sync_start: %s", err.msg);
-}
-
-static void start(struct kiosk_sync *ks, const char *id)
-{
-	netfix_kiosk_new(&fx, &ks->k, id);
-	g_mutex_init(&ks->w.mu);
-	g_cond_init(&ks->w.cond);
-	sync_up(ks);
-}
-
-static void stop(struct kiosk_sync *ks)
-{
-	sync_free(ks->s);
-	netfix_kiosk_free(&ks->k);
-	g_mutex_clear(&ks->w.mu);
-	g_cond_clear(&ks->w.cond);
-}
 
 static int64_t host_remaining(const char *code)
 {
@@ -111,7 +47,7 @@ static void step(struct vpay *v, enum vpay_input_kind kind)
 
 /* The machine to REDEEMING for code, the host asked to validate through the worker; returns
  * the redeem ask's id, sent with the host faulting cut-after-commit. */
-static uint32_t to_redeem_cut(struct kiosk_sync *ks, struct vpay *v, const char *code, const char *tx_uuid,
+static uint32_t to_redeem_cut(struct nsync *ks, struct vpay *v, const char *code, const char *tx_uuid,
 			      struct vpay_view *view)
 {
 	for (const char *p = code; *p; p++) {
@@ -126,7 +62,7 @@ static uint32_t to_redeem_cut(struct kiosk_sync *ks, struct vpay *v, const char 
 	g_assert_cmpuint(id, !=, 0);
 	vpay_ask_sent(v);
 	struct sync_voucher_result valid;
-	WAIT_FOR(&ks->w, sync_voucher_poll(ks->s, &valid));
+	NETFIX_WAIT_FOR(&ks->w, sync_voucher_poll(ks->s, &valid));
 	struct vpay_input in = {.kind = VPAY_IN_VALID, .valid = &valid};
 	g_assert_cmpint(vpay_step(v, &in, NOW), ==, 0);
 	step(v, VPAY_IN_REDEEM); /* the intent is committed here */
@@ -147,7 +83,7 @@ static uint32_t to_redeem_cut(struct kiosk_sync *ks, struct vpay *v, const char 
 	return id;
 }
 
-static struct ledger_tx open_basket(struct kiosk_sync *ks, int64_t fils)
+static struct ledger_tx open_basket(struct nsync *ks, int64_t fils)
 {
 	struct ledger_fee_line line = {.entity = "police", .service = "good-conduct", .amount_fils = fils};
 	/* Not paid at the host in these cases: the voucher is what is under test. */
@@ -159,8 +95,8 @@ static struct ledger_tx open_basket(struct kiosk_sync *ks, int64_t fils)
 
 static void test_retried(void)
 {
-	struct kiosk_sync ks;
-	start(&ks, "K-VPAY-R");
+	struct nsync ks;
+	netfix_sync_new(&fx, &ks, "K-VPAY-R");
 	struct ledger_tx tx = open_basket(&ks, 4000);
 	struct vpay *v = NULL;
 	struct kio_error err = {0};
@@ -171,7 +107,7 @@ static void test_retried(void)
 	g_usleep(300000);
 	g_assert_false(sync_redeem_poll(ks.s, &r)); /* still retrying, same key */
 	netfix_clear(&fx);
-	WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
+	NETFIX_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
 	g_assert_cmpuint(r.ask, ==, id);
 	struct vpay_input in = {.kind = VPAY_IN_REDEEMED, .redeem = &r};
 	g_assert_cmpint(vpay_step(v, &in, NOW), ==, 0);
@@ -193,13 +129,13 @@ static void test_retried(void)
 	g_assert_cmpint(host_remaining(V50), ==, 0);
 	g_assert_cmpint(host_remaining(end.voucher), ==, 5000);
 	g_assert_cmpint(hostfix_int(fx.db, "SELECT count(*) FROM voucher_void"), ==, 0);
-	stop(&ks);
+	netfix_sync_free(&ks);
 }
 
 static void test_crashed(void)
 {
-	struct kiosk_sync ks;
-	start(&ks, "K-VPAY-C");
+	struct nsync ks;
+	netfix_sync_new(&fx, &ks, "K-VPAY-C");
 	int64_t before = host_remaining(V200);
 	g_assert_cmpint(before, >, 0);
 	struct ledger_tx tx = open_basket(&ks, 30000);
@@ -236,16 +172,16 @@ static void test_crashed(void)
 	netfix_check(&fx, &ks.k);
 	g_assert_cmpint(host_remaining(V200), ==, before);
 	/* The redeem, retried late under its id (a delayed request, a confused app): refused. */
-	sync_up(&ks);
+	netfix_sync_up(&fx, &ks);
 	id = sync_voucher_redeem(ks.s, V200, rid, tx.uuid, before, &err);
 	g_assert_cmpuint(id, !=, 0);
 	struct sync_redeem_result r;
-	WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
+	NETFIX_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
 	g_assert_cmpint(r.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(r.answer.kind, ==, SYNC_VOUCHER_SPENT);
 	g_assert_cmpint(host_remaining(V200), ==, before);
 	g_assert_cmpint(host_redemptions(rid), ==, 1);
-	stop(&ks);
+	netfix_sync_free(&ks);
 }
 
 int main(int argc, char **argv)
