@@ -378,6 +378,17 @@ static void test_voucher_in_full(void)
 	lfix_free(&f);
 }
 
+/* A spent voucher's code is printed masked: its first twelve digits appear nowhere, in a row
+ * or grouped in fours. Not a shorter prefix: the uuid, a new voucher's random code and the QR
+ * text may hold any four digits by chance (a CI run once found "9555" in a new code). */
+static void expect_code_hidden(const char *text, const char *code)
+{
+	char hidden[13], grouped[15];
+	snprintf(hidden, sizeof(hidden), "%.12s", code);
+	snprintf(grouped, sizeof(grouped), "%.4s %.4s %.4s", code, code + 4, code + 8);
+	expect(text, (const char *const[]){NULL}, (const char *const[]){hidden, grouped, NULL});
+}
+
 static void test_voucher_in_part(void)
 {
 	struct lfix f;
@@ -394,7 +405,8 @@ static void test_voucher_in_part(void)
 	expect(text,
 	       (const char *const[]){en, "Paid in cash\tAED 250.00\n", "1 × AED 200\tAED 200.00\n",
 				     "Total paid\tAED 850.00\n", NULL},
-	       (const char *const[]){"9876", NULL});
+	       (const char *const[]){NULL});
+	expect_code_hidden(text, code);
 	g_free(en);
 	g_free(text);
 	lfix_free(&f);
@@ -415,7 +427,8 @@ static void test_voucher_remainder(void)
 	char *text = receipt(&f, tx.id, "voucher-remainder", false, end.voucher, "AED 1,000.00 (100000 fils)");
 	char *en = g_strdup_printf("Paid by e-voucher •••• •••• •••• %s\tAED 1,000.00\n", code + 12);
 	expect(text, (const char *const[]){en, "Paid for the items\tAED 850.00\n", "Total paid\tAED 1,000.00\n", NULL},
-	       (const char *const[]){"Paid in cash", "9555", NULL});
+	       (const char *const[]){"Paid in cash", NULL});
+	expect_code_hidden(text, code);
 	check_voucher(text, &end, "AED 150.00", "150.00 د.إ");
 	g_free(en);
 	g_free(text);
