@@ -39,8 +39,10 @@ static struct ledger *the_ledger(void)
 {
 	if (ledger)
 		return ledger;
+	/* The run's own TMPDIR, else this build's folder (FUZZ_TMP_DIR, meson): a shared /tmp is
+	 * no place a test may assume it can write, as fuzz_note_rows says. */
 	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof(dir), "%s/fuzz-vpay-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/fuzz-vpay-XXXXXX", tmp && tmp[0] ? tmp : FUZZ_TMP_DIR);
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(path, sizeof(path), "%s/k.db", dir);
