@@ -735,12 +735,9 @@ static void draw_reference(struct app *app, struct ui_page *page)
 		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
 		.buttons = nav, .wide = nav, .rows = rows, .n_rows = 1, .n_buttons = 3,
 		.keypad = true, .clear = app_str(app, "key.clear"), .del = app_str(app, "key.del"),
+		.keys_wait = v->checking, /* the host is asked about the reference */
 	};
 	scr_lay_out(page, &L);
-	/* While the host is asked the reference is what it asks about: the keys wait. */
-	for (size_t i = 0; v->checking && i < page->n; i++)
-		if (strncmp(page->widgets[i].id, "key.", 4) == 0)
-			page->widgets[i].enabled = false;
 }
 
 /* ---- fees-amount ---- */
@@ -1634,11 +1631,9 @@ static void draw_card(struct app *app, struct ui_page *page)
 		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
 		.buttons = nav, .wide = nav, .rows = rows, .n_rows = 1, .n_buttons = 2,
 		.keypad = true, .clear = app_str(app, "key.clear"), .del = app_str(app, "key.del"),
+		.keys_wait = checking, /* the host is asked about the card */
 	};
 	scr_lay_out(page, &L);
-	for (size_t i = 0; checking && i < page->n; i++)
-		if (strncmp(page->widgets[i].id, "key.", 4) == 0)
-			page->widgets[i].enabled = false;
 }
 
 /* fees-done: each line's result, what was paid, where the rest went, the number and the

@@ -327,8 +327,12 @@ bool scr_lay_out(struct ui_page *page, const struct scr_layout *L)
 		case SCR_LOOK_REMOVABLE: break;
 		}
 	}
-	if (L->keypad)
+	if (L->keypad) {
+		size_t first_key = page->n;
 		theme_keypad(page, P.pad, SCR_GAP, SCR_KEY_MAX, L->clear, L->del);
+		for (size_t i = first_key; L->keys_wait && i < page->n; i++)
+			page->widgets[i].enabled = false;
+	}
 	for (int r = 0; r < P.n_bars; r++)
 		for (int i = 0; i < P.bar_n[r]; i++) {
 			const struct scr_button *b = &P.bar_b[r][i];

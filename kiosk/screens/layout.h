@@ -70,6 +70,9 @@ struct scr_layout {
 	int n_rows, n_buttons;
 	bool keypad; /* a keypad at the end of the one column, or the end column */
 	const char *clear, *del;
+	/* The keypad shown with every key disabled: what was typed is being asked about (the
+	 * host checks the number or the code), or the ask is over; the keys wait for it. */
+	bool keys_wait;
 };
 
 /*

@@ -507,12 +507,9 @@ static void draw_card(struct app *app, struct ui_page *page)
 		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
 		.buttons = nav, .wide = nav, .rows = rows, .n_rows = 1, .n_buttons = 3,
 		.keypad = true, .clear = app_str(app, "key.clear"), .del = app_str(app, "key.del"),
+		.keys_wait = v->checking, /* the host is asked about the number */
 	};
 	scr_lay_out(page, &L);
-	/* While the host is asked the number is what it asks about: the keys wait. */
-	for (size_t i = 0; v->checking && i < page->n; i++)
-		if (strncmp(page->widgets[i].id, "key.", 4) == 0)
-			page->widgets[i].enabled = false;
 }
 
 /* ---- topup-pay ---- */

@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "kiosk/screens/layout.h"
 #include "kiosk/screens/theme.h"
 #include "kiosk/ui/check.h"
 #include "kiosk/ui/display.h"
@@ -639,6 +640,42 @@ static void test_frames(void)
 	g_assert_nonnull(strstr(buf, "frame_cpu_us_max 250000\n"));
 }
 
+/* scr_layout.keys_wait (kiosk/screens/layout.h): every key of the keypad disabled, and only
+ * they; the bar's buttons keep what the screen gave them. The card-number, reference and
+ * voucher screens rely on it while the host is asked. */
+static void test_layout_keys_wait(void)
+{
+	for (int wait = 0; wait < 2; wait++) {
+		struct ui_page page;
+		ui_page_init(&page, 1080, 1920, false, 0);
+		page.text = engine();
+		ui_page_add(&page, "key.before", UI_BUTTON, (struct ui_rect){0, 0, 10, 10}, "x"); /* not the keypad's */
+		const struct scr_button nav[] = {{"nav.back", "Back", false, true}, {"nav.next", "Next", true, false}};
+		static const int rows[] = {2};
+		struct scr_item items[] = {
+			{"card.number", "7840 1234", "0000 0000 0000 0000", SCR_NUMBER_PX, true, true, TEXT_DIR_LTR, 0,
+			 SCR_LOOK_NUMBER, 0, 0},
+		};
+		const struct scr_layout L = {
+			.header_id = "title", .title = "Card", .items = items, .n = 1, .buttons = nav, .wide = nav,
+			.rows = rows, .n_rows = 1, .n_buttons = 2, .keypad = true, .clear = "Clear", .del = "Delete",
+			.keys_wait = wait,
+		};
+		scr_lay_out(&page, &L);
+		int keys = 0;
+		for (size_t i = 1; i < page.n; i++)
+			if (strncmp(page.widgets[i].id, "key.", 4) == 0) {
+				keys++;
+				g_assert_cmpint(page.widgets[i].enabled, ==, !wait);
+			}
+		g_assert_cmpint(keys, ==, UI_KEYPAD_N);
+		g_assert_true(ui_page_find(&page, "key.before")->enabled);
+		g_assert_true(ui_page_find(&page, "nav.back")->enabled);
+		g_assert_false(ui_page_find(&page, "nav.next")->enabled);
+		ui_page_clear(&page);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -656,6 +693,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/widget/grid/rows-and-bar", test_grid_rows_and_bar);
 	g_test_add_func("/widget/grid/columns", test_grid_columns);
 	g_test_add_func("/widget/truncate", test_page_truncate);
+	g_test_add_func("/widget/layout/keys-wait", test_layout_keys_wait);
 	g_test_add_func("/widget/check/image", test_check_image);
 	g_test_add_func("/widget/grid/flow-screen", test_flow_screen_helpers);
 	g_test_add_func("/widget/window-fit", test_window_fit);
