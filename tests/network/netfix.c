@@ -310,14 +310,6 @@ void netfix_check(struct netfix *f, struct nkiosk *k)
 	g_ptr_array_unref(theirs);
 }
 
-static void nsync_wake(void *user)
-{
-	struct nwaker *w = user;
-	g_mutex_lock(&w->mu);
-	g_cond_broadcast(&w->cond);
-	g_mutex_unlock(&w->mu);
-}
-
 void netfix_sync_up(struct netfix *f, struct nsync *ks)
 {
 	struct core_config cfg;
@@ -328,7 +320,7 @@ void netfix_sync_up(struct netfix *f, struct nsync *ks)
 	snprintf(cfg.host_key, sizeof(cfg.host_key), "%s/kiosk.key", ks->k.dir);
 	cfg.host_timeout_ms = 2000;
 	cfg.host_backoff_min_ms = 50;
-	ks->s = sync_new(&cfg, ks->k.k.path, nsync_wake, &ks->w);
+	ks->s = sync_new(&cfg, ks->k.k.path, test_waker_wake, &ks->w);
 	struct kio_error err = {0};
 	if (sync_start(ks->s, &err) != 0)
 		g_error("sync_start: %s", err.msg);
@@ -337,8 +329,7 @@ void netfix_sync_up(struct netfix *f, struct nsync *ks)
 void netfix_sync_new(struct netfix *f, struct nsync *ks, const char *id)
 {
 	netfix_kiosk_new(f, &ks->k, id);
-	g_mutex_init(&ks->w.mu);
-	g_cond_init(&ks->w.cond);
+	test_waker_init(&ks->w);
 	netfix_sync_up(f, ks);
 }
 
@@ -347,6 +338,5 @@ void netfix_sync_free(struct nsync *ks)
 	sync_free(ks->s);
 	ks->s = NULL;
 	netfix_kiosk_free(&ks->k);
-	g_mutex_clear(&ks->w.mu);
-	g_cond_clear(&ks->w.cond);
+	test_waker_clear(&ks->w);
 }

@@ -17,6 +17,7 @@
 #include "kiosk/sync/drain.h"
 #include "kiosk/sync/sync.h"
 #include "kiosk/sync/transport.h"
+#include "tests/common/syncwait.h"
 #include "tests/hostd/hostfix.h"
 
 struct netfix {
@@ -70,30 +71,13 @@ int64_t netfix_host_records(struct netfix *f, struct nkiosk *k);
 void netfix_check(struct netfix *f, struct nkiosk *k);
 
 /* The sync worker (kiosk/sync/sync.h) of an enrolled kiosk against the fixture's host, for the
- * tests of the app's asks: its wake callback signals w, which NETFIX_WAIT_FOR waits on. */
-struct nwaker {
-	GMutex mu;
-	GCond cond;
-};
-
+ * tests of the app's asks: its wake callback signals w, which TEST_WAIT_FOR waits on
+ * (tests/common/syncwait.h). */
 struct nsync {
 	struct nkiosk k;
 	struct sync *s;
-	struct nwaker w;
+	struct test_waker w;
 };
-
-/* Polls pred until true, waking on the sync's wake callback; 20 s at most, then aborts. */
-#define NETFIX_WAIT_FOR(w, pred)                                                                                     \
-	do {                                                                                                         \
-		gint64 until_ = g_get_monotonic_time() + 20 * G_TIME_SPAN_SECOND;                                    \
-		g_mutex_lock(&(w)->mu);                                                                              \
-		while (!(pred)) {                                                                                    \
-			if (g_get_monotonic_time() > until_)                                                         \
-				g_error("timed out waiting for " #pred);                                             \
-			g_cond_wait_until(&(w)->cond, &(w)->mu, g_get_monotonic_time() + 50 * G_TIME_SPAN_MILLISECOND); \
-		}                                                                                                    \
-		g_mutex_unlock(&(w)->mu);                                                                            \
-	} while (0)
 
 /* Enrols the kiosk id and starts its sync (timeout 2 s, backoff from 50 ms). */
 void netfix_sync_new(struct netfix *f, struct nsync *ks, const char *id);

@@ -92,7 +92,7 @@ static void test_retried(void)
 	g_usleep(300000);
 	g_assert_false(sync_pay_poll(ks.s, &r)); /* still retrying, same tx_uuid */
 	netfix_clear(&fx);
-	NETFIX_WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
+	TEST_WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
 	g_assert_cmpuint(r.ask, ==, id);
 	g_assert_cmpint(r.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(r.answer.kind, ==, SYNC_PAY_ANSWERED);

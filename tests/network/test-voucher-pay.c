@@ -62,7 +62,7 @@ static uint32_t to_redeem_cut(struct nsync *ks, struct vpay *v, const char *code
 	g_assert_cmpuint(id, !=, 0);
 	vpay_ask_sent(v);
 	struct sync_voucher_result valid;
-	NETFIX_WAIT_FOR(&ks->w, sync_voucher_poll(ks->s, &valid));
+	TEST_WAIT_FOR(&ks->w, sync_voucher_poll(ks->s, &valid));
 	struct vpay_input in = {.kind = VPAY_IN_VALID, .valid = &valid};
 	g_assert_cmpint(vpay_step(v, &in, NOW), ==, 0);
 	step(v, VPAY_IN_REDEEM); /* the intent is committed here */
@@ -107,7 +107,7 @@ static void test_retried(void)
 	g_usleep(300000);
 	g_assert_false(sync_redeem_poll(ks.s, &r)); /* still retrying, same key */
 	netfix_clear(&fx);
-	NETFIX_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
+	TEST_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
 	g_assert_cmpuint(r.ask, ==, id);
 	struct vpay_input in = {.kind = VPAY_IN_REDEEMED, .redeem = &r};
 	g_assert_cmpint(vpay_step(v, &in, NOW), ==, 0);
@@ -176,7 +176,7 @@ static void test_crashed(void)
 	id = sync_voucher_redeem(ks.s, V200, rid, tx.uuid, before, &err);
 	g_assert_cmpuint(id, !=, 0);
 	struct sync_redeem_result r;
-	NETFIX_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
+	TEST_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
 	g_assert_cmpint(r.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(r.answer.kind, ==, SYNC_VOUCHER_SPENT);
 	g_assert_cmpint(host_remaining(V200), ==, before);
