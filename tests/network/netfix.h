@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "kiosk/ledger/sync-state.h"
+#include "kiosk/ledger/tx.h"
 #include "kiosk/sync/drain.h"
 #include "kiosk/sync/sync.h"
 #include "kiosk/sync/transport.h"
@@ -33,6 +34,15 @@ struct netfix {
 int netfix_start(struct netfix *f);
 /* Stops the host, the proxy and the cluster (also done by the keeper if the test aborts). */
 void netfix_stop(struct netfix *f);
+/* A test binary's main after g_test_init and its g_test_add_func: starts f, runs the tests,
+ * stops f; g_test_run's status, or 77 when no PostgreSQL server is installed. */
+int netfix_run(struct netfix *f);
+/* The host's figure: the first column of the one row of the SQL fmt makes (printf-style). */
+int64_t netfix_host_intf(struct netfix *f, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* After an ask sent while the host faults cut-after-commit: waits until the count the SQL
+ * committed_fmt makes is not 0 (the host committed; its answer is lost), 20 s at most, then
+ * puts the proxy down so the retries fail meanwhile and clears the host's fault. */
+void netfix_wait_cut_commit(struct netfix *f, const char *committed_fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* The host's answer fault (faults.h: "none", "error", "cut-after-commit", ...). */
 void netfix_host_fault(struct netfix *f, const char *fault);
@@ -83,5 +93,9 @@ struct nsync {
 void netfix_sync_new(struct netfix *f, struct nsync *ks, const char *id);
 /* Starts a sync on ks->k again (after the test freed ks->s to play a restart). */
 void netfix_sync_up(struct netfix *f, struct nsync *ks);
+/* The app gives up on its ask, then the power goes: the sync stops, the faults are cleared,
+ * the kiosk's ledger reopens and start-up recovery runs at now_s. It must end exactly one
+ * transaction, whose end state is returned. */
+enum ledger_tx_state netfix_sync_power_cut(struct netfix *f, struct nsync *ks, uint32_t ask, int64_t now_s);
 /* Stops the sync (if any) and frees the kiosk. */
 void netfix_sync_free(struct nsync *ks);

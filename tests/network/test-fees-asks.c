@@ -178,13 +178,8 @@ static void test_payment(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	int rc = netfix_start(&fx);
-	if (rc == 77)
-		return 77;
 	g_test_add_func("/network/fees/inquiry", test_fee_inquiry);
 	g_test_add_func("/network/fees/vouchers", test_vouchers);
 	g_test_add_func("/network/fees/payment", test_payment);
-	rc = g_test_run();
-	netfix_stop(&fx);
-	return rc;
+	return netfix_run(&fx);
 }
