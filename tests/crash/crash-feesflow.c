@@ -62,7 +62,6 @@ static void on_event(void *user, const struct cash_event *ev)
 		feespay_cash_listener(d->p, ev);
 }
 
-static bool in_run(struct fx *f) { return strcmp(fx_info(f).phase, "run") == 0; }
 static bool device_enabled(struct fx *f) { return fx_sim(f).enabled && fx_status(f).enabled; }
 static bool credited_more(struct fx *f) { return fx_count(f, CASH_EV_CREDITED) > ((struct day *)f)->n_credited; }
 static bool path_empty(struct fx *f) { return fx_sim(f).note == SIM_ESSP_NOTE_NONE && fx_info(f).note_id == 0; }
@@ -127,15 +126,10 @@ static void child_day(const char *path, struct lfix_killer *killer)
 	d.killer = killer;
 	fx_init(&d.fx);
 	fx_prepare(&d.fx);
-	ledger_notes_free(d.fx.notes);
-	ledger_close(d.fx.ledger);
-	struct kio_error err = {0};
-	CHILD_CHECK(ledger_open(path, &d.fx.ledger, &err) == 0);
-	d.fx.notes = ledger_notes_new(d.fx.ledger, d.fx.loop.clock);
-	d.fx.journal.inner = ledger_notes_journal(d.fx.notes);
+	CHILD_CHECK(fx_open_ledger(&d.fx, path) == 0);
 	fx_start(&d.fx);
 	cash_set_listener(d.fx.unit, on_event, &d);
-	CHILD_CHECK(fx_run_until(&d.fx, in_run, 20000));
+	CHILD_CHECK(fx_run_until(&d.fx, fx_in_run, 20000));
 	ledger_set_checkpoint(d.fx.ledger, lfix_on_point, killer);
 
 	const struct feespay_line two[] = {line("police", "good-conduct", AED(220), false),
