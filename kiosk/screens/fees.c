@@ -360,9 +360,8 @@ static void on_tap(struct app *app, const char *id)
 		return;
 	}
 	struct fees_input in = {.kind = FEES_IN_COUNT};
-	if (strncmp(id, "key.", 4) == 0 && id[4] >= '0' && id[4] <= '9' && id[5] == '\0') {
+	if (scr_key_digit(id, &in.digit)) {
 		in.kind = FEES_IN_KEY;
-		in.digit = id[4];
 	} else if (strncmp(id, "fees.entity.", 12) == 0) {
 		in.kind = FEES_IN_ENTITY, in.id = id + 12;
 	} else if (strncmp(id, "fees.service.", 13) == 0) {
@@ -1278,8 +1277,8 @@ static void pay_on_tap(struct app *app, const char *id)
 	if (fs && feespay_current(fs->pay) == FEESPAY_VOUCHER) {
 		/* The voucher page's taps go to the voucher machine (vpay.h). */
 		struct vpay_input vi = {.kind = VPAY_IN_COUNT};
-		if (strncmp(id, "key.", 4) == 0 && id[4] >= '0' && id[4] <= '9' && id[5] == '\0')
-			vi.kind = VPAY_IN_KEY, vi.digit = id[4];
+		if (scr_key_digit(id, &vi.digit))
+			vi.kind = VPAY_IN_KEY;
 		else if (strcmp(id, "key.del") == 0)
 			vi.kind = VPAY_IN_DEL;
 		else if (strcmp(id, "key.clear") == 0)
@@ -1295,10 +1294,8 @@ static void pay_on_tap(struct app *app, const char *id)
 		return;
 	}
 	struct feespay_input in = {.kind = FEESPAY_IN_COUNT};
-	if (strncmp(id, "key.", 4) == 0 && id[4] >= '0' && id[4] <= '9' && id[5] == '\0') {
+	if (scr_key_digit(id, &in.digit))
 		in.kind = FEESPAY_IN_KEY;
-		in.digit = id[4];
-	}
 	for (size_t i = 0; i < sizeof(taps) / sizeof(taps[0]); i++)
 		if (strcmp(id, taps[i].id) == 0)
 			in.kind = taps[i].kind;

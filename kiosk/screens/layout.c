@@ -288,6 +288,14 @@ static void add_touchable(struct ui_page *page, const struct scr_layout *L, int 
  * room in this order, trying each step in the page's arrangement and then in the others: the
  * bars' spare height, then the items of drop level 1, 2, ... (each screen's order).
  */
+bool scr_key_digit(const char *id, char *digit)
+{
+	if (strncmp(id, "key.", 4) != 0 || id[4] < '0' || id[4] > '9' || id[5] != '\0')
+		return false;
+	*digit = id[4];
+	return true;
+}
+
 bool scr_lay_out(struct ui_page *page, const struct scr_layout *L)
 {
 	bool wide = ui_page_landscape(page);

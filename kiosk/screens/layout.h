@@ -84,3 +84,8 @@ struct scr_layout {
  * returned (a screen may take its widgets back, ui_page_truncate, and try a shorter page).
  */
 bool scr_lay_out(struct ui_page *page, const struct scr_layout *L);
+
+/* A tap on the keypad's digit keys: true with *digit set for "key.0" to "key.9" (the ids its
+ * keys carry); false for any other id, key.del and key.clear included (screens map those to
+ * their flows' inputs in their tap tables). */
+bool scr_key_digit(const char *id, char *digit);

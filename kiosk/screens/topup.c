@@ -413,10 +413,8 @@ static void on_tap(struct app *app, const char *id)
 		{"done.close", TOPUP_IN_FINISH},
 	};
 	struct topup_input in = {.kind = TOPUP_IN_COUNT};
-	if (strncmp(id, "key.", 4) == 0 && id[4] >= '0' && id[4] <= '9' && id[5] == '\0') {
+	if (scr_key_digit(id, &in.digit))
 		in.kind = TOPUP_IN_KEY;
-		in.digit = id[4];
-	}
 	for (size_t i = 0; i < sizeof(taps) / sizeof(taps[0]); i++)
 		if (strcmp(id, taps[i].id) == 0)
 			in.kind = taps[i].kind;

@@ -4,6 +4,7 @@
  * and the page check (kiosk/ui/check.h) with the real text engine.
  */
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "kiosk/screens/layout.h"
@@ -640,10 +641,11 @@ static void test_frames(void)
 	g_assert_nonnull(strstr(buf, "frame_cpu_us_max 250000\n"));
 }
 
-/* scr_layout.keys_wait (kiosk/screens/layout.h): every key of the keypad disabled, and only
- * they; the bar's buttons keep what the screen gave them. The card-number, reference and
- * voucher screens rely on it while the host is asked. */
-static void test_layout_keys_wait(void)
+/* The keypad as screens use it (kiosk/screens/layout.h): scr_layout.keys_wait disables every
+ * key of the keypad, and only they, the bar's buttons keeping what the screen gave them (the
+ * card-number, reference and voucher screens while the host is asked); scr_key_digit reads a
+ * tap on a digit key back as its digit. */
+static void test_layout_keypad(void)
 {
 	for (int wait = 0; wait < 2; wait++) {
 		struct ui_page page;
@@ -662,17 +664,32 @@ static void test_layout_keys_wait(void)
 			.keys_wait = wait,
 		};
 		scr_lay_out(&page, &L);
-		int keys = 0;
+		int keys = 0, digits = 0;
 		for (size_t i = 1; i < page.n; i++)
 			if (strncmp(page.widgets[i].id, "key.", 4) == 0) {
 				keys++;
 				g_assert_cmpint(page.widgets[i].enabled, ==, !wait);
+				/* scr_key_digit reads back the digit each digit key types, and no other. */
+				char d = 0;
+				bool is_digit = scr_key_digit(page.widgets[i].id, &d);
+				g_assert_cmpint(is_digit, ==, page.widgets[i].key != 0);
+				if (is_digit) {
+					g_assert_cmpint(d, ==, (char)page.widgets[i].key);
+					digits++;
+				}
 			}
 		g_assert_cmpint(keys, ==, UI_KEYPAD_N);
+		g_assert_cmpint(digits, ==, 10);
 		g_assert_true(ui_page_find(&page, "key.before")->enabled);
 		g_assert_true(ui_page_find(&page, "nav.back")->enabled);
 		g_assert_false(ui_page_find(&page, "nav.next")->enabled);
 		ui_page_clear(&page);
+	}
+	static const char *const not_digits[] = {"key.del", "key.clear", "key.", "key.10", "key.a", "nav.next", "key0"};
+	for (size_t i = 0; i < G_N_ELEMENTS(not_digits); i++) {
+		char d = 'x';
+		g_assert_false(scr_key_digit(not_digits[i], &d));
+		g_assert_cmpint(d, ==, 'x');
 	}
 }
 
@@ -693,7 +710,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/widget/grid/rows-and-bar", test_grid_rows_and_bar);
 	g_test_add_func("/widget/grid/columns", test_grid_columns);
 	g_test_add_func("/widget/truncate", test_page_truncate);
-	g_test_add_func("/widget/layout/keys-wait", test_layout_keys_wait);
+	g_test_add_func("/widget/layout/keypad", test_layout_keypad);
 	g_test_add_func("/widget/check/image", test_check_image);
 	g_test_add_func("/widget/grid/flow-screen", test_flow_screen_helpers);
 	g_test_add_func("/widget/window-fit", test_window_fit);
