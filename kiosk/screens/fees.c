@@ -1352,11 +1352,10 @@ static void pay_on_devices(struct app *app)
 static void pay_on_receipt(struct app *app, const struct receipt_event *ev)
 {
 	struct fees_screens *fs = pay_screens(app);
-	if (!fs || !fs->job[0] || strcmp(ev->job_id, fs->job) != 0 ||
-	    (ev->kind != RECEIPT_EV_PRINTED && ev->kind != RECEIPT_EV_FAILED))
+	bool printed = false;
+	if (!fs || !scr_receipt_job_ended(fs->job, ev, &printed))
 		return;
-	fs->job[0] = '\0';
-	const struct feespay_input in = {.kind = FEESPAY_IN_RECEIPT, .receipt_printed = ev->kind == RECEIPT_EV_PRINTED};
+	const struct feespay_input in = {.kind = FEESPAY_IN_RECEIPT, .receipt_printed = printed};
 	if (feespay_step(fs->pay, &in) == 0)
 		app_wake_at(app, app_now_ms(app));
 }

@@ -345,11 +345,10 @@ static void on_activity(struct app *app)
 static void on_receipt(struct app *app, const struct receipt_event *ev)
 {
 	struct topup_screens *ts = screens_of(app);
-	if (!ts || !ts->job[0] || strcmp(ev->job_id, ts->job) != 0 ||
-	    (ev->kind != RECEIPT_EV_PRINTED && ev->kind != RECEIPT_EV_FAILED))
+	bool printed = false;
+	if (!ts || !scr_receipt_job_ended(ts->job, ev, &printed))
 		return;
-	ts->job[0] = '\0';
-	const struct topup_input in = {.kind = TOPUP_IN_RECEIPT, .receipt_printed = ev->kind == RECEIPT_EV_PRINTED};
+	const struct topup_input in = {.kind = TOPUP_IN_RECEIPT, .receipt_printed = printed};
 	/* From the driver's callback: the flow steps now, the screen follows from the loop
 	 * (invariant 3). */
 	if (topup_step(ts->flow, &in) == 0)

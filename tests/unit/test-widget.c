@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kiosk/screens/layout.h"
+#include "kiosk/screens/screen.h"
 #include "kiosk/screens/theme.h"
 #include "kiosk/ui/check.h"
 #include "kiosk/ui/display.h"
@@ -693,6 +694,35 @@ static void test_layout_keypad(void)
 	}
 }
 
+/* A done screen's receipt job (kiosk/screens/screen.h, lifecycle 5): its end is taken once,
+ * printed or failed; another job's end, a fault or a recovery is not it. */
+static void test_receipt_job_ended(void)
+{
+	char job[32] = "J-7";
+	bool printed = true;
+	struct receipt_event ev = {.kind = RECEIPT_EV_PRINTED, .job_id = "J-8"};
+	g_assert_false(scr_receipt_job_ended(job, &ev, &printed));
+	snprintf(ev.job_id, sizeof(ev.job_id), "J-7");
+	ev.kind = RECEIPT_EV_FAULT;
+	g_assert_false(scr_receipt_job_ended(job, &ev, &printed));
+	ev.kind = RECEIPT_EV_RECOVERED;
+	g_assert_false(scr_receipt_job_ended(job, &ev, &printed));
+	g_assert_cmpstr(job, ==, "J-7");
+	ev.kind = RECEIPT_EV_FAILED;
+	g_assert_true(scr_receipt_job_ended(job, &ev, &printed));
+	g_assert_false(printed);
+	g_assert_cmpstr(job, ==, "");
+	g_assert_false(scr_receipt_job_ended(job, &ev, &printed)); /* once */
+	snprintf(job, sizeof(job), "J-9");
+	snprintf(ev.job_id, sizeof(ev.job_id), "J-9");
+	ev.kind = RECEIPT_EV_PRINTED;
+	g_assert_true(scr_receipt_job_ended(job, &ev, &printed));
+	g_assert_true(printed);
+	char none[4] = "";
+	ev.job_id[0] = '\0';
+	g_assert_false(scr_receipt_job_ended(none, &ev, &printed)); /* no job sent */
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -711,6 +741,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/widget/grid/columns", test_grid_columns);
 	g_test_add_func("/widget/truncate", test_page_truncate);
 	g_test_add_func("/widget/layout/keypad", test_layout_keypad);
+	g_test_add_func("/widget/screen/receipt-job", test_receipt_job_ended);
 	g_test_add_func("/widget/check/image", test_check_image);
 	g_test_add_func("/widget/grid/flow-screen", test_flow_screen_helpers);
 	g_test_add_func("/widget/window-fit", test_window_fit);
