@@ -10,8 +10,8 @@
 
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
+#include "kiosk/flows/payin.h"
 
-#define PENDING_MAX 16
 #define FILS_PER_AED 100
 
 /* Why PAY was left: where a CLOSING with nothing paid goes. */
@@ -29,10 +29,10 @@ struct feespay {
 	size_t n_lines;
 	enum leave_why why;
 	uint64_t closing_since_ms, settling_since_ms, done_since_ms;
-	bool printer_ok, unit_fault, enabled, tx_open;
+	bool printer_ok, tx_open;
+	struct payin pin;           /* the unit's hold and the note's path (invariants 1, 2) */
 	struct ledger_tx tx;
 	int64_t due_fils;           /* invariant 3: the ledger's */
-	bool returning_refused;     /* the note going back was refused by invariant 2 */
 	bool pay_sent, card_sent;
 	bool host_unanswered;
 	bool decided[FEESPAY_LINES_MAX];
@@ -44,10 +44,6 @@ struct feespay {
 	uint32_t tx_ends;
 	const char *notice;
 	int64_t notice_fils;
-	uint32_t by_denom[CASH_MAX_DENOMS];
-	bool busy;
-	struct cash_event pending[PENDING_MAX];
-	size_t n_pending;
 	feespay_checkpoint_fn checkpoint;
 	void *checkpoint_user;
 	struct vpay *vpay;          /* VOUCHER: the voucher machine (invariant 10) */
@@ -101,20 +97,12 @@ static void set_step(struct feespay *p, enum feespay_step step, enum feespay_exi
 	p->exit = exit;
 }
 
-static void disable_unit(struct feespay *p)
-{
-	int rc = p->unit->ops->disable(p->unit);
-	if (rc)
-		LOG_ERR("%s: disable failed: %s", p->unit->name, kio_strerror(rc));
-	p->enabled = false;
-}
-
 /* Invariant 9: stop taking money; the open basket is recovery's. */
 static void fail_ledger(struct feespay *p, const char *what, const struct kio_error *err)
 {
 	LOG_ERR("%s fees transaction %" PRId64 " failed: %s; out of service", what, p->tx.seq, err->msg);
-	if (p->enabled)
-		disable_unit(p);
+	if (p->pin.enabled)
+		payin_disable(&p->pin);
 	p->notice = "fees.error.ledger";
 	set_step(p, FEESPAY_END, FEESPAY_EXIT_OUT_OF_SERVICE);
 }
@@ -133,13 +121,6 @@ static bool refresh(struct feespay *p)
 	p->s.paid_fils = paid;
 	p->s.notes = notes;
 	return true;
-}
-
-static bool unit_faulty(const struct feespay *p)
-{
-	struct cash_status st;
-	p->unit->ops->get_status(p->unit, &st);
-	return p->unit_fault || st.fault != CASH_FAULT_NONE || st.state == DEV_STATE_FAULT;
 }
 
 static int64_t moving_fils(const struct feespay *p)
@@ -173,11 +154,11 @@ void feespay_open(struct feespay *p)
 	p->tx_open = true;
 	if (!refresh(p))
 		return;
-	int rc = unit_faulty(p) ? KIO_ERR_BUSY : p->unit->ops->enable(p->unit, p->cfg.denoms_fils, p->cfg.n_denoms);
+	int rc = payin_faulty(&p->pin) ? KIO_ERR_BUSY : payin_enable(&p->pin, p->cfg.denoms_fils, p->cfg.n_denoms);
 	if (rc) {
 		LOG_WARN("%s: cannot take cash (%s); fees transaction %" PRId64 " cancelled", p->unit->name,
 			 kio_strerror(rc), p->tx.seq);
-		disable_unit(p);
+		payin_disable(&p->pin);
 		if (ledger_basket_close(p->ledger, p->tx.id, wall_s(p), LEDGER_REST_NONE, NULL, p->cfg.voucher_days, &p->end,
 					&err) != 0) {
 			fail_ledger(p, "cancelling", &err);
@@ -189,7 +170,6 @@ void feespay_open(struct feespay *p)
 		set_step(p, FEESPAY_END, FEESPAY_EXIT_BASKET);
 		return;
 	}
-	p->enabled = true;
 	session_touch(&p->s, now_ms(p));
 	LOG_INFO("fees transaction %" PRId64 " open: %zu line(s), %" PRId64 " fils due", p->tx.seq, p->n_lines,
 		 p->due_fils);
@@ -287,33 +267,25 @@ static void settle(struct feespay *p)
 
 static void leave_pay(struct feespay *p, enum leave_why why)
 {
-	disable_unit(p); /* invariant 1 */
+	payin_disable(&p->pin); /* invariant 1 */
 	p->why = why;
 	p->closing_since_ms = now_ms(p);
 	set_step(p, FEESPAY_CLOSING, FEESPAY_EXIT_NONE);
 	settle(p);
 }
 
-static void give_back(struct feespay *p, bool refused)
-{
-	int rc = p->unit->ops->escrow_return(p->unit);
-	if (rc)
-		LOG_WARN("%s: return from escrow refused: %s (the unit returns it by itself)", p->unit->name,
-			 kio_strerror(rc));
-	p->s.path = SESSION_PATH_RETURNING;
-	p->returning_refused = refused;
-}
+static const struct payin_notices notices = {
+	.returned = "pay.note-returned",
+	.rejected = "pay.note-rejected",
+	.not_recorded = "pay.note-not-recorded",
+	.fault = "pay.acceptor-fault",
+	.recovered = "pay.acceptor-recovered",
+};
 
-/* Invariant 2. */
+/* Invariant 2: what the flow takes of a note payin offers it in PAY. */
 static void on_escrow(struct feespay *p, const struct cash_event *ev)
 {
-	int64_t moving = moving_fils(p);
-	p->s.path_fils = ev->value_fils;
-	if (p->step != FEESPAY_PAY || !p->tx_open) {
-		LOG_INFO("note of %" PRId64 " fils offered in %s: returned", ev->value_fils, step_names[p->step]);
-		give_back(p, false);
-		return;
-	}
+	int64_t moving = p->pin.moving_fils;
 	int64_t remaining = p->due_fils - p->s.paid_fils - moving;
 	int64_t over = p->s.paid_fils + moving + ev->value_fils - p->due_fils;
 	if (remaining <= 0 || over > p->cfg.overpay_cap_fils) {
@@ -322,39 +294,21 @@ static void on_escrow(struct feespay *p, const struct cash_event *ev)
 		LOG_INFO("fees transaction %" PRId64 ": note of %" PRId64 " fils returned (%" PRId64
 			 " fils remaining, it would pay %" PRId64 " over, cap %" PRId64 ")",
 			 p->tx.seq, ev->value_fils, remaining, over, p->cfg.overpay_cap_fils);
-		give_back(p, true);
+		payin_give_back(&p->pin, &p->s, true);
 		return;
 	}
-	int rc = p->unit->ops->escrow_accept(p->unit);
-	if (rc) {
-		LOG_WARN("%s: accept refused: %s; the note goes back", p->unit->name, kio_strerror(rc));
-		p->notice = "pay.note-not-recorded";
-		give_back(p, false);
-		return;
-	}
-	p->s.path = SESSION_PATH_ACCEPTED;
+	payin_take(&p->pin, &p->s, &p->notice);
 }
 
 static void on_cash(struct feespay *p, const struct cash_event *ev)
 {
-	switch (ev->kind) {
-	case CASH_EV_ESCROW:
-		session_touch(&p->s, now_ms(p));
-		on_escrow(p, ev);
-		break;
-	case CASH_EV_CREDITED:
-		session_touch(&p->s, now_ms(p));
-		p->s.path = SESSION_PATH_EMPTY;
-		if (!p->tx_open) {
-			LOG_WARN("note of %" PRId64 " fils credited with no fees transaction open: suspense", ev->value_fils);
-			break;
-		}
-		for (size_t i = 0; i < p->cfg.n_denoms; i++)
-			if (p->cfg.denoms_fils[i] == ev->value_fils)
-				p->by_denom[i]++;
-		if (p->step == FEESPAY_PAY && p->notice && strcmp(p->notice, "pay.acceptor-fault") != 0)
-			p->notice = NULL;
-		if (!refresh(p))
+	const struct payin_at at = {.paying = p->step == FEESPAY_PAY, .tx_open = p->tx_open, .step = step_names[p->step],
+				    .tx_seq = p->tx.seq, .now_ms = now_ms(p), .denoms_fils = p->cfg.denoms_fils,
+				    .n_denoms = p->cfg.n_denoms};
+	switch (payin_cash(&p->pin, &p->s, ev, &at, &p->notice)) {
+	case PAYIN_DECIDE: on_escrow(p, ev); break;
+	case PAYIN_CREDITED:
+		if (!refresh(p)) /* invariant 3 */
 			return;
 		if (p->step == FEESPAY_PAY && p->s.paid_fils >= p->due_fils) {
 			LOG_INFO("fees transaction %" PRId64 ": %" PRId64 " of %" PRId64 " fils paid: settling", p->tx.seq,
@@ -363,33 +317,9 @@ static void on_cash(struct feespay *p, const struct cash_event *ev)
 			return;
 		}
 		break;
-	case CASH_EV_RETURNED:
-		session_touch(&p->s, now_ms(p));
-		p->s.path = SESSION_PATH_EMPTY;
-		if (p->step == FEESPAY_PAY && !p->returning_refused)
-			p->notice = "pay.note-returned";
-		p->returning_refused = false;
-		break;
-	case CASH_EV_REJECTED:
-		session_touch(&p->s, now_ms(p));
-		p->s.path = SESSION_PATH_EMPTY;
-		if (p->step == FEESPAY_PAY)
-			p->notice = ev->cause == CASH_CAUSE_NONE ? "pay.note-rejected" : "pay.note-not-recorded";
-		break;
-	case CASH_EV_FAULT:
-		p->unit_fault = true;
-		LOG_WARN("%s: fault %s during %s (fees tx %" PRId64 ", paid %" PRId64 " fils)", p->unit->name,
-			 cash_fault_name(ev->fault), step_names[p->step], p->tx.seq, p->s.paid_fils);
-		if (p->step == FEESPAY_PAY)
-			p->notice = "pay.acceptor-fault";
-		break;
-	case CASH_EV_RECOVERED:
-		p->unit_fault = false;
-		if (p->step == FEESPAY_PAY)
-			p->notice = "pay.acceptor-recovered";
-		break;
-	case CASH_EV_STACKED:
-	case CASH_EV_COUNT: break;
+	case PAYIN_NONE:
+	case PAYIN_FAULT:
+	case PAYIN_RECOVERED: break;
 	}
 	if (p->step == FEESPAY_CLOSING)
 		settle(p);
@@ -402,7 +332,7 @@ static int enter_voucher(struct feespay *p)
 	if (remaining <= 0 || p->s.path != SESSION_PATH_EMPTY)
 		return KIO_ERR_INVALID;
 	struct kio_error err = {0};
-	disable_unit(p);
+	payin_disable(&p->pin);
 	if (vpay_new(p->ledger, p->tx.id, remaining, &p->vpay, &err) != 0) {
 		fail_ledger(p, "starting a voucher for", &err);
 		return 0;
@@ -416,12 +346,10 @@ static int enter_voucher(struct feespay *p)
 /* Back to PAY from VOUCHER: the acceptor takes notes again (invariant 1). */
 static void resume_pay(struct feespay *p)
 {
-	int rc = unit_faulty(p) ? KIO_ERR_BUSY : p->unit->ops->enable(p->unit, p->cfg.denoms_fils, p->cfg.n_denoms);
+	int rc = payin_faulty(&p->pin) ? KIO_ERR_BUSY : payin_enable(&p->pin, p->cfg.denoms_fils, p->cfg.n_denoms);
 	if (rc) {
 		LOG_WARN("%s: cannot take cash again (%s)", p->unit->name, kio_strerror(rc));
 		p->notice = "pay.acceptor-unavailable";
-	} else {
-		p->enabled = true;
 	}
 	session_touch(&p->s, now_ms(p));
 	set_step(p, FEESPAY_PAY, FEESPAY_EXIT_NONE);
@@ -703,24 +631,15 @@ static int step_one(struct feespay *p, const struct feespay_input *in)
 	return in->kind == FEESPAY_IN_TICK ? 0 : KIO_ERR_INVALID;
 }
 
+static void on_deferred_cash(void *flow, const struct cash_event *ev) { on_cash(flow, ev); }
+
 int feespay_step(struct feespay *p, const struct feespay_input *in)
 {
-	if (p->busy) {
-		if (in->kind != FEESPAY_IN_CASH)
-			return KIO_ERR_BUSY;
-		if (p->n_pending == PENDING_MAX) {
-			LOG_ERR("%s: %zu events waiting; dropping a %d", p->unit->name, p->n_pending, in->cash.kind);
-			return KIO_ERR_BUSY;
-		}
-		p->pending[p->n_pending++] = in->cash;
-		return 0;
-	}
-	p->busy = true;
+	if (payin_busy(&p->pin))
+		return in->kind == FEESPAY_IN_CASH ? payin_defer(&p->pin, &in->cash) : KIO_ERR_BUSY;
+	payin_enter(&p->pin);
 	int rc = step_one(p, in);
-	for (size_t i = 0; i < p->n_pending; i++)
-		on_cash(p, &p->pending[i]);
-	p->n_pending = 0;
-	p->busy = false;
+	payin_leave(&p->pin, on_deferred_cash, p);
 	return rc;
 }
 
@@ -728,16 +647,6 @@ void feespay_cash_listener(void *user, const struct cash_event *ev)
 {
 	struct feespay_input in = {.kind = FEESPAY_IN_CASH, .cash = *ev};
 	feespay_step(user, &in);
-}
-
-static bool prefix_ok(const char *s)
-{
-	if (!s || !*s || strlen(s) > SESSION_PREFIX_DIGITS)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
 }
 
 int feespay_new(const struct feespay_config *cfg, struct ledger *ledger, struct cash_unit *unit,
@@ -750,18 +659,10 @@ int feespay_new(const struct feespay_config *cfg, struct ledger *ledger, struct 
 	if (cfg->overpay_cap_fils < 0 || cfg->voucher_days < 1 || cfg->voucher_days > 3650)
 		return kio_fail(err, KIO_ERR_INVALID, "fees payment: cap %" PRId64 " fils, vouchers of %d days",
 				cfg->overpay_cap_fils, cfg->voucher_days);
-	if (cfg->n_denoms == 0 || cfg->n_denoms > CASH_MAX_DENOMS)
-		return kio_fail(err, KIO_ERR_INVALID, "fees payment: %zu notes to take", cfg->n_denoms);
-	for (size_t i = 0; i < cfg->n_denoms; i++)
-		if (cfg->denoms_fils[i] <= 0)
-			return kio_fail(err, KIO_ERR_INVALID, "fees payment: note %zu is worth %" PRId64 " fils", i + 1,
-					cfg->denoms_fils[i]);
-	if (cfg->n_prefixes > SESSION_PREFIXES_MAX)
-		return kio_fail(err, KIO_ERR_INVALID, "fees payment: %zu issuer prefixes", cfg->n_prefixes);
-	for (size_t i = 0; i < cfg->n_prefixes; i++)
-		if (!prefix_ok(cfg->prefixes[i]))
-			return kio_fail(err, KIO_ERR_INVALID, "fees payment: issuer prefix %zu is not 1 to %d digits",
-					i + 1, SESSION_PREFIX_DIGITS);
+	int rc = payin_config_check("fees payment", cfg->denoms_fils, cfg->n_denoms, cfg->prefixes, cfg->n_prefixes,
+				    err);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < n; i++)
 		if (lines[i].ledger.amount_fils <= 0)
 			return kio_fail(err, KIO_ERR_INVALID, "fees payment: line %zu costs %" PRId64 " fils", i + 1,
@@ -770,6 +671,7 @@ int feespay_new(const struct feespay_config *cfg, struct ledger *ledger, struct 
 	p->cfg = *cfg;
 	p->ledger = ledger;
 	p->unit = unit;
+	payin_init(&p->pin, unit, "fees transaction", &notices);
 	p->clock = clock;
 	p->printer_ok = printer_ok;
 	memcpy(p->lines, lines, n * sizeof(lines[0]));
@@ -777,7 +679,7 @@ int feespay_new(const struct feespay_config *cfg, struct ledger *ledger, struct 
 	session_start(&p->s, lang, 0, 0, core_clock_now_ms(clock));
 	p->step = FEESPAY_PAY;
 	p->exit = FEESPAY_EXIT_NONE;
-	int rc = unit->ops->disable(unit); /* invariant 1: nothing taken before feespay_open */
+	rc = unit->ops->disable(unit); /* invariant 1: nothing taken before feespay_open */
 	if (rc)
 		LOG_WARN("%s: disable failed: %s", unit->name, kio_strerror(rc));
 	*out = p;
@@ -788,8 +690,8 @@ void feespay_free(struct feespay *p)
 {
 	if (!p)
 		return;
-	if (p->enabled)
-		disable_unit(p);
+	if (p->pin.enabled)
+		payin_disable(&p->pin);
 	if (p->tx_open)
 		LOG_WARN("fees transaction %" PRId64 " left open: recovery ends it", p->tx.seq);
 	vpay_free(p->vpay); /* an unbooked intent is the close's or recovery's to void */
@@ -842,8 +744,8 @@ void feespay_view(const struct feespay *p, struct feespay_view *v)
 	v->notes = p->s.notes;
 	v->denoms_fils = p->cfg.denoms_fils;
 	v->n_denoms = p->cfg.n_denoms;
-	memcpy(v->notes_by_denom, p->by_denom, sizeof(v->notes_by_denom));
-	v->accepting = p->step == FEESPAY_PAY && p->enabled && !unit_faulty(p);
+	memcpy(v->notes_by_denom, p->pin.by_denom, sizeof(v->notes_by_denom));
+	v->accepting = p->step == FEESPAY_PAY && p->pin.enabled && !payin_faulty(&p->pin);
 	v->back_enabled = p->step == FEESPAY_PAY && p->s.paid_fils == 0 && p->s.path == SESSION_PATH_EMPTY;
 	v->cancel_keeps_money = p->s.paid_fils > 0;
 	v->voucher_enabled = p->step == FEESPAY_PAY && p->due_fils > p->s.paid_fils && p->s.path == SESSION_PATH_EMPTY;

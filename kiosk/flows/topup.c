@@ -10,10 +10,7 @@
 
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
-
-/* Events that arrive while a step runs (a unit may report from inside a command we give it):
- * handled in order right after it, so no step ever runs inside another. */
-#define PENDING_MAX 16
+#include "kiosk/flows/payin.h"
 
 struct topup {
 	struct topup_config cfg;
@@ -28,11 +25,9 @@ struct topup {
 	enum topup_exit close_exit;
 	uint64_t closing_since_ms, done_since_ms;
 	bool printer_ok;
-	bool unit_fault;
-	bool enabled;            /* we asked the unit to take cash and not yet to stop */
+	struct payin pin;        /* the unit's hold and the note's path (invariants 1, 2, 5) */
 	bool tx_open;            /* tx is this flow's open ledger transaction */
 	struct ledger_tx tx;
-	bool returning_over_max; /* the note going back was refused for the maximum */
 	bool unsettled;          /* settled with a note still in the path (invariant 5) */
 	bool receipt_at_done;    /* the printer could print when the top-up completed */
 	bool receipt_failed;     /* DONE: the receipt did not come out (invariant 7) */
@@ -43,10 +38,6 @@ struct topup {
 	bool limited;            /* the offline limits lowered this top-up's maximum */
 	uint32_t tx_ends;
 	const char *notice;
-	uint32_t by_denom[CASH_MAX_DENOMS];
-	bool busy;
-	struct cash_event pending[PENDING_MAX];
-	size_t n_pending;
 	topup_checkpoint_fn checkpoint;
 	void *checkpoint_user;
 };
@@ -119,12 +110,8 @@ static void fail_ledger(struct topup *t, const char *what, const struct kio_erro
 		LOG_ERR("%s transaction %" PRId64 " failed: %s; out of service", what, t->tx.seq, err->msg);
 	else
 		LOG_ERR("%s a transaction failed: %s; out of service", what, err->msg);
-	if (t->enabled) {
-		int rc = t->unit->ops->disable(t->unit);
-		if (rc)
-			LOG_ERR("%s: disable failed: %s", t->unit->name, kio_strerror(rc));
-		t->enabled = false;
-	}
+	if (t->pin.enabled)
+		payin_disable(&t->pin);
 	t->notice = "topup.error.ledger";
 	set_step(t, TOPUP_END, TOPUP_EXIT_OUT_OF_SERVICE);
 }
@@ -144,20 +131,12 @@ static bool refresh_paid(struct topup *t)
 	return true;
 }
 
-/* The unit's own status is the truth; the FAULT/RECOVERED events say when it changes. */
-static bool unit_faulty(const struct topup *t)
-{
-	struct cash_status st;
-	t->unit->ops->get_status(t->unit, &st);
-	return t->unit_fault || st.fault != CASH_FAULT_NONE || st.state == DEV_STATE_FAULT;
-}
-
 /* Next's guards, shared by CARD → CHECKING and CARD → PAY. */
 static int next_allowed(struct topup *t)
 {
 	if (session_card_problem(t->s.card, t->s.card_len, t->cfg.prefixes, t->cfg.n_prefixes))
 		return KIO_ERR_INVALID;
-	if (unit_faulty(t)) {
+	if (payin_faulty(&t->pin)) {
 		t->notice = "topup.pay.acceptor-unavailable";
 		return KIO_ERR_BUSY;
 	}
@@ -187,7 +166,7 @@ static int enter_pay(struct topup *t, int64_t max_fils)
 		return 0;
 	}
 	t->tx_open = true;
-	rc = t->unit->ops->enable(t->unit, t->cfg.denoms_fils, t->cfg.n_denoms);
+	rc = payin_enable(&t->pin, t->cfg.denoms_fils, t->cfg.n_denoms);
 	if (rc) {
 		/* Nothing can have been paid: the acceptor never took cash. */
 		LOG_WARN("%s: enable failed: %s; transaction %" PRId64 " cancelled", t->unit->name,
@@ -206,15 +185,13 @@ static int enter_pay(struct topup *t, int64_t max_fils)
 			set_step(t, TOPUP_CARD, TOPUP_EXIT_NONE);
 		return 0;
 	}
-	t->enabled = true;
 	t->unsettled = false;
-	t->returning_over_max = false;
+	payin_restart(&t->pin);
 	t->s.paid_fils = 0;
 	t->s.notes = 0;
 	t->s.path = SESSION_PATH_EMPTY;
 	t->s.max_fils = max_fils; /* invariant 11: on_escrow returns a note past it */
 	t->notice = NULL;
-	memset(t->by_denom, 0, sizeof(t->by_denom));
 	session_touch(&t->s, now_ms(t));
 	set_step(t, TOPUP_PAY, TOPUP_EXIT_NONE);
 	checkpoint(t, "pay-enabled");
@@ -227,10 +204,7 @@ static void settle(struct topup *t);
  * note in the path (invariant 5). */
 static void leave_pay(struct topup *t, enum topup_step close_to, enum topup_exit close_exit)
 {
-	int rc = t->unit->ops->disable(t->unit);
-	if (rc)
-		LOG_ERR("%s: disable failed: %s", t->unit->name, kio_strerror(rc));
-	t->enabled = false;
+	payin_disable(&t->pin);
 	t->close_to = close_to;
 	t->close_exit = close_exit;
 	t->closing_since_ms = now_ms(t);
@@ -293,98 +267,44 @@ static void settle(struct topup *t)
 	}
 }
 
-static void give_back(struct topup *t, bool over_max)
-{
-	int rc = t->unit->ops->escrow_return(t->unit);
-	if (rc)
-		LOG_WARN("%s: return from escrow refused: %s (the unit returns it by itself)", t->unit->name,
-			 kio_strerror(rc));
-	t->s.path = SESSION_PATH_RETURNING;
-	t->returning_over_max = over_max;
-}
-
-static void on_escrow(struct topup *t, const struct cash_event *ev)
-{
-	int64_t moving = t->s.path == SESSION_PATH_ACCEPTED ? t->s.path_fils : 0;
-	t->s.path_fils = ev->value_fils;
-	if (t->step != TOPUP_PAY || !t->tx_open) {
-		/* Invariant 2: outside PAY (a note read as the unit was disabled) it goes back. */
-		LOG_INFO("note of %" PRId64 " fils offered in %s: returned", ev->value_fils, step_names[t->step]);
-		give_back(t, false);
-		return;
-	}
-	if (t->s.paid_fils + moving + ev->value_fils > t->s.max_fils) {
-		/* Invariant 2: the maximum is a promise to the customer and to the card issuer. */
-		LOG_INFO("transaction %" PRId64 ": note of %" PRId64 " fils over the maximum: returned", t->tx.seq,
-			 ev->value_fils);
-		t->notice = "topup.pay.note-over-max";
-		give_back(t, true);
-		return;
-	}
-	int rc = t->unit->ops->escrow_accept(t->unit);
-	if (rc) {
-		LOG_WARN("%s: accept refused: %s; the note goes back", t->unit->name, kio_strerror(rc));
-		t->notice = "topup.pay.note-not-recorded";
-		give_back(t, false);
-		return;
-	}
-	t->s.path = SESSION_PATH_ACCEPTED;
-}
+static const struct payin_notices notices = {
+	.returned = "topup.pay.note-returned",
+	.rejected = "topup.pay.note-rejected",
+	.not_recorded = "topup.pay.note-not-recorded",
+	.fault = "topup.pay.acceptor-fault",
+	.recovered = "topup.pay.acceptor-recovered",
+};
 
 static void on_cash(struct topup *t, const struct cash_event *ev)
 {
-	switch (ev->kind) {
-	case CASH_EV_ESCROW:
-		session_touch(&t->s, now_ms(t));
-		on_escrow(t, ev);
-		break;
-	case CASH_EV_CREDITED:
-		/* The note journal booked it to the open transaction in the same commit (tx.c
-		 * invariant 2), or to suspense when none is open: read what the ledger says. */
-		session_touch(&t->s, now_ms(t));
-		t->s.path = SESSION_PATH_EMPTY;
-		if (!t->tx_open) {
-			LOG_WARN("note of %" PRId64 " fils credited with no transaction of this flow open: suspense",
+	const struct payin_at at = {.paying = t->step == TOPUP_PAY, .tx_open = t->tx_open, .step = step_names[t->step],
+				    .tx_seq = t->tx.seq, .now_ms = now_ms(t), .denoms_fils = t->cfg.denoms_fils,
+				    .n_denoms = t->cfg.n_denoms};
+	switch (payin_cash(&t->pin, &t->s, ev, &at, &t->notice)) {
+	case PAYIN_DECIDE:
+		if (t->s.paid_fils + t->pin.moving_fils + ev->value_fils > t->s.max_fils) {
+			/* Invariant 2: the maximum is a promise to the customer and to the card issuer. */
+			LOG_INFO("transaction %" PRId64 ": note of %" PRId64 " fils over the maximum: returned", t->tx.seq,
 				 ev->value_fils);
-			break;
+			t->notice = "topup.pay.note-over-max";
+			payin_give_back(&t->pin, &t->s, true);
+		} else {
+			payin_take(&t->pin, &t->s, &t->notice);
 		}
-		for (size_t i = 0; i < t->cfg.n_denoms; i++)
-			if (t->cfg.denoms_fils[i] == ev->value_fils)
-				t->by_denom[i]++;
-		if (t->step == TOPUP_PAY && t->notice && strcmp(t->notice, "topup.pay.acceptor-fault") != 0)
-			t->notice = NULL;
-		if (!refresh_paid(t))
+		break;
+	case PAYIN_CREDITED:
+		if (!refresh_paid(t)) /* invariant 3 */
 			return;
 		break;
-	case CASH_EV_RETURNED:
-		session_touch(&t->s, now_ms(t));
-		t->s.path = SESSION_PATH_EMPTY;
-		if (t->step == TOPUP_PAY && !t->returning_over_max)
-			t->notice = "topup.pay.note-returned";
-		t->returning_over_max = false;
+	case PAYIN_FAULT:
+		if (t->step == TOPUP_CARD || t->step == TOPUP_CHECKING)
+			t->notice = "topup.pay.acceptor-unavailable";
 		break;
-	case CASH_EV_REJECTED:
-		session_touch(&t->s, now_ms(t));
-		t->s.path = SESSION_PATH_EMPTY;
-		if (t->step == TOPUP_PAY)
-			t->notice = ev->cause == CASH_CAUSE_NONE ? "topup.pay.note-rejected" : "topup.pay.note-not-recorded";
-		break;
-	case CASH_EV_FAULT:
-		t->unit_fault = true;
-		LOG_WARN("%s: fault %s during %s (tx %" PRId64 ", paid %" PRId64 " fils)", t->unit->name,
-			 cash_fault_name(ev->fault), step_names[t->step], t->tx.seq, t->s.paid_fils);
-		if (t->step == TOPUP_PAY || t->step == TOPUP_CARD || t->step == TOPUP_CHECKING)
-			t->notice = t->step == TOPUP_PAY ? "topup.pay.acceptor-fault" : "topup.pay.acceptor-unavailable";
-		break;
-	case CASH_EV_RECOVERED:
-		t->unit_fault = false;
-		if (t->step == TOPUP_PAY)
-			t->notice = "topup.pay.acceptor-recovered";
-		else if ((t->step == TOPUP_CARD || t->step == TOPUP_CHECKING) && !host_refusal(t->notice))
+	case PAYIN_RECOVERED:
+		if ((t->step == TOPUP_CARD || t->step == TOPUP_CHECKING) && !host_refusal(t->notice))
 			t->notice = NULL;
 		break;
-	case CASH_EV_STACKED:
-	case CASH_EV_COUNT:
+	case PAYIN_NONE:
 		break;
 	}
 	if (t->step == TOPUP_CLOSING)
@@ -590,25 +510,15 @@ static int step_one(struct topup *t, const struct topup_input *in)
 	return in->kind == TOPUP_IN_TICK ? 0 : KIO_ERR_INVALID;
 }
 
+static void on_deferred_cash(void *flow, const struct cash_event *ev) { on_cash(flow, ev); }
+
 int topup_step(struct topup *t, const struct topup_input *in)
 {
-	if (t->busy) {
-		/* A unit reporting from inside a command of ours: after this step. */
-		if (in->kind != TOPUP_IN_CASH)
-			return KIO_ERR_BUSY;
-		if (t->n_pending == PENDING_MAX) {
-			LOG_ERR("%s: %zu events waiting; dropping a %d", t->unit->name, t->n_pending, in->cash.kind);
-			return KIO_ERR_BUSY;
-		}
-		t->pending[t->n_pending++] = in->cash;
-		return 0;
-	}
-	t->busy = true;
+	if (payin_busy(&t->pin)) /* a unit reporting from inside a command of ours: after this step */
+		return in->kind == TOPUP_IN_CASH ? payin_defer(&t->pin, &in->cash) : KIO_ERR_BUSY;
+	payin_enter(&t->pin);
 	int rc = step_one(t, in);
-	for (size_t i = 0; i < t->n_pending; i++)
-		on_cash(t, &t->pending[i]);
-	t->n_pending = 0;
-	t->busy = false;
+	payin_leave(&t->pin, on_deferred_cash, t);
 	return rc;
 }
 
@@ -616,16 +526,6 @@ void topup_cash_listener(void *user, const struct cash_event *ev)
 {
 	struct topup_input in = {.kind = TOPUP_IN_CASH, .cash = *ev};
 	topup_step(user, &in);
-}
-
-static bool digits_only(const char *s)
-{
-	if (!s || !*s || strlen(s) > SESSION_PREFIX_DIGITS)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
 }
 
 int topup_new(const struct topup_config *cfg, struct ledger *ledger, struct cash_unit *unit,
@@ -636,28 +536,20 @@ int topup_new(const struct topup_config *cfg, struct ledger *ledger, struct cash
 	if (cfg->min_fils <= 0 || cfg->max_fils < cfg->min_fils)
 		return kio_fail(err, KIO_ERR_INVALID, "top-up: minimum %" PRId64 " and maximum %" PRId64 " fils",
 				cfg->min_fils, cfg->max_fils);
-	if (cfg->n_denoms == 0 || cfg->n_denoms > CASH_MAX_DENOMS)
-		return kio_fail(err, KIO_ERR_INVALID, "top-up: %zu notes to take", cfg->n_denoms);
-	for (size_t i = 0; i < cfg->n_denoms; i++)
-		if (cfg->denoms_fils[i] <= 0)
-			return kio_fail(err, KIO_ERR_INVALID, "top-up: note %zu is worth %" PRId64 " fils", i + 1,
-					cfg->denoms_fils[i]);
-	if (cfg->n_prefixes > SESSION_PREFIXES_MAX)
-		return kio_fail(err, KIO_ERR_INVALID, "top-up: %zu issuer prefixes", cfg->n_prefixes);
-	for (size_t i = 0; i < cfg->n_prefixes; i++)
-		if (!digits_only(cfg->prefixes[i]))
-			return kio_fail(err, KIO_ERR_INVALID, "top-up: issuer prefix %zu \"%s\" is not 1 to %d digits",
-					i + 1, cfg->prefixes[i] ? cfg->prefixes[i] : "", SESSION_PREFIX_DIGITS);
+	int rc = payin_config_check("top-up", cfg->denoms_fils, cfg->n_denoms, cfg->prefixes, cfg->n_prefixes, err);
+	if (rc)
+		return rc;
 	struct topup *t = xcalloc(1, sizeof(*t));
 	t->cfg = *cfg;
 	t->ledger = ledger;
 	t->unit = unit;
+	payin_init(&t->pin, unit, "transaction", &notices);
 	t->clock = clock;
 	t->printer_ok = printer_ok;
 	session_start(&t->s, lang, cfg->min_fils, cfg->max_fils, core_clock_now_ms(clock));
 	t->step = TOPUP_CARD;
 	/* Invariant 1: whatever the unit did before, it takes nothing in CARD. */
-	int rc = unit->ops->disable(unit);
+	rc = unit->ops->disable(unit);
 	if (rc)
 		LOG_WARN("%s: disable failed: %s", unit->name, kio_strerror(rc));
 	*out = t;
@@ -668,11 +560,8 @@ void topup_free(struct topup *t)
 {
 	if (!t)
 		return;
-	if (t->enabled) {
-		int rc = t->unit->ops->disable(t->unit); /* invariant 1 */
-		if (rc)
-			LOG_ERR("%s: disable failed: %s", t->unit->name, kio_strerror(rc));
-	}
+	if (t->pin.enabled)
+		payin_disable(&t->pin); /* invariant 1 */
 	if (t->tx_open)
 		LOG_WARN("transaction %" PRId64 " left open: recovery ends it", t->tx.seq);
 	free(t);
@@ -692,19 +581,19 @@ void topup_view(const struct topup *t, struct topup_view *v)
 		v->checking = true;
 		memcpy(v->card, t->s.card, sizeof(v->card));
 	}
-	v->next_enabled = t->step == TOPUP_CARD && !problem && !unit_faulty(t);
+	v->next_enabled = t->step == TOPUP_CARD && !problem && !payin_faulty(&t->pin);
 	v->back_enabled = t->step == TOPUP_CARD || t->step == TOPUP_CHECKING ||
 			  (t->step == TOPUP_PAY && t->s.paid_fils == 0 && t->s.path == SESSION_PATH_EMPTY);
 	v->finish_enabled = t->step == TOPUP_PAY && t->s.paid_fils >= t->s.min_fils;
 	v->cancel_finishes = t->s.paid_fils > 0;
-	v->accepting = t->step == TOPUP_PAY && t->enabled && !unit_faulty(t);
+	v->accepting = t->step == TOPUP_PAY && t->pin.enabled && !payin_faulty(&t->pin);
 	v->total_fils = t->s.paid_fils;
 	v->notes = t->s.notes;
 	v->min_fils = t->s.min_fils;
 	v->max_fils = t->s.max_fils;
 	v->denoms_fils = t->cfg.denoms_fils;
 	v->n_denoms = t->cfg.n_denoms;
-	memcpy(v->notes_by_denom, t->by_denom, sizeof(v->notes_by_denom));
+	memcpy(v->notes_by_denom, t->pin.by_denom, sizeof(v->notes_by_denom));
 	v->no_change_msg = "topup.pay.no-change";
 	v->printer_msg = t->printer_ok ? NULL : "topup.receipt.unavailable";
 	v->notice = t->notice;

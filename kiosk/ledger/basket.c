@@ -232,6 +232,48 @@ static int fees_tx(struct ledger *l, int64_t id, struct ledger_tx *tx, struct ki
 	return 0;
 }
 
+/* One row of a list reader (read_rows): the statement's row into row, zeroed; ordinal is its
+ * 1-based place. 0, or the error that stops the read. */
+typedef int (*row_fill_fn)(sqlite3_stmt *st, void *row, int64_t seq, size_t ordinal, struct kio_error *err);
+
+/*
+ * The list readers' loop: sql on ?1 = tx_id, which must be a fees transaction, read row by
+ * row into out (max rows of size bytes) by fill. More rows than max is an error naming them
+ * (`many`); what names the read when SQLite fails. On any error *n is 0.
+ */
+static int read_rows(struct ledger *l, int64_t tx_id, const char *sql, void *out, size_t size, size_t max, size_t *n,
+		     row_fill_fn fill, const char *many, const char *what, struct kio_error *err)
+{
+	*n = 0;
+	struct ledger_tx tx;
+	int rc = fees_tx(l, tx_id, &tx, err);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	rc = prepare_on_tx(l, sql, tx_id, &st, err);
+	if (rc)
+		return rc;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == max) {
+			rc = kio_fail(err, KIO_ERR_INVALID, "ledger basket: transaction %" PRId64 " has more than %zu %s",
+				      tx.seq, max, many);
+			break;
+		}
+		void *row = (char *)out + (*n)++ * size;
+		memset(row, 0, size);
+		rc = fill(st, row, tx.seq, *n, err);
+		if (rc)
+			break;
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = ledger_sql_fail(l, err, what);
+	sqlite3_finalize(st);
+	if (rc)
+		*n = 0;
+	return rc;
+}
+
 static int open_fees_tx(struct ledger *l, int64_t id, struct ledger_tx *tx, struct kio_error *err)
 {
 	int rc = fees_tx(l, id, tx, err);
@@ -479,42 +521,27 @@ out_rollback:
 	return rc;
 }
 
+static int fill_line(sqlite3_stmt *st, void *row, int64_t seq, size_t ordinal, struct kio_error *err)
+{
+	(void)seq;
+	(void)ordinal;
+	(void)err;
+	struct ledger_fee_line *line = row;
+	snprintf(line->entity, sizeof(line->entity), "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(line->service, sizeof(line->service), "%s", (const char *)sqlite3_column_text(st, 1));
+	snprintf(line->reference, sizeof(line->reference), "%s", (const char *)sqlite3_column_text(st, 2));
+	snprintf(line->bill, sizeof(line->bill), "%s", (const char *)sqlite3_column_text(st, 3));
+	line->amount_fils = sqlite3_column_int64(st, 4);
+	return 0;
+}
+
 int ledger_basket_lines(struct ledger *l, int64_t tx_id, struct ledger_fee_line *out, size_t max, size_t *n,
 			struct kio_error *err)
 {
-	*n = 0;
-	struct ledger_tx tx;
-	int rc = fees_tx(l, tx_id, &tx, err);
-	if (rc)
-		return rc;
-	sqlite3_stmt *st = NULL;
-	rc = prepare_on_tx(l,
-			   "SELECT entity, service, coalesce(reference, ''), coalesce(bill, ''), amount_fils"
-			   " FROM fee_item WHERE tx_rec = ?1 ORDER BY n",
-			   tx_id, &st, err);
-	if (rc)
-		return rc;
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == max) {
-			rc = kio_fail(err, KIO_ERR_INVALID, "ledger basket: transaction %" PRId64 " has more than %zu lines",
-				      tx.seq, max);
-			break;
-		}
-		struct ledger_fee_line *line = &out[(*n)++];
-		memset(line, 0, sizeof(*line));
-		snprintf(line->entity, sizeof(line->entity), "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(line->service, sizeof(line->service), "%s", (const char *)sqlite3_column_text(st, 1));
-		snprintf(line->reference, sizeof(line->reference), "%s", (const char *)sqlite3_column_text(st, 2));
-		snprintf(line->bill, sizeof(line->bill), "%s", (const char *)sqlite3_column_text(st, 3));
-		line->amount_fils = sqlite3_column_int64(st, 4);
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = ledger_sql_fail(l, err, "read the basket lines");
-	sqlite3_finalize(st);
-	if (rc)
-		*n = 0;
-	return rc;
+	return read_rows(l, tx_id,
+			 "SELECT entity, service, coalesce(reference, ''), coalesce(bill, ''), amount_fils"
+			 " FROM fee_item WHERE tx_rec = ?1 ORDER BY n",
+			 out, sizeof(*out), max, n, fill_line, "lines", "read the basket lines", err);
 }
 
 int ledger_basket_due(struct ledger *l, int64_t tx_id, int64_t *due_fils, int64_t *paid_fils, struct kio_error *err)
@@ -691,50 +718,32 @@ out_rollback:
 	return rc;
 }
 
+static int fill_intent(sqlite3_stmt *st, void *row, int64_t seq, size_t ordinal, struct kio_error *err)
+{
+	(void)seq;
+	(void)ordinal;
+	struct ledger_voucher_intent *v = row;
+	snprintf(v->code, sizeof(v->code), "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(v->redemption_id, sizeof(v->redemption_id), "%s", (const char *)sqlite3_column_text(st, 1));
+	v->value_fils = sqlite3_column_int64(st, 2);
+	bool booked = sqlite3_column_int(st, 3), voided = sqlite3_column_int(st, 4);
+	/* Both is invariant 15 broken: the triggers refuse it, so it is a corrupt store. */
+	if (booked && voided)
+		return kio_fail(err, KIO_ERR_CORRUPT, "ledger basket: redemption %s is both booked and void",
+				v->redemption_id);
+	v->state = booked ? LEDGER_INTENT_BOOKED : voided ? LEDGER_INTENT_VOID : LEDGER_INTENT_PENDING;
+	return 0;
+}
+
 int ledger_basket_intents(struct ledger *l, int64_t tx_id, struct ledger_voucher_intent *out, size_t max, size_t *n,
 			  struct kio_error *err)
 {
-	*n = 0;
-	struct ledger_tx tx;
-	int rc = fees_tx(l, tx_id, &tx, err);
-	if (rc)
-		return rc;
-	sqlite3_stmt *st = NULL;
-	rc = prepare_on_tx(l,
-			   "SELECT code, redemption_id, value_fils,"
-			   " EXISTS (SELECT 1 FROM voucher_payment p WHERE p.redemption_id = i.redemption_id),"
-			   " EXISTS (SELECT 1 FROM voucher_void v WHERE v.redemption_id = i.redemption_id)"
-			   " FROM voucher_intent i WHERE tx_rec = ?1 ORDER BY rec",
-			   tx_id, &st, err);
-	if (rc)
-		return rc;
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == max) {
-			rc = kio_fail(err, KIO_ERR_INVALID,
-				      "ledger basket: transaction %" PRId64 " has more than %zu redemption intents", tx.seq, max);
-			break;
-		}
-		struct ledger_voucher_intent *v = &out[(*n)++];
-		memset(v, 0, sizeof(*v));
-		snprintf(v->code, sizeof(v->code), "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(v->redemption_id, sizeof(v->redemption_id), "%s", (const char *)sqlite3_column_text(st, 1));
-		v->value_fils = sqlite3_column_int64(st, 2);
-		bool booked = sqlite3_column_int(st, 3), voided = sqlite3_column_int(st, 4);
-		/* Both is invariant 15 broken: the triggers refuse it, so it is a corrupt store. */
-		if (booked && voided) {
-			rc = kio_fail(err, KIO_ERR_CORRUPT, "ledger basket: redemption %s is both booked and void",
-				      v->redemption_id);
-			break;
-		}
-		v->state = booked ? LEDGER_INTENT_BOOKED : voided ? LEDGER_INTENT_VOID : LEDGER_INTENT_PENDING;
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = ledger_sql_fail(l, err, "read the redemption intents");
-	sqlite3_finalize(st);
-	if (rc)
-		*n = 0;
-	return rc;
+	return read_rows(l, tx_id,
+			 "SELECT code, redemption_id, value_fils,"
+			 " EXISTS (SELECT 1 FROM voucher_payment p WHERE p.redemption_id = i.redemption_id),"
+			 " EXISTS (SELECT 1 FROM voucher_void v WHERE v.redemption_id = i.redemption_id)"
+			 " FROM voucher_intent i WHERE tx_rec = ?1 ORDER BY rec",
+			 out, sizeof(*out), max, n, fill_intent, "redemption intents", "read the redemption intents", err);
 }
 
 int ledger_basket_line_result(struct ledger *l, int64_t tx_id, int n, enum ledger_line_status st, const char *host_ref,
@@ -958,84 +967,48 @@ int ledger_basket_end_get(struct ledger *l, int64_t tx_id, struct ledger_basket_
 	return rc;
 }
 
+static int fill_result(sqlite3_stmt *st, void *row, int64_t seq, size_t ordinal, struct kio_error *err)
+{
+	struct ledger_line_result *r = row;
+	const char *status = (const char *)sqlite3_column_text(st, 0);
+	if (status) {
+		int k = 0;
+		while (k < (int)(sizeof(status_names) / sizeof(status_names[0])) && strcmp(status_names[k], status))
+			k++;
+		/* The table's CHECK allows only these: another is a corrupt store. */
+		if (k == (int)(sizeof(status_names) / sizeof(status_names[0])))
+			return kio_fail(err, KIO_ERR_CORRUPT, "ledger basket: transaction %" PRId64 " line %zu has status '%s'",
+					seq, ordinal, status);
+		r->decided = true;
+		r->status = (enum ledger_line_status)k;
+	}
+	snprintf(r->host_ref, sizeof(r->host_ref), "%s", (const char *)sqlite3_column_text(st, 1));
+	return 0;
+}
+
 int ledger_basket_results(struct ledger *l, int64_t tx_id, struct ledger_line_result *out, size_t max, size_t *n,
 			  struct kio_error *err)
 {
-	*n = 0;
-	struct ledger_tx tx;
-	int rc = fees_tx(l, tx_id, &tx, err);
-	if (rc)
-		return rc;
-	sqlite3_stmt *st = NULL;
-	rc = prepare(l,
-		     "SELECT r.status, coalesce(r.host_ref, '') FROM fee_item i LEFT JOIN fee_result r"
-		     " ON r.tx_rec = i.tx_rec AND r.n = i.n WHERE i.tx_rec = ?1 ORDER BY i.n",
-		     &st, err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, tx_id);
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == max) {
-			rc = kio_fail(err, KIO_ERR_INVALID, "ledger basket: transaction %" PRId64 " has more than %zu lines",
-				      tx.seq, max);
-			break;
-		}
-		struct ledger_line_result *r = &out[(*n)++];
-		memset(r, 0, sizeof(*r));
-		const char *status = (const char *)sqlite3_column_text(st, 0);
-		if (status) {
-			int k = 0;
-			while (k < (int)(sizeof(status_names) / sizeof(status_names[0])) && strcmp(status_names[k], status))
-				k++;
-			/* The table's CHECK allows only these: another is a corrupt store. */
-			if (k == (int)(sizeof(status_names) / sizeof(status_names[0]))) {
-				rc = kio_fail(err, KIO_ERR_CORRUPT, "ledger basket: transaction %" PRId64
-					      " line %zu has status '%s'", tx.seq, *n, status);
-				break;
-			}
-			r->decided = true;
-			r->status = (enum ledger_line_status)k;
-		}
-		snprintf(r->host_ref, sizeof(r->host_ref), "%s", (const char *)sqlite3_column_text(st, 1));
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = ledger_sql_fail(l, err, "read the line results");
-	sqlite3_finalize(st);
-	if (rc)
-		*n = 0;
-	return rc;
+	return read_rows(l, tx_id,
+			 "SELECT r.status, coalesce(r.host_ref, '') FROM fee_item i LEFT JOIN fee_result r"
+			 " ON r.tx_rec = i.tx_rec AND r.n = i.n WHERE i.tx_rec = ?1 ORDER BY i.n",
+			 out, sizeof(*out), max, n, fill_result, "lines", "read the line results", err);
+}
+
+static int fill_voucher(sqlite3_stmt *st, void *row, int64_t seq, size_t ordinal, struct kio_error *err)
+{
+	(void)seq;
+	(void)ordinal;
+	(void)err;
+	struct ledger_voucher_paid *v = row;
+	snprintf(v->code, sizeof(v->code), "%s", (const char *)sqlite3_column_text(st, 0));
+	v->value_fils = sqlite3_column_int64(st, 1);
+	return 0;
 }
 
 int ledger_basket_vouchers(struct ledger *l, int64_t tx_id, struct ledger_voucher_paid *out, size_t max, size_t *n,
 			   struct kio_error *err)
 {
-	*n = 0;
-	struct ledger_tx tx;
-	int rc = fees_tx(l, tx_id, &tx, err);
-	if (rc)
-		return rc;
-	sqlite3_stmt *st = NULL;
-	rc = prepare(l, "SELECT code, value_fils FROM voucher_payment WHERE tx_rec = ?1 ORDER BY rec", &st, err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, tx_id);
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == max) {
-			rc = kio_fail(err, KIO_ERR_INVALID,
-				      "ledger basket: transaction %" PRId64 " has more than %zu vouchers paid in", tx.seq, max);
-			break;
-		}
-		struct ledger_voucher_paid *v = &out[(*n)++];
-		memset(v, 0, sizeof(*v));
-		snprintf(v->code, sizeof(v->code), "%s", (const char *)sqlite3_column_text(st, 0));
-		v->value_fils = sqlite3_column_int64(st, 1);
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = ledger_sql_fail(l, err, "read the vouchers paid in");
-	sqlite3_finalize(st);
-	if (rc)
-		*n = 0;
-	return rc;
+	return read_rows(l, tx_id, "SELECT code, value_fils FROM voucher_payment WHERE tx_rec = ?1 ORDER BY rec", out,
+			 sizeof(*out), max, n, fill_voucher, "vouchers paid in", "read the vouchers paid in", err);
 }

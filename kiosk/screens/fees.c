@@ -360,9 +360,8 @@ static void on_tap(struct app *app, const char *id)
 		return;
 	}
 	struct fees_input in = {.kind = FEES_IN_COUNT};
-	if (strncmp(id, "key.", 4) == 0 && id[4] >= '0' && id[4] <= '9' && id[5] == '\0') {
+	if (scr_key_digit(id, &in.digit)) {
 		in.kind = FEES_IN_KEY;
-		in.digit = id[4];
 	} else if (strncmp(id, "fees.entity.", 12) == 0) {
 		in.kind = FEES_IN_ENTITY, in.id = id + 12;
 	} else if (strncmp(id, "fees.service.", 13) == 0) {
@@ -735,12 +734,9 @@ static void draw_reference(struct app *app, struct ui_page *page)
 		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
 		.buttons = nav, .wide = nav, .rows = rows, .n_rows = 1, .n_buttons = 3,
 		.keypad = true, .clear = app_str(app, "key.clear"), .del = app_str(app, "key.del"),
+		.keys_wait = v->checking, /* the host is asked about the reference */
 	};
 	scr_lay_out(page, &L);
-	/* While the host is asked the reference is what it asks about: the keys wait. */
-	for (size_t i = 0; v->checking && i < page->n; i++)
-		if (strncmp(page->widgets[i].id, "key.", 4) == 0)
-			page->widgets[i].enabled = false;
 }
 
 /* ---- fees-amount ---- */
@@ -1281,8 +1277,8 @@ static void pay_on_tap(struct app *app, const char *id)
 	if (fs && feespay_current(fs->pay) == FEESPAY_VOUCHER) {
 		/* The voucher page's taps go to the voucher machine (vpay.h). */
 		struct vpay_input vi = {.kind = VPAY_IN_COUNT};
-		if (strncmp(id, "key.", 4) == 0 && id[4] >= '0' && id[4] <= '9' && id[5] == '\0')
-			vi.kind = VPAY_IN_KEY, vi.digit = id[4];
+		if (scr_key_digit(id, &vi.digit))
+			vi.kind = VPAY_IN_KEY;
 		else if (strcmp(id, "key.del") == 0)
 			vi.kind = VPAY_IN_DEL;
 		else if (strcmp(id, "key.clear") == 0)
@@ -1298,10 +1294,8 @@ static void pay_on_tap(struct app *app, const char *id)
 		return;
 	}
 	struct feespay_input in = {.kind = FEESPAY_IN_COUNT};
-	if (strncmp(id, "key.", 4) == 0 && id[4] >= '0' && id[4] <= '9' && id[5] == '\0') {
+	if (scr_key_digit(id, &in.digit))
 		in.kind = FEESPAY_IN_KEY;
-		in.digit = id[4];
-	}
 	for (size_t i = 0; i < sizeof(taps) / sizeof(taps[0]); i++)
 		if (strcmp(id, taps[i].id) == 0)
 			in.kind = taps[i].kind;
@@ -1358,11 +1352,10 @@ static void pay_on_devices(struct app *app)
 static void pay_on_receipt(struct app *app, const struct receipt_event *ev)
 {
 	struct fees_screens *fs = pay_screens(app);
-	if (!fs || !fs->job[0] || strcmp(ev->job_id, fs->job) != 0 ||
-	    (ev->kind != RECEIPT_EV_PRINTED && ev->kind != RECEIPT_EV_FAILED))
+	bool printed = false;
+	if (!fs || !scr_receipt_job_ended(fs->job, ev, &printed))
 		return;
-	fs->job[0] = '\0';
-	const struct feespay_input in = {.kind = FEESPAY_IN_RECEIPT, .receipt_printed = ev->kind == RECEIPT_EV_PRINTED};
+	const struct feespay_input in = {.kind = FEESPAY_IN_RECEIPT, .receipt_printed = printed};
 	if (feespay_step(fs->pay, &in) == 0)
 		app_wake_at(app, app_now_ms(app));
 }
@@ -1634,11 +1627,9 @@ static void draw_card(struct app *app, struct ui_page *page)
 		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
 		.buttons = nav, .wide = nav, .rows = rows, .n_rows = 1, .n_buttons = 2,
 		.keypad = true, .clear = app_str(app, "key.clear"), .del = app_str(app, "key.del"),
+		.keys_wait = checking, /* the host is asked about the card */
 	};
 	scr_lay_out(page, &L);
-	for (size_t i = 0; checking && i < page->n; i++)
-		if (strncmp(page->widgets[i].id, "key.", 4) == 0)
-			page->widgets[i].enabled = false;
 }
 
 /* fees-done: each line's result, what was paid, where the rest went, the number and the

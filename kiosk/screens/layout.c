@@ -288,6 +288,14 @@ static void add_touchable(struct ui_page *page, const struct scr_layout *L, int 
  * room in this order, trying each step in the page's arrangement and then in the others: the
  * bars' spare height, then the items of drop level 1, 2, ... (each screen's order).
  */
+bool scr_key_digit(const char *id, char *digit)
+{
+	if (strncmp(id, "key.", 4) != 0 || id[4] < '0' || id[4] > '9' || id[5] != '\0')
+		return false;
+	*digit = id[4];
+	return true;
+}
+
 bool scr_lay_out(struct ui_page *page, const struct scr_layout *L)
 {
 	bool wide = ui_page_landscape(page);
@@ -327,8 +335,12 @@ bool scr_lay_out(struct ui_page *page, const struct scr_layout *L)
 		case SCR_LOOK_REMOVABLE: break;
 		}
 	}
-	if (L->keypad)
+	if (L->keypad) {
+		size_t first_key = page->n;
 		theme_keypad(page, P.pad, SCR_GAP, SCR_KEY_MAX, L->clear, L->del);
+		for (size_t i = first_key; L->keys_wait && i < page->n; i++)
+			page->widgets[i].enabled = false;
+	}
 	for (int r = 0; r < P.n_bars; r++)
 		for (int i = 0; i < P.bar_n[r]; i++) {
 			const struct scr_button *b = &P.bar_b[r][i];

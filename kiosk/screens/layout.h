@@ -70,6 +70,9 @@ struct scr_layout {
 	int n_rows, n_buttons;
 	bool keypad; /* a keypad at the end of the one column, or the end column */
 	const char *clear, *del;
+	/* The keypad shown with every key disabled: what was typed is being asked about (the
+	 * host checks the number or the code), or the ask is over; the keys wait for it. */
+	bool keys_wait;
 };
 
 /*
@@ -81,3 +84,8 @@ struct scr_layout {
  * returned (a screen may take its widgets back, ui_page_truncate, and try a shorter page).
  */
 bool scr_lay_out(struct ui_page *page, const struct scr_layout *L);
+
+/* A tap on the keypad's digit keys: true with *digit set for "key.0" to "key.9" (the ids its
+ * keys carry); false for any other id, key.del and key.clear included (screens map those to
+ * their flows' inputs in their tap tables). */
+bool scr_key_digit(const char *id, char *digit);

@@ -23,6 +23,15 @@ static const struct scr_def *const screens[SCR_COUNT] = {
 
 const struct scr_def *scr_get(enum scr_id id) { return screens[id]; }
 
+bool scr_receipt_job_ended(char *job, const struct receipt_event *ev, bool *printed)
+{
+	if (!job[0] || strcmp(ev->job_id, job) != 0 || (ev->kind != RECEIPT_EV_PRINTED && ev->kind != RECEIPT_EV_FAILED))
+		return false;
+	job[0] = '\0';
+	*printed = ev->kind == RECEIPT_EV_PRINTED;
+	return true;
+}
+
 int scr_parse(const char *id, enum scr_id *out)
 {
 	for (int i = 0; i < SCR_COUNT; i++) {

@@ -82,6 +82,10 @@ struct scr_def {
 const struct scr_def *scr_get(enum scr_id id);
 /* Looks a screen up by its id string; KIO_ERR_INVALID if unknown. */
 int scr_parse(const char *id, enum scr_id *out);
+/* Lifecycle 5 for a screen that sent one receipt job (job: its id, "" for none): true when ev
+ * ends that job, printed (*printed) or failed, and job is forgotten so its end is taken once;
+ * false for another job, no job, or an event that ends none (a fault, a recovery). */
+bool scr_receipt_job_ended(char *job, const struct receipt_event *ev, bool *printed);
 /* soon.c: the "coming soon" page of screen (widgets <screen>.title, <screen>.soon,
  * <screen>.back), titled by the catalogue string title_key. */
 void scr_soon_build(struct app *app, struct ui_page *page, const char *screen, const char *title_key);

@@ -345,11 +345,10 @@ static void on_activity(struct app *app)
 static void on_receipt(struct app *app, const struct receipt_event *ev)
 {
 	struct topup_screens *ts = screens_of(app);
-	if (!ts || !ts->job[0] || strcmp(ev->job_id, ts->job) != 0 ||
-	    (ev->kind != RECEIPT_EV_PRINTED && ev->kind != RECEIPT_EV_FAILED))
+	bool printed = false;
+	if (!ts || !scr_receipt_job_ended(ts->job, ev, &printed))
 		return;
-	ts->job[0] = '\0';
-	const struct topup_input in = {.kind = TOPUP_IN_RECEIPT, .receipt_printed = ev->kind == RECEIPT_EV_PRINTED};
+	const struct topup_input in = {.kind = TOPUP_IN_RECEIPT, .receipt_printed = printed};
 	/* From the driver's callback: the flow steps now, the screen follows from the loop
 	 * (invariant 3). */
 	if (topup_step(ts->flow, &in) == 0)
@@ -413,10 +412,8 @@ static void on_tap(struct app *app, const char *id)
 		{"done.close", TOPUP_IN_FINISH},
 	};
 	struct topup_input in = {.kind = TOPUP_IN_COUNT};
-	if (strncmp(id, "key.", 4) == 0 && id[4] >= '0' && id[4] <= '9' && id[5] == '\0') {
+	if (scr_key_digit(id, &in.digit))
 		in.kind = TOPUP_IN_KEY;
-		in.digit = id[4];
-	}
 	for (size_t i = 0; i < sizeof(taps) / sizeof(taps[0]); i++)
 		if (strcmp(id, taps[i].id) == 0)
 			in.kind = taps[i].kind;
@@ -507,12 +504,9 @@ static void draw_card(struct app *app, struct ui_page *page)
 		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
 		.buttons = nav, .wide = nav, .rows = rows, .n_rows = 1, .n_buttons = 3,
 		.keypad = true, .clear = app_str(app, "key.clear"), .del = app_str(app, "key.del"),
+		.keys_wait = v->checking, /* the host is asked about the number */
 	};
 	scr_lay_out(page, &L);
-	/* While the host is asked the number is what it asks about: the keys wait. */
-	for (size_t i = 0; v->checking && i < page->n; i++)
-		if (strncmp(page->widgets[i].id, "key.", 4) == 0)
-			page->widgets[i].enabled = false;
 }
 
 /* ---- topup-pay ---- */

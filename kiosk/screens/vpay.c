@@ -83,11 +83,9 @@ void scr_vpay_build(struct app *app, struct ui_page *page, const struct vpay_vie
 		.items = items, .n = (int)(sizeof(items) / sizeof(items[0])),
 		.buttons = nav, .wide = nav, .rows = rows, .n_rows = 1, .n_buttons = 2,
 		.keypad = true, .clear = app_str(app, "key.clear"), .del = app_str(app, "key.del"),
+		/* While the host is asked, or once it is over, the code is what was asked about. */
+		.keys_wait = !v->keys_enabled,
 	};
 	if (!scr_lay_out(page, &L))
 		LOG_ERR("the voucher page (%s) does not fit the screen: the page check names what", vpay_step_name(v->step));
-	/* While the host is asked, or once it is over, the code is what was asked about: keys wait. */
-	for (size_t i = 0; !v->keys_enabled && i < page->n; i++)
-		if (strncmp(page->widgets[i].id, "key.", 4) == 0)
-			page->widgets[i].enabled = false;
 }

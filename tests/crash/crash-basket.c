@@ -29,7 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "invariants.h"
+#include "settled.h"
 #include "kiosk/core/vcode.h"
 #include "kiosk/flows/vpay.h"
 #include "kiosk/ledger/basket.h"
@@ -374,77 +374,18 @@ static void restart(const char *path, const char *point)
 	check_vouchers(path, point);
 }
 
-/* The cashbox as the settled journal has it: value, count and count by value. */
-static struct crash_device cashbox_of(const char *path, GString *by_value)
-{
-	sqlite3 *db = NULL;
-	g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-	struct crash_device dev = {.max_fils = INT64_MAX};
-	sqlite3_stmt *st = NULL;
-	g_assert_cmpint(sqlite3_prepare_v2(db,
-					   "SELECT value_fils, count(*) FROM note_journey WHERE state IN ('credited', 'stacked')"
-					   " GROUP BY value_fils",
-					   -1, &st, NULL),
-			==, SQLITE_OK);
-	g_string_assign(by_value, "{");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int64_t value = sqlite3_column_int64(st, 0), count = sqlite3_column_int64(st, 1);
-		g_string_append_printf(by_value, "%s\"%" G_GINT64_FORMAT "\":%" G_GINT64_FORMAT, by_value->len > 1 ? "," : "",
-				       value, count);
-		dev.cashbox_fils += value * count;
-		dev.stacked += count;
-	}
-	g_string_append(by_value, "}");
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	dev.by_value = by_value->str;
-	return dev;
-}
-
-static void check_case(const char *path, const char *point)
-{
-	restart(path, point);
-	GString *by_value = g_string_new(NULL);
-	struct crash_device dev = cashbox_of(path, by_value);
-	char why[512];
-	int bad = crash_invariants_check(path, &dev, why, sizeof(why));
-	if (bad)
-		g_error("after %s: %s", point, why);
-	g_string_free(by_value, TRUE);
-	struct ledger_verdict v;
-	struct kio_error err = {0};
-	if (ledger_verify_file(path, &v, &err) != 0 || !v.ok)
-		g_error("after %s: chain: %s", point, err.msg[0] ? err.msg : v.why);
-}
-
 static void test_every_point(void)
 {
-	/* The census: a whole day names every point it passes, in order. */
-	char *path = lfix_temp_db("kiosk-crash-basket");
-	seed_host(path);
-	char **points = lfix_census(path, child_day);
-	check_case(path, "the day's end");
-	lfix_remove_db(path);
-	guint n_points = g_strv_length(points);
 	static const char *const basket_points[] = {"basket-open-written", "basket-opened", "voucher-intent-written",
 						    "voucher-intent", "host-redeemed", "voucher-paid-written",
 						    "voucher-paid", "line-result-written", "line-result",
 						    "basket-end-written", "basket-ended"};
-	for (size_t k = 0; k < G_N_ELEMENTS(basket_points); k++)
-		if (!g_strv_contains((const char *const *)points, basket_points[k]))
-			g_error("the day never reaches %s", basket_points[k]);
-	for (guint i = 1; i <= n_points; i++) {
-		path = lfix_temp_db("kiosk-crash-basket");
-		seed_host(path);
-		int status = lfix_run_child(path, (int)i, -1, child_day);
-		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
-			g_error("kill %u (%s): the child did not die by SIGKILL (status %d)", i, points[i - 1], status);
-		check_case(path, points[i - 1]);
-		lfix_remove_db(path);
-	}
+	const struct crash_day d = {.prefix = "kiosk-crash-basket", .day = child_day, .seed = seed_host,
+				    .restart = restart, .required = basket_points,
+				    .n_required = G_N_ELEMENTS(basket_points)};
+	unsigned n_points = crash_every_point(&d);
 	g_test_message("baskets SIGKILLed at %u hits of their kill points: %zu invariants held after each restart",
 		       n_points, crash_invariants_count());
-	g_strfreev(points);
 }
 
 int main(int argc, char **argv)

@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "invariants.h"
+#include "settled.h"
 #include "kiosk/flows/feespay.h"
 #include "kiosk/ledger/basket.h"
 #include "kiosk/ledger/chain.h"
@@ -62,7 +62,6 @@ static void on_event(void *user, const struct cash_event *ev)
 		feespay_cash_listener(d->p, ev);
 }
 
-static bool in_run(struct fx *f) { return strcmp(fx_info(f).phase, "run") == 0; }
 static bool device_enabled(struct fx *f) { return fx_sim(f).enabled && fx_status(f).enabled; }
 static bool credited_more(struct fx *f) { return fx_count(f, CASH_EV_CREDITED) > ((struct day *)f)->n_credited; }
 static bool path_empty(struct fx *f) { return fx_sim(f).note == SIM_ESSP_NOTE_NONE && fx_info(f).note_id == 0; }
@@ -127,15 +126,10 @@ static void child_day(const char *path, struct lfix_killer *killer)
 	d.killer = killer;
 	fx_init(&d.fx);
 	fx_prepare(&d.fx);
-	ledger_notes_free(d.fx.notes);
-	ledger_close(d.fx.ledger);
-	struct kio_error err = {0};
-	CHILD_CHECK(ledger_open(path, &d.fx.ledger, &err) == 0);
-	d.fx.notes = ledger_notes_new(d.fx.ledger, d.fx.loop.clock);
-	d.fx.journal.inner = ledger_notes_journal(d.fx.notes);
+	CHILD_CHECK(fx_open_ledger(&d.fx, path) == 0);
 	fx_start(&d.fx);
 	cash_set_listener(d.fx.unit, on_event, &d);
-	CHILD_CHECK(fx_run_until(&d.fx, in_run, 20000));
+	CHILD_CHECK(fx_run_until(&d.fx, fx_in_run, 20000));
 	ledger_set_checkpoint(d.fx.ledger, lfix_on_point, killer);
 
 	const struct feespay_line two[] = {line("police", "good-conduct", AED(220), false),
@@ -244,73 +238,18 @@ static void restart(const char *path, const char *point)
 	ledger_close(l);
 }
 
-static struct crash_device cashbox_of(const char *path, GString *by_value)
-{
-	sqlite3 *db = NULL;
-	g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-	struct crash_device dev = {.max_fils = INT64_MAX};
-	sqlite3_stmt *st = NULL;
-	g_assert_cmpint(sqlite3_prepare_v2(db,
-					   "SELECT value_fils, count(*) FROM note_journey WHERE state IN ('credited', 'stacked')"
-					   " GROUP BY value_fils",
-					   -1, &st, NULL),
-			==, SQLITE_OK);
-	g_string_assign(by_value, "{");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int64_t value = sqlite3_column_int64(st, 0), count = sqlite3_column_int64(st, 1);
-		g_string_append_printf(by_value, "%s\"%" G_GINT64_FORMAT "\":%" G_GINT64_FORMAT, by_value->len > 1 ? "," : "",
-				       value, count);
-		dev.cashbox_fils += value * count;
-		dev.stacked += count;
-	}
-	g_string_append(by_value, "}");
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	dev.by_value = by_value->str;
-	return dev;
-}
-
 /* Money paid never vanishes: every fees transaction with money ended, its rest on a card or a
  * voucher (invariant 9 of basket.c is checked by ledger_check and invariants.c too). */
-static void check_case(const char *path, const char *point)
-{
-	restart(path, point);
-	GString *by_value = g_string_new(NULL);
-	struct crash_device dev = cashbox_of(path, by_value);
-	char why[512];
-	if (crash_invariants_check(path, &dev, why, sizeof(why)))
-		g_error("after %s: %s", point, why);
-	g_string_free(by_value, TRUE);
-	struct ledger_verdict v;
-	struct kio_error err = {0};
-	if (ledger_verify_file(path, &v, &err) != 0 || !v.ok)
-		g_error("after %s: chain: %s", point, err.msg[0] ? err.msg : v.why);
-}
-
 static void test_every_point(void)
 {
-	char *path = lfix_temp_db("kiosk-crash-feesflow");
-	char **points = lfix_census(path, child_day);
-	check_case(path, "the day's end");
-	lfix_remove_db(path);
-	guint n_points = g_strv_length(points);
 	static const char *const flow_points[] = {"fees-pay-enabled", "fees-settling", "fees-change", "fees-done",
 						  "basket-opened", "line-result", "basket-ended"};
-	for (size_t k = 0; k < G_N_ELEMENTS(flow_points); k++)
-		if (!g_strv_contains((const char *const *)points, flow_points[k]))
-			g_error("the day never reaches %s", flow_points[k]);
-	for (guint i = 1; i <= n_points; i++) {
-		path = lfix_temp_db("kiosk-crash-feesflow");
-		int status = lfix_run_child(path, (int)i, -1, child_day);
-		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
-			g_error("kill %u (%s): the child did not die by SIGKILL (status %d)", i, points[i - 1], status);
-		check_case(path, points[i - 1]);
-		lfix_remove_db(path);
-	}
+	const struct crash_day d = {.prefix = "kiosk-crash-feesflow", .day = child_day, .restart = restart,
+				    .required = flow_points, .n_required = G_N_ELEMENTS(flow_points)};
+	unsigned n_points = crash_every_point(&d);
 	g_test_message("the paying flow SIGKILLed at %u hits of its and the ledger's kill points: %zu invariants held"
 		       " after each restart",
 		       n_points, crash_invariants_count());
-	g_strfreev(points);
 }
 
 int main(int argc, char **argv)

@@ -189,6 +189,16 @@ static void test_paid_exactly(void)
 	g_assert_cmpstr(lines[1].bill, ==, "");
 	g_assert_cmpint(lines[1].amount_fils, ==, BILL);
 	g_assert_cmpint(ledger_basket_lines(f.l, tx.id, lines, 1, &n, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpuint(n, ==, 0);
+	g_assert_nonnull(strstr(err.msg, "transaction 1 has more than 1 lines"));
+	/* The results read the same way: every line, undecided ones too; too small a room refused. */
+	struct ledger_line_result res[LEDGER_BASKET_MAX];
+	g_assert_cmpint(ledger_basket_results(f.l, tx.id, res, LEDGER_BASKET_MAX, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 2);
+	g_assert_false(res[0].decided);
+	g_assert_cmpint(ledger_basket_results(f.l, tx.id, res, 1, &n, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpuint(n, ==, 0);
+	g_assert_nonnull(strstr(err.msg, "transaction 1 has more than 1 lines"));
 	int64_t due = 0, paid = 0;
 	g_assert_cmpint(ledger_basket_due(f.l, tx.id, &due, &paid, &err), ==, 0);
 	g_assert_cmpint(due, ==, FINE + BILL);
@@ -419,6 +429,15 @@ static void test_voucher_payments(void)
 	g_assert_cmpint(ledger_tx_get(f.l, tx2.id, &done, &err), ==, 0);
 	g_assert_cmpint(done.credited_fils, ==, 90000);
 	g_assert_cmpint(done.paid_fils, ==, 70000);
+	struct ledger_voucher_paid paid_in[2];
+	size_t n_paid = 0;
+	g_assert_cmpint(ledger_basket_vouchers(f.l, tx2.id, paid_in, 2, &n_paid, &err), ==, 0);
+	g_assert_cmpuint(n_paid, ==, 1);
+	g_assert_cmpstr(paid_in[0].code, ==, code2);
+	g_assert_cmpint(paid_in[0].value_fils, ==, 20000);
+	g_assert_cmpint(ledger_basket_vouchers(f.l, tx2.id, paid_in, 0, &n_paid, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpuint(n_paid, ==, 0);
+	g_assert_nonnull(strstr(err.msg, "has more than 0 vouchers paid in"));
 	/* Bad input: refused with a reason, nothing written. */
 	struct ledger_tx tx3 = open_two(&f);
 	char bad[17];
@@ -636,6 +655,9 @@ static void test_voucher_intents(void)
 	g_assert_cmpint(in[0].state, ==, LEDGER_INTENT_BOOKED);
 	g_assert_cmpint(in[1].state, ==, LEDGER_INTENT_VOID);
 	g_assert_cmpint(in[2].state, ==, LEDGER_INTENT_VOID);
+	g_assert_cmpint(ledger_basket_intents(f.l, tx.id, in, 2, &n, &err), ==, KIO_ERR_INVALID);
+	g_assert_cmpuint(n, ==, 0);
+	g_assert_nonnull(strstr(err.msg, "has more than 2 redemption intents"));
 	g_assert_cmpint(count_where(&f, "voucher_void", tx.id), ==, 2);
 	int64_t end_rec = query_int(ledger_db(f.l), "SELECT rec FROM tx_end ORDER BY rec DESC LIMIT 1");
 	g_assert_cmpint(query_int(ledger_db(f.l), "SELECT max(rec) FROM voucher_void"), <, end_rec);

@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -262,6 +263,51 @@ static int64_t host_int(struct netfix *f, const char *sql, const char *id)
 	return v;
 }
 
+static int64_t host_intv(struct netfix *f, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
+static int64_t host_intv(struct netfix *f, const char *fmt, va_list ap)
+{
+	char *sql = g_strdup_vprintf(fmt, ap);
+	int64_t v = hostfix_int(f->db, sql);
+	g_free(sql);
+	return v;
+}
+
+int64_t netfix_host_intf(struct netfix *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int64_t v = host_intv(f, fmt, ap);
+	va_end(ap);
+	return v;
+}
+
+void netfix_wait_cut_commit(struct netfix *f, const char *committed_fmt, ...)
+{
+	gint64 until = g_get_monotonic_time() + 20 * G_TIME_SPAN_SECOND;
+	for (;;) {
+		va_list ap;
+		va_start(ap, committed_fmt);
+		int64_t committed = host_intv(f, committed_fmt, ap);
+		va_end(ap);
+		if (committed)
+			break;
+		g_assert_cmpint(g_get_monotonic_time(), <, until);
+		g_usleep(20000);
+	}
+	netfix_proxy(f, "down");
+	netfix_host_fault(f, "none");
+}
+
+int netfix_run(struct netfix *f)
+{
+	int rc = netfix_start(f);
+	if (rc == 77)
+		return 77;
+	rc = g_test_run();
+	netfix_stop(f);
+	return rc;
+}
+
 int64_t netfix_host_acked(struct netfix *f, struct nkiosk *k)
 {
 	return host_int(f, "SELECT coalesce((SELECT acked_rec FROM kiosk_sync WHERE kiosk_id = $1), 0)", k->id);
@@ -310,14 +356,6 @@ void netfix_check(struct netfix *f, struct nkiosk *k)
 	g_ptr_array_unref(theirs);
 }
 
-static void nsync_wake(void *user)
-{
-	struct nwaker *w = user;
-	g_mutex_lock(&w->mu);
-	g_cond_broadcast(&w->cond);
-	g_mutex_unlock(&w->mu);
-}
-
 void netfix_sync_up(struct netfix *f, struct nsync *ks)
 {
 	struct core_config cfg;
@@ -328,7 +366,7 @@ void netfix_sync_up(struct netfix *f, struct nsync *ks)
 	snprintf(cfg.host_key, sizeof(cfg.host_key), "%s/kiosk.key", ks->k.dir);
 	cfg.host_timeout_ms = 2000;
 	cfg.host_backoff_min_ms = 50;
-	ks->s = sync_new(&cfg, ks->k.k.path, nsync_wake, &ks->w);
+	ks->s = sync_new(&cfg, ks->k.k.path, test_waker_wake, &ks->w);
 	struct kio_error err = {0};
 	if (sync_start(ks->s, &err) != 0)
 		g_error("sync_start: %s", err.msg);
@@ -337,9 +375,26 @@ void netfix_sync_up(struct netfix *f, struct nsync *ks)
 void netfix_sync_new(struct netfix *f, struct nsync *ks, const char *id)
 {
 	netfix_kiosk_new(f, &ks->k, id);
-	g_mutex_init(&ks->w.mu);
-	g_cond_init(&ks->w.cond);
+	test_waker_init(&ks->w);
 	netfix_sync_up(f, ks);
+}
+
+enum ledger_tx_state netfix_sync_power_cut(struct netfix *f, struct nsync *ks, uint32_t ask, int64_t now_s)
+{
+	g_assert_true(sync_ask_give_up(ks->s, ask));
+	sync_free(ks->s);
+	ks->s = NULL;
+	netfix_clear(f);
+	kfix_close(&ks->k.k);
+	kfix_open(&ks->k.k, ks->k.dir);
+	struct ledger_tx *list = NULL;
+	size_t n = 0;
+	struct kio_error err = {0};
+	g_assert_cmpint(ledger_tx_recover(ks->k.k.ledger, now_s, &list, &n, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 1);
+	enum ledger_tx_state st = list[0].state;
+	free(list);
+	return st;
 }
 
 void netfix_sync_free(struct nsync *ks)
@@ -347,6 +402,5 @@ void netfix_sync_free(struct nsync *ks)
 	sync_free(ks->s);
 	ks->s = NULL;
 	netfix_kiosk_free(&ks->k);
-	g_mutex_clear(&ks->w.mu);
-	g_cond_clear(&ks->w.cond);
+	test_waker_clear(&ks->w);
 }

@@ -14,9 +14,11 @@
 #include <stdint.h>
 
 #include "kiosk/ledger/sync-state.h"
+#include "kiosk/ledger/tx.h"
 #include "kiosk/sync/drain.h"
 #include "kiosk/sync/sync.h"
 #include "kiosk/sync/transport.h"
+#include "tests/common/syncwait.h"
 #include "tests/hostd/hostfix.h"
 
 struct netfix {
@@ -32,6 +34,15 @@ struct netfix {
 int netfix_start(struct netfix *f);
 /* Stops the host, the proxy and the cluster (also done by the keeper if the test aborts). */
 void netfix_stop(struct netfix *f);
+/* A test binary's main after g_test_init and its g_test_add_func: starts f, runs the tests,
+ * stops f; g_test_run's status, or 77 when no PostgreSQL server is installed. */
+int netfix_run(struct netfix *f);
+/* The host's figure: the first column of the one row of the SQL fmt makes (printf-style). */
+int64_t netfix_host_intf(struct netfix *f, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* After an ask sent while the host faults cut-after-commit: waits until the count the SQL
+ * committed_fmt makes is not 0 (the host committed; its answer is lost), 20 s at most, then
+ * puts the proxy down so the retries fail meanwhile and clears the host's fault. */
+void netfix_wait_cut_commit(struct netfix *f, const char *committed_fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* The host's answer fault (faults.h: "none", "error", "cut-after-commit", ...). */
 void netfix_host_fault(struct netfix *f, const char *fault);
@@ -70,34 +81,21 @@ int64_t netfix_host_records(struct netfix *f, struct nkiosk *k);
 void netfix_check(struct netfix *f, struct nkiosk *k);
 
 /* The sync worker (kiosk/sync/sync.h) of an enrolled kiosk against the fixture's host, for the
- * tests of the app's asks: its wake callback signals w, which NETFIX_WAIT_FOR waits on. */
-struct nwaker {
-	GMutex mu;
-	GCond cond;
-};
-
+ * tests of the app's asks: its wake callback signals w, which TEST_WAIT_FOR waits on
+ * (tests/common/syncwait.h). */
 struct nsync {
 	struct nkiosk k;
 	struct sync *s;
-	struct nwaker w;
+	struct test_waker w;
 };
-
-/* Polls pred until true, waking on the sync's wake callback; 20 s at most, then aborts. */
-#define NETFIX_WAIT_FOR(w, pred)                                                                                     \
-	do {                                                                                                         \
-		gint64 until_ = g_get_monotonic_time() + 20 * G_TIME_SPAN_SECOND;                                    \
-		g_mutex_lock(&(w)->mu);                                                                              \
-		while (!(pred)) {                                                                                    \
-			if (g_get_monotonic_time() > until_)                                                         \
-				g_error("timed out waiting for " #pred);                                             \
-			g_cond_wait_until(&(w)->cond, &(w)->mu, g_get_monotonic_time() + 50 * G_TIME_SPAN_MILLISECOND); \
-		}                                                                                                    \
-		g_mutex_unlock(&(w)->mu);                                                                            \
-	} while (0)
 
 /* Enrols the kiosk id and starts its sync (timeout 2 s, backoff from 50 ms). */
 void netfix_sync_new(struct netfix *f, struct nsync *ks, const char *id);
 /* Starts a sync on ks->k again (after the test freed ks->s to play a restart). */
 void netfix_sync_up(struct netfix *f, struct nsync *ks);
+/* The app gives up on its ask, then the power goes: the sync stops, the faults are cleared,
+ * the kiosk's ledger reopens and start-up recovery runs at now_s. It must end exactly one
+ * transaction, whose end state is returned. */
+enum ledger_tx_state netfix_sync_power_cut(struct netfix *f, struct nsync *ks, uint32_t ask, int64_t now_s);
 /* Stops the sync (if any) and frees the kiosk. */
 void netfix_sync_free(struct nsync *ks);

@@ -18,41 +18,6 @@
 
 static struct netfix fx;
 
-struct waker {
-	GMutex mu;
-	GCond cond;
-};
-
-static void on_wake(void *user)
-{
-	struct waker *w = user;
-	g_mutex_lock(&w->mu);
-	g_cond_broadcast(&w->cond);
-	g_mutex_unlock(&w->mu);
-}
-
-static struct sync_status status_of(struct sync *s)
-{
-	struct sync_status st;
-	sync_status_get(s, &st);
-	return st;
-}
-
-/* Waits until the status `st` says pred; 20 s at most. */
-#define WAIT_FOR(w, s, pred)                                                                                         \
-	do {                                                                                                         \
-		gint64 until_ = g_get_monotonic_time() + 20 * G_TIME_SPAN_SECOND;                                    \
-		g_mutex_lock(&(w)->mu);                                                                              \
-		for (;;) {                                                                                           \
-			struct sync_status st = status_of(s);                                                        \
-			if (pred)                                                                                    \
-				break;                                                                               \
-			if (g_get_monotonic_time() > until_)                                                         \
-				g_error("timed out waiting for " #pred);                                             \
-			g_cond_wait_until(&(w)->cond, &(w)->mu, g_get_monotonic_time() + 50 * G_TIME_SPAN_MILLISECOND); \
-		}                                                                                                    \
-		g_mutex_unlock(&(w)->mu);                                                                            \
-	} while (0)
 
 /* The ETag the host serves now, quoted as it sends it. */
 static char *host_etag(void)
@@ -76,16 +41,15 @@ static void test_download(void)
 	snprintf(cfg.host_cert, sizeof(cfg.host_cert), "%s/kiosk.crt", k.dir);
 	snprintf(cfg.host_key, sizeof(cfg.host_key), "%s/kiosk.key", k.dir);
 	cfg.host_timeout_ms = 2000;
-	struct waker w;
-	g_mutex_init(&w.mu);
-	g_cond_init(&w.cond);
-	struct sync *s = sync_new(&cfg, k.k.path, on_wake, &w);
+	struct test_waker w;
+	test_waker_init(&w);
+	struct sync *s = sync_new(&cfg, k.k.path, test_waker_wake, &w);
 	struct kio_error err = {0};
 	if (sync_start(s, &err) != 0)
 		g_error("sync_start: %s", err.msg);
 
 	/* At start: 200, the host's ETag, every entity of the kiosk's own files. */
-	WAIT_FOR(&w, s, st.catalogue_fetched == 1);
+	TEST_WAIT_FOR(&w, test_sync_status(s).catalogue_fetched == 1);
 	struct catalogue *c = NULL, *files = NULL;
 	char etag[SYNC_ETAG_MAX];
 	g_assert_true(sync_catalogue_take(s, &c, etag));
@@ -103,7 +67,7 @@ static void test_download(void)
 
 	/* Asked again: 304, nothing new. */
 	sync_catalogue_kick(s);
-	WAIT_FOR(&w, s, st.catalogue_unchanged == 1);
+	TEST_WAIT_FOR(&w, test_sync_status(s).catalogue_unchanged == 1);
 	g_assert_false(sync_catalogue_take(s, &c, etag));
 
 	/* The operator loads another folder (one entity less): a new ETag, the new document. */
@@ -125,7 +89,7 @@ static void test_download(void)
 	g_assert_cmpint(host_catalogue_load(fx.db, dir, &version, new_etag, sizeof(new_etag), &err), ==, 0);
 	g_assert_cmpint(version, ==, 2);
 	sync_catalogue_kick(s);
-	WAIT_FOR(&w, s, st.catalogue_fetched == 2);
+	TEST_WAIT_FOR(&w, test_sync_status(s).catalogue_fetched == 2);
 	g_assert_true(sync_catalogue_take(s, &c, etag));
 	g_free(want);
 	want = host_etag();
@@ -136,7 +100,7 @@ static void test_download(void)
 	g_assert_cmpint(host_catalogue_load(fx.db, dir, &version, new_etag, sizeof(new_etag), &err), ==, 0);
 	g_assert_cmpint(version, ==, 2);
 	sync_catalogue_kick(s);
-	WAIT_FOR(&w, s, st.catalogue_unchanged == 2);
+	TEST_WAIT_FOR(&w, test_sync_status(s).catalogue_unchanged == 2);
 
 	/* A bad folder is refused by the host itself, naming the file and entry; nothing served
 	 * changes. */
@@ -158,7 +122,7 @@ static void test_download(void)
 	g_assert_cmpint(host_catalogue_load(fx.db, "/nonexistent/catalogue", &version, new_etag, sizeof(new_etag), &err),
 			==, KIO_ERR_NOT_FOUND);
 	sync_catalogue_kick(s);
-	WAIT_FOR(&w, s, st.catalogue_unchanged == 3);
+	TEST_WAIT_FOR(&w, test_sync_status(s).catalogue_unchanged == 3);
 
 	/* A bad document the host serves anyway (edited in its database): the kiosk refuses it,
 	 * names the entry, and keeps its ETag, so the host's fix is fetched next time. */
@@ -166,8 +130,8 @@ static void test_download(void)
 			    " '{entities,0,services,0,name,en}', '\"\"'), version = version + 1");
 	hostfix_exec(fx.db, "UPDATE catalogue SET etag = md5(document::text)");
 	sync_catalogue_kick(s);
-	WAIT_FOR(&w, s, st.catalogue_refused == 1);
-	struct sync_status seen = status_of(s);
+	TEST_WAIT_FOR(&w, test_sync_status(s).catalogue_refused == 1);
+	struct sync_status seen = test_sync_status(s);
 	g_assert_nonnull(strstr(seen.catalogue_error, "host catalogue: entities[0]"));
 	g_assert_cmpstr(seen.catalogue_etag, ==, want);
 	g_assert_false(sync_catalogue_take(s, &c, etag));
@@ -175,8 +139,8 @@ static void test_download(void)
 	/* The host down: nothing refused, nothing new. */
 	netfix_proxy(&fx, "down");
 	sync_catalogue_kick(s);
-	WAIT_FOR(&w, s, !st.reachable);
-	g_assert_cmpint(status_of(s).catalogue_refused, ==, 1);
+	TEST_WAIT_FOR(&w, !test_sync_status(s).reachable);
+	g_assert_cmpint(test_sync_status(s).catalogue_refused, ==, 1);
 	g_assert_false(sync_catalogue_take(s, &c, etag));
 	netfix_clear(&fx);
 
@@ -190,18 +154,12 @@ static void test_download(void)
 	g_free(rm);
 	g_free(dir);
 	netfix_kiosk_free(&k);
-	g_mutex_clear(&w.mu);
-	g_cond_clear(&w.cond);
+	test_waker_clear(&w);
 }
 
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	int rc = netfix_start(&fx);
-	if (rc == 77)
-		return 77;
 	g_test_add_func("/network/catalogue/download", test_download);
-	rc = g_test_run();
-	netfix_stop(&fx);
-	return rc;
+	return netfix_run(&fx);
 }

@@ -235,9 +235,6 @@ static void test_balances_after_all(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	int rc = netfix_start(&fx);
-	if (rc == 77)
-		return 77;
 	g_test_add_func("/network/faults/down", test_down);
 	g_test_add_func("/network/faults/error-500", test_error);
 	g_test_add_func("/network/faults/slow", test_slow);
@@ -250,7 +247,5 @@ int main(int argc, char **argv)
 	g_test_add_func("/network/faults/hostile-negative", test_hostile_negative);
 	g_test_add_func("/network/faults/unknown-fields", test_unknown_fields);
 	g_test_add_func("/network/faults/balances-after-all", test_balances_after_all);
-	rc = g_test_run();
-	netfix_stop(&fx);
-	return rc;
+	return netfix_run(&fx);
 }

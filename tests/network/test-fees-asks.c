@@ -20,7 +20,7 @@ static void fee(struct nsync *ks, const char *e, const char *s, const char *ref,
 	struct kio_error err = {0};
 	uint32_t id = sync_fee_ask(ks->s, e, s, ref, &err);
 	g_assert_cmpuint(id, !=, 0);
-	NETFIX_WAIT_FOR(&ks->w, sync_fee_poll(ks->s, r));
+	TEST_WAIT_FOR(&ks->w, sync_fee_poll(ks->s, r));
 	g_assert_cmpuint(r->ask, ==, id);
 }
 
@@ -65,7 +65,7 @@ static void voucher(struct nsync *ks, const char *code, struct sync_voucher_resu
 	struct kio_error err = {0};
 	uint32_t id = sync_voucher_ask(ks->s, code, &err);
 	g_assert_cmpuint(id, !=, 0);
-	NETFIX_WAIT_FOR(&ks->w, sync_voucher_poll(ks->s, r));
+	TEST_WAIT_FOR(&ks->w, sync_voucher_poll(ks->s, r));
 	g_assert_cmpuint(r->ask, ==, id);
 	g_assert_cmpint(r->result, ==, SYNC_ASK_ANSWERED);
 }
@@ -106,7 +106,7 @@ static void test_vouchers(void)
 	g_usleep(300000);
 	g_assert_false(sync_redeem_poll(ks.s, &r)); /* still retrying */
 	netfix_clear(&fx);
-	NETFIX_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
+	TEST_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
 	g_assert_cmpuint(r.ask, ==, id);
 	g_assert_cmpint(r.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(r.answer.kind, ==, SYNC_VOUCHER_REDEEMED);
@@ -117,7 +117,7 @@ static void test_vouchers(void)
 			15000);
 	/* More than remains: spent, answered at once. */
 	id = sync_voucher_redeem(ks.s, "9260482601593711", "4c1d2e3f-5a6b-4c7d-8e9f-0a1b2c3d4e61", tx, 20000, &err);
-	NETFIX_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
+	TEST_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
 	g_assert_cmpint(r.answer.kind, ==, SYNC_VOUCHER_SPENT);
 	g_assert_cmpint(r.attempts, ==, 1);
 	netfix_sync_free(&ks);
@@ -145,7 +145,7 @@ static void test_payment(void)
 	}
 	netfix_clear(&fx);
 	struct sync_pay_result r;
-	NETFIX_WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
+	TEST_WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
 	g_assert_cmpuint(r.ask, ==, id);
 	g_assert_cmpint(r.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(r.answer.kind, ==, SYNC_PAY_ANSWERED);
@@ -169,7 +169,7 @@ static void test_payment(void)
 	/* Another basket for the paid fine is refused it. */
 	const struct sync_pay_line again[] = {{"police", "fines", "10012345", "F-1", 60000}};
 	id = sync_pay_ask(ks.s, "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6c", again, 1, &err);
-	NETFIX_WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
+	TEST_WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
 	g_assert_cmpint(r.answer.lines[0].status, ==, SYNC_LINE_REFUSED);
 	g_assert_cmpstr(r.answer.lines[0].reason, ==, "already_paid");
 	netfix_sync_free(&ks);
@@ -178,13 +178,8 @@ static void test_payment(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	int rc = netfix_start(&fx);
-	if (rc == 77)
-		return 77;
 	g_test_add_func("/network/fees/inquiry", test_fee_inquiry);
 	g_test_add_func("/network/fees/vouchers", test_vouchers);
 	g_test_add_func("/network/fees/payment", test_payment);
-	rc = g_test_run();
-	netfix_stop(&fx);
-	return rc;
+	return netfix_run(&fx);
 }

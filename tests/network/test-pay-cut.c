@@ -24,15 +24,6 @@
 
 static struct netfix fx;
 
-/* A count at the host; fmt a literal with one %s for the transaction's uuid. */
-#define host_count(fmt, uuid)                                                                                        \
-	({                                                                                                           \
-		char *sql_ = g_strdup_printf(fmt, uuid);                                                             \
-		int64_t v_ = hostfix_int(fx.db, sql_);                                                               \
-		g_free(sql_);                                                                                        \
-		v_;                                                                                                  \
-	})
-
 static void credit_note(struct nsync *ks, int64_t value_fils)
 {
 	struct kio_error err = {0};
@@ -63,22 +54,16 @@ static uint32_t pay_cut(struct nsync *ks, struct ledger_tx *tx)
 	netfix_host_fault(&fx, "cut-after-commit");
 	uint32_t id = sync_pay_ask(ks->s, tx->uuid, ask, 2, &err);
 	g_assert_cmpuint(id, !=, 0);
-	gint64 until = g_get_monotonic_time() + 20 * G_TIME_SPAN_SECOND;
-	while (host_count("SELECT count(*) FROM fee_payment WHERE tx_uuid = '%s'", tx->uuid) == 0) {
-		g_assert_cmpint(g_get_monotonic_time(), <, until);
-		g_usleep(20000);
-	}
-	netfix_proxy(&fx, "down");
-	netfix_host_fault(&fx, "none");
+	netfix_wait_cut_commit(&fx, "SELECT count(*) FROM fee_payment WHERE tx_uuid = '%s'", tx->uuid);
 	return id;
 }
 
 static void assert_paid_once(const char *uuid)
 {
-	g_assert_cmpint(host_count("SELECT count(*) FROM fee_payment WHERE tx_uuid = '%s'", uuid), ==, 1);
-	g_assert_cmpint(host_count("SELECT count(*) FROM fee_payment_line WHERE tx_uuid = '%s' AND status = 'paid'", uuid),
+	g_assert_cmpint(netfix_host_intf(&fx, "SELECT count(*) FROM fee_payment WHERE tx_uuid = '%s'", uuid), ==, 1);
+	g_assert_cmpint(netfix_host_intf(&fx, "SELECT count(*) FROM fee_payment_line WHERE tx_uuid = '%s' AND status = 'paid'", uuid),
 			==, 2);
-	g_assert_cmpint(host_count("SELECT count(*) FROM fee_payment_line WHERE tx_uuid = '%s'", uuid), ==, 2);
+	g_assert_cmpint(netfix_host_intf(&fx, "SELECT count(*) FROM fee_payment_line WHERE tx_uuid = '%s'", uuid), ==, 2);
 	g_assert_cmpint(hostfix_int(fx.db, "SELECT count(*) FROM fee_owed"), ==, 0);
 }
 
@@ -92,7 +77,7 @@ static void test_retried(void)
 	g_usleep(300000);
 	g_assert_false(sync_pay_poll(ks.s, &r)); /* still retrying, same tx_uuid */
 	netfix_clear(&fx);
-	NETFIX_WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
+	TEST_WAIT_FOR(&ks.w, sync_pay_poll(ks.s, &r));
 	g_assert_cmpuint(r.ask, ==, id);
 	g_assert_cmpint(r.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(r.answer.kind, ==, SYNC_PAY_ANSWERED);
@@ -103,11 +88,11 @@ static void test_retried(void)
 		const struct sync_pay_line_answer *a = &r.answer.lines[n - 1];
 		g_assert_cmpint(a->status, ==, SYNC_LINE_PAID);
 		/* The first answer's reference: the one the host stored when it committed. */
-		char *sql = g_strdup_printf("SELECT count(*) FROM fee_payment_line WHERE tx_uuid = '%s' AND n = %d"
-					    " AND host_ref = '%s'",
-					    tx.uuid, n, a->host_ref);
-		g_assert_cmpint(hostfix_int(fx.db, sql), ==, 1);
-		g_free(sql);
+		g_assert_cmpint(netfix_host_intf(&fx,
+						 "SELECT count(*) FROM fee_payment_line WHERE tx_uuid = '%s' AND n = %d"
+						 " AND host_ref = '%s'",
+						 tx.uuid, n, a->host_ref),
+				==, 1);
 		g_assert_cmpint(ledger_basket_line_result(ks.k.k.ledger, tx.id, n, LEDGER_LINE_PAID, a->host_ref, NOW, &err),
 				==, 0);
 	}
@@ -130,21 +115,10 @@ static void test_crashed(void)
 	netfix_sync_new(&fx, &ks, "K-PAY-C");
 	struct ledger_tx tx;
 	uint32_t id = pay_cut(&ks, &tx);
-	/* The app gives up, then the power goes: nothing more of this kiosk runs. */
-	g_assert_true(sync_ask_give_up(ks.s, id));
-	sync_free(ks.s);
-	ks.s = NULL;
-	netfix_clear(&fx);
-	/* The restart: paid ≥ due, so the lines are left to the host, the rest to a voucher. */
-	kfix_close(&ks.k.k);
-	kfix_open(&ks.k.k, ks.k.dir);
-	struct ledger_tx *list = NULL;
-	size_t n = 0;
+	/* The app gives up, then the power goes; the restart: paid ≥ due, so the lines are left to
+	 * the host, the rest to a voucher. */
+	g_assert_cmpint(netfix_sync_power_cut(&fx, &ks, id, NOW + 60), ==, LEDGER_TX_COMPLETED);
 	struct kio_error err = {0};
-	g_assert_cmpint(ledger_tx_recover(ks.k.k.ledger, NOW + 60, &list, &n, &err), ==, 0);
-	g_assert_cmpuint(n, ==, 1);
-	g_assert_cmpint(list[0].state, ==, LEDGER_TX_COMPLETED);
-	free(list);
 	struct ledger_basket_end end;
 	g_assert_cmpint(ledger_basket_end_get(ks.k.k.ledger, tx.id, &end, &err), ==, 0);
 	g_assert_cmpint(end.lines_fils, ==, 67000);
@@ -155,28 +129,22 @@ static void test_crashed(void)
 	netfix_drain_all(&ks.k);
 	netfix_check(&fx, &ks.k);
 	assert_paid_once(tx.uuid);
-	g_assert_cmpint(host_count("SELECT count(*) FROM fee_payment WHERE tx_uuid = '%s' AND source = 'online'", tx.uuid),
+	g_assert_cmpint(netfix_host_intf(&fx, "SELECT count(*) FROM fee_payment WHERE tx_uuid = '%s' AND source = 'online'", tx.uuid),
 			==, 1);
-	g_assert_cmpint(host_count("SELECT count(*) FROM record r JOIN record t ON t.kiosk_id = r.kiosk_id AND t.rec ="
+	g_assert_cmpint(netfix_host_intf(&fx, "SELECT count(*) FROM record r JOIN record t ON t.kiosk_id = r.kiosk_id AND t.rec ="
 				   " r.tx_rec WHERE t.tx_uuid = '%s' AND r.type = 'fee_result'"
 				   " AND r.body->>'status' = 'unconfirmed'",
 				   tx.uuid),
 			==, 2);
-	char *sql = g_strdup_printf("SELECT remaining_fils FROM voucher WHERE code = '%s'", end.voucher);
-	g_assert_cmpint(hostfix_int(fx.db, sql), ==, 3000);
-	g_free(sql);
+	g_assert_cmpint(netfix_host_intf(&fx, "SELECT remaining_fils FROM voucher WHERE code = '%s'", end.voucher), ==,
+			3000);
 	netfix_sync_free(&ks);
 }
 
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	int rc = netfix_start(&fx);
-	if (rc == 77)
-		return 77;
 	g_test_add_func("/network/pay-cut/retried", test_retried);
 	g_test_add_func("/network/pay-cut/crashed", test_crashed);
-	rc = g_test_run();
-	netfix_stop(&fx);
-	return rc;
+	return netfix_run(&fx);
 }

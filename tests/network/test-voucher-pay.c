@@ -25,19 +25,10 @@ static struct netfix fx;
 
 static int64_t host_remaining(const char *code)
 {
-	char *sql = g_strdup_printf("SELECT remaining_fils FROM voucher WHERE code = '%s'", code);
-	int64_t v = hostfix_int(fx.db, sql);
-	g_free(sql);
-	return v;
+	return netfix_host_intf(&fx, "SELECT remaining_fils FROM voucher WHERE code = '%s'", code);
 }
 
-static int64_t host_redemptions(const char *rid)
-{
-	char *sql = g_strdup_printf("SELECT count(*) FROM voucher_redemption WHERE redemption_id = '%s'", rid);
-	int64_t v = hostfix_int(fx.db, sql);
-	g_free(sql);
-	return v;
-}
+#define REDEMPTIONS "SELECT count(*) FROM voucher_redemption WHERE redemption_id = '%s'"
 
 static void step(struct vpay *v, enum vpay_input_kind kind)
 {
@@ -62,7 +53,7 @@ static uint32_t to_redeem_cut(struct nsync *ks, struct vpay *v, const char *code
 	g_assert_cmpuint(id, !=, 0);
 	vpay_ask_sent(v);
 	struct sync_voucher_result valid;
-	NETFIX_WAIT_FOR(&ks->w, sync_voucher_poll(ks->s, &valid));
+	TEST_WAIT_FOR(&ks->w, sync_voucher_poll(ks->s, &valid));
 	struct vpay_input in = {.kind = VPAY_IN_VALID, .valid = &valid};
 	g_assert_cmpint(vpay_step(v, &in, NOW), ==, 0);
 	step(v, VPAY_IN_REDEEM); /* the intent is committed here */
@@ -73,13 +64,7 @@ static uint32_t to_redeem_cut(struct nsync *ks, struct vpay *v, const char *code
 	g_assert_cmpuint(id, !=, 0);
 	vpay_ask_sent(v);
 	/* The host commits; its answer is lost; the proxy down fails the retries meanwhile. */
-	gint64 until = g_get_monotonic_time() + 20 * G_TIME_SPAN_SECOND;
-	while (host_redemptions(view->redemption_id) == 0) {
-		g_assert_cmpint(g_get_monotonic_time(), <, until);
-		g_usleep(20000);
-	}
-	netfix_proxy(&fx, "down");
-	netfix_host_fault(&fx, "none");
+	netfix_wait_cut_commit(&fx, REDEMPTIONS, view->redemption_id);
 	return id;
 }
 
@@ -107,7 +92,7 @@ static void test_retried(void)
 	g_usleep(300000);
 	g_assert_false(sync_redeem_poll(ks.s, &r)); /* still retrying, same key */
 	netfix_clear(&fx);
-	NETFIX_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
+	TEST_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
 	g_assert_cmpuint(r.ask, ==, id);
 	struct vpay_input in = {.kind = VPAY_IN_REDEEMED, .redeem = &r};
 	g_assert_cmpint(vpay_step(v, &in, NOW), ==, 0);
@@ -147,21 +132,11 @@ static void test_crashed(void)
 	char rid[37];
 	snprintf(rid, sizeof(rid), "%s", view.redemption_id);
 	g_assert_cmpint(host_remaining(V200), ==, 0); /* the host spent it; the kiosk has not booked it */
-	/* The app gives up, then the power goes: nothing more of this kiosk runs. */
-	g_assert_true(sync_ask_give_up(ks.s, id));
+	/* The app gives up, then the power goes: nothing more of this kiosk runs. The restart:
+	 * recovery ends the basket (nothing paid: cancelled) and voids the intent. */
 	vpay_free(v);
-	sync_free(ks.s);
-	ks.s = NULL;
-	netfix_clear(&fx);
-	/* The restart: recovery ends the basket (nothing paid: cancelled) and voids the intent. */
-	kfix_close(&ks.k.k);
-	kfix_open(&ks.k.k, ks.k.dir);
-	struct ledger_tx *list = NULL;
+	g_assert_cmpint(netfix_sync_power_cut(&fx, &ks, id, NOW + 60), ==, LEDGER_TX_CANCELLED);
 	size_t n = 0;
-	g_assert_cmpint(ledger_tx_recover(ks.k.k.ledger, NOW + 60, &list, &n, &err), ==, 0);
-	g_assert_cmpuint(n, ==, 1);
-	g_assert_cmpint(list[0].state, ==, LEDGER_TX_CANCELLED);
-	free(list);
 	struct ledger_voucher_intent in[LEDGER_BASKET_INTENTS_MAX];
 	g_assert_cmpint(ledger_basket_intents(ks.k.k.ledger, tx.id, in, G_N_ELEMENTS(in), &n, &err), ==, 0);
 	g_assert_cmpuint(n, ==, 1);
@@ -176,23 +151,18 @@ static void test_crashed(void)
 	id = sync_voucher_redeem(ks.s, V200, rid, tx.uuid, before, &err);
 	g_assert_cmpuint(id, !=, 0);
 	struct sync_redeem_result r;
-	NETFIX_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
+	TEST_WAIT_FOR(&ks.w, sync_redeem_poll(ks.s, &r));
 	g_assert_cmpint(r.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(r.answer.kind, ==, SYNC_VOUCHER_SPENT);
 	g_assert_cmpint(host_remaining(V200), ==, before);
-	g_assert_cmpint(host_redemptions(rid), ==, 1);
+	g_assert_cmpint(netfix_host_intf(&fx, REDEMPTIONS, rid), ==, 1);
 	netfix_sync_free(&ks);
 }
 
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	int rc = netfix_start(&fx);
-	if (rc == 77)
-		return 77;
 	g_test_add_func("/network/voucher-pay/redeem-cut-retried", test_retried);
 	g_test_add_func("/network/voucher-pay/redeem-cut-crashed", test_crashed);
-	rc = g_test_run();
-	netfix_stop(&fx);
-	return rc;
+	return netfix_run(&fx);
 }

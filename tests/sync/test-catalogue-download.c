@@ -16,6 +16,7 @@
 #include "kiosk/sync/sync-priv.h"
 #include "kiosk/sync/sync.h"
 #include "tests/common/ledgerfix.h"
+#include "tests/common/syncwait.h"
 
 /* A catalogue document in the host's shape (docs/catalogue.md): one entity, one fixed fee. */
 #define DOC(amount)                                                                                                \
@@ -28,55 +29,20 @@ static const char doc_v1[] = DOC("22000");
 static const char doc_v3[] = DOC("23000");
 static const char doc_bad[] = DOC("0"); /* a fixed fee of nothing: the parser refuses it */
 
-struct waker {
-	GMutex mu;
-	GCond cond;
-};
-
-static void on_wake(void *user)
-{
-	struct waker *w = user;
-	g_mutex_lock(&w->mu);
-	g_cond_broadcast(&w->cond);
-	g_mutex_unlock(&w->mu);
-}
-
-static struct sync_status status_of(struct sync *s)
-{
-	struct sync_status st;
-	sync_status_get(s, &st);
-	return st;
-}
-
-/* Waits until the status says pred; 20 s at most. */
-#define WAIT_FOR(w, s, pred)                                                                                         \
-	do {                                                                                                         \
-		gint64 until_ = g_get_monotonic_time() + 20 * G_TIME_SPAN_SECOND;                                    \
-		g_mutex_lock(&(w)->mu);                                                                              \
-		for (;;) {                                                                                           \
-			struct sync_status st = status_of(s);                                                        \
-			if (pred)                                                                                    \
-				break;                                                                               \
-			if (g_get_monotonic_time() > until_)                                                         \
-				g_error("timed out waiting for " #pred);                                             \
-			g_cond_wait_until(&(w)->cond, &(w)->mu, g_get_monotonic_time() + 50 * G_TIME_SPAN_MILLISECOND); \
-		}                                                                                                    \
-		g_mutex_unlock(&(w)->mu);                                                                            \
-	} while (0)
 
 struct fix {
 	char *path;
 	struct fake_host_state *host;
 	struct fake_transport *t; /* the sync's, freed with it */
 	struct sync *s;
-	struct waker w;
+	struct test_waker w;
 };
 
 static void fix_start(struct fix *f)
 {
 	struct core_config cfg;
 	core_config_defaults(&cfg);
-	f->s = sync_new(&cfg, f->path, on_wake, &f->w);
+	f->s = sync_new(&cfg, f->path, test_waker_wake, &f->w);
 	f->t = fake_transport_new(f->host);
 	sync_test_set_transport(f->s, &f->t->base);
 	struct kio_error err = {0};
@@ -101,8 +67,7 @@ static void fix_new(struct fix *f)
 		g_error("ledger_open: %s", err.msg);
 	ledger_close(l);
 	f->host = g_new0(struct fake_host_state, 1);
-	g_mutex_init(&f->w.mu);
-	g_cond_init(&f->w.cond);
+	test_waker_init(&f->w);
 }
 
 static void fix_free(struct fix *f)
@@ -110,8 +75,7 @@ static void fix_free(struct fix *f)
 	if (f->s)
 		fix_stop(f);
 	g_free(f->host);
-	g_mutex_clear(&f->w.mu);
-	g_cond_clear(&f->w.cond);
+	test_waker_clear(&f->w);
 	lfix_remove_db(f->path);
 }
 
@@ -129,16 +93,16 @@ static void test_fetch_304_refused(void)
 	fix_new(&f);
 	fix_start(&f);
 	/* Started before the host has one: 404, nothing taken, nothing refused. */
-	WAIT_FOR(&f.w, f.s, f.t->catalogue_asks >= 1 && st.running);
+	TEST_WAIT_FOR(&f.w, f.t->catalogue_asks >= 1 && test_sync_status(f.s).running);
 	struct catalogue *c = NULL;
 	char etag[SYNC_ETAG_MAX];
 	g_assert_false(sync_catalogue_take(f.s, &c, etag));
-	g_assert_cmpint(status_of(f.s).catalogue_refused, ==, 0);
+	g_assert_cmpint(test_sync_status(f.s).catalogue_refused, ==, 0);
 
 	/* 200: the document waits for the app, with its ETag; no If-None-Match was sent. */
 	serve(&f, doc_v1, "\"v1\"");
 	sync_catalogue_kick(f.s);
-	WAIT_FOR(&f.w, f.s, st.catalogue_fetched == 1);
+	TEST_WAIT_FOR(&f.w, test_sync_status(f.s).catalogue_fetched == 1);
 	g_assert_cmpstr(f.t->last_if_none_match, ==, "");
 	g_assert_true(sync_catalogue_take(f.s, &c, etag));
 	g_assert_cmpstr(etag, ==, "\"v1\"");
@@ -149,26 +113,26 @@ static void test_fetch_304_refused(void)
 	g_assert_null(again);
 	catalogue_free(c);
 	c = NULL;
-	g_assert_cmpstr(status_of(f.s).catalogue_etag, ==, "\"v1\"");
+	g_assert_cmpstr(test_sync_status(f.s).catalogue_etag, ==, "\"v1\"");
 
 	/* 304: If-None-Match names it, nothing new. */
 	sync_catalogue_kick(f.s);
-	WAIT_FOR(&f.w, f.s, st.catalogue_unchanged == 1);
+	TEST_WAIT_FOR(&f.w, test_sync_status(f.s).catalogue_unchanged == 1);
 	g_assert_cmpstr(f.t->last_if_none_match, ==, "\"v1\"");
 	g_assert_false(sync_catalogue_take(f.s, &c, etag));
 
 	/* A bad document: refused naming the entry, the ETag kept, nothing for the app. */
 	serve(&f, doc_bad, "\"v2\"");
 	sync_catalogue_kick(f.s);
-	WAIT_FOR(&f.w, f.s, st.catalogue_refused == 1);
-	struct sync_status seen = status_of(f.s);
+	TEST_WAIT_FOR(&f.w, test_sync_status(f.s).catalogue_refused == 1);
+	struct sync_status seen = test_sync_status(f.s);
 	g_assert_nonnull(strstr(seen.catalogue_error, "host catalogue: entities[0]"));
 	g_assert_nonnull(strstr(seen.catalogue_error, "dld-ejari"));
 	g_assert_cmpstr(seen.catalogue_etag, ==, "\"v1\"");
 	g_assert_false(sync_catalogue_take(f.s, &c, etag));
 	/* ... and asked again with the old ETag: the host's fix is fetched then. */
 	sync_catalogue_kick(f.s);
-	WAIT_FOR(&f.w, f.s, st.catalogue_refused == 2);
+	TEST_WAIT_FOR(&f.w, test_sync_status(f.s).catalogue_refused == 2);
 	g_assert_cmpstr(f.t->last_if_none_match, ==, "\"v1\"");
 
 	/* The host failing (500) or refusing the question (400): a 5xx is the network's kind of
@@ -177,31 +141,31 @@ static void test_fetch_304_refused(void)
 	int asks = f.t->catalogue_asks;
 	f.t->catalogue_status = 500;
 	sync_catalogue_kick(f.s);
-	WAIT_FOR(&f.w, f.s, f.t->catalogue_asks > asks && st.running);
+	TEST_WAIT_FOR(&f.w, f.t->catalogue_asks > asks && test_sync_status(f.s).running);
 	f.t->catalogue_status = 400;
 	sync_catalogue_kick(f.s);
 	/* The worker's asks run one after the other: once the 400 is counted the 500 was too,
 	 * and it was not a refusal. */
-	WAIT_FOR(&f.w, f.s, st.catalogue_refused >= 3);
-	g_assert_cmpint(status_of(f.s).catalogue_refused, ==, 3);
-	g_assert_nonnull(strstr(status_of(f.s).catalogue_error, "HTTP 400"));
-	g_assert_cmpstr(status_of(f.s).catalogue_etag, ==, "\"v1\"");
+	TEST_WAIT_FOR(&f.w, test_sync_status(f.s).catalogue_refused >= 3);
+	g_assert_cmpint(test_sync_status(f.s).catalogue_refused, ==, 3);
+	g_assert_nonnull(strstr(test_sync_status(f.s).catalogue_error, "HTTP 400"));
+	g_assert_cmpstr(test_sync_status(f.s).catalogue_etag, ==, "\"v1\"");
 	f.t->catalogue_status = 0;
 
 	/* A 200 without an ETag: refused (it could not be asked for conditionally). */
 	serve(&f, doc_v3, NULL);
 	sync_catalogue_kick(f.s);
-	WAIT_FOR(&f.w, f.s, st.catalogue_refused == 4);
-	g_assert_nonnull(strstr(status_of(f.s).catalogue_error, "without an ETag"));
+	TEST_WAIT_FOR(&f.w, test_sync_status(f.s).catalogue_refused == 4);
+	g_assert_nonnull(strstr(test_sync_status(f.s).catalogue_error, "without an ETag"));
 	g_assert_false(sync_catalogue_take(f.s, &c, etag));
 
 	/* Two good ones before the app looks: the newer replaces the older. */
 	serve(&f, doc_v3, "\"v3\"");
 	sync_catalogue_kick(f.s);
-	WAIT_FOR(&f.w, f.s, st.catalogue_fetched == 2);
+	TEST_WAIT_FOR(&f.w, test_sync_status(f.s).catalogue_fetched == 2);
 	serve(&f, doc_v1, "\"v4\"");
 	sync_catalogue_kick(f.s);
-	WAIT_FOR(&f.w, f.s, st.catalogue_fetched == 3);
+	TEST_WAIT_FOR(&f.w, test_sync_status(f.s).catalogue_fetched == 3);
 	g_assert_true(sync_catalogue_take(f.s, &c, etag));
 	g_assert_cmpstr(etag, ==, "\"v4\"");
 	g_assert_cmpint(c->entities[0].services[0].amount_fils, ==, 22000);
@@ -218,7 +182,7 @@ static void test_store_and_restart(void)
 	fix_start(&f);
 	serve(&f, doc_v3, "\"v3\"");
 	sync_catalogue_kick(f.s);
-	WAIT_FOR(&f.w, f.s, st.catalogue_fetched == 1);
+	TEST_WAIT_FOR(&f.w, test_sync_status(f.s).catalogue_fetched == 1);
 	struct catalogue *c = NULL;
 	char etag[SYNC_ETAG_MAX];
 	g_assert_true(sync_catalogue_take(f.s, &c, etag));
@@ -261,7 +225,7 @@ static void test_store_and_restart(void)
 	fix_start(&f);
 	serve(&f, doc_v3, "\"v3\"");
 	sync_catalogue_kick(f.s);
-	WAIT_FOR(&f.w, f.s, st.catalogue_unchanged >= 1);
+	TEST_WAIT_FOR(&f.w, test_sync_status(f.s).catalogue_unchanged >= 1);
 	g_assert_cmpstr(f.t->last_if_none_match, ==, "\"v3\"");
 	fix_stop(&f);
 

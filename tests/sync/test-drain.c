@@ -15,6 +15,7 @@
 
 #include "fake-host.h"
 #include "tests/common/ledgerfix.h"
+#include "tests/common/syncwait.h"
 #include "kiosk/core/config.h"
 #include "kiosk/core/log.h"
 #include "kiosk/ledger/basket.h"
@@ -848,34 +849,6 @@ static void test_offline_limits_fees(void)
 	lfix_remove_db(path);
 }
 
-struct waker {
-	GMutex mu;
-	GCond cond;
-	int wakes;
-};
-
-static void on_wake(void *user)
-{
-	struct waker *w = user;
-	g_mutex_lock(&w->mu);
-	w->wakes++;
-	g_cond_signal(&w->cond);
-	g_mutex_unlock(&w->mu);
-}
-
-/* Waits until pred holds: woken by the sync's wake-ups, and looking again every 100 ms for
- * what changes without one (the fake host's counters); a 20 s ceiling. */
-#define WAIT_FOR(w, pred) \
-	do { \
-		gint64 end = g_get_monotonic_time() + 20 * G_TIME_SPAN_SECOND; \
-		g_mutex_lock(&(w)->mu); \
-		while (!(pred)) { \
-			if (g_get_monotonic_time() > end) \
-				g_error("timed out waiting for " #pred); \
-			g_cond_wait_until(&(w)->cond, &(w)->mu, g_get_monotonic_time() + 100 * G_TIME_SPAN_MILLISECOND); \
-		} \
-		g_mutex_unlock(&(w)->mu); \
-	} while (0)
 
 static bool drained(struct sync *s, int64_t recs)
 {
@@ -890,18 +863,16 @@ static void test_worker(void)
 	struct core_config cfg;
 	core_config_defaults(&cfg);
 	cfg.host_batch = 5;
-	struct waker w;
-	g_mutex_init(&w.mu);
-	g_cond_init(&w.cond);
-	w.wakes = 0;
-	struct sync *s = sync_new(&cfg, path, on_wake, &w);
+	struct test_waker w;
+	test_waker_init(&w);
+	struct sync *s = sync_new(&cfg, path, test_waker_wake, &w);
 	struct fake_host_state *host = g_new0(struct fake_host_state, 1);
 	host->card_balance_fils = 2500;
 	sync_test_set_transport(s, &fake_transport_new(host)->base);
 	struct kio_error err = {0};
 	g_assert_cmpint(sync_start(s, &err), ==, 0);
 	sync_kick(s);
-	WAIT_FOR(&w, drained(s, RECS));
+	TEST_WAIT_FOR(&w, drained(s, RECS));
 	g_assert_cmpint(host->applied, ==, RECS);
 	g_mutex_lock(&w.mu);
 	g_assert_cmpint(w.wakes, >, 0); /* the app heard of it */
@@ -913,7 +884,7 @@ static void test_worker(void)
 	uint32_t id = sync_card_ask(s, CARD, &err);
 	g_assert_cmpuint(id, !=, 0);
 	struct sync_card_result r;
-	WAIT_FOR(&w, sync_card_poll(s, &r));
+	TEST_WAIT_FOR(&w, sync_card_poll(s, &r));
 	g_assert_cmpint(r.ask, ==, id);
 	g_assert_cmpint(r.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(r.answer.kind, ==, SYNC_CARD_FOUND);
@@ -927,7 +898,7 @@ static void test_worker(void)
 	struct ledger_notes *notes = ledger_notes_new(l, clock);
 	topup(l, ledger_notes_journal(notes), CARD2, 10000);
 	sync_kick(s);
-	WAIT_FOR(&w, drained(s, RECS + 4));
+	TEST_WAIT_FOR(&w, drained(s, RECS + 4));
 	g_assert_cmpint(host->applied, ==, RECS + 4);
 	sync_stop(s);
 	sync_status_get(s, &st);
@@ -937,8 +908,7 @@ static void test_worker(void)
 	core_clock_free(clock);
 	ledger_close(l);
 	g_free(host);
-	g_mutex_clear(&w.mu);
-	g_cond_clear(&w.cond);
+	test_waker_clear(&w);
 	lfix_remove_db(path);
 }
 
@@ -959,23 +929,21 @@ static void test_worker_kick_keeps_backoff(void)
 	core_config_defaults(&cfg);
 	cfg.host_backoff_min_ms = 60000;
 	cfg.host_backoff_max_ms = 60000;
-	struct waker w;
-	g_mutex_init(&w.mu);
-	g_cond_init(&w.cond);
-	w.wakes = 0;
-	struct sync *s = sync_new(&cfg, path, on_wake, &w);
+	struct test_waker w;
+	test_waker_init(&w);
+	struct sync *s = sync_new(&cfg, path, test_waker_wake, &w);
 	struct fake_host_state *host = g_new0(struct fake_host_state, 1);
 	struct fake_transport *t = fake_transport_new(host);
 	fake_script(t, 0, 503, "");
 	sync_test_set_transport(s, &t->base);
 	struct kio_error err = {0};
 	g_assert_cmpint(sync_start(s, &err), ==, 0);
-	WAIT_FOR(&w, failed_once(s));
+	TEST_WAIT_FOR(&w, failed_once(s));
 	struct sync_card_result r;
 	for (int k = 0; k < 3; k++) {
 		sync_kick(s);
 		uint32_t id = sync_card_ask(s, CARD, &err);
-		WAIT_FOR(&w, sync_card_poll(s, &r) && r.ask == id);
+		TEST_WAIT_FOR(&w, sync_card_poll(s, &r) && r.ask == id);
 	}
 	struct sync_status st;
 	sync_status_get(s, &st);
@@ -986,8 +954,7 @@ static void test_worker_kick_keeps_backoff(void)
 	sync_stop(s);
 	sync_free(s);
 	g_free(host);
-	g_mutex_clear(&w.mu);
-	g_cond_clear(&w.cond);
+	test_waker_clear(&w);
 	lfix_remove_db(path);
 }
 
@@ -998,14 +965,12 @@ static void test_worker_fee_ask(void)
 	char *path = ledger_with_topups(0);
 	struct core_config cfg;
 	core_config_defaults(&cfg);
-	struct waker w;
-	g_mutex_init(&w.mu);
-	g_cond_init(&w.cond);
-	w.wakes = 0;
+	struct test_waker w;
+	test_waker_init(&w);
 	struct kio_error err = {0};
 	struct sync_fee_result r;
 	/* Not configured and not started: answered at once, nothing sent. */
-	struct sync *s = sync_new(&cfg, path, on_wake, &w);
+	struct sync *s = sync_new(&cfg, path, test_waker_wake, &w);
 	uint32_t id = sync_fee_ask(s, "dewa", "bill", "2000123456", &err);
 	g_assert_cmpuint(id, !=, 0);
 	g_assert_true(sync_fee_poll(s, &r));
@@ -1014,7 +979,7 @@ static void test_worker_fee_ask(void)
 	g_assert_false(sync_fee_poll(s, &r));
 	sync_free(s);
 
-	s = sync_new(&cfg, path, on_wake, &w);
+	s = sync_new(&cfg, path, test_waker_wake, &w);
 	struct fake_host_state *host = g_new0(struct fake_host_state, 1);
 	struct fake_transport *t = fake_transport_new(host);
 	fake_script(t, KIO_ERR_TIMEOUT, 0, NULL); /* the first exchange, whichever it is, times out */
@@ -1032,7 +997,7 @@ static void test_worker_fee_ask(void)
 	bool fixed = false;
 	for (int k = 0; k < 3 && !fixed; k++) {
 		id = sync_fee_ask(s, "dewa", "bill", "2000123456", &err);
-		WAIT_FOR(&w, sync_fee_poll(s, &r));
+		TEST_WAIT_FOR(&w, sync_fee_poll(s, &r));
 		g_assert_cmpuint(r.ask, ==, id);
 		if (r.result == SYNC_FEE_UNREACHABLE) {
 			g_assert_nonnull(strstr(r.why, "no answer within"));
@@ -1048,7 +1013,7 @@ static void test_worker_fee_ask(void)
 	g_assert_true(fixed);
 	g_assert_false(sync_fee_poll(s, &r)); /* consumed */
 	id = sync_fee_ask(s, "dewa", "bill", "2000999999", &err);
-	WAIT_FOR(&w, sync_fee_poll(s, &r));
+	TEST_WAIT_FOR(&w, sync_fee_poll(s, &r));
 	g_assert_cmpuint(r.ask, ==, id);
 	g_assert_cmpint(r.result, ==, SYNC_FEE_NOT_FOUND);
 	g_assert_cmpstr(r.code, ==, "reference_unknown");
@@ -1057,7 +1022,7 @@ static void test_worker_fee_ask(void)
 	uint32_t first = sync_fee_ask(s, "dewa", "bill", "2000999999", &err);
 	uint32_t second = sync_fee_ask(s, "dewa", "bill", "2000123456", &err);
 	g_assert_cmpuint(first, !=, second);
-	WAIT_FOR(&w, sync_fee_poll(s, &r));
+	TEST_WAIT_FOR(&w, sync_fee_poll(s, &r));
 	g_assert_cmpuint(r.ask, ==, second);
 	g_assert_cmpint(r.result, ==, SYNC_FEE_OK);
 	/* The card ask and the fee ask keep their own answers. */
@@ -1065,14 +1030,13 @@ static void test_worker_fee_ask(void)
 	id = sync_fee_ask(s, "dewa", "bill", "2000123456", &err);
 	g_assert_cmpuint(card, !=, id);
 	struct sync_card_result cr;
-	WAIT_FOR(&w, sync_card_poll(s, &cr));
+	TEST_WAIT_FOR(&w, sync_card_poll(s, &cr));
 	g_assert_cmpuint(cr.ask, ==, card);
-	WAIT_FOR(&w, sync_fee_poll(s, &r));
+	TEST_WAIT_FOR(&w, sync_fee_poll(s, &r));
 	g_assert_cmpuint(r.ask, ==, id);
 	sync_free(s);
 	g_free(host);
-	g_mutex_clear(&w.mu);
-	g_cond_clear(&w.cond);
+	test_waker_clear(&w);
 	lfix_remove_db(path);
 }
 
@@ -1089,10 +1053,8 @@ static void test_worker_money_asks(void)
 	struct core_config cfg;
 	core_config_defaults(&cfg);
 	cfg.host_backoff_min_ms = 50;
-	struct waker w;
-	g_mutex_init(&w.mu);
-	g_cond_init(&w.cond);
-	w.wakes = 0;
+	struct test_waker w;
+	test_waker_init(&w);
 	struct kio_error err = {0};
 	struct sync_redeem_result rr;
 	struct sync_pay_result pr;
@@ -1102,7 +1064,7 @@ static void test_worker_money_asks(void)
 		{"dewa", "bill", "", "", 24550},
 	};
 
-	struct sync *s = sync_new(&cfg, path, on_wake, &w);
+	struct sync *s = sync_new(&cfg, path, test_waker_wake, &w);
 	uint32_t id = sync_voucher_redeem(s, VCODE, RID, TXU, 5000, &err);
 	g_assert_true(sync_redeem_poll(s, &rr));
 	g_assert_cmpuint(rr.ask, ==, id);
@@ -1112,7 +1074,7 @@ static void test_worker_money_asks(void)
 	g_assert_cmpint(pr.result, ==, SYNC_ASK_NOT_CONFIGURED);
 	sync_free(s);
 
-	s = sync_new(&cfg, path, on_wake, &w);
+	s = sync_new(&cfg, path, test_waker_wake, &w);
 	struct fake_host_state *host = g_new0(struct fake_host_state, 1);
 	struct fake_transport *t = fake_transport_new(host);
 	fake_script_path(t, "/v1/vouchers/redeem", KIO_ERR_TIMEOUT, 0, NULL);
@@ -1136,7 +1098,7 @@ static void test_worker_money_asks(void)
 	g_assert_cmpstr(err.msg, ==, "payment: line 1 is not a basket line (ids, reference, bill, amount)");
 
 	id = sync_voucher_ask(s, VCODE, &err);
-	WAIT_FOR(&w, sync_voucher_poll(s, &vr));
+	TEST_WAIT_FOR(&w, sync_voucher_poll(s, &vr));
 	g_assert_cmpuint(vr.ask, ==, id);
 	g_assert_cmpint(vr.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(vr.answer.kind, ==, SYNC_VOUCHER_VALID);
@@ -1148,7 +1110,7 @@ static void test_worker_money_asks(void)
 	g_assert_cmpuint(id, !=, 0);
 	g_assert_cmpuint(sync_voucher_redeem(s, VCODE, "1f4b3c2a-9d8e-4f71-a6b5-c4d3e2f1a0b9", TXU, 100, &err), ==, 0);
 	g_assert_cmpint(err.code, ==, KIO_ERR_BUSY);
-	WAIT_FOR(&w, sync_redeem_poll(s, &rr));
+	TEST_WAIT_FOR(&w, sync_redeem_poll(s, &rr));
 	g_assert_cmpuint(rr.ask, ==, id);
 	g_assert_cmpint(rr.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(rr.answer.kind, ==, SYNC_VOUCHER_REDEEMED);
@@ -1161,7 +1123,7 @@ static void test_worker_money_asks(void)
 	/* The payment: two failures, then every line answered; reference and bill null when none. */
 	id = sync_pay_ask(s, TXU, lines, 2, &err);
 	g_assert_cmpuint(id, !=, 0);
-	WAIT_FOR(&w, sync_pay_poll(s, &pr));
+	TEST_WAIT_FOR(&w, sync_pay_poll(s, &pr));
 	g_assert_cmpuint(pr.ask, ==, id);
 	g_assert_cmpint(pr.result, ==, SYNC_ASK_ANSWERED);
 	g_assert_cmpint(pr.answer.kind, ==, SYNC_PAY_ANSWERED);
@@ -1177,7 +1139,7 @@ static void test_worker_money_asks(void)
 	fake_script_path(t, "/v1/payments", 0, 422,
 			 "{\"error\": {\"code\": \"idempotency_mismatch\", \"message\": \"another body\"}}");
 	id = sync_pay_ask(s, TXU, lines, 1, &err);
-	WAIT_FOR(&w, sync_pay_poll(s, &pr));
+	TEST_WAIT_FOR(&w, sync_pay_poll(s, &pr));
 	g_assert_cmpint(pr.answer.kind, ==, SYNC_PAY_MISMATCH);
 	g_assert_cmpint(t->pays, ==, 4);
 	g_assert_nonnull(strstr(pr.why, "idempotency_mismatch: another body"));
@@ -1193,13 +1155,12 @@ static void test_worker_money_asks(void)
 	g_assert_false(sync_pay_poll(s, &pr));
 	uint32_t again = sync_pay_ask(s, TXU, lines, 2, &err);
 	g_assert_cmpuint(again, !=, 0);
-	WAIT_FOR(&w, sync_pay_poll(s, &pr));
+	TEST_WAIT_FOR(&w, sync_pay_poll(s, &pr));
 	g_assert_cmpuint(pr.ask, ==, again);
 	g_assert_cmpint(pr.answer.kind, ==, SYNC_PAY_ANSWERED);
 	sync_free(s);
 	g_free(host);
-	g_mutex_clear(&w.mu);
-	g_cond_clear(&w.cond);
+	test_waker_clear(&w);
 	lfix_remove_db(path);
 }
 

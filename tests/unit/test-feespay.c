@@ -12,6 +12,7 @@
 #include "kiosk/ledger/store-priv.h"
 #include "kiosk/ledger/tx.h"
 #include "kiosk/sync/sync.h"
+#include "tests/common/ledgerfix.h"
 #include "tests/host/essp/essp-cash-fixture.h"
 
 #define AED(n) ((int64_t)(n) * 100)
@@ -19,7 +20,7 @@
 
 struct pfx {
 	struct fx fx; /* first: fx_run_until predicates get the pfx */
-	char *dir, *db;
+	char *db; /* lfix_temp_db's */
 	struct feespay_config cfg;
 	struct feespay *p;
 	GString *points;
@@ -71,24 +72,17 @@ static void new_flow(struct pfx *f, const struct feespay_line *lines, size_t n)
 	feespay_set_checkpoint(f->p, on_point, f->points);
 }
 
-static bool in_run(struct fx *f) { return strcmp(fx_info(f).phase, "run") == 0; }
 static bool device_enabled(struct fx *f) { return fx_sim(f).enabled && fx_status(f).enabled; }
 
 static void pfx_start(struct pfx *f)
 {
 	fx_init(&f->fx);
 	fx_prepare(&f->fx);
-	ledger_notes_free(f->fx.notes);
-	ledger_close(f->fx.ledger);
-	f->dir = g_dir_make_tmp("kiosk-feespay-XXXXXX", NULL);
-	f->db = g_build_filename(f->dir, "k.db", NULL);
-	struct kio_error err = {0};
-	g_assert_cmpint(ledger_open(f->db, &f->fx.ledger, &err), ==, 0);
-	f->fx.notes = ledger_notes_new(f->fx.ledger, f->fx.loop.clock);
-	f->fx.journal.inner = ledger_notes_journal(f->fx.notes);
+	f->db = lfix_temp_db("kiosk-feespay");
+	g_assert_cmpint(fx_open_ledger(&f->fx, f->db), ==, 0);
 	fx_start(&f->fx);
 	cash_set_listener(f->fx.unit, on_event, f);
-	g_assert_true(fx_run_until(&f->fx, in_run, 20000));
+	g_assert_true(fx_run_until(&f->fx, fx_in_run, 20000));
 	feespay_config_default(&f->cfg);
 	f->points = g_string_new("");
 }
@@ -97,19 +91,8 @@ static void pfx_fini(struct pfx *f)
 {
 	feespay_free(f->p);
 	f->p = NULL;
-	f->fx.unit->ops->destroy(f->fx.unit);
-	f->fx.unit = NULL;
-	ledger_notes_free(f->fx.notes);
-	ledger_close(f->fx.ledger);
-	transport_free(&f->fx.tap->base);
-	transport_free(f->fx.sim_t);
-	sim_essp_free(f->fx.sim);
-	devloop_fini(&f->fx.loop);
-	char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
-	g_assert_cmpint(system(cmd), ==, 0);
-	g_free(cmd);
-	g_free(f->db);
-	g_free(f->dir);
+	fx_fini(&f->fx);
+	lfix_remove_db(f->db);
 	g_string_free(f->points, TRUE);
 }
 

@@ -11,6 +11,7 @@
 #include "kiosk/ledger/store-priv.h"
 #include "kiosk/ledger/tx.h"
 #include "kiosk/session/session.h"
+#include "tests/common/ledgerfix.h"
 #include "tests/host/essp/essp-cash-fixture.h"
 
 #define AED(n) ((int64_t)(n) * 100)
@@ -108,7 +109,7 @@ static void test_idle_policy(void)
 
 struct ffx {
 	struct fx fx; /* first: fx_run_until predicates get the ffx */
-	char *dir, *db;
+	char *db; /* lfix_temp_db's */
 	struct topup_config cfg;
 	struct topup *t;
 	bool printer_down; /* the printer cannot print when the flow starts */
@@ -136,24 +137,6 @@ static void on_event(void *user, const struct cash_event *ev)
 	assert_ledger(f);
 }
 
-static void open_ledger(struct ffx *f)
-{
-	struct kio_error err = {0};
-	g_assert_cmpint(ledger_open(f->db, &f->fx.ledger, &err), ==, 0);
-	f->fx.notes = ledger_notes_new(f->fx.ledger, f->fx.loop.clock);
-	f->fx.journal.inner = ledger_notes_journal(f->fx.notes);
-}
-
-static void close_ledger(struct ffx *f)
-{
-	ledger_notes_free(f->fx.notes);
-	ledger_close(f->fx.ledger);
-	f->fx.notes = NULL;
-	f->fx.ledger = NULL;
-}
-
-static bool in_run(struct fx *f) { return strcmp(fx_info(f).phase, "run") == 0; }
-
 static void new_flow(struct ffx *f)
 {
 	struct kio_error err = {0};
@@ -166,14 +149,11 @@ static void ffx_start(struct ffx *f)
 {
 	fx_init(&f->fx);
 	fx_prepare(&f->fx);
-	ledger_notes_free(f->fx.notes);
-	ledger_close(f->fx.ledger);
-	f->dir = g_dir_make_tmp("kiosk-topup-XXXXXX", NULL);
-	f->db = g_build_filename(f->dir, "k.db", NULL);
-	open_ledger(f);
+	f->db = lfix_temp_db("kiosk-topup");
+	g_assert_cmpint(fx_open_ledger(&f->fx, f->db), ==, 0);
 	fx_start(&f->fx);
 	cash_set_listener(f->fx.unit, on_event, f);
-	g_assert_true(fx_run_until(&f->fx, in_run, 20000));
+	g_assert_true(fx_run_until(&f->fx, fx_in_run, 20000));
 	if (!f->cfg.n_denoms)
 		topup_config_default(&f->cfg);
 	new_flow(f);
@@ -182,19 +162,8 @@ static void ffx_start(struct ffx *f)
 static void ffx_fini(struct ffx *f)
 {
 	topup_free(f->t);
-	f->fx.unit->ops->destroy(f->fx.unit);
-	f->fx.unit = NULL;
-	close_ledger(f);
-	/* fx_fini's own teardown, minus what is closed above. */
-	transport_free(&f->fx.tap->base);
-	transport_free(f->fx.sim_t);
-	sim_essp_free(f->fx.sim);
-	devloop_fini(&f->fx.loop);
-	char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
-	g_assert_cmpint(system(cmd), ==, 0);
-	g_free(cmd);
-	g_free(f->db);
-	g_free(f->dir);
+	fx_fini(&f->fx);
+	lfix_remove_db(f->db);
 }
 
 static struct topup_view view(struct ffx *f)
@@ -961,14 +930,14 @@ static void test_flow_recovery(void)
 	f.t = NULL;
 	f.fx.unit->ops->destroy(f.fx.unit);
 	f.fx.unit = NULL;
-	close_ledger(&f);
+	fx_close_ledger(&f.fx);
 
-	open_ledger(&f);
+	g_assert_cmpint(fx_open_ledger(&f.fx, f.db), ==, 0);
 	struct kio_error err = {0};
 	g_assert_cmpint(essp_cash_new(&f.fx.tap->base, f.fx.loop.timers, &f.fx.cfg, &f.fx.journal.base, &f.fx.unit, &err),
 			==, 0);
 	cash_set_listener(f.fx.unit, on_event, &f);
-	g_assert_true(fx_run_until(&f.fx, in_run, 20000));
+	g_assert_true(fx_run_until(&f.fx, fx_in_run, 20000));
 	struct ledger_tx *list = NULL;
 	size_t n = 0;
 	g_assert_cmpint(ledger_tx_recover(f.fx.ledger, core_clock_wall_s(f.fx.loop.clock), &list, &n, &err), ==, 0);

@@ -4,8 +4,11 @@
  * and the page check (kiosk/ui/check.h) with the real text engine.
  */
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "kiosk/screens/layout.h"
+#include "kiosk/screens/screen.h"
 #include "kiosk/screens/theme.h"
 #include "kiosk/ui/check.h"
 #include "kiosk/ui/display.h"
@@ -639,6 +642,87 @@ static void test_frames(void)
 	g_assert_nonnull(strstr(buf, "frame_cpu_us_max 250000\n"));
 }
 
+/* The keypad as screens use it (kiosk/screens/layout.h): scr_layout.keys_wait disables every
+ * key of the keypad, and only they, the bar's buttons keeping what the screen gave them (the
+ * card-number, reference and voucher screens while the host is asked); scr_key_digit reads a
+ * tap on a digit key back as its digit. */
+static void test_layout_keypad(void)
+{
+	for (int wait = 0; wait < 2; wait++) {
+		struct ui_page page;
+		ui_page_init(&page, 1080, 1920, false, 0);
+		page.text = engine();
+		ui_page_add(&page, "key.before", UI_BUTTON, (struct ui_rect){0, 0, 10, 10}, "x"); /* not the keypad's */
+		const struct scr_button nav[] = {{"nav.back", "Back", false, true}, {"nav.next", "Next", true, false}};
+		static const int rows[] = {2};
+		struct scr_item items[] = {
+			{"card.number", "7840 1234", "0000 0000 0000 0000", SCR_NUMBER_PX, true, true, TEXT_DIR_LTR, 0,
+			 SCR_LOOK_NUMBER, 0, 0},
+		};
+		const struct scr_layout L = {
+			.header_id = "title", .title = "Card", .items = items, .n = 1, .buttons = nav, .wide = nav,
+			.rows = rows, .n_rows = 1, .n_buttons = 2, .keypad = true, .clear = "Clear", .del = "Delete",
+			.keys_wait = wait,
+		};
+		scr_lay_out(&page, &L);
+		int keys = 0, digits = 0;
+		for (size_t i = 1; i < page.n; i++)
+			if (strncmp(page.widgets[i].id, "key.", 4) == 0) {
+				keys++;
+				g_assert_cmpint(page.widgets[i].enabled, ==, !wait);
+				/* scr_key_digit reads back the digit each digit key types, and no other. */
+				char d = 0;
+				bool is_digit = scr_key_digit(page.widgets[i].id, &d);
+				g_assert_cmpint(is_digit, ==, page.widgets[i].key != 0);
+				if (is_digit) {
+					g_assert_cmpint(d, ==, (char)page.widgets[i].key);
+					digits++;
+				}
+			}
+		g_assert_cmpint(keys, ==, UI_KEYPAD_N);
+		g_assert_cmpint(digits, ==, 10);
+		g_assert_true(ui_page_find(&page, "key.before")->enabled);
+		g_assert_true(ui_page_find(&page, "nav.back")->enabled);
+		g_assert_false(ui_page_find(&page, "nav.next")->enabled);
+		ui_page_clear(&page);
+	}
+	static const char *const not_digits[] = {"key.del", "key.clear", "key.", "key.10", "key.a", "nav.next", "key0"};
+	for (size_t i = 0; i < G_N_ELEMENTS(not_digits); i++) {
+		char d = 'x';
+		g_assert_false(scr_key_digit(not_digits[i], &d));
+		g_assert_cmpint(d, ==, 'x');
+	}
+}
+
+/* A done screen's receipt job (kiosk/screens/screen.h, lifecycle 5): its end is taken once,
+ * printed or failed; another job's end, a fault or a recovery is not it. */
+static void test_receipt_job_ended(void)
+{
+	char job[32] = "J-7";
+	bool printed = true;
+	struct receipt_event ev = {.kind = RECEIPT_EV_PRINTED, .job_id = "J-8"};
+	g_assert_false(scr_receipt_job_ended(job, &ev, &printed));
+	snprintf(ev.job_id, sizeof(ev.job_id), "J-7");
+	ev.kind = RECEIPT_EV_FAULT;
+	g_assert_false(scr_receipt_job_ended(job, &ev, &printed));
+	ev.kind = RECEIPT_EV_RECOVERED;
+	g_assert_false(scr_receipt_job_ended(job, &ev, &printed));
+	g_assert_cmpstr(job, ==, "J-7");
+	ev.kind = RECEIPT_EV_FAILED;
+	g_assert_true(scr_receipt_job_ended(job, &ev, &printed));
+	g_assert_false(printed);
+	g_assert_cmpstr(job, ==, "");
+	g_assert_false(scr_receipt_job_ended(job, &ev, &printed)); /* once */
+	snprintf(job, sizeof(job), "J-9");
+	snprintf(ev.job_id, sizeof(ev.job_id), "J-9");
+	ev.kind = RECEIPT_EV_PRINTED;
+	g_assert_true(scr_receipt_job_ended(job, &ev, &printed));
+	g_assert_true(printed);
+	char none[4] = "";
+	ev.job_id[0] = '\0';
+	g_assert_false(scr_receipt_job_ended(none, &ev, &printed)); /* no job sent */
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -656,6 +740,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/widget/grid/rows-and-bar", test_grid_rows_and_bar);
 	g_test_add_func("/widget/grid/columns", test_grid_columns);
 	g_test_add_func("/widget/truncate", test_page_truncate);
+	g_test_add_func("/widget/layout/keypad", test_layout_keypad);
+	g_test_add_func("/widget/screen/receipt-job", test_receipt_job_ended);
 	g_test_add_func("/widget/check/image", test_check_image);
 	g_test_add_func("/widget/grid/flow-screen", test_flow_screen_helpers);
 	g_test_add_func("/widget/window-fit", test_window_fit);

@@ -185,6 +185,28 @@ void fx_prepare(struct fx *f)
 	f->journal.inner = ledger_notes_journal(f->notes);
 }
 
+int fx_open_ledger(struct fx *f, const char *path)
+{
+	struct kio_error err = {0};
+	fx_close_ledger(f);
+	int rc = ledger_open(path, &f->ledger, &err);
+	if (rc)
+		return rc;
+	f->notes = ledger_notes_new(f->ledger, f->loop.clock);
+	f->journal.inner = ledger_notes_journal(f->notes);
+	return 0;
+}
+
+void fx_close_ledger(struct fx *f)
+{
+	ledger_notes_free(f->notes);
+	ledger_close(f->ledger);
+	f->notes = NULL;
+	f->ledger = NULL;
+}
+
+bool fx_in_run(struct fx *f) { return strcmp(fx_info(f).phase, "run") == 0; }
+
 void fx_start(struct fx *f)
 {
 	struct kio_error err;
@@ -209,9 +231,10 @@ void fx_restart(struct fx *f)
 
 void fx_fini(struct fx *f)
 {
-	f->unit->ops->destroy(f->unit);
-	ledger_notes_free(f->notes);
-	ledger_close(f->ledger);
+	if (f->unit)
+		f->unit->ops->destroy(f->unit);
+	f->unit = NULL;
+	fx_close_ledger(f);
 	transport_free(&f->tap->base);
 	transport_free(f->sim_t);
 	sim_essp_free(f->sim);

@@ -63,8 +63,18 @@ void fx_init(struct fx *f);
  * called); between the two a test can write journeys the driver finds at its start. */
 void fx_prepare(struct fx *f);
 void fx_start(struct fx *f);
+/* A ledger file at path in place of fx_prepare's in-memory one (the flows' tests, the crash
+ * suite's children): after fx_prepare and before fx_start, or after fx_close_ledger for a
+ * kiosk that restarts; the driver's journal is its note journal. 0 or the ledger's error code
+ * (a child checks it without g_assert). */
+int fx_open_ledger(struct fx *f, const char *path);
+/* Closes the ledger and its note journal (fx_fini then leaves them). */
+void fx_close_ledger(struct fx *f);
+/* The driver reached its run phase (fx_run_until's predicate). */
+bool fx_in_run(struct fx *f);
 /* For cfg.random (user: the fx): fails with KIO_ERR_IO while f->fail_random counts down. */
 int fx_random(void *user, uint8_t *buf, size_t len);
+/* Frees all; a unit already destroyed (NULL) or a ledger already closed is left. */
 void fx_fini(struct fx *f);
 /* The kiosk process dies and a new one starts: a new driver on the same journal, model and
  * transport (what was in flight is lost); the events seen so far are forgotten. */

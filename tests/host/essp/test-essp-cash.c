@@ -29,7 +29,6 @@ static bool has_credit(struct fx *f) { return fx_count(f, CASH_EV_CREDITED) > 0;
 static bool has_stacked(struct fx *f) { return fx_count(f, CASH_EV_STACKED) > 0; }
 static bool has_returned(struct fx *f) { return fx_count(f, CASH_EV_RETURNED) > 0; }
 static bool has_rejected(struct fx *f) { return fx_count(f, CASH_EV_REJECTED) > 0; }
-static bool in_run(struct fx *f) { return strcmp(fx_info(f).phase, "run") == 0; }
 static bool path_empty(struct fx *f) { return fx_sim(f).note == SIM_ESSP_NOTE_NONE && fx_info(f).note_id == 0; }
 
 static bool contains(GArray *cmds, uint8_t code)
@@ -70,7 +69,7 @@ static void test_connect(void)
 	fx_init(&f);
 	fx_start(&f);
 	g_assert_cmpuint(fx_writes(&f), ==, 1); /* SYNC written by the constructor */
-	g_assert_true(fx_run_until(&f, in_run, 10000));
+	g_assert_true(fx_run_until(&f, fx_in_run, 10000));
 	fx_enable_all(&f);
 	GArray *cmds = fx_sent_cmds(&f, 0);
 	static const uint8_t expect[] = {ESSP_CMD_SYNC, ESSP_CMD_HOST_PROTOCOL_VERSION, ESSP_CMD_SETUP_REQUEST,
@@ -132,7 +131,7 @@ static void test_protocol_fallback(void)
 	f.sim_cfg.max_protocol = 6;
 	f.cfg.protocol_version = 8;
 	fx_start(&f);
-	g_assert_true(fx_run_until(&f, in_run, 10000));
+	g_assert_true(fx_run_until(&f, fx_in_run, 10000));
 	g_assert_cmpuint(fx_info(&f).protocol, ==, 6);
 	fx_enable_all(&f);
 	f.on_escrow = 1;
@@ -249,7 +248,7 @@ static void test_device_escrow_timeout(void)
 	sim_essp_set_fault(f.sim, SIM_ESSP_FAULT_NO_ANSWER, false);
 	fx_notify(&f);
 	g_assert_true(fx_run_until(&f, has_returned, 20000));
-	g_assert_true(fx_run_until(&f, in_run, 10000));
+	g_assert_true(fx_run_until(&f, fx_in_run, 10000));
 	fx_run_for(&f, 1000);
 	g_assert_cmpuint(fx_count(&f, CASH_EV_RETURNED), ==, 1);
 	g_assert_cmpuint(fx_count(&f, CASH_EV_CREDITED), ==, 0);
@@ -637,7 +636,7 @@ static void test_idle_poll(void)
 	fx_init(&f);
 	g_assert_cmpuint(f.cfg.idle_poll_ms, ==, 1000); /* the default */
 	fx_start(&f);
-	g_assert_true(fx_run_until(&f, in_run, 10000));
+	g_assert_true(fx_run_until(&f, fx_in_run, 10000));
 	g_assert_false(fx_sim(&f).enabled);
 	size_t before = fx_writes(&f);
 	fx_run_for(&f, 10000);
@@ -1266,7 +1265,7 @@ static void test_settle_undecided_stays_disabled(void)
 	struct kio_error err;
 	g_assert_cmpint(cash_journal_advance(f.journal.inner, x.id, CASH_NOTE_RETURNED, "technician", &err), ==, 0);
 	g_assert_cmpint(cash_journal_advance(f.journal.inner, y.id, CASH_NOTE_RETURNED, "technician", &err), ==, 0);
-	g_assert_true(fx_run_until(&f, in_run, 5000));
+	g_assert_true(fx_run_until(&f, fx_in_run, 5000));
 	g_assert_true(fx_run_until(&f, no_fault_enabled, 5000));
 	g_assert_cmpint(fx_status(&f).fault, ==, CASH_FAULT_NONE);
 	g_assert_cmpuint(fx_count_fault(&f, CASH_EV_RECOVERED, CASH_FAULT_UNDECIDED), ==, 1);
@@ -1573,7 +1572,7 @@ static void test_wrong_fixed_key(void)
 	f.cfg.fixed_key = 0xDEADBEEFull; /* the device ignores what it cannot open */
 	fx_start(&f);
 	g_assert_true(fx_run_until(&f, fault_no_answer, 10000));
-	g_assert_false(in_run(&f));
+	g_assert_false(fx_in_run(&f));
 	fx_fini(&f);
 }
 #endif
