@@ -134,6 +134,9 @@ static int qr_module_dots(const QRcode *q, int w)
 struct canvas {
 	uint8_t *cov; /* NULL while measuring */
 	int w, h;
+	/* Per item, its text laid out by the measuring pass and drawn as is by the drawing pass:
+	 * laying out every line twice was a twelfth of a headless top-up's CPU (issue 14). */
+	struct text_layout **laid; /* 2 per item (a row's label and value), NULL until laid */
 };
 
 static struct text_style text_style_of(const struct print_style *st, enum text_align align,
@@ -143,10 +146,14 @@ static struct text_style text_style_of(const struct print_style *st, enum text_a
 		.align = align, .max_width = max_width};
 }
 
-/* Lays out utf8; NULL (logged) only if the engine cannot allocate. */
-static struct text_layout *lay(struct text_engine *e, const char *utf8, struct text_style ts)
+/* Lays out utf8 into *slot once, for both passes; NULL (logged) only if the engine cannot
+ * allocate. The canvas owns it (print_doc_render frees them). */
+static struct text_layout *lay(struct text_engine *e, struct text_layout **slot, const char *utf8,
+	struct text_style ts)
 {
-	return text_layout_new(e, utf8, strlen(utf8), &ts);
+	if (!*slot)
+		*slot = text_layout_new(e, utf8, strlen(utf8), &ts);
+	return *slot;
 }
 
 static void draw(struct text_engine *e, const struct canvas *c, const struct text_layout *l,
@@ -158,7 +165,8 @@ static void draw(struct text_engine *e, const struct canvas *c, const struct tex
 
 /* Places one item at y; returns its height, -1 if the engine failed, -2 for a QR code wider
  * than the paper. */
-static int place(struct text_engine *e, const struct canvas *c, const struct item *it, int y)
+static int place(struct text_engine *e, const struct canvas *c, const struct item *it,
+	struct text_layout **slots, int y)
 {
 	int cw = c->w - 2 * MARGIN_X;
 	int tw = cw - 2 * TEXT_OVERHANG, tx = MARGIN_X + TEXT_OVERHANG;
@@ -191,19 +199,17 @@ static int place(struct text_engine *e, const struct canvas *c, const struct ite
 					(size_t)cw);
 		return 2 * RULE_PAD + RULE_DOTS;
 	case ITEM_TEXT: {
-		struct text_layout *l = lay(e, it->a, text_style_of(&it->st, it->st.align, tw));
+		struct text_layout *l = lay(e, &slots[0], it->a, text_style_of(&it->st, it->st.align, tw));
 		if (!l)
 			return -1;
 		draw(e, c, l, tx, y);
-		int h = text_layout_height(l);
-		text_layout_free(l);
-		return h;
+		return text_layout_height(l);
 	}
 	case ITEM_ROW: {
 		/* Label at the paragraph's start edge, value at its end edge: the same direction
 		 * for both, so an RTL row puts the label right and the value left. */
-		struct text_layout *lab = lay(e, it->a, text_style_of(&it->st, TEXT_ALIGN_START, tw));
-		struct text_layout *val = lay(e, it->b, text_style_of(&it->st, TEXT_ALIGN_END, tw));
+		struct text_layout *lab = lay(e, &slots[0], it->a, text_style_of(&it->st, TEXT_ALIGN_START, tw));
+		struct text_layout *val = lay(e, &slots[1], it->b, text_style_of(&it->st, TEXT_ALIGN_END, tw));
 		int h = -1;
 		if (lab && val) {
 			int gap = it->st.size_px;
@@ -219,8 +225,6 @@ static int place(struct text_engine *e, const struct canvas *c, const struct ite
 				h = lh + text_layout_height(val);
 			}
 		}
-		text_layout_free(lab);
-		text_layout_free(val);
 		return h;
 	}
 	}
@@ -232,7 +236,7 @@ static int flow(const struct print_doc *doc, struct text_engine *e, const struct
 {
 	int y = MARGIN_TOP;
 	for (size_t i = 0; i < doc->n; i++) {
-		int h = place(e, c, &doc->items[i], y);
+		int h = place(e, c, &doc->items[i], c->laid + 2 * i, y);
 		if (h < 0)
 			return h;
 		y += h + (i + 1 < doc->n ? ITEM_GAP : 0);
@@ -300,18 +304,25 @@ int print_doc_render(const struct print_doc *doc, struct text_engine *engine, in
 	if (!doc || !engine || doc->n == 0 || width_dots < 64 || width_dots > 2048)
 		return kio_fail(err, KIO_ERR_INVALID, "print: %zu items at %d dots",
 			doc ? doc->n : 0, width_dots);
-	struct canvas c = {.cov = NULL, .w = width_dots, .h = 0};
+	struct canvas c = {.cov = NULL, .w = width_dots, .h = 0, .laid = xcalloc(2 * doc->n, sizeof(*c.laid))};
 	int h = flow(doc, engine, &c);
+	int rc = 0;
 	if (h == -2)
-		return kio_fail(err, KIO_ERR_INVALID, "print: a QR code is wider than %d dots of paper",
-			width_dots);
-	if (h < 0)
-		return kio_fail(err, KIO_ERR_NOMEM, "print: text layout failed");
-	c.h = h;
-	c.cov = xcalloc((size_t)h, (size_t)width_dots);
-	if (flow(doc, engine, &c) != h) {
+		rc = kio_fail(err, KIO_ERR_INVALID, "print: a QR code is wider than %d dots of paper", width_dots);
+	else if (h < 0)
+		rc = kio_fail(err, KIO_ERR_NOMEM, "print: text layout failed");
+	if (!rc) {
+		c.h = h;
+		c.cov = xcalloc((size_t)h, (size_t)width_dots);
+		if (flow(doc, engine, &c) != h)
+			rc = kio_fail(err, KIO_ERR_NOMEM, "print: text layout failed while drawing");
+	}
+	for (size_t i = 0; i < 2 * doc->n; i++)
+		text_layout_free(c.laid[i]);
+	free(c.laid);
+	if (rc) {
 		free(c.cov);
-		return kio_fail(err, KIO_ERR_NOMEM, "print: text layout failed while drawing");
+		return rc;
 	}
 	struct print_receipt *r = xcalloc(1, sizeof(*r));
 	int stride = (width_dots + 7) / 8;
