@@ -134,9 +134,6 @@ static int qr_module_dots(const QRcode *q, int w)
 struct canvas {
 	uint8_t *cov; /* NULL while measuring */
 	int w, h;
-	/* Per item, its text laid out by the measuring pass and drawn as is by the drawing pass:
-	 * laying out every line twice was a twelfth of a headless top-up's CPU (issue 14). */
-	struct text_layout **laid; /* 2 per item (a row's label and value), NULL until laid */
 };
 
 static struct text_style text_style_of(const struct print_style *st, enum text_align align,
@@ -146,14 +143,17 @@ static struct text_style text_style_of(const struct print_style *st, enum text_a
 		.align = align, .max_width = max_width};
 }
 
-/* Lays out utf8 into *slot once, for both passes; NULL (logged) only if the engine cannot
- * allocate. The canvas owns it (print_doc_render frees them). */
-static struct text_layout *lay(struct text_engine *e, struct text_layout **slot, const char *utf8,
-	struct text_style ts)
+/*
+ * Lays out utf8 through the engine's layout cache; NULL (logged) only if the engine cannot
+ * allocate. Borrowed until the next text_layout() call, so each use asks again right before
+ * it (a hit is a hash lookup). Shaping every line anew, twice (to measure, then to draw), was
+ * an eighth of a headless top-up's CPU (issue 14); most of a receipt's lines (its labels, the
+ * kiosk, the footer) are the same on every receipt, and the drawing pass repeats the
+ * measuring one.
+ */
+static const struct text_layout *lay(struct text_engine *e, const char *utf8, struct text_style ts)
 {
-	if (!*slot)
-		*slot = text_layout_new(e, utf8, strlen(utf8), &ts);
-	return *slot;
+	return text_layout(e, utf8, &ts);
 }
 
 static void draw(struct text_engine *e, const struct canvas *c, const struct text_layout *l,
@@ -165,8 +165,7 @@ static void draw(struct text_engine *e, const struct canvas *c, const struct tex
 
 /* Places one item at y; returns its height, -1 if the engine failed, -2 for a QR code wider
  * than the paper. */
-static int place(struct text_engine *e, const struct canvas *c, const struct item *it,
-	struct text_layout **slots, int y)
+static int place(struct text_engine *e, const struct canvas *c, const struct item *it, int y)
 {
 	int cw = c->w - 2 * MARGIN_X;
 	int tw = cw - 2 * TEXT_OVERHANG, tx = MARGIN_X + TEXT_OVERHANG;
@@ -199,7 +198,7 @@ static int place(struct text_engine *e, const struct canvas *c, const struct ite
 					(size_t)cw);
 		return 2 * RULE_PAD + RULE_DOTS;
 	case ITEM_TEXT: {
-		struct text_layout *l = lay(e, &slots[0], it->a, text_style_of(&it->st, it->st.align, tw));
+		const struct text_layout *l = lay(e, it->a, text_style_of(&it->st, it->st.align, tw));
 		if (!l)
 			return -1;
 		draw(e, c, l, tx, y);
@@ -208,24 +207,31 @@ static int place(struct text_engine *e, const struct canvas *c, const struct ite
 	case ITEM_ROW: {
 		/* Label at the paragraph's start edge, value at its end edge: the same direction
 		 * for both, so an RTL row puts the label right and the value left. */
-		struct text_layout *lab = lay(e, &slots[0], it->a, text_style_of(&it->st, TEXT_ALIGN_START, tw));
-		struct text_layout *val = lay(e, &slots[1], it->b, text_style_of(&it->st, TEXT_ALIGN_END, tw));
-		int h = -1;
-		if (lab && val) {
-			int gap = it->st.size_px;
-			int lw = text_layout_natural_width(lab), vw = text_layout_natural_width(val);
-			int lh = text_layout_height(lab);
+		struct text_style ls = text_style_of(&it->st, TEXT_ALIGN_START, tw);
+		struct text_style vs = text_style_of(&it->st, TEXT_ALIGN_END, tw);
+		const struct text_layout *lab = lay(e, it->a, ls);
+		if (!lab)
+			return -1;
+		int lw = text_layout_natural_width(lab), lh = text_layout_height(lab);
+		bool lab_one = text_layout_line_count(lab) == 1;
+		const struct text_layout *val = lay(e, it->b, vs);
+		if (!val)
+			return -1;
+		int vw = text_layout_natural_width(val), vh = text_layout_height(val);
+		bool one_line = lab_one && text_layout_line_count(val) == 1 && lw + it->st.size_px + vw <= tw;
+		if (c->cov) {
+			/* Asked again: the value's lookup may have evicted the label. */
+			lab = lay(e, it->a, ls);
+			if (!lab)
+				return -1;
 			draw(e, c, lab, tx, y);
-			if (text_layout_line_count(lab) == 1 && text_layout_line_count(val) == 1 &&
-				lw + gap + vw <= tw) {
-				draw(e, c, val, tx, y);
-				h = lh > text_layout_height(val) ? lh : text_layout_height(val);
-			} else { /* too long for one line: the value under its label */
-				draw(e, c, val, tx, y + lh);
-				h = lh + text_layout_height(val);
-			}
+			val = lay(e, it->b, vs);
+			if (!val)
+				return -1;
+			/* Too long for one line: the value under its label. */
+			draw(e, c, val, tx, one_line ? y : y + lh);
 		}
-		return h;
+		return one_line ? (lh > vh ? lh : vh) : lh + vh;
 	}
 	}
 	return 0;
@@ -236,7 +242,7 @@ static int flow(const struct print_doc *doc, struct text_engine *e, const struct
 {
 	int y = MARGIN_TOP;
 	for (size_t i = 0; i < doc->n; i++) {
-		int h = place(e, c, &doc->items[i], c->laid + 2 * i, y);
+		int h = place(e, c, &doc->items[i], y);
 		if (h < 0)
 			return h;
 		y += h + (i + 1 < doc->n ? ITEM_GAP : 0);
@@ -304,25 +310,18 @@ int print_doc_render(const struct print_doc *doc, struct text_engine *engine, in
 	if (!doc || !engine || doc->n == 0 || width_dots < 64 || width_dots > 2048)
 		return kio_fail(err, KIO_ERR_INVALID, "print: %zu items at %d dots",
 			doc ? doc->n : 0, width_dots);
-	struct canvas c = {.cov = NULL, .w = width_dots, .h = 0, .laid = xcalloc(2 * doc->n, sizeof(*c.laid))};
+	struct canvas c = {.cov = NULL, .w = width_dots, .h = 0};
 	int h = flow(doc, engine, &c);
-	int rc = 0;
 	if (h == -2)
-		rc = kio_fail(err, KIO_ERR_INVALID, "print: a QR code is wider than %d dots of paper", width_dots);
-	else if (h < 0)
-		rc = kio_fail(err, KIO_ERR_NOMEM, "print: text layout failed");
-	if (!rc) {
-		c.h = h;
-		c.cov = xcalloc((size_t)h, (size_t)width_dots);
-		if (flow(doc, engine, &c) != h)
-			rc = kio_fail(err, KIO_ERR_NOMEM, "print: text layout failed while drawing");
-	}
-	for (size_t i = 0; i < 2 * doc->n; i++)
-		text_layout_free(c.laid[i]);
-	free(c.laid);
-	if (rc) {
+		return kio_fail(err, KIO_ERR_INVALID, "print: a QR code is wider than %d dots of paper",
+			width_dots);
+	if (h < 0)
+		return kio_fail(err, KIO_ERR_NOMEM, "print: text layout failed");
+	c.h = h;
+	c.cov = xcalloc((size_t)h, (size_t)width_dots);
+	if (flow(doc, engine, &c) != h) {
 		free(c.cov);
-		return rc;
+		return kio_fail(err, KIO_ERR_NOMEM, "print: text layout failed while drawing");
 	}
 	struct print_receipt *r = xcalloc(1, sizeof(*r));
 	int stride = (width_dots + 7) / 8;
