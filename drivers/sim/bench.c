@@ -603,6 +603,8 @@ static int write_all(int fd, const char *text, size_t len)
 		ssize_t n = pwrite(fd, text + done, len - done, (off_t)done);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n == 0)
+			errno = EIO; /* no progress and no error: never loop on it */
 		if (n <= 0)
 			return -1;
 		done += (size_t)n;
