@@ -214,7 +214,7 @@ int chain_append(struct ledger *ledger, enum chain_table table, const struct cha
 	sqlite3_stmt *st = NULL;
 	/* The writer trusts the head for the previous MAC (one lookup); the verifier trusts
 	 * nothing and recomputes every MAC from the records. */
-	if (sqlite3_prepare_v2(db, "SELECT rec, last_mac FROM chain_head WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(ledger, "SELECT rec, last_mac FROM chain_head WHERE id = 1", &st) != SQLITE_OK)
 		return sql_fail(db, err, "read head");
 	int step = sqlite3_step(st);
 	if (step == SQLITE_ROW) {
@@ -224,7 +224,7 @@ int chain_append(struct ledger *ledger, enum chain_table table, const struct cha
 		else
 			step = SQLITE_CORRUPT;
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	if (step == SQLITE_CORRUPT)
 		return kio_fail(err, KIO_ERR_CORRUPT, "ledger chain: the head's MAC is damaged");
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
@@ -240,7 +240,7 @@ int chain_append(struct ledger *ledger, enum chain_table table, const struct cha
 		strncat(qs, ", ?", sizeof(qs) - strlen(qs) - 1);
 	}
 	char *q = xasprintf("INSERT INTO %s(%s, mac) VALUES (%s, ?)", spec->table, cols, qs);
-	int prc = sqlite3_prepare_v2(db, q, -1, &st, NULL);
+	int prc = ledger_stmt(ledger, q, &st);
 	free(q);
 	if (prc != SQLITE_OK)
 		return sql_fail(db, err, "append record");
@@ -255,23 +255,23 @@ int chain_append(struct ledger *ledger, enum chain_table table, const struct cha
 	}
 	sqlite3_bind_blob(st, 2 + spec->n_cols, mac, LEDGER_MAC_BYTES, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(db, err, spec->table);
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	if (rc)
 		return rc;
 
 	uint8_t hmac[LEDGER_MAC_BYTES];
 	head_mac(ledger_key(ledger), next, mac, hmac);
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO chain_head(id, rec, last_mac, mac) VALUES (1, ?, ?, ?)"
-			       " ON CONFLICT(id) DO UPDATE SET rec = excluded.rec, last_mac = excluded.last_mac,"
-			       " mac = excluded.mac",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(ledger,
+			"INSERT INTO chain_head(id, rec, last_mac, mac) VALUES (1, ?, ?, ?)"
+			" ON CONFLICT(id) DO UPDATE SET rec = excluded.rec, last_mac = excluded.last_mac,"
+			" mac = excluded.mac",
+			&st) != SQLITE_OK)
 		return sql_fail(db, err, "move head");
 	sqlite3_bind_int64(st, 1, next);
 	sqlite3_bind_blob(st, 2, mac, LEDGER_MAC_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, hmac, LEDGER_MAC_BYTES, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(db, err, "move head");
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	if (!rc)
 		*rec = next;
 	return rc;

@@ -65,15 +65,14 @@ static int add_step(struct ledger_notes *n, int64_t id, enum cash_note_state sta
 		    struct kio_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ledger_db(n->ledger), "INSERT INTO note_step(note_id, at_s, state, why) VALUES (?, ?, ?, ?)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(n->ledger, "INSERT INTO note_step(note_id, at_s, state, why) VALUES (?, ?, ?, ?)", &st) != SQLITE_OK)
 		return db_fail(n, err, "record step");
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_text(st, 3, cash_note_state_name(state), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, why ? why : "", -1, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(n, err, "record step");
-	sqlite3_finalize(st);
+	ledger_stmt_done(n->ledger, st);
 	return rc;
 }
 
@@ -93,10 +92,9 @@ static int notes_begin(struct cash_journal *j, struct cash_note *note, struct ki
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ledger_db(n->ledger),
+	if (ledger_stmt(n->ledger,
 			       "INSERT INTO note_journey(device, channel, value_fils, state, counters_known,"
-			       " stacked_before, rejected_before, begun_s, credited_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			       -1, &st, NULL) != SQLITE_OK) {
+			       " stacked_before, rejected_before, begun_s, credited_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &st) != SQLITE_OK) {
 		rc = db_fail(n, err, "begin journey");
 		goto out_rollback;
 	}
@@ -113,7 +111,7 @@ static int notes_begin(struct cash_journal *j, struct cash_note *note, struct ki
 	else
 		sqlite3_bind_null(st, 9);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(n, err, "begin journey");
-	sqlite3_finalize(st);
+	ledger_stmt_done(n->ledger, st);
 	if (rc)
 		goto out_rollback;
 	int64_t id = sqlite3_last_insert_rowid(ledger_db(n->ledger));
@@ -143,7 +141,7 @@ out_rollback:
 static int read_state(struct ledger_notes *n, int64_t id, enum cash_note_state *state, struct kio_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ledger_db(n->ledger), "SELECT state FROM note_journey WHERE id = ?", -1, &st, NULL) !=
+	if (ledger_stmt(n->ledger, "SELECT state FROM note_journey WHERE id = ?", &st) !=
 	    SQLITE_OK)
 		return db_fail(n, err, "read journey");
 	sqlite3_bind_int64(st, 1, id);
@@ -157,7 +155,7 @@ static int read_state(struct ledger_notes *n, int64_t id, enum cash_note_state *
 		rc = kio_fail(err, KIO_ERR_NOT_FOUND, "note journal: no journey %" PRId64, id);
 	else
 		rc = db_fail(n, err, "read journey");
-	sqlite3_finalize(st);
+	ledger_stmt_done(n->ledger, st);
 	return rc;
 }
 
@@ -184,11 +182,10 @@ static int notes_advance(struct cash_journal *j, int64_t id, enum cash_note_stat
 		goto out_rollback;
 	}
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ledger_db(n->ledger),
+	if (ledger_stmt(n->ledger,
 			       "UPDATE note_journey SET state = ?,"
 			       " credited_s = CASE WHEN ? THEN ? ELSE credited_s END,"
-			       " closed_s = CASE WHEN ? THEN ? ELSE closed_s END WHERE id = ?",
-			       -1, &st, NULL) != SQLITE_OK) {
+			       " closed_s = CASE WHEN ? THEN ? ELSE closed_s END WHERE id = ?", &st) != SQLITE_OK) {
 		rc = db_fail(n, err, "advance journey");
 		goto out_rollback;
 	}
@@ -201,7 +198,7 @@ static int notes_advance(struct cash_journal *j, int64_t id, enum cash_note_stat
 	rc = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(ledger_db(n->ledger)) == 1
 		     ? 0
 		     : db_fail(n, err, "advance journey");
-	sqlite3_finalize(st);
+	ledger_stmt_done(n->ledger, st);
 	if (rc)
 		goto out_rollback;
 	rc = add_step(n, id, to, why, now, err);
@@ -288,10 +285,9 @@ static int notes_list_open(struct cash_journal *j, const char *device, struct ca
 {
 	struct ledger_notes *n = notes_of(j);
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ledger_db(n->ledger),
+	if (ledger_stmt(n->ledger,
 			       "SELECT " NOTE_COLUMNS " FROM note_journey"
-			       " WHERE device = ? AND state IN ('escrow', 'accepted', 'credited') ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK)
+			       " WHERE device = ? AND state IN ('escrow', 'accepted', 'credited') ORDER BY id", &st) != SQLITE_OK)
 		return db_fail(n, err, "list open journeys");
 	sqlite3_bind_text(st, 1, device, -1, SQLITE_TRANSIENT);
 	size_t count = 0;
@@ -307,7 +303,7 @@ static int notes_list_open(struct cash_journal *j, const char *device, struct ca
 	}
 	if (!rc && step != SQLITE_DONE)
 		rc = db_fail(n, err, "list open journeys");
-	sqlite3_finalize(st);
+	ledger_stmt_done(n->ledger, st);
 	*n_out = count;
 	return rc;
 }
@@ -334,8 +330,7 @@ struct cash_journal *ledger_notes_journal(struct ledger_notes *notes) { return &
 int ledger_notes_get(struct ledger_notes *n, int64_t id, struct cash_note *out, struct kio_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ledger_db(n->ledger), "SELECT " NOTE_COLUMNS " FROM note_journey WHERE id = ?", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (ledger_stmt(n->ledger, "SELECT " NOTE_COLUMNS " FROM note_journey WHERE id = ?", &st) != SQLITE_OK)
 		return db_fail(n, err, "read journey");
 	sqlite3_bind_int64(st, 1, id);
 	int rc;
@@ -349,7 +344,7 @@ int ledger_notes_get(struct ledger_notes *n, int64_t id, struct cash_note *out, 
 		rc = kio_fail(err, KIO_ERR_NOT_FOUND, "note journal: no journey %" PRId64, id);
 	else
 		rc = db_fail(n, err, "read journey");
-	sqlite3_finalize(st);
+	ledger_stmt_done(n->ledger, st);
 	return rc;
 }
 
@@ -357,10 +352,9 @@ int ledger_notes_count(struct ledger_notes *n, const char *device, enum cash_not
 		       int64_t *total_fils, struct kio_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ledger_db(n->ledger),
+	if (ledger_stmt(n->ledger,
 			       "SELECT count(*), coalesce(sum(value_fils), 0) FROM note_journey"
-			       " WHERE (?1 IS NULL OR device = ?1) AND state = ?2",
-			       -1, &st, NULL) != SQLITE_OK)
+			       " WHERE (?1 IS NULL OR device = ?1) AND state = ?2", &st) != SQLITE_OK)
 		return db_fail(n, err, "count journeys");
 	if (device)
 		sqlite3_bind_text(st, 1, device, -1, SQLITE_TRANSIENT);
@@ -373,20 +367,20 @@ int ledger_notes_count(struct ledger_notes *n, const char *device, enum cash_not
 		if (total_fils)
 			*total_fils = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(n->ledger, st);
 	return rc;
 }
 
 int ledger_notes_steps(struct ledger_notes *n, int64_t id, int64_t *count, struct kio_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(ledger_db(n->ledger), "SELECT count(*) FROM note_step WHERE note_id = ?", -1, &st, NULL) !=
+	if (ledger_stmt(n->ledger, "SELECT count(*) FROM note_step WHERE note_id = ?", &st) !=
 	    SQLITE_OK)
 		return db_fail(n, err, "count steps");
 	sqlite3_bind_int64(st, 1, id);
 	int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_fail(n, err, "count steps");
 	if (!rc)
 		*count = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	ledger_stmt_done(n->ledger, st);
 	return rc;
 }

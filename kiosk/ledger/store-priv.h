@@ -10,6 +10,16 @@
 /* Borrowed: valid until ledger_close. */
 sqlite3 *ledger_db(struct ledger *ledger);
 
+/* The connection's prepared statement for `sql` (store.c invariant 5), ready to bind and
+ * step: prepared on the first use of that text, reused after. Returns SQLite's code (the
+ * message is sqlite3_errmsg(ledger_db)); *st is NULL unless SQLITE_OK. Borrowed: give it back
+ * with ledger_stmt_done, never sqlite3_finalize. A text already out (a nested use) or past
+ * the cache's size gets a statement of its own, finalized by ledger_stmt_done. */
+int ledger_stmt(struct ledger *ledger, const char *sql, sqlite3_stmt **st);
+/* Gives back a statement from ledger_stmt (NULL: nothing): resets it, ending any read it
+ * held, and clears its bindings. Call it after reading the last column or error you need. */
+void ledger_stmt_done(struct ledger *ledger, sqlite3_stmt *st);
+
 /* A write failed (after the busy timeout): the store is FAILING (store.c invariant 4). */
 void ledger_write_failed(struct ledger *ledger, const struct kio_error *why);
 /* 0 while the store is OK; KIO_ERR_IO naming `what` while it is FAILING. */

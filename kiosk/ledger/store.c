@@ -38,6 +38,11 @@
  *     the busy wait), and every device event offered is kept in memory, in order, until
  *     ledger_recover commits it; only events beyond LEDGER_PENDING_MAX are lost, and their
  *     number is itself recorded. The listener hears each change of state once.
+ *  5. A statement from ledger_stmt is the connection's own, prepared once per SQL text and
+ *     kept until ledger_close (preparing was a sixth of a headless top-up's CPU, README:
+ *     Benchmarks). Between uses it is reset with no bindings: it holds no read snapshot,
+ *     no lock and no pointer into its last caller's memory. It is a cache and nothing more:
+ *     what each statement does, and when anything commits, is the caller's as before.
  */
 
 /* How long a write waits for another connection's lock before the store counts as failing:
@@ -46,6 +51,17 @@
 #define LEDGER_BUSY_MS 2000
 /* Device events kept while the store fails: a day of flapping devices is far below this. */
 #define LEDGER_PENDING_MAX 256
+
+/* Distinct SQL texts kept prepared (invariant 5): the ledger's own are about fifty; a text
+ * beyond these is prepared and finalized per use, as before the cache. */
+#define LEDGER_STMT_MAX 96
+
+struct cached_stmt {
+	char *sql;
+	uint32_t hash;
+	sqlite3_stmt *st;
+	bool out; /* handed out and not yet given back: a nested use gets its own statement */
+};
 
 struct pending_event {
 	int64_t at_s;
@@ -66,6 +82,8 @@ struct ledger {
 	uint8_t key[LEDGER_KEY_BYTES];
 	ledger_checkpoint_fn checkpoint;
 	void *checkpoint_user;
+	struct cached_stmt stmts[LEDGER_STMT_MAX];
+	size_t n_stmts;
 };
 
 /*
@@ -1033,6 +1051,15 @@ void ledger_close(struct ledger *ledger)
 		LOG_ERR("closing with %zu device events never written (%llu more lost): the store failed",
 			ledger->n_pending, (unsigned long long)ledger->lost);
 	drop_pending(ledger);
+	/* Invariant 5: the cached statements go before the connection, which refuses to close
+	 * while any is left. One still out is a caller that never gave it back: say so. */
+	for (size_t i = 0; i < ledger->n_stmts; i++) {
+		if (ledger->stmts[i].out)
+			LOG_ERR("closing with a statement still in use: %s", ledger->stmts[i].sql);
+		sqlite3_finalize(ledger->stmts[i].st);
+		free(ledger->stmts[i].sql);
+	}
+	ledger->n_stmts = 0;
 	/* A statement left open keeps the connection (and its file locks) alive: say so, since
 	 * the lock file below is released regardless. */
 	explicit_bzero(ledger->key, sizeof(ledger->key));
@@ -1047,6 +1074,69 @@ void ledger_close(struct ledger *ledger)
 sqlite3 *ledger_db(struct ledger *ledger) { return ledger->db; }
 
 const uint8_t *ledger_key(const struct ledger *ledger) { return ledger->key; }
+
+/* ---- prepared statements (invariant 5) ---- */
+
+static uint32_t sql_hash(const char *sql)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
+int ledger_stmt(struct ledger *ledger, const char *sql, sqlite3_stmt **st)
+{
+	*st = NULL;
+	uint32_t h = sql_hash(sql);
+	for (size_t i = 0; i < ledger->n_stmts; i++) {
+		struct cached_stmt *c = &ledger->stmts[i];
+		if (c->hash != h || c->out || strcmp(c->sql, sql) != 0)
+			continue;
+		c->out = true;
+		*st = c->st;
+		return SQLITE_OK;
+	}
+	int rc = sqlite3_prepare_v2(ledger->db, sql, -1, st, NULL);
+	if (rc != SQLITE_OK || !*st || ledger->n_stmts == LEDGER_STMT_MAX)
+		return rc;
+	ledger->stmts[ledger->n_stmts++] = (struct cached_stmt){.sql = xstrdup(sql), .hash = h, .st = *st, .out = true};
+	return SQLITE_OK;
+}
+
+void ledger_stmt_done(struct ledger *ledger, sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < ledger->n_stmts; i++) {
+		struct cached_stmt *c = &ledger->stmts[i];
+		if (c->st != st)
+			continue;
+		/* reset's code repeats the last step's, which the caller has already handled. */
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		c->out = false;
+		return;
+	}
+	sqlite3_finalize(st);
+}
+
+/* The SQL text run to its end with no rows expected, through the cache: BEGIN and COMMIT
+ * are four of each note's statements. The error is the connection's, as sqlite3_exec's. */
+static int run_cached(struct ledger *ledger, const char *sql, struct kio_error *err, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = ledger_stmt(ledger, sql, &st);
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	int out = rc == SQLITE_OK ? 0 : kio_fail(err, KIO_ERR_IO, "database: %s: %s", what, sqlite3_errmsg(ledger->db));
+	ledger_stmt_done(ledger, st);
+	return out;
+}
 
 void ledger_set_checkpoint(struct ledger *ledger, ledger_checkpoint_fn fn, void *user)
 {
@@ -1067,7 +1157,7 @@ bool ledger_write_open(const struct ledger *ledger) { return ledger->write_depth
 
 int ledger_write_begin(struct ledger *ledger, const char *what, struct kio_error *err)
 {
-	int rc = exec(ledger->db, ledger->write_depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT ledger_step", err, what);
+	int rc = run_cached(ledger, ledger->write_depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT ledger_step", err, what);
 	if (rc) {
 		ledger_write_failed(ledger, err);
 		return rc;
@@ -1080,7 +1170,7 @@ int ledger_write_commit(struct ledger *ledger, const char *what, struct kio_erro
 {
 	if (ledger->write_depth == 0)
 		return kio_fail(err, KIO_ERR_INVALID, "database: %s: commit without a write", what);
-	int rc = exec(ledger->db, ledger->write_depth == 1 ? "COMMIT" : "RELEASE ledger_step", err, what);
+	int rc = run_cached(ledger, ledger->write_depth == 1 ? "COMMIT" : "RELEASE ledger_step", err, what);
 	if (rc) {
 		ledger_write_rollback(ledger);
 		ledger_write_failed(ledger, err);

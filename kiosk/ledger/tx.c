@@ -127,7 +127,7 @@ int ledger_sql_fail(struct ledger *ledger, struct kio_error *err, const char *wh
 
 static int prepare(struct ledger *ledger, const char *sql, sqlite3_stmt **st, struct kio_error *err)
 {
-	if (sqlite3_prepare_v2(ledger_db(ledger), sql, -1, st, NULL) == SQLITE_OK)
+	if (ledger_stmt(ledger, sql, st) == SQLITE_OK)
 		return 0;
 	return ledger_sql_fail(ledger, err, "prepare");
 }
@@ -146,7 +146,7 @@ int ledger_open_tx_rec(struct ledger *ledger, int64_t *rec, struct kio_error *er
 		*rec = 0;
 	else
 		rc = ledger_sql_fail(ledger, err, "find the open transaction");
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	return rc;
 }
 
@@ -162,7 +162,7 @@ static int next_seq(struct ledger *ledger, int64_t *seq, struct kio_error *err)
 		*seq = sqlite3_column_int64(st, 0);
 	else
 		rc = ledger_sql_fail(ledger, err, "next transaction number");
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	return rc;
 }
 
@@ -293,7 +293,7 @@ int ledger_tx_get(struct ledger *ledger, int64_t id, struct ledger_tx *out, stru
 	} else {
 		rc = ledger_sql_fail(ledger, err, "read transaction");
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	return rc;
 }
 
@@ -306,7 +306,7 @@ int ledger_tx_get_seq(struct ledger *ledger, int64_t seq, struct ledger_tx *out,
 	sqlite3_bind_int64(st, 1, seq);
 	int step = sqlite3_step(st);
 	int64_t rec = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	if (step == SQLITE_DONE)
 		return kio_fail(err, KIO_ERR_NOT_FOUND, "ledger: no transaction number %" PRId64, seq);
 	if (step != SQLITE_ROW)
@@ -358,7 +358,7 @@ int ledger_tx_append_end(struct ledger *ledger, const struct ledger_tx *tx, bool
 	sqlite3_bind_int64(st, 1, tx->id);
 	sqlite3_bind_int64(st, 2, now_s);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(ledger, err, "queue for sync");
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	return rc;
 }
 
@@ -500,7 +500,7 @@ int ledger_tx_notes_by_denom(struct ledger *ledger, int64_t id, struct ledger_de
 	}
 	if (!rc && step != SQLITE_DONE)
 		rc = ledger_sql_fail(ledger, err, "read the notes of a transaction");
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	if (rc)
 		*n = 0;
 	return rc;
@@ -531,7 +531,7 @@ static int receipt_write(struct ledger *ledger, int64_t id, int64_t now_s, const
 	if (text)
 		sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(ledger, err, what);
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	if (!rc && sends) {
 		rc = prepare(ledger, "SELECT sends FROM receipt WHERE tx_rec = ?", &st, err);
 		if (!rc) {
@@ -540,7 +540,7 @@ static int receipt_write(struct ledger *ledger, int64_t id, int64_t now_s, const
 				*sends = sqlite3_column_int64(st, 0);
 			else
 				rc = ledger_sql_fail(ledger, err, "read the receipt row");
-			sqlite3_finalize(st);
+			ledger_stmt_done(ledger, st);
 		}
 	}
 	if (rc)
@@ -634,7 +634,7 @@ int ledger_receipt_get(struct ledger *ledger, int64_t id, struct ledger_receipt 
 	} else if (step != SQLITE_DONE) {
 		rc = ledger_sql_fail(ledger, err, "read a receipt row");
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	return rc;
 }
 
@@ -665,7 +665,7 @@ int ledger_receipts_due(struct ledger *ledger, int64_t **ids, size_t *n, struct 
 		*ids = NULL;
 		*n = 0;
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	return rc;
 }
 
@@ -718,7 +718,7 @@ int ledger_book_orphans(struct ledger *ledger, int64_t now_s, struct kio_error *
 		notes[count][1] = sqlite3_column_int64(st, 1);
 		count++;
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	if (step != SQLITE_DONE) {
 		rc = ledger_sql_fail(ledger, err, "list unbooked notes");
 		goto out_free;
@@ -883,7 +883,7 @@ static int count2(struct ledger *ledger, const char *sql, int64_t *a, int64_t *b
 	} else {
 		rc = ledger_sql_fail(ledger, err, "count");
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(ledger, st);
 	return rc;
 }
 

@@ -143,10 +143,17 @@ static struct text_style text_style_of(const struct print_style *st, enum text_a
 		.align = align, .max_width = max_width};
 }
 
-/* Lays out utf8; NULL (logged) only if the engine cannot allocate. */
-static struct text_layout *lay(struct text_engine *e, const char *utf8, struct text_style ts)
+/*
+ * Lays out utf8 through the engine's layout cache; NULL (logged) only if the engine cannot
+ * allocate. Borrowed until the next text_layout() call, so each use asks again right before
+ * it (a hit is a hash lookup). Shaping every line anew, twice (to measure, then to draw), was
+ * an eighth of a headless top-up's CPU (issue 14); most of a receipt's lines (its labels, the
+ * kiosk, the footer) are the same on every receipt, and the drawing pass repeats the
+ * measuring one.
+ */
+static const struct text_layout *lay(struct text_engine *e, const char *utf8, struct text_style ts)
 {
-	return text_layout_new(e, utf8, strlen(utf8), &ts);
+	return text_layout(e, utf8, &ts);
 }
 
 static void draw(struct text_engine *e, const struct canvas *c, const struct text_layout *l,
@@ -191,37 +198,40 @@ static int place(struct text_engine *e, const struct canvas *c, const struct ite
 					(size_t)cw);
 		return 2 * RULE_PAD + RULE_DOTS;
 	case ITEM_TEXT: {
-		struct text_layout *l = lay(e, it->a, text_style_of(&it->st, it->st.align, tw));
+		const struct text_layout *l = lay(e, it->a, text_style_of(&it->st, it->st.align, tw));
 		if (!l)
 			return -1;
 		draw(e, c, l, tx, y);
-		int h = text_layout_height(l);
-		text_layout_free(l);
-		return h;
+		return text_layout_height(l);
 	}
 	case ITEM_ROW: {
 		/* Label at the paragraph's start edge, value at its end edge: the same direction
 		 * for both, so an RTL row puts the label right and the value left. */
-		struct text_layout *lab = lay(e, it->a, text_style_of(&it->st, TEXT_ALIGN_START, tw));
-		struct text_layout *val = lay(e, it->b, text_style_of(&it->st, TEXT_ALIGN_END, tw));
-		int h = -1;
-		if (lab && val) {
-			int gap = it->st.size_px;
-			int lw = text_layout_natural_width(lab), vw = text_layout_natural_width(val);
-			int lh = text_layout_height(lab);
+		struct text_style ls = text_style_of(&it->st, TEXT_ALIGN_START, tw);
+		struct text_style vs = text_style_of(&it->st, TEXT_ALIGN_END, tw);
+		const struct text_layout *lab = lay(e, it->a, ls);
+		if (!lab)
+			return -1;
+		int lw = text_layout_natural_width(lab), lh = text_layout_height(lab);
+		bool lab_one = text_layout_line_count(lab) == 1;
+		const struct text_layout *val = lay(e, it->b, vs);
+		if (!val)
+			return -1;
+		int vw = text_layout_natural_width(val), vh = text_layout_height(val);
+		bool one_line = lab_one && text_layout_line_count(val) == 1 && lw + it->st.size_px + vw <= tw;
+		if (c->cov) {
+			/* Asked again: the value's lookup may have evicted the label. */
+			lab = lay(e, it->a, ls);
+			if (!lab)
+				return -1;
 			draw(e, c, lab, tx, y);
-			if (text_layout_line_count(lab) == 1 && text_layout_line_count(val) == 1 &&
-				lw + gap + vw <= tw) {
-				draw(e, c, val, tx, y);
-				h = lh > text_layout_height(val) ? lh : text_layout_height(val);
-			} else { /* too long for one line: the value under its label */
-				draw(e, c, val, tx, y + lh);
-				h = lh + text_layout_height(val);
-			}
+			val = lay(e, it->b, vs);
+			if (!val)
+				return -1;
+			/* Too long for one line: the value under its label. */
+			draw(e, c, val, tx, one_line ? y : y + lh);
 		}
-		text_layout_free(lab);
-		text_layout_free(val);
-		return h;
+		return one_line ? (lh > vh ? lh : vh) : lh + vh;
 	}
 	}
 	return 0;

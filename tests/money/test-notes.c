@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kiosk/ledger/notes.h"
+#include "kiosk/ledger/store-priv.h"
 
 struct fixture {
 	char *dir, *path;
@@ -111,6 +112,74 @@ static void test_open_survives_reopen(struct fixture *f, gconstpointer data)
 	g_assert_cmpint(total, ==, 5000);
 }
 
+/* SQLite calls the authorizer while it compiles a statement, and only then. */
+static int count_compiles(void *user, int action, const char *a, const char *b, const char *c, const char *d)
+{
+	(void)action, (void)a, (void)b, (void)c, (void)d;
+	(*(int *)user)++;
+	return SQLITE_OK;
+}
+
+static void note_round(struct fixture *f, uint32_t stacked)
+{
+	struct kio_error err;
+	int64_t id = begin(f, "essp:1", 5000, stacked);
+	g_assert_cmpint(cash_journal_advance(f->j, id, CASH_NOTE_ACCEPTED, "kiosk", &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(f->j, id, CASH_NOTE_CREDITED, "poll: NOTE CREDIT", &err), ==, 0);
+	g_assert_cmpint(cash_journal_advance(f->j, id, CASH_NOTE_STACKED, "poll: STACKED", &err), ==, 0);
+}
+
+/* store.c invariant 5: a note's four commits (each a BEGIN, its reads and writes, its
+ * booking on the chain, a COMMIT) compile no SQL once the connection has run them before;
+ * they compiled every statement on every call (a sixth of a top-up's CPU). */
+static void test_warm_note_compiles_nothing(struct fixture *f, gconstpointer data)
+{
+	int compiles = 0;
+	/* Before the warm-up: setting an authorizer expires every prepared statement. */
+	g_assert_cmpint(sqlite3_set_authorizer(ledger_db(f->ledger), count_compiles, &compiles), ==, SQLITE_OK);
+	note_round(f, 0);
+	g_assert_cmpint(compiles, >, 0);
+	compiles = 0;
+	note_round(f, 1);
+	g_assert_cmpint(compiles, ==, 0);
+	struct kio_error err;
+	int64_t count = 0, total = 0;
+	g_assert_cmpint(ledger_notes_count(f->notes, "essp:1", CASH_NOTE_STACKED, &count, &total, &err), ==, 0);
+	g_assert_cmpint(count, ==, 2);
+	g_assert_cmpint(total, ==, 10000);
+	sqlite3_set_authorizer(ledger_db(f->ledger), NULL, NULL);
+}
+
+/* What the cache hands out: the same statement for the same text, reset and unbound when it
+ * comes back (no read held, no caller's pointer kept); a second one while the first is out. */
+static void test_stmt_cache(struct fixture *f, gconstpointer data)
+{
+	static const char sql[] = "SELECT ?1, (SELECT count(*) FROM note_journey)";
+	sqlite3_stmt *a = NULL, *b = NULL, *again = NULL;
+	g_assert_cmpint(ledger_stmt(f->ledger, sql, &a), ==, SQLITE_OK);
+	g_assert_cmpint(sqlite3_bind_int(a, 1, 42), ==, SQLITE_OK);
+	g_assert_cmpint(sqlite3_step(a), ==, SQLITE_ROW);
+	g_assert_cmpint(sqlite3_column_int(a, 0), ==, 42);
+	g_assert_true(sqlite3_stmt_busy(a));
+	/* Nested: the same text while `a` is out is another statement, finalized when done. */
+	g_assert_cmpint(ledger_stmt(f->ledger, sql, &b), ==, SQLITE_OK);
+	g_assert_true(b != a);
+	ledger_stmt_done(f->ledger, b);
+	ledger_stmt_done(f->ledger, a);
+	g_assert_false(sqlite3_stmt_busy(a));
+	g_assert_cmpint(ledger_stmt(f->ledger, sql, &again), ==, SQLITE_OK);
+	g_assert_true(again == a);
+	g_assert_cmpint(sqlite3_step(again), ==, SQLITE_ROW);
+	g_assert_cmpint(sqlite3_column_type(again, 0), ==, SQLITE_NULL); /* the 42 is gone */
+	ledger_stmt_done(f->ledger, again);
+	/* A text SQLite refuses: its code, no statement, nothing cached. */
+	sqlite3_stmt *bad = NULL;
+	g_assert_cmpint(ledger_stmt(f->ledger, "SELECT FROM nowhere", &bad), ==, SQLITE_ERROR);
+	g_assert_null(bad);
+	ledger_stmt_done(f->ledger, bad);
+	/* Every statement is back: the connection closes (teardown) with none left open. */
+}
+
 static void test_begin_credited(struct fixture *f, gconstpointer data)
 {
 	/* A note the device credited without an escrow we saw (power-up, anomaly). */
@@ -172,6 +241,9 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add("/notes/journey", struct fixture, NULL, setup, test_journey, teardown);
 	g_test_add("/notes/open-survives-reopen", struct fixture, NULL, setup, test_open_survives_reopen, teardown);
+	g_test_add("/notes/warm-note-compiles-nothing", struct fixture, NULL, setup, test_warm_note_compiles_nothing,
+		   teardown);
+	g_test_add("/notes/stmt-cache", struct fixture, NULL, setup, test_stmt_cache, teardown);
 	g_test_add("/notes/begin-credited", struct fixture, NULL, setup, test_begin_credited, teardown);
 	g_test_add("/notes/bad-row-refused", struct fixture, NULL, setup, test_bad_row_refused, teardown);
 	return g_test_run();

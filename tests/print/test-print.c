@@ -552,6 +552,35 @@ static void test_wrapping(void)
 	print_doc_free(empty);
 }
 
+/* Receipts are laid out through the engine's bounded layout cache, shared with the screens:
+ * the same receipt is the same dots whether its lines are hits, or were evicted by a thousand
+ * other strings (more than the cache holds) and laid out again. */
+static void test_same_dots_through_the_cache(void)
+{
+	struct print_txn t;
+	struct kio_error err;
+	print_txn_sample(&t);
+	struct print_doc *doc = print_doc_new();
+	g_assert_cmpint(print_doc_add_txn(doc, &t, i18n, &err), ==, 0);
+	struct print_receipt *first = render(doc, 0), *hit = render(doc, 0);
+	struct text_style st = {.size_px = 24, .max_width = 500};
+	for (int i = 0; i < 1000; i++) {
+		char s[64];
+		snprintf(s, sizeof(s), "churn %d المعاملة", i);
+		g_assert_nonnull(text_layout(engine, s, &st));
+	}
+	struct print_receipt *evicted = render(doc, 0);
+	size_t bytes = (size_t)first->image.height * (size_t)first->image.stride;
+	g_assert_cmpint(hit->image.height, ==, first->image.height);
+	g_assert_cmpint(evicted->image.height, ==, first->image.height);
+	g_assert_cmpmem(hit->image.bits, bytes, first->image.bits, bytes);
+	g_assert_cmpmem(evicted->image.bits, bytes, first->image.bits, bytes);
+	print_receipt_free(first);
+	print_receipt_free(hit);
+	print_receipt_free(evicted);
+	print_doc_free(doc);
+}
+
 static struct print_card sample_card(void)
 {
 	return (struct print_card){.issuer_ar = "كشك الدرهم الإلكتروني، البرشاء", .issuer_en = "e-Dirham Kiosk, Al Barsha",
@@ -883,6 +912,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/print/rows-align", test_rows_align);
 	g_test_add_func("/print/numbers-keep-order", test_numbers_keep_order);
 	g_test_add_func("/print/wrapping", test_wrapping);
+	g_test_add_func("/print/same-dots-through-the-cache", test_same_dots_through_the_cache);
 	g_test_add_func("/print/card-face", test_card_face);
 	g_test_add_func("/print/templates-keep-figures", test_templates_keep_figures);
 	g_test_add_func("/print/note-count", test_note_count);

@@ -562,6 +562,42 @@ static void test_realtime_inside_data(void)
 	escpos_bitmap_free(bm5);
 }
 
+/* Raster rows go into the page a run at a time where no real-time command can be in them; a
+ * DLE EOT split across two rows, across two writes or after a run of plain data must still be
+ * answered once, and every dot land where it would byte by byte, at every split. */
+static void test_realtime_across_rows_every_split(void)
+{
+	static const uint8_t rows[4][3] = {
+		{0xAA, 0x00, 0x81}, {0x7E, 0x01, 0x10}, {0x04, 0x01, 0xF0}, {0x10, 0x55, 0x10},
+	};
+	struct escpos_bitmap *bm;
+	g_assert_cmpint(escpos_bitmap_new(24, 4, &bm, NULL), ==, 0);
+	for (int y = 0; y < 4; y++)
+		memcpy(bm->bits + (size_t)y * bm->stride, rows[y], 3);
+	struct core_bytebuf b = {0};
+	g_assert_cmpint(escpos_encode_raster(&b, bm, 0, NULL), ==, 0);
+	for (size_t cut = 0; cut <= b.len; cut++) {
+		struct sim_escpos *s = new_sim(NULL);
+		write_all(s, b.data, cut, 0);
+		write_all(s, b.data + cut, b.len - cut, 0);
+		uint8_t r[4];
+		g_assert_cmpuint(sim_escpos_read(s, r, sizeof(r)), ==, 1); /* rows 1-2: DLE EOT 1 */
+		const struct sim_escpos_page *p = sim_escpos_current(s);
+		g_assert_cmpint(p->height, ==, 4);
+		size_t ink = 0;
+		for (int y = 0; y < 4; y++)
+			for (int x = 0; x < 24; x++) {
+				bool want = rows[y][x / 8] & (0x80u >> (x % 8));
+				g_assert_cmpint(sim_escpos_page_get(p, x, y), ==, want);
+				ink += want;
+			}
+		g_assert_cmpuint(sim_escpos_page_ink(p), ==, ink);
+		sim_escpos_free(s);
+	}
+	core_bytebuf_free(&b);
+	escpos_bitmap_free(bm);
+}
+
 static void test_cutter_offset(void)
 {
 	struct sim_escpos_config cfg;
@@ -731,6 +767,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sim-escpos/truncated", test_truncated);
 	g_test_add_func("/sim-escpos/garbage", test_garbage);
 	g_test_add_func("/sim-escpos/realtime-inside-data", test_realtime_inside_data);
+	g_test_add_func("/sim-escpos/realtime-across-rows-every-split", test_realtime_across_rows_every_split);
 	g_test_add_func("/sim-escpos/cutter-offset", test_cutter_offset);
 	g_test_add_func("/sim-escpos/align-and-scale", test_align_and_scale);
 	g_test_add_func("/sim-escpos/page-limit", test_page_limit);
