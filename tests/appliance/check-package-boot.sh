@@ -11,7 +11,12 @@
 #      three "disconnected" notices under the language buttons);
 #   3. SIGKILL to the kiosk: cage ends with its client, systemd starts the unit again, READY;
 #   4. SIGSTOP to the kiosk: no keep-alive, systemd's watchdog (WatchdogSec=30) restarts it;
-#   5. systemctl stop: the kiosk stops in order (exit 0, no -wal left) and its ledger verifies.
+#   5. systemctl stop: the kiosk stops in order (exit 0, no -wal left) and its ledger verifies;
+#   6. the kiosk-host package beside it, on Debian's PostgreSQL, set up and the kiosk enrolled
+#      before its first start as README's "Install on a kiosk" has the operator and the
+#      technician do it: kiosk-host.service runs under its own hardening and answers the
+#      enrolled kiosk's certificate over mutual TLS with the fees catalogue it was loaded with,
+#      and the kiosk's own heartbeat reaches it.
 # The unit runs as shipped but for one drop-in: a container has no GPU (cage's headless
 # backend, pixman) and grim reads cage's composited frame only when the output is turned
 # (-r -r, see check-compositor.py). Not in `meson test` or CI (it downloads ~150 MB and takes
@@ -43,6 +48,7 @@ if [ -z "$debs" ] || ! ls "$debs"/kiosk_*.deb >/dev/null 2>&1; then
 	debs=$work/src
 fi
 deb=$(ls "$debs"/kiosk_*.deb | head -1)
+hostdeb=$(ls "$debs"/kiosk-host_*.deb | head -1)
 
 root=$work/root
 cache=${KIOSK_BOOT_CACHE:-}
@@ -55,9 +61,9 @@ else
 	if [ -n "$cache" ]; then mkdir -p "$cache" && tar -cf "$cache/bookworm-minbase.tar" -C "$root" .; fi
 fi
 
-echo "installing $(basename "$deb") with apt"
-cp "$deb" "$root/tmp/"
-chroot "$root" /bin/sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/$(basename "$deb") grim" \
+echo "installing $(basename "$deb") and $(basename "$hostdeb") with apt"
+cp "$deb" "$hostdeb" "$root/tmp/"
+chroot "$root" /bin/sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/$(basename "$deb") /tmp/$(basename "$hostdeb") postgresql grim curl" \
 	>"$work/install.log" 2>&1 || { tail -30 "$work/install.log"; fail "apt-get install of the package"; }
 chroot "$root" systemctl is-enabled kiosk.service >/dev/null || fail "kiosk.service is not enabled by the package"
 chroot "$root" id -nG kiosk | grep -qw video || fail "the kiosk user is not in seatd's group (video)"
@@ -72,6 +78,43 @@ Environment=WLR_BACKENDS=headless WLR_RENDERER=pixman WLR_LIBINPUT_NO_DEVICES=1
 ExecStart=
 ExecStart=$cage -d -r -r -- $rest
 EOF
+
+# The operator's and the technician's steps (README, "Install on a kiosk") in the booted
+# system, before the kiosk's first start: PostgreSQL for the host, its CA, the host started,
+# the kiosk enrolled and its files and configuration put in place.
+cat >"$root/root/enrol.sh" <<'ENROL'
+#!/bin/bash
+set -ex
+db="postgresql:///kiosk?host=/var/run/postgresql"
+runuser -u postgres -- createuser kiosk-host
+runuser -u postgres -- createdb -O kiosk-host kiosk
+# The operator (root here) enrols kiosks with a role of its own in the host's (peer login).
+runuser -u postgres -- psql -q -c 'CREATE ROLE root LOGIN IN ROLE "kiosk-host"'
+sed -i -e "s|^KIOSK_HOST_DB=.*|KIOSK_HOST_DB=$db|" -e "s|^KIOSK_HOST_LISTEN=.*|KIOSK_HOST_LISTEN=127.0.0.1:8443|" \
+	/etc/kiosk-host/kiosk-host.env
+kiosk-host ca init --out /etc/kiosk-host/pki --name localhost --ip 127.0.0.1
+chgrp kiosk-host /etc/kiosk-host/pki /etc/kiosk-host/pki/host.key
+chmod 0710 /etc/kiosk-host/pki && chmod 0640 /etc/kiosk-host/pki/host.key
+runuser -u kiosk-host -- kiosk-host migrate --db "$db"
+runuser -u kiosk-host -- kiosk-host catalogue load --db "$db" --dir /usr/share/kiosk/assets/catalogue
+kiosk-host enrol --db "$db" --ca /etc/kiosk-host/pki --kiosk-id K-0042 --out /root/K-0042
+install -o kiosk -g kiosk -m 0600 /root/K-0042/kiosk.key /root/K-0042/kiosk.crt /root/K-0042/host-ca.crt /var/lib/kiosk/enrol/
+install -o kiosk -g kiosk -m 0600 /root/K-0042/ledger.secret /var/lib/kiosk/kiosk.db.secret
+sed -i -e 's/^id = .*/id = K-0042/' -e 's|^url =.*|url = https://127.0.0.1:8443|' /etc/kiosk/kiosk.ini
+systemctl enable --now kiosk-host
+ENROL
+chmod +x "$root/root/enrol.sh"
+cat >"$root/etc/systemd/system/enrol.service" <<'UNIT'
+[Unit]
+After=postgresql.service
+Before=kiosk.service
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c '/root/enrol.sh >/root/enrol.log 2>&1'
+[Install]
+WantedBy=multi-user.target
+UNIT
+ln -sf /etc/systemd/system/enrol.service "$root/etc/systemd/system/multi-user.target.wants/enrol.service"
 
 # The probe: a oneshot after kiosk.service, writing what it saw to /root/result and powering off.
 cat >"$root/root/probe.sh" <<'EOF'
@@ -98,6 +141,21 @@ done
 sleep 2
 runuser -u kiosk -- env XDG_RUNTIME_DIR=/run/kiosk WAYLAND_DISPLAY=wayland-0 grim /run/kiosk/shot.png &&
 	cp /run/kiosk/shot.png /root/shot.png && say "grim ok"
+systemctl is-active kiosk-host >/dev/null && say "host active" || say "host FAILED"
+e=/var/lib/kiosk/enrol
+code=$(runuser -u kiosk -- curl -s -o /tmp/catalogue.json -w "%{http_code}" --cacert $e/host-ca.crt \
+	--cert $e/kiosk.crt --key $e/kiosk.key -H "Date: $(date -u '+%a, %d %b %Y %H:%M:%S GMT')" \
+	https://127.0.0.1:8443/v1/catalogue)
+say "host catalogue $code"
+cp /tmp/catalogue.json /root/catalogue.json 2>/dev/null || true
+# The kiosk's own heartbeat (at start, then every [host] heartbeat_seconds, 60 s).
+for _ in $(seq 90); do
+	n=$(runuser -u kiosk-host -- kiosk-host query --db "postgresql:///kiosk?host=/var/run/postgresql" \
+		--sql "SELECT count(*) FROM heartbeat WHERE kiosk_id = 'K-0042'" 2>/dev/null | grep -o '[0-9]*' | head -1)
+	[ "${n:-0}" -gt 0 ] && break
+	sleep 1
+done
+[ "${n:-0}" -gt 0 ] && say "heartbeat received" || say "heartbeat MISSING"
 n0=$(systemctl show kiosk -p NRestarts --value)
 pkill -KILL -u kiosk -x kiosk
 if ready $((n0 + 1)) 60; then say "sigkill restarted"; else say "sigkill FAILED"; fi
@@ -130,7 +188,7 @@ timeout 360 systemd-nspawn -q --register=no --keep-unit -D "$root" -b >"$work/bo
 [ -f "$root/root/result" ] || { tail -30 "$work/boot.log"; fail "the probe wrote nothing"; }
 cat "$root/root/result"
 keep=${KIOSK_BOOT_KEEP:-}
-if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$root/root/result" "$root/root/journal.txt" "$root/root/shot.png" "$keep/" 2>/dev/null || true; fi
+if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$root/root/result" "$root/root/journal.txt" "$root/root/shot.png" "$root/root/enrol.log" "$keep/" 2>/dev/null || true; fi
 res=$root/root/result
 grep -qx "ready active" "$res" || { grep -i "kiosk\|cage" "$root/root/journal.txt" | tail -30; fail "kiosk.service never became ready"; }
 ! grep -q OUTSIDE "$res" || fail "a process of the kiosk left the unit's control group (READY and WATCHDOG would be ignored)"
@@ -139,6 +197,10 @@ grep -qx "watchdog restarted" "$res" || fail "a stopped kiosk was not restarted 
 grep -qx "stop result success 0" "$res" || fail "systemctl stop did not stop the kiosk cleanly"
 grep -qx "wal none" "$res" || fail "the ledger was left open (-wal) by systemctl stop"
 grep -qx "ledger verifies" "$res" || fail "the ledger does not verify after the boot"
+grep -qx "host active" "$res" || { cat "$root/root/enrol.log"; grep -i "kiosk-host" "$root/root/journal.txt" | tail -20; fail "kiosk-host.service is not running"; }
+grep -qx "host catalogue 200" "$res" || fail "the host did not answer the enrolled kiosk's certificate with its catalogue"
+grep -q '"entities"\|"services"' "$root/root/catalogue.json" || fail "the host's catalogue reply is not a catalogue"
+grep -qx "heartbeat received" "$res" || fail "the enrolled kiosk's heartbeat never reached the host"
 grep -qx "grim ok" "$res" || fail "grim took no screenshot through cage"
 # The attract screen: its header green and the disconnected notices' pink, each over a share
 # of the 1280 x 720 output that no other screen of the kiosk has both of.
