@@ -2,7 +2,8 @@
 # What a windowed kiosk on X11 (Xvfb here; Xwayland under cage) does not do on its way to the
 # first frame (issue 14, start-up budget): read the X Compose table, which libX11's input
 # method parsed for SDL, some 9 ms and 0.5 MB for a keyboard the kiosk has not got
-# (kiosk/ui/display.c). Skips (77) without Xvfb or strace.
+# (kiosk/ui/display.c); load libcurl and its 21 libraries when no host is configured (the
+# sync loads it on first use, kiosk/sync/curl-lazy.c). Skips (77) without Xvfb or strace.
 #   run-start-lean.sh KIOSK WORKDIR
 set -u
 kiosk=$(realpath "$1") work=$2
@@ -19,7 +20,7 @@ for _ in $(seq 100); do [ -s display ] && break; sleep 0.1; done
 printf 'expect-screen attract\ntap attract.en\nexpect-screen home\n' >lean.scenario
 # A UTF-8 locale, as a kiosk's system has: the C locale has no Compose table to read anyway.
 # LeakSanitizer cannot stop the world under strace.
-env -u WAYLAND_DISPLAY -u DBUS_SESSION_BUS_ADDRESS -u XCOMPOSEFILE -u LC_ALL LANG=C.UTF-8 \
+env -u WAYLAND_DISPLAY -u DBUS_SESSION_BUS_ADDRESS -u XCOMPOSEFILE -u LC_ALL LANG=C.UTF-8 LD_DEBUG=files \
 	DISPLAY=":$(cat display)" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 	strace -f -qq -y -e trace=read -o reads "$kiosk" --windowed --simulate --script lean.scenario --out out \
 	--db kiosk.db >stdout 2>stderr
@@ -32,4 +33,12 @@ if grep -qE '</usr/share/X11/locale/[^>]*/Compose>' reads; then
 	echo "FAIL: the kiosk read the X Compose table on its way to the first frame (above)" >&2
 	exit 1
 fi
-echo "ok: no X Compose table read ($(grep -c '</usr/share/X11/locale/' reads) reads of X locale files)"
+# The default configuration names no host: nothing may load libcurl (LD_DEBUG=files lists
+# every object loaded, at exec and by dlopen).
+grep -q 'file=libSDL2' stderr || { echo "FAIL: no LD_DEBUG=files lines: cannot tell what was loaded" >&2; exit 1; }
+if grep -q 'file=libcurl' stderr; then
+	grep -m3 'file=libcurl' stderr >&2
+	echo "FAIL: the kiosk loaded libcurl with no host configured (above)" >&2
+	exit 1
+fi
+echo "ok: no libcurl loaded, no X Compose table read ($(grep -c '</usr/share/X11/locale/' reads) reads of X locale files)"
