@@ -21,8 +21,9 @@
  *     that call may come from a driver's own call stack.
  *
  * The host link (kiosk/sync/sync.h; the app never sees libcurl or SQLite of it):
- *  3. The sync is started before any customer sees a screen; TLS files it cannot read or a
- *     URL it refuses are a configuration error (exit 2), checked before anything is created.
+ *  3. The sync is started before any input is read (invariant 8: the first frame may come
+ *     before it, no tap can); TLS files it cannot read or a URL it refuses are a
+ *     configuration error (exit 2), checked before anything is created.
  *  4. Every transaction's end (a flow's completion or cancellation, recovery's) kicks the
  *     drain; the devices' states as the technician sees them go to the heartbeat.
  *  5. A fault of the sync (the host refused a record: record-conflict, chain-broken,
@@ -39,6 +40,20 @@
  *     records, and a redemption never booked is voided by the basket's close (the intent's
  *     voucher_void), both idempotent per key, so a late commit at the host is no second
  *     payment.
+ *
+ * Start-up in a window (issue 14, exec to first frame):
+ *
+ *   fonts, display ──► FIRST FRAME (attract, "starting") ──► output folder, ledger, catalogue,
+ *   sync, devices, recovery ──► input queued meanwhile dropped ──► READY, the loop reads input
+ *
+ *  8. No input is read before the ledger, the sync, the devices and recovery exist: the loop,
+ *     the only reader of input, starts after them, and taps made while they started are
+ *     flushed unread (app_run), so none acts on a kiosk that cannot record it. Until then
+ *     (app->started false) the page shows the kiosk starting, no device notice, and every
+ *     service unavailable. A start-up fault after the first frame ends the kiosk as before
+ *     it (exit 3, 2 for a configuration the sync refuses); systemd hears READY only once all
+ *     of it is up. Headless there is nobody to show a frame to: the order is the same, the
+ *     first frame is drawn by the loop.
  */
 #define LOG_MODULE "app"
 #include "app.h"
@@ -163,6 +178,7 @@ struct app {
 	int exit_code;
 	bool page_failed; /* a scenario run's page check failed: the run's outcome is 1 */
 	bool first_frame_reported;
+	bool started; /* the ledger, sync, devices and recovery exist (invariant 8) */
 	/* systemd's watchdog (kiosk/core/service.h): the keep-alive period, 0 if none watches. */
 	uint64_t watchdog_ms, watchdog_timer;
 	struct ui_frames frames; /* each frame's CPU, for --startup-report (bench/appliance.sh) */
@@ -371,14 +387,16 @@ int app_device_notices(struct app *app, struct app_notice *out, int max)
 	 * end open transactions (kiosk/recovery.c invariant 6); the store's own notice says more
 	 * when it is the cause. */
 	struct app_notice kiosk = {0};
-	if (app->out_of_service)
+	if (!app->started) /* invariant 8: only "starting" until the devices exist */
+		kiosk = (struct app_notice){"kiosk", "status.kiosk.starting", DEV_STATE_WARNING};
+	else if (app->out_of_service)
 		kiosk = (struct app_notice){kdev_info(KDEV_STORE)->name, "status.store.write-failed", DEV_STATE_FAULT};
 	else if (recovery_pending(app->recovery))
 		kiosk = (struct app_notice){"kiosk", "status.kiosk.starting", DEV_STATE_WARNING};
 	if (kiosk.key && due++ < max)
 		out[n++] = kiosk;
 	/* Then the hardware in the table's notice order. */
-	for (int rank = 0; rank < KDEV_HARDWARE_COUNT; rank++) {
+	for (int rank = 0; app->started && rank < KDEV_HARDWARE_COUNT; rank++) {
 		for (int d = 0; d < KDEV_HARDWARE_COUNT; d++) {
 			enum kdev dev = (enum kdev)d;
 			enum dev_state state;
@@ -401,6 +419,8 @@ bool app_service_available(struct app *app, enum app_service service)
 {
 	struct cash_status cs;
 	struct cardprn_status ks;
+	if (!app->started)
+		return false; /* invariant 8 */
 	app->cash->ops->get_status(app->cash, &cs);
 	app->card->ops->get_status(app->card, &ks);
 	bool cash_ok = cs.state == DEV_STATE_OK;
@@ -1098,9 +1118,6 @@ static void notice_device_changes(struct app *app)
 static void report_first_frame(struct app *app)
 {
 	app->first_frame_reported = true;
-	/* Ready when a customer can see it: systemd's start-up timeout covers the compositor,
-	 * the fonts, the database and recovery's wait for the acceptor. */
-	core_service_ready();
 	if (!app->opts.startup_report)
 		return;
 	struct timespec now;
@@ -1501,6 +1518,13 @@ int app_run(const struct app_options *opts)
 		goto out_text;
 	}
 	ui_display_set_scale(app->display, app->cfg.display_scale_pct); /* [display] scale */
+	app->lang = app_default_lang(app);
+	app->screen = SCR_ATTRACT;
+	app->page_stale = true;
+	/* Invariant 8: the customer sees the kiosk while its ledger opens (three fdatasyncs, and
+	 * a migration or a checkpoint after a crash), its devices start and recovery begins. */
+	if (ui_display_shown(app->display))
+		draw_if_needed(app);
 	/* After the display: a kiosk that cannot show itself leaves no folder behind. */
 	if (make_dir(app->cfg.out_dir, &err) != 0) {
 		LOG_ERR("output folder: %s", err.msg);
@@ -1522,7 +1546,7 @@ int app_run(const struct app_options *opts)
 		LOG_ERR("SDL has no room for the device wake-up event");
 		goto out_notes;
 	}
-	/* Invariant 3: after the ledger (migrated to the sync's schema), before any screen. */
+	/* Invariant 3: after the ledger (migrated to the sync's schema), before any input. */
 	app->sync = sync_new(&app->cfg, app->cfg.db_path, on_device_wake, app);
 	if (sync_start(app->sync, &err) != 0) {
 		fprintf(stderr, "kiosk: host link: %s\n", err.msg);
@@ -1569,10 +1593,17 @@ int app_run(const struct app_options *opts)
 		.may_print_user = app,
 	};
 	app->recovery = recovery_new(&rc_ctx);
-
-	app->lang = app_default_lang(app);
-	app->screen = SCR_ATTRACT;
-	app->page_stale = true;
+	/* Invariant 8: from here input is read; what came before is dropped unread (a press
+	 * whose release comes later is no tap: handle_touch). Quit, window and device wake-up
+	 * events stay queued. The page redraws with the devices' notices. */
+	app->started = true;
+	invalidate(app);
+	SDL_PumpEvents();
+	SDL_FlushEvents(SDL_KEYDOWN, SDL_MULTIGESTURE);
+	/* Ready once a customer can use it: systemd's start-up timeout covers the compositor, the
+	 * fonts, the database, the devices and recovery's start (its wait for the acceptor goes
+	 * on in the loop, the money services unavailable meanwhile). */
+	core_service_ready();
 	LOG_INFO("kiosk %s ready (%s clock, %s devices)", app->cfg.kiosk_id, core_clock_is_virtual(app->clock) ? "virtual" : "real",
 		 opts->simulate ? "simulated" : "real");
 

@@ -155,6 +155,17 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 	 */
 	if (setenv("DBUS_SESSION_BUS_ADDRESS", "disabled:", 0) != 0)
 		LOG_WARN("display: cannot keep SDL off D-Bus: %s", strerror(errno));
+	/*
+	 * SDL's x11 driver (so under cage too, through Xwayland) opens an X input method in
+	 * SDL_VideoInit, and libX11's local one parses the locale's whole Compose table (some
+	 * 6,000 lines for en_US.UTF-8, a keysym lookup each) into 0.5 MB of heap: about 9 ms of
+	 * the 58 to the first frame on Xvfb (issue 14, one run of 8 alternating pairs), for dead
+	 * keys on a keyboard the kiosk has not got (its keypads are on screen; it reads no key
+	 * events). XCOMPOSEFILE names the table libX11 reads instead: an empty one. A table named
+	 * in the environment is left alone.
+	 */
+	if (setenv("XCOMPOSEFILE", "/dev/null", 0) != 0)
+		LOG_WARN("display: cannot spare SDL the X Compose table: %s", strerror(errno));
 	if (SDL_InitSubSystem(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0)
 		return kio_fail(err, KIO_ERR_NO_DEVICE, "display: SDL video: %s", SDL_GetError());
 	/*
