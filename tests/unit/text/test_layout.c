@@ -414,6 +414,59 @@ static void test_draw(void)
 	SDL_FreeSurface(surf);
 }
 
+/*
+ * The atlas starts small and grows as glyphs fill it (issue 14: a 1024x1024 texture was 1,024
+ * page faults and a 4 MiB memset before the first frame). A draw that grows it half-way keeps
+ * its tint on the glyphs after the growth: every ink pixel is the draw's red.
+ */
+static void test_atlas_grows(void)
+{
+	struct text_engine *fresh = NULL;
+	struct kio_error err = {0};
+	CHECK(text_engine_new(NULL, &fresh, &err) == 0);
+	SDL_Surface *surf = SDL_CreateRGBSurfaceWithFormat(0, 1000, 1400, 32, SDL_PIXELFORMAT_RGB888);
+	SDL_Renderer *r = surf ? SDL_CreateSoftwareRenderer(surf) : NULL;
+	CHECK(fresh && r);
+	if (!fresh || !r)
+		return;
+	CHECK(text_engine_atlas_height(fresh) == 0);
+	struct text_style small = style(24, TEXT_DIR_AUTO, 900);
+	CHECK(text_draw_sdl(fresh, r, text_layout(fresh, "Top up", &small), 0, 0, 0x000000ff) == 0);
+	int start = text_engine_atlas_height(fresh);
+	if (!(start > 0 && start < 1024))
+		fprintf(stderr, "atlas: %d rows after one word\n", start);
+	CHECK(start > 0 && start < 1024);
+	SDL_SetRenderDrawColor(r, 128, 128, 128, 255); /* a white glyph shows on grey */
+	SDL_RenderClear(r);
+	struct text_style big = style(130, TEXT_DIR_AUTO, 1000);
+	const struct text_layout *l =
+		text_layout(fresh, "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789", &big);
+	CHECK(l != NULL);
+	CHECK(text_draw_sdl(fresh, r, l, 0, 0, 0xff0000ffu) == 0);
+	SDL_RenderPresent(r);
+	if (text_engine_atlas_height(fresh) <= start)
+		fprintf(stderr, "atlas: %d rows after 62 glyphs at 130 px\n", text_engine_atlas_height(fresh));
+	CHECK(text_engine_atlas_height(fresh) > start);
+	int red = 0, other = 0;
+	const uint32_t *px = surf->pixels;
+	for (int y = 0; y < 1400; y++)
+		for (int x = 0; x < 1000; x++) {
+			uint32_t p = px[y * (surf->pitch / 4) + x];
+			int pr = (int)(p >> 16 & 0xff), pg = (int)(p >> 8 & 0xff), pb = (int)(p & 0xff);
+			if (pr > 200 && pg < 60 && pb < 60)
+				red++;
+			else if (pg != pb || pg > 128 || pr < 128)
+				other++; /* neither the grey nor a blend of the red over it */
+		}
+	if (red < 10000 || other > 0)
+		fprintf(stderr, "atlas: %d red, %d other ink pixels\n", red, other);
+	CHECK(red >= 10000 && other == 0);
+	text_engine_release_renderer(fresh);
+	SDL_DestroyRenderer(r);
+	SDL_FreeSurface(surf);
+	text_engine_free(fresh);
+}
+
 /* An empty text as the very first layout of an engine, before any text grew its scratch
  * arrays (fuzz_text_layout, corpus empty-text-on-fresh-engine): under UBSan this was a
  * memcpy from NULL. */
@@ -468,6 +521,7 @@ int main(void)
 	test_caret();
 	test_invalid_and_empty();
 	test_cache();
+	test_atlas_grows();
 	test_digits();
 	test_draw();
 	test_empty_on_fresh_engine();
