@@ -250,7 +250,7 @@ struct scratch {
 struct text_engine {
 	FT_Library ft;
 	char *paths[TEXT_ROLE_COUNT];
-	void *data[TEXT_ROLE_COUNT];
+	void *data[TEXT_ROLE_COUNT]; /* the font files, mapped read-only (font.c, map_file) */
 	size_t data_len[TEXT_ROLE_COUNT];
 	FT_Face base[TEXT_ROLE_COUNT];       /* unsized, for coverage checks */
 	struct text_font fonts[TEXT_SIZED_FONTS_MAX];
