@@ -58,7 +58,7 @@ enum text_role {
 #define TEXT_ATLAS_START_H 512
 
 /* Glyphs and shaping use one set of FreeType load flags so advances match the bitmaps. */
-#define TEXT_FT_LOAD_FLAGS FT_LOAD_DEFAULT
+#define TEXT_FT_LOAD_FLAGS FT_LOAD_NO_HINTING
 
 /* ---- bidi stage (bidi.c) ---- */
 

@@ -519,6 +519,48 @@ static void test_fonts_mapped(void)
 		}
 }
 
+/*
+ * Glyphs are shaped and drawn unhinted (TEXT_FT_LOAD_FLAGS, issue 14: TrueType bytecode was
+ * a tenth of a one-shot screenshot's CPU, and at the kiosk's sizes, 18 px and up, hinting
+ * changed no stroke a customer sees). The advances HarfBuzz positions with are then the
+ * outlines' own, FreeType's linear advance at that size, as the rasteriser places the glyph;
+ * hinted, they were rounded to whole pixels and most of these differed. GPOS kerning may
+ * move a few, so three quarters must match, in both scripts.
+ */
+static void test_unhinted_advances(void)
+{
+	static const struct {
+		const char *text;
+		int size;
+		bool ar;
+	} cases[] = {
+		{"Add credit to your e-Dirham card", 24, false},
+		{"Pay government fees", 29, false},
+		{"أضف رصيداً إلى بطاقة الدرهم الإلكتروني", 24, true},
+		{"دفع الرسوم الحكومية", 29, true},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		FT_Face face = cases[k].ar ? arabic : latin;
+		CHECK(FT_Set_Pixel_Sizes(face, 0, (FT_UInt)cases[k].size) == 0);
+		struct text_layout *l = lay(cases[k].text, style(cases[k].size, TEXT_DIR_AUTO, 0));
+		int n = text_layout_line_glyphs(l, 0), same = 0, of_face = 0;
+		for (int i = 0; i < n; i++) {
+			struct text_glyph_info g;
+			CHECK(text_layout_glyph(l, 0, i, &g));
+			if (g.arabic_face != cases[k].ar || FT_Load_Glyph(face, g.glyph_id, FT_LOAD_NO_HINTING) != 0)
+				continue;
+			of_face++;
+			int32_t linear26 = (int32_t)((face->glyph->linearHoriAdvance + 512) >> 10);
+			same += g.x_advance26 == linear26;
+		}
+		if (!(of_face >= 10 && same * 4 >= of_face * 3))
+			fprintf(stderr, "advances of \"%s\": %d of %d glyphs at the outline's own\n", cases[k].text, same,
+				of_face);
+		CHECK(of_face >= 10 && same * 4 >= of_face * 3);
+		text_layout_free(l);
+	}
+}
+
 static void test_engine_errors(void)
 {
 	struct text_engine_config cfg = {.arabic_regular = "/nonexistent/font.ttf"};
@@ -557,6 +599,7 @@ int main(void)
 	test_empty_on_fresh_engine();
 	test_engine_errors();
 	test_fonts_mapped();
+	test_unhinted_advances();
 	text_engine_free(engine);
 	FT_Done_Face(latin);
 	FT_Done_Face(arabic);
