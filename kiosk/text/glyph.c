@@ -185,7 +185,8 @@ static struct glyph_entry *glyph_get(struct text_engine *e, uint32_t font, uint3
 static int atlas_texture(struct glyph_cache *gc, struct atlas_page *pg, int h)
 {
 	Uint8 r = 0xFF, g = 0xFF, b = 0xFF, a = 0xFF;
-	if (pg->tex && (SDL_GetTextureColorMod(pg->tex, &r, &g, &b) != 0 || SDL_GetTextureAlphaMod(pg->tex, &a) != 0))
+	if (pg->tex &&
+	    (SDL_GetTextureColorMod(pg->tex, &r, &g, &b) != 0 || SDL_GetTextureAlphaMod(pg->tex, &a) != 0))
 		LOG_WARN("atlas tint: %s", SDL_GetError());
 	SDL_Texture *tex = SDL_CreateTexture(gc->renderer, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STATIC,
 					     TEXT_ATLAS_SIZE, h);

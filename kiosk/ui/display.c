@@ -126,11 +126,11 @@ static void apply_fit(struct ui_display *d)
  * Headless, the page is drawn by a software renderer into a surface of the kiosk's own, in
  * memory mapped here, not into SDL's offscreen window framebuffer. SDL allocates that one with
  * malloc and clears it with memset: 2,025 page faults of 4 KiB for a 1080x1920 page, then the
- * page's background drawn over the zeros, about a seventh of a one-shot screenshot's CPU
- * (issue 14). Here the mapping is asked for as transparent huge pages (MADV_HUGEPAGE: a kernel
- * in the "madvise" mode, as the VMs measured on, gives them only when asked) and aligned to
- * 2 MiB, so the first clear takes a handful of faults, and the kernel's zeroed pages are not
- * cleared again. Where huge pages are off the advice is ignored and the page faults as before.
+ * page's background drawn over the zeros (issue 14: 56.5 -> 54.1 ms of a one-shot's CPU).
+ * Here the mapping is asked for as transparent huge pages (MADV_HUGEPAGE: a kernel in the
+ * "madvise" mode, as the VMs measured on, gives them only when asked) and aligned to 2 MiB,
+ * so the first clear takes a handful of faults, and the kernel's zeroed pages are not cleared
+ * again. Where huge pages are off the advice is ignored and the page faults as before.
  * Nothing shows the window, and SDL maps no touch for a surface's renderer: the hidden window
  * is the page's size, so a finger across it is the finger across the page, as before.
  */
@@ -165,7 +165,8 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 		SDL_SetHint(SDL_HINT_VIDEODRIVER, "offscreen");
 	/*
 	 * The kiosk draws with SDL's software renderer into the window's own framebuffer (X11
-	 * shared memory, a Wayland shm buffer), never through OpenGL, in every mode. SDL backs that
+	 * shared memory, a Wayland shm buffer; headless, a surface of its own), never through
+	 * OpenGL, in every mode. SDL backs that
 	 * framebuffer with a GL texture unless told not to, and to decide it first creates a
 	 * hidden GL context: under Xvfb or on a board without a GPU that is Mesa's llvmpipe,
 	 * about half the time to the first frame and 100 MiB of the process (issue 14; offscreen
@@ -654,9 +655,10 @@ int ui_display_present(struct ui_display *d, const struct ui_page *page, struct 
 
 /*
  * Headless, the page is drawn 1:1 into the kiosk's own surface (headless_renderer) and nothing
- * else is ever drawn there, so it is written from that surface as it lies. The general path below costs, for one 1080x1920 screenshot, an 8 MB target
- * texture, an 8 MB copy converted to RGBA and a quarter more bytes through deflate: a third of
- * a one-shot screenshot's CPU (issue 14). Returns 1 when it does not apply (a scaled or
+ * else is ever drawn there, so it is written from that surface as it lies. The general path
+ * below costs, for one 1080x1920 screenshot, an 8 MB target texture, an 8 MB copy converted to
+ * RGBA and a quarter more bytes through deflate: a third of a one-shot screenshot's CPU
+ * (issue 14). Returns 1 when it does not apply (a scaled or
  * big-endian framebuffer, another format), for the general path to take over.
  */
 static int screenshot_framebuffer(struct ui_display *d, const struct ui_page *page, const char *path,
