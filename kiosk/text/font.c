@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,23 +38,23 @@ const char *text_default_face_path(enum text_role role)
 	return default_paths[role];
 }
 
-static int read_file(const char *path, void **data, size_t *len, struct kio_error *err)
+/*
+ * Maps the font file read-only. It was read whole into the heap: 1.5 MB of the four Noto files
+ * copied and 380 page faults before the first frame, where FreeType reads only the tables and
+ * glyphs it needs, straight from the page cache (issue 14). The fonts are the system's package
+ * files, replaced by dpkg through a rename, which leaves this mapping on the old file.
+ */
+static int map_file(const char *path, void **data, size_t *len, struct kio_error *err)
 {
 	int rc = 0;
 	/* O_NONBLOCK: a FIFO named as a font (`kiosk layout --font`, a test's face) is refused
 	 * below, not waited on for a writer; reads of a regular file ignore it. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
-	if (!f) {
-		rc = kio_fail(err, errno == ENOENT ? KIO_ERR_NOT_FOUND : KIO_ERR_IO, "open font %s: %s", path,
-			      strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	/* fstat, not fseek/ftell: on a folder ftell answers LONG_MAX, reported as the size. */
+	if (fd < 0)
+		return kio_fail(err, errno == ENOENT ? KIO_ERR_NOT_FOUND : KIO_ERR_IO, "open font %s: %s", path,
+				strerror(errno));
 	struct stat st;
-	if (fstat(fileno(f), &st) != 0) {
+	if (fstat(fd, &st) != 0) {
 		rc = kio_fail(err, KIO_ERR_IO, "font %s: %s", path, strerror(errno));
 		goto out_close;
 	}
@@ -62,23 +63,21 @@ static int read_file(const char *path, void **data, size_t *len, struct kio_erro
 			      S_ISDIR(st.st_mode) ? "is a folder, not a font file" : "is not a regular file");
 		goto out_close;
 	}
-	/* A font file beyond 64 MiB is not one of ours; refuse before allocating. */
+	/* A font file beyond 64 MiB is not one of ours; refuse before mapping. */
 	if (st.st_size <= 0 || st.st_size > (64L << 20)) {
 		rc = kio_fail(err, KIO_ERR_INVALID, "font %s: %lld bytes (a font file has 1 byte to 64 MiB)", path,
 			      (long long)st.st_size);
 		goto out_close;
 	}
-	long size = (long)st.st_size;
-	*data = xmalloc((size_t)size);
-	if (fread(*data, 1, (size_t)size, f) != (size_t)size) {
-		rc = kio_fail(err, KIO_ERR_IO, "read font %s: short read", path);
-		free(*data);
-		*data = NULL;
+	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED) {
+		rc = kio_fail(err, KIO_ERR_IO, "map font %s: %s", path, strerror(errno));
 		goto out_close;
 	}
-	*len = (size_t)size;
+	*data = map;
+	*len = (size_t)st.st_size;
 out_close:
-	fclose(f);
+	close(fd);
 	return rc;
 }
 
@@ -99,7 +98,7 @@ int text_engine_new(const struct text_engine_config *cfg, struct text_engine **o
 	};
 	for (int r = 0; r < TEXT_ROLE_COUNT; r++) {
 		e->paths[r] = xstrdup(want[r] ? want[r] : default_paths[r]);
-		rc = read_file(e->paths[r], &e->data[r], &e->data_len[r], err);
+		rc = map_file(e->paths[r], &e->data[r], &e->data_len[r], err);
 		if (rc)
 			goto out_free;
 		FT_Error fe = FT_New_Memory_Face(e->ft, e->data[r], (FT_Long)e->data_len[r], 0,
@@ -161,7 +160,8 @@ void text_engine_free(struct text_engine *e)
 	for (int r = 0; r < TEXT_ROLE_COUNT; r++) {
 		if (e->base[r])
 			FT_Done_Face(e->base[r]);
-		free(e->data[r]);
+		if (e->data[r] && munmap(e->data[r], e->data_len[r]) != 0)
+			LOG_WARN("unmap font %s: %s", e->paths[r], strerror(errno));
 		free(e->paths[r]);
 	}
 	if (e->ft)

@@ -2,7 +2,7 @@
  * The one glyph path for both scripts: HarfBuzz glyph ids rasterised once by FreeType
  * into a bounded LRU cache of coverage bitmaps, packed on demand into one SDL atlas texture
  * (white, tinted per draw), or blended into a receipt bitmap. Bounds:
- * TEXT_GLYPH_CACHE_ENTRIES bitmaps, one texture of TEXT_ATLAS_SIZE².
+ * TEXT_GLYPH_CACHE_ENTRIES bitmaps, one texture of at most TEXT_ATLAS_SIZE².
  */
 #define LOG_MODULE "text"
 #include <stdlib.h>
@@ -177,6 +177,34 @@ static struct glyph_entry *glyph_get(struct text_engine *e, uint32_t font, uint3
 	return g;
 }
 
+/*
+ * A new atlas texture TEXT_ATLAS_SIZE wide and h tall for pg, in place of the old one (whose
+ * tint it keeps: a draw may be half-way through its glyphs). SDL runs the queued copies from
+ * the old texture before destroying it. The glyphs' positions start over.
+ */
+static int atlas_texture(struct glyph_cache *gc, struct atlas_page *pg, int h)
+{
+	Uint8 r = 0xFF, g = 0xFF, b = 0xFF, a = 0xFF;
+	if (pg->tex &&
+	    (SDL_GetTextureColorMod(pg->tex, &r, &g, &b) != 0 || SDL_GetTextureAlphaMod(pg->tex, &a) != 0))
+		LOG_WARN("atlas tint: %s", SDL_GetError());
+	SDL_Texture *tex = SDL_CreateTexture(gc->renderer, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STATIC,
+					     TEXT_ATLAS_SIZE, h);
+	if (!tex) {
+		LOG_ERR("atlas texture %dx%d: %s", TEXT_ATLAS_SIZE, h, SDL_GetError());
+		return KIO_ERR_NOMEM;
+	}
+	if (SDL_SetTextureBlendMode(tex, SDL_BLENDMODE_BLEND) != 0 || SDL_SetTextureColorMod(tex, r, g, b) != 0 ||
+	    SDL_SetTextureAlphaMod(tex, a) != 0)
+		LOG_WARN("atlas blend mode: %s", SDL_GetError());
+	if (pg->tex)
+		SDL_DestroyTexture(pg->tex);
+	pg->tex = tex;
+	pg->h = h;
+	page_restart(gc, pg);
+	return 0;
+}
+
 /* The atlas of renderer r, created on first use. */
 static struct atlas_page *atlas_for(struct text_engine *e, SDL_Renderer *r)
 {
@@ -192,15 +220,9 @@ static struct atlas_page *atlas_for(struct text_engine *e, SDL_Renderer *r)
 	struct atlas_page *pg = &gc->atlas;
 	if (pg->tex)
 		return pg;
-	pg->tex = SDL_CreateTexture(r, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STATIC, TEXT_ATLAS_SIZE,
-				    TEXT_ATLAS_SIZE);
-	if (!pg->tex) {
-		LOG_ERR("atlas texture %dx%d: %s", TEXT_ATLAS_SIZE, TEXT_ATLAS_SIZE, SDL_GetError());
+	/* As tall as it had grown for the renderer before, or the start. */
+	if (atlas_texture(gc, pg, pg->h > 0 ? pg->h : TEXT_ATLAS_START_H) != 0)
 		return NULL;
-	}
-	if (SDL_SetTextureBlendMode(pg->tex, SDL_BLENDMODE_BLEND) != 0)
-		LOG_WARN("atlas blend mode: %s", SDL_GetError());
-	page_restart(gc, pg);
 	return pg;
 }
 
@@ -217,9 +239,17 @@ static int atlas_place(struct glyph_cache *gc, struct glyph_entry *g)
 		pg->shelf_y += pg->shelf_h;
 		pg->shelf_x = pg->shelf_h = 0;
 	}
-	if (pg->shelf_y + h > TEXT_ATLAS_SIZE) {
-		LOG_DBG("glyph atlas full: starting over");
-		page_restart(gc, pg);
+	if (pg->shelf_y + h > pg->h) {
+		if (pg->h < TEXT_ATLAS_SIZE) {
+			int grown = pg->h * 2 < TEXT_ATLAS_SIZE ? pg->h * 2 : TEXT_ATLAS_SIZE;
+			LOG_DBG("glyph atlas full at %d rows: %d", pg->h, grown);
+			int rc = atlas_texture(gc, pg, grown);
+			if (rc)
+				return rc;
+		} else {
+			LOG_DBG("glyph atlas full: starting over");
+			page_restart(gc, pg);
+		}
 	}
 	size_t need = (size_t)w * (size_t)h;
 	if (need > gc->upload_cap) {
@@ -247,6 +277,11 @@ static int atlas_place(struct glyph_cache *gc, struct glyph_entry *g)
 }
 
 uint64_t text_engine_atlas_uploads(const struct text_engine *engine) { return engine->gc.uploads; }
+
+int text_engine_atlas_height(const struct text_engine *engine)
+{
+	return engine->gc.atlas.tex ? engine->gc.atlas.h : 0;
+}
 
 static int round26(int32_t v)
 {

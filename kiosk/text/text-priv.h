@@ -50,9 +50,15 @@ enum text_role {
 #define TEXT_GLYPH_CACHE_ENTRIES 4096
 #define TEXT_SIZED_FONTS_MAX 64
 #define TEXT_ATLAS_SIZE 1024
+/*
+ * The atlas starts this tall and doubles when full, up to TEXT_ATLAS_SIZE: the software
+ * renderer allocates and clears a texture whole, and a 1024x1024 one was 1,024 page faults and
+ * a 4 MiB memset before the first frame, for glyphs that fill a fraction of it (issue 14).
+ */
+#define TEXT_ATLAS_START_H 512
 
 /* Glyphs and shaping use one set of FreeType load flags so advances match the bitmaps. */
-#define TEXT_FT_LOAD_FLAGS FT_LOAD_DEFAULT
+#define TEXT_FT_LOAD_FLAGS FT_LOAD_NO_HINTING
 
 /* ---- bidi stage (bidi.c) ---- */
 
@@ -183,6 +189,7 @@ struct glyph_entry;
 struct atlas_page {
 	struct SDL_Texture *tex;
 	uint32_t gen;        /* glyph positions are valid when their gen matches */
+	int h;               /* the texture's height: TEXT_ATLAS_START_H doubled up to TEXT_ATLAS_SIZE */
 	int shelf_x, shelf_y, shelf_h;
 };
 
@@ -243,7 +250,7 @@ struct scratch {
 struct text_engine {
 	FT_Library ft;
 	char *paths[TEXT_ROLE_COUNT];
-	void *data[TEXT_ROLE_COUNT];
+	void *data[TEXT_ROLE_COUNT]; /* the font files, mapped read-only (font.c, map_file) */
 	size_t data_len[TEXT_ROLE_COUNT];
 	FT_Face base[TEXT_ROLE_COUNT];       /* unsized, for coverage checks */
 	struct text_font fonts[TEXT_SIZED_FONTS_MAX];

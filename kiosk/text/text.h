@@ -114,6 +114,9 @@ void text_engine_release_renderer(struct text_engine *engine);
 /* Glyph bitmaps uploaded to the renderer since the engine started. Glyphs are uploaded white
  * and tinted per draw, so drawing text already drawn uploads nothing, in whatever colour. */
 uint64_t text_engine_atlas_uploads(const struct text_engine *engine);
+/* The glyph atlas texture's height in pixels now: 0 before the first draw, then growing as
+ * glyphs fill it, at most 1024 (its width). */
+int text_engine_atlas_height(const struct text_engine *engine);
 
 /* Path of the face a glyph came from (borrowed from the engine). */
 const char *text_engine_face_path(const struct text_engine *engine, bool arabic, bool bold);

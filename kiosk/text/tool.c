@@ -59,7 +59,7 @@ static void usage(FILE *f)
 		"  --png FILE         also render the layout, black on white, into FILE (at most\n"
 		"                     %d pixels a side and %d megapixels)\n"
 		"  --help             show this help and exit\n"
-		"HarfBuzz default features; FreeType load flags FT_LOAD_DEFAULT (hinted).\n",
+		"HarfBuzz default features; FreeType load flags FT_LOAD_NO_HINTING (unhinted outlines).\n",
 		TOOL_TEXT_MAX >> 20, text_default_face_path(TEXT_ROLE_ARABIC),
 		text_default_face_path(TEXT_ROLE_ARABIC_BOLD), text_default_face_path(TEXT_ROLE_LATIN),
 		TOOL_PNG_SIDE_MAX, TOOL_PNG_PIXELS_MAX >> 20);

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "kiosk/core/image.h"
 #include "kiosk/core/log.h"
@@ -27,6 +28,10 @@ struct ui_display {
 	SDL_Window *window;
 	SDL_Renderer *renderer;
 	SDL_Texture *target; /* screenshots render here at the logical size */
+	/* Headless: the page is drawn into this surface (headless_renderer), not a window's. */
+	SDL_Surface *page_surface;
+	void *page_map;
+	size_t page_map_len;
 	struct text_engine *text;
 	int width, height;
 	int scale_pct; /* [display] scale: 0 fits the page to the output, else output px per 100 page px */
@@ -117,6 +122,42 @@ static void apply_fit(struct ui_display *d)
 	d->fit = f;
 }
 
+/*
+ * Headless, the page is drawn by a software renderer into a surface of the kiosk's own, in
+ * memory mapped here, not into SDL's offscreen window framebuffer. SDL allocates that one with
+ * malloc and clears it with memset: 2,025 page faults of 4 KiB for a 1080x1920 page, then the
+ * page's background drawn over the zeros (issue 14: 56.5 -> 54.1 ms of a one-shot's CPU).
+ * Here the mapping is asked for as transparent huge pages (MADV_HUGEPAGE: a kernel in the
+ * "madvise" mode, as the VMs measured on, gives them only when asked) and aligned to 2 MiB,
+ * so the first clear takes a handful of faults, and the kernel's zeroed pages are not cleared
+ * again. Where huge pages are off the advice is ignored and the page faults as before.
+ * Nothing shows the window, and SDL maps no touch for a surface's renderer: the hidden window
+ * is the page's size, so a finger across it is the finger across the page, as before.
+ */
+static int headless_renderer(struct ui_display *d, struct kio_error *err)
+{
+	enum { HUGE_PAGE = 2 << 20 };
+	size_t pitch = (size_t)d->width * 4, len = pitch * (size_t)d->height;
+	/* Whole huge pages from an aligned start: the tail too is one page, not 4 KiB ones. */
+	size_t huge_len = (len + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1), map_len = huge_len + HUGE_PAGE;
+	void *map = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED)
+		return kio_fail(err, KIO_ERR_NOMEM, "display: %dx%d page: %s", d->width, d->height, strerror(errno));
+	d->page_map = map, d->page_map_len = map_len;
+	uint8_t *pixels = (uint8_t *)(((uintptr_t)map + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+#ifdef MADV_HUGEPAGE
+	if (madvise(pixels, huge_len, MADV_HUGEPAGE) != 0)
+		LOG_DBG("display: no huge pages for the page (%s)", strerror(errno));
+#endif
+	/* RGB888 is XRGB8888, the offscreen driver's own framebuffer format. */
+	d->page_surface = SDL_CreateRGBSurfaceWithFormatFrom(pixels, d->width, d->height, 32, (int)pitch,
+							      SDL_PIXELFORMAT_RGB888);
+	d->renderer = d->page_surface ? SDL_CreateSoftwareRenderer(d->page_surface) : NULL;
+	if (!d->renderer)
+		return kio_fail(err, KIO_ERR_NO_DEVICE, "display: renderer: %s", SDL_GetError());
+	return 0;
+}
+
 int ui_display_open(enum ui_display_mode mode, int width, int height, struct text_engine *text,
 		    struct ui_display **out, struct kio_error *err)
 {
@@ -124,7 +165,8 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 		SDL_SetHint(SDL_HINT_VIDEODRIVER, "offscreen");
 	/*
 	 * The kiosk draws with SDL's software renderer into the window's own framebuffer (X11
-	 * shared memory, a Wayland shm buffer), never through OpenGL, in every mode. SDL backs that
+	 * shared memory, a Wayland shm buffer; headless, a surface of its own), never through
+	 * OpenGL, in every mode. SDL backs that
 	 * framebuffer with a GL texture unless told not to, and to decide it first creates a
 	 * hidden GL context: under Xvfb or on a board without a GPU that is Mesa's llvmpipe,
 	 * about half the time to the first frame and 100 MiB of the process (issue 14; offscreen
@@ -221,7 +263,13 @@ int ui_display_open(enum ui_display_mode mode, int width, int height, struct tex
 		rc = kio_fail(err, KIO_ERR_NO_DEVICE, "display: window: %s", SDL_GetError());
 		goto out_close;
 	}
-	d->renderer = SDL_CreateRenderer(d->window, -1, SDL_RENDERER_SOFTWARE | SDL_RENDERER_TARGETTEXTURE);
+	if (mode == UI_MODE_HEADLESS) {
+		rc = headless_renderer(d, err);
+		if (rc)
+			goto out_close;
+	} else {
+		d->renderer = SDL_CreateRenderer(d->window, -1, SDL_RENDERER_SOFTWARE | SDL_RENDERER_TARGETTEXTURE);
+	}
 	if (!d->renderer) {
 		rc = kio_fail(err, KIO_ERR_NO_DEVICE, "display: renderer: %s", SDL_GetError());
 		goto out_close;
@@ -257,6 +305,9 @@ void ui_display_close(struct ui_display *d)
 		SDL_DestroyTexture(d->target);
 	if (d->renderer)
 		SDL_DestroyRenderer(d->renderer);
+	SDL_FreeSurface(d->page_surface);
+	if (d->page_map && munmap(d->page_map, d->page_map_len) != 0)
+		LOG_WARN("display: unmap the page: %s", strerror(errno));
 	if (d->window)
 		SDL_DestroyWindow(d->window);
 	free(d->shown_sig);
@@ -614,11 +665,11 @@ int ui_display_present(struct ui_display *d, const struct ui_page *page, struct 
 }
 
 /*
- * Headless, the hidden window is exactly the page's size and shows nothing else (no frame is
- * presented there), so the page is drawn into the window's own framebuffer and written from
- * it as it lies. The general path below costs, for one 1080x1920 screenshot, an 8 MB target
- * texture, an 8 MB copy converted to RGBA and a quarter more bytes through deflate: a third of
- * a one-shot screenshot's CPU (issue 14). Returns 1 when it does not apply (a scaled or
+ * Headless, the page is drawn 1:1 into the kiosk's own surface (headless_renderer) and nothing
+ * else is ever drawn there, so it is written from that surface as it lies. The general path
+ * below costs, for one 1080x1920 screenshot, an 8 MB target texture, an 8 MB copy converted to
+ * RGBA and a quarter more bytes through deflate: a third of a one-shot screenshot's CPU
+ * (issue 14). Returns 1 when it does not apply (a scaled or
  * big-endian framebuffer, another format), for the general path to take over.
  */
 static int screenshot_framebuffer(struct ui_display *d, const struct ui_page *page, const char *path,
@@ -626,7 +677,7 @@ static int screenshot_framebuffer(struct ui_display *d, const struct ui_page *pa
 {
 	if (d->shown || SDL_BYTEORDER != SDL_LIL_ENDIAN)
 		return 1;
-	SDL_Surface *fb = SDL_GetWindowSurface(d->window);
+	SDL_Surface *fb = d->page_surface;
 	int ow, oh;
 	if (!fb || SDL_MUSTLOCK(fb) || fb->w != d->width || fb->h != d->height ||
 	    SDL_GetRendererOutputSize(d->renderer, &ow, &oh) != 0 || ow != d->width || oh != d->height ||
@@ -684,6 +735,13 @@ void ui_display_finger_to_logical(struct ui_display *d, float fx, float fy, int 
 /* The inverse of SDL's watch: a finger as the touch screen reports it, across the window. */
 void ui_display_logical_to_finger(struct ui_display *d, int x, int y, float *fx, float *fy)
 {
+	if (d->page_surface) {
+		/* Headless: the page is the hidden window, 1:1, and no renderer watches its fingers
+		 * (headless_renderer); SDL's logical-to-window mapping knows no window there. */
+		*fx = ((float)x + 0.5f) / (float)d->width;
+		*fy = ((float)y + 0.5f) / (float)d->height;
+		return;
+	}
 	int ww, wh, wx, wy;
 	SDL_GetWindowSize(d->window, &ww, &wh);
 	SDL_RenderLogicalToWindow(d->renderer, (float)x + 0.5f, (float)y + 0.5f, &wx, &wy);

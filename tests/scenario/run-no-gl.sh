@@ -65,7 +65,7 @@ if command -v strace >/dev/null; then
 else
 	echo "note: no strace: the D-Bus check is skipped"
 fi
-# A headless screenshot is written from the hidden window's own framebuffer (display.c,
+# A headless screenshot is written from the page's own surface (display.c, headless_renderer,
 # screenshot_framebuffer), a windowed one through a target texture: the same page either way,
 # but for the blenders' rounding at the edges of text (at most 3 levels a channel).
 if /usr/bin/python3 -c 'import PIL' 2>/dev/null; then

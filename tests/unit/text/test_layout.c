@@ -4,6 +4,7 @@
  * caching, the face rule, and drawing through SDL's software renderer and into gray.
  */
 #include <SDL.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,6 +415,59 @@ static void test_draw(void)
 	SDL_FreeSurface(surf);
 }
 
+/*
+ * The atlas starts small and grows as glyphs fill it (issue 14: a 1024x1024 texture was 1,024
+ * page faults and a 4 MiB memset before the first frame). A draw that grows it half-way keeps
+ * its tint on the glyphs after the growth: every ink pixel is the draw's red.
+ */
+static void test_atlas_grows(void)
+{
+	struct text_engine *fresh = NULL;
+	struct kio_error err = {0};
+	CHECK(text_engine_new(NULL, &fresh, &err) == 0);
+	SDL_Surface *surf = SDL_CreateRGBSurfaceWithFormat(0, 1000, 1400, 32, SDL_PIXELFORMAT_RGB888);
+	SDL_Renderer *r = surf ? SDL_CreateSoftwareRenderer(surf) : NULL;
+	CHECK(fresh && r);
+	if (!fresh || !r)
+		return;
+	CHECK(text_engine_atlas_height(fresh) == 0);
+	struct text_style small = style(24, TEXT_DIR_AUTO, 900);
+	CHECK(text_draw_sdl(fresh, r, text_layout(fresh, "Top up", &small), 0, 0, 0x000000ff) == 0);
+	int start = text_engine_atlas_height(fresh);
+	if (!(start > 0 && start < 1024))
+		fprintf(stderr, "atlas: %d rows after one word\n", start);
+	CHECK(start > 0 && start < 1024);
+	SDL_SetRenderDrawColor(r, 128, 128, 128, 255); /* a white glyph shows on grey */
+	SDL_RenderClear(r);
+	struct text_style big = style(130, TEXT_DIR_AUTO, 1000);
+	const struct text_layout *l =
+		text_layout(fresh, "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789", &big);
+	CHECK(l != NULL);
+	CHECK(text_draw_sdl(fresh, r, l, 0, 0, 0xff0000ffu) == 0);
+	SDL_RenderPresent(r);
+	if (text_engine_atlas_height(fresh) <= start)
+		fprintf(stderr, "atlas: %d rows after 62 glyphs at 130 px\n", text_engine_atlas_height(fresh));
+	CHECK(text_engine_atlas_height(fresh) > start);
+	int red = 0, other = 0;
+	const uint32_t *px = surf->pixels;
+	for (int y = 0; y < 1400; y++)
+		for (int x = 0; x < 1000; x++) {
+			uint32_t p = px[y * (surf->pitch / 4) + x];
+			int pr = (int)(p >> 16 & 0xff), pg = (int)(p >> 8 & 0xff), pb = (int)(p & 0xff);
+			if (pr > 200 && pg < 60 && pb < 60)
+				red++;
+			else if (pg != pb || pg > 128 || pr < 128)
+				other++; /* neither the grey nor a blend of the red over it */
+		}
+	if (red < 10000 || other > 0)
+		fprintf(stderr, "atlas: %d red, %d other ink pixels\n", red, other);
+	CHECK(red >= 10000 && other == 0);
+	text_engine_release_renderer(fresh);
+	SDL_DestroyRenderer(r);
+	SDL_FreeSurface(surf);
+	text_engine_free(fresh);
+}
+
 /* An empty text as the very first layout of an engine, before any text grew its scratch
  * arrays (fuzz_text_layout, corpus empty-text-on-fresh-engine): under UBSan this was a
  * memcpy from NULL. */
@@ -434,6 +488,77 @@ static void test_empty_on_fresh_engine(void)
 	}
 	CHECK(text_layout(fresh, "", &st) != NULL);
 	text_engine_free(fresh);
+}
+
+/*
+ * The engine maps its font files rather than reading them into the heap (issue 14: 1.5 MB
+ * copied and 380 page faults before the first frame): each face's file is in the process's
+ * mappings. (This test's own FreeType faces map the regular files too; the bold ones only the
+ * engine does.)
+ */
+static void test_fonts_mapped(void)
+{
+	for (int ar = 0; ar < 2; ar++)
+		for (int bold = 0; bold < 2; bold++) {
+			const char *path = text_engine_face_path(engine, ar, bold);
+			FILE *f = fopen("/proc/self/maps", "r");
+			CHECK(f != NULL);
+			if (!f)
+				return;
+			char line[1024];
+			bool found = false;
+			while (fgets(line, sizeof(line), f)) {
+				line[strcspn(line, "\n")] = '\0';
+				size_t n = strlen(line), k = strlen(path);
+				found |= n >= k && strcmp(line + n - k, path) == 0;
+			}
+			fclose(f);
+			if (!found)
+				fprintf(stderr, "fonts: %s is not mapped\n", path);
+			CHECK(found);
+		}
+}
+
+/*
+ * Glyphs are shaped and drawn unhinted (TEXT_FT_LOAD_FLAGS, issue 14: TrueType bytecode was
+ * a tenth of a one-shot screenshot's CPU, and at the kiosk's sizes, 18 px and up, hinting
+ * changed no stroke a customer sees). The advances HarfBuzz positions with are then the
+ * outlines' own, FreeType's linear advance at that size, as the rasteriser places the glyph;
+ * hinted, they were rounded to whole pixels and most of these differed. GPOS kerning may
+ * move a few, so three quarters must match, in both scripts.
+ */
+static void test_unhinted_advances(void)
+{
+	static const struct {
+		const char *text;
+		int size;
+		bool ar;
+	} cases[] = {
+		{"Add credit to your e-Dirham card", 24, false},
+		{"Pay government fees", 29, false},
+		{"أضف رصيداً إلى بطاقة الدرهم الإلكتروني", 24, true},
+		{"دفع الرسوم الحكومية", 29, true},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		FT_Face face = cases[k].ar ? arabic : latin;
+		CHECK(FT_Set_Pixel_Sizes(face, 0, (FT_UInt)cases[k].size) == 0);
+		struct text_layout *l = lay(cases[k].text, style(cases[k].size, TEXT_DIR_AUTO, 0));
+		int n = text_layout_line_glyphs(l, 0), same = 0, of_face = 0;
+		for (int i = 0; i < n; i++) {
+			struct text_glyph_info g;
+			CHECK(text_layout_glyph(l, 0, i, &g));
+			if (g.arabic_face != cases[k].ar || FT_Load_Glyph(face, g.glyph_id, FT_LOAD_NO_HINTING) != 0)
+				continue;
+			of_face++;
+			int32_t linear26 = (int32_t)((face->glyph->linearHoriAdvance + 512) >> 10);
+			same += g.x_advance26 == linear26;
+		}
+		if (!(of_face >= 10 && same * 4 >= of_face * 3))
+			fprintf(stderr, "advances of \"%s\": %d of %d glyphs at the outline's own\n", cases[k].text, same,
+				of_face);
+		CHECK(of_face >= 10 && same * 4 >= of_face * 3);
+		text_layout_free(l);
+	}
 }
 
 static void test_engine_errors(void)
@@ -468,10 +593,13 @@ int main(void)
 	test_caret();
 	test_invalid_and_empty();
 	test_cache();
+	test_atlas_grows();
 	test_digits();
 	test_draw();
 	test_empty_on_fresh_engine();
 	test_engine_errors();
+	test_fonts_mapped();
+	test_unhinted_advances();
 	text_engine_free(engine);
 	FT_Done_Face(latin);
 	FT_Done_Face(arabic);

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "corpus.h"
-#include "kiosk/text/text.h"
+#include "kiosk/text/text-priv.h"
 
 struct config {
 	int size;
@@ -89,7 +89,7 @@ static bool compare(struct text_engine *e, const char *s, const struct config *c
 		FT_Face f = faces[cur == 2][cf->bold];
 		ok = raqm_set_freetype_face_range(rq, f, i, u8len((unsigned char)s[i]));
 	}
-	ok = ok && raqm_set_freetype_load_flags(rq, FT_LOAD_DEFAULT) && raqm_layout(rq);
+	ok = ok && raqm_set_freetype_load_flags(rq, TEXT_FT_LOAD_FLAGS) && raqm_layout(rq);
 	size_t rn = 0;
 	raqm_glyph_t *rg = ok ? raqm_get_glyphs(rq, &rn) : NULL;
 	if (!rg) {
