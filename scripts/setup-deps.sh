@@ -9,9 +9,6 @@ packages=(
 	# the kiosk: window and touch, text layout, devices, storage, images, configuration
 	libsdl2-dev libsdl2-ttf-dev libfribidi-dev libharfbuzz-dev libfreetype-dev
 	libusb-1.0-0-dev libsqlite3-dev libpng-dev libglib2.0-dev
-	# screenshots deflated whole (kiosk/core/image.c): a 1080x1920 one-shot 2 ms of CPU less
-	# than zlib through libpng and a sixth smaller (README: "What each change did")
-	libdeflate-dev
 	# the catalogues: msgfmt compiles locales/*.po at build time, xgettext and msgmerge remake
 	# the template and merge it; the tests run msgfmt --check on both (README: Catalogues)
 	gettext

@@ -1,5 +1,5 @@
-/* Images as PNG (libpng; a screen's pixels through libdeflate): writing screenshots, simulated
- * receipts and card faces; reading the catalogue's icons. */
+/* Images as PNG (libpng): writing screenshots, simulated receipts and card faces; reading the
+ * catalogue's icons. */
 #pragma once
 
 #include <stdint.h>
@@ -10,8 +10,8 @@
 int core_png_write_rgba(const char *path, int width, int height, int stride, const uint8_t *rgba,
 			struct kio_error *err);
 /* bgrx: 4 bytes per pixel, B G R and an unused byte in memory order (SDL's XRGB8888 and
- * ARGB8888 on a little-endian machine), written as an opaque RGB PNG: a screen's own pixels,
- * a quarter less to compress than RGBA, deflated whole by libdeflate. */
+ * ARGB8888 on a little-endian machine), written as an opaque RGB PNG: a screen's own pixels
+ * with no conversion pass and a quarter less to compress. */
 int core_png_write_bgrx(const char *path, int width, int height, int stride, const uint8_t *bgrx,
 			struct kio_error *err);
 /* ink: 1 bit per pixel, MSB = leftmost, 1 = ink (black): receipts and card faces. */
