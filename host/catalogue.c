@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "kiosk-config.h"
 #include "kiosk/core/infile.h"
 #include "kiosk/core/install.h"
 #include "kiosk/core/log.h"
@@ -124,7 +125,12 @@ int host_catalogue_load(PGconn *c, const char *dir, int64_t *version, char *etag
 
 const char *host_catalogue_default_dir(void)
 {
+	/* Installed, the host's own copy (the kiosk-host package ships it without the kiosk's
+	 * assets); in the build tree, the kiosk's files themselves. */
 	static char dir[4096];
-	snprintf(dir, sizeof(dir), "%s/assets/catalogue", core_install_data_dir());
+	if (core_install_uninstalled())
+		snprintf(dir, sizeof(dir), "%s/assets/catalogue", KIOSK_SOURCE_DIR);
+	else
+		snprintf(dir, sizeof(dir), "%s/catalogue", KIOSK_HOST_DATA_DIR);
 	return dir;
 }
