@@ -135,10 +135,12 @@ static int exchange(struct sync_transport *base, const struct sync_request *req,
 	struct curl_transport *t = (struct curl_transport *)base;
 	memset(resp, 0, sizeof(*resp));
 	/* Again before each exchange: a file replaced by a FIFO since the start fails this
-	 * exchange (retried with backoff, logged) instead of hanging the worker in libcurl. */
-	int rc = tls_files_readable(t->ca, t->cert, t->key, err);
+	 * exchange as no TLS session (retried with backoff, logged) instead of hanging the worker
+	 * in libcurl. */
+	struct kio_error why = {0};
+	int rc = tls_files_readable(t->ca, t->cert, t->key, &why);
 	if (rc)
-		return rc;
+		return kio_fail(err, KIO_ERR_IO, "%s%s: no TLS session: %s", t->url, req->path, why.msg);
 	char *url = xasprintf("%s%s", t->url, req->path);
 	char date[64], date_hdr[80];
 	sync_http_date(req->date_s, date, sizeof(date));
