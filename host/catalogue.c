@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "db.h"
+#include "kiosk-config.h"
+#include "kiosk/core/infile.h"
 #include "kiosk/core/install.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
@@ -43,8 +45,14 @@ static int merge(const char *dir, char **out, struct kio_error *err)
 		char *path = xasprintf("%s/%s", dir, names[k]);
 		JsonParser *p = json_parser_new();
 		GError *ge = NULL;
-		if (!json_parser_load_from_file(p, path, &ge)) {
-			/* Read a moment ago by catalogue_load_dir: changed under us. */
+		char *text = NULL;
+		size_t len = 0;
+		struct kio_error why = {0};
+		/* Read a moment ago by catalogue_load_dir; read again without waiting on the path
+		 * (core_infile_read), as that was: a FIFO put there meanwhile is refused. */
+		if (core_infile_read(path, names[k], CAT_FILE_MAX, &text, &len, &why) != 0) {
+			rc = kio_fail(err, KIO_ERR_IO, "%s (changed since it was checked)", why.msg);
+		} else if (!json_parser_load_from_data(p, text, (gssize)len, &ge)) {
 			rc = kio_fail(err, KIO_ERR_IO, "%s: %s", names[k], ge->message);
 			g_error_free(ge);
 		} else {
@@ -53,6 +61,7 @@ static int merge(const char *dir, char **out, struct kio_error *err)
 				json_array_add_element(all, json_node_copy(json_array_get_element(es, i)));
 		}
 		g_object_unref(p);
+		free(text);
 		free(path);
 	}
 	if (!rc) {
@@ -116,7 +125,12 @@ int host_catalogue_load(PGconn *c, const char *dir, int64_t *version, char *etag
 
 const char *host_catalogue_default_dir(void)
 {
+	/* Installed, the host's own copy (the kiosk-host package ships it without the kiosk's
+	 * assets); in the build tree, the kiosk's files themselves. */
 	static char dir[4096];
-	snprintf(dir, sizeof(dir), "%s/assets/catalogue", core_install_data_dir());
+	if (core_install_uninstalled())
+		snprintf(dir, sizeof(dir), "%s/assets/catalogue", KIOSK_SOURCE_DIR);
+	else
+		snprintf(dir, sizeof(dir), "%s/catalogue", KIOSK_HOST_DATA_DIR);
 	return dir;
 }

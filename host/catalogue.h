@@ -18,6 +18,7 @@
 int host_catalogue_load(PGconn *c, const char *dir, int64_t *version, char *etag, size_t etag_cap,
 			struct kio_error *err);
 
-/* The kiosk's shipped catalogue as the host finds it: <data dir>/assets/catalogue
- * (core_install_data_dir: the source tree uninstalled). Static storage. */
+/* The shipped catalogue as the host finds it: KIOSK_HOST_DATA_DIR/catalogue installed (the
+ * kiosk-host package's copy), the source tree's assets/catalogue uninstalled
+ * (core_install_uninstalled). Static storage. */
 const char *host_catalogue_default_dir(void);

@@ -5,10 +5,15 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "kiosk/core/infile.h"
 #include "kiosk/core/log.h"
 #include "wire.h"
+
+/* One short line is all a fault file holds. */
+#define FAULT_FILE_MAX 4096
 
 static const char *const names[HOST_FAULT_COUNT] = {
 	"none",      "error",         "cut-after-commit", "malformed",      "truncated",
@@ -22,8 +27,14 @@ enum host_fault host_fault_read(const char *path)
 	if (!path)
 		return HOST_FAULT_NONE;
 	char *text = NULL;
-	if (!g_file_get_contents(path, &text, NULL, NULL))
+	struct kio_error err = {0};
+	int rc = core_infile_read(path, path, FAULT_FILE_MAX, &text, NULL, &err);
+	if (rc == KIO_ERR_NOT_FOUND)
 		return HOST_FAULT_NONE;
+	if (rc) {
+		LOG_ERR("%s", err.msg);
+		return HOST_FAULT_UNKNOWN;
+	}
 	text[strcspn(text, "\r\n")] = '\0';
 	enum host_fault f = HOST_FAULT_UNKNOWN;
 	for (int k = 0; k < HOST_FAULT_UNKNOWN; k++)
@@ -35,8 +46,17 @@ enum host_fault host_fault_read(const char *path)
 			path, text);
 	else if (f != HOST_FAULT_NONE)
 		LOG_WARN("test fault '%s' on this request", names[f]);
-	g_free(text);
+	free(text);
 	return f;
+}
+
+int host_faults_check(const char *path, struct kio_error *err)
+{
+	struct kio_error why = {0};
+	int rc = core_infile_regular(path, path, &why);
+	if (rc == KIO_ERR_NOT_FOUND)
+		return 0;
+	return rc ? kio_fail(err, KIO_ERR_INVALID, "--faults %s", why.msg) : 0;
 }
 
 bool host_fault_before(enum host_fault f, struct host_reply *reply)

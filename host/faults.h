@@ -4,12 +4,15 @@
  * link. The file's first line is read again at every request, so a test switches the fault
  * by rewriting the file (write a temporary file, rename it over). A missing file is `none`;
  * an unknown line is refused at every request with a 500 and an error log line, so a typo
- * in a test never silently means `none`. Never used without --faults.
+ * in a test never silently means `none`. What sits at the path is read without waiting on it
+ * (core_infile_read): a FIFO or a device there is refused like an unknown line, never waited
+ * on by a request thread. Never used without --faults.
  */
 #pragma once
 
 #include <stdbool.h>
 
+#include "kiosk/core/err.h"
 #include "reply.h"
 
 enum host_fault {
@@ -31,6 +34,10 @@ const char *host_fault_name(int fault);
 
 /* The fault the file at path names now (NULL path: none). */
 enum host_fault host_fault_read(const char *path);
+
+/* At `serve`'s start: 0 when path is absent or a regular file, else KIO_ERR_INVALID with err
+ * "--faults PATH: not a regular file". */
+int host_faults_check(const char *path, struct kio_error *err);
 
 /* Before the route runs: true, with reply set to the 500, when the fault answers instead
  * (error, unknown). */

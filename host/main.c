@@ -36,6 +36,7 @@ static int usage(const char *why)
 	if (why)
 		fprintf(stderr, "kiosk-host: %s\n", why);
 	fputs(usage_text, stderr);
+	fprintf(stderr, "catalogue load's default --dir: %s\n", host_catalogue_default_dir());
 	return 2;
 }
 

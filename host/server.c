@@ -30,6 +30,7 @@
 #include "db.h"
 #include "faults.h"
 #include "host/pki/pki.h"
+#include "kiosk/core/infile.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 #include "receipts.h"
@@ -314,14 +315,21 @@ static int parse_listen(const char *s, struct sockaddr_in *sa, struct kio_error 
 	return 0;
 }
 
+/* A certificate chain or key far above any real one (pki.c reads at most 1 MiB too). */
+#define PEM_MAX (1u << 20)
+
+/* Read without waiting on what sits at the path (core_infile_read): a FIFO named as --cert
+ * would otherwise hold the host before it listens, with nothing said. */
 static char *read_pem(const char *what, const char *path, struct kio_error *err)
 {
+	if (!path) {
+		kio_fail(err, KIO_ERR_INVALID, "--%s: a PEM file is needed", what);
+		return NULL;
+	}
 	char *text = NULL;
-	GError *gerr = NULL;
-	if (!path || !g_file_get_contents(path, &text, NULL, &gerr)) {
-		kio_fail(err, KIO_ERR_INVALID, "--%s %s: %s", what, path ? path : "(missing)",
-			 gerr ? gerr->message : "a PEM file is needed");
-		g_clear_error(&gerr);
+	struct kio_error why = {0};
+	if (core_infile_read(path, path, PEM_MAX, &text, NULL, &why) != 0) {
+		kio_fail(err, KIO_ERR_INVALID, "--%s %s", what, why.msg);
 		return NULL;
 	}
 	return text;
@@ -357,6 +365,10 @@ int server_run(const struct server_config *cfg, struct kio_error *err)
 	unsigned threads = cfg->threads ? cfg->threads : 4;
 	srv.pool = hdb_pool_new(cfg->db, threads);
 	srv.faults = cfg->faults;
+	/* The fault file may come and go while the host runs (faults.h), but what sits there at the
+	 * start must be a file: a FIFO would hold every request that reads it. */
+	if (srv.faults && (rc = host_faults_check(srv.faults, err)))
+		goto out_free;
 	if (srv.faults)
 		LOG_WARN("test faults read from %s at every request", srv.faults);
 
@@ -392,8 +404,8 @@ out_free:
 	hdb_pool_free(srv.pool);
 	if (key)
 		explicit_bzero(key, strlen(key));
-	g_free(cert);
-	g_free(key);
-	g_free(ca);
+	free(cert);
+	free(key);
+	free(ca);
 	return rc;
 }

@@ -78,6 +78,7 @@
 #include "kiosk/kdev.h"
 #include "kiosk/tech/testprint.h"
 #include "kiosk/core/clock.h"
+#include "kiosk/core/infile.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/path.h"
 #include "kiosk/core/service.h"
@@ -1397,11 +1398,18 @@ static int check_host_files(const struct core_config *cfg, struct kio_error *err
 		if (access(files[i].path, R_OK) != 0)
 			return kio_fail(err, KIO_ERR_INVALID, "%s = %s: cannot be read (%s)", where, files[i].path,
 					strerror(errno));
-		if (stat(files[i].path, &st) != 0 || S_ISDIR(st.st_mode))
-			return kio_fail(err, KIO_ERR_INVALID, "%s = %s: not a PEM file", where, files[i].path);
+		/* Opened without waiting, then fstat()ed (core_infile_open): stat() and access() pass a
+		 * FIFO, and libcurl's own open of it for the first sync would then wait for a writer
+		 * that never comes, with the kiosk on screen and its records never leaving. */
+		struct kio_error why = {0};
+		int fd = core_infile_open(files[i].path, files[i].path, 0, &st, &why);
+		if (fd < 0)
+			return kio_fail(err, KIO_ERR_INVALID, "%s = %s: not a PEM file (%s)", where, files[i].path,
+					why.code == KIO_ERR_INVALID ? "not a regular file" : why.msg);
+		close(fd);
 		/* The sync's own rule for the kiosk's identity (kiosk/sync/transport.h), said here
 		 * first so a refusal creates nothing. */
-		if (i == 2 && (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0))
+		if (i == 2 && (st.st_uid != geteuid() || (st.st_mode & 077) != 0))
 			return kio_fail(err, KIO_ERR_INVALID,
 					"%s = %s: must be a file of uid %ld readable by it alone (mode 0600); it is uid %ld "
 					"mode %04o",

@@ -46,6 +46,8 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "kiosk/core/infile.h"
+
 #define CA_DAYS 3650u
 /* Certificates start an hour in the past: a kiosk whose clock lags the operator's by a few
  * minutes must not refuse a host certificate made a minute ago (or the host the kiosk's). */
@@ -236,17 +238,17 @@ static int read_small(const char *path, gnutls_datum_t *out, struct kio_error *e
 {
 	out->data = NULL;
 	out->size = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return kio_fail(err, errno == ENOENT ? KIO_ERR_NOT_FOUND : KIO_ERR_IO, "pki: open %s: %s", path,
-			strerror(errno));
-	int rc = 0;
+	/* Without waiting (core_infile_open): a FIFO named as the CA's key or a kiosk's certificate
+	 * is refused below, not waited on for a writer. */
 	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		rc = kio_fail(err, KIO_ERR_IO, "pki: stat %s: %s", path, strerror(errno));
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
+	struct kio_error why = {0};
+	int fd = core_infile_open(path, path, 0, &st, &why);
+	if (fd == KIO_ERR_INVALID)
+		return kio_fail(err, KIO_ERR_CORRUPT, "pki: %s is not a file of at most 1 MiB", path);
+	if (fd < 0)
+		return kio_fail(err, fd, "pki: open %s", why.msg);
+	int rc = 0;
+	if (st.st_size > (1 << 20)) {
 		rc = kio_fail(err, KIO_ERR_CORRUPT, "pki: %s is not a file of at most 1 MiB", path);
 		goto out_close;
 	}

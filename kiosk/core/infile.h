@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <sys/stat.h>
 
 #include "err.h"
@@ -28,3 +29,12 @@ int core_infile_open(const char *path, const char *name, int flags, struct stat 
  * for a writer) or being read as a file.
  */
 int core_infile_regular(const char *path, const char *name, struct kio_error *err);
+
+/*
+ * Reads a whole small file (a certificate, a key, a test's fault file) through
+ * core_infile_open: *out takes a malloc'd copy of its bytes plus a NUL the file does not hold
+ * (the caller frees it), *len (may be NULL) their count. A file longer than max bytes is
+ * refused (KIO_ERR_INVALID, "NAME: larger than MAX bytes"), as is what core_infile_open
+ * refuses; a read error is KIO_ERR_IO. *out is NULL on every error.
+ */
+int core_infile_read(const char *path, const char *name, size_t max, char **out, size_t *len, struct kio_error *err);

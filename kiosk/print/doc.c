@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define LOG_MODULE "print"
+#include "kiosk/core/bidinum.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 
@@ -301,6 +302,27 @@ static char *logical_text(const struct print_doc *doc)
 	return t;
 }
 
+/* The page check's rule 6 on paper (kiosk/core/bidinum.h): each paragraph and each cell of a
+ * row is laid out as a bidi paragraph of its own, so each is looked at alone. A hit is an
+ * error in the log, not a refusal: a receipt of money paid must still come out (recovery gives
+ * up on one that cannot be drawn), and a scenario fails on the error all the same. */
+static void check_numbers(const struct print_doc *doc)
+{
+	for (size_t i = 0; i < doc->n; i++) {
+		const struct item *it = &doc->items[i];
+		if (it->kind != ITEM_TEXT && it->kind != ITEM_ROW)
+			continue;
+		char run[64];
+		const char *cell = core_bidi_reversed_number(it->a, run, sizeof(run)) ? it->a
+				   : it->kind == ITEM_ROW && core_bidi_reversed_number(it->b, run, sizeof(run)) ? it->b
+														    : NULL;
+		if (cell)
+			LOG_ERR("the receipt's item %zu \"%.80s\" shows \"%s\" backwards after Arabic (put it between LRI "
+				"and PDI)",
+				i + 1, cell, run);
+	}
+}
+
 int print_doc_render(const struct print_doc *doc, struct text_engine *engine, int width_dots,
 	struct print_receipt **out, struct kio_error *err)
 {
@@ -310,6 +332,7 @@ int print_doc_render(const struct print_doc *doc, struct text_engine *engine, in
 	if (!doc || !engine || doc->n == 0 || width_dots < 64 || width_dots > 2048)
 		return kio_fail(err, KIO_ERR_INVALID, "print: %zu items at %d dots",
 			doc ? doc->n : 0, width_dots);
+	check_numbers(doc);
 	struct canvas c = {.cov = NULL, .w = width_dots, .h = 0};
 	int h = flow(doc, engine, &c);
 	if (h == -2)

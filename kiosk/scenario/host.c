@@ -401,6 +401,14 @@ int scn_host_query(struct scn_host *h, const char *sql, char *value, size_t cap,
 	return rc;
 }
 
+int scn_host_sql(struct scn_host *h, const char *sql, struct kio_error *err)
+{
+	/* psql from PATH (through env: run() execs a path): the host's own `query` is read-only,
+	 * and this is the one write a scenario makes to the host's database. */
+	char *q[] = {"/usr/bin/env", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", h->conninfo, "-c", (char *)sql, NULL};
+	return run_ok(h, q, NULL, err);
+}
+
 /* Lines of text that begin with prefix (all when NULL), in order; caller frees each and the array. */
 static char **lines_of(const char *text, const char *prefix, size_t *n)
 {
@@ -484,6 +492,31 @@ int scn_host_check(struct scn_host *h, const char *db_path, struct kio_error *er
 		rc = kio_fail(err, KIO_ERR_CORRUPT, "the host credited %s top-up(s), the kiosk completed %s", value,
 			      kiosk_value);
 	free(credits);
+	/* Fees payments the same way: every line the kiosk took the customer's money for, in an
+	 * ended transaction (paid at the host, or offline / unconfirmed, which the host settles
+	 * from the records: host/records.c H9), is a line the host holds paid, in number and in
+	 * fils. A line the host refused at its settlement is money owed to the customer (fee_owed)
+	 * and shows here as a difference. Only the transactions after the kiosk's pruned base. */
+	char *fees_host = xasprintf(
+		"SELECT count(*) || ' line(s), ' || coalesce(sum(l.amount_fils), 0) || ' fils'"
+		" FROM fee_payment_line l JOIN fee_payment p ON p.tx_uuid = l.tx_uuid"
+		" WHERE p.kiosk_id = '%s' AND l.status = 'paid' AND EXISTS (SELECT 1 FROM record t JOIN record e"
+		"   ON e.kiosk_id = t.kiosk_id AND e.tx_rec = t.rec AND e.type = 'tx_end'"
+		"   WHERE t.kiosk_id = p.kiosk_id AND t.type = 'tx' AND t.tx_uuid = p.tx_uuid AND t.rec > %zu)",
+		h->kiosk_id, base);
+	if (!rc)
+		rc = scn_host_query(h, fees_host, value, sizeof(value), err);
+	if (!rc)
+		rc = ledger_query_text(db_path,
+				       "SELECT count(*) || ' line(s), ' || coalesce(sum(i.amount_fils), 0) || ' fils'"
+				       " FROM fee_item i JOIN fee_result r ON r.tx_rec = i.tx_rec AND r.n = i.n"
+				       " JOIN tx_end e ON e.tx_rec = i.tx_rec"
+				       " WHERE r.status IN ('paid', 'offline', 'unconfirmed')",
+				       kiosk_value, sizeof(kiosk_value), &kind, err);
+	if (!rc && strcmp(value, kiosk_value) != 0)
+		rc = kio_fail(err, KIO_ERR_CORRUPT, "the host holds %s of fees paid, the kiosk took the money for %s", value,
+			      kiosk_value);
+	free(fees_host);
 	lines_free(mine, nm);
 	lines_free(theirs, nt);
 	free(mine_text);

@@ -36,7 +36,14 @@ bool scn_host_mode_known(const char *mode);
 /* expect-host: one value of a read-only query on the host's database ("NULL", "(no row)"). */
 int scn_host_query(struct scn_host *h, const char *sql, char *value, size_t cap, struct kio_error *err);
 
+/* host-sql: one statement run on the host's database with psql, writes allowed: for a
+ * scenario that puts the host out of line with the kiosk on purpose, to show the end check
+ * below sees it. KIO_ERR_IO naming the failure (psql missing, the statement refused). */
+int scn_host_sql(struct scn_host *h, const char *sql, struct kio_error *err);
+
 /* The end of a run: the kiosk's export at db_path equals the host's records of this kiosk
  * line for line, every card balance is opening + credits, one card_credit per completed
- * top-up the kiosk booked. 0, or KIO_ERR_CORRUPT with the first difference in err. */
+ * top-up the kiosk booked, and the fees lines the host holds paid are, in number and in fils,
+ * those the kiosk took money for (paid, offline or unconfirmed) in its ended transactions.
+ * 0, or KIO_ERR_CORRUPT with the first difference in err. */
 int scn_host_check(struct scn_host *h, const char *db_path, struct kio_error *err);

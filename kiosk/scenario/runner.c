@@ -385,7 +385,8 @@ static int check_host_lines(const struct script *script, bool *wanted, struct ki
 	const struct script_cmd *first_host = NULL, *cut = NULL;
 	for (size_t i = 0; i < script->n; i++) {
 		const struct script_cmd *c = &script->cmds[i];
-		if (!first_host && (c->op == SCRIPT_HOST || c->op == SCRIPT_WAIT_SYNCED || c->op == SCRIPT_EXPECT_HOST))
+		if (!first_host && (c->op == SCRIPT_HOST || c->op == SCRIPT_WAIT_SYNCED || c->op == SCRIPT_EXPECT_HOST ||
+				    c->op == SCRIPT_HOST_SQL))
 			first_host = c;
 		if (!cut && c->op == SCRIPT_POWER_CUT)
 			cut = c;
@@ -577,6 +578,13 @@ int runner_check_cmd(const struct script_cmd *cmd, void *check_user, char *why, 
 	case SCRIPT_EXPECT_HOST:
 		if (!cmd->arg[0] || strlen(cmd->arg) > LEDGER_QUERY_MAX_SQL) {
 			snprintf(why, why_len, "expect-host needs a query of at most %d bytes: expect-host \"SQL\" \"VALUE\"",
+				 LEDGER_QUERY_MAX_SQL);
+			return -1;
+		}
+		return 0;
+	case SCRIPT_HOST_SQL:
+		if (!cmd->arg[0] || strlen(cmd->arg) > LEDGER_QUERY_MAX_SQL) {
+			snprintf(why, why_len, "host-sql needs a statement of at most %d bytes: host-sql \"SQL\"",
 				 LEDGER_QUERY_MAX_SQL);
 			return -1;
 		}
@@ -1110,6 +1118,12 @@ static enum runner_status run_cmd(struct runner *r, const struct script_cmd *cmd
 		if (!r->host)
 			return fail(r, cmd, exit_code, "the scenario's host is not running (the app did not start it)");
 		return expect_host(r, cmd, exit_code);
+	case SCRIPT_HOST_SQL:
+		if (!r->host)
+			return fail(r, cmd, exit_code, "the scenario's host is not running (the app did not start it)");
+		if (scn_host_sql(r->host, cmd->arg, &err) != 0)
+			return fail(r, cmd, exit_code, "%s", err.msg);
+		return RUNNER_CONTINUE;
 	case SCRIPT_POWER_CUT: return power_cut(r, cmd, now, exit_code);
 	case SCRIPT_SCREENSHOT:
 		if (r->port.ops->screenshot(r->port.kiosk, cmd->arg, &err) != 0)

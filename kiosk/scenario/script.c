@@ -46,6 +46,7 @@ static const struct {
 	[SCRIPT_HOST] = {"host", ARG_WORD, ARG_NONE},
 	[SCRIPT_WAIT_SYNCED] = {"wait-synced", ARG_NONE, ARG_NONE},
 	[SCRIPT_EXPECT_HOST] = {"expect-host", ARG_STRING, ARG_STRING},
+	[SCRIPT_HOST_SQL] = {"host-sql", ARG_STRING, ARG_NONE},
 };
 
 /* The notes a UAE acceptor takes, in dirhams. */

@@ -40,6 +40,7 @@ enum script_op {
 	SCRIPT_HOST,           /* host up|down|slow|error|cut-after-commit (the scenario's own host) */
 	SCRIPT_WAIT_SYNCED,    /* wait-synced (real time, up to 30 s: the host acknowledged every record) */
 	SCRIPT_EXPECT_HOST,    /* expect-host "SQL" "VALUE" (a read-only query on the host's database) */
+	SCRIPT_HOST_SQL,       /* host-sql "SQL" (a write to the host's database: the end check's self-test) */
 	SCRIPT_OP_COUNT
 };
 

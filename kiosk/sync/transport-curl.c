@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kiosk/core/infile.h"
 #include "kiosk/core/log.h"
 #include "kiosk/core/xmalloc.h"
 #include "wire.h"
@@ -97,6 +98,33 @@ static size_t on_header(char *data, size_t size, size_t n, void *user)
 	return len;
 }
 
+/* Each file libcurl will open by its path, looked at without waiting on it (core_infile_regular):
+ * access() passes a FIFO, and GnuTLS's open of one through libcurl waits for a writer, which
+ * would hold the sync worker (and the kiosk's stop, which joins it) for good. */
+static int readable(const char *what, const char *path, struct kio_error *err)
+{
+	if (!path || !*path)
+		return kio_fail(err, KIO_ERR_INVALID, "host.%s: a file is needed for mutual TLS", what);
+	if (access(path, R_OK) != 0)
+		return kio_fail(err, KIO_ERR_INVALID, "host.%s = %s: cannot be read", what, path);
+	struct kio_error why = {0};
+	if (core_infile_regular(path, path, &why) != 0)
+		return kio_fail(err, KIO_ERR_INVALID, "host.%s = %s: %s", what, path,
+				why.code == KIO_ERR_INVALID ? "not a regular file (a FIFO or a device is never waited on)"
+							    : why.msg);
+	return 0;
+}
+
+static int tls_files_readable(const char *ca, const char *cert, const char *key, struct kio_error *err)
+{
+	int rc = readable("ca", ca, err);
+	if (!rc)
+		rc = readable("cert", cert, err);
+	if (!rc)
+		rc = readable("key", key, err);
+	return rc;
+}
+
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;
 static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -106,6 +134,13 @@ static int exchange(struct sync_transport *base, const struct sync_request *req,
 {
 	struct curl_transport *t = (struct curl_transport *)base;
 	memset(resp, 0, sizeof(*resp));
+	/* Again before each exchange: a file replaced by a FIFO since the start fails this
+	 * exchange as no TLS session (retried with backoff, logged) instead of hanging the worker
+	 * in libcurl. */
+	struct kio_error why = {0};
+	int rc = tls_files_readable(t->ca, t->cert, t->key, &why);
+	if (rc)
+		return kio_fail(err, KIO_ERR_IO, "%s%s: no TLS session: %s", t->url, req->path, why.msg);
 	char *url = xasprintf("%s%s", t->url, req->path);
 	char date[64], date_hdr[80];
 	sync_http_date(req->date_s, date, sizeof(date));
@@ -155,7 +190,6 @@ static int exchange(struct sync_transport *base, const struct sync_request *req,
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	}
 	CURLcode cc = curl_easy_perform(e);
-	int rc = 0;
 	if (cc == CURLE_OK) {
 		long status = 0;
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
@@ -190,25 +224,12 @@ static void transport_free(struct sync_transport *base)
 	free(t);
 }
 
-static int readable(const char *what, const char *path, struct kio_error *err)
-{
-	if (!path || !*path)
-		return kio_fail(err, KIO_ERR_INVALID, "host.%s: a file is needed for mutual TLS", what);
-	if (access(path, R_OK) != 0)
-		return kio_fail(err, KIO_ERR_INVALID, "host.%s = %s: cannot be read", what, path);
-	return 0;
-}
-
 int sync_transport_curl_new(const struct sync_tls *tls, struct sync_transport **out, struct kio_error *err)
 {
 	*out = NULL;
 	if (!tls->url || strncmp(tls->url, "https://", 8) != 0)
 		return kio_fail(err, KIO_ERR_INVALID, "host.url: must begin with https:// (the host is reached over TLS only)");
-	int rc = readable("ca", tls->ca, err);
-	if (!rc)
-		rc = readable("cert", tls->cert, err);
-	if (!rc)
-		rc = readable("key", tls->key, err);
+	int rc = tls_files_readable(tls->ca, tls->cert, tls->key, err);
 	if (rc)
 		return rc;
 	/* The kiosk's private key is its identity at the host: like the ledger's secret, it must

@@ -36,7 +36,8 @@ struct sync_transport {
 	/* 0 when the host answered (any status; resp filled, caller clears it); KIO_ERR_TIMEOUT
 	 * when no whole answer came in time; KIO_ERR_PROTOCOL for an answer above
 	 * SYNC_WIRE_BODY_MAX; KIO_ERR_IO when no connection or TLS session came up (host down,
-	 * certificate refused either way). err names the URL and the cause. */
+	 * certificate refused either way, a TLS file no longer a regular file: never waited on).
+	 * err names the URL and the cause. */
 	int (*exchange)(struct sync_transport *t, const struct sync_request *req, struct sync_response *resp,
 			struct kio_error *err);
 	void (*free)(struct sync_transport *t); /* the transport itself */
@@ -53,7 +54,7 @@ struct sync_tls {
 
 /* libcurl (GnuTLS flavour) easy handle, reused across exchanges (one TLS session kept).
  * KIO_ERR_INVALID naming the fault for a URL that is not https://, a file that cannot be
- * read, or a key another user owns or group or others may read; the files are read again at
+ * read or is not a regular file (a FIFO would hold libcurl's open), or a key another user owns or group or others may read; the files are read again at
  * each connection by libcurl. Caller frees with ->free. */
 int sync_transport_curl_new(const struct sync_tls *tls, struct sync_transport **out, struct kio_error *err);
 

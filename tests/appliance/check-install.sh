@@ -67,6 +67,61 @@ if "$build/kiosk/kiosk" --help | grep -q -- --script; then
 		{ cat "$work/run.log"; fail "the kiosk does not start on the shipped kiosk.ini"; }
 fi
 
+# The two Debian packages (debian/*.install, as dh_install splits debian/tmp): each file of the
+# install in exactly one package or in debian/not-installed (dh_missing; two packages owning
+# one path cannot both be installed), and the kiosk-host package whole on its own: its fees
+# catalogue, which its configuration names and its unit loads at each start. The .install
+# paths are Debian's (prefix /usr); each is mapped to the place this build installs it.
+debpath() { # a debian/*.install line -> the path under $dest
+	local p=/$1
+	case "$p" in
+	/usr/bin/*) p=$bindir${p#/usr/bin} ;;
+	/usr/share/locale*) p=$localedir${p#/usr/share/locale} ;;
+	/usr/share/*) p=$datadir${p#/usr/share} ;;
+	/etc/*) p=$sysconfdir${p#/etc} ;;
+	/lib/systemd/system*) p=$unitdir${p#/lib/systemd/system} ;;
+	/usr/lib/sysusers.d*) p=$sysusersdir${p#/usr/lib/sysusers.d} ;;
+	/usr/lib/tmpfiles.d*) p=$tmpfilesdir${p#/usr/lib/tmpfiles.d} ;;
+	/usr/lib/udev*) p=$udevdir${p#/usr/lib/udev} ;;
+	esac
+	echo "$dest$p"
+}
+(cd "$dest" && find . ! -type d | sed 's|^\.||' | sort) >"$work/all.files"
+: >"$work/claimed.files"
+for pkg in kiosk kiosk-host not-installed; do
+	list=$src/debian/$pkg.install
+	[ "$pkg" = not-installed ] && list=$src/debian/not-installed
+	while read -r line; do
+		[ -n "$line" ] || continue
+		p=$(debpath "$line")
+		[ -e "$p" ] || fail "debian/${list##*/}: $line ($p) is not installed"
+		find "$p" ! -type d | sed "s|^$dest||" | sed "s|\$|	$pkg|"
+	done <"$list" >"$work/$pkg.files"
+	cat "$work/$pkg.files" >>"$work/claimed.files"
+done
+dup=$(cut -f1 "$work/claimed.files" | sort | uniq -d)
+[ -z "$dup" ] || fail "in two packages at once: $dup"
+missing=$(comm -23 "$work/all.files" <(cut -f1 "$work/claimed.files" | sort))
+[ -z "$missing" ] || fail "installed, in no package (debian/*.install, debian/not-installed): $missing"
+hostcat=$datadir/kiosk-host/catalogue
+for f in "$src"/assets/catalogue/*.json; do
+	grep -qxF "$hostcat/${f##*/}	kiosk-host" "$work/kiosk-host.files" ||
+		fail "the kiosk-host package lacks the fees catalogue's ${f##*/} ($hostcat)"
+	cmp -s "$f" "$dest$hostcat/${f##*/}" || fail "$hostcat/${f##*/} is not the tree's"
+done
+grep -qxF "KIOSK_HOST_CATALOGUE=$hostcat" "$dest$sysconfdir/kiosk-host/kiosk-host.env" ||
+	fail "kiosk-host.env does not name the package's catalogue ($hostcat)"
+grep -q '^ExecStartPre=.*/kiosk-host catalogue load --db ${KIOSK_HOST_DB} --dir ${KIOSK_HOST_CATALOGUE}$' \
+	"$dest$unitdir/kiosk-host.service" || fail "kiosk-host.service does not load \${KIOSK_HOST_CATALOGUE}"
+# The installed host's own default is the package's copy, not the kiosk package's assets.
+"$dest$bindir/kiosk-host" 2>&1 | grep -qF "catalogue load's default --dir: $hostcat" ||
+	fail "the installed kiosk-host's default catalogue is not $hostcat: $("$dest$bindir/kiosk-host" 2>&1 | grep default)"
+"$build/host/kiosk-host" 2>&1 | grep -qF "catalogue load's default --dir: $src/assets/catalogue" ||
+	fail "the uninstalled kiosk-host's default catalogue is not the tree's"
+# The package's copy loads with the kiosk's own loader (the host reads no icons: the tree's).
+"$build/kiosk/kiosk" catalogue check "$dest$hostcat" --icons "$src/assets/icons" >"$work/cat.log" 2>&1 ||
+	{ cat "$work/cat.log"; fail "the kiosk-host package's catalogue does not load"; }
+
 if ! command -v systemd-analyze >/dev/null; then
 	echo "ok: installed layout (systemd-analyze missing: units not verified)"
 	exit 0

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +68,21 @@ static int host_status(const char *const *args, char **err_out)
 	else
 		g_free(errout);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* host_status under timeout(1): 124 when the host is still running after 20 s. */
+static int host_status_within(const char *const *args, char **err_out)
+{
+	const char *cmd[64] = {"20", host_bin};
+	size_t n = 2;
+	for (const char *const *a = args; *a && n < G_N_ELEMENTS(cmd) - 1; a++)
+		cmd[n++] = *a;
+	cmd[n] = NULL;
+	char *saved = host_bin;
+	host_bin = (char *)"/usr/bin/timeout";
+	int rc = host_status(cmd, err_out);
+	host_bin = saved;
+	return rc;
 }
 
 static char *enrol(const char *ca, const char *id)
@@ -448,6 +464,25 @@ static void test_commands(void)
 	g_assert_cmpint(host_status(serve, &err), ==, 1);
 	g_assert_nonnull(strstr(err, "run kiosk-host migrate"));
 	g_free(err);
+	/* A FIFO named as a file serve reads: refused at once, naming it, not waited on for a
+	 * writer (under timeout(1): a host that waits fails with 124 instead of hanging the test). */
+	char *fifo = g_build_filename(cluster_dir, "a-fifo", NULL);
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	const char *opts[] = {"--cert", "--key", "--ca", "--faults"};
+	for (size_t i = 0; i < G_N_ELEMENTS(opts); i++) {
+		const char *fserve[] = {"serve", "--db", conninfo, "--cert", i == 0 ? fifo : cert, "--key", i == 1 ? fifo : key,
+					"--ca", i == 2 ? fifo : ca, "--listen", "127.0.0.1:0", "--faults", fifo, NULL};
+		if (i < 3)
+			fserve[11] = NULL; /* no --faults */
+		g_assert_cmpint(host_status_within(fserve, &err), ==, 1);
+		char *want = g_strdup_printf("%s %s: not a regular file", opts[i], fifo);
+		if (!strstr(err, want))
+			g_error("serve with %s a FIFO: %s", opts[i], err);
+		g_free(want);
+		g_free(err);
+	}
+	g_assert_cmpint(unlink(fifo), ==, 0);
+	g_free(fifo);
 	g_free(cert);
 	g_free(key);
 	g_free(ca);

@@ -769,6 +769,35 @@ static void test_peer_bad(struct fixture *fx, gconstpointer data)
 	g_free(out);
 }
 
+/* A FIFO where the CA's key or a certificate is read: refused as not a file, never waited on
+ * for a writer (an operator's `kiosk-host enrol --ca DIR` held for good). In a subprocess with
+ * a time limit, so an open that waits fails the test instead of hanging it. */
+static void test_fifo(struct fixture *fx, gconstpointer data)
+{
+	if (!g_test_subprocess()) {
+		g_test_trap_subprocess(NULL, 20 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+		g_test_trap_assert_passed();
+		return;
+	}
+	struct kio_error err = {0};
+	char hex[65];
+	char *fifo = path_in(fx->root, "fifo.crt");
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	g_assert_cmpint(pki_fingerprint_file(fifo, hex, &err), ==, KIO_ERR_CORRUPT);
+	g_assert_nonnull(strstr(err.msg, "fifo.crt is not a file"));
+	/* The CA's key a FIFO: enrol refuses it, names it, and leaves nothing. */
+	char *key = path_in(fx->ca, "ca.key"), *out = path_in(fx->root, "K-9");
+	g_assert_cmpint(unlink(key), ==, 0);
+	g_assert_cmpint(mkfifo(key, 0600), ==, 0);
+	struct pki_enrolment en;
+	g_assert_cmpint(pki_enrol(fx->ca, "K-9", out, &en, &err), ==, KIO_ERR_CORRUPT);
+	g_assert_nonnull(strstr(err.msg, "ca.key is not a file"));
+	g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+	g_free(out);
+	g_free(key);
+	g_free(fifo);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -781,6 +810,7 @@ int main(int argc, char **argv)
 	ADD("/pki/enrol/bad-ids", test_enrol_bad_ids);
 	ADD("/pki/enrol/refusals", test_enrol_refusals);
 	ADD("/pki/fingerprint", test_fingerprint);
+	ADD("/pki/fifo", test_fifo);
 	ADD("/pki/peer/ok", test_peer_ok);
 	ADD("/pki/peer/none", test_peer_none);
 	ADD("/pki/peer/bad", test_peer_bad);

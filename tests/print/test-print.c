@@ -17,6 +17,8 @@
 #include "drivers/sim/evolis/sim-evolis.h"
 #include "drivers/transport/transport-sim.h"
 #include "kiosk/core/image.h"
+#define LOG_MODULE "test-print"
+#include "kiosk/core/log.h"
 #include "kiosk/print/print.h"
 #include "tests/common/devloop.h"
 
@@ -891,6 +893,62 @@ static void test_card_through_printer(void)
 	print_card_face_free(face);
 }
 
+/* The page check's rule 6 on paper (print_doc_render, kiosk/core/bidinum.h): every error it
+ * logs is counted here; each receipt the tests above build, in both languages and with Eastern
+ * digits, must log none. */
+static int backwards_logged;
+static char backwards_last[256];
+
+static void on_log(void *user, enum log_level level, const char *module, const char *msg)
+{
+	if (level == LOG_ERROR && strstr(msg, "backwards after Arabic")) {
+		backwards_logged++;
+		snprintf(backwards_last, sizeof(backwards_last), "%s", msg);
+	}
+}
+
+/* A number joined by "-" after Arabic in a paragraph or in a row's cell is logged, naming it;
+ * isolated (print_ltr) it is not; the receipt is drawn all the same (money paid must get its
+ * paper). */
+static void test_numbers_backwards_logged(void)
+{
+	int before = backwards_logged;
+	struct print_style st = {.dir = TEXT_DIR_RTL};
+	struct print_doc *doc = print_doc_new();
+	print_doc_text(doc, &st, "اتصل على 800-4444");
+	struct print_receipt *r = render(doc, 0);
+	g_assert_cmpint(backwards_logged, ==, before + 1);
+	g_assert_nonnull(strstr(backwards_last, "item 1"));
+	g_assert_nonnull(strstr(backwards_last, "\"800-4444\""));
+	print_receipt_free(r);
+	print_doc_free(doc);
+
+	doc = print_doc_new();
+	print_doc_row(doc, &st, "الهاتف", "اتصل 2027-03-14");
+	r = render(doc, 0);
+	g_assert_cmpint(backwards_logged, ==, before + 2);
+	g_assert_nonnull(strstr(backwards_last, "\"2027-03-14\""));
+	print_receipt_free(r);
+	print_doc_free(doc);
+
+	char b[64], t[96];
+	doc = print_doc_new();
+	snprintf(t, sizeof(t), "اتصل على %s", print_ltr("800-4444", b, sizeof(b)));
+	print_doc_text(doc, &st, t);
+	print_doc_row(doc, &st, "الهاتف", "800-4444"); /* a cell of its own: no Arabic before it */
+	r = render(doc, 0);
+	g_assert_cmpint(backwards_logged, ==, before + 2);
+	print_receipt_free(r);
+	print_doc_free(doc);
+	backwards_logged = before;
+}
+
+static void test_receipts_keep_numbers(void)
+{
+	if (backwards_logged)
+		g_error("%d receipt item(s) show a number backwards; the last: %s", backwards_logged, backwards_last);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -920,6 +978,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/print/eastern-digits", test_eastern_digits);
 	g_test_add_func("/print/sample-through-printer", test_sample_through_printer);
 	g_test_add_func("/print/card-through-printer", test_card_through_printer);
+	g_test_add_func("/print/numbers-backwards-logged", test_numbers_backwards_logged);
+	g_test_add_func("/print/receipts-keep-numbers", test_receipts_keep_numbers);
+	log_set_sink(on_log, NULL);
+	log_set_sink_level(LOG_ERROR);
 	int rc = g_test_run();
 	text_engine_free(engine);
 	i18n_free(i18n);

@@ -19,6 +19,10 @@
 #                  its lines to be confirmed and AED 50.00 on a new e-voucher, whose code the
 #                  receipt prints in full and as a QR of its own (the customer's only way to
 #                  learn it); the proof QR verifies; printed once
+#   fees-no-catalogue  as fees, the kiosk started with no fees catalogue at all (an empty
+#                  folder and no good copy stored: recovery holds a NULL catalogue): the basket
+#                  is ended all the same, to the fils, and its receipt names the lines by their
+#                  ids, with the voucher
 #   stuck          two recovered receipts that can never print ahead of one that can: both
 #                  given up (logged, listed by `kiosk ledger receipts`, not tried again after a
 #                  restart), the third printed
@@ -30,8 +34,8 @@ cd "$work" || exit 1
 db=$work/kiosk.db
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-run() { # SCENARIO: the kiosk on $db, exit 0 expected
-	"$kiosk" --headless --simulate --script "$scenarios/$1.scenario" --db "$db" --out "$work/out" \
+run() { # SCENARIO [ARGS...]: the kiosk on $db, exit 0 expected
+	"$kiosk" --headless --simulate --script "$scenarios/$1.scenario" --db "$db" --out "$work/out" "${@:2}" \
 		2>"$work/$1.stderr"
 	local status=$?
 	cat "$work/$1.stderr" >&2
@@ -157,6 +161,30 @@ fees)
 	fi
 	run restarted
 	[ -e "$work/out/receipt-TXN-000001-R2.txt" ] && fail "printed twice"
+	;;
+fees-no-catalogue)
+	"$tool" fees "$db" || fail "recovery-tool fees"
+	mkdir -p "$work/no-catalogue"
+	printf '[fees]\ncatalogue = %s\n' "$work/no-catalogue" >"$work/no-catalogue.ini"
+	run fees-no-catalogue --config "$work/no-catalogue.ini"
+	err=$work/fees-no-catalogue.stderr
+	grep -qF "warn  app: no fees catalogue: fees cannot be paid on this kiosk" "$err" || fail "the kiosk had a catalogue"
+	grep -qF "fees transaction 1 (" "$err" || fail "recovery did not log the fees transaction"
+	got=$("$tool" show-fees "$db" 1) || fail "recovery-tool show-fees"
+	[[ "$got" =~ ^voucher=(9[0-9]{15})\ rest=5000\ lines=unconfirmed,unconfirmed$ ]] || fail "ledger: '$got'"
+	code=${BASH_REMATCH[1]}
+	got=$("$kiosk" ledger verify --db "$db" 2>&1) || fail "kiosk ledger verify: $got"
+	txt=$work/out/receipt-TXN-000001.txt tab=$'\t'
+	[ -s "$txt" ] || fail "no receipt TXN-000001"
+	grouped="${code:0:4} ${code:4:4} ${code:8:4} ${code:12:4}"
+	for line in "Item 1: police – police-fines" "Item 2: dewa – dewa-bill" "Reference number${tab}10012345" \
+		"To be confirmed${tab}AED 150.00" "To be confirmed${tab}AED 50.00" "Paid for the items${tab}AED 200.00" \
+		"Total paid${tab}AED 250.00" "Balance as a new e-voucher${tab}AED 50.00" "e-Voucher code${tab}$grouped" \
+		"Recovered after an interruption: the kiosk restarted"; do
+		grep -qF -- "$line" "$txt" || fail "the receipt lacks the line: $line"
+	done
+	grep -qF "line 1 police/police-fines is not in the catalogue: its ids print" "$err" ||
+		fail "the receipt's fallback to ids was not logged"
 	;;
 stuck)
 	"$tool" stuck "$db" || fail "recovery-tool stuck"

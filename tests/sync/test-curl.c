@@ -9,8 +9,10 @@
 #include <glib/gstdio.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -261,10 +263,67 @@ static void test_refusals_and_date(void)
 	g_assert_cmpstr(date, ==, "Sun, 07 Dec 2025 13:01:02 GMT");
 }
 
+/* A FIFO where a TLS file is named: refused when the transport is made, and, put there after
+ * it was made, refused by the exchange before libcurl opens it: GnuTLS's open of a FIFO waits
+ * for a writer, which held the sync worker for good. The exchange runs in a subprocess with a
+ * time limit, so a transport that waits fails the test instead of hanging it. The listener
+ * accepts without a word: libcurl reaches the TLS set-up, where it loads the CA. */
+static void test_fifo_refused(void)
+{
+	char *tmp = g_dir_make_tmp("kiosk-curl-fifo-XXXXXX", NULL);
+	char *ca = g_build_filename(tmp, "ca.crt", NULL), *key = g_build_filename(tmp, "k.key", NULL);
+	char *fifo = g_build_filename(tmp, "fifo.crt", NULL);
+	g_assert_true(g_file_set_contents(key, "x", -1, NULL));
+	g_assert_cmpint(g_chmod(key, 0600), ==, 0);
+	g_assert_true(g_file_set_contents(ca, "x", -1, NULL));
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+	g_assert_cmpint(listen(fd, 4), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
+	char *url = g_strdup_printf("https://127.0.0.1:%u", ntohs(a.sin_port));
+	struct sync_transport *t = NULL;
+	struct kio_error err = {0};
+	const char *names[] = {"ca", "cert", "key"};
+	for (int i = 0; i < 3; i++) {
+		struct sync_tls tls = {url, i == 0 ? fifo : ca, i == 1 ? fifo : ca, i == 2 ? fifo : key, 2000};
+		g_assert_cmpint(sync_transport_curl_new(&tls, &t, &err), ==, KIO_ERR_INVALID);
+		char *want = g_strdup_printf("host.%s = %s: not a regular file", names[i], fifo);
+		g_assert_nonnull(strstr(err.msg, want));
+		g_assert_null(t);
+		g_free(want);
+	}
+	if (g_test_subprocess()) {
+		struct sync_tls tls = {url, ca, ca, key, 2000};
+		g_assert_cmpint(sync_transport_curl_new(&tls, &t, &err), ==, 0);
+		g_assert_cmpint(g_rename(fifo, ca), ==, 0);
+		struct sync_request req = {"GET", "/v1/heartbeat", NULL, 0, 1798761600, NULL};
+		struct sync_response resp;
+		g_assert_cmpint(t->exchange(t, &req, &resp, &err), ==, KIO_ERR_IO);
+		g_assert_nonnull(strstr(err.msg, "/v1/heartbeat: no TLS session: host.ca = "));
+		g_assert_nonnull(strstr(err.msg, "not a regular file"));
+		t->free(t);
+	} else {
+		g_test_trap_subprocess(NULL, 20 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+		g_test_trap_assert_passed();
+	}
+	close(fd);
+	g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmp);
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_free(url);
+	g_free(fifo);
+	g_free(key);
+	g_free(ca);
+	g_free(tmp);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/sync/curl/refusals-and-date", test_refusals_and_date);
+	g_test_add_func("/sync/curl/fifo-refused", test_fifo_refused);
 	if (!have_tools()) {
 		g_print("certtool or gnutls-serv missing (gnutls-bin): skipped\n");
 		return 77;
