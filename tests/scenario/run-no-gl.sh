@@ -7,6 +7,7 @@
 #   run-no-gl.sh KIOSK WORKDIR
 set -u
 kiosk=$(realpath "$1") work=$2
+. "$(dirname "$0")/xvfb.sh"
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work" || exit 1
@@ -40,11 +41,7 @@ check() {
 check --headless
 cp out/home.png headless-home.png
 command -v Xvfb >/dev/null || { echo "skip: no Xvfb (apt-get install xvfb)"; exit 77; }
-Xvfb -displayfd 3 -nolisten tcp -screen 0 1920x1080x24 3>display >/dev/null 2>&1 &
-xvfb=$!
-trap 'kill "$xvfb" 2>/dev/null; wait "$xvfb" 2>/dev/null' EXIT
-for _ in $(seq 100); do [ -s display ] && break; sleep 0.1; done
-[ -s display ] || { echo "FAIL: Xvfb gave no display" >&2; exit 1; }
+xvfb_start 1920x1080
 # With a session bus named SDL's input-method support opens D-Bus and leaves libdbus's global
 # state for LeakSanitizer to report; with none the kiosk keeps SDL off D-Bus (display.c) and
 # the windowed runs are checked for leaks like the headless ones (README: the sanitizer build).
@@ -89,12 +86,8 @@ fi
 # Full screen, unscaled: the card number typed key by key and the running total after each note
 # redraw only what changed (kiosk/ui/display.c, D1), and each such partial frame, read back
 # from the window, equals the page drawn whole (KIOSK_UI_CHECK_DAMAGE=1).
-kill "$xvfb" && wait "$xvfb" 2>/dev/null
-rm -f display
-Xvfb -displayfd 3 -nolisten tcp -screen 0 1080x1920x24 3>display >/dev/null 2>&1 &
-xvfb=$!
-for _ in $(seq 100); do [ -s display ] && break; sleep 0.1; done
-[ -s display ] || { echo "FAIL: Xvfb gave no display" >&2; exit 1; }
+xvfb_stop
+xvfb_start 1080x1920
 printf 'tap attract.en\ntap home.topup\ntype "7840123456789014"\ntap nav.next\nnote 50\nnote 100\ntap pay.finish\nexpect-screen topup-done\n' \
 	>topup.scenario
 rm -rf out kiosk.db* report

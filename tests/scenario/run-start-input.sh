@@ -10,18 +10,14 @@
 #   run-start-input.sh KIOSK WORKDIR
 set -u
 kiosk=$(realpath "$1") work=$2
+. "$(dirname "$0")/xvfb.sh"
 for tool in Xvfb strace xdotool; do
 	command -v "$tool" >/dev/null || { echo "skip: no $tool"; exit 77; }
 done
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work" || exit 1
-Xvfb -displayfd 3 -nolisten tcp -screen 0 1080x1920x24 3>display >/dev/null 2>&1 &
-xvfb=$!
-trap 'kill "$xvfb" 2>/dev/null; wait "$xvfb" 2>/dev/null' EXIT
-for _ in $(seq 100); do [ -s display ] && break; sleep 0.1; done
-[ -s display ] || { echo "FAIL: Xvfb gave no display" >&2; exit 1; }
-export DISPLAY=":$(cat display)"
+xvfb_start 1080x1920
 unset WAYLAND_DISPLAY DBUS_SESSION_BUS_ADDRESS
 # LeakSanitizer cannot stop the world under strace.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"

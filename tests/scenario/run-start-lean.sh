@@ -7,16 +7,13 @@
 #   run-start-lean.sh KIOSK WORKDIR
 set -u
 kiosk=$(realpath "$1") work=$2
+. "$(dirname "$0")/xvfb.sh"
 command -v Xvfb >/dev/null || { echo "skip: no Xvfb (apt-get install xvfb)"; exit 77; }
 command -v strace >/dev/null || { echo "skip: no strace (apt-get install strace)"; exit 77; }
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work" || exit 1
-Xvfb -displayfd 3 -nolisten tcp -screen 0 1080x1920x24 3>display >/dev/null 2>&1 &
-xvfb=$!
-trap 'kill "$xvfb" 2>/dev/null; wait "$xvfb" 2>/dev/null' EXIT
-for _ in $(seq 100); do [ -s display ] && break; sleep 0.1; done
-[ -s display ] || { echo "FAIL: Xvfb gave no display" >&2; exit 1; }
+xvfb_start 1080x1920
 printf 'expect-screen attract\ntap attract.en\nexpect-screen home\n' >lean.scenario
 # A UTF-8 locale, as a kiosk's system has: the C locale has no Compose table to read anyway.
 # LeakSanitizer cannot stop the world under strace.

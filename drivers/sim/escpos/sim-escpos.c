@@ -327,6 +327,20 @@ static void raster_row(struct sim_escpos *s)
 	}
 }
 
+/* A raster row is drawn once its last byte is in, whichever way the bytes came (one at a time
+ * or in a run); the band ends with its last row. */
+static void raster_row_if_full(struct sim_escpos *s)
+{
+	if (s->r_col != s->r_bytes)
+		return;
+	raster_row(s);
+	s->r_col = 0;
+	if (++s->r_row == s->r_rows) {
+		s->stats.bands++;
+		s->state = ST_IDLE;
+	}
+}
+
 /* ---- parser ---- */
 
 /*
@@ -603,14 +617,7 @@ static void step(struct sim_escpos *s, uint8_t b)
 	}
 	case ST_RASTER:
 		s->rowbuf[s->r_col++] = b;
-		if (s->r_col == s->r_bytes) {
-			raster_row(s);
-			s->r_col = 0;
-			if (++s->r_row == s->r_rows) {
-				s->stats.bands++;
-				s->state = ST_IDLE;
-			}
-		}
+		raster_row_if_full(s);
 		break;
 	case ST_PAYLOAD:
 		s->payload[s->pay_len++] = b;
@@ -673,14 +680,7 @@ static size_t raster_run(struct sim_escpos *s, const uint8_t *buf, size_t n)
 		memcpy(s->hist + sizeof(s->hist) - m, buf, m);
 	}
 	s->stats.bytes_in += m;
-	if (s->r_col == s->r_bytes) {
-		raster_row(s);
-		s->r_col = 0;
-		if (++s->r_row == s->r_rows) {
-			s->stats.bands++;
-			s->state = ST_IDLE;
-		}
-	}
+	raster_row_if_full(s);
 	return m;
 }
 

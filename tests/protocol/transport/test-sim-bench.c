@@ -219,47 +219,70 @@ static char *on_disk(const char *path)
 	return text;
 }
 
+/* A simulated validator with its state file in a folder of its own, synced, all channels
+ * inhibited, enabled: where each state-file test starts. */
+struct enabled_bench {
+	char *dir, *state;
+	struct core_clock *clock;
+	struct sim_bench *b;
+	struct transport *t;
+	struct essp_seq seq;
+};
+
+static void enabled_bench_up(struct enabled_bench *f)
+{
+	struct kio_error err;
+	f->dir = g_dir_make_tmp("bench-XXXXXX", NULL);
+	f->state = g_build_filename(f->dir, "cash.state", NULL);
+	f->clock = core_clock_new(true, 0);
+	struct sim_bench_config cfg = {.out_dir = f->dir, .cash_state_path = f->state};
+	f->b = NULL;
+	g_assert_cmpint(sim_bench_new(f->clock, &cfg, &f->b, &err), ==, 0);
+	f->t = sim_bench_transport(f->b, SIM_BENCH_CASH);
+	essp_seq_init(&f->seq, ESSP_ADDR_VALIDATOR);
+	send(f->t, &f->seq, essp_cmd_sync);
+	drain(f->t, &f->seq);
+	f->seq.flag = false; /* after SYNC the next command uses 0 (rule 1) */
+	send(f->t, &f->seq, inhibits_all);
+	drain(f->t, &f->seq);
+	send(f->t, &f->seq, essp_cmd_enable);
+	drain(f->t, &f->seq);
+}
+
+static void enabled_bench_down(struct enabled_bench *f)
+{
+	sim_bench_free(f->b);
+	char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_free(cmd);
+	g_free(f->state);
+	g_free(f->dir);
+	core_clock_free(f->clock);
+}
+
 /* A kiosk killed at any moment must restart against the device as it really was: the note's
  * move is on disk inside the write that made it, before the driver could read the reply. */
 static void test_state_on_disk_before_the_reply(void)
 {
-	struct kio_error err;
-	char *dir = g_dir_make_tmp("bench-XXXXXX", NULL);
-	char *state = g_build_filename(dir, "cash.state", NULL);
-	struct core_clock *clock = core_clock_new(true, 0);
-	struct sim_bench_config cfg = {.out_dir = dir, .cash_state_path = state};
-	struct sim_bench *b = NULL;
-	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, 0);
-	struct transport *t = sim_bench_transport(b, SIM_BENCH_CASH);
-	struct essp_seq seq;
-	essp_seq_init(&seq, ESSP_ADDR_VALIDATOR);
-	send(t, &seq, essp_cmd_sync);
-	drain(t, &seq);
-	seq.flag = false; /* after SYNC the next command uses 0 (rule 1) */
-	send(t, &seq, inhibits_all);
-	drain(t, &seq);
-	send(t, &seq, essp_cmd_enable);
-	drain(t, &seq);
+	struct enabled_bench f;
+	enabled_bench_up(&f);
+	char *state = f.state;
+	struct sim_bench *b = f.b;
+	struct transport *t = f.t;
 
 	char *idle = on_disk(state);
 	g_assert_cmpint(sim_bench_insert_note(b, 5000), ==, 0);
 	char *inserted = on_disk(state);
 	g_assert_cmpstr(inserted, !=, idle); /* the note is in the path */
-	send(t, &seq, essp_cmd_poll);      /* READ 0: the note moves on to validation */
+	send(t, &f.seq, essp_cmd_poll);      /* READ 0: the note moves on to validation */
 	char *polled = on_disk(state);
 	g_assert_cmpstr(polled, !=, inserted);
-	drain(t, &seq);
+	drain(t, &f.seq);
 
-	sim_bench_free(b);
 	g_free(idle);
 	g_free(inserted);
 	g_free(polled);
-	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-	g_assert_cmpint(system(cmd), ==, 0);
-	g_free(cmd);
-	g_free(state);
-	g_free(dir);
-	core_clock_free(clock);
+	enabled_bench_down(&f);
 }
 
 /* Reads what inotify has queued: how many files were created (inotify folds identical
@@ -285,27 +308,15 @@ static int creates_seen(int in)
  * over the old, a dozen times a top-up, was a tenth of a headless top-up's CPU in ext4. */
 static void test_saves_create_no_files(void)
 {
-	struct kio_error err;
-	char *dir = g_dir_make_tmp("bench-XXXXXX", NULL);
-	char *state = g_build_filename(dir, "cash.state", NULL);
-	struct core_clock *clock = core_clock_new(true, 0);
-	struct sim_bench_config cfg = {.out_dir = dir, .cash_state_path = state};
-	struct sim_bench *b = NULL;
-	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, 0);
-	struct transport *t = sim_bench_transport(b, SIM_BENCH_CASH);
-	struct essp_seq seq;
-	essp_seq_init(&seq, ESSP_ADDR_VALIDATOR);
-	send(t, &seq, essp_cmd_sync);
-	drain(t, &seq);
-	seq.flag = false;
-	send(t, &seq, inhibits_all);
-	drain(t, &seq);
-	send(t, &seq, essp_cmd_enable);
-	drain(t, &seq);
+	struct enabled_bench f;
+	enabled_bench_up(&f);
+	char *state = f.state;
+	struct sim_bench *b = f.b;
+	struct transport *t = f.t;
 
 	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	g_assert_cmpint(in, >=, 0);
-	g_assert_cmpint(inotify_add_watch(in, dir, IN_CREATE), >=, 0);
+	g_assert_cmpint(inotify_add_watch(in, f.dir, IN_CREATE), >=, 0);
 	char *before = on_disk(state);
 	int saves = 0, creates = 0;
 	g_assert_cmpint(sim_bench_insert_note(b, 5000), ==, 0);
@@ -315,9 +326,9 @@ static void test_saves_create_no_files(void)
 		saves += strcmp(now, before) != 0;
 		g_free(before);
 		before = now;
-		send(t, &seq, essp_cmd_poll);
-		drain(t, &seq);
-		core_clock_advance_to(clock, (uint64_t)(i + 1) * 500);
+		send(t, &f.seq, essp_cmd_poll);
+		drain(t, &f.seq);
+		core_clock_advance_to(f.clock, (uint64_t)(i + 1) * 500);
 	}
 	creates += creates_seen(in);
 	g_assert_cmpint(saves, >=, 3); /* reading, validating, escrow: the file followed the note */
@@ -325,38 +336,20 @@ static void test_saves_create_no_files(void)
 	g_assert_cmpint(creates, <=, 1);
 	close(in);
 
-	sim_bench_free(b);
 	g_free(before);
-	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-	g_assert_cmpint(system(cmd), ==, 0);
-	g_free(cmd);
-	g_free(state);
-	g_free(dir);
-	core_clock_free(clock);
+	enabled_bench_down(&f);
 }
 
 /* A save that fails is tried again at the next exchange, not forgotten: the device's memory
  * must reach the disk even when nothing changes after the failure. */
 static void test_failed_save_is_retried(void)
 {
-	struct kio_error err;
-	char *dir = g_dir_make_tmp("bench-XXXXXX", NULL);
-	char *state = g_build_filename(dir, "cash.state", NULL);
+	struct enabled_bench f;
+	enabled_bench_up(&f);
+	char *state = f.state;
+	struct sim_bench *b = f.b;
+	struct transport *t = f.t;
 	char *tmp = g_strdup_printf("%s.tmp", state);
-	struct core_clock *clock = core_clock_new(true, 0);
-	struct sim_bench_config cfg = {.out_dir = dir, .cash_state_path = state};
-	struct sim_bench *b = NULL;
-	g_assert_cmpint(sim_bench_new(clock, &cfg, &b, &err), ==, 0);
-	struct transport *t = sim_bench_transport(b, SIM_BENCH_CASH);
-	struct essp_seq seq;
-	essp_seq_init(&seq, ESSP_ADDR_VALIDATOR);
-	send(t, &seq, essp_cmd_sync);
-	drain(t, &seq);
-	seq.flag = false;
-	send(t, &seq, inhibits_all);
-	drain(t, &seq);
-	send(t, &seq, essp_cmd_enable);
-	drain(t, &seq);
 	char *idle = on_disk(state);
 
 	/* A folder where the save's spare file goes: the write fails. */
@@ -372,17 +365,11 @@ static void test_failed_save_is_retried(void)
 	char *retried = on_disk(state);
 	g_assert_cmpstr(retried, !=, idle);
 
-	sim_bench_free(b);
 	g_free(idle);
 	g_free(failed);
 	g_free(retried);
-	g_remove(state);
-	g_remove(tmp);
-	g_assert_cmpint(g_rmdir(dir), ==, 0);
 	g_free(tmp);
-	g_free(state);
-	g_free(dir);
-	core_clock_free(clock);
+	enabled_bench_down(&f);
 }
 
 int main(int argc, char **argv)
