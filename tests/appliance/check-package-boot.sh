@@ -23,7 +23,10 @@
 # 5 to 10 minutes): run it after changing debian/ or data/. Needs root, debootstrap,
 # systemd-nspawn, dpkg-buildpackage and the mirror; exits 77 (skip) without them.
 set -euo pipefail
-/usr/bin/python3 -c "import PIL" 2>/dev/null || { echo "SKIP: no python3-pil"; exit 77; }
+# The first python3 on PATH that has PIL (python3-pil): a pyenv shim may stand before Debian's.
+py=""
+for p in $(which -a python3 2>/dev/null); do "$p" -c "import PIL" 2>/dev/null && { py=$p; break; }; done
+[ -n "$py" ] || { echo "SKIP: no python3 with PIL (apt-get install python3-pil)"; exit 77; }
 src=$(realpath "$(dirname "$0")/../..")
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -51,6 +54,9 @@ deb=$(ls "$debs"/kiosk_*.deb | head -1)
 hostdeb=$(ls "$debs"/kiosk-host_*.deb | head -1)
 
 root=$work/root
+# The test's own files inside the booted root (its scripts, what the probe saw): a folder of
+# that throwaway system, read from here as $root$g.
+g=/var/lib/package-boot
 cache=${KIOSK_BOOT_CACHE:-}
 if [ -n "$cache" ] && [ -f "$cache/bookworm-minbase.tar" ]; then
 	mkdir "$root" && tar -xf "$cache/bookworm-minbase.tar" -C "$root"
@@ -82,9 +88,11 @@ EOF
 # The operator's and the technician's steps (README, "Install on a kiosk") in the booted
 # system, before the kiosk's first start: PostgreSQL for the host, its CA, the host started,
 # the kiosk enrolled and its files and configuration put in place.
-cat >"$root/root/enrol.sh" <<'ENROL'
+mkdir -p "$root$g"
+cat >"$root$g/enrol.sh" <<'ENROL'
 #!/bin/bash
 set -ex
+g=$(dirname "$(readlink -f "$0")")
 db="postgresql:///kiosk?host=/var/run/postgresql"
 runuser -u postgres -- createuser kiosk-host
 runuser -u postgres -- createdb -O kiosk-host kiosk
@@ -97,29 +105,30 @@ chgrp kiosk-host /etc/kiosk-host/pki /etc/kiosk-host/pki/host.key
 chmod 0710 /etc/kiosk-host/pki && chmod 0640 /etc/kiosk-host/pki/host.key
 runuser -u kiosk-host -- kiosk-host migrate --db "$db"
 runuser -u kiosk-host -- kiosk-host catalogue load --db "$db" --dir /usr/share/kiosk/assets/catalogue
-kiosk-host enrol --db "$db" --ca /etc/kiosk-host/pki --kiosk-id K-0042 --out /root/K-0042
-install -o kiosk -g kiosk -m 0600 /root/K-0042/kiosk.key /root/K-0042/kiosk.crt /root/K-0042/host-ca.crt /var/lib/kiosk/enrol/
-install -o kiosk -g kiosk -m 0600 /root/K-0042/ledger.secret /var/lib/kiosk/kiosk.db.secret
+kiosk-host enrol --db "$db" --ca /etc/kiosk-host/pki --kiosk-id K-0042 --out $g/K-0042
+install -o kiosk -g kiosk -m 0600 $g/K-0042/kiosk.key $g/K-0042/kiosk.crt $g/K-0042/host-ca.crt /var/lib/kiosk/enrol/
+install -o kiosk -g kiosk -m 0600 $g/K-0042/ledger.secret /var/lib/kiosk/kiosk.db.secret
 sed -i -e 's/^id = .*/id = K-0042/' -e 's|^url =.*|url = https://127.0.0.1:8443|' /etc/kiosk/kiosk.ini
 systemctl enable --now kiosk-host
 ENROL
-chmod +x "$root/root/enrol.sh"
-cat >"$root/etc/systemd/system/enrol.service" <<'UNIT'
+chmod +x "$root$g/enrol.sh"
+cat >"$root/etc/systemd/system/enrol.service" <<UNIT
 [Unit]
 After=postgresql.service
 Before=kiosk.service
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c '/root/enrol.sh >/root/enrol.log 2>&1'
+ExecStart=/bin/sh -c '$g/enrol.sh >$g/enrol.log 2>&1'
 [Install]
 WantedBy=multi-user.target
 UNIT
 ln -sf /etc/systemd/system/enrol.service "$root/etc/systemd/system/multi-user.target.wants/enrol.service"
 
-# The probe: a oneshot after kiosk.service, writing what it saw to /root/result and powering off.
-cat >"$root/root/probe.sh" <<'EOF'
+# The probe: a oneshot after kiosk.service, writing what it saw to $g/result and powering off.
+cat >"$root$g/probe.sh" <<'EOF'
 #!/bin/bash
-out=/root/result
+g=$(dirname "$(readlink -f "$0")")
+out=$g/result
 say() { echo "$*" >>"$out"; }
 ready() { # $1: restarts expected at least; waits up to $2 s for "on screen" with NRestarts >= $1
 	for _ in $(seq $(($2 * 2))); do
@@ -140,14 +149,14 @@ for p in $(pgrep -u kiosk -x kiosk) $(pgrep -u kiosk -x cage); do
 done
 sleep 2
 runuser -u kiosk -- env XDG_RUNTIME_DIR=/run/kiosk WAYLAND_DISPLAY=wayland-0 grim /run/kiosk/shot.png &&
-	cp /run/kiosk/shot.png /root/shot.png && say "grim ok"
+	cp /run/kiosk/shot.png $g/shot.png && say "grim ok"
 systemctl is-active kiosk-host >/dev/null && say "host active" || say "host FAILED"
 e=/var/lib/kiosk/enrol
 code=$(runuser -u kiosk -- curl -s -o /tmp/catalogue.json -w "%{http_code}" --cacert $e/host-ca.crt \
 	--cert $e/kiosk.crt --key $e/kiosk.key -H "Date: $(date -u '+%a, %d %b %Y %H:%M:%S GMT')" \
 	https://127.0.0.1:8443/v1/catalogue)
 say "host catalogue $code"
-cp /tmp/catalogue.json /root/catalogue.json 2>/dev/null || true
+cp /tmp/catalogue.json $g/catalogue.json 2>/dev/null || true
 # The kiosk's own heartbeat (at start, then every [host] heartbeat_seconds, 60 s).
 for _ in $(seq 90); do
 	n=$(runuser -u kiosk-host -- kiosk-host query --db "postgresql:///kiosk?host=/var/run/postgresql" \
@@ -165,18 +174,18 @@ if ready $((n1 + 1)) 75; then say "watchdog restarted"; else say "watchdog FAILE
 systemctl stop kiosk
 say "stop result $(systemctl show kiosk -p Result --value) $(systemctl show kiosk -p ExecMainStatus --value)"
 [ -e /var/lib/kiosk/kiosk.db-wal ] && say "wal LEFT" || say "wal none"
-if runuser -u kiosk -- kiosk ledger verify --db /var/lib/kiosk/kiosk.db >>/root/verify.log 2>&1; then say "ledger verifies"; else say "ledger FAILED"; fi
-journalctl -b --no-pager -o short-precise >/root/journal.txt
+if runuser -u kiosk -- kiosk ledger verify --db /var/lib/kiosk/kiosk.db >>$g/verify.log 2>&1; then say "ledger verifies"; else say "ledger FAILED"; fi
+journalctl -b --no-pager -o short-precise >$g/journal.txt
 say "done"
 systemctl poweroff
 EOF
-chmod +x "$root/root/probe.sh"
-cat >"$root/etc/systemd/system/probe.service" <<'EOF'
+chmod +x "$root$g/probe.sh"
+cat >"$root/etc/systemd/system/probe.service" <<EOF
 [Unit]
 After=kiosk.service
 [Service]
 Type=oneshot
-ExecStart=/root/probe.sh
+ExecStart=$g/probe.sh
 [Install]
 WantedBy=multi-user.target
 EOF
@@ -185,26 +194,26 @@ ln -sf /etc/systemd/system/probe.service "$root/etc/systemd/system/multi-user.ta
 echo "booting it with systemd-nspawn (up to 6 minutes)"
 # --register=no --keep-unit: no systemd-machined needed on this side.
 timeout 360 systemd-nspawn -q --register=no --keep-unit -D "$root" -b >"$work/boot.log" 2>&1 </dev/null || true
-[ -f "$root/root/result" ] || { tail -30 "$work/boot.log"; fail "the probe wrote nothing"; }
-cat "$root/root/result"
+[ -f "$root$g/result" ] || { tail -30 "$work/boot.log"; fail "the probe wrote nothing"; }
+cat "$root$g/result"
 keep=${KIOSK_BOOT_KEEP:-}
-if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$root/root/result" "$root/root/journal.txt" "$root/root/shot.png" "$root/root/enrol.log" "$keep/" 2>/dev/null || true; fi
-res=$root/root/result
-grep -qx "ready active" "$res" || { grep -i "kiosk\|cage" "$root/root/journal.txt" | tail -30; fail "kiosk.service never became ready"; }
+if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$root$g/result" "$root$g/journal.txt" "$root$g/shot.png" "$root$g/enrol.log" "$keep/" 2>/dev/null || true; fi
+res=$root$g/result
+grep -qx "ready active" "$res" || { grep -i "kiosk\|cage" "$root$g/journal.txt" | tail -30; fail "kiosk.service never became ready"; }
 ! grep -q OUTSIDE "$res" || fail "a process of the kiosk left the unit's control group (READY and WATCHDOG would be ignored)"
 grep -qx "sigkill restarted" "$res" || fail "the unit did not come back after SIGKILL to the kiosk"
 grep -qx "watchdog restarted" "$res" || fail "a stopped kiosk was not restarted by the watchdog"
 grep -qx "stop result success 0" "$res" || fail "systemctl stop did not stop the kiosk cleanly"
 grep -qx "wal none" "$res" || fail "the ledger was left open (-wal) by systemctl stop"
 grep -qx "ledger verifies" "$res" || fail "the ledger does not verify after the boot"
-grep -qx "host active" "$res" || { cat "$root/root/enrol.log"; grep -i "kiosk-host" "$root/root/journal.txt" | tail -20; fail "kiosk-host.service is not running"; }
+grep -qx "host active" "$res" || { cat "$root$g/enrol.log"; grep -i "kiosk-host" "$root$g/journal.txt" | tail -20; fail "kiosk-host.service is not running"; }
 grep -qx "host catalogue 200" "$res" || fail "the host did not answer the enrolled kiosk's certificate with its catalogue"
-grep -q '"entities"\|"services"' "$root/root/catalogue.json" || fail "the host's catalogue reply is not a catalogue"
+grep -q '"entities"\|"services"' "$root$g/catalogue.json" || fail "the host's catalogue reply is not a catalogue"
 grep -qx "heartbeat received" "$res" || fail "the enrolled kiosk's heartbeat never reached the host"
 grep -qx "grim ok" "$res" || fail "grim took no screenshot through cage"
 # The attract screen: its header green and the disconnected notices' pink, each over a share
 # of the 1280 x 720 output that no other screen of the kiosk has both of.
-/usr/bin/python3 - "$root/root/shot.png" <<'PY' || fail "the screenshot through cage is not the attract screen"
+"$py" - "$root$g/shot.png" <<'PY' || fail "the screenshot through cage is not the attract screen"
 import sys
 from PIL import Image
 im = Image.open(sys.argv[1]).convert("RGB")
